@@ -1,0 +1,122 @@
+"""ketacost: what a course of ketamine or esketamine treatment costs, and who pays what.
+
+>>> import ketacost
+>>> request = ketacost.load_request("examples/requests/iv-series-self-pay.yaml")  # doctest: +SKIP
+>>> estimate = ketacost.estimate(request)                                          # doctest: +SKIP
+>>> estimate.totals.patient                                                        # doctest: +SKIP
+Money('2700.00')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._clinic import Address, Clinic, Package, SessionTemplate, TemplateLine
+from ._dated import Dated
+from ._engine import adjudicate, rules_hash
+from ._errors import (
+    ClinicFileError,
+    EstimateError,
+    FileIssue,
+    KetacostError,
+    PayerFileError,
+    RequestFileError,
+    RuleFileError,
+    UnknownPayerError,
+)
+from ._estimate import (
+    Accumulators,
+    Estimate,
+    EstimateLine,
+    PlanYearSummary,
+    Totals,
+    VisitEstimate,
+)
+from ._library import PayerLibrary, check_payers, default_payers, load_payers, stale_payers
+from ._loader import (
+    clinic_from_data,
+    load_clinic,
+    load_payer,
+    load_request,
+    payer_from_data,
+    request_from_data,
+)
+from ._money import Money
+from ._paths import resolve_payer_dir
+from ._payer import Payer
+from ._plan import Phase, Plan, ScheduledVisit, expand
+from ._request import Coverage, EstimateRequest, Patient, StartingAccumulators
+from ._version import __version__
+
+__all__ = [
+    "Accumulators",
+    "Address",
+    "Clinic",
+    "ClinicFileError",
+    "Coverage",
+    "Dated",
+    "Estimate",
+    "EstimateError",
+    "EstimateLine",
+    "EstimateRequest",
+    "FileIssue",
+    "KetacostError",
+    "Money",
+    "Package",
+    "Patient",
+    "Payer",
+    "PayerFileError",
+    "PayerLibrary",
+    "Phase",
+    "Plan",
+    "PlanYearSummary",
+    "RequestFileError",
+    "RuleFileError",
+    "ScheduledVisit",
+    "SessionTemplate",
+    "StartingAccumulators",
+    "TemplateLine",
+    "Totals",
+    "UnknownPayerError",
+    "VisitEstimate",
+    "__version__",
+    "adjudicate",
+    "check_payers",
+    "clinic_from_data",
+    "default_payers",
+    "estimate",
+    "expand",
+    "load_clinic",
+    "load_payer",
+    "load_payers",
+    "load_request",
+    "payer_from_data",
+    "request_from_data",
+    "resolve_payer_dir",
+    "rules_hash",
+    "stale_payers",
+]
+
+
+def estimate(
+    request: EstimateRequest | Mapping[str, Any] | str,
+    *,
+    payers: Mapping[str, Payer] | None = None,
+) -> Estimate:
+    """Estimate every visit of a request: who pays what, line by line.
+
+    Args:
+        request: an :class:`EstimateRequest`, or the same as Python data or JSON text.
+        payers: the payer library to use; by default the bundled one (see README, "Payer
+            files"). Loading it is the only I/O, done once.
+
+    Raises:
+        RequestFileError: the request is invalid (each problem names its field).
+        UnknownPayerError: the request names a payer that is not in the library.
+        EstimateError: the request cannot be priced (e.g. no rule value in force on a date).
+    """
+    library = default_payers() if payers is None else payers
+    if not isinstance(request, EstimateRequest):
+        request = request_from_data(request, payers=library)
+    return adjudicate(request, library)

@@ -1,0 +1,150 @@
+"""The clinic file: identity, chargemaster, session templates, self-pay prices and packages."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from ._dated import Dated
+from ._money import Money
+from ._types import Code, Model, Modifier, Npi, Slug, Tin, Usd
+
+__all__ = [
+    "Address",
+    "Clinic",
+    "Package",
+    "SessionTemplate",
+    "TemplateLine",
+    "clinic_issues",
+]
+
+Loc = tuple[str | int, ...]
+
+_STATES = frozenset(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
+    "NJ NM NY NC ND OH OK OR PA PR RI SC SD TN TX UT VT VA VI WA WV WI WY GU AS MP".split()
+)
+
+
+class Address(Model):
+    line1: str = Field(min_length=1)
+    line2: str | None = None
+    city: str = Field(min_length=1)
+    state: str = Field(pattern=r"^[A-Z]{2}$", description="USPS state code, e.g. MA")
+    zip: str = Field(pattern=r"^[0-9]{5}(-[0-9]{4})?$", description="ZIP code, quoted in YAML")
+
+    def one_line(self) -> str:
+        parts = [self.line1, self.line2, f"{self.city}, {self.state} {self.zip}"]
+        return ", ".join(p for p in parts if p)
+
+
+class TemplateLine(Model):
+    """One billable line of a session: a code, its units and modifiers.
+
+    ``code`` may be dated when a code set changes (``{2019-03-05: S0013, 2026-01-01: J0013}``):
+    each date of service bills the code in force on it.
+    """
+
+    code: Dated[Code]
+    units: int = Field(default=1, ge=1, le=999)
+    modifiers: tuple[Modifier, ...] = Field(default=(), max_length=4)
+    description: str = Field(min_length=1, description="plain-language description")
+    ndc: str | None = Field(default=None, pattern=r"^[0-9]{4,5}-[0-9]{3,4}-[0-9]{1,2}$")
+    drug: bool = Field(default=False, description="a drug line (manufacturer savings apply)")
+
+
+class SessionTemplate(Model):
+    """A named bundle of billable lines, with its billing variants and self-pay price.
+
+    ``lines`` is the default billing. ``variants`` holds other ways to bill the same clinical
+    session (``medicare-g-code: [G2082]``); a payer's ``billing_variants`` picks one.
+    """
+
+    description: str = Field(min_length=1)
+    lines: tuple[TemplateLine, ...] = Field(min_length=1)
+    variants: dict[Slug, tuple[TemplateLine, ...]] = Field(default_factory=dict)
+    self_pay: Usd | None = Field(default=None, description="self-pay price for one session")
+    minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+
+    def billing(self, accepted: tuple[str, ...]) -> tuple[str, tuple[TemplateLine, ...]]:
+        """(variant name, lines) for a payer that accepts ``accepted`` variants, in order."""
+        for name in accepted:
+            found = self.variants.get(name)
+            if found is not None:
+                return name, found
+        return "default", self.lines
+
+
+class Package(Model):
+    """A price for the first N sessions of one template (e.g. 6 infusions for $2,400)."""
+
+    id: Slug
+    session: Slug
+    sessions: int = Field(ge=2, le=100)
+    price: Usd
+    description: str | None = None
+
+
+class Clinic(Model):
+    """Who bills, what they charge, and how sessions are billed."""
+
+    id: Slug | None = None
+    name: str = Field(min_length=1)
+    npi: Npi
+    tin: Tin
+    address: Address
+    phone: str | None = None
+    place_of_service: str = Field(default="11", pattern=r"^[0-9]{2}$")
+    chargemaster: dict[Code, Dated[Usd]] = Field(min_length=1, description="charge per unit")
+    sessions: dict[Slug, SessionTemplate] = Field(min_length=1)
+    packages: tuple[Package, ...] = ()
+
+    def charge(self, code: str, on: date) -> Money:
+        """Charge per unit for ``code`` on ``on``."""
+        return self.chargemaster[code].at(on)
+
+
+def clinic_issues(clinic: Clinic) -> list[tuple[Loc, str]]:
+    """Cross-field problems in a clinic, each with the path of the field at fault."""
+    issues: list[tuple[Loc, str]] = []
+    if clinic.address.state not in _STATES:
+        issues.append((("address", "state"), f"not a US state code (got {clinic.address.state!r})"))
+    for sid, tmpl in clinic.sessions.items():
+        groups: list[tuple[Loc, tuple[TemplateLine, ...]]] = [(("sessions", sid, "lines"), tmpl.lines)]
+        groups += [(("sessions", sid, "variants", v), ls) for v, ls in tmpl.variants.items()]
+        for base, lines in groups:
+            for i, line in enumerate(lines):
+                for code in line.code.values:
+                    if code not in clinic.chargemaster:
+                        issues.append(
+                            (
+                                (*base, i, "code"),
+                                f"code {code} has no charge in the chargemaster",
+                            )
+                        )
+    for i, pkg in enumerate(clinic.packages):
+        tmpl = clinic.sessions.get(pkg.session)
+        if tmpl is None:
+            known = ", ".join(sorted(clinic.sessions))
+            issues.append(
+                (("packages", i, "session"), f"no session {pkg.session!r} (known: {known})")
+            )
+        elif tmpl.self_pay is not None and pkg.price > tmpl.self_pay * pkg.sessions:
+            issues.append(
+                (
+                    ("packages", i, "price"),
+                    f"package price {pkg.price} is above {pkg.sessions} sessions at the "
+                    f"self-pay price ({tmpl.self_pay * pkg.sessions})",
+                )
+            )
+    ids = [p.id for p in clinic.packages]
+    for i, pid in enumerate(ids):
+        if pid in ids[:i]:
+            issues.append((("packages", i, "id"), f"duplicate package id {pid!r}"))
+    sessions_packaged = [p.session for p in clinic.packages]
+    for i, sid in enumerate(sessions_packaged):
+        if sid in sessions_packaged[:i]:
+            issues.append((("packages", i, "session"), f"session {sid!r} already has a package"))
+    return issues
+

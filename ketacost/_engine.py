@@ -1,0 +1,731 @@
+"""The adjudication engine: pure (no I/O, no clock), deterministic, exact to the cent.
+
+The contract, in the order it is applied (README "How an estimate is computed"):
+
+1. Visits are processed in date order. Each date belongs to the plan year given by the payer's
+   plan-year start; accumulators reset to zero at each plan-year boundary. Starting
+   accumulators in the request belong to the plan year containing their ``as_of`` date.
+2. Coverage per line: no rule, or an excluded rule, means not covered; a condition not met
+   means not covered, with the reason. A visit counts once against a session limit, however
+   many of its lines belong to the limited group.
+3. A line that is not covered: the patient owes the clinic's charge; nothing accumulates.
+4. A covered line: allowed = min(charge, the payer's rate × units). Out of network where
+   balance billing is allowed, the patient also owes charge − allowed, which never accumulates.
+5. Cost sharing, per visit and category: the copay is taken once per visit per category
+   (never more than that category's allowed amount in the visit); then the deductible, where it
+   applies, on what is left; then coinsurance on the rest, rounded half-up to the cent per line.
+   (A category with ``copay_after_deductible`` takes the deductible first and the copay only
+   from what is left once the deductible is met.)
+6. Remaining deductible = min(individual remaining, family remaining) when the family
+   deductible is embedded; the family amount alone when it is aggregate (family coverage).
+7. A line's cost share (copay + deductible + coinsurance) is capped at the remaining
+   out-of-pocket maximum (individual and family, as for the deductible). The cap removes
+   coinsurance first, then deductible, then copay. Copays, deductible and coinsurance count
+   toward the maximum; non-covered charges and balance bills do not.
+8. Self-pay: the session's self-pay price, or the package price for the sessions a package
+   covers; nothing accumulates.
+9. Every line: patient + payer + write-off = charge, and
+   patient = copay + deductible + coinsurance + balance bill + non-covered, to the cent.
+
+Named rounding points (all ROUND_HALF_UP to the cent): ``allowed-rate`` (a percentage of
+another fee schedule, per unit), ``allowed-charge`` (a percentage of the charge, per line),
+``coinsurance`` (per line), and ``self-pay-split`` (a package or session price shared over
+sessions and lines: whole cents, remainder to the earliest sessions / largest lines).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from ._clinic import Clinic, TemplateLine
+from ._dated import Dated, NoValueInForce
+from ._errors import EstimateError, UnknownPayerError
+from ._estimate import (
+    Accumulators,
+    Estimate,
+    EstimateLine,
+    PlanYearSummary,
+    Totals,
+    VisitEstimate,
+)
+from ._money import Money
+from ._payer import (
+    CoveredRule,
+    ExcludedRule,
+    FeeSchedule,
+    Network,
+    Payer,
+    PercentOfCharge,
+    PercentOfPayer,
+)
+from ._plan import ScheduledVisit, expand
+from ._request import EstimateRequest
+from ._types import trusted
+from ._version import __version__
+
+__all__ = ["adjudicate", "rules_hash"]
+
+#: Money by cents: ``_M[cents]`` (shared immutable instances; the engine's hottest lookup).
+_M = Money._interned
+
+
+
+# -- exact integer arithmetic ------------------------------------------------------------
+_RATIOS: dict[Decimal, tuple[int, int]] = {}
+
+
+def _times_rate(cents: int, rate: Decimal) -> int:
+    """``cents × rate`` rounded half-up (away from zero) to whole cents, in exact integers."""
+    ratio = _RATIOS.get(rate)
+    if ratio is None:
+        ratio = rate.as_integer_ratio()
+        _RATIOS[rate] = ratio
+    num, den = ratio
+    product = cents * num
+    if product >= 0:
+        return (2 * product + den) // (2 * den)
+    return -((-2 * product + den) // (2 * den))
+
+
+def _fmt(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}{whole:,}.{part:02d}"
+
+
+def _pct(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}%"
+
+
+# -- rule hashing --------------------------------------------------------------------------
+_HASHES: dict[int, tuple[object, str]] = {}
+
+
+def _digest(obj: Payer | Clinic) -> str:
+    """sha256 of a rule object's canonical JSON, cached per object (objects are frozen)."""
+    hit = _HASHES.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    digest = hashlib.sha256(obj.model_dump_json().encode()).hexdigest()
+    if len(_HASHES) > 512:
+        _HASHES.clear()
+    _HASHES[id(obj)] = (obj, digest)
+    return digest
+
+
+def rules_hash(payers: list[Payer], clinic: Clinic) -> str:
+    """One sha256 over the payers (by id) and the clinic an estimate used."""
+    h = hashlib.sha256()
+    for p in sorted(payers, key=lambda p: p.id):
+        h.update(f"payer:{p.id}:{_digest(p)}\n".encode())
+    h.update(f"clinic:{_digest(clinic)}\n".encode())
+    return h.hexdigest()
+
+
+# -- state ---------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Acc:
+    ded_ind: int = 0
+    ded_fam: int = 0
+    oop_ind: int = 0
+    oop_fam: int = 0
+    sessions: dict[str, int] = field(default_factory=dict)
+
+    def snapshot(self) -> Accumulators:
+        return trusted(
+            Accumulators,
+            deductible_individual=_M[self.ded_ind],
+            deductible_family=_M[self.ded_fam],
+            out_of_pocket_individual=_M[self.oop_ind],
+            out_of_pocket_family=_M[self.oop_fam],
+        )
+
+
+_TOTAL_FIELDS = (
+    "charge",
+    "allowed",
+    "copay",
+    "deductible",
+    "coinsurance",
+    "balance_bill",
+    "non_covered",
+    "patient",
+    "payer",
+    "write_off",
+)
+
+
+def _totals(t: list[int]) -> Totals:
+    """Totals from cents in ``_TOTAL_FIELDS`` order."""
+    return trusted(
+        Totals,
+        charge=_M[t[0]],
+        allowed=_M[t[1]],
+        copay=_M[t[2]],
+        deductible=_M[t[3]],
+        coinsurance=_M[t[4]],
+        balance_bill=_M[t[5]],
+        non_covered=_M[t[6]],
+        patient=_M[t[7]],
+        payer=_M[t[8]],
+        write_off=_M[t[9]],
+    )
+
+
+def _add(into: list[int], t: list[int]) -> None:
+    for k in range(len(_TOTAL_FIELDS)):
+        into[k] += t[k]
+
+
+@dataclass(slots=True)
+class _Line:
+    """A line being adjudicated (cents)."""
+
+    tmpl: TemplateLine
+    code: str
+    charge: int
+    covered: bool = False
+    rule: str = ""
+    reason: str | None = None
+    category: str | None = None
+    allowed: int = 0
+    copay: int = 0
+    deductible: int = 0
+    coinsurance: int = 0
+    balance: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _at(value: Dated[object], on: date, what: str) -> object:
+    if value.plain:
+        return value.values[0]
+    try:
+        return value.at(on)
+    except NoValueInForce as exc:
+        raise EstimateError(f"{what}: {exc}") from None
+
+
+# -- the engine ------------------------------------------------------------------------------
+class _Adjudicator:
+    def __init__(self, request: EstimateRequest, payers: Mapping[str, Payer]) -> None:
+        self.request = request
+        self.payers = payers
+        cov = request.coverage
+        payer = payers.get(cov.payer)
+        if payer is None:
+            raise UnknownPayerError(cov.payer, tuple(sorted(payers)))
+        self.payer = payer
+        self.network: Network | None = payer.networks.get(cov.network)
+        self.self_pay = payer.kind == "self-pay"
+        self.family = cov.tier == "family"
+        if self.family and self.network is not None:
+            if self.network.deductible.family is None:
+                raise EstimateError(
+                    f"payer {payer.id!r} has no family deductible in network "
+                    f"{cov.network!r}; use tier: individual"
+                )
+        self.used_payers = [payer]
+        if self.network is not None and isinstance(self.network.allowed, PercentOfPayer):
+            ref = payers.get(self.network.allowed.payer)
+            if ref is None:
+                raise UnknownPayerError(self.network.allowed.payer, tuple(sorted(payers)))
+            self.used_payers.append(ref)
+        self.auth_start: dict[int, date] = {}
+        self.rule_index = payer.rule_index()
+        self.warnings: list[str] = []
+
+    # ---- coverage ---------------------------------------------------------------------
+    def _decide(self, line: _Line, on: date) -> None:
+        payer, cov, patient = self.payer, self.request.coverage, self.request.patient
+        if self.network is None:
+            line.rule = f"{payer.id}:networks"
+            line.reason = f"{payer.name} pays nothing {'out of' if cov.network == 'out' else 'in'} network"
+            return
+        rule = None
+        for candidate in self.rule_index.get(line.code, ()):
+            if cov.network in candidate.networks and candidate.in_force(on):
+                rule = candidate
+                break
+        if rule is None:
+            line.rule = f"{payer.id}:coverage"
+            line.reason = f"no coverage rule for code {line.code} under {payer.name}"
+            return
+        line.rule = payer.rule_label(rule)
+        if isinstance(rule, ExcludedRule):
+            line.reason = rule.reason
+            return
+        line.category = rule.category
+        reason = self._condition_not_met(rule, on, patient.age_on(on))
+        if reason is not None:
+            line.reason = reason
+            return
+        line.covered = True
+
+    def _condition_not_met(self, rule: CoveredRule, on: date, age: int) -> str | None:
+        c = rule.conditions
+        patient, cov = self.request.patient, self.request.coverage
+        if c.min_age is not None and age < c.min_age:
+            return f"age: coverage starts at age {c.min_age} (patient is {age})"
+        if c.max_age is not None and age > c.max_age:
+            return f"age: coverage ends after age {c.max_age} (patient is {age})"
+        if c.diagnoses and not set(patient.diagnoses) & set(c.diagnoses):
+            got = ", ".join(patient.diagnoses) or "none given"
+            return f"diagnosis: none of the accepted codes ({', '.join(c.diagnoses)}); got {got}"
+        if patient.failed_trials < c.min_failed_trials:
+            return (
+                f"step therapy: {patient.failed_trials} of {c.min_failed_trials} required "
+                f"failed trials"
+            )
+        if c.prior_authorization:
+            if cov.prior_authorization != "approved":
+                status = {
+                    "denied": "denied",
+                    "pending": "pending",
+                    "not_requested": "not requested",
+                }[cov.prior_authorization]
+                return f"prior authorization {status} (required)"
+            if c.authorization_days is not None:
+                start = cov.authorization_start or self.auth_start.setdefault(id(rule), on)
+                end = start + timedelta(days=c.authorization_days - 1)
+                if on < start:
+                    return f"prior authorization starts {start.isoformat()}"
+                if on > end:
+                    return (
+                        f"prior authorization window of {c.authorization_days} days "
+                        f"({start.isoformat()} to {end.isoformat()}) has ended"
+                    )
+        return None
+
+    # ---- allowed amount ------------------------------------------------------------------
+    def _allow(self, line: _Line, on: date) -> None:
+        net = self.network
+        assert net is not None
+        basis = net.allowed
+        units = line.tmpl.units
+        if isinstance(basis, PercentOfCharge):
+            pct = _at(basis.percent, on, "allowed.percent")
+            assert isinstance(pct, Decimal)
+            amount = _times_rate(line.charge, pct)
+            how = f"{_pct(pct)} of the charge {_fmt(line.charge)} = {_fmt(amount)}"
+        else:
+            if isinstance(basis, FeeSchedule):
+                schedule, pct = basis, None
+                source = f"{self.payer.id} fee schedule"
+            else:
+                ref = self.payers[basis.payer]
+                ref_net = ref.networks.get("in")
+                assert ref_net is not None and isinstance(ref_net.allowed, FeeSchedule)
+                schedule = ref_net.allowed
+                pct_v = _at(basis.percent, on, "allowed.percent")
+                assert isinstance(pct_v, Decimal)
+                pct = pct_v
+                source = f"{_pct(pct)} of {ref.id} fee schedule"
+            rate = schedule.rates.get(line.code)
+            if rate is None:
+                line.covered = False
+                line.reason = f"no allowed amount for code {line.code} in the {source}"
+                return
+            unit_cents = _at(rate, on, f"fee schedule rate for {line.code}")
+            assert isinstance(unit_cents, Money)
+            unit = unit_cents.cents if pct is None else _times_rate(unit_cents.cents, pct)
+            amount = unit * units
+            how = f"{source}: {_fmt(unit)} × {units} = {_fmt(amount)}"
+        line.allowed = min(line.charge, amount)
+        if line.allowed < amount:
+            how += f"; capped at the charge {_fmt(line.charge)}"
+        line.notes.append(f"allowed {_fmt(line.allowed)} ({how})")
+        if self.request.coverage.network == "out" and net.balance_billing:
+            line.balance = line.charge - line.allowed
+            if line.balance:
+                line.notes.append(
+                    f"balance bill {_fmt(line.balance)} = charge {_fmt(line.charge)} − allowed "
+                    f"{_fmt(line.allowed)} (out of network; does not count toward the deductible "
+                    "or out-of-pocket maximum)"
+                )
+
+    # ---- limits --------------------------------------------------------------------------
+    def _apply_limits(self, lines: list[_Line], on: date, acc: _Acc) -> None:
+        for name, limit in self.payer.limits.items():
+            group = [ln for ln in lines if ln.covered and ln.code in limit.codes]
+            if not group:
+                continue
+            cap = _at(limit.sessions_per_plan_year, on, f"limits.{name}")
+            assert isinstance(cap, int)
+            used = acc.sessions.get(name, 0)
+            if used >= cap:
+                for ln in group:
+                    ln.covered = False
+                    ln.rule = f"{self.payer.id}:limits.{name}"
+                    ln.reason = f"limit: {cap} sessions per plan year reached"
+            else:
+                acc.sessions[name] = used + 1
+
+    # ---- cost sharing ----------------------------------------------------------------------
+    def _remaining(self, on: date, acc: _Acc) -> tuple[int, int | None]:
+        """(remaining deductible, remaining out-of-pocket or None for no cap) on ``on``."""
+        net = self.network
+        assert net is not None
+        d = net.deductible
+        ind = _at(d.individual, on, "deductible.individual")
+        assert isinstance(ind, Money)
+        ded_rem = max(0, ind.cents - acc.ded_ind)
+        if self.family and d.family is not None:
+            fam = _at(d.family, on, "deductible.family")
+            assert isinstance(fam, Money)
+            fam_rem = max(0, fam.cents - acc.ded_fam)
+            ded_rem = min(ded_rem, fam_rem) if d.family_type == "embedded" else fam_rem
+        oop = net.out_of_pocket_max
+        if oop is None:
+            return ded_rem, None
+        oind = _at(oop.individual, on, "out_of_pocket_max.individual")
+        assert isinstance(oind, Money)
+        oop_rem = max(0, oind.cents - acc.oop_ind)
+        if self.family and oop.family is not None:
+            ofam = _at(oop.family, on, "out_of_pocket_max.family")
+            assert isinstance(ofam, Money)
+            ofam_rem = max(0, ofam.cents - acc.oop_fam)
+            oop_rem = min(oop_rem, ofam_rem) if oop.family_type == "embedded" else ofam_rem
+        return ded_rem, oop_rem
+
+    def _share(self, lines: list[_Line], on: date, acc: _Acc) -> None:
+        net = self.network
+        assert net is not None
+        copay_left: dict[str, int] = {}
+        for ln in lines:
+            if not ln.covered:
+                continue
+            assert ln.category is not None
+            share = net.cost_sharing[ln.category]
+            if ln.category not in copay_left:
+                cp = _at(share.copay, on, f"cost_sharing.{ln.category}.copay")
+                assert isinstance(cp, Money)
+                copay_left[ln.category] = cp.cents
+            ded_rem, oop_rem = self._remaining(on, acc)
+            amount = ln.allowed
+            copay = ded = 0
+            if not share.copay_after_deductible:
+                copay = min(copay_left[ln.category], amount)
+                amount -= copay
+            if share.deductible_applies:
+                ded = min(amount, ded_rem)
+                amount -= ded
+            if share.copay_after_deductible and (ded_rem - ded == 0 or not share.deductible_applies):
+                copay = min(copay_left[ln.category], amount)
+                amount -= copay
+            copay_left[ln.category] -= copay
+            rate = _at(share.coinsurance, on, f"cost_sharing.{ln.category}.coinsurance")
+            assert isinstance(rate, Decimal)
+            coins = _times_rate(amount, rate)
+            notes = ln.notes
+            if copay:
+                notes.append(f"copay {_fmt(copay)} ({ln.category}, once per visit)")
+            if share.deductible_applies:
+                notes.append(f"deductible {_fmt(ded)} (remaining before this line: {_fmt(ded_rem)})")
+            if rate:
+                notes.append(f"coinsurance {_pct(rate)} of {_fmt(amount)} = {_fmt(coins)}")
+            if oop_rem is not None and copay + ded + coins > oop_rem:
+                excess = copay + ded + coins - oop_rem
+                cut = min(coins, excess)
+                coins -= cut
+                excess -= cut
+                cut_d = min(ded, excess)
+                ded -= cut_d
+                excess -= cut_d
+                copay -= excess
+                notes.append(
+                    f"out-of-pocket maximum reached: cost share capped at the remaining "
+                    f"{_fmt(oop_rem)}"
+                )
+            ln.copay, ln.deductible, ln.coinsurance = copay, ded, coins
+            acc.ded_ind += ded
+            acc.ded_fam += ded
+            cost = copay + ded + coins
+            acc.oop_ind += cost
+            acc.oop_fam += cost
+
+    # ---- self-pay ----------------------------------------------------------------------------
+    def _self_pay_prices(self, visits: tuple[ScheduledVisit, ...]) -> list[tuple[int, str]]:
+        """Per visit: (price in cents or -1 for chargemaster, the rule that set it)."""
+        clinic = self.request.clinic
+        out: list[tuple[int, str]] = []
+        packaged: dict[int, tuple[int, str]] = {}
+        for pkg in clinic.packages:
+            idx = [i for i, v in enumerate(visits) if v.session == pkg.session]
+            if len(idx) < pkg.sessions:
+                continue
+            base, extra = divmod(pkg.price.cents, pkg.sessions)
+            for k, i in enumerate(idx[: pkg.sessions]):
+                packaged[i] = (
+                    base + (1 if k < extra else 0),
+                    f"{clinic.name} package {pkg.id}: {_fmt(pkg.price.cents)} for "
+                    f"{pkg.sessions} sessions (session {k + 1} of {pkg.sessions})",
+                )
+        for i, v in enumerate(visits):
+            if i in packaged:
+                out.append(packaged[i])
+                continue
+            tmpl = clinic.sessions[v.session]
+            if tmpl.self_pay is not None:
+                out.append((tmpl.self_pay.cents, f"{clinic.name} self-pay price for {v.session}"))
+            else:
+                out.append((-1, f"{clinic.name} chargemaster (no self-pay price for {v.session})"))
+        return out
+
+    @staticmethod
+    def _split(total: int, weights: list[int]) -> list[int]:
+        """Share ``total`` cents over lines by weight; leftover cents go to the largest
+        remainders, ties to the earlier line (named rounding point ``self-pay-split``)."""
+        wsum = sum(weights)
+        if wsum == 0:
+            return [total] + [0] * (len(weights) - 1)
+        shares = [total * w // wsum for w in weights]
+        left = total - sum(shares)
+        order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % wsum), i))
+        for i in order[:left]:
+            shares[i] += 1
+        return shares
+
+    # ---- main loop --------------------------------------------------------------------------
+    def run(self) -> Estimate:
+        req = self.request
+        clinic, payer, cov = req.clinic, self.payer, req.coverage
+        visits = expand(req.plan)
+        for v in visits:
+            if v.session not in clinic.sessions:
+                raise EstimateError(
+                    f"plan phase {v.phase + 1} names session {v.session!r}, which the clinic "
+                    f"does not have (known: {', '.join(sorted(clinic.sessions))})"
+                )
+        start_acc = cov.accumulators
+        start_py = payer.plan_year_start.year_of(start_acc.as_of) if start_acc else None
+        if start_acc is not None and visits and start_acc.as_of > visits[0].date:
+            self.warnings.append(
+                f"accumulators are as of {start_acc.as_of.isoformat()}, after the first visit "
+                f"({visits[0].date.isoformat()}); they are applied from the start of that plan year"
+            )
+        self_pay_prices = self._self_pay_prices(visits) if self.self_pay else []
+        chargemaster = clinic.chargemaster
+        accepted = payer.billing_variants
+
+        out_visits: list[VisitEstimate] = []
+        years: list[PlanYearSummary] = []
+        overall = [0] * len(_TOTAL_FIELDS)
+        acc = _Acc()
+        cur_py: date | None = None
+        year_sum = [0] * len(_TOTAL_FIELDS)
+        year_visits = 0
+        year_start_snap = running = acc.snapshot()
+
+        def close_year() -> None:
+            assert cur_py is not None
+            nxt = date(cur_py.year + 1, cur_py.month, cur_py.day)
+            net = self.network
+            ded = oop = None
+            if net is not None:
+                ded = net.deductible.individual.at(cur_py) if _has(net.deductible.individual, cur_py) else None
+                if net.out_of_pocket_max is not None and _has(net.out_of_pocket_max.individual, cur_py):
+                    oop = net.out_of_pocket_max.individual.at(cur_py)
+            years.append(
+                trusted(
+                    PlanYearSummary,
+                    start=cur_py,
+                    end=nxt - timedelta(days=1),
+                    payer_id=payer.id,
+                    visits=year_visits,
+                    totals=_totals(year_sum),
+                    accumulators_start=year_start_snap,
+                    accumulators_end=acc.snapshot(),
+                    deductible_individual=ded,
+                    out_of_pocket_max_individual=oop,
+                )
+            )
+
+        for vi, visit in enumerate(visits):
+            on = visit.date
+            py = payer.plan_year_start.year_of(on)
+            if py != cur_py:
+                if cur_py is not None:
+                    close_year()
+                    _add(overall, year_sum)
+                cur_py, year_sum, year_visits = py, [0] * len(_TOTAL_FIELDS), 0
+                acc = _Acc()
+                if start_acc is not None and py == start_py:
+                    acc.ded_ind = start_acc.deductible_met.individual.cents
+                    acc.ded_fam = max(start_acc.deductible_met.family.cents, acc.ded_ind)
+                    acc.oop_ind = start_acc.out_of_pocket_met.individual.cents
+                    acc.oop_fam = max(start_acc.out_of_pocket_met.family.cents, acc.oop_ind)
+                    acc.sessions = dict(start_acc.sessions_used)
+                year_start_snap = running = acc.snapshot()
+            year_visits += 1
+            tmpl = clinic.sessions[visit.session]
+            variant, tlines = tmpl.billing(accepted)
+            lines: list[_Line] = []
+            for tl in tlines:
+                code = tl.code.values[0] if tl.code.plain else _at(tl.code, on, "clinic code")
+                assert isinstance(code, str)
+                charge = chargemaster.get(code)
+                if charge is None:
+                    raise EstimateError(f"clinic chargemaster has no charge for code {code}")
+                unit = charge.values[0] if charge.plain else _at(charge, on, f"chargemaster {code}")
+                assert isinstance(unit, Money)
+                lines.append(_Line(tl, code, unit.cents * tl.units))
+
+            if self.self_pay:
+                price, rule = self_pay_prices[vi]
+                if price >= 0:
+                    for ln, part in zip(lines, self._split(price, [ln.charge for ln in lines]), strict=True):
+                        ln.charge = part
+                for ln in lines:
+                    ln.rule = rule
+                    ln.reason = "self-pay"
+                    ln.notes.append(f"self-pay {_fmt(ln.charge)} ({rule})")
+            else:
+                for ln in lines:
+                    self._decide(ln, on)
+                self._apply_limits(lines, on, acc)
+                for ln in lines:
+                    if ln.covered:
+                        self._allow(ln, on)
+                self._share(lines, on, acc)
+
+            vsum = [0] * len(_TOTAL_FIELDS)
+            out_lines = self._emit(visit, variant, lines, running, vsum)
+            running = out_lines[-1].accumulators_after
+            _add(year_sum, vsum)
+            out_visits.append(
+                trusted(
+                    VisitEstimate,
+                    number=visit.number,
+                    date=on,
+                    phase=visit.phase_name,
+                    session=visit.session,
+                    plan_year=py,
+                    payer_id=payer.id,
+                    network=cov.network,
+                    lines=tuple(out_lines),
+                    totals=_totals(vsum),
+                )
+            )
+        if cur_py is not None:
+            close_year()
+            _add(overall, year_sum)
+
+        return trusted(
+            Estimate,
+            library_version=__version__,
+            rules_hash=rules_hash(self.used_payers, clinic),
+            issued=req.issued,
+            payer_id=payer.id,
+            payer_name=payer.name,
+            network=cov.network,
+            visits=tuple(out_visits),
+            plan_years=tuple(years),
+            totals=_totals(overall),
+            warnings=tuple(self.warnings),
+        )
+
+    def _emit(
+        self,
+        visit: ScheduledVisit,
+        variant: str,
+        lines: list[_Line],
+        before: Accumulators,
+        vsum: list[int],
+    ) -> list[EstimateLine]:
+        """Build the output lines, adding their cents to ``vsum`` (``_TOTAL_FIELDS`` order)."""
+        out: list[EstimateLine] = []
+        # Accumulators move only on covered lines; replay them line by line.
+        running = before
+        ded_i, ded_f = before.deductible_individual.cents, before.deductible_family.cents
+        oop_i, oop_f = before.out_of_pocket_individual.cents, before.out_of_pocket_family.cents
+        for ln in lines:
+            if ln.covered:
+                non_covered = 0
+                cost = ln.copay + ln.deductible + ln.coinsurance
+                payer_pays = ln.allowed - cost
+                write_off = ln.charge - ln.allowed - ln.balance
+            else:
+                non_covered, cost, payer_pays, write_off = ln.charge, 0, 0, 0
+                ln.allowed = ln.copay = ln.deductible = ln.coinsurance = ln.balance = 0
+                if not self.self_pay:
+                    ln.notes.append(f"not covered: {ln.reason}")
+            after = running
+            if cost:
+                ded_i += ln.deductible
+                ded_f += ln.deductible
+                oop_i += cost
+                oop_f += cost
+                after = trusted(
+                    Accumulators,
+                    deductible_individual=_M[ded_i],
+                    deductible_family=_M[ded_f],
+                    out_of_pocket_individual=_M[oop_i],
+                    out_of_pocket_family=_M[oop_f],
+                )
+            patient = cost + ln.balance + non_covered
+            vsum[0] += ln.charge
+            vsum[1] += ln.allowed
+            vsum[2] += ln.copay
+            vsum[3] += ln.deductible
+            vsum[4] += ln.coinsurance
+            vsum[5] += ln.balance
+            vsum[6] += non_covered
+            vsum[7] += patient
+            vsum[8] += payer_pays
+            vsum[9] += write_off
+            tl = ln.tmpl
+            out.append(
+                trusted(
+                    EstimateLine,
+                    visit=visit.number,
+                    date=visit.date,
+                    phase=visit.phase_name,
+                    session=visit.session,
+                    variant=variant,
+                    code=ln.code,
+                    units=tl.units,
+                    modifiers=tl.modifiers,
+                    description=tl.description,
+                    charge=_M[ln.charge],
+                    allowed=_M[ln.allowed],
+                    covered=ln.covered,
+                    rule=ln.rule,
+                    reason=ln.reason,
+                    category=ln.category,
+                    copay=_M[ln.copay],
+                    deductible=_M[ln.deductible],
+                    coinsurance=_M[ln.coinsurance],
+                    balance_bill=_M[ln.balance],
+                    non_covered=_M[non_covered],
+                    patient=_M[patient],
+                    payer=_M[payer_pays],
+                    write_off=_M[write_off],
+                    explanation=tuple(ln.notes),
+                    accumulators_before=running,
+                    accumulators_after=after,
+                )
+            )
+            running = after
+        return out
+
+
+def _has(value: Dated[Money], on: date) -> bool:
+    try:
+        value.at(on)
+    except NoValueInForce:
+        return False
+    return True
+
+
+def adjudicate(request: EstimateRequest, payers: Mapping[str, Payer]) -> Estimate:
+    """Estimate a request against a set of payers. Pure: no I/O, no clock.
+
+    Raises:
+        UnknownPayerError: the request (or a payer it uses) names a payer not in ``payers``.
+        EstimateError: the request cannot be priced (a value not in force on a date, ...).
+    """
+    return _Adjudicator(request, payers).run()

@@ -1,0 +1,109 @@
+"""One exception tree, rooted at :class:`KetacostError`.
+
+Each leaf is also a built-in exception (``ValueError``, ``LookupError``) so callers that
+do not know ketacost can still catch it. File errors carry structured fields (path, line,
+column, field, expected, found) so a CLI or a web service can render them as it likes;
+``str(error)`` is the one-line form ``file:line:column: field: message``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ClinicFileError",
+    "EstimateError",
+    "FileIssue",
+    "KetacostError",
+    "PayerFileError",
+    "RequestFileError",
+    "RuleFileError",
+    "UnknownPayerError",
+]
+
+
+class KetacostError(Exception):
+    """Root of every error ketacost raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileIssue:
+    """One problem found in a rule file, pointing at the bad input.
+
+    Attributes:
+        path: the file as given (``payers/acme.yaml``), or ``"<request>"`` for in-memory data.
+        line: 1-based line of the offending node, or 0 when unknown.
+        column: 1-based column of the offending node, or 0 when unknown.
+        field: dotted field path (``networks.in.deductible.individual``); empty for the file.
+        message: what was expected and what was found.
+    """
+
+    path: str
+    line: int
+    column: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line:
+            where += f":{self.line}:{self.column}"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class RuleFileError(KetacostError, ValueError):
+    """A payer, clinic or request file (or object) failed to load.
+
+    The first issue, in file order, is the message; ``issues`` holds them all.
+    """
+
+    def __init__(self, issues: list[FileIssue] | tuple[FileIssue, ...]) -> None:
+        if not issues:
+            raise ValueError("RuleFileError needs at least one issue")
+        self.issues: tuple[FileIssue, ...] = tuple(issues)
+        first = self.issues[0]
+        more = len(self.issues) - 1
+        text = str(first) + (f" (and {more} more)" if more else "")
+        super().__init__(text)
+
+    @property
+    def path(self) -> str:
+        return self.issues[0].path
+
+    @property
+    def line(self) -> int:
+        return self.issues[0].line
+
+    @property
+    def column(self) -> int:
+        return self.issues[0].column
+
+    @property
+    def field(self) -> str:
+        return self.issues[0].field
+
+
+class PayerFileError(RuleFileError):
+    """A payer rule file (``payers/<id>.yaml``) is invalid."""
+
+
+class ClinicFileError(RuleFileError):
+    """A clinic file is invalid."""
+
+
+class RequestFileError(RuleFileError):
+    """An estimate request is invalid."""
+
+
+class EstimateError(KetacostError, ValueError):
+    """A valid request cannot be estimated (for example no rule value in force on a date)."""
+
+
+class UnknownPayerError(KetacostError, LookupError):
+    """A request or rule names a payer id that is not in the payer library."""
+
+    def __init__(self, payer_id: str, known: tuple[str, ...]) -> None:
+        self.payer_id = payer_id
+        self.known = known
+        listed = ", ".join(known) if known else "(none loaded)"
+        super().__init__(f"unknown payer {payer_id!r}; known payers: {listed}")

@@ -1,0 +1,145 @@
+"""The payer library: every ``payers/*.yaml`` file of a folder, loaded all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from ._errors import FileIssue, PayerFileError, UnknownPayerError
+from ._loader import _payer, read_document
+from ._paths import PayerDirSource, resolve_payer_dir
+from ._payer import FeeSchedule, Payer, PercentOfPayer
+from ._yaml import SourceMap, issue_at
+
+__all__ = ["PayerLibrary", "check_payers", "default_payers", "load_payers", "stale_payers"]
+
+
+class PayerLibrary(Mapping[str, Payer]):
+    """An immutable mapping of payer id → :class:`Payer`, with where each came from."""
+
+    def __init__(
+        self,
+        payers: Mapping[str, Payer],
+        *,
+        directory: Path | None = None,
+        source: PayerDirSource | None = None,
+        file_hashes: Mapping[str, str] | None = None,
+    ) -> None:
+        self._payers = dict(sorted(payers.items()))
+        self.directory = directory
+        self.source = source
+        self.file_hashes: Mapping[str, str] = dict(file_hashes or {})
+
+    def __getitem__(self, payer_id: str) -> Payer:
+        try:
+            return self._payers[payer_id]
+        except KeyError:
+            raise UnknownPayerError(payer_id, tuple(self._payers)) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._payers)
+
+    def __len__(self) -> int:
+        return len(self._payers)
+
+    def __repr__(self) -> str:
+        return f"PayerLibrary({list(self._payers)}, directory={str(self.directory)!r})"
+
+
+def _reference_issues(
+    payers: Mapping[str, Payer], sources: Mapping[str, SourceMap]
+) -> list[FileIssue]:
+    """A ``percent_of_payer`` basis must name a payer in the library whose in-network allowed
+    amount is its own fee schedule."""
+    issues: list[FileIssue] = []
+    for pid, payer in payers.items():
+        for net_name, net in payer.networks.items():
+            basis = net.allowed
+            if not isinstance(basis, PercentOfPayer):
+                continue
+            loc = ("networks", net_name, "allowed", "payer")
+            ref = payers.get(basis.payer)
+            if ref is None:
+                msg = f"payer {basis.payer!r} does not exist (known: {', '.join(sorted(payers))})"
+            elif not (
+                (ref_in := ref.networks.get("in")) is not None
+                and isinstance(ref_in.allowed, FeeSchedule)
+            ):
+                msg = f"payer {basis.payer!r} has no in-network fee schedule to take a percent of"
+            else:
+                continue
+            issues.append(issue_at(sources[pid], loc, msg))
+    return issues
+
+
+def _scan(directory: Path) -> tuple[dict[str, Payer], dict[str, str], list[FileIssue]]:
+    payers: dict[str, Payer] = {}
+    sources: dict[str, SourceMap] = {}
+    hashes: dict[str, str] = {}
+    issues: list[FileIssue] = []
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        issues.append(FileIssue(str(directory), 0, 0, "", "no payer files (*.yaml) in the folder"))
+    for path in files:
+        try:
+            data, source, raw = read_document(path, PayerFileError)
+            payer = _payer(data, source, path.stem)
+        except PayerFileError as exc:
+            issues.extend(exc.issues)
+            continue
+        payers[payer.id] = payer
+        sources[payer.id] = source
+        hashes[payer.id] = hashlib.sha256(raw).hexdigest()
+    issues.extend(_reference_issues(payers, sources))
+    return payers, hashes, issues
+
+
+def load_payers(directory: str | os.PathLike[str] | None = None) -> PayerLibrary:
+    """Load every payer file of a folder (see :func:`resolve_payer_dir` for the default).
+
+    All or nothing: if any file has a problem, :class:`PayerFileError` lists every problem
+    in every file and no library is returned.
+    """
+    path, how = resolve_payer_dir(directory)
+    return _load(path, how)
+
+
+def _load(path: Path, how: PayerDirSource) -> PayerLibrary:
+    payers, hashes, issues = _scan(path)
+    if issues:
+        raise PayerFileError(issues)
+    return PayerLibrary(payers, directory=path, source=how, file_hashes=hashes)
+
+
+def check_payers(directory: str | os.PathLike[str] | None = None) -> list[FileIssue]:
+    """Every problem in a payer folder (empty when all files are good)."""
+    path, _ = resolve_payer_dir(directory)
+    return _scan(path)[2]
+
+
+def stale_payers(
+    payers: Mapping[str, Payer], *, today: date, max_age_days: int = 365
+) -> list[tuple[str, date, int]]:
+    """Payers whose ``metadata.last_reviewed`` is older than ``max_age_days`` on ``today``:
+    (id, last_reviewed, age in days), oldest first. ``today`` is an input: no clock here."""
+    cutoff = today - timedelta(days=max_age_days)
+    stale = [
+        (pid, p.metadata.last_reviewed, (today - p.metadata.last_reviewed).days)
+        for pid, p in payers.items()
+        if p.metadata.last_reviewed < cutoff
+    ]
+    return sorted(stale, key=lambda s: (s[1], s[0]))
+
+
+@lru_cache(maxsize=8)
+def _cached(directory: Path, how: PayerDirSource) -> PayerLibrary:
+    return _load(directory, how)
+
+
+def default_payers() -> PayerLibrary:
+    """The payer library found by :func:`resolve_payer_dir`, loaded once per folder."""
+    return _cached(*resolve_payer_dir())

@@ -1,0 +1,227 @@
+"""Load payer, clinic and request files: YAML/JSON text → validated models, all or nothing.
+
+Every problem becomes a :class:`~ketacost.RuleFileError` subclass whose message names
+``file:line:column``, the field path, what was expected and what was found. Nothing is
+returned unless everything validated.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from ._clinic import Clinic, clinic_issues
+from ._errors import (
+    ClinicFileError,
+    FileIssue,
+    PayerFileError,
+    RequestFileError,
+    RuleFileError,
+)
+from ._payer import Payer, payer_issues
+from ._request import EstimateRequest
+from ._yaml import SourceMap, issue_at, parse_json, parse_yaml, validate
+
+__all__ = [
+    "clinic_from_data",
+    "load_clinic",
+    "load_payer",
+    "load_request",
+    "payer_from_data",
+    "read_document",
+    "request_from_data",
+]
+
+M = TypeVar("M", bound=BaseModel)
+Loc = tuple[str | int, ...]
+
+
+def read_document(
+    path: str | os.PathLike[str], error_cls: type[RuleFileError]
+) -> tuple[Any, SourceMap, bytes]:
+    """Read and parse a YAML (or ``.json``) file; returns (data, source map, raw bytes)."""
+    name = os.fspath(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise error_cls([FileIssue(name, 0, 0, "", f"cannot read the file: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error_cls(
+            [FileIssue(name, 0, 0, "", f"not UTF-8 text (byte {exc.start})")]
+        ) from None
+    if name.endswith(".json"):
+        data, source = parse_json(text, name, error_cls)
+    else:
+        data, source = parse_yaml(text, name, error_cls)
+    return data, source, raw
+
+
+def _checked(
+    model: type[M],
+    data: Any,
+    source: SourceMap,
+    error_cls: type[RuleFileError],
+    extra: list[FileIssue],
+    semantic: Any,
+) -> M:
+    obj = validate(model, data, source, error_cls)
+    issues = list(extra)
+    for loc, message in semantic(obj):
+        issues.append(issue_at(source, loc, message))
+    if issues:
+        issues.sort(key=lambda i: (i.line, i.column))
+        raise error_cls(issues)
+    return obj
+
+
+def _payer(data: Any, source: SourceMap, stem: str | None) -> Payer:
+    extra: list[FileIssue] = []
+    if stem is not None and isinstance(data, dict) and isinstance(data.get("id"), str):
+        if data["id"] != stem:
+            extra.append(
+                issue_at(
+                    source,
+                    ("id",),
+                    f"must equal the file name {stem!r}: payers/<id>.yaml holds payer <id> "
+                    f"(got {data['id']!r})",
+                )
+            )
+    return _checked(Payer, data, source, PayerFileError, extra, payer_issues)
+
+
+def load_payer(path: str | os.PathLike[str]) -> Payer:
+    """Load and check one payer file. Its ``id`` must equal the file's stem.
+
+    Cross-payer references (``percent_of_payer``) are checked by :func:`load_payers`.
+    """
+    data, source, _ = read_document(path, PayerFileError)
+    return _payer(data, source, Path(path).stem)
+
+
+def payer_from_data(data: Mapping[str, Any], *, source: str = "<payer>") -> Payer:
+    """Validate a payer given as Python data (the same checks as a file, without lines)."""
+    return _payer(data, SourceMap.empty(source), None)
+
+
+def _clinic(data: Any, source: SourceMap) -> Clinic:
+    return _checked(Clinic, data, source, ClinicFileError, [], clinic_issues)
+
+
+def load_clinic(path: str | os.PathLike[str]) -> Clinic:
+    """Load and check a clinic file."""
+    data, source, _ = read_document(path, ClinicFileError)
+    return _clinic(data, source)
+
+
+def clinic_from_data(data: Mapping[str, Any], *, source: str = "<clinic>") -> Clinic:
+    """Validate a clinic given as Python data."""
+    return _clinic(data, SourceMap.empty(source))
+
+
+def request_issues(
+    request: EstimateRequest, payers: Mapping[str, Payer] | None
+) -> list[tuple[Loc, str]]:
+    """Cross-checks between the request's parts and the payer library."""
+    issues: list[tuple[Loc, str]] = []
+    sessions = request.clinic.sessions
+    for i, phase in enumerate(request.plan.phases):
+        if phase.session not in sessions:
+            known = ", ".join(sorted(sessions))
+            issues.append(
+                (
+                    ("plan", "phases", i, "session"),
+                    f"the clinic has no session {phase.session!r} (known: {known})",
+                )
+            )
+    if payers is None:
+        return issues
+    cov = request.coverage
+    payer = payers.get(cov.payer)
+    if payer is None:
+        issues.append(
+            (
+                ("coverage", "payer"),
+                f"unknown payer {cov.payer!r} (known: {', '.join(sorted(payers))})",
+            )
+        )
+        return issues
+    net = payer.networks.get(cov.network)
+    if cov.tier == "family" and net is not None and net.deductible.family is None:
+        issues.append(
+            (("coverage", "tier"), f"payer {payer.id!r} has no family deductible; use individual")
+        )
+    if cov.accumulators is not None:
+        for name in cov.accumulators.sessions_used:
+            if name not in payer.limits:
+                known = ", ".join(sorted(payer.limits)) or "none"
+                issues.append(
+                    (
+                        ("coverage", "accumulators", "sessions_used", name),
+                        f"payer {payer.id!r} has no session limit {name!r} (known: {known})",
+                    )
+                )
+    return issues
+
+
+def _request(
+    data: Any,
+    source: SourceMap,
+    payers: Mapping[str, Payer] | None,
+    base: Path | None,
+) -> EstimateRequest:
+    if isinstance(data, dict) and isinstance(data.get("clinic"), str):
+        clinic_ref = data["clinic"]
+        clinic_path = Path(clinic_ref)
+        if base is not None and not clinic_path.is_absolute():
+            clinic_path = base / clinic_path
+        if not clinic_path.is_file():
+            _, line, col = source.locate(("clinic",))
+            raise RequestFileError(
+                [
+                    FileIssue(
+                        source.filename,
+                        line,
+                        col,
+                        "clinic",
+                        f"clinic file {clinic_ref!r} not found (looked at {clinic_path})",
+                    )
+                ]
+            )
+        data = {**data, "clinic": load_clinic(clinic_path)}
+    return _checked(
+        EstimateRequest,
+        data,
+        source,
+        RequestFileError,
+        [],
+        lambda req: request_issues(req, payers),
+    )
+
+
+def load_request(
+    path: str | os.PathLike[str], *, payers: Mapping[str, Payer] | None = None
+) -> EstimateRequest:
+    """Load a request file (YAML or JSON). ``clinic:`` may name a clinic file, relative to
+    the request file, or hold the clinic inline. With ``payers``, the payer id is checked."""
+    data, source, _ = read_document(path, RequestFileError)
+    return _request(data, source, payers, Path(path).parent)
+
+
+def request_from_data(
+    data: Mapping[str, Any] | str | bytes,
+    *,
+    payers: Mapping[str, Payer] | None = None,
+    source: str = "<request>",
+) -> EstimateRequest:
+    """Validate a request given as Python data or as JSON text."""
+    if isinstance(data, str | bytes):
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        parsed, smap = parse_json(text, source, RequestFileError)
+        return _request(parsed, smap, payers, None)
+    return _request(dict(data), SourceMap.empty(source), payers, None)

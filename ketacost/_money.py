@@ -1,0 +1,245 @@
+"""Money: an immutable amount of US dollars in whole cents, over ``decimal.Decimal``.
+
+Rules (STYLE.md rule 1):
+
+* A ``Money`` is always a whole number of cents. It is built from ``Decimal``, ``int``
+  (dollars) or ``str``; building it from a ``float`` raises ``TypeError``, and so does
+  mixing it with a float in arithmetic.
+* An amount with more than two decimal places is rejected where it enters
+  (``Money("1.005")`` raises). Rounding happens only at named points, through
+  :func:`round_half_up_cents`, which always rounds ROUND_HALF_UP to the cent.
+* In JSON, money is a string with exactly two places (``"450.00"``); the JSON Schema
+  carries the pattern :data:`MONEY_PATTERN`.
+
+The engine computes in integer cents (exact, and fast); ``Money`` is what crosses the API.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, ClassVar, Final
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+__all__ = ["MONEY_PATTERN", "Money", "round_half_up_cents"]
+
+MONEY_PATTERN: Final = r"^-?[0-9]+\.[0-9]{2}$"
+_CENT: Final = Decimal("0.01")
+_HUNDRED: Final = Decimal(100)
+
+
+def round_half_up_cents(value: Decimal) -> int:
+    """Round a dollar amount to whole cents, half up (away from zero), and return the cents.
+
+    This is the single rounding primitive; every caller is a named rounding point.
+
+    >>> round_half_up_cents(Decimal("0.125")), round_half_up_cents(Decimal("-0.125"))
+    (13, -13)
+    """
+    return int((value * _HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _cents_from(value: object) -> int:
+    """Exact cents of a dollar amount given as Decimal, int or str; raises on anything else."""
+    if isinstance(value, bool):
+        raise TypeError("money cannot be built from a bool")
+    if isinstance(value, float):
+        raise TypeError(
+            f"money cannot be built from a float ({value!r}); use Decimal or a string like '450.00'"
+        )
+    if isinstance(value, int):
+        return value * 100
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").removeprefix("$")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"not an amount of money: {value!r}") from None
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"money must be finite (got {value})")
+        scaled = value * _HUNDRED
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"money has at most 2 decimal places (got {value})")
+        return int(scaled)
+    raise TypeError(f"cannot build money from {type(value).__name__}")
+
+
+class Money:
+    """An immutable amount in whole cents.
+
+    >>> Money("450.00") + Money(50)
+    Money('500.00')
+    >>> str(Money.from_cents(28300))
+    '283.00'
+    """
+
+    __slots__ = ("_cents",)
+    _cents: int
+    _interned: ClassVar[_Interned]
+
+    def __init__(self, amount: Decimal | int | str | Money = 0) -> None:
+        cents = amount._cents if isinstance(amount, Money) else _cents_from(amount)
+        object.__setattr__(self, "_cents", cents)
+
+    @classmethod
+    def from_cents(cls, cents: int) -> Money:
+        """The amount of ``cents`` whole cents. Instances are shared (they are immutable)."""
+        if type(cents) is not int:
+            raise TypeError(f"cents must be an int (got {type(cents).__name__})")
+        return cls._interned[cents]
+
+    # -- value ----------------------------------------------------------------------------
+    @property
+    def cents(self) -> int:
+        """The amount in whole cents."""
+        return self._cents
+
+    @property
+    def amount(self) -> Decimal:
+        """The amount in dollars, as a Decimal with exactly two places."""
+        return Decimal(self._cents).scaleb(-2)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Money is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Money is immutable")
+
+    def __reduce__(self) -> tuple[Any, tuple[int]]:
+        return (Money.from_cents, (self._cents,))
+
+    # -- arithmetic (Money with Money only; ints scale) ---------------------------------
+    def _other(self, other: object) -> int:
+        if isinstance(other, Money):
+            return other._cents
+        if isinstance(other, float):
+            raise TypeError("cannot mix Money with a float")
+        return NotImplemented  # type: ignore[no-any-return]
+
+    def __add__(self, other: Money) -> Money:
+        o = self._other(other)
+        return NotImplemented if o is NotImplemented else Money.from_cents(self._cents + o)
+
+    def __sub__(self, other: Money) -> Money:
+        o = self._other(other)
+        return NotImplemented if o is NotImplemented else Money.from_cents(self._cents - o)
+
+    def __mul__(self, units: int) -> Money:
+        if isinstance(units, bool) or not isinstance(units, int):
+            raise TypeError("Money can only be multiplied by a whole number; use times_rate()")
+        return Money.from_cents(self._cents * units)
+
+    __rmul__ = __mul__
+
+    def times_rate(self, rate: Decimal) -> Money:
+        """This amount times a Decimal rate, rounded half-up to the cent (a named rounding point)."""
+        if not isinstance(rate, Decimal):
+            raise TypeError("rate must be a Decimal")
+        return Money.from_cents(round_half_up_cents(self.amount * rate))
+
+    def __neg__(self) -> Money:
+        return Money.from_cents(-self._cents)
+
+    def __bool__(self) -> bool:
+        return self._cents != 0
+
+    # -- comparison -------------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Money):
+            return self._cents == other._cents
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(("Money", self._cents))
+
+    def __lt__(self, other: Money) -> bool:
+        return self._cents < other._cents
+
+    def __le__(self, other: Money) -> bool:
+        return self._cents <= other._cents
+
+    def __gt__(self, other: Money) -> bool:
+        return self._cents > other._cents
+
+    def __ge__(self, other: Money) -> bool:
+        return self._cents >= other._cents
+
+    # -- text ------------------------------------------------------------------------
+    def __str__(self) -> str:
+        sign = "-" if self._cents < 0 else ""
+        whole, cents = divmod(abs(self._cents), 100)
+        return f"{sign}{whole}.{cents:02d}"
+
+    def __repr__(self) -> str:
+        return f"Money('{self}')"
+
+    def __format__(self, spec: str) -> str:
+        """``format(m, "$")`` gives ``$1,234.50``; any other spec formats the Decimal amount."""
+        if spec == "$":
+            sign = "-" if self._cents < 0 else ""
+            whole, cents = divmod(abs(self._cents), 100)
+            return f"{sign}${whole:,}.{cents:02d}"
+        return format(self.amount, spec) if spec else str(self)
+
+    # -- pydantic ----------------------------------------------------------------------
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            _validate_money,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                str, when_used="json-unless-none"
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            "type": "string",
+            "pattern": MONEY_PATTERN,
+            "description": "US dollars with exactly two decimal places, e.g. \"450.00\"",
+            "examples": ["450.00"],
+        }
+
+
+class _Interned(dict[int, Money]):
+    """Shared Money instances by cents (they are immutable); ``table[cents]`` builds on a miss.
+
+    The engine's hottest operation is turning cents into Money; a hit here is one subscript.
+    The table is bounded: past 200,000 amounts it starts again.
+    """
+
+    def __missing__(self, cents: int) -> Money:
+        if type(cents) is not int:
+            raise TypeError(f"cents must be an int (got {type(cents).__name__})")
+        money = Money.__new__(Money)
+        object.__setattr__(money, "_cents", cents)
+        if len(self) >= 200_000:
+            self.clear()
+        self[cents] = money
+        return money
+
+
+Money._interned = _Interned()
+
+
+def _validate_money(value: Any) -> Money:
+    if isinstance(value, Money):
+        return value
+    if isinstance(value, float):
+        raise PydanticCustomError(
+            "money_float",
+            "money must be written exactly, as a string like '450.00' or a whole number "
+            "(got the float {value})",
+            {"value": value},
+        )
+    try:
+        return Money.from_cents(_cents_from(value))
+    except (TypeError, ValueError) as exc:
+        raise PydanticCustomError("money", "{reason}", {"reason": str(exc)}) from None

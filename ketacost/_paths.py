@@ -1,0 +1,58 @@
+"""Where the payer rule files are.
+
+Resolution order (first match wins; documented in the README):
+
+1. an explicit ``directory`` argument;
+2. the ``KETACOST_PAYERS`` environment variable;
+3. the copy packaged inside the installed wheel (``ketacost/_payers``);
+4. the source tree's top-level ``payers/`` folder (an editable install or a checkout).
+
+A top-level ``payers/`` folder is not part of the package by default: the wheel
+force-includes it as ``ketacost/_payers`` (pyproject.toml), and an editable install does not
+expose that copy, hence step 4. This module reads the environment but no files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+__all__ = ["ENV_VAR", "PayerDirSource", "resolve_payer_dir"]
+
+ENV_VAR = "KETACOST_PAYERS"
+
+PayerDirSource = Literal["argument", "environment", "package", "source-tree"]
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def resolve_payer_dir(
+    directory: str | os.PathLike[str] | None = None,
+) -> tuple[Path, PayerDirSource]:
+    """The payer folder to use and which rule found it.
+
+    Raises:
+        FileNotFoundError: the named folder does not exist, or none was found.
+    """
+    if directory is not None:
+        return _existing(Path(directory), "argument"), "argument"
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return _existing(Path(env), f"${ENV_VAR}"), "environment"
+    packaged = _PACKAGE_DIR / "_payers"
+    if packaged.is_dir():
+        return packaged, "package"
+    source = _PACKAGE_DIR.parent / "payers"
+    if source.is_dir() and (_PACKAGE_DIR.parent / "pyproject.toml").is_file():
+        return source, "source-tree"
+    raise FileNotFoundError(
+        "no payer folder found: pass one explicitly, set "
+        f"{ENV_VAR}, or reinstall ketacost (its wheel ships the payer files)"
+    )
+
+
+def _existing(path: Path, how: str) -> Path:
+    if not path.is_dir():
+        raise FileNotFoundError(f"payer folder {str(path)!r} (from {how}) does not exist")
+    return path

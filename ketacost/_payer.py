@@ -1,0 +1,387 @@
+"""The payer rule file format: ``payers/<id>.yaml`` validates into a :class:`Payer`.
+
+Structural checks live on the models (types, ranges, unknown keys). Cross-field checks
+(a deductible above its out-of-pocket maximum, a rule naming a category that does not exist,
+a code covered twice) are in :func:`payer_issues`, which returns each problem with the path
+of the field at fault so the loader can point at ``file:line:column``. Cross-payer checks
+(a ``percent_of_payer`` naming a payer that is not in the library) are in ``_library``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, PrivateAttr, model_validator
+
+from ._dated import Dated
+from ._money import Money
+from ._types import Code, Icd10, Model, Multiplier, NetworkName, Rate, Slug, Usd
+
+__all__ = [
+    "AllowedBasis",
+    "CostShare",
+    "CoverageRule",
+    "CoveredRule",
+    "Deductible",
+    "ExcludedRule",
+    "FeeSchedule",
+    "Network",
+    "OutOfPocketMax",
+    "Payer",
+    "PayerKind",
+    "PayerMetadata",
+    "PercentOfCharge",
+    "PercentOfPayer",
+    "PlanYearStart",
+    "Reference",
+    "RuleConditions",
+    "SessionLimit",
+    "payer_issues",
+]
+
+PayerKind = Literal[
+    "commercial",
+    "commercial-hdhp",
+    "medicare",
+    "medicare-advantage",
+    "medicaid",
+    "tricare",
+    "va",
+    "self-pay",
+]
+
+Loc = tuple[str | int, ...]
+
+
+class Reference(Model):
+    """Where a figure in the file comes from."""
+
+    title: str = Field(min_length=1)
+    href: str = Field(pattern=r"^(https?://|urn:|doi:)\S+$")
+
+
+class PayerMetadata(Model):
+    reference: tuple[Reference, ...] = Field(min_length=1)
+    last_reviewed: date
+    illustrative: bool = Field(
+        default=False,
+        description="true when some figures are not public and stand for a typical plan",
+    )
+    notes: str | None = None
+
+
+class PlanYearStart(Model):
+    """First day of the plan year (accumulators reset on it). January 1 by default."""
+
+    month: int = Field(default=1, ge=1, le=12)
+    day: int = Field(default=1, ge=1, le=31)
+
+    @model_validator(mode="after")
+    def _real_day(self) -> PlanYearStart:
+        # Feb 29 is refused: a plan year must start on the same day every year.
+        try:
+            date(2023, self.month, self.day)
+        except ValueError:
+            raise ValueError(
+                f"month {self.month} has no day {self.day} in every year; choose another day"
+            ) from None
+        return self
+
+    def year_of(self, on: date) -> date:
+        """Start date of the plan year that contains ``on``."""
+        start = date(on.year, self.month, self.day)
+        return start if on >= start else date(on.year - 1, self.month, self.day)
+
+
+FamilyType = Literal["embedded", "aggregate"]
+
+
+class Deductible(Model):
+    """Individual and family deductible. ``embedded``: each person's own amount applies inside
+    the family amount; ``aggregate``: for family coverage only the family amount applies."""
+
+    individual: Dated[Usd]
+    family: Dated[Usd] | None = None
+    family_type: FamilyType = "embedded"
+
+
+class OutOfPocketMax(Model):
+    """Individual and family out-of-pocket maximum (cost sharing stops when reached)."""
+
+    individual: Dated[Usd]
+    family: Dated[Usd] | None = None
+    family_type: FamilyType = "embedded"
+
+
+class CostShare(Model):
+    """Cost sharing for one category of service in one network."""
+
+    copay: Dated[Usd] = Dated(Money(0))
+    coinsurance: Dated[Rate] = Dated(Decimal(0))
+    deductible_applies: bool = True
+    copay_after_deductible: bool = Field(
+        default=False,
+        description="HSA-qualified plans: the copay applies only once the deductible is met",
+    )
+
+
+class FeeSchedule(Model):
+    """Allowed amount per unit from the payer's own fee schedule."""
+
+    basis: Literal["fee_schedule"]
+    rates: dict[Code, Dated[Usd]]
+
+
+class PercentOfPayer(Model):
+    """Allowed amount per unit = percent × another payer's in-network fee schedule rate,
+    rounded half-up to the cent per unit (e.g. 140% of Medicare)."""
+
+    basis: Literal["percent_of_payer"]
+    payer: Slug
+    percent: Dated[Multiplier]
+
+
+class PercentOfCharge(Model):
+    """Allowed amount = percent × the billed charge, rounded half-up to the cent per line."""
+
+    basis: Literal["percent_of_charge"]
+    percent: Dated[Rate]
+
+
+AllowedBasis = Annotated[FeeSchedule | PercentOfPayer | PercentOfCharge, Field(discriminator="basis")]
+
+
+class Network(Model):
+    """Benefits for one network tier (in or out)."""
+
+    deductible: Deductible
+    out_of_pocket_max: OutOfPocketMax | None = Field(
+        description="null when there is no cap (Original Medicare)"
+    )
+    allowed: AllowedBasis
+    balance_billing: bool = Field(
+        default=False, description="whether the patient may be billed charge minus allowed"
+    )
+    cost_sharing: dict[Slug, CostShare] = Field(min_length=1)
+
+
+class RuleConditions(Model):
+    """Conditions a covered rule puts on coverage; each one not met denies the line."""
+
+    prior_authorization: bool = False
+    authorization_days: int | None = Field(
+        default=None, ge=1, description="an approval lasts this many days from its start"
+    )
+    min_failed_trials: int = Field(default=0, ge=0, le=20)
+    min_age: int | None = Field(default=None, ge=0, le=130)
+    max_age: int | None = Field(default=None, ge=0, le=130)
+    diagnoses: tuple[Icd10, ...] = ()
+
+
+class _RuleBase(Model):
+    id: Slug | None = None
+    codes: tuple[Code, ...] = Field(min_length=1)
+    effective_from: date | None = None
+    effective_until: date | None = Field(default=None, description="last date of service, inclusive")
+    networks: tuple[NetworkName, ...] = ("in", "out")
+
+    def in_force(self, on: date) -> bool:
+        return (self.effective_from is None or on >= self.effective_from) and (
+            self.effective_until is None or on <= self.effective_until
+        )
+
+
+class CoveredRule(_RuleBase):
+    status: Literal["covered"]
+    category: Slug
+    conditions: RuleConditions = RuleConditions()
+    policy: str | None = Field(default=None, description="the payer policy the rule comes from")
+
+
+class ExcludedRule(_RuleBase):
+    status: Literal["excluded"]
+    reason: str = Field(min_length=1, description="the payer's reason, shown to the patient")
+
+
+CoverageRule = Annotated[CoveredRule | ExcludedRule, Field(discriminator="status")]
+
+
+class SessionLimit(Model):
+    """At most N visits per plan year that bill any code of the group (a visit counts once)."""
+
+    codes: tuple[Code, ...] = Field(min_length=1)
+    sessions_per_plan_year: Dated[Annotated[int, Field(ge=0)]]
+
+
+class Payer(Model):
+    """One payer's rules. The file ``payers/<id>.yaml`` holds payer ``<id>``."""
+
+    id: Slug
+    name: str = Field(min_length=1)
+    kind: PayerKind
+    metadata: PayerMetadata
+    plan_year_start: PlanYearStart = PlanYearStart()
+    billing_variants: tuple[Slug, ...] = Field(
+        default=(),
+        description="billing variants of a session the payer takes, in order of preference",
+    )
+    networks: dict[NetworkName, Network] = Field(default_factory=dict)
+    coverage: tuple[CoverageRule, ...] = ()
+    limits: dict[Slug, SessionLimit] = Field(default_factory=dict)
+
+    _index: dict[str, tuple[CoveredRule | ExcludedRule, ...]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _build_index(self) -> Payer:
+        # Derived from `coverage` at construction, so equal payers have equal indexes.
+        index: dict[str, list[CoveredRule | ExcludedRule]] = {}
+        for rule in self.coverage:
+            for code in rule.codes:
+                index.setdefault(code, []).append(rule)
+        self._index = {k: tuple(v) for k, v in index.items()}
+        return self
+
+    def rule_index(self) -> dict[str, tuple[CoveredRule | ExcludedRule, ...]]:
+        """Coverage rules by code, in file order (built once, at validation)."""
+        return self._index
+
+    def rules_for(self, code: str, on: date, network: str) -> CoveredRule | ExcludedRule | None:
+        """The coverage rule in force for ``code`` on ``on`` in ``network``, if any."""
+        for rule in self._index.get(code, ()):
+            if network in rule.networks and rule.in_force(on):
+                return rule
+        return None
+
+    def rule_label(self, rule: CoveredRule | ExcludedRule) -> str:
+        """A stable name for a rule: its id, else ``coverage[i]``."""
+        if rule.id:
+            return f"{self.id}:{rule.id}"
+        for i, r in enumerate(self.coverage):
+            if r is rule:
+                return f"{self.id}:coverage[{i}]"
+        return f"{self.id}:coverage"
+
+
+def _dated_max_over(a: Dated[Usd], b: Dated[Usd]) -> Iterator[tuple[date, Money, Money]]:
+    """(date, a, b) at each date where either changes, for comparing two dated amounts."""
+    dates = sorted({date.min, *a.change_dates(), *b.change_dates()})
+    for d in dates:
+        try:
+            yield d, a.at(d), b.at(d)
+        except LookupError:
+            continue
+
+
+def payer_issues(payer: Payer) -> list[tuple[Loc, str]]:
+    """Cross-field problems in one payer, each with the path of the field at fault."""
+    issues: list[tuple[Loc, str]] = []
+    if payer.kind == "self-pay" and (payer.networks or payer.coverage):
+        issues.append((("kind",), "a self-pay payer has no networks or coverage rules"))
+    if payer.kind != "self-pay" and not payer.networks:
+        issues.append((("networks",), "a payer needs at least one network ('in' or 'out')"))
+
+    for net_name, net in payer.networks.items():
+        base: Loc = ("networks", net_name)
+        ded, oop = net.deductible, net.out_of_pocket_max
+        if oop is not None:
+            for d, ded_amt, oop_amt in _dated_max_over(ded.individual, oop.individual):
+                if ded_amt > oop_amt:
+                    when = "" if d == date.min else f" from {d.isoformat()}"
+                    issues.append(
+                        (
+                            (*base, "deductible", "individual"),
+                            f"deductible {ded_amt} is above the out-of-pocket maximum "
+                            f"{oop_amt}{when}",
+                        )
+                    )
+                    break
+            if ded.family is not None and oop.family is not None:
+                for d, ded_amt, oop_amt in _dated_max_over(ded.family, oop.family):
+                    if ded_amt > oop_amt:
+                        when = "" if d == date.min else f" from {d.isoformat()}"
+                        issues.append(
+                            (
+                                (*base, "deductible", "family"),
+                                f"family deductible {ded_amt} is above the family out-of-pocket "
+                                f"maximum {oop_amt}{when}",
+                            )
+                        )
+                        break
+        for label, pair in (("deductible", ded), ("out_of_pocket_max", oop)):
+            if pair is None or pair.family is None:
+                continue
+            for d, ind, fam in _dated_max_over(pair.individual, pair.family):
+                if ind > fam:
+                    issues.append(
+                        (
+                            (*base, label, "individual"),
+                            f"individual amount {ind} is above the family amount {fam}"
+                            + ("" if d == date.min else f" from {d.isoformat()}"),
+                        )
+                    )
+                    break
+
+    seen: dict[tuple[str, str], int] = {}
+    ids: dict[str, int] = {}
+    for i, rule in enumerate(payer.coverage):
+        loc: Loc = ("coverage", i)
+        if rule.id is not None:
+            if rule.id in ids:
+                issues.append(((*loc, "id"), f"duplicate rule id {rule.id!r} (also coverage[{ids[rule.id]}])"))
+            ids[rule.id] = i
+        if (
+            rule.effective_from is not None
+            and rule.effective_until is not None
+            and rule.effective_until < rule.effective_from
+        ):
+            issues.append(((*loc, "effective_until"), "ends before effective_from"))
+        if isinstance(rule, CoveredRule):
+            for net_name in rule.networks:
+                net = payer.networks.get(net_name)
+                if net is not None and rule.category not in net.cost_sharing:
+                    known = ", ".join(sorted(net.cost_sharing))
+                    issues.append(
+                        (
+                            (*loc, "category"),
+                            f"category {rule.category!r} does not exist in "
+                            f"networks.{net_name}.cost_sharing (known: {known})",
+                        )
+                    )
+            c = rule.conditions
+            if c.min_age is not None and c.max_age is not None and c.max_age < c.min_age:
+                issues.append(((*loc, "conditions", "max_age"), "is below min_age"))
+            if c.authorization_days is not None and not c.prior_authorization:
+                issues.append(
+                    (
+                        (*loc, "conditions", "authorization_days"),
+                        "needs prior_authorization: true",
+                    )
+                )
+        for j, code in enumerate(rule.codes):
+            for net_name in rule.networks:
+                key = (code, net_name)
+                if key in seen:
+                    other = payer.coverage[seen[key]]
+                    if _overlap(rule, other):
+                        issues.append(
+                            (
+                                (*loc, "codes", j),
+                                f"code {code} already has a rule in force on the same dates "
+                                f"(coverage[{seen[key]}])",
+                            )
+                        )
+                        break
+                seen[key] = i
+
+    return issues
+
+
+def _overlap(a: CoveredRule | ExcludedRule, b: CoveredRule | ExcludedRule) -> bool:
+    a_from = a.effective_from or date.min
+    a_until = a.effective_until or date.max
+    b_from = b.effective_from or date.min
+    b_until = b.effective_until or date.max
+    return a_from <= b_until and b_from <= a_until

@@ -1,0 +1,176 @@
+"""Treatment plans and their expansion into dated visits (pure, deterministic).
+
+A plan is a start date and ordered phases. Each phase repeats one session template on a
+cadence, expressed the way RFC 5545 recurrence rules are:
+
+* ``sessions: N`` with ``every_days: K`` or ``every_weeks: K`` — ``FREQ=DAILY|WEEKLY;
+  INTERVAL=K;COUNT=N`` from the phase start;
+* ``per_week: N`` with ``weeks: W`` — N sessions a week for W weeks: ``FREQ=WEEKLY;
+  BYDAY=<N weekdays>;COUNT=N*W``, the weekdays spread evenly from the phase start's weekday
+  (offsets ``floor(i * 7 / N)`` days; twice a week from a Monday = Monday and Thursday).
+
+Phase starts: the first phase starts on the plan's ``start``. A later phase starts where the
+previous one's period ends (``N × K`` days, or ``W`` weeks, after the previous phase's start),
+plus its optional ``start_after_days``/``start_after_weeks``; or on its own ``start`` date.
+
+Closed weekdays: a session that falls on a closed weekday moves to the next open day; a
+session is also never put on or before the previous session's day (it moves to the next open
+day after it), so visits stay in order and one a day. :meth:`Phase.rrule` gives the RFC 5545
+rule of a phase so the expansion can be checked against any RFC 5545 implementation.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from pydantic import Field, model_validator
+
+from ._types import Model, Slug, Weekday, trusted
+
+__all__ = ["MAX_VISITS", "Phase", "Plan", "ScheduledVisit", "expand"]
+
+#: The most visits one plan may expand to (about four years of twice-weekly sessions).
+MAX_VISITS = 400
+
+_WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_RFC_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+class Phase(Model):
+    """One stretch of the plan: a session template on a cadence."""
+
+    name: str | None = Field(default=None, max_length=80)
+    session: Slug
+    sessions: int | None = Field(default=None, ge=1, le=MAX_VISITS)
+    every_days: int | None = Field(default=None, ge=1, le=366)
+    every_weeks: int | None = Field(default=None, ge=1, le=52)
+    per_week: int | None = Field(default=None, ge=1, le=7)
+    weeks: int | None = Field(default=None, ge=1, le=208)
+    start: date | None = Field(default=None, description="explicit first day of this phase")
+    start_after_days: int = Field(default=0, ge=0, le=366)
+    start_after_weeks: int = Field(default=0, ge=0, le=52)
+
+    @model_validator(mode="after")
+    def _one_cadence(self) -> Phase:
+        every = self.sessions is not None or self.every_days is not None or self.every_weeks is not None
+        weekly = self.per_week is not None or self.weeks is not None
+        hint = (
+            "give either 'sessions' with 'every_days' or 'every_weeks', "
+            "or 'per_week' with 'weeks'"
+        )
+        if every == weekly:
+            raise ValueError(f"a phase needs exactly one cadence: {hint}")
+        if every:
+            if self.sessions is None:
+                raise ValueError(f"'sessions' is missing: {hint}")
+            if self.sessions > 1 and (self.every_days is None) == (self.every_weeks is None):
+                raise ValueError(f"give exactly one of 'every_days' and 'every_weeks': {hint}")
+        elif self.per_week is None or self.weeks is None:
+            raise ValueError(f"'per_week' and 'weeks' go together: {hint}")
+        if self.start is not None and (self.start_after_days or self.start_after_weeks):
+            raise ValueError("give either 'start' or 'start_after_days'/'start_after_weeks'")
+        return self
+
+    @property
+    def count(self) -> int:
+        """Number of sessions in this phase."""
+        if self.sessions is not None:
+            return self.sessions
+        assert self.per_week is not None and self.weeks is not None
+        return self.per_week * self.weeks
+
+    @property
+    def span_days(self) -> int:
+        """Length of the phase's period in days (where the next phase starts)."""
+        if self.per_week is not None:
+            assert self.weeks is not None
+            return 7 * self.weeks
+        return self.count * self._interval_days()
+
+    def _interval_days(self) -> int:
+        return self.every_days or 7 * (self.every_weeks or 0) or 1
+
+    def offsets(self) -> list[int]:
+        """Day offsets of each session from the phase start, before closed days."""
+        if self.per_week is None:
+            step = self._interval_days()
+            return [i * step for i in range(self.count)]
+        assert self.weeks is not None
+        in_week = [i * 7 // self.per_week for i in range(self.per_week)]
+        return [7 * w + d for w in range(self.weeks) for d in in_week]
+
+    def rrule(self, start: date) -> str:
+        """The RFC 5545 RRULE for this phase starting on ``start`` (closed days not applied)."""
+        if self.per_week is None:
+            if self.every_weeks:
+                return f"FREQ=WEEKLY;INTERVAL={self.every_weeks};COUNT={self.count}"
+            return f"FREQ=DAILY;INTERVAL={self._interval_days()};COUNT={self.count}"
+        days = sorted({(start.weekday() + i * 7 // self.per_week) % 7 for i in range(self.per_week)})
+        byday = ",".join(_RFC_DAYS[d] for d in days)
+        return f"FREQ=WEEKLY;BYDAY={byday};WKST={_RFC_DAYS[start.weekday()]};COUNT={self.count}"
+
+
+class Plan(Model):
+    """A start date and ordered phases."""
+
+    start: date
+    phases: tuple[Phase, ...] = Field(min_length=1, max_length=20)
+    closed_weekdays: tuple[Weekday, ...] = Field(default=(), max_length=6)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Plan:
+        total = sum(p.count for p in self.phases)
+        if total > MAX_VISITS:
+            raise ValueError(f"the plan has {total} sessions; at most {MAX_VISITS} are allowed")
+        if len(set(self.closed_weekdays)) != len(self.closed_weekdays):
+            raise ValueError("closed_weekdays lists a day twice")
+        return self
+
+
+class ScheduledVisit(Model):
+    """One dated session of a plan."""
+
+    number: int = Field(ge=1, description="1-based position in the plan")
+    date: date
+    nominal_date: date = Field(description="the date before moving off a closed day")
+    phase: int = Field(ge=0, description="0-based index of the phase")
+    phase_name: str
+    session: Slug
+
+
+def expand(plan: Plan) -> tuple[ScheduledVisit, ...]:
+    """Dated visits of a plan, in order. Needs no payer and no clinic.
+
+    >>> p = Plan(start=date(2026, 3, 2), phases=(Phase(session="iv", sessions=3, every_days=2),))
+    >>> [v.date.isoformat() for v in expand(p)]
+    ['2026-03-02', '2026-03-04', '2026-03-06']
+    """
+    closed = {_WEEKDAYS.index(d) for d in plan.closed_weekdays}
+    visits: list[ScheduledVisit] = []
+    phase_start = plan.start
+    last: date | None = None
+    for index, phase in enumerate(plan.phases):
+        if phase.start is not None:
+            phase_start = phase.start
+        else:
+            phase_start += timedelta(days=phase.start_after_days + 7 * phase.start_after_weeks)
+        name = phase.name or f"phase {index + 1}"
+        for offset in phase.offsets():
+            nominal = phase_start + timedelta(days=offset)
+            day = nominal if last is None or nominal > last else last + timedelta(days=1)
+            while day.weekday() in closed:
+                day += timedelta(days=1)
+            visits.append(
+                trusted(
+                    ScheduledVisit,
+                    number=len(visits) + 1,
+                    date=day,
+                    nominal_date=nominal,
+                    phase=index,
+                    phase_name=name,
+                    session=phase.session,
+                )
+            )
+            last = day
+        phase_start += timedelta(days=phase.span_days)
+    return tuple(visits)

@@ -1,0 +1,185 @@
+"""Constrained types declared once and reused, and the base model every rule object uses."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from ._money import Money
+
+__all__ = [
+    "trusted",
+    "Code",
+    "Usd",
+    "Icd10",
+    "Model",
+    "Modifier",
+    "Multiplier",
+    "NetworkName",
+    "Npi",
+    "RATE_PLACES",
+    "Rate",
+    "Slug",
+    "Tin",
+    "Weekday",
+    "npi_check_digit_ok",
+]
+
+
+class Model(BaseModel):
+    """Frozen and closed: unknown keys are errors, collections are tuples."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_timedelta="iso8601")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def trusted(cls: type[M], **fields: Any) -> M:
+    """Build a model from values the engine computed itself, skipping validation.
+
+    Validate at the edges, compute on trusted objects: the engine's own output is already
+    typed, so re-validating it would only cost time. Every field must be given. A property
+    test checks that each trusted object equals its validated round trip.
+    """
+    obj = cls.__new__(cls)
+    _set(obj, "__dict__", fields)
+    _set(obj, "__pydantic_fields_set__", set(fields))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+_set = object.__setattr__
+
+
+def _no_number(kind: str, example: str) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | Decimal | float):
+            raise PydanticCustomError(
+                f"{kind}_unquoted",
+                "write {kind} as quoted text, e.g. \"{example}\" (got the number {value})",
+                {"kind": kind, "example": example, "value": str(value)},
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
+#: A CPT, HCPCS or Category III code: five characters (``"90791"``, ``"J0013"``, ``"0820T"``).
+Code = Annotated[
+    str,
+    _no_number("codes", "90791"),
+    Field(pattern=r"^[0-9A-Z]{5}$", description="CPT/HCPCS code, five characters"),
+]
+
+#: A CPT/HCPCS modifier (``"25"``, ``"KX"``, ``"95"``).
+Modifier = Annotated[
+    str, _no_number("modifiers", "25"), Field(pattern=r"^[0-9A-Z]{2}$", description="modifier")
+]
+
+#: An ICD-10-CM diagnosis code with its dot (``"F33.2"``).
+Icd10 = Annotated[
+    str,
+    Field(pattern=r"^[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$", description="ICD-10-CM code"),
+]
+
+RATE_PLACES = 6
+
+
+def _rate_places(value: Decimal) -> Decimal:
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -RATE_PLACES:
+        raise PydanticCustomError(
+            "rate_places",
+            "a rate has at most {places} decimal places (got {value})",
+            {"places": RATE_PLACES, "value": str(value)},
+        )
+    return value
+
+
+def _reject_float(value: Any) -> Any:
+    if isinstance(value, float):
+        raise PydanticCustomError(
+            "rate_float",
+            "write rates exactly, as a Decimal or a string like '0.2' (got the float {value})",
+            {"value": value},
+        )
+    return value
+
+
+#: A fraction from 0 to 1 (coinsurance ``0.2`` = 20 %). Never a float.
+Rate = Annotated[
+    Decimal,
+    BeforeValidator(_reject_float),
+    Field(ge=0, le=1, description="a fraction from 0 to 1, e.g. 0.2 for 20%"),
+    AfterValidator(_rate_places),
+]
+
+#: A non-negative multiplier that may exceed 1 (``1.4`` = 140 % of Medicare).
+Multiplier = Annotated[
+    Decimal,
+    BeforeValidator(_reject_float),
+    Field(ge=0, le=10, description="a multiplier, e.g. 1.4 for 140%"),
+    AfterValidator(_rate_places),
+]
+
+#: An identifier: lower-case words joined by hyphens (``commercial-ppo``, ``iv-infusion``).
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
+
+NetworkName = Literal["in", "out"]
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+_NPI = re.compile(r"^[0-9]{10}$")
+
+
+def npi_check_digit_ok(npi: str) -> bool:
+    """Luhn check of an NPI with the 80840 card-issuer prefix (CMS NPI check-digit rule)."""
+    if not _NPI.match(npi):
+        return False
+    digits = [int(c) for c in "80840" + npi[:9]]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return (10 - total % 10) % 10 == int(npi[9])
+
+
+def _check_npi(value: str) -> str:
+    if not npi_check_digit_ok(value):
+        raise PydanticCustomError(
+            "npi", "not a valid NPI: 10 digits with a correct check digit (got {value!r})",
+            {"value": value},
+        )
+    return value
+
+
+#: A National Provider Identifier: 10 digits with a Luhn check digit.
+Npi = Annotated[str, _no_number("NPIs", "1234567893"), AfterValidator(_check_npi)]
+
+#: A Taxpayer Identification Number (EIN form ``12-3456789``).
+Tin = Annotated[
+    str, _no_number("TINs", "12-3456789"), Field(pattern=r"^[0-9]{2}-[0-9]{7}$", description="EIN")
+]
+
+
+def _non_negative(value: Money) -> Money:
+    if value.cents < 0:
+        raise PydanticCustomError(
+            "money_negative", "must not be negative (got {value})", {"value": str(value)}
+        )
+    return value
+
+
+#: Money that may not be negative (charges, rates, deductibles, copays, prices).
+Usd = Annotated[Money, AfterValidator(_non_negative)]
