@@ -1,0 +1,184 @@
+"""Public API, payer-folder resolution, schemas and the installed package."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import ketacost
+from ketacost import _paths
+from ketacost.__main__ import main
+from ketacost._schema import json_schemas, schema_text
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUESTS = ROOT / "examples" / "requests"
+
+
+def test_public_api_is_small_sorted_and_pinned() -> None:
+    expected = [
+        "Accumulators", "Address", "Clinic", "ClinicFileError", "Coverage", "Dated", "Estimate",
+        "EstimateError", "EstimateLine", "EstimateRequest", "FileIssue", "KetacostError", "Money",
+        "Package", "Patient", "Payer", "PayerFileError", "PayerLibrary", "Phase", "Plan",
+        "PlanYearSummary", "RequestFileError", "RuleFileError", "ScheduledVisit",
+        "SessionTemplate", "StartingAccumulators", "TemplateLine", "Totals",
+        "UnknownPayerError", "VisitEstimate", "__version__", "adjudicate", "check_payers",
+        "clinic_from_data", "default_payers", "estimate", "expand", "load_clinic",
+        "load_payer", "load_payers", "load_request", "payer_from_data", "request_from_data",
+        "resolve_payer_dir", "rules_hash", "stale_payers",
+    ]  # fmt: skip
+    assert ketacost.__all__ == expected
+    assert ketacost.__all__ == sorted(ketacost.__all__)
+    for name in ketacost.__all__:
+        assert hasattr(ketacost, name), name
+
+
+def test_error_tree_leaves_are_builtins_too() -> None:
+    for cls in (ketacost.PayerFileError, ketacost.ClinicFileError, ketacost.RequestFileError):
+        assert issubclass(cls, ketacost.RuleFileError)
+        assert issubclass(cls, ketacost.KetacostError)
+        assert issubclass(cls, ValueError)
+    assert issubclass(ketacost.UnknownPayerError, LookupError)
+    assert issubclass(ketacost.EstimateError, ValueError)
+
+
+# -- payer folder resolution, in the documented order -------------------------------------
+def _payer_copy(tmp_path: Path, name: str) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "self-pay.yaml").write_text((ROOT / "payers" / "self-pay.yaml").read_text())
+    return folder
+
+
+def test_explicit_argument_wins_over_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    arg, env = _payer_copy(tmp_path, "arg"), _payer_copy(tmp_path, "env")
+    monkeypatch.setenv(_paths.ENV_VAR, str(env))
+    assert ketacost.resolve_payer_dir(arg) == (arg, "argument")
+    library = ketacost.load_payers(arg)
+    assert library.directory == arg and library.source == "argument"
+    assert list(library) == ["self-pay"]
+
+
+def test_environment_variable_wins_over_installed_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _payer_copy(tmp_path, "env")
+    monkeypatch.setenv(_paths.ENV_VAR, str(env))
+    assert ketacost.resolve_payer_dir() == (env, "environment")
+
+
+def test_missing_explicit_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        ketacost.resolve_payer_dir(tmp_path / "nope")
+
+
+def test_packaged_copy_wins_over_source_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "site" / "ketacost"
+    (package / "_payers").mkdir(parents=True)
+    monkeypatch.delenv(_paths.ENV_VAR, raising=False)
+    monkeypatch.setattr(_paths, "_PACKAGE_DIR", package)
+    assert ketacost.resolve_payer_dir() == (package / "_payers", "package")
+
+
+def test_source_tree_is_found_for_an_editable_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(_paths.ENV_VAR, raising=False)
+    monkeypatch.setattr(_paths, "_PACKAGE_DIR", ROOT / "ketacost")
+    if (ROOT / "ketacost" / "_payers").exists():  # pragma: no cover - a stray build copy
+        pytest.skip("a packaged copy exists in the source tree")
+    assert ketacost.resolve_payer_dir() == (ROOT / "payers", "source-tree")
+
+
+def test_no_folder_anywhere_says_how_to_fix_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(_paths.ENV_VAR, raising=False)
+    monkeypatch.setattr(_paths, "_PACKAGE_DIR", tmp_path / "ketacost")
+    with pytest.raises(FileNotFoundError, match="KETACOST_PAYERS"):
+        ketacost.resolve_payer_dir()
+
+
+@pytest.mark.slow
+def test_non_editable_install_from_outside_the_repository(tmp_path: Path) -> None:
+    """pip install . (a real wheel build), then a script run elsewhere loads a bundled payer."""
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(ROOT)],
+        check=True,
+    )  # fmt: skip
+    script = tmp_path / "use.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import ketacost
+            lib = ketacost.load_payers()
+            assert lib.source == "package", lib.source
+            assert "medicare-part-b" in lib and "self-pay" in lib
+            clinic = ketacost.load_clinic({str(ROOT / "examples/clinics/example-clinic.yaml")!r})
+            request = ketacost.request_from_data({{
+                "patient": {{"age": 50, "diagnoses": ["F33.2"]}},
+                "coverage": {{"payer": "medicare-part-b"}},
+                "clinic": clinic,
+                "plan": {{"start": "2026-02-02", "phases": [
+                    {{"session": "esketamine-56", "sessions": 2, "every_weeks": 1}}]}},
+            }})
+            est = ketacost.estimate(request)
+            print(ketacost.__file__)
+            print(est.totals.patient, est.totals.payer)
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k != _paths.ENV_VAR}
+    env["PYTHONPATH"] = str(target)
+    out = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, check=True, capture_output=True,
+        text=True,
+    ).stdout.split("\n")  # fmt: skip
+    assert out[0].startswith(str(target))
+    # G2082 906.51 × 2 = 1,813.02; deductible 283.00, then 20% of 1,530.02 = 306.00 (two lines:
+    # 20% × 623.51 = 124.70; 20% × 906.51 = 181.30) → patient 589.00, Medicare 1,224.02.
+    assert out[1] == "589.00 1224.02"
+
+
+# -- schemas -------------------------------------------------------------------------------
+def test_checked_in_schemas_are_current() -> None:
+    for name, schema in json_schemas().items():
+        path = ROOT / "schemas" / name
+        assert path.read_text(encoding="utf-8") == schema_text(schema), (
+            f"{path} is stale: run `python -m ketacost schemas schemas`"
+        )
+
+
+def test_money_in_schemas_is_a_string_with_a_pattern() -> None:
+    estimate = json_schemas()["estimate.schema.json"]
+    totals = estimate["$defs"]["Totals"]["properties"]["patient"]
+    assert totals["type"] == "string"
+    assert totals["pattern"] == r"^-?[0-9]+\.[0-9]{2}$"
+
+
+# -- python -m ketacost ---------------------------------------------------------------------
+def test_module_entry_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", str(REQUESTS / "esketamine-commercial.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "Estimate: Example Commercial PPO (in network)" in out
+    assert "All plan years" in out and "$6,000.00" in out
+
+
+def test_module_entry_json_round_trips(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", str(REQUESTS / "iv-series-self-pay.yaml"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert ketacost.Estimate.model_validate(data).totals.patient == ketacost.Money("7600.00")
+
+
+def test_module_entry_user_error_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("patient: {age: 40}\ncoverage: {payer: self-pay}\nclinic: nowhere.yaml\n")
+    assert main(["estimate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{bad}:3:9: clinic: clinic file 'nowhere.yaml' not found" in err
