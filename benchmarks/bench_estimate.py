@@ -40,8 +40,13 @@ def request(payer: str, phases: list[dict[str, object]], start: date) -> ketacos
 
 IV_YEAR = [
     {"name": "induction", "session": "iv-infusion", "sessions": 6, "every_days": 2},
-    {"name": "boosters", "session": "iv-infusion", "sessions": 12, "every_weeks": 4,
-     "start_after_weeks": 2},
+    {
+        "name": "boosters",
+        "session": "iv-infusion",
+        "sessions": 12,
+        "every_weeks": 4,
+        "start_after_weeks": 2,
+    },
 ]
 ESKETAMINE_YEAR = [
     {"name": "induction", "session": "esketamine-56", "per_week": 2, "weeks": 4},
@@ -68,9 +73,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="time per scenario")
     args = parser.parse_args()
     scenarios = [
-        ("(a) IV infusions, 1 year, commercial PPO", request("commercial-ppo", IV_YEAR, date(2026, 1, 5))),
-        ("(b) esketamine, 1 year, Original Medicare", request("medicare-part-b", ESKETAMINE_YEAR, date(2026, 1, 5))),
-        ("(b) esketamine, 1 year, commercial PPO", request("commercial-ppo", ESKETAMINE_YEAR, date(2026, 1, 5))),
+        (
+            "(a) IV infusions, 1 year, commercial PPO",
+            request("commercial-ppo", IV_YEAR, date(2026, 1, 5)),
+        ),
+        (
+            "(b) esketamine, 1 year, Original Medicare",
+            request("medicare-part-b", ESKETAMINE_YEAR, date(2026, 1, 5)),
+        ),
+        (
+            "(b) esketamine, 1 year, commercial PPO",
+            request("commercial-ppo", ESKETAMINE_YEAR, date(2026, 1, 5)),
+        ),
     ]
     print(f"ketacost {ketacost.__version__}, Python {platform.python_version()}, one core")
     print(f"{'scenario':45} {'visits':>6} {'lines':>6} {'est/s':>9} {'us/est':>9}")

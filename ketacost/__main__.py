@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "estimate":
             payers = default_payers()
             result = estimate(load_request(args.request, payers=payers), payers=payers)
-            sys.stdout.write(result.model_dump_json(indent=2) + "\n" if args.json else render_table(result))
+            sys.stdout.write(
+                result.model_dump_json(indent=2) + "\n" if args.json else render_table(result)
+            )
         else:
             args.folder.mkdir(parents=True, exist_ok=True)
             for name, schema in json_schemas().items():

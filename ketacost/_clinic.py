@@ -22,8 +22,7 @@ __all__ = [
 Loc = tuple[str | int, ...]
 
 _STATES = frozenset(
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
-    "NJ NM NY NC ND OH OK OR PA PR RI SC SD TN TX UT VT VA VI WA WV WI WY GU AS MP".split()
+    ["AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "PR", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "VI", "WA", "WV", "WI", "WY", "GU", "AS", "MP"]
 )
 
 
@@ -111,7 +110,9 @@ def clinic_issues(clinic: Clinic) -> list[tuple[Loc, str]]:
     if clinic.address.state not in _STATES:
         issues.append((("address", "state"), f"not a US state code (got {clinic.address.state!r})"))
     for sid, tmpl in clinic.sessions.items():
-        groups: list[tuple[Loc, tuple[TemplateLine, ...]]] = [(("sessions", sid, "lines"), tmpl.lines)]
+        groups: list[tuple[Loc, tuple[TemplateLine, ...]]] = [
+            (("sessions", sid, "lines"), tmpl.lines)
+        ]
         groups += [(("sessions", sid, "variants", v), ls) for v, ls in tmpl.variants.items()]
         for base, lines in groups:
             for i, line in enumerate(lines):
@@ -124,18 +125,18 @@ def clinic_issues(clinic: Clinic) -> list[tuple[Loc, str]]:
                             )
                         )
     for i, pkg in enumerate(clinic.packages):
-        tmpl = clinic.sessions.get(pkg.session)
-        if tmpl is None:
+        packaged = clinic.sessions.get(pkg.session)
+        if packaged is None:
             known = ", ".join(sorted(clinic.sessions))
             issues.append(
                 (("packages", i, "session"), f"no session {pkg.session!r} (known: {known})")
             )
-        elif tmpl.self_pay is not None and pkg.price > tmpl.self_pay * pkg.sessions:
+        elif packaged.self_pay is not None and pkg.price > packaged.self_pay * pkg.sessions:
             issues.append(
                 (
                     ("packages", i, "price"),
                     f"package price {pkg.price} is above {pkg.sessions} sessions at the "
-                    f"self-pay price ({tmpl.self_pay * pkg.sessions})",
+                    f"self-pay price ({packaged.self_pay * pkg.sessions})",
                 )
             )
     ids = [p.id for p in clinic.packages]
@@ -147,4 +148,3 @@ def clinic_issues(clinic: Clinic) -> list[tuple[Loc, str]]:
         if sid in sessions_packaged[:i]:
             issues.append((("packages", i, "session"), f"session {sid!r} already has a package"))
     return issues
-

@@ -8,7 +8,7 @@ values::
 
 A value holds from its date until the next date. Dates must be in increasing order as
 written. A date of service before the first date has no value in force; asking for it raises
-:class:`NoValueInForce` (the engine turns that into an ``EstimateError`` naming the field).
+:class:`NoValueInForceError` (the engine turns that into an ``EstimateError`` naming the field).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any, Generic, TypeVar, get_args
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -24,18 +25,20 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from ._money import Money
 
-__all__ = ["Dated", "NoValueInForce"]
+__all__ = ["Dated", "NoValueInForceError"]
 
 T = TypeVar("T")
 
 
-class NoValueInForce(LookupError):
+class NoValueInForceError(LookupError):
     """No dated value is in force on the date asked for."""
 
     def __init__(self, on: date, first: date) -> None:
         self.on = on
         self.first = first
-        super().__init__(f"no value in force on {on.isoformat()} (the first is {first.isoformat()})")
+        super().__init__(
+            f"no value in force on {on.isoformat()} (the first is {first.isoformat()})"
+        )
 
 
 class Dated(Generic[T]):
@@ -63,7 +66,7 @@ class Dated(Generic[T]):
         if not steps:
             raise ValueError("a dated value needs at least one date")
         dates = tuple(steps)
-        if any(b <= a for a, b in zip(dates, dates[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(dates)):
             raise ValueError("dated keys must be in increasing date order")
         out: Dated[T] = cls.__new__(cls)
         out._dates = dates
@@ -77,7 +80,7 @@ class Dated(Generic[T]):
             return self._values[0]
         i = bisect.bisect_right(self._dates, on) - 1
         if i < 0:
-            raise NoValueInForce(on, self._dates[0])
+            raise NoValueInForceError(on, self._dates[0])
         return self._values[i]
 
     @property
@@ -125,7 +128,7 @@ class Dated(Generic[T]):
             if not steps:
                 raise PydanticCustomError("dated_empty", "a dated value needs at least one date")
             dates = list(steps)
-            for a, b in zip(dates, dates[1:], strict=False):
+            for a, b in pairwise(dates):
                 if b <= a:
                     raise PydanticCustomError(
                         "dated_order",
@@ -151,7 +154,7 @@ class Dated(Generic[T]):
         cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         assert schema["type"] == "tagged-union"
-        item = handler(schema["choices"]["plain"]["schema"])  # type: ignore[index, typeddict-item]
+        item = handler(schema["choices"]["plain"]["schema"])
         return {
             "anyOf": [
                 item,

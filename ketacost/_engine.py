@@ -40,9 +40,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from ._clinic import Clinic, TemplateLine
-from ._dated import Dated, NoValueInForce
+from ._dated import Dated, NoValueInForceError
 from ._errors import EstimateError, UnknownPayerError
 from ._estimate import (
     Accumulators,
@@ -69,9 +70,10 @@ from ._version import __version__
 
 __all__ = ["adjudicate", "rules_hash"]
 
+_T = TypeVar("_T")
+
 #: Money by cents: ``_M[cents]`` (shared immutable instances; the engine's hottest lookup).
 _M = Money._interned
-
 
 
 # -- exact integer arithmetic ------------------------------------------------------------
@@ -200,12 +202,12 @@ class _Line:
     notes: list[str] = field(default_factory=list)
 
 
-def _at(value: Dated[object], on: date, what: str) -> object:
+def _at(value: Dated[_T], on: date, what: str) -> _T:
     if value.plain:
         return value.values[0]
     try:
         return value.at(on)
-    except NoValueInForce as exc:
+    except NoValueInForceError as exc:
         raise EstimateError(f"{what}: {exc}") from None
 
 
@@ -222,12 +224,11 @@ class _Adjudicator:
         self.network: Network | None = payer.networks.get(cov.network)
         self.self_pay = payer.kind == "self-pay"
         self.family = cov.tier == "family"
-        if self.family and self.network is not None:
-            if self.network.deductible.family is None:
-                raise EstimateError(
-                    f"payer {payer.id!r} has no family deductible in network "
-                    f"{cov.network!r}; use tier: individual"
-                )
+        if self.family and self.network is not None and self.network.deductible.family is None:
+            raise EstimateError(
+                f"payer {payer.id!r} has no family deductible in network "
+                f"{cov.network!r}; use tier: individual"
+            )
         self.used_payers = [payer]
         if self.network is not None and isinstance(self.network.allowed, PercentOfPayer):
             ref = payers.get(self.network.allowed.payer)
@@ -243,7 +244,9 @@ class _Adjudicator:
         payer, cov, patient = self.payer, self.request.coverage, self.request.patient
         if self.network is None:
             line.rule = f"{payer.id}:networks"
-            line.reason = f"{payer.name} pays nothing {'out of' if cov.network == 'out' else 'in'} network"
+            line.reason = (
+                f"{payer.name} pays nothing {'out of' if cov.network == 'out' else 'in'} network"
+            )
             return
         rule = None
         for candidate in self.rule_index.get(line.code, ()):
@@ -308,7 +311,6 @@ class _Adjudicator:
         units = line.tmpl.units
         if isinstance(basis, PercentOfCharge):
             pct = _at(basis.percent, on, "allowed.percent")
-            assert isinstance(pct, Decimal)
             amount = _times_rate(line.charge, pct)
             how = f"{_pct(pct)} of the charge {_fmt(line.charge)} = {_fmt(amount)}"
         else:
@@ -321,7 +323,6 @@ class _Adjudicator:
                 assert ref_net is not None and isinstance(ref_net.allowed, FeeSchedule)
                 schedule = ref_net.allowed
                 pct_v = _at(basis.percent, on, "allowed.percent")
-                assert isinstance(pct_v, Decimal)
                 pct = pct_v
                 source = f"{_pct(pct)} of {ref.id} fee schedule"
             rate = schedule.rates.get(line.code)
@@ -330,7 +331,6 @@ class _Adjudicator:
                 line.reason = f"no allowed amount for code {line.code} in the {source}"
                 return
             unit_cents = _at(rate, on, f"fee schedule rate for {line.code}")
-            assert isinstance(unit_cents, Money)
             unit = unit_cents.cents if pct is None else _times_rate(unit_cents.cents, pct)
             amount = unit * units
             how = f"{source}: {_fmt(unit)} × {units} = {_fmt(amount)}"
@@ -354,7 +354,6 @@ class _Adjudicator:
             if not group:
                 continue
             cap = _at(limit.sessions_per_plan_year, on, f"limits.{name}")
-            assert isinstance(cap, int)
             used = acc.sessions.get(name, 0)
             if used >= cap:
                 for ln in group:
@@ -371,22 +370,18 @@ class _Adjudicator:
         assert net is not None
         d = net.deductible
         ind = _at(d.individual, on, "deductible.individual")
-        assert isinstance(ind, Money)
         ded_rem = max(0, ind.cents - acc.ded_ind)
         if self.family and d.family is not None:
             fam = _at(d.family, on, "deductible.family")
-            assert isinstance(fam, Money)
             fam_rem = max(0, fam.cents - acc.ded_fam)
             ded_rem = min(ded_rem, fam_rem) if d.family_type == "embedded" else fam_rem
         oop = net.out_of_pocket_max
         if oop is None:
             return ded_rem, None
         oind = _at(oop.individual, on, "out_of_pocket_max.individual")
-        assert isinstance(oind, Money)
         oop_rem = max(0, oind.cents - acc.oop_ind)
         if self.family and oop.family is not None:
             ofam = _at(oop.family, on, "out_of_pocket_max.family")
-            assert isinstance(ofam, Money)
             ofam_rem = max(0, ofam.cents - acc.oop_fam)
             oop_rem = min(oop_rem, ofam_rem) if oop.family_type == "embedded" else ofam_rem
         return ded_rem, oop_rem
@@ -402,7 +397,6 @@ class _Adjudicator:
             share = net.cost_sharing[ln.category]
             if ln.category not in copay_left:
                 cp = _at(share.copay, on, f"cost_sharing.{ln.category}.copay")
-                assert isinstance(cp, Money)
                 copay_left[ln.category] = cp.cents
             ded_rem, oop_rem = self._remaining(on, acc)
             amount = ln.allowed
@@ -413,18 +407,21 @@ class _Adjudicator:
             if share.deductible_applies:
                 ded = min(amount, ded_rem)
                 amount -= ded
-            if share.copay_after_deductible and (ded_rem - ded == 0 or not share.deductible_applies):
+            if share.copay_after_deductible and (
+                ded_rem - ded == 0 or not share.deductible_applies
+            ):
                 copay = min(copay_left[ln.category], amount)
                 amount -= copay
             copay_left[ln.category] -= copay
             rate = _at(share.coinsurance, on, f"cost_sharing.{ln.category}.coinsurance")
-            assert isinstance(rate, Decimal)
             coins = _times_rate(amount, rate)
             notes = ln.notes
             if copay:
                 notes.append(f"copay {_fmt(copay)} ({ln.category}, once per visit)")
             if share.deductible_applies:
-                notes.append(f"deductible {_fmt(ded)} (remaining before this line: {_fmt(ded_rem)})")
+                notes.append(
+                    f"deductible {_fmt(ded)} (remaining before this line: {_fmt(ded_rem)})"
+                )
             if rate:
                 notes.append(f"coinsurance {_pct(rate)} of {_fmt(amount)} = {_fmt(coins)}")
             if oop_rem is not None and copay + ded + coins > oop_rem:
@@ -526,8 +523,14 @@ class _Adjudicator:
             net = self.network
             ded = oop = None
             if net is not None:
-                ded = net.deductible.individual.at(cur_py) if _has(net.deductible.individual, cur_py) else None
-                if net.out_of_pocket_max is not None and _has(net.out_of_pocket_max.individual, cur_py):
+                ded = (
+                    net.deductible.individual.at(cur_py)
+                    if _has(net.deductible.individual, cur_py)
+                    else None
+                )
+                if net.out_of_pocket_max is not None and _has(
+                    net.out_of_pocket_max.individual, cur_py
+                ):
                     oop = net.out_of_pocket_max.individual.at(cur_py)
             years.append(
                 trusted(
@@ -566,18 +569,18 @@ class _Adjudicator:
             lines: list[_Line] = []
             for tl in tlines:
                 code = tl.code.values[0] if tl.code.plain else _at(tl.code, on, "clinic code")
-                assert isinstance(code, str)
                 charge = chargemaster.get(code)
                 if charge is None:
                     raise EstimateError(f"clinic chargemaster has no charge for code {code}")
                 unit = charge.values[0] if charge.plain else _at(charge, on, f"chargemaster {code}")
-                assert isinstance(unit, Money)
                 lines.append(_Line(tl, code, unit.cents * tl.units))
 
             if self.self_pay:
                 price, rule = self_pay_prices[vi]
                 if price >= 0:
-                    for ln, part in zip(lines, self._split(price, [ln.charge for ln in lines]), strict=True):
+                    for ln, part in zip(
+                        lines, self._split(price, [ln.charge for ln in lines]), strict=True
+                    ):
                         ln.charge = part
                 for ln in lines:
                     ln.rule = rule
@@ -586,11 +589,12 @@ class _Adjudicator:
             else:
                 for ln in lines:
                     self._decide(ln, on)
-                self._apply_limits(lines, on, acc)
-                for ln in lines:
-                    if ln.covered:
-                        self._allow(ln, on)
-                self._share(lines, on, acc)
+                if self.network is not None:  # else: no benefits in this network at all
+                    self._apply_limits(lines, on, acc)
+                    for ln in lines:
+                        if ln.covered:
+                            self._allow(ln, on)
+                    self._share(lines, on, acc)
 
             vsum = [0] * len(_TOTAL_FIELDS)
             out_lines = self._emit(visit, variant, lines, running, vsum)
@@ -716,7 +720,7 @@ class _Adjudicator:
 def _has(value: Dated[Money], on: date) -> bool:
     try:
         value.at(on)
-    except NoValueInForce:
+    except NoValueInForceError:
         return False
     return True
 

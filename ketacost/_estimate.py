@@ -8,6 +8,7 @@ Identities that hold for every line, to the cent (tested as properties):
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from datetime import date
 
@@ -45,7 +46,7 @@ class EstimateLine(Model):
     """One billed code on one visit, and who pays what for it."""
 
     visit: int = Field(ge=1)
-    date: date
+    date: dt.date
     phase: str
     session: str
     variant: str = Field(description="billing variant used (default, medicare-g-code, ...)")
@@ -74,10 +75,10 @@ class EstimateLine(Model):
 
 class VisitEstimate(Model):
     number: int = Field(ge=1)
-    date: date
+    date: dt.date
     phase: str
     session: str
-    plan_year: date = Field(description="first day of the plan year the visit falls in")
+    plan_year: dt.date = Field(description="first day of the plan year the visit falls in")
     payer_id: str
     network: str
     lines: tuple[EstimateLine, ...]

@@ -48,13 +48,13 @@ def read_document(
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise error_cls([FileIssue(name, 0, 0, "", f"cannot read the file: {exc.strerror}")]) from None
+        raise error_cls(
+            [FileIssue(name, 0, 0, "", f"cannot read the file: {exc.strerror}")]
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise error_cls(
-            [FileIssue(name, 0, 0, "", f"not UTF-8 text (byte {exc.start})")]
-        ) from None
+        raise error_cls([FileIssue(name, 0, 0, "", f"not UTF-8 text (byte {exc.start})")]) from None
     if name.endswith(".json"):
         data, source = parse_json(text, name, error_cls)
     else:
@@ -82,16 +82,20 @@ def _checked(
 
 def _payer(data: Any, source: SourceMap, stem: str | None) -> Payer:
     extra: list[FileIssue] = []
-    if stem is not None and isinstance(data, dict) and isinstance(data.get("id"), str):
-        if data["id"] != stem:
-            extra.append(
-                issue_at(
-                    source,
-                    ("id",),
-                    f"must equal the file name {stem!r}: payers/<id>.yaml holds payer <id> "
-                    f"(got {data['id']!r})",
-                )
+    if (
+        stem is not None
+        and isinstance(data, dict)
+        and isinstance(data.get("id"), str)
+        and data["id"] != stem
+    ):
+        extra.append(
+            issue_at(
+                source,
+                ("id",),
+                f"must equal the file name {stem!r}: payers/<id>.yaml holds payer <id> "
+                f"(got {data['id']!r})",
             )
+        )
     return _checked(Payer, data, source, PayerFileError, extra, payer_issues)
 
 

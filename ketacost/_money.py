@@ -135,7 +135,7 @@ class Money:
     __rmul__ = __mul__
 
     def times_rate(self, rate: Decimal) -> Money:
-        """This amount times a Decimal rate, rounded half-up to the cent (a named rounding point)."""
+        """This amount times a Decimal rate, rounded half-up to the cent (a named point)."""
         if not isinstance(rate, Decimal):
             raise TypeError("rate must be a Decimal")
         return Money.from_cents(round_half_up_cents(self.amount * rate))
@@ -203,7 +203,7 @@ class Money:
         return {
             "type": "string",
             "pattern": MONEY_PATTERN,
-            "description": "US dollars with exactly two decimal places, e.g. \"450.00\"",
+            "description": 'US dollars with exactly two decimal places, e.g. "450.00"',
             "examples": ["450.00"],
         }
 

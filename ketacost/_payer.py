@@ -151,7 +151,9 @@ class PercentOfCharge(Model):
     percent: Dated[Rate]
 
 
-AllowedBasis = Annotated[FeeSchedule | PercentOfPayer | PercentOfCharge, Field(discriminator="basis")]
+AllowedBasis = Annotated[
+    FeeSchedule | PercentOfPayer | PercentOfCharge, Field(discriminator="basis")
+]
 
 
 class Network(Model):
@@ -185,7 +187,9 @@ class _RuleBase(Model):
     id: Slug | None = None
     codes: tuple[Code, ...] = Field(min_length=1)
     effective_from: date | None = None
-    effective_until: date | None = Field(default=None, description="last date of service, inclusive")
+    effective_until: date | None = Field(
+        default=None, description="last date of service, inclusive"
+    )
     networks: tuple[NetworkName, ...] = ("in", "out")
 
     def in_force(self, on: date) -> bool:
@@ -330,7 +334,9 @@ def payer_issues(payer: Payer) -> list[tuple[Loc, str]]:
         loc: Loc = ("coverage", i)
         if rule.id is not None:
             if rule.id in ids:
-                issues.append(((*loc, "id"), f"duplicate rule id {rule.id!r} (also coverage[{ids[rule.id]}])"))
+                issues.append(
+                    ((*loc, "id"), f"duplicate rule id {rule.id!r} (also coverage[{ids[rule.id]}])")
+                )
             ids[rule.id] = i
         if (
             rule.effective_from is not None
@@ -340,9 +346,9 @@ def payer_issues(payer: Payer) -> list[tuple[Loc, str]]:
             issues.append(((*loc, "effective_until"), "ends before effective_from"))
         if isinstance(rule, CoveredRule):
             for net_name in rule.networks:
-                net = payer.networks.get(net_name)
-                if net is not None and rule.category not in net.cost_sharing:
-                    known = ", ".join(sorted(net.cost_sharing))
+                rule_net = payer.networks.get(net_name)
+                if rule_net is not None and rule.category not in rule_net.cost_sharing:
+                    known = ", ".join(sorted(rule_net.cost_sharing))
                     issues.append(
                         (
                             (*loc, "category"),

@@ -21,6 +21,7 @@ rule of a phase so the expansion can be checked against any RFC 5545 implementat
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, timedelta
 
 from pydantic import Field, model_validator
@@ -52,11 +53,12 @@ class Phase(Model):
 
     @model_validator(mode="after")
     def _one_cadence(self) -> Phase:
-        every = self.sessions is not None or self.every_days is not None or self.every_weeks is not None
+        every = (
+            self.sessions is not None or self.every_days is not None or self.every_weeks is not None
+        )
         weekly = self.per_week is not None or self.weeks is not None
         hint = (
-            "give either 'sessions' with 'every_days' or 'every_weeks', "
-            "or 'per_week' with 'weeks'"
+            "give either 'sessions' with 'every_days' or 'every_weeks', or 'per_week' with 'weeks'"
         )
         if every == weekly:
             raise ValueError(f"a phase needs exactly one cadence: {hint}")
@@ -105,7 +107,9 @@ class Phase(Model):
             if self.every_weeks:
                 return f"FREQ=WEEKLY;INTERVAL={self.every_weeks};COUNT={self.count}"
             return f"FREQ=DAILY;INTERVAL={self._interval_days()};COUNT={self.count}"
-        days = sorted({(start.weekday() + i * 7 // self.per_week) % 7 for i in range(self.per_week)})
+        days = sorted(
+            {(start.weekday() + i * 7 // self.per_week) % 7 for i in range(self.per_week)}
+        )
         byday = ",".join(_RFC_DAYS[d] for d in days)
         return f"FREQ=WEEKLY;BYDAY={byday};WKST={_RFC_DAYS[start.weekday()]};COUNT={self.count}"
 
@@ -131,8 +135,8 @@ class ScheduledVisit(Model):
     """One dated session of a plan."""
 
     number: int = Field(ge=1, description="1-based position in the plan")
-    date: date
-    nominal_date: date = Field(description="the date before moving off a closed day")
+    date: dt.date
+    nominal_date: dt.date = Field(description="the date before moving off a closed day")
     phase: int = Field(ge=0, description="0-based index of the phase")
     phase_name: str
     session: Slug

@@ -12,21 +12,21 @@ from pydantic_core import PydanticCustomError
 from ._money import Money
 
 __all__ = [
-    "trusted",
+    "RATE_PLACES",
     "Code",
-    "Usd",
     "Icd10",
     "Model",
     "Modifier",
     "Multiplier",
     "NetworkName",
     "Npi",
-    "RATE_PLACES",
     "Rate",
     "Slug",
     "Tin",
+    "Usd",
     "Weekday",
     "npi_check_digit_ok",
+    "trusted",
 ]
 
 
@@ -64,7 +64,7 @@ def _no_number(kind: str, example: str) -> Any:
         if isinstance(value, int | Decimal | float):
             raise PydanticCustomError(
                 f"{kind}_unquoted",
-                "write {kind} as quoted text, e.g. \"{example}\" (got the number {value})",
+                'write {kind} as quoted text, e.g. "{example}" (got the number {value})',
                 {"kind": kind, "example": example, "value": str(value)},
             )
         return value
@@ -158,7 +158,8 @@ def npi_check_digit_ok(npi: str) -> bool:
 def _check_npi(value: str) -> str:
     if not npi_check_digit_ok(value):
         raise PydanticCustomError(
-            "npi", "not a valid NPI: 10 digits with a correct check digit (got {value!r})",
+            "npi",
+            "not a valid NPI: 10 digits with a correct check digit (got {value!r})",
             {"value": value},
         )
     return value

@@ -55,7 +55,9 @@ def _payer_copy(tmp_path: Path, name: str) -> Path:
     return folder
 
 
-def test_explicit_argument_wins_over_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_argument_wins_over_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     arg, env = _payer_copy(tmp_path, "arg"), _payer_copy(tmp_path, "env")
     monkeypatch.setenv(_paths.ENV_VAR, str(env))
     assert ketacost.resolve_payer_dir(arg) == (arg, "argument")
@@ -77,7 +79,9 @@ def test_missing_explicit_folder_is_an_error(tmp_path: Path) -> None:
         ketacost.resolve_payer_dir(tmp_path / "nope")
 
 
-def test_packaged_copy_wins_over_source_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_packaged_copy_wins_over_source_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = tmp_path / "site" / "ketacost"
     (package / "_payers").mkdir(parents=True)
     monkeypatch.delenv(_paths.ENV_VAR, raising=False)
@@ -93,7 +97,9 @@ def test_source_tree_is_found_for_an_editable_install(monkeypatch: pytest.Monkey
     assert ketacost.resolve_payer_dir() == (ROOT / "payers", "source-tree")
 
 
-def test_no_folder_anywhere_says_how_to_fix_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_folder_anywhere_says_how_to_fix_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(_paths.ENV_VAR, raising=False)
     monkeypatch.setattr(_paths, "_PACKAGE_DIR", tmp_path / "ketacost")
     with pytest.raises(FileNotFoundError, match="KETACOST_PAYERS"):
