@@ -12,10 +12,12 @@ import argparse
 import sys
 from pathlib import Path
 
+import pydantic
+
 from . import KetacostError, estimate, load_request
 from ._library import default_payers
 from ._render import render_table
-from ._schema import json_schemas, schema_text
+from ._schema import GENERATED_WITH, json_schemas, schema_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             args.folder.mkdir(parents=True, exist_ok=True)
             for name, schema in json_schemas().items():
                 (args.folder / name).write_text(schema_text(schema), encoding="utf-8")
+            (args.folder / GENERATED_WITH).write_text(f"pydantic {pydantic.VERSION}\n")
     except (KetacostError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

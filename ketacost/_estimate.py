@@ -39,7 +39,10 @@ class Totals(Model):
     non_covered: Money
     patient: Money
     payer: Money
-    write_off: Money = Field(description="contractual adjustment or self-pay discount")
+    write_off: Money = Field(
+        description="contractual adjustment: charge minus allowed, in network (self-pay "
+        "lines are charged the self-pay price, so they have none)"
+    )
 
 
 class EstimateLine(Model):

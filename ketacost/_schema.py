@@ -10,7 +10,10 @@ from ._estimate import Estimate
 from ._payer import Payer
 from ._request import EstimateRequest
 
-__all__ = ["SCHEMAS", "json_schemas", "schema_text"]
+__all__ = ["GENERATED_WITH", "SCHEMAS", "json_schemas", "schema_outline", "schema_text"]
+
+#: File in ``schemas/`` recording the pydantic version that generated them.
+GENERATED_WITH = "GENERATED_WITH"
 
 #: File name in ``schemas/`` → model.
 SCHEMAS: dict[str, type[Any]] = {
@@ -37,3 +40,14 @@ def json_schemas() -> dict[str, dict[str, Any]]:
 def schema_text(schema: dict[str, Any]) -> str:
     """Stable text of a schema (sorted keys, two-space indent, trailing newline)."""
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def schema_outline(schema: dict[str, Any]) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Definition name → (property names, required names): what a schema says regardless of
+    how a given pydantic release spells each property's type."""
+    defs = dict(schema.get("$defs", {}))
+    defs["<root>"] = schema
+    return {
+        name: (tuple(sorted(d.get("properties", {}))), tuple(sorted(d.get("required", []))))
+        for name, d in defs.items()
+    }

@@ -159,7 +159,7 @@ def _check_npi(value: str) -> str:
     if not npi_check_digit_ok(value):
         raise PydanticCustomError(
             "npi",
-            "not a valid NPI: 10 digits with a correct check digit (got {value!r})",
+            "not a valid NPI: 10 digits with a correct check digit (got '{value}')",
             {"value": value},
         )
     return value

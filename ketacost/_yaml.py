@@ -577,9 +577,23 @@ def validate(
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
+        errors = _without_echoes(exc.errors(include_url=False))
     issues = [_issue(error, model, data, source, context) for error in errors]
     raise error_cls(_sorted(issues)) from None
+
+
+def _without_echoes(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """Drop pydantic's ``too_short`` on a list whose items failed: it counts the items that
+    validated (``after validation``), so it only echoes the item errors, and misleadingly."""
+    locs = [tuple(e["loc"]) for e in errors]
+    kept: list[ErrorDetails] = []
+    for error, loc in zip(errors, locs, strict=True):
+        if error["type"] == "too_short" and any(
+            len(other) > len(loc) and other[: len(loc)] == loc for other in locs
+        ):
+            continue
+        kept.append(error)
+    return kept
 
 
 def _issue(

@@ -9,12 +9,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pydantic
 import pytest
 
 import ketacost
 from ketacost import _paths
 from ketacost.__main__ import main
-from ketacost._schema import json_schemas, schema_text
+from ketacost._schema import GENERATED_WITH, json_schemas, schema_outline, schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUESTS = ROOT / "examples" / "requests"
@@ -151,11 +152,17 @@ def test_non_editable_install_from_outside_the_repository(tmp_path: Path) -> Non
 
 # -- schemas -------------------------------------------------------------------------------
 def test_checked_in_schemas_are_current() -> None:
+    """Byte for byte under the pydantic release that generated them; under another release,
+    every definition, property and required field must still match."""
+    generated_with = (ROOT / "schemas" / GENERATED_WITH).read_text().split()[1]
     for name, schema in json_schemas().items():
         path = ROOT / "schemas" / name
-        assert path.read_text(encoding="utf-8") == schema_text(schema), (
-            f"{path} is stale: run `python -m ketacost schemas schemas`"
-        )
+        stale = f"{path} is stale: run `python -m ketacost schemas schemas`"
+        text = path.read_text(encoding="utf-8")
+        if generated_with == pydantic.VERSION:
+            assert text == schema_text(schema), stale
+        else:
+            assert schema_outline(json.loads(text)) == schema_outline(schema), stale
 
 
 def test_money_in_schemas_is_a_string_with_a_pattern() -> None:

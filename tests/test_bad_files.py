@@ -1,0 +1,437 @@
+"""A table of bad payer, clinic and request files, and the exact message each must give.
+
+Each case edits a known-good file (``PAYER``, ``CLINIC``, ``REQUEST``) in one place, writes it
+to ``tmp_path`` under the right name and loads it with the public loader. The message is
+``file:line:column: field.path: message``; ``{path}`` in the expected text stands for the
+file as passed to the loader. The line and column point at the bad input as written below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import _builders as b
+import pytest
+
+import ketacost
+from ketacost import ClinicFileError, Money, PayerFileError, RequestFileError, RuleFileError
+
+PAYER = """\
+id: acme
+name: Acme PPO
+kind: commercial
+metadata:
+  reference:
+    - {title: Acme plan document, href: "https://example.com/acme"}
+  last_reviewed: 2026-01-01
+networks:
+  in:
+    deductible: {individual: 500.00}
+    out_of_pocket_max: {individual: 3000.00}
+    allowed:
+      basis: fee_schedule
+      rates:
+        "99214": 175.00
+    cost_sharing:
+      office-visit: {copay: 30.00, coinsurance: 0.2}
+coverage:
+  - codes: ["99214"]
+    status: covered
+    category: office-visit
+"""
+
+CLINIC = """\
+name: Test Clinic
+npi: "1234567893"
+tin: "12-3456789"
+address: {line1: 1 Test St, city: Boston, state: MA, zip: "02134"}
+chargemaster:
+  "99214": 200.00
+  "96365": 650.00
+sessions:
+  visit:
+    description: Office visit
+    lines:
+      - {code: "99214", description: Office visit}
+    self_pay: 150.00
+packages:
+  - {id: visits-3, session: visit, sessions: 3, price: 400.00}
+"""
+
+REQUEST = """\
+patient:
+  age: 40
+coverage:
+  payer: acme
+clinic: clinic.yaml
+plan:
+  start: 2026-03-02
+  phases:
+    - {session: visit, sessions: 2, every_days: 7}
+"""
+
+BASES = {"payer": PAYER, "clinic": CLINIC, "request": REQUEST}
+ERRORS: dict[str, type[RuleFileError]] = {
+    "payer": PayerFileError,
+    "clinic": ClinicFileError,
+    "request": RequestFileError,
+}
+# The payer library a request is checked against (``load_request(..., payers=LIBRARY)``).
+LIBRARY = b.payers(b.payer("acme", networks={"in": b.network()}))
+
+
+def edit(kind: str, old: str, new: str) -> str:
+    """The good file of ``kind`` with ``old`` replaced by ``new`` (``old`` must be there)."""
+    base = BASES[kind]
+    assert base.count(old) == 1, old
+    return base.replace(old, new)
+
+
+def load(kind: str, path: Path) -> Any:
+    if kind == "payer":
+        return ketacost.load_payer(path)
+    if kind == "clinic":
+        return ketacost.load_clinic(path)
+    return ketacost.load_request(path, payers=LIBRARY)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    """Write ``text`` as ``name``, with the good clinic beside it (requests name it)."""
+    (tmp_path / "clinic.yaml").write_text(CLINIC, encoding="utf-8")
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def assert_plain_error(exc: BaseException) -> None:
+    """A user error: in the KetacostError tree, also a ValueError, and no chained traceback."""
+    assert isinstance(exc, ketacost.KetacostError)
+    assert isinstance(exc, ValueError)
+    assert exc.__cause__ is None
+    assert exc.__suppress_context__ or exc.__context__ is None
+
+
+def test_the_good_files_load(tmp_path: Path) -> None:
+    for kind, name in (("payer", "acme.yaml"), ("clinic", "c.yaml"), ("request", "r.yaml")):
+        load(kind, write(tmp_path, name, BASES[kind]))
+
+
+CASES = [
+    # ------------------------------------------------------------------ payer files
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        # a misplaced key: coinsurance belongs under cost_sharing.<category>
+        edit("payer", "    allowed:\n", "    coinsurance: 0.2\n    allowed:\n"),
+        "{path}:12:5: networks.in.coinsurance: unknown key 'coinsurance'",
+        id="payer-unknown-key",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "kind: commercial\n", "kind: commercial\nname: Acme Again\n"),
+        "{path}:4:1: duplicate key 'name' (first at line 2)",
+        id="payer-duplicate-key",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "kind: commercial\n", "kind: commercial\nplan_year_start: {month: July}\n"),
+        "{path}:4:26: plan_year_start.month: expected a whole number (got 'July')",
+        id="payer-wrong-type-int",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "last_reviewed: 2026-01-01", "last_reviewed: soon"),
+        "{path}:7:18: metadata.last_reviewed: expected a date (YYYY-MM-DD) (got 'soon')",
+        id="payer-wrong-type-date",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "copay: 30.00", "copay: thirty"),
+        "{path}:17:29: networks.in.cost_sharing.office-visit.copay: "
+        "not an amount of money: 'thirty'",
+        id="payer-wrong-type-money",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "coinsurance: 0.2}", "coinsurance: 1.2}"),
+        "{path}:17:49: networks.in.cost_sharing.office-visit.coinsurance: "
+        "must be at most 1 (got 1.2)",
+        id="payer-coinsurance-above-1",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "individual: 500.00", "individual: -500.00"),
+        "{path}:10:30: networks.in.deductible.individual: must not be negative (got -500.00)",
+        id="payer-negative-money",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", '"99214": 175.00', '"99214": 175.005'),
+        "{path}:15:18: networks.in.allowed.rates.99214: "
+        "money has at most 2 decimal places (got 175.005)",
+        id="payer-money-three-places",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "individual: 500.00", "individual: 5000.00"),
+        "{path}:10:30: networks.in.deductible.individual: "
+        "deductible 5000.00 is above the out-of-pocket maximum 3000.00",
+        id="payer-deductible-above-oop-max",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit(
+            "payer",
+            "deductible: {individual: 500.00}",
+            "deductible:\n      individual: {2026-01-01: 500.00, 2025-01-01: 400.00}",
+        ),
+        "{path}:11:19: networks.in.deductible.individual: "
+        "dated keys must be in increasing date order (2025-01-01 comes after 2026-01-01)",
+        id="payer-dated-keys-out-of-order",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "category: office-visit", "category: drug"),
+        "{path}:21:15: coverage[0].category: "
+        "category 'drug' does not exist in networks.in.cost_sharing (known: office-visit)",
+        id="payer-unknown-category",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "id: acme", "id: acme-ppo"),
+        "{path}:1:5: id: must equal the file name 'acme': payers/<id>.yaml holds payer <id> "
+        "(got 'acme-ppo')",
+        id="payer-id-not-file-stem",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "individual: 500.00", "individual: .inf"),
+        "{path}:10:30: networks.in.deductible.individual: expected a finite number (got .inf)",
+        id="payer-money-inf",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        # YAML reads 99214 as a number: the message says to quote it, at the code itself.
+        # (The loader currently puts a spurious "codes: must have at least 1 item(s)" first.)
+        edit("payer", 'codes: ["99214"]', "codes: [99214]"),
+        '{path}:19:13: coverage[0].codes[0]: write codes as quoted text, e.g. "90791" '
+        "(got the number 99214)",
+        id="payer-unquoted-code",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "kind: commercial\n", ""),
+        "{path}:1:1: kind: required field is missing",
+        id="payer-missing-field",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "name: Acme PPO", "name: [Acme PPO"),
+        "{path}:3:5: invalid YAML: did not find expected ',' or ']' "
+        "(while parsing a flow sequence at line 2)",
+        id="payer-yaml-syntax",
+    ),
+    # ------------------------------------------------------------------ clinic files
+    pytest.param(
+        "clinic",
+        "c.yaml",
+        # 123456789 with the 80840 prefix has check digit 3, not 0
+        edit("clinic", 'npi: "1234567893"', 'npi: "1234567890"'),
+        "{path}:2:6: npi: not a valid NPI: 10 digits with a correct check digit (got '1234567890')",
+        id="clinic-npi-check-digit",
+    ),
+    pytest.param(
+        "clinic",
+        "c.yaml",
+        edit("clinic", 'npi: "1234567893"', "npi: 1234567893"),
+        '{path}:2:6: npi: write NPIs as quoted text, e.g. "1234567893" (got the number 1234567893)',
+        id="clinic-npi-unquoted",
+    ),
+    pytest.param(
+        "clinic",
+        "c.yaml",
+        edit(
+            "clinic",
+            '{code: "99214", description: Office visit}',
+            '{code: "90837", description: Therapy}',
+        ),
+        "{path}:12:16: sessions.visit.lines[0].code: code 90837 has no charge in the chargemaster",
+        id="clinic-code-not-in-chargemaster",
+    ),
+    pytest.param(
+        "clinic",
+        "c.yaml",
+        edit("clinic", "session: visit, sessions: 3", "session: infusion, sessions: 3"),
+        "{path}:15:29: packages[0].session: no session 'infusion' (known: visit)",
+        id="clinic-package-unknown-session",
+    ),
+    pytest.param(
+        "clinic",
+        "c.yaml",
+        edit("clinic", '  "96365": 650.00\n', '  "99214": 210.00\n'),
+        "{path}:7:3: duplicate key '99214' (first at line 6)",
+        id="clinic-duplicate-key",
+    ),
+    # ------------------------------------------------------------------ request files
+    pytest.param(
+        "request",
+        "r.yaml",
+        edit("request", "session: visit,", "session: infusion,"),
+        "{path}:9:17: plan.phases[0].session: the clinic has no session 'infusion' (known: visit)",
+        id="request-unknown-session",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        edit("request", "payer: acme", "payer: acme-hmo"),
+        "{path}:4:10: coverage.payer: unknown payer 'acme-hmo' (known: acme)",
+        id="request-unknown-payer",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        # (The loader currently puts a spurious "plan.phases: must have at least 1 item(s)"
+        # first, at the list.)
+        edit("request", "every_days: 7}", "every_days: 7, per_week: 2, weeks: 3}"),
+        "{path}:9:7: plan.phases[0]: a phase needs exactly one cadence: give either 'sessions' "
+        "with 'every_days' or 'every_weeks', or 'per_week' with 'weeks'",
+        id="request-two-cadences",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        # reported at the plan mapping (its first key), where the field belongs
+        edit("request", "  start: 2026-03-02\n", ""),
+        "{path}:7:3: plan.start: required field is missing",
+        id="request-missing-field",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        edit("request", "  age: 40\n", '  diagnoses: ["F33.2"]\n'),
+        "{path}:2:3: patient: give the patient's birth_date or age",
+        id="request-no-birth-date-or-age",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        edit("request", "payer: acme", "payer: acme\n  network: outside"),
+        "{path}:5:12: coverage.network: must be one of 'in', 'out' (got 'outside')",
+        id="request-bad-network",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        edit("request", "  age: 40\n", "  age: 40\n   failed_trials: 2\n"),
+        "{path}:3:17: invalid YAML: mapping values are not allowed in this context",
+        id="request-yaml-syntax",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "name", "text", "expected"), CASES)
+def test_bad_file(tmp_path: Path, kind: str, name: str, text: str, expected: str) -> None:
+    path = write(tmp_path, name, text)
+    with pytest.raises(ERRORS[kind]) as info:
+        load(kind, path)
+    assert str(info.value) == expected.format(path=path)
+    assert_plain_error(info.value)
+
+
+def test_request_clinic_file_not_found(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.yaml", edit("request", "clinic: clinic.yaml", "clinic: gone.yaml"))
+    with pytest.raises(RequestFileError) as info:
+        load("request", path)
+    assert str(info.value) == (
+        f"{path}:5:9: clinic: clinic file 'gone.yaml' not found "
+        f"(looked at {tmp_path / 'gone.yaml'})"
+    )
+    assert_plain_error(info.value)
+
+
+def test_float_looking_money_is_fine(tmp_path: Path) -> None:
+    # 500.5 is read as the exact Decimal 500.5, never a float: 500.50
+    payer = ketacost.load_payer(
+        write(tmp_path, "acme.yaml", edit("payer", "individual: 500.00", "individual: 500.5"))
+    )
+    assert payer.networks["in"].deductible.individual.at(payer.metadata.last_reviewed) == Money(
+        "500.50"
+    )
+
+
+# --------------------------------------------------------------------------- folders
+
+PERCENT_OF_MISSING_PAYER = edit(
+    "payer",
+    "coverage:\n",
+    """\
+  out:
+    deductible: {individual: 1000.00}
+    out_of_pocket_max: {individual: 6000.00}
+    allowed: {basis: percent_of_payer, payer: medicare, percent: 1.4}
+    balance_billing: true
+    cost_sharing:
+      office-visit: {coinsurance: 0.4}
+coverage:
+""",
+)
+
+
+def test_folder_percent_of_payer_naming_a_missing_payer(tmp_path: Path) -> None:
+    folder = tmp_path / "payers"
+    folder.mkdir()
+    (folder / "acme.yaml").write_text(PERCENT_OF_MISSING_PAYER, encoding="utf-8")
+    # the file alone is fine: the reference is checked across the folder
+    ketacost.load_payer(folder / "acme.yaml")
+    with pytest.raises(PayerFileError) as info:
+        ketacost.load_payers(folder)
+    assert str(info.value) == (
+        f"{folder / 'acme.yaml'}:21:47: networks.out.allowed.payer: "
+        "payer 'medicare' does not exist (known: acme)"
+    )
+    assert_plain_error(info.value)
+
+
+def test_failed_folder_load_leaves_nothing_half_loaded(tmp_path: Path) -> None:
+    folder = tmp_path / "payers"
+    folder.mkdir()
+    (folder / "acme.yaml").write_text(PAYER, encoding="utf-8")
+    library = ketacost.load_payers(folder)
+    before = {pid: p.model_dump_json() for pid, p in library.items()}
+
+    # a second, good file and a third, bad one: nothing is returned, every problem is listed
+    (folder / "beta.yaml").write_text(PAYER.replace("id: acme", "id: beta"), encoding="utf-8")
+    bad = PAYER.replace("id: acme", "id: gamma").replace("coinsurance: 0.2", "coinsurance: 1.2")
+    (folder / "gamma.yaml").write_text(bad, encoding="utf-8")
+    result = None
+    with pytest.raises(PayerFileError) as info:
+        result = ketacost.load_payers(folder)
+    assert result is None
+    assert str(info.value) == (
+        f"{folder / 'gamma.yaml'}:17:49: networks.in.cost_sharing.office-visit.coinsurance: "
+        "must be at most 1 (got 1.2)"
+    )
+    assert_plain_error(info.value)
+    assert [str(i) for i in ketacost.check_payers(folder)] == [str(info.value)]
+
+    # the library loaded before is unchanged
+    assert list(library) == ["acme"]
+    assert {pid: p.model_dump_json() for pid, p in library.items()} == before
+    with pytest.raises(ketacost.UnknownPayerError):
+        library["beta"]
