@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from ._dated import Dated
 from ._money import Money
@@ -107,7 +107,7 @@ class TemplateLine(Model):
     modifiers: tuple[Modifier, ...] = Field(default=(), max_length=4)
     description: str = Field(min_length=1, description="plain-language description")
     ndc: str | None = Field(default=None, pattern=r"^[0-9]{4,5}-[0-9]{3,4}-[0-9]{1,2}$")
-    drug: bool = Field(default=False, description="a drug line (manufacturer savings apply)")
+    drug: StrictBool = Field(default=False, description="a drug line (manufacturer savings apply)")
 
 
 class SessionTemplate(Model):

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, StrictBool, model_validator
 
 from ._dated import Dated
 from ._money import Money
@@ -66,7 +66,7 @@ class Reference(Model):
 class PayerMetadata(Model):
     reference: tuple[Reference, ...] = Field(min_length=1)
     last_reviewed: date
-    illustrative: bool = Field(
+    illustrative: StrictBool = Field(
         default=False,
         description="true when some figures are not public and stand for a typical plan",
     )
@@ -121,8 +121,8 @@ class CostShare(Model):
 
     copay: Dated[Usd] = Dated(Money(0))
     coinsurance: Dated[Rate] = Dated(Decimal(0))
-    deductible_applies: bool = True
-    copay_after_deductible: bool = Field(
+    deductible_applies: StrictBool = True
+    copay_after_deductible: StrictBool = Field(
         default=False,
         description="HSA-qualified plans: the copay applies only once the deductible is met",
     )
@@ -164,7 +164,7 @@ class Network(Model):
         description="null when there is no cap (Original Medicare)"
     )
     allowed: AllowedBasis
-    balance_billing: bool = Field(
+    balance_billing: StrictBool = Field(
         default=False, description="whether the patient may be billed charge minus allowed"
     )
     cost_sharing: dict[Slug, CostShare] = Field(min_length=1)
@@ -173,7 +173,7 @@ class Network(Model):
 class RuleConditions(Model):
     """Conditions a covered rule puts on coverage; each one not met denies the line."""
 
-    prior_authorization: bool = False
+    prior_authorization: StrictBool = False
     authorization_days: int | None = Field(
         default=None, ge=1, description="an approval lasts this many days from its start"
     )

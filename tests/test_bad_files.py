@@ -336,6 +336,14 @@ CASES = [
         id="request-bad-network",
     ),
     pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "{copay: 30.00, coinsurance: 0.2}", "{copay: 30.00, deductible_applies: no}"),
+        "{path}:17:56: networks.in.cost_sharing.office-visit.deductible_applies: "
+        "expected true or false (got 'no')",
+        id="payer-yaml11-boolean-is-not-a-boolean",
+    ),
+    pytest.param(
         "request",
         "r.yaml",
         edit("request", "  age: 40\n", "  age: 40\n   failed_trials: 2\n"),
