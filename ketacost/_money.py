@@ -156,15 +156,23 @@ class Money:
         return hash(("Money", self._cents))
 
     def __lt__(self, other: Money) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
         return self._cents < other._cents
 
     def __le__(self, other: Money) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
         return self._cents <= other._cents
 
     def __gt__(self, other: Money) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
         return self._cents > other._cents
 
     def __ge__(self, other: Money) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
         return self._cents >= other._cents
 
     # -- text ------------------------------------------------------------------------
