@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import itertools
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -14,7 +15,6 @@ from strategies import WEEKDAYS, plan_data
 
 from ketacost import Phase, Plan, ScheduledVisit, expand
 from ketacost._plan import MAX_VISITS
-import itertools
 
 MON, THU = 0, 3
 
