@@ -473,6 +473,16 @@ class Case:
     def payer(self) -> Payer:
         return self.payers[self.request.coverage.payer]
 
+    def __repr__(self) -> str:
+        # What a falsifying example prints: the payer and the request as JSON data, without
+        # defaults (the reference payer is the constant REFERENCE_PAYER).
+        payer = self.payer.model_dump(mode="json", exclude_defaults=True, exclude={"metadata"})
+        request = self.request.model_dump(mode="json", exclude_defaults=True)
+        return f"Case(payer={payer!r}, request={request!r})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))  # hypothesis would otherwise print every dataclass field
+
     def with_changes(self, **parts: Any) -> EstimateRequest:
         """A new request with some top-level parts replaced, validated again (never
         ``model_copy(update=...)``, which does not validate)."""

@@ -96,7 +96,7 @@ def test_engine_integer_rounding_agrees_with_money(m: Money, rate: Decimal) -> N
     assert _times_rate(m.cents, rate) == m.times_rate(rate).cents
 
 
-# -- JSON ------------------------------------------------------------------------------------------
+# -- JSON -----------------------------------------------------------------------------------------
 def test_json_is_a_string_with_two_places() -> None:
     assert MONEY.dump_json(Money(450)) == b'"450.00"'
     assert _Bill(amount=Money("0.5")).model_dump_json() == '{"amount":"0.50"}'
@@ -127,7 +127,7 @@ def test_json_round_trip(m: Money) -> None:
     assert MONEY.validate_json(text) == m
 
 
-# -- arithmetic ------------------------------------------------------------------------------------
+# -- arithmetic -----------------------------------------------------------------------------------
 @given(signed_money(), signed_money())
 def test_add_and_sub_are_inverse(a: Money, b: Money) -> None:
     assert (a + b) - b == a
@@ -172,7 +172,7 @@ def test_str_and_cents_agree(a: Money) -> None:
     assert a.amount.as_tuple().exponent == -2
 
 
-# -- value semantics -------------------------------------------------------------------------------
+# -- value semantics ------------------------------------------------------------------------------
 def test_money_is_immutable() -> None:
     m = Money("1.00")
     with pytest.raises(AttributeError):
@@ -206,7 +206,7 @@ def test_pickle_and_copy(a: Money) -> None:
     assert copy.copy(a) == a
 
 
-# -- formatting ------------------------------------------------------------------------------------
+# -- formatting -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("amount", "text"),
     [

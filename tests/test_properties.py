@@ -122,7 +122,7 @@ def test_cost_share_never_exceeds_the_out_of_pocket_max(case: Case) -> None:
         left = _remaining_bounds(
             case, oop.individual.at(line.date).cents, fam, oop.family_type, ind_met, fam_met
         )
-        assert paid[year] <= left, f"plan year {year}: {paid[year]} > {left} after {line}"
+        assert paid[year] <= left, f"plan year {year}: {paid[year]} > {left} at {line.visit}"
 
 
 @given(cases(self_pay=False))
@@ -141,10 +141,10 @@ def test_deductible_paid_never_exceeds_what_remained(case: Case) -> None:
         left = _remaining_bounds(
             case, ded.individual.at(line.date).cents, fam, ded.family_type, ind_met, fam_met
         )
-        assert paid[year] <= left, f"plan year {year}: {paid[year]} > {left} after {line}"
+        assert paid[year] <= left, f"plan year {year}: {paid[year]} > {left} at {line.visit}"
 
 
-# -- 4. more visits never cost less -----------------------------------------------------------------
+# -- 4. more visits never cost less ---------------------------------------------------------------
 def _one_more_session(phase: Mapping[str, Any]) -> dict[str, Any]:
     longer = dict(phase)
     if "per_week" in longer:
@@ -218,7 +218,7 @@ def test_a_package_can_make_one_more_visit_cheaper() -> None:
     assert total(7) == Money("2450.00")  # the package + 450
 
 
-# -- 5. more already met never costs more -----------------------------------------------------------
+# -- 5. more already met never costs more ---------------------------------------------------------
 @given(cases(self_pay=False, accumulators=True), st.data())
 def test_more_already_met_never_raises_the_patient_total(case: Case, data: st.DataObject) -> None:
     # Raise the deductible met, then (separately) the out-of-pocket amount met.
@@ -260,7 +260,7 @@ def test_every_money_field_in_the_json_has_two_places(case: Case) -> None:
         assert Money(text) == value, path
 
 
-# -- 7. round trips ---------------------------------------------------------------------------------
+# -- 7. round trips -------------------------------------------------------------------------------
 def _same_construction(a: Any, b: Any, path: str = "") -> None:
     """``a`` and ``b`` are alike model for model: same types, same fields set, same values."""
     assert type(a) is type(b), path
@@ -301,7 +301,7 @@ def test_request_and_estimate_survive_json_round_trips_byte_for_byte(case: Case)
     assert adjudicate(request_again, payers_again).model_dump_json() == text
 
 
-# -- 8. totals are sums ------------------------------------------------------------------------------
+# -- 8. totals are sums ---------------------------------------------------------------------------
 def _sum(lines: list[EstimateLine], name: str) -> Money:
     return Money.from_cents(sum(getattr(line, name).cents for line in lines))
 
@@ -327,7 +327,7 @@ def test_totals_are_the_sums_of_their_lines(case: Case) -> None:
         assert getattr(estimate.totals, name) == _sum(all_lines, name), name
 
 
-# -- 9. self-pay ----------------------------------------------------------------------------------------
+# -- 9. self-pay ----------------------------------------------------------------------------------
 def _session_price(clinic: Clinic, session: str, on: date) -> int:
     """Cents for one session at its self-pay price, else at the chargemaster."""
     tmpl = clinic.sessions[session]
