@@ -11,7 +11,8 @@ cadence, expressed the way RFC 5545 recurrence rules are:
 
 Phase starts: the first phase starts on the plan's ``start`` (plus its own delay). A later
 phase starts where the previous one's period ends (``N × K`` days, or ``W`` weeks, after
-the previous phase's start), plus its optional ``start_after_days``/``start_after_weeks``; or on its own ``start`` date.
+the previous phase's start), plus its optional ``start_after_days``/``start_after_weeks``;
+or on its own ``start`` date.
 
 Closed weekdays: a session that falls on a closed weekday moves to the next open day; a
 session is also never put on or before the previous session's day (it moves to the next open
