@@ -27,6 +27,7 @@ from ketacost import (
     EstimateRequest,
     Money,
     Payer,
+    Totals,
     adjudicate,
     clinic_from_data,
     expand,
@@ -34,18 +35,8 @@ from ketacost import (
 )
 from ketacost._money import MONEY_PATTERN
 
-LINE_AMOUNTS = (
-    "charge",
-    "allowed",
-    "copay",
-    "deductible",
-    "coinsurance",
-    "balance_bill",
-    "non_covered",
-    "patient",
-    "payer",
-    "write_off",
-)
+#: Every amount a line and a total carry, from the model itself.
+LINE_AMOUNTS = tuple(Totals.model_fields)
 
 
 def _estimate(case: Case) -> Estimate:

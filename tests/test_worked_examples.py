@@ -20,18 +20,8 @@ from ketacost import Estimate, EstimateLine, Money
 
 ROOT = Path(__file__).resolve().parents[1]
 
-FIELDS = (
-    "charge",
-    "allowed",
-    "copay",
-    "deductible",
-    "coinsurance",
-    "balance_bill",
-    "non_covered",
-    "patient",
-    "payer",
-    "write_off",
-)
+#: Every amount a line and a total carry, from the model itself.
+FIELDS = tuple(ketacost.Totals.model_fields)
 
 # One synthetic clinic for most examples: charge per unit, and four session templates.
 CLINIC = b.clinic(
