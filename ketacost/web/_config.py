@@ -1,0 +1,235 @@
+"""The web calculator's configuration: which clinic, which payers, who may embed the page.
+
+A clinic writes it as YAML (``ketacost serve --config web.yaml``); every key is optional and
+the defaults are ``ketacost/web/default-config.yaml``: the bundled example clinic, every
+bundled payer, no embedding origins, one year of each example treatment. A bad file gets the
+same one-line ``file:line:column: field: message`` error as payer and clinic files.
+
+>>> config = load_web_config(None)
+>>> config.embed_origins, config.limits.max_sessions
+((), 200)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+
+from .._clinic import Clinic
+from .._errors import RuleFileError
+from .._library import default_payers
+from .._loader import load_clinic, read_document
+from .._payer import Payer
+from .._plan import MAX_VISITS, Phase, Plan, expand
+from .._types import Icd10, Model, Slug, Weekday
+from .._yaml import Loc, SourceMap, issue_at, validate
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "Limits",
+    "Treatment",
+    "WebConfig",
+    "WebConfigError",
+    "bundled_clinic_path",
+    "load_web_config",
+]
+
+_HERE = Path(__file__).resolve().parent
+#: The defaults, as a file a clinic can copy.
+DEFAULT_CONFIG = _HERE / "default-config.yaml"
+_CLINIC_NAME = "example-clinic.yaml"
+
+#: An origin allowed to embed the page: scheme, host and optional port, nothing else (it goes
+#: into the ``frame-ancestors`` directive verbatim, so no spaces, quotes or semicolons).
+Origin = Annotated[
+    str,
+    Field(
+        pattern=r"^https?://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*"
+        r"(:[0-9]{1,5})?$",
+        max_length=253,
+        description="an origin such as https://www.example-clinic.com (no path)",
+    ),
+]
+
+
+class WebConfigError(RuleFileError):
+    """The web calculator's configuration file is invalid."""
+
+
+class Limits(Model):
+    """What one request may ask for (larger requests get a 413 or a 422)."""
+
+    max_body_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
+    max_sessions: int = Field(default=200, ge=1, le=MAX_VISITS)
+    max_plan_days: int = Field(default=731, ge=1, le=3_660)
+
+
+class Treatment(Model):
+    """A course of treatment the patient can pick: the clinic's sessions on a cadence."""
+
+    name: str = Field(min_length=1, max_length=80)
+    description: str = Field(min_length=1, max_length=600)
+    phases: tuple[Phase, ...] = Field(min_length=1, max_length=20)
+    closed_weekdays: tuple[Weekday, ...] = Field(default=(), max_length=6)
+    diagnoses: tuple[Icd10, ...] = Field(
+        default=("F33.2",),
+        max_length=12,
+        description="diagnosis assumed for the estimate (default F33.2, recurrent major "
+        "depressive disorder, severe, the usual code for treatment-resistant depression)",
+    )
+
+    def plan(self, start: date) -> Plan:
+        """This treatment as a plan starting on ``start``."""
+        return Plan(start=start, phases=self.phases, closed_weekdays=self.closed_weekdays)
+
+
+class WebConfig(Model):
+    """How one clinic runs the calculator. Every field has a default (see the module doc)."""
+
+    clinic: Path | None = Field(
+        default=None, description="the clinic file; none: the bundled example clinic"
+    )
+    payers: tuple[Slug, ...] | None = Field(
+        default=None,
+        min_length=1,
+        description="payer ids the clinic offers; none: every bundled payer",
+    )
+    embed_origins: tuple[Origin, ...] = Field(default=(), max_length=50)
+    limits: Limits = Limits()
+    treatments: dict[Slug, Treatment] | None = Field(
+        default=None, description="none: the default treatments (for the example clinic)"
+    )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A configuration with its files loaded and cross-checked."""
+
+    config: WebConfig
+    clinic: Clinic
+    library: Mapping[str, Payer]
+    offered: tuple[str, ...]
+    treatments: Mapping[str, Treatment]
+
+
+def bundled_clinic_path() -> Path:
+    """The example clinic: the copy inside the wheel, else the source tree's."""
+    packaged = _HERE.parent / "_clinics" / _CLINIC_NAME
+    if packaged.is_file():
+        return packaged
+    source = _HERE.parent.parent / "examples" / "clinics" / _CLINIC_NAME
+    if source.is_file():
+        return source
+    raise FileNotFoundError(
+        "the bundled example clinic is missing: reinstall ketacost, or name a clinic file "
+        "in the web configuration (clinic: my-clinic.yaml)"
+    )
+
+
+def _default_treatments() -> dict[str, Treatment]:
+    data, source, _ = read_document(DEFAULT_CONFIG, WebConfigError)
+    config = validate(WebConfig, data, source, WebConfigError)
+    assert config.treatments is not None
+    return config.treatments
+
+
+def load_web_config(path: str | os.PathLike[str] | None) -> WebConfig:
+    """Read and check a configuration file (``None``: the defaults).
+
+    The clinic path is taken relative to the file. The clinic and payers are loaded and
+    cross-checked now, so a mistake is reported against the file's line and column.
+
+    Raises:
+        WebConfigError: the file is invalid (``file:line:column: field: message``).
+        ClinicFileError: the clinic file it names is invalid.
+        PayerFileError: the payer library is invalid.
+    """
+    if path is None:
+        config = WebConfig()
+        resolve(config)
+        return config
+    data, source, _ = read_document(path, WebConfigError)
+    if isinstance(data, dict) and isinstance(data.get("clinic"), str):
+        clinic = Path(data["clinic"])
+        if not clinic.is_absolute():
+            data = {**data, "clinic": str(Path(path).parent / clinic)}
+    config = validate(WebConfig, data, source, WebConfigError)
+    resolve(config, source)
+    return config
+
+
+def resolve(config: WebConfig, source: SourceMap | None = None) -> Resolved:
+    """Load the clinic and payers a configuration names and check they fit together.
+
+    Raises:
+        WebConfigError: a payer or session it names does not exist, or a treatment breaks
+            the limits.
+    """
+    src = source or SourceMap.empty("<web config>")
+    clinic_path = config.clinic or bundled_clinic_path()
+    if not clinic_path.is_file():
+        raise WebConfigError([issue_at(src, ("clinic",), f"no clinic file at {clinic_path}")])
+    clinic = load_clinic(clinic_path)
+    library = default_payers()
+    treatments = config.treatments if config.treatments is not None else _default_treatments()
+    issues: list[tuple[Loc, str]] = []
+    offered = config.payers if config.payers is not None else tuple(library)
+    for i, pid in enumerate(offered):
+        if pid not in library:
+            issues.append((("payers", i), f"unknown payer {pid!r} (known: {', '.join(library)})"))
+        elif pid in offered[:i]:
+            issues.append((("payers", i), f"payer {pid!r} is listed twice"))
+    if "self-pay" not in library:
+        issues.append((("payers",), "the payer library has no 'self-pay' payer (no insurance)"))
+    if not treatments:
+        issues.append((("treatments",), "list at least one treatment"))
+    for tid, treatment in treatments.items():
+        issues += _treatment_issues(tid, treatment, clinic, config.limits)
+    if issues:
+        raise WebConfigError([issue_at(src, loc, message) for loc, message in issues])
+    return Resolved(config, clinic, library, tuple(offered), treatments)
+
+
+def _treatment_issues(
+    tid: str, treatment: Treatment, clinic: Clinic, limits: Limits
+) -> list[tuple[Loc, str]]:
+    base: Loc = ("treatments", tid)
+    issues: list[tuple[Loc, str]] = []
+    for i, phase in enumerate(treatment.phases):
+        if phase.session not in clinic.sessions:
+            known = ", ".join(sorted(clinic.sessions))
+            issues.append(
+                ((*base, "phases", i, "session"), f"the clinic has no session {phase.session!r} "
+                 f"(known: {known})")
+            )
+    if issues:
+        return issues
+    try:
+        plan = treatment.plan(date(2026, 1, 5))
+    except ValueError as exc:
+        return [((*base, "phases"), str(exc))]
+    problem = plan_limit_problem(plan, limits)
+    if problem is not None:
+        issues.append(((*base, "phases"), problem))
+    return issues
+
+
+def plan_limit_problem(plan: Plan, limits: Limits) -> str | None:
+    """Why a plan is too big for the limits, or ``None`` when it fits."""
+    count = sum(p.count for p in plan.phases)
+    if count > limits.max_sessions:
+        return f"the plan has {count} sessions; this calculator allows at most {limits.max_sessions}"
+    visits = expand(plan)
+    days = (visits[-1].date - plan.start).days
+    if days > limits.max_plan_days:
+        return (
+            f"the plan runs {days} days from its start to its last visit; this calculator allows "
+            f"at most {limits.max_plan_days}"
+        )
+    return None

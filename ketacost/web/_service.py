@@ -1,0 +1,402 @@
+"""The calculator behind the API: the patient's answers → a library request → an estimate.
+
+No web framework here: :class:`Calculator` takes JSON text and gives pydantic models, so the
+FastAPI layer only moves bytes and maps errors to status codes. The patient is never asked
+for a name, birth date or member id: an age, and the treatment and coverage questions.
+
+Two kinds of body are accepted by :meth:`Calculator.estimate_json`:
+
+* the patient's answers (:class:`CalculatorInput`, what the page sends), told apart by
+  having no ``plan``;
+* a full library request (:class:`~ketacost.EstimateRequest`, with ``plan``), for clinics
+  that build their own front end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from .._engine import adjudicate
+from .._errors import RequestFileError
+from .._estimate import Estimate
+from .._loader import request_from_data
+from .._money import Money
+from .._plan import Phase, Plan
+from .._request import (
+    AuthorizationStatus,
+    Coverage,
+    EstimateRequest,
+    FamilyAmounts,
+    Patient,
+    StartingAccumulators,
+)
+from .._types import Model, NetworkName, Slug, Usd
+from .._yaml import SourceMap, issue_at, parse_json, validate
+from ._config import Resolved, Treatment, plan_limit_problem
+from ._summary import Summary, summarize
+
+__all__ = [
+    "BodyError",
+    "Calculator",
+    "CalculatorInput",
+    "CostRange",
+    "EstimateResponse",
+    "PayerInfo",
+    "RangeCase",
+    "TreatmentInfo",
+]
+
+#: The name a request body goes by in error messages (``request body:3:15: age: ...``).
+BODY = "request body"
+NO_INSURANCE = "none"
+_EARLIEST, _LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+PriorAuthorization = Literal["approved", "denied", "pending", "not_requested", "not_sure"]
+
+
+class BodyError(RequestFileError):
+    """The body is not JSON at all (a 400, where a JSON that fails validation is a 422)."""
+
+
+class CalculatorInput(Model):
+    """What the page asks the patient. Nothing that identifies them."""
+
+    treatment: Slug = Field(description="a treatment id from GET /v1/treatments")
+    insurance: Slug = Field(
+        description=f"a payer id from GET /v1/payers, or {NO_INSURANCE!r} for no insurance"
+    )
+    network: NetworkName = Field(default="in", description="is the clinic in your network?")
+    prior_authorization: PriorAuthorization = Field(
+        default="not_sure",
+        description="not_sure: the answer gives both outcomes as a range",
+    )
+    age: int = Field(ge=0, le=130, description="age in years (no birth date is asked)")
+    failed_trials: int = Field(
+        default=2, ge=0, le=50, description="antidepressants tried without enough relief"
+    )
+    deductible_met: Usd | None = Field(default=None, description="deductible already met")
+    out_of_pocket_met: Usd | None = Field(
+        default=None, description="out-of-pocket maximum already met this plan year"
+    )
+    start: date | None = Field(
+        default=None,
+        ge=_EARLIEST,
+        le=_LATEST,
+        description="first visit; default: today (the server's date)",
+    )
+
+
+class PhaseInfo(Model):
+    name: str
+    session: str
+    session_description: str
+    sessions: int
+    cadence: str = Field(description="how often, in words")
+    self_pay: Money | None = Field(description="the clinic's self-pay price per session")
+
+
+class TreatmentInfo(Model):
+    id: str
+    name: str
+    description: str
+    sessions: int
+    phases: tuple[PhaseInfo, ...]
+
+
+class PayerInfo(Model):
+    id: str
+    name: str
+    kind: str
+    networks: tuple[NetworkName, ...]
+    plan_year_start: str = Field(description="MM-DD")
+    illustrative: bool = Field(description="the payer's figures are examples, not a real plan")
+
+
+class RangeCase(Model):
+    """One way an unknown answer can turn out."""
+
+    label: str
+    prior_authorization: AuthorizationStatus
+    first_session: Money
+    first_month: Money
+    first_year: Money
+    total: Money
+
+
+class CostRange(Model):
+    """Low and high first-year cost when an answer is not known yet."""
+
+    unknown: str = Field(description="what is not known, in words")
+    low: Money
+    high: Money
+    cases: tuple[RangeCase, ...]
+
+
+class EstimateResponse(Model):
+    """The answer to ``POST /v1/estimate``."""
+
+    treatment: TreatmentInfo | None = Field(description="none for a full library request")
+    summary: Summary
+    range: CostRange | None = Field(description="set when an unknown answer changes the cost")
+    assumptions: tuple[str, ...]
+    estimate: Estimate
+
+
+@dataclass(frozen=True)
+class _Case:
+    status: AuthorizationStatus
+    label: str
+
+
+_NOT_SURE_CASES = (
+    _Case("approved", "if prior authorization is approved"),
+    _Case("pending", "if prior authorization is not (yet) approved"),
+)
+
+
+class Calculator:
+    """The configured clinic, payers and treatments, and the estimates they give."""
+
+    def __init__(self, resolved: Resolved, today: Callable[[], date] = date.today) -> None:
+        self.resolved = resolved
+        self.clinic = resolved.clinic
+        self.library = resolved.library
+        self.limits = resolved.config.limits
+        self.today = today
+        self.labels = {sid: s.description for sid, s in self.clinic.sessions.items()}
+        self.treatments = {
+            tid: self._treatment_info(tid, t) for tid, t in resolved.treatments.items()
+        }
+        self.payers = tuple(self._payer_info(pid) for pid in resolved.offered)
+
+    # ---- listings -----------------------------------------------------------------------
+    def _treatment_info(self, tid: str, treatment: Treatment) -> TreatmentInfo:
+        phases = tuple(
+            PhaseInfo(
+                name=p.name or f"phase {i + 1}",
+                session=p.session,
+                session_description=self.labels[p.session],
+                sessions=p.count,
+                cadence=_cadence(p),
+                self_pay=self.clinic.sessions[p.session].self_pay,
+            )
+            for i, p in enumerate(treatment.phases)
+        )
+        return TreatmentInfo(
+            id=tid,
+            name=treatment.name,
+            description=treatment.description,
+            sessions=sum(p.sessions for p in phases),
+            phases=phases,
+        )
+
+    def _payer_info(self, pid: str) -> PayerInfo:
+        payer = self.library[pid]
+        start = payer.plan_year_start
+        return PayerInfo(
+            id=pid,
+            name=payer.name,
+            kind=payer.kind,
+            networks=tuple(payer.networks),
+            plan_year_start=f"{start.month:02d}-{start.day:02d}",
+            illustrative=payer.metadata.illustrative,
+        )
+
+    # ---- estimates ------------------------------------------------------------------------
+    def estimate_json(self, text: str) -> EstimateResponse:
+        """Estimate a JSON body: the patient's answers, or a full library request.
+
+        Raises:
+            BodyError: the text is not one JSON document.
+            RequestFileError: it is JSON but not a valid request (each issue names its
+                field, line and column).
+            KetacostError: the request cannot be estimated.
+        """
+        data, source = parse_json(text, BODY, BodyError)
+        if isinstance(data, dict) and "plan" in data:
+            return self.estimate_request(request_from_data(text, payers=self.library, source=BODY))
+        answers = validate(CalculatorInput, data, source, RequestFileError)
+        return self.estimate_input(answers, source)
+
+    def estimate_input(
+        self, answers: CalculatorInput, source: SourceMap | None = None
+    ) -> EstimateResponse:
+        """Estimate the patient's answers (see :class:`CalculatorInput`)."""
+        src = source or SourceMap.empty(BODY)
+        treatment = self.resolved.treatments.get(answers.treatment)
+        if treatment is None:
+            known = ", ".join(self.resolved.treatments)
+            raise _error(src, "treatment", f"unknown treatment {answers.treatment!r} (known: {known})")
+        payer_id = "self-pay" if answers.insurance == NO_INSURANCE else answers.insurance
+        if payer_id not in self.resolved.offered and payer_id != "self-pay":
+            known = ", ".join((*self.resolved.offered, NO_INSURANCE))
+            raise _error(
+                src,
+                "insurance",
+                f"this clinic's calculator does not offer {answers.insurance!r} (choose one of: "
+                f"{known})",
+            )
+        start = answers.start or self.today()
+        plan = treatment.plan(start)
+        self._check_plan(plan, src)
+        insured = bool(self.library[payer_id].networks)
+        cases = (
+            _NOT_SURE_CASES
+            if answers.prior_authorization == "not_sure" and insured
+            else (_Case(_status(answers.prior_authorization), ""),)
+        )
+        estimates = [
+            self._run(self._request(answers, treatment, plan, payer_id, case.status))
+            for case in cases
+        ]
+        main = estimates[-1]
+        summaries = [summarize(e, start, self.labels) for e in estimates]
+        return EstimateResponse(
+            treatment=self.treatments[answers.treatment],
+            summary=summaries[-1],
+            range=_range(cases, summaries),
+            assumptions=self._assumptions(answers, treatment, payer_id, start),
+            estimate=main,
+        )
+
+    def estimate_request(self, request: EstimateRequest) -> EstimateResponse:
+        """Estimate a full library request (its payer must be one this clinic offers)."""
+        src = SourceMap.empty(BODY)
+        payer_id = request.coverage.payer
+        if payer_id not in self.resolved.offered and payer_id != "self-pay":
+            known = ", ".join(self.resolved.offered)
+            raise _error(
+                src, "coverage.payer", f"this calculator does not offer payer {payer_id!r} "
+                f"(choose one of: {known})"
+            )
+        self._check_plan(request.plan, src)
+        estimate = self._run(request)
+        if not estimate.visits:
+            raise _error(src, "plan", "the plan has no visits")
+        return EstimateResponse(
+            treatment=None,
+            summary=summarize(estimate, request.plan.start, self.labels),
+            range=None,
+            assumptions=(),
+            estimate=estimate,
+        )
+
+    def _check_plan(self, plan: Plan, src: SourceMap) -> None:
+        try:
+            problem = plan_limit_problem(plan, self.limits)
+        except OverflowError:
+            problem = "a date in the plan is out of range (visits must fall before the year 9999)"
+        if problem is not None:
+            raise _error(src, "plan", problem)
+
+    def _run(self, request: EstimateRequest) -> Estimate:
+        try:
+            return adjudicate(request, self.library)
+        except OverflowError:
+            raise _error(
+                SourceMap.empty(BODY), "plan", "a date is out of range (too far in the future)"
+            ) from None
+
+    def _request(
+        self,
+        answers: CalculatorInput,
+        treatment: Treatment,
+        plan: Plan,
+        payer_id: str,
+        status: AuthorizationStatus,
+    ) -> EstimateRequest:
+        accumulators = None
+        if answers.deductible_met is not None or answers.out_of_pocket_met is not None:
+            accumulators = StartingAccumulators(
+                as_of=plan.start,
+                deductible_met=FamilyAmounts(individual=answers.deductible_met or Money(0)),
+                out_of_pocket_met=FamilyAmounts(individual=answers.out_of_pocket_met or Money(0)),
+            )
+        return EstimateRequest(
+            patient=Patient(
+                age=answers.age,
+                diagnoses=treatment.diagnoses,
+                failed_trials=answers.failed_trials,
+            ),
+            coverage=Coverage(
+                payer=payer_id,
+                network=answers.network,
+                prior_authorization=status,
+                accumulators=accumulators,
+            ),
+            clinic=self.clinic,
+            plan=plan,
+        )
+
+    def _assumptions(
+        self, answers: CalculatorInput, treatment: Treatment, payer_id: str, start: date
+    ) -> tuple[str, ...]:
+        payer = self.library[payer_id]
+        out = [
+            f"The first visit is on or after {start.isoformat()}; the clinic is closed on "
+            + (", ".join(treatment.closed_weekdays) or "no weekday")
+            + ".",
+            f"The clinic's prices are those of {self.clinic.name}.",
+        ]
+        if payer.networks:
+            out.append(
+                "Diagnosis: "
+                + ", ".join(treatment.diagnoses)
+                + f" (depression); {answers.failed_trials} antidepressant(s) tried before."
+            )
+            if answers.deductible_met is None:
+                out.append("None of this year's deductible is met yet.")
+            if answers.out_of_pocket_met is None:
+                out.append("Nothing has been paid toward this year's out-of-pocket maximum yet.")
+        else:
+            out.append("No insurance is billed: the clinic's self-pay prices and packages apply.")
+        if payer.metadata.illustrative:
+            out.append(f"{payer.name}'s figures are examples of a typical plan, not your plan's.")
+        return tuple(out)
+
+
+def _status(answer: PriorAuthorization) -> AuthorizationStatus:
+    return "pending" if answer == "not_sure" else answer
+
+
+def _range(cases: tuple[_Case, ...], summaries: list[Summary]) -> CostRange | None:
+    years = [s.first_year for s in summaries]
+    if len(cases) < 2 or min(years) == max(years):
+        return None
+    return CostRange(
+        unknown="whether prior authorization is approved",
+        low=min(years),
+        high=max(years),
+        cases=tuple(
+            RangeCase(
+                label=c.label,
+                prior_authorization=c.status,
+                first_session=s.first_session,
+                first_month=s.first_month,
+                first_year=s.first_year,
+                total=s.total,
+            )
+            for c, s in zip(cases, summaries, strict=True)
+        ),
+    )
+
+
+def _cadence(phase: Phase) -> str:
+    if phase.per_week is not None:
+        return f"{phase.per_week} a week for {phase.weeks} week{'s' * (phase.weeks != 1)}"
+    if phase.count == 1:
+        return "once"
+    if phase.every_weeks:
+        n = phase.every_weeks
+        return "every week" if n == 1 else f"every {n} weeks"
+    n = phase.every_days or 1
+    return "every day" if n == 1 else f"every {n} days"
+
+
+def _error(source: SourceMap, field: str, message: str) -> RequestFileError:
+    return RequestFileError([issue_at(source, tuple(field.split(".")), message)])

@@ -1,0 +1,165 @@
+"""What the calculator page shows above the table: first session, month and year, and the
+cumulative cost of each visit with where the deductible and out-of-pocket maximum are reached.
+
+Pure: an :class:`~ketacost.Estimate` and the plan's start date in, a :class:`Summary` out.
+The first month runs to the same day of the next month, the first year to the same day of
+the next year (a start on the 31st or on 29 February ends on the month's last day).
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from .._estimate import Estimate
+from .._money import Money
+from .._types import Model
+
+__all__ = ["Milestone", "SeriesPoint", "Summary", "add_months", "summarize"]
+
+
+class SeriesPoint(Model):
+    """One visit: what the patient pays for it, and in total so far."""
+
+    visit: int
+    date: date
+    session: str
+    plan_year: date
+    charge: Money
+    patient: Money
+    payer: Money
+    cumulative_patient: Money
+
+
+class Milestone(Model):
+    """The visit at which the patient's deductible (or out-of-pocket maximum) is met."""
+
+    kind: Literal["deductible", "out_of_pocket_max"]
+    plan_year: date = Field(description="first day of the plan year")
+    amount: Money = Field(description="the individual amount in force at the year's start")
+    visit: int = Field(description="the visit that meets it (the year's first visit if earlier)")
+    date: date
+    met_before_start: bool = Field(description="already met before the year's first visit")
+    cumulative_patient: Money = Field(description="patient total, all visits, after that visit")
+
+
+class Summary(Model):
+    """The headline figures of an estimate, for a patient."""
+
+    start: date
+    first_session: Money = Field(description="patient cost of the first visit")
+    first_session_date: date
+    first_session_label: str
+    first_month: Money = Field(description="patient cost of the visits before first_month_end")
+    first_month_end: date = Field(description="first day after the first month")
+    first_year: Money = Field(description="patient cost of the visits before first_year_end")
+    first_year_end: date = Field(description="first day after the first year")
+    first_year_plan_pays: Money
+    first_year_charge: Money
+    first_year_visits: int
+    total: Money = Field(description="patient cost of the whole plan")
+    series: tuple[SeriesPoint, ...]
+    milestones: tuple[Milestone, ...]
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day ``months`` later, or that month's last day.
+
+    >>> add_months(date(2026, 1, 31), 1), add_months(date(2028, 2, 29), 12)
+    (datetime.date(2026, 2, 28), datetime.date(2029, 2, 28))
+    """
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def _sum(values: list[Money]) -> Money:
+    return Money.from_cents(sum(v.cents for v in values))
+
+
+def summarize(estimate: Estimate, start: date, labels: dict[str, str] | None = None) -> Summary:
+    """Headline figures of ``estimate`` for a plan that starts on ``start``.
+
+    Args:
+        estimate: at least one visit.
+        start: the plan's start (the first month and year count from it).
+        labels: a description per session id, for the first visit's label.
+    """
+    visits = estimate.visits
+    month_end, year_end = add_months(start, 1), add_months(start, 12)
+    series: list[SeriesPoint] = []
+    running = 0
+    for v in visits:
+        running += v.totals.patient.cents
+        series.append(
+            SeriesPoint(
+                visit=v.number,
+                date=v.date,
+                session=v.session,
+                plan_year=v.plan_year,
+                charge=v.totals.charge,
+                patient=v.totals.patient,
+                payer=v.totals.payer,
+                cumulative_patient=Money.from_cents(running),
+            )
+        )
+    first_year = [v for v in visits if v.date < year_end]
+    first = visits[0]
+    return Summary(
+        start=start,
+        first_session=first.totals.patient,
+        first_session_date=first.date,
+        first_session_label=(labels or {}).get(first.session, first.session),
+        first_month=_sum([v.totals.patient for v in visits if v.date < month_end]),
+        first_month_end=month_end,
+        first_year=_sum([v.totals.patient for v in first_year]),
+        first_year_end=year_end,
+        first_year_plan_pays=_sum([v.totals.payer for v in first_year]),
+        first_year_charge=_sum([v.totals.charge for v in first_year]),
+        first_year_visits=len(first_year),
+        total=estimate.totals.patient,
+        series=tuple(series),
+        milestones=tuple(_milestones(estimate, series)),
+    )
+
+
+def _milestones(estimate: Estimate, series: list[SeriesPoint]) -> list[Milestone]:
+    cumulative = {p.visit: p.cumulative_patient for p in series}
+    found: list[Milestone] = []
+    for year in estimate.plan_years:
+        in_year = [v for v in estimate.visits if v.plan_year == year.start]
+        if not in_year:
+            continue
+        targets = (
+            ("deductible", year.deductible_individual, "deductible_individual"),
+            ("out_of_pocket_max", year.out_of_pocket_max_individual, "out_of_pocket_individual"),
+        )
+        for kind, amount, field in targets:
+            if amount is None or not amount.cents:
+                continue
+            before = getattr(in_year[0].lines[0].accumulators_before, field)
+            if before >= amount:
+                hit, met_before = in_year[0], True
+            else:
+                met_before = False
+                hits = [
+                    v for v in in_year if getattr(v.lines[-1].accumulators_after, field) >= amount
+                ]
+                if not hits:
+                    continue
+                hit = hits[0]
+            found.append(
+                Milestone(
+                    kind=kind,  # type: ignore[arg-type]
+                    plan_year=year.start,
+                    amount=amount,
+                    visit=hit.number,
+                    date=hit.date,
+                    met_before_start=met_before,
+                    cumulative_patient=cumulative[hit.number],
+                )
+            )
+    return found
