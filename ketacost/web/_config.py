@@ -140,7 +140,7 @@ def _default_treatments() -> dict[str, Treatment]:
 
 
 def load_web_config(path: str | os.PathLike[str] | None) -> WebConfig:
-    """Read and check a configuration file (``None``: the defaults).
+    """Read and check a configuration file (``None``: the defaults, ``default-config.yaml``).
 
     The clinic path is taken relative to the file. The clinic and payers are loaded and
     cross-checked now, so a mistake is reported against the file's line and column.
@@ -150,14 +150,10 @@ def load_web_config(path: str | os.PathLike[str] | None) -> WebConfig:
         ClinicFileError: the clinic file it names is invalid.
         PayerFileError: the payer library is invalid.
     """
-    if path is None:
-        config = WebConfig()
-        resolve(config)
-        return config
-    data, source, _ = read_document(path, WebConfigError)
+    data, source, _ = read_document(DEFAULT_CONFIG if path is None else path, WebConfigError)
     if isinstance(data, dict) and isinstance(data.get("clinic"), str):
         clinic = Path(data["clinic"])
-        if not clinic.is_absolute():
+        if not clinic.is_absolute() and path is not None:
             data = {**data, "clinic": str(Path(path).parent / clinic)}
     config = validate(WebConfig, data, source, WebConfigError)
     resolve(config, source)

@@ -204,7 +204,7 @@
     const cumulative = new Map(s.series.map((p) => [p.visit, p.cumulative_patient]));
     tbody.replaceChildren(...est.visits.map((v) => el("tr", {},
       el("td", {}, String(v.number)),
-      el("td", {}, longDate(v.date)),
+      el("td", { class: "nowrap" }, longDate(v.date)),
       el("td", {}, v.phase),
       el("td", { class: "num" }, money(v.totals.charge)),
       el("td", { class: "num" }, money(v.totals.payer)),
@@ -217,25 +217,29 @@
   function renderChart(s) {
     const chart = $("chart");
     chart.replaceChildren();
-    const W = 640, H = 320, left = 70, right = 20, top = 20, bottom = 40;
+    const W = 640, H = 320, left = 84, right = 20, top = 20, bottom = 44;
     const day = (iso) => Date.UTC(...iso.split("-").map((n, i) => Number(n) - (i === 1 ? 1 : 0))) / 864e5;
     const t0 = day(s.start), t1 = day(s.first_year_end);
     const points = s.series.filter((p) => day(p.date) < t1);
-    const maxCents = Math.max(100, ...points.map((p) => cents(p.cumulative_patient)));
+    const top100 = Math.max(1, ...points.map((p) => Math.ceil(cents(p.cumulative_patient) / 100)));
+    const raw = top100 / 4;
+    const magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((v) => v >= raw);
+    const maxCents = step * 4 * 100;
     const x = (d) => left + ((d - t0) / (t1 - t0)) * (W - left - right);
     const y = (c) => H - bottom - (c / maxCents) * (H - top - bottom);
     chart.append(svg("title", {}, "Cumulative cost to you over the first year"));
     for (let i = 0; i <= 4; i++) {
-      const c = Math.round((maxCents * i) / 4);
+      const c = step * i * 100;
       chart.append(svg("line", { class: "grid", x1: left, x2: W - right, y1: y(c), y2: y(c) }));
-      chart.append(svg("text", { x: left - 6, y: y(c) + 4, "text-anchor": "end" },
-        money((Math.round(c / 100)).toString() + ".00").replace(".00", "")));
+      chart.append(svg("text", { x: left - 6, y: y(c) + 5, "text-anchor": "end" },
+        money(String(Math.round(step * i)) + ".00").slice(0, -3)));
     }
     for (let m = 0; m <= 12; m += 3) {
       const [yy, mm, dd] = s.start.split("-").map(Number);
       const tick = Date.UTC(yy, mm - 1 + m, Math.min(dd, 28)) / 864e5;
       chart.append(svg("line", { class: "axis", x1: x(tick), x2: x(tick), y1: H - bottom, y2: H - bottom + 5 }));
-      chart.append(svg("text", { x: x(tick), y: H - bottom + 20, "text-anchor": "middle" },
+      chart.append(svg("text", { x: x(tick), y: H - bottom + 24, "text-anchor": "middle" },
         new Date(tick * 864e5).toLocaleDateString("en-US", { month: "short", year: "2-digit", timeZone: "UTC" })));
     }
     chart.append(svg("line", { class: "axis", x1: left, x2: W - right, y1: H - bottom, y2: H - bottom }));
@@ -261,7 +265,7 @@
       const mx = x(day(m.date));
       chart.append(svg("line", { class: m.kind, x1: mx, x2: mx, y1: top, y2: H - bottom, "data-kind": m.kind }));
       const anchor = mx > W / 2 ? "end" : "start";
-      chart.append(svg("text", { class: m.kind, x: mx + (anchor === "end" ? -4 : 4), y: top + 12 + 14 * labelRow++, "text-anchor": anchor },
+      chart.append(svg("text", { class: m.kind, x: mx + (anchor === "end" ? -4 : 4), y: top + 14 + 18 * labelRow++, "text-anchor": anchor },
         names[m.kind]));
       described.push(`${names[m.kind]} (${money(m.amount)}) ${m.met_before_start ? "before the first visit" : "at visit " + m.visit + " on " + longDate(m.date)}.`);
     }

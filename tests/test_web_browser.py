@@ -1,0 +1,216 @@
+"""A real browser on the calculator page: Debian's chromium (never a browser download), driven by
+Playwright, against uvicorn on 127.0.0.1.
+
+The set-up installs chromium with apt when it is missing and the suite runs as root; otherwise
+the module is skipped with the reason. Screenshots at phone (390 px) and desktop (1280 px)
+widths go to ``artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+import ketacost
+from ketacost.web import WebConfig, create_app, load_web_config
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+START = date(2026, 1, 5)
+
+
+def _chromium() -> Path:
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if not shutil.which("apt-get"):
+        pytest.skip("Debian's chromium is missing and there is no apt-get to install it")
+    if os.geteuid() != 0:
+        pytest.skip("Debian's chromium is missing; installing it needs root: apt-get install chromium")
+    subprocess.run(
+        ["sh", "-c", "apt-get update && apt-get install -y chromium"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+    assert CHROMIUM.exists(), "apt-get installed chromium, but not at /usr/bin/chromium"
+    return CHROMIUM
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    import uvicorn
+
+    app = create_app(WebConfig(), today=lambda: START)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert thread.is_alive(), "uvicorn stopped while starting"
+        assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    path = _chromium()
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(path), headless=True, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def _cents(text: str) -> int:
+    """'$30,878.00' → 3087800."""
+    match = re.fullmatch(r"\$([0-9,]+)\.([0-9]{2})", text.strip())
+    assert match, f"not an amount: {text!r}"
+    return int(match[1].replace(",", "")) * 100 + int(match[2])
+
+
+def _library_first_year(prior_authorization: str, deductible_met: str) -> int:
+    """The library's own estimate for the same answers, built here by hand: the treatment's
+    phases from the configuration, the rest from what the test types into the form."""
+    phases = load_web_config(None).treatments["esketamine"].phases  # type: ignore[index]
+    estimate = ketacost.estimate(
+        {
+            "patient": {"age": 45, "diagnoses": ["F33.2"], "failed_trials": 2},
+            "coverage": {
+                "payer": "commercial-ppo",
+                "network": "in",
+                "prior_authorization": prior_authorization,
+                "accumulators": {
+                    "as_of": START.isoformat(),
+                    "deductible_met": {"individual": deductible_met},
+                },
+            },
+            "clinic": ketacost.load_clinic(ROOT / "examples" / "clinics" / "example-clinic.yaml"),
+            "plan": {
+                "start": START.isoformat(),
+                "closed_weekdays": ["sat", "sun"],
+                "phases": [p.model_dump(exclude_defaults=True) for p in phases],
+            },
+        }
+    )
+    year_end = date(START.year + 1, START.month, START.day)
+    # Every visit of this plan falls in its first year, so the year is the whole estimate.
+    assert all(v.date < year_end for v in estimate.visits)
+    return estimate.totals.patient.cents
+
+
+def _fill(page: object, prior_authorization: str) -> None:
+    page.select_option("#treatment", "esketamine")  # type: ignore[attr-defined]
+    page.select_option("#insurance", "commercial-ppo")  # type: ignore[attr-defined]
+    page.check("input[name=network][value=in]")  # type: ignore[attr-defined]
+    page.check(f"input[name=prior_authorization][value={prior_authorization}]")  # type: ignore[attr-defined]
+    page.fill("#age", "45")  # type: ignore[attr-defined]
+    page.fill("#failed_trials", "2")  # type: ignore[attr-defined]
+    page.fill("#deductible_met", "$200")  # type: ignore[attr-defined]
+    page.fill("#start", START.isoformat())  # type: ignore[attr-defined]
+
+
+def test_yearly_total_on_the_page_equals_the_library_estimate(server: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    requests: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{server}/calculator")
+    _fill(page, "approved")
+    page.click("#submit")
+    page.wait_for_selector("#results:not([hidden])")
+    shown = _cents(page.text_content("#first-year") or "")
+    assert shown == _library_first_year("approved", "200.00")
+    # the chart draws the cost line and marks where the deductible is met ($1,500 - $200
+    # already met is reached early in the induction: 56 mg × $10.50 = $588 a session)
+    assert page.locator("#chart path.cost").count() == 1
+    assert page.locator("#chart line.deductible").count() == 1
+    assert page.locator("#visits tbody tr").count() == 33
+    assert page.locator("#range").is_hidden()
+    # focus moves to the answer, and it is visible (outline from :focus-visible)
+    assert page.evaluate("document.activeElement.id") == "results-title"
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "calculator-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    # nothing overflows a phone's width but the table, which scrolls inside its own box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(ARTIFACTS / "calculator-phone.png"), full_page=True)
+    page.emulate_media(media="print")
+    assert page.locator("#form").is_hidden()
+    assert page.locator("#results").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "calculator-print.png"), full_page=True)
+
+    assert problems == []
+    assert requests, "the page made no request"
+    assert all(url.startswith(server + "/") for url in requests), requests
+    page.close()
+
+
+def test_not_sure_about_prior_authorization_shows_both_outcomes(
+    server: str, browser: object
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.goto(f"{server}/calculator")
+    _fill(page, "not_sure")
+    page.click("#submit")
+    page.wait_for_selector("#range:not([hidden])")
+    low, high = (page.text_content("#first-year") or "").split(" – ")
+    assert _cents(low) == _library_first_year("approved", "200.00")
+    assert _cents(high) == _library_first_year("pending", "200.00")
+    assert _cents(low) < _cents(high)
+    page.close()
+
+
+def test_the_form_works_from_the_keyboard_alone(server: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    page.goto(f"{server}/calculator")
+    page.focus("#treatment")
+    page.keyboard.press("ArrowDown")  # second treatment: esketamine
+    for _ in range(2):
+        page.keyboard.press("Tab")  # insurance, then the network radios
+    assert page.evaluate("document.activeElement.name") == "network"
+    page.focus("#age")
+    page.keyboard.type("45")
+    page.keyboard.press("Enter")  # submits the form, as any text field does
+    page.wait_for_selector("#results:not([hidden])")
+    outline = page.evaluate(
+        "getComputedStyle(document.activeElement).outlineStyle"
+    )
+    assert outline == "solid"
+    page.close()
+
+
+def test_a_bad_answer_is_shown_next_to_the_form(server: str, browser: object) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{server}/calculator")
+    page.fill("#age", "45")
+    page.fill("#deductible_met", "12.345")  # three decimals: the browser's pattern check
+    page.click("#submit")
+    assert page.locator("#results").is_hidden()
+    assert page.evaluate("document.getElementById('deductible_met').validity.patternMismatch")
+    page.close()
