@@ -1,5 +1,5 @@
 /* ketacost calculator, embedded with one line on a clinic's page:
- *   <script src="https://calculator.example-clinic.com/embed.js" async></script>
+ *   <script src="(the calculator's address)/embed.js" async></script>
  * Puts an <iframe> of /calculator where the script tag is and keeps it as tall as its
  * content. The calculator only answers to origins its configuration allows (CSP
  * frame-ancestors). */

@@ -1,0 +1,445 @@
+"""The JSON API and the page, through FastAPI's test client: every endpoint, every 4xx path,
+the limits, the security headers, and what is (not) logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import subprocess
+import sys
+import warnings
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+import ketacost
+from ketacost.web import Limits, WebConfig, create_app
+
+with warnings.catch_warnings():
+    # Starlette asks for `httpx2`; the plain httpx it falls back to works the same.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+ROOT = Path(__file__).resolve().parent.parent
+START = date(2026, 1, 5)  # a Monday
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app(WebConfig(), today=lambda: START))
+
+
+def _answers(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "treatment": "esketamine",
+        "insurance": "commercial-ppo",
+        "network": "in",
+        "prior_authorization": "approved",
+        "age": 45,
+        "start": START.isoformat(),
+    }
+    base.update(changes)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def _post(client: TestClient, body: Any) -> Any:
+    return client.post("/v1/estimate", json=body)
+
+
+def _raw(client: TestClient, text: str | bytes, content_type: str = "application/json") -> Any:
+    return client.post("/v1/estimate", content=text, headers={"content-type": content_type})
+
+
+# -- listings ---------------------------------------------------------------------------
+def test_payers_lists_every_bundled_payer_by_default(client: TestClient) -> None:
+    payers = client.get("/v1/payers").json()
+    assert [p["id"] for p in payers] == list(ketacost.default_payers())
+    ppo = next(p for p in payers if p["id"] == "commercial-ppo")
+    assert ppo == {
+        "id": "commercial-ppo",
+        "name": "Example Commercial PPO",
+        "kind": "commercial",
+        "networks": ["in", "out"],
+        "plan_year_start": "01-01",
+        "illustrative": True,
+    }
+
+
+def test_treatments_come_from_the_configuration(client: TestClient) -> None:
+    treatments = {t["id"]: t for t in client.get("/v1/treatments").json()}
+    assert list(treatments) == ["iv-ketamine", "esketamine", "im-ketamine", "kap", "at-home"]
+    iv = treatments["iv-ketamine"]
+    assert iv["sessions"] == 1 + 6 + 11
+    assert [(p["session"], p["sessions"], p["cadence"], p["self_pay"]) for p in iv["phases"]] == [
+        ("intake", 1, "once", "250.00"),
+        ("iv-infusion", 6, "every 2 days", "450.00"),
+        ("iv-infusion", 11, "every 4 weeks", "450.00"),
+    ]
+    assert treatments["esketamine"]["phases"][1]["cadence"] == "2 a week for 4 weeks"
+
+
+# -- estimates: worked examples -----------------------------------------------------------
+def test_no_insurance_iv_series_worked_example(client: TestClient) -> None:
+    response = _post(client, _answers(treatment="iv-ketamine", insurance="none"))
+    assert response.status_code == 200
+    body = response.json()
+    s = body["summary"]
+    # intake $250 (self-pay price) on Mon 5 Jan; six infusions share the $2,400 package
+    # ($400 each) on 6, 8, 12 (10th is a Saturday), 13, 14, 16 Jan; boosters at $450 every
+    # 4 weeks from 1 Feb (a Sunday → Mon 2 Feb), eleven of them, the last on 9 Nov.
+    assert s["first_session"] == "250.00"
+    assert s["first_session_label"] == "Psychiatric diagnostic evaluation (intake)"
+    # first month = visits before 5 Feb: 250 + 2400 + one booster 450 = 3100
+    assert s["first_month"] == "3100.00"
+    assert s["first_month_end"] == "2026-02-05"
+    # first year: 250 + 2400 + 11 × 450 = 7600, all 18 visits before 5 Jan 2027
+    assert (s["first_year"], s["first_year_visits"], s["total"]) == ("7600.00", 18, "7600.00")
+    assert s["first_year_plan_pays"] == "0.00"
+    assert s["milestones"] == []  # no deductible and no maximum without insurance
+    assert body["range"] is None
+    assert body["estimate"]["payer_id"] == "self-pay"
+    assert [p["cumulative_patient"] for p in s["series"][:3]] == ["250.00", "650.00", "1050.00"]
+
+
+def test_esketamine_ppo_marks_deductible_and_out_of_pocket_max(client: TestClient) -> None:
+    body = _post(client, _answers()).json()
+    s = body["summary"]
+    # visit 1: 90792 evaluation, behavioral-health copay $30 (no deductible)
+    assert s["first_session"] == "30.00"
+    # each 56 mg session: J0013 56 × $10.50 = $588 allowed (drug: deductible, then 20%),
+    # plus the $40 office-visit copay. Deductible $1,500 = 588 + 588 + 324 → met at visit 4,
+    # where the other 264 is coinsurance: 264 × 0.2 = 52.80 (visit 4 = 324 + 52.80 + 40).
+    deductible, maximum = s["milestones"]
+    assert (deductible["kind"], deductible["visit"], deductible["date"]) == (
+        "deductible",
+        4,
+        "2026-01-13",
+    )
+    assert deductible["amount"] == "1500.00" and not deductible["met_before_start"]
+    assert s["series"][3]["patient"] == "416.80"
+    assert deductible["cumulative_patient"] == "1702.80"  # 30 + 628 + 628 + 416.80
+    # the $6,000 out-of-pocket maximum caps the year
+    assert (maximum["kind"], maximum["amount"]) == ("out_of_pocket_max", "6000.00")
+    assert s["first_year"] == s["total"] == maximum["cumulative_patient"] == "6000.00"
+
+
+def test_deductible_already_met_is_marked_before_the_first_visit(client: TestClient) -> None:
+    s = _post(client, _answers(deductible_met="1500")).json()["summary"]
+    assert s["milestones"][0]["kind"] == "deductible"
+    assert s["milestones"][0]["met_before_start"] is True
+    # visit 2 has no deductible left: 20% of 588 = 117.60 + 40 copay
+    assert s["series"][1]["patient"] == "157.60"
+
+
+def test_prior_authorization_not_sure_gives_both_outcomes(client: TestClient) -> None:
+    body = _post(client, _answers(prior_authorization="not_sure")).json()
+    approved = _post(client, _answers(prior_authorization="approved")).json()["summary"]
+    pending = _post(client, _answers(prior_authorization="pending")).json()["summary"]
+    rng = body["range"]
+    assert rng["unknown"] == "whether prior authorization is approved"
+    assert (rng["low"], rng["high"]) == (approved["first_year"], pending["first_year"])
+    assert [c["prior_authorization"] for c in rng["cases"]] == ["approved", "pending"]
+    # the estimate shown is the one without approval (the higher cost)
+    assert body["summary"] == pending
+    assert body["estimate"]["visits"][1]["lines"][0]["reason"] == (
+        "prior authorization pending (required)"
+    )
+
+
+def test_no_range_when_the_unknown_answer_changes_nothing(client: TestClient) -> None:
+    # IV ketamine is excluded by the PPO whatever the authorization
+    body = _post(client, _answers(treatment="iv-ketamine", prior_authorization="not_sure")).json()
+    assert body["range"] is None
+    assert body["summary"]["first_year"] == "11930.00"  # 30 intake copay + 17 × (650 + 50)
+
+
+def test_out_of_network_and_age_change_the_answer(client: TestClient) -> None:
+    inn = _post(client, _answers()).json()["summary"]["first_year"]
+    out = _post(client, _answers(network="out")).json()
+    assert out["estimate"]["network"] == "out"
+    assert out["summary"]["first_year"] != inn
+    minor = _post(client, _answers(age=17)).json()
+    assert "age: coverage starts at age 18" in minor["estimate"]["visits"][1]["lines"][0]["reason"]
+
+
+def test_full_library_request_gives_the_library_estimate(client: TestClient) -> None:
+    path = ROOT / "examples" / "requests" / "esketamine-commercial.yaml"
+    request = ketacost.load_request(path)
+    response = _raw(client, request.model_dump_json())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    expected = ketacost.estimate(request)
+    assert body["estimate"] == json.loads(expected.model_dump_json())
+    assert body["treatment"] is None and body["range"] is None
+    assert body["summary"]["total"] == str(expected.totals.patient)
+
+
+def test_same_answers_same_bytes(client: TestClient) -> None:
+    assert _post(client, _answers()).content == _post(client, _answers()).content
+
+
+def test_start_defaults_to_the_servers_today(client: TestClient) -> None:
+    body = _post(client, _answers(start=None)).json()
+    assert body["summary"]["start"] == START.isoformat()
+
+
+# -- bad input: one clear 4xx each, never a 500 -------------------------------------------
+BAD_ANSWERS = [
+    ({"age": -1}, "age", "must be at least 0 (got -1)"),
+    ({"age": None}, "age", "missing"),
+    ({"treatment": "lsd"}, "treatment", "unknown treatment 'lsd' (known: iv-ketamine, "),
+    ({"insurance": "acme"}, "insurance", "does not offer 'acme'"),
+    ({"network": "maybe"}, "network", "'in'"),
+    ({"prior_authorization": "yes"}, "prior_authorization", "approved"),
+    ({"deductible_met": "-5"}, "deductible_met", "must not be negative"),
+    ({"deductible_met": "12.345"}, "deductible_met", ""),
+    ({"deductible_met": 12.5}, "deductible_met", ""),  # JSON number: exact, accepted below
+    ({"start": "1999-12-31"}, "start", "2000-01-01"),
+    ({"start": "2026-02-30"}, "start", ""),
+    ({"name": "Alex Example"}, "name", ""),  # nothing identifying is accepted
+    ({"birth_date": "1980-01-01"}, "birth_date", ""),
+    ({"member_id": "XYZ123"}, "member_id", ""),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "message"), BAD_ANSWERS)
+def test_bad_answer_is_a_422_naming_the_field(
+    client: TestClient, change: dict[str, Any], field: str, message: str
+) -> None:
+    body = _answers()
+    for key, value in change.items():
+        if value is None:
+            body.pop(key)
+        else:
+            body[key] = value
+    response = _raw(client, json.dumps(body, indent=1))
+    if change == {"deductible_met": 12.5}:
+        assert response.status_code == 200  # 12.5 parses exactly (never a float)
+        return
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["issues"][0]["field"] == field
+    assert message in problem["error"]
+    assert problem["error"].startswith(f"request body:{problem['issues'][0]['line']}:")
+    assert problem["issues"][0]["line"] >= 1
+
+
+def test_not_json_is_a_400_with_line_and_column(client: TestClient) -> None:
+    response = _raw(client, '{"treatment": "esketamine",\n  "age": }')
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("request body:2:")
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [(b"\xff\xfe", 400), (b"", 400), (b"[]", 422), (b'"esketamine"', 422), (b"null", 422)],
+)
+def test_garbage_bodies_are_4xx(client: TestClient, text: bytes, status: int) -> None:
+    response = _raw(client, text)
+    assert response.status_code == status
+    assert response.json()["error"]
+
+
+def test_wrong_content_type_is_a_415(client: TestClient) -> None:
+    response = _raw(client, json.dumps(_answers()), content_type="text/plain")
+    assert response.status_code == 415
+    assert "application/json" in response.json()["error"]
+    assert _raw(client, json.dumps(_answers()), "application/json; charset=utf-8").status_code == 200
+
+
+def test_engine_errors_are_422_not_500(client: TestClient) -> None:
+    # Medicare's deductible is given from 2025-01-01: 2024 has no value in force
+    response = _post(client, _answers(insurance="medicare-part-b", start="2024-06-03"))
+    assert response.status_code == 422
+    assert response.json()["error"].startswith("this request cannot be estimated: ")
+
+
+def test_a_plan_past_year_9999_is_a_422(client: TestClient) -> None:
+    request = json.loads(
+        ketacost.load_request(ROOT / "examples/requests/iv-series-self-pay.yaml").model_dump_json()
+    )
+    request["plan"]["start"] = "9999-12-01"
+    response = _post(client, request)
+    assert response.status_code == 422
+    assert "out of range" in response.json()["error"]
+
+
+def test_unknown_routes_and_methods_get_problems(client: TestClient) -> None:
+    assert client.get("/v1/nothing").status_code == 404
+    assert client.get("/v1/nothing").json()["error"] == "no such page: GET /v1/nothing"
+    assert client.get("/v1/estimate").status_code == 405
+
+
+# -- limits ---------------------------------------------------------------------------
+def _small(**limits: int) -> TestClient:
+    return TestClient(create_app(WebConfig(limits=Limits(**limits)), today=lambda: START))
+
+
+def test_body_larger_than_the_limit_is_a_413() -> None:
+    client = _small(max_body_bytes=2048)
+    padded = json.dumps(_answers()) + " " * 2048
+    response = _raw(client, padded)
+    assert response.status_code == 413
+    assert "2048 bytes" in response.json()["error"]
+
+    def chunks() -> Any:  # no Content-Length: counted as it streams
+        yield json.dumps(_answers()).encode()
+        yield b" " * 4096
+
+    response = client.post(
+        "/v1/estimate", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+def _iv_request(**plan: Any) -> dict[str, Any]:
+    path = ROOT / "examples/requests/iv-series-self-pay.yaml"
+    request = json.loads(ketacost.load_request(path).model_dump_json())
+    request["plan"].update(plan)
+    return request
+
+
+def test_sessions_and_plan_length_limits() -> None:
+    # the configured treatments must fit too (checked at start-up); give room for them
+    client = _small(max_sessions=40, max_plan_days=400)
+    # 40 infusions every 2 days (Mon 5 Jan 2026 on; no closed days): the last on day 78
+    at_limit = {"closed_weekdays": [], "start": "2026-01-05",
+                "phases": [{"session": "iv-infusion", "sessions": 40, "every_days": 2}]}  # fmt: skip
+    assert _post(client, _iv_request(**at_limit)).status_code == 200
+    at_limit["phases"][0]["sessions"] = 41  # type: ignore[index]
+    too_many = _post(client, _iv_request(**at_limit))
+    assert too_many.status_code == 422
+    assert too_many.json()["issues"][0]["field"] == "plan"
+    assert "41 sessions; this calculator allows at most 40" in too_many.json()["error"]
+    # a second session 400 days after the first is allowed, 401 days is not
+    span = {"closed_weekdays": [], "start": "2026-01-05",
+            "phases": [{"session": "intake", "sessions": 1},
+                       {"session": "iv-infusion", "sessions": 1, "start": "2027-02-09"}]}  # fmt: skip
+    assert _post(client, _iv_request(**span)).status_code == 200
+    span["phases"][1]["start"] = "2027-02-10"  # type: ignore[index]
+    too_long = _post(client, _iv_request(**span))
+    assert too_long.status_code == 422
+    assert "runs 401 days from its start to its last visit; this calculator allows at most 400" in (
+        too_long.json()["error"]
+    )
+
+
+def test_payers_the_clinic_does_not_offer_are_refused() -> None:
+    client = TestClient(create_app(WebConfig(payers=("medicare-part-b",)), today=lambda: START))
+    assert [p["id"] for p in client.get("/v1/payers").json()] == ["medicare-part-b"]
+    assert _post(client, _answers()).status_code == 422  # commercial-ppo not offered
+    assert _post(client, _answers(insurance="none")).status_code == 200  # always possible
+    request = json.loads(
+        ketacost.load_request(ROOT / "examples/requests/esketamine-commercial.yaml").model_dump_json()
+    )
+    response = _post(client, request)
+    assert response.status_code == 422
+    assert response.json()["issues"][0]["field"] == "coverage.payer"
+
+
+# -- headers, page, privacy ------------------------------------------------------------
+def test_csp_allows_framing_by_self_only_by_default(client: TestClient) -> None:
+    for path in ("/calculator", "/v1/payers", "/embed.js"):
+        csp = client.get(path).headers["content-security-policy"]
+        assert "default-src 'self'" in csp
+        assert "frame-ancestors 'self'" in csp
+
+
+def test_csp_frame_ancestors_lists_the_embedding_origins() -> None:
+    origins = ("https://www.example-clinic.com", "https://*.example-health.org:8443")
+    client = TestClient(create_app(WebConfig(embed_origins=origins)))
+    csp = client.get("/calculator").headers["content-security-policy"]
+    assert csp.endswith(f"frame-ancestors {origins[0]} {origins[1]}")
+    assert client.get("/calculator").headers["x-content-type-options"] == "nosniff"
+
+
+def test_page_has_a_label_for_every_field_and_nothing_inline(client: TestClient) -> None:
+    response = client.get("/calculator")
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    ids = re.findall(r'<(?:input|select)[^>]*\bid="([^"]+)"', html)
+    assert ids
+    for field_id in ids:
+        if f'<label for="{field_id}"' not in html:
+            # a radio is labelled by the <label> around it
+            assert re.search(rf'<label class="choice"><input[^>]*id="{field_id}"', html), field_id
+    radios = re.findall(r'<input type="radio"[^>]*>', html)
+    assert radios and all(r in html.split('<label class="choice">', 1)[1] for r in radios)
+    assert 'style="' not in html  # CSP: no inline styles
+    scripts = re.findall(r"<script([^>]*)>", html)
+    assert all('src="' in s or 'type="application/json"' in s for s in scripts)
+    assert "Riverside Ketamine" in html
+    assert f'value="{START.isoformat()}"' in html  # the first-visit date defaults to today
+
+
+def test_page_and_scripts_name_no_other_origin(client: TestClient) -> None:
+    for path in ("/calculator", "/static/calculator.css", "/static/calculator.js", "/embed.js"):
+        text = client.get(path).text
+        others = set(re.findall(r"https?://[^\s\"')]+", text)) - {"http://www.w3.org/2000/svg"}
+        assert others == set(), (path, others)
+
+
+def test_embed_script_injects_an_iframe_of_the_calculator(client: TestClient) -> None:
+    response = client.get("/embed.js")
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert 'createElement("iframe")' in response.text
+    assert 'new URL("calculator", base)' in response.text
+    assert client.get("/").headers.get("location") is None or client.get("/").status_code == 200
+
+
+def test_nothing_about_a_request_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    app = create_app(WebConfig(), today=lambda: START)
+    client = TestClient(app)
+    with caplog.at_level(logging.DEBUG):
+        _post(client, _answers(age=63, deductible_met="1234.56", treatment="kap"))
+        _raw(client, '{"age": 987654}')
+        client.get("/v1/some-private-path-4711")
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("ketacost")]
+    # method, route (or "other"), status and duration: nothing else
+    assert [m.rsplit(" ", 2)[0] for m in logged] == [
+        "POST /v1/estimate 200",
+        "POST /v1/estimate 422",
+        "GET other 404",
+    ]
+    assert all(re.fullmatch(r"[A-Z]+ \S+ [0-9]{3} [0-9]+\.[0-9] ms", m) for m in logged)
+    assert app.state.metrics.requests["/v1/estimate", 200] == 1
+    assert app.state.metrics.requests["/v1/estimate", 422] == 1
+    assert app.state.metrics.requests["other", 404] == 1
+
+
+def test_serve_runs_uvicorn_without_its_access_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from ketacost.web import serve
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    serve(None, host="127.0.0.1", port=8123)
+    assert seen["access_log"] is False
+    assert (seen["host"], seen["port"]) == ("127.0.0.1", 8123)
+    assert TestClient(seen["app"]).get("/v1/payers").status_code == 200
+
+
+def test_import_ketacost_needs_no_web_framework() -> None:
+    code = (
+        "import sys, ketacost, ketacost.web; "
+        "assert not {'fastapi', 'starlette', 'uvicorn'} & set(sys.modules), sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_openapi_money_is_a_string_with_a_pattern(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    totals = schema["components"]["schemas"]["Totals"]["properties"]["patient"]
+    assert totals["type"] == "string" and totals["pattern"] == r"^-?[0-9]+\.[0-9]{2}$"
+    body = schema["paths"]["/v1/estimate"]["post"]["requestBody"]["content"]["application/json"]
+    refs = [s["$ref"].rsplit("/", 1)[1] for s in body["schema"]["oneOf"]]
+    assert refs == ["CalculatorInput", "EstimateRequest"]
+    assert set(refs) <= set(schema["components"]["schemas"])
+    inputs = schema["components"]["schemas"]["CalculatorInput"]["properties"]
+    assert not {"name", "birth_date", "member_id"} & set(inputs)
+    assert "/calculator" not in schema["paths"]
