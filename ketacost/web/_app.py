@@ -201,7 +201,9 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         messages = {404: f"no such page: {request.method} {request.url.path}",
                     405: f"{request.method} is not allowed here"}  # fmt: skip
-        return _problem(exc.status_code, messages.get(exc.status_code, str(exc.detail)))
+        response = _problem(exc.status_code, messages.get(exc.status_code, str(exc.detail)))
+        response.headers.update(exc.headers or {})  # e.g. Allow on a 405 (RFC 9110)
+        return response
 
     @app.post(
         "/v1/estimate",
@@ -288,7 +290,12 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
             path, _static_endpoint(content, kind), methods=["GET"], include_in_schema=False
         )
 
-    _add_request_schemas(app)
+    _add_request_schemas(
+        app,
+        treatments=list(calculator.treatments),
+        insurance=[*resolved.offered, *(["self-pay"] * ("self-pay" not in resolved.offered)),
+                   "none"],  # fmt: skip
+    )
     headers = [
         (b"content-security-policy", _csp(resolved.config.embed_origins).encode()),
         (b"x-content-type-options", b"nosniff"),
@@ -306,9 +313,10 @@ def _static_endpoint(content: bytes, kind: str) -> Callable[[], Awaitable[Respon
     return endpoint
 
 
-def _add_request_schemas(app: FastAPI) -> None:
+def _add_request_schemas(app: FastAPI, *, treatments: list[str], insurance: list[str]) -> None:
     """Put the two request bodies' schemas into the OpenAPI components (FastAPI does not see
-    them: the endpoint reads the body itself, to report errors with line and column)."""
+    them: the endpoint reads the body itself, to report errors with line and column), with
+    this clinic's treatment and insurance ids as enums."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -324,6 +332,9 @@ def _add_request_schemas(app: FastAPI) -> None:
             if name in components and components[name] != definition:
                 raise RuntimeError(f"two different schemas are named {name!r}")
             components[name] = definition
+        answers = components["CalculatorInput"]["properties"]
+        answers["treatment"]["enum"] = treatments
+        answers["insurance"]["enum"] = insurance
         app.openapi_schema = schema
         return schema
 

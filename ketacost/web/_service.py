@@ -17,9 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+import json
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from .._engine import adjudicate
 from .._errors import RequestFileError
@@ -56,6 +59,54 @@ BODY = "request body"
 NO_INSURANCE = "none"
 _EARLIEST, _LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
+_DOLLARS = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,2})?$")
+
+
+def _dollars_text(value: Any) -> Any:
+    if not isinstance(value, str) or not _DOLLARS.match(value):
+        raise PydanticCustomError(
+            "dollars",
+            'write the amount as text in dollars, e.g. "1200" or "1200.50" (got {value})',
+            {"value": json.dumps(value) if isinstance(value, str) else str(value)},
+        )
+    return value
+
+
+def _date_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "date_text", "write the date as text, YYYY-MM-DD (got {value})", {"value": str(value)}
+        )
+    return value
+
+
+#: Dollars as the page sends them: text, at most two decimals, never negative. Stricter than
+#: the library's money (which also takes "$1,200" and whole numbers) so that the API's schema
+#: says exactly what it accepts.
+Dollars = Annotated[
+    Usd,
+    BeforeValidator(_dollars_text),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _DOLLARS.pattern,
+            "description": 'US dollars, e.g. "1200" or "1200.50"',
+            "examples": ["1200.50"],
+        }
+    ),
+]
+def _date_in_range(value: date) -> date:
+    if not _EARLIEST <= value <= _LATEST:
+        raise PydanticCustomError(
+            "date_range",
+            "must be between {earliest} and {latest} (got {value})",
+            {"earliest": str(_EARLIEST), "latest": str(_LATEST), "value": str(value)},
+        )
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_date_text), AfterValidator(_date_in_range)]
+
 PriorAuthorization = Literal["approved", "denied", "pending", "not_requested", "not_sure"]
 
 
@@ -75,19 +126,17 @@ class CalculatorInput(Model):
         default="not_sure",
         description="not_sure: the answer gives both outcomes as a range",
     )
-    age: int = Field(ge=0, le=130, description="age in years (no birth date is asked)")
-    failed_trials: int = Field(
+    age: StrictInt = Field(ge=0, le=130, description="age in years (no birth date is asked)")
+    failed_trials: StrictInt = Field(
         default=2, ge=0, le=50, description="antidepressants tried without enough relief"
     )
-    deductible_met: Usd | None = Field(default=None, description="deductible already met")
-    out_of_pocket_met: Usd | None = Field(
+    deductible_met: Dollars | None = Field(default=None, description="deductible already met")
+    out_of_pocket_met: Dollars | None = Field(
         default=None, description="out-of-pocket maximum already met this plan year"
     )
-    start: date | None = Field(
+    start: Day | None = Field(
         default=None,
-        ge=_EARLIEST,
-        le=_LATEST,
-        description="first visit; default: today (the server's date)",
+        description="first visit, 2000-01-01 to 2099-12-31; default: today (the server's date)",
     )
 
 
