@@ -143,8 +143,15 @@ def test_prior_authorization_not_sure_gives_both_outcomes(client: TestClient) ->
     assert rng["unknown"] == "whether prior authorization is approved"
     assert (rng["low"], rng["high"]) == (approved["first_year"], pending["first_year"])
     assert [c["prior_authorization"] for c in rng["cases"]] == ["approved", "pending"]
-    # the estimate shown is the one without approval (the higher cost)
+    # the estimate shown is the one without approval (the higher cost), and it carries the
+    # library's own range over the other outcome: the same figures (the plan fits in a year)
     assert body["summary"] == pending
+    library = body["estimate"]["range"]
+    assert (library["low"], library["expected"], library["high"]) == (
+        rng["low"],
+        rng["high"],
+        rng["high"],
+    )
     assert body["estimate"]["visits"][1]["lines"][0]["reason"] == (
         "prior authorization pending (required)"
     )
@@ -175,7 +182,7 @@ def test_full_library_request_gives_the_library_estimate(client: TestClient) -> 
     expected = ketacost.estimate(request)
     assert body["estimate"] == json.loads(expected.model_dump_json())
     assert body["treatment"] is None and body["range"] is None
-    assert body["summary"]["total"] == str(expected.totals.patient)
+    assert body["summary"]["total"] == str(expected.totals.patient_net)
 
 
 def test_same_answers_same_bytes(client: TestClient) -> None:

@@ -118,7 +118,7 @@ def _library_first_year(prior_authorization: str, deductible_met: str) -> int:
     year_end = date(START.year + 1, START.month, START.day)
     # Every visit of this plan falls in its first year, so the year is the whole estimate.
     assert all(v.date < year_end for v in estimate.visits)
-    return estimate.totals.patient.cents
+    return estimate.totals.patient_net.cents  # what the patient pays
 
 
 def _fill(page: object, prior_authorization: str) -> None:

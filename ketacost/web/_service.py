@@ -37,6 +37,7 @@ from .._request import (
     FamilyAmounts,
     Patient,
     StartingAccumulators,
+    Unknowns,
 )
 from .._types import Model, NetworkName, Slug, Usd
 from .._yaml import SourceMap, issue_at, parse_json, validate
@@ -299,9 +300,14 @@ class Calculator:
             if answers.prior_authorization == "not_sure" and insured
             else (_Case(_status(answers.prior_authorization), ""),)
         )
+        # The shown estimate is the last case; when the answer is not known it also carries
+        # the library's own low/expected/high range over the other outcomes.
+        others = tuple(c.status for c in cases[:-1])
         estimates = [
-            self._run(self._request(answers, treatment, plan, payer_id, case.status))
-            for case in cases
+            self._run(
+                self._request(answers, treatment, plan, payer_id, case.status, others if i else ())
+            )
+            for i, case in enumerate(cases)
         ]
         main = estimates[-1]
         summaries = [summarize(e, start, self.labels) for e in estimates]
@@ -338,7 +344,7 @@ class Calculator:
     def _check_plan(self, plan: Plan, src: SourceMap) -> None:
         try:
             problem = plan_limit_problem(plan, self.limits)
-        except OverflowError:
+        except (OverflowError, ValueError):  # the plan's dates run past 9999-12-31
             problem = "a date in the plan is out of range (visits must fall before the year 9999)"
         if problem is not None:
             raise _error(src, "plan", problem)
@@ -358,6 +364,7 @@ class Calculator:
         plan: Plan,
         payer_id: str,
         status: AuthorizationStatus,
+        other_outcomes: tuple[AuthorizationStatus, ...] = (),
     ) -> EstimateRequest:
         accumulators = None
         if answers.deductible_met is not None or answers.out_of_pocket_met is not None:
@@ -380,6 +387,7 @@ class Calculator:
             ),
             clinic=self.clinic,
             plan=plan,
+            unknowns=Unknowns(prior_authorization=other_outcomes) if other_outcomes else None,
         )
 
     def _assumptions(

@@ -1,6 +1,9 @@
 """What the calculator page shows above the table: first session, month and year, and the
 cumulative cost of each visit with where the deductible and out-of-pocket maximum are reached.
 
+"What the patient pays" is ``patient_net``: what they owe under the plan, less what a
+manufacturer savings program pays (the same as ``patient`` when there is none).
+
 Pure: an :class:`~ketacost.Estimate` and the plan's start date in, a :class:`Summary` out.
 The first month runs to the same day of the next month, the first year to the same day of
 the next year (a start on the 31st or on 29 February ends on the month's last day).
@@ -29,7 +32,7 @@ class SeriesPoint(Model):
     session: str
     plan_year: date
     charge: Money
-    patient: Money
+    patient: Money = Field(description="what the patient pays (after any savings program)")
     payer: Money
     cumulative_patient: Money
 
@@ -93,7 +96,7 @@ def summarize(estimate: Estimate, start: date, labels: dict[str, str] | None = N
     series: list[SeriesPoint] = []
     running = 0
     for v in visits:
-        running += v.totals.patient.cents
+        running += v.totals.patient_net.cents
         series.append(
             SeriesPoint(
                 visit=v.number,
@@ -101,7 +104,7 @@ def summarize(estimate: Estimate, start: date, labels: dict[str, str] | None = N
                 session=v.session,
                 plan_year=v.plan_year,
                 charge=v.totals.charge,
-                patient=v.totals.patient,
+                patient=v.totals.patient_net,
                 payer=v.totals.payer,
                 cumulative_patient=Money.from_cents(running),
             )
@@ -110,17 +113,17 @@ def summarize(estimate: Estimate, start: date, labels: dict[str, str] | None = N
     first = visits[0]
     return Summary(
         start=start,
-        first_session=first.totals.patient,
+        first_session=first.totals.patient_net,
         first_session_date=first.date,
         first_session_label=(labels or {}).get(first.session, first.session),
-        first_month=_sum([v.totals.patient for v in visits if v.date < month_end]),
+        first_month=_sum([v.totals.patient_net for v in visits if v.date < month_end]),
         first_month_end=month_end,
-        first_year=_sum([v.totals.patient for v in first_year]),
+        first_year=_sum([v.totals.patient_net for v in first_year]),
         first_year_end=year_end,
         first_year_plan_pays=_sum([v.totals.payer for v in first_year]),
         first_year_charge=_sum([v.totals.charge for v in first_year]),
         first_year_visits=len(first_year),
-        total=estimate.totals.patient,
+        total=estimate.totals.patient_net,
         series=tuple(series),
         milestones=tuple(_milestones(estimate, series)),
     )

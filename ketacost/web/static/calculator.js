@@ -188,6 +188,7 @@
     const names = [["copay", "copay"], ["deductible", "deductible"], ["coinsurance", "coinsurance"],
       ["non_covered", "not covered"], ["balance_bill", "balance bill"]];
     for (const [key, name] of names) if (cents(t[key]) !== 0) parts.push(`${name} ${money(t[key])}`);
+    if (t.assistance && cents(t.assistance) !== 0) parts.push(`less ${money(t.assistance)} from a savings program`);
     if (parts.length === 0) parts.push("nothing");
     const details = el("details", {}, el("summary", {}, parts.join(", ")));
     const list = el("ul");
@@ -208,7 +209,7 @@
       el("td", {}, v.phase),
       el("td", { class: "num" }, money(v.totals.charge)),
       el("td", { class: "num" }, money(v.totals.payer)),
-      el("td", { class: "num" }, money(v.totals.patient)),
+      el("td", { class: "num" }, money(v.totals.patient_net)),
       el("td", {}, breakdown(v)),
       el("td", { class: "num" }, money(cumulative.get(v.number))),
     )));
