@@ -36,7 +36,9 @@ def _chromium() -> Path:
     if not shutil.which("apt-get"):
         pytest.skip("Debian's chromium is missing and there is no apt-get to install it")
     if os.geteuid() != 0:
-        pytest.skip("Debian's chromium is missing; installing it needs root: apt-get install chromium")
+        pytest.skip(
+            "Debian's chromium is missing; installing it needs root: apt-get install chromium"
+        )
     subprocess.run(
         ["sh", "-c", "apt-get update && apt-get install -y chromium"],
         check=True,
@@ -198,9 +200,7 @@ def test_the_form_works_from_the_keyboard_alone(server: str, browser: object) ->
     page.keyboard.type("45")
     page.keyboard.press("Enter")  # submits the form, as any text field does
     page.wait_for_selector("#results:not([hidden])")
-    outline = page.evaluate(
-        "getComputedStyle(document.activeElement).outlineStyle"
-    )
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
     page.close()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,19 +22,26 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import Field
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .._errors import KetacostError, RuleFileError
-from .._request import EstimateRequest
-from .._types import Model
-from .._version import __version__
+from ketacost._errors import KetacostError, RuleFileError
+from ketacost._request import EstimateRequest
+from ketacost._types import Model
+from ketacost._version import __version__
+
 from ._config import Resolved
-from ._service import BodyError, Calculator, CalculatorInput, EstimateResponse, PayerInfo
-from ._service import TreatmentInfo
+from ._service import (
+    BodyError,
+    Calculator,
+    CalculatorInput,
+    EstimateResponse,
+    PayerInfo,
+    TreatmentInfo,
+)
 
 __all__ = ["Metrics", "Problem", "build_app"]
 
@@ -76,7 +83,7 @@ class Metrics:
     """Counts and timings, by route and status: all that is recorded of requests."""
 
     requests: Counter[tuple[str, int]] = field(default_factory=Counter)
-    seconds: Counter[str] = field(default_factory=Counter)
+    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def record(self, route: str, status: int, seconds: float) -> None:
         self.requests[route, status] += 1
@@ -155,7 +162,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -235,8 +244,8 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
             raw = await _read_body(request, limits.max_body_bytes)
         except _TooLargeError:
             return _problem(
-                413, f"the body is larger than this calculator accepts ({limits.max_body_bytes} "
-                "bytes)"
+                413,
+                f"the body is larger than this calculator accepts ({limits.max_body_bytes} bytes)",
             )
         try:
             text = raw.decode("utf-8")
@@ -293,8 +302,11 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
     _add_request_schemas(
         app,
         treatments=list(calculator.treatments),
-        insurance=[*resolved.offered, *(["self-pay"] * ("self-pay" not in resolved.offered)),
-                   "none"],  # fmt: skip
+        insurance=[
+            *resolved.offered,
+            *(["self-pay"] * ("self-pay" not in resolved.offered)),
+            "none",
+        ],
     )
     headers = [
         (b"content-security-policy", _csp(resolved.config.embed_origins).encode()),

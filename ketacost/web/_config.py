@@ -21,14 +21,14 @@ from typing import Annotated
 
 from pydantic import Field
 
-from .._clinic import Clinic
-from .._errors import RuleFileError
-from .._library import default_payers
-from .._loader import load_clinic, read_document
-from .._payer import Payer
-from .._plan import MAX_VISITS, Phase, Plan, expand
-from .._types import Icd10, Model, Slug, Weekday
-from .._yaml import Loc, SourceMap, issue_at, validate
+from ketacost._clinic import Clinic
+from ketacost._errors import RuleFileError
+from ketacost._library import default_payers
+from ketacost._loader import load_clinic, read_document
+from ketacost._payer import Payer
+from ketacost._plan import MAX_VISITS, Phase, Plan, expand
+from ketacost._types import Icd10, Model, Slug, Weekday
+from ketacost._yaml import Loc, SourceMap, issue_at, validate
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -175,13 +175,16 @@ def resolve(config: WebConfig, source: SourceMap | None = None) -> Resolved:
     library = default_payers()
     treatments = config.treatments if config.treatments is not None else _default_treatments()
     issues: list[tuple[Loc, str]] = []
+    # A set: `in` on the PayerLibrary raises UnknownPayerError (a LookupError, which
+    # Mapping.__contains__ does not catch) for an unknown id.
+    known = set(library)
     offered = config.payers if config.payers is not None else tuple(library)
     for i, pid in enumerate(offered):
-        if pid not in library:
+        if pid not in known:
             issues.append((("payers", i), f"unknown payer {pid!r} (known: {', '.join(library)})"))
         elif pid in offered[:i]:
             issues.append((("payers", i), f"payer {pid!r} is listed twice"))
-    if "self-pay" not in library:
+    if "self-pay" not in known:
         issues.append((("payers",), "the payer library has no 'self-pay' payer (no insurance)"))
     if not treatments:
         issues.append((("treatments",), "list at least one treatment"))
@@ -201,8 +204,10 @@ def _treatment_issues(
         if phase.session not in clinic.sessions:
             known = ", ".join(sorted(clinic.sessions))
             issues.append(
-                ((*base, "phases", i, "session"), f"the clinic has no session {phase.session!r} "
-                 f"(known: {known})")
+                (
+                    (*base, "phases", i, "session"),
+                    f"the clinic has no session {phase.session!r} (known: {known})",
+                )
             )
     if issues:
         return issues
@@ -220,7 +225,9 @@ def plan_limit_problem(plan: Plan, limits: Limits) -> str | None:
     """Why a plan is too big for the limits, or ``None`` when it fits."""
     count = sum(p.count for p in plan.phases)
     if count > limits.max_sessions:
-        return f"the plan has {count} sessions; this calculator allows at most {limits.max_sessions}"
+        return (
+            f"the plan has {count} sessions; this calculator allows at most {limits.max_sessions}"
+        )
     visits = expand(plan)
     days = (visits[-1].date - plan.start).days
     if days > limits.max_plan_days:

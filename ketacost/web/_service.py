@@ -14,23 +14,23 @@ Two kinds of body are accepted by :meth:`Calculator.estimate_json`:
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-import json
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from .._engine import adjudicate
-from .._errors import RequestFileError
-from .._estimate import Estimate
-from .._loader import request_from_data
-from .._money import Money
-from .._plan import Phase, Plan
-from .._request import (
+from ketacost._engine import adjudicate
+from ketacost._errors import RequestFileError
+from ketacost._estimate import Estimate
+from ketacost._loader import request_from_data
+from ketacost._money import Money
+from ketacost._plan import Phase, Plan
+from ketacost._request import (
     AuthorizationStatus,
     Coverage,
     EstimateRequest,
@@ -39,8 +39,9 @@ from .._request import (
     StartingAccumulators,
     Unknowns,
 )
-from .._types import Model, NetworkName, Slug, Usd
-from .._yaml import SourceMap, issue_at, parse_json, validate
+from ketacost._types import Model, NetworkName, Slug, Usd
+from ketacost._yaml import SourceMap, issue_at, parse_json, validate
+
 from ._config import Resolved, Treatment, plan_limit_problem
 from ._summary import Summary, summarize
 
@@ -96,6 +97,8 @@ Dollars = Annotated[
         }
     ),
 ]
+
+
 def _date_in_range(value: date) -> date:
     if not _EARLIEST <= value <= _LATEST:
         raise PydanticCustomError(
@@ -281,7 +284,9 @@ class Calculator:
         treatment = self.resolved.treatments.get(answers.treatment)
         if treatment is None:
             known = ", ".join(self.resolved.treatments)
-            raise _error(src, "treatment", f"unknown treatment {answers.treatment!r} (known: {known})")
+            raise _error(
+                src, "treatment", f"unknown treatment {answers.treatment!r} (known: {known})"
+            )
         payer_id = "self-pay" if answers.insurance == NO_INSURANCE else answers.insurance
         if payer_id not in self.resolved.offered and payer_id != "self-pay":
             known = ", ".join((*self.resolved.offered, NO_INSURANCE))
@@ -326,8 +331,9 @@ class Calculator:
         if payer_id not in self.resolved.offered and payer_id != "self-pay":
             known = ", ".join(self.resolved.offered)
             raise _error(
-                src, "coverage.payer", f"this calculator does not offer payer {payer_id!r} "
-                f"(choose one of: {known})"
+                src,
+                "coverage.payer",
+                f"this calculator does not offer payer {payer_id!r} (choose one of: {known})",
             )
         self._check_plan(request.plan, src)
         estimate = self._run(request)

@@ -12,14 +12,15 @@ the next year (a start on the 31st or on 29 February ends on the month's last da
 from __future__ import annotations
 
 import calendar
+import datetime as dt
 from datetime import date
 from typing import Literal
 
 from pydantic import Field
 
-from .._estimate import Estimate
-from .._money import Money
-from .._types import Model
+from ketacost._estimate import Estimate
+from ketacost._money import Money
+from ketacost._types import Model
 
 __all__ = ["Milestone", "SeriesPoint", "Summary", "add_months", "summarize"]
 
@@ -28,9 +29,9 @@ class SeriesPoint(Model):
     """One visit: what the patient pays for it, and in total so far."""
 
     visit: int
-    date: date
+    date: dt.date
     session: str
-    plan_year: date
+    plan_year: dt.date
     charge: Money
     patient: Money = Field(description="what the patient pays (after any savings program)")
     payer: Money
@@ -41,10 +42,10 @@ class Milestone(Model):
     """The visit at which the patient's deductible (or out-of-pocket maximum) is met."""
 
     kind: Literal["deductible", "out_of_pocket_max"]
-    plan_year: date = Field(description="first day of the plan year")
+    plan_year: dt.date = Field(description="first day of the plan year")
     amount: Money = Field(description="the individual amount in force at the year's start")
     visit: int = Field(description="the visit that meets it (the year's first visit if earlier)")
-    date: date
+    date: dt.date
     met_before_start: bool = Field(description="already met before the year's first visit")
     cumulative_patient: Money = Field(description="patient total, all visits, after that visit")
 
