@@ -134,6 +134,9 @@ def load_cases(
     """
     data, source, _ = read_document(path, CaseFileError)
     parsed = validate(PayerCaseFile, data, source, CaseFileError)
+    # A plain dict: ``PayerLibrary`` raises UnknownPayerError (not KeyError) for a missing id,
+    # so ``in`` and ``.get`` on it raise instead of answering (reported to the lead).
+    payers = dict(payers)
     issues: list[FileIssue] = []
     stem = Path(path).stem
     if parsed.payer != stem:
