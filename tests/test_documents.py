@@ -709,7 +709,11 @@ def test_superbill_needs_patient_identity_and_diagnoses(
             "cannot name itself",
         ),
         ({"separately_scheduled": ["x"]}, "sessions.s.separately_scheduled[0]", "no session 'x'"),
-        ({"place_of_service": "2"}, "sessions.s.place_of_service", "must match '^[0-9]{2}$' (got '2')"),
+        (
+            {"place_of_service": "2"},
+            "sessions.s.place_of_service",
+            "must match '^[0-9]{2}$' (got '2')",
+        ),
     ],
 )
 def test_clinic_document_fields_are_checked(
