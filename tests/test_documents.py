@@ -23,6 +23,9 @@ from typing import Any
 import _builders as b
 import pypdfium2 as pdfium
 import pytest
+import strategies as gen
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import ketacost
@@ -105,6 +108,11 @@ def _with(request: ketacost.EstimateRequest, payers: Any, **changes: Any) -> Any
         data[key] = value
     req = ketacost.request_from_data(data, payers=payers)
     return req, ketacost.estimate(req, payers=payers)
+
+
+_SERIES_REQUEST = ketacost.load_request(IV_SELF_PAY)
+_SERIES = (_SERIES_REQUEST, ketacost.estimate(_SERIES_REQUEST))
+_SERIES_GFE = build_gfe(*_SERIES, issued=ISSUED)
 
 
 # ---- the Good Faith Estimate: worked example ------------------------------------------------
@@ -724,3 +732,54 @@ def test_clinic_document_fields_are_checked(
         ketacost.clinic_from_data(data)
     assert exc.value.field == field
     assert message in str(exc.value)
+
+
+# ---- properties -----------------------------------------------------------------------------
+
+
+@given(case=gen.cases(self_pay=True), over=gen.signed_money("1000.00"))
+def test_documents_account_for_every_dollar_of_a_self_pay_estimate(
+    case: gen.Case, over: ketacost.Money
+) -> None:
+    data = dict(case.data)
+    data["patient"] = {**data["patient"], "name": "P", "birth_date": "1980-02-29"}
+    data.pop("issued")
+    req = ketacost.request_from_data(data, payers=case.payers)
+    est = ketacost.adjudicate(req, case.payers)
+    gfe = build_gfe(req, est, issued=ISSUED)
+    in_period = [v for v in est.visits if v.date <= gfe.period_end]
+    charges = sum(v.totals.charge.cents for v in in_period)
+    # Items add up to their provider, providers and recurring phases to the GFE's total, and
+    # that is every charge of the visits in its 12 months; the rest are counted as later.
+    for p in gfe.providers:
+        assert sum(i.expected_charge.cents for i in p.items) == p.expected_total.cents
+    assert sum(p.expected_total.cents for p in gfe.providers) == gfe.total_expected.cents
+    assert sum(r.expected_charge.cents for r in gfe.recurring) == charges
+    assert gfe.total_expected.cents == charges
+    assert sum(r.sessions for r in gfe.recurring) + gfe.later_sessions == len(est.visits)
+    assert 364 <= (gfe.period_end - gfe.period_start).days <= 365  # 12 months, no more
+    assert "Disclaimers" in render_gfe_html(gfe)
+    # The $400 rule: a finding exactly when the bill is at least $400 above the estimate.
+    billed = gfe.total_expected + over
+    findings = compare_bill_to_gfe(gfe, FinalBill(totals={b.NPI: max(billed, ketacost.Money())}))
+    assert bool(findings) == (
+        max(billed, ketacost.Money()) - gfe.total_expected >= ketacost.Money("400.00")
+    )
+    # A superbill of the whole estimate: paid defaults to what the patient pays.
+    bill = build_superbill(req, est) if req.patient.diagnoses else None
+    if bill is not None:
+        assert bill.total_charge == est.totals.charge
+        assert bill.total_paid == est.totals.patient
+        assert len(bill.lines) == sum(len(v.lines) for v in est.visits)
+        rows = list(csv.DictReader(io.StringIO(render_superbill_csv(bill))))
+        assert rows[-1]["charge"] == str(est.totals.charge)
+
+
+@given(st.integers(1, 5), st.integers(0, 400))
+def test_expected_visits_range_brackets_the_estimate(low_cut: int, extra: int) -> None:
+    gfe = _SERIES_GFE
+    planned = sum(r.sessions for r in gfe.recurring)
+    low_n, high_n = max(1, planned - low_cut), min(planned + extra, 400)
+    again = build_gfe(_SERIES[0], _SERIES[1], issued=ISSUED, expected_visits=(low_n, high_n))
+    assert again.range is not None
+    assert again.range.low <= again.range.expected == gfe.total_expected <= again.range.high
