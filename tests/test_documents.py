@@ -190,6 +190,29 @@ def test_gfe_without_expected_visits_has_no_range(
     assert "Range" not in _text_of_html(render_gfe_html(gfe))
 
 
+def test_gfe_range_from_the_estimates_unknowns(
+    request_: ketacost.EstimateRequest, payers: Any
+) -> None:
+    # 6 to 12 boosters instead of 11 (the 12th, 2027-02-01 + 11 × 28 days = 2027-12-06, is
+    # inside the 12 months). Low: 250 + 2,400 + 6 × 450 = 5,350; high: 250 + 2,400 +
+    # 12 × 450 = 8,050; expected: the plan as written, 7,600.
+    unknowns = {"sessions": [{"phase": "boosters", "low": 6, "high": 12}]}
+    req, est = _with(request_, payers, unknowns=unknowns)
+    gfe = build_gfe(req, est, issued=ISSUED)
+    assert gfe.range is not None
+    assert (gfe.range.low, gfe.range.expected, gfe.range.high) == (
+        ketacost.Money("5350.00"),
+        ketacost.Money("7600.00"),
+        ketacost.Money("8050.00"),
+    )
+    assert "boosters" in gfe.range.basis
+    text = _text_of_pdf(render_gfe_pdf(gfe))
+    assert "$5,350.00 to $8,050.00 (expected $7,600.00)" in text
+    # expected_visits, when given, is the range the GFE shows.
+    again = build_gfe(req, est, issued=ISSUED, expected_visits=(18, 18))
+    assert again.range is not None and again.range.low == again.range.high
+
+
 @pytest.mark.parametrize("visits", [(19, 24), (6, 17), (0, 18), (12, 401)])
 def test_expected_visits_must_include_the_planned_sessions(
     request_: ketacost.EstimateRequest, estimate: ketacost.Estimate, visits: tuple[int, int]
@@ -370,6 +393,40 @@ def test_gfe_for_an_insured_request_is_an_error(payers: Any) -> None:
         build_gfe(req, est, issued=ISSUED)
     assert isinstance(exc.value, ketacost.EstimateError)
     assert "coverage payer 'self-pay'" in str(exc.value)
+
+
+def _superbill_request(payers: Any, **coverage: Any) -> Any:
+    """The intake alone, paid at the self-pay price and claimed out of network on a superbill,
+    with the out-of-network deductible ($3,000) already met."""
+    data = ketacost.load_request(IV_SELF_PAY).model_dump(mode="json")
+    data["clinic"] = ketacost.load_clinic(ROOT / "examples/clinics/example-clinic.yaml")
+    data["coverage"] = {
+        "payer": "commercial-ppo",
+        "network": "out",
+        "superbill": True,
+        "member_id": "W123",
+        "accumulators": {"as_of": "2027-01-01", "deductible_met": {"individual": "3000.00"}},
+    } | coverage
+    data["plan"] = {"start": "2027-01-04", "phases": [{"session": "intake", "sessions": 1}]}
+    req = ketacost.request_from_data(data, payers=payers)
+    return req, ketacost.estimate(req, payers=payers)
+
+
+def test_gfe_for_a_superbill_request_is_an_error(payers: Any) -> None:
+    req, est = _superbill_request(payers)
+    with pytest.raises(DocumentError, match=r"visit 1 \(2027-01-04\) is billed to commercial-ppo"):
+        build_gfe(req, est, issued=ISSUED)
+
+
+def test_gfe_when_insurance_ends_mid_plan_is_an_error(
+    request_: ketacost.EstimateRequest, payers: Any
+) -> None:
+    # Commercial coverage first, self-pay from 2027-02-01: the January visits are insured.
+    coverage = {"payer": "commercial-ppo"}
+    periods = [{"payer": "self-pay", "starts": "2027-02-01"}]
+    req, est = _with(request_, payers, coverage=coverage, coverage_periods=periods)
+    with pytest.raises(DocumentError, match=r"visit 1 \(2027-01-04\) is billed to commercial-ppo"):
+        build_gfe(req, est, issued=ISSUED)
 
 
 @pytest.mark.parametrize(
@@ -647,6 +704,24 @@ def test_superbill_of_the_self_pay_series_defaults_paid_to_the_patient_amount(
     drug = [ln for ln in bill.lines if ln.code == "J3490"]
     assert {ln.ndc for ln in drug} == {"0409-2051-05"}  # the NDC from the clinic's template
     assert {ln.diagnosis_pointers for ln in bill.lines} == {"A"}
+
+
+def test_superbill_of_a_superbill_request_shows_what_the_patient_paid(payers: Any) -> None:
+    req, est = _superbill_request(payers)
+    [line] = est.lines()
+    # allowed 140% × 173.35 = 242.69; coinsurance 40% × 242.69 = 97.076 -> 97.08; the plan
+    # pays back 242.69 - 97.08 = 145.61, so the estimate's patient is 250 - 145.61 = 104.39.
+    assert (line.patient, line.reimbursement) == (
+        ketacost.Money("104.39"),
+        ketacost.Money("145.61"),
+    )
+    bill = build_superbill(req, est)
+    # The superbill shows what was paid to the clinic: the whole $250 self-pay price.
+    assert [(ln.code, ln.charge, ln.paid) for ln in bill.lines] == [
+        ("90791", ketacost.Money("250.00"), ketacost.Money("250.00"))
+    ]
+    assert bill.patient.member_id == "W123"  # from the coverage
+    assert bill.balance_due == ketacost.Money("0.00")
 
 
 def test_superbill_place_of_service_from_the_session(

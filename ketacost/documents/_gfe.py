@@ -173,13 +173,14 @@ def _sum(amounts: Iterable[Money]) -> Money:
 
 def _check_inputs(request: EstimateRequest, estimate: Estimate) -> GfePatient:
     # 45 CFR 149.610(a): for uninsured or self-pay individuals only.
-    for line in estimate.lines():
-        if line.reason != "self-pay":
-            raise DocumentError(
-                f"a Good Faith Estimate is for uninsured or self-pay patients (45 CFR 149.610), "
-                f"but visit {line.visit} ({line.date.isoformat()}) is billed to "
-                f"{estimate.payer_name}; estimate it with coverage payer 'self-pay'"
-            )
+    for visit in estimate.visits:
+        for line in visit.lines:
+            if line.reason != "self-pay":
+                raise DocumentError(
+                    "a Good Faith Estimate is for uninsured or self-pay patients (45 CFR "
+                    f"149.610), but visit {visit.number} ({visit.date.isoformat()}) is billed to "
+                    f"{visit.payer_id}; estimate it with coverage payer 'self-pay'"
+                )
     patient = request.patient
     # 45 CFR 149.610(c)(1)(i): the patient's name and date of birth.
     missing = [
@@ -244,15 +245,16 @@ def _range(
                 f"scheduled one ({usd(last)})"
             ),
         )
-    found: Any = getattr(estimate, "range", None)
+    found = estimate.range
     if found is None or later:
         # The estimate's own range spans the whole plan; it only fits when nothing is cut.
         return None
+    inputs = "; ".join(f"{d.description}: {d.low_value} to {d.high_value}" for d in found.drivers)
     return CostRange(
         low=found.low,
         expected=found.expected,
         high=found.high,
-        basis="the estimate's range over the inputs not yet known",
+        basis=f"what is not known yet ({inputs})" if inputs else "the estimate's range",
     )
 
 

@@ -108,7 +108,8 @@ def build_superbill(
     Args:
         paid: amount paid per date of service (a plan has at most one visit a day); it is
             applied to that visit's lines in order, each up to its charge. A visit not listed
-            was paid what the estimate says the patient pays on each line.
+            was paid what the estimate says the patient pays on each line (on a superbill
+            request, before the plan's reimbursement: the clinic's self-pay price).
         issued: the superbill's date; default: the estimate's.
 
     Raises:
@@ -163,7 +164,9 @@ def build_superbill(
             )
         for ln, tl in zip(v.lines, tlines, strict=True):
             if left is None:
-                line_paid = ln.patient
+                # What the patient paid the clinic: their share, plus what the plan pays back
+                # on a superbill (the estimate's ``patient`` is already net of reimbursement).
+                line_paid = ln.patient + ln.reimbursement
             else:
                 line_paid = min(left, ln.charge)
                 left -= line_paid
