@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._clinic import Address, Clinic, Package, SessionTemplate, TemplateLine
+from ._clinic import Address, Clinic, Package, Provider, SessionTemplate, TemplateLine
 from ._dated import Dated
 from ._engine import adjudicate, rules_hash
 from ._errors import (
@@ -92,6 +92,7 @@ __all__ = [
     "Phase",
     "Plan",
     "PlanYearSummary",
+    "Provider",
     "RangeDriver",
     "RequestFileError",
     "RuleFileError",

@@ -27,7 +27,7 @@ def test_public_api_is_small_sorted_and_pinned() -> None:
         "Coverage", "CoveragePeriod", "Dated", "DoseChoice", "Estimate", "EstimateError",
         "EstimateLine", "EstimateRange", "EstimateRequest", "FileIssue", "KetacostError",
         "Money", "Package", "Patient", "Payer", "PayerFileError", "PayerLibrary", "Phase",
-        "Plan", "PlanYearSummary", "RangeDriver", "RequestFileError", "RuleFileError",
+        "Plan", "PlanYearSummary", "Provider", "RangeDriver", "RequestFileError", "RuleFileError",
         "SavingsProgram", "ScheduledVisit", "SessionTemplate", "SessionsRange",
         "StartingAccumulators", "TemplateLine", "Totals", "UnknownPayerError", "Unknowns",
         "VisitEstimate", "__version__", "adjudicate", "check_payers", "clinic_from_data",
