@@ -63,9 +63,9 @@ from ._payer import (
     PercentOfCharge,
     PercentOfPayer,
 )
-from ._plan import ScheduledVisit, expand
+from ._plan import VisitTuple, schedule
 from ._request import EstimateRequest
-from ._types import trusted
+from ._types import builder
 from ._version import __version__
 
 __all__ = ["adjudicate", "rules_hash"]
@@ -74,6 +74,14 @@ _T = TypeVar("_T")
 
 #: Money by cents: ``_M[cents]`` (shared immutable instances; the engine's hottest lookup).
 _M = Money._interned
+
+# Fast constructors for the engine's own (already typed) output objects.
+_accumulators = builder(Accumulators)
+_line = builder(EstimateLine)
+_visit = builder(VisitEstimate)
+_plan_year = builder(PlanYearSummary)
+_estimate = builder(Estimate)
+_totals_of = builder(Totals)
 
 
 # -- exact integer arithmetic ------------------------------------------------------------
@@ -138,12 +146,13 @@ class _Acc:
     sessions: dict[str, int] = field(default_factory=dict)
 
     def snapshot(self) -> Accumulators:
-        return trusted(
-            Accumulators,
-            deductible_individual=_M[self.ded_ind],
-            deductible_family=_M[self.ded_fam],
-            out_of_pocket_individual=_M[self.oop_ind],
-            out_of_pocket_family=_M[self.oop_fam],
+        return _accumulators(
+            {
+                "deductible_individual": _M[self.ded_ind],
+                "deductible_family": _M[self.ded_fam],
+                "out_of_pocket_individual": _M[self.oop_ind],
+                "out_of_pocket_family": _M[self.oop_fam],
+            }
         )
 
 
@@ -163,24 +172,27 @@ _TOTAL_FIELDS = (
 
 def _totals(t: list[int]) -> Totals:
     """Totals from cents in ``_TOTAL_FIELDS`` order."""
-    return trusted(
-        Totals,
-        charge=_M[t[0]],
-        allowed=_M[t[1]],
-        copay=_M[t[2]],
-        deductible=_M[t[3]],
-        coinsurance=_M[t[4]],
-        balance_bill=_M[t[5]],
-        non_covered=_M[t[6]],
-        patient=_M[t[7]],
-        payer=_M[t[8]],
-        write_off=_M[t[9]],
+    return _totals_of(
+        {
+            "charge": _M[t[0]],
+            "allowed": _M[t[1]],
+            "copay": _M[t[2]],
+            "deductible": _M[t[3]],
+            "coinsurance": _M[t[4]],
+            "balance_bill": _M[t[5]],
+            "non_covered": _M[t[6]],
+            "patient": _M[t[7]],
+            "payer": _M[t[8]],
+            "write_off": _M[t[9]],
+        }
     )
 
 
-def _add(into: list[int], t: list[int]) -> None:
-    for k in range(len(_TOTAL_FIELDS)):
-        into[k] += t[k]
+def _column_sums(rows: list[list[int]]) -> list[int]:
+    """Per-field sums of rows of cents (an empty list sums to zeros)."""
+    if not rows:
+        return [0] * len(_TOTAL_FIELDS)
+    return [sum(column) for column in zip(*rows, strict=True)]
 
 
 @dataclass(slots=True)
@@ -236,12 +248,17 @@ class _Adjudicator:
                 raise UnknownPayerError(self.network.allowed.payer, tuple(sorted(payers)))
             self.used_payers.append(ref)
         self.auth_start: dict[int, date] = {}
-        self.rule_index = payer.rule_index()
+        # Coverage rules per code, only those that apply in the request's network.
+        self.candidates: dict[str, list[CoveredRule | ExcludedRule]] = {
+            code: [r for r in rules if cov.network in r.networks]
+            for code, rules in payer.rule_index().items()
+        }
+        self.decisions: dict[tuple[int, int], tuple[bool, str, str | None, str | None]] = {}
         self.warnings: list[str] = []
 
     # ---- coverage ---------------------------------------------------------------------
-    def _decide(self, line: _Line, on: date) -> None:
-        payer, cov, patient = self.payer, self.request.coverage, self.request.patient
+    def _decide(self, line: _Line, on: date, age: int) -> None:
+        payer, cov = self.payer, self.request.coverage
         if self.network is None:
             line.rule = f"{payer.id}:networks"
             line.reason = (
@@ -249,24 +266,31 @@ class _Adjudicator:
             )
             return
         rule = None
-        for candidate in self.rule_index.get(line.code, ()):
-            if cov.network in candidate.networks and candidate.in_force(on):
+        for candidate in self.candidates.get(line.code, ()):
+            if candidate.in_force(on):
                 rule = candidate
                 break
         if rule is None:
             line.rule = f"{payer.id}:coverage"
             line.reason = f"no coverage rule for code {line.code} under {payer.name}"
             return
-        line.rule = payer.rule_label(rule)
-        if isinstance(rule, ExcludedRule):
-            line.reason = rule.reason
-            return
-        line.category = rule.category
-        reason = self._condition_not_met(rule, on, patient.age_on(on))
-        if reason is not None:
-            line.reason = reason
-            return
-        line.covered = True
+        # A decision depends on the date only through the rule in force (found above), the
+        # patient's age and an authorization window; without a window it is cached per rule
+        # and age.
+        key = (id(rule), age)
+        hit = self.decisions.get(key)
+        if hit is None:
+            covered, reason, category = True, None, None
+            if isinstance(rule, ExcludedRule):
+                covered, reason = False, rule.reason
+            else:
+                category = rule.category
+                reason = self._condition_not_met(rule, on, age)
+                covered = reason is None
+            hit = (covered, payer.rule_label(rule), reason, category)
+            if isinstance(rule, ExcludedRule) or rule.conditions.authorization_days is None:
+                self.decisions[key] = hit
+        line.covered, line.rule, line.reason, line.category = hit
 
     def _condition_not_met(self, rule: CoveredRule, on: date, age: int) -> str | None:
         c = rule.conditions
@@ -445,13 +469,13 @@ class _Adjudicator:
             acc.oop_fam += cost
 
     # ---- self-pay ----------------------------------------------------------------------------
-    def _self_pay_prices(self, visits: tuple[ScheduledVisit, ...]) -> list[tuple[int, str]]:
+    def _self_pay_prices(self, visits: list[VisitTuple]) -> list[tuple[int, str]]:
         """Per visit: (price in cents or -1 for chargemaster, the rule that set it)."""
         clinic = self.request.clinic
         out: list[tuple[int, str]] = []
         packaged: dict[int, tuple[int, str]] = {}
         for pkg in clinic.packages:
-            idx = [i for i, v in enumerate(visits) if v.session == pkg.session]
+            idx = [i for i, v in enumerate(visits) if v[5] == pkg.session]
             if len(idx) < pkg.sessions:
                 continue
             base, extra = divmod(pkg.price.cents, pkg.sessions)
@@ -465,11 +489,12 @@ class _Adjudicator:
             if i in packaged:
                 out.append(packaged[i])
                 continue
-            tmpl = clinic.sessions[v.session]
+            session = v[5]
+            tmpl = clinic.sessions[session]
             if tmpl.self_pay is not None:
-                out.append((tmpl.self_pay.cents, f"{clinic.name} self-pay price for {v.session}"))
+                out.append((tmpl.self_pay.cents, f"{clinic.name} self-pay price for {session}"))
             else:
-                out.append((-1, f"{clinic.name} chargemaster (no self-pay price for {v.session})"))
+                out.append((-1, f"{clinic.name} chargemaster (no self-pay price for {session})"))
         return out
 
     @staticmethod
@@ -490,19 +515,19 @@ class _Adjudicator:
     def run(self) -> Estimate:
         req = self.request
         clinic, payer, cov = req.clinic, self.payer, req.coverage
-        visits = expand(req.plan)
+        visits = schedule(req.plan)
         for v in visits:
-            if v.session not in clinic.sessions:
+            if v[5] not in clinic.sessions:
                 raise EstimateError(
-                    f"plan phase {v.phase + 1} names session {v.session!r}, which the clinic "
+                    f"plan phase {v[3] + 1} names session {v[5]!r}, which the clinic "
                     f"does not have (known: {', '.join(sorted(clinic.sessions))})"
                 )
         start_acc = cov.accumulators
         start_py = payer.plan_year_start.year_of(start_acc.as_of) if start_acc else None
-        if start_acc is not None and visits and start_acc.as_of > visits[0].date:
+        if start_acc is not None and visits and start_acc.as_of > visits[0][1]:
             self.warnings.append(
                 f"accumulators are as of {start_acc.as_of.isoformat()}, after the first visit "
-                f"({visits[0].date.isoformat()}); they are applied from the start of that plan year"
+                f"({visits[0][1].isoformat()}); they are applied from the start of that plan year"
             )
         self_pay_prices = self._self_pay_prices(visits) if self.self_pay else []
         chargemaster = clinic.chargemaster
@@ -510,10 +535,10 @@ class _Adjudicator:
 
         out_visits: list[VisitEstimate] = []
         years: list[PlanYearSummary] = []
-        overall = [0] * len(_TOTAL_FIELDS)
+        year_totals: list[list[int]] = []
         acc = _Acc()
         cur_py: date | None = None
-        year_sum = [0] * len(_TOTAL_FIELDS)
+        year_rows: list[list[int]] = []
         year_visits = 0
         year_start_snap = running = acc.snapshot()
 
@@ -532,29 +557,31 @@ class _Adjudicator:
                     net.out_of_pocket_max.individual, cur_py
                 ):
                     oop = net.out_of_pocket_max.individual.at(cur_py)
+            year_sum = _column_sums(year_rows)
+            year_totals.append(year_sum)
             years.append(
-                trusted(
-                    PlanYearSummary,
-                    start=cur_py,
-                    end=nxt - timedelta(days=1),
-                    payer_id=payer.id,
-                    visits=year_visits,
-                    totals=_totals(year_sum),
-                    accumulators_start=year_start_snap,
-                    accumulators_end=acc.snapshot(),
-                    deductible_individual=ded,
-                    out_of_pocket_max_individual=oop,
+                _plan_year(
+                    {
+                        "start": cur_py,
+                        "end": nxt - timedelta(days=1),
+                        "payer_id": payer.id,
+                        "visits": year_visits,
+                        "totals": _totals(year_sum),
+                        "accumulators_start": year_start_snap,
+                        "accumulators_end": acc.snapshot(),
+                        "deductible_individual": ded,
+                        "out_of_pocket_max_individual": oop,
+                    }
                 )
             )
 
         for vi, visit in enumerate(visits):
-            on = visit.date
+            number, on, _nominal, _phase, phase_name, session = visit
             py = payer.plan_year_start.year_of(on)
             if py != cur_py:
                 if cur_py is not None:
                     close_year()
-                    _add(overall, year_sum)
-                cur_py, year_sum, year_visits = py, [0] * len(_TOTAL_FIELDS), 0
+                cur_py, year_rows, year_visits = py, [], 0
                 acc = _Acc()
                 if start_acc is not None and py == start_py:
                     acc.ded_ind = start_acc.deductible_met.individual.cents
@@ -564,7 +591,7 @@ class _Adjudicator:
                     acc.sessions = dict(start_acc.sessions_used)
                 year_start_snap = running = acc.snapshot()
             year_visits += 1
-            tmpl = clinic.sessions[visit.session]
+            tmpl = clinic.sessions[session]
             variant, tlines = tmpl.billing(accepted)
             lines: list[_Line] = []
             for tl in tlines:
@@ -587,8 +614,9 @@ class _Adjudicator:
                     ln.reason = "self-pay"
                     ln.notes.append(f"self-pay {_fmt(ln.charge)} ({rule})")
             else:
+                age = req.patient.age_on(on)
                 for ln in lines:
-                    self._decide(ln, on)
+                    self._decide(ln, on, age)
                 if self.network is not None:  # else: no benefits in this network at all
                     self._apply_limits(lines, on, acc)
                     for ln in lines:
@@ -599,42 +627,43 @@ class _Adjudicator:
             vsum = [0] * len(_TOTAL_FIELDS)
             out_lines = self._emit(visit, variant, lines, running, vsum)
             running = out_lines[-1].accumulators_after
-            _add(year_sum, vsum)
+            year_rows.append(vsum)
             out_visits.append(
-                trusted(
-                    VisitEstimate,
-                    number=visit.number,
-                    date=on,
-                    phase=visit.phase_name,
-                    session=visit.session,
-                    plan_year=py,
-                    payer_id=payer.id,
-                    network=cov.network,
-                    lines=tuple(out_lines),
-                    totals=_totals(vsum),
+                _visit(
+                    {
+                        "number": number,
+                        "date": on,
+                        "phase": phase_name,
+                        "session": session,
+                        "plan_year": py,
+                        "payer_id": payer.id,
+                        "network": cov.network,
+                        "lines": tuple(out_lines),
+                        "totals": _totals(vsum),
+                    }
                 )
             )
         if cur_py is not None:
             close_year()
-            _add(overall, year_sum)
 
-        return trusted(
-            Estimate,
-            library_version=__version__,
-            rules_hash=rules_hash(self.used_payers, clinic),
-            issued=req.issued,
-            payer_id=payer.id,
-            payer_name=payer.name,
-            network=cov.network,
-            visits=tuple(out_visits),
-            plan_years=tuple(years),
-            totals=_totals(overall),
-            warnings=tuple(self.warnings),
+        return _estimate(
+            {
+                "library_version": __version__,
+                "rules_hash": rules_hash(self.used_payers, clinic),
+                "issued": req.issued,
+                "payer_id": payer.id,
+                "payer_name": payer.name,
+                "network": cov.network,
+                "visits": tuple(out_visits),
+                "plan_years": tuple(years),
+                "totals": _totals(_column_sums(year_totals)),
+                "warnings": tuple(self.warnings),
+            }
         )
 
     def _emit(
         self,
-        visit: ScheduledVisit,
+        visit: VisitTuple,
         variant: str,
         lines: list[_Line],
         before: Accumulators,
@@ -642,6 +671,7 @@ class _Adjudicator:
     ) -> list[EstimateLine]:
         """Build the output lines, adding their cents to ``vsum`` (``_TOTAL_FIELDS`` order)."""
         out: list[EstimateLine] = []
+        number, on, _nominal, _phase, phase_name, session = visit
         # Accumulators move only on covered lines; replay them line by line.
         running = before
         ded_i, ded_f = before.deductible_individual.cents, before.deductible_family.cents
@@ -663,12 +693,13 @@ class _Adjudicator:
                 ded_f += ln.deductible
                 oop_i += cost
                 oop_f += cost
-                after = trusted(
-                    Accumulators,
-                    deductible_individual=_M[ded_i],
-                    deductible_family=_M[ded_f],
-                    out_of_pocket_individual=_M[oop_i],
-                    out_of_pocket_family=_M[oop_f],
+                after = _accumulators(
+                    {
+                        "deductible_individual": _M[ded_i],
+                        "deductible_family": _M[ded_f],
+                        "out_of_pocket_individual": _M[oop_i],
+                        "out_of_pocket_family": _M[oop_f],
+                    }
                 )
             patient = cost + ln.balance + non_covered
             vsum[0] += ln.charge
@@ -683,34 +714,35 @@ class _Adjudicator:
             vsum[9] += write_off
             tl = ln.tmpl
             out.append(
-                trusted(
-                    EstimateLine,
-                    visit=visit.number,
-                    date=visit.date,
-                    phase=visit.phase_name,
-                    session=visit.session,
-                    variant=variant,
-                    code=ln.code,
-                    units=tl.units,
-                    modifiers=tl.modifiers,
-                    description=tl.description,
-                    charge=_M[ln.charge],
-                    allowed=_M[ln.allowed],
-                    covered=ln.covered,
-                    rule=ln.rule,
-                    reason=ln.reason,
-                    category=ln.category,
-                    copay=_M[ln.copay],
-                    deductible=_M[ln.deductible],
-                    coinsurance=_M[ln.coinsurance],
-                    balance_bill=_M[ln.balance],
-                    non_covered=_M[non_covered],
-                    patient=_M[patient],
-                    payer=_M[payer_pays],
-                    write_off=_M[write_off],
-                    explanation=tuple(ln.notes),
-                    accumulators_before=running,
-                    accumulators_after=after,
+                _line(
+                    {
+                        "visit": number,
+                        "date": on,
+                        "phase": phase_name,
+                        "session": session,
+                        "variant": variant,
+                        "code": ln.code,
+                        "units": tl.units,
+                        "modifiers": tl.modifiers,
+                        "description": tl.description,
+                        "charge": _M[ln.charge],
+                        "allowed": _M[ln.allowed],
+                        "covered": ln.covered,
+                        "rule": ln.rule,
+                        "reason": ln.reason,
+                        "category": ln.category,
+                        "copay": _M[ln.copay],
+                        "deductible": _M[ln.deductible],
+                        "coinsurance": _M[ln.coinsurance],
+                        "balance_bill": _M[ln.balance],
+                        "non_covered": _M[non_covered],
+                        "patient": _M[patient],
+                        "payer": _M[payer_pays],
+                        "write_off": _M[write_off],
+                        "explanation": tuple(ln.notes),
+                        "accumulators_before": running,
+                        "accumulators_after": after,
+                    }
                 )
             )
             running = after

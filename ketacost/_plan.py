@@ -23,13 +23,13 @@ rule of a phase so the expansion can be checked against any RFC 5545 implementat
 from __future__ import annotations
 
 import datetime as dt
-from datetime import date, timedelta
+from datetime import date
 
 from pydantic import Field, model_validator
 
-from ._types import Model, Slug, Weekday, trusted
+from ._types import Model, Slug, Weekday, builder
 
-__all__ = ["MAX_VISITS", "Phase", "Plan", "ScheduledVisit", "expand"]
+__all__ = ["MAX_VISITS", "Phase", "Plan", "ScheduledVisit", "VisitTuple", "expand", "schedule"]
 
 #: The most visits one plan may expand to (about four years of twice-weekly sessions).
 MAX_VISITS = 400
@@ -150,32 +150,61 @@ def expand(plan: Plan) -> tuple[ScheduledVisit, ...]:
     >>> [v.date.isoformat() for v in expand(p)]
     ['2026-03-02', '2026-03-04', '2026-03-06']
     """
+    build = builder(ScheduledVisit)
+    return tuple(
+        build(
+            {
+                "number": number,
+                "date": day,
+                "nominal_date": nominal,
+                "phase": index,
+                "phase_name": name,
+                "session": session,
+            }
+        )
+        for number, day, nominal, index, name, session in schedule(plan)
+    )
+
+
+#: (number, date, nominal date, phase index, phase name, session) — a visit as plain data.
+VisitTuple = tuple[int, date, date, int, str, str]
+
+
+def schedule(plan: Plan) -> list[VisitTuple]:
+    """:func:`expand` as plain tuples (the engine's hot path; same dates, same order).
+
+    Works in proleptic ordinals (``date.toordinal``; ordinal 1 is a Monday) so each visit
+    costs integer arithmetic and one ``date`` construction.
+    """
     closed = {_WEEKDAYS.index(d) for d in plan.closed_weekdays}
-    visits: list[ScheduledVisit] = []
-    phase_start = plan.start
-    last: date | None = None
+    visits: list[VisitTuple] = []
+    phase_start = plan.start.toordinal()
+    last = 0
+    fromordinal = date.fromordinal
     for index, phase in enumerate(plan.phases):
         if phase.start is not None:
-            phase_start = phase.start
+            phase_start = phase.start.toordinal()
         else:
-            phase_start += timedelta(days=phase.start_after_days + 7 * phase.start_after_weeks)
+            phase_start += phase.start_after_days + 7 * phase.start_after_weeks
         name = phase.name or f"phase {index + 1}"
+        session = phase.session
         for offset in phase.offsets():
-            nominal = phase_start + timedelta(days=offset)
-            day = nominal if last is None or nominal > last else last + timedelta(days=1)
-            while day.weekday() in closed:
-                day += timedelta(days=1)
+            nominal = phase_start + offset
+            day = nominal if nominal > last else last + 1
+            if closed:
+                while (day - 1) % 7 in closed:
+                    day += 1
+            nominal_date = fromordinal(nominal)
             visits.append(
-                trusted(
-                    ScheduledVisit,
-                    number=len(visits) + 1,
-                    date=day,
-                    nominal_date=nominal,
-                    phase=index,
-                    phase_name=name,
-                    session=phase.session,
+                (
+                    len(visits) + 1,
+                    nominal_date if day == nominal else fromordinal(day),
+                    nominal_date,
+                    index,
+                    name,
+                    session,
                 )
             )
             last = day
-        phase_start += timedelta(days=phase.span_days)
-    return tuple(visits)
+        phase_start += phase.span_days
+    return visits
