@@ -189,8 +189,7 @@ def render_plain(report: Report) -> str:
     """A report as plain text, columns aligned with spaces."""
     out = [report.title, "=" * len(report.title), ""]
     for table in report.tables:
-        out += _plain_table(table)
-        out.append("")
+        out += [table.title, *_plain_table(table), ""]
     out += [f"- {line}" for line in report.notes]
     out += [f"! {w}" for w in report.warnings]
     if report.footer:

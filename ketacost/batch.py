@@ -74,7 +74,9 @@ __all__ = [
     "BatchSummary",
     "default_clinic_path",
     "estimate_row",
+    "parse_rows",
     "read_rows",
+    "resolve_inputs",
     "run_batch",
     "run_batch_csv",
     "write_rows",
@@ -296,7 +298,7 @@ _FIELD_COLUMNS = (
 
 def _issue_text(issue: FileIssue) -> str:
     for prefix, column in _FIELD_COLUMNS:
-        if issue.field == prefix or issue.field.startswith(prefix + "."):
+        if issue.field == prefix or issue.field.startswith((prefix + ".", prefix + "[")):
             return f"{column}: {issue.message}"
     return f"{issue.field}: {issue.message}" if issue.field else issue.message
 
@@ -371,10 +373,12 @@ def _chunks(rows: Sequence[Mapping[str, str | None]], size: int) -> Iterator[lis
         yield list(rows[i : i + size])
 
 
-def _resolve(
+def resolve_inputs(
     clinic: Clinic | str | os.PathLike[str] | None,
     payers: Mapping[str, Payer] | str | os.PathLike[str] | None,
 ) -> tuple[Clinic, Mapping[str, Payer]]:
+    """The clinic and payer library to use: given objects, or loaded from the files named
+    (default: the example clinic and the bundled payers)."""
     if not isinstance(clinic, Clinic):
         clinic = load_clinic(default_clinic_path() if clinic is None else clinic)
     if payers is None:
@@ -405,7 +409,7 @@ def run_batch(
         issued: the estimates' issue date (none by default: the engine reads no clock).
         progress: called with the number of rows just finished, after each chunk.
     """
-    the_clinic, library = _resolve(clinic, payers)
+    the_clinic, library = resolve_inputs(clinic, payers)
     todo = list(rows)
     jobs = max(1, jobs or os.cpu_count() or 1)
     out: list[dict[str, str]] = []
@@ -433,16 +437,25 @@ def read_rows(path: str | os.PathLike[str]) -> list[dict[str, str | None]]:
         BatchInputError: the file cannot be read, has no header, or names unknown columns.
     """
     name = os.fspath(path)
-
-    def fail(line: int, message: str) -> BatchInputError:
-        return BatchInputError([FileIssue(name, line, 1 if line else 0, "", message)])
-
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise fail(0, f"cannot read the file: {exc.strerror}") from None
+        raise _input_error(name, 0, f"cannot read the file: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
-        raise fail(0, f"not UTF-8 text (byte {exc.start})") from None
+        raise _input_error(name, 0, f"not UTF-8 text (byte {exc.start})") from None
+    return parse_rows(text, name)
+
+
+def _input_error(name: str, line: int, message: str) -> BatchInputError:
+    return BatchInputError([FileIssue(name, line, 1 if line else 0, "", message)])
+
+
+def parse_rows(text: str, name: str = "<batch>") -> list[dict[str, str | None]]:
+    """The rows of batch CSV text; ``name`` is the file named in errors (see :func:`read_rows`)."""
+
+    def fail(line: int, message: str) -> BatchInputError:
+        return _input_error(name, line, message)
+
     lines = text.splitlines(keepends=True)
     kept = [(n, ln) for n, ln in enumerate(lines, start=1) if not ln.lstrip().startswith("#")]
     kept = [(n, ln) for n, ln in kept if ln.strip()]

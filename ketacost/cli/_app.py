@@ -92,7 +92,9 @@ def fail(message: str) -> NoReturn:
     raise click.UsageError(message)
 
 
-@click.group(cls=KetacostGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    "ketacost", cls=KetacostGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(package_name="ketacost", prog_name="ketacost")
 @click.option(
     "--plain",

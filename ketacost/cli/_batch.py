@@ -63,19 +63,21 @@ def batch(
       ketacost batch examples/batch/patients.csv estimates.csv --jobs 2
     """
     rows = batch_lib.read_rows(input_path)
-    options = {
-        "clinic": clinic_path,
-        "payers": payers_dir,
-        "jobs": jobs or os.cpu_count() or 1,
-        "issued": issued.date() if issued else None,
-    }
+    clinic, payers = batch_lib.resolve_inputs(clinic_path, payers_dir)
     with click.progressbar(
         length=len(rows),
         label="Estimating",
         file=sys.stderr,
         hidden=quiet,
     ) as bar:
-        results = batch_lib.run_batch(rows, progress=bar.update, **options)  # type: ignore[arg-type]
+        results = batch_lib.run_batch(
+            rows,
+            clinic=clinic,
+            payers=payers,
+            jobs=jobs or os.cpu_count() or 1,
+            issued=issued.date() if issued else None,
+            progress=bar.update,
+        )
     batch_lib.write_rows(output_path, results)
     errors = sum(1 for r in results if r["error"])
     click.echo(f"wrote {len(results)} rows to {output_path} ({errors} with errors)", err=True)
