@@ -26,7 +26,7 @@ EXAMPLE = ROOT / "examples" / "batch" / "patients.csv"
 CLINIC = ketacost.load_clinic(ROOT / "examples" / "clinics" / "example-clinic.yaml")
 PAYERS = ketacost.load_payers(ROOT / "payers")
 
-HEADER = "row_id,payer,network,prior_authorization,age,diagnoses,failed_trials,plan,session,sessions,every_days,start,deductible_met"  # noqa: E501
+HEADER = "row_id,payer,network,prior_authorization,age,diagnoses,failed_trials,plan,session,sessions,every_days,start,deductible_met"
 GOOD_AND_BAD = f"""# a comment line before the header
 {HEADER}
 a,self-pay,,,38,F33.2,3,iv-induction,,,,2026-03-02,
