@@ -59,6 +59,8 @@ COMMANDS = [
     ["payers", "show"],
     ["payers", "check"],
     ["batch"],
+    ["gfe"],
+    ["superbill"],
     ["serve"],
     ["schemas"],
 ]
@@ -341,3 +343,74 @@ def test_python_dash_m_ketacost_runs() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["totals"]["patient"] == "7600.00"
+
+
+# -- documents -------------------------------------------------------------------------------
+def test_gfe_html_pdf_and_json(tmp_path: Path) -> None:
+    from ketacost.documents import GoodFaithEstimate
+
+    html = tmp_path / "gfe.html"
+    result = run("gfe", IV_SELF_PAY, "-o", html, "--issued", "2026-11-21")
+    assert result.exit_code == 0, result.output
+    # The self-pay IV year: intake $250 + 6-infusion package $2,400 + 11 boosters at $450
+    # ($4,950) = $7,600, all within 12 months of the first session.
+    assert "Good Faith Estimate for Alex Example: $7,600.00 expected" in result.stdout
+    text = html.read_text()
+    assert "Alex Example" in text and "$7,600.00" in text
+    pdf = tmp_path / "gfe.pdf"
+    assert run("gfe", IV_SELF_PAY, "--format", "pdf", "-o", pdf).exit_code == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
+    data = tmp_path / "gfe.json"
+    assert run("gfe", IV_SELF_PAY, "--format", "json", "-o", data).exit_code == 0
+    doc = GoodFaithEstimate.model_validate_json(data.read_text())
+    assert doc.total_expected == ketacost.Money("7600.00")
+    assert doc.issued == date(2026, 11, 21)  # the request's issue date
+
+
+def test_gfe_expected_visits_gives_a_range(tmp_path: Path) -> None:
+    from ketacost.documents import GoodFaithEstimate
+
+    out = tmp_path / "gfe.json"
+    result = run("gfe", IV_SELF_PAY, "--format", "json", "-o", out, "--expected-visits", "15-20")
+    assert result.exit_code == 0, result.output
+    assert GoodFaithEstimate.model_validate_json(out.read_text()).range is not None
+
+
+def test_gfe_user_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "gfe.html"
+    assert_user_error(run("gfe", ESKETAMINE, "-o", out), "needs the patient's name")
+    assert_user_error(run("gfe", IV_SELF_PAY), "Missing option '-o'")
+    assert_user_error(run("gfe", IV_SELF_PAY, "-o", out, "--expected-visits", "many"), "LOW-HIGH")
+    monkeypatch.setitem(sys.modules, "fpdf", None)
+    result = run("gfe", IV_SELF_PAY, "--format", "pdf", "-o", tmp_path / "g.pdf")
+    assert_user_error(result, "pip install 'ketacost[pdf]'")
+
+
+def test_superbill_month_in_every_format(tmp_path: Path) -> None:
+    from ketacost.documents import Superbill
+
+    month = ["--from", "2027-01-01", "--to", "2027-01-31"]
+    out = tmp_path / "bill.csv"
+    result = run("superbill", IV_SELF_PAY, *month, "--format", "csv", "-o", out)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(out.read_text())))
+    assert len(rows) > 2
+    as_json = tmp_path / "bill.json"
+    assert run("superbill", IV_SELF_PAY, *month, "--format", "json", "-o", as_json).exit_code == 0
+    bill = Superbill.model_validate_json(as_json.read_text())
+    assert all(date(2027, 1, 1) <= ln.date <= date(2027, 1, 31) for ln in bill.lines)
+    # January 2027: intake (1 line) + 6 induction infusions (2 lines each) = 13 lines.
+    assert len(bill.lines) == 13
+    html = tmp_path / "bill.html"
+    assert run("superbill", IV_SELF_PAY, *month, "-o", html).exit_code == 0
+    assert "Alex Example" in html.read_text()
+    pdf = tmp_path / "bill.pdf"
+    assert run("superbill", IV_SELF_PAY, "--format", "pdf", "-o", pdf).exit_code == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_superbill_user_errors(tmp_path: Path) -> None:
+    out = tmp_path / "bill.html"
+    assert_user_error(run("superbill", ESKETAMINE, "-o", out), "patient")
+    assert_user_error(run("superbill", IV_SELF_PAY, "--from", "2030-01-01", "-o", out), "no visit")
+    assert_user_error(run("superbill", IV_SELF_PAY, "--format", "docx", "-o", out), "docx")
