@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -15,11 +17,12 @@ from ketacost.cli._output import payers_option
 
 __all__ = ["gfe", "superbill"]
 
+F = TypeVar("F", bound=Callable[..., Any])
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
-def _output_option() -> click.Option:
-    return click.option(  # type: ignore[return-value]
+def _output_option() -> Callable[[F], F]:
+    return click.option(
         "-o",
         "--output",
         "output",
