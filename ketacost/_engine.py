@@ -27,6 +27,25 @@ The contract, in the order it is applied (README "How an estimate is computed"):
 9. Every line: patient + payer + write-off = charge, and
    patient = copay + deductible + coinsurance + balance bill + non-covered, to the cent.
 
+Issue 3 additions, applied in this order after the steps above:
+
+10. Coverage periods: each visit is adjudicated under the coverage in force on its date
+    (``EstimateRequest.coverage_on``). Each period keeps its own accumulators and plan years
+    (a new plan starts from zero, or from the period's own starting accumulators).
+11. Superbill (``coverage.superbill``): the patient pays the clinic the self-pay price (the
+    line's charge); the plan adjudicates that charge as a claim in the coverage's network
+    (allowed = min(charge, the payer's rate × units), then deductible, coinsurance and the
+    maximum as above) and reimburses the patient its payment (``payer`` = ``reimbursement``);
+    the patient keeps charge − allowed (``balance_bill``), which never accumulates; an
+    excluded code reimburses nothing.
+12. Manufacturer savings (``coverage.savings_program``, commercial plans only): after the
+    plan's adjudication of a visit, the program pays the patient's cost share on its drug
+    lines above the least the patient pays per treatment, up to what is left of its annual
+    maximum for the calendar year; per line it takes coinsurance first, then deductible, then
+    copay. On a ``copay_accumulator`` plan those payments do not count toward the deductible
+    or out-of-pocket maximum (only the patient's own payments do), from the next visit on.
+    Every line: patient_net = patient − assistance.
+
 Named rounding points (all ROUND_HALF_UP to the cent): ``allowed-rate`` (a percentage of
 another fee schedule, per unit), ``allowed-charge`` (a percentage of the charge, per line),
 ``coinsurance`` (per line), and ``self-pay-split`` (a package or session price shared over
@@ -47,6 +66,7 @@ from ._dated import Dated, NoValueInForceError
 from ._errors import EstimateError, UnknownPayerError
 from ._estimate import (
     Accumulators,
+    AssistanceYear,
     Estimate,
     EstimateLine,
     PlanYearSummary,
@@ -64,7 +84,8 @@ from ._payer import (
     PercentOfPayer,
 )
 from ._plan import VisitTuple, schedule
-from ._request import EstimateRequest
+from ._request import Coverage, EstimateRequest
+from ._savings import SavingsProgram
 from ._types import builder
 from ._version import __version__
 
@@ -81,6 +102,7 @@ _line = builder(EstimateLine)
 _visit = builder(VisitEstimate)
 _plan_year = builder(PlanYearSummary)
 _estimate = builder(Estimate)
+_assistance_year = builder(AssistanceYear)
 _totals_of = builder(Totals)
 
 
@@ -115,7 +137,7 @@ def _pct(rate: Decimal) -> str:
 _HASHES: dict[int, tuple[object, str]] = {}
 
 
-def _digest(obj: Payer | Clinic) -> str:
+def _digest(obj: Payer | Clinic | SavingsProgram) -> str:
     """sha256 of a rule object's canonical JSON, cached per object (objects are frozen)."""
     hit = _HASHES.get(id(obj))
     if hit is not None and hit[0] is obj:
@@ -127,11 +149,16 @@ def _digest(obj: Payer | Clinic) -> str:
     return digest
 
 
-def rules_hash(payers: list[Payer], clinic: Clinic) -> str:
-    """One sha256 over the payers (by id) and the clinic an estimate used."""
+def rules_hash(
+    payers: list[Payer], clinic: Clinic, programs: list[SavingsProgram] | None = None
+) -> str:
+    """One sha256 over the payers (by id), the savings programs and the clinic an estimate
+    used."""
     h = hashlib.sha256()
-    for p in sorted(payers, key=lambda p: p.id):
+    for p in sorted({p.id: p for p in payers}.values(), key=lambda p: p.id):
         h.update(f"payer:{p.id}:{_digest(p)}\n".encode())
+    for g in sorted({g.id: g for g in programs or ()}.values(), key=lambda g: g.id):
+        h.update(f"program:{g.id}:{_digest(g)}\n".encode())
     h.update(f"clinic:{_digest(clinic)}\n".encode())
     return h.hexdigest()
 
@@ -167,6 +194,9 @@ _TOTAL_FIELDS = (
     "patient",
     "payer",
     "write_off",
+    "assistance",
+    "reimbursement",
+    "patient_net",
 )
 
 
@@ -184,6 +214,9 @@ def _totals(t: list[int]) -> Totals:
             "patient": _M[t[7]],
             "payer": _M[t[8]],
             "write_off": _M[t[9]],
+            "assistance": _M[t[10]],
+            "reimbursement": _M[t[11]],
+            "patient_net": _M[t[12]],
         }
     )
 
@@ -211,6 +244,10 @@ class _Line:
     deductible: int = 0
     coinsurance: int = 0
     balance: int = 0
+    assistance: int = 0
+    # What counts toward the accumulators (less than the cost share under a copay accumulator).
+    credit_ded: int = 0
+    credit_oop: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -223,18 +260,35 @@ def _at(value: Dated[_T], on: date, what: str) -> _T:
         raise EstimateError(f"{what}: {exc}") from None
 
 
-# -- the engine ------------------------------------------------------------------------------
-class _Adjudicator:
-    def __init__(self, request: EstimateRequest, payers: Mapping[str, Payer]) -> None:
+def _has(value: Dated[Money], on: date) -> bool:
+    try:
+        value.at(on)
+    except NoValueInForceError:
+        return False
+    return True
+
+
+# -- one coverage period ---------------------------------------------------------------------
+class _Coverage:
+    """The rules of one coverage (payer, network, status) and how they price a line."""
+
+    def __init__(
+        self,
+        request: EstimateRequest,
+        cov: Coverage,
+        payers: Mapping[str, Payer],
+        programs: Mapping[str, SavingsProgram],
+    ) -> None:
         self.request = request
+        self.cov = cov
         self.payers = payers
-        cov = request.coverage
         payer = payers.get(cov.payer)
         if payer is None:
             raise UnknownPayerError(cov.payer, tuple(sorted(payers)))
         self.payer = payer
         self.network: Network | None = payer.networks.get(cov.network)
         self.self_pay = payer.kind == "self-pay"
+        self.superbill = cov.superbill and not self.self_pay
         self.family = cov.tier == "family"
         if self.family and self.network is not None and self.network.deductible.family is None:
             raise EstimateError(
@@ -247,18 +301,36 @@ class _Adjudicator:
             if ref is None:
                 raise UnknownPayerError(self.network.allowed.payer, tuple(sorted(payers)))
             self.used_payers.append(ref)
+        self.program: SavingsProgram | None = None
+        self.program_note: str | None = None
+        if cov.savings_program is not None:
+            program = programs.get(cov.savings_program)
+            if program is None:
+                known = ", ".join(sorted(programs)) or "none loaded"
+                raise EstimateError(
+                    f"unknown savings program {cov.savings_program!r} (known: {known})"
+                )
+            if self.superbill or self.self_pay or payer.kind not in program.eligible_kinds:
+                self.program_note = (
+                    f"{program.name} does not apply: {payer.name} ({payer.kind}"
+                    f"{', superbill' if self.superbill else ''}) is not eligible"
+                )
+            else:
+                self.program = program
+            self.used_program: SavingsProgram | None = program
+        else:
+            self.used_program = None
         self.auth_start: dict[int, date] = {}
-        # Coverage rules per code, only those that apply in the request's network.
+        # Coverage rules per code, only those that apply in the coverage's network.
         self.candidates: dict[str, list[CoveredRule | ExcludedRule]] = {
             code: [r for r in rules if cov.network in r.networks]
             for code, rules in payer.rule_index().items()
         }
         self.decisions: dict[tuple[int, int], tuple[bool, str, str | None, str | None]] = {}
-        self.warnings: list[str] = []
 
     # ---- coverage ---------------------------------------------------------------------
-    def _decide(self, line: _Line, on: date, age: int) -> None:
-        payer, cov = self.payer, self.request.coverage
+    def decide(self, line: _Line, on: date, age: int) -> None:
+        payer, cov = self.payer, self.cov
         if self.network is None:
             line.rule = f"{payer.id}:networks"
             line.reason = (
@@ -294,7 +366,7 @@ class _Adjudicator:
 
     def _condition_not_met(self, rule: CoveredRule, on: date, age: int) -> str | None:
         c = rule.conditions
-        patient, cov = self.request.patient, self.request.coverage
+        patient, cov = self.request.patient, self.cov
         if c.min_age is not None and age < c.min_age:
             return f"age: coverage starts at age {c.min_age} (patient is {age})"
         if c.max_age is not None and age > c.max_age:
@@ -328,7 +400,7 @@ class _Adjudicator:
         return None
 
     # ---- allowed amount ------------------------------------------------------------------
-    def _allow(self, line: _Line, on: date) -> None:
+    def allow(self, line: _Line, on: date) -> None:
         net = self.network
         assert net is not None
         basis = net.allowed
@@ -362,7 +434,15 @@ class _Adjudicator:
         if line.allowed < amount:
             how += f"; capped at the charge {_fmt(line.charge)}"
         line.notes.append(f"allowed {_fmt(line.allowed)} ({how})")
-        if self.request.coverage.network == "out" and net.balance_billing:
+        if self.superbill:
+            line.balance = line.charge - line.allowed
+            if line.balance:
+                line.notes.append(
+                    f"not reimbursed {_fmt(line.balance)} = paid {_fmt(line.charge)} − allowed "
+                    f"{_fmt(line.allowed)} (does not count toward the deductible or "
+                    "out-of-pocket maximum)"
+                )
+        elif self.cov.network == "out" and net.balance_billing:
             line.balance = line.charge - line.allowed
             if line.balance:
                 line.notes.append(
@@ -372,7 +452,7 @@ class _Adjudicator:
                 )
 
     # ---- limits --------------------------------------------------------------------------
-    def _apply_limits(self, lines: list[_Line], on: date, acc: _Acc) -> None:
+    def apply_limits(self, lines: list[_Line], on: date, acc: _Acc) -> None:
         for name, limit in self.payer.limits.items():
             group = [ln for ln in lines if ln.covered and ln.code in limit.codes]
             if not group:
@@ -410,7 +490,7 @@ class _Adjudicator:
             oop_rem = min(oop_rem, ofam_rem) if oop.family_type == "embedded" else ofam_rem
         return ded_rem, oop_rem
 
-    def _share(self, lines: list[_Line], on: date, acc: _Acc) -> None:
+    def share(self, lines: list[_Line], on: date, acc: _Acc) -> None:
         net = self.network
         assert net is not None
         copay_left: dict[str, int] = {}
@@ -462,39 +542,64 @@ class _Adjudicator:
                     f"{_fmt(oop_rem)}"
                 )
             ln.copay, ln.deductible, ln.coinsurance = copay, ded, coins
+            cost = copay + ded + coins
+            ln.credit_ded, ln.credit_oop = ded, cost
             acc.ded_ind += ded
             acc.ded_fam += ded
-            cost = copay + ded + coins
             acc.oop_ind += cost
             acc.oop_fam += cost
+            if self.superbill:
+                notes.append(
+                    f"reimbursed {_fmt(ln.allowed - cost)} = allowed {_fmt(ln.allowed)} − "
+                    f"cost share {_fmt(cost)} (paid to the patient on the superbill claim)"
+                )
+
+
+# -- the whole plan ---------------------------------------------------------------------------
+class _Adjudicator:
+    def __init__(
+        self,
+        request: EstimateRequest,
+        payers: Mapping[str, Payer],
+        programs: Mapping[str, SavingsProgram],
+    ) -> None:
+        self.request = request
+        self.coverages = [_Coverage(request, request.coverage, payers, programs)] + [
+            _Coverage(request, period, payers, programs) for period in request.coverage_periods
+        ]
+        self.starts = [date.min] + [p.starts for p in request.coverage_periods]
+        self.warnings: list[str] = []
+        # Manufacturer assistance per calendar year: cents used; (visit, date) it ran out.
+        self.assist_used: dict[int, int] = {}
+        self.assist_out: dict[int, tuple[int, date]] = {}
+        self.assist_program: dict[int, SavingsProgram] = {}
 
     # ---- self-pay ----------------------------------------------------------------------------
-    def _self_pay_prices(self, visits: list[VisitTuple]) -> list[tuple[int, str]]:
-        """Per visit: (price in cents or -1 for chargemaster, the rule that set it)."""
+    def _self_pay_prices(self, visits: list[tuple[int, VisitTuple]]) -> dict[int, tuple[int, str]]:
+        """Per visit index: (price in cents or -1 for chargemaster, the rule that set it).
+        Packages count the self-priced visits only, in order."""
         clinic = self.request.clinic
-        out: list[tuple[int, str]] = []
-        packaged: dict[int, tuple[int, str]] = {}
+        out: dict[int, tuple[int, str]] = {}
         for pkg in clinic.packages:
-            idx = [i for i, v in enumerate(visits) if v[5] == pkg.session]
+            idx = [i for i, v in visits if v[5] == pkg.session and i not in out]
             if len(idx) < pkg.sessions:
                 continue
             base, extra = divmod(pkg.price.cents, pkg.sessions)
             for k, i in enumerate(idx[: pkg.sessions]):
-                packaged[i] = (
+                out[i] = (
                     base + (1 if k < extra else 0),
                     f"{clinic.name} package {pkg.id}: {_fmt(pkg.price.cents)} for "
                     f"{pkg.sessions} sessions (session {k + 1} of {pkg.sessions})",
                 )
-        for i, v in enumerate(visits):
-            if i in packaged:
-                out.append(packaged[i])
+        for i, v in visits:
+            if i in out:
                 continue
             session = v[5]
             tmpl = clinic.sessions[session]
             if tmpl.self_pay is not None:
-                out.append((tmpl.self_pay.cents, f"{clinic.name} self-pay price for {session}"))
+                out[i] = (tmpl.self_pay.cents, f"{clinic.name} self-pay price for {session}")
             else:
-                out.append((-1, f"{clinic.name} chargemaster (no self-pay price for {session})"))
+                out[i] = (-1, f"{clinic.name} chargemaster (no self-pay price for {session})")
         return out
 
     @staticmethod
@@ -511,10 +616,57 @@ class _Adjudicator:
             shares[i] += 1
         return shares
 
+    # ---- manufacturer savings ----------------------------------------------------------------
+    def _assist(self, c: _Coverage, lines: list[_Line], number: int, on: date, acc: _Acc) -> None:
+        program = c.program
+        assert program is not None
+        drug = [ln for ln in lines if ln.covered and ln.code in program.codes]
+        share = sum(ln.copay + ln.deductible + ln.coinsurance for ln in drug)
+        if not share:
+            return
+        year = on.year
+        floor = _at(program.patient_pays, on, f"{program.id}.patient_pays").cents
+        cap = _at(program.annual_max, on, f"{program.id}.annual_max").cents
+        used = self.assist_used.get(year, 0)
+        want = max(0, share - floor)
+        give = min(want, max(0, cap - used))
+        self.assist_program.setdefault(year, program)
+        if want and give == cap - used and year not in self.assist_out:
+            self.assist_out[year] = (number, on)
+        self.assist_used[year] = used + give
+        left = give
+        for ln in drug:
+            cost = ln.copay + ln.deductible + ln.coinsurance
+            part = min(cost, left)
+            left -= part
+            ln.assistance = part
+            if part:
+                ln.notes.append(
+                    f"{program.name} pays {_fmt(part)} (the patient pays at least "
+                    f"{_fmt(floor)} per treatment; {_fmt(cap - used - (give - left))} left of "
+                    f"{_fmt(cap)} for {year})"
+                )
+            elif want and cost:
+                ln.notes.append(f"{program.name}: the {_fmt(cap)} maximum for {year} is used up")
+            if part and c.payer.copay_accumulator:
+                # The program's money pays coinsurance first, then deductible, then copay; only
+                # the patient's own payments count toward the deductible and the maximum.
+                from_ded = max(0, min(ln.deductible, part - ln.coinsurance))
+                ln.credit_ded -= from_ded
+                ln.credit_oop -= part
+                acc.ded_ind -= from_ded
+                acc.ded_fam -= from_ded
+                acc.oop_ind -= part
+                acc.oop_fam -= part
+                ln.notes.append(
+                    f"copay accumulator: {c.payer.name} does not count the program's "
+                    f"{_fmt(part)} toward the deductible or out-of-pocket maximum"
+                )
+
     # ---- main loop --------------------------------------------------------------------------
     def run(self) -> Estimate:
         req = self.request
-        clinic, payer, cov = req.clinic, self.payer, req.coverage
+        clinic = req.clinic
         visits = schedule(req.plan)
         for v in visits:
             if v[5] not in clinic.sessions:
@@ -522,49 +674,51 @@ class _Adjudicator:
                     f"plan phase {v[3] + 1} names session {v[5]!r}, which the clinic "
                     f"does not have (known: {', '.join(sorted(clinic.sessions))})"
                 )
-        start_acc = cov.accumulators
-        start_py = payer.plan_year_start.year_of(start_acc.as_of) if start_acc else None
-        if start_acc is not None and visits and start_acc.as_of > visits[0][1]:
-            self.warnings.append(
-                f"accumulators are as of {start_acc.as_of.isoformat()}, after the first visit "
-                f"({visits[0][1].isoformat()}); they are applied from the start of that plan year"
-            )
-        self_pay_prices = self._self_pay_prices(visits) if self.self_pay else []
+        # Which coverage each visit falls under (visits are in date order).
+        which: list[int] = []
+        k = 0
+        for v in visits:
+            while k + 1 < len(self.starts) and self.starts[k + 1] <= v[1]:
+                k += 1
+            which.append(k)
+        priced = [
+            (i, v)
+            for i, v in enumerate(visits)
+            if self.coverages[which[i]].self_pay or self.coverages[which[i]].superbill
+        ]
+        self_pay_prices = self._self_pay_prices(priced) if priced else {}
         chargemaster = clinic.chargemaster
-        accepted = payer.billing_variants
 
         out_visits: list[VisitEstimate] = []
         years: list[PlanYearSummary] = []
         year_totals: list[list[int]] = []
         acc = _Acc()
-        cur_py: date | None = None
+        cur: tuple[int, date] | None = None  # (coverage index, plan-year start)
         year_rows: list[list[int]] = []
         year_visits = 0
         year_start_snap = running = acc.snapshot()
+        warned: set[int] = set()
 
         def close_year() -> None:
-            assert cur_py is not None
-            nxt = date(cur_py.year + 1, cur_py.month, cur_py.day)
-            net = self.network
+            assert cur is not None
+            c = self.coverages[cur[0]]
+            py = cur[1]
+            nxt = date(py.year + 1, py.month, py.day)
+            net = c.network
             ded = oop = None
-            if net is not None:
-                ded = (
-                    net.deductible.individual.at(cur_py)
-                    if _has(net.deductible.individual, cur_py)
-                    else None
-                )
-                if net.out_of_pocket_max is not None and _has(
-                    net.out_of_pocket_max.individual, cur_py
-                ):
-                    oop = net.out_of_pocket_max.individual.at(cur_py)
+            if net is not None and not c.self_pay:
+                if _has(net.deductible.individual, py):
+                    ded = net.deductible.individual.at(py)
+                if net.out_of_pocket_max is not None and _has(net.out_of_pocket_max.individual, py):
+                    oop = net.out_of_pocket_max.individual.at(py)
             year_sum = _column_sums(year_rows)
             year_totals.append(year_sum)
             years.append(
                 _plan_year(
                     {
-                        "start": cur_py,
+                        "start": py,
                         "end": nxt - timedelta(days=1),
-                        "payer_id": payer.id,
+                        "payer_id": c.payer.id,
                         "visits": year_visits,
                         "totals": _totals(year_sum),
                         "accumulators_start": year_start_snap,
@@ -577,22 +731,35 @@ class _Adjudicator:
 
         for vi, visit in enumerate(visits):
             number, on, _nominal, _phase, phase_name, session = visit
+            ci = which[vi]
+            c = self.coverages[ci]
+            payer = c.payer
             py = payer.plan_year_start.year_of(on)
-            if py != cur_py:
-                if cur_py is not None:
+            if cur is None or (ci, py) != cur:
+                if cur is not None:
                     close_year()
-                cur_py, year_rows, year_visits = py, [], 0
+                cur, year_rows, year_visits = (ci, py), [], 0
                 acc = _Acc()
-                if start_acc is not None and py == start_py:
-                    acc.ded_ind = start_acc.deductible_met.individual.cents
-                    acc.ded_fam = max(start_acc.deductible_met.family.cents, acc.ded_ind)
-                    acc.oop_ind = start_acc.out_of_pocket_met.individual.cents
-                    acc.oop_fam = max(start_acc.out_of_pocket_met.family.cents, acc.oop_ind)
-                    acc.sessions = dict(start_acc.sessions_used)
+                start_acc = c.cov.accumulators
+                if start_acc is not None:
+                    if ci not in warned and start_acc.as_of > on:
+                        warned.add(ci)
+                        self.warnings.append(
+                            f"accumulators for {payer.id} are as of "
+                            f"{start_acc.as_of.isoformat()}, after its first visit "
+                            f"({on.isoformat()}); they are applied from the start of that "
+                            "plan year"
+                        )
+                    if py == payer.plan_year_start.year_of(start_acc.as_of):
+                        acc.ded_ind = start_acc.deductible_met.individual.cents
+                        acc.ded_fam = max(start_acc.deductible_met.family.cents, acc.ded_ind)
+                        acc.oop_ind = start_acc.out_of_pocket_met.individual.cents
+                        acc.oop_fam = max(start_acc.out_of_pocket_met.family.cents, acc.oop_ind)
+                        acc.sessions = dict(start_acc.sessions_used)
                 year_start_snap = running = acc.snapshot()
             year_visits += 1
             tmpl = clinic.sessions[session]
-            variant, tlines = tmpl.billing(accepted)
+            variant, tlines = tmpl.billing(payer.billing_variants)
             lines: list[_Line] = []
             for tl in tlines:
                 code = tl.code.values[0] if tl.code.plain else _at(tl.code, on, "clinic code")
@@ -602,7 +769,7 @@ class _Adjudicator:
                 unit = charge.values[0] if charge.plain else _at(charge, on, f"chargemaster {code}")
                 lines.append(_Line(tl, code, unit.cents * tl.units))
 
-            if self.self_pay:
+            if c.self_pay or c.superbill:
                 price, rule = self_pay_prices[vi]
                 if price >= 0:
                     for ln, part in zip(
@@ -610,22 +777,32 @@ class _Adjudicator:
                     ):
                         ln.charge = part
                 for ln in lines:
-                    ln.rule = rule
-                    ln.reason = "self-pay"
-                    ln.notes.append(f"self-pay {_fmt(ln.charge)} ({rule})")
-            else:
+                    if c.self_pay:
+                        ln.rule = rule
+                        ln.reason = "self-pay"
+                        ln.notes.append(f"self-pay {_fmt(ln.charge)} ({rule})")
+                    else:
+                        ln.notes.append(
+                            f"paid to the clinic {_fmt(ln.charge)} ({rule}); claimed on a "
+                            f"superbill to {payer.name}"
+                        )
+            if not c.self_pay:
                 age = req.patient.age_on(on)
                 for ln in lines:
-                    self._decide(ln, on, age)
-                if self.network is not None:  # else: no benefits in this network at all
-                    self._apply_limits(lines, on, acc)
+                    c.decide(ln, on, age)
+                if c.network is not None:  # else: no benefits in this network at all
+                    c.apply_limits(lines, on, acc)
                     for ln in lines:
                         if ln.covered:
-                            self._allow(ln, on)
-                    self._share(lines, on, acc)
+                            c.allow(ln, on)
+                    c.share(lines, on, acc)
+                    if c.program is not None:
+                        self._assist(c, lines, number, on, acc)
+                    elif c.program_note is not None and c.program_note not in self.warnings:
+                        self.warnings.append(c.program_note)
 
             vsum = [0] * len(_TOTAL_FIELDS)
-            out_lines = self._emit(visit, variant, lines, running, vsum)
+            out_lines = self._emit(visit, variant, lines, running, vsum, c)
             running = out_lines[-1].accumulators_after
             year_rows.append(vsum)
             out_visits.append(
@@ -637,29 +814,57 @@ class _Adjudicator:
                         "session": session,
                         "plan_year": py,
                         "payer_id": payer.id,
-                        "network": cov.network,
+                        "network": c.cov.network,
                         "lines": tuple(out_lines),
                         "totals": _totals(vsum),
                     }
                 )
             )
-        if cur_py is not None:
+        if cur is not None:
             close_year()
 
+        first = self.coverages[0]
+        used_payers = [p for c in self.coverages for p in c.used_payers]
+        used_programs = [c.used_program for c in self.coverages if c.used_program is not None]
         return _estimate(
             {
                 "library_version": __version__,
-                "rules_hash": rules_hash(self.used_payers, clinic),
+                "rules_hash": rules_hash(used_payers, clinic, used_programs),
                 "issued": req.issued,
-                "payer_id": payer.id,
-                "payer_name": payer.name,
-                "network": cov.network,
+                "payer_id": first.payer.id,
+                "payer_name": first.payer.name,
+                "network": first.cov.network,
                 "visits": tuple(out_visits),
                 "plan_years": tuple(years),
                 "totals": _totals(_column_sums(year_totals)),
+                "assistance": self._assistance_years(),
+                "range": None,
                 "warnings": tuple(self.warnings),
             }
         )
+
+    def _assistance_years(self) -> tuple[AssistanceYear, ...]:
+        out = []
+        for year in sorted(self.assist_program):
+            program = self.assist_program[year]
+            cap = _at(program.annual_max, date(year, 1, 1), f"{program.id}.annual_max").cents
+            used = self.assist_used.get(year, 0)
+            gone = self.assist_out.get(year)
+            out.append(
+                _assistance_year(
+                    {
+                        "program_id": program.id,
+                        "program_name": program.name,
+                        "year": year,
+                        "annual_max": _M[cap],
+                        "used": _M[used],
+                        "remaining": _M[max(0, cap - used)],
+                        "exhausted_visit": gone[0] if gone else None,
+                        "exhausted_on": gone[1] if gone else None,
+                    }
+                )
+            )
+        return tuple(out)
 
     def _emit(
         self,
@@ -668,6 +873,7 @@ class _Adjudicator:
         lines: list[_Line],
         before: Accumulators,
         vsum: list[int],
+        c: _Coverage,
     ) -> list[EstimateLine]:
         """Build the output lines, adding their cents to ``vsum`` (``_TOTAL_FIELDS`` order)."""
         out: list[EstimateLine] = []
@@ -676,23 +882,35 @@ class _Adjudicator:
         running = before
         ded_i, ded_f = before.deductible_individual.cents, before.deductible_family.cents
         oop_i, oop_f = before.out_of_pocket_individual.cents, before.out_of_pocket_family.cents
+        superbill = c.superbill
         for ln in lines:
+            assistance = ln.assistance
             if ln.covered:
                 non_covered = 0
                 cost = ln.copay + ln.deductible + ln.coinsurance
                 payer_pays = ln.allowed - cost
                 write_off = ln.charge - ln.allowed - ln.balance
+                allowed, copay, ded, coins, balance = (
+                    ln.allowed,
+                    ln.copay,
+                    ln.deductible,
+                    ln.coinsurance,
+                    ln.balance,
+                )
             else:
                 non_covered, cost, payer_pays, write_off = ln.charge, 0, 0, 0
-                ln.allowed = ln.copay = ln.deductible = ln.coinsurance = ln.balance = 0
-                if not self.self_pay:
-                    ln.notes.append(f"not covered: {ln.reason}")
+                allowed = copay = ded = coins = balance = 0
+                if not c.self_pay:
+                    ln.notes.append(
+                        f"not covered: {ln.reason}"
+                        + ("; nothing is reimbursed" if superbill else "")
+                    )
             after = running
-            if cost:
-                ded_i += ln.deductible
-                ded_f += ln.deductible
-                oop_i += cost
-                oop_f += cost
+            if ln.covered and (ln.credit_ded or ln.credit_oop):
+                ded_i += ln.credit_ded
+                ded_f += ln.credit_ded
+                oop_i += ln.credit_oop
+                oop_f += ln.credit_oop
                 after = _accumulators(
                     {
                         "deductible_individual": _M[ded_i],
@@ -701,17 +919,22 @@ class _Adjudicator:
                         "out_of_pocket_family": _M[oop_f],
                     }
                 )
-            patient = cost + ln.balance + non_covered
+            patient = cost + balance + non_covered
+            reimbursement = payer_pays if superbill else 0
+            net = patient - assistance
             vsum[0] += ln.charge
-            vsum[1] += ln.allowed
-            vsum[2] += ln.copay
-            vsum[3] += ln.deductible
-            vsum[4] += ln.coinsurance
-            vsum[5] += ln.balance
+            vsum[1] += allowed
+            vsum[2] += copay
+            vsum[3] += ded
+            vsum[4] += coins
+            vsum[5] += balance
             vsum[6] += non_covered
             vsum[7] += patient
             vsum[8] += payer_pays
             vsum[9] += write_off
+            vsum[10] += assistance
+            vsum[11] += reimbursement
+            vsum[12] += net
             tl = ln.tmpl
             out.append(
                 _line(
@@ -726,19 +949,22 @@ class _Adjudicator:
                         "modifiers": tl.modifiers,
                         "description": tl.description,
                         "charge": _M[ln.charge],
-                        "allowed": _M[ln.allowed],
+                        "allowed": _M[allowed],
                         "covered": ln.covered,
                         "rule": ln.rule,
                         "reason": ln.reason,
                         "category": ln.category,
-                        "copay": _M[ln.copay],
-                        "deductible": _M[ln.deductible],
-                        "coinsurance": _M[ln.coinsurance],
-                        "balance_bill": _M[ln.balance],
+                        "copay": _M[copay],
+                        "deductible": _M[ded],
+                        "coinsurance": _M[coins],
+                        "balance_bill": _M[balance],
                         "non_covered": _M[non_covered],
                         "patient": _M[patient],
                         "payer": _M[payer_pays],
                         "write_off": _M[write_off],
+                        "assistance": _M[assistance],
+                        "reimbursement": _M[reimbursement],
+                        "patient_net": _M[net],
                         "explanation": tuple(ln.notes),
                         "accumulators_before": running,
                         "accumulators_after": after,
@@ -749,19 +975,30 @@ class _Adjudicator:
         return out
 
 
-def _has(value: Dated[Money], on: date) -> bool:
-    try:
-        value.at(on)
-    except NoValueInForceError:
-        return False
-    return True
-
-
-def adjudicate(request: EstimateRequest, payers: Mapping[str, Payer]) -> Estimate:
+def adjudicate(
+    request: EstimateRequest,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram] | None = None,
+) -> Estimate:
     """Estimate a request against a set of payers. Pure: no I/O, no clock.
+
+    ``programs`` are the manufacturer savings programs a request may name; by default those
+    of ``payers`` when it is a :class:`~ketacost.PayerLibrary`. When the request lists
+    ``unknowns``, the estimate carries a low/expected/high ``range``.
 
     Raises:
         UnknownPayerError: the request (or a payer it uses) names a payer not in ``payers``.
         EstimateError: the request cannot be priced (a value not in force on a date, ...).
     """
-    return _Adjudicator(request, payers).run()
+    if programs is None:
+        programs = getattr(payers, "programs", None) or {}
+    estimate = _Adjudicator(request, payers, programs).run()
+    if request.unknowns is None:
+        return estimate
+    from ._range import estimate_range  # a sibling of the engine: it only re-runs it
+
+    def run(variant: EstimateRequest) -> Estimate:
+        return _Adjudicator(variant, payers, programs).run()
+
+    found = estimate_range(request, estimate, run)
+    return estimate.model_copy(update={"range": found})

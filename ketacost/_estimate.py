@@ -4,6 +4,13 @@ Identities that hold for every line, to the cent (tested as properties):
 
 * ``patient + payer + write_off == charge``
 * ``patient == copay + deductible + coinsurance + balance_bill + non_covered``
+* ``patient_net == patient - assistance`` (so ``patient_net + assistance + payer + write_off
+  == charge``)
+
+``patient`` is what the patient owes under the plan's rules; ``assistance`` is what a
+manufacturer savings program pays toward it; ``patient_net`` is what is left for the patient.
+On a superbill line the patient pays the clinic the whole charge and ``payer`` (also shown as
+``reimbursement``) is what the plan pays back, so ``patient`` is already net of it.
 """
 
 from __future__ import annotations
@@ -17,7 +24,17 @@ from pydantic import Field
 from ._money import Money
 from ._types import Model
 
-__all__ = ["Accumulators", "Estimate", "EstimateLine", "PlanYearSummary", "Totals", "VisitEstimate"]
+__all__ = [
+    "Accumulators",
+    "AssistanceYear",
+    "Estimate",
+    "EstimateLine",
+    "EstimateRange",
+    "PlanYearSummary",
+    "RangeDriver",
+    "Totals",
+    "VisitEstimate",
+]
 
 
 class Accumulators(Model):
@@ -43,6 +60,9 @@ class Totals(Model):
         description="contractual adjustment: charge minus allowed, in network (self-pay "
         "lines are charged the self-pay price, so they have none)"
     )
+    assistance: Money = Field(description="paid by a manufacturer savings program")
+    reimbursement: Money = Field(description="paid back to the patient by the plan (superbill)")
+    patient_net: Money = Field(description="patient minus assistance: what the patient pays")
 
 
 class EstimateLine(Model):
@@ -71,6 +91,9 @@ class EstimateLine(Model):
     patient: Money
     payer: Money
     write_off: Money
+    assistance: Money = Field(description="paid by a manufacturer savings program")
+    reimbursement: Money = Field(description="paid back to the patient by the plan (superbill)")
+    patient_net: Money = Field(description="patient minus assistance")
     explanation: tuple[str, ...] = Field(description="how each amount was reached, in order")
     accumulators_before: Accumulators
     accumulators_after: Accumulators
@@ -100,18 +123,58 @@ class PlanYearSummary(Model):
     out_of_pocket_max_individual: Money | None = Field(description="None: no cap")
 
 
+class AssistanceYear(Model):
+    """A manufacturer savings program over one calendar year of the plan."""
+
+    program_id: str
+    program_name: str
+    year: int
+    annual_max: Money
+    used: Money
+    remaining: Money
+    exhausted_visit: int | None = Field(description="the visit where the annual maximum ran out")
+    exhausted_on: date | None
+
+
+class RangeDriver(Model):
+    """One unknown input, varied alone with every other input at its expected value."""
+
+    input: str = Field(description="e.g. prior_authorization, sessions:boosters, dose:induction")
+    description: str
+    low_value: str = Field(description="the value of the input that gives the lowest cost")
+    high_value: str
+    low: Money = Field(description="patient_net total with the input at low_value")
+    high: Money
+
+
+class EstimateRange(Model):
+    """Low, expected and high patient cost (``patient_net`` over the whole plan) when some
+    inputs are unknown. Expected is the request as written; low and high are the lowest and
+    highest over every combination of the unknown inputs' values."""
+
+    low: Money
+    expected: Money
+    high: Money
+    low_inputs: dict[str, str] = Field(description="input -> value in the lowest combination")
+    high_inputs: dict[str, str] = Field(description="input -> value in the highest combination")
+    drivers: tuple[RangeDriver, ...] = Field(description="inputs by swing, largest first")
+    combinations: int
+
+
 class Estimate(Model):
     """The result of :func:`ketacost.estimate`. Same request, byte-identical JSON."""
 
     library_version: str
     rules_hash: str = Field(description="sha256 of the payer and clinic rules used")
     issued: date | None
-    payer_id: str
+    payer_id: str = Field(description="the payer of the first coverage period")
     payer_name: str
     network: str
     visits: tuple[VisitEstimate, ...]
     plan_years: tuple[PlanYearSummary, ...]
     totals: Totals
+    assistance: tuple[AssistanceYear, ...] = ()
+    range: EstimateRange | None = None
     warnings: tuple[str, ...] = ()
 
     def lines(self) -> Iterator[EstimateLine]:

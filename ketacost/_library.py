@@ -10,26 +10,30 @@ from functools import lru_cache
 from pathlib import Path
 
 from ._errors import FileIssue, PayerFileError, UnknownPayerError
-from ._loader import _payer, read_document
+from ._loader import _payer, _program, read_document
 from ._paths import PayerDirSource, resolve_payer_dir
 from ._payer import FeeSchedule, Payer, PercentOfPayer
+from ._savings import SavingsProgram
 from ._yaml import SourceMap, issue_at
 
 __all__ = ["PayerLibrary", "check_payers", "default_payers", "load_payers", "stale_payers"]
 
 
 class PayerLibrary(Mapping[str, Payer]):
-    """An immutable mapping of payer id → :class:`Payer`, with where each came from."""
+    """An immutable mapping of payer id → :class:`Payer`, with where each came from, and the
+    manufacturer savings programs of the folder's ``programs/`` subfolder."""
 
     def __init__(
         self,
         payers: Mapping[str, Payer],
         *,
+        programs: Mapping[str, SavingsProgram] | None = None,
         directory: Path | None = None,
         source: PayerDirSource | None = None,
         file_hashes: Mapping[str, str] | None = None,
     ) -> None:
         self._payers = dict(sorted(payers.items()))
+        self.programs: Mapping[str, SavingsProgram] = dict(sorted((programs or {}).items()))
         self.directory = directory
         self.source = source
         self.file_hashes: Mapping[str, str] = dict(file_hashes or {})
@@ -76,8 +80,11 @@ def _reference_issues(
     return issues
 
 
-def _scan(directory: Path) -> tuple[dict[str, Payer], dict[str, str], list[FileIssue]]:
+def _scan(
+    directory: Path,
+) -> tuple[dict[str, Payer], dict[str, SavingsProgram], dict[str, str], list[FileIssue]]:
     payers: dict[str, Payer] = {}
+    programs: dict[str, SavingsProgram] = {}
     sources: dict[str, SourceMap] = {}
     hashes: dict[str, str] = {}
     issues: list[FileIssue] = []
@@ -94,8 +101,17 @@ def _scan(directory: Path) -> tuple[dict[str, Payer], dict[str, str], list[FileI
         payers[payer.id] = payer
         sources[payer.id] = source
         hashes[payer.id] = hashlib.sha256(raw).hexdigest()
+    for path in sorted((directory / "programs").glob("*.yaml")):
+        try:
+            data, source, raw = read_document(path, PayerFileError)
+            program = _program(data, source, path.stem)
+        except PayerFileError as exc:
+            issues.extend(exc.issues)
+            continue
+        programs[program.id] = program
+        hashes[f"programs/{program.id}"] = hashlib.sha256(raw).hexdigest()
     issues.extend(_reference_issues(payers, sources))
-    return payers, hashes, issues
+    return payers, programs, hashes, issues
 
 
 def load_payers(directory: str | os.PathLike[str] | None = None) -> PayerLibrary:
@@ -109,16 +125,16 @@ def load_payers(directory: str | os.PathLike[str] | None = None) -> PayerLibrary
 
 
 def _load(path: Path, how: PayerDirSource) -> PayerLibrary:
-    payers, hashes, issues = _scan(path)
+    payers, programs, hashes, issues = _scan(path)
     if issues:
         raise PayerFileError(issues)
-    return PayerLibrary(payers, directory=path, source=how, file_hashes=hashes)
+    return PayerLibrary(payers, programs=programs, directory=path, source=how, file_hashes=hashes)
 
 
 def check_payers(directory: str | os.PathLike[str] | None = None) -> list[FileIssue]:
     """Every problem in a payer folder (empty when all files are good)."""
     path, _ = resolve_payer_dir(directory)
-    return _scan(path)[2]
+    return _scan(path)[3]
 
 
 def stale_payers(

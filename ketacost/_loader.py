@@ -23,15 +23,18 @@ from ._errors import (
     RuleFileError,
 )
 from ._payer import Payer, payer_issues
-from ._request import EstimateRequest
+from ._request import Coverage, EstimateRequest
+from ._savings import SavingsProgram
 from ._yaml import SourceMap, issue_at, parse_json, parse_yaml, validate
 
 __all__ = [
     "clinic_from_data",
     "load_clinic",
     "load_payer",
+    "load_program",
     "load_request",
     "payer_from_data",
+    "program_from_data",
     "read_document",
     "request_from_data",
 ]
@@ -113,6 +116,36 @@ def payer_from_data(data: Mapping[str, Any], *, source: str = "<payer>") -> Paye
     return _payer(data, SourceMap.empty(source), None)
 
 
+def _program(data: Any, source: SourceMap, stem: str | None) -> SavingsProgram:
+    extra: list[FileIssue] = []
+    if (
+        stem is not None
+        and isinstance(data, dict)
+        and isinstance(data.get("id"), str)
+        and data["id"] != stem
+    ):
+        extra.append(
+            issue_at(
+                source,
+                ("id",),
+                f"must equal the file name {stem!r}: programs/<id>.yaml holds program <id> "
+                f"(got {data['id']!r})",
+            )
+        )
+    return _checked(SavingsProgram, data, source, PayerFileError, extra, lambda _: [])
+
+
+def load_program(path: str | os.PathLike[str]) -> SavingsProgram:
+    """Load and check one manufacturer savings program file (``programs/<id>.yaml``)."""
+    data, source, _ = read_document(path, PayerFileError)
+    return _program(data, source, Path(path).stem)
+
+
+def program_from_data(data: Mapping[str, Any], *, source: str = "<program>") -> SavingsProgram:
+    """Validate a savings program given as Python data."""
+    return _program(data, SourceMap.empty(source), None)
+
+
 def _clinic(data: Any, source: SourceMap) -> Clinic:
     return _checked(Clinic, data, source, ClinicFileError, [], clinic_issues)
 
@@ -143,14 +176,29 @@ def request_issues(
                     f"the clinic has no session {phase.session!r} (known: {known})",
                 )
             )
+    issues.extend(_unknowns_issues(request))
     if payers is None:
         return issues
-    cov = request.coverage
+    coverages: list[tuple[Loc, Coverage]] = [(("coverage",), request.coverage)]
+    coverages += [(("coverage_periods", i), p) for i, p in enumerate(request.coverage_periods)]
+    programs: Mapping[str, SavingsProgram] | None = getattr(payers, "programs", None)
+    for at, cov in coverages:
+        issues.extend(_coverage_issues(at, cov, payers, programs))
+    return issues
+
+
+def _coverage_issues(
+    at: Loc,
+    cov: Coverage,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram] | None,
+) -> list[tuple[Loc, str]]:
+    issues: list[tuple[Loc, str]] = []
     payer = payers.get(cov.payer)
     if payer is None:
         issues.append(
             (
-                ("coverage", "payer"),
+                (*at, "payer"),
                 f"unknown payer {cov.payer!r} (known: {', '.join(sorted(payers))})",
             )
         )
@@ -158,16 +206,61 @@ def request_issues(
     net = payer.networks.get(cov.network)
     if cov.tier == "family" and net is not None and net.deductible.family is None:
         issues.append(
-            (("coverage", "tier"), f"payer {payer.id!r} has no family deductible; use individual")
+            ((*at, "tier"), f"payer {payer.id!r} has no family deductible; use individual")
         )
+    if (
+        cov.savings_program is not None
+        and programs is not None
+        and cov.savings_program not in programs
+    ):
+        known = ", ".join(sorted(programs)) or "none"
+        issues.append(
+            (
+                (*at, "savings_program"),
+                f"unknown savings program {cov.savings_program!r} (known: {known})",
+            )
+        )
+    if cov.superbill and payer.kind == "self-pay":
+        issues.append(((*at, "superbill"), "a superbill needs an insurer to send it to"))
     if cov.accumulators is not None:
         for name in cov.accumulators.sessions_used:
             if name not in payer.limits:
                 known = ", ".join(sorted(payer.limits)) or "none"
                 issues.append(
                     (
-                        ("coverage", "accumulators", "sessions_used", name),
+                        (*at, "accumulators", "sessions_used", name),
                         f"payer {payer.id!r} has no session limit {name!r} (known: {known})",
+                    )
+                )
+    return issues
+
+
+def _unknowns_issues(request: EstimateRequest) -> list[tuple[Loc, str]]:
+    unknowns = request.unknowns
+    if unknowns is None:
+        return []
+    issues: list[tuple[Loc, str]] = []
+    names = [p.name or f"phase {i + 1}" for i, p in enumerate(request.plan.phases)]
+    sessions = request.clinic.sessions
+    phases: list[tuple[str, int, str]] = [
+        ("sessions", i, e.phase) for i, e in enumerate(unknowns.sessions)
+    ] + [("dose", i, e.phase) for i, e in enumerate(unknowns.dose)]
+    for kind, i, phase in phases:
+        if phase not in names:
+            issues.append(
+                (
+                    ("unknowns", kind, i, "phase"),
+                    f"the plan has no phase {phase!r} (phases: {', '.join(names)})",
+                )
+            )
+    for i, dose in enumerate(unknowns.dose):
+        for j, name in enumerate(dose.sessions):
+            if name not in sessions:
+                issues.append(
+                    (
+                        ("unknowns", "dose", i, "sessions", j),
+                        f"the clinic has no session {name!r} "
+                        f"(known: {', '.join(sorted(sessions))})",
                     )
                 )
     return issues

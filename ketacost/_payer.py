@@ -235,6 +235,11 @@ class Payer(Model):
     networks: dict[NetworkName, Network] = Field(default_factory=dict)
     coverage: tuple[CoverageRule, ...] = ()
     limits: dict[Slug, SessionLimit] = Field(default_factory=dict)
+    copay_accumulator: StrictBool = Field(
+        default=False,
+        description="true: manufacturer assistance does not count toward the deductible or "
+        "out-of-pocket maximum (only what the patient pays does)",
+    )
 
     _index: dict[str, tuple[CoveredRule | ExcludedRule, ...]] = PrivateAttr(default_factory=dict)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from ._clinic import Clinic
 from ._money import Money
@@ -12,12 +13,17 @@ from ._plan import Plan
 from ._types import Icd10, Model, NetworkName, Slug, Usd
 
 __all__ = [
+    "AmountRange",
     "AuthorizationStatus",
     "Coverage",
+    "CoveragePeriod",
+    "DoseChoice",
     "EstimateRequest",
     "FamilyAmounts",
     "Patient",
+    "SessionsRange",
     "StartingAccumulators",
+    "Unknowns",
 ]
 
 from typing import Literal
@@ -93,6 +99,82 @@ class Coverage(Model):
     )
     accumulators: StartingAccumulators | None = None
     member_id: str | None = Field(default=None, max_length=64)
+    savings_program: Slug | None = Field(
+        default=None,
+        description="a manufacturer savings program the patient is enrolled in (e.g. "
+        "spravato-withme); applied after the plan's adjudication, where eligible",
+    )
+    superbill: StrictBool = Field(
+        default=False,
+        description="the patient pays the clinic's self-pay price and files a superbill; the "
+        "plan reimburses the patient on its terms for this network (usually out)",
+    )
+
+
+class CoveragePeriod(Coverage):
+    """Coverage in force from ``starts`` (inclusive) until the next period starts."""
+
+    starts: date
+
+
+class SessionsRange(Model):
+    """An unknown number of sessions in one phase (e.g. 6 to 12 boosters)."""
+
+    phase: str = Field(min_length=1, description="the phase's name (or 'phase N')")
+    low: int = Field(ge=0, le=400)
+    high: int = Field(ge=1, le=400)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SessionsRange:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) is above high ({self.high})")
+        return self
+
+
+class DoseChoice(Model):
+    """An unknown session template in one phase (e.g. esketamine 56 or 84 mg)."""
+
+    phase: str = Field(min_length=1, description="the phase's name (or 'phase N')")
+    sessions: tuple[Slug, ...] = Field(min_length=1, max_length=4)
+
+
+class AmountRange(Model):
+    low: Usd
+    high: Usd
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AmountRange:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) is above high ({self.high})")
+        return self
+
+
+class Unknowns(Model):
+    """Inputs not known yet. The estimate is the request as written (the expected case); the
+    range spans every combination of the values listed here with the expected values."""
+
+    prior_authorization: tuple[AuthorizationStatus, ...] = Field(
+        default=(), max_length=4, description="outcomes to consider, e.g. [approved, denied]"
+    )
+    sessions: tuple[SessionsRange, ...] = Field(default=(), max_length=3)
+    dose: tuple[DoseChoice, ...] = Field(default=(), max_length=3)
+    deductible_met: AmountRange | None = Field(
+        default=None,
+        description="individual deductible already met, as of the coverage's accumulators "
+        "date (or the plan start)",
+    )
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Unknowns:
+        n = (
+            bool(self.prior_authorization)
+            + len(self.sessions)
+            + len(self.dose)
+            + (self.deductible_met is not None)
+        )
+        if n > 4:
+            raise ValueError(f"at most 4 unknown inputs at once (got {n})")
+        return self
 
 
 class EstimateRequest(Model):
@@ -100,6 +182,30 @@ class EstimateRequest(Model):
 
     patient: Patient
     coverage: Coverage
+    coverage_periods: tuple[CoveragePeriod, ...] = Field(
+        default=(),
+        max_length=10,
+        description="later coverage, each from its start date (e.g. Medicare from a 65th "
+        "birthday, or self-pay after insurance ends); `coverage` applies before the first",
+    )
     clinic: Clinic
     plan: Plan
+    unknowns: Unknowns | None = None
     issued: date | None = Field(default=None, description="date the estimate is issued")
+
+    @model_validator(mode="after")
+    def _periods_in_order(self) -> EstimateRequest:
+        starts = [p.starts for p in self.coverage_periods]
+        if any(b <= a for a, b in itertools.pairwise(starts)):
+            raise ValueError("coverage_periods must start on strictly increasing dates")
+        return self
+
+    def coverage_on(self, on: date) -> Coverage:
+        """The coverage in force on ``on``."""
+        found = self.coverage
+        for period in self.coverage_periods:
+            if period.starts <= on:
+                found = period
+            else:
+                break
+        return found

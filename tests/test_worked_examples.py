@@ -54,8 +54,13 @@ RATES = {
 
 
 def amounts(item: Any) -> dict[str, str]:
-    """The non-zero money fields of a line, visit totals or totals, as text."""
-    return {f: str(getattr(item, f)) for f in FIELDS if getattr(item, f)}
+    """The non-zero money fields of a line, visit totals or totals, as text; ``patient_net``
+    only where it differs from ``patient`` (that is, where a savings program paid)."""
+    return {
+        f: str(getattr(item, f))
+        for f in FIELDS
+        if getattr(item, f) and not (f == "patient_net" and item.patient_net == item.patient)
+    }
 
 
 def check_identities(est: Estimate) -> None:
@@ -65,6 +70,7 @@ def check_identities(est: Estimate) -> None:
         assert ln.patient + ln.payer + ln.write_off == ln.charge, ln
         parts = ln.copay + ln.deductible + ln.coinsurance + ln.balance_bill + ln.non_covered
         assert ln.patient == parts, ln
+        assert ln.patient_net == ln.patient - ln.assistance, ln
     for f in FIELDS:
         assert getattr(est.totals, f) == sum((getattr(ln, f) for ln in lines), Money(0)), f
 

@@ -1,0 +1,213 @@
+"""Ranges: low, expected and high patient cost when some inputs are unknown.
+
+The expected case is the request as written. Each unknown input (prior authorization
+outcome, number of sessions in a phase, the dose a phase uses, the deductible already met)
+lists the values it may take; every combination of those values (with the expected ones) is
+estimated, and low and high are the least and the most the patient pays (``patient_net``
+over the whole plan). Because the expected case is one of the combinations,
+low <= expected <= high always. Each input's swing (varied alone, every other input at its
+expected value) names what drives the range. Pure: it only re-runs the engine.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from ._errors import EstimateError
+from ._estimate import Estimate, EstimateRange, RangeDriver
+from ._money import Money
+from ._plan import MAX_VISITS
+from ._request import Coverage, EstimateRequest, FamilyAmounts, StartingAccumulators
+from ._types import builder
+
+__all__ = ["MAX_COMBINATIONS", "estimate_range"]
+
+#: The most combinations one range estimates (4 inputs with 3 values each is 81).
+MAX_COMBINATIONS = 81
+
+_range = builder(EstimateRange)
+_driver = builder(RangeDriver)
+
+# One unknown input: (name, description, [(label, apply)]) where apply(request) -> request.
+_Apply = Callable[[EstimateRequest], EstimateRequest]
+_Input = tuple[str, str, list[tuple[str, _Apply]]]
+
+
+def _phase_index(request: EstimateRequest, name: str) -> int:
+    for i, p in enumerate(request.plan.phases):
+        if (p.name or f"phase {i + 1}") == name:
+            return i
+    raise EstimateError(f"unknowns: the plan has no phase {name!r}")
+
+
+def _with_phase(request: EstimateRequest, index: int, **update: Any) -> EstimateRequest:
+    phases = list(request.plan.phases)
+    phases[index] = phases[index].model_copy(update=update)
+    total = sum(p.count for p in phases)
+    if total > MAX_VISITS:
+        raise EstimateError(f"unknowns: a combination has {total} sessions (at most {MAX_VISITS})")
+    plan = request.plan.model_copy(update={"phases": tuple(phases)})
+    return request.model_copy(update={"plan": plan})
+
+
+def _with_auth(status: str) -> _Apply:
+    def apply(request: EstimateRequest) -> EstimateRequest:
+        periods = tuple(
+            p.model_copy(update={"prior_authorization": status}) for p in request.coverage_periods
+        )
+        cov = request.coverage.model_copy(update={"prior_authorization": status})
+        return request.model_copy(update={"coverage": cov, "coverage_periods": periods})
+
+    return apply
+
+
+def _with_sessions(index: int, count: int) -> _Apply:
+    def apply(request: EstimateRequest) -> EstimateRequest:
+        phase = request.plan.phases[index]
+        if phase.per_week is not None:
+            raise EstimateError(
+                "unknowns: a phase given as 'per_week' and 'weeks' cannot vary its sessions; "
+                "write it as 'sessions' with 'every_days' or 'every_weeks'"
+            )
+        if count == 0:
+            raise EstimateError("unknowns: a phase needs at least 1 session")
+        return _with_phase(request, index, sessions=count)
+
+    return apply
+
+
+def _with_dose(index: int, session: str) -> _Apply:
+    def apply(request: EstimateRequest) -> EstimateRequest:
+        return _with_phase(request, index, session=session)
+
+    return apply
+
+
+def _with_deductible(amount: Money) -> _Apply:
+    def apply(request: EstimateRequest) -> EstimateRequest:
+        cov = request.coverage
+        acc = cov.accumulators or StartingAccumulators(as_of=request.plan.start)
+        met = acc.deductible_met
+        family = met.family if met.family.cents == 0 else max(met.family, amount)
+        new_met = FamilyAmounts(individual=amount, family=family)
+        new_cov: Coverage = cov.model_copy(
+            update={"accumulators": acc.model_copy(update={"deductible_met": new_met})}
+        )
+        return request.model_copy(update={"coverage": new_cov})
+
+    return apply
+
+
+def _inputs(request: EstimateRequest) -> list[_Input]:
+    u = request.unknowns
+    assert u is not None
+    inputs: list[_Input] = []
+    if u.prior_authorization:
+        values = list(dict.fromkeys([request.coverage.prior_authorization, *u.prior_authorization]))
+        inputs.append(
+            (
+                "prior_authorization",
+                "the prior authorization decision",
+                [(v, _with_auth(v)) for v in values],
+            )
+        )
+    for s in u.sessions:
+        i = _phase_index(request, s.phase)
+        counts = list(dict.fromkeys([request.plan.phases[i].count, s.low, s.high]))
+        inputs.append(
+            (
+                f"sessions:{s.phase}",
+                f"the number of sessions in {s.phase}",
+                [(str(n), _with_sessions(i, n)) for n in counts],
+            )
+        )
+    for d in u.dose:
+        i = _phase_index(request, d.phase)
+        names = list(dict.fromkeys([request.plan.phases[i].session, *d.sessions]))
+        inputs.append(
+            (
+                f"dose:{d.phase}",
+                f"the session (dose) used in {d.phase}",
+                [(n, _with_dose(i, n)) for n in names],
+            )
+        )
+    if u.deductible_met is not None:
+        acc = request.coverage.accumulators
+        now = acc.deductible_met.individual if acc is not None else Money(0)
+        amounts = list(dict.fromkeys([now, u.deductible_met.low, u.deductible_met.high]))
+        inputs.append(
+            (
+                "deductible_met",
+                "how much of the deductible is already met",
+                [(str(a), _with_deductible(a)) for a in amounts],
+            )
+        )
+    return inputs
+
+
+def estimate_range(
+    request: EstimateRequest,
+    expected: Estimate,
+    run: Callable[[EstimateRequest], Estimate],
+) -> EstimateRange:
+    """The range of ``request`` (which lists ``unknowns``); ``expected`` is its own estimate and
+    ``run`` estimates a variant request (the engine, without unknowns)."""
+    inputs = _inputs(request)
+    base = request.model_copy(update={"unknowns": None})
+    count = 1
+    for _, _, values in inputs:
+        count *= len(values)
+    if count > MAX_COMBINATIONS:
+        raise EstimateError(
+            f"unknowns: {count} combinations to estimate; at most {MAX_COMBINATIONS}"
+        )
+    exp_cents = expected.totals.patient_net.cents
+    cache: dict[tuple[int, ...], int] = {(0,) * len(inputs): exp_cents}
+
+    def cost(choice: tuple[int, ...]) -> int:
+        hit = cache.get(choice)
+        if hit is None:
+            variant = base
+            for (_, _, values), k in zip(inputs, choice, strict=True):
+                variant = values[k][1](variant)
+            hit = run(variant).totals.patient_net.cents
+            cache[choice] = hit
+        return hit
+
+    combos = list(itertools.product(*(range(len(v)) for _, _, v in inputs)))
+    costs = {c: cost(c) for c in combos}
+    low_c = min(combos, key=lambda c: (costs[c], c))
+    high_c = max(combos, key=lambda c: (costs[c], [-k for k in c]))
+    drivers = []
+    for n, (name, description, values) in enumerate(inputs):
+        alone = []
+        for k in range(len(values)):
+            choice = tuple(k if j == n else 0 for j in range(len(inputs)))
+            alone.append((costs[choice], k))
+        lo, hi = min(alone), max(alone, key=lambda t: (t[0], -t[1]))
+        drivers.append(
+            _driver(
+                {
+                    "input": name,
+                    "description": description,
+                    "low_value": values[lo[1]][0],
+                    "high_value": values[hi[1]][0],
+                    "low": Money.from_cents(lo[0]),
+                    "high": Money.from_cents(hi[0]),
+                }
+            )
+        )
+    drivers.sort(key=lambda d: (-(d.high.cents - d.low.cents), d.input))
+    return _range(
+        {
+            "low": Money.from_cents(costs[low_c]),
+            "expected": Money.from_cents(exp_cents),
+            "high": Money.from_cents(costs[high_c]),
+            "low_inputs": {name: v[low_c[n]][0] for n, (name, _, v) in enumerate(inputs)},
+            "high_inputs": {name: v[high_c[n]][0] for n, (name, _, v) in enumerate(inputs)},
+            "drivers": tuple(drivers),
+            "combinations": len(combos),
+        }
+    )

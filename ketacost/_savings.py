@@ -1,0 +1,56 @@
+"""Manufacturer savings programs (a Spravato withMe-style copay program), declared as data.
+
+A program file ``payers/programs/<id>.yaml`` says which plan kinds may use it (commercial
+only: never Medicare, Medicaid, TRICARE or VA), which codes are its drug lines, the least the
+patient pays per treatment, and the annual maximum per calendar year. The engine applies it
+after the plan's adjudication of each visit; whether its payments count toward the plan's
+deductible and out-of-pocket maximum is the plan's call (``Payer.copay_accumulator``).
+"""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from pydantic import Field, model_validator
+
+from ._dated import Dated
+from ._payer import PayerKind, PayerMetadata
+from ._types import Code, Model, Slug, Usd
+
+__all__ = ["GOVERNMENT_KINDS", "SavingsProgram"]
+
+#: Plan kinds a manufacturer program may never pay for (federal anti-kickback rules).
+GOVERNMENT_KINDS: frozenset[str] = frozenset(
+    {"medicare", "medicare-advantage", "medicaid", "tricare", "va"}
+)
+
+
+class SavingsProgram(Model):
+    """One manufacturer program. The file ``payers/programs/<id>.yaml`` holds program ``<id>``."""
+
+    id: Slug
+    name: str = Field(min_length=1)
+    sponsor: str = Field(min_length=1)
+    metadata: PayerMetadata
+    eligible_kinds: tuple[PayerKind, ...] = Field(
+        default=("commercial", "commercial-hdhp"), min_length=1
+    )
+    codes: tuple[Code, ...] = Field(min_length=1, description="the drug codes it pays toward")
+    patient_pays: Dated[Usd] = Field(
+        description="the least the patient pays per treatment (visit) on the drug lines"
+    )
+    annual_max: Dated[Usd] = Field(description="most the program pays per calendar year")
+
+    @model_validator(mode="after")
+    def _commercial_only(self) -> SavingsProgram:
+        bad = sorted(set(self.eligible_kinds) & GOVERNMENT_KINDS)
+        if bad:
+            raise ValueError(
+                f"a manufacturer program cannot be used with government coverage ({', '.join(bad)})"
+            )
+        if "self-pay" in self.eligible_kinds:
+            raise ValueError("a copay program needs insurance: remove self-pay")
+        return self
+
+
+assert set(get_args(PayerKind)) >= GOVERNMENT_KINDS
