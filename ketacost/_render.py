@@ -22,10 +22,12 @@ __all__ = [
     "CSV_COLUMNS",
     "Report",
     "Table",
+    "assistance_notes",
     "charge_notes",
     "comparison_report",
     "csv_text",
     "estimate_report",
+    "range_notes",
     "render_comparison_csv",
     "render_csv",
     "render_markdown",
@@ -82,8 +84,18 @@ def charge_notes(t: Totals, payer_name: str) -> list[str]:
         out.append(
             f"{usd(t.non_covered)} not covered (or self-pay): you pay the clinic's price in full."
         )
-    if t.payer:
-        out.append(f"{usd(t.payer)} is paid by {payer_name}.")
+    if t.assistance:
+        out.append(
+            f"{usd(t.assistance)} is paid by the manufacturer's savings program toward your "
+            f"share, so you pay {usd(t.patient_net)}."
+        )
+    if t.reimbursement:
+        out.append(
+            f"{usd(t.reimbursement)} is paid back to you by {payer_name} when you send the "
+            "superbill (out-of-network reimbursement); what you pay is net of it."
+        )
+    if t.payer and t.payer != t.reimbursement:
+        out.append(f"{usd(t.payer - t.reimbursement)} is paid by {payer_name} to the clinic.")
     if t.write_off:
         out.append(
             f"{usd(t.write_off)} is written off by the clinic: the part of its charge above "
@@ -108,7 +120,7 @@ def _visit_rows(estimate: Estimate) -> tuple[tuple[str, ...], ...]:
                 codes,
                 usd(t.charge),
                 status,
-                usd(t.patient),
+                usd(t.patient_net),
                 usd(t.payer),
             )
         )
@@ -123,9 +135,40 @@ def _year_row(label: str, visits: int, t: Totals) -> tuple[str, ...]:
         usd(t.deductible),
         usd(t.copay + t.coinsurance),
         usd(t.non_covered + t.balance_bill),
-        usd(t.patient),
+        usd(t.assistance),
+        usd(t.patient_net),
         usd(t.payer),
     )
+
+
+def range_notes(estimate: Estimate) -> list[str]:
+    """The low/expected/high range of what the patient pays, and the input driving each."""
+    r = estimate.range
+    if r is None:
+        return []
+    out = [
+        f"Some inputs are not known yet, so you may pay from {usd(r.low)} to {usd(r.high)}; "
+        f"{usd(r.expected)} is expected."
+    ]
+    for d in r.drivers:
+        out.append(
+            f"{d.description}: {usd(d.low)} if {d.low_value}, {usd(d.high)} if {d.high_value}."
+        )
+    return out
+
+
+def assistance_notes(estimate: Estimate) -> list[str]:
+    """Where a savings program's annual maximum runs out, per calendar year."""
+    out: list[str] = []
+    for a in estimate.assistance:
+        text = f"{a.program_name}, {a.year}: {usd(a.used)} of {usd(a.annual_max)} used"
+        if a.exhausted_visit is not None and a.exhausted_on is not None:
+            text += (
+                f"; the annual maximum runs out at visit {a.exhausted_visit} "
+                f"({a.exhausted_on.isoformat()}), after which you pay your full share"
+            )
+        out.append(text + ".")
+    return out
 
 
 def estimate_report(estimate: Estimate) -> Report:
@@ -150,11 +193,12 @@ def estimate_report(estimate: Estimate) -> Report:
             "Deductible",
             "Copay+coins.",
             "Not covered+balance",
+            "Savings",
             "You pay",
             "Plan pays",
         ),
         tuple(year_rows),
-        frozenset(range(1, 8)),
+        frozenset(range(1, 9)),
     )
     issued = estimate.issued.isoformat() if estimate.issued else "undated"
     footer = (
@@ -164,7 +208,11 @@ def estimate_report(estimate: Estimate) -> Report:
     return Report(
         title=f"Estimate: {estimate.payer_name} ({estimate.network} network)",
         tables=(visits, years),
-        notes=tuple(charge_notes(estimate.totals, estimate.payer_name)),
+        notes=(
+            *charge_notes(estimate.totals, estimate.payer_name),
+            *assistance_notes(estimate),
+            *range_notes(estimate),
+        ),
         warnings=estimate.warnings,
         footer=footer,
     )
@@ -243,6 +291,9 @@ CSV_COLUMNS = (
     "patient",
     "payer",
     "write_off",
+    "assistance",
+    "reimbursement",
+    "patient_net",
 )
 
 
@@ -295,6 +346,7 @@ def comparison_report(comparison: Comparison) -> Report:
             usd(r.totals.charge),
             usd(r.totals.payer),
             usd(r.totals.non_covered + r.totals.balance_bill),
+            usd(r.totals.assistance),
             usd(r.patient_cost),
         )
         for r in comparison.rows
@@ -312,10 +364,11 @@ def comparison_report(comparison: Comparison) -> Report:
             "Charge",
             "Plan pays",
             "Not covered+balance",
+            "Savings",
             "You pay",
         ),
         rows,
-        frozenset({0, 6, 7, 8, 9, 10}),
+        frozenset({0, 6, 7, 8, 9, 10, 11}),
     )
     best, worst = comparison.rows[0], comparison.rows[-1]
     notes = [f"Cheapest for the patient: {best.label}, {usd(best.patient_cost)} in all."]

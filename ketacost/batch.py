@@ -15,6 +15,7 @@ payer                (required) payer id (``ketacost payers list``), ``self-pay`
 network              ``in``     ``in`` or ``out`` of network
 tier                 individual ``individual`` or ``family`` coverage
 prior_authorization  not_requested  ``approved``, ``denied``, ``pending``, ``not_requested``
+savings_program                 a manufacturer savings program id (``spravato-withme``)
 age                             age in years (give ``age`` or ``birth_date``)
 birth_date                      YYYY-MM-DD
 diagnoses                       ICD-10-CM codes, separated by spaces or ``;`` (``F33.2``)
@@ -37,7 +38,8 @@ Output columns, one row per input row and in input order: ``row_id``, ``payer``,
 ``plan``, ``session``, ``start``, ``visits``, ``first_visit``, ``last_visit``, every total of
 the estimate (``charge``, ``allowed``, ``copay``, ``deductible``, ``coinsurance``,
 ``balance_bill``, ``non_covered``, ``patient``, ``plan_paid`` (the estimate's ``payer`` total),
-``write_off``, ...) as dollars with two places, and ``error``. A bad row does not stop the
+``write_off``, ``assistance``, ``reimbursement``, ``patient_net``) as dollars with two places,
+and ``error``. A bad row does not stop the
 batch: its ``error`` cell says what is wrong (``age: ...``) and its amounts are empty.
 
 Rows are estimated in chunks on every core (``jobs``); each worker loads the clinic and the
@@ -88,6 +90,7 @@ INPUT_COLUMNS = (
     "network",
     "tier",
     "prior_authorization",
+    "savings_program",
     "age",
     "birth_date",
     "diagnoses",
@@ -261,7 +264,7 @@ def _request_data(row: Mapping[str, str | None], clinic: Clinic) -> dict[str, An
         patient["birth_date"] = birth
     start = _date(row, "start")
     coverage: dict[str, Any] = {"payer": _cell(row, "payer")}
-    for column in ("network", "tier", "prior_authorization"):
+    for column in ("network", "tier", "prior_authorization", "savings_program"):
         if value := _cell(row, column):
             coverage[column] = value
     deductible, oop = _cell(row, "deductible_met"), _cell(row, "out_of_pocket_met")
@@ -290,6 +293,7 @@ _FIELD_COLUMNS = (
     ("coverage.network", "network"),
     ("coverage.tier", "tier"),
     ("coverage.prior_authorization", "prior_authorization"),
+    ("coverage.savings_program", "savings_program"),
     ("plan.start", "start"),
     ("plan.closed_weekdays", "closed_weekdays"),
     ("plan.phases", "session"),

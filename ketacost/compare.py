@@ -99,8 +99,9 @@ class Comparison(Model):
 
 
 def patient_cost(totals: Totals) -> Money:
-    """What the patient pays in all: the ranking key of a comparison."""
-    return totals.patient
+    """What the patient pays in all, after any savings program (``patient_net``): the ranking
+    key of a comparison."""
+    return totals.patient_net
 
 
 def _apply(request: EstimateRequest, v: Variant, payers: Mapping[str, Payer]) -> EstimateRequest:

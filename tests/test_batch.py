@@ -171,8 +171,14 @@ def test_missing_required_cells(tmp_path: Path) -> None:
 
 def test_the_example_file_runs(tmp_path: Path) -> None:
     out = run_batch(read_rows(EXAMPLE), payers=PAYERS, jobs=1)
-    assert len(out) == 8
+    assert len(out) == 9
     assert [r["row_id"] for r in out if r["error"]] == ["7", "8"]
+    rows = by_id(out)
+    # Row 9 is row 2 with the savings program: the same plan result, part of it paid by the
+    # program, and patient_net = patient - assistance.
+    assert rows["9"]["patient"] == rows["2"]["patient"] == "6000.00"
+    net = ketacost.Money(rows["9"]["patient"]) - ketacost.Money(rows["9"]["assistance"])
+    assert ketacost.Money(rows["9"]["patient_net"]) == net < ketacost.Money("6000.00")
 
 
 # -- the command -------------------------------------------------------------------------------

@@ -414,3 +414,22 @@ def test_superbill_user_errors(tmp_path: Path) -> None:
     assert_user_error(run("superbill", ESKETAMINE, "-o", out), "patient")
     assert_user_error(run("superbill", IV_SELF_PAY, "--from", "2030-01-01", "-o", out), "no visit")
     assert_user_error(run("superbill", IV_SELF_PAY, "--format", "docx", "-o", out), "docx")
+
+
+def test_estimate_shows_savings_and_the_range(tmp_path: Path) -> None:
+    text = ESKETAMINE.read_text().replace("../clinics", str(ROOT / "examples" / "clinics"))
+    text = text.replace("  prior_authorization: approved\n", "  prior_authorization: pending\n")
+    text = text.replace("  network: in\n", "  network: in\n  savings_program: spravato-withme\n")
+    text += "unknowns:\n  prior_authorization: [approved, denied]\n"
+    path = tmp_path / "unknown.yaml"
+    path.write_text(text)
+    est = library_estimate(path)
+    assert est.range is not None and est.range.low < est.range.high
+    result = run("--plain", "estimate", path)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    r = est.range
+    assert f"you may pay from {format(r.low, '$')} to {format(r.high, '$')}" in out
+    assert "Savings" in out
+    if est.totals.assistance:
+        assert "paid by the manufacturer's savings program" in out

@@ -24,10 +24,16 @@ EXPECTED: dict[str, list[str]] = {
         "Commercial PPO, in network: billed as 99214, J0013",
         "goes to your Original Medicare (Part B) deductible",
     ],
+    "esketamine_year_comparison.py": [
+        "Esketamine, commercial PPO + savings program",
+        "Esketamine, Original Medicare",
+        "IV ketamine, self-pay",
+        "Cheapest for the patient: Esketamine, commercial PPO + savings program",
+    ],
     "compare_payers.py": ["Ranked by what the patient pays", "Cheapest for the patient"],
     "superbill_month.py": ["Superbill: Riverside Ketamine", "Total charged $2,650.00"],
     "batch_from_csv.py": [
-        "8 rows, 2 with errors",
+        "9 rows, 2 with errors",
         "error: age: must be a whole number (got 'forty')",
     ],
 }

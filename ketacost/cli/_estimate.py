@@ -9,7 +9,6 @@ import click
 import pydantic
 
 from ketacost import estimate as estimate_request
-from ketacost._estimate import Estimate
 from ketacost._library import PayerLibrary, default_payers, load_payers
 from ketacost._loader import load_request
 from ketacost._plan import expand
@@ -47,22 +46,6 @@ def load(request_path: Path, payers_dir: Path | None) -> tuple[EstimateRequest, 
     return load_request(request_path, payers=payers), payers
 
 
-def _range_notes(result: Estimate) -> list[str]:
-    """The low/expected/high range, when the estimate has one (unknown inputs)."""
-    rng = getattr(result, "range", None)
-    if rng is None:
-        return []
-    out = [
-        f"Range for what you pay: {usd(rng.low)} (low) to {usd(rng.high)} (high), "
-        f"{usd(rng.expected)} expected."
-    ]
-    for name in ("low", "expected", "high"):
-        driver = getattr(rng, f"{name}_driver", None) or getattr(rng, f"{name}_input", None)
-        if driver:
-            out.append(f"The {name} figure assumes: {driver}.")
-    return out
-
-
 @cli.command()
 @REQUEST
 @format_option()
@@ -87,13 +70,7 @@ def estimate(request_path: Path, fmt: str, as_json: bool, payers_dir: Path | Non
     elif fmt == "csv":
         click.echo(render_csv(result), nl=False)
     else:
-        report = estimate_report(result)
-        extra = tuple(_range_notes(result))
-        if extra:
-            report = Report(
-                report.title, report.tables, report.notes + extra, report.warnings, report.footer
-            )
-        echo_report(report, fmt)
+        echo_report(estimate_report(result), fmt)
 
 
 def _dates(values: tuple[datetime, ...]) -> list[date]:
