@@ -172,6 +172,14 @@ def _sum(amounts: Iterable[Money]) -> Money:
 
 
 def _check_inputs(request: EstimateRequest, estimate: Estimate) -> GfePatient:
+    # 45 CFR 149.610(a): for uninsured or self-pay individuals only.
+    for line in estimate.lines():
+        if line.reason != "self-pay":
+            raise DocumentError(
+                f"a Good Faith Estimate is for uninsured or self-pay patients (45 CFR 149.610), "
+                f"but visit {line.visit} ({line.date.isoformat()}) is billed to "
+                f"{estimate.payer_name}; estimate it with coverage payer 'self-pay'"
+            )
     patient = request.patient
     # 45 CFR 149.610(c)(1)(i): the patient's name and date of birth.
     missing = [
@@ -188,14 +196,6 @@ def _check_inputs(request: EstimateRequest, estimate: Estimate) -> GfePatient:
             f"(45 CFR 149.610(c)(1)(i)); the request has no {' and no '.join(missing)}"
         )
     assert patient.name is not None and patient.birth_date is not None
-    # 45 CFR 149.610(a): for uninsured or self-pay individuals only.
-    for line in estimate.lines():
-        if line.reason != "self-pay":
-            raise DocumentError(
-                f"a Good Faith Estimate is for uninsured or self-pay patients (45 CFR 149.610), "
-                f"but visit {line.visit} ({line.date.isoformat()}) is billed to "
-                f"{estimate.payer_name}; estimate it with coverage payer 'self-pay'"
-            )
     if not estimate.visits:
         raise DocumentError("the estimate has no visits, so there is nothing to estimate")
     return GfePatient(name=patient.name, birth_date=patient.birth_date)
