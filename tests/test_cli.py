@@ -378,7 +378,7 @@ def test_gfe_expected_visits_gives_a_range(tmp_path: Path) -> None:
 
 def test_gfe_user_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "gfe.html"
-    assert_user_error(run("gfe", ESKETAMINE, "-o", out), "needs the patient's name")
+    assert_user_error(run("gfe", ESKETAMINE, "-o", out), "for uninsured or self-pay patients")
     assert_user_error(run("gfe", IV_SELF_PAY), "Missing option '-o'")
     assert_user_error(run("gfe", IV_SELF_PAY, "-o", out, "--expected-visits", "many"), "LOW-HIGH")
     monkeypatch.setitem(sys.modules, "fpdf", None)
