@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._clinic import Address, Clinic, Package, SessionTemplate, TemplateLine
+from ._clinic import Address, Clinic, Package, Provider, SessionTemplate, TemplateLine
 from ._dated import Dated
 from ._engine import adjudicate, rules_hash
 from ._errors import (
@@ -27,9 +27,12 @@ from ._errors import (
 )
 from ._estimate import (
     Accumulators,
+    AssistanceYear,
     Estimate,
     EstimateLine,
+    EstimateRange,
     PlanYearSummary,
+    RangeDriver,
     Totals,
     VisitEstimate,
 )
@@ -38,27 +41,45 @@ from ._loader import (
     clinic_from_data,
     load_clinic,
     load_payer,
+    load_program,
     load_request,
     payer_from_data,
+    program_from_data,
     request_from_data,
 )
 from ._money import Money
 from ._paths import resolve_payer_dir
 from ._payer import Payer
 from ._plan import Phase, Plan, ScheduledVisit, expand
-from ._request import Coverage, EstimateRequest, Patient, StartingAccumulators
+from ._request import (
+    AmountRange,
+    Coverage,
+    CoveragePeriod,
+    DoseChoice,
+    EstimateRequest,
+    Patient,
+    SessionsRange,
+    StartingAccumulators,
+    Unknowns,
+)
+from ._savings import SavingsProgram
 from ._version import __version__
 
 __all__ = [
     "Accumulators",
     "Address",
+    "AmountRange",
+    "AssistanceYear",
     "Clinic",
     "ClinicFileError",
     "Coverage",
+    "CoveragePeriod",
     "Dated",
+    "DoseChoice",
     "Estimate",
     "EstimateError",
     "EstimateLine",
+    "EstimateRange",
     "EstimateRequest",
     "FileIssue",
     "KetacostError",
@@ -71,14 +92,19 @@ __all__ = [
     "Phase",
     "Plan",
     "PlanYearSummary",
+    "Provider",
+    "RangeDriver",
     "RequestFileError",
     "RuleFileError",
+    "SavingsProgram",
     "ScheduledVisit",
     "SessionTemplate",
+    "SessionsRange",
     "StartingAccumulators",
     "TemplateLine",
     "Totals",
     "UnknownPayerError",
+    "Unknowns",
     "VisitEstimate",
     "__version__",
     "adjudicate",
@@ -90,8 +116,10 @@ __all__ = [
     "load_clinic",
     "load_payer",
     "load_payers",
+    "load_program",
     "load_request",
     "payer_from_data",
+    "program_from_data",
     "request_from_data",
     "resolve_payer_dir",
     "rules_hash",

@@ -14,6 +14,7 @@ __all__ = [
     "Address",
     "Clinic",
     "Package",
+    "Provider",
     "SessionTemplate",
     "TemplateLine",
     "clinic_issues",
@@ -122,6 +123,23 @@ class SessionTemplate(Model):
     variants: dict[Slug, tuple[TemplateLine, ...]] = Field(default_factory=dict)
     self_pay: Usd | None = Field(default=None, description="self-pay price for one session")
     minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    provider: Slug | None = Field(
+        default=None,
+        description="the clinic's provider (key of 'providers') who furnishes this session; "
+        "default: the clinic itself",
+    )
+    place_of_service: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{2}$",
+        description="CMS place-of-service code for this session (02 telehealth); default: the "
+        "clinic's",
+    )
+    separately_scheduled: tuple[Slug, ...] = Field(
+        default=(),
+        max_length=12,
+        description="sessions the clinic expects to be scheduled separately, before or after a "
+        "course of this one (listed on a Good Faith Estimate, 45 CFR 149.610(c)(1)(vi))",
+    )
 
     def billing(self, accepted: tuple[str, ...]) -> tuple[str, tuple[TemplateLine, ...]]:
         """(variant name, lines) for a payer that accepts ``accepted`` variants, in order."""
@@ -142,6 +160,19 @@ class Package(Model):
     description: str | None = None
 
 
+class Provider(Model):
+    """A provider or facility of the clinic with its own NPI (e.g. a rendering psychiatrist).
+
+    ``tin`` and ``address`` default to the clinic's when not given.
+    """
+
+    name: str = Field(min_length=1)
+    npi: Npi
+    tin: Tin | None = None
+    address: Address | None = None
+    credentials: str | None = Field(default=None, max_length=40, description="e.g. MD, PMHNP")
+
+
 class Clinic(Model):
     """Who bills, what they charge, and how sessions are billed."""
 
@@ -155,6 +186,9 @@ class Clinic(Model):
     chargemaster: dict[Code, Dated[Usd]] = Field(min_length=1, description="charge per unit")
     sessions: dict[Slug, SessionTemplate] = Field(min_length=1)
     packages: tuple[Package, ...] = ()
+    providers: dict[Slug, Provider] = Field(
+        default_factory=dict, description="providers with their own NPI, named by sessions"
+    )
 
     def charge(self, code: str, on: date) -> Money:
         """Charge per unit for ``code`` on ``on``."""
@@ -181,6 +215,25 @@ def clinic_issues(clinic: Clinic) -> list[tuple[Loc, str]]:
                                 f"code {code} has no charge in the chargemaster",
                             )
                         )
+    for sid, tmpl in clinic.sessions.items():
+        if tmpl.provider is not None and tmpl.provider not in clinic.providers:
+            known = ", ".join(sorted(clinic.providers)) or "none"
+            issues.append(
+                (("sessions", sid, "provider"), f"no provider {tmpl.provider!r} (known: {known})")
+            )
+        for i, other in enumerate(tmpl.separately_scheduled):
+            if other == sid:
+                issues.append(
+                    (("sessions", sid, "separately_scheduled", i), "a session cannot name itself")
+                )
+            elif other not in clinic.sessions:
+                known = ", ".join(sorted(clinic.sessions))
+                issues.append(
+                    (
+                        ("sessions", sid, "separately_scheduled", i),
+                        f"no session {other!r} (known: {known})",
+                    )
+                )
     for i, pkg in enumerate(clinic.packages):
         packaged = clinic.sessions.get(pkg.session)
         if packaged is None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ._errors import FileIssue, PayerFileError, UnknownPayerError
 from ._loader import _payer, _program, read_document
@@ -43,6 +44,12 @@ class PayerLibrary(Mapping[str, Payer]):
             return self._payers[payer_id]
         except KeyError:
             raise UnknownPayerError(payer_id, tuple(self._payers)) from None
+
+    def __contains__(self, payer_id: object) -> bool:
+        return payer_id in self._payers
+
+    def get(self, payer_id: str, default: Any = None) -> Any:
+        return self._payers.get(payer_id, default)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._payers)

@@ -1,59 +1,111 @@
-"""Plain-text rendering of an estimate, for a person to read (no extra dependencies)."""
+"""Rendering an estimate for a person to read: plain text, Markdown and CSV (no extras).
+
+An estimate is first turned into a :class:`Report` (titled tables, plain-English notes,
+warnings and a footer); a report then prints as plain text (:func:`render_plain`) or Markdown
+(:func:`render_markdown`), or, in the CLI, as a rich table where ``rich`` is installed. CSV
+(:func:`render_csv`) is one row per estimate line with every amount, for a spreadsheet.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
 from ._estimate import Estimate, Totals
 from ._money import Money
+from .compare import Comparison
 
-__all__ = ["render_table"]
+__all__ = [
+    "COMPARISON_COLUMNS",
+    "CSV_COLUMNS",
+    "Report",
+    "Table",
+    "assistance_notes",
+    "charge_notes",
+    "comparison_report",
+    "csv_text",
+    "estimate_report",
+    "range_notes",
+    "render_comparison_csv",
+    "render_csv",
+    "render_markdown",
+    "render_plain",
+    "render_table",
+    "usd",
+]
 
 
-def _usd(m: Money) -> str:
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A titled table of text cells; ``right`` holds the indexes of numeric columns."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    right: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What a person reads: a title, tables, plain-English notes, warnings and a footer."""
+
+    title: str
+    tables: tuple[Table, ...]
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    footer: str = ""
+
+
+def usd(m: Money) -> str:
+    """``$1,234.50``."""
     return format(m, "$")
 
 
-def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
-    ]
-
-    def fmt(cells: list[str]) -> str:
-        return "  ".join(
-            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
-        ).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return [fmt(headers), rule, *(fmt(r) for r in rows)]
-
-
-def _explain(t: Totals, payer_name: str) -> list[str]:
+def charge_notes(t: Totals, payer_name: str) -> list[str]:
+    """One plain-English sentence per kind of charge with a non-zero total."""
     out: list[str] = []
     if t.copay:
-        out.append(f"{_usd(t.copay)} in copays: a fixed amount per visit for a kind of service.")
+        out.append(f"{usd(t.copay)} in copays: a fixed amount per visit for a kind of service.")
     if t.deductible:
         out.append(
-            f"{_usd(t.deductible)} goes to your {payer_name} deductible: what you pay before "
+            f"{usd(t.deductible)} goes to your {payer_name} deductible: what you pay before "
             "the plan starts to share the cost."
         )
     if t.coinsurance:
-        out.append(f"{_usd(t.coinsurance)} in coinsurance: your percentage of the allowed amount.")
+        out.append(f"{usd(t.coinsurance)} in coinsurance: your percentage of the allowed amount.")
     if t.balance_bill:
         out.append(
-            f"{_usd(t.balance_bill)} balance billed: the clinic's charge above what the plan "
+            f"{usd(t.balance_bill)} balance billed: the clinic's charge above what the plan "
             "allows out of network; it does not count toward your deductible or maximum."
         )
     if t.non_covered:
         out.append(
-            f"{_usd(t.non_covered)} not covered (or self-pay): you pay the clinic's price in full."
+            f"{usd(t.non_covered)} not covered (or self-pay): you pay the clinic's price in full."
         )
-    if t.payer:
-        out.append(f"{_usd(t.payer)} is paid by {payer_name}.")
+    if t.assistance:
+        out.append(
+            f"{usd(t.assistance)} is paid by the manufacturer's savings program toward your "
+            f"share, so you pay {usd(t.patient_net)}."
+        )
+    if t.reimbursement:
+        out.append(
+            f"{usd(t.reimbursement)} is paid back to you by {payer_name} when you send the "
+            "superbill (out-of-network reimbursement); what you pay is net of it."
+        )
+    if t.payer and t.payer != t.reimbursement:
+        out.append(f"{usd(t.payer - t.reimbursement)} is paid by {payer_name} to the clinic.")
+    if t.write_off:
+        out.append(
+            f"{usd(t.write_off)} is written off by the clinic: the part of its charge above "
+            "what the plan allows in network, which nobody pays."
+        )
     return out
 
 
-def render_table(estimate: Estimate) -> str:
-    """The estimate as a readable table: one row per visit, then plan years and totals."""
-    rows: list[list[str]] = []
+def _visit_rows(estimate: Estimate) -> tuple[tuple[str, ...], ...]:
+    rows: list[tuple[str, ...]] = []
     for v in estimate.visits:
         t = v.totals
         codes = " ".join(ln.code + (f"×{ln.units}" if ln.units > 1 else "") for ln in v.lines)
@@ -61,73 +113,310 @@ def render_table(estimate: Estimate) -> str:
         partly = any(ln.covered for ln in v.lines)
         status = "covered" if covered else ("partly" if partly else "not covered")
         rows.append(
-            [
+            (
                 str(v.number),
                 v.date.isoformat(),
                 v.phase,
                 codes,
-                _usd(t.charge),
+                usd(t.charge),
                 status,
-                _usd(t.patient),
-                _usd(t.payer),
-            ]
+                usd(t.patient_net),
+                usd(t.payer),
+            )
         )
-    head = f"Estimate: {estimate.payer_name} ({estimate.network} network)"
-    out = [head, "=" * len(head), ""]
-    out += _table(
-        ["#", "Date", "Phase", "Codes", "Charge", "Coverage", "You pay", "Plan pays"],
-        rows,
-        {0, 4, 6, 7},
+    return tuple(rows)
+
+
+def _year_row(label: str, visits: int, t: Totals) -> tuple[str, ...]:
+    return (
+        label,
+        str(visits),
+        usd(t.charge),
+        usd(t.deductible),
+        usd(t.copay + t.coinsurance),
+        usd(t.non_covered + t.balance_bill),
+        usd(t.assistance),
+        usd(t.patient_net),
+        usd(t.payer),
     )
-    out.append("")
+
+
+def range_notes(estimate: Estimate) -> list[str]:
+    """The low/expected/high range of what the patient pays, and the input driving each."""
+    r = estimate.range
+    if r is None:
+        return []
+    out = [
+        f"Some inputs are not known yet, so you may pay from {usd(r.low)} to {usd(r.high)}; "
+        f"{usd(r.expected)} is expected."
+    ]
+    for d in r.drivers:
+        out.append(
+            f"{d.description}: {usd(d.low)} if {d.low_value}, {usd(d.high)} if {d.high_value}."
+        )
+    return out
+
+
+def assistance_notes(estimate: Estimate) -> list[str]:
+    """Where a savings program's annual maximum runs out, per calendar year."""
+    out: list[str] = []
+    for a in estimate.assistance:
+        text = f"{a.program_name}, {a.year}: {usd(a.used)} of {usd(a.annual_max)} used"
+        if a.exhausted_visit is not None and a.exhausted_on is not None:
+            text += (
+                f"; the annual maximum runs out at visit {a.exhausted_visit} "
+                f"({a.exhausted_on.isoformat()}), after which you pay your full share"
+            )
+        out.append(text + ".")
+    return out
+
+
+def estimate_report(estimate: Estimate) -> Report:
+    """The estimate as a report: visits, plan years and totals, and what each charge is."""
+    visits = Table(
+        "Visits",
+        ("#", "Date", "Phase", "Codes", "Charge", "Coverage", "You pay", "Plan pays"),
+        _visit_rows(estimate),
+        frozenset({0, 4, 6, 7}),
+    )
     year_rows = [
-        [
-            f"{y.start.isoformat()} to {y.end.isoformat()}",
-            str(y.visits),
-            _usd(y.totals.charge),
-            _usd(y.totals.deductible),
-            _usd(y.totals.copay + y.totals.coinsurance),
-            _usd(y.totals.non_covered + y.totals.balance_bill),
-            _usd(y.totals.patient),
-            _usd(y.totals.payer),
-        ]
+        _year_row(f"{y.start.isoformat()} to {y.end.isoformat()}", y.visits, y.totals)
         for y in estimate.plan_years
     ]
-    t = estimate.totals
-    year_rows.append(
-        [
-            "All plan years",
-            str(len(estimate.visits)),
-            _usd(t.charge),
-            _usd(t.deductible),
-            _usd(t.copay + t.coinsurance),
-            _usd(t.non_covered + t.balance_bill),
-            _usd(t.patient),
-            _usd(t.payer),
-        ]
-    )
-    out += _table(
-        [
+    year_rows.append(_year_row("All plan years", len(estimate.visits), estimate.totals))
+    years = Table(
+        "Plan years",
+        (
             "Plan year",
             "Visits",
             "Charge",
             "Deductible",
             "Copay+coins.",
             "Not covered+balance",
+            "Savings",
             "You pay",
             "Plan pays",
-        ],
-        year_rows,
-        {1, 2, 3, 4, 5, 6, 7},
+        ),
+        tuple(year_rows),
+        frozenset(range(1, 9)),
     )
-    out.append("")
-    out += [f"- {line}" for line in _explain(t, estimate.payer_name)]
-    for w in estimate.warnings:
-        out.append(f"! {w}")
-    out.append("")
     issued = estimate.issued.isoformat() if estimate.issued else "undated"
-    out.append(
+    footer = (
         f"This is an estimate ({issued}), not a bill or a guarantee of coverage. "
         f"ketacost {estimate.library_version}, rules {estimate.rules_hash[:12]}."
     )
+    return Report(
+        title=f"Estimate: {estimate.payer_name} ({estimate.network} network)",
+        tables=(visits, years),
+        notes=(
+            *charge_notes(estimate.totals, estimate.payer_name),
+            *assistance_notes(estimate),
+            *range_notes(estimate),
+        ),
+        warnings=estimate.warnings,
+        footer=footer,
+    )
+
+
+def _plain_table(t: Table) -> list[str]:
+    widths = [
+        max(len(h), *(len(r[i]) for r in t.rows)) if t.rows else len(h)
+        for i, h in enumerate(t.headers)
+    ]
+
+    def fmt(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(widths[i]) if i in t.right else c.ljust(widths[i]) for i, c in enumerate(cells)
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return [fmt(t.headers), rule, *(fmt(r) for r in t.rows)]
+
+
+def render_plain(report: Report) -> str:
+    """A report as plain text, columns aligned with spaces."""
+    out = [report.title, "=" * len(report.title), ""]
+    for table in report.tables:
+        out += [table.title, *_plain_table(table), ""]
+    out += [f"- {line}" for line in report.notes]
+    out += [f"! {w}" for w in report.warnings]
+    if report.footer:
+        out += ["", report.footer]
     return "\n".join(out) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(report: Report) -> str:
+    """A report as GitHub-flavoured Markdown (tables, a bullet list, a closing paragraph)."""
+    out = [f"# {report.title}", ""]
+    for table in report.tables:
+        out += [f"## {table.title}", ""]
+        out.append("| " + " | ".join(_md_cell(h) for h in table.headers) + " |")
+        out.append(
+            "|"
+            + "|".join("---:" if i in table.right else "---" for i in range(len(table.headers)))
+            + "|"
+        )
+        out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
+        out.append("")
+    out += [f"- {line}" for line in report.notes]
+    out += [f"- **Warning:** {w}" for w in report.warnings]
+    if report.footer:
+        out += ["", f"_{report.footer}_"]
+    return "\n".join(out) + "\n"
+
+
+#: Columns of :func:`render_csv`, one row per estimate line.
+CSV_COLUMNS = (
+    "visit",
+    "date",
+    "phase",
+    "session",
+    "code",
+    "units",
+    "modifiers",
+    "covered",
+    "rule",
+    "reason",
+    "charge",
+    "allowed",
+    "copay",
+    "deductible",
+    "coinsurance",
+    "balance_bill",
+    "non_covered",
+    "patient",
+    "payer",
+    "write_off",
+    "assistance",
+    "reimbursement",
+    "patient_net",
+)
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """CSV text (RFC 4180, ``\\r\\n`` line ends) with a header row."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def render_csv(estimate: Estimate) -> str:
+    """Every line of the estimate as CSV: where it is, the rule, and every amount."""
+    rows = (
+        (
+            str(ln.visit),
+            ln.date.isoformat(),
+            ln.phase,
+            ln.session,
+            ln.code,
+            str(ln.units),
+            " ".join(ln.modifiers),
+            "yes" if ln.covered else "no",
+            ln.rule,
+            ln.reason or "",
+            *(str(getattr(ln, name)) for name in CSV_COLUMNS[10:]),
+        )
+        for ln in estimate.lines()
+    )
+    return csv_text(CSV_COLUMNS, rows)
+
+
+def render_table(estimate: Estimate) -> str:
+    """The estimate as a readable plain-text table: visits, then plan years and totals."""
+    return render_plain(estimate_report(estimate))
+
+
+def comparison_report(comparison: Comparison) -> Report:
+    """A comparison as one table, cheapest for the patient first."""
+    rows = tuple(
+        (
+            str(r.rank),
+            r.label,
+            r.payer_name,
+            r.network,
+            ", ".join(r.sessions),
+            r.start.isoformat(),
+            str(r.visits),
+            usd(r.totals.charge),
+            usd(r.totals.payer),
+            usd(r.totals.non_covered + r.totals.balance_bill),
+            usd(r.totals.assistance),
+            usd(r.patient_cost),
+        )
+        for r in comparison.rows
+    )
+    table = Table(
+        "Ranked by what the patient pays",
+        (
+            "Rank",
+            "Option",
+            "Payer",
+            "Network",
+            "Sessions",
+            "Start",
+            "Visits",
+            "Charge",
+            "Plan pays",
+            "Not covered+balance",
+            "Savings",
+            "You pay",
+        ),
+        rows,
+        frozenset({0, 6, 7, 8, 9, 10, 11}),
+    )
+    best, worst = comparison.rows[0], comparison.rows[-1]
+    notes = [f"Cheapest for the patient: {best.label}, {usd(best.patient_cost)} in all."]
+    if len(comparison.rows) > 1:
+        notes.append(
+            f"Most expensive: {worst.label}, {usd(worst.patient_cost - best.patient_cost)} more."
+        )
+    return Report(
+        title="Comparison",
+        tables=(table,),
+        notes=tuple(notes),
+        footer=(
+            "Estimates, not bills or guarantees of coverage. "
+            f"ketacost {comparison.library_version}."
+        ),
+    )
+
+
+#: Columns of :func:`render_comparison_csv`, one row per variant.
+COMPARISON_COLUMNS = (
+    "rank",
+    "option",
+    "payer_id",
+    "payer_name",
+    "network",
+    "sessions",
+    "start",
+    "visits",
+    *Totals.model_fields,
+    "patient_cost",
+)
+
+
+def render_comparison_csv(comparison: Comparison) -> str:
+    """A comparison as CSV: one row per variant, every total."""
+    rows = (
+        (
+            str(r.rank),
+            r.label,
+            r.payer_id,
+            r.payer_name,
+            r.network,
+            " ".join(r.sessions),
+            r.start.isoformat(),
+            str(r.visits),
+            *(str(getattr(r.totals, name)) for name in Totals.model_fields),
+            str(r.patient_cost),
+        )
+        for r in comparison.rows
+    )
+    return csv_text(COMPARISON_COLUMNS, rows)

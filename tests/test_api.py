@@ -23,15 +23,17 @@ REQUESTS = ROOT / "examples" / "requests"
 
 def test_public_api_is_small_sorted_and_pinned() -> None:
     expected = [
-        "Accumulators", "Address", "Clinic", "ClinicFileError", "Coverage", "Dated", "Estimate",
-        "EstimateError", "EstimateLine", "EstimateRequest", "FileIssue", "KetacostError", "Money",
-        "Package", "Patient", "Payer", "PayerFileError", "PayerLibrary", "Phase", "Plan",
-        "PlanYearSummary", "RequestFileError", "RuleFileError", "ScheduledVisit",
-        "SessionTemplate", "StartingAccumulators", "TemplateLine", "Totals",
-        "UnknownPayerError", "VisitEstimate", "__version__", "adjudicate", "check_payers",
-        "clinic_from_data", "default_payers", "estimate", "expand", "load_clinic",
-        "load_payer", "load_payers", "load_request", "payer_from_data", "request_from_data",
-        "resolve_payer_dir", "rules_hash", "stale_payers",
+        "Accumulators", "Address", "AmountRange", "AssistanceYear", "Clinic", "ClinicFileError",
+        "Coverage", "CoveragePeriod", "Dated", "DoseChoice", "Estimate", "EstimateError",
+        "EstimateLine", "EstimateRange", "EstimateRequest", "FileIssue", "KetacostError",
+        "Money", "Package", "Patient", "Payer", "PayerFileError", "PayerLibrary", "Phase",
+        "Plan", "PlanYearSummary", "Provider", "RangeDriver", "RequestFileError", "RuleFileError",
+        "SavingsProgram", "ScheduledVisit", "SessionTemplate", "SessionsRange",
+        "StartingAccumulators", "TemplateLine", "Totals", "UnknownPayerError", "Unknowns",
+        "VisitEstimate", "__version__", "adjudicate", "check_payers", "clinic_from_data",
+        "default_payers", "estimate", "expand", "load_clinic", "load_payer", "load_payers",
+        "load_program", "load_request", "payer_from_data", "program_from_data",
+        "request_from_data", "resolve_payer_dir", "rules_hash", "stale_payers",
     ]  # fmt: skip
     assert ketacost.__all__ == expected
     assert ketacost.__all__ == sorted(ketacost.__all__)

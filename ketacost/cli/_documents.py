@@ -1,0 +1,159 @@
+"""``ketacost gfe`` and ``ketacost superbill``: the documents, written to a file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ketacost import estimate as estimate_request
+from ketacost._render import usd
+from ketacost.cli._app import cli, fail
+from ketacost.cli._estimate import REQUEST, load
+from ketacost.cli._output import payers_option
+
+__all__ = ["gfe", "superbill"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _output_option() -> Callable[[F], F]:
+    return click.option(
+        "-o",
+        "--output",
+        "output",
+        type=click.Path(path_type=Path, dir_okay=False),
+        required=True,
+        help="The file to write.",
+    )
+
+
+def _visits_range(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    low, sep, high = text.partition("-")
+    if not (sep and low.strip().isdigit() and high.strip().isdigit()):
+        fail(f"--expected-visits must be LOW-HIGH, e.g. 12-18 (got {text!r})")
+    return int(low), int(high)
+
+
+@cli.command()
+@REQUEST
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "pdf", "json"]),
+    default="html",
+    show_default=True,
+)
+@_output_option()
+@click.option(
+    "--issued", type=DATE, default=None, help="Issue date (default: the request's, else today)."
+)
+@click.option(
+    "--expected-visits",
+    metavar="LOW-HIGH",
+    default=None,
+    help="A range for the number of sessions when it is not known yet, e.g. 12-18.",
+)
+@payers_option()
+def gfe(
+    request_path: Path,
+    fmt: str,
+    output: Path,
+    issued: datetime | None,
+    expected_visits: str | None,
+    payers_dir: Path | None,
+) -> None:
+    """Write a Good Faith Estimate (No Surprises Act, 45 CFR 149.610) for a self-pay request.
+
+    HTML prints from a browser; PDF needs the pdf extra; JSON is the document's data.
+
+    \b
+    Example:
+      ketacost gfe examples/requests/iv-series-self-pay.yaml --format pdf -o gfe.pdf
+    """
+    from ketacost.documents import build_gfe, render_gfe_html, render_gfe_pdf
+
+    visits = _visits_range(expected_visits)
+    request, payers = load(request_path, payers_dir)
+    result = estimate_request(request, payers=payers)
+    day = issued.date() if issued else (request.issued or date.today())
+    doc = build_gfe(request, result, issued=day, expected_visits=visits)
+    if fmt == "pdf":
+        output.write_bytes(render_gfe_pdf(doc))
+    elif fmt == "html":
+        output.write_text(render_gfe_html(doc), encoding="utf-8")
+    else:
+        output.write_text(doc.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    click.echo(
+        f"Good Faith Estimate for {doc.patient.name}: {usd(doc.total_expected)} expected "
+        f"from {doc.period_start.isoformat()} to {doc.period_end.isoformat()}; "
+        f"written to {output}"
+    )
+
+
+@cli.command()
+@REQUEST
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "pdf", "json", "csv"]),
+    default="html",
+    show_default=True,
+)
+@_output_option()
+@click.option("--from", "start", type=DATE, default=None, help="First date of service to list.")
+@click.option("--to", "end", type=DATE, default=None, help="Last date of service to list.")
+@click.option("--issued", type=DATE, default=None, help="The superbill's date.")
+@payers_option()
+def superbill(
+    request_path: Path,
+    fmt: str,
+    output: Path,
+    start: datetime | None,
+    end: datetime | None,
+    issued: datetime | None,
+    payers_dir: Path | None,
+) -> None:
+    """Write a superbill (for out-of-network reimbursement) for the visits of a request.
+
+    Each visit is taken as paid what the estimate says the patient pays.
+
+    \b
+    Example:
+      ketacost superbill examples/requests/iv-series-self-pay.yaml --format pdf \\
+          --from 2027-01-01 --to 2027-01-31 -o superbill-january.pdf
+    """
+    from ketacost.documents import (
+        build_superbill,
+        render_superbill_csv,
+        render_superbill_html,
+        render_superbill_pdf,
+    )
+
+    request, payers = load(request_path, payers_dir)
+    result = estimate_request(request, payers=payers)
+    bill = build_superbill(
+        request,
+        result,
+        start=start.date() if start else None,
+        end=end.date() if end else None,
+        issued=issued.date() if issued else None,
+    )
+    if fmt == "pdf":
+        output.write_bytes(render_superbill_pdf(bill))
+    elif fmt == "html":
+        output.write_text(render_superbill_html(bill), encoding="utf-8")
+    elif fmt == "csv":
+        output.write_text(render_superbill_csv(bill), encoding="utf-8", newline="")
+    else:
+        output.write_text(bill.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    click.echo(
+        f"Superbill for {bill.patient.name}: {len(bill.lines)} lines, charges "
+        f"{usd(bill.total_charge)}, paid {usd(bill.total_paid)}; written to {output}"
+    )

@@ -1,0 +1,217 @@
+"""``ketacost estimate``, ``compare``, ``schedule`` and ``schemas``: shells over the library."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+import pydantic
+
+from ketacost import estimate as estimate_request
+from ketacost._library import PayerLibrary, default_payers, load_payers
+from ketacost._loader import load_request
+from ketacost._plan import expand
+from ketacost._render import (
+    Report,
+    Table,
+    comparison_report,
+    estimate_report,
+    render_comparison_csv,
+    render_csv,
+    usd,
+)
+from ketacost._request import EstimateRequest
+from ketacost._schema import GENERATED_WITH, json_schemas, schema_text
+from ketacost.compare import compare as compare_variants
+from ketacost.compare import variants as make_variants
+
+from ._app import cli, fail
+from ._output import echo_report, format_option, payers_option
+
+__all__ = ["compare", "estimate", "load", "schedule", "schemas"]
+
+REQUEST = click.argument(
+    "request_path", metavar="REQUEST", type=click.Path(path_type=Path, dir_okay=False)
+)
+
+
+def library(payers_dir: Path | None) -> PayerLibrary:
+    """The payer library from ``--payers``, or the default one."""
+    return default_payers() if payers_dir is None else load_payers(payers_dir)
+
+
+def load(request_path: Path, payers_dir: Path | None) -> tuple[EstimateRequest, PayerLibrary]:
+    payers = library(payers_dir)
+    return load_request(request_path, payers=payers), payers
+
+
+@cli.command()
+@REQUEST
+@format_option()
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
+@payers_option()
+def estimate(request_path: Path, fmt: str, as_json: bool, payers_dir: Path | None) -> None:
+    """Estimate every visit of a request: who pays what.
+
+    Prints a per-visit table, totals per plan year and overall, and a plain-English line for
+    each kind of charge. JSON is the library's estimate JSON, unchanged; CSV is one row per
+    billed line with every amount.
+
+    \b
+    Example:
+      ketacost estimate examples/requests/esketamine-commercial.yaml
+      ketacost estimate examples/requests/iv-series-self-pay.yaml --format json
+    """
+    request, payers = load(request_path, payers_dir)
+    result = estimate_request(request, payers=payers)
+    if fmt == "json" or as_json:
+        click.echo(result.model_dump_json(indent=2))
+    elif fmt == "csv":
+        click.echo(render_csv(result), nl=False)
+    else:
+        echo_report(estimate_report(result), fmt)
+
+
+def _dates(values: tuple[datetime, ...]) -> list[date]:
+    return [v.date() for v in values]
+
+
+@cli.command()
+@REQUEST
+@click.option("--payer", "payer_ids", multiple=True, metavar="ID", help="A payer id (repeat).")
+@click.option(
+    "--network", "networks", multiple=True, type=click.Choice(["in", "out"]), help="(repeat)"
+)
+@click.option(
+    "--session",
+    "sessions",
+    multiple=True,
+    metavar="NAME",
+    help="A clinic session template replacing every phase's session (repeat).",
+)
+@click.option(
+    "--start",
+    "starts",
+    multiple=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="A plan start date, YYYY-MM-DD (repeat).",
+)
+@format_option()
+@payers_option()
+def compare(
+    request_path: Path,
+    payer_ids: tuple[str, ...],
+    networks: tuple[str, ...],
+    sessions: tuple[str, ...],
+    starts: tuple[datetime, ...],
+    fmt: str,
+    payers_dir: Path | None,
+) -> None:
+    """Price one plan several ways, ranked by what the patient pays.
+
+    Every combination of the given payers, networks, sessions and start dates is estimated;
+    a dimension not given keeps the request's value.
+
+    \b
+    Example:
+      ketacost compare examples/requests/esketamine-commercial.yaml \\
+          --payer commercial-ppo --payer medicare-part-b --payer self-pay
+      ketacost compare examples/requests/esketamine-commercial.yaml --network in --network out
+    """
+    if not (payer_ids or networks or sessions or starts):
+        fail("give at least one --payer, --network, --session or --start to compare")
+    request, payers = load(request_path, payers_dir)
+    for pid in payer_ids:
+        payers[pid]  # raises UnknownPayerError, listing the known ids
+    result = compare_variants(
+        request,
+        make_variants(
+            payers=payer_ids, networks=networks, sessions=sessions, starts=_dates(starts)
+        ),
+        payers,
+    )
+    if fmt == "json":
+        click.echo(result.model_dump_json(indent=2))
+    elif fmt == "csv":
+        click.echo(render_comparison_csv(result), nl=False)
+    else:
+        echo_report(comparison_report(result), fmt)
+
+
+@cli.command()
+@REQUEST
+@click.option(
+    "--ics",
+    "ics_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the sessions to this iCalendar (.ics) file.",
+)
+@format_option(("table", "markdown"))
+@payers_option()
+def schedule(request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Path | None) -> None:
+    """The dated sessions of a request's plan (and what each visit is expected to cost).
+
+    With --ics, the sessions are also written as a calendar file (one all-day event per
+    session) that imports into common calendar apps; it needs the calendar extra.
+
+    \b
+    Example:
+      ketacost schedule examples/requests/iv-series-self-pay.yaml --ics sessions.ics
+    """
+    request, payers = load(request_path, payers_dir)
+    result = estimate_request(request, payers=payers)
+    owed = {v.number: v.totals.patient for v in result.visits}
+    rows = []
+    for v in expand(request.plan):
+        template = request.clinic.sessions[v.session]
+        moved = "" if v.date == v.nominal_date else f"moved from {v.nominal_date.isoformat()}"
+        rows.append(
+            (
+                str(v.number),
+                v.date.isoformat(),
+                v.date.strftime("%a"),
+                v.phase_name,
+                template.description,
+                f"{template.minutes} min" if template.minutes else "",
+                usd(owed[v.number]),
+                moved,
+            )
+        )
+    table = Table(
+        "Sessions",
+        ("#", "Date", "Day", "Phase", "Session", "Length", "You pay", "Note"),
+        tuple(rows),
+        frozenset({0, 5, 6}),
+    )
+    notes = []
+    if ics_path is not None:
+        from ketacost.ics import schedule_ics
+
+        ics_path.write_bytes(schedule_ics(request, result))
+        notes.append(f"Calendar written to {ics_path} ({len(rows)} events).")
+    echo_report(
+        Report(
+            title=f"Schedule at {request.clinic.name}",
+            tables=(table,),
+            notes=tuple(notes),
+        ),
+        fmt,
+    )
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path, dir_okay=True, file_okay=False))
+def schemas(folder: Path) -> None:
+    """Write the JSON Schemas of the payer, clinic, request and estimate files to a folder.
+
+    \b
+    Example:
+      ketacost schemas schemas/
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, schema in json_schemas().items():
+        (folder / name).write_text(schema_text(schema), encoding="utf-8")
+    (folder / GENERATED_WITH).write_text(f"pydantic {pydantic.VERSION}\n")
+    click.echo(f"wrote {len(json_schemas())} schemas to {folder}")

@@ -1,0 +1,243 @@
+"""``ketacost payers list | show ID | check [DIR]``: browse and validate payer files."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ketacost._dated import Dated
+from ketacost._errors import PayerFileError
+from ketacost._library import check_payers, stale_payers
+from ketacost._loader import load_payer
+from ketacost._paths import resolve_payer_dir
+from ketacost._payer import CoveredRule, FeeSchedule, Payer, PercentOfCharge, PercentOfPayer
+from ketacost._render import Report, Table
+
+from ._app import EXIT_PROBLEMS, EXIT_USER_ERROR, cli
+from ._estimate import library
+from ._output import echo_report, format_option, payers_option
+
+__all__ = ["payers"]
+
+
+def _dated(value: Dated[Any]) -> str:
+    if value.plain:
+        return str(value.values[0])
+    return "; ".join(f"{v} from {d.isoformat()}" for d, v in value.steps)
+
+
+@cli.group()
+def payers() -> None:
+    """Browse and check the payer files.
+
+    \b
+    Examples:
+      ketacost payers list
+      ketacost payers show medicare-part-b
+      ketacost payers check payers/ --max-age-days 365
+    """
+
+
+@payers.command("list")
+@format_option(("table", "json", "markdown"))
+@payers_option()
+def list_payers(fmt: str, payers_dir: Path | None) -> None:
+    """List the payers: id, name, kind, networks and when each was last reviewed.
+
+    \b
+    Example:
+      ketacost payers list --payers my-payers/
+    """
+    lib = library(payers_dir)
+    if fmt == "json":
+        import json
+
+        data = [
+            {
+                "id": p.id,
+                "name": p.name,
+                "kind": p.kind,
+                "networks": sorted(p.networks),
+                "last_reviewed": p.metadata.last_reviewed.isoformat(),
+                "illustrative": p.metadata.illustrative,
+            }
+            for p in lib.values()
+        ]
+        click.echo(json.dumps(data, indent=2))
+        return
+    rows = tuple(
+        (
+            p.id,
+            p.name,
+            p.kind,
+            ", ".join(sorted(p.networks)) or "none",
+            p.metadata.last_reviewed.isoformat(),
+            "yes" if p.metadata.illustrative else "no",
+        )
+        for p in lib.values()
+    )
+    table = Table(
+        "Payers", ("ID", "Name", "Kind", "Networks", "Last reviewed", "Illustrative"), rows
+    )
+    where = f"{lib.directory} ({lib.source})" if lib.directory else "memory"
+    echo_report(Report(f"{len(rows)} payers", (table,), footer=f"From {where}."), fmt)
+
+
+def _allowed(basis: Any) -> str:
+    if isinstance(basis, FeeSchedule):
+        return f"fee schedule ({len(basis.rates)} codes)"
+    if isinstance(basis, PercentOfPayer):
+        return f"{_dated(basis.percent)} × {basis.payer} fee schedule"
+    if isinstance(basis, PercentOfCharge):
+        return f"{_dated(basis.percent)} × the charge"
+    return str(basis)
+
+
+def payer_report(p: Payer) -> Report:
+    """A payer's networks, coverage rules and limits, as tables."""
+    nets = tuple(
+        (
+            name,
+            _dated(n.deductible.individual),
+            _dated(n.deductible.family) if n.deductible.family else "",
+            _dated(n.out_of_pocket_max.individual) if n.out_of_pocket_max else "no cap",
+            _allowed(n.allowed),
+            "yes" if n.balance_billing else "no",
+            ", ".join(sorted(n.cost_sharing)),
+        )
+        for name, n in sorted(p.networks.items())
+    )
+    rules = []
+    for r in p.coverage:
+        if isinstance(r, CoveredRule):
+            c = r.conditions
+            needs = [
+                "prior authorization" if c.prior_authorization else "",
+                f"{c.min_failed_trials} failed trials" if c.min_failed_trials else "",
+                f"age {c.min_age}+" if c.min_age is not None else "",
+                f"{len(c.diagnoses)} diagnoses" if c.diagnoses else "",
+            ]
+            decides = f"covered ({r.category})"
+            detail = ", ".join(n for n in needs if n)
+        else:
+            decides, detail = "excluded", r.reason
+        when = ""
+        if r.effective_from or r.effective_until:
+            start = r.effective_from.isoformat() if r.effective_from else "…"
+            end = r.effective_until.isoformat() if r.effective_until else "…"
+            when = f"{start} to {end}"
+        rules.append((r.id or "", " ".join(r.codes), decides, detail, when))
+    tables = [
+        Table(
+            "Networks",
+            (
+                "Network",
+                "Deductible",
+                "Family ded.",
+                "Out-of-pocket max",
+                "Allowed",
+                "Balance bill",
+                "Categories",
+            ),
+            nets,
+        ),
+        Table("Coverage rules", ("Rule", "Codes", "Decision", "Conditions", "Dates"), tuple(rules)),
+    ]
+    if p.limits:
+        tables.append(
+            Table(
+                "Session limits",
+                ("Limit", "Codes", "Sessions per plan year"),
+                tuple(
+                    (k, " ".join(v.codes), _dated(v.sessions_per_plan_year))
+                    for k, v in sorted(p.limits.items())
+                ),
+            )
+        )
+    m = p.metadata
+    notes = [f"Last reviewed {m.last_reviewed.isoformat()}."]
+    if m.illustrative:
+        notes.append("Illustrative: figures stand for a typical plan, not a real one.")
+    if m.notes:
+        notes.append(m.notes)
+    notes += [f"Source: {ref.title} <{ref.href}>" for ref in m.reference]
+    return Report(f"{p.name} ({p.id}, {p.kind})", tuple(tables), tuple(notes))
+
+
+@payers.command("show")
+@click.argument("payer_id", metavar="ID")
+@format_option(("table", "json", "markdown"))
+@payers_option()
+def show_payer(payer_id: str, fmt: str, payers_dir: Path | None) -> None:
+    """Show one payer: networks, coverage rules, limits and sources.
+
+    \b
+    Example:
+      ketacost payers show commercial-ppo
+      ketacost payers show medicare-part-b --format json
+    """
+    payer = library(payers_dir)[payer_id]
+    if fmt == "json":
+        click.echo(payer.model_dump_json(indent=2))
+    else:
+        echo_report(payer_report(payer), fmt)
+
+
+def _loadable(directory: Path) -> dict[str, Payer]:
+    """Every payer file of a folder that loads on its own (the others are reported already)."""
+    found: dict[str, Payer] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            payer = load_payer(path)
+        except PayerFileError:
+            continue
+        found[payer.id] = payer
+    return found
+
+
+@payers.command("check")
+@click.argument(
+    "directory", required=False, type=click.Path(path_type=Path, file_okay=False), default=None
+)
+@click.option(
+    "--max-age-days",
+    type=click.IntRange(min=0),
+    default=365,
+    show_default=True,
+    help="Report payers whose last_reviewed date is older than this.",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The date to measure age from (default: today).",
+)
+def check(directory: Path | None, max_age_days: int, today: datetime | None) -> int:
+    """Check every payer file: every error with file:line:column, and stale review dates.
+
+    Exit code 2 when any file has an error, 1 when files are only stale, 0 when all is well.
+
+    \b
+    Example:
+      ketacost payers check payers/ --max-age-days 180
+    """
+    path, _ = resolve_payer_dir(directory)
+    issues = check_payers(path)
+    for issue in issues:
+        click.echo(f"{issue}")
+    on = today.date() if today else date.today()
+    stale = stale_payers(_loadable(path), today=on, max_age_days=max_age_days)
+    for pid, reviewed, age in stale:
+        click.echo(
+            f"{path / (pid + '.yaml')}: metadata.last_reviewed: {reviewed.isoformat()} is "
+            f"{age} days old (more than {max_age_days}); review the payer's sources"
+        )
+    files = len(list(path.glob("*.yaml")))
+    summary = f"{files} payer files in {path}: {len(issues)} errors, {len(stale)} stale"
+    click.echo(summary, err=True)
+    if issues:
+        return EXIT_USER_ERROR
+    return EXIT_PROBLEMS if stale else 0

@@ -1,0 +1,194 @@
+"""One treatment plan, priced several ways, ranked by what the patient pays.
+
+A :class:`Variant` changes some of a request: the payer, the network, the session template
+(every phase's session replaced, e.g. IV infusions instead of esketamine), the start date, the
+whole plan, or other coverage fields. :func:`compare` estimates each variant and ranks them,
+cheapest for the patient first (ties keep the order given).
+
+>>> comparison = compare(request, [Variant(payer="medicare-part-b"), Variant(payer="self-pay")],
+...                      payers)                                              # doctest: +SKIP
+>>> [(row.rank, row.payer_id, str(row.patient_cost)) for row in comparison.rows]  # doctest: +SKIP
+[(1, 'medicare-part-b', '3245.31'), (2, 'self-pay', '39900.00')]
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from pydantic import Field
+
+from ._engine import adjudicate
+from ._estimate import Estimate, Totals
+from ._loader import request_from_data
+from ._money import Money
+from ._payer import Payer
+from ._plan import Plan
+from ._request import AuthorizationStatus, EstimateRequest
+from ._types import Model, NetworkName, Slug
+from ._version import __version__
+
+__all__ = ["Comparison", "ComparisonRow", "Variant", "compare", "patient_cost", "variants"]
+
+
+class Variant(Model):
+    """What to change in the request; a field left ``None`` keeps the request's value."""
+
+    label: str | None = Field(default=None, max_length=120, description="name shown in a table")
+    payer: Slug | None = None
+    network: NetworkName | None = None
+    prior_authorization: AuthorizationStatus | None = None
+    session: Slug | None = Field(
+        default=None, description="session template that replaces every phase's session"
+    )
+    start: date | None = Field(default=None, description="new plan start date")
+    plan: Plan | None = Field(default=None, description="a whole plan replacing the request's")
+    coverage: dict[str, Any] = Field(
+        default_factory=dict, description="other coverage fields to set, by name"
+    )
+
+    def describe(self) -> str:
+        """The label, or the changes in words (``medicare-part-b, out of network``)."""
+        if self.label:
+            return self.label
+        parts: list[str] = []
+        if self.payer:
+            parts.append(self.payer)
+        if self.network:
+            parts.append(f"{self.network} network")
+        if self.prior_authorization:
+            parts.append(f"prior authorization {self.prior_authorization}")
+        if self.session:
+            parts.append(self.session)
+        if self.plan is not None:
+            parts.append("other plan")
+        if self.start:
+            parts.append(f"from {self.start.isoformat()}")
+        parts += [f"{k}={v}" for k, v in sorted(self.coverage.items())]
+        return ", ".join(parts) or "as requested"
+
+
+class ComparisonRow(Model):
+    """One variant's result."""
+
+    rank: int = Field(ge=1, description="1 = cheapest for the patient")
+    label: str
+    variant: Variant
+    payer_id: str
+    payer_name: str
+    network: str
+    sessions: tuple[str, ...] = Field(description="session templates the plan uses, in order")
+    start: date
+    visits: int
+    totals: Totals
+    patient_cost: Money = Field(description="what the patient pays in all (the ranking key)")
+    estimate: Estimate | None = Field(default=None, exclude=True, description="not serialised")
+
+
+class Comparison(Model):
+    """Variants ranked by patient cost, cheapest first."""
+
+    library_version: str
+    rows: tuple[ComparisonRow, ...]
+
+    @property
+    def cheapest(self) -> ComparisonRow:
+        return self.rows[0]
+
+
+def patient_cost(totals: Totals) -> Money:
+    """What the patient pays in all, after any savings program (``patient_net``): the ranking
+    key of a comparison."""
+    return totals.patient_net
+
+
+def _apply(request: EstimateRequest, v: Variant, payers: Mapping[str, Payer]) -> EstimateRequest:
+    data: dict[str, Any] = {name: getattr(request, name) for name in type(request).model_fields}
+    coverage = request.coverage.model_dump(exclude_unset=True)
+    if v.payer is not None and v.payer != request.coverage.payer:
+        coverage["payer"] = v.payer
+        # Session-limit counts name the old payer's limits; they do not carry over.
+        acc = coverage.get("accumulators")
+        if isinstance(acc, dict):
+            acc.pop("sessions_used", None)
+    if v.network is not None:
+        coverage["network"] = v.network
+    if v.prior_authorization is not None:
+        coverage["prior_authorization"] = v.prior_authorization
+    coverage.update(v.coverage)
+    data["coverage"] = coverage
+    plan = v.plan if v.plan is not None else request.plan
+    if v.session is not None or v.start is not None:
+        plan_data = plan.model_dump(exclude_unset=True)
+        if v.session is not None:
+            for phase in plan_data["phases"]:
+                phase["session"] = v.session
+        if v.start is not None:
+            plan_data["start"] = v.start
+        data["plan"] = plan_data
+    else:
+        data["plan"] = plan
+    return request_from_data(data, payers=payers, source=f"<variant {v.describe()}>")
+
+
+def compare(
+    request: EstimateRequest, variants: Iterable[Variant], payers: Mapping[str, Payer]
+) -> Comparison:
+    """Estimate ``request`` under each variant and rank the results by patient cost.
+
+    Raises:
+        RequestFileError: a variant makes the request invalid (for example a session the
+            clinic does not have); the message names the variant.
+        UnknownPayerError, EstimateError: as :func:`ketacost.estimate`.
+    """
+    results: list[tuple[Variant, EstimateRequest, Estimate]] = []
+    for v in variants:
+        req = _apply(request, v, payers)
+        results.append((v, req, adjudicate(req, payers)))
+    if not results:
+        raise ValueError("compare needs at least one variant")
+    order = sorted(range(len(results)), key=lambda i: patient_cost(results[i][2].totals))
+    rows = []
+    for rank, i in enumerate(order, start=1):
+        v, req, est = results[i]
+        rows.append(
+            ComparisonRow(
+                rank=rank,
+                label=v.describe(),
+                variant=v,
+                payer_id=est.payer_id,
+                payer_name=est.payer_name,
+                network=est.network,
+                sessions=tuple(dict.fromkeys(p.session for p in req.plan.phases)),
+                start=req.plan.start,
+                visits=len(est.visits),
+                totals=est.totals,
+                patient_cost=patient_cost(est.totals),
+                estimate=est,
+            )
+        )
+    return Comparison(library_version=__version__, rows=tuple(rows))
+
+
+def _or_keep(values: Sequence[Any]) -> Sequence[Any]:
+    return values or (None,)
+
+
+def variants(
+    *,
+    payers: Sequence[str] = (),
+    networks: Sequence[str] = (),
+    sessions: Sequence[str] = (),
+    starts: Sequence[date] = (),
+) -> list[Variant]:
+    """Every combination of the given payers, networks, sessions and start dates (a dimension
+    left empty keeps the request's value), in the order given."""
+    combos = itertools.product(
+        _or_keep(payers), _or_keep(networks), _or_keep(sessions), _or_keep(starts)
+    )
+    return [
+        Variant.model_validate({"payer": p, "network": n, "session": s, "start": d})
+        for p, n, s, d in combos
+    ]

@@ -1,0 +1,65 @@
+"""Documents for patients and billing offices: the Good Faith Estimate and the superbill.
+
+A renderer layer over the estimate: it reads requests and estimates, never the CLI or web.
+HTML needs only Jinja2 (a core dependency); PDF needs the ``pdf`` extra (fpdf2), imported
+when a PDF is made.
+
+>>> from ketacost.documents import build_gfe, render_gfe_html        # doctest: +SKIP
+>>> gfe = build_gfe(request, estimate, issued=date(2026, 11, 21))     # doctest: +SKIP
+>>> html = render_gfe_html(gfe)                                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from ._common import DocumentError, MissingExtraError, Party
+from ._dispute import BilledLine, DisputeFinding, FinalBill, compare_bill_to_gfe
+from ._gfe import (
+    CostRange,
+    Disclaimer,
+    GfeItem,
+    GfePatient,
+    GfeProviderEstimate,
+    GoodFaithEstimate,
+    RecurringService,
+    SeparatelyScheduledItem,
+    build_gfe,
+)
+from ._html import render_gfe_html, render_superbill_html
+from ._pdf import render_gfe_pdf, render_superbill_pdf
+from ._superbill import (
+    Diagnosis,
+    Superbill,
+    SuperbillLine,
+    SuperbillPatient,
+    build_superbill,
+    render_superbill_csv,
+)
+
+__all__ = [
+    "BilledLine",
+    "CostRange",
+    "Diagnosis",
+    "Disclaimer",
+    "DisputeFinding",
+    "DocumentError",
+    "FinalBill",
+    "GfeItem",
+    "GfePatient",
+    "GfeProviderEstimate",
+    "GoodFaithEstimate",
+    "MissingExtraError",
+    "Party",
+    "RecurringService",
+    "SeparatelyScheduledItem",
+    "Superbill",
+    "SuperbillLine",
+    "SuperbillPatient",
+    "build_gfe",
+    "build_superbill",
+    "compare_bill_to_gfe",
+    "render_gfe_html",
+    "render_gfe_pdf",
+    "render_superbill_csv",
+    "render_superbill_html",
+    "render_superbill_pdf",
+]

@@ -1,0 +1,111 @@
+"""Compare a final bill with a Good Faith Estimate (patient-provider dispute resolution).
+
+A patient may start a dispute when a provider's or facility's total billed charges are at
+least $400 above its total expected charges on the Good Faith Estimate (45 CFR
+149.620(a)(2)(ii)), within 120 calendar days of the initial bill (45 CFR 149.620(b)(1)).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date, timedelta
+
+from pydantic import Field, model_validator
+
+from ketacost._money import Money
+from ketacost._types import Model, Npi, Usd
+
+from ._common import usd
+from ._gfe import DISPUTE_DAYS, DISPUTE_THRESHOLD, DISPUTE_WHERE, GoodFaithEstimate
+
+__all__ = ["BilledLine", "DisputeFinding", "FinalBill", "compare_bill_to_gfe"]
+
+
+class BilledLine(Model):
+    """One line of a final bill: the provider's NPI and the amount billed."""
+
+    npi: Npi
+    amount: Usd
+    date: dt.date | None = None
+    code: str | None = None
+
+
+class FinalBill(Model):
+    """What the providers billed: a total per provider NPI, or lines (not both for one NPI)."""
+
+    bill_date: date | None = Field(
+        default=None, description="date on the initial bill; a dispute starts within 120 days"
+    )
+    totals: dict[Npi, Usd] = Field(default_factory=dict, description="provider NPI -> billed")
+    lines: tuple[BilledLine, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_way_per_provider(self) -> FinalBill:
+        both = sorted({ln.npi for ln in self.lines} & set(self.totals))
+        if both:
+            raise ValueError(
+                f"NPI {', '.join(both)} is billed both as a total and as lines; "
+                "give one or the other"
+            )
+        return self
+
+    def billed(self) -> dict[str, Money]:
+        """Total billed per provider NPI, in the bill's order."""
+        out: dict[str, Money] = dict(self.totals)
+        for ln in self.lines:
+            out[ln.npi] = out.get(ln.npi, Money()) + ln.amount
+        return out
+
+
+class DisputeFinding(Model):
+    """A provider whose bill is at least $400 above its Good Faith Estimate."""
+
+    npi: str
+    provider: str
+    expected: Money
+    billed: Money
+    over: Money = Field(description="billed minus expected")
+    deadline: date | None = Field(description="last day to start a dispute, if the bill is dated")
+    note: str
+
+
+def compare_bill_to_gfe(gfe: GoodFaithEstimate, bill: FinalBill) -> list[DisputeFinding]:
+    """Each provider or facility billed at least $400 above its estimate (exactly $400 counts).
+
+    A provider that is billed but is not on the estimate is compared with $0.00 expected.
+
+    >>> compare_bill_to_gfe(gfe, FinalBill(totals={"1234567893": "8000.00"}))  # doctest: +SKIP
+    [DisputeFinding(npi='1234567893', ..., over=Money('400.00'), ...)]
+    """
+    names = {p.provider.npi: p.provider.name for p in gfe.providers}
+    findings: list[DisputeFinding] = []
+    for npi, billed in bill.billed().items():
+        expected = gfe.provider_total(npi)
+        on_gfe = expected is not None
+        expected = expected if expected is not None else Money()
+        over = billed - expected
+        if over < DISPUTE_THRESHOLD:
+            continue
+        deadline = bill.bill_date + timedelta(days=DISPUTE_DAYS) if bill.bill_date else None
+        by = f"by {deadline.isoformat()}" if deadline else "within 120 calendar days"
+        who = names.get(npi, f"the provider with NPI {npi}")
+        note = (
+            f"{who} billed {usd(billed)}, {usd(over)} above its expected charges of "
+            f"{usd(expected)} on the Good Faith Estimate of {gfe.issued.isoformat()}"
+            + ("" if on_gfe else " (it is not on the Good Faith Estimate)")
+            + f". You may start a patient-provider dispute {by} "
+            f"({DISPUTE_DAYS} calendar days from the date on the original bill): see "
+            f"{DISPUTE_WHERE}."
+        )
+        findings.append(
+            DisputeFinding(
+                npi=npi,
+                provider=who,
+                expected=expected,
+                billed=billed,
+                over=over,
+                deadline=deadline,
+                note=note,
+            )
+        )
+    return findings

@@ -1,0 +1,471 @@
+"""The Good Faith Estimate for uninsured and self-pay patients (No Surprises Act).
+
+What it must hold is 45 CFR 149.610(c)(1) (i)–(xi), listed in ``../shared/domain.md`` §5.2;
+recurring services (one estimate for up to 12 months of sessions, with their frequency and
+number) follow §5.3, and the $400 dispute threshold is 45 CFR 149.620(a)(2)(ii).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ketacost._dated import Dated, NoValueInForceError
+from ketacost._estimate import Estimate, VisitEstimate
+from ketacost._money import Money
+from ketacost._plan import MAX_VISITS, Phase, expand
+from ketacost._request import EstimateRequest
+from ketacost._types import Model
+
+from ._common import DocumentError, Party, billed_template_lines, one_year_after, party_of, usd
+
+__all__ = [
+    "CostRange",
+    "Disclaimer",
+    "GfeItem",
+    "GfePatient",
+    "GfeProviderEstimate",
+    "GoodFaithEstimate",
+    "RecurringService",
+    "SeparatelyScheduledItem",
+    "build_gfe",
+    "frequency_text",
+]
+
+#: A bill this far above a provider's expected charges may be disputed (45 CFR 149.620(a)(2)(ii)).
+DISPUTE_THRESHOLD = Money("400.00")
+#: Days after the date of the initial bill to start a dispute (45 CFR 149.620(b)(1)).
+DISPUTE_DAYS = 120
+#: Where a patient learns how to start a dispute (CMS model GFE notice, CMS-10791).
+DISPUTE_WHERE = "www.cms.gov/nosurprises or call 1-800-985-3059"
+
+
+class GfePatient(Model):
+    name: str
+    birth_date: date
+
+
+class GfeItem(Model):
+    """One service code on the sessions of one phase: how many times, and the expected charge."""
+
+    phase: str
+    description: str
+    service_code: str
+    modifiers: tuple[str, ...]
+    units: int = Field(description="units billed per session")
+    diagnosis_codes: tuple[str, ...]
+    quantity: int = Field(ge=1, description="sessions it is billed on")
+    first_date: date
+    last_date: date
+    charge_each: Money | None = Field(description="per session; None when sessions differ")
+    expected_charge: Money
+
+
+class GfeProviderEstimate(Model):
+    """The items one provider or facility is expected to furnish, with its total."""
+
+    provider: Party
+    role: Literal["convening", "co-provider"]
+    items: tuple[GfeItem, ...]
+    expected_total: Money
+
+
+class RecurringService(Model):
+    """The scope of one recurring phase: what, how often, how many, when (149.610 recurring)."""
+
+    phase: str
+    session: str
+    description: str
+    frequency: str
+    sessions: int
+    first_date: date
+    last_date: date
+    expected_charge: Money
+
+
+class SeparatelyScheduledItem(Model):
+    """A service expected before or after the period of care, with its own estimate (vi)."""
+
+    session: str
+    description: str
+    service_codes: tuple[str, ...]
+    provider: str
+    self_pay_price: Money | None = Field(description="the clinic's price, for information only")
+    related_to: str
+
+
+class CostRange(Model):
+    """Low and high totals when the number of sessions is not known yet."""
+
+    low: Money
+    expected: Money
+    high: Money
+    low_sessions: int | None = None
+    high_sessions: int | None = None
+    basis: str
+
+
+class Disclaimer(Model):
+    id: str
+    title: str
+    text: str
+
+
+class GoodFaithEstimate(Model):
+    """A Good Faith Estimate. JSON via ``model_dump_json``; HTML and PDF via the renderers."""
+
+    document: Literal["good-faith-estimate"] = "good-faith-estimate"
+    issued: date
+    patient: GfePatient
+    primary_service: str = Field(description="the primary service, in plain language")
+    primary_service_codes: tuple[str, ...]
+    scheduled_date: date = Field(description="first scheduled date of the primary service")
+    period_start: date
+    period_end: date = Field(description="last day this estimate covers (12 months at most)")
+    diagnosis_codes: tuple[str, ...]
+    providers: tuple[GfeProviderEstimate, ...] = Field(min_length=1)
+    recurring: tuple[RecurringService, ...]
+    separately_scheduled: tuple[SeparatelyScheduledItem, ...]
+    total_expected: Money
+    range: CostRange | None
+    later_sessions: int = Field(
+        ge=0, description="sessions after period_end: they need a new Good Faith Estimate"
+    )
+    disclaimers: tuple[Disclaimer, ...]
+    library_version: str
+    rules_hash: str
+
+    def provider_total(self, npi: str) -> Money | None:
+        """A provider's expected total by NPI, or None if it is not on this estimate."""
+        for p in self.providers:
+            if p.provider.npi == npi:
+                return p.expected_total
+        return None
+
+
+def frequency_text(phase: Phase) -> str:
+    """How often a phase's sessions happen, in plain words ("every 4 weeks")."""
+    if phase.per_week is not None:
+        times = {1: "once", 2: "twice"}.get(phase.per_week, f"{phase.per_week} times")
+        return f"{times} a week for {phase.weeks} week{'s' if phase.weeks != 1 else ''}"
+    if phase.count == 1:
+        return "once"
+    if phase.every_weeks:
+        return "weekly" if phase.every_weeks == 1 else f"every {phase.every_weeks} weeks"
+    days = phase.every_days or 1
+    return "daily" if days == 1 else f"every {days} days"
+
+
+def _code_on(code: Dated[str], on: date) -> str:
+    """The code in force on ``on``, or its first one if none is yet."""
+    try:
+        return code.at(on)
+    except NoValueInForceError:
+        return code.values[0]
+
+
+def _sum(amounts: Iterable[Money]) -> Money:
+    return Money.from_cents(sum(m.cents for m in amounts))
+
+
+def _check_inputs(request: EstimateRequest, estimate: Estimate) -> GfePatient:
+    # 45 CFR 149.610(a): for uninsured or self-pay individuals only.
+    for visit in estimate.visits:
+        for line in visit.lines:
+            if line.reason != "self-pay":
+                raise DocumentError(
+                    "a Good Faith Estimate is for uninsured or self-pay patients (45 CFR "
+                    f"149.610), but visit {visit.number} ({visit.date.isoformat()}) is billed to "
+                    f"{visit.payer_id}; estimate it with coverage payer 'self-pay'"
+                )
+    patient = request.patient
+    # 45 CFR 149.610(c)(1)(i): the patient's name and date of birth.
+    missing = [
+        field
+        for field, value in (
+            ("patient.name", patient.name),
+            ("patient.birth_date", patient.birth_date),
+        )
+        if value is None or value == ""
+    ]
+    if missing:
+        raise DocumentError(
+            f"a Good Faith Estimate needs the patient's name and date of birth "
+            f"(45 CFR 149.610(c)(1)(i)); the request has no {' and no '.join(missing)}"
+        )
+    assert patient.name is not None and patient.birth_date is not None
+    if not estimate.visits:
+        raise DocumentError("the estimate has no visits, so there is nothing to estimate")
+    return GfePatient(name=patient.name, birth_date=patient.birth_date)
+
+
+def _phase_of_visits(request: EstimateRequest, estimate: Estimate) -> dict[int, int]:
+    """Visit number -> 0-based phase index, checking the estimate belongs to the request."""
+    scheduled = {v.number: v for v in expand(request.plan)}
+    out: dict[int, int] = {}
+    for v in estimate.visits:
+        s = scheduled.get(v.number)
+        if s is None or s.date != v.date or s.session != v.session:
+            raise DocumentError(
+                f"visit {v.number} of the estimate ({v.date.isoformat()}, {v.session}) is not in "
+                "the request's plan; was the estimate made from this request?"
+            )
+        out[v.number] = s.phase
+    return out
+
+
+def _range(
+    visits: list[VisitEstimate],
+    expected_visits: tuple[int, int] | None,
+    estimate: Estimate,
+    later: int,
+) -> CostRange | None:
+    total = _sum(v.totals.charge for v in visits)
+    planned = len(visits)
+    if expected_visits is not None:
+        low_n, high_n = expected_visits
+        if not (1 <= low_n <= planned <= high_n <= MAX_VISITS):
+            raise DocumentError(
+                f"expected_visits {low_n}–{high_n} must include the {planned} sessions the plan "
+                f"schedules in the estimate's 12 months (and be between 1 and {MAX_VISITS})"
+            )
+        last = visits[-1].totals.charge
+        return CostRange(
+            low=_sum(v.totals.charge for v in visits[:low_n]),
+            expected=total,
+            high=total + last * (high_n - planned),
+            low_sessions=low_n,
+            high_sessions=high_n,
+            basis=(
+                f"{low_n} to {high_n} sessions (the plan schedules {planned}): fewer sessions "
+                f"are the first {low_n} as scheduled; each further session is priced as the last "
+                f"scheduled one ({usd(last)})"
+            ),
+        )
+    found = estimate.range
+    if found is None or later:
+        # The estimate's own range spans the whole plan; it only fits when nothing is cut.
+        return None
+    inputs = "; ".join(f"{d.description}: {d.low_value} to {d.high_value}" for d in found.drivers)
+    return CostRange(
+        low=found.low,
+        expected=found.expected,
+        high=found.high,
+        basis=f"what is not known yet ({inputs})" if inputs else "the estimate's range",
+    )
+
+
+def _disclaimers(clinic_name: str, phone: str | None, issued: date) -> tuple[Disclaimer, ...]:
+    ask = f"{clinic_name}" + (f" ({phone})" if phone else "")
+    return (
+        # 45 CFR 149.610(c)(1)(vii)
+        Disclaimer(
+            id="separate-estimates",
+            title="Items scheduled separately",
+            text=(
+                "Items or services listed as scheduled separately are not included in this "
+                "estimate. You will receive a separate Good Faith Estimate for each of them when "
+                f"you schedule it or ask for one; ask {ask}."
+            ),
+        ),
+        # 45 CFR 149.610(c)(1)(viii)
+        Disclaimer(
+            id="additional-items",
+            title="Additional items may be recommended",
+            text=(
+                "Additional items or services may be recommended as part of your course of care. "
+                "They must be scheduled or requested separately and are not reflected in this "
+                "Good Faith Estimate."
+            ),
+        ),
+        # 45 CFR 149.610(c)(1)(ix)
+        Disclaimer(
+            id="estimate-only",
+            title="Only an estimate",
+            text=(
+                "This Good Faith Estimate is only an estimate of the items and services "
+                f"reasonably expected for your care when it was issued ({issued.isoformat()}). "
+                "Actual items, services or charges may differ from this estimate."
+            ),
+        ),
+        # 45 CFR 149.610(c)(1)(x); 149.620(a)(2)(ii) ($400), 149.620(b)(1) (120 days)
+        Disclaimer(
+            id="dispute",
+            title="Your right to dispute the bill",
+            text=(
+                "If you are billed more than this Good Faith Estimate, you have the right to "
+                "dispute the bill. If the total billed by any one provider or facility listed "
+                f"here is {usd(DISPUTE_THRESHOLD)} or more above its total expected charges on "
+                "this estimate, you may start the patient-provider dispute resolution process "
+                "with the U.S. Department of Health and Human Services. You must start it within "
+                f"{DISPUTE_DAYS} calendar days of the date on the original bill; there is a $25 "
+                f"fee. To learn how to start it, visit {DISPUTE_WHERE}. You may also contact the "
+                "provider or facility to ask them to update the bill, to negotiate it, or about "
+                "financial assistance. Starting a dispute will not affect the quality of the "
+                "care you receive. Keep a copy of this Good Faith Estimate and of the bill."
+            ),
+        ),
+        # 45 CFR 149.610(c)(1)(xi)
+        Disclaimer(
+            id="not-a-contract",
+            title="Not a contract",
+            text=(
+                "This Good Faith Estimate is not a contract and does not require you to obtain "
+                "the items or services from any provider or facility named in it."
+            ),
+        ),
+    )
+
+
+def build_gfe(
+    request: EstimateRequest,
+    estimate: Estimate,
+    *,
+    issued: date,
+    expected_visits: tuple[int, int] | None = None,
+) -> GoodFaithEstimate:
+    """A Good Faith Estimate for a self-pay request and its estimate.
+
+    Sessions within 12 months of the first scheduled date are estimated; later ones are counted
+    in ``later_sessions`` (they need a new estimate). ``expected_visits=(low, high)`` gives a
+    range when the number of sessions is not known yet.
+
+    Raises:
+        DocumentError: the patient's name or birth date is missing, a line is billed to a
+            payer (not self-pay), the estimate is not of this request, or ``expected_visits``
+            does not include the planned sessions.
+    """
+    patient = _check_inputs(request, estimate)
+    clinic = request.clinic
+    phase_of = _phase_of_visits(request, estimate)
+    first = estimate.visits[0].date
+    # One estimate covers recurring sessions for up to 12 months (45 CFR 149.610, §5.3).
+    period_end = one_year_after(first) - timedelta(days=1)
+    in_period = [v for v in estimate.visits if v.date <= period_end]
+    later = len(estimate.visits) - len(in_period)
+    diagnoses = tuple(request.patient.diagnoses)
+
+    # Items grouped by provider (convening clinic first), then by phase and code (iii), (iv).
+    groups: dict[str | None, dict[tuple[Any, ...], list[tuple[date, Money]]]] = {None: {}}
+    describe: dict[tuple[Any, ...], tuple[str, str, tuple[str, ...], int, str]] = {}
+    for v in in_period:
+        tmpl, tlines = billed_template_lines(clinic, v.session, v.lines[0].variant, v.lines)
+        by_item = groups.setdefault(tmpl.provider, {})
+        phase_index = phase_of[v.number]
+        for ln, _tl in zip(v.lines, tlines, strict=True):
+            key = (phase_index, ln.code, ln.modifiers, ln.units, ln.description)
+            by_item.setdefault(key, []).append((v.date, ln.charge))
+            describe[key] = (v.phase, ln.code, ln.modifiers, ln.units, ln.description)
+    providers: list[GfeProviderEstimate] = []
+    for provider_key, by_item in groups.items():
+        if not by_item:
+            continue
+        items: list[GfeItem] = []
+        for key, uses in by_item.items():
+            phase_name, code, modifiers, units, description = describe[key]
+            charges = {m for _, m in uses}
+            items.append(
+                GfeItem(
+                    phase=phase_name,
+                    description=description,
+                    service_code=code,
+                    modifiers=modifiers,
+                    units=units,
+                    diagnosis_codes=diagnoses,
+                    quantity=len(uses),
+                    first_date=uses[0][0],
+                    last_date=uses[-1][0],
+                    charge_each=next(iter(charges)) if len(charges) == 1 else None,
+                    expected_charge=_sum(m for _, m in uses),
+                )
+            )
+        providers.append(
+            GfeProviderEstimate(
+                provider=party_of(clinic, provider_key),
+                role="convening" if provider_key is None else "co-provider",
+                items=tuple(items),
+                expected_total=_sum(i.expected_charge for i in items),
+            )
+        )
+    if providers[0].role != "convening":
+        # Every session has its own provider: the clinic still convenes, with no items.
+        providers.insert(
+            0,
+            GfeProviderEstimate(
+                provider=party_of(clinic, None), role="convening", items=(), expected_total=Money()
+            ),
+        )
+
+    # Recurring scope per phase: frequency, number of sessions, dates (§5.3).
+    recurring: list[RecurringService] = []
+    phases = request.plan.phases
+    for index, phase in enumerate(phases):
+        mine = [v for v in in_period if phase_of[v.number] == index]
+        if not mine:
+            continue
+        recurring.append(
+            RecurringService(
+                phase=mine[0].phase,
+                session=phase.session,
+                description=clinic.sessions[phase.session].description,
+                frequency=frequency_text(phase),
+                sessions=len(mine),
+                first_date=mine[0].date,
+                last_date=mine[-1].date,
+                expected_charge=_sum(v.totals.charge for v in mine),
+            )
+        )
+
+    # The primary service: the session with the most visits in the period (the first on a tie).
+    counts: dict[str, int] = {}
+    for v in in_period:
+        counts[v.session] = counts.get(v.session, 0) + 1
+    primary = max(counts, key=lambda s: counts[s])  # max keeps the first of equal counts
+    primary_first = next(v for v in in_period if v.session == primary)
+    primary_tmpl = clinic.sessions[primary]
+
+    # Separately scheduled items named by the sessions of the plan, not in the plan (vi).
+    planned_sessions = list(counts)
+    separate: list[SeparatelyScheduledItem] = []
+    seen: set[str] = set()
+    for sid in planned_sessions:
+        for other in clinic.sessions[sid].separately_scheduled:
+            if other in counts or other in seen:
+                continue
+            seen.add(other)
+            otmpl = clinic.sessions[other]
+            separate.append(
+                SeparatelyScheduledItem(
+                    session=other,
+                    description=otmpl.description,
+                    service_codes=tuple(
+                        dict.fromkeys(_code_on(tl.code, first) for tl in otmpl.lines)
+                    ),
+                    provider=party_of(clinic, otmpl.provider).name,
+                    self_pay_price=otmpl.self_pay,
+                    related_to=clinic.sessions[sid].description,
+                )
+            )
+
+    return GoodFaithEstimate(
+        issued=issued,
+        patient=patient,
+        primary_service=primary_tmpl.description,
+        primary_service_codes=tuple(ln.code for ln in primary_first.lines),
+        scheduled_date=primary_first.date,
+        period_start=first,
+        period_end=period_end,
+        diagnosis_codes=diagnoses,
+        providers=tuple(providers),
+        recurring=tuple(recurring),
+        separately_scheduled=tuple(separate),
+        total_expected=_sum(p.expected_total for p in providers),
+        range=_range(in_period, expected_visits, estimate, later),
+        later_sessions=later,
+        disclaimers=_disclaimers(clinic.name, clinic.phone, issued),
+        library_version=estimate.library_version,
+        rules_hash=estimate.rules_hash,
+    )

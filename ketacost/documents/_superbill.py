@@ -1,0 +1,267 @@
+"""The superbill: an itemised receipt a patient files with a plan for out-of-network
+reimbursement. There is no federal standard; the contents follow payer and industry
+convention (``../shared/domain.md`` §5.6): provider name, NPI, TIN and address; patient name,
+birth date and member id; per line the date and place of service, CPT/HCPCS code with
+modifiers and units, ICD-10 diagnosis pointers as on a CMS-1500 (A–L), charge and amount paid.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Mapping
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from ketacost._estimate import Estimate
+from ketacost._money import Money
+from ketacost._request import EstimateRequest
+from ketacost._types import Model
+
+from ._common import DocumentError, Party, billed_template_lines, party_of
+
+__all__ = [
+    "CSV_COLUMNS",
+    "Diagnosis",
+    "Superbill",
+    "SuperbillLine",
+    "SuperbillPatient",
+    "build_superbill",
+    "render_superbill_csv",
+]
+
+#: CMS-1500 item 21 holds up to 12 diagnoses, lettered A to L; item 24E points at up to 4.
+POINTERS = "ABCDEFGHIJKL"
+LINE_POINTERS = 4
+
+#: What a superbill is not (musiccityketamine; medprecisionbilling) [domain.md §5.6].
+NOTE = (
+    "This superbill is an itemised receipt for services paid for by the patient, to submit to "
+    "a health plan for reimbursement. It is not a claim form and not a guarantee of coverage "
+    "or payment."
+)
+
+
+class SuperbillPatient(Model):
+    name: str
+    birth_date: date
+    member_id: str | None
+
+
+class Diagnosis(Model):
+    pointer: str = Field(pattern=r"^[A-L]$")
+    code: str
+
+
+class SuperbillLine(Model):
+    date: dt.date
+    place_of_service: str
+    code: str
+    modifiers: tuple[str, ...]
+    units: int
+    ndc: str | None
+    description: str
+    diagnosis_pointers: str = Field(description="letters of the diagnoses, primary first")
+    rendering_npi: str | None = Field(description="the session's provider, when not the clinic")
+    charge: Money
+    paid: Money
+
+
+class Superbill(Model):
+    """A superbill. JSON via ``model_dump_json``; HTML, PDF and CSV via the renderers."""
+
+    document: Literal["superbill"] = "superbill"
+    issued: date | None
+    provider: Party
+    patient: SuperbillPatient
+    diagnoses: tuple[Diagnosis, ...] = Field(min_length=1, max_length=12)
+    lines: tuple[SuperbillLine, ...] = Field(min_length=1)
+    total_charge: Money
+    total_paid: Money
+    balance_due: Money = Field(description="total charge minus total paid")
+    note: str = NOTE
+    library_version: str
+    rules_hash: str
+
+
+def _money(value: object, where: str) -> Money:
+    try:
+        return value if isinstance(value, Money) else Money(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise DocumentError(f"paid[{where}]: {exc}") from None
+
+
+def build_superbill(
+    request: EstimateRequest,
+    estimate: Estimate,
+    *,
+    paid: Mapping[date, Money] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    issued: date | None = None,
+) -> Superbill:
+    """A superbill for the visits of an estimate (those from ``start`` to ``end``, inclusive).
+
+    Args:
+        paid: amount paid per date of service (a plan has at most one visit a day); it is
+            applied to that visit's lines in order, each up to its charge. A visit not listed
+            was paid what the estimate says the patient pays on each line (on a superbill
+            request, before the plan's reimbursement: the clinic's self-pay price).
+        issued: the superbill's date; default: the estimate's.
+
+    Raises:
+        DocumentError: the patient's name, birth date or diagnoses are missing, no visit falls
+            in the dates given, a paid date has no visit, or a payment exceeds its visit's
+            charge.
+    """
+    patient = request.patient
+    if patient.name is None or patient.birth_date is None:
+        missing = " and ".join(
+            f
+            for f, v in (("patient.name", patient.name), ("patient.birth_date", patient.birth_date))
+            if v is None
+        )
+        raise DocumentError(
+            f"a superbill needs the patient's name and birth date; missing: {missing}"
+        )
+    if not patient.diagnoses:
+        raise DocumentError(
+            "a superbill needs at least one ICD-10 diagnosis code (patient.diagnoses); a plan "
+            "does not reimburse a service without one"
+        )
+    clinic = request.clinic
+    visits = [
+        v
+        for v in estimate.visits
+        if (start is None or v.date >= start) and (end is None or v.date <= end)
+    ]
+    if not visits:
+        span = f"{start or 'the start'} to {end or 'the end'}"
+        raise DocumentError(f"no visit of the estimate falls from {span}")
+    payments = {d: _money(m, d.isoformat()) for d, m in (paid or {}).items()}
+    unknown = sorted(set(payments) - {v.date for v in visits})
+    if unknown:
+        raise DocumentError(
+            f"paid names {unknown[0].isoformat()}, which has no visit on this superbill"
+        )
+    diagnoses = tuple(
+        Diagnosis(pointer=POINTERS[i], code=code) for i, code in enumerate(patient.diagnoses)
+    )
+    pointers = POINTERS[: min(len(diagnoses), LINE_POINTERS)]
+    lines: list[SuperbillLine] = []
+    for v in visits:
+        tmpl, tlines = billed_template_lines(clinic, v.session, v.lines[0].variant, v.lines)
+        pos = tmpl.place_of_service or clinic.place_of_service
+        rendering = party_of(clinic, tmpl.provider).npi if tmpl.provider else None
+        left = payments.get(v.date)
+        if left is not None and left > v.totals.charge:
+            raise DocumentError(
+                f"paid[{v.date.isoformat()}] is {left}, more than the visit's charge "
+                f"({v.totals.charge})"
+            )
+        for ln, tl in zip(v.lines, tlines, strict=True):
+            if left is None:
+                # What the patient paid the clinic: their share, plus what the plan pays back
+                # on a superbill (the estimate's ``patient`` is already net of reimbursement).
+                line_paid = ln.patient + ln.reimbursement
+            else:
+                line_paid = min(left, ln.charge)
+                left -= line_paid
+            lines.append(
+                SuperbillLine(
+                    date=v.date,
+                    place_of_service=pos,
+                    code=ln.code,
+                    modifiers=ln.modifiers,
+                    units=ln.units,
+                    ndc=tl.ndc,
+                    description=ln.description,
+                    diagnosis_pointers=pointers,
+                    rendering_npi=rendering,
+                    charge=ln.charge,
+                    paid=line_paid,
+                )
+            )
+    total_charge = Money.from_cents(sum(ln.charge.cents for ln in lines))
+    total_paid = Money.from_cents(sum(ln.paid.cents for ln in lines))
+    return Superbill(
+        issued=issued or estimate.issued,
+        provider=party_of(clinic, None),
+        patient=SuperbillPatient(
+            name=patient.name,
+            birth_date=patient.birth_date,
+            member_id=patient.member_id or request.coverage.member_id,
+        ),
+        diagnoses=diagnoses,
+        lines=tuple(lines),
+        total_charge=total_charge,
+        total_paid=total_paid,
+        balance_due=total_charge - total_paid,
+        library_version=estimate.library_version,
+        rules_hash=estimate.rules_hash,
+    )
+
+
+#: Columns of the CSV form; the last row (``row`` = ``total``) holds the totals.
+CSV_COLUMNS = (
+    "row",
+    "date_of_service",
+    "place_of_service",
+    "code",
+    "modifiers",
+    "units",
+    "ndc",
+    "description",
+    "diagnosis_pointers",
+    "diagnosis_codes",
+    "provider_npi",
+    "charge",
+    "paid",
+)
+
+
+def render_superbill_csv(bill: Superbill) -> str:
+    """One row per line, then a ``total`` row; money as ``450.00``, modifiers space-separated."""
+    by_pointer = {d.pointer: d.code for d in bill.diagnoses}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for ln in bill.lines:
+        writer.writerow(
+            (
+                "line",
+                ln.date.isoformat(),
+                ln.place_of_service,
+                ln.code,
+                " ".join(ln.modifiers),
+                ln.units,
+                ln.ndc or "",
+                ln.description,
+                ln.diagnosis_pointers,
+                " ".join(by_pointer[p] for p in ln.diagnosis_pointers),
+                ln.rendering_npi or bill.provider.npi,
+                str(ln.charge),
+                str(ln.paid),
+            )
+        )
+    writer.writerow(
+        (
+            "total",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "Total",
+            "",
+            "",
+            "",
+            str(bill.total_charge),
+            str(bill.total_paid),
+        )
+    )
+    return out.getvalue()

@@ -1,0 +1,211 @@
+"""Batch estimates: one output row per input row, in order; bad rows carry their error."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+import ketacost
+from ketacost.batch import (
+    OUTPUT_COLUMNS,
+    BatchInputError,
+    parse_rows,
+    read_rows,
+    run_batch,
+    run_batch_csv,
+)
+from ketacost.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "batch" / "patients.csv"
+CLINIC = ketacost.load_clinic(ROOT / "examples" / "clinics" / "example-clinic.yaml")
+PAYERS = ketacost.load_payers(ROOT / "payers")
+
+HEADER = "row_id,payer,network,prior_authorization,age,diagnoses,failed_trials,plan,session,sessions,every_days,start,deductible_met"
+GOOD_AND_BAD = f"""# a comment line before the header
+{HEADER}
+a,self-pay,,,38,F33.2,3,iv-induction,,,,2026-03-02,
+b,commercial-ppo,in,approved,50,F33.2,2,esketamine-induction,,,,2026-03-02,
+c,self-pay,,,forty,F33.2,3,iv-induction,,,,2026-03-02,
+# a comment between rows
+d,self-pay,,,38,F33.2,3,,intake,1,,2026-03-02,
+e,medicare-part-b,in,,71,F33.2,2,no-such-plan,,,,2026-03-02,
+f,self-pay,,,38,F33.2,3,iv-induction,,,,2026-02-30,
+g,commercial-ppo,in,approved,50,F33.2,2,,esketamine-56,2,3,2026-03-02,abc
+h,self-pay,,,38,F33.2,3,,,,,2026-03-02,
+i,self-pay,,,38,F33.2,3,,no-such-session,1,,2026-03-02,
+j,commercial-ppo,in,approved,50,F33.2,2,,esketamine-56,1,,2026-03-02,100.00
+"""
+
+
+@pytest.fixture
+def good_and_bad(tmp_path: Path) -> Path:
+    path = tmp_path / "in.csv"
+    path.write_text(GOOD_AND_BAD)
+    return path
+
+
+def by_id(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+    return {r["row_id"]: r for r in rows}
+
+
+def test_one_output_row_per_input_row_in_order_with_errors(good_and_bad: Path) -> None:
+    out = run_batch(read_rows(good_and_bad), clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert [r["row_id"] for r in out] == list("abcdefghij")
+    rows = by_id(out)
+    # a: self-pay IV induction = the clinic's 6-infusion package, $2,400 for all six.
+    assert rows["a"]["visits"] == "6" and rows["a"]["patient"] == "2400.00"
+    assert rows["a"]["plan_paid"] == "0.00" and rows["a"]["error"] == ""
+    # d: one self-pay intake at the clinic's $250.00.
+    assert rows["d"]["patient"] == "250.00" and rows["d"]["first_visit"] == "2026-03-02"
+    assert rows["b"]["error"] == "" and rows["b"]["visits"] == "8"
+    assert rows["c"]["error"] == "age: must be a whole number (got 'forty')"
+    assert rows["e"]["error"].startswith("plan: unknown plan template 'no-such-plan'")
+    assert rows["f"]["error"] == "start: must be a date YYYY-MM-DD (got '2026-02-30')"
+    assert rows["g"]["error"].startswith("deductible_met:")
+    assert rows["h"]["error"].startswith("session: give a session template")
+    assert rows["i"]["error"].startswith("session: the clinic has no session 'no-such-session'")
+    for bad in "cefghi":
+        assert rows[bad]["patient"] == "" and rows[bad]["visits"] == ""
+
+
+def test_a_row_equals_the_same_request_estimated_directly(good_and_bad: Path) -> None:
+    out = by_id(run_batch(read_rows(good_and_bad), clinic=CLINIC, payers=PAYERS, jobs=1))
+    request = ketacost.request_from_data(
+        {
+            "patient": {"age": 50, "diagnoses": ["F33.2"], "failed_trials": 2},
+            "coverage": {
+                "payer": "commercial-ppo",
+                "network": "in",
+                "prior_authorization": "approved",
+                "accumulators": {
+                    "as_of": "2026-03-02",
+                    "deductible_met": {"individual": "100.00"},
+                    "out_of_pocket_met": {"individual": "0"},
+                },
+            },
+            "clinic": CLINIC,
+            "plan": {
+                "start": "2026-03-02",
+                "phases": [{"session": "esketamine-56", "sessions": 1}],
+            },
+        },
+        payers=PAYERS,
+    )
+    direct = ketacost.estimate(request, payers=PAYERS).totals
+    row = out["j"]
+    assert row["patient"] == str(direct.patient) and row["plan_paid"] == str(direct.payer)
+    assert row["deductible"] == str(direct.deductible)
+
+
+def test_same_result_with_one_and_two_jobs(good_and_bad: Path) -> None:
+    rows = read_rows(good_and_bad) * 3
+    one = run_batch(rows, clinic=CLINIC, payers=PAYERS, jobs=1)
+    two = run_batch(rows, clinic=CLINIC, payers=PAYERS, jobs=2, chunk_size=4)
+    assert one == two and len(two) == len(rows)
+
+
+def test_progress_counts_every_row(good_and_bad: Path) -> None:
+    seen: list[int] = []
+    rows = read_rows(good_and_bad)
+    run_batch(rows, clinic=CLINIC, payers=PAYERS, jobs=1, chunk_size=3, progress=seen.append)
+    assert seen == [3, 3, 3, 1] and sum(seen) == len(rows)
+
+
+@given(st.permutations(list("abcdefghij")))
+def test_output_follows_input_order(order: list[str]) -> None:
+    rows = {r["row_id"]: r for r in _ROWS}
+    out = run_batch([rows[k] for k in order], clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert [r["row_id"] for r in out] == order
+    assert all(r == _BY_ID[r["row_id"]] for r in out)
+
+
+_ROWS = parse_rows(GOOD_AND_BAD)
+_BY_ID = by_id(run_batch(_ROWS, clinic=CLINIC, payers=PAYERS, jobs=1))
+
+
+def test_csv_files_round_trip(good_and_bad: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    summary = run_batch_csv(good_and_bad, out, clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert (summary.rows, summary.errors) == (10, 6)
+    with out.open(newline="") as f:
+        reader = csv.DictReader(f)
+        assert tuple(reader.fieldnames or ()) == OUTPUT_COLUMNS
+        written = list(reader)
+    assert written == run_batch(read_rows(good_and_bad), clinic=CLINIC, payers=PAYERS, jobs=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "no header row"),
+        ("# only a comment\n", "no header row"),
+        ("row_id,payer,start,colour\n", ":1:1: unknown column 'colour'"),
+        ("# note\nrow_id,payer\n", ":2:1: missing column 'start'"),
+    ],
+)
+def test_bad_input_files(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(text)
+    with pytest.raises(BatchInputError) as err:
+        read_rows(path)
+    assert message in str(err.value) and str(err.value).startswith(str(path))
+
+
+def test_a_row_with_too_many_cells(tmp_path: Path) -> None:
+    rows = parse_rows("row_id,payer,start\nx,self-pay,2026-03-02,extra\n")
+    (out,) = run_batch(rows, clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert out["error"] == "row: more cells than the header has columns"
+
+
+def test_missing_required_cells(tmp_path: Path) -> None:
+    rows = parse_rows("row_id,payer,start,age,session\nx,,2026-03-02,40,intake\n")
+    (out,) = run_batch(rows, clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert out["error"] == "payer: missing (a required column)"
+
+
+def test_the_example_file_runs(tmp_path: Path) -> None:
+    out = run_batch(read_rows(EXAMPLE), payers=PAYERS, jobs=1)
+    assert len(out) == 9
+    assert [r["row_id"] for r in out if r["error"]] == ["7", "8"]
+    rows = by_id(out)
+    # Row 9 is row 2 with the savings program: the same plan result, part of it paid by the
+    # program, and patient_net = patient - assistance.
+    assert rows["9"]["patient"] == rows["2"]["patient"] == "6000.00"
+    net = ketacost.Money(rows["9"]["patient"]) - ketacost.Money(rows["9"]["assistance"])
+    assert ketacost.Money(rows["9"]["patient_net"]) == net < ketacost.Money("6000.00")
+
+
+# -- the command -------------------------------------------------------------------------------
+def test_batch_command(good_and_bad: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(
+        cli, ["batch", str(good_and_bad), str(out), "--jobs", "2", "--payers", str(ROOT / "payers")]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"wrote 10 rows to {out} (6 with errors)" in result.stderr
+    with out.open(newline="") as f:
+        assert [r["row_id"] for r in csv.DictReader(f)] == list("abcdefghij")
+
+
+def test_batch_command_user_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("row_id,payer,start,colour\n")
+    for args, expected in [
+        (["batch", str(tmp_path / "none.csv"), str(tmp_path / "o.csv")], "cannot read the file"),
+        (["batch", str(bad), str(tmp_path / "o.csv")], f"{bad}:1:1: unknown column 'colour'"),
+        (["batch", str(EXAMPLE), str(tmp_path / "o.csv"), "--jobs", "0"], "--jobs"),
+        (
+            ["batch", str(EXAMPLE), str(tmp_path / "o.csv"), "--clinic", str(tmp_path / "c.yaml")],
+            "c.yaml: cannot read the file",
+        ),
+    ]:
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("\n") == 1 and expected in result.stderr, result.stderr
+        assert "Traceback" not in result.output

@@ -1,0 +1,59 @@
+"""Every example script runs as-is (a subprocess, this interpreter) and prints what it should."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+
+#: Text each script's output must contain (a script with no entry here fails the test).
+EXPECTED: dict[str, list[str]] = {
+    "self_pay_iv_gfe.py": [
+        "Good Faith Estimate for Alex Example",
+        # intake $250 + 6-infusion package $2,400 + 11 boosters x $450 = $7,600
+        "Total expected charges: $7,600.00",
+        "Written to",
+    ],
+    "medicare_vs_commercial_esketamine.py": [
+        "Original Medicare (Part B): billed as G2082, G2083",
+        "Commercial PPO, in network: billed as 99214, J0013",
+        "goes to your Original Medicare (Part B) deductible",
+    ],
+    "esketamine_year_comparison.py": [
+        "Esketamine, commercial PPO + savings program",
+        "Esketamine, Original Medicare",
+        "IV ketamine, self-pay",
+        "Cheapest for the patient: Esketamine, commercial PPO + savings program",
+    ],
+    "compare_payers.py": ["Ranked by what the patient pays", "Cheapest for the patient"],
+    "superbill_month.py": ["Superbill: Riverside Ketamine", "Total charged $2,650.00"],
+    "batch_from_csv.py": [
+        "9 rows, 2 with errors",
+        "error: age: must be a whole number (got 'forty')",
+    ],
+}
+
+
+def test_every_example_has_expectations() -> None:
+    assert {p.name for p in EXAMPLES} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
+def test_example_runs(script: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # scripts find their files relative to themselves, not the cwd
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    for text in EXPECTED[script.name]:
+        assert text in done.stdout, (text, done.stdout)
