@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
@@ -31,7 +32,9 @@ def serve(config: Path | None, host: str, port: int) -> None:
       ketacost serve --host 127.0.0.1 --port 8000
     """
     try:
-        from ketacost import web  # type: ignore[attr-defined,unused-ignore]
+        # import_module honours sys.modules["ketacost.web"] = None (a missing extra), where
+        # `from ketacost import web` would find the attribute of an earlier import.
+        web = importlib.import_module("ketacost.web")
     except ImportError:
         raise MissingExtraError("web", "the web calculator (FastAPI and uvicorn)") from None
     web.serve(config, host=host, port=port)
