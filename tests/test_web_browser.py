@@ -192,10 +192,12 @@ def test_the_form_works_from_the_keyboard_alone(server: str, browser: object) ->
     page = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
     page.goto(f"{server}/calculator")
     page.focus("#treatment")
-    page.keyboard.press("ArrowDown")  # second treatment: esketamine
-    for _ in range(2):
-        page.keyboard.press("Tab")  # insurance, then the network radios
-    assert page.evaluate("document.activeElement.name") == "network"
+    page.keyboard.press("ArrowDown")  # the second treatment
+    assert page.eval_on_selector("#treatment", "s => s.selectedIndex") == 1
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "insurance"
+    page.keyboard.press("Tab")  # the first radio group shown (network or authorization)
+    assert page.evaluate("document.activeElement.type") == "radio"
     page.focus("#age")
     page.keyboard.type("45")
     page.keyboard.press("Enter")  # submits the form, as any text field does

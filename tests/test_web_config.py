@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ketacost import ClinicFileError, Money
+from ketacost import ClinicFileError, Money, default_payers
 from ketacost.web import CalculatorInput, WebConfig, WebConfigError, create_app, load_web_config
 from ketacost.web._config import bundled_clinic_path, resolve
 from ketacost.web._service import Calculator
@@ -27,7 +27,7 @@ def test_defaults_are_the_bundled_clinic_every_payer_and_no_embedding() -> None:
     resolved = resolve(config)
     assert resolved.clinic.id == "example-clinic"
     assert bundled_clinic_path().name == "example-clinic.yaml"
-    assert resolved.offered == ("commercial-ppo", "medicare-part-b", "self-pay")
+    assert resolved.offered == tuple(default_payers())
     assert list(resolved.treatments) == [
         "iv-ketamine",
         "esketamine",
@@ -138,7 +138,7 @@ _dollars = st.integers(min_value=0, max_value=800_000).map(lambda c: f"{c // 100
 
 @given(
     treatment=st.sampled_from(list(_CALCULATOR.treatments)),
-    insurance=st.sampled_from(["commercial-ppo", "medicare-part-b", "none"]),
+    insurance=st.sampled_from([*_CALCULATOR.resolved.offered, "none"]),
     network=st.sampled_from(["in", "out"]),
     prior_authorization=st.sampled_from(["approved", "denied", "pending", "not_sure"]),
     age=st.integers(min_value=0, max_value=100),
