@@ -216,3 +216,77 @@ def test_a_bad_answer_is_shown_next_to_the_form(server: str, browser: object) ->
     assert page.locator("#results").is_hidden()
     assert page.evaluate("document.getElementById('deductible_met').validity.patternMismatch")
     page.close()
+
+
+@pytest.fixture
+def host_page(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A clinic's own site on another origin (another port), serving files from tmp_path."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", tmp_path
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _serve_app(config: WebConfig) -> tuple[str, object, threading.Thread]:
+    import uvicorn
+
+    port = _free_port()
+    srv = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        )
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", srv, thread
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_one_script_tag_embeds_the_calculator_on_an_allowed_origin_only(
+    browser: object, host_page: tuple[str, Path], allowed: bool
+) -> None:
+    host, folder = host_page
+    origins = (host,) if allowed else ("https://www.example-clinic.com",)
+    calculator, srv, thread = _serve_app(WebConfig(embed_origins=origins))
+    try:
+        # the one line a clinic pastes into its page
+        (folder / "index.html").write_text(
+            f"<!doctype html><title>Clinic</title><h1>Our prices</h1>\n"
+            f'<script src="{calculator}/embed.js" async></script>\n'
+        )
+        page = browser.new_page()  # type: ignore[attr-defined]
+        page.goto(f"{host}/index.html")
+        page.wait_for_selector("iframe")
+        frame_src = page.get_attribute("iframe", "src")
+        assert frame_src == f"{calculator}/calculator"
+        frame = page.frame_locator("iframe")
+        if allowed:
+            frame.locator("#form").wait_for()
+            frame.locator("#age").fill("45")
+            frame.locator("#submit").click()
+            frame.locator("#results:not([hidden])").wait_for()
+            # the frame told the page its height, and embed.js applied it
+            page.wait_for_function("parseInt(document.querySelector('iframe').style.height) > 900")
+        else:
+            page.wait_for_timeout(1500)
+            child = next(f for f in page.frames if f is not page.main_frame)
+            # blocked by frame-ancestors: chromium shows its own error page in the frame
+            assert child.url.startswith("chrome-error://"), child.url
+            assert child.query_selector("#form") is None
+        page.close()
+    finally:
+        srv.should_exit = True  # type: ignore[attr-defined]
+        thread.join(10)
