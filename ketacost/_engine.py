@@ -731,7 +731,7 @@ class _Adjudicator:
         year_visits = 0
         year_start_snap = running = acc.snapshot()
         warned: set[int] = set()
-        memo: dict[tuple[object, ...], tuple[list[dict[str, object]], tuple[int, ...]]] = {}
+        memo: dict[tuple[object, ...], tuple[list[dict[str, object]], list[int], Totals]] = {}
         covered_once: set[tuple[int, str, str]] = set()  # sessions not worth a memo key
 
         def close_year() -> None:
@@ -821,8 +821,7 @@ class _Adjudicator:
                     key = (ci, py, session, variant, age, *codes, *charges, *rules)
             hit = memo.get(key) if key is not None else None
             if hit is not None:
-                statics, vsum_hit = hit
-                vsum = list(vsum_hit)
+                statics, vsum, visit_totals = hit
                 out_lines = [
                     _line(
                         {  # in field order: the JSON follows the dict's order
@@ -876,6 +875,7 @@ class _Adjudicator:
 
                 vsum = [0] * len(_TOTAL_FIELDS)
                 out_lines = self._emit(visit, variant, lines, running, vsum, c)
+                visit_totals = _totals(vsum)
                 if any(ln.covered for ln in lines):
                     covered_once.add((ci, session, variant))
                 elif key is not None:
@@ -884,7 +884,8 @@ class _Adjudicator:
                             {k: v for k, v in o.__dict__.items() if k not in _PER_VISIT}
                             for o in out_lines
                         ],
-                        tuple(vsum),
+                        vsum,
+                        visit_totals,
                     )
             running = out_lines[-1].accumulators_after
             year_rows.append(vsum)
@@ -899,7 +900,7 @@ class _Adjudicator:
                         "payer_id": payer.id,
                         "network": c.cov.network,
                         "lines": tuple(out_lines),
-                        "totals": _totals(vsum),
+                        "totals": visit_totals,
                     }
                 )
             )
