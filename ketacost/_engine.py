@@ -228,6 +228,16 @@ def _column_sums(rows: list[list[int]]) -> list[int]:
     return [sum(column) for column in zip(*rows, strict=True)]
 
 
+#: Reuse the lines of an earlier, identical, stateless visit (an optimisation only; a property
+#: test checks that turning it off changes no byte of any estimate).
+MEMO = True
+
+#: The fields of an output line that belong to its visit (the rest can repeat across visits).
+_PER_VISIT = frozenset(
+    {"visit", "date", "phase", "session", "accumulators_before", "accumulators_after"}
+)
+
+
 @dataclass(slots=True)
 class _Line:
     """A line being adjudicated (cents)."""
@@ -327,8 +337,31 @@ class _Coverage:
             for code, rules in payer.rule_index().items()
         }
         self.decisions: dict[tuple[int, int], tuple[bool, str, str | None, str | None]] = {}
+        self.limited_codes = frozenset(c for lim in payer.limits.values() for c in lim.codes)
 
     # ---- coverage ---------------------------------------------------------------------
+    def rules_key(self, codes: list[str], on: date) -> tuple[int, ...] | None:
+        """The rules in force for ``codes`` on ``on`` (by identity), or None when a decision
+        could depend on the date itself (an authorization window) or on a session limit."""
+        if self.network is None:
+            return ()
+        found: list[int] = []
+        for code in codes:
+            rule_id = 0
+            for candidate in self.candidates.get(code, ()):
+                if candidate.in_force(on):
+                    if (
+                        isinstance(candidate, CoveredRule)
+                        and candidate.conditions.authorization_days is not None
+                    ):
+                        return None
+                    rule_id = id(candidate)
+                    break
+            found.append(rule_id)
+        if self.limited_codes and not self.limited_codes.isdisjoint(codes):
+            return None
+        return tuple(found)
+
     def decide(self, line: _Line, on: date, age: int) -> None:
         payer, cov = self.payer, self.cov
         if self.network is None:
@@ -698,6 +731,8 @@ class _Adjudicator:
         year_visits = 0
         year_start_snap = running = acc.snapshot()
         warned: set[int] = set()
+        memo: dict[tuple[object, ...], tuple[list[dict[str, object]], list[int], Totals]] = {}
+        covered_once: set[tuple[int, str, str]] = set()  # sessions not worth a memo key
 
         def close_year() -> None:
             assert cur is not None
@@ -760,49 +795,98 @@ class _Adjudicator:
             year_visits += 1
             tmpl = clinic.sessions[session]
             variant, tlines = tmpl.billing(payer.billing_variants)
-            lines: list[_Line] = []
+            codes: list[str] = []
+            charges: list[int] = []
             for tl in tlines:
                 code = tl.code.values[0] if tl.code.plain else _at(tl.code, on, "clinic code")
                 charge = chargemaster.get(code)
                 if charge is None:
                     raise EstimateError(f"clinic chargemaster has no charge for code {code}")
                 unit = charge.values[0] if charge.plain else _at(charge, on, f"chargemaster {code}")
-                lines.append(_Line(tl, code, unit.cents * tl.units))
+                codes.append(code)
+                charges.append(unit.cents * tl.units)
 
-            if c.self_pay or c.superbill:
-                price, rule = self_pay_prices[vi]
-                if price >= 0:
-                    for ln, part in zip(
-                        lines, self._split(price, [ln.charge for ln in lines]), strict=True
-                    ):
-                        ln.charge = part
-                for ln in lines:
-                    if c.self_pay:
-                        ln.rule = rule
-                        ln.reason = "self-pay"
-                        ln.notes.append(f"self-pay {_fmt(ln.charge)} ({rule})")
-                    else:
-                        ln.notes.append(
-                            f"paid to the clinic {_fmt(ln.charge)} ({rule}); claimed on a "
-                            f"superbill to {payer.name}"
-                        )
-            if not c.self_pay:
+            # A visit whose lines are all priced without touching any state (self-pay, or not
+            # covered by a rule whose decision does not depend on the date) repeats the lines
+            # of an earlier visit with the same key, but for its date and number.
+            key: tuple[object, ...] | None = None
+            if not MEMO or (ci, session, variant) in covered_once:
+                pass
+            elif c.self_pay:
+                key = (ci, session, variant, *codes, *charges, *self_pay_prices[vi])
+            elif not c.superbill:
                 age = req.patient.age_on(on)
-                for ln in lines:
-                    c.decide(ln, on, age)
-                if c.network is not None:  # else: no benefits in this network at all
-                    c.apply_limits(lines, on, acc)
+                rules = c.rules_key(codes, on)
+                if rules is not None:
+                    key = (ci, py, session, variant, age, *codes, *charges, *rules)
+            hit = memo.get(key) if key is not None else None
+            if hit is not None:
+                statics, vsum, visit_totals = hit
+                out_lines = [
+                    _line(
+                        {  # in field order: the JSON follows the dict's order
+                            "visit": number,
+                            "date": on,
+                            "phase": phase_name,
+                            "session": session,
+                            **static,
+                            "accumulators_before": running,
+                            "accumulators_after": running,
+                        }
+                    )
+                    for static in statics
+                ]
+            else:
+                lines = [
+                    _Line(tl, code, charge)
+                    for tl, code, charge in zip(tlines, codes, charges, strict=True)
+                ]
+                if c.self_pay or c.superbill:
+                    price, rule = self_pay_prices[vi]
+                    if price >= 0:
+                        for ln, part in zip(
+                            lines, self._split(price, [ln.charge for ln in lines]), strict=True
+                        ):
+                            ln.charge = part
                     for ln in lines:
-                        if ln.covered:
-                            c.allow(ln, on)
-                    c.share(lines, on, acc)
-                    if c.program is not None:
-                        self._assist(c, lines, number, on, acc)
-                    elif c.program_note is not None and c.program_note not in self.warnings:
-                        self.warnings.append(c.program_note)
+                        if c.self_pay:
+                            ln.rule = rule
+                            ln.reason = "self-pay"
+                            ln.notes.append(f"self-pay {_fmt(ln.charge)} ({rule})")
+                        else:
+                            ln.notes.append(
+                                f"paid to the clinic {_fmt(ln.charge)} ({rule}); claimed on a "
+                                f"superbill to {payer.name}"
+                            )
+                if not c.self_pay:
+                    age = req.patient.age_on(on)
+                    for ln in lines:
+                        c.decide(ln, on, age)
+                    if c.network is not None:  # else: no benefits in this network at all
+                        c.apply_limits(lines, on, acc)
+                        for ln in lines:
+                            if ln.covered:
+                                c.allow(ln, on)
+                        c.share(lines, on, acc)
+                        if c.program is not None:
+                            self._assist(c, lines, number, on, acc)
+                        elif c.program_note is not None and c.program_note not in self.warnings:
+                            self.warnings.append(c.program_note)
 
-            vsum = [0] * len(_TOTAL_FIELDS)
-            out_lines = self._emit(visit, variant, lines, running, vsum, c)
+                vsum = [0] * len(_TOTAL_FIELDS)
+                out_lines = self._emit(visit, variant, lines, running, vsum, c)
+                visit_totals = _totals(vsum)
+                if any(ln.covered for ln in lines):
+                    covered_once.add((ci, session, variant))
+                elif key is not None:
+                    memo[key] = (
+                        [
+                            {k: v for k, v in o.__dict__.items() if k not in _PER_VISIT}
+                            for o in out_lines
+                        ],
+                        vsum,
+                        visit_totals,
+                    )
             running = out_lines[-1].accumulators_after
             year_rows.append(vsum)
             out_visits.append(
@@ -816,7 +900,7 @@ class _Adjudicator:
                         "payer_id": payer.id,
                         "network": c.cov.network,
                         "lines": tuple(out_lines),
-                        "totals": _totals(vsum),
+                        "totals": visit_totals,
                     }
                 )
             )

@@ -83,22 +83,25 @@ def _checked(
     return obj
 
 
-def _payer(data: Any, source: SourceMap, stem: str | None) -> Payer:
-    extra: list[FileIssue] = []
-    if (
-        stem is not None
-        and isinstance(data, dict)
-        and isinstance(data.get("id"), str)
-        and data["id"] != stem
-    ):
-        extra.append(
-            issue_at(
-                source,
-                ("id",),
-                f"must equal the file name {stem!r}: payers/<id>.yaml holds payer <id> "
-                f"(got {data['id']!r})",
-            )
+def _stem_issues(data: Any, source: SourceMap, stem: str | None, kind: str) -> list[FileIssue]:
+    """A rule file's ``id`` must equal its file name (``payers/<id>.yaml`` holds payer <id>)."""
+    if stem is None or not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        return []
+    if data["id"] == stem:
+        return []
+    folder = "payers" if kind == "payer" else "programs"
+    return [
+        issue_at(
+            source,
+            ("id",),
+            f"must equal the file name {stem!r}: {folder}/<id>.yaml holds {kind} <id> "
+            f"(got {data['id']!r})",
         )
+    ]
+
+
+def _payer(data: Any, source: SourceMap, stem: str | None) -> Payer:
+    extra = _stem_issues(data, source, stem, "payer")
     return _checked(Payer, data, source, PayerFileError, extra, payer_issues)
 
 
@@ -117,21 +120,7 @@ def payer_from_data(data: Mapping[str, Any], *, source: str = "<payer>") -> Paye
 
 
 def _program(data: Any, source: SourceMap, stem: str | None) -> SavingsProgram:
-    extra: list[FileIssue] = []
-    if (
-        stem is not None
-        and isinstance(data, dict)
-        and isinstance(data.get("id"), str)
-        and data["id"] != stem
-    ):
-        extra.append(
-            issue_at(
-                source,
-                ("id",),
-                f"must equal the file name {stem!r}: programs/<id>.yaml holds program <id> "
-                f"(got {data['id']!r})",
-            )
-        )
+    extra = _stem_issues(data, source, stem, "program")
     return _checked(SavingsProgram, data, source, PayerFileError, extra, lambda _: [])
 
 

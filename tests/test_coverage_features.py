@@ -613,3 +613,22 @@ def test_estimates_with_the_new_fields_survive_a_json_round_trip() -> None:
         unknowns={"sessions": [{"phase": "phase 1", "low": 2, "high": 5}]},
     )
     assert Estimate.model_validate_json(est.model_dump_json()) == est
+
+
+def test_a_bad_program_file_fails_the_whole_payer_folder(tmp_path: Any) -> None:
+    # payers/programs/<id>.yaml: the id must equal the file name, and the loader reports the
+    # file, line and column; nothing is loaded.
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    folder = tmp_path / "payers"
+    shutil.copytree(root / "payers", folder)
+    bad = folder / "programs" / "spravato-withme.yaml"
+    bad.write_text(bad.read_text().replace("id: spravato-withme", "id: other-program"))
+    with pytest.raises(ketacost.PayerFileError) as err:
+        ketacost.load_payers(folder)
+    (issue,) = err.value.issues
+    assert issue.path.endswith("spravato-withme.yaml")
+    assert (issue.line, issue.field) == (4, "id")
+    assert "must equal the file name 'spravato-withme'" in str(err.value)

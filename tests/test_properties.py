@@ -366,3 +366,18 @@ def test_self_pay_total_is_the_sum_of_session_prices(case: Case) -> None:
         assert line.accumulators_before == line.accumulators_after == zero
     for year in estimate.plan_years:
         assert year.accumulators_start == year.accumulators_end == zero
+
+
+# -- the engine's visit memo is an optimisation only ------------------------------------------------
+@given(cases())
+def test_the_visit_memo_changes_no_byte(case: Case) -> None:
+    """Visits repeated from an earlier identical visit equal the ones computed afresh."""
+    from ketacost import _engine
+
+    with_memo = _estimate(case).model_dump_json()
+    _engine.MEMO = False
+    try:
+        without = _estimate(case).model_dump_json()
+    finally:
+        _engine.MEMO = True
+    assert with_memo == without
