@@ -175,8 +175,6 @@ def resolve(config: WebConfig, source: SourceMap | None = None) -> Resolved:
     library = default_payers()
     treatments = config.treatments if config.treatments is not None else _default_treatments()
     issues: list[tuple[Loc, str]] = []
-    # A set: `in` on the PayerLibrary raises UnknownPayerError (a LookupError, which
-    # Mapping.__contains__ does not catch) for an unknown id.
     known = set(library)
     offered = config.payers if config.payers is not None else tuple(library)
     for i, pid in enumerate(offered):
