@@ -27,6 +27,7 @@ from datetime import date
 
 from pydantic import Field, model_validator
 
+from ._errors import EstimateError
 from ._types import Model, Slug, Weekday, builder
 
 __all__ = ["MAX_VISITS", "Phase", "Plan", "ScheduledVisit", "VisitTuple", "expand", "schedule"]
@@ -166,6 +167,8 @@ def expand(plan: Plan) -> tuple[ScheduledVisit, ...]:
     )
 
 
+_LAST_DAY = date.max.toordinal()
+
 #: (number, date, nominal date, phase index, phase name, session) — a visit as plain data.
 VisitTuple = tuple[int, date, date, int, str, str]
 
@@ -194,6 +197,11 @@ def schedule(plan: Plan) -> list[VisitTuple]:
             if closed:
                 while (day - 1) % 7 in closed:
                     day += 1
+            if day > _LAST_DAY:
+                raise EstimateError(
+                    f"phase {index + 1} runs past {date.max.isoformat()}: visits must fall "
+                    "before the year 10000"
+                )
             nominal_date = fromordinal(nominal)
             visits.append(
                 (

@@ -13,6 +13,7 @@ from hypothesis import given
 from pydantic import ValidationError
 from strategies import WEEKDAYS, plan_data
 
+import ketacost
 from ketacost import Phase, Plan, ScheduledVisit, expand
 from ketacost._plan import MAX_VISITS
 
@@ -306,3 +307,14 @@ def test_a_closed_weekday_listed_twice_raises() -> None:
                 "phases": [{"session": "iv", "sessions": 1}],
             }
         )
+
+
+def test_a_plan_past_the_year_9999_is_a_clear_error() -> None:
+    # 400 sessions every 12 weeks from 9990 run well past 9999-12-31: one EstimateError,
+    # not a ValueError from the date type.
+    plan = Plan(
+        start=date(9990, 1, 1),
+        phases=(Phase(session="iv", sessions=60, every_weeks=12),),
+    )
+    with pytest.raises(ketacost.EstimateError, match="runs past 9999-12-31"):
+        expand(plan)
