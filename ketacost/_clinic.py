@@ -8,7 +8,7 @@ from pydantic import Field, StrictBool
 
 from ._dated import Dated
 from ._money import Money
-from ._types import Code, Model, Modifier, Npi, Slug, Tin, Usd
+from ._types import Code, Int, Model, Modifier, Npi, Slug, Tin, Usd
 
 __all__ = [
     "Address",
@@ -104,7 +104,7 @@ class TemplateLine(Model):
     """
 
     code: Dated[Code]
-    units: int = Field(default=1, ge=1, le=999)
+    units: Int = Field(default=1, ge=1, le=999)
     modifiers: tuple[Modifier, ...] = Field(default=(), max_length=4)
     description: str = Field(min_length=1, description="plain-language description")
     ndc: str | None = Field(default=None, pattern=r"^[0-9]{4,5}-[0-9]{3,4}-[0-9]{1,2}$")
@@ -122,7 +122,7 @@ class SessionTemplate(Model):
     lines: tuple[TemplateLine, ...] = Field(min_length=1)
     variants: dict[Slug, tuple[TemplateLine, ...]] = Field(default_factory=dict)
     self_pay: Usd | None = Field(default=None, description="self-pay price for one session")
-    minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    minutes: Int | None = Field(default=None, ge=1, le=24 * 60)
     provider: Slug | None = Field(
         default=None,
         description="the clinic's provider (key of 'providers') who furnishes this session; "
@@ -155,7 +155,7 @@ class Package(Model):
 
     id: Slug
     session: Slug
-    sessions: int = Field(ge=2, le=100)
+    sessions: Int = Field(ge=2, le=100)
     price: Usd
     description: str | None = None
 

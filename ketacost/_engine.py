@@ -310,6 +310,12 @@ class _Coverage:
             ref = payers.get(self.network.allowed.payer)
             if ref is None:
                 raise UnknownPayerError(self.network.allowed.payer, tuple(sorted(payers)))
+            ref_in = ref.networks.get("in")
+            if ref_in is None or not isinstance(ref_in.allowed, FeeSchedule):
+                raise EstimateError(
+                    f"payer {payer.id!r} prices {cov.network}-of-network care as a percent of "
+                    f"{ref.id!r}, which has no in-network fee schedule"
+                )
             self.used_payers.append(ref)
         self.program: SavingsProgram | None = None
         self.program_note: str | None = None
@@ -330,7 +336,7 @@ class _Coverage:
             self.used_program: SavingsProgram | None = program
         else:
             self.used_program = None
-        self.auth_start: dict[int, date] = {}
+        self.auth_start: dict[str | int, date] = {}
         # Coverage rules per code, only those that apply in the coverage's network.
         self.candidates: dict[str, list[CoveredRule | ExcludedRule]] = {
             code: [r for r in rules if cov.network in r.networks]
@@ -421,7 +427,8 @@ class _Coverage:
                 }[cov.prior_authorization]
                 return f"prior authorization {status} (required)"
             if c.authorization_days is not None:
-                start = cov.authorization_start or self.auth_start.setdefault(id(rule), on)
+                window = c.authorization_group or id(rule)
+                start = cov.authorization_start or self.auth_start.setdefault(window, on)
                 end = start + timedelta(days=c.authorization_days - 1)
                 if on < start:
                     return f"prior authorization starts {start.isoformat()}"
@@ -455,8 +462,17 @@ class _Coverage:
                 pct = pct_v
                 source = f"{_pct(pct)} of {ref.id} fee schedule"
             rate = schedule.rates.get(line.code)
+            if rate is None and isinstance(basis, PercentOfPayer):
+                rate = basis.fallback_rates.get(line.code)
+                if rate is not None:
+                    pct = None
+                    source = (
+                        f"{self.payer.id} {self.cov.network}-of-network rate ({basis.payer} does "
+                        f"not price {line.code})"
+                    )
             if rate is None:
                 line.covered = False
+                line.rule = f"{self.payer.id}:networks.{self.cov.network}.allowed"
                 line.reason = f"no allowed amount for code {line.code} in the {source}"
                 return
             unit_cents = _at(rate, on, f"fee schedule rate for {line.code}")
@@ -485,7 +501,10 @@ class _Coverage:
                 )
 
     # ---- limits --------------------------------------------------------------------------
-    def apply_limits(self, lines: list[_Line], on: date, acc: _Acc) -> None:
+    def apply_limits(self, lines: list[_Line], on: date, acc: _Acc) -> list[str]:
+        """Count this visit against each session limit its covered lines belong to (or make
+        them not covered when the limit is reached); returns the limits counted."""
+        counted: list[str] = []
         for name, limit in self.payer.limits.items():
             group = [ln for ln in lines if ln.covered and ln.code in limit.codes]
             if not group:
@@ -499,6 +518,15 @@ class _Coverage:
                     ln.reason = f"limit: {cap} sessions per plan year reached"
             else:
                 acc.sessions[name] = used + 1
+                counted.append(name)
+        return counted
+
+    def uncount(self, lines: list[_Line], counted: list[str], acc: _Acc) -> None:
+        """Give back a counted session when pricing left none of its group covered."""
+        for name in counted:
+            codes = self.payer.limits[name].codes
+            if not any(ln.covered and ln.code in codes for ln in lines):
+                acc.sessions[name] -= 1
 
     # ---- cost sharing ----------------------------------------------------------------------
     def _remaining(self, on: date, acc: _Acc) -> tuple[int, int | None]:
@@ -738,7 +766,10 @@ class _Adjudicator:
             assert cur is not None
             c = self.coverages[cur[0]]
             py = cur[1]
-            nxt = date(py.year + 1, py.month, py.day)
+            if py.year == date.max.year:  # the last plan year the calendar can hold
+                end = date.max
+            else:
+                end = date(py.year + 1, py.month, py.day) - timedelta(days=1)
             net = c.network
             ded = oop = None
             if net is not None and not c.self_pay:
@@ -752,7 +783,7 @@ class _Adjudicator:
                 _plan_year(
                     {
                         "start": py,
-                        "end": nxt - timedelta(days=1),
+                        "end": end,
                         "payer_id": c.payer.id,
                         "visits": year_visits,
                         "totals": _totals(year_sum),
@@ -788,8 +819,12 @@ class _Adjudicator:
                     if py == payer.plan_year_start.year_of(start_acc.as_of):
                         acc.ded_ind = start_acc.deductible_met.individual.cents
                         acc.ded_fam = max(start_acc.deductible_met.family.cents, acc.ded_ind)
-                        acc.oop_ind = start_acc.out_of_pocket_met.individual.cents
-                        acc.oop_fam = max(start_acc.out_of_pocket_met.family.cents, acc.oop_ind)
+                        # Deductible paid counts toward the maximum, so what is met of the
+                        # maximum is at least what is met of the deductible.
+                        acc.oop_ind = max(start_acc.out_of_pocket_met.individual.cents, acc.ded_ind)
+                        acc.oop_fam = max(
+                            start_acc.out_of_pocket_met.family.cents, acc.oop_ind, acc.ded_fam
+                        )
                         acc.sessions = dict(start_acc.sessions_used)
                 year_start_snap = running = acc.snapshot()
             year_visits += 1
@@ -863,10 +898,12 @@ class _Adjudicator:
                     for ln in lines:
                         c.decide(ln, on, age)
                     if c.network is not None:  # else: no benefits in this network at all
-                        c.apply_limits(lines, on, acc)
+                        counted = c.apply_limits(lines, on, acc)
                         for ln in lines:
                             if ln.covered:
                                 c.allow(ln, on)
+                        if counted:
+                            c.uncount(lines, counted, acc)
                         c.share(lines, on, acc)
                         if c.program is not None:
                             self._assist(c, lines, number, on, acc)

@@ -18,7 +18,7 @@ from pydantic import Field, PrivateAttr, StrictBool, model_validator
 
 from ._dated import Dated
 from ._money import Money
-from ._types import Code, Icd10, Model, Multiplier, NetworkName, Rate, Slug, Usd
+from ._types import Code, Icd10, Int, Model, Multiplier, NetworkName, Rate, Slug, Usd
 
 __all__ = [
     "AllowedBasis",
@@ -76,8 +76,8 @@ class PayerMetadata(Model):
 class PlanYearStart(Model):
     """First day of the plan year (accumulators reset on it). January 1 by default."""
 
-    month: int = Field(default=1, ge=1, le=12)
-    day: int = Field(default=1, ge=1, le=31)
+    month: Int = Field(default=1, ge=1, le=12)
+    day: Int = Field(default=1, ge=1, le=31)
 
     @model_validator(mode="after")
     def _real_day(self) -> PlanYearStart:
@@ -142,6 +142,11 @@ class PercentOfPayer(Model):
     basis: Literal["percent_of_payer"]
     payer: Slug
     percent: Dated[Multiplier]
+    fallback_rates: dict[Code, Dated[Usd]] = Field(
+        default_factory=dict,
+        description="this plan's own rate per unit for codes the other payer does not price "
+        "(e.g. J0013, which Medicare pays only inside G2082/G2083); not multiplied by percent",
+    )
 
 
 class PercentOfCharge(Model):
@@ -174,12 +179,17 @@ class RuleConditions(Model):
     """Conditions a covered rule puts on coverage; each one not met denies the line."""
 
     prior_authorization: StrictBool = False
-    authorization_days: int | None = Field(
+    authorization_days: Int | None = Field(
         default=None, ge=1, description="an approval lasts this many days from its start"
     )
-    min_failed_trials: int = Field(default=0, ge=0, le=20)
-    min_age: int | None = Field(default=None, ge=0, le=130)
-    max_age: int | None = Field(default=None, ge=0, le=130)
+    authorization_group: Slug | None = Field(
+        default=None,
+        description="rules with the same group share one approval and its window (one "
+        "approval covering either of two drugs); by default each rule has its own",
+    )
+    min_failed_trials: Int = Field(default=0, ge=0, le=20)
+    min_age: Int | None = Field(default=None, ge=0, le=130)
+    max_age: Int | None = Field(default=None, ge=0, le=130)
     diagnoses: tuple[Icd10, ...] = ()
 
 
@@ -333,7 +343,7 @@ def payer_issues(payer: Payer) -> list[tuple[Loc, str]]:
                     )
                     break
 
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, str], list[int]] = {}
     ids: dict[str, int] = {}
     for i, rule in enumerate(payer.coverage):
         loc: Loc = ("coverage", i)
@@ -374,18 +384,19 @@ def payer_issues(payer: Payer) -> list[tuple[Loc, str]]:
         for j, code in enumerate(rule.codes):
             for net_name in rule.networks:
                 key = (code, net_name)
-                if key in seen:
-                    other = payer.coverage[seen[key]]
-                    if _overlap(rule, other):
-                        issues.append(
-                            (
-                                (*loc, "codes", j),
-                                f"code {code} already has a rule in force on the same dates "
-                                f"(coverage[{seen[key]}])",
-                            )
+                clash = next(
+                    (k for k in seen.get(key, []) if _overlap(rule, payer.coverage[k])), None
+                )
+                if clash is not None:
+                    issues.append(
+                        (
+                            (*loc, "codes", j),
+                            f"code {code} already has a rule in force on the same dates "
+                            f"(coverage[{clash}])",
                         )
-                        break
-                seen[key] = i
+                    )
+                    break
+                seen.setdefault(key, []).append(i)
 
     return issues
 

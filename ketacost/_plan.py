@@ -28,7 +28,7 @@ from datetime import date
 from pydantic import Field, model_validator
 
 from ._errors import EstimateError
-from ._types import Model, Slug, Weekday, builder
+from ._types import Int, Model, Slug, Weekday, builder
 
 __all__ = ["MAX_VISITS", "Phase", "Plan", "ScheduledVisit", "VisitTuple", "expand", "schedule"]
 
@@ -44,14 +44,14 @@ class Phase(Model):
 
     name: str | None = Field(default=None, max_length=80)
     session: Slug
-    sessions: int | None = Field(default=None, ge=1, le=MAX_VISITS)
-    every_days: int | None = Field(default=None, ge=1, le=366)
-    every_weeks: int | None = Field(default=None, ge=1, le=52)
-    per_week: int | None = Field(default=None, ge=1, le=7)
-    weeks: int | None = Field(default=None, ge=1, le=208)
+    sessions: Int | None = Field(default=None, ge=1, le=MAX_VISITS)
+    every_days: Int | None = Field(default=None, ge=1, le=366)
+    every_weeks: Int | None = Field(default=None, ge=1, le=52)
+    per_week: Int | None = Field(default=None, ge=1, le=7)
+    weeks: Int | None = Field(default=None, ge=1, le=208)
     start: date | None = Field(default=None, description="explicit first day of this phase")
-    start_after_days: int = Field(default=0, ge=0, le=366)
-    start_after_weeks: int = Field(default=0, ge=0, le=52)
+    start_after_days: Int = Field(default=0, ge=0, le=366)
+    start_after_weeks: Int = Field(default=0, ge=0, le=52)
 
     @model_validator(mode="after")
     def _one_cadence(self) -> Phase:

@@ -89,12 +89,14 @@ def _with_deductible(amount: Money) -> _Apply:
     def apply(request: EstimateRequest) -> EstimateRequest:
         cov = request.coverage
         acc = cov.accumulators or StartingAccumulators(as_of=request.plan.start)
-        met = acc.deductible_met
+        met, oop = acc.deductible_met, acc.out_of_pocket_met
         family = met.family if met.family.cents == 0 else max(met.family, amount)
         new_met = FamilyAmounts(individual=amount, family=family)
-        new_cov: Coverage = cov.model_copy(
-            update={"accumulators": acc.model_copy(update={"deductible_met": new_met})}
-        )
+        # Deductible paid counts toward the out-of-pocket maximum too.
+        oop_family = oop.family if oop.family.cents == 0 else max(oop.family, amount)
+        new_oop = FamilyAmounts(individual=max(oop.individual, amount), family=oop_family)
+        new_acc = acc.model_copy(update={"deductible_met": new_met, "out_of_pocket_met": new_oop})
+        new_cov: Coverage = cov.model_copy(update={"accumulators": new_acc})
         return request.model_copy(update={"coverage": new_cov})
 
     return apply

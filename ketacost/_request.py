@@ -10,7 +10,7 @@ from pydantic import Field, StrictBool, model_validator
 from ._clinic import Clinic
 from ._money import Money
 from ._plan import Plan
-from ._types import Icd10, Model, NetworkName, Slug, Usd
+from ._types import Icd10, Int, Model, NetworkName, Slug, Usd
 
 __all__ = [
     "AmountRange",
@@ -39,9 +39,9 @@ class Patient(Model):
 
     name: str | None = Field(default=None, max_length=200)
     birth_date: date | None = None
-    age: int | None = Field(default=None, ge=0, le=130, description="age when no birth date")
+    age: Int | None = Field(default=None, ge=0, le=130, description="age when no birth date")
     diagnoses: tuple[Icd10, ...] = Field(default=(), max_length=12)
-    failed_trials: int = Field(
+    failed_trials: Int = Field(
         default=0, ge=0, le=50, description="failed antidepressant trials in this episode"
     )
     member_id: str | None = Field(default=None, max_length=64)
@@ -121,8 +121,8 @@ class SessionsRange(Model):
     """An unknown number of sessions in one phase (e.g. 6 to 12 boosters)."""
 
     phase: str = Field(min_length=1, description="the phase's name (or 'phase N')")
-    low: int = Field(ge=0, le=400)
-    high: int = Field(ge=1, le=400)
+    low: Int = Field(ge=0, le=400)
+    high: Int = Field(ge=1, le=400)
 
     @model_validator(mode="after")
     def _ordered(self) -> SessionsRange:

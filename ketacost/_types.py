@@ -16,6 +16,7 @@ __all__ = [
     "RATE_PLACES",
     "Code",
     "Icd10",
+    "Int",
     "Model",
     "Modifier",
     "Multiplier",
@@ -80,6 +81,19 @@ def builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
 
 
 _set = object.__setattr__
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError(
+            "int_type", "expected a whole number, not true/false (got {value})", {"value": value}
+        )
+    return value
+
+
+#: A whole number; ``true``/``false`` are not numbers here (pydantic's lax mode would take
+#: them as 1/0).
+Int = Annotated[int, BeforeValidator(_not_bool)]
 
 
 def _no_number(kind: str, example: str) -> Any:

@@ -350,6 +350,21 @@ CASES = [
         "{path}:3:17: invalid YAML: mapping values are not allowed in this context",
         id="request-yaml-syntax",
     ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        # YAML's true is not a number of failed trials (pydantic's lax mode would read 1)
+        edit("request", "  age: 40\n", "  age: 40\n  failed_trials: true\n"),
+        "{path}:3:18: patient.failed_trials: expected a whole number (got true)",
+        id="request-boolean-count",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        edit("request", "sessions: 2,", "sessions: false,"),
+        "{path}:9:34: plan.phases[0].sessions: expected a whole number (got false)",
+        id="request-boolean-sessions",
+    ),
 ]
 
 

@@ -8,6 +8,7 @@ checked for the line identities (``patient_net == patient - assistance`` among t
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import _builders as b
@@ -619,7 +620,6 @@ def test_a_bad_program_file_fails_the_whole_payer_folder(tmp_path: Any) -> None:
     # payers/programs/<id>.yaml: the id must equal the file name, and the loader reports the
     # file, line and column; nothing is loaded.
     import shutil
-    from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
     folder = tmp_path / "payers"
@@ -632,3 +632,113 @@ def test_a_bad_program_file_fails_the_whole_payer_folder(tmp_path: Any) -> None:
     assert issue.path.endswith("spravato-withme.yaml")
     assert (issue.line, issue.field) == (4, "id")
     assert "must equal the file name 'spravato-withme'" in str(err.value)
+
+
+# ------------------------------------------------------------- review fixes, worked
+
+
+def test_a_rule_overlapping_any_earlier_rule_is_an_error() -> None:
+    # 99214 from 2026, until 2020, excluded from 2027: the third overlaps the first (not the
+    # second, the last one seen for the code), so the exclusion would be dead. An error.
+    data = b.payer(
+        networks={"in": b.network(rates={"99214": "100.00"})},
+        coverage=[
+            {**b.covered("99214", category="all"), "effective_from": "2026-01-01"},
+            {**b.covered("99214", category="all"), "effective_until": "2020-12-31"},
+            {**b.excluded("99214", reason="x"), "effective_from": "2027-01-01"},
+        ],
+    )
+    with pytest.raises(
+        ketacost.PayerFileError, match=r"coverage\[2\]\.codes\[0\]: .*coverage\[0\]"
+    ):
+        ketacost.payer_from_data(data)
+
+
+def test_deductible_met_counts_toward_the_maximum_met() -> None:
+    # Deductible $1,000 (met: 1,000.00), maximum $6,000; the request says 0 of the maximum is
+    # met, but the deductible paid is part of it: the engine starts the maximum at 1,000.00.
+    # Each visit: J0013 20% x 588 = 117.60 + copay 40.00 = 157.60; 40 visits would be
+    # 6,304.00, capped at the 6,000 - 1,000 = 5,000.00 left of the maximum.
+    def run(oop_met: str) -> Estimate:
+        return estimate(
+            [commercial(prior_authorization=False)],
+            [{"session": "esketamine", "sessions": 40, "every_days": 3}],
+            start="2026-01-05",
+            coverage={
+                "accumulators": {
+                    "as_of": "2026-01-01",
+                    "deductible_met": {"individual": "1000.00"},
+                    "out_of_pocket_met": {"individual": oop_met},
+                }
+            },
+        )
+
+    said_zero, said_thousand = run("0.00"), run("1000.00")
+    assert said_zero.totals == said_thousand.totals
+    assert str(said_zero.totals.patient) == "5000.00"  # 6,000 - 1,000 already met
+
+
+def test_out_of_network_esketamine_priced_at_the_plans_own_rate() -> None:
+    # Medicare has no J0013 rate, so 140% of Medicare cannot price it; the PPO's fallback
+    # rate 10.50/mg does: 56 mg -> allowed 588.00, against the charge 672.00 (balance 84.00).
+    library = ketacost.load_payers()
+    req = ketacost.load_request("examples/requests/esketamine-commercial.yaml", payers=library)
+    out = req.model_copy(update={"coverage": req.coverage.model_copy(update={"network": "out"})})
+    est = ketacost.estimate(out, payers=library)
+    drug = next(ln for ln in est.lines() if ln.code == "J0013")
+    assert drug.covered and drug.rule == "commercial-ppo:esketamine"
+    assert (str(drug.allowed), str(drug.balance_bill)) == ("588.00", "84.00")
+    assert any("does not price J0013" in n for n in drug.explanation)
+
+
+def test_percent_of_a_payer_without_a_fee_schedule_is_an_estimate_error() -> None:
+    # With a plain dict of payers (no library check), the engine says what is wrong.
+    ref = b.payer(
+        "ref",
+        kind="medicare",
+        networks={"in": b.network(allowed={"basis": "percent_of_charge", "percent": "0.5"})},
+    )
+    ppo = oon_payers()[0]
+    ppo["networks"]["out"]["allowed"]["payer"] = "ref"
+    library = b.payers(ppo, ref)
+    data = b.request(CLINIC, WEEKLY_3, start="2026-01-05", payer_id="ppo", network="out")
+    with pytest.raises(ketacost.EstimateError, match="no in-network fee schedule"):
+        ketacost.adjudicate(ketacost.request_from_data(data), library)
+
+
+def test_a_plan_in_the_year_9999_ends_its_plan_year_on_the_last_day() -> None:
+    est = estimate([commercial()], WEEKLY_3, start="9999-06-07")
+    assert est.plan_years[0].end == date.max
+
+
+def test_one_approval_window_shared_by_two_drugs() -> None:
+    # iv-trd-payer: IV ketamine and the esketamine G-codes share one 28-day approval
+    # (authorization_group: trd); a G2082 visit on day 30 is outside the window that the
+    # first IV infusion opened.
+    library = ketacost.load_payers()
+    data = {
+        "patient": {"age": 40, "diagnoses": ["F33.2"], "failed_trials": 4},
+        "coverage": {"payer": "iv-trd-payer", "prior_authorization": "approved"},
+        "clinic": ketacost.load_clinic(
+            Path(__file__).resolve().parents[1] / "examples/clinics/example-clinic.yaml"
+        ),
+        "plan": {
+            "start": "2026-03-02",
+            "phases": [
+                {"name": "iv", "session": "iv-infusion", "sessions": 1, "every_days": 1},
+                {
+                    "name": "esk",
+                    "session": "esketamine-56",
+                    "sessions": 1,
+                    "every_days": 1,
+                    "start_after_days": 29,
+                },
+            ],
+        },
+    }
+    est = ketacost.estimate(data, payers=library)
+    iv, esk = est.visits
+    assert any(ln.covered for ln in iv.lines)
+    g = next(ln for ln in esk.lines if ln.code.startswith("G208"))
+    assert not g.covered
+    assert g.reason is not None and "has ended" in g.reason
