@@ -83,7 +83,7 @@ def gfe(
     request, payers = load(request_path, payers_dir)
     result = estimate_request(request, payers=payers)
     day = issued.date() if issued else (request.issued or date.today())
-    doc = build_gfe(request, result, issued=day, expected_visits=visits)
+    doc = build_gfe(request, result, issued=day, expected_visits=visits, payers=payers)
     if fmt == "pdf":
         output.write_bytes(render_gfe_pdf(doc))
     elif fmt == "html":
