@@ -474,6 +474,9 @@ def parse_rows(text: str, name: str = "<batch>") -> list[dict[str, str | None]]:
             header_line,
             f"unknown column {unknown[0]!r} (known: {', '.join(INPUT_COLUMNS)})",
         )
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise fail(header_line, f"column {repeated[0]!r} appears more than once")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise fail(header_line, f"missing column {missing[0]!r} (required: row_id, payer, start)")
@@ -487,12 +490,23 @@ def parse_rows(text: str, name: str = "<batch>") -> list[dict[str, str | None]]:
     return rows
 
 
+#: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(value: str) -> str:
+    """A cell safe to open in a spreadsheet: text that would start a formula gets a leading
+    apostrophe (OWASP's advice for CSV injection). Money is never negative here, so amounts
+    are unchanged."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def write_rows(path: str | os.PathLike[str], rows: Iterable[Mapping[str, str]]) -> None:
     """Write output rows as CSV with the :data:`OUTPUT_COLUMNS` header."""
     with Path(path).open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=OUTPUT_COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: _spreadsheet_safe(str(v)) for k, v in row.items()} for row in rows)
 
 
 def run_batch_csv(

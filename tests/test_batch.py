@@ -147,6 +147,7 @@ def test_csv_files_round_trip(good_and_bad: Path, tmp_path: Path) -> None:
         ("# only a comment\n", "no header row"),
         ("row_id,payer,start,colour\n", ":1:1: unknown column 'colour'"),
         ("# note\nrow_id,payer\n", ":2:1: missing column 'start'"),
+        ("row_id,payer,start,row_id\n", ":1:1: column 'row_id' appears more than once"),
     ],
 )
 def test_bad_input_files(tmp_path: Path, text: str, message: str) -> None:
@@ -209,3 +210,14 @@ def test_batch_command_user_errors(tmp_path: Path) -> None:
         assert result.exit_code == 2, result.output
         assert result.stderr.count("\n") == 1 and expected in result.stderr, result.stderr
         assert "Traceback" not in result.output
+
+
+def test_output_cells_cannot_start_a_spreadsheet_formula(tmp_path: Path) -> None:
+    # A row id of =HYPERLINK(...) comes back as text ('=...), never as a formula.
+    src = tmp_path / "in.csv"
+    src.write_text('row_id,payer,start\n"=HYPERLINK(""x"")",self-pay,2026-03-02\n')
+    out = tmp_path / "out.csv"
+    run_batch_csv(src, out, clinic=CLINIC, payers=PAYERS, jobs=1)
+    with out.open(newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["row_id"] == '\'=HYPERLINK("x")'

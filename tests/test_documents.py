@@ -213,6 +213,66 @@ def test_gfe_range_from_the_estimates_unknowns(
     assert again.range is not None and again.range.low == again.range.high
 
 
+def test_gfe_range_counts_only_the_sessions_of_its_12_months(
+    request_: ketacost.EstimateRequest, payers: Any
+) -> None:
+    # 4 to 30 boosters instead of 11, every 4 weeks from 2027-02-01. The estimate's own range
+    # spans the whole plan (high 250 + 2,400 + 30 × 450 = 16,150), but the GFE covers
+    # 2027-01-04 to 2028-01-03: boosters 2027-02-01 + 28k days for k = 0..12 (the 13th is
+    # 2028-01-03), so only 13 of the 30 fall inside.
+    unknowns = {"sessions": [{"phase": "boosters", "low": 4, "high": 30}]}
+    req, est = _with(request_, payers, unknowns=unknowns)
+    assert est.range is not None and est.range.high == ketacost.Money("16150.00")
+    gfe = build_gfe(req, est, issued=ISSUED, payers=payers)
+    assert gfe.range is not None
+    # Low: 250 + 2,400 + 4 × 450 = 4,450 (11 sessions); high: 250 + 2,400 + 13 × 450 =
+    # 8,500 (20 sessions); expected: the 7,600 the GFE lists.
+    assert (gfe.range.low, gfe.range.expected, gfe.range.high) == (
+        ketacost.Money("4450.00"),
+        gfe.total_expected,
+        ketacost.Money("8500.00"),
+    )
+    assert gfe.total_expected == ketacost.Money("7600.00")
+    assert (gfe.range.low_sessions, gfe.range.high_sessions) == (11, 20)
+    assert "boosters 30 (20 sessions in the period)" in gfe.range.basis
+
+
+def test_gfe_range_kept_when_expected_sessions_run_past_12_months(
+    request_: ketacost.EstimateRequest, payers: Any
+) -> None:
+    # 14 boosters as written: the 14th (2028-01-31) is after the period, so the GFE lists 13.
+    # The range of the 12 months is still shown, not dropped: low 4 boosters 4,450; expected
+    # 250 + 2,400 + 13 × 450 = 8,500; high (30 boosters, 13 inside) also 8,500.
+    data = request_.model_dump(mode="json")
+    phases = data["plan"]["phases"]
+    plan = data["plan"] | {"phases": [*phases[:2], phases[2] | {"sessions": 14}]}
+    unknowns = {"sessions": [{"phase": "boosters", "low": 4, "high": 30}]}
+    req, est = _with(request_, payers, plan=plan, unknowns=unknowns)
+    gfe = build_gfe(req, est, issued=ISSUED, payers=payers)
+    assert gfe.later_sessions == 1
+    assert gfe.range is not None
+    assert (gfe.range.low, gfe.range.expected, gfe.range.high) == (
+        ketacost.Money("4450.00"),
+        ketacost.Money("8500.00"),
+        ketacost.Money("8500.00"),
+    )
+    assert gfe.range.expected == gfe.total_expected
+
+
+def test_gfe_range_with_other_payer_files_is_an_error(
+    request_: ketacost.EstimateRequest, payers: Any
+) -> None:
+    # The estimate was made with a renamed self-pay payer; re-estimating with the bundled
+    # files would not be the same rules, so the GFE asks for expected_visits instead.
+    renamed = dict(payers) | {"self-pay": payers["self-pay"].model_copy(update={"name": "X"})}
+    unknowns = {"sessions": [{"phase": "boosters", "low": 4, "high": 30}]}
+    req, est = _with(request_, renamed, unknowns=unknowns)
+    with pytest.raises(DocumentError, match=r"other payer files.*expected_visits"):
+        build_gfe(req, est, issued=ISSUED)
+    assert build_gfe(req, est, issued=ISSUED, payers=renamed).range is not None
+    assert build_gfe(req, est, issued=ISSUED, expected_visits=(4, 30)).range is not None
+
+
 @pytest.mark.parametrize("visits", [(19, 24), (6, 17), (0, 18), (12, 401)])
 def test_expected_visits_must_include_the_planned_sessions(
     request_: ketacost.EstimateRequest, estimate: ketacost.Estimate, visits: tuple[int, int]
@@ -446,6 +506,22 @@ def test_gfe_needs_the_patient_name_and_birth_date(
     assert str(exc.value).endswith(f"the request has {missing}")
 
 
+def test_gfe_needs_a_diagnosis_code(request_: ketacost.EstimateRequest, payers: Any) -> None:
+    patient = {"name": "Alex Example", "birth_date": "1988-04-12"}  # no diagnoses
+    req, est = _with(request_, payers, patient=patient)
+    with pytest.raises(DocumentError, match=r"149\.610\(c\)\(1\)\(iv\).*patient\.diagnoses"):
+        build_gfe(req, est, issued=ISSUED)
+
+
+def test_gfe_issued_after_the_first_session_is_an_error(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    # The first session (the intake) is on 2027-01-04: issuing that day is fine, a day later not.
+    assert build_gfe(request_, estimate, issued=date(2027, 1, 4)).issued == date(2027, 1, 4)
+    with pytest.raises(DocumentError, match=r"after the first scheduled date of service"):
+        build_gfe(request_, estimate, issued=date(2027, 1, 5))
+
+
 def test_gfe_of_an_estimate_from_another_request_is_an_error(
     request_: ketacost.EstimateRequest, payers: Any
 ) -> None:
@@ -667,6 +743,29 @@ def test_superbill_worked_example_in_all_four_formats(payers: Any) -> None:
     assert lines[0]["diagnosis_pointers"] == "ABCD"
     assert lines[0]["diagnosis_codes"] == "F33.2 F41.1 F43.10 Z91.19"
     assert (lines[0]["provider_npi"], lines[1]["provider_npi"]) == (OTHER_NPI, b.NPI)
+    # Every row, the total too, names who billed and for whom (issue 4 §3).
+    assert {
+        (
+            r["billing_provider_name"],
+            r["billing_provider_npi"],
+            r["billing_provider_tin"],
+            r["billing_provider_address"],
+            r["patient_name"],
+            r["patient_birth_date"],
+            r["patient_member_id"],
+        )
+        for r in rows
+    } == {
+        (
+            "Test Clinic",
+            b.NPI,
+            b.TIN,
+            "1 Test St, Boston, MA 02134",
+            "Sam Two",
+            "1990-01-31",
+            "XYZ123",
+        )
+    }
     # HTML and PDF: identities, pointers and totals.
     expected = [
         "Test Clinic",
@@ -821,7 +920,12 @@ def test_documents_account_for_every_dollar_of_a_self_pay_estimate(
     data.pop("issued")
     req = ketacost.request_from_data(data, payers=case.payers)
     est = ketacost.adjudicate(req, case.payers)
-    gfe = build_gfe(req, est, issued=ISSUED)
+    # A GFE needs a diagnosis and comes before the first session; the superbill below is
+    # made from the request as generated (it refuses one without a diagnosis).
+    gfe_req = req.model_copy(
+        update={"patient": req.patient.model_copy(update={"diagnoses": ("F33.2",)})}
+    )
+    gfe = build_gfe(gfe_req, est, issued=min(ISSUED, est.visits[0].date))
     in_period = [v for v in est.visits if v.date <= gfe.period_end]
     charges = sum(v.totals.charge.cents for v in in_period)
     # Items add up to their provider, providers and recurring phases to the GFE's total, and

@@ -7,15 +7,18 @@ number) follow §5.3, and the $400 dispute threshold is 45 CFR 149.620(a)(2)(ii)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any, Literal
 
 from pydantic import Field
 
 from ketacost._dated import Dated, NoValueInForceError
+from ketacost._errors import EstimateError, KetacostError
 from ketacost._estimate import Estimate, VisitEstimate
 from ketacost._money import Money
+from ketacost._payer import Payer
 from ketacost._plan import MAX_VISITS, Phase, expand
 from ketacost._request import EstimateRequest
 from ketacost._types import Model
@@ -199,6 +202,13 @@ def _check_inputs(request: EstimateRequest, estimate: Estimate) -> GfePatient:
     assert patient.name is not None and patient.birth_date is not None
     if not estimate.visits:
         raise DocumentError("the estimate has no visits, so there is nothing to estimate")
+    # 45 CFR 149.610(c)(1)(iv): the applicable diagnosis codes (a superbill needs them too).
+    if not patient.diagnoses:
+        raise DocumentError(
+            "a Good Faith Estimate lists the applicable diagnosis codes (45 CFR "
+            "149.610(c)(1)(iv)); the request has none: add at least one ICD-10 code to "
+            "patient.diagnoses"
+        )
     return GfePatient(name=patient.name, birth_date=patient.birth_date)
 
 
@@ -218,10 +228,12 @@ def _phase_of_visits(request: EstimateRequest, estimate: Estimate) -> dict[int, 
 
 
 def _range(
+    request: EstimateRequest,
     visits: list[VisitEstimate],
     expected_visits: tuple[int, int] | None,
     estimate: Estimate,
-    later: int,
+    period_end: date,
+    payers: Mapping[str, Payer] | None,
 ) -> CostRange | None:
     total = _sum(v.totals.charge for v in visits)
     planned = len(visits)
@@ -245,16 +257,96 @@ def _range(
                 f"scheduled one ({usd(last)})"
             ),
         )
-    found = estimate.range
-    if found is None or later:
-        # The estimate's own range spans the whole plan; it only fits when nothing is cut.
+    if request.unknowns is None:
         return None
-    inputs = "; ".join(f"{d.description}: {d.low_value} to {d.high_value}" for d in found.drivers)
+    return _period_range(request, estimate, period_end, payers)
+
+
+def _period_range(
+    request: EstimateRequest,
+    estimate: Estimate,
+    period_end: date,
+    payers: Mapping[str, Payer] | None,
+) -> CostRange:
+    """Low and high charges of the 12 months, over every combination of the unknown inputs.
+
+    Each combination is the request re-estimated; its figure is the sum of the charges of its
+    visits up to ``period_end``, the way the expected case's items are (the estimate's own
+    range spans the whole plan, which may run past the 12 months a GFE covers, 45 CFR
+    149.610).
+    """
+    from ketacost._engine import adjudicate
+    from ketacost._library import default_payers
+    from ketacost._range import MAX_COMBINATIONS, _inputs
+
+    ask = "give expected_visits (the lowest and highest number of sessions in the 12 months)"
+    library = default_payers() if payers is None else payers
+    first = estimate.visits[0].date
+    try:
+        inputs = _inputs(request)
+    except EstimateError as exc:
+        raise DocumentError(f"{exc}; {ask}") from None
+    combos = list(itertools.product(*(range(len(values)) for _, _, values in inputs)))
+    if len(combos) > MAX_COMBINATIONS:
+        raise DocumentError(
+            f"unknowns: {len(combos)} combinations (at most {MAX_COMBINATIONS}); {ask}"
+        )
+    base = request.model_copy(update={"unknowns": None})
+    figures: list[tuple[int, int, tuple[int, ...]]] = []  # (cents, sessions, combination)
+    for combo in combos:
+        variant = base
+        try:
+            for (_, _, values), k in zip(inputs, combo, strict=True):
+                variant = values[k][1](variant)
+            found = adjudicate(variant, library)
+        except KetacostError as exc:
+            raise DocumentError(
+                f"the range of the 12 months cannot be estimated ({exc}); {ask}"
+            ) from None
+        if found.rules_hash != estimate.rules_hash:
+            raise DocumentError(
+                "the estimate was made with other payer files than the ones given to the Good "
+                f"Faith Estimate; pass them as payers=, or {ask}"
+            )
+        mine = [v for v in found.visits if v.date <= period_end]
+        if (
+            not mine
+            or mine[0].date != first
+            or any(ln.reason != "self-pay" for v in mine for ln in v.lines)
+        ):
+            raise DocumentError(
+                "a combination of the unknown inputs is not self-pay from the same first "
+                f"date; {ask}"
+            )
+        figures.append((_sum(v.totals.charge for v in mine).cents, len(mine), combo))
+    # The request as written is the all-zero combination (each input's first value).
+    low = min(figures, key=lambda f: (f[0], f[2]))
+    high = max(figures, key=lambda f: (f[0], [-k for k in f[2]]))
+    expected = next(f for f in figures if not any(f[2]))
+    listed = _sum(v.totals.charge for v in estimate.visits if v.date <= period_end)
+    if expected[0] != listed.cents:
+        raise DocumentError(
+            "re-estimating the request does not give the estimate's charges; was the estimate "
+            f"made from this request (and these payer files)? Or {ask}"
+        )
+
+    def values_of(combo: tuple[int, ...]) -> str:
+        return ", ".join(
+            f"{description} {values[k][0]}"
+            for (_, description, values), k in zip(inputs, combo, strict=True)
+        )
+
     return CostRange(
-        low=found.low,
-        expected=found.expected,
-        high=found.high,
-        basis=f"what is not known yet ({inputs})" if inputs else "the estimate's range",
+        low=Money.from_cents(low[0]),
+        expected=Money.from_cents(expected[0]),
+        high=Money.from_cents(high[0]),
+        low_sessions=low[1],
+        high_sessions=high[1],
+        basis=(
+            f"what is not known yet, within the 12 months to {period_end.isoformat()}: lowest "
+            f"with {values_of(low[2])} ({low[1]} sessions in the period); highest with "
+            f"{values_of(high[2])} ({high[1]} sessions in the period)"
+        ),
     )
 
 
@@ -326,19 +418,31 @@ def build_gfe(
     *,
     issued: date,
     expected_visits: tuple[int, int] | None = None,
+    payers: Mapping[str, Payer] | None = None,
 ) -> GoodFaithEstimate:
     """A Good Faith Estimate for a self-pay request and its estimate.
 
     Sessions within 12 months of the first scheduled date are estimated; later ones are counted
     in ``later_sessions`` (they need a new estimate). ``expected_visits=(low, high)`` gives a
-    range when the number of sessions is not known yet.
+    range when the number of sessions is not known yet; without it, a request listing
+    ``unknowns`` gets the range of its 12 months by re-estimating each combination of them
+    with ``payers`` (by default the bundled library, as :func:`ketacost.estimate`).
 
     Raises:
-        DocumentError: the patient's name or birth date is missing, a line is billed to a
-            payer (not self-pay), the estimate is not of this request, or ``expected_visits``
-            does not include the planned sessions.
+        DocumentError: the patient's name, birth date or diagnoses are missing, a line is
+            billed to a payer (not self-pay), the estimate is not of this request, ``issued``
+            is after the first scheduled date, ``expected_visits`` does not include the planned
+            sessions, or the range of the 12 months cannot be estimated exactly.
     """
     patient = _check_inputs(request, estimate)
+    first_scheduled = estimate.visits[0].date
+    if issued > first_scheduled:
+        # 45 CFR 149.610(b)(1): a Good Faith Estimate is given before the service.
+        raise DocumentError(
+            f"the Good Faith Estimate is issued on {issued.isoformat()}, after the first "
+            f"scheduled date of service ({first_scheduled.isoformat()}); it must come before "
+            "the service"
+        )
     clinic = request.clinic
     phase_of = _phase_of_visits(request, estimate)
     first = estimate.visits[0].date
@@ -463,7 +567,7 @@ def build_gfe(
         recurring=tuple(recurring),
         separately_scheduled=tuple(separate),
         total_expected=_sum(p.expected_total for p in providers),
-        range=_range(in_period, expected_visits, estimate, later),
+        range=_range(request, in_period, expected_visits, estimate, period_end, payers),
         later_sessions=later,
         disclaimers=_disclaimers(clinic.name, clinic.phone, issued),
         library_version=estimate.library_version,

@@ -206,6 +206,7 @@ def build_superbill(
 
 
 #: Columns of the CSV form; the last row (``row`` = ``total``) holds the totals.
+#: ``provider_npi`` is the line's rendering provider (the clinic's NPI when it has none).
 CSV_COLUMNS = (
     "row",
     "date_of_service",
@@ -220,12 +221,29 @@ CSV_COLUMNS = (
     "provider_npi",
     "charge",
     "paid",
+    # Who billed and for whom, on every row so each row stands alone (issue 4 §3).
+    "billing_provider_name",
+    "billing_provider_npi",
+    "billing_provider_tin",
+    "billing_provider_address",
+    "patient_name",
+    "patient_birth_date",
+    "patient_member_id",
 )
 
 
 def render_superbill_csv(bill: Superbill) -> str:
     """One row per line, then a ``total`` row; money as ``450.00``, modifiers space-separated."""
     by_pointer = {d.pointer: d.code for d in bill.diagnoses}
+    who = (
+        bill.provider.name,
+        bill.provider.npi,
+        bill.provider.tin,
+        bill.provider.address.one_line(),
+        bill.patient.name,
+        bill.patient.birth_date.isoformat(),
+        bill.patient.member_id or "",
+    )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -245,6 +263,7 @@ def render_superbill_csv(bill: Superbill) -> str:
                 ln.rendering_npi or bill.provider.npi,
                 str(ln.charge),
                 str(ln.paid),
+                *who,
             )
         )
     writer.writerow(
@@ -262,6 +281,7 @@ def render_superbill_csv(bill: Superbill) -> str:
             "",
             str(bill.total_charge),
             str(bill.total_paid),
+            *who,
         )
     )
     return out.getvalue()
