@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from datetime import date
@@ -312,6 +313,25 @@ def test_payers_check_missing_folder(tmp_path: Path) -> None:
 def test_serve_without_the_web_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ketacost.web", None)
     assert_user_error(run("serve"), "pip install 'ketacost[web]'")
+
+
+def test_serve_on_a_busy_port_is_one_line_and_exit_2() -> None:
+    pytest.importorskip("uvicorn")
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        assert_user_error(
+            run("serve", "--host", "127.0.0.1", "--port", str(port)),
+            f"cannot listen on 127.0.0.1:{port}: address already in use",
+        )
+
+
+def test_serve_on_an_unknown_host_is_one_line_and_exit_2() -> None:
+    pytest.importorskip("uvicorn")
+    # .invalid never resolves (RFC 2606); the resolver fails without a network, too
+    assert_user_error(
+        run("serve", "--host", "no-such-host.invalid", "--port", "8123"),
+        "cannot listen on no-such-host.invalid:8123: ",
+    )
 
 
 def test_serve_bad_port() -> None:

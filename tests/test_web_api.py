@@ -173,10 +173,19 @@ def test_out_of_network_and_age_change_the_answer(client: TestClient) -> None:
     assert "age: coverage starts at age 18" in minor["estimate"]["visits"][1]["lines"][0]["reason"]
 
 
+def _library_request(name: str) -> dict[str, Any]:
+    """An example request as the API takes it: without its clinic (the server's)."""
+    request = json.loads(ketacost.load_request(ROOT / "examples/requests" / name).model_dump_json())
+    del request["clinic"]
+    return request
+
+
 def test_full_library_request_gives_the_library_estimate(client: TestClient) -> None:
     path = ROOT / "examples" / "requests" / "esketamine-commercial.yaml"
     request = ketacost.load_request(path)
-    response = _raw(client, request.model_dump_json())
+    # the example's clinic is the bundled example clinic, the server's default
+    assert request.clinic == create_app(WebConfig()).state.calculator.clinic
+    response = _post(client, _library_request("esketamine-commercial.yaml"))
     assert response.status_code == 200, response.text
     body = response.json()
     expected = ketacost.estimate(request)
@@ -272,9 +281,7 @@ def test_engine_errors_are_422_not_500(client: TestClient) -> None:
 
 
 def test_a_plan_past_year_9999_is_a_422(client: TestClient) -> None:
-    request = json.loads(
-        ketacost.load_request(ROOT / "examples/requests/iv-series-self-pay.yaml").model_dump_json()
-    )
+    request = _library_request("iv-series-self-pay.yaml")
     request["plan"]["start"] = "9999-12-01"
     response = _post(client, request)
     assert response.status_code == 422
@@ -310,8 +317,7 @@ def test_body_larger_than_the_limit_is_a_413() -> None:
 
 
 def _iv_request(**plan: Any) -> dict[str, Any]:
-    path = ROOT / "examples/requests/iv-series-self-pay.yaml"
-    request = json.loads(ketacost.load_request(path).model_dump_json())
+    request = _library_request("iv-series-self-pay.yaml")
     request["plan"].update(plan)
     return request
 
@@ -347,12 +353,7 @@ def test_payers_the_clinic_does_not_offer_are_refused() -> None:
     assert [p["id"] for p in client.get("/v1/payers").json()] == ["medicare-part-b"]
     assert _post(client, _answers()).status_code == 422  # commercial-ppo not offered
     assert _post(client, _answers(insurance="none")).status_code == 200  # always possible
-    request = json.loads(
-        ketacost.load_request(
-            ROOT / "examples/requests/esketamine-commercial.yaml"
-        ).model_dump_json()
-    )
-    response = _post(client, request)
+    response = _post(client, _library_request("esketamine-commercial.yaml"))
     assert response.status_code == 422
     assert response.json()["issues"][0]["field"] == "coverage.payer"
 
@@ -433,11 +434,15 @@ def test_serve_runs_uvicorn_without_its_access_log(monkeypatch: pytest.MonkeyPat
     from ketacost.web import serve
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
-    serve(None, host="127.0.0.1", port=8123)
-    assert seen["access_log"] is False
-    assert (seen["host"], seen["port"]) == ("127.0.0.1", 8123)
-    assert TestClient(seen["app"]).get("/v1/payers").status_code == 200
+
+    def run(server: uvicorn.Server, sockets: list[Any]) -> None:
+        seen.update(config=server.config, address=sockets[0].getsockname())
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    serve(None, host="127.0.0.1", port=0)  # port 0: any free port, bound before uvicorn runs
+    assert seen["config"].access_log is False
+    assert seen["address"][0] == "127.0.0.1" and seen["address"][1] > 0
+    assert TestClient(seen["config"].app).get("/v1/payers").status_code == 200
 
 
 def test_import_ketacost_needs_no_web_framework() -> None:
@@ -459,3 +464,85 @@ def test_openapi_money_is_a_string_with_a_pattern(client: TestClient) -> None:
     inputs = schema["components"]["schemas"]["CalculatorInput"]["properties"]
     assert not {"name", "birth_date", "member_id"} & set(inputs)
     assert "/calculator" not in schema["paths"]
+
+
+# -- review fixes (issue 5) -------------------------------------------------------------
+_INLINE_CLINIC = json.loads(
+    ketacost.load_clinic(ROOT / "examples/clinics/example-clinic.yaml").model_dump_json()
+)
+
+
+@pytest.mark.parametrize(
+    "clinic",
+    [
+        "/etc/passwd",  # a file on the server: never opened, never echoed
+        "/no/such/clinic.yaml",  # a missing path: not even looked at ("not found" would tell)
+        {**_INLINE_CLINIC, "chargemaster": {**_INLINE_CLINIC["chargemaster"], "J0013": "0.01"}},
+    ],
+    ids=["server-file", "missing-path", "inline-cheaper-prices"],
+)
+def test_a_full_request_may_not_name_or_hold_a_clinic(client: TestClient, clinic: Any) -> None:
+    request = {**_library_request("esketamine-commercial.yaml"), "clinic": clinic}
+    response = _post(client, request)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert [(i["field"], i["message"]) for i in problem["issues"]] == [
+        ("clinic", "the clinic is set by the server; remove 'clinic'")
+    ]
+    assert "root:" not in response.text and "not found" not in response.text
+
+
+def test_unknowns_are_refused_on_the_public_api(client: TestClient) -> None:
+    request = _library_request("esketamine-commercial.yaml")
+    request["unknowns"] = {"prior_authorization": ["denied"]}
+    response = _post(client, request)
+    assert response.status_code == 422
+    [issue] = response.json()["issues"]
+    assert issue["field"] == "unknowns"
+    assert 'prior_authorization "not_sure"' in issue["message"]
+
+
+def test_every_coverage_period_must_be_offered_and_in_its_network() -> None:
+    client = TestClient(create_app(WebConfig(payers=("medicare-part-b",)), today=lambda: START))
+    request = _library_request("iv-series-self-pay.yaml")  # self-pay: always possible
+    assert _post(client, request).status_code == 200
+    # a later period with a payer the clinic does not offer
+    request["coverage_periods"] = [{"payer": "commercial-ppo", "starts": "2026-03-02"}]
+    response = _post(client, request)
+    assert response.status_code == 422
+    assert response.json()["issues"][0]["field"] == "coverage_periods[0].payer"
+    # an offered payer in a network it does not have (Medicare Part B has only "in")
+    request["coverage_periods"] = [
+        {"payer": "medicare-part-b", "network": "out", "starts": "2026-03-02"}
+    ]
+    response = _post(client, request)
+    assert response.status_code == 422
+    assert response.json()["issues"][0]["field"] == "coverage_periods[0].network"
+
+
+def test_a_plan_in_the_year_9999_is_a_422_or_an_estimate_never_a_500(client: TestClient) -> None:
+    request = _library_request("esketamine-commercial.yaml")
+    # one visit on 9999-06-01: its plan year runs to the last date there is
+    request["plan"] = {"start": "9999-06-01",
+                       "phases": [{"session": "esketamine-56", "sessions": 1}]}  # fmt: skip
+    response = _post(client, request)
+    assert response.status_code == 200, response.text
+    assert response.json()["summary"]["first_year_end"] == "9999-12-31"
+    # three daily visits from 9999-12-30: the third would be in the year 10000
+    request["plan"] = {"start": "9999-12-30",
+                       "phases": [{"session": "esketamine-56", "sessions": 3, "every_days": 1}]}  # fmt: skip
+    response = _post(client, request)
+    assert response.status_code == 422
+    assert response.json()["issues"][0]["field"] == "plan"
+
+
+def test_a_start_before_the_clinics_codes_names_the_start(client: TestClient) -> None:
+    # the example clinic bills esketamine as S0013 from 2019-03-05 (J0013 from 2026)
+    response = _post(client, _answers(insurance="none", start="2000-01-04"))
+    assert response.status_code == 422
+    [issue] = response.json()["issues"]
+    assert issue["field"] == "start"
+    assert "choose a first visit on or after 2019-03-05 (got 2000-01-04)" in issue["message"]
+    assert _post(client, _answers(insurance="none", start="2019-03-05")).status_code == 200
+    page = client.get("/calculator").text
+    assert 'min="2019-03-05"' in page

@@ -173,6 +173,25 @@ def test_yearly_total_on_the_page_equals_the_library_estimate(server: str, brows
     page.close()
 
 
+def test_the_dollar_axis_of_a_zero_cost_year_counts_whole_dollars(
+    server: str, browser: object
+) -> None:
+    # out-of-pocket maximum already met: the year costs $0.00, so the axis tops out at its
+    # smallest scale. Whole-dollar steps of $1: $0, $1, $2, $3, $4 (a $0.25 step printed
+    # rounded to whole dollars would read $0, $0, $1, $1, $1)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.goto(f"{server}/calculator")
+    _fill(page, "approved")
+    page.fill("#deductible_met", "1500")  # type: ignore[attr-defined]
+    page.fill("#out_of_pocket_met", "10000")  # type: ignore[attr-defined]
+    page.click("#submit")
+    page.wait_for_selector("#results:not([hidden])")
+    assert _cents(page.text_content("#first-year") or "") == 0
+    labels = page.locator("#chart text.y-amount").all_text_contents()
+    assert labels == ["$0", "$1", "$2", "$3", "$4"]
+    page.close()
+
+
 def test_not_sure_about_prior_authorization_shows_both_outcomes(
     server: str, browser: object
 ) -> None:

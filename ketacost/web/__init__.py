@@ -10,9 +10,12 @@ only when an app is built or served, so this package imports without them.
 from __future__ import annotations
 
 import os
+import socket
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ketacost._errors import KetacostError
 
 from ._config import Limits, Treatment, WebConfig, WebConfigError, load_web_config, resolve
 from ._service import Calculator, CalculatorInput, EstimateResponse
@@ -28,6 +31,7 @@ __all__ = [
     "CalculatorInput",
     "EstimateResponse",
     "Limits",
+    "ListenError",
     "Summary",
     "Treatment",
     "WebConfig",
@@ -37,6 +41,26 @@ __all__ = [
     "serve",
     "summarize",
 ]
+
+
+class ListenError(KetacostError, OSError):
+    """The server cannot listen on the address asked for (busy port, unknown host, ...)."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port``.
+
+    Raises:
+        ListenError: one line saying why not (the port is in use, the host is unknown).
+    """
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ListenError(
+            f"cannot listen on {host}:{port}: {reason[:1].lower()}{reason[1:]}"
+        ) from None
 
 
 def _need(module: str) -> None:
@@ -82,6 +106,9 @@ def serve(
         host: the interface to listen on.
         port: the TCP port.
 
+    Raises:
+        ListenError: the address cannot be listened on (the port is in use, ...).
+
     uvicorn's access log is off: it would record each client's address and path. The app logs
     only route, status and duration (logger ``ketacost.web``, level DEBUG), and counts
     them in ``app.state.metrics``.
@@ -90,4 +117,11 @@ def serve(
     import uvicorn
 
     app = create_app(load_web_config(config))
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+    # bound here, so a busy port or an unknown host is one line (ListenError), not uvicorn's
+    # log and exit code 3
+    sock = listen(host, port)
+    with sock:
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, access_log=False, log_level="info")
+        )
+        server.run(sockets=[sock])

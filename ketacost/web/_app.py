@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import Field
 from pydantic.json_schema import models_json_schema
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketacost._errors import KetacostError, RuleFileError
@@ -237,7 +238,8 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
     )
     async def estimate(request: Request) -> Response:
         """The patient's answers (`CalculatorInput`, as the page sends them), or a full library
-        request (`EstimateRequest`, told apart by its `plan`)."""
+        request (`EstimateRequest`, told apart by its `plan`; without `clinic`, which is the
+        server's, and without `unknowns`)."""
         if not _is_json(request.headers.get("content-type", "")):
             return _problem(415, "send the body as JSON, with Content-Type: application/json")
         try:
@@ -252,7 +254,8 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
         except UnicodeDecodeError as exc:
             return _problem(400, f"the body is not UTF-8 text (byte {exc.start})")
         try:
-            result = calculator.estimate_json(text)
+            # the estimate is CPU work: in the thread pool, so the event loop keeps serving
+            result = await run_in_threadpool(calculator.estimate_json, text)
         except BodyError as exc:
             return _file_problem(400, exc)
         except RuleFileError as exc:
@@ -289,6 +292,7 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
             treatments=calculator.treatments.values(),
             payers=calculator.payers,
             today=today().isoformat(),
+            first_day=calculator.first_day.isoformat(),
             data=page_data,
             version=__version__,
         )
@@ -344,6 +348,12 @@ def _add_request_schemas(app: FastAPI, *, treatments: list[str], insurance: list
             if name in components and components[name] != definition:
                 raise RuntimeError(f"two different schemas are named {name!r}")
             components[name] = definition
+        # the clinic is the server's, and unknowns are refused: neither is in the public body
+        full = components["EstimateRequest"]
+        for name in ("clinic", "unknowns"):
+            full["properties"].pop(name, None)
+            if name in full.get("required", ()):
+                full["required"].remove(name)
         answers = components["CalculatorInput"]["properties"]
         answers["treatment"]["enum"] = treatments
         answers["insurance"]["enum"] = insurance

@@ -24,11 +24,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from ketacost._clinic import Clinic
 from ketacost._engine import adjudicate
-from ketacost._errors import RequestFileError
+from ketacost._errors import KetacostError, RequestFileError
 from ketacost._estimate import Estimate
-from ketacost._loader import request_from_data
+from ketacost._loader import request_issues
 from ketacost._money import Money
+from ketacost._payer import Payer
 from ketacost._plan import Phase, Plan
 from ketacost._request import (
     AuthorizationStatus,
@@ -60,6 +62,11 @@ __all__ = [
 BODY = "request body"
 NO_INSURANCE = "none"
 _EARLIEST, _LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+_NO_UNKNOWNS = (
+    "this calculator does not take 'unknowns'; remove it (when prior authorization is not "
+    'known, send the patient\'s answers with prior_authorization "not_sure")'
+)
 
 _DOLLARS = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,2})?$")
 
@@ -226,6 +233,8 @@ class Calculator:
             tid: self._treatment_info(tid, t) for tid, t in resolved.treatments.items()
         }
         self.payers = tuple(self._payer_info(pid) for pid in resolved.offered)
+        #: The first day the clinic can bill every session (the page's earliest start).
+        self.first_day = _first_day(self.clinic)
 
     # ---- listings -----------------------------------------------------------------------
     def _treatment_info(self, tid: str, treatment: Treatment) -> TreatmentInfo:
@@ -272,7 +281,7 @@ class Calculator:
         """
         data, source = parse_json(text, BODY, BodyError)
         if isinstance(data, dict) and "plan" in data:
-            return self.estimate_request(request_from_data(text, payers=self.library, source=BODY))
+            return self.estimate_request(self._full_request(data, source), source)
         answers = validate(CalculatorInput, data, source, RequestFileError)
         return self.estimate_input(answers, source)
 
@@ -297,6 +306,14 @@ class Calculator:
                 f"{known})",
             )
         start = answers.start or self.today()
+        if start < self.first_day:
+            first = self.first_day.isoformat()
+            raise _error(
+                src,
+                "start",
+                f"{self.clinic.name}'s billing codes start on {first}; choose a first visit on "
+                f"or after {first} (got {start.isoformat()})",
+            )
         plan = treatment.plan(start)
         self._check_plan(plan, src)
         insured = bool(self.library[payer_id].networks)
@@ -324,17 +341,48 @@ class Calculator:
             estimate=main,
         )
 
-    def estimate_request(self, request: EstimateRequest) -> EstimateResponse:
-        """Estimate a full library request (its payer must be one this clinic offers)."""
-        src = SourceMap.empty(BODY)
-        payer_id = request.coverage.payer
-        if payer_id not in self.resolved.offered and payer_id != "self-pay":
-            known = ", ".join(self.resolved.offered)
-            raise _error(
-                src,
-                "coverage.payer",
-                f"this calculator does not offer payer {payer_id!r} (choose one of: {known})",
-            )
+    def _full_request(self, data: dict[str, Any], source: SourceMap) -> EstimateRequest:
+        """A full library request from a body, with the configured clinic.
+
+        The body may not name or hold a clinic: a name would be a path on the server, and an
+        inline clinic would set its own prices. Nor may it carry ``unknowns``: each
+        combination is a whole estimate, beyond the calculator's limits.
+        """
+        refused = []
+        if "clinic" in data:
+            refused.append(("clinic", "the clinic is set by the server; remove 'clinic'"))
+        if data.get("unknowns") is not None:
+            refused.append(("unknowns", _NO_UNKNOWNS))
+        if refused:
+            raise RequestFileError([issue_at(source, (f,), m) for f, m in refused])
+        request = validate(
+            EstimateRequest, {**data, "clinic": self.clinic}, source, RequestFileError
+        )
+        issues = [issue_at(source, loc, m) for loc, m in request_issues(request, self.library)]
+        if issues:
+            raise RequestFileError(sorted(issues, key=lambda i: (i.line, i.column)))
+        return request
+
+    def estimate_request(
+        self, request: EstimateRequest, source: SourceMap | None = None
+    ) -> EstimateResponse:
+        """Estimate a full library request: every payer in it must be one this clinic offers
+        (in a network it has), its plan within the limits, and it has no ``unknowns``. Its
+        clinic is used as given: :meth:`estimate_json` puts the configured one in."""
+        src = source or SourceMap.empty(BODY)
+        coverages: list[tuple[tuple[str | int, ...], Coverage]] = [
+            (("coverage",), request.coverage)
+        ]
+        coverages += [(("coverage_periods", i), p) for i, p in enumerate(request.coverage_periods)]
+        issues = [
+            issue_at(src, (*at, problem[0]), problem[1])
+            for at, cov in coverages
+            if (problem := self._coverage_problem(cov)) is not None
+        ]
+        if request.unknowns is not None:
+            issues.append(issue_at(src, ("unknowns",), _NO_UNKNOWNS))
+        if issues:
+            raise RequestFileError(issues)
         self._check_plan(request.plan, src)
         estimate = self._run(request)
         if not estimate.visits:
@@ -347,6 +395,17 @@ class Calculator:
             estimate=estimate,
         )
 
+    def _coverage_problem(self, coverage: Coverage) -> tuple[str, str] | None:
+        payer_id = coverage.payer
+        if payer_id not in self.resolved.offered and payer_id != "self-pay":
+            known = ", ".join(self.resolved.offered)
+            return (
+                "payer",
+                f"this calculator does not offer payer {payer_id!r} (choose one of: {known})",
+            )
+        problem = _network_problem(self.library[payer_id], coverage.network)
+        return None if problem is None else ("network", problem)
+
     def _check_plan(self, plan: Plan, src: SourceMap) -> None:
         try:
             problem = plan_limit_problem(plan, self.limits)
@@ -358,7 +417,11 @@ class Calculator:
     def _run(self, request: EstimateRequest) -> Estimate:
         try:
             return adjudicate(request, self.library)
-        except OverflowError:
+        except KetacostError:
+            # an EstimateError (also a ValueError) keeps its own message: the app makes it a
+            # 422 "this request cannot be estimated: ..."
+            raise
+        except (OverflowError, ValueError):
             raise _error(
                 SourceMap.empty(BODY), "plan", "a date is out of range (too far in the future)"
             ) from None
@@ -421,6 +484,26 @@ class Calculator:
         if payer.metadata.illustrative:
             out.append(f"{payer.name}'s figures are examples of a typical plan, not your plan's.")
         return tuple(out)
+
+
+def _network_problem(payer: Payer, network: str) -> str | None:
+    """A full request's coverage must be in one of its payer's networks. (The patient's
+    answers may say "out" for an in-network-only plan: the estimate says it pays nothing.)"""
+    if not payer.networks or network in payer.networks:
+        return None
+    return f"{payer.name} has no {network!r} network here (choose: {', '.join(payer.networks)})"
+
+
+def _first_day(clinic: Clinic) -> date:
+    """The first day every line of every session has a code and a charge in force."""
+    first = _EARLIEST
+    for session in clinic.sessions.values():
+        for lines in (session.lines, *session.variants.values()):
+            for line in lines:
+                since, code = line.code.steps[0]
+                charge = clinic.chargemaster.get(code)
+                first = max(first, since, charge.steps[0][0] if charge is not None else first)
+    return first
 
 
 def _status(answer: PriorAuthorization) -> AuthorizationStatus:

@@ -70,13 +70,17 @@ class Summary(Model):
 
 
 def add_months(start: date, months: int) -> date:
-    """The same day ``months`` later, or that month's last day.
+    """The same day ``months`` later, or that month's last day; past 9999 the last date.
 
     >>> add_months(date(2026, 1, 31), 1), add_months(date(2028, 2, 29), 12)
     (datetime.date(2026, 2, 28), datetime.date(2029, 2, 28))
+    >>> add_months(date(9999, 6, 1), 12)
+    datetime.date(9999, 12, 31)
     """
     index = start.month - 1 + months
     year, month = start.year + index // 12, index % 12 + 1
+    if year > date.max.year:
+        return date.max
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 

@@ -225,7 +225,9 @@
     const top100 = Math.max(1, ...points.map((p) => Math.ceil(cents(p.cumulative_patient) / 100)));
     const raw = top100 / 4;
     const magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
-    const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((v) => v >= raw);
+    // whole-dollar steps of at least $1 (a $2.50 step would print $3 at $2.50)
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude)
+      .find((v) => v >= raw && v >= 1 && Number.isInteger(v));
     const maxCents = step * 4 * 100;
     const x = (d) => left + ((d - t0) / (t1 - t0)) * (W - left - right);
     const y = (c) => H - bottom - (c / maxCents) * (H - top - bottom);
@@ -233,7 +235,7 @@
     for (let i = 0; i <= 4; i++) {
       const c = step * i * 100;
       chart.append(svg("line", { class: "grid", x1: left, x2: W - right, y1: y(c), y2: y(c) }));
-      chart.append(svg("text", { x: left - 6, y: y(c) + 5, "text-anchor": "end" },
+      chart.append(svg("text", { class: "y-amount", x: left - 6, y: y(c) + 5, "text-anchor": "end" },
         money(String(Math.round(step * i)) + ".00").slice(0, -3)));
     }
     for (let m = 0; m <= 12; m += 3) {
