@@ -183,21 +183,9 @@ class _Acc:
         )
 
 
-_TOTAL_FIELDS = (
-    "charge",
-    "allowed",
-    "copay",
-    "deductible",
-    "coinsurance",
-    "balance_bill",
-    "non_covered",
-    "patient",
-    "payer",
-    "write_off",
-    "assistance",
-    "reimbursement",
-    "patient_net",
-)
+#: The money fields of :class:`Totals`, in order; visit and year sums are lists in this order
+#: (:func:`_totals` names them; the property "totals are the sums of their lines" checks it).
+_TOTAL_FIELDS = tuple(Totals.model_fields)
 
 
 def _totals(t: list[int]) -> Totals:

@@ -269,7 +269,8 @@ def render_markdown(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-#: Columns of :func:`render_csv`, one row per estimate line.
+#: Columns of :func:`render_csv`, one row per estimate line: where and what, then every
+#: amount (the money fields of :class:`Totals`, in their order).
 CSV_COLUMNS = (
     "visit",
     "date",
@@ -281,19 +282,7 @@ CSV_COLUMNS = (
     "covered",
     "rule",
     "reason",
-    "charge",
-    "allowed",
-    "copay",
-    "deductible",
-    "coinsurance",
-    "balance_bill",
-    "non_covered",
-    "patient",
-    "payer",
-    "write_off",
-    "assistance",
-    "reimbursement",
-    "patient_net",
+    *Totals.model_fields,
 )
 
 
