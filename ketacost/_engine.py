@@ -305,7 +305,8 @@ class _Coverage:
                     f"{ref.id!r}, which has no in-network fee schedule"
                 )
             self.used_payers.append(ref)
-        self.program: SavingsProgram | None = None
+        self.program: SavingsProgram | None = None  # the program, where it applies
+        self.used_program: SavingsProgram | None = None  # the program named (for the hash)
         self.program_note: str | None = None
         if cov.savings_program is not None:
             program = programs.get(cov.savings_program)
@@ -321,9 +322,7 @@ class _Coverage:
                 )
             else:
                 self.program = program
-            self.used_program: SavingsProgram | None = program
-        else:
-            self.used_program = None
+            self.used_program = program
         self.auth_start: dict[str | int, date] = {}
         # Coverage rules per code, only those that apply in the coverage's network.
         self.candidates: dict[str, list[CoveredRule | ExcludedRule]] = {
@@ -341,20 +340,20 @@ class _Coverage:
             return ()
         found: list[int] = []
         for code in codes:
-            rule_id = 0
-            for candidate in self.candidates.get(code, ()):
-                if candidate.in_force(on):
-                    if (
-                        isinstance(candidate, CoveredRule)
-                        and candidate.conditions.authorization_days is not None
-                    ):
-                        return None
-                    rule_id = id(candidate)
-                    break
-            found.append(rule_id)
+            rule = self.rule_in_force(code, on)
+            if isinstance(rule, CoveredRule) and rule.conditions.authorization_days is not None:
+                return None
+            found.append(0 if rule is None else id(rule))
         if self.limited_codes and not self.limited_codes.isdisjoint(codes):
             return None
         return tuple(found)
+
+    def rule_in_force(self, code: str, on: date) -> CoveredRule | ExcludedRule | None:
+        """The first rule for ``code`` in the coverage's network in force on ``on``."""
+        for candidate in self.candidates.get(code, ()):
+            if candidate.in_force(on):
+                return candidate
+        return None
 
     def decide(self, line: _Line, on: date, age: int) -> None:
         payer, cov = self.payer, self.cov
@@ -364,11 +363,7 @@ class _Coverage:
                 f"{payer.name} pays nothing {'out of' if cov.network == 'out' else 'in'} network"
             )
             return
-        rule = None
-        for candidate in self.candidates.get(line.code, ()):
-            if candidate.in_force(on):
-                rule = candidate
-                break
+        rule = self.rule_in_force(line.code, on)
         if rule is None:
             line.rule = f"{payer.id}:coverage"
             line.reason = f"no coverage rule for code {line.code} under {payer.name}"
@@ -832,13 +827,13 @@ class _Adjudicator:
             # A visit whose lines are all priced without touching any state (self-pay, or not
             # covered by a rule whose decision does not depend on the date) repeats the lines
             # of an earlier visit with the same key, but for its date and number.
+            age = 0 if c.self_pay else req.patient.age_on(on)
             key: tuple[object, ...] | None = None
             if not MEMO or (ci, session, variant) in covered_once:
                 pass
             elif c.self_pay:
                 key = (ci, session, variant, *codes, *charges, *self_pay_prices[vi])
             elif not c.superbill:
-                age = req.patient.age_on(on)
                 rules = c.rules_key(codes, on)
                 if rules is not None:
                     key = (ci, py, session, variant, age, *codes, *charges, *rules)
@@ -882,7 +877,6 @@ class _Adjudicator:
                                 f"superbill to {payer.name}"
                             )
                 if not c.self_pay:
-                    age = req.patient.age_on(on)
                     for ln in lines:
                         c.decide(ln, on, age)
                     if c.network is not None:  # else: no benefits in this network at all

@@ -71,8 +71,6 @@ def _with_sessions(index: int, count: int) -> _Apply:
                 "unknowns: a phase given as 'per_week' and 'weeks' cannot vary its sessions; "
                 "write it as 'sessions' with 'every_days' or 'every_weeks'"
             )
-        if count == 0:
-            raise EstimateError("unknowns: a phase needs at least 1 session")
         return _with_phase(request, index, sessions=count)
 
     return apply

@@ -121,7 +121,7 @@ class SessionsRange(Model):
     """An unknown number of sessions in one phase (e.g. 6 to 12 boosters)."""
 
     phase: str = Field(min_length=1, description="the phase's name (or 'phase N')")
-    low: Int = Field(ge=0, le=400)
+    low: Int = Field(ge=1, le=400, description="a phase has at least 1 session")
     high: Int = Field(ge=1, le=400)
 
     @model_validator(mode="after")

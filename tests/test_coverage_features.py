@@ -742,3 +742,13 @@ def test_one_approval_window_shared_by_two_drugs() -> None:
     g = next(ln for ln in esk.lines if ln.code.startswith("G208"))
     assert not g.covered
     assert g.reason is not None and "has ended" in g.reason
+
+
+def test_a_sessions_range_starting_at_zero_is_refused_at_its_field() -> None:
+    with pytest.raises(ketacost.RequestFileError, match=r"unknowns\.sessions\[0\]\.low"):
+        estimate(
+            [commercial()],
+            WEEKLY_3,
+            start="2026-01-05",
+            unknowns={"sessions": [{"phase": "phase 1", "low": 0, "high": 3}]},
+        )
