@@ -8,7 +8,7 @@ from pydantic import Field, StrictBool
 
 from ._dated import Dated
 from ._money import Money
-from ._types import Code, Int, Model, Modifier, Npi, Slug, Tin, Usd
+from ._types import Code, Int, Model, Modifier, Npi, Slug, Tin, UnitRate, Usd
 
 __all__ = [
     "Address",
@@ -183,7 +183,7 @@ class Clinic(Model):
     address: Address
     phone: str | None = None
     place_of_service: str = Field(default="11", pattern=r"^[0-9]{2}$")
-    chargemaster: dict[Code, Dated[Usd]] = Field(min_length=1, description="charge per unit")
+    chargemaster: dict[Code, Dated[UnitRate]] = Field(min_length=1, description="charge per unit")
     sessions: dict[Slug, SessionTemplate] = Field(min_length=1)
     packages: tuple[Package, ...] = ()
     providers: dict[Slug, Provider] = Field(

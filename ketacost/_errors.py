@@ -19,6 +19,7 @@ __all__ = [
     "RequestFileError",
     "RuleFileError",
     "UnknownPayerError",
+    "escape_unprintable",
 ]
 
 
@@ -44,6 +45,14 @@ class FileIssue:
     field: str
     message: str
 
+    def __post_init__(self) -> None:
+        # Text from the input (a key, a value, a file name) may hold control or bidi
+        # characters (NUL, U+202E) that would garble or disguise a message: escape them.
+        for name in ("path", "field", "message"):
+            text = getattr(self, name)
+            if not text.isprintable():
+                object.__setattr__(self, name, escape_unprintable(text))
+
     def __str__(self) -> str:
         where = self.path
         if self.line:
@@ -51,6 +60,19 @@ class FileIssue:
         return (
             f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
         )
+
+
+def escape_unprintable(text: str) -> str:
+    """``text`` with every character that does not print (control, format and bidi
+    characters, line breaks) written as a Python escape.
+
+    Example:
+        >>> escape_unprintable("a\u202eb\x00")
+        'a\\u202eb\\x00'
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class RuleFileError(KetacostError, ValueError):

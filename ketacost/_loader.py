@@ -22,10 +22,11 @@ from ._errors import (
     RequestFileError,
     RuleFileError,
 )
+from ._limits import MAX_RULE_FILE_BYTES
 from ._payer import Payer, payer_issues
 from ._request import Coverage, EstimateRequest
 from ._savings import SavingsProgram
-from ._yaml import SourceMap, issue_at, parse_json, parse_yaml, validate
+from ._yaml import SourceMap, issue_at, parse_json, parse_yaml, position_of_byte, validate
 
 __all__ = [
     "clinic_from_data",
@@ -49,15 +50,25 @@ def read_document(
     """Read and parse a YAML (or ``.json``) file; returns (data, source map, raw bytes)."""
     name = os.fspath(path)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as f:
+            # Refused at once, before reading it all: a rule file is a few KiB.
+            raw = f.read(MAX_RULE_FILE_BYTES + 1)
     except OSError as exc:
         raise error_cls(
             [FileIssue(name, 0, 0, "", f"cannot read the file: {exc.strerror}")]
         ) from None
+    if len(raw) > MAX_RULE_FILE_BYTES:
+        message = (
+            f"too large: more than {MAX_RULE_FILE_BYTES:,} bytes "
+            "(the most a rule or request file may have)"
+        )
+        raise error_cls([FileIssue(name, 1, 1, "", message)])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise error_cls([FileIssue(name, 0, 0, "", f"not UTF-8 text (byte {exc.start})")]) from None
+        line, column = position_of_byte(raw, exc.start)
+        message = f"not UTF-8 text: byte {raw[exc.start]:#04x} at byte offset {exc.start}"
+        raise error_cls([FileIssue(name, line, column, "", message)]) from None
     if name.endswith(".json"):
         data, source = parse_json(text, name, error_cls)
     else:
@@ -262,24 +273,7 @@ def _request(
     base: Path | None,
 ) -> EstimateRequest:
     if isinstance(data, dict) and isinstance(data.get("clinic"), str):
-        clinic_ref = data["clinic"]
-        clinic_path = Path(clinic_ref)
-        if base is not None and not clinic_path.is_absolute():
-            clinic_path = base / clinic_path
-        if not clinic_path.is_file():
-            _, line, col = source.locate(("clinic",))
-            raise RequestFileError(
-                [
-                    FileIssue(
-                        source.filename,
-                        line,
-                        col,
-                        "clinic",
-                        f"clinic file {clinic_ref!r} not found (looked at {clinic_path})",
-                    )
-                ]
-            )
-        data = {**data, "clinic": load_clinic(clinic_path)}
+        data = {**data, "clinic": load_clinic(_clinic_path(data["clinic"], source, base))}
     return _checked(
         EstimateRequest,
         data,
@@ -288,6 +282,25 @@ def _request(
         [],
         lambda req: request_issues(req, payers),
     )
+
+
+_CLINIC_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _clinic_path(clinic_ref: str, source: SourceMap, base: Path | None) -> Path:
+    """The clinic file a request names, checked before it is opened: a request names a
+    clinic file, never any other file (whose first bytes an error would otherwise echo)."""
+    clinic_path = Path(clinic_ref)
+    if base is not None and not clinic_path.is_absolute():
+        clinic_path = base / clinic_path
+    problem = None
+    if clinic_path.suffix.lower() not in _CLINIC_SUFFIXES:
+        problem = f"a clinic file's name ends in .yaml, .yml or .json (got {clinic_ref!r})"
+    elif not clinic_path.is_file():
+        problem = f"clinic file {clinic_ref!r} not found (looked at {clinic_path})"
+    if problem is not None:
+        raise RequestFileError([issue_at(source, ("clinic",), problem)])
+    return clinic_path
 
 
 def load_request(

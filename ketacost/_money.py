@@ -16,14 +16,17 @@ The engine computes in integer cents (exact, and fast); ``Money`` is what crosse
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar, Final
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-__all__ = ["MONEY_PATTERN", "Money", "round_half_up_cents"]
+from ._limits import MAX_AMOUNT_CENTS, MONEY_TEXT
+
+__all__ = ["MONEY_PATTERN", "JsonFraction", "Money", "round_half_up_cents"]
 
 MONEY_PATTERN: Final = r"^-?[0-9]+\.[0-9]{2}$"
 _CENT: Final = Decimal("0.01")
@@ -42,29 +45,65 @@ def round_half_up_cents(value: Decimal) -> int:
 
 
 def _cents_from(value: object) -> int:
-    """Exact cents of a dollar amount given as Decimal, int or str; raises on anything else."""
+    """Exact cents of a dollar amount given as Decimal, int or str; raises on anything else.
+
+    Text must be one of the documented forms (:data:`~ketacost._limits.MONEY_TEXT`); every
+    amount must be within ±$10,000,000.00. Both are checked before any conversion, so no
+    input can make a huge number.
+    """
     if isinstance(value, bool):
         raise TypeError("money cannot be built from a bool")
     if isinstance(value, float):
         raise TypeError(
             f"money cannot be built from a float ({value!r}); use Decimal or a string like '450.00'"
         )
-    if isinstance(value, int):
-        return value * 100
     if isinstance(value, str):
-        text = value.strip().replace(",", "").removeprefix("$")
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise ValueError(f"not an amount of money: {value!r}") from None
+        if not MONEY_TEXT.fullmatch(value):
+            if _MORE_PLACES.fullmatch(value):
+                raise ValueError(f"money has at most 2 decimal places (got {value[:40]})")
+            raise ValueError(
+                f"not an amount of money: {_shown(value)} (write dollars as digits with at "
+                'most two decimals, e.g. 450, 450.00 or "$1,234.56")'
+            )
+        value = Decimal(value.replace(",", "").replace("$", ""))
+    if isinstance(value, int):
+        if abs(value) > _MAX_DOLLARS:
+            got = str(value) if value.bit_length() < 128 else "a number of more than 38 digits"
+            raise ValueError(f"{_TOO_LARGE} (got {got})")
+        return value * 100
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"money must be finite (got {value})")
-        scaled = value * _HUNDRED
-        if scaled != scaled.to_integral_value():
-            raise ValueError(f"money has at most 2 decimal places (got {value})")
-        return int(scaled)
+        # adjusted() is the exponent of the leading digit: cheap, whatever the exponent.
+        if value and value.adjusted() >= _MAX_ADJUSTED:
+            raise ValueError(f"{_TOO_LARGE} (got {str(value)[:40]})")
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -2 and value != value.quantize(_CENT):
+            raise ValueError(f"money has at most 2 decimal places (got {str(value)[:40]})")
+        cents = int(value.scaleb(2).to_integral_value())
+        if abs(cents) > MAX_AMOUNT_CENTS:
+            raise ValueError(f"{_TOO_LARGE} (got {value})")
+        return cents
     raise TypeError(f"cannot build money from {type(value).__name__}")
+
+
+#: The documented form with more decimals than two, told apart for a clearer message.
+_MORE_PLACES: Final = re.compile(r"-?\$?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)\.[0-9]{3,}", re.ASCII)
+_MAX_DOLLARS: Final = MAX_AMOUNT_CENTS // 100
+_MAX_ADJUSTED: Final = len(str(_MAX_DOLLARS))  # 10,000,000 has 8 digits: adjusted() 7
+_TOO_LARGE: Final = f"must be at most ${_MAX_DOLLARS:,}.00"
+
+
+def _shown(text: str) -> str:
+    """An input for a message: quoted, escaped, and cut if long."""
+    return repr(text[:40] + ("..." if len(text) > 40 else ""))
+
+
+class JsonFraction(Decimal):
+    """A JSON number written with a fraction or exponent (``0.1``): exact, and fine as a rate,
+    but not money, which crosses JSON as text (``"0.10"``) so that its two places survive."""
+
+    __slots__ = ()
 
 
 class Money:
@@ -246,6 +285,12 @@ def _validate_money(value: Any) -> Money:
             "money must be written exactly, as a string like '450.00' or a whole number "
             "(got the float {value})",
             {"value": value},
+        )
+    if type(value) is JsonFraction:
+        raise PydanticCustomError(
+            "money_json_number",
+            'write money in JSON as text, e.g. "450.00" (got the number {value})',
+            {"value": str(value)},
         )
     try:
         return Money.from_cents(_cents_from(value))

@@ -18,7 +18,19 @@ from pydantic import Field, PrivateAttr, StrictBool, model_validator
 
 from ._dated import Dated
 from ._money import Money
-from ._types import Code, Icd10, Int, Model, Multiplier, NetworkName, Rate, Slug, Usd
+from ._plan import MAX_VISITS
+from ._types import (
+    Code,
+    Icd10,
+    Int,
+    Model,
+    Multiplier,
+    NetworkName,
+    Rate,
+    Slug,
+    UnitRate,
+    Usd,
+)
 
 __all__ = [
     "AllowedBasis",
@@ -132,7 +144,7 @@ class FeeSchedule(Model):
     """Allowed amount per unit from the payer's own fee schedule."""
 
     basis: Literal["fee_schedule"]
-    rates: dict[Code, Dated[Usd]]
+    rates: dict[Code, Dated[UnitRate]]
 
 
 class PercentOfPayer(Model):
@@ -142,7 +154,7 @@ class PercentOfPayer(Model):
     basis: Literal["percent_of_payer"]
     payer: Slug
     percent: Dated[Multiplier]
-    fallback_rates: dict[Code, Dated[Usd]] = Field(
+    fallback_rates: dict[Code, Dated[UnitRate]] = Field(
         default_factory=dict,
         description="this plan's own rate per unit for codes the other payer does not price "
         "(e.g. J0013, which Medicare pays only inside G2082/G2083); not multiplied by percent",
@@ -227,7 +239,7 @@ class SessionLimit(Model):
     """At most N visits per plan year that bill any code of the group (a visit counts once)."""
 
     codes: tuple[Code, ...] = Field(min_length=1)
-    sessions_per_plan_year: Dated[Annotated[int, Field(ge=0)]]
+    sessions_per_plan_year: Dated[Annotated[Int, Field(ge=0, le=MAX_VISITS)]]
 
 
 class Payer(Model):

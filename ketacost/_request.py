@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
+from typing import Annotated
 
 from pydantic import Field, StrictBool, model_validator
 
 from ._clinic import Clinic
 from ._money import Money
-from ._plan import Plan
+from ._plan import MAX_VISITS, Plan
 from ._types import Icd10, Int, Model, NetworkName, Slug, Usd
 
 __all__ = [
@@ -81,7 +82,7 @@ class StartingAccumulators(Model):
     as_of: date
     deductible_met: FamilyAmounts = FamilyAmounts()
     out_of_pocket_met: FamilyAmounts = FamilyAmounts()
-    sessions_used: dict[Slug, int] = Field(
+    sessions_used: dict[Slug, Annotated[Int, Field(ge=0, le=MAX_VISITS)]] = Field(
         default_factory=dict, description="visits already counted against each session limit"
     )
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from ._limits import MAX_UNIT_RATE_CENTS
 from ._money import Money
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Rate",
     "Slug",
     "Tin",
+    "UnitRate",
     "Usd",
     "Weekday",
     "builder",
@@ -83,17 +85,27 @@ def builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
 _set = object.__setattr__
 
 
-def _not_bool(value: Any) -> Any:
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
     if isinstance(value, bool):
-        raise PydanticCustomError(
-            "int_type", "expected a whole number, not true/false (got {value})", {"value": value}
-        )
-    return value
+        got = "true" if value else "false"
+        message = "expected a whole number (got {got})"
+    else:
+        if isinstance(value, str):
+            got = repr(value[:40] + ("..." if len(value) > 40 else ""))
+        elif isinstance(value, Decimal | float):
+            got = str(value)[:40]
+        else:
+            got = type(value).__name__
+        message = "expected a whole number (got {got})"
+    raise PydanticCustomError("int_strict", message, {"got": got})
 
 
-#: A whole number; ``true``/``false`` are not numbers here (pydantic's lax mode would take
-#: them as 1/0).
-Int = Annotated[int, BeforeValidator(_not_bool)]
+#: A whole number, strictly: a JSON/YAML integer (or a Python ``int``), never ``true``/
+#: ``false``, text, a float or a Decimal. Lax conversion once turned ``1e999999999`` into a
+#: billion-digit integer before any range check; every field using this also states its range.
+Int = Annotated[int, BeforeValidator(_whole_number)]
 
 
 def _no_number(kind: str, example: str) -> Any:
@@ -144,6 +156,8 @@ def _rate_places(value: Decimal) -> Decimal:
 
 
 def _reject_float(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return Decimal(value)  # a JsonFraction is a fine rate: keep the plain Decimal
     if isinstance(value, float):
         raise PydanticCustomError(
             "rate_float",
@@ -221,5 +235,21 @@ def _non_negative(value: Money) -> Money:
     return value
 
 
-#: Money that may not be negative (charges, rates, deductibles, copays, prices).
+#: Money that may not be negative (charges, rates, deductibles, copays, prices); like every
+#: amount, at most $10,000,000.00.
 Usd = Annotated[Money, AfterValidator(_non_negative)]
+
+
+def _unit_rate_ceiling(value: Money) -> Money:
+    if value.cents > MAX_UNIT_RATE_CENTS:
+        raise PydanticCustomError(
+            "unit_rate_ceiling",
+            "a price of one unit must be at most ${most} (got {value})",
+            {"most": f"{MAX_UNIT_RATE_CENTS // 100:,}.00", "value": str(value)},
+        )
+    return value
+
+
+#: The price or allowed amount of one unit of a code (a fee schedule's or chargemaster's
+#: rate): non-negative and at most $1,000,000.00.
+UnitRate = Annotated[Money, AfterValidator(_non_negative), AfterValidator(_unit_rate_ceiling)]

@@ -24,6 +24,14 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from ketacost._errors import FileIssue, RuleFileError
+from ketacost._limits import (
+    MAX_BODY_DEPTH,
+    MAX_RULE_FILE_BYTES,
+    MAX_YAML_ALIASES,
+    MAX_YAML_VALUES,
+    number_literal_problem,
+)
+from ketacost._money import JsonFraction
 
 __all__ = [
     "Loc",
@@ -32,6 +40,8 @@ __all__ = [
     "issue_at",
     "parse_json",
     "parse_yaml",
+    "position_of_byte",
+    "too_large_issue",
     "validate",
 ]
 
@@ -39,9 +49,9 @@ Loc: TypeAlias = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
 # Guards against hostile input (a web form can send a request file): deep nesting would
-# overflow the stack, and nested aliases ("billion laughs") expand exponentially.
-_MAX_DEPTH = 200
-_MAX_VALUES = 1_000_000
+# overflow the stack, nested aliases ("billion laughs") expand exponentially, and a long
+# number literal would become a huge Python number. The limits live in _limits.py.
+_MAX_DEPTH = MAX_BODY_DEPTH
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # libyaml reports a reader error's position in UTF-8 bytes, the pure-Python reader in characters.
@@ -220,9 +230,9 @@ class _YamlBuilder(_Collector):
         position = _mark(node.start_mark)
         self.values[path] = position
         self.count += 1
-        if self.count > _MAX_VALUES:
+        if self.count > MAX_YAML_VALUES:
             self.stop(
-                position, f"too many values (more than {_MAX_VALUES} after expanding aliases)"
+                position, f"too many values (more than {MAX_YAML_VALUES} after expanding aliases)"
             )
         if len(path) > _MAX_DEPTH:
             self.stop(position, f"nested too deeply (more than {_MAX_DEPTH} levels)")
@@ -285,10 +295,13 @@ class _YamlBuilder(_Collector):
         lowered = text.lower()
         if lowered in ("true", "false"):
             return lowered == "true"
-        if _INT.fullmatch(text):
-            return int(text)
-        if _DECIMAL.fullmatch(text):
-            return Decimal(text)
+        is_int = _INT.fullmatch(text) is not None
+        if is_int or _DECIMAL.fullmatch(text):
+            problem = number_literal_problem(text)
+            if problem is not None:
+                self.issue(position, problem, field_path(path))
+                return None
+            return int(text) if is_int else Decimal(text)
         if _NOT_FINITE.fullmatch(text):
             self.issue(position, f"expected a finite number (got {text})", field_path(path))
             return None
@@ -312,7 +325,11 @@ def parse_yaml(text: str, filename: str, error_cls: type[RuleFileError]) -> tupl
             a non-finite number, an unsupported tag, or not exactly one document.
     """
     builder = _YamlBuilder(filename)
+    too_large = too_large_issue(text, filename)
+    if too_large is not None:
+        raise error_cls([too_large])
     try:
+        _prescan(text, filename, error_cls)
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -329,17 +346,107 @@ def parse_yaml(text: str, filename: str, error_cls: type[RuleFileError]) -> tupl
         raise error_cls([FileIssue(filename, where[0], where[1], "", message)]) from None
     except yaml.YAMLError as exc:  # not raised by PyYAML 6 for str input; kept as a net
         raise error_cls([FileIssue(filename, 0, 0, "", f"invalid YAML: {exc}")]) from None
-    if root is None:
-        raise error_cls([FileIssue(filename, 0, 0, "", "expected one YAML document (found none)")])
+    if root is None:  # empty, or only comments: the document would start at 1:1
+        raise error_cls([FileIssue(filename, 1, 1, "", "expected one YAML document (found none)")])
     if isinstance(root, yaml.ScalarNode) and root.value == "" and root.style in (None, ""):
         where = _mark(root.start_mark)
         message = "expected one YAML document (found an empty one)"
         raise error_cls([FileIssue(filename, where[0], where[1], "", message)])
+    expanded = _expanded_size(root)
+    if expanded > MAX_YAML_VALUES:
+        raise error_cls(
+            [
+                FileIssue(
+                    filename,
+                    1,
+                    1,
+                    "",
+                    f"too many values: {expanded:,} after expanding aliases "
+                    f"(at most {MAX_YAML_VALUES:,})",
+                )
+            ]
+        )
     try:
         value = builder.build(root, ())
     except _AbortError:
         value = None
     return builder.finish(value, error_cls)
+
+
+def too_large_issue(text: str, filename: str) -> FileIssue | None:
+    """An issue when ``text`` is larger than a rule file may be (checked before parsing)."""
+    if len(text) <= MAX_RULE_FILE_BYTES // 4:
+        return None
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size <= MAX_RULE_FILE_BYTES:
+        return None
+    return FileIssue(
+        filename,
+        1,
+        1,
+        "",
+        f"too large: {size:,} bytes (a rule or request file may have at most "
+        f"{MAX_RULE_FILE_BYTES:,})",
+    )
+
+
+def _prescan(text: str, filename: str, error_cls: type[RuleFileError]) -> None:
+    """Count aliases and nesting from the parser's events, before any node is composed."""
+    aliases = depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                where = _mark(event.start_mark)
+                message = f"too many aliases (more than {MAX_YAML_ALIASES})"
+                raise error_cls([FileIssue(filename, where[0], where[1], "", message)])
+        elif isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > _MAX_DEPTH + 1:  # the outermost collection is level 0
+                where = _mark(event.start_mark)
+                message = f"nested too deeply (more than {_MAX_DEPTH} levels)"
+                raise error_cls([FileIssue(filename, where[0], where[1], "", message)])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document has once every alias is expanded, without expanding.
+
+    An alias shares its node, so the sizes are memoised by node; a node that contains
+    itself counts once here (the builder reports it).
+    """
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if depth > _MAX_DEPTH:  # too deep once expanded: the builder stops there and says so
+            return 1
+        sizes[key] = 1  # a cycle back to this node counts once (the builder reports it)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(value, depth + 1) for _, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item, depth + 1) for item in node.value)
+        sizes[key] = total
+        return total
+
+    return size(root, 0)
+
+
+def position_of_byte(raw: bytes, offset: int) -> tuple[int, int]:
+    """The 1-based line and column (in characters) of byte ``offset`` of ``raw``.
+
+    Example:
+        >>> position_of_byte("a: 1\nb: \u00e9\xff".encode("utf-8", "surrogateescape"), 9)
+        (2, 4)
+    """
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    line = raw.count(b"\n", 0, offset) + 1
+    column = len(raw[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return line, column
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError, text: str, where: tuple[int, int]) -> str:
@@ -420,9 +527,13 @@ class _JsonParser(_Collector):
         number = _JSON_NUMBER.match(text, index)
         if number is None:
             self.fail(index, "a value")
+        literal = number.group()
+        problem = number_literal_problem(literal)
+        if problem is not None:
+            self.stop(self.where(index), problem, field_path(path))
         if number.group(1) or number.group(2):
-            return Decimal(number.group()), number.end()
-        return int(number.group()), number.end()
+            return JsonFraction(literal), number.end()
+        return int(literal), number.end()
 
     def object(self, index: int, path: Loc) -> tuple[dict[str, Any], int]:
         result: dict[str, Any] = {}
@@ -648,7 +759,8 @@ def _message(
 ) -> str:
     kind = error["type"]
     ctx = error.get("ctx", {})
-    got = _short(error["input"])
+    # A whole document that is not a mapping is not echoed: it may be any file at all.
+    got = _short(error["input"]) if path else _kind_of(error["input"])
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
@@ -730,6 +842,17 @@ def _replace(data: Any, path: Loc, change: Callable[[Any], Any]) -> Any:
         inner = _replace(data[head], rest, change)
         return None if inner is None else [*data[:head], inner, *data[head + 1 :]]
     return None
+
+
+def _kind_of(value: Any) -> str:
+    """What a value is, without showing it."""
+    if isinstance(value, str):
+        return f"text of {len(value):,} character(s)"
+    if isinstance(value, bool) or value is None:
+        return _short(value)
+    if isinstance(value, int | Decimal):
+        return "a number"
+    return _short(value)
 
 
 def _short(value: Any) -> str:

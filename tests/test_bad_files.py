@@ -153,7 +153,8 @@ CASES = [
         "acme.yaml",
         edit("payer", "copay: 30.00", "copay: thirty"),
         "{path}:17:29: networks.in.cost_sharing.office-visit.copay: "
-        "not an amount of money: 'thirty'",
+        "not an amount of money: 'thirty' (write dollars as digits with at most two decimals, "
+        'e.g. 450, 450.00 or "$1,234.56")',
         id="payer-wrong-type-money",
     ),
     pytest.param(

@@ -301,7 +301,8 @@ def test_case_file_for_another_payer_than_its_name(tmp_path: Path) -> None:
         ),
         (
             "{patient: four, payer: 116.00}",
-            "12:23: cases[0].expect.patient: not an amount of money: 'four'",
+            "12:23: cases[0].expect.patient: not an amount of money: 'four' (write dollars as "
+            'digits with at most two decimals, e.g. 450, 450.00 or "$1,234.56")',
         ),
         ("{patient: 4.00}", "12:13: cases[0].expect.payer: required field is missing"),
         (
