@@ -64,12 +64,15 @@ def test_one_output_row_per_input_row_in_order_with_errors(good_and_bad: Path) -
     # d: one self-pay intake at the clinic's $250.00.
     assert rows["d"]["patient"] == "250.00" and rows["d"]["first_visit"] == "2026-03-02"
     assert rows["b"]["error"] == "" and rows["b"]["visits"] == "8"
-    assert rows["c"]["error"] == "age: must be a whole number (got 'forty')"
-    assert rows["e"]["error"].startswith("plan: unknown plan template 'no-such-plan'")
-    assert rows["f"]["error"] == "start: must be a date YYYY-MM-DD (got '2026-02-30')"
-    assert rows["g"]["error"].startswith("deductible_met:")
-    assert rows["h"]["error"].startswith("session: give a session template")
-    assert rows["i"]["error"].startswith("session: the clinic has no session 'no-such-session'")
+    # Each error names the file line its row is on (the comments and the header count).
+    assert rows["c"]["error"] == "line 5: age: must be a whole number (got 'forty')"
+    assert rows["e"]["error"].startswith("line 8: plan: unknown plan template 'no-such-plan'")
+    assert rows["f"]["error"] == "line 9: start: must be a date YYYY-MM-DD (got '2026-02-30')"
+    assert rows["g"]["error"].startswith("line 10: deductible_met:")
+    assert rows["h"]["error"].startswith("line 11: session: give a session template")
+    assert rows["i"]["error"].startswith(
+        "line 12: session: the clinic has no session 'no-such-session'"
+    )
     for bad in "cefghi":
         assert rows[bad]["patient"] == "" and rows[bad]["visits"] == ""
 
@@ -161,13 +164,13 @@ def test_bad_input_files(tmp_path: Path, text: str, message: str) -> None:
 def test_a_row_with_too_many_cells(tmp_path: Path) -> None:
     rows = parse_rows("row_id,payer,start\nx,self-pay,2026-03-02,extra\n")
     (out,) = run_batch(rows, clinic=CLINIC, payers=PAYERS, jobs=1)
-    assert out["error"] == "row: more cells than the header has columns"
+    assert out["error"] == "line 2: row: more cells than the header has columns"
 
 
 def test_missing_required_cells(tmp_path: Path) -> None:
     rows = parse_rows("row_id,payer,start,age,session\nx,,2026-03-02,40,intake\n")
     (out,) = run_batch(rows, clinic=CLINIC, payers=PAYERS, jobs=1)
-    assert out["error"] == "payer: missing (a required column)"
+    assert out["error"] == "line 2: payer: missing (a required column)"
 
 
 def test_the_example_file_runs(tmp_path: Path) -> None:
@@ -188,8 +191,9 @@ def test_batch_command(good_and_bad: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli, ["batch", str(good_and_bad), str(out), "--jobs", "2", "--payers", str(ROOT / "payers")]
     )
-    assert result.exit_code == 0, result.output
-    assert f"wrote 10 rows to {out} (6 with errors)" in result.stderr
+    # Six bad rows: exit 1 and one summary line (the error cells say what is wrong).
+    assert result.exit_code == 1, result.output
+    assert f"6 of 10 rows failed; see the error column of {out}\n" in result.stderr
     with out.open(newline="") as f:
         assert [r["row_id"] for r in csv.DictReader(f)] == list("abcdefghij")
 
