@@ -6,8 +6,8 @@ bundled payer, no embedding origins, one year of each example treatment. A bad f
 same one-line ``file:line:column: field: message`` error as payer and clinic files.
 
 >>> config = load_web_config(None)
->>> config.embed_origins, config.limits.max_sessions
-((), 200)
+>>> config.embed_origins, config.limits.max_sessions, config.server.limit_concurrency
+((), 200, 64)
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ from ketacost._library import default_payers
 from ketacost._loader import load_clinic, read_document
 from ketacost._payer import Payer
 from ketacost._plan import MAX_VISITS, Phase, Plan, expand
-from ketacost._types import Icd10, Model, Slug, Weekday
+from ketacost._types import Icd10, Int, Model, Slug, Weekday
 from ketacost._yaml import Loc, SourceMap, issue_at, validate
 
 __all__ = [
     "DEFAULT_CONFIG",
     "Limits",
+    "ServerSettings",
     "Treatment",
     "WebConfig",
     "WebConfigError",
@@ -63,11 +64,54 @@ class WebConfigError(RuleFileError):
 
 
 class Limits(Model):
-    """What one request may ask for (larger requests get a 413 or a 422)."""
+    """What one request may ask for (larger requests get a 413 or a 422, slower ones a 503).
 
-    max_body_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
-    max_sessions: int = Field(default=200, ge=1, le=MAX_VISITS)
-    max_plan_days: int = Field(default=731, ge=1, le=3_660)
+    Attributes:
+        max_body_bytes: largest body ``POST /v1/estimate`` accepts (default 65,536).
+        max_sessions: most visits one estimate may have (default 200).
+        max_plan_days: longest plan, first to last visit, in days (default 731).
+        max_seconds: longest one estimate may take before the answer is a 503 (default 10).
+            The estimate runs in a worker thread, which cannot be stopped: it finishes in the
+            background and its result is dropped. Numbers are bounded where they enter, so no
+            valid request comes near this; it is the last line, not the first.
+    """
+
+    max_body_bytes: Int = Field(default=65_536, ge=1_024, le=10_485_760)
+    max_sessions: Int = Field(default=200, ge=1, le=MAX_VISITS)
+    max_plan_days: Int = Field(default=731, ge=1, le=3_660)
+    max_seconds: Int = Field(default=10, ge=1, le=300)
+
+
+class ServerSettings(Model):
+    """How ``ketacost serve`` treats connections: time-outs for slow clients and a limit on
+    concurrent work, so that slow or many clients cannot starve the others.
+
+    Attributes:
+        header_timeout_seconds: time a client has to send a request's line and headers,
+            from its first byte (or from connecting); then the connection is closed
+            (default 10). uvicorn has no such time-out of its own.
+        body_timeout_seconds: time a client has to send a request's body once its headers
+            are in; then the answer is a 408 and the connection is closed (default 10).
+        timeout_keep_alive_seconds: an idle kept-alive connection is closed after this
+            (default 5; uvicorn's ``timeout_keep_alive``).
+        limit_concurrency: open connections and requests in progress beyond which a new
+            request is answered 503 at once (default 64; uvicorn's ``limit_concurrency``).
+            Idle and slow connections count, which is why the time-outs above are short.
+        timeout_graceful_shutdown_seconds: after SIGTERM or Ctrl-C, time given to requests
+            in progress before they are cancelled (default 10).
+        max_header_bytes: largest request line and headers together; a larger head gets a
+            400 (default 16,384; uvicorn's ``h11_max_incomplete_event_size``).
+        backlog: connections the operating system queues before the server accepts them
+            (default 512; uvicorn's ``backlog``).
+    """
+
+    header_timeout_seconds: Int = Field(default=10, ge=1, le=300)
+    body_timeout_seconds: Int = Field(default=10, ge=1, le=300)
+    timeout_keep_alive_seconds: Int = Field(default=5, ge=1, le=300)
+    limit_concurrency: Int = Field(default=64, ge=1, le=10_000)
+    timeout_graceful_shutdown_seconds: Int = Field(default=10, ge=1, le=300)
+    max_header_bytes: Int = Field(default=16_384, ge=1_024, le=1_048_576)
+    backlog: Int = Field(default=512, ge=1, le=65_535)
 
 
 class Treatment(Model):
@@ -102,6 +146,7 @@ class WebConfig(Model):
     )
     embed_origins: tuple[Origin, ...] = Field(default=(), max_length=50)
     limits: Limits = Limits()
+    server: ServerSettings = ServerSettings()
     treatments: dict[Slug, Treatment] | None = Field(
         default=None, description="none: the default treatments (for the example clinic)"
     )
