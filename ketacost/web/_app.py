@@ -7,15 +7,25 @@ Every response carries a ``Content-Security-Policy`` whose ``frame-ancestors`` l
 clinic's embedding origins (``'self'`` when none) and whose ``default-src 'self'`` keeps the
 page from loading anything from another origin. Bad input gets a 4xx whose ``error`` a person
 can act on; nothing about a request is logged beyond its route, status and duration.
+
+No input answers a 500 or stalls the server: an unexpected exception becomes a JSON problem
+(500, with the security headers; the clinic's log gets its type and where it was raised, never
+its message, which may quote the request); a body that is slow to arrive is a 408, an estimate
+that runs too long a 503. ``HEAD`` works wherever ``GET`` does, and nothing redirects to the
+client's ``Host`` header (a trailing slash is a 404; ``/`` redirects to the relative
+``calculator``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+import traceback
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,7 +36,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import Field
 from pydantic.json_schema import models_json_schema
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketacost._errors import KetacostError, RuleFileError
@@ -44,7 +53,7 @@ from ._service import (
     TreatmentInfo,
 )
 
-__all__ = ["Metrics", "Problem", "build_app"]
+__all__ = ["BUSY", "Metrics", "Problem", "build_app"]
 
 log = logging.getLogger("ketacost.web")
 
@@ -63,6 +72,17 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: Threads that run estimates. An estimate is CPU work under the GIL, so more threads would
+#: not make more estimates; a few let a long one (up to ``limits.max_seconds``) not block
+#: the others. One that overruns keeps its thread until it ends; the answer is a 503 at once.
+_ESTIMATE_THREADS = 4
+#: Where the method of a HEAD request is kept while the app sees it as a GET (see _Guard).
+_HEAD = "ketacost.head"
+#: Set in a request's scope by ``ketacost serve`` beyond its ``limit_concurrency``: the answer
+#: is a 503 problem, with the headers, and the app is not run.
+BUSY = "ketacost.busy"
+_INTERNAL_ERROR = "internal error; the clinic has been told. Please try again later."
 
 
 class Issue(Model):
@@ -92,7 +112,10 @@ class Metrics:
 
 
 class _Guard:
-    """Security headers on every response; a count and a timing of every request."""
+    """Security headers on every response; a count and a timing of every request; HEAD
+    served as GET without the body; and the last resort: an unexpected exception becomes a
+    JSON 500 (inside this middleware, so it carries the headers too; Starlette's own handler
+    sits outside every middleware and answers plain text)."""
 
     def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]], metrics: Metrics):
         self.app = app
@@ -105,22 +128,50 @@ class _Guard:
             return
         began = time.perf_counter()
         status = 500
+        started = False
+        head = scope.get("method") == "HEAD"
+        if head:
+            # RFC 9110 9.3.2: HEAD is GET without the content, so every GET route has it
+            scope = {**scope, "method": "GET", _HEAD: True}
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 message["headers"] = [*message.get("headers", ()), *self.headers]
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
+        path = scope.get("path", "")
+        route = path if path in _ROUTES else "other"
+        method = "HEAD" if head else scope.get("method", "?")
         try:
-            await self.app(scope, receive, send_with_headers)
+            if scope.get(BUSY):
+                log.warning("Exceeded the concurrency limit: answered 503.")
+                await _problem(
+                    503,
+                    "the calculator is busy; please try again in a minute",
+                    headers={"retry-after": "60", "connection": "close"},
+                )(scope, receive, send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            _log_internal_error(method, route, exc)
+            if not started:  # else uvicorn closes the connection: the answer is cut short
+                response = _problem(500, _INTERNAL_ERROR)
+                await response(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - began
-            path = scope.get("path", "")
-            route = path if path in _ROUTES else "other"
             self.metrics.record(route, status, elapsed)
-            log.debug("%s %s %d %.1f ms", scope.get("method", "?"), route, status, elapsed * 1e3)
+            log.debug("%s %s %d %.1f ms", method, route, status, elapsed * 1e3)
+
+
+def _log_internal_error(method: str, route: str, exc: Exception) -> None:
+    """Log where an unexpected exception was raised, and its type; not its message, which
+    may quote the request (the one thing this app never logs)."""
+    where = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("%s %s answered 500: %s raised at\n%s", method, route, type(exc).__name__, where)
 
 
 def _csp(origins: tuple[str, ...]) -> str:
@@ -131,9 +182,14 @@ def _csp(origins: tuple[str, ...]) -> str:
     )
 
 
-def _problem(status: int, error: str, issues: tuple[Issue, ...] = ()) -> Response:
+def _problem(
+    status: int,
+    error: str,
+    issues: tuple[Issue, ...] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     body = Problem(error=error, issues=issues).model_dump_json()
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def _file_problem(status: int, exc: RuleFileError) -> Response:
@@ -172,9 +228,12 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": text}
     for status, text in (
         (400, "the body is not JSON"),
+        (408, "the body did not arrive in time (`server.body_timeout_seconds`)"),
         (413, "the body is larger than the limit"),
         (415, "the body is not sent as application/json"),
         (422, "the request is not valid, or cannot be estimated; `issues` says where"),
+        (500, "an internal error (never caused by the request alone); the clinic is told"),
+        (503, "the estimate took longer than the limit (`limits.max_seconds`)"),
     )
 }
 
@@ -183,7 +242,10 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
     """The application for a resolved configuration (see :func:`ketacost.web.create_app`)."""
     calculator = Calculator(resolved, today)
     limits = resolved.config.limits
+    body_timeout = resolved.config.server.body_timeout_seconds
     metrics = Metrics()
+    # its threads start on first use and end when the app is garbage collected
+    estimates = ThreadPoolExecutor(_ESTIMATE_THREADS, thread_name_prefix="ketacost-estimate")
     app = FastAPI(
         title=f"ketacost calculator: {resolved.clinic.name}",
         version=__version__,
@@ -192,6 +254,8 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
         docs_url=None,  # the interactive docs load scripts from a CDN; the page must not
         redoc_url=None,
     )
+    # Starlette would redirect /calculator/ to http://<the client's Host header>/calculator
+    app.router.redirect_slashes = False
     app.state.metrics = metrics
     app.state.calculator = calculator
     static = {path: ((_HERE / "static" / name).read_bytes(), kind)
@@ -209,10 +273,14 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        messages = {404: f"no such page: {request.method} {request.url.path}",
-                    405: f"{request.method} is not allowed here"}  # fmt: skip
+        method = "HEAD" if request.scope.get(_HEAD) else request.method
+        messages = {404: f"no such page: {method} {request.url.path}",
+                    405: f"{method} is not allowed here"}  # fmt: skip
         response = _problem(exc.status_code, messages.get(exc.status_code, str(exc.detail)))
-        response.headers.update(exc.headers or {})  # e.g. Allow on a 405 (RFC 9110)
+        headers = dict(exc.headers or {})  # e.g. Allow on a 405 (RFC 9110)
+        if "GET" in headers.get("Allow", "").split(", "):
+            headers["Allow"] += ", HEAD"  # _Guard serves HEAD wherever GET is served
+        response.headers.update(headers)
         return response
 
     @app.post(
@@ -243,7 +311,13 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
         if not _is_json(request.headers.get("content-type", "")):
             return _problem(415, "send the body as JSON, with Content-Type: application/json")
         try:
-            raw = await _read_body(request, limits.max_body_bytes)
+            raw = await asyncio.wait_for(_read_body(request, limits.max_body_bytes), body_timeout)
+        except TimeoutError:
+            return _problem(
+                408,
+                f"the body did not arrive within {body_timeout} seconds",
+                headers={"connection": "close"},  # the rest of it may still be on its way
+            )
         except _TooLargeError:
             return _problem(
                 413,
@@ -253,9 +327,18 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             return _problem(400, f"the body is not UTF-8 text (byte {exc.start})")
+        # the estimate is CPU work: in a thread, so the event loop keeps serving; bounded in
+        # time (the thread cannot be stopped: it finishes unseen, its result dropped)
+        work = asyncio.get_running_loop().run_in_executor(estimates, calculator.estimate_json, text)
         try:
-            # the estimate is CPU work: in the thread pool, so the event loop keeps serving
-            result = await run_in_threadpool(calculator.estimate_json, text)
+            result = await asyncio.wait_for(work, limits.max_seconds)
+        except TimeoutError:
+            return _problem(
+                503,
+                f"this estimate took longer than this calculator allows ({limits.max_seconds} "
+                "seconds); try a shorter plan, or try again later",
+                headers={"retry-after": "60"},
+            )
         except BodyError as exc:
             return _file_problem(400, exc)
         except RuleFileError as exc:
