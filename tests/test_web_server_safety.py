@@ -1,0 +1,520 @@
+"""The web server holds against hostile clients (issue 9): no 500 in plain text, no stall.
+
+In-process (FastAPI's test client): the last-resort 500 is a JSON problem with the security
+headers and without the exception's text; a slow estimate is a 503; HEAD works wherever GET
+does; nothing redirects to the client's Host header.
+
+Against a real ``ketacost serve`` (a subprocess on 127.0.0.1, a free port, stopped after each
+test; every loop bounded in count and time): the freezing body, slowloris, a slow body, the
+concurrency limit, a flood of invalid requests (the log stays small) and SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import logging
+import select
+import socket
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+import ketacost
+from ketacost.web import (
+    Limits,
+    ServerSettings,
+    WebConfig,
+    WebConfigError,
+    create_app,
+    load_web_config,
+)
+from ketacost.web import _Throttle as Throttle
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+ROOT = Path(__file__).resolve().parent.parent
+START = date(2026, 1, 5)
+SECURITY_HEADERS = (
+    "content-security-policy",
+    "x-content-type-options",
+    "referrer-policy",
+    "cross-origin-opener-policy",
+)
+ANSWERS = {"treatment": "kap", "insurance": "none", "age": 40, "start": START.isoformat()}
+
+
+def _full_request() -> dict[str, Any]:
+    path = ROOT / "examples" / "requests" / "esketamine-commercial.yaml"
+    request: dict[str, Any] = json.loads(ketacost.load_request(path).model_dump_json())
+    del request["clinic"]  # the server's
+    return request
+
+
+def _freezing_body() -> bytes:
+    """A full request whose failed_trials is the JSON number 1e999999999 (278 bytes froze
+    the server for hours: a lax integer field made it a billion-digit int)."""
+    request = _full_request()
+    request["patient"]["failed_trials"] = "FREEZE"
+    return json.dumps(request).replace('"FREEZE"', "1e999999999").encode()
+
+
+def _secured(response: Any) -> None:
+    for name in SECURITY_HEADERS:
+        assert name in response.headers, name
+
+
+# -- the last resort: a JSON 500 with the security headers --------------------------------
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ArithmeticError("decimal overflow"),
+        ValueError("Exceeds the limit (4300 digits) for integer string conversion: " + "7" * 4400),
+        KeyError("/etc/passwd"),
+    ],
+)
+def test_an_unexpected_exception_is_a_json_500_with_the_headers(
+    exc: Exception, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(WebConfig(), today=lambda: START)
+
+    def boom(text: str) -> Any:
+        raise exc
+
+    monkeypatch.setattr(app.state.calculator, "estimate_json", boom)
+    client = TestClient(app, raise_server_exceptions=False)
+    with caplog.at_level(logging.DEBUG, logger="ketacost.web"):
+        response = client.post("/v1/estimate", json={**ANSWERS, "note": "7" * 50})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {
+        "error": "internal error; the clinic has been told. Please try again later.",
+        "issues": [],
+    }
+    _secured(response)
+    # the log names the route, the type and where; never the exception's text or the body
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and errors[0].name == "ketacost.web"
+    message = errors[0].getMessage()
+    assert message.startswith(f"POST /v1/estimate answered 500: {type(exc).__name__} raised at")
+    assert "boom" in message
+    assert str(exc)[:20] not in message and "7777" not in message and "passwd" not in message
+    assert errors[0].exc_info is None
+    assert app.state.metrics.requests["/v1/estimate", 500] == 1
+    # the connection and the app are fine afterwards
+    assert client.get("/v1/payers").status_code == 200
+
+
+def test_a_500_in_any_route_is_json() -> None:
+    app = create_app(WebConfig(), today=lambda: START)
+
+    @app.get("/v1/broken")
+    async def broken() -> None:
+        raise RuntimeError("secret detail")
+
+    response = TestClient(app, raise_server_exceptions=False).get("/v1/broken")
+    assert response.status_code == 500 and "secret" not in response.text
+    assert response.json()["error"].startswith("internal error")
+    _secured(response)
+
+
+# -- bounded in time -------------------------------------------------------------------
+def test_an_estimate_that_runs_too_long_is_a_503(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app(WebConfig(limits=Limits(max_seconds=1)), today=lambda: START)
+    slow = app.state.calculator.estimate_json
+
+    def sleepy(text: str) -> Any:
+        time.sleep(2.5)
+        return slow(text)
+
+    monkeypatch.setattr(app.state.calculator, "estimate_json", sleepy)
+    client = TestClient(app)
+    began = time.monotonic()
+    response = client.post("/v1/estimate", json=ANSWERS)
+    assert time.monotonic() - began < 2.0  # the answer does not wait for the thread
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "60"
+    assert response.json()["error"] == (
+        "this estimate took longer than this calculator allows (1 seconds); "
+        "try a shorter plan, or try again later"
+    )
+    _secured(response)
+    monkeypatch.setattr(app.state.calculator, "estimate_json", slow)
+    assert client.post("/v1/estimate", json=ANSWERS).status_code == 200
+
+
+# -- HEAD and redirects ----------------------------------------------------------------
+GET_ROUTES = [
+    "/calculator",
+    "/v1/payers",
+    "/v1/treatments",
+    "/openapi.json",
+    "/static/calculator.css",
+    "/static/calculator.js",
+    "/embed.js",
+]
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app(WebConfig(), today=lambda: START))
+
+
+@pytest.mark.parametrize("path", [*GET_ROUTES, "/"])
+def test_head_answers_as_get_without_the_body(client: TestClient, path: str) -> None:
+    get = client.get(path, follow_redirects=False)
+    head = client.head(path, follow_redirects=False)
+    assert head.status_code == get.status_code
+    assert head.content == b""
+    assert dict(head.headers) == dict(get.headers)  # content-length included
+    _secured(head)
+
+
+def test_head_where_get_is_not_served(client: TestClient) -> None:
+    response = client.head("/v1/estimate")
+    assert response.status_code == 405 and response.content == b""
+    assert response.headers["allow"] == "POST"
+    response = client.post("/v1/payers")
+    assert response.json()["error"] == "POST is not allowed here"
+    assert response.headers["allow"] == "GET, HEAD"
+    assert client.head("/nowhere").status_code == 404
+
+
+HOSTILE = {"host": "evil.example"}
+
+
+@pytest.mark.parametrize("path", ["/calculator/", "/v1/payers/", "/embed.js/"])
+def test_a_trailing_slash_is_a_404_never_a_redirect_to_the_host_header(
+    client: TestClient, path: str
+) -> None:
+    response = client.get(path, headers=HOSTILE, follow_redirects=False)
+    assert response.status_code == 404
+    assert "location" not in response.headers
+    assert response.json()["error"] == f"no such page: GET {path}"
+    _secured(response)
+    response = client.post(path, headers=HOSTILE, follow_redirects=False)
+    assert response.status_code == 404 and "location" not in response.headers
+
+
+def test_the_home_redirect_is_relative(client: TestClient) -> None:
+    response = client.get("/", headers=HOSTILE, follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"] == "calculator"
+    assert "evil" not in response.text
+
+
+# -- settings ----------------------------------------------------------------------------
+def test_server_settings_have_safe_defaults_and_come_from_the_file(tmp_path: Path) -> None:
+    defaults = load_web_config(None)
+    assert defaults.server == ServerSettings()
+    assert defaults.limits.max_seconds == 10
+    assert defaults.server.model_dump() == {
+        "header_timeout_seconds": 10,
+        "body_timeout_seconds": 10,
+        "timeout_keep_alive_seconds": 5,
+        "limit_concurrency": 64,
+        "timeout_graceful_shutdown_seconds": 10,
+        "max_header_bytes": 16_384,
+        "backlog": 512,
+    }
+    # the default file describes every setting it sets
+    text = (ROOT / "ketacost" / "web" / "default-config.yaml").read_text()
+    for name in [*ServerSettings.model_fields, *Limits.model_fields]:
+        assert f"  {name}: " in text, name
+    (tmp_path / "web.yaml").write_text("server: {limit_concurrency: 8, backlog: 16}\n")
+    config = load_web_config(tmp_path / "web.yaml")
+    assert (config.server.limit_concurrency, config.server.backlog) == (8, 16)
+    assert config.server.header_timeout_seconds == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "server: {limit_concurrency: 0}\n",
+            "web.yaml:1:29: server.limit_concurrency: must be at least 1",
+        ),
+        ("server: {header_timeout_seconds: 1e9}\n", "web.yaml:1:34: server.header_timeout_seconds"),
+        ("server: {backlog: true}\n", "web.yaml:1:19: server.backlog"),
+        ("server: {slowloris: 1}\n", "web.yaml:1:10: server.slowloris: unknown key"),
+        ("limits: {max_seconds: 0}\n", "web.yaml:1:23: limits.max_seconds: must be at least 1"),
+    ],
+)
+def test_bad_server_settings(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "web.yaml").write_text(text)
+    with pytest.raises(WebConfigError) as info:
+        load_web_config(tmp_path / "web.yaml")
+    assert message in str(info.value)
+
+
+def test_serve_hands_uvicorn_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from ketacost.web import serve
+
+    seen: dict[str, Any] = {}
+
+    def run(server: uvicorn.Server, sockets: list[Any] | None = None) -> None:
+        seen["config"] = server.config
+        seen["filters"] = logging.getLogger("uvicorn.error").filters[:]
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    serve(None, host="127.0.0.1", port=0, server={"limit_concurrency": 7})
+    config = seen["config"]
+    assert config.limit_concurrency == 7
+    assert (config.timeout_keep_alive, config.timeout_graceful_shutdown) == (5, 10)
+    assert (config.h11_max_incomplete_event_size, config.backlog) == (16_384, 512)
+    assert config.http.__name__ == "GuardedProtocol"
+    assert any(isinstance(f, Throttle) for f in seen["filters"])
+    assert not any(isinstance(f, Throttle) for f in logging.getLogger("uvicorn.error").filters)
+    with pytest.raises(
+        WebConfigError, match=r"<command line>: limit_concurrency: must be at least 1"
+    ):
+        serve(None, host="127.0.0.1", port=0, server={"limit_concurrency": 0})
+
+
+def test_throttle_lets_a_few_through_then_counts() -> None:
+    now = [0.0]
+    throttle = Throttle(most=3, period=60, clock=lambda: now[0])
+
+    def record(msg: str) -> logging.LogRecord:
+        return logging.makeLogRecord({"msg": msg, "levelno": logging.WARNING})
+
+    passed = [throttle.filter(record("Invalid HTTP request received.")) for _ in range(100)]
+    assert passed == [True] * 3 + [False] * 97
+    assert throttle.filter(record("another message"))  # counted per message
+    now[0] = 61.0
+    later = record("Invalid HTTP request received.")
+    assert throttle.filter(later)
+    assert (
+        later.getMessage() == "Invalid HTTP request received. (97 more like this were not logged)"
+    )
+
+
+# -- a real server ---------------------------------------------------------------------
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def connect(self, timeout: float = 2.0) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, timeout: float = 1.0
+    ) -> tuple[int, bytes, float]:
+        """Status, body and seconds taken, on a new connection."""
+        began = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            headers = {"content-type": "application/json"} if body is not None else {}
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read(), time.monotonic() - began
+        finally:
+            conn.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _serving(tmp_path: Path, *options: str, config: str | None = None) -> Iterator[Server]:
+    args = [sys.executable, "-m", "ketacost", "serve", "--host", "127.0.0.1"]
+    if config is not None:
+        (tmp_path / "web.yaml").write_text(config)
+        args += ["--config", str(tmp_path / "web.yaml")]
+    port = _free_port()
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*args, "--port", str(port), *options], stdout=out, stderr=subprocess.STDOUT
+        )
+    server = Server(port, process, log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, log.read_text()
+            with contextlib.suppress(OSError):
+                server.connect(0.5).close()
+                break
+            assert time.monotonic() < deadline, "the server did not start in 30 s"
+            time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server has closed this connection (never blocks)."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return sock.recv(4096) == b""
+    except OSError:  # reset
+        return True
+
+
+def test_the_freezing_body_neither_freezes_the_server_nor_answers_slowly(
+    tmp_path: Path,
+) -> None:
+    with _serving(tmp_path) as server:
+        frozen: dict[str, Any] = {}
+
+        def send_freezing() -> None:
+            try:
+                frozen["answer"] = server.request("POST", "/v1/estimate", _freezing_body(), 5)
+            except OSError as exc:
+                frozen["error"] = exc
+
+        thread = threading.Thread(target=send_freezing, daemon=True)
+        thread.start()
+        time.sleep(0.2)
+        status, body, seconds = server.request("GET", "/v1/payers", timeout=1.0)
+        assert status == 200 and seconds < 1.0, seconds
+        assert json.loads(body)[0]["id"]
+        thread.join(timeout=5)
+        assert "answer" in frozen, frozen
+        status, body, seconds = frozen["answer"]
+        assert 400 <= status < 500 and seconds < 1.0, (status, body, seconds)
+        problem = json.loads(body)
+        assert problem["issues"][0]["field"] == "patient.failed_trials", problem
+        assert "999999999" not in problem["error"] or len(problem["error"]) < 300
+
+
+def test_slowloris_connections_are_closed_and_others_still_answered(tmp_path: Path) -> None:
+    timeout = 2
+    head = b"GET /v1/payers HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow\r\nX-Pad: " + b"a" * 200
+    with _serving(tmp_path, "--header-timeout", str(timeout)) as server:
+        slow = [server.connect() for _ in range(20)]
+        opened = time.monotonic()
+        closed_at: dict[int, float] = {}
+        answered = False
+        for step in range(len(head)):  # one byte per connection every 0.1 s: at most ~23 s
+            now = time.monotonic()
+            if now - opened > timeout + 2.5 or len(closed_at) == len(slow):
+                break
+            for i, sock in enumerate(slow):
+                if i in closed_at:
+                    continue
+                try:
+                    sock.send(head[step : step + 1])
+                except OSError:
+                    closed_at[i] = now - opened
+                    continue
+                if _closed_by_server(sock):
+                    closed_at[i] = now - opened
+            if not answered and now - opened > 0.5:
+                status, _, seconds = server.request("GET", "/v1/payers", timeout=1.0)
+                assert status == 200 and seconds < 1.0, seconds
+                answered = True
+            time.sleep(0.1)
+        for sock in slow:
+            sock.close()
+        assert answered
+        assert len(closed_at) == len(slow), f"still open after {timeout + 2.5} s: {closed_at}"
+        assert max(closed_at.values()) <= timeout + 1.5, closed_at
+        assert min(closed_at.values()) >= timeout - 0.5, closed_at
+        # a fresh request after the attack
+        assert server.request("GET", "/v1/payers")[0] == 200
+    assert server.log.stat().st_size < 10_000, server.log.read_text()[:2000]
+
+
+def test_an_idle_connection_is_closed_after_the_header_timeout(tmp_path: Path) -> None:
+    with _serving(tmp_path, "--header-timeout", "1") as server, server.connect(5) as sock:
+        began = time.monotonic()
+        assert sock.recv(1) == b""  # closed, nothing said
+        assert 0.5 < time.monotonic() - began < 2.5
+
+
+def test_a_slow_body_is_a_408(tmp_path: Path) -> None:
+    config = "server: {body_timeout_seconds: 1}\n"
+    with _serving(tmp_path, config=config) as server, server.connect(5) as sock:
+        sock.sendall(
+            b"POST /v1/estimate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"age": '
+        )
+        began = time.monotonic()
+        answer = b""
+        while not answer.endswith(b"}") and time.monotonic() - began < 4:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        assert 0.5 < time.monotonic() - began < 2.5
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408 "), answer
+        assert b"connection: close" in head.lower()
+        assert json.loads(body) == {
+            "error": "the body did not arrive within 1 seconds",
+            "issues": [],
+        }
+        assert sock.recv(1) == b""  # and the connection is closed
+
+
+def test_beyond_the_concurrency_limit_a_request_gets_a_503(tmp_path: Path) -> None:
+    with _serving(tmp_path, "--limit-concurrency", "4", "--header-timeout", "10") as server:
+        assert server.request("GET", "/v1/payers")[0] == 200
+        idle = [server.connect() for _ in range(4)]
+        time.sleep(0.2)
+        status, body, seconds = server.request("GET", "/v1/payers")
+        assert status == 503 and seconds < 1.0
+        assert json.loads(body) == {
+            "error": "the calculator is busy; please try again in a minute",
+            "issues": [],
+        }
+        for sock in idle:
+            sock.close()
+        deadline = time.monotonic() + 3
+        while (status := server.request("GET", "/v1/payers")[0]) != 200:
+            assert time.monotonic() < deadline, status
+            time.sleep(0.1)
+    log = server.log.read_text()
+    assert log.count("Exceeded the concurrency limit: answered 503.") == 1
+
+
+def test_a_flood_of_invalid_requests_logs_a_few_lines(tmp_path: Path) -> None:
+    with _serving(tmp_path) as server:
+        for _ in range(40):
+            with server.connect() as sock:
+                sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+                assert sock.recv(100).startswith(b"HTTP/1.1 400 ")
+        assert server.request("GET", "/v1/payers")[0] == 200
+    log = server.log.read_text()
+    assert log.count("Invalid HTTP request received.") == 5, log
+    assert len(log) < 5_000
+
+
+def test_sigterm_stops_the_server(tmp_path: Path) -> None:
+    with _serving(tmp_path, "--header-timeout", "60") as server:
+        idle = server.connect()  # an open connection does not hold the shutdown
+        assert server.request("GET", "/v1/payers")[0] == 200
+        began = time.monotonic()
+        server.process.terminate()
+        server.process.wait(timeout=12)
+        assert time.monotonic() - began < 12
+        idle.close()
+    assert server.process.returncode in (0, -15)
