@@ -19,6 +19,7 @@ __all__ = [
     "MAX_AMOUNT_CENTS",
     "MAX_BODY_DEPTH",
     "MAX_EXPONENT",
+    "MAX_MONEY_DIGITS",
     "MAX_NUMBER_CHARS",
     "MAX_RULE_FILE_BYTES",
     "MAX_UNIT_RATE_CENTS",
@@ -33,9 +34,13 @@ MAX_NUMBER_CHARS: Final = 40
 #: The largest exponent a number literal may carry (``1e2`` is fine, ``1e100`` is not).
 MAX_EXPONENT: Final = 99
 
-#: No amount of money above $10,000,000.00 is accepted anywhere (a deductible, a price, a
-#: starting accumulator): larger is a typing error, and bounding it keeps arithmetic cheap.
+#: No amount of money above $10,000,000.00 is accepted as input anywhere (a deductible, a
+#: price, a starting accumulator): larger is a typing error, and bounding it keeps arithmetic
+#: cheap.
 MAX_AMOUNT_CENTS: Final = 1_000_000_000
+#: Any ``Money`` (an estimate's totals included) has at most 13 digits of dollars: the
+#: bound that keeps a hostile ``Decimal("1e999999")`` from becoming a huge integer.
+MAX_MONEY_DIGITS: Final = 13
 #: No per-unit rate (a fee schedule's or chargemaster's price of one unit) above $1,000,000.00.
 MAX_UNIT_RATE_CENTS: Final = 100_000_000
 

@@ -24,7 +24,7 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from ._limits import MAX_AMOUNT_CENTS, MONEY_TEXT
+from ._limits import MAX_MONEY_DIGITS, MONEY_TEXT
 
 __all__ = ["MONEY_PATTERN", "JsonFraction", "Money", "round_half_up_cents"]
 
@@ -47,9 +47,10 @@ def round_half_up_cents(value: Decimal) -> int:
 def _cents_from(value: object) -> int:
     """Exact cents of a dollar amount given as Decimal, int or str; raises on anything else.
 
-    Text must be one of the documented forms (:data:`~ketacost._limits.MONEY_TEXT`); every
-    amount must be within ±$10,000,000.00. Both are checked before any conversion, so no
-    input can make a huge number.
+    Text must be one of the documented forms (:data:`~ketacost._limits.MONEY_TEXT`), and no
+    amount has more than :data:`~ketacost._limits.MAX_MONEY_DIGITS` digits of dollars: both
+    are checked before any conversion, so no input can make a huge number. (The ceilings on
+    amounts a user gives, $10,000,000.00, are the input types' ``Usd`` and ``UnitRate``.)
     """
     if isinstance(value, bool):
         raise TypeError("money cannot be built from a bool")
@@ -67,7 +68,7 @@ def _cents_from(value: object) -> int:
             )
         value = Decimal(value.replace(",", "").replace("$", ""))
     if isinstance(value, int):
-        if abs(value) > _MAX_DOLLARS:
+        if abs(value) >= _TOO_MANY_DOLLARS:
             got = str(value) if value.bit_length() < 128 else "a number of more than 38 digits"
             raise ValueError(f"{_TOO_LARGE} (got {got})")
         return value * 100
@@ -75,23 +76,19 @@ def _cents_from(value: object) -> int:
         if not value.is_finite():
             raise ValueError(f"money must be finite (got {value})")
         # adjusted() is the exponent of the leading digit: cheap, whatever the exponent.
-        if value and value.adjusted() >= _MAX_ADJUSTED:
+        if value and value.adjusted() >= MAX_MONEY_DIGITS:
             raise ValueError(f"{_TOO_LARGE} (got {str(value)[:40]})")
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -2 and value != value.quantize(_CENT):
             raise ValueError(f"money has at most 2 decimal places (got {str(value)[:40]})")
-        cents = int(value.scaleb(2).to_integral_value())
-        if abs(cents) > MAX_AMOUNT_CENTS:
-            raise ValueError(f"{_TOO_LARGE} (got {value})")
-        return cents
+        return int(value.scaleb(2).to_integral_value())
     raise TypeError(f"cannot build money from {type(value).__name__}")
 
 
 #: The documented form with more decimals than two, told apart for a clearer message.
 _MORE_PLACES: Final = re.compile(r"-?\$?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)\.[0-9]{3,}", re.ASCII)
-_MAX_DOLLARS: Final = MAX_AMOUNT_CENTS // 100
-_MAX_ADJUSTED: Final = len(str(_MAX_DOLLARS))  # 10,000,000 has 8 digits: adjusted() 7
-_TOO_LARGE: Final = f"must be at most ${_MAX_DOLLARS:,}.00"
+_TOO_MANY_DOLLARS: Final = 10**MAX_MONEY_DIGITS
+_TOO_LARGE: Final = f"too large for money (at most {MAX_MONEY_DIGITS} digits of dollars)"
 
 
 def _shown(text: str) -> str:

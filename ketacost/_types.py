@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from ._limits import MAX_UNIT_RATE_CENTS
+from ._limits import MAX_AMOUNT_CENTS, MAX_UNIT_RATE_CENTS
 from ._money import Money
 
 __all__ = [
@@ -231,6 +231,12 @@ def _non_negative(value: Money) -> Money:
     if value.cents < 0:
         raise PydanticCustomError(
             "money_negative", "must not be negative (got {value})", {"value": str(value)}
+        )
+    if value.cents > MAX_AMOUNT_CENTS:
+        raise PydanticCustomError(
+            "money_ceiling",
+            "must be at most ${most} (got {value})",
+            {"most": f"{MAX_AMOUNT_CENTS // 100:,}.00", "value": str(value)},
         )
     return value
 

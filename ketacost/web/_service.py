@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from ketacost._clinic import Clinic
@@ -41,7 +41,7 @@ from ketacost._request import (
     StartingAccumulators,
     Unknowns,
 )
-from ketacost._types import Model, NetworkName, Slug, Usd
+from ketacost._types import Int, Model, NetworkName, Slug, Usd
 from ketacost._yaml import SourceMap, issue_at, parse_json, validate
 
 from ._config import Resolved, Treatment, plan_limit_problem
@@ -68,11 +68,14 @@ _NO_UNKNOWNS = (
     'known, send the patient\'s answers with prior_authorization "not_sure")'
 )
 
-_DOLLARS = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,2})?$")
+#: Plain dollars, as the page's field sends them: ASCII digits (8 at most: the library's
+#: $10,000,000.00 ceiling then applies) and at most two decimals; the whole text, with no
+#: trailing newline (``$`` would allow one).
+_DOLLARS = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?", re.ASCII)
 
 
 def _dollars_text(value: Any) -> Any:
-    if not isinstance(value, str) or not _DOLLARS.match(value):
+    if not isinstance(value, str) or not _DOLLARS.fullmatch(value):
         raise PydanticCustomError(
             "dollars",
             'write the amount as text in dollars, e.g. "1200" or "1200.50" (got {value})',
@@ -98,7 +101,7 @@ Dollars = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": _DOLLARS.pattern,
+            "pattern": f"^{_DOLLARS.pattern}$",
             "description": 'US dollars, e.g. "1200" or "1200.50"',
             "examples": ["1200.50"],
         }
@@ -137,8 +140,8 @@ class CalculatorInput(Model):
         default="not_sure",
         description="not_sure: the answer gives both outcomes as a range",
     )
-    age: StrictInt = Field(ge=0, le=130, description="age in years (no birth date is asked)")
-    failed_trials: StrictInt = Field(
+    age: Int = Field(ge=0, le=130, description="age in years (no birth date is asked)")
+    failed_trials: Int = Field(
         default=2, ge=0, le=50, description="antidepressants tried without enough relief"
     )
     deductible_met: Dollars | None = Field(default=None, description="deductible already met")

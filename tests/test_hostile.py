@@ -1,0 +1,342 @@
+"""The hostile-input suite: every case of ``tests/hostile.py`` on the library, the CLI and the
+web, each with its exact outcome and a time bound (no case may take a second).
+
+The cases once froze the web server for hours (a lax integer field turning ``1e999999999``
+into a billion-digit ``int``), answered 500 in plain text, or loaded a payer file that then
+broke every estimate. Here each must be one clean error at its place, quickly.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hostile import (
+    CALCULATOR_ATTACKS,
+    FILE_ATTACKS,
+    REQUEST_ATTACKS,
+    CalculatorAttack,
+    FileAttack,
+    RequestAttack,
+    request_text,
+    slot_field,
+    slot_key,
+)
+from starlette.exceptions import StarletteDeprecationWarning
+
+import ketacost
+from ketacost import ClinicFileError, PayerFileError, RequestFileError
+from ketacost._loader import load_clinic, load_payer, load_request
+from ketacost.cli import cli
+from ketacost.web import WebConfig, create_app
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+ROOT = Path(__file__).resolve().parent.parent
+CLINIC = ROOT / "examples" / "clinics" / "example-clinic.yaml"
+SECOND = 1.0  # no case may take longer
+SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy")
+
+
+@contextmanager
+def within_a_second() -> Iterator[None]:
+    began = time.perf_counter()
+    yield
+    elapsed = time.perf_counter() - began
+    assert elapsed < SECOND, f"took {elapsed:.2f} s"
+
+
+def _position(text: str, literal: str, key: str = "") -> tuple[int, int]:
+    """1-based line and column of ``literal`` in ``text`` (after ``"key": `` if given)."""
+    before = f'"{key}": ' if key else ""
+    index = text.index(before + literal)
+    assert text.find(before + literal, index + 1) == -1, "the literal must occur once"
+    index += len(before)
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _slot_position(attack: RequestAttack, text: str) -> tuple[int, int]:
+    return _position(text, attack.literal, slot_key(attack.field))
+
+
+def _expected(attack: RequestAttack, text: str, path: str) -> str:
+    field = attack.error_field or slot_field(attack.field)
+    line, column = _slot_position(attack, text)
+    return f"{path}:{line}:{column}: {field}: {attack.message}"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    here = tmp_path_factory.mktemp("hostile")
+    shutil.copy(CLINIC, here / "clinic.yaml")
+    return here
+
+
+def _cases(fmt: str) -> list[Any]:
+    return [pytest.param(a, id=a.id) for a in REQUEST_ATTACKS if fmt in a.formats]
+
+
+def test_the_valid_request_of_the_table_estimates(folder: Path) -> None:
+    """The attacks change one field of a request that is valid as it stands."""
+    for fmt in ("yaml", "json"):
+        path = folder / f"valid.{fmt}"
+        path.write_text(request_text(fmt), encoding="utf-8")
+        request = load_request(path, payers=ketacost.default_payers())
+        assert ketacost.estimate(request).totals.charge.cents > 0
+
+
+# -- the library --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("attack", "fmt"),
+    [
+        pytest.param(a, fmt, id=f"{fmt}-{a.id}")
+        for a in REQUEST_ATTACKS
+        for fmt in ("yaml", "json")
+        if fmt in a.formats
+    ],
+)
+def test_library_refuses_each_request_attack_at_its_place(
+    folder: Path, attack: RequestAttack, fmt: str
+) -> None:
+    text = request_text(fmt, attack.field, attack.literal)
+    path = folder / f"{attack.id}.{fmt}"
+    path.write_text(text, encoding="utf-8")
+    with within_a_second(), pytest.raises(RequestFileError) as caught:
+        load_request(path, payers=ketacost.default_payers())
+    assert str(caught.value) == _expected(attack, text, str(path))
+
+
+_LOADERS = {"payer": load_payer, "clinic": load_clinic, "request": load_request}
+_ERRORS = {"payer": PayerFileError, "clinic": ClinicFileError, "request": RequestFileError}
+
+
+@pytest.mark.parametrize("attack", [pytest.param(a, id=a.id) for a in FILE_ATTACKS])
+def test_library_refuses_each_file_attack(tmp_path: Path, attack: FileAttack) -> None:
+    path = tmp_path / attack.name
+    path.write_bytes(attack.content)
+    with within_a_second(), pytest.raises(_ERRORS[attack.kind]) as caught:
+        _LOADERS[attack.kind](path)
+    assert str(caught.value) == attack.expected.format(path=path)
+
+
+# -- the CLI ------------------------------------------------------------------------------
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.mark.parametrize("attack", _cases("yaml"))
+def test_cli_estimate_gives_one_line_and_exit_2(folder: Path, attack: RequestAttack) -> None:
+    text = request_text("yaml", attack.field, attack.literal)
+    path = folder / f"cli-{attack.id}.yaml"
+    path.write_text(text, encoding="utf-8")
+    with within_a_second():
+        result = _run("estimate", str(path))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"error: {_expected(attack, text, str(path))}\n"
+
+
+@pytest.mark.parametrize(
+    "attack", [pytest.param(a, id=a.id) for a in FILE_ATTACKS if a.kind == "request"]
+)
+def test_cli_estimate_refuses_each_bad_request_file(tmp_path: Path, attack: FileAttack) -> None:
+    path = tmp_path / attack.name
+    path.write_bytes(attack.content)
+    with within_a_second():
+        result = _run("estimate", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {attack.expected.format(path=path)}\n"
+
+
+def test_cli_never_opens_a_clinic_that_is_not_a_clinic_file(folder: Path) -> None:
+    text = request_text("yaml", clinic="/etc/passwd")
+    path = folder / "passwd.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = _run("estimate", str(path))
+    assert result.exit_code == 2
+    line, column = _position(text, '"/etc/passwd"')
+    assert result.stderr == (
+        f"error: {path}:{line}:{column}: clinic: a clinic file's name ends in .yaml, .yml or "
+        ".json (got '/etc/passwd')\n"
+    )
+    assert "root:x" not in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_control_and_bidi_characters_are_escaped_in_errors(folder: Path, fmt: str) -> None:
+    text = request_text(fmt).replace('"diagnoses"', '"a\\u202eb\\u0000": 1, "diagnoses"')
+    path = folder / f"bidi.{fmt}"
+    path.write_text(text, encoding="utf-8")
+    line, column = _position(text, '"a\\u202eb')
+    expected = f"{path}:{line}:{column}: patient.a\\u202eb\\x00: unknown key 'a\\u202eb\\x00'"
+    with pytest.raises(RequestFileError) as caught:
+        load_request(path)
+    assert str(caught.value) == expected
+    result = _run("estimate", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {expected}\n"
+    assert "\u202e" not in result.stderr and "\x00" not in result.stderr
+
+
+# -- payer files: `payers check` fails on every value an estimate would use ---------------
+def _payer_folder(tmp_path: Path, old: str, new: str) -> Path:
+    folder = tmp_path / "payers"
+    shutil.copytree(ROOT / "payers", folder, ignore=shutil.ignore_patterns("cases"))
+    path = folder / "commercial-ppo.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        pytest.param(
+            '"99214": 175.00',
+            '"99214": 1e5000',
+            "networks.in.allowed.rates.99214: number out of range: the exponent must be "
+            "between -99 and 99 (got 1e5000)",
+            id="rate-exponent",
+        ),
+        pytest.param(
+            '"99214": 175.00',
+            '"99214": 1e40',
+            "networks.in.allowed.rates.99214: too large for money (at most 13 digits of "
+            "dollars) (got 1E+40)",
+            id="rate-1e40",
+        ),
+        pytest.param(
+            '"99214": 175.00',
+            '"99214": 1000000.01',
+            "networks.in.allowed.rates.99214: a price of one unit must be at most "
+            "$1,000,000.00 (got 1000000.01)",
+            id="rate-above-unit-ceiling",
+        ),
+        pytest.param(
+            "individual: 1500.00,",
+            "individual: 10000000.01,",
+            "networks.in.deductible.individual: must be at most $10,000,000.00 (got 10000000.01)",
+            id="deductible-above-ceiling",
+        ),
+        pytest.param(
+            '"99214": 175.00',
+            '"99214": {"10000-01-01": 175.00}',
+            "networks.in.allowed.rates.99214.10000-01-01: expected a date (YYYY-MM-DD) "
+            "(got '10000-01-01')",
+            id="dated-key-past-9999",
+        ),
+    ],
+)
+def test_payers_check_fails_a_file_that_would_break_an_estimate(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    folder = _payer_folder(tmp_path, old, new)
+    with within_a_second():
+        result = _run("payers", "check", str(folder))
+    assert result.exit_code == 2
+    path = folder / "commercial-ppo.yaml"
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{path}:")
+    assert lines[0].split(": ", 1)[1] == message
+    text = path.read_text(encoding="utf-8")
+    line = text[: text.index(new)].count("\n") + 1
+    assert lines[0].split(":")[1] == str(line)
+
+
+# -- the web ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(
+        create_app(WebConfig(), today=lambda: date(2026, 1, 5)), raise_server_exceptions=False
+    )
+
+
+def _post(client: TestClient, body: str) -> Any:
+    with within_a_second():
+        response = client.post(
+            "/v1/estimate", content=body.encode(), headers={"content-type": "application/json"}
+        )
+    for name in SECURITY_HEADERS:
+        assert name in response.headers
+    assert response.headers["content-type"] == "application/json"
+    return response
+
+
+def test_the_valid_web_body_of_the_table_estimates(client: TestClient) -> None:
+    assert _post(client, request_text("web")).status_code == 200
+
+
+@pytest.mark.parametrize("attack", _cases("web"))
+def test_web_answers_each_request_attack_with_a_problem(
+    client: TestClient, attack: RequestAttack
+) -> None:
+    text = request_text("web", attack.field, attack.literal)
+    response = _post(client, text)
+    assert response.status_code == attack.web_status
+    problem = response.json()
+    line, column = _slot_position(attack, text)
+    field = attack.error_field or slot_field(attack.field)
+    assert problem["error"] == f"request body:{line}:{column}: {field}: {attack.message}"
+    assert problem["issues"] == [
+        {"field": field, "line": line, "column": column, "message": attack.message}
+    ]
+
+
+def _answers(field: str, literal: str) -> str:
+    answers = {
+        "treatment": "esketamine",
+        "insurance": "commercial-ppo",
+        "prior_authorization": "approved",
+        "age": 45,
+        "deductible_met": "0",
+        "start": "2026-01-05",
+    }
+    text = json.dumps(answers, indent=1)
+    return text.replace(json.dumps(answers[field]), literal, 1)
+
+
+@pytest.mark.parametrize("attack", [pytest.param(a, id=a.id) for a in CALCULATOR_ATTACKS])
+def test_web_answers_each_calculator_attack_with_a_problem(
+    client: TestClient, attack: CalculatorAttack
+) -> None:
+    text = _answers(attack.field, attack.literal)
+    response = _post(client, text)
+    assert response.status_code == attack.status
+    line, column = _position(text, attack.literal, attack.field)
+    issue = response.json()["issues"][0]
+    assert (issue["field"], issue["line"], issue["column"], issue["message"]) == (
+        attack.field,
+        line,
+        column,
+        attack.message,
+    )
+
+
+def test_web_escapes_control_and_bidi_characters_in_problems(client: TestClient) -> None:
+    text = _answers("age", '45, "a\\u202eb\\u0000": 1')
+    problem = _post(client, text).json()
+    assert problem["issues"][0]["message"] == "unknown key 'a\\u202eb\\x00'"
+    assert "\u202e" not in json.loads(json.dumps(problem["error"]))
+    assert "\u202e" not in problem["error"] and "\x00" not in problem["error"]
+
+
+def test_web_refuses_a_clinic_in_the_body_without_opening_it(client: TestClient) -> None:
+    text = request_text("json", clinic="/etc/passwd")
+    response = _post(client, text)
+    assert response.status_code == 422
+    assert "root:x" not in response.text
+    assert response.json()["issues"][0]["field"] == "clinic"
