@@ -450,6 +450,22 @@ def test_an_idle_connection_is_closed_after_the_header_timeout(tmp_path: Path) -
         assert 0.5 < time.monotonic() - began < 2.5
 
 
+def test_a_slow_second_request_on_a_kept_alive_connection_is_closed(tmp_path: Path) -> None:
+    # uvicorn's keep-alive timer stops at the next request's first byte; the head's does not
+    options = ("--header-timeout", "1", "--timeout-keep-alive", "5")
+    with _serving(tmp_path, *options) as server, server.connect(5) as sock:
+        sock.sendall(b"GET /v1/payers HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        began = time.monotonic()
+        for byte in b"GET /v1/payers HTTP/1.1\r\nHost: 1":  # one byte every 0.2 s: <= 6 s
+            with contextlib.suppress(OSError):
+                sock.send(bytes([byte]))
+            if _closed_by_server(sock):
+                break
+            time.sleep(0.2)
+        assert 0.5 < time.monotonic() - began < 2.0
+
+
 def test_a_slow_body_is_a_408(tmp_path: Path) -> None:
     config = "server: {body_timeout_seconds: 1}\n"
     with _serving(tmp_path, config=config) as server, server.connect(5) as sock:
