@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import FileIssue, PayerFileError, UnknownPayerError
+from ._limits import MAX_UNIT_RATE_CENTS
+from ._money import Money, round_half_up_cents
 from ._loader import _payer, _program, read_document
 from ._paths import PayerDirSource, resolve_payer_dir
 from ._payer import FeeSchedule, Payer, PercentOfPayer
@@ -82,9 +84,31 @@ def _reference_issues(
             ):
                 msg = f"payer {basis.payer!r} has no in-network fee schedule to take a percent of"
             else:
+                issues.extend(_percent_issues(sources[pid], net_name, basis, ref_in.allowed))
                 continue
             issues.append(issue_at(sources[pid], loc, msg))
     return issues
+
+
+def _percent_issues(
+    source: SourceMap, net_name: str, basis: PercentOfPayer, schedule: FeeSchedule
+) -> list[FileIssue]:
+    """Every percent in force times every rate it would take a percent of stays within the
+    per-unit ceiling (each value an estimate could use, checked here rather than at estimate
+    time)."""
+    for _, percent in basis.percent.steps:
+        for code, rate in schedule.rates.items():
+            for _, amount in rate.steps:
+                unit = round_half_up_cents(amount.amount * percent)
+                if unit > MAX_UNIT_RATE_CENTS:
+                    loc = ("networks", net_name, "allowed", "percent")
+                    message = (
+                        f"{percent} x {basis.payer}'s rate for {code} ({amount:$}) is "
+                        f"{Money.from_cents(unit):$} a unit, above the "
+                        f"{Money.from_cents(MAX_UNIT_RATE_CENTS):$} ceiling"
+                    )
+                    return [issue_at(source, loc, message)]
+    return []
 
 
 def _scan(

@@ -257,6 +257,26 @@ def test_payers_check_fails_a_file_that_would_break_an_estimate(
     assert lines[0].split(":")[1] == str(line)
 
 
+def test_payers_check_fails_a_percent_that_would_price_a_unit_above_the_ceiling(
+    tmp_path: Path,
+) -> None:
+    # 2.5 x Medicare's $500,000.00 = $1,250,000.00 a unit: each file is valid alone, the
+    # allowed amount an out-of-network estimate would compute is not.
+    folder = _payer_folder(tmp_path, "percent: 1.4", "percent: 2.5")
+    medicare = folder / "medicare-part-b.yaml"
+    text = medicare.read_text(encoding="utf-8")
+    medicare.write_text(text.replace('"99214": 135.61', '"99214": 500000.00'), encoding="utf-8")
+    result = _run("payers", "check", str(folder))
+    assert result.exit_code == 2
+    path = folder / "commercial-ppo.yaml"
+    text = path.read_text(encoding="utf-8")
+    line = text[: text.index("percent: 2.5")].count("\n") + 1
+    assert result.stdout.splitlines() == [
+        f"{path}:{line}:16: networks.out.allowed.percent: 2.5 x medicare-part-b's rate for "
+        "99214 ($500,000.00) is $1,250,000.00 a unit, above the $1,000,000.00 ceiling"
+    ]
+
+
 # -- the web ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def client() -> TestClient:

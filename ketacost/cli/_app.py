@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import click
 
-from ketacost._errors import KetacostError
+from ketacost._errors import KetacostError, escape_unprintable
 
 __all__ = ["EXIT_PROBLEMS", "EXIT_USER_ERROR", "KetacostGroup", "cli"]
 
@@ -24,7 +24,8 @@ EXIT_USER_ERROR = 2
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One line, with any control or bidi character from the input escaped."""
+    return escape_unprintable(" ".join(text.split()))
 
 
 def _error(message: str) -> None:
