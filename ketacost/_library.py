@@ -12,8 +12,8 @@ from typing import Any
 
 from ._errors import FileIssue, PayerFileError, UnknownPayerError
 from ._limits import MAX_UNIT_RATE_CENTS
-from ._money import Money, round_half_up_cents
 from ._loader import _payer, _program, read_document
+from ._money import Money, round_half_up_cents
 from ._paths import PayerDirSource, resolve_payer_dir
 from ._payer import FeeSchedule, Payer, PercentOfPayer
 from ._savings import SavingsProgram
