@@ -36,7 +36,7 @@ EXPECTED: dict[str, list[str]] = {
     "superbill_month.py": ["Superbill: Riverside Ketamine", "Total charged $2,650.00"],
     "batch_from_csv.py": [
         "9 rows, 2 with errors",
-        "error: age: must be a whole number (got 'forty')",
+        "error: line 33: age: must be a whole number (got 'forty')",
     ],
 }
 
