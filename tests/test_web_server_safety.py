@@ -40,7 +40,7 @@ from ketacost.web import (
     create_app,
     load_web_config,
 )
-from ketacost.web import _Throttle as Throttle
+from ketacost.web._server import Throttle
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)

@@ -20,11 +20,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ketacost._errors import KetacostError
 from ketacost._yaml import SourceMap, validate
@@ -38,12 +37,11 @@ from ._config import (
     load_web_config,
     resolve,
 )
+from ._server import Throttle, guarded_protocol
 from ._service import Calculator, CalculatorInput, EstimateResponse
 from ._summary import Summary, summarize
 
 if TYPE_CHECKING:
-    import asyncio
-
     from fastapi import FastAPI
 
 __all__ = [
@@ -164,7 +162,7 @@ def serve(
         port=port,
         access_log=False,
         log_level="info",
-        http=_protocol(settings.header_timeout_seconds),
+        http=guarded_protocol(settings.header_timeout_seconds),
         limit_concurrency=settings.limit_concurrency,
         timeout_keep_alive=settings.timeout_keep_alive_seconds,
         timeout_graceful_shutdown=settings.timeout_graceful_shutdown_seconds,
@@ -173,7 +171,7 @@ def serve(
     )
     # after uvicorn.Config, which configures its loggers
     loggers = [logging.getLogger(name) for name in ("uvicorn.error", "ketacost.web")]
-    throttle = _Throttle()
+    throttle = Throttle()
     for logger in loggers:
         logger.addFilter(throttle)
     try:
@@ -181,104 +179,3 @@ def serve(
     finally:
         for logger in loggers:
             logger.removeFilter(throttle)
-
-
-class _Throttle(logging.Filter):
-    """At most ``most`` records of one message (its template) per ``period`` seconds; the
-    next one let through says how many were dropped. A flood of slow or broken connections
-    once wrote 79 MB of log in 40 s.
-
-    >>> t = _Throttle(most=2)
-    >>> [t.filter(logging.makeLogRecord({"msg": "bad request"})) for _ in range(3)]
-    [True, True, False]
-    """
-
-    def __init__(
-        self, most: int = 5, period: float = 60.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        super().__init__()
-        self.most, self.period, self.clock = most, period, clock
-        #: message -> (start of its window, records in the window, records dropped)
-        self.windows: dict[str, tuple[float, int, int]] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        key = str(record.msg)[:200]
-        now = self.clock()
-        if len(self.windows) > 1_000:  # messages built with their data: never a key each
-            self.windows.clear()
-        start, seen, dropped = self.windows.get(key, (now, 0, 0))
-        if now - start >= self.period:
-            start, seen = now, 0
-        if seen >= self.most:
-            self.windows[key] = (start, seen, dropped + 1)
-            return False
-        self.windows[key] = (start, seen + 1, 0)
-        if dropped:
-            record.msg = f"{record.msg} ({dropped} more like this were not logged)"
-        return True
-
-
-def _protocol(header_timeout: float) -> type[asyncio.Protocol]:
-    """uvicorn's h11 protocol, closing a connection whose request line and headers have not
-    all arrived ``header_timeout`` seconds after it opened or after the request's first byte;
-    and answering a request beyond ``limit_concurrency`` with the app's 503 problem (JSON,
-    with the security headers) instead of uvicorn's plain text.
-
-    uvicorn (0.54) has no header time-out: its keep-alive timer starts only after a response
-    and stops at the next byte, so a client sending a header a byte at a time (slowloris)
-    holds a connection, and a place under ``limit_concurrency``, for as long as it likes.
-    The body's time-out is the app's (``body_timeout_seconds``, a 408).
-    """
-    import h11
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    from ._app import BUSY
-
-    class GuardedProtocol(H11Protocol):
-        head_timer: asyncio.TimerHandle | None = None
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            # the same test as uvicorn's (which runs before the request's task exists)
-            limit, self.limit_concurrency = self.limit_concurrency, None
-            app = self.app
-
-            async def limited(scope: Any, receive: Any, send: Any) -> None:
-                if limit is not None and (
-                    len(self.connections) >= limit or len(self.tasks) > limit
-                ):
-                    scope[BUSY] = True
-                await app(scope, receive, send)
-
-            self.app = limited
-
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            super().connection_made(transport)  # type: ignore[arg-type]
-            self._await_head()
-
-        def data_received(self, data: bytes) -> None:
-            if self.conn.their_state is h11.IDLE:
-                self._await_head()  # a new request: its head is due from now (or before)
-            super().data_received(data)
-            if self.conn.their_state is not h11.IDLE:
-                self._head_arrived()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._head_arrived()
-            super().connection_lost(exc)
-
-        def _await_head(self) -> None:
-            if self.head_timer is None:
-                self.head_timer = self.loop.call_later(header_timeout, self._head_late)
-
-        def _head_arrived(self) -> None:
-            if self.head_timer is not None:
-                self.head_timer.cancel()
-                self.head_timer = None
-
-        def _head_late(self) -> None:
-            self.head_timer = None
-            if not self.transport.is_closing():
-                self.transport.close()  # nothing to answer: the request never arrived
-
-    return GuardedProtocol
