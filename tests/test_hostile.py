@@ -360,3 +360,20 @@ def test_web_refuses_a_clinic_in_the_body_without_opening_it(client: TestClient)
     assert response.status_code == 422
     assert "root:x" not in response.text
     assert response.json()["issues"][0]["field"] == "clinic"
+
+
+def test_web_reports_bytes_that_are_not_utf8_at_their_line_and_column(
+    client: TestClient,
+) -> None:
+    body = b'{\n "age": "4\xff5"}'
+    with within_a_second():
+        response = client.post(
+            "/v1/estimate", content=body, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "the body is not UTF-8 text (byte 12, line 2, column 11)",
+        "issues": [{"field": "", "line": 2, "column": 11, "message": "not UTF-8 text"}],
+    }
+    for name in SECURITY_HEADERS:
+        assert name in response.headers

@@ -42,6 +42,7 @@ from ketacost._errors import KetacostError, RuleFileError
 from ketacost._request import EstimateRequest
 from ketacost._types import Model
 from ketacost._version import __version__
+from ketacost._yaml import position_of_byte
 
 from ._config import Resolved
 from ._service import (
@@ -326,7 +327,13 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return _problem(400, f"the body is not UTF-8 text (byte {exc.start})")
+            line, column = position_of_byte(raw, exc.start)
+            issue = Issue(field="", line=line, column=column, message="not UTF-8 text")
+            return _problem(
+                400,
+                f"the body is not UTF-8 text (byte {exc.start}, line {line}, column {column})",
+                (issue,),
+            )
         # the estimate is CPU work: in a thread, so the event loop keeps serving; bounded in
         # time (the thread cannot be stopped: it finishes unseen, its result dropped)
         work = asyncio.get_running_loop().run_in_executor(estimates, calculator.estimate_json, text)
