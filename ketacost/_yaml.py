@@ -527,13 +527,13 @@ class _JsonParser(_Collector):
         number = _JSON_NUMBER.match(text, index)
         if number is None:
             self.fail(index, "a value")
-        literal = number.group()
-        problem = number_literal_problem(literal)
+        digits = number.group()
+        problem = number_literal_problem(digits)
         if problem is not None:
             self.stop(self.where(index), problem, field_path(path))
         if number.group(1) or number.group(2):
-            return JsonFraction(literal), number.end()
-        return int(literal), number.end()
+            return JsonFraction(digits), number.end()
+        return int(digits), number.end()
 
     def object(self, index: int, path: Loc) -> tuple[dict[str, Any], int]:
         result: dict[str, Any] = {}
