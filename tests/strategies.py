@@ -18,22 +18,31 @@ bound often: a deductible exactly met is an interesting case).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from itertools import product
+from pathlib import Path
 from typing import Any
 
+from hypothesis import event
 from hypothesis import strategies as st
 
+import ketacost
 from ketacost import (
+    Clinic,
+    Estimate,
     EstimateRequest,
     Money,
     Payer,
+    SavingsProgram,
+    adjudicate,
     clinic_from_data,
+    load_clinic,
     payer_from_data,
+    program_from_data,
     request_from_data,
 )
 
@@ -51,6 +60,9 @@ CHANGE_ON = date(2026, 7, 1)
 
 REF_PAYER_ID = "ref-schedule"
 PAYER_ID = "gen-payer"
+#: The second generated payer a coverage period may switch to.
+PAYER_2_ID = "gen-payer-2"
+PROGRAM_ID = "gen-savings"
 SELF_PAY_ID = "self-pay"
 ISSUED = date(2026, 11, 21)
 
@@ -136,6 +148,8 @@ def _dated_one_of(
 _BOOL = st.booleans()
 _RATE_USD = money("400.00").map(_usd)
 _CHARGE_USD = money("900.00").map(_usd)
+_RATE_USD_POSITIVE = money("400.00", "20.00").map(_usd)
+_CHARGE_USD_POSITIVE = money("900.00", "50.00").map(_usd)
 _COPAY_USD = money("80.00").map(_usd)
 _COINSURANCE = rates()
 _PERCENT = _dated(rates())
@@ -176,6 +190,26 @@ _LINE_SHAPES = st.sampled_from(list(product(CODES, [1, 1, 1, 2, 3, 56])))
 
 _ZERO = Money(0)
 
+# -- extreme but valid values -----------------------------------
+#: No amount of money above this is accepted anywhere; no per-unit rate above the other
+#: (issue 9). Generated payers and clinics reach both, and their neighbours.
+MONEY_CEILING = Money("10000000.00")
+UNIT_RATE_CEILING = Money("1000000.00")
+#: The youngest and oldest patient a request accepts.
+AGE_LIMITS = (0, 130)
+_EXTREME_AMOUNT = st.sampled_from(
+    [Money(0), Money("0.01"), Money("1.00"), MONEY_CEILING - Money("0.01"), MONEY_CEILING]
+)
+_EXTREME_RATE = st.sampled_from(
+    ["0.00", "0.01", str(UNIT_RATE_CEILING - Money("0.01")), str(UNIT_RATE_CEILING)]
+)
+_RATE_USD_EXTREME = st.one_of(_RATE_USD, _EXTREME_RATE)
+_CHARGE_USD_EXTREME = st.one_of(_CHARGE_USD, _EXTREME_RATE)
+#: Plan starts next to a year's end or start (the default plan-year boundary).
+_YEAR_EDGE_START = st.sampled_from(
+    [date(2025, 12, 31), date(2026, 1, 1), date(2026, 12, 30), date(2026, 12, 31), date(2027, 1, 1)]
+)
+
 
 def _clamp(draw: st.DrawFn, limit: Money, low: Money = _ZERO, top: str = "3000.00") -> Money:
     """An amount in ``[low, limit]`` (``low`` ≤ ``limit``), drawn from a fixed range."""
@@ -184,31 +218,86 @@ def _clamp(draw: st.DrawFn, limit: Money, low: Money = _ZERO, top: str = "3000.0
 
 # -- payers -----------------------------------
 @st.composite
-def fee_schedules(draw: st.DrawFn) -> dict[str, Any]:
-    """A fee schedule basis; sometimes codes lack a rate (the line then has no allowed amount)."""
-    codes = tuple(draw(_RATED_CODES)) if _chance(draw, 6) else CODES
-    return {"basis": "fee_schedule", "rates": _dated_one_of(draw, _RATE_USD, codes)}
+def fee_schedules(
+    draw: st.DrawFn, *, extreme: bool = False, every_code: bool = False
+) -> dict[str, Any]:
+    """A fee schedule basis; sometimes codes lack a rate (the line then has no allowed amount).
+    ``extreme``: sometimes per-unit rates at the ceiling or a cent."""
+    codes = tuple(draw(_RATED_CODES)) if not every_code and _chance(draw, 6) else CODES
+    values = _RATE_USD_EXTREME if extreme else _RATE_USD_POSITIVE if every_code else _RATE_USD
+    return {"basis": "fee_schedule", "rates": _dated_one_of(draw, values, codes)}
 
 
 @st.composite
-def networks(draw: st.DrawFn, *, has_family: bool, medicare: bool) -> dict[str, Any]:
-    """One network's benefits, within the payer cross-field checks."""
-    ded_ind = draw(money("1000.00"))
+def _deductible_and_cap(
+    draw: st.DrawFn,
+    *,
+    has_family: bool,
+    medicare: bool,
+    extreme: bool,
+    capped: bool,
+    low: str = "0",
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A network's deductible and out-of-pocket maximum, within the cross-field checks.
+
+    ``extreme``: sometimes amounts at the ceiling or a cent from zero. ``capped``: a small
+    deductible (never zero) and always a cap a little above it, so a few sessions reach both.
+    ``low``: the least the cap is above the deductible (room for a savings program to pay).
+    """
+    if capped:
+        ded_ind = draw(money("600.00", "0.01"))
+    elif extreme and _chance(draw, 3):
+        ded_ind = draw(_EXTREME_AMOUNT)
+    else:
+        ded_ind = draw(money("1000.00"))
     deductible: dict[str, Any] = {"individual": _usd(ded_ind)}
     ded_fam = ded_ind
     if has_family:
-        ded_fam = ded_ind + draw(money("1000.00"))
+        ded_fam = min(MONEY_CEILING, ded_ind + draw(money("1000.00")))
         deductible |= {"family": _usd(ded_fam), "family_type": draw(_FAMILY_TYPE)}
-    oop: dict[str, Any] | None = None
-    if not medicare and not _chance(draw, 4):  # a cap three times in four
-        oop_ind = ded_ind + draw(money(draw(_pick("150.00", "1500.00"))))
-        oop = {"individual": _usd(oop_ind)}
-        if has_family and draw(_BOOL):
-            oop["family"] = _usd(max(oop_ind, ded_fam) + draw(money("1500.00")))
-            oop["family_type"] = draw(_FAMILY_TYPE)
+    if medicare or (not capped and _chance(draw, 4)):  # a cap three times in four
+        return deductible, None
+    top = "400.00" if capped else draw(_pick("150.00", "1500.00"))
+    oop_ind = min(MONEY_CEILING, ded_ind + draw(money(top, "0" if capped else low)))
+    oop: dict[str, Any] = {"individual": _usd(oop_ind)}
+    if has_family and draw(_BOOL):
+        oop["family"] = _usd(min(MONEY_CEILING, max(oop_ind, ded_fam) + draw(money("1500.00"))))
+        oop["family_type"] = draw(_FAMILY_TYPE)
+    return deductible, oop
+
+
+@st.composite
+def networks(
+    draw: st.DrawFn,
+    *,
+    has_family: bool,
+    medicare: bool,
+    extreme: bool = False,
+    capped: bool = False,
+    covered: bool = False,
+) -> dict[str, Any]:
+    """One network's benefits, within the payer cross-field checks.
+
+    ``capped``: a small deductible and maximum (see ``_deductible_and_cap``). ``covered``
+    (implied by ``capped``): a positive fee for every code, the deductible applies to every
+    category and coinsurance is at least 50 %, so every covered line costs the patient
+    something until the deductible and the maximum are reached.
+    """
+    covered = covered or capped
+    deductible, oop = draw(
+        _deductible_and_cap(
+            has_family=has_family,
+            medicare=medicare,
+            extreme=extreme,
+            capped=capped,
+            low="100.00" if covered and not capped else "0",
+        )
+    )
     basis = draw(_pick("fee_schedule", "percent_of_charge", "percent_of_payer"))
+    if covered:  # a rate of at least $20 a unit for every code, so every line costs something
+        basis = "fee_schedule"
     if basis == "fee_schedule":
-        allowed = draw(fee_schedules())
+        allowed = draw(fee_schedules(extreme=extreme, every_code=covered))
     elif basis == "percent_of_charge":
         allowed = {"basis": "percent_of_charge", "percent": draw(_PERCENT)}
     else:
@@ -216,7 +305,10 @@ def networks(draw: st.DrawFn, *, has_family: bool, medicare: bool) -> dict[str, 
     cost_sharing = {}
     for cat in CATEGORIES:
         applies, after = draw(_SHARE_FLAGS)
-        share: dict[str, Any] = {"coinsurance": draw(_COINSURANCE), "deductible_applies": applies}
+        rate = draw(_COINSURANCE)
+        if covered:
+            applies, rate = True, max(rate, Decimal("0.5"))
+        share: dict[str, Any] = {"coinsurance": rate, "deductible_applies": applies}
         if not medicare:
             share |= {"copay": draw(_COPAY_USD), "copay_after_deductible": after}
         cost_sharing[cat] = share
@@ -250,19 +342,23 @@ def conditions(draw: st.DrawFn) -> dict[str, Any]:
     return out
 
 
+_COVERED_SHAPES = st.sampled_from(list(product(["covered"], [("in", "out")], CATEGORIES)))
+
+
 @st.composite
-def coverage_rules(draw: st.DrawFn) -> list[dict[str, Any]]:
+def coverage_rules(draw: st.DrawFn, *, all_covered: bool = False) -> list[dict[str, Any]]:
     """At most one rule in force per code and network: covered, excluded, none, or a switch
-    between covered and excluded on ``CHANGE_ON``."""
+    between covered and excluded on ``CHANGE_ON``. ``all_covered``: every code covered in
+    both networks, without conditions."""
     rules: list[dict[str, Any]] = []
     for code in CODES:
-        kind, nets, category = draw(_RULE_SHAPES)
+        kind, nets, category = draw(_COVERED_SHAPES if all_covered else _RULE_SHAPES)
         covered = {
             "codes": [code],
             "networks": list(nets),
             "status": "covered",
             "category": category,
-            "conditions": draw(conditions()) if kind != "excluded" else {},
+            "conditions": draw(conditions()) if kind != "excluded" and not all_covered else {},
         }
         excluded = {
             "codes": [code],
@@ -282,24 +378,61 @@ def coverage_rules(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 @st.composite
-def payer_data(draw: st.DrawFn) -> dict[str, Any]:
+def payer_data(
+    draw: st.DrawFn,
+    *,
+    payer_id: str = PAYER_ID,
+    extreme: bool = False,
+    capped: bool = False,
+    covered: bool = False,
+    kind: str | None = None,
+) -> dict[str, Any]:
     """A commercial or Medicare-like payer as Python data (valid for ``payer_from_data``).
 
     Medicare-like: one network, no out-of-pocket cap, no copays, no family amounts.
+
+    Args:
+        payer_id: its id (a request with coverage periods uses two generated payers).
+        extreme: amounts and rates sometimes at their ceilings or a cent.
+        capped: every code covered without conditions in both networks, a small deductible
+            that applies to everything and a cap a little above it (never Medicare-like).
+        covered: as ``capped``, with the usual deductible and maximum.
+        kind: ``"medicare"`` or a commercial kind, instead of drawing one.
     """
-    kind, has_family, names = draw(_PAYER_SHAPES)
-    medicare = kind == "medicare"
+    shape_kind, has_family, names = draw(_PAYER_SHAPES)
+    covered = covered or capped
+    if covered and shape_kind == "medicare":
+        shape_kind, names = "commercial", ("in", "out")
+    if kind is not None and (kind == "medicare") != (shape_kind == "medicare"):
+        shape_kind, has_family, names = kind, False, (("in",) if kind == "medicare" else names)
+    elif kind is not None:
+        shape_kind = kind
+    medicare = shape_kind == "medicare"
+    if medicare:
+        has_family = False
     data: dict[str, Any] = {
-        "id": PAYER_ID,
-        "name": "Generated payer",
-        "kind": kind,
+        "id": payer_id,
+        "name": f"Generated payer {payer_id}",
+        "kind": shape_kind,
         "metadata": _METADATA,
         "plan_year_start": {"month": draw(_ints(1, 12)), "day": draw(_ints(1, 28))},
         "billing_variants": list(draw(_pick((), ("alt",)))),
-        "networks": {n: draw(networks(has_family=has_family, medicare=medicare)) for n in names},
-        "coverage": draw(coverage_rules()),
+        "networks": {
+            n: draw(
+                networks(
+                    has_family=has_family,
+                    medicare=medicare,
+                    extreme=extreme,
+                    capped=capped,
+                    covered=covered,
+                )
+            )
+            for n in names
+        },
+        "coverage": draw(coverage_rules(all_covered=covered)),
+        "copay_accumulator": draw(_BOOL),
     }
-    if draw(_BOOL):
+    if not covered and draw(_BOOL):
         data["limits"] = {
             "sessions": {"codes": draw(_LIMIT_CODES), "sessions_per_plan_year": draw(_LIMIT)}
         }
@@ -353,9 +486,13 @@ _VARIANT_LINES = st.lists(template_lines(), min_size=1, max_size=2)
 
 
 @st.composite
-def clinic_data(draw: st.DrawFn, *, packages: bool = True) -> dict[str, Any]:
+def clinic_data(
+    draw: st.DrawFn, *, packages: bool = True, extreme: bool = False, positive: bool = False
+) -> dict[str, Any]:
     """A clinic with every code in its chargemaster and 1–3 session templates of 1–3 lines,
-    with optional billing variants, self-pay prices and packages."""
+    with optional billing variants, self-pay prices and packages. ``extreme``: unit charges
+    and self-pay prices sometimes at their ceilings or a cent; ``positive``: every unit
+    charge at least $50."""
     sessions: dict[str, Any] = {}
     pkgs: list[dict[str, Any]] = []
     for sid in SESSION_IDS[: draw(_ints(1, 3))]:
@@ -363,11 +500,13 @@ def clinic_data(draw: st.DrawFn, *, packages: bool = True) -> dict[str, Any]:
         if _chance(draw, 3):
             tmpl["variants"] = {"alt": draw(_VARIANT_LINES)}
         self_pay = draw(money("1500.00")) if not _chance(draw, 3) else None
+        if extreme and self_pay is not None and _chance(draw, 3):
+            self_pay = draw(_EXTREME_AMOUNT)
         if self_pay is not None:
             tmpl["self_pay"] = _usd(self_pay)
         if packages and _chance(draw, 3):
             n = draw(_ints(2, 4))
-            top = Money(4000) if self_pay is None else self_pay * n
+            top = Money(4000) if self_pay is None else min(MONEY_CEILING, self_pay * n)
             price = _clamp(draw, top, top="4000.00")
             pkgs.append({"id": f"pkg-{sid}", "session": sid, "sessions": n, "price": _usd(price)})
         sessions[sid] = tmpl
@@ -377,7 +516,11 @@ def clinic_data(draw: st.DrawFn, *, packages: bool = True) -> dict[str, Any]:
         "npi": "1234567893",
         "tin": "12-3456789",
         "address": {"line1": "1 Main St", "city": "Boston", "state": "MA", "zip": "02134"},
-        "chargemaster": _dated_one_of(draw, _CHARGE_USD, CODES),
+        "chargemaster": _dated_one_of(
+            draw,
+            _CHARGE_USD_EXTREME if extreme else _CHARGE_USD_POSITIVE if positive else _CHARGE_USD,
+            CODES,
+        ),
         "sessions": sessions,
         "packages": pkgs,
     }
@@ -463,22 +606,40 @@ def plan_data(
 # -- requests -----------------------------------
 @dataclass(frozen=True)
 class Case:
-    """A validated request, the data it was built from, and the payer library it needs."""
+    """A validated request, the data it was built from, the payer library it needs and the
+    savings programs it may name."""
 
-    payers: dict[str, Payer]
+    payers: Mapping[str, Payer]
     data: dict[str, Any]
     request: EstimateRequest
+    programs: Mapping[str, SavingsProgram] = field(default_factory=dict)
 
     @property
     def payer(self) -> Payer:
+        """The payer of the first coverage (before any coverage period)."""
         return self.payers[self.request.coverage.payer]
 
+    def estimate(self) -> Estimate:
+        return adjudicate(self.request, self.payers, self.programs)
+
     def __repr__(self) -> str:
-        # What a falsifying example prints: the payer and the request as JSON data, without
-        # defaults (the reference payer is the constant REFERENCE_PAYER).
-        payer = self.payer.model_dump(mode="json", exclude_defaults=True, exclude={"metadata"})
+        # What a falsifying example prints: the payers and the request as JSON data, without
+        # defaults (the reference payer is the constant REFERENCE_PAYER; a bundled payer is
+        # named by its id only).
+        ids = {self.request.coverage.payer, *(p.payer for p in self.request.coverage_periods)}
+        payers = {
+            i: self.payers[i].model_dump(mode="json", exclude_defaults=True, exclude={"metadata"})
+            if i not in _bundled_ids()
+            else "(bundled)"
+            for i in sorted(ids)
+        }
+        programs = {
+            k: v.model_dump(mode="json", exclude_defaults=True, exclude={"metadata"})
+            for k, v in self.programs.items()
+            if k == PROGRAM_ID
+        }
         request = self.request.model_dump(mode="json", exclude_defaults=True)
-        return f"Case(payer={payer!r}, request={request!r})"
+        return f"Case(payers={payers!r}, programs={programs!r}, request={request!r})"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))  # hypothesis would otherwise print every dataclass field
@@ -492,43 +653,291 @@ class Case:
         return self.with_changes(coverage={**self.data["coverage"], **fields})
 
 
+def _below(limit: Money, cents: int) -> Money:
+    return max(_ZERO, limit - Money.from_cents(cents))
+
+
 @st.composite
-def family_amounts(draw: st.DrawFn, ind_limit: Money, fam_limit: Money) -> dict[str, str]:
+def near_limit(draw: st.DrawFn, limit: Money, low: Money = _ZERO) -> Money:
+    """An amount in ``[low, limit]``, mostly at an edge: the limit itself, a cent or a few
+    dollars below it, or ``low``."""
+    how = draw(_pick("at", "cent", "below", "low", "any"))
+    if how == "at":
+        out = limit
+    elif how == "cent":
+        out = _below(limit, 1)
+    elif how == "below":
+        out = _below(limit, draw(_ints(2, 5000)))
+    elif how == "low":
+        out = low
+    else:
+        out = _clamp(draw, limit)
+    return max(low, min(limit, out))
+
+
+@st.composite
+def family_amounts(
+    draw: st.DrawFn, ind_limit: Money, fam_limit: Money, *, edge: bool = False, low: Money = _ZERO
+) -> dict[str, str]:
     """Amounts already met: individual ≤ its limit; family 0 (not given) or between the
-    individual amount and the family limit."""
-    ind = _clamp(draw, ind_limit)
-    fam = _clamp(draw, fam_limit, low=ind) if draw(_BOOL) and fam_limit >= ind else Money(0)
+    individual amount and the family limit. ``edge``: mostly at or just below the limits;
+    ``low``: the least individual amount (what is met of the maximum is at least what is
+    met of the deductible)."""
+    low = min(low, ind_limit)
+    ind = draw(near_limit(ind_limit, low)) if edge else max(low, _clamp(draw, ind_limit))
+    fam = Money(0)
+    if draw(_BOOL) and fam_limit >= ind:
+        fam = draw(near_limit(fam_limit, ind)) if edge else _clamp(draw, fam_limit, low=ind)
     return {"individual": _usd(ind), "family": _usd(fam)}
+
+
+def _in_force(value: ketacost.Dated[Any], on: date) -> bool:
+    try:
+        value.at(on)
+    except LookupError:
+        return False
+    return True
+
+
+def _limits(payer: Payer, network: str, on: date) -> tuple[Money, Money, Money, Money]:
+    """(deductible individual, family, maximum individual, family) of a network on a date;
+    $3,000 stands for 'no cap'."""
+    net = payer.networks.get(network)
+    if net is None or not _in_force(net.deductible.individual, on):
+        return _ZERO, _ZERO, _ZERO, _ZERO  # (a bundled payer's first values are from 2025)
+    ded_i = net.deductible.individual.at(on)
+    ded_f = ded_i if net.deductible.family is None else net.deductible.family.at(on)
+    oop = net.out_of_pocket_max
+    if oop is None:
+        return ded_i, ded_f, Money(3000), Money(3000)
+    oop_i = oop.individual.at(on)
+    return ded_i, ded_f, oop_i, oop_i if oop.family is None else oop.family.at(on)
 
 
 @st.composite
 def starting_accumulators(
-    draw: st.DrawFn, payer: Payer, network: str, start: date
+    draw: st.DrawFn, payer: Payer, network: str, start: date, *, edge: bool = False
 ) -> dict[str, Any]:
-    """Starting accumulators as of a date near the plan start, amounts within the limits."""
-    as_of = start + timedelta(days=draw(_ints(-400, 60)))
-    net = payer.networks.get(network)
-    ded_i = ded_f = oop_i = oop_f = Money(0)
-    if net is not None:
-        ded_i = net.deductible.individual.at(as_of)
-        ded_f = ded_i if net.deductible.family is None else net.deductible.family.at(as_of)
-        oop = net.out_of_pocket_max
-        if oop is None:
-            oop_i = oop_f = Money(3000)
-        else:
-            oop_i = oop.individual.at(as_of)
-            oop_f = oop_i if oop.family is None else oop.family.at(as_of)
+    """Starting accumulators as of a date near the plan start, amounts within the limits.
+    ``edge``: as of the plan start, amounts at or just below the deductible and maximum."""
+    as_of = start if edge else start + timedelta(days=draw(_ints(-400, 60)))
+    ded_i, ded_f, oop_i, oop_f = _limits(payer, network, as_of)
+    deductible = draw(family_amounts(ded_i, ded_f, edge=edge))
+    low = Money(deductible["individual"]) if edge else _ZERO
     return {
         "as_of": as_of,
-        "deductible_met": draw(family_amounts(ded_i, ded_f)),
-        "out_of_pocket_met": draw(family_amounts(oop_i, oop_f)),
+        "deductible_met": deductible,
+        "out_of_pocket_met": draw(family_amounts(oop_i, oop_f, edge=edge, low=low)),
         "sessions_used": {
             name: draw(_ints(0, limit.sessions_per_plan_year.at(as_of)))
             for name, limit in payer.limits.items()
+            if _in_force(limit.sessions_per_plan_year, as_of)
         },
     }
 
 
+# -- savings programs -----------------------------------
+_PROGRAM_SHAPES = st.sampled_from(
+    list(
+        product(
+            [("J0013",), ("J3490",), ("J0013", "J3490"), ("96365", "J0013")],
+            ["0.00", "10.00", "75.00"],
+            ["0.00", "40.00", "600.00", "7150.00", str(MONEY_CEILING)],
+        )
+    )
+)
+
+
+@lru_cache(maxsize=128)
+def _program(codes: tuple[str, ...], patient_pays: str, annual_max: Any) -> SavingsProgram:
+    if isinstance(annual_max, tuple):  # dated keys, hashable for the cache
+        annual_max = dict(annual_max)
+    return program_from_data(
+        {
+            "id": PROGRAM_ID,
+            "name": "Generated savings",
+            "sponsor": "A manufacturer",
+            "metadata": _METADATA,
+            "codes": list(codes),
+            "patient_pays": patient_pays,
+            "annual_max": annual_max,
+        }
+    )
+
+
+@st.composite
+def savings_programs(draw: st.DrawFn) -> SavingsProgram:
+    """A manufacturer savings program over one or two of the drug codes: a floor of $0–$75 a
+    treatment and an annual maximum from $0 (used up at once) to the money ceiling;
+    sometimes the maximum changes on ``CHANGE_ON``."""
+    codes, floor, cap = draw(_PROGRAM_SHAPES)
+    annual: Any = cap
+    if _chance(draw, 4):
+        annual = ((DATED_FROM, cap), (CHANGE_ON, draw(_pick("100.00", "2000.00"))))
+    return _program(codes, floor, annual)
+
+
+# -- coverage -----------------------------------
+_AUTH = _pick("approved", "approved", "approved", "denied", "pending", "not_requested")
+
+
+@st.composite
+def coverage_data(
+    draw: st.DrawFn,
+    payer: Payer,
+    start: date,
+    *,
+    accumulators: bool | None = None,
+    edge: bool = False,
+    superbill: bool | None = False,
+    savings: bool | None = False,
+) -> dict[str, Any]:
+    """A coverage (or, with ``starts`` added, a coverage period) for ``payer``.
+
+    Args:
+        start: the first date it applies to (for the authorization start and accumulators).
+        accumulators: always (True), never (False) or sometimes (None) starting accumulators.
+        edge: starting accumulators at or just below the limits.
+        superbill: a superbill claim (mostly out of network): always (True), sometimes
+            (None) or never (False).
+        savings: enrolled in the generated savings program: always, sometimes or never.
+    """
+    coverage: dict[str, Any] = {"payer": payer.id}
+    if payer.kind == "self-pay":
+        return coverage
+    is_superbill = superbill or (superbill is None and _chance(draw, 3))
+    # Mostly a network the payer has; sometimes one it lacks (then nothing is covered).
+    names = sorted(payer.networks)
+    network = draw(_pick("out", "out", *names) if is_superbill else _pick(*names * 5, "in", "out"))
+    net = payer.networks.get(network)
+    tiers = ["individual"]
+    if net is None or net.deductible.family is not None:
+        tiers.append("family")
+    coverage |= {
+        "network": network,
+        "tier": draw(_pick(*tiers, tiers[-1])),
+        "prior_authorization": draw(_AUTH),
+    }
+    if is_superbill:
+        coverage["superbill"] = True
+    if savings or (savings is None and not _chance(draw, 3)):
+        coverage["savings_program"] = PROGRAM_ID
+    if _chance(draw, 5):
+        coverage["authorization_start"] = start + timedelta(days=draw(_ints(-30, 30)))
+    if draw(_BOOL) if accumulators is None else accumulators:
+        coverage["accumulators"] = draw(starting_accumulators(payer, network, start, edge=edge))
+    return coverage
+
+
+def plan_span_days(plan: Mapping[str, Any]) -> int:
+    """Days from the plan's start to the end of its last phase's period (phases drawn with
+    ``explicit_starts="none"``; closed days move visits a few days later at most)."""
+    total = 0
+    for phase in plan["phases"]:
+        total += phase.get("start_after_days", 0) + 7 * phase.get("start_after_weeks", 0)
+        total += phase_span_days(phase)
+    return total
+
+
+@st.composite
+def coverage_periods(
+    draw: st.DrawFn,
+    payers: tuple[Payer, ...],
+    plan: Mapping[str, Any],
+    *,
+    superbill: bool | None = False,
+    savings: bool | None = False,
+) -> list[dict[str, Any]]:
+    """One to three later coverages, on strictly increasing dates inside (or just around)
+    the plan, each under one of ``payers`` (another insurer, the same one again, self-pay)."""
+    span = plan_span_days(plan)
+    count = draw(_ints(1, 3))
+    offsets = sorted({draw(_ints(-3, span + 3)) for _ in range(count)})
+    periods = []
+    for offset in offsets:
+        starts = plan["start"] + timedelta(days=offset)
+        payer = payers[draw(_ints(0, len(payers) - 1))]
+        cov = draw(coverage_data(payer, starts, superbill=superbill, savings=savings))
+        periods.append({**cov, "starts": starts})
+    return periods
+
+
+# -- unknowns -----------------------------------
+_UNKNOWN_KINDS = st.lists(
+    st.sampled_from(["prior_authorization", "sessions", "dose", "deductible_met"]),
+    min_size=1,
+    max_size=4,
+)
+_AUTH_OUTCOMES = st.lists(
+    st.sampled_from(["approved", "denied", "pending", "not_requested"]),
+    min_size=1,
+    max_size=2,
+    unique=True,
+)
+
+
+def _phase_name(phase: Mapping[str, Any], index: int) -> str:
+    return str(phase.get("name") or f"phase {index + 1}")
+
+
+@st.composite
+def unknowns_data(
+    draw: st.DrawFn, plan: Mapping[str, Any], sessions: tuple[str, ...], deductible: Money
+) -> dict[str, Any]:
+    """Up to four unknown inputs (at most three values each, so at most 81 combinations):
+    the authorization outcome, a phase's number of sessions, a phase's dose, the deductible
+    already met (a range around ``deductible``, the individual deductible)."""
+    out: dict[str, Any] = {}
+    phases = list(plan["phases"])
+    names = [_phase_name(p, i) for i, p in enumerate(phases)]
+    for kind in draw(_UNKNOWN_KINDS):
+        name = names[draw(_ints(0, len(phases) - 1))]
+        phase = phases[names.index(name)]  # a name means its first phase (_range)
+        if kind == "prior_authorization":
+            out["prior_authorization"] = draw(_AUTH_OUTCOMES)
+        elif kind == "sessions" and "per_week" not in phase and len(out.get("sessions", ())) < 3:
+            low = draw(_ints(1, 6))
+            ranges = out.setdefault("sessions", [])
+            ranges.append({"phase": name, "low": low, "high": low + draw(_ints(0, 6))})
+        elif kind == "dose" and len(out.get("dose", ())) < 3:
+            choices = draw(st.lists(st.sampled_from(sessions), min_size=1, max_size=2))
+            out.setdefault("dose", []).append({"phase": name, "sessions": choices})
+        elif kind == "deductible_met":
+            low = draw(near_limit(deductible))
+            high = draw(near_limit(deductible, low))
+            out["deductible_met"] = {"low": _usd(low), "high": _usd(high)}
+    return out
+
+
+# -- patients -----------------------------------
+def _birthday(on: date, years: int) -> date:
+    """The date ``years`` before ``on`` (Feb 29 becomes Feb 28)."""
+    try:
+        return on.replace(year=on.year - years)
+    except ValueError:
+        return on.replace(year=on.year - years, day=28)
+
+
+@st.composite
+def patient_data(
+    draw: st.DrawFn, *, extreme: bool = False, turns_65: date | None = None
+) -> dict[str, Any]:
+    """A patient by age (sometimes 0 or 130 with ``extreme``), or born 65 years before
+    ``turns_65``."""
+    patient: dict[str, Any] = {
+        "diagnoses": draw(_DIAGNOSES),
+        "failed_trials": draw(_ints(0, 4)),
+    }
+    if turns_65 is not None:
+        patient["birth_date"] = _birthday(turns_65, 65)
+    elif extreme and _chance(draw, 4):
+        patient["age"] = draw(_pick(*AGE_LIMITS))
+    else:
+        patient["age"] = draw(_ints(10, 90))
+    return patient
+
+
+# -- requests -----------------------------------
 @st.composite
 def cases(
     draw: st.DrawFn,
@@ -536,6 +945,13 @@ def cases(
     self_pay: bool | None = None,
     packages: bool = True,
     accumulators: bool | None = None,
+    periods: bool = False,
+    savings: bool | None = False,
+    superbill: bool | None = False,
+    unknowns: bool | None = False,
+    extreme: bool = False,
+    capped: bool = False,
+    covered: bool = False,
 ) -> Case:
     """A valid estimate request and its payer library.
 
@@ -545,49 +961,169 @@ def cases(
         packages: whether the clinic may offer packages.
         accumulators: True to always give starting accumulators (insurers only), None for
             sometimes.
+        periods: sometimes one to three coverage periods (another generated payer, sometimes
+            Medicare-like from the patient's 65th birthday, the same payer again, self-pay).
+        savings: a generated savings program; the first coverage is enrolled always (True)
+            or sometimes (None), later ones sometimes (unless False).
+        superbill: the first coverage claims on a superbill always (True) or sometimes
+            (None); later ones sometimes (unless False).
+        unknowns: unknown inputs (a range): always (True), sometimes (None) or never.
+        extreme: amounts, rates and ages sometimes at their limits; plans sometimes start on
+            a year's edge.
+        capped: every code covered, a small deductible and a cap, starting accumulators
+            often at or just below them when ``accumulators`` is None (the cap and
+            deductible properties).
+        covered: every code covered at a positive rate with at least 50 % coinsurance, and
+            the usual deductible and maximum (the savings and superbill properties).
     """
     if self_pay is None:
         self_pay = _chance(draw, 4)
-    payer = SELF_PAY_PAYER if self_pay else payer_from_data(draw(payer_data()))
-    payers = {REF_PAYER_ID: REFERENCE_PAYER, payer.id: payer}
-    clinic = clinic_from_data(draw(clinic_data(packages=packages)))
+    payer = (
+        SELF_PAY_PAYER
+        if self_pay
+        else payer_from_data(draw(payer_data(extreme=extreme, capped=capped, covered=covered)))
+    )
+    payers: dict[str, Payer] = {REF_PAYER_ID: REFERENCE_PAYER, payer.id: payer}
+    programs: dict[str, SavingsProgram] = {}
+    if savings is not False:
+        program = draw(savings_programs())
+        programs[program.id] = program
+    clinic = clinic_from_data(
+        draw(clinic_data(packages=packages, extreme=extreme, positive=capped or covered))
+    )
     start = None
-    if not self_pay and draw(_BOOL):  # start shortly before a plan year ends
+    if extreme and _chance(draw, 4):
+        start = draw(_YEAR_EDGE_START)
+    elif not self_pay and draw(_BOOL):  # start shortly before a plan year ends
         pys = payer.plan_year_start
         start = date(2026, pys.month, pys.day) - timedelta(days=draw(_ints(1, 90)))
     plan = draw(plan_data(sessions=tuple(clinic.sessions), start=start))
-    coverage: dict[str, Any] = {"payer": payer.id}
-    if not self_pay:
-        # Mostly a network the payer has; sometimes one it lacks (then nothing is covered).
-        network = draw(_pick(*sorted(payer.networks) * 5, "in", "out"))
-        net = payer.networks.get(network)
-        tiers = ["individual"]
-        if net is None or net.deductible.family is not None:
-            tiers.append("family")
-        coverage |= {
-            "network": network,
-            "tier": draw(_pick(*tiers, tiers[-1])),
-            "prior_authorization": draw(
-                _pick("approved", "approved", "approved", "denied", "pending", "not_requested")
-            ),
-        }
-        if _chance(draw, 5):
-            coverage["authorization_start"] = plan["start"] + timedelta(days=draw(_ints(-30, 30)))
-        if draw(_BOOL) if accumulators is None else accumulators:
-            coverage["accumulators"] = draw(starting_accumulators(payer, network, plan["start"]))
-    patient = {
-        "age": draw(_ints(10, 90)),
-        "diagnoses": draw(_DIAGNOSES),
-        "failed_trials": draw(_ints(0, 4)),
-    }
-    data = {
-        "patient": patient,
-        "coverage": coverage,
-        "clinic": clinic,
-        "plan": plan,
-        "issued": ISSUED,
-    }
-    return Case(payers=payers, data=data, request=request_from_data(data, payers=payers))
+    edge = capped and accumulators is None and draw(_BOOL)
+    coverage = draw(
+        coverage_data(
+            payer,
+            plan["start"],
+            accumulators=True if edge else accumulators,
+            edge=edge,
+            superbill=superbill,
+            savings=savings,
+        )
+    )
+    data: dict[str, Any] = {"coverage": coverage, "clinic": clinic, "plan": plan, "issued": ISSUED}
+    turns_65 = None
+    if periods and draw(_BOOL):
+        kind = draw(_pick("medicare", "commercial", "commercial-hdhp"))
+        second = payer_from_data(
+            draw(
+                payer_data(
+                    payer_id=PAYER_2_ID, extreme=extreme, capped=capped, covered=covered, kind=kind
+                )
+            )
+        )
+        payers[second.id] = second
+        payers[SELF_PAY_ID] = SELF_PAY_PAYER
+        choices = (second, SELF_PAY_PAYER) if self_pay else (second, payer, SELF_PAY_PAYER)
+        data["coverage_periods"] = draw(
+            coverage_periods(
+                choices,
+                plan,
+                superbill=None if superbill is not False else False,
+                savings=None if savings is not False else False,
+            )
+        )
+        medicare_from = [p["starts"] for p in data["coverage_periods"] if p["payer"] == PAYER_2_ID]
+        if kind == "medicare" and medicare_from and draw(_BOOL):
+            turns_65 = medicare_from[0]  # Medicare from the 65th birthday
+    data["patient"] = draw(patient_data(extreme=extreme, turns_65=turns_65))
+    if unknowns or (unknowns is None and _chance(draw, 3)):
+        ded = _limits(payer, coverage.get("network", "in"), plan["start"])[0]
+        data["unknowns"] = draw(unknowns_data(plan, tuple(clinic.sessions), ded))
+    request = request_from_data(data, payers=payers)
+    return Case(payers=payers, data=data, request=request, programs=programs)
+
+
+def rich_cases(*, self_pay: bool | None = None) -> st.SearchStrategy[Case]:
+    """Everything at once: coverage periods, savings programs, superbills, unknowns and
+    extreme values, over generated payers (sometimes built to reach their caps); and
+    requests over the bundled payer library."""
+    if self_pay:
+        return _RICH[True]
+    return st.one_of(_RICH[self_pay], _RICH_CAPPED, library_cases())
+
+
+_RICH = {
+    flag: cases(
+        self_pay=flag,
+        periods=True,
+        savings=None,
+        superbill=None,
+        unknowns=None,
+        extreme=True,
+    )
+    for flag in (None, True, False)
+}
+_RICH_CAPPED = cases(
+    self_pay=False, capped=True, periods=True, savings=None, superbill=None, unknowns=None
+)
+
+
+# -- the bundled payer library -----------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@lru_cache(maxsize=1)
+def bundled_payers() -> ketacost.PayerLibrary:
+    """The payer library of the repository's ``payers/`` folder (with its programs)."""
+    return ketacost.load_payers(ROOT / "payers")
+
+
+@lru_cache(maxsize=1)
+def example_clinic() -> Clinic:
+    return load_clinic(ROOT / "examples" / "clinics" / "example-clinic.yaml")
+
+
+@lru_cache(maxsize=1)
+def _bundled_ids() -> frozenset[str]:
+    return frozenset(bundled_payers())
+
+
+_LIBRARY_START = st.dates(date(2025, 6, 1), date(2027, 9, 30))
+
+
+@st.composite
+def library_cases(draw: st.DrawFn) -> Case:
+    """A request over the bundled payer library and the example clinic: any payer, often a
+    patient who meets the esketamine criteria, sometimes commercial coverage then another
+    payer (Medicare from the 65th birthday), the bundled savings program, a superbill, and
+    unknowns."""
+    library = bundled_payers()
+    clinic = example_clinic()
+    ids = tuple(sorted(library))
+    payer = library[draw(_pick(*ids))]
+    plan = draw(plan_data(sessions=tuple(sorted(clinic.sessions)), start=draw(_LIBRARY_START)))
+    coverage = draw(coverage_data(payer, plan["start"], superbill=None))
+    if payer.kind != "self-pay" and _chance(draw, 2):
+        coverage["savings_program"] = draw(_pick(*sorted(library.programs)))
+    data: dict[str, Any] = {"coverage": coverage, "clinic": clinic, "plan": plan, "issued": ISSUED}
+    turns_65 = None
+    if draw(_BOOL):
+        choices = tuple(library[i] for i in ids)
+        data["coverage_periods"] = periods = draw(coverage_periods(choices, plan, superbill=None))
+        for period in periods:
+            if library[period["payer"]].kind.startswith("medicare") and draw(_BOOL):
+                turns_65 = period["starts"]
+                break
+    patient = draw(patient_data(extreme=True, turns_65=turns_65))
+    if draw(_BOOL):  # the esketamine criteria of the commercial plans
+        patient |= {"diagnoses": ["F33.2"], "failed_trials": draw(_ints(2, 4))}
+        if "age" in patient:
+            patient["age"] = draw(_ints(18, 90))
+    data["patient"] = patient
+    if _chance(draw, 3):
+        ded = _limits(payer, coverage.get("network", "in"), plan["start"])[0]
+        data["unknowns"] = draw(unknowns_data(plan, tuple(sorted(clinic.sessions)), ded))
+    request = request_from_data(data, payers=library)
+    return Case(payers=library, data=data, request=request, programs=library.programs)
 
 
 @st.composite
@@ -599,3 +1135,68 @@ def raised_amounts(draw: st.DrawFn, amounts: Mapping[str, str]) -> dict[str, str
     if fam:
         fam = max(fam + draw(money("2000.00")), ind)
     return {"individual": _usd(ind), "family": _usd(fam)}
+
+
+# -- how many examples exercised each property -----------------------------------
+@dataclass
+class _Count:
+    examples: int = 0
+    hits: int = 0
+    minimum: float = 0.0
+
+
+#: Shares are judged from this many examples on (the ``ci`` profile runs 2,000, derandomized,
+#: so its shares are the same every run; a quick ``dev`` run of 100 random examples only
+#: reports them, since hypothesis's first examples are deliberately small and simple).
+ENFORCE_FROM = 1000
+
+#: (property, branch) → counts of the last run, for the session summary (conftest.py).
+EXERCISED: dict[tuple[str, str], _Count] = {}
+_CURRENT: list[str] = []
+
+
+def note(branch: str, hit: bool) -> None:
+    """Record whether this example exercised ``branch`` of the running property (once per
+    example and branch); shown by ``--hypothesis-show-statistics`` too."""
+    count = EXERCISED.setdefault((_CURRENT[-1], branch), _Count())
+    count.examples += 1
+    count.hits += hit
+    event(f"{branch}: {'yes' if hit else 'no'}")
+
+
+def exercises(**minimum: float) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Run a hypothesis property, then fail unless each named branch was exercised by at
+    least its share of the examples (``deductible_met=0.5``: half of them), so a generator
+    that stops reaching a branch fails the test instead of passing vacuously.
+
+    The branch names are the keyword names with ``_`` read as a space, as ``note`` takes them.
+    """
+
+    def wrap(prop: Callable[[], None]) -> Callable[[], None]:
+        name = prop.__name__
+
+        def test() -> None:
+            _CURRENT.append(name)
+            try:
+                for branch, share in minimum.items():
+                    EXERCISED[(name, branch.replace("_", " "))] = _Count(minimum=share)
+                prop()
+            finally:
+                _CURRENT.pop()
+            for branch, share in minimum.items():
+                count = EXERCISED[(name, branch.replace("_", " "))]
+                assert count.examples, f"{name}: no example recorded {branch!r}"
+                if count.examples < ENFORCE_FROM:
+                    continue  # a quick run: reported, not judged
+                got = count.hits / count.examples
+                assert got >= share, (
+                    f"{name}: only {count.hits} of {count.examples} examples ({got:.0%}) "
+                    f"exercised {branch.replace('_', ' ')!r}; at least {share:.0%} must (the generator regressed?)"
+                )
+
+        test.__name__ = test.__qualname__ = name
+        test.__doc__ = prop.__doc__
+        test.__module__ = prop.__module__
+        return test
+
+    return wrap
