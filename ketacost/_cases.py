@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -29,7 +28,7 @@ from ._estimate import Estimate, Totals
 from ._loader import _request, read_document
 from ._payer import Payer
 from ._request import EstimateRequest
-from ._types import Code, Model, Slug, Usd
+from ._types import Code, Day, Model, Slug, Usd
 from ._yaml import Loc, SourceMap, field_path, issue_at, validate
 
 __all__ = [
@@ -70,7 +69,7 @@ class _Amounts(Model):
 class PlanYearExpected(_Amounts):
     """Expected amounts for the plan year that starts on ``start``."""
 
-    start: date
+    start: Day
 
 
 class Expected(_Amounts):

@@ -184,7 +184,7 @@ class Clinic(Model):
     phone: str | None = None
     place_of_service: str = Field(default="11", pattern=r"^[0-9]{2}$")
     chargemaster: dict[Code, Dated[UnitRate]] = Field(min_length=1, description="charge per unit")
-    sessions: dict[Slug, SessionTemplate] = Field(min_length=1)
+    sessions: dict[Slug, SessionTemplate] = Field(min_length=1, max_length=500)
     packages: tuple[Package, ...] = ()
     providers: dict[Slug, Provider] = Field(
         default_factory=dict, description="providers with their own NPI, named by sessions"

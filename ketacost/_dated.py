@@ -24,6 +24,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from ._money import Money
+from ._types import strict_day
 
 __all__ = ["Dated", "NoValueInForceError"]
 
@@ -117,7 +118,8 @@ class Dated(Generic[T]):
     ) -> core_schema.CoreSchema:
         args = get_args(source)
         item_schema = handler.generate_schema(args[0] if args else Any)
-        dated_schema = core_schema.dict_schema(core_schema.date_schema(), item_schema)
+        day = core_schema.no_info_before_validator_function(strict_day, core_schema.date_schema())
+        dated_schema = core_schema.dict_schema(day, item_schema)
 
         def pick(value: Any) -> str:
             if isinstance(value, Dated):

@@ -20,6 +20,7 @@ __all__ = [
     "RuleFileError",
     "UnknownPayerError",
     "escape_unprintable",
+    "quoted",
 ]
 
 
@@ -62,6 +63,12 @@ class FileIssue:
         )
 
 
+def quoted(text: str, limit: int = 40) -> str:
+    """``text`` for a message: quoted and escaped as Python writes it, cut after ``limit``
+    characters (``'1e5000'``; ``'999999...'``)."""
+    return repr(text[:limit] + ("..." if len(text) > limit else ""))
+
+
 def escape_unprintable(text: str) -> str:
     """``text`` with every character that does not print (control, format and bidi
     characters, line breaks) written as a Python escape.
@@ -78,15 +85,20 @@ def escape_unprintable(text: str) -> str:
 class RuleFileError(KetacostError, ValueError):
     """A payer, clinic or request file (or object) failed to load.
 
-    The first issue, in file order, is the message; ``issues`` holds them all.
+    The first issue, in file order, is the message; ``issues`` holds them all, or the first
+    50 in file order when there are more (``omitted`` counts the rest).
     """
 
-    def __init__(self, issues: list[FileIssue] | tuple[FileIssue, ...]) -> None:
+    def __init__(
+        self, issues: list[FileIssue] | tuple[FileIssue, ...], *, omitted: int = 0
+    ) -> None:
         if not issues:
             raise ValueError("RuleFileError needs at least one issue")
         self.issues: tuple[FileIssue, ...] = tuple(issues)
+        #: Problems found but not described (past the first ``MAX_ISSUES``).
+        self.omitted = omitted
         first = self.issues[0]
-        more = len(self.issues) - 1
+        more = len(self.issues) - 1 + omitted
         text = str(first) + (f" (and {more} more)" if more else "")
         super().__init__(text)
 

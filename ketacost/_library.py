@@ -93,22 +93,23 @@ def _reference_issues(
 def _percent_issues(
     source: SourceMap, net_name: str, basis: PercentOfPayer, schedule: FeeSchedule
 ) -> list[FileIssue]:
-    """Every percent in force times every rate it would take a percent of stays within the
-    per-unit ceiling (each value an estimate could use, checked here rather than at estimate
-    time)."""
-    for _, percent in basis.percent.steps:
-        for code, rate in schedule.rates.items():
-            for _, amount in rate.steps:
-                unit = round_half_up_cents(amount.amount * percent)
-                if unit > MAX_UNIT_RATE_CENTS:
-                    loc = ("networks", net_name, "allowed", "percent")
-                    message = (
-                        f"{percent} x {basis.payer}'s rate for {code} ({amount:$}) is "
-                        f"{Money.from_cents(unit):$} a unit, above the "
-                        f"{Money.from_cents(MAX_UNIT_RATE_CENTS):$} ceiling"
-                    )
-                    return [issue_at(source, loc, message)]
-    return []
+    """The largest percent in force times the largest rate it could take a percent of stays
+    within the per-unit ceiling (a value an estimate could use, checked here rather than at
+    estimate time; linear in the file's size)."""
+    rates = [(amount, code) for code, rate in schedule.rates.items() for amount in rate.values]
+    if not rates:
+        return []
+    amount, code = max(rates, key=lambda found: found[0].cents)
+    percent = max(basis.percent.values)
+    unit = round_half_up_cents(amount.amount * percent)
+    if unit <= MAX_UNIT_RATE_CENTS:
+        return []
+    message = (
+        f"{percent} x {basis.payer}'s rate for {code} ({amount:$}) is "
+        f"{Money.from_cents(unit):$} a unit, above the "
+        f"{Money.from_cents(MAX_UNIT_RATE_CENTS):$} ceiling"
+    )
+    return [issue_at(source, ("networks", net_name, "allowed", "percent"), message)]
 
 
 def _scan(

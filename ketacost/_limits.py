@@ -19,10 +19,12 @@ __all__ = [
     "MAX_AMOUNT_CENTS",
     "MAX_BODY_DEPTH",
     "MAX_EXPONENT",
+    "MAX_ISSUES",
     "MAX_MONEY_DIGITS",
     "MAX_NUMBER_CHARS",
     "MAX_RULE_FILE_BYTES",
     "MAX_UNIT_RATE_CENTS",
+    "MAX_VISITS",
     "MAX_YAML_ALIASES",
     "MAX_YAML_VALUES",
     "MONEY_TEXT",
@@ -45,14 +47,18 @@ MAX_MONEY_DIGITS: Final = 13
 MAX_UNIT_RATE_CENTS: Final = 100_000_000
 
 #: A payer, clinic, program or request file larger than this is refused before it is parsed
-#: (the bundled payer files are about 4 KiB each).
-MAX_RULE_FILE_BYTES: Final = 1_048_576
+#: (the bundled payer files are about 4 KiB each; parsing 256 KiB of YAML takes ~0.5 s).
+MAX_RULE_FILE_BYTES: Final = 262_144
 #: At most this many aliases (``*name``) in one YAML document.
 MAX_YAML_ALIASES: Final = 100
 #: At most this many values in one document, counting every alias's expansion.
 MAX_YAML_VALUES: Final = 100_000
 #: Deepest nesting of lists and mappings.
 MAX_BODY_DEPTH: Final = 64
+#: The most visits one plan (or one combination of a range) may have.
+MAX_VISITS: Final = 400
+#: At most this many problems are described in one error (the rest are counted).
+MAX_ISSUES: Final = 50
 
 #: Money as text: ASCII digits, an optional ``$``, thousands commas only in groups of three,
 #: at most two decimals, or more that are zeros (``450``, ``450.5``, ``$1,234.56``,

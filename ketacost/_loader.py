@@ -22,11 +22,19 @@ from ._errors import (
     RequestFileError,
     RuleFileError,
 )
-from ._limits import MAX_RULE_FILE_BYTES
+from ._limits import MAX_ISSUES, MAX_RULE_FILE_BYTES
 from ._payer import Payer, payer_issues
 from ._request import Coverage, EstimateRequest
 from ._savings import SavingsProgram
-from ._yaml import SourceMap, issue_at, parse_json, parse_yaml, position_of_byte, validate
+from ._yaml import (
+    SourceMap,
+    issue_at,
+    parse_json,
+    parse_yaml,
+    position_of_byte,
+    too_large_issue,
+    validate,
+)
 
 __all__ = [
     "clinic_from_data",
@@ -57,12 +65,9 @@ def read_document(
         raise error_cls(
             [FileIssue(name, 0, 0, "", f"cannot read the file: {exc.strerror}")]
         ) from None
-    if len(raw) > MAX_RULE_FILE_BYTES:
-        message = (
-            f"too large: more than {MAX_RULE_FILE_BYTES:,} bytes "
-            "(the most a rule or request file may have)"
-        )
-        raise error_cls([FileIssue(name, 1, 1, "", message)])
+    too_large = too_large_issue(len(raw), name)
+    if too_large is not None:
+        raise error_cls([too_large])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -90,7 +95,7 @@ def _checked(
         issues.append(issue_at(source, loc, message))
     if issues:
         issues.sort(key=lambda i: (i.line, i.column))
-        raise error_cls(issues)
+        raise error_cls(issues[:MAX_ISSUES], omitted=len(issues[MAX_ISSUES:]))
     return obj
 
 

@@ -24,6 +24,7 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
+from ._errors import quoted
 from ._limits import MAX_MONEY_DIGITS, MONEY_TEXT
 
 __all__ = ["MONEY_PATTERN", "JsonFraction", "Money", "round_half_up_cents"]
@@ -63,7 +64,7 @@ def _cents_from(value: object) -> int:
             if _MORE_PLACES.fullmatch(value):
                 raise ValueError(f"money has at most 2 decimal places (got {value[:40]})")
             raise ValueError(
-                f"not an amount of money: {_shown(value)} (write dollars as digits with at "
+                f"not an amount of money: {quoted(value)} (write dollars as digits with at "
                 'most two decimals, e.g. 450, 450.00 or "$1,234.56")'
             )
         value = Decimal(value.replace(",", "").replace("$", ""))
@@ -89,11 +90,6 @@ def _cents_from(value: object) -> int:
 _MORE_PLACES: Final = re.compile(r"-?\$?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)\.[0-9]{3,}", re.ASCII)
 _TOO_MANY_DOLLARS: Final = 10**MAX_MONEY_DIGITS
 _TOO_LARGE: Final = f"too large for money (at most {MAX_MONEY_DIGITS} digits of dollars)"
-
-
-def _shown(text: str) -> str:
-    """An input for a message: quoted, escaped, and cut if long."""
-    return repr(text[:40] + ("..." if len(text) > 40 else ""))
 
 
 class JsonFraction(Decimal):

@@ -17,10 +17,11 @@ from typing import Annotated, Literal
 from pydantic import Field, PrivateAttr, StrictBool, model_validator
 
 from ._dated import Dated
+from ._limits import MAX_VISITS
 from ._money import Money
-from ._plan import MAX_VISITS
 from ._types import (
     Code,
+    Day,
     Icd10,
     Int,
     Model,
@@ -77,7 +78,7 @@ class Reference(Model):
 
 class PayerMetadata(Model):
     reference: tuple[Reference, ...] = Field(min_length=1)
-    last_reviewed: date
+    last_reviewed: Day
     illustrative: StrictBool = Field(
         default=False,
         description="true when some figures are not public and stand for a typical plan",
@@ -208,10 +209,8 @@ class RuleConditions(Model):
 class _RuleBase(Model):
     id: Slug | None = None
     codes: tuple[Code, ...] = Field(min_length=1)
-    effective_from: date | None = None
-    effective_until: date | None = Field(
-        default=None, description="last date of service, inclusive"
-    )
+    effective_from: Day | None = None
+    effective_until: Day | None = Field(default=None, description="last date of service, inclusive")
     networks: tuple[NetworkName, ...] = ("in", "out")
 
     def in_force(self, on: date) -> bool:
@@ -255,7 +254,9 @@ class Payer(Model):
         description="billing variants of a session the payer takes, in order of preference",
     )
     networks: dict[NetworkName, Network] = Field(default_factory=dict)
-    coverage: tuple[CoverageRule, ...] = ()
+    coverage: tuple[CoverageRule, ...] = Field(
+        default=(), max_length=1_000, description="at most 1,000 rules"
+    )
     limits: dict[Slug, SessionLimit] = Field(default_factory=dict)
     copay_accumulator: StrictBool = Field(
         default=False,

@@ -28,12 +28,12 @@ from datetime import date
 from pydantic import Field, model_validator
 
 from ._errors import EstimateError
-from ._types import Int, Model, Slug, Weekday, builder
+from ._limits import MAX_VISITS
+from ._types import Day, Int, Model, Slug, Weekday, builder
 
 __all__ = ["MAX_VISITS", "Phase", "Plan", "ScheduledVisit", "VisitTuple", "expand", "schedule"]
 
 #: The most visits one plan may expand to (about four years of twice-weekly sessions).
-MAX_VISITS = 400
 
 _WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RFC_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -49,7 +49,7 @@ class Phase(Model):
     every_weeks: Int | None = Field(default=None, ge=1, le=52)
     per_week: Int | None = Field(default=None, ge=1, le=7)
     weeks: Int | None = Field(default=None, ge=1, le=208)
-    start: date | None = Field(default=None, description="explicit first day of this phase")
+    start: Day | None = Field(default=None, description="explicit first day of this phase")
     start_after_days: Int = Field(default=0, ge=0, le=366)
     start_after_weeks: Int = Field(default=0, ge=0, le=52)
 
@@ -119,7 +119,7 @@ class Phase(Model):
 class Plan(Model):
     """A start date and ordered phases."""
 
-    start: date
+    start: Day
     phases: tuple[Phase, ...] = Field(min_length=1, max_length=20)
     closed_weekdays: tuple[Weekday, ...] = Field(default=(), max_length=6)
 

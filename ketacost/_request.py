@@ -9,9 +9,10 @@ from typing import Annotated
 from pydantic import Field, StrictBool, model_validator
 
 from ._clinic import Clinic
+from ._limits import MAX_VISITS
 from ._money import Money
-from ._plan import MAX_VISITS, Plan
-from ._types import Icd10, Int, Model, NetworkName, Slug, Usd
+from ._plan import Plan
+from ._types import Day, Icd10, Int, Model, NetworkName, Slug, Usd
 
 __all__ = [
     "AmountRange",
@@ -39,7 +40,7 @@ class Patient(Model):
     Good Faith Estimate and superbill print them)."""
 
     name: str | None = Field(default=None, max_length=200)
-    birth_date: date | None = None
+    birth_date: Day | None = None
     age: Int | None = Field(default=None, ge=0, le=130, description="age when no birth date")
     diagnoses: tuple[Icd10, ...] = Field(default=(), max_length=12)
     failed_trials: Int = Field(
@@ -79,7 +80,7 @@ class FamilyAmounts(Model):
 class StartingAccumulators(Model):
     """What is already met, as of a date; it belongs to the plan year containing ``as_of``."""
 
-    as_of: date
+    as_of: Day
     deductible_met: FamilyAmounts = FamilyAmounts()
     out_of_pocket_met: FamilyAmounts = FamilyAmounts()
     sessions_used: dict[Slug, Annotated[Int, Field(ge=0, le=MAX_VISITS)]] = Field(
@@ -94,7 +95,7 @@ class Coverage(Model):
     network: NetworkName = "in"
     tier: Literal["individual", "family"] = "individual"
     prior_authorization: AuthorizationStatus = "not_requested"
-    authorization_start: date | None = Field(
+    authorization_start: Day | None = Field(
         default=None,
         description="first day of the approval window; default: the first visit it covers",
     )
@@ -115,7 +116,7 @@ class Coverage(Model):
 class CoveragePeriod(Coverage):
     """Coverage in force from ``starts`` (inclusive) until the next period starts."""
 
-    starts: date
+    starts: Day
 
 
 class SessionsRange(Model):
@@ -192,7 +193,7 @@ class EstimateRequest(Model):
     clinic: Clinic
     plan: Plan
     unknowns: Unknowns | None = None
-    issued: date | None = Field(default=None, description="date the estimate is issued")
+    issued: Day | None = Field(default=None, description="date the estimate is issued")
 
     @model_validator(mode="after")
     def _periods_in_order(self) -> EstimateRequest:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from ._errors import quoted
 from ._limits import MAX_AMOUNT_CENTS, MAX_UNIT_RATE_CENTS
 from ._money import Money
 
 __all__ = [
     "RATE_PLACES",
     "Code",
+    "Day",
     "Icd10",
     "Int",
     "Model",
@@ -31,6 +34,7 @@ __all__ = [
     "Weekday",
     "builder",
     "npi_check_digit_ok",
+    "strict_day",
     "trusted",
 ]
 
@@ -93,13 +97,39 @@ def _whole_number(value: Any) -> Any:
         message = "expected a whole number (got {got})"
     else:
         if isinstance(value, str):
-            got = repr(value[:40] + ("..." if len(value) > 40 else ""))
+            got = quoted(value)
         elif isinstance(value, Decimal | float):
             got = str(value)[:40]
         else:
             got = type(value).__name__
         message = "expected a whole number (got {got})"
     raise PydanticCustomError("int_strict", message, {"got": got})
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def strict_day(value: Any) -> Any:
+    """A date as ``YYYY-MM-DD`` text (or a :class:`datetime.date`), nothing else: pydantic's
+    lax mode would read ``1767571200`` or ``0`` as a Unix time and ``"2026-01-05T00:00"`` as a
+    date, silently changing an estimate."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value  # pydantic then checks that the day exists
+    if isinstance(value, str):
+        got = quoted(value)
+    elif isinstance(value, bool | int | Decimal | float):
+        got = str(value).lower() if isinstance(value, bool) else str(value)[:40]
+    else:
+        got = type(value).__name__
+    raise PydanticCustomError(
+        "date_strict", "expected a date (YYYY-MM-DD) (got {got})", {"got": got}
+    )
+
+
+#: A calendar date, written ``YYYY-MM-DD`` (years 0001 to 9999).
+Day = Annotated[date, BeforeValidator(strict_day)]
 
 
 #: A whole number, strictly: a JSON/YAML integer (or a Python ``int``), never ``true``/
@@ -155,7 +185,13 @@ def _rate_places(value: Decimal) -> Decimal:
     return value
 
 
-def _reject_float(value: Any) -> Any:
+_RATE_TEXT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,12})?", re.ASCII)
+
+
+def _exact_rate(value: Any) -> Any:
+    """A rate as a Decimal, an int, or text of ASCII digits with an optional fraction
+    (``"0.2"``); never a float, and never the forms ``Decimal()`` would also read (spaces,
+    underscores, exponents, other scripts' digits)."""
     if isinstance(value, Decimal):
         return Decimal(value)  # a JsonFraction is a fine rate: keep the plain Decimal
     if isinstance(value, float):
@@ -164,13 +200,19 @@ def _reject_float(value: Any) -> Any:
             "write rates exactly, as a Decimal or a string like '0.2' (got the float {value})",
             {"value": value},
         )
+    if isinstance(value, str) and not _RATE_TEXT.fullmatch(value):
+        raise PydanticCustomError(
+            "rate_text",
+            "expected a number like 0.2 (got {value})",
+            {"value": quoted(value)},
+        )
     return value
 
 
 #: A fraction from 0 to 1 (coinsurance ``0.2`` = 20 %). Never a float.
 Rate = Annotated[
     Decimal,
-    BeforeValidator(_reject_float),
+    BeforeValidator(_exact_rate),
     Field(ge=0, le=1, description="a fraction from 0 to 1, e.g. 0.2 for 20%"),
     AfterValidator(_rate_places),
 ]
@@ -178,7 +220,7 @@ Rate = Annotated[
 #: A non-negative multiplier that may exceed 1 (``1.4`` = 140 % of Medicare).
 Multiplier = Annotated[
     Decimal,
-    BeforeValidator(_reject_float),
+    BeforeValidator(_exact_rate),
     Field(ge=0, le=10, description="a multiplier, e.g. 1.4 for 140%"),
     AfterValidator(_rate_places),
 ]

@@ -26,6 +26,7 @@ from pydantic_core import ErrorDetails
 from ketacost._errors import FileIssue, RuleFileError
 from ketacost._limits import (
     MAX_BODY_DEPTH,
+    MAX_ISSUES,
     MAX_RULE_FILE_BYTES,
     MAX_YAML_ALIASES,
     MAX_YAML_VALUES,
@@ -325,11 +326,9 @@ def parse_yaml(text: str, filename: str, error_cls: type[RuleFileError]) -> tupl
             a non-finite number, an unsupported tag, or not exactly one document.
     """
     builder = _YamlBuilder(filename)
-    too_large = too_large_issue(text, filename)
-    if too_large is not None:
-        raise error_cls([too_large])
+    _too_large(text, filename, error_cls)
     try:
-        _prescan(text, filename, error_cls)
+        aliases = _prescan(text, filename, error_cls)
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -352,7 +351,7 @@ def parse_yaml(text: str, filename: str, error_cls: type[RuleFileError]) -> tupl
         where = _mark(root.start_mark)
         message = "expected one YAML document (found an empty one)"
         raise error_cls([FileIssue(filename, where[0], where[1], "", message)])
-    expanded = _expanded_size(root)
+    expanded = _expanded_size(root) if aliases else 0  # without aliases, the prescan counted
     if expanded > MAX_YAML_VALUES:
         raise error_cls(
             [
@@ -373,27 +372,38 @@ def parse_yaml(text: str, filename: str, error_cls: type[RuleFileError]) -> tupl
     return builder.finish(value, error_cls)
 
 
-def too_large_issue(text: str, filename: str) -> FileIssue | None:
-    """An issue when ``text`` is larger than a rule file may be (checked before parsing)."""
-    if len(text) <= MAX_RULE_FILE_BYTES // 4:
-        return None
-    size = len(text.encode("utf-8", errors="surrogatepass"))
+def too_large_issue(size: int, filename: str) -> FileIssue | None:
+    """An issue when a document of ``size`` bytes (UTF-8) is larger than a rule or request
+    file may be; checked before parsing (and before reading it all, for a file)."""
     if size <= MAX_RULE_FILE_BYTES:
         return None
-    return FileIssue(
-        filename,
-        1,
-        1,
-        "",
-        f"too large: {size:,} bytes (a rule or request file may have at most "
-        f"{MAX_RULE_FILE_BYTES:,})",
+    message = (
+        f"too large: more than {MAX_RULE_FILE_BYTES:,} bytes "
+        "(the most a rule or request file may have)"
     )
+    return FileIssue(filename, 1, 1, "", message)
 
 
-def _prescan(text: str, filename: str, error_cls: type[RuleFileError]) -> None:
-    """Count aliases and nesting from the parser's events, before any node is composed."""
-    aliases = depth = 0
+def _too_large(text: str, filename: str, error_cls: type[RuleFileError]) -> None:
+    if len(text) <= MAX_RULE_FILE_BYTES // 4:  # no need to count bytes
+        return
+    issue = too_large_issue(len(text.encode("utf-8", errors="surrogatepass")), filename)
+    if issue is not None:
+        raise error_cls([issue])
+
+
+def _prescan(text: str, filename: str, error_cls: type[RuleFileError]) -> int:
+    """Count values, aliases and nesting from the parser's events, before any node is
+    composed (a mapping's keys count as values: the bound is on work, not on meaning).
+    Returns the number of aliases."""
+    aliases = depth = values = 0
     for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent):
+            values += 1
+            if values > MAX_YAML_VALUES:
+                where = _mark(event.start_mark)
+                message = f"too many values (more than {MAX_YAML_VALUES:,})"
+                raise error_cls([FileIssue(filename, where[0], where[1], "", message)])
         if isinstance(event, yaml.AliasEvent):
             aliases += 1
             if aliases > MAX_YAML_ALIASES:
@@ -408,6 +418,7 @@ def _prescan(text: str, filename: str, error_cls: type[RuleFileError]) -> None:
                 raise error_cls([FileIssue(filename, where[0], where[1], "", message)])
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
+    return aliases
 
 
 def _expanded_size(root: yaml.Node) -> int:
@@ -596,6 +607,7 @@ def parse_json(text: str, filename: str, error_cls: type[RuleFileError]) -> tupl
         RuleFileError: (as ``error_cls``) on a syntax error, a duplicate key, or
             ``NaN``/``Infinity``.
     """
+    _too_large(text, filename, error_cls)
     parser = _JsonParser(text.removeprefix("\ufeff"), filename)  # a byte order mark is no column
     value: Any = None
     try:
@@ -689,22 +701,25 @@ def validate(
         return model.model_validate(data, context=context)
     except ValidationError as exc:
         errors = _without_echoes(exc.errors(include_url=False))
-    issues = [_issue(error, model, data, source, context) for error in errors]
-    raise error_cls(_sorted(issues)) from None
+    # A hostile file can hold thousands of errors: the first MAX_ISSUES in file order are
+    # described (each may cost a look-up), the rest only counted.
+    if len(errors) > MAX_ISSUES:
+        errors.sort(key=lambda error: source.locate(error["loc"])[1:])
+    shown, omitted = errors[:MAX_ISSUES], len(errors[MAX_ISSUES:])
+    issues = [_issue(error, model, data, source, context) for error in shown]
+    raise error_cls(_sorted(issues), omitted=omitted) from None
 
 
 def _without_echoes(errors: list[ErrorDetails]) -> list[ErrorDetails]:
     """Drop pydantic's ``too_short`` on a list whose items failed: it counts the items that
     validated (``after validation``), so it only echoes the item errors, and misleadingly."""
     locs = [tuple(e["loc"]) for e in errors]
-    kept: list[ErrorDetails] = []
-    for error, loc in zip(errors, locs, strict=True):
-        if error["type"] == "too_short" and any(
-            len(other) > len(loc) and other[: len(loc)] == loc for other in locs
-        ):
-            continue
-        kept.append(error)
-    return kept
+    parents = {loc[:end] for loc in locs for end in range(len(loc))}
+    return [
+        error
+        for error, loc in zip(errors, locs, strict=True)
+        if not (error["type"] == "too_short" and loc in parents)
+    ]
 
 
 def _issue(
@@ -804,6 +819,9 @@ def _listing(expected: str) -> str:
     return f"{head}, {last}" if sep else expected
 
 
+_TAGS: dict[tuple[object, ...], str | None] = {}
+
+
 def _expected_tags(
     model: type[BaseModel],
     data: Any,
@@ -815,7 +833,25 @@ def _expected_tags(
     """Learn the tags a tagged union accepts by validating again with a tag that cannot match.
 
     pydantic's ``union_tag_not_found`` error does not list them; ``union_tag_invalid`` does.
+    The answer depends on the model and where the union sits (not on list positions), so it
+    is remembered: a file with many such errors validates again once.
     """
+    key = (model, name, *(0 if isinstance(e, int) else e for e in loc))
+    if key not in _TAGS:
+        if len(_TAGS) > 256:
+            _TAGS.clear()
+        _TAGS[key] = _probe_tags(model, data, path, name, loc, context)
+    return _TAGS[key]
+
+
+def _probe_tags(
+    model: type[BaseModel],
+    data: Any,
+    path: Loc,
+    name: str,
+    loc: Sequence[str | int],
+    context: dict[str, Any] | None,
+) -> str | None:
     probe = _replace(data, path, lambda value: {**value, name: _PROBE_TAG})
     if probe is None:
         return None

@@ -260,6 +260,18 @@ REQUEST_ATTACKS: tuple[RequestAttack, ...] = (
     RequestAttack(
         "date-as-number", "start", "20260105", "expected a date (YYYY-MM-DD) (got 20260105)"
     ),
+    RequestAttack(
+        "date-as-unix-time",
+        "start",
+        "1767571200",
+        "expected a date (YYYY-MM-DD) (got 1767571200)",
+    ),
+    RequestAttack(
+        "date-with-a-time",
+        "start",
+        '"2026-01-05T00:00"',
+        "expected a date (YYYY-MM-DD) (got '2026-01-05T00:00')",
+    ),
 )
 
 
@@ -290,6 +302,10 @@ def _bomb() -> bytes:
         lines.append(f"{name}: &{name} [{items}]")
         previous = name
     return ("\n".join(lines) + "\n").encode()
+
+
+def _many(entry: str, count: int, head: str = "") -> bytes:
+    return (head + "".join(entry.format(i=i) for i in range(count))).encode()
 
 
 FILE_ATTACKS: tuple[FileAttack, ...] = (
@@ -329,7 +345,7 @@ FILE_ATTACKS: tuple[FileAttack, ...] = (
         "request",
         "r.yaml",
         b"- 1\n" * 13_000_000,
-        "{path}:1:1: too large: more than 1,048,576 bytes (the most a rule or request file may have)",
+        "{path}:1:1: too large: more than 262,144 bytes (the most a rule or request file may have)",
     ),
     FileAttack(
         "deep-nesting",
@@ -337,6 +353,20 @@ FILE_ATTACKS: tuple[FileAttack, ...] = (
         "r.json",
         b"[" * 500 + b"]" * 500,
         "{path}:1:66: nested too deeply (more than 64 levels)",
+    ),
+    FileAttack(
+        "a-flow-list-of-100001-values",
+        "clinic",
+        "clinic.yaml",
+        b"[" + b"0," * 100_001 + b"0]",
+        "{path}:1:200000: too many values (more than 100,000)",
+    ),
+    FileAttack(
+        "five-thousand-bad-sessions",
+        "clinic",
+        "clinic.yaml",
+        _many("  s{i}: {{description: x, lines: []}}\n", 5_000, "sessions:\n"),
+        "{path}:1:1: name: required field is missing (and 5004 more)",
     ),
     FileAttack(
         "not-a-mapping-is-not-echoed",

@@ -41,7 +41,7 @@ from ketacost._request import (
     StartingAccumulators,
     Unknowns,
 )
-from ketacost._types import Int, Model, NetworkName, Slug, Usd
+from ketacost._types import Int, Model, NetworkName, Slug, Usd, strict_day
 from ketacost._yaml import SourceMap, issue_at, parse_json, validate
 
 from ._config import Resolved, Treatment, plan_limit_problem
@@ -84,14 +84,6 @@ def _dollars_text(value: Any) -> Any:
     return value
 
 
-def _date_text(value: Any) -> Any:
-    if not isinstance(value, str):
-        raise PydanticCustomError(
-            "date_text", "write the date as text, YYYY-MM-DD (got {value})", {"value": str(value)}
-        )
-    return value
-
-
 #: Dollars as the page sends them: text, at most two decimals, never negative. Stricter than
 #: the library's money (which also takes "$1,200" and whole numbers) so that the API's schema
 #: says exactly what it accepts.
@@ -119,7 +111,7 @@ def _date_in_range(value: date) -> date:
     return value
 
 
-Day = Annotated[date, BeforeValidator(_date_text), AfterValidator(_date_in_range)]
+Day = Annotated[date, BeforeValidator(strict_day), AfterValidator(_date_in_range)]
 
 PriorAuthorization = Literal["approved", "denied", "pending", "not_requested", "not_sure"]
 
