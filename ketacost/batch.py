@@ -50,34 +50,40 @@ Guarantees:
 * **A bad row is an error row, never the end of the batch.** Its ``error`` cell names the
   input's line (the physical line in the file, counting comments and the header; a quoted cell
   that spans lines starts at its first) and the column: ``line 7: every_days: must be at least
-  1 (got 0)``; its amounts are empty. Even a failure nobody foresaw becomes an error row
-  (``internal error (...)``).
-* **The output is replaced whole or not at all.** Rows go to a temporary file in the output's
-  folder, which is flushed to disk and renamed over the output only when every row is written.
-  An interrupted run (Ctrl-C, a crash, a dead worker) leaves the previous output as it was and
-  no temporary file behind.
+  1 (got 0)``; its amounts are empty. What the estimate finds wrong with the dates (a plan
+  running past 9999-12-31, a payer or clinic value not in force yet) is named under ``start``,
+  the column all of a row's dates come from. Even a failure nobody foresaw becomes an error
+  row (``internal error (...)``).
+* **The output is replaced whole or not at all.** Rows go to a temporary file beside the file
+  the output names (a symlink is followed, and still points at the new output), which is
+  flushed to disk and renamed over that file only when every row is written. An interrupted
+  run (Ctrl-C, a crash, a dead worker) leaves the previous output as it was and no temporary
+  file behind. An output that exists and is not a regular file (``/dev/stdout``, a FIFO, a
+  device, a folder) is refused before anything is written.
 * **One batch per output.** A run holds ``OUTPUT.lock`` (holding its process id) while it
   works; a second run to the same output is refused. A lock left by a process that no longer
-  runs is taken over. The input is never the output (refused, whatever the path's spelling).
+  runs is taken over, by one run only (runs that find it at once take turns through
+  ``OUTPUT.lock.takeover``). The input is never the output (refused, whatever the path's
+  spelling).
+* **The input is read once**, as the rows are estimated: a pipe (``/dev/stdin``) works.
 * **A dead worker process is an error** (:class:`BatchWorkerError`), never a hang.
+* **Workers are bounded**: at most ``jobs``, 4 per core (61 on Windows), and one per chunk
+  (:func:`worker_limit`).
 * The results are in input order and do not depend on ``jobs``; rows are read, estimated and
   written a few chunks at a time, so memory does not grow with the input.
 
 ``ketacost batch`` exits 0 when every row was estimated, 1 when some rows failed (``3 of 15
 rows failed; see the error column of OUTPUT``) or a worker died, 2 on a user error (an
-unreadable input, a bad header, input and output the same file, a locked output), and 130 when
-interrupted.
+unreadable input, a bad header, input and output the same file, an output that is not a
+regular file, a locked output), and 130 when interrupted.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import itertools
 import os
 import re
-import secrets
 import signal
 import time
 from collections import deque
@@ -88,11 +94,32 @@ from dataclasses import dataclass
 from datetime import date
 from multiprocessing import get_context
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from ._batch_files import (
+    EXTRA,
+    INPUT_COLUMNS,
+    LINE,
+    OUTPUT_COLUMNS,
+    REQUIRED_COLUMNS,
+    TOTAL_COLUMNS,
+    BatchInputError,
+    BatchOutputError,
+    check_output_path,
+    count_rows,
+    input_rows,
+    output_lock,
+    parse_rows,
+    read_rows,
+    replacing,
+    shown,
+    write_csv,
+    write_rows,
+)
 from ._clinic import Clinic
+from ._dated import NoValueInForceError
 from ._engine import adjudicate
-from ._errors import FileIssue, KetacostError, RequestFileError, RuleFileError
+from ._errors import EstimateError, KetacostError, RequestFileError
 from ._estimate import Totals
 from ._library import default_payers, load_payers
 from ._loader import load_clinic, request_from_data
@@ -116,51 +143,11 @@ __all__ = [
     "resolve_inputs",
     "run_batch",
     "run_batch_csv",
+    "worker_limit",
     "write_rows",
 ]
 
 Row = Mapping[str, str | None]
-
-INPUT_COLUMNS = (
-    "row_id",
-    "payer",
-    "network",
-    "tier",
-    "prior_authorization",
-    "savings_program",
-    "age",
-    "birth_date",
-    "diagnoses",
-    "failed_trials",
-    "plan",
-    "session",
-    "sessions",
-    "every_days",
-    "every_weeks",
-    "start",
-    "closed_weekdays",
-    "deductible_met",
-    "out_of_pocket_met",
-)
-REQUIRED_COLUMNS = ("row_id", "payer", "start")
-
-#: Output names of the estimate's totals (``payer`` would clash with the payer id column).
-_TOTAL_COLUMNS = tuple(
-    ("plan_paid" if name == "payer" else name, name) for name in Totals.model_fields
-)
-OUTPUT_COLUMNS = (
-    "row_id",
-    "payer",
-    "network",
-    "plan",
-    "session",
-    "start",
-    "visits",
-    "first_visit",
-    "last_visit",
-    *(out for out, _ in _TOTAL_COLUMNS),
-    "error",
-)
 
 #: Plan templates by name: phases as a request file writes them, using the session names of
 #: the example clinic (``examples/clinics/example-clinic.yaml``); the ``session`` column
@@ -195,23 +182,15 @@ PLAN_TEMPLATES: Mapping[str, tuple[Mapping[str, Any], ...]] = {
     ),
 }
 
-_EXTRA = "__extra__"  # marks a row the CSV reader could not split as the header says
-_LINE = "__line__"  # the input line a row starts on (rows read by parse_rows / read_rows)
 _CODES = re.compile(r"[\s;,]+")
 #: A whole number cell: ASCII digits only (``str.isdigit`` and ``\d`` also accept Arabic-Indic
 #: and full-width digits), and few enough that ``int()`` is instant.
 _DIGITS = re.compile(r"[0-9]+")
 _MAX_DIGITS = 6
+#: A date cell: exactly YYYY-MM-DD in ASCII digits (``date.fromisoformat`` also takes
+#: ``20260105`` and ``2026-W02-1``, which the output's ``start`` would then copy).
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MAX_ERROR = 300  # characters of an error cell
-_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
-
-
-class BatchInputError(RuleFileError):
-    """The batch input file itself is unusable (unreadable, no header, unknown columns)."""
-
-
-class BatchOutputError(KetacostError, ValueError):
-    """The output cannot be written: it is the input, or another batch is writing it."""
 
 
 class BatchWorkerError(KetacostError, RuntimeError):
@@ -254,22 +233,15 @@ def _cell(row: Row, column: str) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _shown(text: str, limit: int = 40) -> str:
-    """``text`` quoted for a message: control characters escaped, long text cut."""
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}... ({len(text)} characters)"
-
-
 def _int(row: Row, column: str) -> int | None:
     text = _cell(row, column)
     if not text:
         return None
     if _DIGITS.fullmatch(text) is None:
-        raise _RowError(column, f"must be a whole number (got {_shown(text)})")
+        raise _RowError(column, f"must be a whole number (got {shown(text)})")
     if len(text) > _MAX_DIGITS:
         raise _RowError(
-            column, f"must be a whole number of at most {_MAX_DIGITS} digits (got {_shown(text)})"
+            column, f"must be a whole number of at most {_MAX_DIGITS} digits (got {shown(text)})"
         )
     return int(text)
 
@@ -279,9 +251,11 @@ def _date(row: Row, column: str) -> str | None:
     if not text:
         return None
     try:
+        if _ISO_DATE.fullmatch(text) is None:
+            raise ValueError(text)
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise _RowError(column, f"must be a date YYYY-MM-DD (got {_shown(text)})") from None
+        raise _RowError(column, f"must be a date YYYY-MM-DD (got {shown(text)})") from None
 
 
 def _phases(row: Row) -> list[dict[str, Any]]:
@@ -292,7 +266,7 @@ def _phases(row: Row) -> list[dict[str, Any]]:
         if template is None:
             raise _RowError(
                 "plan",
-                f"unknown plan template {_shown(plan)} (known: {', '.join(PLAN_TEMPLATES)})",
+                f"unknown plan template {shown(plan)} (known: {', '.join(PLAN_TEMPLATES)})",
             )
         phases = [dict(p) for p in template]
         if session:
@@ -311,7 +285,7 @@ def _phases(row: Row) -> list[dict[str, Any]]:
 
 
 def _request_data(row: Row, clinic: Clinic) -> dict[str, Any]:
-    if extra := row.get(_EXTRA):
+    if extra := row.get(EXTRA):
         raise _RowError("row", extra)
     for column in REQUIRED_COLUMNS:
         if not _cell(row, column):
@@ -384,6 +358,21 @@ def _column(field: str, templated: bool) -> str:
     return field
 
 
+#: The estimate's own errors about the dates its visits fall on: a plan running past
+#: 9999-12-31 (``_plan.schedule``), and a rule value not in force on a visit's date, which the
+#: engine raises from a :class:`NoValueInForceError` (``payers/...yaml`` or the clinic file may
+#: start later than the plan). The row's dates all come from its ``start``.
+_DATE_ERROR = re.compile(r"(phase \d+ runs past \d{4}-\d{2}-\d{2}|.*\bno value in force on )")
+
+
+def _about_the_dates(exc: Exception) -> bool:
+    if isinstance(exc, NoValueInForceError):
+        return True
+    if not isinstance(exc, EstimateError):
+        return False
+    return isinstance(exc.__context__, NoValueInForceError) or bool(_DATE_ERROR.match(str(exc)))
+
+
 def _error_text(exc: Exception, row: Row) -> str:
     """What an error row says (without its line)."""
     if isinstance(exc, _RowError):
@@ -393,6 +382,8 @@ def _error_text(exc: Exception, row: Row) -> str:
         column = _column(issue.field, bool(_cell(row, "plan")))
         text = f"{column}: {issue.message}" if column else issue.message
         return text + (f" (and {more} more)" if more else "")
+    if _about_the_dates(exc):
+        return f"start: {exc}"
     if isinstance(exc, KetacostError):
         return str(exc)
     # Not foreseen (an arithmetic overflow, a bug): still this row's error, never the batch's.
@@ -401,8 +392,8 @@ def _error_text(exc: Exception, row: Row) -> str:
 
 def _money_cells(totals: Totals | None) -> dict[str, str]:
     if totals is None:
-        return {out: "" for out, _ in _TOTAL_COLUMNS}
-    return {out: str(getattr(totals, name)) for out, name in _TOTAL_COLUMNS}
+        return {out: "" for out, _ in TOTAL_COLUMNS}
+    return {out: str(getattr(totals, name)) for out, name in TOTAL_COLUMNS}
 
 
 def _estimated_cells(
@@ -447,7 +438,7 @@ def estimate_row(
         return {**out, **_estimated_cells(row, clinic, payers, issued)}
     except Exception as exc:  # one row's failure, whatever it is, is that row's error
         text = _error_text(exc, row)
-    if line := _cell(row, _LINE):
+    if line := _cell(row, LINE):
         text = f"line {line}: {text}"
     if len(text) > _MAX_ERROR:
         text = text[: _MAX_ERROR - 3] + "..."
@@ -517,17 +508,35 @@ def _pool_chunks(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+#: ``ProcessPoolExecutor`` refuses more workers than this on Windows.
+_WINDOWS_MAX_WORKERS = 61
+
+
+def worker_limit(jobs: int) -> int:
+    """The most worker processes a batch starts for ``jobs``: at most 4 per core (estimating is
+    CPU work; more only costs memory and start-up), and 61 on Windows. A batch also never
+    starts more workers than it has chunks.
+
+    >>> worker_limit(1)
+    1
+    """
+    limit = 4 * (os.cpu_count() or 1)
+    if os.name == "nt":
+        limit = min(limit, _WINDOWS_MAX_WORKERS)
+    return max(1, min(jobs, limit))
+
+
 def _estimated_chunks(
     rows: Iterable[Row], context: _Context, jobs: int, chunk_size: int
 ) -> Iterator[list[dict[str, str]]]:
     chunks = _chunks(rows, max(1, chunk_size))
-    first = next(chunks, None)
-    if first is None:
-        return
-    second = next(chunks, None)
-    everything = itertools.chain([first], [] if second is None else [second], chunks)
-    if jobs > 1 and second is not None:
-        yield from _pool_chunks(everything, context, jobs)
+    workers = worker_limit(jobs)
+    # Up to one chunk per worker is read before any starts, so a short input starts only as
+    # many workers as it has chunks (memory: ``workers`` chunks, as in flight anyway).
+    ahead = list(itertools.islice(chunks, workers))
+    everything = itertools.chain(ahead, chunks)
+    if workers > 1 and len(ahead) > 1:
+        yield from _pool_chunks(everything, context, min(workers, len(ahead)))
         return
     clinic, payers, issued = context  # one chunk, or one job: no processes to start
     for chunk in everything:
@@ -554,7 +563,7 @@ def iter_batch(
         BatchWorkerError: a worker process died.
     """
     the_clinic, library = resolve_inputs(clinic, payers)
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    jobs = jobs or os.cpu_count() or 1
     for done in _estimated_chunks(rows, (the_clinic, library, issued), jobs, chunk_size):
         if progress:
             progress(len(done))
@@ -577,7 +586,8 @@ def run_batch(
         rows: dicts of column → text, as :func:`parse_rows` gives them.
         clinic: a clinic, or its file; default: the example clinic.
         payers: a payer library, or its folder; default: the bundled payers.
-        jobs: worker processes; default: every core. ``1`` runs in this process.
+        jobs: worker processes; default: every core. ``1`` runs in this process. Capped by
+            :func:`worker_limit` (4 per core, 61 on Windows) and by the number of chunks.
         chunk_size: rows sent to a worker at a time.
         issued: the estimates' issue date (none by default: the engine reads no clock).
         progress: called with the number of rows just finished, after each chunk.
@@ -599,279 +609,7 @@ def run_batch(
         return list(results)
 
 
-# -- reading --------------------------------------------------------------------------------
-def _input_error(name: str, line: int, message: str, column: int = 1) -> BatchInputError:
-    return BatchInputError([FileIssue(name, line, column if line else 0, "", message)])
-
-
-class _Lines:
-    """A file's lines for :func:`csv.reader`, counted: comment (``#``) and blank lines between
-    rows are skipped (inside a quoted cell they are the cell's text), and the line each row
-    starts on is kept in ``row_start``. The reader asks for lines one at a time and never
-    reads ahead, so :meth:`next_row` before each row is all the bookkeeping needed."""
-
-    def __init__(self, lines: Iterable[str], name: str) -> None:
-        self._lines = iter(lines)
-        self._name = name
-        self._between_rows = True
-        self.number = 0
-        self.row_start = 0
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        while True:
-            line = next(self._lines)
-            self.number += 1
-            if not line.isascii() and (bad := _UNDECODABLE.search(line)):
-                raise _input_error(self._name, self.number, "not UTF-8 text", bad.start() + 1)
-            if not self._between_rows:
-                return line
-            if line.strip() and not line.lstrip().startswith("#"):
-                self._between_rows = False
-                self.row_start = self.number
-                return line
-
-    def next_row(self) -> None:
-        self._between_rows = True
-
-
-def _checked_header(cells: list[str], name: str, line: int) -> list[str]:
-    header = [h.strip() for h in cells]
-    unknown = [h for h in header if h not in INPUT_COLUMNS]
-    if unknown:
-        message = f"unknown column {_shown(unknown[0])} (known: {', '.join(INPUT_COLUMNS)})"
-        raise _input_error(name, line, message)
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if repeated:
-        raise _input_error(name, line, f"column {repeated[0]!r} appears more than once")
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise _input_error(
-            name, line, f"missing column {missing[0]!r} (required: row_id, payer, start)"
-        )
-    return header
-
-
-def _rows(lines: Iterable[str], name: str) -> Iterator[dict[str, str | None]]:
-    """The rows of a batch file's lines; the header is read and checked at once."""
-    source = _Lines(lines, name)
-    reader = csv.reader(source)
-    try:
-        header = _checked_header(next(reader), name, source.row_start)
-    except StopIteration:
-        raise _input_error(name, 0, "no header row (the file is empty)") from None
-    except csv.Error as exc:
-        raise _input_error(name, source.row_start, f"the header is not CSV: {exc}") from None
-    return _data_rows(reader, source, header)
-
-
-def _data_rows(
-    reader: Iterator[list[str]], source: _Lines, header: list[str]
-) -> Iterator[dict[str, str | None]]:
-    while True:
-        source.next_row()
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:  # a bad row, not a bad file: the reader goes on after it
-            yield {_LINE: str(source.row_start), _EXTRA: f"not CSV: {exc}"}
-            continue
-        row: dict[str, str | None] = dict(zip(header, cells, strict=False))
-        row[_LINE] = str(source.row_start)
-        if len(cells) > len(header):
-            row[_EXTRA] = "more cells than the header has columns"
-        yield row
-
-
-def parse_rows(text: str, name: str = "<batch>") -> list[dict[str, str | None]]:
-    """The rows of batch CSV text; ``name`` is the file named in errors (see :func:`read_rows`)."""
-    return list(_rows(io.StringIO(text, newline=""), name))
-
-
-@contextlib.contextmanager
-def _input_rows(path: str | os.PathLike[str]) -> Iterator[Iterator[dict[str, str | None]]]:
-    """The rows of a batch file, read as they are used; the header is checked on entry."""
-    name = os.fspath(path)
-    try:
-        # surrogateescape: bytes that are not UTF-8 are found line by line (_Lines), at their
-        # position, instead of somewhere in a block the decoder read ahead.
-        f = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")  # noqa: SIM115
-    except OSError as exc:
-        raise _input_error(name, 0, f"cannot read the file: {exc.strerror}") from None
-    with f:
-        yield _rows(f, name)
-
-
-def read_rows(path: str | os.PathLike[str]) -> list[dict[str, str | None]]:
-    """The rows of a batch CSV file (UTF-8, ``#`` comment lines skipped), header checked.
-
-    Each row also carries the line it starts on, for its error message.
-
-    Raises:
-        BatchInputError: the file cannot be read, is not UTF-8, has no header, or names
-            unknown columns.
-    """
-    with _input_rows(path) as rows:
-        return list(rows)
-
-
-def count_rows(path: str | os.PathLike[str]) -> int:
-    """The number of rows of a batch CSV file, without keeping them (for a progress bar)."""
-    with _input_rows(path) as rows:
-        return sum(1 for _ in rows)
-
-
-# -- writing --------------------------------------------------------------------------------
-#: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _spreadsheet_safe(value: str) -> str:
-    """A cell safe to open in a spreadsheet: text that would start a formula gets a leading
-    apostrophe (OWASP's advice for CSV injection). Money is never negative here, so amounts
-    are unchanged."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _output_cells(row: Mapping[str, str]) -> dict[str, str]:
-    return {k: _spreadsheet_safe(str(v)) for k, v in row.items()}
-
-
-def _write_csv(f: IO[str], rows: Iterable[Mapping[str, str]]) -> tuple[int, int]:
-    """Write the header and ``rows``; the number of rows and of error rows written."""
-    writer = csv.DictWriter(f, fieldnames=OUTPUT_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    written = errors = 0
-    for row in rows:
-        writer.writerow(_output_cells(row))
-        written += 1
-        errors += bool(row.get("error"))
-    return written, errors
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (POSIX; elsewhere there is nothing to do)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-@contextlib.contextmanager
-def _replacing(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
-    """A temporary file beside ``path`` that replaces it when the block ends without error.
-
-    On any error (``KeyboardInterrupt`` too) the temporary file is removed and ``path`` is
-    left as it was.
-    """
-    target = Path(path)
-    while True:
-        temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            # Created like any new file (mode 0o666 less the umask), unlike mkstemp's 0o600.
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            break
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise BatchOutputError(f"cannot write {target}: {exc.strerror}") from None
-    try:
-        with open(fd, "w", encoding="utf-8", newline="") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _fsync_folder(target.parent)
-
-
-def write_rows(path: str | os.PathLike[str], rows: Iterable[Mapping[str, str]]) -> None:
-    """Write output rows as CSV with the :data:`OUTPUT_COLUMNS` header, replacing ``path``
-    whole only once every row is written."""
-    with _replacing(path) as f:
-        _write_csv(f, rows)
-
-
-def check_output_path(
-    input_path: str | os.PathLike[str], output_path: str | os.PathLike[str]
-) -> None:
-    """Refuse to write the output over the input, however either path is spelt.
-
-    Raises:
-        BatchOutputError: ``output_path`` is the input file.
-    """
-    try:
-        same = os.path.samefile(input_path, output_path)  # links and hard links too
-    except OSError:
-        same = Path(input_path).resolve() == Path(output_path).resolve()
-    if same:
-        raise BatchOutputError(
-            f"{os.fspath(output_path)} is the input file; write the estimates to another file"
-        )
-
-
-def _pid_alive(pid: int) -> bool:
-    if os.name == "nt":  # os.kill(pid, 0) would end the process there: never call a lock stale
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
-def _stale(lock: Path) -> bool:
-    """A lock whose process no longer runs. One being written (no pid yet) is not stale."""
-    try:
-        text = lock.read_text(encoding="ascii", errors="replace").strip()
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    return text.isascii() and text.isdigit() and len(text) < 12 and not _pid_alive(int(text))
-
-
-@contextlib.contextmanager
-def _output_lock(output_path: str | os.PathLike[str]) -> Iterator[None]:
-    """Hold ``OUTPUT.lock`` (holding this process's id) while writing ``output_path``."""
-    output = os.fspath(output_path)
-    lock = Path(output + ".lock")
-    for attempt in range(2):
-        try:
-            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            break
-        except FileExistsError:
-            if attempt == 0 and _stale(lock):
-                # Another run could take over the same stale lock at this moment; the window
-                # is the time between the two calls below, and the worst case is a refusal.
-                with contextlib.suppress(FileNotFoundError):
-                    lock.unlink()
-                continue
-            raise BatchOutputError(
-                f"another batch is writing {output} "
-                f"(lock file {lock}; delete it if no batch is running)"
-            ) from None
-        except OSError as exc:
-            raise BatchOutputError(f"cannot write {output}: {exc.strerror}") from None
-    try:
-        with open(fd, "w", encoding="ascii") as f:
-            f.write(f"{os.getpid()}\n")
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            lock.unlink()
-
-
+# -- files ---------------------------------------------------------------------------------
 def run_batch_csv(
     input_path: str | os.PathLike[str],
     output_path: str | os.PathLike[str],
@@ -886,17 +624,18 @@ def run_batch_csv(
 
     Raises:
         BatchInputError: the input cannot be read or has a bad header.
-        BatchOutputError: the output is the input, or another batch is writing it.
+        BatchOutputError: the output is the input or not a regular file, or another batch is
+            writing it.
         BatchWorkerError: a worker process died (the output is left as it was).
     """
     check_output_path(input_path, output_path)
     the_clinic, library = resolve_inputs(clinic, payers)
     began = time.perf_counter()
     with (
-        _output_lock(output_path),
-        _input_rows(input_path) as rows,
-        _replacing(output_path) as f,
+        output_lock(output_path),
+        input_rows(input_path) as rows,
+        replacing(output_path) as f,
         contextlib.closing(iter_batch(rows, clinic=the_clinic, payers=library, **options)) as out,
     ):
-        written, errors = _write_csv(f, out)
+        written, errors = write_csv(f, out)
     return BatchSummary(rows=written, errors=errors, seconds=time.perf_counter() - began)

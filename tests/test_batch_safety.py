@@ -11,14 +11,18 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 import ketacost
+import ketacost._batch_files as batch_files
 import ketacost.batch as batch_lib
 from ketacost.batch import (
     BatchInputError,
@@ -235,6 +239,70 @@ def test_results_do_not_depend_on_jobs(tmp_path: Path) -> None:
     assert (tmp_path / "1.csv").read_bytes() == (tmp_path / "2.csv").read_bytes()
 
 
+# -- dates: YYYY-MM-DD only; the estimate's date errors name 'start' ---------------------------
+@pytest.mark.parametrize("column", ["start", "birth_date"])
+@pytest.mark.parametrize(
+    "cell",
+    # date.fromisoformat (3.11) reads the first three; the output's start would copy them.
+    ["20260105", "2026-W02-1", "2026-005", "２０２６-01-05", "2026-1-5", "2026-01-05T00:00"],
+)
+def test_a_date_is_yyyy_mm_dd_only(column: str, cell: str) -> None:
+    row = {**GOOD, "age": "", "birth_date": "1976-03-02", column: cell}
+    text = "row_id,payer,start,age,birth_date,diagnoses,session\n" + ",".join(
+        row[c] for c in ("row_id", "payer", "start", "age", "birth_date", "diagnoses", "session")
+    )
+    (out,) = run_batch(parse_rows(text), clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert out["error"] == f"line 2: {column}: must be a date YYYY-MM-DD (got {cell!r})"
+
+
+def test_yyyy_mm_dd_dates_are_read() -> None:
+    text = (
+        "row_id,payer,start,birth_date,diagnoses,session\n"
+        "x,self-pay, 2026-03-02 ,1976-03-02,F33.2,intake\n"
+    )
+    (out,) = run_batch(parse_rows(text), clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert out["error"] == "" and out["start"] == "2026-03-02"
+
+
+ESTIMATE_DATE_ERRORS = [
+    # (payer, plan or session, start, the error cell): the estimate's own date errors.
+    (
+        "self-pay",
+        "iv-year",
+        "9999-06-01",
+        "line 2: start: phase 2 runs past 9999-12-31: visits must fall before the year 10000",
+    ),
+    # payers/medicare-part-b.yaml's deductible starts on 2025-01-01.
+    (
+        "medicare-part-b",
+        "esketamine-56",
+        "2015-01-01",
+        "line 2: start: deductible.individual: no value in force on 2015-01-01 "
+        "(the first is 2025-01-01)",
+    ),
+    # The example clinic's esketamine code starts on 2019-03-05.
+    (
+        "self-pay",
+        "esketamine-induction",
+        "0001-01-01",
+        "line 2: start: clinic code: no value in force on 0001-01-01 (the first is 2019-03-05)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("payer", "plan", "start", "error"), ESTIMATE_DATE_ERRORS)
+def test_the_estimates_date_errors_name_start(
+    payer: str, plan: str, start: str, error: str
+) -> None:
+    column = "plan" if plan in batch_lib.PLAN_TEMPLATES else "session"
+    text = (
+        f"row_id,payer,prior_authorization,age,diagnoses,{column},start\n"
+        f"x,{payer},approved,70,F33.2,{plan},{start}\n"
+    )
+    (out,) = run_batch(parse_rows(text), clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert out["error"] == error
+
+
 # -- the exit status ---------------------------------------------------------------------------
 def test_exit_status_1_and_a_summary_when_rows_fail(tmp_path: Path) -> None:
     source, out = tmp_path / "in.csv", tmp_path / "out.csv"
@@ -254,13 +322,13 @@ def test_exit_status_0_when_no_row_fails(tmp_path: Path) -> None:
 
 # -- the output is replaced whole or not at all ------------------------------------------------
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.suffix in (".tmp", ".lock"))
+    return sorted(p.name for p in folder.iterdir() if p.suffix in (".tmp", ".lock", ".takeover"))
 
 
 @pytest.fixture
 def interrupted_writer(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C after the third row has been written."""
-    real = batch_lib._output_cells
+    real = batch_files._output_cells
     written = 0
 
     def writer(row: dict[str, str]) -> dict[str, str]:
@@ -270,7 +338,7 @@ def interrupted_writer(monkeypatch: pytest.MonkeyPatch) -> None:
             raise KeyboardInterrupt
         return real(row)
 
-    monkeypatch.setattr(batch_lib, "_output_cells", writer)
+    monkeypatch.setattr(batch_files, "_output_cells", writer)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -331,6 +399,144 @@ def test_a_complete_run_replaces_the_output_with_a_normal_file(tmp_path: Path) -
     assert out.stat().st_mode & 0o777 == source.stat().st_mode & 0o777
 
 
+# -- the output is the file a path names, and a regular file -------------------------------------
+def test_a_symlinked_output_replaces_the_file_it_points_at(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.csv", 2)
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "outd.csv"
+    target.write_text("the previous output\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    result = CliRunner().invoke(cli, ["batch", str(source), str(link), "--jobs", "1", "-q"])
+    assert result.exit_code == 0, result.stderr
+    # The link still points at the file, which now holds the estimates.
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text().startswith("row_id,payer,")
+    assert leftovers(tmp_path) == leftovers(tmp_path / "real") == []
+
+
+def test_a_dangling_symlinked_output_makes_its_target(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.csv", 2)
+    link = tmp_path / "link.csv"
+    link.symlink_to("outd.csv")
+    run_batch_csv(source, link, clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert link.is_symlink() and (tmp_path / "outd.csv").read_text().startswith("row_id,")
+
+
+def test_two_spellings_of_one_output_meet_at_one_lock(tmp_path: Path) -> None:
+    source, target = write_input(tmp_path / "in.csv", 2), tmp_path / "outd.csv"
+    (tmp_path / "link.csv").symlink_to(target)
+    (tmp_path / "outd.csv.lock").write_text(f"{os.getpid()}\n")  # a live run writing outd.csv
+    with pytest.raises(BatchOutputError, match="another batch is writing"):
+        run_batch_csv(source, tmp_path / "link.csv", clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link to a fifo"])
+def test_an_output_that_is_not_a_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
+    source, out = write_input(tmp_path / "in.csv", 2), tmp_path / "out"
+    if kind == "folder":
+        out.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(out)
+    else:
+        os.mkfifo(tmp_path / "fifo")
+        out.symlink_to(tmp_path / "fifo")
+    result = CliRunner().invoke(cli, ["batch", str(source), str(out), "--jobs", "1"])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {out} is not a regular file (write the output to a file)\n"
+    with pytest.raises(BatchOutputError, match="is not a regular file"):
+        run_batch_csv(source, out, clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert not out.is_file() and leftovers(tmp_path) == []
+
+
+def test_an_output_through_an_open_file_descriptor_is_refused(tmp_path: Path) -> None:
+    # /dev/stdout sent to a file by the shell (``>> log``): replacing the file would drop what
+    # it held. /proc/self/fd/N stands in for /dev/stdout (the test's own stdout is captured).
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("no /proc")
+    log = tmp_path / "log.txt"
+    log.write_text("the log so far\n")
+    source = write_input(tmp_path / "in.csv", 2)
+    with log.open("a") as f:
+        alias = f"/proc/self/fd/{f.fileno()}"
+        with pytest.raises(BatchOutputError, match=f"^{alias} is not a regular file"):
+            run_batch_csv(source, alias, clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert log.read_text() == "the log so far\n" and leftovers(tmp_path) == []
+
+
+# -- the input is read once: a pipe works --------------------------------------------------------
+def test_a_pipe_as_input(tmp_path: Path) -> None:
+    # head -3 b.csv | ketacost batch /dev/stdin o.csv (counting rows first emptied the pipe)
+    out = tmp_path / "out.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "ketacost", "batch", "/dev/stdin", str(out), "--jobs", "1"],
+        input=csv_text(GOOD, GOOD),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.endswith(f"wrote 2 rows to {out}\n")
+    with out.open(newline="") as f:
+        assert [r["error"] for r in csv.DictReader(f)] == ["", ""]
+
+
+def test_a_fifo_as_input_with_the_progress_bar(tmp_path: Path) -> None:
+    fifo, out = tmp_path / "in.fifo", tmp_path / "out.csv"
+    os.mkfifo(fifo)
+    assert batch_lib.count_rows(fifo) is None  # not opened: that would wait for a writer
+
+    def write() -> None:
+        with fifo.open("w") as f:
+            f.write(csv_text(*({**GOOD, "row_id": str(i)} for i in range(5))))
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    result = CliRunner().invoke(cli, ["batch", str(fifo), str(out), "--jobs", "1"])
+    writer.join(timeout=10)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.endswith(f"wrote 5 rows to {out}\n")
+
+
+# -- workers are bounded -------------------------------------------------------------------------
+@pytest.fixture
+def workers_started(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
+    started: list[int | None] = []
+
+    class Recording(ProcessPoolExecutor):
+        def __init__(self, max_workers: int | None = None, **options: Any) -> None:
+            started.append(max_workers)
+            super().__init__(max_workers, **options)
+
+    monkeypatch.setattr(batch_lib, "ProcessPoolExecutor", Recording)
+    return started
+
+
+def test_a_huge_jobs_starts_no_more_workers_than_chunks(workers_started: list[int | None]) -> None:
+    rows = [{**GOOD, "row_id": str(i)} for i in range(201)]  # two chunks of 200
+    out = run_batch(rows, clinic=CLINIC, payers=PAYERS, jobs=256)
+    assert workers_started == [2] and [r["row_id"] for r in out] == [str(i) for i in range(201)]
+
+
+def test_a_huge_jobs_starts_at_most_four_workers_a_core(
+    workers_started: list[int | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    rows = [{**GOOD, "row_id": str(i)} for i in range(30)]  # 15 chunks of 2
+    assert len(run_batch(rows, clinic=CLINIC, payers=PAYERS, jobs=256, chunk_size=2)) == 30
+    assert workers_started == [4]
+
+
+def test_the_worker_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert [batch_lib.worker_limit(j) for j in (1, 8, 256, 1000)] == [1, 8, 256, 256]
+    with monkeypatch.context() as windows:
+        windows.setattr(os, "name", "nt")  # ProcessPoolExecutor takes at most 61 there
+        assert batch_lib.worker_limit(1000) == 61
+
+
 # -- the input is never the output --------------------------------------------------------------
 @pytest.mark.parametrize("spelling", ["./in.csv", "sub/../in.csv", "link.csv", "hard.csv"])
 def test_the_input_is_never_the_output(
@@ -362,6 +568,12 @@ def test_an_output_beside_the_input_is_fine(
 
 
 # -- one batch per output ----------------------------------------------------------------------
+def dead_pid() -> int:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    return dead.pid
+
+
 def test_a_live_lock_refuses_the_run(tmp_path: Path) -> None:
     source, out = write_input(tmp_path / "in.csv", 2), tmp_path / "out.csv"
     out.write_text("another run's output\n")
@@ -386,10 +598,8 @@ def test_a_lock_being_written_is_not_stale(tmp_path: Path) -> None:
 
 def test_a_stale_lock_is_taken_over(tmp_path: Path) -> None:
     source, out = write_input(tmp_path / "in.csv", 2), tmp_path / "out.csv"
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
     lock = tmp_path / "out.csv.lock"
-    lock.write_text(f"{dead.pid}\n")
+    lock.write_text(f"{dead_pid()}\n")
     seen: list[str] = []
     summary = run_batch_csv(
         source,
@@ -401,6 +611,41 @@ def test_a_stale_lock_is_taken_over(tmp_path: Path) -> None:
     )
     assert summary.rows == 2 and seen == [f"{os.getpid()}\n"]  # ours while running
     assert leftovers(tmp_path) == []  # and gone after
+
+
+def test_a_stale_lock_another_run_took_over_first_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two runs find the same dead process's lock. The other run removes it and takes the lock
+    # between our reading the dead pid and our taking over: we must not delete its new lock.
+    source, out = write_input(tmp_path / "in.csv", 2), tmp_path / "out.csv"
+    lock = tmp_path / "out.csv.lock"
+    lock.write_text(f"{dead_pid()}\n")
+    real_read = batch_files._read_lock
+    reads = 0
+
+    def read(path: Path) -> str | None:
+        nonlocal reads
+        text = real_read(path)
+        reads += 1
+        if reads == 1:  # the other run's new lock (a live process: this one)
+            lock.write_text(f"{os.getpid()}\n")
+        return text
+
+    monkeypatch.setattr(batch_files, "_read_lock", read)
+    with pytest.raises(BatchOutputError, match="another batch is writing"):
+        run_batch_csv(source, out, clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert lock.read_text() == f"{os.getpid()}\n" and not out.exists()
+
+
+def test_a_stale_lock_another_run_is_taking_over_is_refused(tmp_path: Path) -> None:
+    source, out = write_input(tmp_path / "in.csv", 2), tmp_path / "out.csv"
+    lock, turn = tmp_path / "out.csv.lock", tmp_path / "out.csv.lock.takeover"
+    lock.write_text(f"{dead_pid()}\n")
+    turn.write_text("")  # another run's turn
+    with pytest.raises(BatchOutputError, match="another batch is writing"):
+        run_batch_csv(source, out, clinic=CLINIC, payers=PAYERS, jobs=1)
+    assert lock.exists() and turn.exists() and not out.exists()
 
 
 # -- a dead worker -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ process died; 2 a user error (see ``_app``); 130 interrupted (Ctrl-C), the outpu
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from datetime import datetime
@@ -26,14 +27,13 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 
 @cli.command()
 @click.argument("input_path", metavar="INPUT.csv", type=click.Path(path_type=Path, dir_okay=False))
-@click.argument(
-    "output_path", metavar="OUTPUT.csv", type=click.Path(path_type=Path, dir_okay=False)
-)
+# The output's checks (a folder, a device, a FIFO) are the library's, in one line.
+@click.argument("output_path", metavar="OUTPUT.csv", type=click.Path(path_type=Path))
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes (default: every core).",
+    help="Worker processes (default: every core; at most 4 per core and one per 200 rows).",
 )
 @click.option(
     "--clinic",
@@ -63,10 +63,11 @@ def batch(
 
     Each output row (in input order) has the totals of its estimate, or, for a bad row, its
     input line and what is wrong in the error column; a bad row does not stop the batch.
-    OUTPUT.csv is replaced only once complete (an interrupted run leaves it as it was), and
-    only one batch at a time may write it (OUTPUT.csv.lock). Exit status: 0 when every row
-    was estimated, 1 when some failed, 2 on a user error, 130 when interrupted. Columns: see
-    examples/batch/patients.csv and the ketacost.batch module.
+    OUTPUT.csv is replaced only once complete (an interrupted run leaves it as it was; a
+    symlink is followed), and only one batch at a time may write it (OUTPUT.csv.lock); it
+    must be a regular file (not /dev/stdout). INPUT.csv may be a pipe (/dev/stdin). Exit
+    status: 0 when every row was estimated, 1 when some failed, 2 on a user error, 130 when
+    interrupted. Columns: see examples/batch/patients.csv and the ketacost.batch module.
 
     \b
     Example:
@@ -84,9 +85,10 @@ def batch(
 
 class _Progress:
     """A progress bar on stderr, shown from the first finished chunk: a run refused at its
-    start (a locked output, a bad input) prints its one error line and nothing else."""
+    start (a locked output, a bad input) prints its one error line and nothing else. Without
+    a row count (the input is a pipe) it counts the rows done."""
 
-    def __init__(self, length: int, hidden: bool) -> None:
+    def __init__(self, length: int | None, hidden: bool) -> None:
         self._length = length
         self._hidden = hidden
         self._bar: Any = None
@@ -94,7 +96,13 @@ class _Progress:
     def __call__(self, rows: int) -> None:
         if self._bar is None:
             self._bar = click.progressbar(
-                length=self._length, label="Estimating", file=sys.stderr, hidden=self._hidden
+                # An endless iterable is a bar of unknown length (the bar never iterates it).
+                itertools.count() if self._length is None else None,
+                length=self._length,
+                label="Estimating",
+                show_pos=self._length is None,
+                file=sys.stderr,
+                hidden=self._hidden,
             ).__enter__()
         self._bar.update(rows)
 
@@ -114,8 +122,9 @@ def _run(
 ) -> int:
     batch_lib.check_output_path(input_path, output_path)
     clinic, payers = batch_lib.resolve_inputs(clinic_path, payers_dir)
-    # Counting reads the input once more (rows are not kept), and checks its header first.
-    progress = _Progress(0 if quiet else batch_lib.count_rows(input_path), hidden=quiet)
+    # Counting reads a regular file once more (rows are not kept), and checks its header
+    # first; a pipe is not counted (it can be read only once).
+    progress = _Progress(None if quiet else batch_lib.count_rows(input_path), hidden=quiet)
     try:
         summary = batch_lib.run_batch_csv(
             input_path,
