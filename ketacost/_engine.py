@@ -41,7 +41,8 @@ Issue 3 additions, applied in this order after the steps above:
 12. Manufacturer savings (``coverage.savings_program``, commercial plans only): after the
     plan's adjudication of a visit, the program pays the patient's cost share on its drug
     lines above the least the patient pays per treatment, up to what is left of its annual
-    maximum for the calendar year; per line it takes coinsurance first, then deductible, then
+    maximum for the calendar year (the maximum in force on the year's first visit the program
+    considers); per line it takes coinsurance first, then deductible, then
     copay. On a ``copay_accumulator`` plan those payments do not count toward the deductible
     or out-of-pocket maximum (only the patient's own payments do), from the next visit on.
     Every line: patient_net = patient − assistance.
@@ -617,6 +618,7 @@ class _Adjudicator:
         self.assist_used: dict[int, int] = {}
         self.assist_out: dict[int, tuple[int, date]] = {}
         self.assist_program: dict[int, SavingsProgram] = {}
+        self.assist_cap: dict[int, int] = {}
 
     # ---- self-pay ----------------------------------------------------------------------------
     def _self_pay_prices(self, visits: list[tuple[int, VisitTuple]]) -> dict[int, tuple[int, str]]:
@@ -670,7 +672,12 @@ class _Adjudicator:
             return
         year = on.year
         floor = _at(program.patient_pays, on, f"{program.id}.patient_pays").cents
-        cap = _at(program.annual_max, on, f"{program.id}.annual_max").cents
+        # One maximum per calendar year: the one in force on the year's first visit the
+        # program considers (a maximum that changes mid-year applies from the next year).
+        cap = self.assist_cap.get(year)
+        if cap is None:
+            cap = _at(program.annual_max, on, f"{program.id}.annual_max").cents
+            self.assist_cap[year] = cap
         used = self.assist_used.get(year, 0)
         want = max(0, share - floor)
         give = min(want, max(0, cap - used))
@@ -950,7 +957,7 @@ class _Adjudicator:
         out = []
         for year in sorted(self.assist_program):
             program = self.assist_program[year]
-            cap = _at(program.annual_max, date(year, 1, 1), f"{program.id}.annual_max").cents
+            cap = self.assist_cap[year]
             used = self.assist_used.get(year, 0)
             gone = self.assist_out.get(year)
             out.append(
