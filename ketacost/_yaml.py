@@ -397,25 +397,24 @@ def _prescan(text: str, filename: str, error_cls: type[RuleFileError]) -> int:
     composed (a mapping's keys count as values: the bound is on work, not on meaning).
     Returns the number of aliases."""
     aliases = depth = values = 0
+
+    def refuse(event: yaml.Event, message: str) -> NoReturn:
+        where = _mark(event.start_mark)
+        raise error_cls([FileIssue(filename, where[0], where[1], "", message)])
+
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent):
             values += 1
             if values > MAX_YAML_VALUES:
-                where = _mark(event.start_mark)
-                message = f"too many values (more than {MAX_YAML_VALUES:,})"
-                raise error_cls([FileIssue(filename, where[0], where[1], "", message)])
+                refuse(event, f"too many values (more than {MAX_YAML_VALUES:,})")
         if isinstance(event, yaml.AliasEvent):
             aliases += 1
             if aliases > MAX_YAML_ALIASES:
-                where = _mark(event.start_mark)
-                message = f"too many aliases (more than {MAX_YAML_ALIASES})"
-                raise error_cls([FileIssue(filename, where[0], where[1], "", message)])
+                refuse(event, f"too many aliases (more than {MAX_YAML_ALIASES})")
         elif isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > _MAX_DEPTH + 1:  # the outermost collection is level 0
-                where = _mark(event.start_mark)
-                message = f"nested too deeply (more than {_MAX_DEPTH} levels)"
-                raise error_cls([FileIssue(filename, where[0], where[1], "", message)])
+                refuse(event, f"nested too deeply (more than {_MAX_DEPTH} levels)")
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
     return aliases
