@@ -2,7 +2,7 @@
 
 In-process (FastAPI's test client): the last-resort 500 is a JSON problem with the security
 headers and without the exception's text; a slow estimate is a 503; HEAD works wherever GET
-does; nothing redirects to the client's Host header.
+does; a trailing slash redirects relatively, never to the client's Host header.
 
 Against a real ``ketacost serve`` (a subprocess on 127.0.0.1, a free port, stopped after each
 test; every loop bounded in count and time): the freezing body, slowloris, a slow body, the
@@ -196,17 +196,37 @@ def test_head_where_get_is_not_served(client: TestClient) -> None:
 HOSTILE = {"host": "evil.example"}
 
 
-@pytest.mark.parametrize("path", ["/calculator/", "/v1/payers/", "/embed.js/"])
-def test_a_trailing_slash_is_a_404_never_a_redirect_to_the_host_header(
-    client: TestClient, path: str
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("/calculator/", "../calculator"),
+        ("/v1/payers/", "../payers"),
+        ("/embed.js/", "../embed.js"),
+        ("/static/calculator.css/", "../calculator.css"),
+        ("/calculator/?treatment=kap", "../calculator?treatment=kap"),
+    ],
+)
+def test_a_trailing_slash_redirects_relatively_never_to_the_host_header(
+    client: TestClient, path: str, location: str
 ) -> None:
-    response = client.get(path, headers=HOSTILE, follow_redirects=False)
+    for method in ("GET", "HEAD"):
+        response = client.request(method, path, headers=HOSTILE, follow_redirects=False)
+        assert response.status_code == 308, method
+        assert response.headers["location"] == location
+        assert "evil" not in response.text
+        _secured(response)
+    # and the browser lands on the page
+    assert client.get(path, headers=HOSTILE).url.path == path.split("?")[0][:-1]
+
+
+@pytest.mark.parametrize("path", ["/calculator/", "/v1/estimate/", "/nowhere/", "/calculator//"])
+def test_a_trailing_slash_elsewhere_is_a_404(client: TestClient, path: str) -> None:
+    method = "GET" if path != "/calculator/" else "POST"  # only GET pages redirect
+    response = client.request(method, path, headers=HOSTILE, follow_redirects=False)
     assert response.status_code == 404
     assert "location" not in response.headers
-    assert response.json()["error"] == f"no such page: GET {path}"
+    assert response.json()["error"] == f"no such page: {method} {path}"
     _secured(response)
-    response = client.post(path, headers=HOSTILE, follow_redirects=False)
-    assert response.status_code == 404 and "location" not in response.headers
 
 
 def test_the_home_redirect_is_relative(client: TestClient) -> None:

@@ -11,9 +11,9 @@ can act on; nothing about a request is logged beyond its route, status and durat
 No input answers a 500 or stalls the server: an unexpected exception becomes a JSON problem
 (500, with the security headers; the clinic's log gets its type and where it was raised, never
 its message, which may quote the request); a body that is slow to arrive is a 408, an estimate
-that runs too long a 503. ``HEAD`` works wherever ``GET`` does, and nothing redirects to the
-client's ``Host`` header (a trailing slash is a 404; ``/`` redirects to the relative
-``calculator``).
+that runs too long a 503. ``HEAD`` works wherever ``GET`` does, and no redirect is built from
+the client's ``Host`` header: every ``Location`` is relative (``/`` to ``calculator``, a
+``GET`` page with a trailing slash such as ``/calculator/`` to ``../calculator``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import time
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,6 +38,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import Field
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from ketacost._errors import KetacostError, RuleFileError
 from ketacost._request import EstimateRequest
@@ -175,6 +177,23 @@ def _log_internal_error(method: str, route: str, exc: Exception) -> None:
     log.error("%s %s answered 500: %s raised at\n%s", method, route, type(exc).__name__, where)
 
 
+def _slash_redirect(scope: Scope, pages: AbstractSet[str]) -> Response | None:
+    """A ``GET`` of a page with a trailing slash (``/calculator/``): a 308 to the page,
+    relative (``../calculator``), or ``None`` for any other request.
+
+    Starlette's own redirect (``redirect_slashes``, off) built an absolute URL from the
+    client's ``Host`` header: ``http://evil.example/calculator``. A relative one cannot leave
+    the site the browser asked (RFC 9110 10.2.2 allows a relative ``Location``).
+    """
+    path = scope.get("path", "")
+    if scope.get("method") != "GET" or not path.endswith("/") or path[:-1] not in pages:
+        return None
+    location = "../" + path[:-1].rsplit("/", 1)[1]
+    if query := scope.get("query_string", b""):
+        location += "?" + query.decode("latin-1")
+    return RedirectResponse(location, status_code=308)
+
+
 def _csp(origins: tuple[str, ...]) -> str:
     ancestors = " ".join(origins) if origins else "'self'"
     return (
@@ -256,7 +275,9 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
         redoc_url=None,
     )
     # Starlette would redirect /calculator/ to http://<the client's Host header>/calculator
+    # (a trailing slash is redirected by _slash_redirect instead, relatively)
     app.router.redirect_slashes = False
+    pages: set[str] = set()  # the GET routes, but /: filled once they are all added
     app.state.metrics = metrics
     app.state.calculator = calculator
     static = {path: ((_HERE / "static" / name).read_bytes(), kind)
@@ -274,6 +295,10 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            redirect = _slash_redirect(request.scope, pages)
+            if redirect is not None:
+                return redirect
         method = "HEAD" if request.scope.get(_HEAD) else request.method
         messages = {404: f"no such page: {method} {request.url.path}",
                     405: f"{method} is not allowed here"}  # fmt: skip
@@ -409,6 +434,11 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
         (b"cross-origin-opener-policy", b"same-origin"),
     ]
     app.add_middleware(_Guard, headers=headers, metrics=metrics)
+    pages.update(
+        route.path
+        for route in app.routes
+        if isinstance(route, Route) and "GET" in (route.methods or ()) and route.path != "/"
+    )
     return app
 
 
