@@ -419,10 +419,12 @@ def test_the_freezing_body_neither_freezes_the_server_nor_answers_slowly(
         thread.join(timeout=5)
         assert "answer" in frozen, frozen
         status, body, seconds = frozen["answer"]
-        assert 400 <= status < 500 and seconds < 1.0, (status, body, seconds)
-        problem = json.loads(body)
-        assert problem["issues"][0]["field"] == "patient.failed_trials", problem
-        assert "999999999" not in problem["error"] or len(problem["error"]) < 300
+        assert status == 400 and seconds < 1.0, (status, body, seconds)
+        message = "number out of range: the exponent must be between -99 and 99 (got 1e999999999)"
+        issues = json.loads(body)["issues"]
+        assert [(i["field"], i["message"]) for i in issues] == [
+            ("patient.failed_trials", message)
+        ], issues
 
 
 def test_slowloris_connections_are_closed_and_others_still_answered(tmp_path: Path) -> None:
