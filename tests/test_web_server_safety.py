@@ -6,7 +6,8 @@ does; a trailing slash redirects relatively, never to the client's Host header.
 
 Against a real ``ketacost serve`` (a subprocess on 127.0.0.1, a free port, stopped after each
 test; every loop bounded in count and time): the freezing body, slowloris, a slow body, the
-concurrency limit, a flood of invalid requests (the log stays small) and SIGTERM.
+concurrency limit, clients that never read their answers, pipelining, a flood of invalid
+requests (the log stays small) and SIGTERM.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from starlette.exceptions import StarletteDeprecationWarning
 
 import ketacost
+from ketacost.cli import cli
+from ketacost.cli._serve import SERVER_OPTIONS
 from ketacost.web import (
     Limits,
     ServerSettings,
@@ -244,6 +248,7 @@ def test_server_settings_have_safe_defaults_and_come_from_the_file(tmp_path: Pat
     assert defaults.server.model_dump() == {
         "header_timeout_seconds": 10,
         "body_timeout_seconds": 10,
+        "send_timeout_seconds": 10,
         "timeout_keep_alive_seconds": 5,
         "limit_concurrency": 64,
         "timeout_graceful_shutdown_seconds": 10,
@@ -270,6 +275,10 @@ def test_server_settings_have_safe_defaults_and_come_from_the_file(tmp_path: Pat
         ("server: {header_timeout_seconds: 1e9}\n", "web.yaml:1:34: server.header_timeout_seconds"),
         ("server: {backlog: true}\n", "web.yaml:1:19: server.backlog"),
         ("server: {slowloris: 1}\n", "web.yaml:1:10: server.slowloris: unknown key"),
+        (
+            "server: {send_timeout_seconds: 0}\n",
+            "web.yaml:1:32: server.send_timeout_seconds: must be at least 1 (got 0)",
+        ),
         ("limits: {max_seconds: 0}\n", "web.yaml:1:23: limits.max_seconds: must be at least 1"),
     ],
 )
@@ -304,6 +313,67 @@ def test_serve_hands_uvicorn_the_settings(monkeypatch: pytest.MonkeyPatch) -> No
         WebConfigError, match=r"<command line>: limit_concurrency: must be at least 1"
     ):
         serve(None, host="127.0.0.1", port=0, server={"limit_concurrency": 0})
+    every = {
+        "timeout_keep_alive_seconds": 3,
+        "timeout_graceful_shutdown_seconds": 4,
+        "max_header_bytes": 2_048,
+        "backlog": 8,
+        "send_timeout_seconds": 2,
+    }
+    serve(None, host="127.0.0.1", port=0, server=every)
+    config = seen["config"]
+    assert (config.timeout_keep_alive, config.timeout_graceful_shutdown) == (3, 4)
+    assert (config.h11_max_incomplete_event_size, config.backlog) == (2_048, 8)
+
+
+def test_every_server_setting_has_a_serve_option() -> None:
+    assert sorted(setting for _, setting, _, _ in SERVER_OPTIONS) == sorted(
+        ServerSettings.model_fields
+    )
+    for option, setting, _, default in SERVER_OPTIONS:  # the help's default is the model's
+        assert ServerSettings.model_fields[setting].default == default, option
+
+
+def test_a_serve_option_without_the_web_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ketacost.web", None)
+    result = CliRunner().invoke(cli, ["serve", "--backlog", "8"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: this needs the web calculator (FastAPI and uvicorn): pip install 'ketacost[web]'\n"
+    )
+
+
+def _bounds(setting: str) -> tuple[int, int]:
+    """The setting's range, from the model (the one home of the ranges)."""
+    metadata = ServerSettings.model_fields[setting].metadata
+    low = next(m.ge for m in metadata if hasattr(m, "ge"))
+    high = next(m.le for m in metadata if hasattr(m, "le"))
+    return low, high
+
+
+@pytest.mark.parametrize(("option", "setting"), [(o, s) for o, s, _, _ in SERVER_OPTIONS])
+def test_each_serve_option_sets_its_setting_and_names_itself_when_bad(
+    option: str, setting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ketacost.web
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(ketacost.web, "serve", lambda config, **kwargs: seen.update(kwargs))
+    low, high = _bounds(setting)
+    for value in (low, high):
+        result = CliRunner().invoke(cli, ["serve", "--port", "8123", option, str(value)])
+        assert result.exit_code == 0, result.output
+        assert seen == {"host": "127.0.0.1", "port": 8123, "server": {setting: value}}
+    for bad, message in [
+        (str(low - 1), f"must be at least {low} (got {low - 1})"),
+        (str(high + 1), f"must be at most {high} (got {high + 1})"),
+        ("1e3", "'1e3' is not a valid integer."),
+    ]:
+        result = CliRunner().invoke(cli, ["serve", option, bad])
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"error: Invalid value for '{option}': {message} (see 'ketacost serve --help')\n"
+        )
 
 
 def test_throttle_lets_a_few_through_then_counts() -> None:
@@ -532,6 +602,70 @@ def test_beyond_the_concurrency_limit_a_request_gets_a_503(tmp_path: Path) -> No
             time.sleep(0.1)
     log = server.log.read_text()
     assert log.count("Exceeded the concurrency limit: answered 503.") == 1
+
+
+def _never_reading() -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)  # takes little, and never reads
+    sock.settimeout(2)
+    return sock
+
+
+def test_clients_that_never_read_the_answers_are_dropped_at_the_send_timeout(
+    tmp_path: Path,
+) -> None:
+    # Clients pipelining requests and reading nothing held their places under
+    # --limit-concurrency 4 until SIGTERM (with three of them, every other request: 503).
+    # The other time-outs are longer than the test: only the send time-out can free them.
+    # 400 answers of 47 kB are more than the system buffers (4 MB on Linux by default):
+    # the rest waits in the server (which stops making answers as soon as one waits).
+    timeout = 2
+    options = ("--limit-concurrency", "4", "--send-timeout", str(timeout))
+    options += ("--header-timeout", "30", "--body-timeout", "30", "--timeout-keep-alive", "30")
+    with _serving(tmp_path, *options) as server:
+        assert server.request("GET", "/v1/payers")[0] == 200
+        readers = [_never_reading() for _ in range(3)]
+        try:
+            for sock in readers:
+                sock.connect(("127.0.0.1", server.port))
+                sock.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 400)
+                # the answer has begun (a peek takes nothing): this client holds its place
+                assert sock.recv(12, socket.MSG_PEEK | socket.MSG_WAITALL) == b"HTTP/1.1 200"
+                time.sleep(0.3)  # the server fills the buffers and waits (a 4th would be busy)
+            freed_by = time.monotonic() + timeout + 1
+            assert server.request("GET", "/v1/payers")[0] == 503  # every place is held
+            while (status := server.request("GET", "/v1/payers")[0]) != 200:
+                assert time.monotonic() < freed_by, status
+                time.sleep(0.1)
+            # by then every place is free: two more connections and a request fit under 4
+            time.sleep(max(0.0, freed_by - time.monotonic()))
+            with server.connect(), server.connect():
+                time.sleep(0.2)
+                assert server.request("GET", "/v1/payers")[0] == 200
+        finally:
+            for sock in readers:
+                sock.close()
+
+
+def test_pipelined_requests_wait_unread_in_the_system_not_in_the_server(
+    tmp_path: Path,
+) -> None:
+    # uvicorn stops reading while a request is in progress: pipelined requests sent by a
+    # client that reads nothing fill the system's buffers, then sending blocks. Were they
+    # read into the server's memory without bound, 1.5 s on 127.0.0.1 would take gigabytes.
+    with _serving(tmp_path, "--send-timeout", "30") as server, _never_reading() as sock:
+        sock.connect(("127.0.0.1", server.port))
+        sock.setblocking(False)
+        requests = b"GET /v1/payers HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 1_000
+        sent = 0
+        began = time.monotonic()
+        while time.monotonic() - began < 1.5:
+            try:
+                sent += sock.send(requests)
+            except BlockingIOError:
+                time.sleep(0.01)
+        assert sent < 64 * 2**20, sent
+        assert server.request("GET", "/v1/payers")[0] == 200
 
 
 def test_a_flood_of_invalid_requests_logs_a_few_lines(tmp_path: Path) -> None:

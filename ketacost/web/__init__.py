@@ -8,8 +8,9 @@ only when an app is built or served, so this package imports without them.
 
 ``ketacost serve`` bounds what a client can hold (the ``server:`` settings of the
 configuration, see :class:`ServerSettings`): the request line and headers must arrive within
-``header_timeout_seconds`` and the body within ``body_timeout_seconds`` (else 408); an idle
-connection is closed after ``timeout_keep_alive_seconds``; beyond ``limit_concurrency``
+``header_timeout_seconds`` and the body within ``body_timeout_seconds`` (else 408); a
+connection whose answer the client does not read for ``send_timeout_seconds`` is dropped; an
+idle connection is closed after ``timeout_keep_alive_seconds``; beyond ``limit_concurrency``
 connections and requests a request gets a 503 at once; SIGTERM stops the server within
 ``timeout_graceful_shutdown_seconds``. Put a reverse proxy in front for more than this (many
 addresses at once, TLS).
@@ -162,7 +163,7 @@ def serve(
         port=port,
         access_log=False,
         log_level="info",
-        http=guarded_protocol(settings.header_timeout_seconds),
+        http=guarded_protocol(settings.header_timeout_seconds, settings.send_timeout_seconds),
         limit_concurrency=settings.limit_concurrency,
         timeout_keep_alive=settings.timeout_keep_alive_seconds,
         timeout_graceful_shutdown=settings.timeout_graceful_shutdown_seconds,

@@ -39,6 +39,7 @@ __all__ = [
     "WebConfigError",
     "bundled_clinic_path",
     "load_web_config",
+    "server_setting_problem",
 ]
 
 _HERE = Path(__file__).resolve().parent
@@ -92,6 +93,10 @@ class ServerSettings(Model):
             (default 10). uvicorn has no such time-out of its own.
         body_timeout_seconds: time a client has to send a request's body once its headers
             are in; then the answer is a 408 and the connection is closed (default 10).
+        send_timeout_seconds: time an answer may wait for a client that does not read it
+            (the system's buffer for the connection full, the rest of the answer held back);
+            then the connection is dropped, unanswered (default 10). Without it, a client
+            that sends requests and never reads the answers holds its place for good.
         timeout_keep_alive_seconds: an idle kept-alive connection is closed after this
             (default 5; uvicorn's ``timeout_keep_alive``).
         limit_concurrency: open connections and requests in progress beyond which a new
@@ -107,11 +112,27 @@ class ServerSettings(Model):
 
     header_timeout_seconds: Int = Field(default=10, ge=1, le=300)
     body_timeout_seconds: Int = Field(default=10, ge=1, le=300)
+    send_timeout_seconds: Int = Field(default=10, ge=1, le=300)
     timeout_keep_alive_seconds: Int = Field(default=5, ge=1, le=300)
     limit_concurrency: Int = Field(default=64, ge=1, le=10_000)
     timeout_graceful_shutdown_seconds: Int = Field(default=10, ge=1, le=300)
     max_header_bytes: Int = Field(default=16_384, ge=1_024, le=1_048_576)
     backlog: Int = Field(default=512, ge=1, le=65_535)
+
+
+def server_setting_problem(name: str, value: int) -> str | None:
+    """What is wrong with ``value`` as the ``server:`` setting ``name`` (the check and the
+    message a configuration file gets), or ``None`` when it will do. ``ketacost serve``
+    checks its options with it, to name the option in the error.
+
+    >>> server_setting_problem("limit_concurrency", 0)
+    'must be at least 1 (got 0)'
+    """
+    try:
+        validate(ServerSettings, {name: value}, SourceMap.empty("<command line>"), WebConfigError)
+    except WebConfigError as exc:
+        return exc.issues[0].message
+    return None
 
 
 class Treatment(Model):

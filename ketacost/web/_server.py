@@ -1,5 +1,5 @@
 """How ``ketacost serve`` holds up under slow, broken or many clients: uvicorn's h11 protocol
-with a header time-out and the app's 503, and a log filter against floods.
+with a header time-out, a send time-out and the app's 503, and a log filter against floods.
 
 Imported by :func:`ketacost.web.serve`; uvicorn itself is imported only inside
 :func:`guarded_protocol`.
@@ -53,16 +53,24 @@ class Throttle(logging.Filter):
         return True
 
 
-def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:
-    """uvicorn's h11 protocol, closing a connection whose request line and headers have not
-    all arrived ``header_timeout`` seconds after it opened or after the request's first byte;
-    and answering a request beyond ``limit_concurrency`` with the app's 503 problem (JSON,
-    with the security headers) instead of uvicorn's plain text.
+def guarded_protocol(header_timeout: float, send_timeout: float) -> type[asyncio.Protocol]:
+    """uvicorn's h11 protocol, with two deadlines it lacks, and the app's 503.
 
-    uvicorn (0.54) has no header time-out: its keep-alive timer starts only after a response
-    and stops at the next byte, so a client sending a header a byte at a time (slowloris)
-    holds a connection, and a place under ``limit_concurrency``, for as long as it likes.
-    The body's time-out is the app's (``body_timeout_seconds``, a 408).
+    - The head: a connection whose request line and headers have not all arrived
+      ``header_timeout`` seconds after it opened, or after the request's first byte, is
+      closed. uvicorn (0.54) has no such time-out: its keep-alive timer starts only after a
+      response and stops at the next byte, so a client sending a header a byte at a time
+      (slowloris) held a connection, and a place under ``limit_concurrency``, for good.
+    - The answer: a connection whose answer has waited ``send_timeout`` seconds for the
+      client to take it is dropped (``transport.abort()``, which frees its place). uvicorn
+      waits for a client that never reads for ever: four clients that pipelined requests and
+      read nothing held every place of ``--limit-concurrency 4`` until SIGTERM.
+    - Beyond ``limit_concurrency`` a request is answered with the app's 503 problem (JSON,
+      with the security headers) instead of uvicorn's plain text.
+
+    The body's time-out is the app's (``body_timeout_seconds``, a 408). Pipelined requests
+    wait in h11's buffer, which stays small: uvicorn stops reading while one is in progress
+    (h11's ``PAUSED``), so the buffer holds at most what one read brings (256 KiB).
     """
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -71,6 +79,7 @@ def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:
 
     class GuardedProtocol(H11Protocol):
         head_timer: asyncio.TimerHandle | None = None
+        send_timer: asyncio.TimerHandle | None = None
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -89,6 +98,11 @@ def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(transport)  # type: ignore[arg-type]
+            # Writing pauses as soon as a byte waits in the process (the system's buffer for
+            # the connection is full), and resumes when none does. So "paused" means "the
+            # client is not taking the answer", also once the connection is closing (asyncio's
+            # default, 64 KiB, let a closed connection with less than that unsent live on).
+            self.transport.set_write_buffer_limits(high=0)
             self._await_head()
 
         def data_received(self, data: bytes) -> None:
@@ -100,7 +114,17 @@ def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._head_arrived()
+            self._sent()
             super().connection_lost(exc)
+
+        def pause_writing(self) -> None:
+            super().pause_writing()
+            if self.send_timer is None:
+                self.send_timer = self.loop.call_later(send_timeout, self._send_late)
+
+        def resume_writing(self) -> None:
+            self._sent()
+            super().resume_writing()
 
         def _await_head(self) -> None:
             if self.head_timer is None:
@@ -115,5 +139,16 @@ def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:
             self.head_timer = None
             if not self.transport.is_closing():
                 self.transport.close()  # nothing to answer: the request never arrived
+
+        def _sent(self) -> None:
+            if self.send_timer is not None:
+                self.send_timer.cancel()
+                self.send_timer = None
+
+        def _send_late(self) -> None:
+            self.send_timer = None
+            # not close(), which would wait for the unsent bytes: abort() drops them, and
+            # connection_lost wakes the request waiting to send, which then ends
+            self.transport.abort()
 
     return GuardedProtocol
