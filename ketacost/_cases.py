@@ -28,8 +28,9 @@ from ._estimate import Estimate, Totals
 from ._loader import _request, read_document
 from ._payer import Payer
 from ._request import EstimateRequest
+from ._source import Loc, SourceMap, field_path, issue_at
 from ._types import Code, Day, Model, Slug, Usd
-from ._yaml import Loc, SourceMap, field_path, issue_at, validate
+from ._validation import validate
 
 __all__ = [
     "CaseFileError",

@@ -17,7 +17,7 @@ from ._money import Money, round_half_up_cents
 from ._paths import PayerDirSource, resolve_payer_dir
 from ._payer import FeeSchedule, Payer, PercentOfPayer
 from ._savings import SavingsProgram
-from ._yaml import SourceMap, issue_at
+from ._source import SourceMap, issue_at
 
 __all__ = ["PayerLibrary", "check_payers", "default_payers", "load_payers", "stale_payers"]
 

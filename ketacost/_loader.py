@@ -22,19 +22,14 @@ from ._errors import (
     RequestFileError,
     RuleFileError,
 )
+from ._json_parser import parse_json
 from ._limits import MAX_ISSUES, MAX_RULE_FILE_BYTES
 from ._payer import Payer, payer_issues
 from ._request import Coverage, EstimateRequest
 from ._savings import SavingsProgram
-from ._yaml import (
-    SourceMap,
-    issue_at,
-    parse_json,
-    parse_yaml,
-    position_of_byte,
-    too_large_issue,
-    validate,
-)
+from ._source import SourceMap, issue_at, position_of_byte, too_large_issue
+from ._validation import validate
+from ._yaml_parser import parse_yaml
 
 __all__ = [
     "clinic_from_data",

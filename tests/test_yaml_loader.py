@@ -1,4 +1,5 @@
-"""ketacost._yaml: parsing rule files with positions, and turning pydantic errors into issues."""
+"""Parsing rule files with positions (ketacost._yaml_parser, ._json_parser, ._source), and
+turning pydantic errors into issues (ketacost._validation)."""
 
 from __future__ import annotations
 
@@ -15,17 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from ketacost import _yaml
+from ketacost import _yaml_parser
 from ketacost._errors import ClinicFileError, PayerFileError, RequestFileError, RuleFileError
-from ketacost._yaml import (
-    Loc,
-    SourceMap,
-    field_path,
-    issue_at,
-    parse_json,
-    parse_yaml,
-    validate,
-)
+from ketacost._json_parser import parse_json
+from ketacost._source import Loc, SourceMap, field_path, issue_at
+from ketacost._validation import validate
+from ketacost._yaml_parser import parse_yaml
 
 # --------------------------------------------------------------------------- bad input
 
@@ -862,7 +858,7 @@ def test_deep_nesting_is_an_error_not_a_crash(parse: Any) -> None:
 
 
 def test_alias_expansion_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_yaml, "MAX_YAML_VALUES", 50)
+    monkeypatch.setattr(_yaml_parser, "MAX_YAML_VALUES", 50)
     text = "a: &a [1, 2, 3, 4, 5, 6, 7]\nb: &b [*a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b]\n"
     with pytest.raises(PayerFileError) as caught:
         parse_yaml(text, "bomb.yaml", PayerFileError)
@@ -874,7 +870,7 @@ def test_alias_expansion_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_alias_count_is_bounded_before_composing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_yaml, "MAX_YAML_ALIASES", 3)
+    monkeypatch.setattr(_yaml_parser, "MAX_YAML_ALIASES", 3)
     text = "a: &a [1]\nb: [*a, *a, *a, *a]\n"
     with pytest.raises(PayerFileError) as caught:
         parse_yaml(text, "aliases.yaml", PayerFileError)
@@ -883,8 +879,8 @@ def test_alias_count_is_bounded_before_composing(monkeypatch: pytest.MonkeyPatch
 
 def test_pure_python_loader_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     with_libyaml = parse_yaml(_YAML_DOC, "p.yaml", PayerFileError)
-    monkeypatch.setattr(_yaml, "_Loader", yaml.SafeLoader)
-    monkeypatch.setattr(_yaml, "_READER_POSITION_IN_BYTES", False)
+    monkeypatch.setattr(_yaml_parser, "_Loader", yaml.SafeLoader)
+    monkeypatch.setattr(_yaml_parser, "_READER_POSITION_IN_BYTES", False)
     assert parse_yaml(_YAML_DOC, "p.yaml", PayerFileError) == with_libyaml
     data, _ = parse_yaml("v: 02134\nw: no\nx: ''\ny:\nz: 1e3\n", "t.yaml", PayerFileError)
     assert _same(data, {"v": "02134", "w": "no", "x": "", "y": None, "z": Decimal("1E+3")})

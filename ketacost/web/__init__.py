@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ketacost._errors import KetacostError
-from ketacost._yaml import SourceMap, validate
+from ketacost._source import SourceMap
+from ketacost._validation import validate
 
 from ._config import (
     Limits,

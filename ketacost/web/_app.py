@@ -42,9 +42,9 @@ from starlette.routing import Route
 
 from ketacost._errors import KetacostError, RuleFileError
 from ketacost._request import EstimateRequest
+from ketacost._source import position_of_byte
 from ketacost._types import Model
 from ketacost._version import __version__
-from ketacost._yaml import position_of_byte
 
 from ._config import Resolved
 from ._service import (

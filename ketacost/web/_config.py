@@ -27,8 +27,9 @@ from ketacost._library import default_payers
 from ketacost._loader import load_clinic, read_document
 from ketacost._payer import Payer
 from ketacost._plan import MAX_VISITS, Phase, Plan, expand
+from ketacost._source import Loc, SourceMap, issue_at
 from ketacost._types import Icd10, Int, Model, Slug, Weekday
-from ketacost._yaml import Loc, SourceMap, issue_at, validate
+from ketacost._validation import validate
 
 __all__ = [
     "DEFAULT_CONFIG",

@@ -28,6 +28,7 @@ from ketacost._clinic import Clinic
 from ketacost._engine import adjudicate
 from ketacost._errors import KetacostError, RequestFileError
 from ketacost._estimate import Estimate
+from ketacost._json_parser import parse_json
 from ketacost._loader import request_issues
 from ketacost._money import Money
 from ketacost._payer import Payer
@@ -41,8 +42,9 @@ from ketacost._request import (
     StartingAccumulators,
     Unknowns,
 )
+from ketacost._source import SourceMap, issue_at
 from ketacost._types import Int, Model, NetworkName, Slug, Usd, strict_day
-from ketacost._yaml import SourceMap, issue_at, parse_json, validate
+from ketacost._validation import validate
 
 from ._config import Resolved, Treatment, plan_limit_problem
 from ._summary import Summary, summarize
