@@ -53,7 +53,8 @@ def main() -> None:
         (f"ketacost estimate {REQUEST.relative_to(ROOT)}", [*cli, "estimate", str(REQUEST)], 0.4),
     ]
     print(
-        f"Python {platform.python_version()}, {os.cpu_count()} cores; cold start, "
+        f"Python {platform.python_version()}, {os.cpu_count()} cores (load average "
+        f"{os.getloadavg()[0]:.1f}); cold start, "
         f"best of {args.runs} fresh processes ({' '.join(Path(c).name for c in cli)})"
     )
     for name, argv, target in cases:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import platform
 import pstats
 import sys
@@ -173,7 +174,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profile the PPO year (+ JSON)")
     args = parser.parse_args()
     print(
-        f"ketacost {ketacost.__version__}, Python {platform.python_version()}, one core; "
+        f"ketacost {ketacost.__version__}, Python {platform.python_version()}, one core "
+        f"(load average {os.getloadavg()[0]:.1f}); "
         f"best of {args.repeats} interleaved rounds, {args.seconds:g} s per scenario"
     )
     head = (

@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0)
     args = parser.parse_args()
 
+    load = os.getloadavg()[0]
     port = _free_port()
     code = f"from ketacost.web import serve; serve(None, host='127.0.0.1', port={port})"
     server = subprocess.Popen(
@@ -160,7 +161,10 @@ def main() -> None:
         f"POST /v1/estimate, esketamine 1 year, commercial PPO approved, in network: {visits} "
         f"visits, {lines} lines, {covered} covered"
     )
-    print(f"{args.clients} clients for {elapsed:.1f} s on 127.0.0.1 (uvicorn, one process)")
+    print(
+        f"{args.clients} clients for {elapsed:.1f} s on 127.0.0.1 (uvicorn, one process; "
+        f"load average before {load:.1f})"
+    )
     print(f"requests: {len(every):,}  errors: {len(errors)}")
     print(f"requests/s: {rps:,.0f}   p50: {p50:.1f} ms   p99: {p99:.1f} ms")
     if cpu_before is not None and cpu_after is not None:
