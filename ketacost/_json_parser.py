@@ -1,10 +1,13 @@
 """Parse a JSON request body or file into plain values that remember where they came from.
 
-:func:`parse_json` enforces the same rules as everywhere else
-(:func:`~ketacost._limits.number_literal_problem` on every number as it is read, a fraction
-becomes a :class:`~ketacost._money.JsonFraction` so it is never money, no
-``NaN``/``Infinity``, no duplicate key, nesting bounded) and records each value's and
-key's line and column in a :class:`~ketacost._source.SourceMap`.
+:func:`parse_json` reads with the standard library's C decoder, whose hooks enforce the
+same rules as everywhere else (:func:`~ketacost._limits.number_literal_problem` on every
+number as it is read, a fraction becomes a :class:`~ketacost._money.JsonFraction` so it is
+never money, no ``NaN``/``Infinity``, no duplicate key, nesting bounded). Positions cost
+more than the parse itself, and a valid body never needs them, so they are worked out only
+when asked for: the :class:`~ketacost._source.SourceMap` it returns runs the position
+parser (:class:`_JsonParser`) on first use. When the fast path refuses a document for any
+reason, the position parser reads it again and gives the error, with its line and column.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from __future__ import annotations
 import bisect
 import json.decoder
 import re
-from collections.abc import Callable
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NoReturn, TypeAlias
 
 from ketacost._errors import RuleFileError
 from ketacost._limits import MAX_BODY_DEPTH, number_literal_problem
@@ -48,7 +51,7 @@ def parse_json(text: str, filename: str, error_cls: type[RuleFileError]) -> tupl
     """Parse a JSON document into plain values and a :class:`SourceMap`.
 
     Numbers with a fraction or exponent become ``JsonFraction`` (a ``Decimal``), other
-    numbers ``int``.
+    numbers ``int``. The map's positions are worked out on first use.
 
     Args:
         text: the document.
@@ -61,8 +64,132 @@ def parse_json(text: str, filename: str, error_cls: type[RuleFileError]) -> tupl
             than 64 levels.
     """
     refuse_if_too_large(text, filename, error_cls)
-    parser = _JsonParser(text.removeprefix("\ufeff"), filename)  # a byte order mark is no column
-    return parser.finish(parser.document(), error_cls)
+    text = text.removeprefix("\ufeff")  # a byte order mark is no column
+    try:
+        value = _DECODER.decode(text)
+        accepted = not _nested_too_deeply(text, value)
+    except (_RefusedError, ValueError, RecursionError):
+        accepted = False
+    if not accepted:  # the position parser reads it again and says what is wrong where
+        parser = _JsonParser(text, filename)
+        return parser.finish(parser.document(), error_cls)
+    positions = _DeferredPositions(text, filename)
+    return value, SourceMap(
+        filename, _Positions(positions.value_positions), _Positions(positions.key_positions)
+    )
+
+
+# --------------------------------------------------------------------------- fast path
+
+
+class _RefusedError(Exception):
+    """Raised by a decoder hook: the document breaks a rule (the position parser says which)."""
+
+
+def _whole_number(literal: str) -> int:
+    if number_literal_problem(literal) is not None:
+        raise _RefusedError
+    return int(literal)
+
+
+def _fraction(literal: str) -> JsonFraction:
+    if number_literal_problem(literal) is not None:
+        raise _RefusedError
+    return JsonFraction(literal)
+
+
+def _not_finite(literal: str) -> NoReturn:
+    raise _RefusedError
+
+
+def _mapping(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):  # a duplicate key
+        raise _RefusedError
+    return result
+
+
+_DECODER = json.JSONDecoder(
+    parse_float=_fraction,
+    parse_int=_whole_number,
+    parse_constant=_not_finite,
+    object_pairs_hook=_mapping,
+    strict=True,
+)
+
+
+def _nested_too_deeply(text: str, value: Any) -> bool:
+    """Whether some value sits more than 64 levels down (as the position parser counts).
+
+    A value that deep has that many lists or mappings around it, each opened by a bracket:
+    with few brackets in the text (strings included), there is nothing to walk.
+    """
+    if text.count("[") + text.count("{") <= _MAX_DEPTH:
+        return False
+    return _deeper_than(value, _MAX_DEPTH)
+
+
+def _deeper_than(value: Any, levels: int) -> bool:
+    children = value.values() if isinstance(value, dict) else value
+    if not isinstance(value, dict | list) or not children:
+        return False
+    return levels == 0 or any(_deeper_than(child, levels - 1) for child in children)
+
+
+_Table: TypeAlias = dict[Loc, tuple[int, int]]
+
+
+class _DeferredPositions:
+    """The positions of a document the fast path accepted, worked out on first use."""
+
+    __slots__ = ("_found", "filename", "text")
+
+    def __init__(self, text: str, filename: str) -> None:
+        self.text = text
+        self.filename = filename
+        self._found: tuple[_Table, _Table] | None = None
+
+    def value_positions(self) -> _Table:
+        """Where each value starts, by its path."""
+        return self._work_out()[0]
+
+    def key_positions(self) -> _Table:
+        """Where each mapping entry's key starts, by the entry's path."""
+        return self._work_out()[1]
+
+    def _work_out(self) -> tuple[_Table, _Table]:
+        if self._found is None:
+            parser = _JsonParser(self.text, self.filename)
+            # The fast path accepted the text, so the position parser finds no issue (a
+            # property test holds the two to it); were it to, the positions found so far serve.
+            parser.document()
+            self._found = (parser.values, parser.keys)
+            self.text = ""
+        return self._found
+
+
+class _Positions(Mapping[Loc, tuple[int, int]]):
+    """A read-only mapping whose entries are worked out on first use."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: Callable[[], _Table]) -> None:
+        self._table = table
+
+    def __getitem__(self, path: Loc) -> tuple[int, int]:
+        return self._table()[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._table()
+
+    def __iter__(self) -> Iterator[Loc]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._table()!r})"
 
 
 # --------------------------------------------------------------------------- positions

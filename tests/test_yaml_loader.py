@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from ketacost import _yaml_parser
+from ketacost import _json_parser, _yaml_parser
 from ketacost._errors import ClinicFileError, PayerFileError, RequestFileError, RuleFileError
 from ketacost._json_parser import parse_json
 from ketacost._source import Loc, SourceMap, field_path, issue_at
@@ -890,3 +890,122 @@ def test_pure_python_loader_gives_the_same_answers(monkeypatch: pytest.MonkeyPat
         parse_yaml("a: 1\nb: 2\na: 3\n", "t.yaml", PayerFileError)
     with pytest.raises(PayerFileError, match=r"^t\.yaml:1:4: invalid YAML: .* \(got '\\x01'\)$"):
         parse_yaml("é: \x01\n", "t.yaml", PayerFileError)
+
+
+# --------------------------------------------------------------------------- JSON fast path
+# parse_json reads with the standard library's decoder and works positions out only when
+# asked; the position parser alone gives the answers it gave before. The two must agree on
+# every text: same values (types included), same positions, same errors.
+
+
+def _json_answer(parse: Any, text: str) -> tuple[Any, ...]:
+    try:
+        data, source = parse(text, "t.json", RequestFileError)
+    except RequestFileError as exc:
+        return ("refused", [str(issue) for issue in exc.issues])
+    return ("read", _Exactly(data), dict(source.values), dict(source.keys))
+
+
+class _Exactly:
+    """A value that equals another only when :func:`_same` says so (types, Decimal digits)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Exactly) and _same(self.value, other.value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+def _position_parser_only(text: str, filename: str, error_cls: type[RuleFileError]) -> Any:
+    """parse_json as it was: the position parser reads everything."""
+    parser = _json_parser._JsonParser(text.removeprefix("\ufeff"), filename)
+    return parser.finish(parser.document(), error_cls)
+
+
+def _assert_paths_agree(text: str) -> None:
+    assert _json_answer(parse_json, text) == _json_answer(_position_parser_only, text), text
+
+
+_JSON_PIECES = st.sampled_from(
+    ["{", "}", "[", "]", ",", ":", " ", "\n", "\r\n", "\t", '"a"', '"b"', '"é"', '"\\q"',
+     '"\\u12"', '"\\ud800"', '"\x01"', '"', "0", "-0", "01", "1.5", "1.", ".5", "-", "1e3",
+     "2E-2", "1e99", "1e100", "1E+999", "9" * 40, "9" * 41, "0." + "1" * 39, "true", "false",
+     "null", "tru", "NaN", "Infinity", "-Infinity", "-NaN", "\ufeff", "\u00a0", "\u0661"]
+)  # fmt: skip
+
+
+@settings(deadline=None)
+@given(st.lists(_JSON_PIECES, max_size=30).map("".join))
+def test_fast_path_agrees_with_the_position_parser_on_fragments(text: str) -> None:
+    _assert_paths_agree(text)
+
+
+@settings(deadline=None)
+@given(_documents(_any_text), st.data())
+def test_fast_path_agrees_with_the_position_parser_on_edited_documents(
+    value: Any, data: st.DataObject
+) -> None:
+    text = _to_json(value, ensure_ascii=data.draw(st.booleans()), comma=", ")
+    _assert_paths_agree(text)
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, min(start + 3, len(text))))
+    _assert_paths_agree(text[:start] + data.draw(_JSON_PIECES | st.just("")) + text[end:])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("[" * 65 + "]" * 65, id="empty-list-at-level-64"),
+        pytest.param("[" * 66 + "]" * 66, id="empty-list-at-level-65"),
+        pytest.param("[" * 64 + "1" + "]" * 64, id="number-at-level-64"),
+        pytest.param("[" * 65 + "1" + "]" * 65, id="number-at-level-65"),
+        pytest.param('{"a": ' * 64 + "{}" + "}" * 64, id="empty-mapping-at-level-64"),
+        pytest.param('{"a": ' * 65 + "{}" + "}" * 65, id="empty-mapping-at-level-65"),
+        pytest.param('["' + "[" * 100 + '"]', id="brackets-in-text-are-no-nesting"),
+        pytest.param("[" * 100_000 + "]" * 100_000, id="past-the-decoders-recursion-limit"),
+        pytest.param("[" * 100_000, id="unclosed-past-the-recursion-limit"),
+        pytest.param('{"a": 1, "b": {"a": 2, "a": 3}, "a": 4}', id="duplicates"),
+        pytest.param('\ufeff{"a": 1.50}', id="byte-order-mark"),
+    ],
+)
+def test_fast_path_agrees_with_the_position_parser_at_the_limits(text: str) -> None:
+    _assert_paths_agree(text)
+
+
+def test_json_positions_are_worked_out_only_when_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runs: list[str] = []
+
+    class Counting(_json_parser._JsonParser):
+        def document(self) -> Any:
+            runs.append(self.text)
+            return super().document()
+
+    monkeypatch.setattr(_json_parser, "_JsonParser", Counting)
+    data, source = parse_json('{"a": [1, {"b": 2.5}]}', "r.json", RequestFileError)
+    assert _same(data, {"a": [1, {"b": Decimal("2.5")}]})
+    assert runs == []  # a valid document is read once, by the standard library
+    assert source.locate(("a", 1, "b")) == (("a", 1, "b"), 1, 17)
+    assert source.keys[("a",)] == (1, 2)
+    assert len(runs) == 1  # values and keys are worked out together, once
+    with pytest.raises(RequestFileError, match=r"^r\.json:1:10: duplicate key 'a'"):
+        parse_json('{"a": 1, "a": 2}', "r.json", RequestFileError)
+    assert len(runs) == 2  # a refused document is read again, for the error's position
+
+
+def test_validation_errors_in_json_point_where_they_did() -> None:
+    text = '{\n  "network": "maybe",\n  "deductible": {"individual": 500},\n  "extra": 1\n}'
+    messages = []
+    for parse in (parse_json, _position_parser_only):
+        data, source = parse(text, "r.json", RequestFileError)
+        with pytest.raises(RequestFileError) as caught:
+            validate(_Plan, data, source, RequestFileError)
+        messages.append([str(issue) for issue in caught.value.issues])
+    assert messages[0] == messages[1]
+    assert messages[0][0] == "r.json:2:14: network: must be one of 'in', 'out' (got 'maybe')"
