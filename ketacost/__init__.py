@@ -9,12 +9,9 @@ Money('2700.00')
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from ._clinic import Address, Clinic, Package, Provider, SessionTemplate, TemplateLine
 from ._dated import Dated
-from ._engine import adjudicate, rules_hash
+from ._engine import rules_hash
 from ._errors import (
     ClinicFileError,
     EstimateError,
@@ -36,6 +33,7 @@ from ._estimate import (
     Totals,
     VisitEstimate,
 )
+from ._estimating import adjudicate, estimate
 from ._library import PayerLibrary, check_payers, default_payers, load_payers, stale_payers
 from ._loader import (
     clinic_from_data,
@@ -125,26 +123,3 @@ __all__ = [
     "rules_hash",
     "stale_payers",
 ]
-
-
-def estimate(
-    request: EstimateRequest | Mapping[str, Any] | str,
-    *,
-    payers: Mapping[str, Payer] | None = None,
-) -> Estimate:
-    """Estimate every visit of a request: who pays what, line by line.
-
-    Args:
-        request: an :class:`EstimateRequest`, or the same as Python data or JSON text.
-        payers: the payer library to use; by default the bundled one (see README, "Payer
-            files"). Loading it is the only I/O, done once.
-
-    Raises:
-        RequestFileError: the request is invalid (each problem names its field).
-        UnknownPayerError: the request names a payer that is not in the library.
-        EstimateError: the request cannot be priced (e.g. no rule value in force on a date).
-    """
-    library = default_payers() if payers is None else payers
-    if not isinstance(request, EstimateRequest):
-        request = request_from_data(request, payers=library)
-    return adjudicate(request, library)

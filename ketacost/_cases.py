@@ -22,9 +22,9 @@ from typing import Any
 
 from pydantic import Field
 
-from ._engine import adjudicate
 from ._errors import FileIssue, RequestFileError, RuleFileError
 from ._estimate import Estimate, Totals
+from ._estimating import adjudicate
 from ._loader import _request, read_document
 from ._payer import Payer
 from ._request import EstimateRequest

@@ -118,9 +118,9 @@ from ._batch_files import (
 )
 from ._clinic import Clinic
 from ._dated import NoValueInForceError
-from ._engine import adjudicate
 from ._errors import EstimateError, KetacostError, RequestFileError
 from ._estimate import Totals
+from ._estimating import adjudicate
 from ._library import default_payers, load_payers
 from ._loader import load_clinic, request_from_data
 from ._payer import Payer

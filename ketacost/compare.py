@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import Field
 
-from ._engine import adjudicate
 from ._estimate import Estimate, Totals
+from ._estimating import adjudicate
 from ._loader import request_from_data
 from ._money import Money
 from ._payer import Payer

@@ -15,8 +15,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from strategies import rates, signed_money
 
 from ketacost import Estimate, Money
-from ketacost._engine import _times_rate
 from ketacost._money import MONEY_PATTERN
+from ketacost._money import cents_times_rate as _times_rate
 
 MONEY = TypeAdapter(Money)
 

@@ -424,13 +424,13 @@ def test_estimates_survive_json_round_trips_and_repeat_byte_for_byte(case: Case)
     # optimisation only: visits repeated from an earlier identical one equal fresh ones).
     assert _estimate(case).model_dump_json() == text
     assert adjudicate(request_again, payers_again, programs_again).model_dump_json() == text
-    from ketacost import _engine
+    from ketacost._engine import _memo
 
-    _engine.MEMO = False
+    _memo.ENABLED = False
     try:
         assert _estimate(case).model_dump_json() == text
     finally:
-        _engine.MEMO = True
+        _memo.ENABLED = True
 
 
 # -- 8. totals are sums ---------------------------------------------------------------------------

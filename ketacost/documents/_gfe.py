@@ -275,7 +275,7 @@ def _period_range(
     range spans the whole plan, which may run past the 12 months a GFE covers, 45 CFR
     149.610).
     """
-    from ketacost._engine import adjudicate
+    from ketacost._estimating import adjudicate
     from ketacost._library import default_payers
     from ketacost._range import MAX_COMBINATIONS, _inputs
 

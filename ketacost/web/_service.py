@@ -25,9 +25,9 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from ketacost._clinic import Clinic
-from ketacost._engine import adjudicate
 from ketacost._errors import KetacostError, RequestFileError
 from ketacost._estimate import Estimate
+from ketacost._estimating import adjudicate
 from ketacost._json_parser import parse_json
 from ketacost._loader import request_issues
 from ketacost._money import Money

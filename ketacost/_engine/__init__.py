@@ -1,0 +1,93 @@
+"""The adjudication engine: pure (no I/O, no clock), deterministic, exact to the cent.
+
+The contract, in the order it is applied (README "How an estimate is computed"):
+
+1. Visits are processed in date order. Each date belongs to the plan year given by the payer's
+   plan-year start; accumulators reset to zero at each plan-year boundary. Starting
+   accumulators in the request belong to the plan year containing their ``as_of`` date.
+2. Coverage per line: no rule, or an excluded rule, means not covered; a condition not met
+   means not covered, with the reason. A visit counts once against a session limit, however
+   many of its lines belong to the limited group.
+3. A line that is not covered: the patient owes the clinic's charge; nothing accumulates.
+4. A covered line: allowed = min(charge, the payer's rate × units). Out of network where
+   balance billing is allowed, the patient also owes charge − allowed, which never accumulates.
+5. Cost sharing, per visit and category: the copay is taken once per visit per category
+   (never more than that category's allowed amount in the visit); then the deductible, where it
+   applies, on what is left; then coinsurance on the rest, rounded half-up to the cent per line.
+   (A category with ``copay_after_deductible`` takes the deductible first and the copay only
+   from what is left once the deductible is met.)
+6. Remaining deductible = min(individual remaining, family remaining) when the family
+   deductible is embedded; the family amount alone when it is aggregate (family coverage).
+7. A line's cost share (copay + deductible + coinsurance) is capped at the remaining
+   out-of-pocket maximum (individual and family, as for the deductible). The cap removes
+   coinsurance first, then deductible, then copay. Copays, deductible and coinsurance count
+   toward the maximum; non-covered charges and balance bills do not.
+8. Self-pay: the session's self-pay price, or the package price for the sessions a package
+   covers; nothing accumulates.
+9. Every line: patient + payer + write-off = charge, and
+   patient = copay + deductible + coinsurance + balance bill + non-covered, to the cent.
+
+Issue 3 additions, applied in this order after the steps above:
+
+10. Coverage periods: each visit is adjudicated under the coverage in force on its date
+    (its ``starts`` on or before the visit). Each period keeps its own accumulators and plan years
+    (a new plan starts from zero, or from the period's own starting accumulators).
+11. Superbill (``coverage.superbill``): the patient pays the clinic the self-pay price (the
+    line's charge); the plan adjudicates that charge as a claim in the coverage's network
+    (allowed = min(charge, the payer's rate × units), then deductible, coinsurance and the
+    maximum as above) and reimburses the patient its payment (``payer`` = ``reimbursement``);
+    the patient keeps charge − allowed (``balance_bill``), which never accumulates; an
+    excluded code reimburses nothing.
+12. Manufacturer savings (``coverage.savings_program``, commercial plans only): after the
+    plan's adjudication of a visit, the program pays the patient's cost share on its drug
+    lines above the least the patient pays per treatment, up to what is left of its annual
+    maximum for the calendar year (the maximum in force on the year's first visit the program
+    considers); per line it takes coinsurance first, then deductible, then
+    copay. On a ``copay_accumulator`` plan those payments do not count toward the deductible
+    or out-of-pocket maximum (only the patient's own payments do), from the next visit on.
+    Every line: patient_net = patient − assistance.
+
+Named rounding points (all ROUND_HALF_UP to the cent): ``allowed-rate`` (a percentage of
+another fee schedule, per unit), ``allowed-charge`` (a percentage of the charge, per line),
+``coinsurance`` (per line), and ``self-pay-split`` (a package or session price shared over
+sessions and lines: whole cents, remainder to the earliest sessions / largest lines).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ketacost._estimate import Estimate
+from ketacost._payer import Payer
+from ketacost._request import EstimateRequest
+from ketacost._savings import SavingsProgram
+
+from ._hash import rules_hash
+from ._visits import adjudicate_plan
+
+__all__ = ["adjudicate", "rules_hash"]
+
+
+def adjudicate(
+    request: EstimateRequest,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram] | None = None,
+) -> Estimate:
+    """Adjudicate every visit of a request against a set of payers. Pure: no I/O, no clock.
+
+    The request's ``unknowns`` are not looked at here: the range is added a layer above
+    (:func:`ketacost.adjudicate`), by re-running this function.
+
+    Args:
+        request: what to estimate.
+        payers: the payers by id (a :class:`~ketacost.PayerLibrary` or a plain mapping).
+        programs: the manufacturer savings programs a request may name; by default those of
+            ``payers`` when it is a :class:`~ketacost.PayerLibrary`.
+
+    Raises:
+        UnknownPayerError: the request (or a payer it uses) names a payer not in ``payers``.
+        EstimateError: the request cannot be priced (a value not in force on a date, ...).
+    """
+    if programs is None:
+        programs = getattr(payers, "programs", None) or {}
+    return adjudicate_plan(request, payers, programs)

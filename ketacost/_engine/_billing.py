@@ -1,0 +1,250 @@
+"""The billing procedure for one visit under one coverage, in the order a billing office
+follows it (contract rules 2 to 7, 11 and 12):
+
+1. decide, line by line, whether the plan covers it (the rule in force, its conditions);
+2. count the visit against each session limit its covered lines belong to;
+3. price each covered line: the allowed amount (and a balance bill out of network, or what a
+   superbill claim does not reimburse);
+4. give back a counted session when pricing left none of its lines covered;
+5. share the cost, line by line: the copay (once per visit per category), the deductible,
+   coinsurance, then the out-of-pocket maximum's cap;
+6. let a manufacturer savings program pay its part.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ketacost._money import cents_times_rate
+from ketacost._payer import FeeSchedule, PercentOfCharge, PercentOfPayer
+
+from . import _explain as explain
+from ._coverage import CoverageInForce, value_on
+from ._ledger import Accumulated, BillLine
+from ._savings import Assistance
+
+__all__ = ["bill_visit", "remaining"]
+
+
+def bill_visit(
+    coverage: CoverageInForce,
+    lines: list[BillLine],
+    on: date,
+    age: int,
+    accumulated: Accumulated,
+    assistance: Assistance,
+    number: int,
+    warnings: list[str],
+) -> None:
+    """Bill one visit's lines (already charged) under ``coverage``, moving ``accumulated``."""
+    for line in lines:
+        line.covered, line.rule, line.reason, line.category = coverage.decide(line.code, on, age)
+    if coverage.network is None:  # no benefits in this network at all
+        return
+    counted = count_limits(coverage, lines, on, accumulated)
+    for line in lines:
+        if line.covered:
+            price(coverage, line, on)
+    if counted:
+        give_back(coverage, lines, counted, accumulated)
+    share_costs(coverage, lines, on, accumulated)
+    if coverage.program is not None:
+        assistance.pay(coverage.program, coverage.payer, lines, number, on, accumulated)
+    elif coverage.program_note is not None and coverage.program_note not in warnings:
+        warnings.append(coverage.program_note)
+
+
+# ---- 2 and 4: session limits ------------------------------------------------------------
+def count_limits(
+    coverage: CoverageInForce, lines: list[BillLine], on: date, accumulated: Accumulated
+) -> list[str]:
+    """Count this visit against each session limit its covered lines belong to (or make them
+    not covered when the limit is reached); returns the limits counted."""
+    payer = coverage.payer
+    counted: list[str] = []
+    for name, limit in payer.limits.items():
+        group = [line for line in lines if line.covered and line.code in limit.codes]
+        if not group:
+            continue
+        cap = value_on(limit.sessions_per_plan_year, on, f"limits.{name}")
+        used = accumulated.sessions.get(name, 0)
+        if used >= cap:
+            for line in group:
+                line.covered = False
+                line.rule = f"{payer.id}:limits.{name}"
+                line.reason = f"limit: {cap} sessions per plan year reached"
+        else:
+            accumulated.sessions[name] = used + 1
+            counted.append(name)
+    return counted
+
+
+def give_back(
+    coverage: CoverageInForce, lines: list[BillLine], counted: list[str], accumulated: Accumulated
+) -> None:
+    """Give back a counted session when pricing left none of its group covered."""
+    for name in counted:
+        codes = coverage.payer.limits[name].codes
+        if not any(line.covered and line.code in codes for line in lines):
+            accumulated.sessions[name] -= 1
+
+
+# ---- 3: the allowed amount ----------------------------------------------------------------
+def price(coverage: CoverageInForce, line: BillLine, on: date) -> None:
+    """The allowed amount of a covered line: min(charge, rate × units) (rule 4), and what the
+    patient owes above it out of network or on a superbill (rule 11)."""
+    network = coverage.network
+    assert network is not None
+    basis = network.allowed
+    if isinstance(basis, PercentOfCharge):
+        rate = value_on(basis.percent, on, "allowed.percent")
+        amount = cents_times_rate(line.charge, rate)
+        how = explain.percent_of_charge(rate, line.charge, amount)
+    else:
+        found = _unit_rate(coverage, line.code, on)
+        if found is None:
+            line.covered = False
+            line.rule = f"{coverage.payer.id}:networks.{coverage.cov.network}.allowed"
+            line.reason = f"no allowed amount for code {line.code} in the {_source(coverage, on)}"
+            return
+        unit, source = found
+        amount = unit * line.template.units
+        how = explain.per_unit(source, unit, line.template.units, amount)
+    line.allowed = min(line.charge, amount)
+    capped_at = line.charge if line.allowed < amount else None
+    line.notes.append(explain.allowed_note(line.allowed, how, capped_at))
+    if coverage.superbill:
+        line.balance_bill = line.charge - line.allowed
+        if line.balance_bill:
+            line.notes.append(
+                explain.superbill_unpaid_note(line.balance_bill, line.charge, line.allowed)
+            )
+    elif coverage.cov.network == "out" and network.balance_billing:
+        line.balance_bill = line.charge - line.allowed
+        if line.balance_bill:
+            line.notes.append(
+                explain.balance_bill_note(line.balance_bill, line.charge, line.allowed)
+            )
+
+
+def _source(coverage: CoverageInForce, on: date) -> str:
+    """Where the coverage's per-unit rates come from, in words."""
+    basis = coverage.network.allowed if coverage.network is not None else None
+    if isinstance(basis, PercentOfPayer):
+        rate = value_on(basis.percent, on, "allowed.percent")
+        return explain.allowed_source(coverage.payer.id, rate, basis.payer)
+    return explain.allowed_source(coverage.payer.id, None, None)
+
+
+def _unit_rate(coverage: CoverageInForce, code: str, on: date) -> tuple[int, str] | None:
+    """(allowed per unit in cents, where it comes from), or None when nothing prices ``code``
+    (the named rounding point ``allowed-rate``: a percent of another schedule, per unit)."""
+    network = coverage.network
+    assert network is not None
+    basis = network.allowed
+    if isinstance(basis, FeeSchedule):
+        rate = basis.rates.get(code)
+        if rate is None:
+            return None
+        unit = value_on(rate, on, f"fee schedule rate for {code}").cents
+        return unit, explain.allowed_source(coverage.payer.id, None, None)
+    assert isinstance(basis, PercentOfPayer)
+    reference = coverage.payers[basis.payer].networks["in"].allowed
+    assert isinstance(reference, FeeSchedule)
+    percent = value_on(basis.percent, on, "allowed.percent")
+    rate = reference.rates.get(code)
+    if rate is not None:
+        unit = value_on(rate, on, f"fee schedule rate for {code}").cents
+        source = explain.allowed_source(coverage.payer.id, percent, basis.payer)
+        return cents_times_rate(unit, percent), source
+    rate = basis.fallback_rates.get(code)
+    if rate is None:
+        return None
+    unit = value_on(rate, on, f"fee schedule rate for {code}").cents
+    return unit, explain.fallback_source(coverage.payer.id, coverage.cov.network, basis.payer, code)
+
+
+# ---- 5: cost sharing ------------------------------------------------------------------------
+def remaining(
+    coverage: CoverageInForce, on: date, accumulated: Accumulated
+) -> tuple[int, int | None]:
+    """(remaining deductible, remaining out-of-pocket or None for no cap) on ``on`` (rule 6)."""
+    network = coverage.network
+    assert network is not None
+    ded = network.deductible
+    individual = value_on(ded.individual, on, "deductible.individual")
+    ded_left = max(0, individual.cents - accumulated.deductible_individual)
+    if coverage.family and ded.family is not None:
+        family = value_on(ded.family, on, "deductible.family")
+        family_left = max(0, family.cents - accumulated.deductible_family)
+        ded_left = min(ded_left, family_left) if ded.family_type == "embedded" else family_left
+    oop = network.out_of_pocket_max
+    if oop is None:
+        return ded_left, None
+    individual = value_on(oop.individual, on, "out_of_pocket_max.individual")
+    oop_left = max(0, individual.cents - accumulated.out_of_pocket_individual)
+    if coverage.family and oop.family is not None:
+        family = value_on(oop.family, on, "out_of_pocket_max.family")
+        family_left = max(0, family.cents - accumulated.out_of_pocket_family)
+        oop_left = min(oop_left, family_left) if oop.family_type == "embedded" else family_left
+    return ded_left, oop_left
+
+
+def share_costs(
+    coverage: CoverageInForce, lines: list[BillLine], on: date, accumulated: Accumulated
+) -> None:
+    """Copay, deductible, coinsurance and the out-of-pocket cap, line by line (rules 5-7)."""
+    network = coverage.network
+    assert network is not None
+    copay_left: dict[str, int] = {}  # per category: a copay is taken once per visit
+    for line in lines:
+        if not line.covered:
+            continue
+        category = line.category
+        assert category is not None
+        terms = network.cost_sharing[category]
+        if category not in copay_left:
+            copay_left[category] = value_on(terms.copay, on, f"cost_sharing.{category}.copay").cents
+        ded_left, oop_left = remaining(coverage, on, accumulated)
+        base = line.allowed
+        copay = ded = 0
+        if not terms.copay_after_deductible:
+            copay = min(copay_left[category], base)
+            base -= copay
+        if terms.deductible_applies:
+            ded = min(base, ded_left)
+            base -= ded
+        if terms.copay_after_deductible and (ded_left - ded == 0 or not terms.deductible_applies):
+            copay = min(copay_left[category], base)
+            base -= copay
+        copay_left[category] -= copay
+        rate = value_on(terms.coinsurance, on, f"cost_sharing.{category}.coinsurance")
+        coinsurance = cents_times_rate(base, rate)
+        if copay:
+            line.notes.append(explain.copay_note(copay, category))
+        if terms.deductible_applies:
+            line.notes.append(explain.deductible_note(ded, ded_left))
+        if rate:
+            line.notes.append(explain.coinsurance_note(rate, base, coinsurance))
+        if oop_left is not None and copay + ded + coinsurance > oop_left:
+            copay, ded, coinsurance = _capped(copay, ded, coinsurance, oop_left)
+            line.notes.append(explain.out_of_pocket_cap_note(oop_left))
+        line.copay, line.deductible, line.coinsurance = copay, ded, coinsurance
+        cost = copay + ded + coinsurance
+        line.credit_deductible, line.credit_out_of_pocket = ded, cost
+        accumulated.add(ded, cost)
+        if coverage.superbill:
+            line.notes.append(explain.reimbursed_note(line.allowed, cost))
+
+
+def _capped(copay: int, ded: int, coinsurance: int, limit: int) -> tuple[int, int, int]:
+    """Cap a line's cost share at ``limit``: coinsurance goes first, then deductible, then
+    copay (rule 7)."""
+    excess = copay + ded + coinsurance - limit
+    cut = min(coinsurance, excess)
+    coinsurance -= cut
+    excess -= cut
+    cut = min(ded, excess)
+    ded -= cut
+    excess -= cut
+    return copay - excess, ded, coinsurance

@@ -1,0 +1,203 @@
+"""The coverage in force for a visit: the payer, its network, the savings program, and which
+rule covers each code on a date, and whether its conditions are met (contract rules 2 and 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import TypeVar
+
+from ketacost._dated import Dated, NoValueInForceError
+from ketacost._errors import EstimateError, UnknownPayerError
+from ketacost._payer import CoveredRule, ExcludedRule, FeeSchedule, Network, Payer, PercentOfPayer
+from ketacost._request import Coverage, EstimateRequest
+from ketacost._savings import SavingsProgram
+
+__all__ = ["CoverageInForce", "Decision", "has_value_on", "value_on"]
+
+T = TypeVar("T")
+
+#: A coverage decision: (covered, the rule that decided it, why not, cost-sharing category).
+Decision = tuple[bool, str, str | None, str | None]
+
+_STATUS_WORDS = {"denied": "denied", "pending": "pending", "not_requested": "not requested"}
+
+
+def value_on(value: Dated[T], on: date, what: str) -> T:
+    """A rule value in force on ``on``; an :class:`EstimateError` naming ``what`` when none."""
+    if value.plain:
+        return value.values[0]
+    try:
+        return value.at(on)
+    except NoValueInForceError as exc:
+        raise EstimateError(f"{what}: {exc}") from None
+
+
+def has_value_on(value: Dated[T], on: date) -> bool:
+    """Whether a rule value is in force on ``on``."""
+    try:
+        value.at(on)
+    except NoValueInForceError:
+        return False
+    return True
+
+
+class CoverageInForce:
+    """One coverage (the request's, or one of its coverage periods) and its rules."""
+
+    def __init__(
+        self,
+        request: EstimateRequest,
+        coverage: Coverage,
+        payers: Mapping[str, Payer],
+        programs: Mapping[str, SavingsProgram],
+    ) -> None:
+        self.request = request
+        self.cov = coverage
+        self.payers = payers
+        payer = payers.get(coverage.payer)
+        if payer is None:
+            raise UnknownPayerError(coverage.payer, tuple(sorted(payers)))
+        self.payer = payer
+        self.network: Network | None = payer.networks.get(coverage.network)
+        self.self_pay = payer.kind == "self-pay"
+        self.superbill = coverage.superbill and not self.self_pay
+        self.family = coverage.tier == "family"
+        if self.family and self.network is not None and self.network.deductible.family is None:
+            raise EstimateError(
+                f"payer {payer.id!r} has no family deductible in network "
+                f"{coverage.network!r}; use tier: individual"
+            )
+        self.used_payers = [payer, *self._reference_payer()]
+        self.program, self.used_program, self.program_note = self._savings_program(programs)
+        self.auth_start: dict[str | int, date] = {}
+        # Coverage rules per code, only those that apply in the coverage's network.
+        self.candidates: dict[str, list[CoveredRule | ExcludedRule]] = {
+            code: [r for r in rules if coverage.network in r.networks]
+            for code, rules in payer.rule_index().items()
+        }
+        self.decisions: dict[tuple[int, int], Decision] = {}
+        self.limited_codes = frozenset(c for lim in payer.limits.values() for c in lim.codes)
+
+    def _reference_payer(self) -> list[Payer]:
+        """The payer whose fee schedule this network takes a percent of, if any."""
+        if self.network is None or not isinstance(self.network.allowed, PercentOfPayer):
+            return []
+        reference = self.payers.get(self.network.allowed.payer)
+        if reference is None:
+            raise UnknownPayerError(self.network.allowed.payer, tuple(sorted(self.payers)))
+        reference_in = reference.networks.get("in")
+        if reference_in is None or not isinstance(reference_in.allowed, FeeSchedule):
+            raise EstimateError(
+                f"payer {self.payer.id!r} prices {self.cov.network}-of-network care as a "
+                f"percent of {reference.id!r}, which has no in-network fee schedule"
+            )
+        return [reference]
+
+    def _savings_program(
+        self, programs: Mapping[str, SavingsProgram]
+    ) -> tuple[SavingsProgram | None, SavingsProgram | None, str | None]:
+        """(the program where it applies, the program named (for the hash), why it does not
+        apply)."""
+        name = self.cov.savings_program
+        if name is None:
+            return None, None, None
+        program = programs.get(name)
+        if program is None:
+            known = ", ".join(sorted(programs)) or "none loaded"
+            raise EstimateError(f"unknown savings program {name!r} (known: {known})")
+        payer = self.payer
+        if self.superbill or self.self_pay or payer.kind not in program.eligible_kinds:
+            note = (
+                f"{program.name} does not apply: {payer.name} ({payer.kind}"
+                f"{', superbill' if self.superbill else ''}) is not eligible"
+            )
+            return None, program, note
+        return program, program, None
+
+    # ---- which rule ----------------------------------------------------------------------
+    def rule_in_force(self, code: str, on: date) -> CoveredRule | ExcludedRule | None:
+        """The first rule for ``code`` in the coverage's network in force on ``on``."""
+        for candidate in self.candidates.get(code, ()):
+            if candidate.in_force(on):
+                return candidate
+        return None
+
+    def rules_key(self, codes: list[str], on: date) -> tuple[int, ...] | None:
+        """The rules in force for ``codes`` on ``on`` (by identity), or None when a decision
+        could depend on the date itself (an authorization window) or on a session limit."""
+        if self.network is None:
+            return ()
+        found: list[int] = []
+        for code in codes:
+            rule = self.rule_in_force(code, on)
+            if isinstance(rule, CoveredRule) and rule.conditions.authorization_days is not None:
+                return None
+            found.append(0 if rule is None else id(rule))
+        if self.limited_codes and not self.limited_codes.isdisjoint(codes):
+            return None
+        return tuple(found)
+
+    # ---- the decision --------------------------------------------------------------------
+    def decide(self, code: str, on: date, age: int) -> Decision:
+        """Whether ``code`` is covered on ``on`` for a patient of ``age`` (rule 2)."""
+        payer, cov = self.payer, self.cov
+        if self.network is None:
+            where = "out of" if cov.network == "out" else "in"
+            return False, f"{payer.id}:networks", f"{payer.name} pays nothing {where} network", None
+        rule = self.rule_in_force(code, on)
+        if rule is None:
+            reason = f"no coverage rule for code {code} under {payer.name}"
+            return False, f"{payer.id}:coverage", reason, None
+        # A decision depends on the date only through the rule in force (found above), the
+        # patient's age and an authorization window; without a window it is cached per rule
+        # and age.
+        key = (id(rule), age)
+        hit = self.decisions.get(key)
+        if hit is None:
+            if isinstance(rule, ExcludedRule):
+                hit = (False, payer.rule_label(rule), rule.reason, None)
+            else:
+                why_not = self._condition_not_met(rule, on, age)
+                hit = (why_not is None, payer.rule_label(rule), why_not, rule.category)
+            if isinstance(rule, ExcludedRule) or rule.conditions.authorization_days is None:
+                self.decisions[key] = hit
+        return hit
+
+    def _condition_not_met(self, rule: CoveredRule, on: date, age: int) -> str | None:
+        c = rule.conditions
+        patient = self.request.patient
+        if c.min_age is not None and age < c.min_age:
+            return f"age: coverage starts at age {c.min_age} (patient is {age})"
+        if c.max_age is not None and age > c.max_age:
+            return f"age: coverage ends after age {c.max_age} (patient is {age})"
+        if c.diagnoses and not set(patient.diagnoses) & set(c.diagnoses):
+            got = ", ".join(patient.diagnoses) or "none given"
+            return f"diagnosis: none of the accepted codes ({', '.join(c.diagnoses)}); got {got}"
+        if patient.failed_trials < c.min_failed_trials:
+            return (
+                f"step therapy: {patient.failed_trials} of {c.min_failed_trials} required "
+                f"failed trials"
+            )
+        if c.prior_authorization:
+            return self._authorization_problem(rule, on)
+        return None
+
+    def _authorization_problem(self, rule: CoveredRule, on: date) -> str | None:
+        c, cov = rule.conditions, self.cov
+        if cov.prior_authorization != "approved":
+            return f"prior authorization {_STATUS_WORDS[cov.prior_authorization]} (required)"
+        if c.authorization_days is None:
+            return None
+        window = c.authorization_group or id(rule)
+        start = cov.authorization_start or self.auth_start.setdefault(window, on)
+        end = start + timedelta(days=c.authorization_days - 1)
+        if on < start:
+            return f"prior authorization starts {start.isoformat()}"
+        if on > end:
+            return (
+                f"prior authorization window of {c.authorization_days} days "
+                f"({start.isoformat()} to {end.isoformat()}) has ended"
+            )
+        return None

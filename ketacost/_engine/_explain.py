@@ -1,0 +1,157 @@
+"""The explanation sentences of an estimate's lines, in one place.
+
+The billing procedure records amounts; these functions turn them into the sentences each
+line carries (``allowed 175.00 (commercial-ppo fee schedule: 175.00 × 1 = 175.00)``). Money
+text is cached per amount: an estimate repeats the same few amounts many times.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+__all__ = [
+    "allowed_note",
+    "allowed_source",
+    "amount",
+    "assistance_note",
+    "balance_bill_note",
+    "coinsurance_note",
+    "copay_accumulator_note",
+    "copay_note",
+    "deductible_note",
+    "fallback_source",
+    "not_covered_note",
+    "out_of_pocket_cap_note",
+    "per_unit",
+    "percent",
+    "percent_of_charge",
+    "program_used_up_note",
+    "reimbursed_note",
+    "self_pay_note",
+    "superbill_paid_note",
+    "superbill_unpaid_note",
+]
+
+_AMOUNTS: dict[int, str] = {}
+_PERCENTS: dict[Decimal, str] = {}
+
+
+def amount(cents: int) -> str:
+    """``1,234.50`` for 123450 cents (cached per amount)."""
+    text = _AMOUNTS.get(cents)
+    if text is None:
+        sign = "-" if cents < 0 else ""
+        whole, part = divmod(abs(cents), 100)
+        text = f"{sign}{whole:,}.{part:02d}"
+        if len(_AMOUNTS) > 100_000:
+            _AMOUNTS.clear()
+        _AMOUNTS[cents] = text
+    return text
+
+
+def percent(rate: Decimal) -> str:
+    """``20%`` for 0.2, ``140%`` for 1.4 (cached per rate)."""
+    text = _PERCENTS.get(rate)
+    if text is None:
+        text = f"{(rate * 100).normalize():f}%"
+        _PERCENTS[rate] = text
+    return text
+
+
+# -- the allowed amount -------------------------------------------------------------------
+def allowed_source(payer_id: str, rate: Decimal | None, reference_id: str | None) -> str:
+    """Where a per-unit rate comes from: the payer's own schedule, or a percent of another's."""
+    if rate is None or reference_id is None:
+        return f"{payer_id} fee schedule"
+    return f"{percent(rate)} of {reference_id} fee schedule"
+
+
+def fallback_source(payer_id: str, network: str, reference_id: str, code: str) -> str:
+    return f"{payer_id} {network}-of-network rate ({reference_id} does not price {code})"
+
+
+def percent_of_charge(rate: Decimal, charge: int, allowed: int) -> str:
+    return f"{percent(rate)} of the charge {amount(charge)} = {amount(allowed)}"
+
+
+def per_unit(source: str, unit: int, units: int, total: int) -> str:
+    return f"{source}: {amount(unit)} × {units} = {amount(total)}"
+
+
+def allowed_note(allowed: int, how: str, capped_at: int | None) -> str:
+    if capped_at is not None:
+        how += f"; capped at the charge {amount(capped_at)}"
+    return f"allowed {amount(allowed)} ({how})"
+
+
+def superbill_unpaid_note(balance: int, charge: int, allowed: int) -> str:
+    return (
+        f"not reimbursed {amount(balance)} = paid {amount(charge)} − allowed "
+        f"{amount(allowed)} (does not count toward the deductible or out-of-pocket maximum)"
+    )
+
+
+def balance_bill_note(balance: int, charge: int, allowed: int) -> str:
+    return (
+        f"balance bill {amount(balance)} = charge {amount(charge)} − allowed "
+        f"{amount(allowed)} (out of network; does not count toward the deductible or "
+        "out-of-pocket maximum)"
+    )
+
+
+# -- cost sharing ---------------------------------------------------------------------------
+def copay_note(copay: int, category: str) -> str:
+    return f"copay {amount(copay)} ({category}, once per visit)"
+
+
+def deductible_note(deductible: int, remaining: int) -> str:
+    return f"deductible {amount(deductible)} (remaining before this line: {amount(remaining)})"
+
+
+def coinsurance_note(rate: Decimal, base: int, coinsurance: int) -> str:
+    return f"coinsurance {percent(rate)} of {amount(base)} = {amount(coinsurance)}"
+
+
+def out_of_pocket_cap_note(remaining: int) -> str:
+    return f"out-of-pocket maximum reached: cost share capped at the remaining {amount(remaining)}"
+
+
+def reimbursed_note(allowed: int, cost_share: int) -> str:
+    return (
+        f"reimbursed {amount(allowed - cost_share)} = allowed {amount(allowed)} − "
+        f"cost share {amount(cost_share)} (paid to the patient on the superbill claim)"
+    )
+
+
+# -- self-pay, superbills, not covered -----------------------------------------------------
+def self_pay_note(charge: int, rule: str) -> str:
+    return f"self-pay {amount(charge)} ({rule})"
+
+
+def superbill_paid_note(charge: int, rule: str, payer_name: str) -> str:
+    return f"paid to the clinic {amount(charge)} ({rule}); claimed on a superbill to {payer_name}"
+
+
+def not_covered_note(reason: str | None, superbill: bool) -> str:
+    return f"not covered: {reason}" + ("; nothing is reimbursed" if superbill else "")
+
+
+# -- manufacturer savings -------------------------------------------------------------------
+def assistance_note(
+    program_name: str, part: int, floor: int, left: int, cap: int, year: int
+) -> str:
+    return (
+        f"{program_name} pays {amount(part)} (the patient pays at least {amount(floor)} per "
+        f"treatment; {amount(left)} left of {amount(cap)} for {year})"
+    )
+
+
+def program_used_up_note(program_name: str, cap: int, year: int) -> str:
+    return f"{program_name}: the {amount(cap)} maximum for {year} is used up"
+
+
+def copay_accumulator_note(payer_name: str, part: int) -> str:
+    return (
+        f"copay accumulator: {payer_name} does not count the program's {amount(part)} toward "
+        "the deductible or out-of-pocket maximum"
+    )

@@ -1,0 +1,241 @@
+"""The ledger: lines being billed, what each party pays on them, and the result objects.
+
+A line records its amounts by party: the patient's parts (copay, deductible, coinsurance,
+balance bill, non-covered), what each payer pays, manufacturer assistance, and the
+write-off, so that a second payer on a line is one more entry, not a new shape. Every line
+keeps rule 9: patient + payers + write-off = charge, and patient = copay + deductible +
+coinsurance + balance bill + non-covered, to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from ketacost._clinic import TemplateLine
+from ketacost._estimate import Accumulators, EstimateLine, Totals
+from ketacost._money import Money
+from ketacost._plan import VisitTuple
+from ketacost._types import builder
+
+from . import _explain as explain
+
+__all__ = [
+    "TOTAL_FIELDS",
+    "Accumulated",
+    "BillLine",
+    "Parties",
+    "column_sums",
+    "money",
+    "post_lines",
+    "totals",
+]
+
+#: Money by cents: ``money[cents]`` (shared immutable instances; the hottest lookup).
+money = Money._interned
+
+_accumulators = builder(Accumulators)
+_line = builder(EstimateLine)
+_totals = builder(Totals)
+
+#: The money fields of :class:`Totals`, in order; visit and year sums are lists in this order.
+TOTAL_FIELDS = tuple(Totals.model_fields)
+
+
+@dataclass(slots=True)
+class Accumulated:
+    """What is met so far in the plan year (cents), and the visits counted per limit."""
+
+    deductible_individual: int = 0
+    deductible_family: int = 0
+    out_of_pocket_individual: int = 0
+    out_of_pocket_family: int = 0
+    sessions: dict[str, int] = field(default_factory=dict)
+
+    def add(self, deductible: int, out_of_pocket: int) -> None:
+        """Count a payment toward the deductible and the out-of-pocket maximum."""
+        self.deductible_individual += deductible
+        self.deductible_family += deductible
+        self.out_of_pocket_individual += out_of_pocket
+        self.out_of_pocket_family += out_of_pocket
+
+    def snapshot(self) -> Accumulators:
+        return _snapshot(
+            self.deductible_individual,
+            self.deductible_family,
+            self.out_of_pocket_individual,
+            self.out_of_pocket_family,
+        )
+
+
+def _snapshot(ded_i: int, ded_f: int, oop_i: int, oop_f: int) -> Accumulators:
+    return _accumulators(
+        {
+            "deductible_individual": money[ded_i],
+            "deductible_family": money[ded_f],
+            "out_of_pocket_individual": money[oop_i],
+            "out_of_pocket_family": money[oop_f],
+        }
+    )
+
+
+@dataclass(slots=True)
+class BillLine:
+    """A line being billed, in cents."""
+
+    template: TemplateLine
+    code: str
+    charge: int
+    covered: bool = False
+    rule: str = ""
+    reason: str | None = None
+    category: str | None = None
+    allowed: int = 0
+    copay: int = 0
+    deductible: int = 0
+    coinsurance: int = 0
+    balance_bill: int = 0
+    assistance: int = 0
+    # What counts toward the accumulators (less than the cost share under a copay accumulator).
+    credit_deductible: int = 0
+    credit_out_of_pocket: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def cost_share(self) -> int:
+        return self.copay + self.deductible + self.coinsurance
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """Who pays what of one line's charge (cents)."""
+
+    patient: int
+    payers: tuple[tuple[str, int], ...]  # (payer id, paid), in the order they paid
+    assistance: int
+    write_off: int
+
+    @property
+    def paid_by_payers(self) -> int:
+        return sum(paid for _, paid in self.payers)
+
+
+def parties(line: BillLine, payer_id: str) -> Parties:
+    """Split a billed line's charge between the parties (rule 9)."""
+    if not line.covered:
+        return Parties(line.charge, ((payer_id, 0),), line.assistance, 0)
+    patient = line.cost_share + line.balance_bill
+    write_off = line.charge - line.allowed - line.balance_bill
+    return Parties(
+        patient, ((payer_id, line.allowed - line.cost_share),), line.assistance, write_off
+    )
+
+
+def totals(cents: list[int]) -> Totals:
+    """Totals from cents in :data:`TOTAL_FIELDS` order."""
+    return _totals({name: money[c] for name, c in zip(TOTAL_FIELDS, cents, strict=True)})
+
+
+def column_sums(rows: list[list[int]]) -> list[int]:
+    """Per-field sums of rows of cents (an empty list sums to zeros)."""
+    if not rows:
+        return [0] * len(TOTAL_FIELDS)
+    return [sum(column) for column in zip(*rows, strict=True)]
+
+
+def post_lines(
+    visit: VisitTuple,
+    variant: str,
+    lines: list[BillLine],
+    before: Accumulators,
+    visit_sum: list[int],
+    payer_id: str,
+    self_pay: bool,
+    superbill: bool,
+) -> list[EstimateLine]:
+    """The result lines of one visit, adding their cents to ``visit_sum`` (in
+    :data:`TOTAL_FIELDS` order). Accumulators move only on covered lines; they are replayed
+    line by line from ``before``."""
+    out: list[EstimateLine] = []
+    number, on, _nominal, _phase, phase_name, session = visit
+    running = before
+    ded_i, ded_f = before.deductible_individual.cents, before.deductible_family.cents
+    oop_i, oop_f = before.out_of_pocket_individual.cents, before.out_of_pocket_family.cents
+    for line in lines:
+        if not line.covered and not self_pay:
+            line.notes.append(explain.not_covered_note(line.reason, superbill))
+        after = running
+        if line.covered and (line.credit_deductible or line.credit_out_of_pocket):
+            ded_i += line.credit_deductible
+            ded_f += line.credit_deductible
+            oop_i += line.credit_out_of_pocket
+            oop_f += line.credit_out_of_pocket
+            after = _snapshot(ded_i, ded_f, oop_i, oop_f)
+        out.append(_post(line, number, on, phase_name, session, variant, payer_id, superbill,
+                         running, after, visit_sum))  # fmt: skip
+        running = after
+    return out
+
+
+def _post(
+    line: BillLine,
+    number: int,
+    on: date,
+    phase_name: str,
+    session: str,
+    variant: str,
+    payer_id: str,
+    superbill: bool,
+    before: Accumulators,
+    after: Accumulators,
+    visit_sum: list[int],
+) -> EstimateLine:
+    split = parties(line, payer_id)
+    if line.covered:
+        allowed, copay, ded, coins = line.allowed, line.copay, line.deductible, line.coinsurance
+        balance, non_covered = line.balance_bill, 0
+    else:
+        allowed = copay = ded = coins = balance = 0
+        non_covered = line.charge
+    payer_pays = split.paid_by_payers
+    reimbursement = payer_pays if superbill else 0
+    net = split.patient - split.assistance
+    for i, cents in enumerate(
+        (line.charge, allowed, copay, ded, coins, balance, non_covered, split.patient,
+         payer_pays, split.write_off, split.assistance, reimbursement, net)
+    ):  # fmt: skip
+        visit_sum[i] += cents
+    template = line.template
+    return _line(
+        {  # in field order: the JSON follows the dict's order
+            "visit": number,
+            "date": on,
+            "phase": phase_name,
+            "session": session,
+            "variant": variant,
+            "code": line.code,
+            "units": template.units,
+            "modifiers": template.modifiers,
+            "description": template.description,
+            "charge": money[line.charge],
+            "allowed": money[allowed],
+            "covered": line.covered,
+            "rule": line.rule,
+            "reason": line.reason,
+            "category": line.category,
+            "copay": money[copay],
+            "deductible": money[ded],
+            "coinsurance": money[coins],
+            "balance_bill": money[balance],
+            "non_covered": money[non_covered],
+            "patient": money[split.patient],
+            "payer": money[payer_pays],
+            "write_off": money[split.write_off],
+            "assistance": money[split.assistance],
+            "reimbursement": money[reimbursement],
+            "patient_net": money[net],
+            "explanation": tuple(line.notes),
+            "accumulators_before": before,
+            "accumulators_after": after,
+        }
+    )

@@ -1,0 +1,308 @@
+"""The visit loop: each visit in date order under the coverage in force on its date, plan
+years opening and closing, starting accumulators, and the estimate they add up to
+(contract rules 1 and 10)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from ketacost._errors import EstimateError
+from ketacost._estimate import Accumulators, Estimate, PlanYearSummary, VisitEstimate
+from ketacost._payer import Payer
+from ketacost._plan import VisitTuple, schedule
+from ketacost._request import EstimateRequest
+from ketacost._savings import SavingsProgram
+from ketacost._types import builder
+from ketacost._version import __version__
+
+from . import _memo
+from ._billing import bill_visit
+from ._coverage import CoverageInForce, has_value_on, value_on
+from ._hash import rules_hash
+from ._ledger import TOTAL_FIELDS, Accumulated, BillLine, column_sums, post_lines, totals
+from ._savings import Assistance
+from ._self_pay import price_lines, self_pay_prices
+
+__all__ = ["adjudicate_plan"]
+
+_visit = builder(VisitEstimate)
+_plan_year = builder(PlanYearSummary)
+_estimate = builder(Estimate)
+
+
+@dataclass
+class _Year:
+    """The plan year being added up: its coverage, start, visits and sums."""
+
+    coverage: int
+    start: date
+    accumulated: Accumulated
+    opened: Accumulators
+    rows: list[list[int]] = field(default_factory=list)
+    visits: int = 0
+
+
+def adjudicate_plan(
+    request: EstimateRequest,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram],
+) -> Estimate:
+    """Every visit of ``request``'s plan, adjudicated; the estimate without a range."""
+    return _Plan(request, payers, programs).run()
+
+
+class _Plan:
+    def __init__(
+        self,
+        request: EstimateRequest,
+        payers: Mapping[str, Payer],
+        programs: Mapping[str, SavingsProgram],
+    ) -> None:
+        self.request = request
+        self.coverages = [CoverageInForce(request, request.coverage, payers, programs)] + [
+            CoverageInForce(request, period, payers, programs)
+            for period in request.coverage_periods
+        ]
+        self.starts = [date.min] + [p.starts for p in request.coverage_periods]
+        self.warnings: list[str] = []
+        self.assistance = Assistance()
+        self.memo = _memo.Memo()
+        self.warned: set[int] = set()
+        self.years: list[PlanYearSummary] = []
+        self.year_sums: list[list[int]] = []
+
+    # ---- the plan ----------------------------------------------------------------------
+    def run(self) -> Estimate:
+        visits = schedule(self.request.plan)
+        clinic = self.request.clinic
+        for v in visits:
+            if v[5] not in clinic.sessions:
+                raise EstimateError(
+                    f"plan phase {v[3] + 1} names session {v[5]!r}, which the clinic "
+                    f"does not have (known: {', '.join(sorted(clinic.sessions))})"
+                )
+        which = self._coverage_of(visits)
+        priced = [
+            (i, v)
+            for i, v in enumerate(visits)
+            if self.coverages[which[i]].self_pay or self.coverages[which[i]].superbill
+        ]
+        self.prices = self_pay_prices(clinic, priced) if priced else {}
+        out: list[VisitEstimate] = []
+        year: _Year | None = None
+        running: Accumulators | None = None
+        for index, visit in enumerate(visits):
+            coverage = self.coverages[which[index]]
+            start = coverage.payer.plan_year_start.year_of(visit[1])
+            if year is None or (which[index], start) != (year.coverage, year.start):
+                if year is not None:
+                    self._close(year)
+                year = self._open(which[index], start, visit[1])
+                running = year.opened
+            assert running is not None
+            result = self._visit(index, visit, which[index], year, running)
+            running = result.lines[-1].accumulators_after
+            out.append(result)
+        if year is not None:
+            self._close(year)
+        return self._estimate(out)
+
+    def _coverage_of(self, visits: list[VisitTuple]) -> list[int]:
+        """Which coverage each visit falls under (visits are in date order)."""
+        which: list[int] = []
+        k = 0
+        for v in visits:
+            while k + 1 < len(self.starts) and self.starts[k + 1] <= v[1]:
+                k += 1
+            which.append(k)
+        return which
+
+    # ---- plan years ------------------------------------------------------------------------
+    def _open(self, index: int, start: date, first_visit: date) -> _Year:
+        """A plan year's accumulators: zero, or the request's starting ones when they belong
+        to this plan year (rule 1)."""
+        coverage = self.coverages[index]
+        payer = coverage.payer
+        accumulated = Accumulated()
+        starting = coverage.cov.accumulators
+        if starting is not None:
+            if index not in self.warned and starting.as_of > first_visit:
+                self.warned.add(index)
+                self.warnings.append(
+                    f"accumulators for {payer.id} are as of {starting.as_of.isoformat()}, "
+                    f"after its first visit ({first_visit.isoformat()}); they are applied "
+                    "from the start of that plan year"
+                )
+            if start == payer.plan_year_start.year_of(starting.as_of):
+                ded = starting.deductible_met
+                oop = starting.out_of_pocket_met
+                accumulated.deductible_individual = ded.individual.cents
+                accumulated.deductible_family = max(ded.family.cents, ded.individual.cents)
+                # Deductible paid counts toward the maximum, so what is met of the maximum is
+                # at least what is met of the deductible.
+                accumulated.out_of_pocket_individual = max(
+                    oop.individual.cents, accumulated.deductible_individual
+                )
+                accumulated.out_of_pocket_family = max(
+                    oop.family.cents,
+                    accumulated.out_of_pocket_individual,
+                    accumulated.deductible_family,
+                )
+                accumulated.sessions = dict(starting.sessions_used)
+        return _Year(index, start, accumulated, accumulated.snapshot())
+
+    def _close(self, year: _Year) -> None:
+        coverage = self.coverages[year.coverage]
+        start = year.start
+        if start.year == date.max.year:  # the last plan year the calendar can hold
+            end = date.max
+        else:
+            end = date(start.year + 1, start.month, start.day) - timedelta(days=1)
+        network = coverage.network
+        ded = oop = None
+        if network is not None and not coverage.self_pay:
+            if has_value_on(network.deductible.individual, start):
+                ded = network.deductible.individual.at(start)
+            limit = network.out_of_pocket_max
+            if limit is not None and has_value_on(limit.individual, start):
+                oop = limit.individual.at(start)
+        sums = column_sums(year.rows)
+        self.year_sums.append(sums)
+        self.years.append(
+            _plan_year(
+                {
+                    "start": start,
+                    "end": end,
+                    "payer_id": coverage.payer.id,
+                    "visits": year.visits,
+                    "totals": totals(sums),
+                    "accumulators_start": year.opened,
+                    "accumulators_end": year.accumulated.snapshot(),
+                    "deductible_individual": ded,
+                    "out_of_pocket_max_individual": oop,
+                }
+            )
+        )
+
+    # ---- one visit ---------------------------------------------------------------------------
+    def _visit(
+        self, index: int, visit: VisitTuple, which: int, year: _Year, running: Accumulators
+    ) -> VisitEstimate:
+        number, on, _nominal, _phase, phase_name, session = visit
+        coverage = self.coverages[which]
+        clinic = self.request.clinic
+        year.visits += 1
+        variant, template_lines = clinic.sessions[session].billing(coverage.payer.billing_variants)
+        codes: list[str] = []
+        charges: list[int] = []
+        for tl in template_lines:
+            code = tl.code.values[0] if tl.code.plain else value_on(tl.code, on, "clinic code")
+            charge = clinic.chargemaster.get(code)
+            if charge is None:
+                raise EstimateError(f"clinic chargemaster has no charge for code {code}")
+            unit = (
+                charge.values[0] if charge.plain else value_on(charge, on, f"chargemaster {code}")
+            )
+            codes.append(code)
+            charges.append(unit.cents * tl.units)
+        age = 0 if coverage.self_pay else self.request.patient.age_on(on)
+        key = self._memo_key(index, which, year, session, variant, age, codes, charges, on)
+        hit = self.memo.get(key)
+        if hit is not None:
+            lines = _memo.replay(hit, number, on, phase_name, session, running)
+            sums, visit_totals = hit[1], hit[2]
+        else:
+            bill = [
+                BillLine(tl, code, charge)
+                for tl, code, charge in zip(template_lines, codes, charges, strict=True)
+            ]
+            self._bill(index, bill, coverage, on, age, year, number)
+            sums = [0] * len(TOTAL_FIELDS)
+            lines = post_lines(visit, variant, bill, running, sums, coverage.payer.id,
+                               coverage.self_pay, coverage.superbill)  # fmt: skip
+            visit_totals = totals(sums)
+            if any(line.covered for line in bill):
+                self.memo.covered_once.add((which, session, variant))
+            elif key is not None:
+                self.memo.keep(key, lines, sums, visit_totals)
+        year.rows.append(sums)
+        return _visit(
+            {
+                "number": number,
+                "date": on,
+                "phase": phase_name,
+                "session": session,
+                "plan_year": year.start,
+                "payer_id": coverage.payer.id,
+                "network": coverage.cov.network,
+                "lines": tuple(lines),
+                "totals": visit_totals,
+            }
+        )
+
+    def _bill(
+        self,
+        index: int,
+        lines: list[BillLine],
+        coverage: CoverageInForce,
+        on: date,
+        age: int,
+        year: _Year,
+        number: int,
+    ) -> None:
+        if coverage.self_pay or coverage.superbill:
+            price, rule = self.prices[index]
+            price_lines(lines, price, rule, self_pay=coverage.self_pay,
+                        payer_name=coverage.payer.name)  # fmt: skip
+        if not coverage.self_pay:
+            bill_visit(coverage, lines, on, age, year.accumulated, self.assistance, number,
+                       self.warnings)  # fmt: skip
+
+    def _memo_key(
+        self,
+        index: int,
+        which: int,
+        year: _Year,
+        session: str,
+        variant: str,
+        age: int,
+        codes: list[str],
+        charges: list[int],
+        on: date,
+    ) -> tuple[object, ...] | None:
+        """The key under which a stateless visit's lines repeat, or None (see _memo)."""
+        coverage = self.coverages[which]
+        if not _memo.ENABLED or (which, session, variant) in self.memo.covered_once:
+            return None
+        if coverage.self_pay:
+            return (which, session, variant, *codes, *charges, *self.prices[index])
+        if coverage.superbill:
+            return None
+        rules = coverage.rules_key(codes, on)
+        if rules is None:
+            return None
+        return (which, year.start, session, variant, age, *codes, *charges, *rules)
+
+    # ---- the estimate ------------------------------------------------------------------------
+    def _estimate(self, visits: list[VisitEstimate]) -> Estimate:
+        first = self.coverages[0]
+        used_payers = [p for c in self.coverages for p in c.used_payers]
+        used_programs = [c.used_program for c in self.coverages if c.used_program is not None]
+        return _estimate(
+            {
+                "library_version": __version__,
+                "rules_hash": rules_hash(used_payers, self.request.clinic, used_programs),
+                "issued": self.request.issued,
+                "payer_id": first.payer.id,
+                "payer_name": first.payer.name,
+                "network": first.cov.network,
+                "visits": tuple(visits),
+                "plan_years": tuple(self.years),
+                "totals": totals(column_sums(self.year_sums)),
+                "assistance": self.assistance.years(),
+                "range": None,
+                "warnings": tuple(self.warnings),
+            }
+        )
