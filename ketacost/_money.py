@@ -159,8 +159,9 @@ class Money:
     '283.00'
     """
 
-    __slots__ = ("_cents",)
+    __slots__ = ("_cents", "_text")
     _cents: int
+    _text: str  # str(self), made on first use (instances are shared, so once per amount)
     _interned: ClassVar[_Interned]
 
     def __init__(self, amount: Decimal | int | str | Money = 0) -> None:
@@ -260,9 +261,14 @@ class Money:
 
     # -- text ------------------------------------------------------------------------
     def __str__(self) -> str:
-        sign = "-" if self._cents < 0 else ""
-        whole, cents = divmod(abs(self._cents), 100)
-        return f"{sign}{whole}.{cents:02d}"
+        try:
+            return self._text
+        except AttributeError:
+            sign = "-" if self._cents < 0 else ""
+            whole, cents = divmod(abs(self._cents), 100)
+            text = f"{sign}{whole}.{cents:02d}"
+            object.__setattr__(self, "_text", text)
+            return text
 
     def __repr__(self) -> str:
         return f"Money('{self}')"
