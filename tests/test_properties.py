@@ -1,7 +1,7 @@
 """Properties of the engine, over random payers, clinics, plans and requests.
 
 Each test states one invariant of the contract in the module docstring of
-``ketacost/_engine.py`` (cited by rule number) and checks it on every estimate drawn. The
+``ketacost/_engine/__init__.py`` (cited by rule number) and checks it on every estimate drawn. The
 strategies are in ``strategies.py``.
 
 The examples cover coverage periods, savings programs, superbills, unknowns, the bundled

@@ -1,4 +1,4 @@
-"""Worked examples of the engine contract (ketacost/_engine.py), with the arithmetic written out.
+"""Worked examples of the engine contract (ketacost/_engine/__init__.py), with the arithmetic written out.
 
 Each test builds a small payer, clinic and request, runs :func:`ketacost.adjudicate` and pins
 every amount to the cent. ``amounts(x)`` shows only the non-zero money fields, so a line that
