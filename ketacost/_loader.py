@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from ._checks import request_problems
 from ._clinic import Clinic, clinic_issues
 from ._errors import (
     ClinicFileError,
@@ -25,7 +26,7 @@ from ._errors import (
 from ._json_parser import parse_json
 from ._limits import MAX_ISSUES, MAX_RULE_FILE_BYTES
 from ._payer import Payer, payer_issues
-from ._request import Coverage, EstimateRequest
+from ._request import EstimateRequest
 from ._savings import SavingsProgram
 from ._source import SourceMap, issue_at, position_of_byte, too_large_issue
 from ._validation import validate
@@ -161,111 +162,6 @@ def clinic_from_data(data: Mapping[str, Any], *, source: str = "<clinic>") -> Cl
     return _clinic(data, SourceMap.empty(source))
 
 
-def request_issues(
-    request: EstimateRequest, payers: Mapping[str, Payer] | None
-) -> list[tuple[Loc, str]]:
-    """Cross-checks between the request's parts and the payer library."""
-    issues: list[tuple[Loc, str]] = []
-    sessions = request.clinic.sessions
-    for i, phase in enumerate(request.plan.phases):
-        if phase.session not in sessions:
-            known = ", ".join(sorted(sessions))
-            issues.append(
-                (
-                    ("plan", "phases", i, "session"),
-                    f"the clinic has no session {phase.session!r} (known: {known})",
-                )
-            )
-    issues.extend(_unknowns_issues(request))
-    if payers is None:
-        return issues
-    coverages: list[tuple[Loc, Coverage]] = [(("coverage",), request.coverage)]
-    coverages += [(("coverage_periods", i), p) for i, p in enumerate(request.coverage_periods)]
-    programs: Mapping[str, SavingsProgram] | None = getattr(payers, "programs", None)
-    for at, cov in coverages:
-        issues.extend(_coverage_issues(at, cov, payers, programs))
-    return issues
-
-
-def _coverage_issues(
-    at: Loc,
-    cov: Coverage,
-    payers: Mapping[str, Payer],
-    programs: Mapping[str, SavingsProgram] | None,
-) -> list[tuple[Loc, str]]:
-    issues: list[tuple[Loc, str]] = []
-    payer = payers.get(cov.payer)
-    if payer is None:
-        issues.append(
-            (
-                (*at, "payer"),
-                f"unknown payer {cov.payer!r} (known: {', '.join(sorted(payers))})",
-            )
-        )
-        return issues
-    net = payer.networks.get(cov.network)
-    if cov.tier == "family" and net is not None and net.deductible.family is None:
-        issues.append(
-            ((*at, "tier"), f"payer {payer.id!r} has no family deductible; use individual")
-        )
-    if (
-        cov.savings_program is not None
-        and programs is not None
-        and cov.savings_program not in programs
-    ):
-        known = ", ".join(sorted(programs)) or "none"
-        issues.append(
-            (
-                (*at, "savings_program"),
-                f"unknown savings program {cov.savings_program!r} (known: {known})",
-            )
-        )
-    if cov.superbill and payer.kind == "self-pay":
-        issues.append(((*at, "superbill"), "a superbill needs an insurer to send it to"))
-    if cov.accumulators is not None:
-        for name in cov.accumulators.sessions_used:
-            if name not in payer.limits:
-                known = ", ".join(sorted(payer.limits)) or "none"
-                issues.append(
-                    (
-                        (*at, "accumulators", "sessions_used", name),
-                        f"payer {payer.id!r} has no session limit {name!r} (known: {known})",
-                    )
-                )
-    return issues
-
-
-def _unknowns_issues(request: EstimateRequest) -> list[tuple[Loc, str]]:
-    unknowns = request.unknowns
-    if unknowns is None:
-        return []
-    issues: list[tuple[Loc, str]] = []
-    names = [p.name or f"phase {i + 1}" for i, p in enumerate(request.plan.phases)]
-    sessions = request.clinic.sessions
-    phases: list[tuple[str, int, str]] = [
-        ("sessions", i, e.phase) for i, e in enumerate(unknowns.sessions)
-    ] + [("dose", i, e.phase) for i, e in enumerate(unknowns.dose)]
-    for kind, i, phase in phases:
-        if phase not in names:
-            issues.append(
-                (
-                    ("unknowns", kind, i, "phase"),
-                    f"the plan has no phase {phase!r} (phases: {', '.join(names)})",
-                )
-            )
-    for i, dose in enumerate(unknowns.dose):
-        for j, name in enumerate(dose.sessions):
-            if name not in sessions:
-                issues.append(
-                    (
-                        ("unknowns", "dose", i, "sessions", j),
-                        f"the clinic has no session {name!r} "
-                        f"(known: {', '.join(sorted(sessions))})",
-                    )
-                )
-    return issues
-
-
 def _request(
     data: Any,
     source: SourceMap,
@@ -280,7 +176,7 @@ def _request(
         source,
         RequestFileError,
         [],
-        lambda req: request_issues(req, payers),
+        lambda req: request_problems(req, payers),
     )
 
 

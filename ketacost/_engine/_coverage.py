@@ -8,9 +8,15 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TypeVar
 
+from ketacost._checks import (
+    family_deductible_problem,
+    reference_problem,
+    savings_program_problem,
+    unknown_payer_problem,
+)
 from ketacost._dated import Dated, NoValueInForceError
 from ketacost._errors import EstimateError, UnknownPayerError
-from ketacost._payer import CoveredRule, ExcludedRule, FeeSchedule, Network, Payer, PercentOfPayer
+from ketacost._payer import CoveredRule, ExcludedRule, Network, Payer, PercentOfPayer
 from ketacost._request import Coverage, EstimateRequest
 from ketacost._savings import SavingsProgram
 
@@ -56,19 +62,28 @@ class CoverageInForce:
         self.request = request
         self.cov = coverage
         self.payers = payers
-        payer = payers.get(coverage.payer)
-        if payer is None:
+        unknown = unknown_payer_problem(coverage, payers)
+        if unknown is not None:
             raise UnknownPayerError(coverage.payer, tuple(sorted(payers)))
+        payer = payers[coverage.payer]
         self.payer = payer
+        network = payer.networks.get(coverage.network)
+        basis = network.allowed if network is not None else None
+        if isinstance(basis, PercentOfPayer) and basis.payer not in payers:
+            raise UnknownPayerError(basis.payer, tuple(sorted(payers)))
+        # The checks the loader makes with the library; a request built in code reaches here
+        # unchecked (one home for each: ketacost._checks).
+        for problem in (
+            family_deductible_problem(payer, coverage),
+            reference_problem(payer, coverage, payers),
+            savings_program_problem(coverage, programs),
+        ):
+            if problem is not None:
+                raise EstimateError(problem)
         self.network: Network | None = payer.networks.get(coverage.network)
         self.self_pay = payer.kind == "self-pay"
         self.superbill = coverage.superbill and not self.self_pay
         self.family = coverage.tier == "family"
-        if self.family and self.network is not None and self.network.deductible.family is None:
-            raise EstimateError(
-                f"payer {payer.id!r} has no family deductible in network "
-                f"{coverage.network!r}; use tier: individual"
-            )
         self.used_payers = [payer, *self._reference_payer()]
         self.program, self.used_program, self.program_note = self._savings_program(programs)
         self.auth_start: dict[str | int, date] = {}
@@ -84,16 +99,7 @@ class CoverageInForce:
         """The payer whose fee schedule this network takes a percent of, if any."""
         if self.network is None or not isinstance(self.network.allowed, PercentOfPayer):
             return []
-        reference = self.payers.get(self.network.allowed.payer)
-        if reference is None:
-            raise UnknownPayerError(self.network.allowed.payer, tuple(sorted(self.payers)))
-        reference_in = reference.networks.get("in")
-        if reference_in is None or not isinstance(reference_in.allowed, FeeSchedule):
-            raise EstimateError(
-                f"payer {self.payer.id!r} prices {self.cov.network}-of-network care as a "
-                f"percent of {reference.id!r}, which has no in-network fee schedule"
-            )
-        return [reference]
+        return [self.payers[self.network.allowed.payer]]
 
     def _savings_program(
         self, programs: Mapping[str, SavingsProgram]
@@ -103,10 +109,7 @@ class CoverageInForce:
         name = self.cov.savings_program
         if name is None:
             return None, None, None
-        program = programs.get(name)
-        if program is None:
-            known = ", ".join(sorted(programs)) or "none loaded"
-            raise EstimateError(f"unknown savings program {name!r} (known: {known})")
+        program = programs[name]  # checked: savings_program_problem
         payer = self.payer
         if self.superbill or self.self_pay or payer.kind not in program.eligible_kinds:
             note = (

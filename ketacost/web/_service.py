@@ -24,12 +24,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from ketacost._checks import request_problems
 from ketacost._clinic import Clinic
 from ketacost._errors import KetacostError, RequestFileError
 from ketacost._estimate import Estimate
 from ketacost._estimating import adjudicate
 from ketacost._json_parser import parse_json
-from ketacost._loader import request_issues
 from ketacost._money import Money
 from ketacost._payer import Payer
 from ketacost._plan import Phase, Plan
@@ -355,7 +355,7 @@ class Calculator:
         request = validate(
             EstimateRequest, {**data, "clinic": self.clinic}, source, RequestFileError
         )
-        issues = [issue_at(source, loc, m) for loc, m in request_issues(request, self.library)]
+        issues = [issue_at(source, loc, m) for loc, m in request_problems(request, self.library)]
         if issues:
             raise RequestFileError(sorted(issues, key=lambda i: (i.line, i.column)))
         return request

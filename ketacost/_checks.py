@@ -1,0 +1,168 @@
+"""Checks of a request against its clinic and the payer library, in one place.
+
+The loader reports each problem at its place in the file (``file:line:column: field:
+message``); the engine raises the same message as an :class:`~ketacost.EstimateError` when a
+request reaches it unchecked (built in code); the web calculator reports them in its problem
+documents. One function per check, each returning the message or ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ._payer import FeeSchedule, Payer, PercentOfPayer
+from ._request import Coverage, EstimateRequest
+from ._savings import SavingsProgram
+
+__all__ = [
+    "Loc",
+    "Problem",
+    "coverage_problems",
+    "family_deductible_problem",
+    "reference_problem",
+    "request_problems",
+    "savings_program_problem",
+    "unknown_payer_problem",
+]
+
+Loc = tuple[str | int, ...]
+#: A problem: the path of the field at fault, and what is wrong.
+Problem = tuple[Loc, str]
+
+
+def request_problems(request: EstimateRequest, payers: Mapping[str, Payer] | None) -> list[Problem]:
+    """Every cross-check between the request's parts, and with the payer library (when
+    given; its savings programs are those of a :class:`~ketacost.PayerLibrary`)."""
+    problems: list[Problem] = []
+    sessions = request.clinic.sessions
+    for i, phase in enumerate(request.plan.phases):
+        if phase.session not in sessions:
+            known = ", ".join(sorted(sessions))
+            problems.append(
+                (
+                    ("plan", "phases", i, "session"),
+                    f"the clinic has no session {phase.session!r} (known: {known})",
+                )
+            )
+    problems.extend(_unknowns_issues(request))
+    if payers is None:
+        return problems
+    coverages: list[tuple[Loc, Coverage]] = [(("coverage",), request.coverage)]
+    coverages += [(("coverage_periods", i), p) for i, p in enumerate(request.coverage_periods)]
+    programs: Mapping[str, SavingsProgram] | None = getattr(payers, "programs", None)
+    for at, cov in coverages:
+        problems.extend(coverage_problems(at, cov, payers, programs))
+    return problems
+
+
+def coverage_problems(
+    at: Loc,
+    cov: Coverage,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram] | None,
+) -> list[Problem]:
+    """Every problem of one coverage (the request's, or a coverage period at ``at``)."""
+    unknown = unknown_payer_problem(cov, payers)
+    if unknown is not None:
+        return [((*at, "payer"), unknown)]
+    payer = payers[cov.payer]
+    problems: list[Problem] = []
+    for field, message in (
+        ("tier", family_deductible_problem(payer, cov)),
+        ("network", reference_problem(payer, cov, payers)),
+        ("savings_program", savings_program_problem(cov, programs)),
+    ):
+        if message is not None:
+            problems.append(((*at, field), message))
+    if cov.superbill and payer.kind == "self-pay":
+        problems.append(((*at, "superbill"), "a superbill needs an insurer to send it to"))
+    if cov.accumulators is not None:
+        for name in cov.accumulators.sessions_used:
+            if name not in payer.limits:
+                known = ", ".join(sorted(payer.limits)) or "none"
+                problems.append(
+                    (
+                        (*at, "accumulators", "sessions_used", name),
+                        f"payer {payer.id!r} has no session limit {name!r} (known: {known})",
+                    )
+                )
+    return problems
+
+
+def unknown_payer_problem(cov: Coverage, payers: Mapping[str, Payer]) -> str | None:
+    if cov.payer in payers:
+        return None
+    return f"unknown payer {cov.payer!r} (known: {', '.join(sorted(payers))})"
+
+
+def family_deductible_problem(payer: Payer, cov: Coverage) -> str | None:
+    """Family coverage needs a family deductible in the coverage's network."""
+    network = payer.networks.get(cov.network)
+    if cov.tier != "family" or network is None or network.deductible.family is not None:
+        return None
+    return (
+        f"payer {payer.id!r} has no family deductible in network {cov.network!r}; "
+        "use tier: individual"
+    )
+
+
+def reference_problem(payer: Payer, cov: Coverage, payers: Mapping[str, Payer]) -> str | None:
+    """A network priced as a percent of another payer needs that payer's in-network fee
+    schedule (the payer library checks this when it loads; a hand-built one may not)."""
+    network = payer.networks.get(cov.network)
+    if network is None or not isinstance(network.allowed, PercentOfPayer):
+        return None
+    reference = payers.get(network.allowed.payer)
+    if reference is None:
+        return (
+            f"payer {payer.id!r} takes a percent of payer {network.allowed.payer!r}, "
+            "which is unknown"
+        )
+    reference_in = reference.networks.get("in")
+    if reference_in is None or not isinstance(reference_in.allowed, FeeSchedule):
+        return (
+            f"payer {payer.id!r} prices {cov.network}-of-network care as a percent of "
+            f"{reference.id!r}, which has no in-network fee schedule"
+        )
+    return None
+
+
+def savings_program_problem(
+    cov: Coverage, programs: Mapping[str, SavingsProgram] | None
+) -> str | None:
+    """A named savings program must be one the library has (when the library is known)."""
+    if cov.savings_program is None or programs is None or cov.savings_program in programs:
+        return None
+    known = ", ".join(sorted(programs)) or "none loaded"
+    return f"unknown savings program {cov.savings_program!r} (known: {known})"
+
+
+def _unknowns_issues(request: EstimateRequest) -> list[Problem]:
+    unknowns = request.unknowns
+    if unknowns is None:
+        return []
+    issues: list[Problem] = []
+    names = [p.name or f"phase {i + 1}" for i, p in enumerate(request.plan.phases)]
+    sessions = request.clinic.sessions
+    phases: list[tuple[str, int, str]] = [
+        ("sessions", i, e.phase) for i, e in enumerate(unknowns.sessions)
+    ] + [("dose", i, e.phase) for i, e in enumerate(unknowns.dose)]
+    for kind, i, phase in phases:
+        if phase not in names:
+            issues.append(
+                (
+                    ("unknowns", kind, i, "phase"),
+                    f"the plan has no phase {phase!r} (phases: {', '.join(names)})",
+                )
+            )
+    for i, dose in enumerate(unknowns.dose):
+        for j, name in enumerate(dose.sessions):
+            if name not in sessions:
+                issues.append(
+                    (
+                        ("unknowns", "dose", i, "sessions", j),
+                        f"the clinic has no session {name!r} "
+                        f"(known: {', '.join(sorted(sessions))})",
+                    )
+                )
+    return issues
