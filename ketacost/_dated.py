@@ -23,6 +23,7 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
+from ._errors import InvalidArgumentError, KetacostError
 from ._money import Money
 from ._types import strict_day
 
@@ -31,8 +32,8 @@ __all__ = ["Dated", "NoValueInForceError"]
 T = TypeVar("T")
 
 
-class NoValueInForceError(LookupError):
-    """No dated value is in force on the date asked for."""
+class NoValueInForceError(KetacostError, LookupError):
+    """No dated value is in force on the date asked for (a ``LookupError`` as before)."""
 
     def __init__(self, on: date, first: date) -> None:
         self.on = on
@@ -65,10 +66,10 @@ class Dated(Generic[T]):
     def of(cls, steps: dict[date, T]) -> Dated[T]:
         """A dated value from an ordered mapping of start dates to values."""
         if not steps:
-            raise ValueError("a dated value needs at least one date")
+            raise InvalidArgumentError("a dated value needs at least one date")
         dates = tuple(steps)
         if any(b <= a for a, b in pairwise(dates)):
-            raise ValueError("dated keys must be in increasing date order")
+            raise InvalidArgumentError("dated keys must be in increasing date order")
         out: Dated[T] = cls.__new__(cls)
         out._dates = dates
         out._values = tuple(steps.values())
@@ -76,7 +77,11 @@ class Dated(Generic[T]):
         return out
 
     def at(self, on: date) -> T:
-        """The value in force on ``on``."""
+        """The value in force on ``on``.
+
+        Raises:
+            NoValueInForceError: ``on`` is before the first date.
+        """
         if self.plain:
             return self._values[0]
         i = bisect.bisect_right(self._dates, on) - 1

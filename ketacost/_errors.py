@@ -1,9 +1,38 @@
 """One exception tree, rooted at :class:`KetacostError`.
 
-Each leaf is also a built-in exception (``ValueError``, ``LookupError``) so callers that
-do not know ketacost can still catch it. File errors carry structured fields (path, line,
-column, field, expected, found) so a CLI or a web service can render them as it likes;
-``str(error)`` is the one-line form ``file:line:column: field: message``.
+Each leaf is also a built-in exception (``ValueError``, ``LookupError``, ...) so callers that
+do not know ketacost can still catch it (``except ValueError`` keeps working). File errors
+carry structured fields (path, line, column, field, expected, found) so a CLI or a web service
+can render them as it likes; ``str(error)`` is the one-line form ``file:line:column: field:
+message``. The whole tree (``tests/test_errors.py`` checks that it is complete)::
+
+    KetacostError(Exception)
+    ├── RuleFileError(ValueError)            a rule file or object failed to load
+    │   ├── PayerFileError                   payers/<id>.yaml
+    │   ├── ClinicFileError                  a clinic file
+    │   ├── RequestFileError                 an estimate request
+    │   │   └── BodyError                    a web request body (ketacost.web._service)
+    │   ├── CaseFileError                    a payer's test cases (ketacost._cases)
+    │   ├── BatchInputError                  a batch CSV file (ketacost.batch)
+    │   └── WebConfigError                   the web configuration (ketacost.web)
+    ├── EstimateError(ValueError)            a valid request that cannot be estimated
+    │   └── DocumentError                    a GFE or superbill lacks what it needs
+    │                                        (ketacost.documents)
+    ├── UnknownPayerError(LookupError)       a payer id not in the library
+    ├── NoValueInForceError(LookupError)     a dated value asked for before its first date
+    │                                        (ketacost.Dated)
+    ├── MoneyError(ValueError)               not an amount of money (ketacost.Money)
+    ├── InvalidArgumentError(ValueError)     an argument a function cannot use
+    ├── MissingFileError(FileNotFoundError)  a folder or file ketacost looks for is not there
+    ├── MissingExtraError(ImportError)       an optional part's library is not installed;
+    │                                        names the ``pip install 'ketacost[...]'``
+    ├── BatchOutputError(ValueError)         a batch output file cannot be written
+    ├── BatchWorkerError(RuntimeError)       a batch worker process died
+    └── ListenError(OSError)                 the web server cannot listen (ketacost.web)
+
+A class drawn without a home here is defined in this module. Exceptions used as signals
+inside one module (``ParseAbortedError``, ``_RowError``, ...) never leave it and are not part
+of the tree.
 """
 
 from __future__ import annotations
@@ -14,7 +43,11 @@ __all__ = [
     "ClinicFileError",
     "EstimateError",
     "FileIssue",
+    "InvalidArgumentError",
     "KetacostError",
+    "MissingExtraError",
+    "MissingFileError",
+    "MoneyError",
     "PayerFileError",
     "RequestFileError",
     "RuleFileError",
@@ -143,3 +176,32 @@ class UnknownPayerError(KetacostError, LookupError):
         self.known = known
         listed = ", ".join(known) if known else "(none loaded)"
         super().__init__(f"unknown payer {payer_id!r}; known payers: {listed}")
+
+
+class MoneyError(KetacostError, ValueError):
+    """Text or a number that is not an amount of money (``Money("4.505")``, ``Money("x")``).
+
+    Mixing money with a float stays a ``TypeError``: that is a mistake in code, not in input.
+    """
+
+
+class InvalidArgumentError(KetacostError, ValueError):
+    """A function was given an argument it cannot use (for example nothing to compare)."""
+
+
+class MissingFileError(KetacostError, FileNotFoundError):
+    """A folder or file ketacost looks for is not there (the payer folder, the bundled
+    example clinic); the message says how to name one."""
+
+
+class MissingExtraError(KetacostError, ImportError):
+    """An optional part of ketacost needs a library that is not installed.
+
+    The message names the command that installs it: ``pip install 'ketacost[calendar]'``.
+    ``extra`` is the name in brackets; ``library`` what is missing.
+    """
+
+    def __init__(self, extra: str, library: str, *, feature: str = "this") -> None:
+        self.extra = extra
+        self.library = library
+        super().__init__(f"{feature} needs {library}: pip install 'ketacost[{extra}]'")

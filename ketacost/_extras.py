@@ -5,26 +5,24 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from ._errors import KetacostError
+from ._errors import MissingExtraError
 
 __all__ = ["MissingExtraError", "require"]
 
 
-class MissingExtraError(KetacostError, ImportError):
-    """An optional part of ketacost needs a library that is not installed.
+def require(
+    module: str, extra: str, *, library: str | None = None, feature: str = "this"
+) -> ModuleType:
+    """Import ``module``, or raise :class:`MissingExtraError` naming the ``extra`` to install.
 
-    The message names the command that installs it: ``pip install 'ketacost[calendar]'``.
+    Args:
+        module: the module to import (``"icalendar"``).
+        extra: the ketacost extra that installs it (``"calendar"``).
+        library: what the message calls the missing library (default ``the <module> library``).
+        feature: what needs it, the message's subject (``"the web calculator"``).
     """
-
-    def __init__(self, extra: str, library: str) -> None:
-        self.extra = extra
-        self.library = library
-        super().__init__(f"this needs {library}: pip install 'ketacost[{extra}]'")
-
-
-def require(module: str, extra: str) -> ModuleType:
-    """Import ``module``, or raise :class:`MissingExtraError` naming the ``extra`` to install."""
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise MissingExtraError(extra, f"the {module.split('.')[0]} library") from None
+        what = library or f"the {module.split('.')[0]} library"
+        raise MissingExtraError(extra, what, feature=feature) from None

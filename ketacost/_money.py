@@ -24,7 +24,7 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from ._errors import quoted
+from ._errors import MoneyError, quoted
 from ._limits import MAX_MONEY_DIGITS, MONEY_TEXT
 
 __all__ = [
@@ -113,8 +113,8 @@ def _cents_from(value: object) -> int:
     if isinstance(value, str):
         if not MONEY_TEXT.fullmatch(value):
             if _MORE_PLACES.fullmatch(value):
-                raise ValueError(f"money has at most 2 decimal places (got {value[:40]})")
-            raise ValueError(
+                raise MoneyError(f"money has at most 2 decimal places (got {value[:40]})")
+            raise MoneyError(
                 f"not an amount of money: {quoted(value)} (write dollars as digits with at "
                 'most two decimals, e.g. 450, 450.00 or "$1,234.56")'
             )
@@ -122,17 +122,17 @@ def _cents_from(value: object) -> int:
     if isinstance(value, int):
         if abs(value) >= _TOO_MANY_DOLLARS:
             got = str(value) if value.bit_length() < 128 else "a number of more than 38 digits"
-            raise ValueError(f"{_TOO_LARGE} (got {got})")
+            raise MoneyError(f"{_TOO_LARGE} (got {got})")
         return value * 100
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValueError(f"money must be finite (got {value})")
+            raise MoneyError(f"money must be finite (got {value})")
         # adjusted() is the exponent of the leading digit: cheap, whatever the exponent.
         if value and value.adjusted() >= MAX_MONEY_DIGITS:
-            raise ValueError(f"{_TOO_LARGE} (got {str(value)[:40]})")
+            raise MoneyError(f"{_TOO_LARGE} (got {str(value)[:40]})")
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -2 and value != value.quantize(_CENT):
-            raise ValueError(f"money has at most 2 decimal places (got {str(value)[:40]})")
+            raise MoneyError(f"money has at most 2 decimal places (got {str(value)[:40]})")
         return int(value.scaleb(2).to_integral_value())
     raise TypeError(f"cannot build money from {type(value).__name__}")
 

@@ -18,6 +18,8 @@ import os
 from pathlib import Path
 from typing import Literal
 
+from ._errors import MissingFileError
+
 __all__ = ["ENV_VAR", "PayerDirSource", "resolve_payer_dir"]
 
 ENV_VAR = "KETACOST_PAYERS"
@@ -33,7 +35,8 @@ def resolve_payer_dir(
     """The payer folder to use and which rule found it.
 
     Raises:
-        FileNotFoundError: the named folder does not exist, or none was found.
+        MissingFileError: the named folder does not exist, or none was found (also a
+            ``FileNotFoundError``).
     """
     if directory is not None:
         return _existing(Path(directory), "argument"), "argument"
@@ -46,7 +49,7 @@ def resolve_payer_dir(
     source = _PACKAGE_DIR.parent / "payers"
     if source.is_dir() and (_PACKAGE_DIR.parent / "pyproject.toml").is_file():
         return source, "source-tree"
-    raise FileNotFoundError(
+    raise MissingFileError(
         "no payer folder found: pass one explicitly, set "
         f"{ENV_VAR}, or reinstall ketacost (its wheel ships the payer files)"
     )
@@ -54,5 +57,5 @@ def resolve_payer_dir(
 
 def _existing(path: Path, how: str) -> Path:
     if not path.is_dir():
-        raise FileNotFoundError(f"payer folder {str(path)!r} (from {how}) does not exist")
+        raise MissingFileError(f"payer folder {str(path)!r} (from {how}) does not exist")
     return path

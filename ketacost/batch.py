@@ -118,7 +118,7 @@ from ._batch_files import (
 )
 from ._clinic import Clinic
 from ._dated import NoValueInForceError
-from ._errors import EstimateError, KetacostError, RequestFileError
+from ._errors import EstimateError, KetacostError, MissingFileError, RequestFileError
 from ._estimate import Totals
 from ._estimating import adjudicate
 from ._library import default_payers, load_payers
@@ -216,7 +216,11 @@ class _RowError(Exception):
 
 
 def default_clinic_path() -> Path:
-    """The example clinic: the copy inside the wheel, else the source tree's."""
+    """The example clinic: the copy inside the wheel, else the source tree's.
+
+    Raises:
+        MissingFileError: neither copy is there (also a ``FileNotFoundError``).
+    """
     here = Path(__file__).resolve().parent
     for candidate in (
         here / "_clinics" / "example-clinic.yaml",
@@ -224,7 +228,7 @@ def default_clinic_path() -> Path:
     ):
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError("no clinic file found: pass one (--clinic FILE)")
+    raise MissingFileError("no clinic file found: pass one (--clinic FILE)")
 
 
 # -- one row --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import Field
 
+from ._errors import InvalidArgumentError
 from ._estimate import Estimate, Totals
 from ._estimating import adjudicate
 from ._loader import request_from_data
@@ -142,13 +143,14 @@ def compare(
         RequestFileError: a variant makes the request invalid (for example a session the
             clinic does not have); the message names the variant.
         UnknownPayerError, EstimateError: as :func:`ketacost.estimate`.
+        InvalidArgumentError: ``variants`` is empty.
     """
     results: list[tuple[Variant, EstimateRequest, Estimate]] = []
     for v in variants:
         req = _apply(request, v, payers)
         results.append((v, req, adjudicate(req, payers)))
     if not results:
-        raise ValueError("compare needs at least one variant")
+        raise InvalidArgumentError("compare needs at least one variant")
     order = sorted(range(len(results)), key=lambda i: patient_cost(results[i][2].totals))
     rows = []
     for rank, i in enumerate(order, start=1):

@@ -11,7 +11,9 @@ when a PDF is made.
 
 from __future__ import annotations
 
-from ._common import DocumentError, MissingExtraError, Party
+from ketacost._errors import MissingExtraError
+
+from ._common import DocumentError, Party
 from ._dispute import BilledLine, DisputeFinding, FinalBill, compare_bill_to_gfe
 from ._gfe import (
     CostRange,

@@ -1,18 +1,17 @@
-"""What the documents share: their errors, party models, money text and the clinic's identities."""
+"""What the documents share: their error, party models, money text and the clinic's identities."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from ketacost._clinic import Address, Clinic, SessionTemplate, TemplateLine
-from ketacost._errors import EstimateError, KetacostError
+from ketacost._errors import EstimateError
 from ketacost._estimate import EstimateLine
 from ketacost._money import Money
 from ketacost._types import Model
 
 __all__ = [
     "DocumentError",
-    "MissingExtraError",
     "Party",
     "billed_template_lines",
     "one_year_after",
@@ -27,10 +26,6 @@ class DocumentError(EstimateError):
     A subclass of :class:`ketacost.EstimateError` (so also a ``ValueError``): the request is
     valid, but the document needs something it lacks (the patient's name, self-pay billing).
     """
-
-
-class MissingExtraError(KetacostError, ImportError):
-    """An optional dependency is not installed; the message names the extra that brings it."""
 
 
 class Party(Model):

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from ._common import MissingExtraError, usd
+from ketacost._extras import require
+
+from ._common import usd
 from ._gfe import GoodFaithEstimate
 from ._html import long_date
 from ._superbill import Superbill
@@ -59,11 +61,8 @@ def latin1(text: str) -> str:
 
 
 def _fpdf() -> Any:
-    try:
-        import fpdf  # an optional extra, imported when a PDF is made
-    except ImportError:
-        raise MissingExtraError("PDF documents need fpdf2: pip install 'ketacost[pdf]'") from None
-    return fpdf
+    # An optional extra, imported when a PDF is made.
+    return require("fpdf", "pdf", library="fpdf2", feature="a PDF document")
 
 
 class _Writer:

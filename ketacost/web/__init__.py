@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ketacost._errors import KetacostError
+from ketacost._extras import require
 from ketacost._source import SourceMap
 from ketacost._validation import validate
 
@@ -85,12 +86,7 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def _need(module: str) -> None:
-    try:
-        __import__(module)
-    except ImportError:
-        raise ImportError(
-            f"the web calculator needs {module}: pip install 'ketacost[web]'"
-        ) from None
+    require(module, "web", library=module, feature="the web calculator")
 
 
 def create_app(config: WebConfig, *, today: Callable[[], date] = date.today) -> FastAPI:
@@ -105,7 +101,7 @@ def create_app(config: WebConfig, *, today: Callable[[], date] = date.today) -> 
     Raises:
         WebConfigError, ClinicFileError, PayerFileError: the configuration or a file it names
             is invalid.
-        ImportError: FastAPI is not installed.
+        MissingExtraError: FastAPI is not installed (``pip install 'ketacost[web]'``).
     """
     _need("fastapi")
     from ._app import build_app

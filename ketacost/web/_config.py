@@ -22,7 +22,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ketacost._clinic import Clinic
-from ketacost._errors import RuleFileError
+from ketacost._errors import MissingFileError, RuleFileError
 from ketacost._library import default_payers
 from ketacost._loader import load_clinic, read_document
 from ketacost._payer import Payer
@@ -193,7 +193,7 @@ def bundled_clinic_path() -> Path:
     source = _HERE.parent.parent / "examples" / "clinics" / _CLINIC_NAME
     if source.is_file():
         return source
-    raise FileNotFoundError(
+    raise MissingFileError(
         "the bundled example clinic is missing: reinstall ketacost, or name a clinic file "
         "in the web configuration (clinic: my-clinic.yaml)"
     )
