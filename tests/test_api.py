@@ -13,7 +13,7 @@ import pydantic
 import pytest
 
 import ketacost
-from ketacost import _paths
+from ketacost import _paths, documents, web
 from ketacost.__main__ import main
 from ketacost._schema import GENERATED_WITH, json_schemas, schema_outline, schema_text
 
@@ -39,6 +39,33 @@ def test_public_api_is_small_sorted_and_pinned() -> None:
     assert ketacost.__all__ == sorted(ketacost.__all__)
     for name in ketacost.__all__:
         assert hasattr(ketacost, name), name
+
+
+def test_documents_api_is_sorted_and_pinned() -> None:
+    expected = [
+        "BilledLine", "CostRange", "Diagnosis", "Disclaimer", "DisputeFinding", "DocumentError",
+        "FinalBill", "GfeItem", "GfePatient", "GfeProviderEstimate", "GoodFaithEstimate",
+        "MissingExtraError", "Party", "RecurringService", "SeparatelyScheduledItem", "Superbill",
+        "SuperbillLine", "SuperbillPatient", "build_gfe", "build_superbill",
+        "compare_bill_to_gfe", "render_gfe_html", "render_gfe_pdf", "render_superbill_csv",
+        "render_superbill_html", "render_superbill_pdf",
+    ]  # fmt: skip
+    assert documents.__all__ == expected
+    assert documents.__all__ == sorted(documents.__all__)
+    for name in documents.__all__:
+        assert hasattr(documents, name), name
+
+
+def test_web_api_is_sorted_and_pinned() -> None:
+    expected = [
+        "Calculator", "CalculatorInput", "EstimateResponse", "Limits", "ListenError",
+        "ServerSettings", "Summary", "Treatment", "WebConfig", "WebConfigError", "create_app",
+        "load_web_config", "serve", "summarize",
+    ]  # fmt: skip
+    assert web.__all__ == expected
+    assert web.__all__ == sorted(web.__all__)
+    for name in web.__all__:
+        assert hasattr(web, name), name
 
 
 def test_error_tree_leaves_are_builtins_too() -> None:
