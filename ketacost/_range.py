@@ -12,8 +12,8 @@ expected value) names what drives the range. Pure: it only re-runs the engine.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from ._errors import EstimateError
 from ._estimate import Estimate, EstimateRange, RangeDriver
@@ -22,7 +22,17 @@ from ._plan import MAX_VISITS
 from ._request import Coverage, EstimateRequest, FamilyAmounts, StartingAccumulators
 from ._types import builder
 
-__all__ = ["MAX_COMBINATIONS", "estimate_range"]
+__all__ = [
+    "MAX_COMBINATIONS",
+    "combinations",
+    "describe",
+    "estimate_range",
+    "measure_all",
+    "patient_net",
+    "variant",
+]
+
+T = TypeVar("T")
 
 #: The most combinations one range estimates (4 inputs with 3 values each is 81).
 MAX_COMBINATIONS = 81
@@ -147,15 +157,17 @@ def _inputs(request: EstimateRequest) -> list[_Input]:
     return inputs
 
 
-def estimate_range(
+def combinations(
     request: EstimateRequest,
-    expected: Estimate,
-    run: Callable[[EstimateRequest], Estimate],
-) -> EstimateRange:
-    """The range of ``request`` (which lists ``unknowns``); ``expected`` is its own estimate and
-    ``run`` estimates a variant request (the engine, without unknowns)."""
+) -> tuple[list[_Input], list[tuple[int, ...]]]:
+    """The unknown inputs of ``request`` and every combination of their values, as indexes
+    into each input's values (index 0: the value the request is written with).
+
+    Raises:
+        EstimateError: more than :data:`MAX_COMBINATIONS` combinations, or an unknown names a
+            phase the plan does not have.
+    """
     inputs = _inputs(request)
-    base = request.model_copy(update={"unknowns": None})
     count = 1
     for _, _, values in inputs:
         count *= len(values)
@@ -163,21 +175,65 @@ def estimate_range(
         raise EstimateError(
             f"unknowns: {count} combinations to estimate; at most {MAX_COMBINATIONS}"
         )
-    exp_cents = expected.totals.patient_net.cents
-    cache: dict[tuple[int, ...], int] = {(0,) * len(inputs): exp_cents}
+    return inputs, list(itertools.product(*(range(len(v)) for _, _, v in inputs)))
 
-    def cost(choice: tuple[int, ...]) -> int:
-        hit = cache.get(choice)
-        if hit is None:
-            variant = base
-            for (_, _, values), k in zip(inputs, choice, strict=True):
-                variant = values[k][1](variant)
-            hit = run(variant).totals.patient_net.cents
-            cache[choice] = hit
-        return hit
 
-    combos = list(itertools.product(*(range(len(v)) for _, _, v in inputs)))
-    costs = {c: cost(c) for c in combos}
+def variant(
+    request: EstimateRequest, inputs: list[_Input], choice: tuple[int, ...]
+) -> EstimateRequest:
+    """``request`` with each unknown input set to its chosen value (and no unknowns)."""
+    found = request.model_copy(update={"unknowns": None})
+    for (_, _, values), k in zip(inputs, choice, strict=True):
+        found = values[k][1](found)
+    return found
+
+
+def describe(inputs: list[_Input], choice: tuple[int, ...]) -> str:
+    """A combination in words: ``the number of sessions in boosters 12, ...``."""
+    return ", ".join(
+        f"{description} {values[k][0]}"
+        for (_, description, values), k in zip(inputs, choice, strict=True)
+    )
+
+
+def measure_all(
+    request: EstimateRequest,
+    run: Callable[[EstimateRequest], Estimate],
+    measure: Callable[[Estimate], T],
+    known: Mapping[tuple[int, ...], T] | None = None,
+) -> tuple[list[_Input], dict[tuple[int, ...], T]]:
+    """Every combination of the unknown inputs, estimated by ``run`` and measured by
+    ``measure`` (``known`` holds combinations already measured, e.g. the expected one).
+
+    The one mechanism behind every range: the estimate's (the patient's net cost over the
+    plan) and the Good Faith Estimate's (the charges of its 12 months).
+    """
+    inputs, combos = combinations(request)
+    found: dict[tuple[int, ...], T] = dict(known or {})
+    for choice in combos:
+        if choice not in found:
+            found[choice] = measure(run(variant(request, inputs, choice)))
+    return inputs, found
+
+
+def patient_net(estimate: Estimate) -> int:
+    """What the patient pays over the whole plan, net of assistance (cents)."""
+    return estimate.totals.patient_net.cents
+
+
+def estimate_range(
+    request: EstimateRequest,
+    expected: Estimate,
+    run: Callable[[EstimateRequest], Estimate],
+    *,
+    measure: Callable[[Estimate], int] = patient_net,
+) -> EstimateRange:
+    """The range of ``request`` (which lists ``unknowns``); ``expected`` is its own estimate and
+    ``run`` estimates a variant request (the engine, without unknowns). ``measure`` is the
+    figure the range spans (cents; by default the patient's net cost over the plan)."""
+    inputs, combos = combinations(request)
+    exp_cents = measure(expected)
+    _, costs = measure_all(request, run, measure, {(0,) * len(inputs): exp_cents})
     low_c = min(combos, key=lambda c: (costs[c], c))
     high_c = max(combos, key=lambda c: (costs[c], [-k for k in c]))
     drivers = []

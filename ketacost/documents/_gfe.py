@@ -7,7 +7,6 @@ number) follow §5.3, and the $400 dispute threshold is 45 CFR 149.620(a)(2)(ii)
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -15,11 +14,12 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ketacost._dated import Dated, NoValueInForceError
-from ketacost._errors import EstimateError, KetacostError
+from ketacost._errors import KetacostError
 from ketacost._estimate import Estimate, VisitEstimate
 from ketacost._money import Money
 from ketacost._payer import Payer
 from ketacost._plan import MAX_VISITS, Phase, expand
+from ketacost._range import describe, measure_all
 from ketacost._request import EstimateRequest
 from ketacost._types import Model
 
@@ -270,44 +270,28 @@ def _period_range(
 ) -> CostRange:
     """Low and high charges of the 12 months, over every combination of the unknown inputs.
 
-    Each combination is the request re-estimated; its figure is the sum of the charges of its
-    visits up to ``period_end``, the way the expected case's items are (the estimate's own
-    range spans the whole plan, which may run past the 12 months a GFE covers, 45 CFR
-    149.610).
+    The library's one range mechanism (:func:`ketacost._range.measure_all`) re-estimates each
+    combination; its figure here is the sum of the charges of its visits up to
+    ``period_end``, the way the expected case's items are (the estimate's own range spans the
+    whole plan, which may run past the 12 months a GFE covers, 45 CFR 149.610).
     """
     from ketacost._estimating import adjudicate
     from ketacost._library import default_payers
-    from ketacost._range import MAX_COMBINATIONS, _inputs
 
     ask = "give expected_visits (the lowest and highest number of sessions in the 12 months)"
     library = default_payers() if payers is None else payers
     first = estimate.visits[0].date
-    try:
-        inputs = _inputs(request)
-    except EstimateError as exc:
-        raise DocumentError(f"{exc}; {ask}") from None
-    combos = list(itertools.product(*(range(len(values)) for _, _, values in inputs)))
-    if len(combos) > MAX_COMBINATIONS:
-        raise DocumentError(
-            f"unknowns: {len(combos)} combinations (at most {MAX_COMBINATIONS}); {ask}"
-        )
-    base = request.model_copy(update={"unknowns": None})
-    figures: list[tuple[int, int, tuple[int, ...]]] = []  # (cents, sessions, combination)
-    for combo in combos:
-        variant = base
-        try:
-            for (_, _, values), k in zip(inputs, combo, strict=True):
-                variant = values[k][1](variant)
-            found = adjudicate(variant, library)
-        except KetacostError as exc:
-            raise DocumentError(
-                f"the range of the 12 months cannot be estimated ({exc}); {ask}"
-            ) from None
+
+    def run(variant: EstimateRequest) -> Estimate:
+        found = adjudicate(variant, library)
         if found.rules_hash != estimate.rules_hash:
             raise DocumentError(
                 "the estimate was made with other payer files than the ones given to the Good "
                 f"Faith Estimate; pass them as payers=, or {ask}"
             )
+        return found
+
+    def charges_in_period(found: Estimate) -> tuple[int, int]:
         mine = [v for v in found.visits if v.date <= period_end]
         if (
             not mine
@@ -318,8 +302,18 @@ def _period_range(
                 "a combination of the unknown inputs is not self-pay from the same first "
                 f"date; {ask}"
             )
-        figures.append((_sum(v.totals.charge for v in mine).cents, len(mine), combo))
-    # The request as written is the all-zero combination (each input's first value).
+        return _sum(v.totals.charge for v in mine).cents, len(mine)
+
+    try:
+        inputs, measured = measure_all(request, run, charges_in_period)
+    except KetacostError as exc:
+        if isinstance(exc, DocumentError):
+            raise
+        raise DocumentError(
+            f"the range of the 12 months cannot be estimated ({exc}); {ask}"
+        ) from None
+    # (cents, sessions, combination); the request as written is the all-zero combination.
+    figures = [(cents, sessions, choice) for choice, (cents, sessions) in measured.items()]
     low = min(figures, key=lambda f: (f[0], f[2]))
     high = max(figures, key=lambda f: (f[0], [-k for k in f[2]]))
     expected = next(f for f in figures if not any(f[2]))
@@ -329,13 +323,6 @@ def _period_range(
             "re-estimating the request does not give the estimate's charges; was the estimate "
             f"made from this request (and these payer files)? Or {ask}"
         )
-
-    def values_of(combo: tuple[int, ...]) -> str:
-        return ", ".join(
-            f"{description} {values[k][0]}"
-            for (_, description, values), k in zip(inputs, combo, strict=True)
-        )
-
     return CostRange(
         low=Money.from_cents(low[0]),
         expected=Money.from_cents(expected[0]),
@@ -344,8 +331,8 @@ def _period_range(
         high_sessions=high[1],
         basis=(
             f"what is not known yet, within the 12 months to {period_end.isoformat()}: lowest "
-            f"with {values_of(low[2])} ({low[1]} sessions in the period); highest with "
-            f"{values_of(high[2])} ({high[1]} sessions in the period)"
+            f"with {describe(inputs, low[2])} ({low[1]} sessions in the period); highest with "
+            f"{describe(inputs, high[2])} ({high[1]} sessions in the period)"
         ),
     )
 
