@@ -207,6 +207,13 @@ class Money:
         o = self._other(other)
         return NotImplemented if o is NotImplemented else Money.from_cents(self._cents + o)
 
+    def __radd__(self, other: object) -> Money:
+        """``0 + money``, so that ``sum(amounts)`` works (it starts from the integer 0)."""
+        if other == 0 and type(other) is int:
+            return self
+        o = self._other(other)
+        return NotImplemented if o is NotImplemented else Money.from_cents(o + self._cents)
+
     def __sub__(self, other: Money) -> Money:
         o = self._other(other)
         return NotImplemented if o is NotImplemented else Money.from_cents(self._cents - o)

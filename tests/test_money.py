@@ -227,3 +227,14 @@ def test_str_repr_and_plain_format() -> None:
     assert repr(m) == "Money('1234.50')"
     assert f"{m}" == "1234.50"
     assert f"{m:,.2f}" == "1,234.50"
+
+
+def test_money_sums_with_the_builtin_sum() -> None:
+    amounts = [Money("1.50"), Money(2), Money("0.01")]
+    assert sum(amounts) == Money("3.51")  # starts from the integer 0
+    assert sum(amounts, Money(0)) == Money("3.51")
+    assert sum([], Money(0)) == Money(0)
+    with pytest.raises(TypeError):
+        sum([Money(1)], 1)  # only 0 starts a sum of money
+    with pytest.raises(TypeError):
+        _ = 0.0 + Money(1)  # type: ignore[operator]

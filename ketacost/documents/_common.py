@@ -7,7 +7,7 @@ from datetime import date
 from ketacost._clinic import Address, Clinic, SessionTemplate, TemplateLine
 from ketacost._errors import EstimateError
 from ketacost._estimate import EstimateLine
-from ketacost._money import Money
+from ketacost._render import usd  # the one money-as-text path: format(m, "$")
 from ketacost._types import Model
 
 __all__ = [
@@ -99,8 +99,3 @@ def one_year_after(day: date) -> date:
         return day.replace(year=day.year + 1)
     except ValueError:
         return day.replace(year=day.year + 1, day=28)
-
-
-def usd(amount: Money) -> str:
-    """``$1,234.50``."""
-    return format(amount, "$")

@@ -7,7 +7,7 @@ number) follow §5.3, and the $400 dispute threshold is 45 CFR 149.620(a)(2)(ii)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -170,10 +170,6 @@ def _code_on(code: Dated[str], on: date) -> str:
         return code.values[0]
 
 
-def _sum(amounts: Iterable[Money]) -> Money:
-    return Money.from_cents(sum(m.cents for m in amounts))
-
-
 def _check_inputs(request: EstimateRequest, estimate: Estimate) -> GfePatient:
     # 45 CFR 149.610(a): for uninsured or self-pay individuals only.
     for visit in estimate.visits:
@@ -235,7 +231,7 @@ def _range(
     period_end: date,
     payers: Mapping[str, Payer] | None,
 ) -> CostRange | None:
-    total = _sum(v.totals.charge for v in visits)
+    total = sum((v.totals.charge for v in visits), Money(0))
     planned = len(visits)
     if expected_visits is not None:
         low_n, high_n = expected_visits
@@ -246,7 +242,7 @@ def _range(
             )
         last = visits[-1].totals.charge
         return CostRange(
-            low=_sum(v.totals.charge for v in visits[:low_n]),
+            low=sum((v.totals.charge for v in visits[:low_n]), Money(0)),
             expected=total,
             high=total + last * (high_n - planned),
             low_sessions=low_n,
@@ -302,7 +298,7 @@ def _period_range(
                 "a combination of the unknown inputs is not self-pay from the same first "
                 f"date; {ask}"
             )
-        return _sum(v.totals.charge for v in mine).cents, len(mine)
+        return sum((v.totals.charge for v in mine), Money(0)).cents, len(mine)
 
     try:
         inputs, measured = measure_all(request, run, charges_in_period)
@@ -317,7 +313,7 @@ def _period_range(
     low = min(figures, key=lambda f: (f[0], f[2]))
     high = max(figures, key=lambda f: (f[0], [-k for k in f[2]]))
     expected = next(f for f in figures if not any(f[2]))
-    listed = _sum(v.totals.charge for v in estimate.visits if v.date <= period_end)
+    listed = sum((v.totals.charge for v in estimate.visits if v.date <= period_end), Money(0))
     if expected[0] != listed.cents:
         raise DocumentError(
             "re-estimating the request does not give the estimate's charges; was the estimate "
@@ -470,7 +466,7 @@ def build_gfe(
                     first_date=uses[0][0],
                     last_date=uses[-1][0],
                     charge_each=next(iter(charges)) if len(charges) == 1 else None,
-                    expected_charge=_sum(m for _, m in uses),
+                    expected_charge=sum((m for _, m in uses), Money(0)),
                 )
             )
         providers.append(
@@ -478,7 +474,7 @@ def build_gfe(
                 provider=party_of(clinic, provider_key),
                 role="convening" if provider_key is None else "co-provider",
                 items=tuple(items),
-                expected_total=_sum(i.expected_charge for i in items),
+                expected_total=sum((i.expected_charge for i in items), Money(0)),
             )
         )
     if providers[0].role != "convening":
@@ -506,7 +502,7 @@ def build_gfe(
                 sessions=len(mine),
                 first_date=mine[0].date,
                 last_date=mine[-1].date,
-                expected_charge=_sum(v.totals.charge for v in mine),
+                expected_charge=sum((v.totals.charge for v in mine), Money(0)),
             )
         )
 
@@ -553,7 +549,7 @@ def build_gfe(
         providers=tuple(providers),
         recurring=tuple(recurring),
         separately_scheduled=tuple(separate),
-        total_expected=_sum(p.expected_total for p in providers),
+        total_expected=sum((p.expected_total for p in providers), Money(0)),
         range=_range(request, in_period, expected_visits, estimate, period_end, payers),
         later_sessions=later,
         disclaimers=_disclaimers(clinic.name, clinic.phone, issued),

@@ -185,8 +185,8 @@ def build_superbill(
                     paid=line_paid,
                 )
             )
-    total_charge = Money.from_cents(sum(ln.charge.cents for ln in lines))
-    total_paid = Money.from_cents(sum(ln.paid.cents for ln in lines))
+    total_charge = sum((ln.charge for ln in lines), Money(0))
+    total_paid = sum((ln.paid for ln in lines), Money(0))
     return Superbill(
         issued=issued or estimate.issued,
         provider=party_of(clinic, None),

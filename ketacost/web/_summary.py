@@ -84,10 +84,6 @@ def add_months(start: date, months: int) -> date:
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
-def _sum(values: list[Money]) -> Money:
-    return Money.from_cents(sum(v.cents for v in values))
-
-
 def summarize(estimate: Estimate, start: date, labels: dict[str, str] | None = None) -> Summary:
     """Headline figures of ``estimate`` for a plan that starts on ``start``.
 
@@ -121,12 +117,12 @@ def summarize(estimate: Estimate, start: date, labels: dict[str, str] | None = N
         first_session=first.totals.patient_net,
         first_session_date=first.date,
         first_session_label=(labels or {}).get(first.session, first.session),
-        first_month=_sum([v.totals.patient_net for v in visits if v.date < month_end]),
+        first_month=sum([v.totals.patient_net for v in visits if v.date < month_end], Money(0)),
         first_month_end=month_end,
-        first_year=_sum([v.totals.patient_net for v in first_year]),
+        first_year=sum([v.totals.patient_net for v in first_year], Money(0)),
         first_year_end=year_end,
-        first_year_plan_pays=_sum([v.totals.payer for v in first_year]),
-        first_year_charge=_sum([v.totals.charge for v in first_year]),
+        first_year_plan_pays=sum([v.totals.payer for v in first_year], Money(0)),
+        first_year_charge=sum([v.totals.charge for v in first_year], Money(0)),
         first_year_visits=len(first_year),
         total=estimate.totals.patient_net,
         series=tuple(series),
