@@ -15,8 +15,6 @@ from typing import Any
 
 import click
 
-from ketacost import batch as batch_lib
-
 from ._app import EXIT_PROBLEMS, cli
 from ._output import payers_option
 
@@ -73,6 +71,8 @@ def batch(
     Example:
       ketacost batch examples/batch/patients.csv estimates.csv --jobs 2
     """
+    from ketacost import batch as batch_lib
+
     try:
         return _run(input_path, output_path, jobs, clinic_path, issued, quiet, payers_dir)
     except KeyboardInterrupt:
@@ -120,6 +120,8 @@ def _run(
     quiet: bool,
     payers_dir: Path | None,
 ) -> int:
+    from ketacost import batch as batch_lib
+
     batch_lib.check_output_path(input_path, output_path)
     clinic, payers = batch_lib.resolve_inputs(clinic_path, payers_dir)
     # Counting reads a regular file once more (rows are not kept), and checks its header

@@ -9,8 +9,6 @@ from typing import Any, TypeVar
 
 import click
 
-from ketacost import estimate as estimate_request
-from ketacost._render import usd
 from ketacost.cli._app import cli, fail
 from ketacost.cli._estimate import REQUEST, load
 from ketacost.cli._output import payers_option
@@ -77,6 +75,8 @@ def gfe(
     Example:
       ketacost gfe examples/requests/iv-series-self-pay.yaml --format pdf -o gfe.pdf
     """
+    from ketacost import estimate as estimate_request
+    from ketacost._render import usd
     from ketacost.documents import build_gfe, render_gfe_html, render_gfe_pdf
 
     visits = _visits_range(expected_visits)
@@ -129,6 +129,8 @@ def superbill(
       ketacost superbill examples/requests/iv-series-self-pay.yaml --format pdf \\
           --from 2027-01-01 --to 2027-01-31 -o superbill-january.pdf
     """
+    from ketacost import estimate as estimate_request
+    from ketacost._render import usd
     from ketacost.documents import (
         build_superbill,
         render_superbill_csv,

@@ -1,33 +1,22 @@
-"""``ketacost estimate``, ``compare``, ``schedule`` and ``schemas``: shells over the library."""
+"""``ketacost estimate``, ``compare``, ``schedule`` and ``schemas``: shells over the library.
+
+Each command imports the library inside its function: ``ketacost --help`` builds no model.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pydantic
-
-from ketacost import estimate as estimate_request
-from ketacost._library import PayerLibrary, default_payers, load_payers
-from ketacost._loader import load_request
-from ketacost._plan import expand
-from ketacost._render import (
-    Report,
-    Table,
-    comparison_report,
-    estimate_report,
-    render_comparison_csv,
-    render_csv,
-    usd,
-)
-from ketacost._request import EstimateRequest
-from ketacost._schema import GENERATED_WITH, json_schemas, schema_text
-from ketacost.compare import compare as compare_variants
-from ketacost.compare import variants as make_variants
 
 from ._app import cli, fail
 from ._output import echo_report, format_option, payers_option
+
+if TYPE_CHECKING:
+    from ketacost._library import PayerLibrary
+    from ketacost._request import EstimateRequest
 
 __all__ = ["compare", "estimate", "load", "schedule", "schemas"]
 
@@ -38,10 +27,14 @@ REQUEST = click.argument(
 
 def library(payers_dir: Path | None) -> PayerLibrary:
     """The payer library from ``--payers``, or the default one."""
+    from ketacost._library import default_payers, load_payers
+
     return default_payers() if payers_dir is None else load_payers(payers_dir)
 
 
 def load(request_path: Path, payers_dir: Path | None) -> tuple[EstimateRequest, PayerLibrary]:
+    from ketacost._loader import load_request
+
     payers = library(payers_dir)
     return load_request(request_path, payers=payers), payers
 
@@ -63,6 +56,9 @@ def estimate(request_path: Path, fmt: str, as_json: bool, payers_dir: Path | Non
       ketacost estimate examples/requests/esketamine-commercial.yaml
       ketacost estimate examples/requests/iv-series-self-pay.yaml --format json
     """
+    from ketacost import estimate as estimate_request
+    from ketacost._render import estimate_report, render_csv
+
     request, payers = load(request_path, payers_dir)
     result = estimate_request(request, payers=payers)
     if fmt == "json" or as_json:
@@ -121,6 +117,10 @@ def compare(
     """
     if not (payer_ids or networks or sessions or starts):
         fail("give at least one --payer, --network, --session or --start to compare")
+    from ketacost._render import comparison_report, render_comparison_csv
+    from ketacost.compare import compare as compare_variants
+    from ketacost.compare import variants as make_variants
+
     request, payers = load(request_path, payers_dir)
     for pid in payer_ids:
         payers[pid]  # raises UnknownPayerError, listing the known ids
@@ -160,6 +160,10 @@ def schedule(request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Pa
     Example:
       ketacost schedule examples/requests/iv-series-self-pay.yaml --ics sessions.ics
     """
+    from ketacost import estimate as estimate_request
+    from ketacost._plan import expand
+    from ketacost._render import Report, Table, usd
+
     request, payers = load(request_path, payers_dir)
     result = estimate_request(request, payers=payers)
     owed = {v.number: v.totals.patient for v in result.visits}
@@ -210,6 +214,10 @@ def schemas(folder: Path) -> None:
     Example:
       ketacost schemas schemas/
     """
+    import pydantic
+
+    from ketacost._schema import GENERATED_WITH, json_schemas, schema_text
+
     folder.mkdir(parents=True, exist_ok=True)
     for name, schema in json_schemas().items():
         (folder / name).write_text(schema_text(schema), encoding="utf-8")

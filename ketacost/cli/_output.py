@@ -7,11 +7,12 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ketacost._render import Report, render_markdown, render_plain
+if TYPE_CHECKING:
+    from ketacost._render import Report
 
 __all__ = ["FORMATS", "echo_report", "format_option", "payers_option", "rich_available"]
 
@@ -88,6 +89,8 @@ def render_rich(report: Report, *, width: int, color: bool) -> str:
 
 def echo_report(report: Report, fmt: str) -> None:
     """Print a report as ``table`` (rich or plain) or ``markdown``."""
+    from ketacost._render import render_markdown, render_plain
+
     if fmt == "markdown":
         click.echo(render_markdown(report), nl=False)
         return

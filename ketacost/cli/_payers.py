@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-
-from ketacost._dated import Dated
-from ketacost._errors import PayerFileError
-from ketacost._library import check_payers, stale_payers
-from ketacost._loader import load_payer
-from ketacost._paths import resolve_payer_dir
-from ketacost._payer import CoveredRule, FeeSchedule, Payer, PercentOfCharge, PercentOfPayer
-from ketacost._render import Report, Table
 
 from ._app import EXIT_PROBLEMS, EXIT_USER_ERROR, cli
 from ._estimate import library
 from ._output import echo_report, format_option, payers_option
+
+if TYPE_CHECKING:
+    from ketacost._dated import Dated
+    from ketacost._payer import Payer
+    from ketacost._render import Report
 
 __all__ = ["payers"]
 
@@ -51,6 +48,8 @@ def list_payers(fmt: str, payers_dir: Path | None) -> None:
     Example:
       ketacost payers list --payers my-payers/
     """
+    from ketacost._render import Report, Table
+
     lib = library(payers_dir)
     if fmt == "json":
         import json
@@ -87,6 +86,8 @@ def list_payers(fmt: str, payers_dir: Path | None) -> None:
 
 
 def _allowed(basis: Any) -> str:
+    from ketacost._payer import FeeSchedule, PercentOfCharge, PercentOfPayer
+
     if isinstance(basis, FeeSchedule):
         return f"fee schedule ({len(basis.rates)} codes)"
     if isinstance(basis, PercentOfPayer):
@@ -98,6 +99,9 @@ def _allowed(basis: Any) -> str:
 
 def payer_report(p: Payer) -> Report:
     """A payer's networks, coverage rules and limits, as tables."""
+    from ketacost._payer import CoveredRule
+    from ketacost._render import Report, Table
+
     nets = tuple(
         (
             name,
@@ -188,6 +192,9 @@ def show_payer(payer_id: str, fmt: str, payers_dir: Path | None) -> None:
 
 def _loadable(directory: Path) -> dict[str, Payer]:
     """Every payer file of a folder that loads on its own (the others are reported already)."""
+    from ketacost._errors import PayerFileError
+    from ketacost._loader import load_payer
+
     found: dict[str, Payer] = {}
     for path in sorted(directory.glob("*.yaml")):
         try:
@@ -224,6 +231,9 @@ def check(directory: Path | None, max_age_days: int, today: datetime | None) -> 
     Example:
       ketacost payers check payers/ --max-age-days 180
     """
+    from ketacost._library import check_payers, stale_payers
+    from ketacost._paths import resolve_payer_dir
+
     path, _ = resolve_payer_dir(directory)
     issues = check_payers(path)
     for issue in issues:
