@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import Field, StrictBool
 
 from ._dated import Dated
-from ._money import Money
 from ._types import Code, Int, Model, Modifier, Npi, Slug, Tin, UnitRate, Usd
 
 __all__ = [
@@ -189,10 +186,6 @@ class Clinic(Model):
     providers: dict[Slug, Provider] = Field(
         default_factory=dict, description="providers with their own NPI, named by sessions"
     )
-
-    def charge(self, code: str, on: date) -> Money:
-        """Charge per unit for ``code`` on ``on``."""
-        return self.chargemaster[code].at(on)
 
 
 def clinic_issues(clinic: Clinic) -> list[tuple[Loc, str]]:

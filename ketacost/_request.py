@@ -202,12 +202,17 @@ class EstimateRequest(Model):
             raise ValueError("coverage_periods must start on strictly increasing dates")
         return self
 
+    def coverage_index(self, on: date) -> int:
+        """Which coverage is in force on ``on``: 0 for ``coverage``, i for the i-th of
+        ``coverage_periods`` (each holds from its ``starts`` until the next one starts)."""
+        found = 0
+        for i, period in enumerate(self.coverage_periods, start=1):
+            if period.starts > on:
+                break
+            found = i
+        return found
+
     def coverage_on(self, on: date) -> Coverage:
         """The coverage in force on ``on``."""
-        found = self.coverage
-        for period in self.coverage_periods:
-            if period.starts <= on:
-                found = period
-            else:
-                break
-        return found
+        index = self.coverage_index(on)
+        return self.coverage if index == 0 else self.coverage_periods[index - 1]

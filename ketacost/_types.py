@@ -35,7 +35,6 @@ __all__ = [
     "builder",
     "npi_check_digit_ok",
     "strict_day",
-    "trusted",
 ]
 
 
@@ -46,16 +45,6 @@ class Model(BaseModel):
 
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def trusted(cls: type[M], **fields: Any) -> M:
-    """Build a model from values the engine computed itself, skipping validation.
-
-    Validate at the edges, compute on trusted objects: the engine's own output is already
-    typed, so re-validating it would only cost time. Every field must be given. A property
-    test checks that each trusted object equals its validated round trip.
-    """
-    return builder(cls)(fields)
 
 
 _BUILDERS: dict[type[BaseModel], Callable[[dict[str, Any]], Any]] = {}

@@ -87,11 +87,6 @@ class CoverageInForce:
         self.used_payers = [payer, *self._reference_payer()]
         self.program, self.used_program, self.program_note = self._savings_program(programs)
         self.auth_start: dict[str | int, date] = {}
-        # Coverage rules per code, only those that apply in the coverage's network.
-        self.candidates: dict[str, list[CoveredRule | ExcludedRule]] = {
-            code: [r for r in rules if coverage.network in r.networks]
-            for code, rules in payer.rule_index().items()
-        }
         self.decisions: dict[tuple[int, int], Decision] = {}
         self.limited_codes = frozenset(c for lim in payer.limits.values() for c in lim.codes)
 
@@ -122,10 +117,7 @@ class CoverageInForce:
     # ---- which rule ----------------------------------------------------------------------
     def rule_in_force(self, code: str, on: date) -> CoveredRule | ExcludedRule | None:
         """The first rule for ``code`` in the coverage's network in force on ``on``."""
-        for candidate in self.candidates.get(code, ()):
-            if candidate.in_force(on):
-                return candidate
-        return None
+        return self.payer.rules_for(code, on, self.cov.network)
 
     def rules_key(self, codes: list[str], on: date) -> tuple[int, ...] | None:
         """The rules in force for ``codes`` on ``on`` (by identity), or None when a decision

@@ -65,7 +65,6 @@ class _Plan:
             CoverageInForce(request, period, payers, programs)
             for period in request.coverage_periods
         ]
-        self.starts = [date.min] + [p.starts for p in request.coverage_periods]
         self.warnings: list[str] = []
         self.assistance = Assistance()
         self.memo = _memo.Memo()
@@ -110,14 +109,8 @@ class _Plan:
         return self._estimate(out)
 
     def _coverage_of(self, visits: list[VisitTuple]) -> list[int]:
-        """Which coverage each visit falls under (visits are in date order)."""
-        which: list[int] = []
-        k = 0
-        for v in visits:
-            while k + 1 < len(self.starts) and self.starts[k + 1] <= v[1]:
-                k += 1
-            which.append(k)
-        return which
+        """Which coverage each visit falls under (rule 10)."""
+        return [self.request.coverage_index(v[1]) for v in visits]
 
     # ---- plan years ------------------------------------------------------------------------
     def _open(self, index: int, start: date, first_visit: date) -> _Year:
