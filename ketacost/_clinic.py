@@ -193,40 +193,58 @@ def clinic_issues(clinic: Clinic) -> list[tuple[Loc, str]]:
     issues: list[tuple[Loc, str]] = []
     if clinic.address.state not in _STATES:
         issues.append((("address", "state"), f"not a US state code (got {clinic.address.state!r})"))
+    issues += _uncharged_codes(clinic)
+    for sid, tmpl in clinic.sessions.items():
+        issues += _session_references(clinic, sid, tmpl)
+    issues += _package_issues(clinic)
+    return issues
+
+
+def _uncharged_codes(clinic: Clinic) -> list[tuple[Loc, str]]:
+    """Every code a session bills (in any variant, on any date) has a charge."""
+    issues: list[tuple[Loc, str]] = []
     for sid, tmpl in clinic.sessions.items():
         groups: list[tuple[Loc, tuple[TemplateLine, ...]]] = [
             (("sessions", sid, "lines"), tmpl.lines)
         ]
         groups += [(("sessions", sid, "variants", v), ls) for v, ls in tmpl.variants.items()]
-        for base, lines in groups:
-            for i, line in enumerate(lines):
-                for code in line.code.values:
-                    if code not in clinic.chargemaster:
-                        issues.append(
-                            (
-                                (*base, i, "code"),
-                                f"code {code} has no charge in the chargemaster",
-                            )
-                        )
-    for sid, tmpl in clinic.sessions.items():
-        if tmpl.provider is not None and tmpl.provider not in clinic.providers:
-            known = ", ".join(sorted(clinic.providers)) or "none"
+        issues += [
+            ((*base, i, "code"), f"code {code} has no charge in the chargemaster")
+            for base, lines in groups
+            for i, line in enumerate(lines)
+            for code in line.code.values
+            if code not in clinic.chargemaster
+        ]
+    return issues
+
+
+def _session_references(clinic: Clinic, sid: str, tmpl: SessionTemplate) -> list[tuple[Loc, str]]:
+    """A session's provider and separately scheduled sessions exist."""
+    issues: list[tuple[Loc, str]] = []
+    if tmpl.provider is not None and tmpl.provider not in clinic.providers:
+        known = ", ".join(sorted(clinic.providers)) or "none"
+        issues.append(
+            (("sessions", sid, "provider"), f"no provider {tmpl.provider!r} (known: {known})")
+        )
+    for i, other in enumerate(tmpl.separately_scheduled):
+        if other == sid:
             issues.append(
-                (("sessions", sid, "provider"), f"no provider {tmpl.provider!r} (known: {known})")
+                (("sessions", sid, "separately_scheduled", i), "a session cannot name itself")
             )
-        for i, other in enumerate(tmpl.separately_scheduled):
-            if other == sid:
-                issues.append(
-                    (("sessions", sid, "separately_scheduled", i), "a session cannot name itself")
+        elif other not in clinic.sessions:
+            known = ", ".join(sorted(clinic.sessions))
+            issues.append(
+                (
+                    ("sessions", sid, "separately_scheduled", i),
+                    f"no session {other!r} (known: {known})",
                 )
-            elif other not in clinic.sessions:
-                known = ", ".join(sorted(clinic.sessions))
-                issues.append(
-                    (
-                        ("sessions", sid, "separately_scheduled", i),
-                        f"no session {other!r} (known: {known})",
-                    )
-                )
+            )
+    return issues
+
+
+def _package_issues(clinic: Clinic) -> list[tuple[Loc, str]]:
+    """Each package names a session, once, at no more than its sessions' self-pay price."""
+    issues: list[tuple[Loc, str]] = []
     for i, pkg in enumerate(clinic.packages):
         packaged = clinic.sessions.get(pkg.session)
         if packaged is None:

@@ -314,48 +314,8 @@ def payer_issues(payer: Payer) -> list[tuple[Loc, str]]:
         issues.append((("kind",), "a self-pay payer has no networks or coverage rules"))
     if payer.kind != "self-pay" and not payer.networks:
         issues.append((("networks",), "a payer needs at least one network ('in' or 'out')"))
-
     for net_name, net in payer.networks.items():
-        base: Loc = ("networks", net_name)
-        ded, oop = net.deductible, net.out_of_pocket_max
-        if oop is not None:
-            for d, ded_amt, oop_amt in _dated_max_over(ded.individual, oop.individual):
-                if ded_amt > oop_amt:
-                    when = "" if d == date.min else f" from {d.isoformat()}"
-                    issues.append(
-                        (
-                            (*base, "deductible", "individual"),
-                            f"deductible {ded_amt} is above the out-of-pocket maximum "
-                            f"{oop_amt}{when}",
-                        )
-                    )
-                    break
-            if ded.family is not None and oop.family is not None:
-                for d, ded_amt, oop_amt in _dated_max_over(ded.family, oop.family):
-                    if ded_amt > oop_amt:
-                        when = "" if d == date.min else f" from {d.isoformat()}"
-                        issues.append(
-                            (
-                                (*base, "deductible", "family"),
-                                f"family deductible {ded_amt} is above the family out-of-pocket "
-                                f"maximum {oop_amt}{when}",
-                            )
-                        )
-                        break
-        for label, pair in (("deductible", ded), ("out_of_pocket_max", oop)):
-            if pair is None or pair.family is None:
-                continue
-            for d, ind, fam in _dated_max_over(pair.individual, pair.family):
-                if ind > fam:
-                    issues.append(
-                        (
-                            (*base, label, "individual"),
-                            f"individual amount {ind} is above the family amount {fam}"
-                            + ("" if d == date.min else f" from {d.isoformat()}"),
-                        )
-                    )
-                    break
-
+        issues += _network_amount_issues(("networks", net_name), net)
     seen: dict[tuple[str, str], list[int]] = {}
     ids: dict[str, int] = {}
     for i, rule in enumerate(payer.coverage):
@@ -373,44 +333,108 @@ def payer_issues(payer: Payer) -> list[tuple[Loc, str]]:
         ):
             issues.append(((*loc, "effective_until"), "ends before effective_from"))
         if isinstance(rule, CoveredRule):
-            for net_name in rule.networks:
-                rule_net = payer.networks.get(net_name)
-                if rule_net is not None and rule.category not in rule_net.cost_sharing:
-                    known = ", ".join(sorted(rule_net.cost_sharing))
-                    issues.append(
-                        (
-                            (*loc, "category"),
-                            f"category {rule.category!r} does not exist in "
-                            f"networks.{net_name}.cost_sharing (known: {known})",
-                        )
-                    )
-            c = rule.conditions
-            if c.min_age is not None and c.max_age is not None and c.max_age < c.min_age:
-                issues.append(((*loc, "conditions", "max_age"), "is below min_age"))
-            if c.authorization_days is not None and not c.prior_authorization:
+            issues += _covered_rule_issues(payer, loc, rule)
+        issues += _overlap_issues(payer, loc, i, rule, seen)
+    return issues
+
+
+def _first_over(pairs: Iterator[tuple[date, Money, Money]]) -> tuple[date, Money, Money] | None:
+    """The first date on which the first amount is above the second."""
+    return next(((d, a, b) for d, a, b in pairs if a > b), None)
+
+
+def _from(d: date) -> str:
+    return "" if d == date.min else f" from {d.isoformat()}"
+
+
+def _network_amount_issues(base: Loc, net: Network) -> list[tuple[Loc, str]]:
+    """A deductible is never above its out-of-pocket maximum, nor an individual amount above
+    the family one, on any date."""
+    issues: list[tuple[Loc, str]] = []
+    ded, oop = net.deductible, net.out_of_pocket_max
+    if oop is not None:
+        over = _first_over(_dated_max_over(ded.individual, oop.individual))
+        if over is not None:
+            issues.append(
+                (
+                    (*base, "deductible", "individual"),
+                    f"deductible {over[1]} is above the out-of-pocket maximum {over[2]}"
+                    + _from(over[0]),
+                )
+            )
+        if ded.family is not None and oop.family is not None:
+            over = _first_over(_dated_max_over(ded.family, oop.family))
+            if over is not None:
                 issues.append(
                     (
-                        (*loc, "conditions", "authorization_days"),
-                        "needs prior_authorization: true",
+                        (*base, "deductible", "family"),
+                        f"family deductible {over[1]} is above the family out-of-pocket "
+                        f"maximum {over[2]}" + _from(over[0]),
                     )
                 )
-        for j, code in enumerate(rule.codes):
-            for net_name in rule.networks:
-                key = (code, net_name)
-                clash = next(
-                    (k for k in seen.get(key, []) if _overlap(rule, payer.coverage[k])), None
+    for label, pair in (("deductible", ded), ("out_of_pocket_max", oop)):
+        if pair is None or pair.family is None:
+            continue
+        over = _first_over(_dated_max_over(pair.individual, pair.family))
+        if over is not None:
+            issues.append(
+                (
+                    (*base, label, "individual"),
+                    f"individual amount {over[1]} is above the family amount {over[2]}"
+                    + _from(over[0]),
                 )
-                if clash is not None:
-                    issues.append(
-                        (
-                            (*loc, "codes", j),
-                            f"code {code} already has a rule in force on the same dates "
-                            f"(coverage[{clash}])",
-                        )
-                    )
-                    break
-                seen.setdefault(key, []).append(i)
+            )
+    return issues
 
+
+def _covered_rule_issues(payer: Payer, loc: Loc, rule: CoveredRule) -> list[tuple[Loc, str]]:
+    """A covered rule's category exists in each of its networks; its conditions agree."""
+    issues: list[tuple[Loc, str]] = []
+    for net_name in rule.networks:
+        rule_net = payer.networks.get(net_name)
+        if rule_net is not None and rule.category not in rule_net.cost_sharing:
+            known = ", ".join(sorted(rule_net.cost_sharing))
+            issues.append(
+                (
+                    (*loc, "category"),
+                    f"category {rule.category!r} does not exist in "
+                    f"networks.{net_name}.cost_sharing (known: {known})",
+                )
+            )
+    c = rule.conditions
+    if c.min_age is not None and c.max_age is not None and c.max_age < c.min_age:
+        issues.append(((*loc, "conditions", "max_age"), "is below min_age"))
+    if c.authorization_days is not None and not c.prior_authorization:
+        issues.append(
+            ((*loc, "conditions", "authorization_days"), "needs prior_authorization: true")
+        )
+    return issues
+
+
+def _overlap_issues(
+    payer: Payer,
+    loc: Loc,
+    index: int,
+    rule: CoveredRule | ExcludedRule,
+    seen: dict[tuple[str, str], list[int]],
+) -> list[tuple[Loc, str]]:
+    """No code has two rules in force on the same dates in one network (each code's first
+    clash is reported)."""
+    issues: list[tuple[Loc, str]] = []
+    for j, code in enumerate(rule.codes):
+        for net_name in rule.networks:
+            key = (code, net_name)
+            clash = next((k for k in seen.get(key, []) if _overlap(rule, payer.coverage[k])), None)
+            if clash is not None:
+                issues.append(
+                    (
+                        (*loc, "codes", j),
+                        f"code {code} already has a rule in force on the same dates "
+                        f"(coverage[{clash}])",
+                    )
+                )
+                break
+            seen.setdefault(key, []).append(index)
     return issues
 
 
