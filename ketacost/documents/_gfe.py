@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from ketacost._clinic import Clinic
 from ketacost._dated import Dated, NoValueInForceError
 from ketacost._errors import KetacostError
 from ketacost._estimate import Estimate, VisitEstimate
@@ -333,6 +334,122 @@ def _period_range(
     )
 
 
+def _provider_estimates(
+    clinic: Clinic,
+    in_period: list[VisitEstimate],
+    phase_of: dict[int, int],
+    diagnoses: tuple[str, ...],
+) -> list[GfeProviderEstimate]:
+    """Items grouped by provider (the convening clinic first), then by phase and code
+    (45 CFR 149.610(c)(1)(iii), (iv))."""
+    groups: dict[str | None, dict[tuple[Any, ...], list[tuple[date, Money]]]] = {None: {}}
+    described: dict[tuple[Any, ...], tuple[str, str, tuple[str, ...], int, str]] = {}
+    for v in in_period:
+        tmpl, tlines = billed_template_lines(clinic, v.session, v.lines[0].variant, v.lines)
+        by_item = groups.setdefault(tmpl.provider, {})
+        phase_index = phase_of[v.number]
+        for ln, _tl in zip(v.lines, tlines, strict=True):
+            key = (phase_index, ln.code, ln.modifiers, ln.units, ln.description)
+            by_item.setdefault(key, []).append((v.date, ln.charge))
+            described[key] = (v.phase, ln.code, ln.modifiers, ln.units, ln.description)
+    providers: list[GfeProviderEstimate] = []
+    for provider_key, by_item in groups.items():
+        if not by_item:
+            continue
+        items = tuple(_item(described[key], uses, diagnoses) for key, uses in by_item.items())
+        providers.append(
+            GfeProviderEstimate(
+                provider=party_of(clinic, provider_key),
+                role="convening" if provider_key is None else "co-provider",
+                items=items,
+                expected_total=sum((i.expected_charge for i in items), Money(0)),
+            )
+        )
+    if providers[0].role != "convening":
+        # Every session has its own provider: the clinic still convenes, with no items.
+        providers.insert(
+            0,
+            GfeProviderEstimate(
+                provider=party_of(clinic, None), role="convening", items=(), expected_total=Money()
+            ),
+        )
+    return providers
+
+
+def _item(
+    described: tuple[str, str, tuple[str, ...], int, str],
+    uses: list[tuple[date, Money]],
+    diagnoses: tuple[str, ...],
+) -> GfeItem:
+    phase_name, code, modifiers, units, description = described
+    charges = {m for _, m in uses}
+    return GfeItem(
+        phase=phase_name,
+        description=description,
+        service_code=code,
+        modifiers=modifiers,
+        units=units,
+        diagnosis_codes=diagnoses,
+        quantity=len(uses),
+        first_date=uses[0][0],
+        last_date=uses[-1][0],
+        charge_each=next(iter(charges)) if len(charges) == 1 else None,
+        expected_charge=sum((m for _, m in uses), Money(0)),
+    )
+
+
+def _recurring(
+    request: EstimateRequest, in_period: list[VisitEstimate], phase_of: dict[int, int]
+) -> list[RecurringService]:
+    """The recurring scope per phase: frequency, number of sessions, dates (§5.3)."""
+    clinic = request.clinic
+    recurring: list[RecurringService] = []
+    for index, phase in enumerate(request.plan.phases):
+        mine = [v for v in in_period if phase_of[v.number] == index]
+        if not mine:
+            continue
+        recurring.append(
+            RecurringService(
+                phase=mine[0].phase,
+                session=phase.session,
+                description=clinic.sessions[phase.session].description,
+                frequency=frequency_text(phase),
+                sessions=len(mine),
+                first_date=mine[0].date,
+                last_date=mine[-1].date,
+                expected_charge=sum((v.totals.charge for v in mine), Money(0)),
+            )
+        )
+    return recurring
+
+
+def _separately_scheduled(
+    clinic: Clinic, planned_sessions: list[str], first: date
+) -> list[SeparatelyScheduledItem]:
+    """Items named by the plan's sessions as scheduled separately, not in the plan (vi)."""
+    separate: list[SeparatelyScheduledItem] = []
+    seen: set[str] = set()
+    for sid in planned_sessions:
+        for other in clinic.sessions[sid].separately_scheduled:
+            if other in planned_sessions or other in seen:
+                continue
+            seen.add(other)
+            otmpl = clinic.sessions[other]
+            separate.append(
+                SeparatelyScheduledItem(
+                    session=other,
+                    description=otmpl.description,
+                    service_codes=tuple(
+                        dict.fromkeys(_code_on(tl.code, first) for tl in otmpl.lines)
+                    ),
+                    provider=party_of(clinic, otmpl.provider).name,
+                    self_pay_price=otmpl.self_pay,
+                    related_to=clinic.sessions[sid].description,
+                )
+            )
+    return separate
+
+
 def _disclaimers(clinic_name: str, phone: str | None, issued: date) -> tuple[Disclaimer, ...]:
     ask = f"{clinic_name}" + (f" ({phone})" if phone else "")
     return (
@@ -435,77 +552,8 @@ def build_gfe(
     later = len(estimate.visits) - len(in_period)
     diagnoses = tuple(request.patient.diagnoses)
 
-    # Items grouped by provider (convening clinic first), then by phase and code (iii), (iv).
-    groups: dict[str | None, dict[tuple[Any, ...], list[tuple[date, Money]]]] = {None: {}}
-    describe: dict[tuple[Any, ...], tuple[str, str, tuple[str, ...], int, str]] = {}
-    for v in in_period:
-        tmpl, tlines = billed_template_lines(clinic, v.session, v.lines[0].variant, v.lines)
-        by_item = groups.setdefault(tmpl.provider, {})
-        phase_index = phase_of[v.number]
-        for ln, _tl in zip(v.lines, tlines, strict=True):
-            key = (phase_index, ln.code, ln.modifiers, ln.units, ln.description)
-            by_item.setdefault(key, []).append((v.date, ln.charge))
-            describe[key] = (v.phase, ln.code, ln.modifiers, ln.units, ln.description)
-    providers: list[GfeProviderEstimate] = []
-    for provider_key, by_item in groups.items():
-        if not by_item:
-            continue
-        items: list[GfeItem] = []
-        for key, uses in by_item.items():
-            phase_name, code, modifiers, units, description = describe[key]
-            charges = {m for _, m in uses}
-            items.append(
-                GfeItem(
-                    phase=phase_name,
-                    description=description,
-                    service_code=code,
-                    modifiers=modifiers,
-                    units=units,
-                    diagnosis_codes=diagnoses,
-                    quantity=len(uses),
-                    first_date=uses[0][0],
-                    last_date=uses[-1][0],
-                    charge_each=next(iter(charges)) if len(charges) == 1 else None,
-                    expected_charge=sum((m for _, m in uses), Money(0)),
-                )
-            )
-        providers.append(
-            GfeProviderEstimate(
-                provider=party_of(clinic, provider_key),
-                role="convening" if provider_key is None else "co-provider",
-                items=tuple(items),
-                expected_total=sum((i.expected_charge for i in items), Money(0)),
-            )
-        )
-    if providers[0].role != "convening":
-        # Every session has its own provider: the clinic still convenes, with no items.
-        providers.insert(
-            0,
-            GfeProviderEstimate(
-                provider=party_of(clinic, None), role="convening", items=(), expected_total=Money()
-            ),
-        )
-
-    # Recurring scope per phase: frequency, number of sessions, dates (§5.3).
-    recurring: list[RecurringService] = []
-    phases = request.plan.phases
-    for index, phase in enumerate(phases):
-        mine = [v for v in in_period if phase_of[v.number] == index]
-        if not mine:
-            continue
-        recurring.append(
-            RecurringService(
-                phase=mine[0].phase,
-                session=phase.session,
-                description=clinic.sessions[phase.session].description,
-                frequency=frequency_text(phase),
-                sessions=len(mine),
-                first_date=mine[0].date,
-                last_date=mine[-1].date,
-                expected_charge=sum((v.totals.charge for v in mine), Money(0)),
-            )
-        )
-
+    providers = _provider_estimates(clinic, in_period, phase_of, diagnoses)
+    recurring = _recurring(request, in_period, phase_of)
     # The primary service: the session with the most visits in the period (the first on a tie).
     counts: dict[str, int] = {}
     for v in in_period:
@@ -513,29 +561,7 @@ def build_gfe(
     primary = max(counts, key=lambda s: counts[s])  # max keeps the first of equal counts
     primary_first = next(v for v in in_period if v.session == primary)
     primary_tmpl = clinic.sessions[primary]
-
-    # Separately scheduled items named by the sessions of the plan, not in the plan (vi).
-    planned_sessions = list(counts)
-    separate: list[SeparatelyScheduledItem] = []
-    seen: set[str] = set()
-    for sid in planned_sessions:
-        for other in clinic.sessions[sid].separately_scheduled:
-            if other in counts or other in seen:
-                continue
-            seen.add(other)
-            otmpl = clinic.sessions[other]
-            separate.append(
-                SeparatelyScheduledItem(
-                    session=other,
-                    description=otmpl.description,
-                    service_codes=tuple(
-                        dict.fromkeys(_code_on(tl.code, first) for tl in otmpl.lines)
-                    ),
-                    provider=party_of(clinic, otmpl.provider).name,
-                    self_pay_price=otmpl.self_pay,
-                    related_to=clinic.sessions[sid].description,
-                )
-            )
+    separate = _separately_scheduled(clinic, list(counts), first)
 
     return GoodFaithEstimate(
         issued=issued,
