@@ -258,6 +258,81 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _http_error_handler(
+    pages: set[str],
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """404 and 405 as problem documents (a trailing slash on a page: a relative redirect)."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            redirect = _slash_redirect(request.scope, pages)
+            if redirect is not None:
+                return redirect
+        method = "HEAD" if request.scope.get(_HEAD) else request.method
+        messages = {404: f"no such page: {method} {request.url.path}",
+                    405: f"{method} is not allowed here"}  # fmt: skip
+        response = _problem(exc.status_code, messages.get(exc.status_code, str(exc.detail)))
+        headers = dict(exc.headers or {})  # e.g. Allow on a 405 (RFC 9110)
+        if "GET" in headers.get("Allow", "").split(", "):
+            headers["Allow"] += ", HEAD"  # _Guard serves HEAD wherever GET is served
+        response.headers.update(headers)
+        return response
+
+    return handle
+
+
+async def _body_text(request: Request, limit: int, timeout: int) -> str | Response:
+    """The request's body as text, or the problem that stops it (415, 408, 413, 400)."""
+    if not _is_json(request.headers.get("content-type", "")):
+        return _problem(415, "send the body as JSON, with Content-Type: application/json")
+    try:
+        raw = await asyncio.wait_for(_read_body(request, limit), timeout)
+    except TimeoutError:
+        return _problem(
+            408,
+            f"the body did not arrive within {timeout} seconds",
+            headers={"connection": "close"},  # the rest of it may still be on its way
+        )
+    except _TooLargeError:
+        return _problem(413, f"the body is larger than this calculator accepts ({limit} bytes)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = position_of_byte(raw, exc.start)
+        issue = Issue(field="", line=line, column=column, message="not UTF-8 text")
+        return _problem(
+            400,
+            f"the body is not UTF-8 text (byte {exc.start}, line {line}, column {column})",
+            (issue,),
+        )
+
+
+async def _estimate_answer(
+    text: str, calculator: Calculator, estimates: ThreadPoolExecutor, max_seconds: int
+) -> Response:
+    """The estimate of a body, or its problem (400, 422, 503)."""
+    # the estimate is CPU work: in a thread, so the event loop keeps serving; bounded in
+    # time (the thread cannot be stopped: it finishes unseen, its result dropped)
+    work = asyncio.get_running_loop().run_in_executor(estimates, calculator.estimate_json, text)
+    try:
+        result = await asyncio.wait_for(work, max_seconds)
+    except TimeoutError:
+        return _problem(
+            503,
+            f"this estimate took longer than this calculator allows ({max_seconds} "
+            "seconds); try a shorter plan, or try again later",
+            headers={"retry-after": "60"},
+        )
+    except BodyError as exc:
+        return _file_problem(400, exc)
+    except RuleFileError as exc:
+        return _file_problem(422, exc)
+    except KetacostError as exc:
+        return _problem(422, f"this request cannot be estimated: {exc}")
+    return Response(result.model_dump_json(), media_type="application/json")
+
+
 def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> FastAPI:
     """The application for a resolved configuration (see :func:`ketacost.web.create_app`)."""
     calculator = Calculator(resolved, today)
@@ -293,21 +368,7 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
     payers_json = json.dumps(page_data["payers"]).encode()
     treatments_json = json.dumps(page_data["treatments"]).encode()
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404:
-            redirect = _slash_redirect(request.scope, pages)
-            if redirect is not None:
-                return redirect
-        method = "HEAD" if request.scope.get(_HEAD) else request.method
-        messages = {404: f"no such page: {method} {request.url.path}",
-                    405: f"{method} is not allowed here"}  # fmt: skip
-        response = _problem(exc.status_code, messages.get(exc.status_code, str(exc.detail)))
-        headers = dict(exc.headers or {})  # e.g. Allow on a 405 (RFC 9110)
-        if "GET" in headers.get("Allow", "").split(", "):
-            headers["Allow"] += ", HEAD"  # _Guard serves HEAD wherever GET is served
-        response.headers.update(headers)
-        return response
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler(pages))
 
     @app.post(
         "/v1/estimate",
@@ -334,50 +395,10 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
         """The patient's answers (`CalculatorInput`, as the page sends them), or a full library
         request (`EstimateRequest`, told apart by its `plan`; without `clinic`, which is the
         server's, and without `unknowns`)."""
-        if not _is_json(request.headers.get("content-type", "")):
-            return _problem(415, "send the body as JSON, with Content-Type: application/json")
-        try:
-            raw = await asyncio.wait_for(_read_body(request, limits.max_body_bytes), body_timeout)
-        except TimeoutError:
-            return _problem(
-                408,
-                f"the body did not arrive within {body_timeout} seconds",
-                headers={"connection": "close"},  # the rest of it may still be on its way
-            )
-        except _TooLargeError:
-            return _problem(
-                413,
-                f"the body is larger than this calculator accepts ({limits.max_body_bytes} bytes)",
-            )
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line, column = position_of_byte(raw, exc.start)
-            issue = Issue(field="", line=line, column=column, message="not UTF-8 text")
-            return _problem(
-                400,
-                f"the body is not UTF-8 text (byte {exc.start}, line {line}, column {column})",
-                (issue,),
-            )
-        # the estimate is CPU work: in a thread, so the event loop keeps serving; bounded in
-        # time (the thread cannot be stopped: it finishes unseen, its result dropped)
-        work = asyncio.get_running_loop().run_in_executor(estimates, calculator.estimate_json, text)
-        try:
-            result = await asyncio.wait_for(work, limits.max_seconds)
-        except TimeoutError:
-            return _problem(
-                503,
-                f"this estimate took longer than this calculator allows ({limits.max_seconds} "
-                "seconds); try a shorter plan, or try again later",
-                headers={"retry-after": "60"},
-            )
-        except BodyError as exc:
-            return _file_problem(400, exc)
-        except RuleFileError as exc:
-            return _file_problem(422, exc)
-        except KetacostError as exc:
-            return _problem(422, f"this request cannot be estimated: {exc}")
-        return Response(result.model_dump_json(), media_type="application/json")
+        text = await _body_text(request, limits.max_body_bytes, body_timeout)
+        if isinstance(text, Response):
+            return text
+        return await _estimate_answer(text, calculator, estimates, limits.max_seconds)
 
     @app.get(
         "/v1/payers",

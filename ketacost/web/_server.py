@@ -53,6 +53,95 @@ class Throttle(logging.Filter):
         return True
 
 
+class _Deadlines:
+    """The head and send deadlines and the app's 503 of :func:`guarded_protocol`, written
+    against uvicorn's ``H11Protocol`` (the class it is mixed into)."""
+
+    header_timeout: float = 10.0
+    send_timeout: float = 10.0
+    idle: Any = None  # h11.IDLE, set with the class
+    head_timer: asyncio.TimerHandle | None = None
+    send_timer: asyncio.TimerHandle | None = None
+    # set by H11Protocol
+    loop: Any
+    transport: Any
+    conn: Any
+    app: Any
+    connections: Any
+    tasks: Any
+    limit_concurrency: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from ._app import BUSY
+
+        # the same test as uvicorn's (which runs before the request's task exists)
+        limit, self.limit_concurrency = self.limit_concurrency, None
+        app = self.app
+
+        async def limited(scope: Any, receive: Any, send: Any) -> None:
+            if limit is not None and (len(self.connections) >= limit or len(self.tasks) > limit):
+                scope[BUSY] = True
+            await app(scope, receive, send)
+
+        self.app = limited
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        # Writing pauses as soon as a byte waits in the process (the system's buffer for
+        # the connection is full), and resumes when none does. So "paused" means "the
+        # client is not taking the answer", also once the connection is closing (asyncio's
+        # default, 64 KiB, let a closed connection with less than that unsent live on).
+        self.transport.set_write_buffer_limits(high=0)
+        self._await_head()
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is self.idle:
+            self._await_head()  # a new request: its head is due from now (or before)
+        super().data_received(data)  # type: ignore[misc]
+        if self.conn.their_state is not self.idle:
+            self._head_arrived()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_arrived()
+        self._sent()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def pause_writing(self) -> None:
+        super().pause_writing()  # type: ignore[misc]
+        if self.send_timer is None:
+            self.send_timer = self.loop.call_later(self.send_timeout, self._send_late)
+
+    def resume_writing(self) -> None:
+        self._sent()
+        super().resume_writing()  # type: ignore[misc]
+
+    def _await_head(self) -> None:
+        if self.head_timer is None:
+            self.head_timer = self.loop.call_later(self.header_timeout, self._head_late)
+
+    def _head_arrived(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _head_late(self) -> None:
+        self.head_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()  # nothing to answer: the request never arrived
+
+    def _sent(self) -> None:
+        if self.send_timer is not None:
+            self.send_timer.cancel()
+            self.send_timer = None
+
+    def _send_late(self) -> None:
+        self.send_timer = None
+        # not close(), which would wait for the unsent bytes: abort() drops them, and
+        # connection_lost wakes the request waiting to send, which then ends
+        self.transport.abort()
+
+
 def guarded_protocol(header_timeout: float, send_timeout: float) -> type[asyncio.Protocol]:
     """uvicorn's h11 protocol, with two deadlines it lacks, and the app's 503.
 
@@ -75,80 +164,10 @@ def guarded_protocol(header_timeout: float, send_timeout: float) -> type[asyncio
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    from ._app import BUSY
+    class GuardedProtocol(_Deadlines, H11Protocol):
+        pass
 
-    class GuardedProtocol(H11Protocol):
-        head_timer: asyncio.TimerHandle | None = None
-        send_timer: asyncio.TimerHandle | None = None
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            # the same test as uvicorn's (which runs before the request's task exists)
-            limit, self.limit_concurrency = self.limit_concurrency, None
-            app = self.app
-
-            async def limited(scope: Any, receive: Any, send: Any) -> None:
-                if limit is not None and (
-                    len(self.connections) >= limit or len(self.tasks) > limit
-                ):
-                    scope[BUSY] = True
-                await app(scope, receive, send)
-
-            self.app = limited
-
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            super().connection_made(transport)  # type: ignore[arg-type]
-            # Writing pauses as soon as a byte waits in the process (the system's buffer for
-            # the connection is full), and resumes when none does. So "paused" means "the
-            # client is not taking the answer", also once the connection is closing (asyncio's
-            # default, 64 KiB, let a closed connection with less than that unsent live on).
-            self.transport.set_write_buffer_limits(high=0)
-            self._await_head()
-
-        def data_received(self, data: bytes) -> None:
-            if self.conn.their_state is h11.IDLE:
-                self._await_head()  # a new request: its head is due from now (or before)
-            super().data_received(data)
-            if self.conn.their_state is not h11.IDLE:
-                self._head_arrived()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._head_arrived()
-            self._sent()
-            super().connection_lost(exc)
-
-        def pause_writing(self) -> None:
-            super().pause_writing()
-            if self.send_timer is None:
-                self.send_timer = self.loop.call_later(send_timeout, self._send_late)
-
-        def resume_writing(self) -> None:
-            self._sent()
-            super().resume_writing()
-
-        def _await_head(self) -> None:
-            if self.head_timer is None:
-                self.head_timer = self.loop.call_later(header_timeout, self._head_late)
-
-        def _head_arrived(self) -> None:
-            if self.head_timer is not None:
-                self.head_timer.cancel()
-                self.head_timer = None
-
-        def _head_late(self) -> None:
-            self.head_timer = None
-            if not self.transport.is_closing():
-                self.transport.close()  # nothing to answer: the request never arrived
-
-        def _sent(self) -> None:
-            if self.send_timer is not None:
-                self.send_timer.cancel()
-                self.send_timer = None
-
-        def _send_late(self) -> None:
-            self.send_timer = None
-            # not close(), which would wait for the unsent bytes: abort() drops them, and
-            # connection_lost wakes the request waiting to send, which then ends
-            self.transport.abort()
-
+    GuardedProtocol.header_timeout = header_timeout
+    GuardedProtocol.send_timeout = send_timeout
+    GuardedProtocol.idle = h11.IDLE
     return GuardedProtocol
