@@ -113,8 +113,11 @@ FamilyType = Literal["embedded", "aggregate"]
 
 
 class Deductible(Model):
-    """Individual and family deductible. ``embedded``: each person's own amount applies inside
-    the family amount; ``aggregate``: for family coverage only the family amount applies."""
+    """Individual and family deductible.
+
+    ``embedded``: each person's own amount applies inside the family amount; ``aggregate``:
+    for family coverage only the family amount applies.
+    """
 
     individual: Dated[Usd]
     family: Dated[Usd] | None = None
@@ -149,8 +152,10 @@ class FeeSchedule(Model):
 
 
 class PercentOfPayer(Model):
-    """Allowed amount per unit = percent × another payer's in-network fee schedule rate,
-    rounded half-up to the cent per unit (e.g. 140% of Medicare)."""
+    """Allowed amount per unit = percent × another payer's in-network fee schedule rate.
+
+    Rounded half-up to the cent per unit (e.g. 140% of Medicare).
+    """
 
     basis: Literal["percent_of_payer"]
     payer: Slug
@@ -348,8 +353,10 @@ def _from(d: date) -> str:
 
 
 def _network_amount_issues(base: Loc, net: Network) -> list[tuple[Loc, str]]:
-    """A deductible is never above its out-of-pocket maximum, nor an individual amount above
-    the family one, on any date."""
+    """A deductible never above its maximum, nor an individual amount above the family one.
+
+    Checked on every date either amount changes.
+    """
     issues: list[tuple[Loc, str]] = []
     ded, oop = net.deductible, net.out_of_pocket_max
     if oop is not None:
@@ -418,8 +425,10 @@ def _overlap_issues(
     rule: CoveredRule | ExcludedRule,
     seen: dict[tuple[str, str], list[int]],
 ) -> list[tuple[Loc, str]]:
-    """No code has two rules in force on the same dates in one network (each code's first
-    clash is reported)."""
+    """No code has two rules in force on the same dates in one network.
+
+    Each code's first clash is reported.
+    """
     issues: list[tuple[Loc, str]] = []
     for j, code in enumerate(rule.codes):
         for net_name in rule.networks:

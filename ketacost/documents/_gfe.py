@@ -340,8 +340,10 @@ def _provider_estimates(
     phase_of: dict[int, int],
     diagnoses: tuple[str, ...],
 ) -> list[GfeProviderEstimate]:
-    """Items grouped by provider (the convening clinic first), then by phase and code
-    (45 CFR 149.610(c)(1)(iii), (iv))."""
+    """Items grouped by provider (the convening clinic first), then by phase and code.
+
+    45 CFR 149.610(c)(1)(iii), (iv).
+    """
     groups: dict[str | None, dict[tuple[Any, ...], list[tuple[date, Money]]]] = {None: {}}
     described: dict[tuple[Any, ...], tuple[str, str, tuple[str, ...], int, str]] = {}
     for v in in_period:

@@ -115,10 +115,13 @@ class Metrics:
 
 
 class _Guard:
-    """Security headers on every response; a count and a timing of every request; HEAD
-    served as GET without the body; and the last resort: an unexpected exception becomes a
-    JSON 500 (inside this middleware, so it carries the headers too; Starlette's own handler
-    sits outside every middleware and answers plain text)."""
+    """Security headers, counts and timings, HEAD, and the last-resort 500.
+
+    Security headers on every response; a count and a timing of every request; HEAD served
+    as GET without the body; and the last resort: an unexpected exception becomes a JSON 500
+    (inside this middleware, so it carries the headers too; Starlette's own handler sits
+    outside every middleware and answers plain text).
+    """
 
     def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]], metrics: Metrics):
         self.app = app
@@ -171,15 +174,19 @@ class _Guard:
 
 
 def _log_internal_error(method: str, route: str, exc: Exception) -> None:
-    """Log where an unexpected exception was raised, and its type; not its message, which
-    may quote the request (the one thing this app never logs)."""
+    """Log where an unexpected exception was raised, and its type.
+
+    Not its message, which may quote the request (the one thing this app never logs).
+    """
     where = "".join(traceback.format_tb(exc.__traceback__))
     log.error("%s %s answered 500: %s raised at\n%s", method, route, type(exc).__name__, where)
 
 
 def _slash_redirect(scope: Scope, pages: AbstractSet[str]) -> Response | None:
-    """A ``GET`` of a page with a trailing slash (``/calculator/``): a 308 to the page,
-    relative (``../calculator``), or ``None`` for any other request.
+    """A 308 to a page asked for with a trailing slash, or ``None``.
+
+    A ``GET`` of ``/calculator/`` is sent, relatively, to ``../calculator``; any other
+    request gets ``None``.
 
     Starlette's own redirect (``redirect_slashes``, off) built an absolute URL from the
     client's ``Host`` header: ``http://evil.example/calculator``. A relative one cannot leave
@@ -392,9 +399,12 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
         },
     )
     async def estimate(request: Request) -> Response:
-        """The patient's answers (`CalculatorInput`, as the page sends them), or a full library
-        request (`EstimateRequest`, told apart by its `plan`; without `clinic`, which is the
-        server's, and without `unknowns`)."""
+        """The patient's answers, or a full library request.
+
+        The answers are a `CalculatorInput`, as the page sends them; a full request is an
+        `EstimateRequest`, told apart by its `plan` (without `clinic`, which is the server's,
+        and without `unknowns`).
+        """
         text = await _body_text(request, limits.max_body_bytes, body_timeout)
         if isinstance(text, Response):
             return text
@@ -471,9 +481,11 @@ def _static_endpoint(content: bytes, kind: str) -> Callable[[], Awaitable[Respon
 
 
 def _add_request_schemas(app: FastAPI, *, treatments: list[str], insurance: list[str]) -> None:
-    """Put the two request bodies' schemas into the OpenAPI components (FastAPI does not see
-    them: the endpoint reads the body itself, to report errors with line and column), with
-    this clinic's treatment and insurance ids as enums."""
+    """Put the two request bodies' schemas into the OpenAPI components.
+
+    FastAPI does not see them (the endpoint reads the body itself, to report errors with line
+    and column); this clinic's treatment and insurance ids go in as enums.
+    """
     original = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -1,5 +1,7 @@
-"""How ``ketacost serve`` holds up under slow, broken or many clients: uvicorn's h11 protocol
-with a header time-out, a send time-out and the app's 503, and a log filter against floods.
+"""How ``ketacost serve`` holds up under slow, broken or many clients.
+
+uvicorn's h11 protocol with a header time-out, a send time-out and the app's 503, and a log
+filter against floods.
 
 Imported by :func:`ketacost.web.serve`; uvicorn itself is imported only inside
 :func:`guarded_protocol`.
@@ -19,9 +21,10 @@ __all__ = ["Throttle", "guarded_protocol"]
 
 
 class Throttle(logging.Filter):
-    """At most ``most`` records of one message (its template) per ``period`` seconds; the
-    next one let through says how many were dropped. A flood of slow or broken connections
-    once wrote 79 MB of log in 40 s.
+    """At most ``most`` records of one message (its template) per ``period`` seconds.
+
+    The next one let through says how many were dropped. A flood of slow or broken
+    connections once wrote 79 MB of log in 40 s.
 
     >>> t = Throttle(most=2)
     >>> [t.filter(logging.makeLogRecord({"msg": "bad request"})) for _ in range(3)]
@@ -54,8 +57,10 @@ class Throttle(logging.Filter):
 
 
 class _Deadlines:
-    """The head and send deadlines and the app's 503 of :func:`guarded_protocol`, written
-    against uvicorn's ``H11Protocol`` (the class it is mixed into)."""
+    """The head and send deadlines and the app's 503 of :func:`guarded_protocol`.
+
+    Written against uvicorn's ``H11Protocol`` (the class it is mixed into).
+    """
 
     header_timeout: float = 10.0
     send_timeout: float = 10.0
@@ -143,7 +148,7 @@ class _Deadlines:
 
 
 def guarded_protocol(header_timeout: float, send_timeout: float) -> type[asyncio.Protocol]:
-    """uvicorn's h11 protocol, with two deadlines it lacks, and the app's 503.
+    """The h11 protocol of uvicorn, with two deadlines it lacks, and the app's 503.
 
     - The head: a connection whose request line and headers have not all arrived
       ``header_timeout`` seconds after it opened, or after the request's first byte, is
