@@ -547,3 +547,33 @@ def test_a_start_before_the_clinics_codes_names_the_start(client: TestClient) ->
     assert _post(client, _answers(insurance="none", start="2019-03-05")).status_code == 200
     page = client.get("/calculator").text
     assert 'min="2019-03-05"' in page
+
+
+def test_the_summary_form_has_the_figures_without_the_lines(client: TestClient) -> None:
+    full = client.post("/v1/estimate", json=_answers()).json()
+    summary = client.post("/v1/estimate?detail=summary", json=_answers())
+    assert summary.status_code == 200
+    body = summary.json()
+    assert "estimate" not in body
+    assert body == {k: v for k, v in full.items() if k != "estimate"}
+    assert len(summary.content) * 5 < len(json.dumps(full))
+
+
+def test_an_unknown_detail_is_a_problem(client: TestClient) -> None:
+    response = client.post("/v1/estimate?detail=lines", json=_answers())
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "detail must be one of full, summary (got 'lines')",
+        "issues": [],
+    }
+
+
+def test_the_openapi_schema_documents_the_summary_form(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/v1/estimate"]["post"]
+    assert operation["parameters"][0]["name"] == "detail"
+    assert operation["parameters"][0]["schema"]["enum"] == ["full", "summary"]
+    answers = operation["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"]
+    assert {a["$ref"].rsplit("/", 1)[1] for a in answers} == {
+        "EstimateResponse",
+        "EstimateSummaryResponse",
+    }

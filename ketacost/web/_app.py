@@ -52,6 +52,7 @@ from ._service import (
     Calculator,
     CalculatorInput,
     EstimateResponse,
+    EstimateSummaryResponse,
     PayerInfo,
     TreatmentInfo,
 )
@@ -86,6 +87,8 @@ _HEAD = "ketacost.head"
 #: is a 503 problem, with the headers, and the app is not run.
 BUSY = "ketacost.busy"
 _INTERNAL_ERROR = "internal error; the clinic has been told. Please try again later."
+#: The forms of POST /v1/estimate's answer (``?detail=``).
+_DETAILS = ("full", "summary")
 
 
 class Issue(Model):
@@ -316,7 +319,12 @@ async def _body_text(request: Request, limit: int, timeout: int) -> str | Respon
 
 
 async def _estimate_answer(
-    text: str, calculator: Calculator, estimates: ThreadPoolExecutor, max_seconds: int
+    text: str,
+    calculator: Calculator,
+    estimates: ThreadPoolExecutor,
+    max_seconds: int,
+    *,
+    summary_only: bool = False,
 ) -> Response:
     """The estimate of a body, or its problem (400, 422, 503)."""
     # the estimate is CPU work: in a thread, so the event loop keeps serving; bounded in
@@ -337,7 +345,8 @@ async def _estimate_answer(
         return _file_problem(422, exc)
     except KetacostError as exc:
         return _problem(422, f"this request cannot be estimated: {exc}")
-    return Response(result.model_dump_json(), media_type="application/json")
+    body = result.model_dump_json(exclude={"estimate"} if summary_only else None)
+    return Response(body, media_type="application/json")
 
 
 def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> FastAPI:
@@ -381,8 +390,34 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
         "/v1/estimate",
         summary="Estimate a course of treatment",
         response_model=None,
-        responses={200: {"model": EstimateResponse, "description": "the estimate"}, **_PROBLEMS},
+        responses={
+            200: {
+                "description": "the estimate (with `detail=summary`: without its lines)",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "oneOf": [
+                                {"$ref": "#/components/schemas/EstimateResponse"},
+                                {"$ref": "#/components/schemas/EstimateSummaryResponse"},
+                            ]
+                        }
+                    }
+                },
+            },
+            **_PROBLEMS,
+        },
         openapi_extra={
+            "parameters": [
+                {
+                    "name": "detail",
+                    "in": "query",
+                    "required": False,
+                    "description": "`full` (the default): the summary and every line of the "
+                    "estimate; `summary`: the figures without the lines (a smaller, faster "
+                    "answer for a page that shows only totals)",
+                    "schema": {"type": "string", "enum": list(_DETAILS), "default": "full"},
+                }
+            ],
             "requestBody": {
                 "required": True,
                 "content": {
@@ -395,7 +430,7 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
                         }
                     }
                 },
-            }
+            },
         },
     )
     async def estimate(request: Request) -> Response:
@@ -405,10 +440,15 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
         `EstimateRequest`, told apart by its `plan` (without `clinic`, which is the server's,
         and without `unknowns`).
         """
+        detail = request.query_params.get("detail", "full")
+        if detail not in _DETAILS:
+            return _problem(400, f"detail must be one of {', '.join(_DETAILS)} (got {detail!r})")
         text = await _body_text(request, limits.max_body_bytes, body_timeout)
         if isinstance(text, Response):
             return text
-        return await _estimate_answer(text, calculator, estimates, limits.max_seconds)
+        return await _estimate_answer(
+            text, calculator, estimates, limits.max_seconds, summary_only=detail == "summary"
+        )
 
     @app.get(
         "/v1/payers",
@@ -493,7 +533,12 @@ def _add_request_schemas(app: FastAPI, *, treatments: list[str], insurance: list
             return app.openapi_schema
         schema = original()
         _, defs = models_json_schema(
-            [(CalculatorInput, "validation"), (EstimateRequest, "validation")],
+            [
+                (CalculatorInput, "validation"),
+                (EstimateRequest, "validation"),
+                (EstimateResponse, "serialization"),
+                (EstimateSummaryResponse, "serialization"),
+            ],
             ref_template="#/components/schemas/{model}",
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})

@@ -55,6 +55,7 @@ __all__ = [
     "CalculatorInput",
     "CostRange",
     "EstimateResponse",
+    "EstimateSummaryResponse",
     "PayerInfo",
     "RangeCase",
     "TreatmentInfo",
@@ -194,13 +195,18 @@ class CostRange(Model):
     cases: tuple[RangeCase, ...]
 
 
-class EstimateResponse(Model):
-    """The answer to ``POST /v1/estimate``."""
+class EstimateSummaryResponse(Model):
+    """The answer to ``POST /v1/estimate?detail=summary``: the figures, without the lines."""
 
     treatment: TreatmentInfo | None = Field(description="none for a full library request")
     summary: Summary
     range: CostRange | None = Field(description="set when an unknown answer changes the cost")
     assumptions: tuple[str, ...]
+
+
+class EstimateResponse(EstimateSummaryResponse):
+    """The answer to ``POST /v1/estimate``: the summary and the whole estimate, line by line."""
+
     estimate: Estimate
 
 
@@ -363,9 +369,12 @@ class Calculator:
     def estimate_request(
         self, request: EstimateRequest, source: SourceMap | None = None
     ) -> EstimateResponse:
-        """Estimate a full library request: every payer in it must be one this clinic offers
-        (in a network it has), its plan within the limits, and it has no ``unknowns``. Its
-        clinic is used as given: :meth:`estimate_json` puts the configured one in."""
+        """Estimate a full library request.
+
+        Every payer in it must be one this clinic offers (in a network it has), its plan
+        within the limits, and it has no ``unknowns``. Its clinic is used as given:
+        :meth:`estimate_json` puts the configured one in.
+        """
         src = source or SourceMap.empty(BODY)
         coverages: list[tuple[tuple[str | int, ...], Coverage]] = [
             (("coverage",), request.coverage)
@@ -484,8 +493,11 @@ class Calculator:
 
 
 def _network_problem(payer: Payer, network: str) -> str | None:
-    """A full request's coverage must be in one of its payer's networks. (The patient's
-    answers may say "out" for an in-network-only plan: the estimate says it pays nothing.)"""
+    """A full request's coverage must be in one of its payer's networks.
+
+    (The patient's answers may say "out" for an in-network-only plan: the estimate says it
+    pays nothing.)
+    """
     if not payer.networks or network in payer.networks:
         return None
     return f"{payer.name} has no {network!r} network here (choose: {', '.join(payer.networks)})"
