@@ -1,5 +1,6 @@
-"""The billing procedure for one visit under one coverage, in the order a billing office
-follows it (contract rules 2 to 7, 11 and 12):
+"""The billing procedure for one visit under one coverage.
+
+In the order a billing office follows it (contract rules 2 to 7, 11 and 12):
 
 1. decide, line by line, whether the plan covers it (the rule in force, its conditions);
 2. count the visit against each session limit its covered lines belong to;
@@ -58,8 +59,10 @@ def bill_visit(
 def count_limits(
     coverage: CoverageInForce, lines: list[BillLine], on: date, accumulated: Accumulated
 ) -> list[str]:
-    """Count this visit against each session limit its covered lines belong to (or make them
-    not covered when the limit is reached); returns the limits counted."""
+    """Count this visit against each session limit its covered lines belong to.
+
+    Lines under a limit already reached become not covered. Returns the limits counted.
+    """
     payer = coverage.payer
     counted: list[str] = []
     for name, limit in payer.limits.items():
@@ -91,8 +94,10 @@ def give_back(
 
 # ---- 3: the allowed amount ----------------------------------------------------------------
 def price(coverage: CoverageInForce, line: BillLine, on: date) -> None:
-    """The allowed amount of a covered line: min(charge, rate × units) (rule 4), and what the
-    patient owes above it out of network or on a superbill (rule 11)."""
+    """The allowed amount of a covered line: min(charge, rate × units) (rule 4).
+
+    Also what the patient owes above it out of network or on a superbill (rule 11).
+    """
     network = coverage.network
     assert network is not None
     basis = network.allowed
@@ -137,8 +142,11 @@ def _source(coverage: CoverageInForce, on: date) -> str:
 
 
 def _unit_rate(coverage: CoverageInForce, code: str, on: date) -> tuple[int, str] | None:
-    """(allowed per unit in cents, where it comes from), or None when nothing prices ``code``
-    (the named rounding point ``allowed-rate``: a percent of another schedule, per unit)."""
+    """(allowed per unit in cents, where it comes from), or None when nothing prices ``code``.
+
+    A percent of another schedule is rounded per unit (the named rounding point
+    ``allowed-rate``).
+    """
     network = coverage.network
     assert network is not None
     basis = network.allowed
@@ -238,8 +246,10 @@ def share_costs(
 
 
 def _capped(copay: int, ded: int, coinsurance: int, limit: int) -> tuple[int, int, int]:
-    """Cap a line's cost share at ``limit``: coinsurance goes first, then deductible, then
-    copay (rule 7)."""
+    """Cap a line's cost share at ``limit``.
+
+    Coinsurance goes first, then deductible, then copay (rule 7).
+    """
     excess = copay + ded + coinsurance - limit
     cut = min(coinsurance, excess)
     coinsurance -= cut

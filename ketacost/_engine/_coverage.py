@@ -1,5 +1,7 @@
-"""The coverage in force for a visit: the payer, its network, the savings program, and which
-rule covers each code on a date, and whether its conditions are met (contract rules 2 and 10).
+"""The coverage in force for a visit (contract rules 2 and 10).
+
+The payer, its network, the savings program, which rule covers each code on a date, and
+whether its conditions are met.
 """
 
 from __future__ import annotations
@@ -99,8 +101,7 @@ class CoverageInForce:
     def _savings_program(
         self, programs: Mapping[str, SavingsProgram]
     ) -> tuple[SavingsProgram | None, SavingsProgram | None, str | None]:
-        """(the program where it applies, the program named (for the hash), why it does not
-        apply)."""
+        """(the program where it applies, the program named (for the hash), why it does not)."""
         name = self.cov.savings_program
         if name is None:
             return None, None, None
@@ -120,8 +121,11 @@ class CoverageInForce:
         return self.payer.rules_for(code, on, self.cov.network)
 
     def rules_key(self, codes: list[str], on: date) -> tuple[int, ...] | None:
-        """The rules in force for ``codes`` on ``on`` (by identity), or None when a decision
-        could depend on the date itself (an authorization window) or on a session limit."""
+        """The rules in force for ``codes`` on ``on`` (by identity), or None.
+
+        None when a decision could depend on the date itself (an authorization window) or on
+        a session limit.
+        """
         if self.network is None:
             return ()
         found: list[int] = []

@@ -1,5 +1,7 @@
-"""The rules hash: one sha256 over the payers, savings programs and clinic an estimate used,
-so that an estimate (a Good Faith Estimate disputed months later) can be re-derived."""
+"""The rules hash: one sha256 over the payers, savings programs and clinic an estimate used.
+
+With it an estimate (a Good Faith Estimate disputed months later) can be re-derived.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +31,7 @@ def _digest(obj: Payer | Clinic | SavingsProgram) -> str:
 def rules_hash(
     payers: list[Payer], clinic: Clinic, programs: list[SavingsProgram] | None = None
 ) -> str:
-    """One sha256 over the payers (by id), the savings programs and the clinic an estimate
-    used."""
+    """One sha256 over the payers (by id), the savings programs and the clinic an estimate used."""
     h = hashlib.sha256()
     for p in sorted({p.id: p for p in payers}.values(), key=lambda p: p.id):
         h.update(f"payer:{p.id}:{_digest(p)}\n".encode())

@@ -153,9 +153,11 @@ def post_lines(
     self_pay: bool,
     superbill: bool,
 ) -> list[EstimateLine]:
-    """The result lines of one visit, adding their cents to ``visit_sum`` (in
-    :data:`TOTAL_FIELDS` order). Accumulators move only on covered lines; they are replayed
-    line by line from ``before``."""
+    """The result lines of one visit, adding their cents to ``visit_sum``.
+
+    ``visit_sum`` is in :data:`TOTAL_FIELDS` order. Accumulators move only on covered lines;
+    they are replayed line by line from ``before``.
+    """
     out: list[EstimateLine] = []
     number, on, _nominal, _phase, phase_name, session = visit
     running = before

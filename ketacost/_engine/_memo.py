@@ -1,6 +1,8 @@
-"""The visit memo: a visit whose lines are all priced without touching any state (self-pay,
-or not covered by a rule whose decision does not depend on the date) repeats the lines of an
-earlier visit with the same key, but for its number, date and accumulators.
+"""The visit memo: a visit priced without state repeats an earlier visit's lines.
+
+A visit whose lines are all priced without touching any state (self-pay, or not covered by a
+rule whose decision does not depend on the date) repeats the lines of an earlier visit with
+the same key, but for its number, date and accumulators.
 
 An optimisation only: a property test turns it off (``ENABLED = False``) and checks that no
 byte of any estimate changes.
@@ -30,8 +32,10 @@ MemoEntry = tuple[list[dict[str, object]], list[int], Totals]
 
 
 class Memo:
-    """Visits already priced, by key; and the sessions that were ever covered (never keyed:
-    a covered line moves accumulators)."""
+    """Visits already priced, by key; and the sessions that were ever covered.
+
+    Those sessions are never keyed: a covered line moves accumulators.
+    """
 
     def __init__(self) -> None:
         self.entries: dict[tuple[object, ...], MemoEntry] = {}

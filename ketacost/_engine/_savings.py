@@ -1,5 +1,8 @@
-"""Manufacturer savings (contract rule 12): what a program pays of the patient's cost share
-on its drug lines, per calendar year, and how a copay accumulator counts it."""
+"""Manufacturer savings (contract rule 12).
+
+What a program pays of the patient's cost share on its drug lines, per calendar year, and how
+a copay accumulator counts it.
+"""
 
 from __future__ import annotations
 
@@ -37,8 +40,10 @@ class Assistance:
         on: date,
         accumulated: Accumulated,
     ) -> None:
-        """Pay the patient's cost share on the visit's drug lines above the program's floor,
-        up to what is left of the calendar year's maximum."""
+        """Pay the patient's cost share on the visit's drug lines above the program's floor.
+
+        It pays up to what is left of the calendar year's maximum.
+        """
         drug = [line for line in lines if line.covered and line.code in program.codes]
         share = sum(line.cost_share for line in drug)
         if not share:
@@ -100,8 +105,11 @@ class Assistance:
 
 
 def _not_counted(line: BillLine, part: int, payer: Payer, accumulated: Accumulated) -> None:
-    """A copay accumulator: the program's money pays coinsurance first, then deductible, then
-    copay; only the patient's own payments count toward the deductible and the maximum."""
+    """A copay accumulator.
+
+    The program's money pays coinsurance first, then deductible, then copay; only the
+    patient's own payments count toward the deductible and the maximum.
+    """
     from_deductible = max(0, min(line.deductible, part - line.coinsurance))
     line.credit_deductible -= from_deductible
     line.credit_out_of_pocket -= part

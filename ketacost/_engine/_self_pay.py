@@ -24,8 +24,10 @@ CHARGEMASTER = -1
 def self_pay_prices(
     clinic: Clinic, visits: list[tuple[int, VisitTuple]]
 ) -> dict[int, tuple[int, str]]:
-    """Per visit index: (the session's price in cents, or :data:`CHARGEMASTER`; the rule that
-    set it)."""
+    """Per visit index, the session's self-pay price and the rule that set it.
+
+    The price is in cents, or :data:`CHARGEMASTER`.
+    """
     out: dict[int, tuple[int, str]] = {}
     for package in clinic.packages:
         chosen = [i for i, v in visits if v[5] == package.session and i not in out]

@@ -1,6 +1,8 @@
-"""The visit loop: each visit in date order under the coverage in force on its date, plan
-years opening and closing, starting accumulators, and the estimate they add up to
-(contract rules 1 and 10)."""
+"""The visit loop (contract rules 1 and 10).
+
+Each visit in date order under the coverage in force on its date, plan years opening and
+closing, starting accumulators, and the estimate they add up to.
+"""
 
 from __future__ import annotations
 
@@ -114,8 +116,10 @@ class _Plan:
 
     # ---- plan years ------------------------------------------------------------------------
     def _open(self, index: int, start: date, first_visit: date) -> _Year:
-        """A plan year's accumulators: zero, or the request's starting ones when they belong
-        to this plan year (rule 1)."""
+        """A plan year's accumulators (rule 1).
+
+        Zero, or the request's starting ones when they belong to this plan year.
+        """
         coverage = self.coverages[index]
         payer = coverage.payer
         accumulated = Accumulated()
