@@ -97,14 +97,17 @@ class FileIssue:
 
 
 def quoted(text: str, limit: int = 40) -> str:
-    """``text`` for a message: quoted and escaped as Python writes it, cut after ``limit``
-    characters (``'1e5000'``; ``'999999...'``)."""
+    """``text`` for a message: quoted and escaped as Python writes it.
+
+    It is cut after ``limit`` characters (``'1e5000'``; ``'999999...'``).
+    """
     return repr(text[:limit] + ("..." if len(text) > limit else ""))
 
 
 def escape_unprintable(text: str) -> str:
-    """``text`` with every character that does not print (control, format and bidi
-    characters, line breaks) written as a Python escape.
+    r"""``text`` with every character that does not print written as a Python escape.
+
+    Characters that do not print: control, format and bidi characters, line breaks.
 
     Example:
         >>> escape_unprintable("a\u202eb\x00")
@@ -190,8 +193,10 @@ class InvalidArgumentError(KetacostError, ValueError):
 
 
 class MissingFileError(KetacostError, FileNotFoundError):
-    """A folder or file ketacost looks for is not there (the payer folder, the bundled
-    example clinic); the message says how to name one."""
+    """A folder or file ketacost looks for is not there.
+
+    The payer folder or the bundled example clinic, say; the message says how to name one.
+    """
 
 
 class MissingExtraError(KetacostError, ImportError):

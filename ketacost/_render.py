@@ -287,7 +287,7 @@ CSV_COLUMNS = (
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """CSV text (RFC 4180, ``\\r\\n`` line ends) with a header row."""
+    r"""CSV text (RFC 4180, ``\r\n`` line ends) with a header row."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(header)

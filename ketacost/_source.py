@@ -132,11 +132,11 @@ def in_file_order(issues: list[FileIssue]) -> list[FileIssue]:
 
 
 def position_of_byte(raw: bytes, offset: int) -> tuple[int, int]:
-    """The 1-based line and column (in characters) of byte ``offset`` of ``raw``.
+    r"""The 1-based line and column (in characters) of byte ``offset`` of ``raw``.
 
     Example:
-        >>> position_of_byte("a: 1\nb: \u00e9\xff".encode("utf-8", "surrogateescape"), 9)
-        (2, 4)
+        >>> position_of_byte(b"a: 1\nb: \xc3\xa9\xff", 10)  # bad byte after "é" (2 bytes)
+        (2, 5)
     """
     line_start = raw.rfind(b"\n", 0, offset) + 1
     line = raw.count(b"\n", 0, offset) + 1
@@ -145,8 +145,10 @@ def position_of_byte(raw: bytes, offset: int) -> tuple[int, int]:
 
 
 def too_large_issue(size: int, filename: str) -> FileIssue | None:
-    """An issue when a document of ``size`` bytes (UTF-8) is larger than a rule or request
-    file may be; checked before parsing (and before reading it all, for a file)."""
+    """An issue when a document of ``size`` bytes (UTF-8) is too large for a rule or request file.
+
+    Checked before parsing (and before reading it all, for a file).
+    """
     if size <= MAX_RULE_FILE_BYTES:
         return None
     message = (
