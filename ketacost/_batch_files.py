@@ -1,6 +1,9 @@
-"""The batch's files: its CSV columns, reading rows from a file (each with the line it starts
-on), writing the output whole or not at all, the output's lock, and the checks on the output's
-path. :mod:`ketacost.batch` re-exports the public names; this module never imports it."""
+"""The batch's files: its CSV columns, reading rows, and writing the output.
+
+Each row read from a file keeps the line it starts on; the output is written whole or not at
+all, under a lock, once its path passes the checks. :mod:`ketacost.batch` re-exports the
+public names; this module never imports it.
+"""
 
 from __future__ import annotations
 
@@ -90,8 +93,10 @@ class BatchInputError(RuleFileError):
 
 
 class BatchOutputError(KetacostError, ValueError):
-    """The output cannot be written: it is the input or not a regular file, or another batch
-    is writing it."""
+    """The output cannot be written.
+
+    It is the input or not a regular file, or another batch is writing it.
+    """
 
 
 def shown(text: str, limit: int = 40) -> str:
@@ -107,10 +112,13 @@ def _input_error(name: str, line: int, message: str, column: int = 1) -> BatchIn
 
 
 class _Lines:
-    """A file's lines for :func:`csv.reader`, counted: comment (``#``) and blank lines between
-    rows are skipped (inside a quoted cell they are the cell's text), and the line each row
-    starts on is kept in ``row_start``. The reader asks for lines one at a time and never
-    reads ahead, so :meth:`next_row` before each row is all the bookkeeping needed."""
+    """A file's lines for :func:`csv.reader`, counted.
+
+    Comment (``#``) and blank lines between rows are skipped (inside a quoted cell they are
+    the cell's text), and the line each row starts on is kept in ``row_start``. The reader
+    asks for lines one at a time and never reads ahead, so :meth:`next_row` before each row is
+    all the bookkeeping needed.
+    """
 
     def __init__(self, lines: Iterable[str], name: str) -> None:
         self._lines = iter(lines)
@@ -195,8 +203,10 @@ def parse_rows(text: str, name: str = "<batch>") -> list[dict[str, str | None]]:
 
 @contextlib.contextmanager
 def input_rows(path: str | os.PathLike[str]) -> Iterator[Iterator[dict[str, str | None]]]:
-    """The rows of a batch file, read once, as they are used (a pipe or ``/dev/stdin`` works
-    too); the header is checked on entry."""
+    """The rows of a batch file, read once, as they are used.
+
+    A pipe or ``/dev/stdin`` works too; the header is checked on entry.
+    """
     name = os.fspath(path)
     try:
         # surrogateescape: bytes that are not UTF-8 are found line by line (_Lines), at their
@@ -242,8 +252,10 @@ def _is_regular(path: str | os.PathLike[str]) -> bool:
 
 
 def _open_descriptor(path: str | os.PathLike[str]) -> bool:
-    """``path`` reaches a process's open file (``/dev/stdout``, ``/dev/fd/1``,
-    ``/proc/self/fd/1``): a link through a ``/proc`` folder, on Linux."""
+    """Whether ``path`` reaches a process's open file through a link in a ``/proc`` folder.
+
+    As ``/dev/stdout``, ``/dev/fd/1`` and ``/proc/self/fd/1`` do, on Linux.
+    """
     hop = os.path.abspath(path)
     for _ in range(40):  # the kernel's own limit on links followed
         folder = os.path.realpath(os.path.dirname(hop))
@@ -256,10 +268,12 @@ def _open_descriptor(path: str | os.PathLike[str]) -> bool:
 
 
 def _check_regular(output_path: str | os.PathLike[str]) -> None:
-    """Refuse an output that exists and is not a regular file (a device, a FIFO, a folder):
-    replacing it would put a file where it was, not write into it. ``/dev/stdout`` is refused
+    """Refuse an output that exists and is not a regular file (a device, a FIFO, a folder).
+
+    Replacing it would put a file where it was, not write into it. ``/dev/stdout`` is refused
     even when the shell sent it to a file: replacing that file would drop what it held
-    (``>> log.txt``)."""
+    (``>> log.txt``).
+    """
     try:
         mode = os.stat(output_path).st_mode
     except OSError:  # none yet (or a dangling link: its target is made); writing says why not
@@ -273,8 +287,9 @@ def _check_regular(output_path: str | os.PathLike[str]) -> None:
 def check_output_path(
     input_path: str | os.PathLike[str], output_path: str | os.PathLike[str]
 ) -> None:
-    """Refuse to write the output over the input, however either path is spelt, or over
-    something that is not a regular file.
+    """Refuse to write the output over the input or over something not a regular file.
+
+    The input is recognised however either path is spelt.
 
     Raises:
         BatchOutputError: ``output_path`` is the input file, or exists and is not a regular
@@ -302,9 +317,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _spreadsheet_safe(value: str) -> str:
-    """A cell safe to open in a spreadsheet: text that would start a formula gets a leading
-    apostrophe (OWASP's advice for CSV injection). Money is never negative here, so amounts
-    are unchanged."""
+    """A cell safe to open in a spreadsheet.
+
+    Text that would start a formula gets a leading apostrophe (OWASP's advice for CSV
+    injection). Money is never negative here, so amounts are unchanged.
+    """
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
@@ -372,8 +389,10 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
 
 
 def write_rows(path: str | os.PathLike[str], rows: Iterable[Mapping[str, str]]) -> None:
-    """Write output rows as CSV with the :data:`OUTPUT_COLUMNS` header, replacing the file
-    ``path`` names whole only once every row is written."""
+    """Write output rows as CSV with the :data:`OUTPUT_COLUMNS` header.
+
+    The file ``path`` names is replaced whole, and only once every row is written.
+    """
     with replacing(path) as f:
         write_csv(f, rows)
 
@@ -402,8 +421,10 @@ def _read_lock(lock: Path) -> str | None:
 
 
 def _stale(text: str) -> bool:
-    """A lock's text names a process that no longer runs. One being written (no pid yet) is
-    not stale."""
+    """A lock's text names a process that no longer runs.
+
+    One being written (no pid yet) is not stale.
+    """
     pid = text.strip()
     return pid.isascii() and pid.isdigit() and len(pid) < 12 and not _pid_alive(int(pid))
 

@@ -31,8 +31,11 @@ Problem = tuple[Loc, str]
 
 
 def request_problems(request: EstimateRequest, payers: Mapping[str, Payer] | None) -> list[Problem]:
-    """Every cross-check between the request's parts, and with the payer library (when
-    given; its savings programs are those of a :class:`~ketacost.PayerLibrary`)."""
+    """Every cross-check between the request's parts, and with the payer library.
+
+    With the library only when one is given; its savings programs are those of a
+    :class:`~ketacost.PayerLibrary`.
+    """
     problems: list[Problem] = []
     sessions = request.clinic.sessions
     for i, phase in enumerate(request.plan.phases):
@@ -107,8 +110,10 @@ def family_deductible_problem(payer: Payer, cov: Coverage) -> str | None:
 
 
 def reference_problem(payer: Payer, cov: Coverage, payers: Mapping[str, Payer]) -> str | None:
-    """A network priced as a percent of another payer needs that payer's in-network fee
-    schedule (the payer library checks this when it loads; a hand-built one may not)."""
+    """A network priced as a percent of another payer needs that payer's in-network fees.
+
+    The payer library checks this when it loads; a hand-built one may not.
+    """
     network = payer.networks.get(cov.network)
     if network is None or not isinstance(network.allowed, PercentOfPayer):
         return None

@@ -148,9 +148,11 @@ class RangeDriver(Model):
 
 
 class EstimateRange(Model):
-    """Low, expected and high patient cost (``patient_net`` over the whole plan) when some
-    inputs are unknown. Expected is the request as written; low and high are the lowest and
-    highest over every combination of the unknown inputs' values."""
+    """Low, expected and high patient cost when some inputs are unknown.
+
+    The cost is ``patient_net`` over the whole plan. Expected is the request as written; low
+    and high are the lowest and highest over every combination of the unknown inputs' values.
+    """
 
     low: Money
     expected: Money

@@ -1,5 +1,7 @@
-"""Estimating, the layer above the engine: a request (validated if need be), adjudicated,
-with its low/expected/high range when it lists unknowns.
+"""Estimating, the layer above the engine.
+
+A request (validated if need be), adjudicated, with its low/expected/high range when it lists
+unknowns.
 
 The engine (:mod:`ketacost._engine`) adjudicates one request as written; the range
 (:mod:`ketacost._range`) re-runs it for each combination of the unknown inputs. This module

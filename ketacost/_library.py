@@ -23,8 +23,10 @@ __all__ = ["PayerLibrary", "check_payers", "default_payers", "load_payers", "sta
 
 
 class PayerLibrary(Mapping[str, Payer]):
-    """An immutable mapping of payer id → :class:`Payer`, with where each came from, and the
-    manufacturer savings programs of the folder's ``programs/`` subfolder."""
+    """An immutable mapping of payer id → :class:`Payer`, with where each came from.
+
+    It also holds the manufacturer savings programs of the folder's ``programs/`` subfolder.
+    """
 
     def __init__(
         self,
@@ -66,8 +68,10 @@ class PayerLibrary(Mapping[str, Payer]):
 def _reference_issues(
     payers: Mapping[str, Payer], sources: Mapping[str, SourceMap]
 ) -> list[FileIssue]:
-    """A ``percent_of_payer`` basis must name a payer in the library whose in-network allowed
-    amount is its own fee schedule."""
+    """A ``percent_of_payer`` basis must name a payer in the library.
+
+    That payer's in-network allowed amount must be its own fee schedule.
+    """
     issues: list[FileIssue] = []
     for pid, payer in payers.items():
         for net_name, net in payer.networks.items():
@@ -93,9 +97,12 @@ def _reference_issues(
 def _percent_issues(
     source: SourceMap, net_name: str, basis: PercentOfPayer, schedule: FeeSchedule
 ) -> list[FileIssue]:
-    """The largest percent in force times the largest rate it could take a percent of stays
-    within the per-unit ceiling (a value an estimate could use, checked here rather than at
-    estimate time; linear in the file's size)."""
+    """A percent of another payer's fees stays within the per-unit ceiling, at its largest.
+
+    The largest percent in force times the largest rate it could take a percent of must stay
+    within the ceiling: a value an estimate could use, checked here rather than at estimate
+    time; linear in the file's size.
+    """
     rates = [(amount, code) for code, rate in schedule.rates.items() for amount in rate.values]
     if not rates:
         return []
@@ -172,8 +179,11 @@ def check_payers(directory: str | os.PathLike[str] | None = None) -> list[FileIs
 def stale_payers(
     payers: Mapping[str, Payer], *, today: date, max_age_days: int = 365
 ) -> list[tuple[str, date, int]]:
-    """Payers whose ``metadata.last_reviewed`` is older than ``max_age_days`` on ``today``:
-    (id, last_reviewed, age in days), oldest first. ``today`` is an input: no clock here."""
+    """Payers whose ``metadata.last_reviewed`` is older than ``max_age_days`` on ``today``.
+
+    Each as (id, last_reviewed, age in days), oldest first. ``today`` is an input: no clock
+    here.
+    """
     cutoff = today - timedelta(days=max_age_days)
     stale = [
         (pid, p.metadata.last_reviewed, (today - p.metadata.last_reviewed).days)

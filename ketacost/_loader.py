@@ -184,8 +184,11 @@ _CLINIC_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def _clinic_path(clinic_ref: str, source: SourceMap, base: Path | None) -> Path:
-    """The clinic file a request names, checked before it is opened: a request names a
-    clinic file, never any other file (whose first bytes an error would otherwise echo)."""
+    """The clinic file a request names, checked before it is opened.
+
+    A request names a clinic file, never any other file (whose first bytes an error would
+    otherwise echo).
+    """
     clinic_path = Path(clinic_ref)
     if base is not None and not clinic_path.is_absolute():
         clinic_path = base / clinic_path
@@ -202,8 +205,11 @@ def _clinic_path(clinic_ref: str, source: SourceMap, base: Path | None) -> Path:
 def load_request(
     path: str | os.PathLike[str], *, payers: Mapping[str, Payer] | None = None
 ) -> EstimateRequest:
-    """Load a request file (YAML or JSON). ``clinic:`` may name a clinic file, relative to
-    the request file, or hold the clinic inline. With ``payers``, the payer id is checked."""
+    """Load a request file (YAML or JSON).
+
+    ``clinic:`` may name a clinic file, relative to the request file, or hold the clinic
+    inline. With ``payers``, the payer id is checked.
+    """
     data, source, _ = read_document(path, RequestFileError)
     return _request(data, source, payers, Path(path).parent)
 

@@ -78,9 +78,11 @@ def cents_times_rate(cents: int, rate: Decimal) -> int:
 
 
 def share_cents(total: int, weights: list[int]) -> list[int]:
-    """Share ``total`` cents over parts in proportion to ``weights``, in whole cents: each part
-    gets its floor, and the cents left go to the largest remainders, ties to the earlier part
-    (the named rounding point ``self-pay-split``). With no weight, the first part takes all.
+    """Share ``total`` cents over parts in proportion to ``weights``, in whole cents.
+
+    Each part gets its floor, and the cents left go to the largest remainders, ties to the
+    earlier part (the named rounding point ``self-pay-split``). With no weight, the first part
+    takes all.
 
     >>> share_cents(100, [1, 1, 1])
     [34, 33, 33]
@@ -144,8 +146,11 @@ _TOO_LARGE: Final = f"too large for money (at most {MAX_MONEY_DIGITS} digits of 
 
 
 class JsonFraction(Decimal):
-    """A JSON number written with a fraction or exponent (``0.1``): exact, and fine as a rate,
-    but not money, which crosses JSON as text (``"0.10"``) so that its two places survive."""
+    """A JSON number written with a fraction or exponent (``0.1``).
+
+    Exact, and fine as a rate, but not money, which crosses JSON as text (``"0.10"``) so that
+    its two places survive.
+    """
 
     __slots__ = ()
 

@@ -160,8 +160,10 @@ def _inputs(request: EstimateRequest) -> list[_Input]:
 def combinations(
     request: EstimateRequest,
 ) -> tuple[list[_Input], list[tuple[int, ...]]]:
-    """The unknown inputs of ``request`` and every combination of their values, as indexes
-    into each input's values (index 0: the value the request is written with).
+    """The unknown inputs of ``request`` and every combination of their values.
+
+    A combination is indexes into each input's values (index 0: the value the request is
+    written with).
 
     Raises:
         EstimateError: more than :data:`MAX_COMBINATIONS` combinations, or an unknown names a
@@ -202,8 +204,9 @@ def measure_all(
     measure: Callable[[Estimate], T],
     known: Mapping[tuple[int, ...], T] | None = None,
 ) -> tuple[list[_Input], dict[tuple[int, ...], T]]:
-    """Every combination of the unknown inputs, estimated by ``run`` and measured by
-    ``measure`` (``known`` holds combinations already measured, e.g. the expected one).
+    """Every combination of the unknown inputs, estimated by ``run`` and measured by ``measure``.
+
+    ``known`` holds combinations already measured, e.g. the expected one.
 
     The one mechanism behind every range: the estimate's (the patient's net cost over the
     plan) and the Good Faith Estimate's (the charges of its 12 months).
@@ -228,9 +231,12 @@ def estimate_range(
     *,
     measure: Callable[[Estimate], int] = patient_net,
 ) -> EstimateRange:
-    """The range of ``request`` (which lists ``unknowns``); ``expected`` is its own estimate and
-    ``run`` estimates a variant request (the engine, without unknowns). ``measure`` is the
-    figure the range spans (cents; by default the patient's net cost over the plan)."""
+    """The range of ``request``, which lists ``unknowns``.
+
+    ``expected`` is its own estimate and ``run`` estimates a variant request (the engine,
+    without unknowns). ``measure`` is the figure the range spans (cents; by default the
+    patient's net cost over the plan).
+    """
     inputs, combos = combinations(request)
     exp_cents = measure(expected)
     _, costs = measure_all(request, run, measure, {(0,) * len(inputs): exp_cents})

@@ -36,8 +36,10 @@ AuthorizationStatus = Literal["approved", "denied", "pending", "not_requested"]
 
 
 class Patient(Model):
-    """What the rules need to know of the patient. Name and member id are optional (only the
-    Good Faith Estimate and superbill print them)."""
+    """What the rules need to know of the patient.
+
+    Name and member id are optional (only the Good Faith Estimate and superbill print them).
+    """
 
     name: str | None = Field(default=None, max_length=200)
     birth_date: Day | None = None
@@ -152,8 +154,11 @@ class AmountRange(Model):
 
 
 class Unknowns(Model):
-    """Inputs not known yet. The estimate is the request as written (the expected case); the
-    range spans every combination of the values listed here with the expected values."""
+    """Inputs not known yet.
+
+    The estimate is the request as written (the expected case); the range spans every
+    combination of the values listed here with the expected values.
+    """
 
     prior_authorization: tuple[AuthorizationStatus, ...] = Field(
         default=(), max_length=4, description="outcomes to consider, e.g. [approved, denied]"
@@ -203,8 +208,11 @@ class EstimateRequest(Model):
         return self
 
     def coverage_index(self, on: date) -> int:
-        """Which coverage is in force on ``on``: 0 for ``coverage``, i for the i-th of
-        ``coverage_periods`` (each holds from its ``starts`` until the next one starts)."""
+        """Which coverage is in force on ``on``.
+
+        0 for ``coverage``, i for the i-th of ``coverage_periods`` (each holds from its
+        ``starts`` until the next one starts).
+        """
         found = 0
         for i, period in enumerate(self.coverage_periods, start=1):
             if period.starts > on:

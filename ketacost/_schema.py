@@ -25,8 +25,10 @@ SCHEMAS: dict[str, type[Any]] = {
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
-    """Every schema, by file name. Requests and rule files validate input; the estimate is
-    output (``mode="serialization"``)."""
+    """Every schema, by file name.
+
+    Requests and rule files validate input; the estimate is output (``mode="serialization"``).
+    """
     out: dict[str, dict[str, Any]] = {}
     for name, model in SCHEMAS.items():
         mode = "serialization" if model is Estimate else "validation"
@@ -43,8 +45,10 @@ def schema_text(schema: dict[str, Any]) -> str:
 
 
 def schema_outline(schema: dict[str, Any]) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
-    """Definition name → (property names, required names): what a schema says regardless of
-    how a given pydantic release spells each property's type."""
+    """Definition name → (property names, required names).
+
+    What a schema says regardless of how a given pydantic release spells each property's type.
+    """
     defs = dict(schema.get("$defs", {}))
     defs["<root>"] = schema
     return {

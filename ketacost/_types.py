@@ -99,9 +99,11 @@ _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 
 def strict_day(value: Any) -> Any:
-    """A date as ``YYYY-MM-DD`` text (or a :class:`datetime.date`), nothing else: pydantic's
-    lax mode would read ``1767571200`` or ``0`` as a Unix time and ``"2026-01-05T00:00"`` as a
-    date, silently changing an estimate."""
+    """A date as ``YYYY-MM-DD`` text (or a :class:`datetime.date`), nothing else.
+
+    pydantic's lax mode would read ``1767571200`` or ``0`` as a Unix time and
+    ``"2026-01-05T00:00"`` as a date, silently changing an estimate.
+    """
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str) and _ISO_DAY.fullmatch(value):
@@ -178,9 +180,11 @@ _RATE_TEXT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,12})?", re.ASCII)
 
 
 def _exact_rate(value: Any) -> Any:
-    """A rate as a Decimal, an int, or text of ASCII digits with an optional fraction
-    (``"0.2"``); never a float, and never the forms ``Decimal()`` would also read (spaces,
-    underscores, exponents, other scripts' digits)."""
+    """A rate as a Decimal, an int, or text of ASCII digits with an optional fraction.
+
+    Text such as ``"0.2"``; never a float, and never the forms ``Decimal()`` would also read
+    (spaces, underscores, exponents, other scripts' digits).
+    """
     if isinstance(value, Decimal):
         return Decimal(value)  # a JsonFraction is a fine rate: keep the plain Decimal
     if isinstance(value, float):

@@ -114,8 +114,11 @@ def validate(
 
 
 def _without_echoes(errors: list[ErrorDetails]) -> list[ErrorDetails]:
-    """Drop pydantic's ``too_short`` on a list whose items failed: it counts the items that
-    validated (``after validation``), so it only echoes the item errors, and misleadingly."""
+    """Drop pydantic's ``too_short`` on a list whose items failed.
+
+    It counts the items that validated (``after validation``), so it only echoes the item
+    errors, and misleadingly.
+    """
     locs = [tuple(e["loc"]) for e in errors]
     parents = {loc[:end] for loc in locs for end in range(len(loc))}
     return [

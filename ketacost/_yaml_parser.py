@@ -222,9 +222,13 @@ def parse_yaml(text: str, filename: str, error_cls: type[RuleFileError]) -> tupl
 
 
 def _prescan(text: str, filename: str, error_cls: type[RuleFileError]) -> int:
-    """Count values, aliases and nesting from the parser's events, before any node is
-    composed (a mapping's keys count as values: the bound is on work, not on meaning).
-    Returns the number of aliases."""
+    """Count values, aliases and nesting from the parser's events, before any node is composed.
+
+    A mapping's keys count as values: the bound is on work, not on meaning.
+
+    Returns:
+        The number of aliases.
+    """
     aliases = depth = values = 0
 
     def refuse(event: yaml.Event, message: str) -> NoReturn:

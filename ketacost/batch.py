@@ -207,6 +207,7 @@ class BatchSummary:
 
     @property
     def rows_per_second(self) -> float:
+        """Rows per second over the run."""
         return self.rows / self.seconds if self.seconds > 0 else float("inf")
 
 
@@ -478,8 +479,10 @@ def resolve_inputs(
     clinic: Clinic | str | os.PathLike[str] | None,
     payers: Mapping[str, Payer] | str | os.PathLike[str] | None,
 ) -> tuple[Clinic, Mapping[str, Payer]]:
-    """The clinic and payer library to use: given objects, or loaded from the files named
-    (default: the example clinic and the bundled payers)."""
+    """The clinic and payer library to use: given objects, or loaded from the files named.
+
+    By default, the example clinic and the bundled payers.
+    """
     if not isinstance(clinic, Clinic):
         clinic = load_clinic(default_clinic_path() if clinic is None else clinic)
     if payers is None:
@@ -517,9 +520,10 @@ _WINDOWS_MAX_WORKERS = 61
 
 
 def worker_limit(jobs: int) -> int:
-    """The most worker processes a batch starts for ``jobs``: at most 4 per core (estimating is
-    CPU work; more only costs memory and start-up), and 61 on Windows. A batch also never
-    starts more workers than it has chunks.
+    """The most worker processes a batch starts for ``jobs``.
+
+    At most 4 per core (estimating is CPU work; more only costs memory and start-up), and 61
+    on Windows. A batch also never starts more workers than it has chunks.
 
     >>> worker_limit(1)
     1

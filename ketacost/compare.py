@@ -96,12 +96,15 @@ class Comparison(Model):
 
     @property
     def cheapest(self) -> ComparisonRow:
+        """The row the patient pays least on."""
         return self.rows[0]
 
 
 def patient_cost(totals: Totals) -> Money:
-    """What the patient pays in all, after any savings program (``patient_net``): the ranking
-    key of a comparison."""
+    """What the patient pays in all, after any savings program (``patient_net``).
+
+    The ranking key of a comparison.
+    """
     return totals.patient_net
 
 
@@ -185,8 +188,10 @@ def variants(
     sessions: Sequence[str] = (),
     starts: Sequence[date] = (),
 ) -> list[Variant]:
-    """Every combination of the given payers, networks, sessions and start dates (a dimension
-    left empty keeps the request's value), in the order given."""
+    """Every combination of the given payers, networks, sessions and start dates.
+
+    In the order given; a dimension left empty keeps the request's value.
+    """
     combos = itertools.product(
         _or_keep(payers), _or_keep(networks), _or_keep(sessions), _or_keep(starts)
     )

@@ -84,9 +84,11 @@ def batch(
 
 
 class _Progress:
-    """A progress bar on stderr, shown from the first finished chunk: a run refused at its
-    start (a locked output, a bad input) prints its one error line and nothing else. Without
-    a row count (the input is a pipe) it counts the rows done."""
+    """A progress bar on stderr, shown from the first finished chunk.
+
+    A run refused at its start (a locked output, a bad input) prints its one error line and
+    nothing else. Without a row count (the input is a pipe) it counts the rows done.
+    """
 
     def __init__(self, length: int | None, hidden: bool) -> None:
         self._length = length

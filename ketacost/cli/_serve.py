@@ -51,9 +51,11 @@ def _web() -> ModuleType:
 
 
 class ServerSetting(click.types.IntParamType):
-    """A whole number for one ``server:`` setting, checked as the option is read by the same
-    check (range and message) as the configuration file's, so the error names the option:
-    ``Invalid value for '--limit-concurrency': must be at least 1 (got 0)``."""
+    """A whole number for one ``server:`` setting, checked as the option is read.
+
+    The check (range and message) is the configuration file's, so the error names the option:
+    ``Invalid value for '--limit-concurrency': must be at least 1 (got 0)``.
+    """
 
     def __init__(self, setting: str) -> None:
         self.setting = setting

@@ -1,8 +1,9 @@
-"""The superbill: an itemised receipt a patient files with a plan for out-of-network
-reimbursement. There is no federal standard; the contents follow payer and industry
-convention (``../shared/domain.md`` §5.6): provider name, NPI, TIN and address; patient name,
-birth date and member id; per line the date and place of service, CPT/HCPCS code with
-modifiers and units, ICD-10 diagnosis pointers as on a CMS-1500 (A–L), charge and amount paid.
+"""The superbill: an itemised receipt a patient files with a plan for out-of-network reimbursement.
+
+There is no federal standard; the contents follow payer and industry convention
+(``../shared/domain.md`` §5.6): provider name, NPI, TIN and address; patient name, birth date
+and member id; per line the date and place of service, CPT/HCPCS code with modifiers and
+units, ICD-10 diagnosis pointers as on a CMS-1500 (A–L), charge and amount paid.
 """
 
 from __future__ import annotations
@@ -106,10 +107,14 @@ def build_superbill(
     """A superbill for the visits of an estimate (those from ``start`` to ``end``, inclusive).
 
     Args:
+        request: the request the estimate was made for (patient, clinic, diagnoses).
+        estimate: the estimate whose visits the superbill lists.
         paid: amount paid per date of service (a plan has at most one visit a day); it is
             applied to that visit's lines in order, each up to its charge. A visit not listed
             was paid what the estimate says the patient pays on each line (on a superbill
             request, before the plan's reimbursement: the clinic's self-pay price).
+        start: the first date of service to list; default: the estimate's first visit.
+        end: the last date of service to list; default: the estimate's last visit.
         issued: the superbill's date; default: the estimate's.
 
     Raises:

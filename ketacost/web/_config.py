@@ -85,8 +85,9 @@ class Limits(Model):
 
 
 class ServerSettings(Model):
-    """How ``ketacost serve`` treats connections: time-outs for slow clients and a limit on
-    concurrent work, so that slow or many clients cannot starve the others.
+    """How ``ketacost serve`` treats connections: time-outs and a limit on concurrent work.
+
+    With them, slow or many clients cannot starve the others.
 
     Attributes:
         header_timeout_seconds: time a client has to send a request's line and headers,
@@ -122,9 +123,10 @@ class ServerSettings(Model):
 
 
 def server_setting_problem(name: str, value: int) -> str | None:
-    """What is wrong with ``value`` as the ``server:`` setting ``name`` (the check and the
-    message a configuration file gets), or ``None`` when it will do. ``ketacost serve``
-    checks its options with it, to name the option in the error.
+    """What is wrong with ``value`` as the ``server:`` setting ``name``, or ``None`` if nothing.
+
+    The check and the message a configuration file gets; ``ketacost serve`` checks its options
+    with it, to name the option in the error.
 
     >>> server_setting_problem("limit_concurrency", 0)
     'must be at least 1 (got 0)'

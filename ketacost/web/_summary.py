@@ -1,5 +1,7 @@
-"""What the calculator page shows above the table: first session, month and year, and the
-cumulative cost of each visit with where the deductible and out-of-pocket maximum are reached.
+"""What the calculator page shows above the table.
+
+The first session, month and year, and the cumulative cost of each visit with where the
+deductible and out-of-pocket maximum are reached.
 
 "What the patient pays" is ``patient_net``: what they owe under the plan, less what a
 manufacturer savings program pays (the same as ``patient`` when there is none).
