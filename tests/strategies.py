@@ -1200,3 +1200,68 @@ def exercises(**minimum: float) -> Callable[[Callable[[], None]], Callable[[], N
         return test
 
     return wrap
+
+
+# -- batch rows ------------------------------------------------------------------------------
+#: Cells a batch row may hold: valid ones, and the hostile ones issue 9 found (huge exponents,
+#: other scripts' digits, money in undocumented forms, dates in other ISO forms).
+def _mostly(
+    valid: st.SearchStrategy[str], hostile: st.SearchStrategy[str]
+) -> st.SearchStrategy[str]:
+    """A cell that is valid eleven times in twelve, and hostile otherwise."""
+    return st.integers(0, 11).flatmap(lambda k: hostile if k == 0 else valid)
+
+
+_WHOLE_CELLS = _mostly(
+    st.integers(0, 90).map(str),
+    st.sampled_from(["", "1e999999999", "\u0663\u0660", "\uff13\uff10", "45.0", "-3", "9" * 30]),
+)
+_COUNT_CELLS = _mostly(st.integers(1, 12).map(str), _WHOLE_CELLS)
+_MONEY_CELLS = _mostly(
+    st.one_of(st.just(""), money("12000.00").map(str), st.just("$1,234.56")),
+    st.sampled_from(["1e5000", "1e999999", "$1,2,3", "1,50", "3_5_0", "10000000.01", "0.001"]),
+)
+_DATE_CELLS = _mostly(
+    st.dates(date(2025, 1, 1), date(2027, 12, 31)).map(date.isoformat),
+    st.sampled_from(["", "20260105", "2026-W02-1", "2026-02-30", "10000-01-01"]),
+)
+BATCH_PAYERS = (
+    "self-pay",
+    "commercial-ppo",
+    "medicare-part-b",
+    "medicaid",
+    "hdhp",
+    "iv-trd-payer",
+)
+BATCH_PLANS = (
+    "iv-year",
+    "iv-induction",
+    "esketamine-year",
+    "esketamine-induction",
+    "kap-series",
+    "",
+)
+
+
+@st.composite
+def batch_rows(draw: st.DrawFn) -> dict[str, str]:
+    """One batch CSV row as text cells (``ketacost.batch`` columns), valid or hostile."""
+    plan = draw(st.sampled_from(BATCH_PLANS))
+    row = {
+        "row_id": str(draw(st.integers(1, 10_000))),
+        "payer": draw(_mostly(st.sampled_from(BATCH_PAYERS), st.just("no-such-payer"))),
+        "network": draw(st.sampled_from(["", "in", "out"])),
+        "prior_authorization": draw(st.sampled_from(["", "approved", "denied", "pending"])),
+        "age": draw(_WHOLE_CELLS),
+        "diagnoses": draw(st.sampled_from(["F33.2", "", "F32.9;F33.2"])),
+        "failed_trials": draw(_WHOLE_CELLS),
+        "plan": plan,
+        "start": draw(_DATE_CELLS),
+        "deductible_met": draw(_MONEY_CELLS),
+        "out_of_pocket_met": draw(_MONEY_CELLS),
+    }
+    if not plan:
+        row["session"] = draw(st.sampled_from(["iv-infusion", "intake", "esketamine-56"]))
+        row["sessions"] = draw(_COUNT_CELLS)
+        row["every_days"] = draw(_COUNT_CELLS)
+    return row

@@ -9,11 +9,13 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import batch_rows, exercises, note
 
 import ketacost
 from ketacost.batch import (
     OUTPUT_COLUMNS,
     BatchInputError,
+    estimate_row,
     parse_rows,
     read_rows,
     run_batch,
@@ -225,3 +227,22 @@ def test_output_cells_cannot_start_a_spreadsheet_formula(tmp_path: Path) -> None
     with out.open(newline="") as f:
         (row,) = list(csv.DictReader(f))
     assert row["row_id"] == '\'=HYPERLINK("x")'
+
+
+@exercises(estimated=0.15, refused=0.15)
+@given(batch_rows())
+def test_every_row_gives_one_output_row_with_totals_or_an_error(row: dict[str, str]) -> None:
+    """Whatever a row holds (valid cells, or the hostile ones of issue 9), it is estimated or
+    refused in its own output row: never an exception, never both amounts and an error."""
+    out = estimate_row(row, CLINIC, PAYERS)
+    assert set(out) == set(OUTPUT_COLUMNS)
+    note("estimated", not out["error"])
+    note("refused", bool(out["error"]))
+    if out["error"]:
+        assert all(out[name] == "" for name in ("patient", "charge", "visits"))
+        assert "\n" not in out["error"] and len(out["error"]) <= 300
+        return
+    for name in ("charge", "patient", "plan_paid", "write_off", "patient_net"):
+        assert ketacost.Money(out[name]).cents >= 0, name
+    total = ketacost.Money(out["patient"]) + ketacost.Money(out["plan_paid"])
+    assert total + ketacost.Money(out["write_off"]) == ketacost.Money(out["charge"])
