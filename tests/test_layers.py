@@ -25,8 +25,8 @@ picture, the reason is given:
 6. range: low, expected and high; re-runs the engine through a function it is given, so the
    engine never imports it.
 7. estimating: ``estimate()`` = validate + adjudicate + range.
-8. uses of the estimate: ``compare`` (what-if variants) and ``_cases`` (a payer's test cases);
-   both run estimates and are used by the interfaces.
+8. uses of the estimate: ``compare`` (what-if variants), which runs estimates and is used
+   by the interfaces.
 9. the facade, ``ketacost/__init__.py``: the public API, which may import anything below.
 10. interfaces: the CLI, the web calculator, batch (and its files), ``python -m ketacost``.
 
@@ -57,7 +57,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", ("_engine",)),
     ("range", ("_range",)),
     ("estimating", ("_estimating",)),
-    ("uses of the estimate", ("compare", "_cases")),
+    ("uses of the estimate", ("compare",)),
     ("facade", ("",)),  # ketacost/__init__.py itself
     ("interfaces", ("batch", "_batch_files", "web", "cli", "__main__")),
 )

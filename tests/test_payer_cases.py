@@ -13,16 +13,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-import ketacost
-from ketacost import Money
-from ketacost._cases import (
+from payer_cases import (
     CaseFileError,
     LoadedCase,
     case_files,
     case_mismatches,
     load_cases,
 )
+
+import ketacost
+from ketacost import Money
 from ketacost._payer import CoveredRule, ExcludedRule, FeeSchedule, PercentOfPayer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,8 +14,9 @@ import json
 import sys
 from pathlib import Path
 
+from payer_cases import case_files, load_cases
+
 import ketacost
-from ketacost._cases import case_files, load_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 PINNED = ROOT / "tests" / "data" / "pinned-estimates.json"

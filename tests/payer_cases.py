@@ -1,5 +1,9 @@
 """Payer case files: ``payers/cases/<payer-id>.yaml``, worked cases each payer ships with.
 
+A test helper (it was ``ketacost/_cases.py``, shipped in the package though only the tests
+used it): ``tests/test_payer_cases.py`` runs every case, ``tests/test_pinned_bytes.py`` pins
+their estimates' bytes.
+
 A case file names its payer and lists cases; each case is a name, an estimate request (the
 shape :func:`ketacost.request_from_data` takes, with ``clinic:`` a path relative to the
 repository root or the clinic inline) and the expected totals, for the whole plan and per
@@ -22,15 +26,15 @@ from typing import Any
 
 from pydantic import Field
 
-from ._errors import FileIssue, RequestFileError, RuleFileError
-from ._estimate import Estimate, Totals
-from ._estimating import adjudicate
-from ._loader import _request, read_document
-from ._payer import Payer
-from ._request import EstimateRequest
-from ._source import Loc, SourceMap, field_path, issue_at
-from ._types import Code, Day, Model, Slug, Usd
-from ._validation import validate
+from ketacost._errors import FileIssue, RequestFileError, RuleFileError
+from ketacost._estimate import Estimate, Totals
+from ketacost._estimating import adjudicate
+from ketacost._loader import _request, read_document
+from ketacost._payer import Payer
+from ketacost._request import EstimateRequest
+from ketacost._source import Loc, SourceMap, field_path, issue_at
+from ketacost._types import Code, Day, Model, Slug, Usd
+from ketacost._validation import validate
 
 __all__ = [
     "CaseFileError",
