@@ -13,9 +13,9 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ._comparison import Comparison
 from ._estimate import Estimate, Totals
 from ._money import Money
-from .compare import Comparison
 
 __all__ = [
     "COMPARISON_COLUMNS",

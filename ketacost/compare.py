@@ -18,86 +18,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from pydantic import Field
-
+from ._comparison import Comparison, ComparisonRow, Variant
 from ._errors import InvalidArgumentError
 from ._estimate import Estimate, Totals
 from ._estimating import adjudicate
 from ._loader import request_from_data
 from ._money import Money
 from ._payer import Payer
-from ._plan import Plan
-from ._request import AuthorizationStatus, EstimateRequest
-from ._types import Model, NetworkName, Slug
+from ._request import EstimateRequest
 from ._version import __version__
 
 __all__ = ["Comparison", "ComparisonRow", "Variant", "compare", "patient_cost", "variants"]
-
-
-class Variant(Model):
-    """What to change in the request; a field left ``None`` keeps the request's value."""
-
-    label: str | None = Field(default=None, max_length=120, description="name shown in a table")
-    payer: Slug | None = None
-    network: NetworkName | None = None
-    prior_authorization: AuthorizationStatus | None = None
-    session: Slug | None = Field(
-        default=None, description="session template that replaces every phase's session"
-    )
-    start: date | None = Field(default=None, description="new plan start date")
-    plan: Plan | None = Field(default=None, description="a whole plan replacing the request's")
-    coverage: dict[str, Any] = Field(
-        default_factory=dict, description="other coverage fields to set, by name"
-    )
-
-    def describe(self) -> str:
-        """The label, or the changes in words (``medicare-part-b, out of network``)."""
-        if self.label:
-            return self.label
-        parts: list[str] = []
-        if self.payer:
-            parts.append(self.payer)
-        if self.network:
-            parts.append(f"{self.network} network")
-        if self.prior_authorization:
-            parts.append(f"prior authorization {self.prior_authorization}")
-        if self.session:
-            parts.append(self.session)
-        if self.plan is not None:
-            parts.append("other plan")
-        if self.start:
-            parts.append(f"from {self.start.isoformat()}")
-        parts += [f"{k}={v}" for k, v in sorted(self.coverage.items())]
-        return ", ".join(parts) or "as requested"
-
-
-class ComparisonRow(Model):
-    """One variant's result."""
-
-    rank: int = Field(ge=1, description="1 = cheapest for the patient")
-    label: str
-    variant: Variant
-    payer_id: str
-    payer_name: str
-    network: str
-    sessions: tuple[str, ...] = Field(description="session templates the plan uses, in order")
-    start: date
-    visits: int
-    totals: Totals
-    patient_cost: Money = Field(description="what the patient pays in all (the ranking key)")
-    estimate: Estimate | None = Field(default=None, exclude=True, description="not serialised")
-
-
-class Comparison(Model):
-    """Variants ranked by patient cost, cheapest first."""
-
-    library_version: str
-    rows: tuple[ComparisonRow, ...]
-
-    @property
-    def cheapest(self) -> ComparisonRow:
-        """The row the patient pays least on."""
-        return self.rows[0]
 
 
 def patient_cost(totals: Totals) -> Money:

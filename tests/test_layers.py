@@ -51,7 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "values and parsing",
         ("_types", "_dated", "_source", "_yaml_parser", "_json_parser", "_validation"),
     ),
-    ("models", ("_payer", "_clinic", "_plan", "_request", "_savings", "_estimate")),
+    ("models", ("_payer", "_clinic", "_plan", "_request", "_savings", "_estimate", "_comparison")),
     ("renderers", ("_render", "render", "ics", "documents", "_schema")),
     ("loading", ("_checks", "_loader", "_library")),
     ("engine", ("_engine",)),
@@ -74,9 +74,6 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
     # ... and computes its own range (_period_range) with the range mechanism, a second
     # home of the range decision (issue 10: one range mechanism).
     ("ketacost.documents._gfe", "ketacost._range"): "the GFE computes a range",
-    # The comparison table renders a Comparison, a model that lives in compare.py beside
-    # compare(), which runs estimates. Moving the model down to the models layer removes it.
-    ("ketacost._render", "ketacost.compare"): "the Comparison model lives beside compare()",
 }
 
 
