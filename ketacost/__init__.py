@@ -43,7 +43,7 @@ if TYPE_CHECKING:
         Totals,
         VisitEstimate,
     )
-    from ._estimating import adjudicate, estimate
+    from ._estimating import adjudicate, estimate, good_faith_range
     from ._library import PayerLibrary, check_payers, default_payers, load_payers, stale_payers
     from ._loader import (
         clinic_from_data,
@@ -118,6 +118,7 @@ _EXPORTS = {
     "clinic_from_data": "._loader",
     "default_payers": "._library",
     "estimate": "._estimating",
+    "good_faith_range": "._estimating",
     "expand": "._plan",
     "load_clinic": "._loader",
     "load_payer": "._loader",
@@ -196,6 +197,7 @@ __all__ = [
     "default_payers",
     "estimate",
     "expand",
+    "good_faith_range",
     "load_clinic",
     "load_payer",
     "load_payers",

@@ -11,18 +11,23 @@ joins the two, so that neither imports the other.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _engine
+from ._errors import KetacostError
 from ._estimate import Estimate
 from ._library import default_payers
 from ._loader import request_from_data
+from ._money import Money
 from ._payer import Payer
-from ._range import estimate_range
+from ._range import describe, estimate_range, measure_all
 from ._request import EstimateRequest
 from ._savings import SavingsProgram
 
-__all__ = ["adjudicate", "estimate"]
+if TYPE_CHECKING:
+    from ketacost.documents._gfe import CostRange
+
+__all__ = ["adjudicate", "estimate", "good_faith_range"]
 
 
 def adjudicate(
@@ -73,3 +78,80 @@ def estimate(
     if not isinstance(request, EstimateRequest):
         request = request_from_data(request, payers=library)
     return adjudicate(request, library)
+
+
+def good_faith_range(
+    request: EstimateRequest,
+    estimate: Estimate,
+    *,
+    payers: Mapping[str, Payer] | None = None,
+) -> CostRange:
+    """The range of a Good Faith Estimate's 12 months, for a request that lists unknowns.
+
+    Each combination of the unknown inputs is re-estimated (the one range mechanism,
+    :func:`ketacost._range.measure_all`); its figure is the sum of the charges of its visits
+    in the 12 months, the way the GFE lists the expected case (the estimate's own range spans
+    the whole plan, which may run past the 12 months a GFE covers, 45 CFR 149.610). Pass the
+    result to :func:`ketacost.documents.build_gfe` as ``period_range``.
+
+    Args:
+        request: the request, with ``unknowns``.
+        estimate: its estimate (the expected case).
+        payers: the payer library the estimate was made with (default: the bundled one).
+
+    Raises:
+        DocumentError: the combinations cannot all be estimated, one is not self-pay from
+            the same first date, or the payer files are not the estimate's.
+    """
+    from ketacost.documents._common import DocumentError
+    from ketacost.documents._gfe import (
+        ASK_EXPECTED_VISITS,
+        CostRange,
+        charges_in_period,
+        twelve_months_of,
+    )
+
+    library = default_payers() if payers is None else payers
+    first, period_end = twelve_months_of(estimate)
+
+    def run(variant: EstimateRequest) -> Estimate:
+        found = adjudicate(variant, library)
+        if found.rules_hash != estimate.rules_hash:
+            raise DocumentError(
+                "the estimate was made with other payer files than the ones given for its Good "
+                f"Faith Estimate; pass them as payers=, or {ASK_EXPECTED_VISITS}"
+            )
+        return found
+
+    try:
+        inputs, measured = measure_all(
+            request, run, lambda found: charges_in_period(found, first, period_end)
+        )
+    except KetacostError as exc:
+        if isinstance(exc, DocumentError):
+            raise
+        message = f"the range of the 12 months cannot be estimated ({exc}); {ASK_EXPECTED_VISITS}"
+        raise DocumentError(message) from None
+    # (cents, sessions, combination); the request as written is the all-zero combination.
+    figures = [(cents, sessions, choice) for choice, (cents, sessions) in measured.items()]
+    low = min(figures, key=lambda f: (f[0], f[2]))
+    high = max(figures, key=lambda f: (f[0], [-k for k in f[2]]))
+    expected = next(f for f in figures if not any(f[2]))
+    listed = sum((v.totals.charge for v in estimate.visits if v.date <= period_end), Money(0))
+    if expected[0] != listed.cents:
+        raise DocumentError(
+            "re-estimating the request does not give the estimate's charges; was the estimate "
+            f"made from this request (and these payer files)? Or {ASK_EXPECTED_VISITS}"
+        )
+    return CostRange(
+        low=Money.from_cents(low[0]),
+        expected=Money.from_cents(expected[0]),
+        high=Money.from_cents(high[0]),
+        low_sessions=low[1],
+        high_sessions=high[1],
+        basis=(
+            f"what is not known yet, within the 12 months to {period_end.isoformat()}: lowest "
+            f"with {describe(inputs, low[2])} ({low[1]} sessions in the period); highest with "
+            f"{describe(inputs, high[2])} ({high[1]} sessions in the period)"
+        ),
+    )

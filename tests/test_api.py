@@ -31,7 +31,8 @@ def test_public_api_is_small_sorted_and_pinned() -> None:
         "SavingsProgram", "ScheduledVisit", "SessionTemplate", "SessionsRange",
         "StartingAccumulators", "TemplateLine", "Totals", "UnknownPayerError", "Unknowns",
         "VisitEstimate", "__version__", "adjudicate", "check_payers", "clinic_from_data",
-        "default_payers", "estimate", "expand", "load_clinic", "load_payer", "load_payers",
+        "default_payers", "estimate", "expand", "good_faith_range", "load_clinic", "load_payer",
+        "load_payers",
         "load_program", "load_request", "payer_from_data", "program_from_data",
         "request_from_data", "resolve_payer_dir", "rules_hash", "stale_payers",
     ]  # fmt: skip

@@ -198,7 +198,7 @@ def test_gfe_range_from_the_estimates_unknowns(
     # 12 × 450 = 8,050; expected: the plan as written, 7,600.
     unknowns = {"sessions": [{"phase": "boosters", "low": 6, "high": 12}]}
     req, est = _with(request_, payers, unknowns=unknowns)
-    gfe = build_gfe(req, est, issued=ISSUED)
+    gfe = build_gfe(req, est, issued=ISSUED, period_range=ketacost.good_faith_range(req, est))
     assert gfe.range is not None
     assert (gfe.range.low, gfe.range.expected, gfe.range.high) == (
         ketacost.Money("5350.00"),
@@ -223,7 +223,9 @@ def test_gfe_range_counts_only_the_sessions_of_its_12_months(
     unknowns = {"sessions": [{"phase": "boosters", "low": 4, "high": 30}]}
     req, est = _with(request_, payers, unknowns=unknowns)
     assert est.range is not None and est.range.high == ketacost.Money("16150.00")
-    gfe = build_gfe(req, est, issued=ISSUED, payers=payers)
+    gfe = build_gfe(
+        req, est, issued=ISSUED, period_range=ketacost.good_faith_range(req, est, payers=payers)
+    )
     assert gfe.range is not None
     # Low: 250 + 2,400 + 4 × 450 = 4,450 (11 sessions); high: 250 + 2,400 + 13 × 450 =
     # 8,500 (20 sessions); expected: the 7,600 the GFE lists.
@@ -248,7 +250,9 @@ def test_gfe_range_kept_when_expected_sessions_run_past_12_months(
     plan = data["plan"] | {"phases": [*phases[:2], phases[2] | {"sessions": 14}]}
     unknowns = {"sessions": [{"phase": "boosters", "low": 4, "high": 30}]}
     req, est = _with(request_, payers, plan=plan, unknowns=unknowns)
-    gfe = build_gfe(req, est, issued=ISSUED, payers=payers)
+    gfe = build_gfe(
+        req, est, issued=ISSUED, period_range=ketacost.good_faith_range(req, est, payers=payers)
+    )
     assert gfe.later_sessions == 1
     assert gfe.range is not None
     assert (gfe.range.low, gfe.range.expected, gfe.range.high) == (
@@ -268,9 +272,13 @@ def test_gfe_range_with_other_payer_files_is_an_error(
     unknowns = {"sessions": [{"phase": "boosters", "low": 4, "high": 30}]}
     req, est = _with(request_, renamed, unknowns=unknowns)
     with pytest.raises(DocumentError, match=r"other payer files.*expected_visits"):
-        build_gfe(req, est, issued=ISSUED)
-    assert build_gfe(req, est, issued=ISSUED, payers=renamed).range is not None
+        ketacost.good_faith_range(req, est)
+    found = ketacost.good_faith_range(req, est, payers=renamed)
+    assert build_gfe(req, est, issued=ISSUED, period_range=found).range is not None
     assert build_gfe(req, est, issued=ISSUED, expected_visits=(4, 30)).range is not None
+    # The builder runs no estimate: without either, a request with unknowns is refused.
+    with pytest.raises(DocumentError, match=r"lists unknowns.*good_faith_range.*expected_visits"):
+        build_gfe(req, est, issued=ISSUED)
 
 
 @pytest.mark.parametrize("visits", [(19, 24), (6, 17), (0, 18), (12, 401)])

@@ -64,17 +64,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 #: (importer, imported): upward edges found when this test was written, each with why it is
 #: there. Fix one, then delete its line; never add one without saying why here.
-KNOWN_UPWARD: dict[tuple[str, str], str] = {
-    # The Good Faith Estimate builder runs estimate() itself for its 12-month range instead of
-    # receiving the estimate and range it shows (issue 10: "document builders receive
-    # estimates and ranges and never run the engine or read files").
-    ("ketacost.documents._gfe", "ketacost._estimating"): "the GFE runs estimate()",
-    # ... and reads the payer files (default_payers) to do so.
-    ("ketacost.documents._gfe", "ketacost._library"): "the GFE reads payer files",
-    # ... and computes its own range (_period_range) with the range mechanism, a second
-    # home of the range decision (issue 10: one range mechanism).
-    ("ketacost.documents._gfe", "ketacost._range"): "the GFE computes a range",
-}
+KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 
 
 def _layer_of() -> dict[str, int]:

@@ -76,6 +76,7 @@ def gfe(
       ketacost gfe examples/requests/iv-series-self-pay.yaml --format pdf -o gfe.pdf
     """
     from ketacost import estimate as estimate_request
+    from ketacost import good_faith_range
     from ketacost._render import usd
     from ketacost.documents import build_gfe, render_gfe_html, render_gfe_pdf
 
@@ -83,7 +84,10 @@ def gfe(
     request, payers = load(request_path, payers_dir)
     result = estimate_request(request, payers=payers)
     day = issued.date() if issued else (request.issued or date.today())
-    doc = build_gfe(request, result, issued=day, expected_visits=visits, payers=payers)
+    period_range = None
+    if request.unknowns is not None and visits is None:
+        period_range = good_faith_range(request, result, payers=payers)
+    doc = build_gfe(request, result, issued=day, expected_visits=visits, period_range=period_range)
     if fmt == "pdf":
         output.write_bytes(render_gfe_pdf(doc))
     elif fmt == "html":

@@ -7,7 +7,6 @@ number) follow §5.3, and the $400 dispute threshold is 45 CFR 149.620(a)(2)(ii)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -15,12 +14,9 @@ from pydantic import Field
 
 from ketacost._clinic import Clinic
 from ketacost._dated import Dated, NoValueInForceError
-from ketacost._errors import KetacostError
 from ketacost._estimate import Estimate, VisitEstimate
 from ketacost._money import Money
-from ketacost._payer import Payer
 from ketacost._plan import MAX_VISITS, Phase, expand
-from ketacost._range import describe, measure_all
 from ketacost._request import EstimateRequest
 from ketacost._types import Model
 
@@ -228,9 +224,7 @@ def _range(
     request: EstimateRequest,
     visits: list[VisitEstimate],
     expected_visits: tuple[int, int] | None,
-    estimate: Estimate,
-    period_end: date,
-    payers: Mapping[str, Payer] | None,
+    period_range: CostRange | None,
 ) -> CostRange | None:
     total = sum((v.totals.charge for v in visits), Money(0))
     planned = len(visits)
@@ -254,84 +248,56 @@ def _range(
                 f"scheduled one ({usd(last)})"
             ),
         )
+    if period_range is not None:
+        if period_range.expected != total:
+            raise DocumentError(
+                f"the range's expected charges ({usd(period_range.expected)}) are not the "
+                f"estimate's for its 12 months ({usd(total)}); was it made from this estimate?"
+            )
+        return period_range
     if request.unknowns is None:
         return None
-    return _period_range(request, estimate, period_end, payers)
-
-
-def _period_range(
-    request: EstimateRequest,
-    estimate: Estimate,
-    period_end: date,
-    payers: Mapping[str, Payer] | None,
-) -> CostRange:
-    """Low and high charges of the 12 months, over every combination of the unknown inputs.
-
-    The library's one range mechanism (:func:`ketacost._range.measure_all`) re-estimates each
-    combination; its figure here is the sum of the charges of its visits up to
-    ``period_end``, the way the expected case's items are (the estimate's own range spans the
-    whole plan, which may run past the 12 months a GFE covers, 45 CFR 149.610).
-    """
-    from ketacost._estimating import adjudicate
-    from ketacost._library import default_payers
-
-    ask = "give expected_visits (the lowest and highest number of sessions in the 12 months)"
-    library = default_payers() if payers is None else payers
-    first = estimate.visits[0].date
-
-    def run(variant: EstimateRequest) -> Estimate:
-        found = adjudicate(variant, library)
-        if found.rules_hash != estimate.rules_hash:
-            raise DocumentError(
-                "the estimate was made with other payer files than the ones given to the Good "
-                f"Faith Estimate; pass them as payers=, or {ask}"
-            )
-        return found
-
-    def charges_in_period(found: Estimate) -> tuple[int, int]:
-        mine = [v for v in found.visits if v.date <= period_end]
-        if (
-            not mine
-            or mine[0].date != first
-            or any(ln.reason != "self-pay" for v in mine for ln in v.lines)
-        ):
-            raise DocumentError(
-                "a combination of the unknown inputs is not self-pay from the same first "
-                f"date; {ask}"
-            )
-        return sum((v.totals.charge for v in mine), Money(0)).cents, len(mine)
-
-    try:
-        inputs, measured = measure_all(request, run, charges_in_period)
-    except KetacostError as exc:
-        if isinstance(exc, DocumentError):
-            raise
-        raise DocumentError(
-            f"the range of the 12 months cannot be estimated ({exc}); {ask}"
-        ) from None
-    # (cents, sessions, combination); the request as written is the all-zero combination.
-    figures = [(cents, sessions, choice) for choice, (cents, sessions) in measured.items()]
-    low = min(figures, key=lambda f: (f[0], f[2]))
-    high = max(figures, key=lambda f: (f[0], [-k for k in f[2]]))
-    expected = next(f for f in figures if not any(f[2]))
-    listed = sum((v.totals.charge for v in estimate.visits if v.date <= period_end), Money(0))
-    if expected[0] != listed.cents:
-        raise DocumentError(
-            "re-estimating the request does not give the estimate's charges; was the estimate "
-            f"made from this request (and these payer files)? Or {ask}"
-        )
-    return CostRange(
-        low=Money.from_cents(low[0]),
-        expected=Money.from_cents(expected[0]),
-        high=Money.from_cents(high[0]),
-        low_sessions=low[1],
-        high_sessions=high[1],
-        basis=(
-            f"what is not known yet, within the 12 months to {period_end.isoformat()}: lowest "
-            f"with {describe(inputs, low[2])} ({low[1]} sessions in the period); highest with "
-            f"{describe(inputs, high[2])} ({high[1]} sessions in the period)"
-        ),
+    raise DocumentError(
+        "the request lists unknowns: give the range of its 12 months "
+        "(period_range=ketacost.good_faith_range(request, estimate, payers=...)), or "
+        f"{ASK_EXPECTED_VISITS}"
     )
+
+
+#: What a GFE asks for when the range of its 12 months cannot be estimated exactly.
+ASK_EXPECTED_VISITS = (
+    "give expected_visits (the lowest and highest number of sessions in the 12 months)"
+)
+
+
+def twelve_months_of(estimate: Estimate) -> tuple[date, date]:
+    """The period a GFE covers: its first scheduled date, and the day before a year later.
+
+    45 CFR 149.610: recurring items are estimated for up to 12 months.
+    """
+    first = estimate.visits[0].date
+    return first, one_year_after(first) - timedelta(days=1)
+
+
+def charges_in_period(found: Estimate, first: date, period_end: date) -> tuple[int, int]:
+    """(cents charged, sessions) of an estimate's visits up to ``period_end``.
+
+    The figure a GFE's range spans. Every visit must be self-pay and the first on ``first``.
+
+    Raises:
+        DocumentError: a line is not self-pay, or the first visit moved.
+    """
+    mine = [v for v in found.visits if v.date <= period_end]
+    if (
+        not mine
+        or mine[0].date != first
+        or any(ln.reason != "self-pay" for v in mine for ln in v.lines)
+    ):
+        raise DocumentError(
+            "a combination of the unknown inputs is not self-pay from the same first "
+            f"date; {ASK_EXPECTED_VISITS}"
+        )
+    return sum((v.totals.charge for v in mine), Money(0)).cents, len(mine)
 
 
 def _provider_estimates(
@@ -520,15 +486,16 @@ def build_gfe(
     *,
     issued: date,
     expected_visits: tuple[int, int] | None = None,
-    payers: Mapping[str, Payer] | None = None,
+    period_range: CostRange | None = None,
 ) -> GoodFaithEstimate:
     """A Good Faith Estimate for a self-pay request and its estimate.
 
     Sessions within 12 months of the first scheduled date are estimated; later ones are counted
     in ``later_sessions`` (they need a new estimate). ``expected_visits=(low, high)`` gives a
-    range when the number of sessions is not known yet; without it, a request listing
-    ``unknowns`` gets the range of its 12 months by re-estimating each combination of them
-    with ``payers`` (by default the bundled library, as :func:`ketacost.estimate`).
+    range when the number of sessions is not known yet; a request listing ``unknowns`` needs
+    the range of its 12 months, ``period_range`` (:func:`ketacost.good_faith_range`
+    re-estimates each combination of them). The builder itself runs no estimate and reads no
+    file.
 
     Raises:
         DocumentError: the patient's name, birth date or diagnoses are missing, a line is
@@ -547,9 +514,8 @@ def build_gfe(
         )
     clinic = request.clinic
     phase_of = _phase_of_visits(request, estimate)
-    first = estimate.visits[0].date
     # One estimate covers recurring sessions for up to 12 months (45 CFR 149.610, §5.3).
-    period_end = one_year_after(first) - timedelta(days=1)
+    first, period_end = twelve_months_of(estimate)
     in_period = [v for v in estimate.visits if v.date <= period_end]
     later = len(estimate.visits) - len(in_period)
     diagnoses = tuple(request.patient.diagnoses)
@@ -578,7 +544,7 @@ def build_gfe(
         recurring=tuple(recurring),
         separately_scheduled=tuple(separate),
         total_expected=sum((p.expected_total for p in providers), Money(0)),
-        range=_range(request, in_period, expected_visits, estimate, period_end, payers),
+        range=_range(request, in_period, expected_visits, period_range),
         later_sessions=later,
         disclaimers=_disclaimers(clinic.name, clinic.phone, issued),
         library_version=estimate.library_version,
