@@ -118,9 +118,9 @@ from ._batch_files import (
 )
 from ._clinic import Clinic
 from ._dated import NoValueInForceError
+from ._engine import adjudicate_totals
 from ._errors import EstimateError, KetacostError, MissingFileError, RequestFileError
 from ._estimate import Totals
-from ._estimating import adjudicate
 from ._library import default_payers, load_payers
 from ._loader import load_clinic, request_from_data
 from ._payer import Payer
@@ -408,12 +408,14 @@ def _estimated_cells(
     if issued is not None:
         data["issued"] = issued
     request = request_from_data(data, payers=payers, source=f"row {_cell(row, 'row_id')}")
-    result = adjudicate(request, payers)
-    visits = result.visits
+    # A row keeps only totals: the engine's totals-only path builds no result line or text
+    # (the same figures to the cent: a property holds the two paths together).
+    result = adjudicate_totals(request, payers)
+    first, last = result.first_visit, result.last_visit
     return {
-        "visits": str(len(visits)),
-        "first_visit": visits[0].date.isoformat() if visits else "",
-        "last_visit": visits[-1].date.isoformat() if visits else "",
+        "visits": str(result.visits),
+        "first_visit": first.isoformat() if first else "",
+        "last_visit": last.isoformat() if last else "",
         **_money_cells(result.totals),
         "error": "",
     }

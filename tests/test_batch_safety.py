@@ -150,16 +150,16 @@ def test_every_weeks_is_named_by_its_column() -> None:
 
 
 def test_an_unforeseen_failure_is_that_rows_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = batch_lib.adjudicate
+    real = batch_lib.adjudicate_totals
 
-    def failing(request: ketacost.EstimateRequest, payers: object) -> ketacost.Estimate:
+    def failing(request: ketacost.EstimateRequest, payers: object) -> object:
         if request.patient.age == 51:
             raise RecursionError("maximum recursion depth exceeded")
         if request.patient.age == 52:
             raise ArithmeticError
         return real(request, payers)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(batch_lib, "adjudicate", failing)
+    monkeypatch.setattr(batch_lib, "adjudicate_totals", failing)
     text = csv_text(GOOD, {**GOOD, "age": "51"}, {**GOOD, "age": "52"}, GOOD)
     out = run_batch(parse_rows(text), clinic=CLINIC, payers=PAYERS, jobs=1)
     assert [r["error"] for r in out] == [

@@ -696,3 +696,22 @@ def test_an_assistance_year_never_shows_more_used_than_its_maximum() -> None:
     assert estimate.totals.assistance == Money("20.00")  # 20 % of $100, under the $100 maximum
     (row,) = estimate.assistance
     assert row.used <= row.annual_max, row
+
+
+# -- the totals-only path (batch rows) ------------------------------------------------------------
+@exercises(a_covered_line=0.3)
+@given(rich_cases())
+def test_the_totals_only_path_gives_the_same_figures(case: Case) -> None:
+    # Issue 10: batch rows keep only totals, so the engine can skip result lines and their
+    # explanation text; the figures must be the full estimate's, to the cent.
+    from ketacost._engine import adjudicate_totals
+
+    full = _estimate(case)
+    only = adjudicate_totals(case.request, case.payers, case.programs)
+    assert only.totals == full.totals
+    assert only.plan_years == full.plan_years
+    assert only.warnings == full.warnings
+    assert only.visits == len(full.visits)
+    if full.visits:
+        assert (only.first_visit, only.last_visit) == (full.visits[0].date, full.visits[-1].date)
+    note("a covered line", any(line.covered for line in full.lines()))

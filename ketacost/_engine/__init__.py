@@ -63,9 +63,10 @@ from ketacost._request import EstimateRequest
 from ketacost._savings import SavingsProgram
 
 from ._hash import rules_hash
-from ._visits import adjudicate_plan
+from ._visits import PlanTotals, adjudicate_plan
+from ._visits import adjudicate_totals as _adjudicate_totals
 
-__all__ = ["adjudicate", "rules_hash"]
+__all__ = ["PlanTotals", "adjudicate", "adjudicate_totals", "rules_hash"]
 
 
 def adjudicate(
@@ -91,3 +92,18 @@ def adjudicate(
     if programs is None:
         programs = getattr(payers, "programs", None) or {}
     return adjudicate_plan(request, payers, programs)
+
+
+def adjudicate_totals(
+    request: EstimateRequest,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram] | None = None,
+) -> PlanTotals:
+    """The totals of :func:`adjudicate`, to the cent, without building its lines.
+
+    For callers that keep only totals (a batch row): no result line and no explanation text
+    is made. A property test holds the two paths to the same totals and plan years.
+    """
+    if programs is None:
+        programs = getattr(payers, "programs", None) or {}
+    return _adjudicate_totals(request, payers, programs)

@@ -15,6 +15,7 @@ In the order a billing office follows it (contract rules 2 to 7, 11 and 12):
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from ketacost._money import cents_times_rate
 from ketacost._payer import FeeSchedule, PercentOfCharge, PercentOfPayer
@@ -104,7 +105,7 @@ def price(coverage: CoverageInForce, line: BillLine, on: date) -> None:
     if isinstance(basis, PercentOfCharge):
         rate = value_on(basis.percent, on, "allowed.percent")
         amount = cents_times_rate(line.charge, rate)
-        how = explain.percent_of_charge(rate, line.charge, amount)
+        how: tuple[Any, ...] = (explain.percent_of_charge, rate, line.charge, amount)
     else:
         found = _unit_rate(coverage, line.code, on)
         if found is None:
@@ -114,22 +115,18 @@ def price(coverage: CoverageInForce, line: BillLine, on: date) -> None:
             return
         unit, source = found
         amount = unit * line.template.units
-        how = explain.per_unit(source, unit, line.template.units, amount)
+        how = (explain.per_unit, source, unit, line.template.units, amount)
     line.allowed = min(line.charge, amount)
     capped_at = line.charge if line.allowed < amount else None
-    line.notes.append(explain.allowed_note(line.allowed, how, capped_at))
+    line.note(explain.allowed_note, line.allowed, how, capped_at)
     if coverage.superbill:
         line.balance_bill = line.charge - line.allowed
         if line.balance_bill:
-            line.notes.append(
-                explain.superbill_unpaid_note(line.balance_bill, line.charge, line.allowed)
-            )
+            line.note(explain.superbill_unpaid_note, line.balance_bill, line.charge, line.allowed)
     elif coverage.cov.network == "out" and network.balance_billing:
         line.balance_bill = line.charge - line.allowed
         if line.balance_bill:
-            line.notes.append(
-                explain.balance_bill_note(line.balance_bill, line.charge, line.allowed)
-            )
+            line.note(explain.balance_bill_note, line.balance_bill, line.charge, line.allowed)
 
 
 def _source(coverage: CoverageInForce, on: date) -> str:
@@ -229,20 +226,20 @@ def share_costs(
         rate = value_on(terms.coinsurance, on, f"cost_sharing.{category}.coinsurance")
         coinsurance = cents_times_rate(base, rate)
         if copay:
-            line.notes.append(explain.copay_note(copay, category))
+            line.note(explain.copay_note, copay, category)
         if terms.deductible_applies:
-            line.notes.append(explain.deductible_note(ded, ded_left))
+            line.note(explain.deductible_note, ded, ded_left)
         if rate:
-            line.notes.append(explain.coinsurance_note(rate, base, coinsurance))
+            line.note(explain.coinsurance_note, rate, base, coinsurance)
         if oop_left is not None and copay + ded + coinsurance > oop_left:
             copay, ded, coinsurance = _capped(copay, ded, coinsurance, oop_left)
-            line.notes.append(explain.out_of_pocket_cap_note(oop_left))
+            line.note(explain.out_of_pocket_cap_note, oop_left)
         line.copay, line.deductible, line.coinsurance = copay, ded, coinsurance
         cost = copay + ded + coinsurance
         line.credit_deductible, line.credit_out_of_pocket = ded, cost
         accumulated.add(ded, cost)
         if coverage.superbill:
-            line.notes.append(explain.reimbursed_note(line.allowed, cost))
+            line.note(explain.reimbursed_note, line.allowed, cost)
 
 
 def _capped(copay: int, ded: int, coinsurance: int, limit: int) -> tuple[int, int, int]:

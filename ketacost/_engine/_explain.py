@@ -8,6 +8,7 @@ text is cached per amount: an estimate repeats the same few amounts many times.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 __all__ = [
     "allowed_note",
@@ -78,10 +79,12 @@ def per_unit(source: str, unit: int, units: int, total: int) -> str:
     return f"{source}: {amount(unit)} × {units} = {amount(total)}"
 
 
-def allowed_note(allowed: int, how: str, capped_at: int | None) -> str:
+def allowed_note(allowed: int, how: tuple[Any, ...], capped_at: int | None) -> str:
+    """``allowed 175.00 (...)``; ``how`` is a sentence of this module and its amounts."""
+    text = how[0](*how[1:])
     if capped_at is not None:
-        how += f"; capped at the charge {amount(capped_at)}"
-    return f"allowed {amount(allowed)} ({how})"
+        text += f"; capped at the charge {amount(capped_at)}"
+    return f"allowed {amount(allowed)} ({text})"
 
 
 def superbill_unpaid_note(balance: int, charge: int, allowed: int) -> str:

@@ -9,8 +9,10 @@ coinsurance + balance bill + non-covered, to the cent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from ketacost._clinic import TemplateLine
 from ketacost._estimate import Accumulators, EstimateLine, Totals
@@ -25,6 +27,7 @@ __all__ = [
     "Accumulated",
     "BillLine",
     "Parties",
+    "add_line",
     "column_sums",
     "money",
     "post_lines",
@@ -99,11 +102,22 @@ class BillLine:
     # What counts toward the accumulators (less than the cost share under a copay accumulator).
     credit_deductible: int = 0
     credit_out_of_pocket: int = 0
-    notes: list[str] = field(default_factory=list)
+    # The facts of the line's explanation: each a sentence of _explain and its amounts, made
+    # into text only when a result line is built (never on the totals-only path).
+    notes: list[tuple[Callable[..., str], tuple[Any, ...]]] = field(default_factory=list)
 
     @property
     def cost_share(self) -> int:
+        """Copay + deductible + coinsurance."""
         return self.copay + self.deductible + self.coinsurance
+
+    def note(self, sentence: Callable[..., str], *amounts: Any) -> None:
+        """Record a sentence of the explanation (an :mod:`._explain` function) and its facts."""
+        self.notes.append((sentence, amounts))
+
+    def explanation(self) -> tuple[str, ...]:
+        """The explanation, as text."""
+        return tuple(sentence(*amounts) for sentence, amounts in self.notes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +157,25 @@ def column_sums(rows: list[list[int]]) -> list[int]:
     return [sum(column) for column in zip(*rows, strict=True)]
 
 
+def add_line(line: BillLine, payer_id: str, superbill: bool, sums: list[int]) -> tuple[int, ...]:
+    """A billed line's amounts in :data:`TOTAL_FIELDS` order, added to ``sums``."""
+    split = parties(line, payer_id)
+    if line.covered:
+        allowed, copay, ded, coins = line.allowed, line.copay, line.deductible, line.coinsurance
+        balance, non_covered = line.balance_bill, 0
+    else:
+        allowed = copay = ded = coins = balance = 0
+        non_covered = line.charge
+    payer_pays = split.paid_by_payers
+    reimbursement = payer_pays if superbill else 0
+    amounts = (line.charge, allowed, copay, ded, coins, balance, non_covered, split.patient,
+               payer_pays, split.write_off, split.assistance, reimbursement,
+               split.patient - split.assistance)  # fmt: skip
+    for i, cents in enumerate(amounts):
+        sums[i] += cents
+    return amounts
+
+
 def post_lines(
     visit: VisitTuple,
     variant: str,
@@ -165,7 +198,7 @@ def post_lines(
     oop_i, oop_f = before.out_of_pocket_individual.cents, before.out_of_pocket_family.cents
     for line in lines:
         if not line.covered and not self_pay:
-            line.notes.append(explain.not_covered_note(line.reason, superbill))
+            line.note(explain.not_covered_note, line.reason, superbill)
         after = running
         if line.covered and (line.credit_deductible or line.credit_out_of_pocket):
             ded_i += line.credit_deductible
@@ -192,21 +225,8 @@ def _post(
     after: Accumulators,
     visit_sum: list[int],
 ) -> EstimateLine:
-    split = parties(line, payer_id)
-    if line.covered:
-        allowed, copay, ded, coins = line.allowed, line.copay, line.deductible, line.coinsurance
-        balance, non_covered = line.balance_bill, 0
-    else:
-        allowed = copay = ded = coins = balance = 0
-        non_covered = line.charge
-    payer_pays = split.paid_by_payers
-    reimbursement = payer_pays if superbill else 0
-    net = split.patient - split.assistance
-    for i, cents in enumerate(
-        (line.charge, allowed, copay, ded, coins, balance, non_covered, split.patient,
-         payer_pays, split.write_off, split.assistance, reimbursement, net)
-    ):  # fmt: skip
-        visit_sum[i] += cents
+    (_, allowed, copay, ded, coins, balance, non_covered, patient, payer_pays, write_off,
+     assistance, reimbursement, net) = add_line(line, payer_id, superbill, visit_sum)  # fmt: skip
     template = line.template
     return _line(
         {  # in field order: the JSON follows the dict's order
@@ -230,13 +250,13 @@ def _post(
             "coinsurance": money[coins],
             "balance_bill": money[balance],
             "non_covered": money[non_covered],
-            "patient": money[split.patient],
+            "patient": money[patient],
             "payer": money[payer_pays],
-            "write_off": money[split.write_off],
-            "assistance": money[split.assistance],
+            "write_off": money[write_off],
+            "assistance": money[assistance],
             "reimbursement": money[reimbursement],
             "patient_net": money[net],
-            "explanation": tuple(line.notes),
+            "explanation": line.explanation(),
             "accumulators_before": before,
             "accumulators_after": after,
         }

@@ -71,11 +71,9 @@ class Assistance:
             line.assistance = part
             if part:
                 remaining = cap - used - (give - left)
-                line.notes.append(
-                    explain.assistance_note(program.name, part, floor, remaining, cap, year)
-                )
+                line.note(explain.assistance_note, program.name, part, floor, remaining, cap, year)
             elif want and cost:
-                line.notes.append(explain.program_used_up_note(program.name, cap, year))
+                line.note(explain.program_used_up_note, program.name, cap, year)
             if part and payer.copay_accumulator:
                 _not_counted(line, part, payer, accumulated)
 
@@ -114,4 +112,4 @@ def _not_counted(line: BillLine, part: int, payer: Payer, accumulated: Accumulat
     line.credit_deductible -= from_deductible
     line.credit_out_of_pocket -= part
     accumulated.add(-from_deductible, -part)
-    line.notes.append(explain.copay_accumulator_note(payer.name, part))
+    line.note(explain.copay_accumulator_note, payer.name, part)

@@ -63,6 +63,6 @@ def price_lines(
         if self_pay:
             line.rule = rule
             line.reason = "self-pay"
-            line.notes.append(explain.self_pay_note(line.charge, rule))
+            line.note(explain.self_pay_note, line.charge, rule)
         else:
-            line.notes.append(explain.superbill_paid_note(line.charge, rule, payer_name))
+            line.note(explain.superbill_paid_note, line.charge, rule, payer_name)

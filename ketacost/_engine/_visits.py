@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from ketacost._errors import EstimateError
-from ketacost._estimate import Accumulators, Estimate, PlanYearSummary, VisitEstimate
+from ketacost._estimate import Accumulators, Estimate, PlanYearSummary, Totals, VisitEstimate
 from ketacost._payer import Payer
 from ketacost._plan import VisitTuple, schedule
 from ketacost._request import EstimateRequest
@@ -23,11 +23,19 @@ from . import _memo
 from ._billing import bill_visit
 from ._coverage import CoverageInForce, has_value_on, value_on
 from ._hash import rules_hash
-from ._ledger import TOTAL_FIELDS, Accumulated, BillLine, column_sums, post_lines, totals
+from ._ledger import (
+    TOTAL_FIELDS,
+    Accumulated,
+    BillLine,
+    add_line,
+    column_sums,
+    post_lines,
+    totals,
+)
 from ._savings import Assistance
 from ._self_pay import price_lines, self_pay_prices
 
-__all__ = ["adjudicate_plan"]
+__all__ = ["PlanTotals", "adjudicate_plan", "adjudicate_totals"]
 
 _visit = builder(VisitEstimate)
 _plan_year = builder(PlanYearSummary)
@@ -50,9 +58,53 @@ def adjudicate_plan(
     request: EstimateRequest,
     payers: Mapping[str, Payer],
     programs: Mapping[str, SavingsProgram],
+    *,
+    lines: bool = True,
 ) -> Estimate:
-    """Every visit of ``request``'s plan, adjudicated; the estimate without a range."""
-    return _Plan(request, payers, programs).run()
+    """Every visit of ``request``'s plan, adjudicated; the estimate without a range.
+
+    With ``lines=False`` the estimate has its totals, plan years, assistance and warnings but
+    no visits: no result line or explanation text is built (the batch's path).
+    """
+    return _Plan(request, payers, programs, lines=lines).run()
+
+
+@dataclass(frozen=True)
+class PlanTotals:
+    """A plan's totals without its lines (:func:`adjudicate_totals`).
+
+    The same figures, to the cent, as the full estimate's, for callers that keep only totals
+    (batch rows).
+    """
+
+    totals: Totals
+    plan_years: tuple[PlanYearSummary, ...]
+    visits: int
+    first_visit: date | None
+    last_visit: date | None
+    warnings: tuple[str, ...]
+
+
+def adjudicate_totals(
+    request: EstimateRequest,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram],
+) -> PlanTotals:
+    """Every visit of ``request``'s plan adjudicated, keeping only the totals.
+
+    No result line and no explanation text is built.
+    """
+    plan = _Plan(request, payers, programs, lines=False)
+    found = plan.run()
+    visits = plan.visits
+    return PlanTotals(
+        totals=found.totals,
+        plan_years=found.plan_years,
+        visits=len(visits),
+        first_visit=visits[0][1] if visits else None,
+        last_visit=visits[-1][1] if visits else None,
+        warnings=found.warnings,
+    )
 
 
 class _Plan:
@@ -61,8 +113,11 @@ class _Plan:
         request: EstimateRequest,
         payers: Mapping[str, Payer],
         programs: Mapping[str, SavingsProgram],
+        *,
+        lines: bool = True,
     ) -> None:
         self.request = request
+        self.lines = lines  # False: totals only (no result lines, no explanation text)
         self.coverages = [CoverageInForce(request, request.coverage, payers, programs)] + [
             CoverageInForce(request, period, payers, programs)
             for period in request.coverage_periods
@@ -91,6 +146,7 @@ class _Plan:
             if self.coverages[which[i]].self_pay or self.coverages[which[i]].superbill
         ]
         self.prices = self_pay_prices(clinic, priced) if priced else {}
+        self.visits = visits
         out: list[VisitEstimate] = []
         year: _Year | None = None
         running: Accumulators | None = None
@@ -104,8 +160,9 @@ class _Plan:
                 running = year.opened
             assert running is not None
             result = self._visit(index, visit, which[index], year, running)
-            running = result.lines[-1].accumulators_after
-            out.append(result)
+            if result is not None:
+                running = result.lines[-1].accumulators_after
+                out.append(result)
         if year is not None:
             self._close(year)
         return self._estimate(out)
@@ -186,7 +243,7 @@ class _Plan:
     # ---- one visit ---------------------------------------------------------------------------
     def _visit(
         self, index: int, visit: VisitTuple, which: int, year: _Year, running: Accumulators
-    ) -> VisitEstimate:
+    ) -> VisitEstimate | None:
         number, on, _nominal, _phase, phase_name, session = visit
         coverage = self.coverages[which]
         clinic = self.request.clinic
@@ -207,6 +264,9 @@ class _Plan:
         age = 0 if coverage.self_pay else self.request.patient.age_on(on)
         key = self._memo_key(index, which, year, session, variant, age, codes, charges, on)
         hit = self.memo.get(key)
+        if hit is not None and not self.lines:
+            year.rows.append(hit[1])
+            return None
         if hit is not None:
             lines = _memo.replay(hit, number, on, phase_name, session, running)
             sums, visit_totals = hit[1], hit[2]
@@ -217,14 +277,21 @@ class _Plan:
             ]
             self._bill(index, bill, coverage, on, age, year, number)
             sums = [0] * len(TOTAL_FIELDS)
-            lines = post_lines(visit, variant, bill, running, sums, coverage.payer.id,
-                               coverage.self_pay, coverage.superbill)  # fmt: skip
+            if self.lines:
+                lines = post_lines(visit, variant, bill, running, sums, coverage.payer.id,
+                                   coverage.self_pay, coverage.superbill)  # fmt: skip
+            else:
+                for line in bill:
+                    add_line(line, coverage.payer.id, coverage.superbill, sums)
+                lines = []
             visit_totals = totals(sums)
             if any(line.covered for line in bill):
                 self.memo.covered_once.add((which, session, variant))
             elif key is not None:
                 self.memo.keep(key, lines, sums, visit_totals)
         year.rows.append(sums)
+        if not self.lines:
+            return None
         return _visit(
             {
                 "number": number,
