@@ -53,6 +53,7 @@ __all__ = [
     "RuleConditions",
     "SessionLimit",
     "payer_issues",
+    "rule_in_force",
 ]
 
 PayerKind = Literal[
@@ -287,10 +288,7 @@ class Payer(Model):
 
     def rules_for(self, code: str, on: date, network: str) -> CoveredRule | ExcludedRule | None:
         """The coverage rule in force for ``code`` on ``on`` in ``network``, if any."""
-        for rule in self._index.get(code, ()):
-            if network in rule.networks and rule.in_force(on):
-                return rule
-        return None
+        return rule_in_force(self._index.get(code, ()), on, network)
 
     def rule_label(self, rule: CoveredRule | ExcludedRule) -> str:
         """A stable name for a rule: its id, else ``coverage[i]``."""
@@ -310,6 +308,16 @@ def _dated_max_over(a: Dated[Usd], b: Dated[Usd]) -> Iterator[tuple[date, Money,
             yield d, a.at(d), b.at(d)
         except LookupError:
             continue
+
+
+def rule_in_force(
+    rules: tuple[CoveredRule | ExcludedRule, ...], on: date, network: str
+) -> CoveredRule | ExcludedRule | None:
+    """The first of a code's rules (in file order) that applies in ``network`` on ``on``."""
+    for rule in rules:
+        if network in rule.networks and rule.in_force(on):
+            return rule
+    return None
 
 
 def payer_issues(payer: Payer) -> list[tuple[Loc, str]]:

@@ -18,7 +18,14 @@ from ketacost._checks import (
 )
 from ketacost._dated import Dated, NoValueInForceError
 from ketacost._errors import EstimateError, UnknownPayerError
-from ketacost._payer import CoveredRule, ExcludedRule, Network, Payer, PercentOfPayer
+from ketacost._payer import (
+    CoveredRule,
+    ExcludedRule,
+    Network,
+    Payer,
+    PercentOfPayer,
+    rule_in_force,
+)
 from ketacost._request import Coverage, EstimateRequest
 from ketacost._savings import SavingsProgram
 
@@ -89,6 +96,7 @@ class CoverageInForce:
         self.used_payers = [payer, *self._reference_payer()]
         self.program, self.used_program, self.program_note = self._savings_program(programs)
         self.auth_start: dict[str | int, date] = {}
+        self.rule_index = payer.rule_index()  # read once: a model's private attribute is slow
         self.decisions: dict[tuple[int, int], Decision] = {}
         self.limited_codes = frozenset(c for lim in payer.limits.values() for c in lim.codes)
 
@@ -118,7 +126,7 @@ class CoverageInForce:
     # ---- which rule ----------------------------------------------------------------------
     def rule_in_force(self, code: str, on: date) -> CoveredRule | ExcludedRule | None:
         """The first rule for ``code`` in the coverage's network in force on ``on``."""
-        return self.payer.rules_for(code, on, self.cov.network)
+        return rule_in_force(self.rule_index.get(code, ()), on, self.cov.network)
 
     def rules_key(self, codes: list[str], on: date) -> tuple[int, ...] | None:
         """The rules in force for ``codes`` on ``on`` (by identity), or None.

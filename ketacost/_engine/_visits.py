@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from ketacost._clinic import TemplateLine
 from ketacost._errors import EstimateError
 from ketacost._estimate import Accumulators, Estimate, PlanYearSummary, Totals, VisitEstimate
 from ketacost._payer import Payer
@@ -125,6 +126,7 @@ class _Plan:
         self.warnings: list[str] = []
         self.assistance = Assistance()
         self.memo = _memo.Memo()
+        self.charged: dict[tuple[str, str], tuple[list[str], list[int]]] = {}
         self.warned: set[int] = set()
         self.years: list[PlanYearSummary] = []
         self.year_sums: list[list[int]] = []
@@ -246,21 +248,8 @@ class _Plan:
     ) -> VisitEstimate | None:
         number, on, _nominal, _phase, phase_name, session = visit
         coverage = self.coverages[which]
-        clinic = self.request.clinic
         year.visits += 1
-        variant, template_lines = clinic.sessions[session].billing(coverage.payer.billing_variants)
-        codes: list[str] = []
-        charges: list[int] = []
-        for tl in template_lines:
-            code = tl.code.values[0] if tl.code.plain else value_on(tl.code, on, "clinic code")
-            charge = clinic.chargemaster.get(code)
-            if charge is None:
-                raise EstimateError(f"clinic chargemaster has no charge for code {code}")
-            unit = (
-                charge.values[0] if charge.plain else value_on(charge, on, f"chargemaster {code}")
-            )
-            codes.append(code)
-            charges.append(unit.cents * tl.units)
+        variant, template_lines, codes, charges = self._charged(session, coverage, on)
         age = 0 if coverage.self_pay else self.request.patient.age_on(on)
         key = self._memo_key(index, which, year, session, variant, age, codes, charges, on)
         hit = self.memo.get(key)
@@ -305,6 +294,34 @@ class _Plan:
                 "totals": visit_totals,
             }
         )
+
+    def _charged(
+        self, session: str, coverage: CoverageInForce, on: date
+    ) -> tuple[str, tuple[TemplateLine, ...], list[str], list[int]]:
+        """A session's billing variant, lines, codes and charges on ``on``.
+
+        Remembered per session and variant when no code or charge of it changes with the date.
+        """
+        clinic = self.request.clinic
+        variant, template_lines = clinic.sessions[session].billing(coverage.payer.billing_variants)
+        found = self.charged.get((session, variant))
+        if found is not None:
+            return variant, template_lines, found[0], found[1]
+        codes: list[str] = []
+        charges: list[int] = []
+        dated = False
+        for tl in template_lines:
+            code = value_on(tl.code, on, "clinic code")
+            charge = clinic.chargemaster.get(code)
+            if charge is None:
+                raise EstimateError(f"clinic chargemaster has no charge for code {code}")
+            unit = value_on(charge, on, f"chargemaster {code}")
+            dated = dated or not (tl.code.plain and charge.plain)
+            codes.append(code)
+            charges.append(unit.cents * tl.units)
+        if not dated:
+            self.charged[(session, variant)] = (codes, charges)
+        return variant, template_lines, codes, charges
 
     def _bill(
         self,
