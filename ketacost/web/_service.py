@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from ketacost._checks import request_problems
 from ketacost._clinic import Clinic
+from ketacost._engine import adjudicate as adjudicate_plan
 from ketacost._errors import KetacostError, RequestFileError
 from ketacost._estimate import Estimate
 from ketacost._estimating import adjudicate
@@ -33,6 +34,7 @@ from ketacost._json_parser import parse_json
 from ketacost._money import Money
 from ketacost._payer import Payer
 from ketacost._plan import Phase, Plan
+from ketacost._range import estimate_range
 from ketacost._request import (
     AuthorizationStatus,
     Coverage,
@@ -326,15 +328,24 @@ class Calculator:
             else (_Case(_status(answers.prior_authorization), ""),)
         )
         # The shown estimate is the last case; when the answer is not known it also carries
-        # the library's own low/expected/high range over the other outcomes.
+        # the library's own low/expected/high range over the other outcomes. Each outcome is
+        # adjudicated once: the range mechanism re-runs the outcomes the cases already ran.
         others = tuple(c.status for c in cases[:-1])
-        estimates = [
-            self._run(
-                self._request(answers, treatment, plan, payer_id, case.status, others if i else ())
-            )
-            for i, case in enumerate(cases)
-        ]
-        main = estimates[-1]
+        by_status: dict[str, Estimate] = {}
+
+        def run(request: EstimateRequest) -> Estimate:
+            status = request.coverage.prior_authorization
+            if status not in by_status:
+                by_status[status] = self._run(request, with_range=False)
+            return by_status[status]
+
+        for case in cases[:-1]:
+            run(self._request(answers, treatment, plan, payer_id, case.status))
+        shown = self._request(answers, treatment, plan, payer_id, cases[-1].status, others)
+        main = run(shown.model_copy(update={"unknowns": None}))
+        if shown.unknowns is not None:
+            main = main.model_copy(update={"range": estimate_range(shown, main, run)})
+        estimates = [*(by_status[c.status] for c in cases[:-1]), main]
         summaries = [summarize(e, start, self.labels) for e in estimates]
         return EstimateResponse(
             treatment=self.treatments[answers.treatment],
@@ -420,9 +431,11 @@ class Calculator:
         if problem is not None:
             raise _error(src, "plan", problem)
 
-    def _run(self, request: EstimateRequest) -> Estimate:
+    def _run(self, request: EstimateRequest, *, with_range: bool = True) -> Estimate:
         try:
-            return adjudicate(request, self.library)
+            if with_range:
+                return adjudicate(request, self.library)
+            return adjudicate_plan(request, self.library)
         except KetacostError:
             # an EstimateError (also a ValueError) keeps its own message: the app makes it a
             # 422 "this request cannot be estimated: ..."
