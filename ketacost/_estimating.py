@@ -100,8 +100,9 @@ def good_faith_range(
         payers: the payer library the estimate was made with (default: the bundled one).
 
     Raises:
-        DocumentError: the combinations cannot all be estimated, one is not self-pay from
-            the same first date, or the payer files are not the estimate's.
+        DocumentError: the request lists no unknowns, the combinations cannot all be
+            estimated, one is not self-pay from the same first date, or the payer files are
+            not the estimate's.
     """
     from ketacost.documents._common import DocumentError
     from ketacost.documents._gfe import (
@@ -111,6 +112,11 @@ def good_faith_range(
         twelve_months_of,
     )
 
+    if request.unknowns is None:
+        raise DocumentError(
+            "the request lists no unknowns: its Good Faith Estimate has no range to estimate "
+            "(give expected_visits for a range of sessions)"
+        )
     library = default_payers() if payers is None else payers
     first, period_end = twelve_months_of(estimate)
 

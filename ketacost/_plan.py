@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date
+from typing import NamedTuple
 
 from pydantic import Field, model_validator
 
@@ -169,8 +170,19 @@ def expand(plan: Plan) -> tuple[ScheduledVisit, ...]:
 
 _LAST_DAY = date.max.toordinal()
 
-#: (number, date, nominal date, phase index, phase name, session) — a visit as plain data.
-VisitTuple = tuple[int, date, date, int, str, str]
+
+class VisitTuple(NamedTuple):
+    """A scheduled visit as plain data.
+
+    The engine's hot path; :class:`ScheduledVisit` is the model.
+    """
+
+    number: int
+    day: date
+    nominal: date
+    phase: int
+    phase_name: str
+    session: str
 
 
 def schedule(plan: Plan) -> list[VisitTuple]:
@@ -204,7 +216,7 @@ def schedule(plan: Plan) -> list[VisitTuple]:
                 )
             nominal_date = fromordinal(nominal)
             visits.append(
-                (
+                VisitTuple(
                     len(visits) + 1,
                     nominal_date if day == nominal else fromordinal(day),
                     nominal_date,

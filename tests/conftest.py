@@ -53,9 +53,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     write = terminalreporter.write_line
     terminalreporter.section("properties: examples that exercised each branch")
-    write(f"{'property':<62} {'branch':<34} {'examples':>8} {'hit':>6} {'share':>6} {'min':>5}")
+    judged_from = strategies.ENFORCE_FROM
+    write(
+        f"{'property':<62} {'branch':<34} {'examples':>8} {'hit':>6} {'share':>6} {'min':>5}"
+        "  judged"
+    )
     for (name, branch), c in rows:
         share = c.hits / c.examples if c.examples else 0.0
+        judged = "yes" if c.examples >= judged_from else f"no (< {judged_from:,} examples)"
         write(
             f"{name:<62} {branch:<34} {c.examples:>8} {c.hits:>6} {share:>6.0%} {c.minimum:>5.0%}"
+            f"  {judged}"
         )

@@ -970,3 +970,10 @@ def test_expected_visits_range_brackets_the_estimate(low_cut: int, extra: int) -
     again = build_gfe(_SERIES[0], _SERIES[1], issued=ISSUED, expected_visits=(low_n, high_n))
     assert again.range is not None
     assert again.range.low <= again.range.expected == gfe.total_expected <= again.range.high
+
+
+def test_good_faith_range_needs_unknowns(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    with pytest.raises(DocumentError, match=r"^the request lists no unknowns"):
+        ketacost.good_faith_range(request_, estimate)

@@ -30,7 +30,7 @@ def self_pay_prices(
     """
     out: dict[int, tuple[int, str]] = {}
     for package in clinic.packages:
-        chosen = [i for i, v in visits if v[5] == package.session and i not in out]
+        chosen = [i for i, v in visits if v.session == package.session and i not in out]
         if len(chosen) < package.sessions:
             continue
         base, extra = divmod(package.price.cents, package.sessions)
@@ -43,7 +43,7 @@ def self_pay_prices(
     for i, v in visits:
         if i in out:
             continue
-        session = v[5]
+        session = v.session
         template = clinic.sessions[session]
         if template.self_pay is not None:
             out[i] = (template.self_pay.cents, f"{clinic.name} self-pay price for {session}")

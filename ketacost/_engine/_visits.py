@@ -136,9 +136,9 @@ class _Plan:
         visits = schedule(self.request.plan)
         clinic = self.request.clinic
         for v in visits:
-            if v[5] not in clinic.sessions:
+            if v.session not in clinic.sessions:
                 raise EstimateError(
-                    f"plan phase {v[3] + 1} names session {v[5]!r}, which the clinic "
+                    f"plan phase {v.phase + 1} names session {v.session!r}, which the clinic "
                     f"does not have (known: {', '.join(sorted(clinic.sessions))})"
                 )
         which = self._coverage_of(visits)
@@ -154,11 +154,11 @@ class _Plan:
         running: Accumulators | None = None
         for index, visit in enumerate(visits):
             coverage = self.coverages[which[index]]
-            start = coverage.payer.plan_year_start.year_of(visit[1])
+            start = coverage.payer.plan_year_start.year_of(visit.day)
             if year is None or (which[index], start) != (year.coverage, year.start):
                 if year is not None:
                     self._close(year)
-                year = self._open(which[index], start, visit[1])
+                year = self._open(which[index], start, visit.day)
                 running = year.opened
             assert running is not None
             result = self._visit(index, visit, which[index], year, running)
@@ -171,7 +171,7 @@ class _Plan:
 
     def _coverage_of(self, visits: list[VisitTuple]) -> list[int]:
         """Which coverage each visit falls under (rule 10)."""
-        return [self.request.coverage_index(v[1]) for v in visits]
+        return [self.request.coverage_index(v.day) for v in visits]
 
     # ---- plan years ------------------------------------------------------------------------
     def _open(self, index: int, start: date, first_visit: date) -> _Year:

@@ -246,7 +246,8 @@ def check(directory: Path | None, max_age_days: int, today: datetime | None) -> 
             f"{age} days old (more than {max_age_days}); review the payer's sources"
         )
     files = len(list(path.glob("*.yaml")))
-    summary = f"{files} payer files in {path}: {len(issues)} errors, {len(stale)} stale"
+    errors = f"{len(issues)} error" + ("" if len(issues) == 1 else "s")
+    summary = f"{files} payer files in {path}: {errors}, {len(stale)} stale"
     click.echo(summary, err=True)
     if issues:
         return EXIT_USER_ERROR

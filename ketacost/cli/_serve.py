@@ -97,7 +97,7 @@ def _server_options(command: F) -> F:
 def serve(config: Path | None, host: str, port: int, **settings: int | None) -> None:
     """Run the web calculator and its JSON API (needs the web extra).
 
-    The options replace the configuration file's ``server:`` settings.
+    The options replace the configuration file's server: settings.
 
     \b
     Example:
