@@ -11,8 +11,8 @@ message``. The whole tree (``tests/test_errors.py`` checks that it is complete):
     │   ├── PayerFileError                   payers/<id>.yaml
     │   ├── ClinicFileError                  a clinic file
     │   ├── RequestFileError                 an estimate request
-    │   │   └── BodyError                    a web request body (ketacost.web._service)
-    │   ├── CaseFileError                    a payer's test cases (ketacost._cases)
+    │   │   ├── BodyError                    a web request body (ketacost.web._service)
+    │   │   └── VariantError                 a what-if variant (ketacost.compare)
     │   ├── BatchInputError                  a batch CSV file (ketacost.batch)
     │   └── WebConfigError                   the web configuration (ketacost.web)
     ├── EstimateError(ValueError)            a valid request that cannot be estimated

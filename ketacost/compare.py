@@ -19,16 +19,26 @@ from datetime import date
 from typing import Any
 
 from ._comparison import Comparison, ComparisonRow, Variant
-from ._errors import InvalidArgumentError
+from ._errors import InvalidArgumentError, RequestFileError
 from ._estimate import Estimate, Totals
 from ._estimating import adjudicate
 from ._loader import request_from_data
 from ._money import Money
 from ._payer import Payer
 from ._request import EstimateRequest
+from ._source import SourceMap
+from ._validation import validate
 from ._version import __version__
 
-__all__ = ["Comparison", "ComparisonRow", "Variant", "compare", "patient_cost", "variants"]
+__all__ = [
+    "Comparison",
+    "ComparisonRow",
+    "Variant",
+    "VariantError",
+    "compare",
+    "patient_cost",
+    "variants",
+]
 
 
 def patient_cost(totals: Totals) -> Money:
@@ -127,6 +137,15 @@ def variants(
         _or_keep(payers), _or_keep(networks), _or_keep(sessions), _or_keep(starts)
     )
     return [
-        Variant.model_validate({"payer": p, "network": n, "session": s, "start": d})
+        validate(
+            Variant,
+            {"payer": p, "network": n, "session": s, "start": d},
+            SourceMap.empty("<variants>"),
+            VariantError,
+        )
         for p, n, s, d in combos
     ]
+
+
+class VariantError(RequestFileError):
+    """A variant of :func:`variants` is not valid (a payer id that is no id, ...)."""

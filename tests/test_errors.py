@@ -174,3 +174,26 @@ def test_a_missing_file_is_a_rule_file_error(tmp_path: Path) -> None:
     for load in (ketacost.load_request, ketacost.load_clinic, ketacost.load_payer):
         with pytest.raises(ketacost.RuleFileError, match="cannot read the file"):
             load(tmp_path / "nope.yaml")
+
+
+def test_variants_refuse_a_bad_payer_id_with_the_librarys_error() -> None:
+    from ketacost.compare import VariantError, variants
+
+    with pytest.raises(VariantError) as caught:
+        variants(payers=["Bad Payer"])
+    assert isinstance(caught.value, ketacost.RequestFileError)
+    assert str(caught.value) == (
+        "<variants>: payer: must match '^[a-z0-9]+(-[a-z0-9]+)*$' (got 'Bad Payer')"
+    )
+
+
+def test_a_file_the_cli_cannot_write_is_one_line_with_its_path(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ketacost.cli import cli
+
+    target = tmp_path / "no-such-folder" / "gfe.html"
+    request = Path(__file__).resolve().parents[1] / "examples/requests/iv-series-self-pay.yaml"
+    result = CliRunner().invoke(cli, ["gfe", str(request), "-o", str(target)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {target}: No such file or directory\n"

@@ -67,15 +67,16 @@ class KetacostGroup(click.Group):
         except click.Abort:
             _error("aborted")
             return EXIT_PROBLEMS
-        except (KetacostError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        except KetacostError as exc:
             _error(str(exc))
             return EXIT_USER_ERROR
         except BrokenPipeError:
             # Output piped into a program that stopped reading (``| head``): not an error.
             sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
             return 0
-        except OSError as exc:
-            _error(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+        except OSError as exc:  # a file or folder named on the command line: "path: reason"
+            reason = exc.strerror or str(exc)
+            _error(f"{exc.filename}: {reason}" if exc.filename else reason)
             return EXIT_USER_ERROR
         except Exception as exc:  # a bug: still one line, and how to see more
             if os.environ.get("KETACOST_DEBUG"):
