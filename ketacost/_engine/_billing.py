@@ -18,7 +18,13 @@ from datetime import date
 from typing import Any
 
 from ketacost._money import cents_times_rate
-from ketacost._payer import FeeSchedule, PercentOfCharge, PercentOfPayer
+from ketacost._payer import (
+    Deductible,
+    FeeSchedule,
+    OutOfPocketMax,
+    PercentOfCharge,
+    PercentOfPayer,
+)
 
 from . import _explain as explain
 from ._coverage import CoverageInForce, value_on
@@ -176,23 +182,40 @@ def remaining(
     """(remaining deductible, remaining out-of-pocket or None for no cap) on ``on`` (rule 6)."""
     network = coverage.network
     assert network is not None
-    ded = network.deductible
-    individual = value_on(ded.individual, on, "deductible.individual")
-    ded_left = max(0, individual.cents - accumulated.deductible_individual)
-    if coverage.family and ded.family is not None:
-        family = value_on(ded.family, on, "deductible.family")
-        family_left = max(0, family.cents - accumulated.deductible_family)
-        ded_left = min(ded_left, family_left) if ded.family_type == "embedded" else family_left
+    family = coverage.family
+    ded_left = _left(
+        network.deductible,
+        "deductible",
+        (accumulated.deductible_individual, accumulated.deductible_family),
+        on,
+        family,
+    )
     oop = network.out_of_pocket_max
     if oop is None:
         return ded_left, None
-    individual = value_on(oop.individual, on, "out_of_pocket_max.individual")
-    oop_left = max(0, individual.cents - accumulated.out_of_pocket_individual)
-    if coverage.family and oop.family is not None:
-        family = value_on(oop.family, on, "out_of_pocket_max.family")
-        family_left = max(0, family.cents - accumulated.out_of_pocket_family)
-        oop_left = min(oop_left, family_left) if oop.family_type == "embedded" else family_left
-    return ded_left, oop_left
+    oop_met = (accumulated.out_of_pocket_individual, accumulated.out_of_pocket_family)
+    return ded_left, _left(oop, "out_of_pocket_max", oop_met, on, family)
+
+
+def _left(
+    amounts: Deductible | OutOfPocketMax,
+    label: str,
+    met: tuple[int, int],
+    on: date,
+    family: bool,
+) -> int:
+    """What is left of an individual (and, for family coverage, family) amount.
+
+    The smaller of the two when the family amount is embedded; the family amount alone when
+    it is aggregate (rule 6).
+    """
+    individual = value_on(amounts.individual, on, f"{label}.individual")
+    left = max(0, individual.cents - met[0])
+    if family and amounts.family is not None:
+        family_amount = value_on(amounts.family, on, f"{label}.family")
+        family_left = max(0, family_amount.cents - met[1])
+        left = min(left, family_left) if amounts.family_type == "embedded" else family_left
+    return left
 
 
 def share_costs(
