@@ -544,6 +544,7 @@ def test_assistance_pays_the_share_above_the_floor_up_to_the_annual_maximum(case
     # coverage (government plans, superbills, self-pay).
     estimate = _estimate(case)
     used: dict[int, int] = defaultdict(int)
+    caps: dict[int, int] = {}
     paid = used_up = False
     for visit in estimate.visits:
         program = _program_for(case, case.request.coverage_on(visit.date))
@@ -561,8 +562,10 @@ def test_assistance_pays_the_share_above_the_floor_up_to_the_annual_maximum(case
         if not share:
             continue
         floor = program.patient_pays.at(visit.date).cents
-        cap = program.annual_max.at(visit.date).cents
         year = visit.date.year
+        # One maximum per calendar year: the one in force on the year's first visit the
+        # program considers (rule 12).
+        cap = caps.setdefault(year, program.annual_max.at(visit.date).cents)
         want = max(0, share - floor)
         assert given == min(want, max(0, cap - used[year])), visit.number
         used[year] += given
@@ -571,6 +574,7 @@ def test_assistance_pays_the_share_above_the_floor_up_to_the_annual_maximum(case
     for row in estimate.assistance:
         assert row.used.cents == used[row.year], row.year
         assert row.remaining.cents == max(0, row.annual_max.cents - row.used.cents)
+        assert row.annual_max.cents == caps[row.year], row.year
     assert sum(used.values()) == estimate.totals.assistance.cents
     note("assistance paid", paid)
     note("annual maximum used up", used_up)
