@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ._estimate import (
         Accumulators,
         AssistanceYear,
+        CostRange,
         Estimate,
         EstimateLine,
         EstimateRange,
@@ -79,6 +80,7 @@ _EXPORTS = {
     "AssistanceYear": "._estimate",
     "Clinic": "._clinic",
     "ClinicFileError": "._errors",
+    "CostRange": "._estimate",
     "Coverage": "._request",
     "CoveragePeriod": "._request",
     "Dated": "._dated",
@@ -156,6 +158,7 @@ __all__ = [
     "AssistanceYear",
     "Clinic",
     "ClinicFileError",
+    "CostRange",
     "Coverage",
     "CoveragePeriod",
     "Dated",

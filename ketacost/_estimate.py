@@ -27,6 +27,7 @@ from ._types import Model
 __all__ = [
     "Accumulators",
     "AssistanceYear",
+    "CostRange",
     "Estimate",
     "EstimateLine",
     "EstimateRange",
@@ -147,16 +148,48 @@ class RangeDriver(Model):
     high: Money
 
 
-class EstimateRange(Model):
-    """Low, expected and high patient cost when some inputs are unknown.
+def _unset(value: object) -> bool:
+    """Whether an optional field is left out of the JSON: when it is not set.
 
-    The cost is ``patient_net`` over the whole plan. Expected is the request as written; low
-    and high are the lowest and highest over every combination of the unknown inputs' values.
+    The estimate's range keeps the bytes it had before the one range model.
+    """
+    return value is None
+
+
+class CostRange(Model):
+    """Low, expected and high cost when some inputs are not known yet: the one range model.
+
+    Every range the library makes is one of these, made by one mechanism
+    (:func:`ketacost._range.measure_all`): the estimate's own (:class:`EstimateRange`, the
+    whole plan's ``patient_net``), a Good Faith Estimate's 12 months (charges in the period,
+    :func:`ketacost.good_faith_range`), and the web calculator's "not sure" answer (the first
+    year's cost). ``expected`` is the figure for the inputs as written (the calculator: the
+    figure its table shows). ``basis`` says in words what the low and high assume; the
+    session counts are set when the range is one of sessions. Optional fields not set are
+    left out of the JSON.
     """
 
     low: Money
     expected: Money
     high: Money
+    basis: str | None = Field(
+        default=None, exclude_if=_unset, description="what low and high assume, in words"
+    )
+    low_sessions: int | None = Field(
+        default=None, exclude_if=_unset, description="sessions in the low case"
+    )
+    high_sessions: int | None = Field(
+        default=None, exclude_if=_unset, description="sessions in the high case"
+    )
+
+
+class EstimateRange(CostRange):
+    """The estimate's range: low, expected and high ``patient_net`` over the whole plan.
+
+    Expected is the request as written; low and high are the lowest and highest over every
+    combination of the unknown inputs' values.
+    """
+
     low_inputs: dict[str, str] = Field(description="input -> value in the lowest combination")
     high_inputs: dict[str, str] = Field(description="input -> value in the highest combination")
     drivers: tuple[RangeDriver, ...] = Field(description="inputs by swing, largest first")

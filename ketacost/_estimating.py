@@ -11,11 +11,11 @@ joins the two, so that neither imports the other.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _engine
 from ._errors import KetacostError
-from ._estimate import Estimate
+from ._estimate import CostRange, Estimate
 from ._library import default_payers
 from ._loader import request_from_data
 from ._money import Money
@@ -23,9 +23,6 @@ from ._payer import Payer
 from ._range import describe, estimate_range, measure_all
 from ._request import EstimateRequest
 from ._savings import SavingsProgram
-
-if TYPE_CHECKING:
-    from ketacost.documents._gfe import CostRange
 
 __all__ = ["adjudicate", "estimate", "good_faith_range"]
 
@@ -107,7 +104,6 @@ def good_faith_range(
     from ketacost.documents._common import DocumentError
     from ketacost.documents._gfe import (
         ASK_EXPECTED_VISITS,
-        CostRange,
         charges_in_period,
         twelve_months_of,
     )

@@ -37,7 +37,6 @@ T = TypeVar("T")
 #: The most combinations one range estimates (4 inputs with 3 values each is 81).
 MAX_COMBINATIONS = 81
 
-_range = builder(EstimateRange)
 _driver = builder(RangeDriver)
 
 # One unknown input: (name, description, [(label, apply)]) where apply(request) -> request.
@@ -262,7 +261,9 @@ def estimate_range(
             )
         )
     drivers.sort(key=lambda d: (-(d.high.cents - d.low.cents), d.input))
-    return _range(
+    # Built with validation, not the engine's fast builder: the optional fields it leaves
+    # unset (basis, session counts) stay out of its fields-set, as after a JSON round trip.
+    return EstimateRange.model_validate(
         {
             "low": Money.from_cents(costs[low_c]),
             "expected": Money.from_cents(exp_cents),

@@ -24,7 +24,7 @@ REQUESTS = ROOT / "examples" / "requests"
 def test_public_api_is_small_sorted_and_pinned() -> None:
     expected = [
         "Accumulators", "Address", "AmountRange", "AssistanceYear", "Clinic", "ClinicFileError",
-        "Coverage", "CoveragePeriod", "Dated", "DoseChoice", "Estimate", "EstimateError",
+        "CostRange", "Coverage", "CoveragePeriod", "Dated", "DoseChoice", "Estimate", "EstimateError",
         "EstimateLine", "EstimateRange", "EstimateRequest", "FileIssue", "KetacostError",
         "Money", "Package", "Patient", "Payer", "PayerFileError", "PayerLibrary", "Phase",
         "Plan", "PlanYearSummary", "Provider", "RangeDriver", "RequestFileError", "RuleFileError",

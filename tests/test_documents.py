@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import html as html_lib
 import io
+import json
 import re
 import sys
 from datetime import date
@@ -237,6 +238,16 @@ def test_gfe_range_counts_only_the_sessions_of_its_12_months(
     assert gfe.total_expected == ketacost.Money("7600.00")
     assert (gfe.range.low_sessions, gfe.range.high_sessions) == (11, 20)
     assert "boosters 30 (20 sessions in the period)" in gfe.range.basis
+    # One range model: the GFE's 12 months and the estimate's whole plan are both a CostRange;
+    # the estimate's leaves out the basis and session counts it does not have (its JSON keeps
+    # the keys it always had), the GFE's keeps them.
+    assert isinstance(gfe.range, ketacost.CostRange)
+    assert isinstance(est.range, ketacost.CostRange)
+    assert list(json.loads(est.range.model_dump_json())) == [
+        "low", "expected", "high", "low_inputs", "high_inputs", "drivers", "combinations"
+    ]  # fmt: skip
+    gfe_range = json.loads(gfe.model_dump_json())["range"]
+    assert {"basis", "low_sessions", "high_sessions"} <= set(gfe_range)
 
 
 def test_gfe_range_kept_when_expected_sessions_run_past_12_months(

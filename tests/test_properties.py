@@ -338,8 +338,14 @@ def test_more_already_met_never_raises_the_patient_total(case: Case, data: st.Da
 
 # -- 6. money in JSON -----------------------------------------------------------------------------
 def _money_in(model: BaseModel, dumped: Any, path: str) -> Iterator[tuple[str, Money, Any]]:
-    """(path, Money, its JSON value) for every Money field of ``model``, however deep."""
+    """(path, Money, its JSON value) for every Money field of ``model``, however deep.
+
+    An optional field left out of the JSON when unset (``CostRange.basis``, ...) is skipped:
+    it holds no money.
+    """
     for name in type(model).model_fields:
+        if name not in dumped and getattr(model, name) is None:
+            continue
         yield from _money_value(getattr(model, name), dumped[name], f"{path}.{name}")
 
 

@@ -143,6 +143,8 @@ def test_prior_authorization_not_sure_gives_both_outcomes(client: TestClient) ->
     assert rng["unknown"] == "whether prior authorization is approved"
     assert (rng["low"], rng["high"]) == (approved["first_year"], pending["first_year"])
     assert [c["prior_authorization"] for c in rng["cases"]] == ["approved", "pending"]
+    # the library's one range model: expected is the figure the table shows (the higher case)
+    assert rng["expected"] == rng["high"] and "higher" in rng["basis"]
     # the estimate shown is the one without approval (the higher cost), and it carries the
     # library's own range over the other outcome: the same figures (the plan fits in a year)
     assert body["summary"] == pending

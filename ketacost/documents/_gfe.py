@@ -14,7 +14,7 @@ from pydantic import Field
 
 from ketacost._clinic import Clinic
 from ketacost._dated import Dated, NoValueInForceError
-from ketacost._estimate import Estimate, VisitEstimate
+from ketacost._estimate import CostRange, Estimate, VisitEstimate
 from ketacost._money import Money
 from ketacost._plan import MAX_VISITS, Phase, expand
 from ketacost._request import EstimateRequest
@@ -95,17 +95,6 @@ class SeparatelyScheduledItem(Model):
     provider: str
     self_pay_price: Money | None = Field(description="the clinic's price, for information only")
     related_to: str
-
-
-class CostRange(Model):
-    """Low and high totals when the number of sessions is not known yet."""
-
-    low: Money
-    expected: Money
-    high: Money
-    low_sessions: int | None = None
-    high_sessions: int | None = None
-    basis: str
 
 
 class Disclaimer(Model):

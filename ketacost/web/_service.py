@@ -28,7 +28,7 @@ from ketacost._checks import request_problems
 from ketacost._clinic import Clinic
 from ketacost._engine import adjudicate as adjudicate_plan
 from ketacost._errors import KetacostError, RequestFileError
-from ketacost._estimate import Estimate
+from ketacost._estimate import CostRange, Estimate
 from ketacost._estimating import adjudicate
 from ketacost._json_parser import parse_json
 from ketacost._money import Money
@@ -52,10 +52,10 @@ from ._config import Resolved, Treatment, plan_limit_problem
 from ._summary import Summary, summarize
 
 __all__ = [
+    "AnswerRange",
     "BodyError",
     "Calculator",
     "CalculatorInput",
-    "CostRange",
     "EstimateResponse",
     "EstimateSummaryResponse",
     "PayerInfo",
@@ -188,12 +188,15 @@ class RangeCase(Model):
     total: Money
 
 
-class CostRange(Model):
-    """Low and high first-year cost when an answer is not known yet."""
+class AnswerRange(CostRange):
+    """Low and high first-year cost when an answer is not known yet.
+
+    The library's one range model (:class:`ketacost.CostRange`): ``expected`` is the first
+    year the table and chart show (the higher case), ``basis`` says so in words; ``unknown``
+    and the ``cases`` are the calculator's own.
+    """
 
     unknown: str = Field(description="what is not known, in words")
-    low: Money
-    high: Money
     cases: tuple[RangeCase, ...]
 
 
@@ -202,7 +205,7 @@ class EstimateSummaryResponse(Model):
 
     treatment: TreatmentInfo | None = Field(description="none for a full library request")
     summary: Summary
-    range: CostRange | None = Field(description="set when an unknown answer changes the cost")
+    range: AnswerRange | None = Field(description="set when an unknown answer changes the cost")
     assumptions: tuple[str, ...]
 
 
@@ -532,14 +535,19 @@ def _status(answer: PriorAuthorization) -> AuthorizationStatus:
     return "pending" if answer == "not_sure" else answer
 
 
-def _range(cases: tuple[_Case, ...], summaries: list[Summary]) -> CostRange | None:
+def _range(cases: tuple[_Case, ...], summaries: list[Summary]) -> AnswerRange | None:
     years = [s.first_year for s in summaries]
     if len(cases) < 2 or min(years) == max(years):
         return None
-    return CostRange(
+    return AnswerRange(
         unknown="whether prior authorization is approved",
         low=min(years),
+        expected=max(years),
         high=max(years),
+        basis=(
+            "the first year's cost if prior authorization is approved and if it is not; the "
+            "table and chart show the higher"
+        ),
         cases=tuple(
             RangeCase(
                 label=c.label,
