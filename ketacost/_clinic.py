@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, StrictBool
 
 from ._dated import Dated
@@ -186,6 +188,19 @@ class Clinic(Model):
     providers: dict[Slug, Provider] = Field(
         default_factory=dict, description="providers with their own NPI, named by sessions"
     )
+    # A patient whose plan does not cover an item is a self-pay patient for that item (45 CFR
+    # 149.610(a)(2)): clinics charge it at their cash price and owe a Good Faith Estimate.
+    self_pay_codes: dict[Code, Usd] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="self-pay price of one item (a line, all its units) a plan does not cover; "
+        "without one, the item's share of its session's self-pay price",
+    )
+    non_covered_price: Literal["self_pay", "charge"] = Field(
+        default="self_pay",
+        description="what a patient owes for an item the plan does not cover: the clinic's "
+        "self-pay price for it (default) or the gross charge",
+    )
 
 
 def clinic_issues(clinic: Clinic) -> list[tuple[Loc, str]]:
@@ -197,6 +212,11 @@ def clinic_issues(clinic: Clinic) -> list[tuple[Loc, str]]:
     for sid, tmpl in clinic.sessions.items():
         issues += _session_references(clinic, sid, tmpl)
     issues += _package_issues(clinic)
+    issues += [
+        (("self_pay_codes", code), f"code {code} has no charge in the chargemaster")
+        for code in clinic.self_pay_codes
+        if code not in clinic.chargemaster
+    ]
     return issues
 
 

@@ -33,6 +33,8 @@ __all__ = [
     "EstimateRange",
     "PlanYearSummary",
     "RangeDriver",
+    "SelfPayComparison",
+    "SelfPayItem",
     "Totals",
     "VisitEstimate",
 ]
@@ -58,8 +60,12 @@ class Totals(Model):
     patient: Money
     payer: Money
     write_off: Money = Field(
-        description="contractual adjustment: charge minus allowed, in network (self-pay "
-        "lines are charged the self-pay price, so they have none)"
+        description="what the clinic does not collect: the contractual adjustment (charge "
+        "minus allowed) plus the self-pay discount"
+    )
+    self_pay_discount: Money = Field(
+        description="part of write_off: charge minus the self-pay price on items the plan does "
+        "not cover (self-pay visits are charged their price, so they have none)"
     )
     assistance: Money = Field(description="paid by a manufacturer savings program")
     reimbursement: Money = Field(description="paid back to the patient by the plan (superbill)")
@@ -88,10 +94,11 @@ class EstimateLine(Model):
     deductible: Money
     coinsurance: Money
     balance_bill: Money
-    non_covered: Money
+    non_covered: Money = Field(description="owed for an item the plan does not cover")
     patient: Money
     payer: Money
-    write_off: Money
+    write_off: Money = Field(description="contractual adjustment plus self-pay discount")
+    self_pay_discount: Money = Field(description="charge minus the self-pay price, not covered")
     assistance: Money = Field(description="paid by a manufacturer savings program")
     reimbursement: Money = Field(description="paid back to the patient by the plan (superbill)")
     patient_net: Money = Field(description="patient minus assistance")
@@ -196,6 +203,32 @@ class EstimateRange(CostRange):
     combinations: int
 
 
+class SelfPayItem(Model):
+    """An item billed as self-pay: a Good Faith Estimate is owed for it.
+
+    A patient who pays for an item without a claim to a plan that covers it (self-pay, a
+    superbill, or an item the plan does not cover) is a self-pay individual for that item
+    (45 CFR 149.610(a)(2)).
+    """
+
+    code: str
+    description: str
+    lines: int = Field(ge=1, description="how many lines bill it")
+    first_date: date
+    last_date: date
+    price: Money = Field(description="what the patient owes for it over the whole plan")
+    why: str = Field(description="self-pay, superbill, or the plan's first reason not to cover")
+
+
+class SelfPayComparison(Model):
+    """Paying cash for the whole plan against going through the plan, when cash costs less."""
+
+    self_pay: Money = Field(description="patient_net for the whole plan as a self-pay patient")
+    through_plan: Money = Field(description="patient_net for the whole plan as estimated")
+    saving: Money = Field(description="through_plan minus self_pay")
+    note: str
+
+
 class Estimate(Model):
     """The result of :func:`ketacost.estimate`. Same request, byte-identical JSON."""
 
@@ -211,6 +244,12 @@ class Estimate(Model):
     assistance: tuple[AssistanceYear, ...] = ()
     range: EstimateRange | None = None
     warnings: tuple[str, ...] = ()
+    self_pay_items: tuple[SelfPayItem, ...] = Field(
+        default=(), description="items billed as self-pay, for which a Good Faith Estimate is owed"
+    )
+    self_pay_comparison: SelfPayComparison | None = Field(
+        default=None, description="set when paying cash for the whole plan costs the patient less"
+    )
 
     def lines(self) -> Iterator[EstimateLine]:
         """Every line of every visit, in order."""

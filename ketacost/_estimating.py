@@ -10,18 +10,19 @@ joins the two, so that neither imports the other.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
 from . import _engine
 from ._errors import KetacostError
-from ._estimate import CostRange, Estimate
+from ._estimate import CostRange, Estimate, SelfPayComparison
 from ._library import default_payers
-from ._loader import request_from_data
+from ._loader import payer_from_data, request_from_data
 from ._money import Money
 from ._payer import Payer
 from ._range import describe, estimate_range, measure_all
-from ._request import EstimateRequest
+from ._request import Coverage, EstimateRequest
 from ._savings import SavingsProgram
 
 __all__ = ["adjudicate", "estimate", "good_faith_range"]
@@ -45,6 +46,9 @@ def adjudicate(
     if programs is None:
         programs = getattr(payers, "programs", None) or {}
     found = _engine.adjudicate(request, payers, programs)
+    compared = self_pay_comparison(request, found, payers, programs)
+    if compared is not None:
+        found = found.model_copy(update={"self_pay_comparison": compared})
     if request.unknowns is None:
         return found
 
@@ -52,6 +56,67 @@ def adjudicate(
         return _engine.adjudicate(variant, payers, programs)
 
     return found.model_copy(update={"range": estimate_range(request, found, run)})
+
+
+#: The payer of the self-pay comparison: the clinic's self-pay prices and packages apply, and
+#: nothing else (a self-pay payer has no rules), so the comparison depends on the request and
+#: its clinic alone, whatever the payer library holds (an estimate re-derives from the payers
+#: it used).
+_CASH = payer_from_data(
+    {
+        "id": "self-pay",
+        "name": "Self-pay (no insurance billed)",
+        "kind": "self-pay",
+        "metadata": {
+            "reference": [
+                {
+                    "title": "45 CFR 149.610 — Good faith estimates for uninsured (or self-pay) "
+                    "individuals",
+                    "href": "https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-B/"
+                    "part-149/subpart-G/section-149.610",
+                }
+            ],
+            "last_reviewed": "2026-11-29",
+        },
+    },
+    source="<the self-pay comparison>",
+)
+
+
+def self_pay_comparison(
+    request: EstimateRequest,
+    found: Estimate,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram],
+) -> SelfPayComparison | None:
+    """Paying cash for the whole plan, when that costs the patient less than ``found``.
+
+    The whole plan at the clinic's self-pay prices and packages. None when the request is
+    self-pay already (every coverage period) or cash does not cost less.
+    """
+    used = [request.coverage.payer, *(p.payer for p in request.coverage_periods)]
+    if all(payers[pid].kind == "self-pay" for pid in used if pid in payers):
+        return None
+    alone = request.model_copy(
+        update={"coverage": Coverage(payer=_CASH.id), "coverage_periods": (), "unknowns": None}
+    )
+    cash: Mapping[str, Payer] = ChainMap({_CASH.id: _CASH}, payers)  # type: ignore[arg-type]
+    self_pay = _engine.adjudicate_totals(alone, cash, programs).totals.patient_net
+    through = found.totals.patient_net
+    if self_pay >= through:
+        return None
+    return SelfPayComparison(
+        self_pay=self_pay,
+        through_plan=through,
+        saving=through - self_pay,
+        note=(
+            f"Paying the clinic's self-pay prices for the whole plan would cost "
+            f"{self_pay:$}, {through - self_pay:$} less than the {through:$} "
+            "estimated through the plan. A self-pay patient is owed a Good Faith Estimate "
+            "(45 CFR 149.610); ask the clinic before deciding, since care paid in cash does "
+            "not count toward the plan's deductible or out-of-pocket maximum."
+        ),
+    )
 
 
 def estimate(

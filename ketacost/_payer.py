@@ -192,6 +192,14 @@ class Network(Model):
         default=False, description="whether the patient may be billed charge minus allowed"
     )
     cost_sharing: dict[Slug, CostShare] = Field(min_length=1)
+    # Most plans take one office-visit copay per provider per date of service; an add-on such
+    # as 90833 is part of the E/M visit, not a second one. Some plans do charge an office
+    # copay plus an in-office procedure copay on one date (domain.md 10.1).
+    copay_scope: Literal["visit", "category", "line"] = Field(
+        default="visit",
+        description="visit: one copay per visit, the highest of its covered lines' categories; "
+        "category: one per category per visit; line: one per covered line",
+    )
 
 
 class RuleConditions(Model):

@@ -147,10 +147,12 @@ def _from_deductible(line: EstimateLine) -> int:
 @exercises(a_covered_line=0.4)
 @given(rich_cases())
 def test_every_line_balances(case: Case) -> None:
-    # Rule 9, and rules 3, 4 and 12 for what a line may hold.
+    # Rule 9, and rules 3, 4 and 12 for what a line may hold. Issue 11: the write-off is the
+    # contractual adjustment plus the self-pay discount on an item the plan does not cover.
     covered = False
     for line in _estimate(case).lines():
         assert line.patient + line.payer + line.write_off == line.charge
+        assert line.self_pay_discount <= line.write_off
         assert line.patient == (
             line.copay + line.deductible + line.coinsurance + line.balance_bill + line.non_covered
         )
@@ -162,10 +164,12 @@ def test_every_line_balances(case: Case) -> None:
         assert line.reimbursement in (Money(0), line.payer)
         covered |= line.covered
         if line.covered:
-            assert line.non_covered == Money(0)
+            assert line.non_covered == line.self_pay_discount == Money(0)
             assert _cost_share(line) <= line.allowed.cents
         else:
-            assert line.patient == line.charge == line.non_covered
+            assert line.patient == line.non_covered <= line.charge
+            assert line.patient + line.self_pay_discount == line.charge
+            assert line.write_off == line.self_pay_discount
             assert line.payer == line.allowed == line.assistance == Money(0)
     note("a covered line", covered)
 

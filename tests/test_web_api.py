@@ -163,7 +163,9 @@ def test_no_range_when_the_unknown_answer_changes_nothing(client: TestClient) ->
     # IV ketamine is excluded by the PPO whatever the authorization
     body = _post(client, _answers(treatment="iv-ketamine", prior_authorization="not_sure")).json()
     assert body["range"] is None
-    assert body["summary"]["first_year"] == "11930.00"  # 30 intake copay + 17 × (650 + 50)
+    # Issue 11: an excluded infusion is owed at the clinic's cash price, not the 700.00 gross
+    # charge: 30 intake copay + the 6-infusion package 2,400 + 11 × 450 = 7,380 (was 11,930)
+    assert body["summary"]["first_year"] == "7380.00"
 
 
 def test_out_of_network_and_age_change_the_answer(client: TestClient) -> None:

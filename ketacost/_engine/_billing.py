@@ -14,11 +14,13 @@ In the order a billing office follows it (contract rules 2 to 7, 11 and 12):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from ketacost._money import cents_times_rate
 from ketacost._payer import (
+    CostShare,
     Deductible,
     FeeSchedule,
     OutOfPocketMax,
@@ -224,32 +226,37 @@ def share_costs(
     """Copay, deductible, coinsurance and the out-of-pocket cap, line by line (rules 5-7)."""
     network = coverage.network
     assert network is not None
-    copay_left: dict[str, int] = {}  # per category: a copay is taken once per visit
-    for line in lines:
+    copays = _copays(network.cost_sharing, lines, on)
+    copay_left: dict[object, int] = {}  # per copay pool: what is left of its copay
+    for n, line in enumerate(lines):
         if not line.covered:
             continue
         category = line.category
         assert category is not None
         terms = network.cost_sharing[category]
-        if category not in copay_left:
-            copay_left[category] = value_on(terms.copay, on, f"cost_sharing.{category}.copay").cents
+        pool: object = _pool(network.copay_scope, category, n)
+        if pool not in copay_left:
+            copay_left[pool] = copays[category] if pool != "visit" else max(copays.values())
+        # A category without a copay of its own (a drug under coinsurance) never carries
+        # another category's visit copay.
+        left = copay_left[pool] if copays[category] else 0
         ded_left, oop_left = remaining(coverage, on, accumulated)
         base = line.allowed
         copay = ded = 0
         if not terms.copay_after_deductible:
-            copay = min(copay_left[category], base)
+            copay = min(left, base)
             base -= copay
         if terms.deductible_applies:
             ded = min(base, ded_left)
             base -= ded
         if terms.copay_after_deductible and (ded_left - ded == 0 or not terms.deductible_applies):
-            copay = min(copay_left[category], base)
+            copay = min(left, base)
             base -= copay
-        copay_left[category] -= copay
+        copay_left[pool] -= copay
         rate = value_on(terms.coinsurance, on, f"cost_sharing.{category}.coinsurance")
         coinsurance = cents_times_rate(base, rate)
         if copay:
-            line.note(explain.copay_note, copay, category)
+            line.note(explain.copay_note, copay, category, network.copay_scope)
         if terms.deductible_applies:
             line.note(explain.deductible_note, ded, ded_left)
         if rate:
@@ -263,6 +270,25 @@ def share_costs(
         accumulated.add(ded, cost)
         if coverage.superbill:
             line.note(explain.reimbursed_note, line.allowed, cost)
+
+
+def _copays(
+    cost_sharing: Mapping[str, CostShare], lines: list[BillLine], on: date
+) -> dict[str, int]:
+    """The copay of each category among the visit's covered lines (cents)."""
+    return {
+        category: value_on(cost_sharing[category].copay, on, f"cost_sharing.{category}.copay").cents
+        for category in {line.category for line in lines if line.covered and line.category}
+    }
+
+
+def _pool(scope: str, category: str, n: int) -> object:
+    """Which copay a line draws on: the visit's one, its category's, or its own."""
+    if scope == "visit":
+        return "visit"
+    if scope == "category":
+        return category
+    return n
 
 
 def _capped(copay: int, ded: int, coinsurance: int, limit: int) -> tuple[int, int, int]:

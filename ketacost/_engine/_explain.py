@@ -103,8 +103,15 @@ def balance_bill_note(balance: int, charge: int, allowed: int) -> str:
 
 
 # -- cost sharing ---------------------------------------------------------------------------
-def copay_note(copay: int, category: str) -> str:
-    return f"copay {amount(copay)} ({category}, once per visit)"
+_COPAY_SCOPE = {
+    "visit": "one copay per visit",
+    "category": "once per visit for this category",
+    "line": "per line",
+}
+
+
+def copay_note(copay: int, category: str, scope: str) -> str:
+    return f"copay {amount(copay)} ({category}, {_COPAY_SCOPE[scope]})"
 
 
 def deductible_note(deductible: int, remaining: int) -> str:
@@ -135,8 +142,19 @@ def superbill_paid_note(charge: int, rule: str, payer_name: str) -> str:
     return f"paid to the clinic {amount(charge)} ({rule}); claimed on a superbill to {payer_name}"
 
 
-def not_covered_note(reason: str | None, superbill: bool) -> str:
-    return f"not covered: {reason}" + ("; nothing is reimbursed" if superbill else "")
+def not_covered_note(
+    reason: str | None, superbill: bool, charge: int, price: int | None, rule: str
+) -> str:
+    """``not covered: <reason>``, and the self-pay price the patient owes instead of the charge."""
+    text = f"not covered: {reason}" + ("; nothing is reimbursed" if superbill else "")
+    if price is None:
+        return text
+    if price == charge:
+        return f"{text}; self-pay {amount(price)} ({rule})"
+    return (
+        f"{text}; self-pay {amount(price)} ({rule}), a self-pay discount of "
+        f"{amount(charge - price)} off the charge {amount(charge)}"
+    )
 
 
 # -- manufacturer savings -------------------------------------------------------------------

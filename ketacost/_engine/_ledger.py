@@ -2,9 +2,10 @@
 
 A line records its amounts by party: the patient's parts (copay, deductible, coinsurance,
 balance bill, non-covered), what each payer pays, manufacturer assistance, and the
-write-off, so that a second payer on a line is one more entry, not a new shape. Every line
-keeps rule 9: patient + payers + write-off = charge, and patient = copay + deductible +
-coinsurance + balance bill + non-covered, to the cent.
+write-off (the contractual adjustment and the self-pay discount), so that a second payer on a
+line is one more entry, not a new shape. Every line keeps rule 9: patient + payers +
+write-off = charge, and patient = copay + deductible + coinsurance + balance bill +
+non-covered, to the cent.
 """
 
 from __future__ import annotations
@@ -99,6 +100,10 @@ class BillLine:
     coinsurance: int = 0
     balance_bill: int = 0
     assistance: int = 0
+    # Not covered: what the patient owes for it, the clinic's self-pay price for the item
+    # (at most the charge); None until priced, then the charge (gross-charge billing).
+    self_pay_price: int | None = None
+    self_pay_rule: str = ""  # where that price comes from, in words
     # What counts toward the accumulators (less than the cost share under a copay accumulator).
     credit_deductible: int = 0
     credit_out_of_pocket: int = 0
@@ -127,7 +132,8 @@ class Parties:
     patient: int
     payers: tuple[tuple[str, int], ...]  # (payer id, paid), in the order they paid
     assistance: int
-    write_off: int
+    write_off: int  # contractual adjustment + self-pay discount
+    self_pay_discount: int
 
     @property
     def paid_by_payers(self) -> int:
@@ -137,11 +143,13 @@ class Parties:
 def parties(line: BillLine, payer_id: str) -> Parties:
     """Split a billed line's charge between the parties (rule 9)."""
     if not line.covered:
-        return Parties(line.charge, ((payer_id, 0),), line.assistance, 0)
+        price = line.charge if line.self_pay_price is None else line.self_pay_price
+        discount = line.charge - price
+        return Parties(price, ((payer_id, 0),), line.assistance, discount, discount)
     patient = line.cost_share + line.balance_bill
     write_off = line.charge - line.allowed - line.balance_bill
     return Parties(
-        patient, ((payer_id, line.allowed - line.cost_share),), line.assistance, write_off
+        patient, ((payer_id, line.allowed - line.cost_share),), line.assistance, write_off, 0
     )
 
 
@@ -165,12 +173,12 @@ def add_line(line: BillLine, payer_id: str, superbill: bool, sums: list[int]) ->
         balance, non_covered = line.balance_bill, 0
     else:
         allowed = copay = ded = coins = balance = 0
-        non_covered = line.charge
+        non_covered = split.patient
     payer_pays = split.paid_by_payers
     reimbursement = payer_pays if superbill else 0
     amounts = (line.charge, allowed, copay, ded, coins, balance, non_covered, split.patient,
-               payer_pays, split.write_off, split.assistance, reimbursement,
-               split.patient - split.assistance)  # fmt: skip
+               payer_pays, split.write_off, split.self_pay_discount, split.assistance,
+               reimbursement, split.patient - split.assistance)  # fmt: skip
     for i, cents in enumerate(amounts):
         sums[i] += cents
     return amounts
@@ -198,7 +206,8 @@ def post_lines(
     oop_i, oop_f = before.out_of_pocket_individual.cents, before.out_of_pocket_family.cents
     for line in lines:
         if not line.covered and not self_pay:
-            line.note(explain.not_covered_note, line.reason, superbill)
+            line.note(explain.not_covered_note, line.reason, superbill, line.charge,
+                      line.self_pay_price, line.self_pay_rule)  # fmt: skip
         after = running
         if line.covered and (line.credit_deductible or line.credit_out_of_pocket):
             ded_i += line.credit_deductible
@@ -226,7 +235,8 @@ def _post(
     visit_sum: list[int],
 ) -> EstimateLine:
     (_, allowed, copay, ded, coins, balance, non_covered, patient, payer_pays, write_off,
-     assistance, reimbursement, net) = add_line(line, payer_id, superbill, visit_sum)  # fmt: skip
+     discount, assistance, reimbursement, net) = add_line(
+        line, payer_id, superbill, visit_sum)  # fmt: skip
     template = line.template
     return _line(
         {  # in field order: the JSON follows the dict's order
@@ -253,6 +263,7 @@ def _post(
             "patient": money[patient],
             "payer": money[payer_pays],
             "write_off": money[write_off],
+            "self_pay_discount": money[discount],
             "assistance": money[assistance],
             "reimbursement": money[reimbursement],
             "patient_net": money[net],

@@ -1,21 +1,31 @@
-"""Self-pay prices: the clinic's price for a session, or a package's share (contract rule 8).
+"""Self-pay prices: the clinic's price for a session, or a package's share (contract rules 3, 8).
 
-Packages count the self-priced visits only, in order; a package price is shared over its
-sessions in whole cents, the leftover cents to the earliest sessions; a session's price is
-shared over its lines in proportion to their charges (the named rounding point
-``self-pay-split``).
+Packages count the self-priced visits only, in order (self-pay and superbill visits, and
+visits of an insured plan none of whose lines is covered); a package price is shared over
+its sessions in whole cents, the leftover cents to the earliest sessions; a session's price
+is shared over its lines in proportion to their charges (the named rounding point
+``self-pay-split``). An item a plan does not cover is owed at the clinic's per-code self-pay
+price when it names one, else at its share of its session's price; never above its charge.
 """
 
 from __future__ import annotations
 
 from ketacost._clinic import Clinic
-from ketacost._money import share_cents
+from ketacost._estimate import EstimateLine, SelfPayItem
+from ketacost._money import Money, share_cents
 from ketacost._plan import VisitTuple
 
 from . import _explain as explain
 from ._ledger import BillLine
 
-__all__ = ["CHARGEMASTER", "price_lines", "self_pay_prices"]
+__all__ = [
+    "CHARGEMASTER",
+    "price_lines",
+    "price_not_covered",
+    "self_pay_items",
+    "self_pay_prices",
+    "session_price",
+]
 
 #: The price of a session with no self-pay price: each line keeps its chargemaster charge.
 CHARGEMASTER = -1
@@ -41,15 +51,45 @@ def self_pay_prices(
                 f"{package.sessions} sessions (session {k + 1} of {package.sessions})",
             )
     for i, v in visits:
-        if i in out:
-            continue
-        session = v.session
-        template = clinic.sessions[session]
-        if template.self_pay is not None:
-            out[i] = (template.self_pay.cents, f"{clinic.name} self-pay price for {session}")
-        else:
-            out[i] = (CHARGEMASTER, f"{clinic.name} chargemaster (no self-pay price for {session})")
+        if i not in out:
+            out[i] = session_price(clinic, v.session)
     return out
+
+
+def session_price(clinic: Clinic, session: str) -> tuple[int, str]:
+    """A session's self-pay price (cents, or :data:`CHARGEMASTER`) and the rule that sets it."""
+    template = clinic.sessions[session]
+    if template.self_pay is not None:
+        return template.self_pay.cents, f"{clinic.name} self-pay price for {session}"
+    return CHARGEMASTER, f"{clinic.name} chargemaster (no self-pay price for {session})"
+
+
+def price_not_covered(lines: list[BillLine], price: int, rule: str, clinic: Clinic) -> None:
+    """What the patient owes for each line a plan does not cover (contract rule 3).
+
+    The clinic's per-code self-pay price for the item, else the line's share of its
+    session's price ``price`` (shared over all the session's lines by charge); never more
+    than the line's charge. A clinic that bills gross charges owes the charge.
+    """
+    if clinic.non_covered_price == "charge":
+        for line in lines:
+            line.self_pay_price = None
+        return
+    charges = [ln.charge for ln in lines]
+    shares = charges if price == CHARGEMASTER else share_cents(price, charges)
+    for line, share in zip(lines, shares, strict=True):
+        if line.covered:
+            line.self_pay_price = None
+            continue
+        per_code = clinic.self_pay_codes.get(line.code)
+        if per_code is not None:
+            own, how = per_code.cents, f"{clinic.name} self-pay price for {line.code}"
+        elif price == CHARGEMASTER:
+            own, how = share, rule
+        else:
+            own, how = share, f"its share of {explain.amount(price)}, {rule}"
+        line.self_pay_price = min(own, line.charge)
+        line.self_pay_rule = how if own <= line.charge else f"{how}, capped at the charge"
 
 
 def price_lines(
@@ -66,3 +106,26 @@ def price_lines(
             line.note(explain.self_pay_note, line.charge, rule)
         else:
             line.note(explain.superbill_paid_note, line.charge, rule, payer_name)
+
+
+def self_pay_items(lines: list[tuple[EstimateLine, str, Money]]) -> tuple[SelfPayItem, ...]:
+    """The items billed as self-pay, by code and description, in order of first date.
+
+    ``lines`` are (line, why, what the patient pays the clinic for it).
+    """
+    items: dict[tuple[str, str], list[tuple[EstimateLine, str, Money]]] = {}
+    for found in lines:
+        items.setdefault((found[0].code, found[0].description), []).append(found)
+    out = [
+        SelfPayItem(
+            code=code,
+            description=description,
+            lines=len(group),
+            first_date=min(ln.date for ln, _, _ in group),
+            last_date=max(ln.date for ln, _, _ in group),
+            price=sum((paid for _, _, paid in group), Money(0)),
+            why=group[0][1],
+        )
+        for (code, description), group in items.items()
+    ]
+    return tuple(sorted(out, key=lambda item: (item.first_date, item.code, item.description)))

@@ -12,7 +12,15 @@ from datetime import date, timedelta
 
 from ketacost._clinic import TemplateLine
 from ketacost._errors import EstimateError
-from ketacost._estimate import Accumulators, Estimate, PlanYearSummary, Totals, VisitEstimate
+from ketacost._estimate import (
+    Accumulators,
+    Estimate,
+    EstimateLine,
+    PlanYearSummary,
+    Totals,
+    VisitEstimate,
+)
+from ketacost._money import Money
 from ketacost._payer import Payer
 from ketacost._plan import VisitTuple, schedule
 from ketacost._request import EstimateRequest
@@ -34,7 +42,13 @@ from ._ledger import (
     totals,
 )
 from ._savings import Assistance
-from ._self_pay import price_lines, self_pay_prices
+from ._self_pay import (
+    price_lines,
+    price_not_covered,
+    self_pay_items,
+    self_pay_prices,
+    session_price,
+)
 
 __all__ = ["PlanTotals", "adjudicate_plan", "adjudicate_totals"]
 
@@ -67,7 +81,28 @@ def adjudicate_plan(
     With ``lines=False`` the estimate has its totals, plan years, assistance and warnings but
     no visits: no result line or explanation text is built (the batch's path).
     """
-    return _Plan(request, payers, programs, lines=lines).run()
+    return _run(request, payers, programs, lines=lines)[1]
+
+
+def _run(
+    request: EstimateRequest,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram],
+    *,
+    lines: bool,
+) -> tuple[_Plan, Estimate]:
+    """Run the plan; again when a package turns out to price visits the plan does not cover.
+
+    Which visits no line of is covered is known only once they are billed; coverage never
+    depends on what a non-covered item costs, so the second run decides every line the same
+    way and only prices those visits as the package's sessions (contract rule 3).
+    """
+    plan = _Plan(request, payers, programs, lines=lines)
+    found = plan.run()
+    if plan.repackage():
+        plan = _Plan(request, payers, programs, lines=lines, wholly_not_covered=plan.wholly)
+        found = plan.run()
+    return plan, found
 
 
 @dataclass(frozen=True)
@@ -95,8 +130,7 @@ def adjudicate_totals(
 
     No result line and no explanation text is built.
     """
-    plan = _Plan(request, payers, programs, lines=False)
-    found = plan.run()
+    plan, found = _run(request, payers, programs, lines=False)
     visits = plan.visits
     return PlanTotals(
         totals=found.totals,
@@ -116,8 +150,15 @@ class _Plan:
         programs: Mapping[str, SavingsProgram],
         *,
         lines: bool = True,
+        wholly_not_covered: frozenset[int] = frozenset(),
     ) -> None:
         self.request = request
+        # Visits of an insured plan none of whose lines is covered: self-pay visits in all
+        # but name, so a package counts them (from a first run; see _run).
+        self.priced_as_self_pay = wholly_not_covered
+        self.wholly: frozenset[int] = frozenset()
+        self.found_wholly: set[int] = set()
+        self.self_pay_lines: list[tuple[EstimateLine, str, Money]] = []
         self.lines = lines  # False: totals only (no result lines, no explanation text)
         self.coverages = [CoverageInForce(request, request.coverage, payers, programs)] + [
             CoverageInForce(request, period, payers, programs)
@@ -145,7 +186,9 @@ class _Plan:
         priced = [
             (i, v)
             for i, v in enumerate(visits)
-            if self.coverages[which[i]].self_pay or self.coverages[which[i]].superbill
+            if self.coverages[which[i]].self_pay
+            or self.coverages[which[i]].superbill
+            or i in self.priced_as_self_pay
         ]
         self.prices = self_pay_prices(clinic, priced) if priced else {}
         self.visits = visits
@@ -167,7 +210,14 @@ class _Plan:
                 out.append(result)
         if year is not None:
             self._close(year)
+        self.wholly = frozenset(self.found_wholly)
         return self._estimate(out)
+
+    def repackage(self) -> bool:
+        """Whether a package would price visits this run found wholly not covered."""
+        packaged = {p.session for p in self.request.clinic.packages}
+        new = self.wholly - self.priced_as_self_pay
+        return any(self.visits[i].session in packaged for i in new)
 
     def _coverage_of(self, visits: list[VisitTuple]) -> list[int]:
         """Which coverage each visit falls under (rule 10)."""
@@ -253,6 +303,8 @@ class _Plan:
         age = 0 if coverage.self_pay else self.request.patient.age_on(on)
         key = self._memo_key(index, which, year, session, variant, age, codes, charges, on)
         hit = self.memo.get(key)
+        if hit is not None and not (coverage.self_pay or coverage.superbill):
+            self.found_wholly.add(index)  # only visits with no covered line are remembered
         if hit is not None and not self.lines:
             year.rows.append(hit[1])
             return None
@@ -281,6 +333,7 @@ class _Plan:
         year.rows.append(sums)
         if not self.lines:
             return None
+        self._note_self_pay(coverage, lines)
         return _visit(
             {
                 "number": number,
@@ -294,6 +347,16 @@ class _Plan:
                 "totals": visit_totals,
             }
         )
+
+    def _note_self_pay(self, coverage: CoverageInForce, lines: list[EstimateLine]) -> None:
+        """Keep the lines billed as self-pay: a Good Faith Estimate is owed for them."""
+        if coverage.self_pay or coverage.superbill:
+            why = "self-pay" if coverage.self_pay else f"superbill to {coverage.payer.name}"
+            self.self_pay_lines += [(ln, why, ln.charge) for ln in lines]
+        else:
+            self.self_pay_lines += [
+                (ln, f"not covered: {ln.reason}", ln.patient) for ln in lines if not ln.covered
+            ]
 
     def _charged(
         self, session: str, coverage: CoverageInForce, on: date
@@ -340,6 +403,18 @@ class _Plan:
         if not coverage.self_pay:
             bill_visit(coverage, lines, on, age, year.accumulated, self.assistance, number,
                        self.warnings)  # fmt: skip
+        if not (coverage.self_pay or coverage.superbill):
+            if not any(line.covered for line in lines):
+                self.found_wholly.add(index)
+            price, rule = self._session_price(index)
+            price_not_covered(lines, price, rule, self.request.clinic)
+
+    def _session_price(self, index: int) -> tuple[int, str]:
+        """The self-pay price of a visit's session: a package's share, or the session's."""
+        found = self.prices.get(index)
+        if found is None:
+            found = session_price(self.request.clinic, self.visits[index].session)
+        return found
 
     def _memo_key(
         self,
@@ -364,7 +439,8 @@ class _Plan:
         rules = coverage.rules_key(codes, on)
         if rules is None:
             return None
-        return (which, year.start, session, variant, age, *codes, *charges, *rules)
+        price = self._session_price(index)
+        return (which, year.start, session, variant, age, *codes, *charges, *rules, *price)
 
     # ---- the estimate ------------------------------------------------------------------------
     def _estimate(self, visits: list[VisitEstimate]) -> Estimate:
@@ -385,5 +461,7 @@ class _Plan:
                 "assistance": self.assistance.years(),
                 "range": None,
                 "warnings": tuple(self.warnings),
+                "self_pay_items": self_pay_items(self.self_pay_lines),
+                "self_pay_comparison": None,
             }
         )
