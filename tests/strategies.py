@@ -318,6 +318,7 @@ def networks(
         "allowed": allowed,
         "balance_billing": draw(_BOOL),
         "cost_sharing": cost_sharing,
+        "copay_scope": draw(_pick("visit", "visit", "category", "line")),
     }
 
 
@@ -523,6 +524,10 @@ def clinic_data(
         ),
         "sessions": sessions,
         "packages": pkgs,
+        # Issue 11: per-code self-pay prices for items a plan does not cover (sometimes), and
+        # sometimes gross-charge billing instead of the self-pay price.
+        "self_pay_codes": {code: _usd(draw(money("800.00"))) for code in CODES if _chance(draw, 4)},
+        "non_covered_price": draw(_pick("self_pay", "self_pay", "self_pay", "charge")),
     }
 
 

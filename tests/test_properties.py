@@ -729,3 +729,91 @@ def test_the_totals_only_path_gives_the_same_figures(case: Case) -> None:
     if full.visits:
         assert (only.first_visit, only.last_visit) == (full.visits[0].date, full.visits[-1].date)
     note("a covered line", any(line.covered for line in full.lines()))
+
+
+# -- issue 11: items a plan does not cover, copays -----------------------------------------------
+def _insured_visits(case: Case, estimate: Estimate) -> Iterator[tuple[VisitEstimate, Coverage]]:
+    """The visits under a coverage that bills the plan (not self-pay, not a superbill)."""
+    for visit in estimate.visits:
+        coverage = case.request.coverage_on(visit.date)
+        if case.payers[coverage.payer].kind != "self-pay" and not coverage.superbill:
+            yield visit, coverage
+
+
+@exercises(a_line_not_covered=0.25, a_self_pay_discount=0.1, a_per_code_price=0.01)
+@given(rich_cases())
+def test_a_non_covered_item_never_costs_more_than_its_charge_or_its_self_pay_price(
+    case: Case,
+) -> None:
+    # Issue 11 §1: a line the plan does not cover is owed at the clinic's self-pay price for
+    # the item (never above its charge): its per-code price when the clinic names one and the
+    # plan covers part of the visit, else its share of the session's (or a package's) price,
+    # so a visit the plan covers nothing of costs at most the session's self-pay price.
+    clinic = case.request.clinic
+    seen = discount = per_code = False
+    for visit, _ in _insured_visits(case, _estimate(case)):
+        session = clinic.sessions[visit.session]
+        missed = [ln for ln in visit.lines if not ln.covered]
+        for line in missed:
+            seen = True
+            assert line.patient == line.non_covered <= line.charge
+            discount |= line.self_pay_discount > Money(0)
+            if clinic.non_covered_price == "charge":
+                assert line.non_covered == line.charge
+                continue
+            code_price = clinic.self_pay_codes.get(line.code)
+            if code_price is not None and len(missed) < len(visit.lines):
+                per_code = True
+                assert line.non_covered == min(code_price, line.charge)
+        wholly = bool(missed) and len(missed) == len(visit.lines)
+        if wholly and session.self_pay is not None and clinic.non_covered_price == "self_pay":
+            assert visit.totals.patient <= session.self_pay
+    note("a line not covered", seen)
+    note("a self pay discount", discount)
+    note("a per code price", per_code)
+
+
+@exercises(two_or_more_copay_categories=0.05)
+@given(cases(self_pay=False, covered=True))
+def test_with_copay_scope_visit_a_visit_pays_at_most_one_copay(case: Case) -> None:
+    # Issue 11 §2: one copay per visit, the highest of its covered lines' categories; a
+    # category without a copay never carries it.
+    several = False
+    for visit, coverage in _insured_visits(case, _estimate(case)):
+        network = case.payers[coverage.payer].networks.get(coverage.network)
+        if network is None or network.copay_scope != "visit":
+            continue
+        categories = {ln.category for ln in visit.lines if ln.covered and ln.category}
+        copays = {
+            c: network.cost_sharing[c].copay.at(visit.date) for c in categories
+        }  # fmt: skip
+        several |= len([c for c in copays.values() if c]) >= 2
+        paid = sum((ln.copay for ln in visit.lines), Money(0))
+        assert paid <= max(copays.values(), default=Money(0))
+        for line in visit.lines:
+            if line.covered and line.category and not copays[line.category]:
+                assert line.copay == Money(0)
+    note("two or more copay categories", several)
+
+
+@exercises(every_line_not_covered=0.2, every_session_with_a_self_pay_price=0.2)
+@given(cases(self_pay=False, periods=False, savings=False, superbill=False))
+def test_an_uncovered_plan_never_costs_more_than_paying_cash(case: Case) -> None:
+    # Issue 11 §1: when the plan covers no line of the plan, each visit is a self-pay visit
+    # at its session's (or package's) price, capped at its charge: never more than the same
+    # plan as a self-pay patient.
+    estimate = _estimate(case)
+    none_covered = not any(ln.covered for ln in estimate.lines())
+    note("every line not covered", none_covered)
+    clinic = case.request.clinic
+    # A session without a self-pay price is charged its lines at the chargemaster, and the
+    # insurer may bill other lines for it (a billing variant): nothing to compare then.
+    priced = all(clinic.sessions[v.session].self_pay is not None for v in estimate.visits)
+    note("every session with a self pay price", priced)
+    if not none_covered or not priced or clinic.non_covered_price == "charge":
+        return
+    cash = case.request.model_copy(update={"coverage": Coverage(payer=SELF_PAY_PAYER.id)})
+    payers = {**case.payers, SELF_PAY_PAYER.id: SELF_PAY_PAYER}
+    assert estimate.totals.patient <= adjudicate(cash, payers, case.programs).totals.patient
+    if estimate.self_pay_comparison is not None:
+        assert estimate.self_pay_comparison.self_pay < estimate.totals.patient_net

@@ -67,9 +67,10 @@ def session_price(clinic: Clinic, session: str) -> tuple[int, str]:
 def price_not_covered(lines: list[BillLine], price: int, rule: str, clinic: Clinic) -> None:
     """What the patient owes for each line a plan does not cover (contract rule 3).
 
-    The clinic's per-code self-pay price for the item, else the line's share of its
-    session's price ``price`` (shared over all the session's lines by charge); never more
-    than the line's charge. A clinic that bills gross charges owes the charge.
+    On a visit the plan covers in part, the clinic's per-code self-pay price for the item,
+    else the line's share of its session's price ``price`` (shared over all the session's
+    lines by charge); on a visit it covers nothing of, that share (as a self-pay visit);
+    never more than the line's charge. A clinic that bills gross charges owes the charge.
     """
     if clinic.non_covered_price == "charge":
         for line in lines:
@@ -77,11 +78,15 @@ def price_not_covered(lines: list[BillLine], price: int, rule: str, clinic: Clin
         return
     charges = [ln.charge for ln in lines]
     shares = charges if price == CHARGEMASTER else share_cents(price, charges)
+    # A visit the plan covers nothing of is a self-pay visit: its session's (or package's)
+    # price, as for a self-pay patient; per-code prices are for the items of a visit the plan
+    # covers in part.
+    wholly = not any(line.covered for line in lines)
     for line, share in zip(lines, shares, strict=True):
         if line.covered:
             line.self_pay_price = None
             continue
-        per_code = clinic.self_pay_codes.get(line.code)
+        per_code = None if wholly else clinic.self_pay_codes.get(line.code)
         if per_code is not None:
             own, how = per_code.cents, f"{clinic.name} self-pay price for {line.code}"
         elif price == CHARGEMASTER:

@@ -1,0 +1,239 @@
+"""Issue 11 §1-2: items a plan does not cover are owed at the clinic's self-pay price, and one
+copay a visit. Worked examples with the arithmetic written out.
+
+A patient whose plan does not cover an item is, for that item, a self-pay patient (45 CFR
+149.610(a)(2)): the clinic charges its cash price and owes a Good Faith Estimate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import _builders as b
+import pytest
+
+import ketacost
+from ketacost import Estimate, Money
+
+ROOT = Path(__file__).resolve().parents[1]
+PAYERS = ketacost.load_payers()
+
+# A synthetic clinic: the KAP session bills an E/M, the psychotherapy add-on and the
+# in-session monitoring; the infusion has a self-pay price and a 3-session package.
+CHARGES = {"99214": "200.00", "90833": "150.00", "0820T": "300.00", "96365": "650.00",
+           "J3490": "50.00"}  # fmt: skip
+SESSIONS = {
+    "kap": b.session(b.line("99214"), b.line("90833"), b.line("0820T"), self_pay="900.00"),
+    "infusion": b.session(b.line("96365"), b.line("J3490"), self_pay="450.00"),
+}
+PACKAGE = {"id": "three", "session": "infusion", "sessions": 3, "price": "1200.00"}
+RATES = {"99214": "175.00", "90833": "105.00"}
+SHARES = {
+    "office-visit": b.share(copay="40.00", deductible_applies=False),
+    "behavioral-health": b.share(copay="30.00", deductible_applies=False),
+}
+COVERAGE = [
+    b.covered("99214", category="office-visit"),
+    b.covered("90833", category="behavioral-health"),
+    b.excluded("0820T", "96365", "J3490", reason="investigational"),
+]
+
+
+def _clinic(**extra: Any) -> dict[str, Any]:
+    return {**b.clinic(CHARGES, SESSIONS, packages=[PACKAGE]), **extra}
+
+
+def _payers(scope: str = "visit") -> dict[str, ketacost.Payer]:
+    net = b.network(rates=RATES, cost_sharing=SHARES)
+    net["copay_scope"] = scope
+    return b.payers(b.payer(networks={"in": net}, coverage=COVERAGE))
+
+
+def _estimate(
+    clinic: dict[str, Any], phases: list[dict[str, Any]], scope: str = "visit"
+) -> Estimate:
+    payers = _payers(scope)
+    request = ketacost.request_from_data(
+        b.request(clinic, phases, start="2026-03-02"), payers=payers
+    )
+    return ketacost.adjudicate(request, payers)
+
+
+def _balances(estimate: Estimate) -> None:
+    for line in estimate.lines():
+        assert line.patient + line.payer + line.write_off == line.charge
+        assert line.self_pay_discount <= line.write_off
+
+
+# -- §1: the cash price ----------------------------------------------------------------------------
+def test_a_mixed_kap_visit_owes_the_excluded_item_at_its_per_code_price() -> None:
+    est = _estimate(
+        _clinic(self_pay_codes={"0820T": "150.00"}), [{"session": "kap", "sessions": 1}]
+    )
+    e_m, add_on, monitoring = est.visits[0].lines
+    # 99214: allowed 175.00, the visit's one copay 40.00, plan 135.00, write-off 25.00
+    assert (e_m.copay, e_m.payer, e_m.write_off) == (
+        Money("40.00"),
+        Money("135.00"),
+        Money("25.00"),
+    )
+    # 90833: allowed 105.00; the visit's copay is taken (one a visit), plan 105.00
+    assert (add_on.copay, add_on.payer) == (Money(0), Money("105.00"))
+    # 0820T: excluded; owed at the clinic's per-code self-pay price 150.00 (charge 300.00):
+    # self-pay discount 150.00, which is the line's whole write-off
+    assert not monitoring.covered
+    assert (monitoring.patient, monitoring.non_covered) == (Money("150.00"), Money("150.00"))
+    assert monitoring.self_pay_discount == monitoring.write_off == Money("150.00")
+    assert "self-pay 150.00 (Test Clinic self-pay price for 0820T)" in monitoring.explanation[-1]
+    assert "self-pay discount of 150.00 off the charge 300.00" in monitoring.explanation[-1]
+    # patient 40.00 + 150.00 = 190.00; plan 135.00 + 105.00 = 240.00
+    assert (est.totals.patient, est.totals.payer) == (Money("190.00"), Money("240.00"))
+    # the Good Faith Estimate is owed for the self-pay item
+    (item,) = est.self_pay_items
+    assert (item.code, item.lines, item.price) == ("0820T", 1, Money("150.00"))
+    assert item.why == "not covered: investigational"
+    _balances(est)
+
+
+def test_without_a_per_code_price_the_item_owes_its_share_of_the_session_price() -> None:
+    est = _estimate(_clinic(), [{"session": "kap", "sessions": 1}])
+    monitoring = est.visits[0].lines[2]
+    # the kap session's 900.00 shared by charge over 200 + 150 + 300 = 650:
+    # 0820T 900.00 × 300/650 = 415.38, above its 300.00 charge, so owed at 300.00
+    assert monitoring.patient == Money("300.00") and monitoring.self_pay_discount == Money(0)
+
+
+def test_excluded_infusions_count_toward_the_package_then_the_session_price() -> None:
+    est = _estimate(_clinic(), [{"session": "infusion", "sessions": 4, "every_weeks": 1}])
+    # Each infusion is wholly excluded, so it is a self-pay visit: the first 3 are the
+    # package (1,200.00 / 3 = 400.00 each), the 4th the session price 450.00. Each is shared
+    # by charge over 96365 650.00 and J3490 50.00: 400.00 → 371.43 + 28.57; 450.00 →
+    # 417.86 + 32.14.
+    assert [v.totals.patient for v in est.visits] == [Money("400.00")] * 3 + [Money("450.00")]
+    first = est.visits[0].lines
+    assert (first[0].patient, first[1].patient) == (Money("371.43"), Money("28.57"))
+    assert "package three" in first[0].explanation[-1]
+    # charge 4 × 700.00 = 2,800.00; patient 1,650.00; self-pay discount 1,150.00
+    t = est.totals
+    assert (t.charge, t.patient, t.self_pay_discount) == (
+        Money("2800.00"), Money("1650.00"), Money("1150.00")
+    )  # fmt: skip
+    assert t.write_off == t.self_pay_discount
+    (infusion, drug) = est.self_pay_items
+    assert (infusion.code, infusion.lines, infusion.price) == ("96365", 4, Money("1532.15"))
+    assert (drug.code, drug.price) == ("J3490", Money("117.85"))  # 1,532.15 + 117.85 = 1,650.00
+    _balances(est)
+
+
+def test_gross_charge_billing_keeps_the_old_figures() -> None:
+    # non_covered_price: charge: the clinic bills an item the plan does not cover at its
+    # gross charge, as before issue 11: 4 × 700.00 = 2,800.00, no self-pay discount.
+    est = _estimate(
+        _clinic(non_covered_price="charge"),
+        [{"session": "infusion", "sessions": 4, "every_weeks": 1}],
+    )
+    assert (est.totals.patient, est.totals.self_pay_discount) == (Money("2800.00"), Money(0))
+    assert est.totals.write_off == Money(0)
+    assert est.visits[0].lines[0].explanation == ("not covered: investigational",)
+
+
+def _iv_year(payer: str) -> Estimate:
+    request = ketacost.load_request(
+        ROOT / "examples" / "requests" / "iv-series-self-pay.yaml", payers=PAYERS
+    )
+    coverage = request.coverage.model_copy(update={"payer": payer})
+    return ketacost.estimate(request.model_copy(update={"coverage": coverage}), payers=PAYERS)
+
+
+def test_the_iv_year_on_the_ppo_costs_what_the_clinic_would_sign() -> None:
+    # examples/requests/iv-series-self-pay.yaml on the commercial PPO, which excludes IV
+    # ketamine (as Aetna CPB 0938): intake 90791 covered (allowed 225.00, behavioral-health
+    # copay 30.00, plan 195.00); the 6 induction infusions, wholly excluded, are the clinic's
+    # 6-infusion package (2,400.00); the 11 boosters its self-pay price (11 × 450.00 = 4,950.00).
+    # patient 30.00 + 2,400.00 + 4,950.00 = 7,380.00 (was 11,930.00 at the 700.00 gross
+    # charge); self-pay the same plan is 250.00 + 2,400.00 + 4,950.00 = 7,600.00
+    est = _iv_year("commercial-ppo")
+    assert (est.totals.patient, est.totals.payer) == (Money("7380.00"), Money("195.00"))
+    # charge 350.00 + 17 × 700.00 = 12,250.00; discount 17 × 700.00 − 7,350.00 = 4,550.00
+    assert (est.totals.charge, est.totals.self_pay_discount) == (
+        Money("12250.00"),
+        Money("4550.00"),
+    )
+    assert est.self_pay_comparison is None  # 7,380.00 through the plan < 7,600.00 cash
+    assert [i.code for i in est.self_pay_items] == ["96365", "J3490"]
+    assert sum((i.price for i in est.self_pay_items), Money(0)) == Money("7350.00")
+
+
+def test_cash_cheaper_than_the_plan_is_said_with_both_totals() -> None:
+    # One 60-minute psychotherapy session on the HDHP before its deductible: 90837 allowed
+    # 215.00, all of it deductible → 215.00; the clinic's self-pay price is 200.00.
+    data = {
+        "patient": {"age": 40, "diagnoses": ["F33.2"]},
+        "coverage": {"payer": "hdhp"},
+        "clinic": str(ROOT / "examples" / "clinics" / "example-clinic.yaml"),
+        "plan": {"start": "2026-03-02", "phases": [{"session": "psychotherapy", "sessions": 1}]},
+    }
+    est = ketacost.estimate(ketacost.request_from_data(data, payers=PAYERS), payers=PAYERS)
+    compared = est.self_pay_comparison
+    assert compared is not None
+    assert (compared.self_pay, compared.through_plan, compared.saving) == (
+        Money("200.00"), Money("215.00"), Money("15.00")
+    )  # fmt: skip
+    assert compared.note.startswith(
+        "Paying the clinic's self-pay prices for the whole plan would cost $200.00, $15.00 less "
+        "than the $215.00 estimated through the plan."
+    )
+
+
+# -- §2: copays ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("scope", "copays", "patient"),
+    [
+        # visit: one copay, the highest of the visit's covered categories: max(40, 30) = 40
+        ("visit", ["40.00", "0.00"], "340.00"),
+        # category: an office copay and a behavioral-health copay on one date: 40 + 30 = 70
+        ("category", ["40.00", "30.00"], "370.00"),
+        # line: each covered line its own category's copay (here the same as category)
+        ("line", ["40.00", "30.00"], "370.00"),
+    ],
+)
+def test_copay_scope(scope: str, copays: list[str], patient: str) -> None:
+    est = _estimate(_clinic(), [{"session": "kap", "sessions": 1}], scope)
+    lines = est.visits[0].lines
+    assert [str(ln.copay) for ln in lines[:2]] == copays
+    # + 0820T owed at 300.00 (its share of 900.00 is above its charge)
+    assert est.totals.patient == Money(patient)
+
+
+def test_a_line_scope_takes_a_copay_on_every_line_of_one_category() -> None:
+    # Two 99214 lines in one visit: line scope takes 40.00 on each; visit and category one.
+    clinic = b.clinic(CHARGES, {"double": b.session(b.line("99214"), b.line("99214"))})
+    figures = {s: _estimate(clinic, [{"session": "double", "sessions": 1}], s).totals.copay
+               for s in ("visit", "category", "line")}  # fmt: skip
+    assert figures == {"visit": Money("40.00"), "category": Money("40.00"), "line": Money("80.00")}
+
+
+def test_a_drug_line_never_carries_the_office_copay() -> None:
+    # The drug (coinsurance, no copay) comes first on the line list; the visit's 40.00 copay
+    # is taken from the office visit, not from the drug line.
+    charges = {**CHARGES, "J0013": "12.00"}
+    clinic = b.clinic(charges, {"esk": b.session(b.line("J0013", 56), b.line("99214"))})
+    net = b.network(
+        rates={**RATES, "J0013": "10.50"},
+        cost_sharing={**SHARES, "drug": b.share(coinsurance="0.2", deductible_applies=False)},
+    )
+    payers = b.payers(b.payer(networks={"in": net}, coverage=[
+        *COVERAGE, b.covered("J0013", category="drug")]))  # fmt: skip
+    request = ketacost.request_from_data(
+        b.request(clinic, [{"session": "esk", "sessions": 1}], start="2026-03-02"), payers=payers
+    )
+    drug, visit = ketacost.adjudicate(request, payers).visits[0].lines
+    # drug: allowed 56 × 10.50 = 588.00, coinsurance 20% = 117.60, no copay
+    assert (drug.copay, drug.coinsurance) == (Money(0), Money("117.60"))
+    assert visit.copay == Money("40.00")
+
+
+def test_a_clinic_per_code_price_must_name_a_charged_code() -> None:
+    with pytest.raises(ketacost.ClinicFileError, match=r"self_pay_codes.*99999.*no charge"):
+        ketacost.clinic_from_data(_clinic(self_pay_codes={"99999": "10.00"}))
