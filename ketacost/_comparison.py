@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ._estimate import Estimate, Totals
+from ._estimate import Estimate, SelfPayComparison, Totals
 from ._money import Money
 from ._plan import Plan
 from ._request import AuthorizationStatus
@@ -71,6 +71,9 @@ class ComparisonRow(Model):
     visits: int
     totals: Totals
     patient_cost: Money = Field(description="what the patient pays in all (the ranking key)")
+    self_pay_comparison: SelfPayComparison | None = Field(
+        default=None, description="set when paying cash for this option's plan costs less"
+    )
     estimate: Estimate | None = Field(default=None, exclude=True, description="not serialised")
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "Table",
     "assistance_notes",
     "charge_notes",
+    "self_pay_notes",
     "comparison_report",
     "csv_text",
     "estimate_report",
@@ -82,7 +83,8 @@ def charge_notes(t: Totals, payer_name: str) -> list[str]:
         )
     if t.non_covered:
         out.append(
-            f"{usd(t.non_covered)} not covered (or self-pay): you pay the clinic's price in full."
+            f"{usd(t.non_covered)} not covered (or self-pay): you pay the clinic's self-pay "
+            "price for those items; it does not count toward your deductible or maximum."
         )
     if t.assistance:
         out.append(
@@ -96,10 +98,32 @@ def charge_notes(t: Totals, payer_name: str) -> list[str]:
         )
     if t.payer and t.payer != t.reimbursement:
         out.append(f"{usd(t.payer - t.reimbursement)} is paid by {payer_name} to the clinic.")
-    if t.write_off:
+    contractual = t.write_off - t.self_pay_discount
+    if contractual:
         out.append(
-            f"{usd(t.write_off)} is written off by the clinic: the part of its charge above "
+            f"{usd(contractual)} is written off by the clinic: the part of its charge above "
             "what the plan allows in network, which nobody pays."
+        )
+    if t.self_pay_discount:
+        out.append(
+            f"{usd(t.self_pay_discount)} is the clinic's self-pay discount: its charge above "
+            "its self-pay price on the items the plan does not cover."
+        )
+    return out
+
+
+def self_pay_notes(estimate: Estimate) -> list[str]:
+    """Paying cash instead, and the items billed as self-pay (a Good Faith Estimate is owed)."""
+    out: list[str] = []
+    if estimate.self_pay_comparison is not None:
+        out.append(estimate.self_pay_comparison.note)
+    items = estimate.self_pay_items
+    insured = [i for i in items if i.why.startswith("not covered")]
+    if insured:
+        listed = ", ".join(f"{i.code} ({i.lines}×, {usd(i.price)})" for i in insured)
+        out.append(
+            f"Billed as self-pay because the plan does not cover them: {listed}. The clinic "
+            "owes you a Good Faith Estimate for these items (45 CFR 149.610)."
         )
     return out
 
@@ -210,6 +234,7 @@ def estimate_report(estimate: Estimate) -> Report:
         tables=(visits, years),
         notes=(
             *charge_notes(estimate.totals, estimate.payer_name),
+            *self_pay_notes(estimate),
             *assistance_notes(estimate),
             *range_notes(estimate),
         ),
@@ -365,6 +390,13 @@ def comparison_report(comparison: Comparison) -> Report:
         notes.append(
             f"Most expensive: {worst.label}, {usd(worst.patient_cost - best.patient_cost)} more."
         )
+    for r in comparison.rows:
+        cash = r.self_pay_comparison
+        if cash is not None:
+            notes.append(
+                f"{r.label}: paying the clinic's self-pay prices instead would cost "
+                f"{usd(cash.self_pay)}, {usd(cash.saving)} less than through the plan."
+            )
     return Report(
         title="Comparison",
         tables=(table,),

@@ -112,6 +112,7 @@ def compare(
                 visits=len(est.visits),
                 totals=est.totals,
                 patient_cost=patient_cost(est.totals),
+                self_pay_comparison=est.self_pay_comparison,
                 estimate=est,
             )
         )

@@ -69,6 +69,11 @@ class Summary(Model):
     total: Money = Field(description="patient cost of the whole plan")
     series: tuple[SeriesPoint, ...]
     milestones: tuple[Milestone, ...]
+    self_pay_instead: Money | None = Field(
+        default=None,
+        description="the whole plan at the clinic's self-pay prices, set when that costs the "
+        "patient less than going through the plan",
+    )
 
 
 def add_months(start: date, months: int) -> date:
@@ -129,6 +134,11 @@ def summarize(estimate: Estimate, start: date, labels: dict[str, str] | None = N
         total=estimate.totals.patient_net,
         series=tuple(series),
         milestones=tuple(_milestones(estimate, series)),
+        self_pay_instead=(
+            estimate.self_pay_comparison.self_pay
+            if estimate.self_pay_comparison is not None
+            else None
+        ),
     )
 
 

@@ -170,6 +170,13 @@
       range.append(list, el("p", {}, "The table and chart below show the higher amount."));
     }
     range.hidden = !answer.range;
+    const cash = $("cash");
+    cash.textContent = s.self_pay_instead
+      ? `Paying the clinic's self-pay prices for the whole plan would cost ${money(s.self_pay_instead)}, ` +
+        `less than the ${money(s.total)} through your plan. Ask the clinic for a Good Faith Estimate; ` +
+        "care paid in cash does not count toward your deductible or out-of-pocket maximum."
+      : "";
+    cash.hidden = !s.self_pay_instead;
 
     renderChart(s);
     renderTable(est, s);
