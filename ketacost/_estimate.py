@@ -120,9 +120,12 @@ class VisitEstimate(Model):
 
 
 class PlanYearSummary(Model):
+    """One plan year of one coverage period: its payer, visits, totals and accumulators."""
+
     start: date
     end: date
     payer_id: str
+    payer_name: str
     visits: int
     totals: Totals
     accumulators_start: Accumulators

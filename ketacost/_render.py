@@ -24,7 +24,6 @@ __all__ = [
     "Table",
     "assistance_notes",
     "charge_notes",
-    "self_pay_notes",
     "comparison_report",
     "csv_text",
     "estimate_report",
@@ -34,6 +33,7 @@ __all__ = [
     "render_markdown",
     "render_plain",
     "render_table",
+    "self_pay_notes",
     "usd",
 ]
 
@@ -64,16 +64,24 @@ def usd(m: Money) -> str:
     return format(m, "$")
 
 
-def charge_notes(t: Totals, payer_name: str) -> list[str]:
-    """One plain-English sentence per kind of charge with a non-zero total."""
+def charge_notes(
+    t: Totals, payer_name: str, by_payer: Sequence[tuple[str, Totals]] = ()
+) -> list[str]:
+    """One plain-English sentence per kind of charge with a non-zero total.
+
+    ``by_payer`` (payer name, its totals), when the plan has more than one payer: the
+    deductible and what the plan pays are then said for each payer.
+    """
     out: list[str] = []
+    payers = list(by_payer) if len(by_payer) > 1 else [(payer_name, t)]
     if t.copay:
         out.append(f"{usd(t.copay)} in copays: a fixed amount per visit for a kind of service.")
-    if t.deductible:
-        out.append(
-            f"{usd(t.deductible)} goes to your {payer_name} deductible: what you pay before "
-            "the plan starts to share the cost."
-        )
+    for name, part in payers:
+        if part.deductible:
+            out.append(
+                f"{usd(part.deductible)} goes to your {name} deductible: what you pay before "
+                "the plan starts to share the cost."
+            )
     if t.coinsurance:
         out.append(f"{usd(t.coinsurance)} in coinsurance: your percentage of the allowed amount.")
     if t.balance_bill:
@@ -96,8 +104,15 @@ def charge_notes(t: Totals, payer_name: str) -> list[str]:
             f"{usd(t.reimbursement)} is paid back to you by {payer_name} when you send the "
             "superbill (out-of-network reimbursement); what you pay is net of it."
         )
-    if t.payer and t.payer != t.reimbursement:
-        out.append(f"{usd(t.payer - t.reimbursement)} is paid by {payer_name} to the clinic.")
+    for name, part in payers:
+        if part.payer and part.payer != part.reimbursement:
+            out.append(f"{usd(part.payer - part.reimbursement)} is paid by {name} to the clinic.")
+    return out + _write_off_notes(t)
+
+
+def _write_off_notes(t: Totals) -> list[str]:
+    """What the clinic does not collect: the contractual write-off and the self-pay discount."""
+    out: list[str] = []
     contractual = t.write_off - t.self_pay_discount
     if contractual:
         out.append(
@@ -151,9 +166,24 @@ def _visit_rows(estimate: Estimate) -> tuple[tuple[str, ...], ...]:
     return tuple(rows)
 
 
-def _year_row(label: str, visits: int, t: Totals) -> tuple[str, ...]:
+def by_payer(estimate: Estimate) -> list[tuple[str, Totals]]:
+    """(payer name, its totals) for each payer of the plan, in the order they first pay."""
+    rows: dict[str, list[Totals]] = {}
+    for year in estimate.plan_years:
+        rows.setdefault(year.payer_name, []).append(year.totals)
+    return [(name, sum_totals(found)) for name, found in rows.items()]
+
+
+def sum_totals(found: Sequence[Totals]) -> Totals:
+    """Field by field sums of totals."""
+    return Totals(**{f: sum((getattr(t, f) for t in found), Money(0)) for f in Totals.model_fields})
+
+
+def _year_row(label: str, payer: str | None, visits: int, t: Totals) -> tuple[str, ...]:
+    """A plan-year row; the payer's column only when the plan has more than one payer."""
     return (
         label,
+        *((payer,) if payer is not None else ()),
         str(visits),
         usd(t.charge),
         usd(t.deductible),
@@ -195,6 +225,12 @@ def assistance_notes(estimate: Estimate) -> list[str]:
     return out
 
 
+def _payers_title(estimate: Estimate) -> str:
+    """The payer, or the payers in the order they pay (``A, then B``)."""
+    names = list(dict.fromkeys(y.payer_name for y in estimate.plan_years))
+    return ", then ".join(names) if len(names) > 1 else estimate.payer_name
+
+
 def estimate_report(estimate: Estimate) -> Report:
     """The estimate as a report: visits, plan years and totals, and what each charge is."""
     visits = Table(
@@ -203,26 +239,25 @@ def estimate_report(estimate: Estimate) -> Report:
         _visit_rows(estimate),
         frozenset({0, 4, 6, 7}),
     )
+    several = len({y.payer_id for y in estimate.plan_years}) > 1
     year_rows = [
-        _year_row(f"{y.start.isoformat()} to {y.end.isoformat()}", y.visits, y.totals)
+        _year_row(
+            f"{y.start.isoformat()} to {y.end.isoformat()}",
+            y.payer_name if several else None,
+            y.visits,
+            y.totals,
+        )
         for y in estimate.plan_years
     ]
-    year_rows.append(_year_row("All plan years", len(estimate.visits), estimate.totals))
+    year_rows.append(
+        _year_row("All plan years", "" if several else None, len(estimate.visits), estimate.totals)
+    )
+    headers = ("Plan year", *(("Payer",) if several else ()), "Visits", "Charge",
+               "Deductible", "Copay+coins.", "Not covered+balance", "Savings", "You pay",
+               "Plan pays")  # fmt: skip
+    first_number = 2 if several else 1
     years = Table(
-        "Plan years",
-        (
-            "Plan year",
-            "Visits",
-            "Charge",
-            "Deductible",
-            "Copay+coins.",
-            "Not covered+balance",
-            "Savings",
-            "You pay",
-            "Plan pays",
-        ),
-        tuple(year_rows),
-        frozenset(range(1, 9)),
+        "Plan years", headers, tuple(year_rows), frozenset(range(first_number, len(headers)))
     )
     issued = estimate.issued.isoformat() if estimate.issued else "undated"
     footer = (
@@ -230,10 +265,10 @@ def estimate_report(estimate: Estimate) -> Report:
         f"ketacost {estimate.library_version}, rules {estimate.rules_hash[:12]}."
     )
     return Report(
-        title=f"Estimate: {estimate.payer_name} ({estimate.network} network)",
+        title=f"Estimate: {_payers_title(estimate)} ({estimate.network} network)",
         tables=(visits, years),
         notes=(
-            *charge_notes(estimate.totals, estimate.payer_name),
+            *charge_notes(estimate.totals, estimate.payer_name, by_payer(estimate)),
             *self_pay_notes(estimate),
             *assistance_notes(estimate),
             *range_notes(estimate),

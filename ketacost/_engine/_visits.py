@@ -282,6 +282,7 @@ class _Plan:
                     "start": start,
                     "end": end,
                     "payer_id": coverage.payer.id,
+                    "payer_name": coverage.payer.name,
                     "visits": year.visits,
                     "totals": totals(sums),
                     "accumulators_start": year.opened,
