@@ -7,10 +7,14 @@ are fixtures; the shipped ones are checked at the end.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import _builders as b
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import Case, claim_edit_files, exercises, note, rich_cases
 
 import ketacost
 from ketacost._claim_edits import ClaimEdits
@@ -256,3 +260,47 @@ def test_medicare_intake_and_em_on_one_day_warns() -> None:
         "expect a denial"
     )
     assert [w for w in est.warnings if "90792" in w] == [est.warnings[-1]]
+
+
+# ------------------------------------------------------------- properties
+
+
+def _first_date(warning: str) -> str:
+    head = warning.split(": ", 1)[0]
+    return head.split(" from ", 1)[1][:10] if " dates from " in head else head[:10]
+
+
+@exercises(an_edit_met=0.25)
+@given(rich_cases(), st.data())
+def test_edits_only_ever_add_sorted_warnings(case: Case, data: st.DataObject) -> None:
+    # Over any estimate and any edits drawn over the codes it bills: no line, amount or total
+    # changes; the estimate's own warnings come first and unchanged; the edit warnings are
+    # sorted by their first date, then text, each once, and the same whatever the order of the
+    # files; without edits nothing is added (the same object).
+    est = case.estimate()
+    days = tuple(
+        tuple((line.code, line.units) for line in visit.lines if line.covered)
+        for visit in est.visits
+    )
+    ids = tuple(sorted({visit.payer_id for visit in est.visits}))
+    kinds = tuple(sorted({case.payers[pid].kind for pid in ids}))
+    around = est.visits[0].date if est.visits else date(2026, 6, 1)
+    files = data.draw(claim_edit_files(days, payer_ids=ids, kinds=kinds, around=around))
+    library = ketacost.PayerLibrary(
+        case.payers, programs=case.programs, edits={f.id: f for f in files}
+    )
+    found = with_claim_edit_warnings(est, library)
+    if not files:
+        assert found is est
+    assert found.model_dump(exclude={"warnings"}) == est.model_dump(exclude={"warnings"})
+    assert found.warnings[: len(est.warnings)] == est.warnings
+    added = found.warnings[len(est.warnings) :]
+    kinds = {pid: payer.kind for pid, payer in case.payers.items()}
+    assert added == claim_edit_warnings(est, list(reversed(files)), kinds)
+    assert added == claim_edit_warnings(est, files, kinds)
+    assert list(added) == sorted(added, key=lambda w: (_first_date(w), w))
+    assert len(set(added)) == len(added)
+    for warning in added:
+        assert warning.endswith("expect a denial")
+    if any(days):  # judged among estimates with a covered line (nothing else can meet one)
+        note("an edit met", bool(added))
