@@ -7,11 +7,14 @@ are fixtures; the shipped ones are checked at the end.
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import _builders as b
+import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import Case, claim_edit_files, exercises, note, rich_cases
@@ -20,6 +23,7 @@ import ketacost
 from ketacost._claim_edits import ClaimEdits
 from ketacost._edit_files import edits_from_data
 from ketacost._edit_warnings import claim_edit_warnings, with_claim_edit_warnings
+from ketacost.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -260,6 +264,39 @@ def test_medicare_intake_and_em_on_one_day_warns() -> None:
         "expect a denial"
     )
     assert [w for w in est.warnings if "90792" in w] == [est.warnings[-1]]
+
+
+def test_a_bad_edit_file_fails_the_folder_and_payers_check_names_it(tmp_path: Path) -> None:
+    # All or nothing, like a payer or program file: the folder does not load, and
+    # `ketacost payers check` prints the problem as file:line:col (exit 2).
+    folder = tmp_path / "payers"
+    shutil.copytree(ROOT / "payers", folder)
+    bad = folder / "edits" / "esketamine-dose.yaml"
+    bad.write_text(bad.read_text().replace('code: "J0013"', 'code: "J13"'))
+    with pytest.raises(ketacost.PayerFileError) as err:
+        ketacost.load_payers(folder)
+    (issue,) = err.value.issues
+    assert (Path(issue.path), issue.field) == (bad, "edits[1].code")
+    assert issue.message == "must match '^[0-9A-Z]{5}$' (got 'J13')"
+    result = CliRunner().invoke(cli, ["payers", "check", str(folder), "--today", "2026-11-29"])
+    assert result.exit_code == 2
+    assert result.stdout.splitlines() == [str(issue)]
+    assert "Traceback" not in result.output
+
+
+def test_an_edit_naming_a_payer_not_in_the_folder_fails_it(tmp_path: Path) -> None:
+    # A misspelt payer id would never apply: refused, like a percent-of-payer basis.
+    folder = tmp_path / "payers"
+    shutil.copytree(ROOT / "payers", folder)
+    bad = folder / "edits" / "esketamine-dose.yaml"
+    text = bad.read_text().replace(
+        'payer_kinds: [commercial, commercial-hdhp]\n    code: "J0013"',
+        'payers: [commercial-pp0]\n    code: "J0013"',
+    )
+    bad.write_text(text)
+    (issue,) = ketacost.check_payers(folder)
+    assert issue.field == "edits[1].payers[0]"
+    assert issue.message.startswith("payer 'commercial-pp0' does not exist (known: commercial-hmo")
 
 
 # ------------------------------------------------------------- properties
