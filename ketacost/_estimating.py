@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _engine
+from ._edit_warnings import with_claim_edit_warnings
 from ._errors import KetacostError
 from ._estimate import CostRange, Estimate, SelfPayComparison
 from ._library import default_payers
@@ -45,7 +46,8 @@ def adjudicate(
     """
     if programs is None:
         programs = getattr(payers, "programs", None) or {}
-    found = _engine.adjudicate(request, payers, programs)
+    # Claim edits the estimate meets become warnings; no line or amount changes.
+    found = with_claim_edit_warnings(_engine.adjudicate(request, payers, programs), payers)
     compared = self_pay_comparison(request, found, payers, programs)
     if compared is not None:
         found = found.model_copy(update={"self_pay_comparison": compared})

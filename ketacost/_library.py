@@ -10,6 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ._claim_edits import ClaimEdits
+from ._edit_files import scan_edits
 from ._errors import FileIssue, PayerFileError, UnknownPayerError
 from ._limits import MAX_UNIT_RATE_CENTS
 from ._loader import _payer, _program, read_document
@@ -25,7 +27,8 @@ __all__ = ["PayerLibrary", "check_payers", "default_payers", "load_payers", "sta
 class PayerLibrary(Mapping[str, Payer]):
     """An immutable mapping of payer id → :class:`Payer`, with where each came from.
 
-    It also holds the manufacturer savings programs of the folder's ``programs/`` subfolder.
+    It also holds the manufacturer savings programs of the folder's ``programs/`` subfolder
+    and the claim edits of its ``edits/`` subfolder (``edits``, by file id).
     """
 
     def __init__(
@@ -33,12 +36,14 @@ class PayerLibrary(Mapping[str, Payer]):
         payers: Mapping[str, Payer],
         *,
         programs: Mapping[str, SavingsProgram] | None = None,
+        edits: Mapping[str, ClaimEdits] | None = None,
         directory: Path | None = None,
         source: PayerDirSource | None = None,
         file_hashes: Mapping[str, str] | None = None,
     ) -> None:
         self._payers = dict(sorted(payers.items()))
         self.programs: Mapping[str, SavingsProgram] = dict(sorted((programs or {}).items()))
+        self.edits: Mapping[str, ClaimEdits] = dict(sorted((edits or {}).items()))
         self.directory = directory
         self.source = source
         self.file_hashes: Mapping[str, str] = dict(file_hashes or {})
@@ -121,7 +126,13 @@ def _percent_issues(
 
 def _scan(
     directory: Path,
-) -> tuple[dict[str, Payer], dict[str, SavingsProgram], dict[str, str], list[FileIssue]]:
+) -> tuple[
+    dict[str, Payer],
+    dict[str, SavingsProgram],
+    dict[str, str],
+    list[FileIssue],
+    dict[str, ClaimEdits],
+]:
     payers: dict[str, Payer] = {}
     programs: dict[str, SavingsProgram] = {}
     sources: dict[str, SourceMap] = {}
@@ -150,7 +161,10 @@ def _scan(
         programs[program.id] = program
         hashes[f"programs/{program.id}"] = hashlib.sha256(raw).hexdigest()
     issues.extend(_reference_issues(payers, sources))
-    return payers, programs, hashes, issues
+    edits, edit_hashes, edit_issues = scan_edits(directory, payers)
+    hashes.update(edit_hashes)
+    issues.extend(edit_issues)
+    return payers, programs, hashes, issues, edits
 
 
 def load_payers(directory: str | os.PathLike[str] | None = None) -> PayerLibrary:
@@ -164,10 +178,12 @@ def load_payers(directory: str | os.PathLike[str] | None = None) -> PayerLibrary
 
 
 def _load(path: Path, how: PayerDirSource) -> PayerLibrary:
-    payers, programs, hashes, issues = _scan(path)
+    payers, programs, hashes, issues, edits = _scan(path)
     if issues:
         raise PayerFileError(issues)
-    return PayerLibrary(payers, programs=programs, directory=path, source=how, file_hashes=hashes)
+    return PayerLibrary(
+        payers, programs=programs, edits=edits, directory=path, source=how, file_hashes=hashes
+    )
 
 
 def check_payers(directory: str | os.PathLike[str] | None = None) -> list[FileIssue]:

@@ -45,6 +45,8 @@ from ketacost import (
     program_from_data,
     request_from_data,
 )
+from ketacost._claim_edits import ClaimEdits
+from ketacost._edit_files import edits_from_data
 
 # -- vocabulary -----------------------------------
 CODES = ("90791", "96365", "J3490", "J0013")
@@ -1270,3 +1272,115 @@ def batch_rows(draw: st.DrawFn) -> dict[str, str]:
         row["sessions"] = draw(_COUNT_CELLS)
         row["every_days"] = draw(_COUNT_CELLS)
     return row
+
+
+# -- claim edits -----------------------------------
+_EDIT_MODIFIERS = ("25", "59", "XU", "KX", "95")
+_EDIT_KINDS = (
+    "commercial",
+    "commercial-hdhp",
+    "medicare",
+    "medicare-advantage",
+    "medicaid",
+    "tricare",
+    "va",
+    "self-pay",
+)
+_EDIT_REFERENCE = [{"title": "generated for a property test", "href": "https://example.org/e"}]
+
+
+def _edit_scope(
+    draw: st.DrawFn, payer_ids: tuple[str, ...], kinds: tuple[str, ...]
+) -> dict[str, Any]:
+    """Mostly the estimate's own payers (by id or kind), sometimes any kinds."""
+    if payer_ids and _chance(draw, 2):
+        return {"payers": draw(st.lists(st.sampled_from(payer_ids), min_size=1, unique=True))}
+    pool = kinds if kinds and not _chance(draw, 4) else _EDIT_KINDS
+    return {"payer_kinds": draw(st.lists(st.sampled_from(pool), min_size=1, unique=True))}
+
+
+def _edit_limit(draw: st.DrawFn, starts: date, most: int) -> Any:
+    # Half the time below the most units the estimate bills of the code in a day (so that the
+    # limit meets it when it can), else anything up to a drug's 120 units.
+    units = st.integers(1, max(1, most - 1)) if _chance(draw, 2) else st.integers(1, 120)
+    if not _chance(draw, 3):
+        return draw(units)
+    change = starts + timedelta(days=draw(st.integers(1, 400)))
+    return {starts: draw(units), change: draw(units)}
+
+
+def _edit_keys(days: tuple[tuple[str, ...], ...]) -> st.SearchStrategy[tuple[str, ...]]:
+    """Half the time a pair of codes billed on one day or a limit on one of them (so that the
+    edit meets the estimate), else any pair or limit over the codes."""
+    codes = sorted({code for day in days for code in day}) or ["99214"]
+    limits = [("unit-limit", code) for code in codes]
+    together = sorted({("same-day-pair", a, b) for day in days for a in day for b in day if a != b})
+    anything = [("same-day-pair", a, b) for a in codes for b in codes if a != b] + limits
+    return st.sampled_from(together + limits) | st.sampled_from(anything)
+
+
+@st.composite
+def claim_edit_files(
+    draw: st.DrawFn,
+    days: tuple[tuple[tuple[str, int], ...], ...],
+    *,
+    payer_ids: tuple[str, ...] = (),
+    kinds: tuple[str, ...] = (),
+    around: date = date(2026, 6, 1),
+) -> list[ClaimEdits]:
+    """Up to three claim-edit files over the (code, units) an estimate bills on each of its ``days``
+    (so that the edits often meet it): same-day pairs and unit limits in force from around the
+    date ``around`` (sometimes after it, sometimes ending), for the estimate's payers (by id or
+    kind) or any kinds. Never two edits about the same codes (a duplicate the loader refuses)."""
+    if _chance(draw, 8):
+        return []  # no edits at all
+    most: dict[str, int] = {}
+    for day in days:
+        units: dict[str, int] = {}
+        for code, count in day:
+            units[code] = units.get(code, 0) + count
+        for code, count in units.items():
+            most[code] = max(most.get(code, 0), count)
+    chosen = draw(
+        st.lists(
+            _edit_keys(tuple(tuple(code for code, _ in day) for day in days)),
+            min_size=1,
+            max_size=6,
+            unique_by=lambda key: (key[0], *sorted(key[1:])),
+        )
+    )
+    files: dict[int, list[dict[str, Any]]] = {}
+    for i, key in enumerate(chosen):
+        starts = around + timedelta(days=draw(st.integers(-400, 60)))
+        edit: dict[str, Any] = {
+            "id": f"edit-{i}",
+            "kind": key[0],
+            "name": f"generated edit {i}",
+            "effective_from": starts,
+            "reference": _EDIT_REFERENCE,
+            "illustrative": draw(st.booleans()),
+            **_edit_scope(draw, payer_ids, kinds),
+        }
+        if _chance(draw, 4):
+            edit["effective_until"] = starts + timedelta(days=draw(st.integers(0, 900)))
+        if key[0] == "same-day-pair":
+            edit["column_1"], edit["column_2"] = key[1], key[2]
+            modifiers = st.lists(st.sampled_from(_EDIT_MODIFIERS), max_size=2, unique=True)
+            edit["bypass_modifiers"] = draw(modifiers) if _chance(draw, 2) else []
+            if not edit["bypass_modifiers"] and _chance(draw, 3):
+                edit["denied"] = "either"
+        else:
+            edit["code"] = key[1]
+            edit["max_units_per_day"] = _edit_limit(draw, starts, most.get(key[1], 1))
+        files.setdefault(draw(st.integers(0, 2)), []).append(edit)
+    return [
+        edits_from_data(
+            {
+                "id": f"gen-edits-{n}",
+                "name": f"Generated edits {n}",
+                "metadata": _METADATA,
+                "edits": edits,
+            }
+        )
+        for n, edits in sorted(files.items())
+    ]

@@ -154,6 +154,7 @@ def test_non_editable_install_from_outside_the_repository(tmp_path: Path) -> Non
             lib = ketacost.load_payers()
             assert lib.source == "package", lib.source
             assert "medicare-part-b" in lib and "self-pay" in lib
+            assert "medicare-psychiatry" in lib.edits, lib.edits  # payers/edits/ ships too
             clinic = ketacost.load_clinic({str(ROOT / "examples/clinics/example-clinic.yaml")!r})
             request = ketacost.request_from_data({{
                 "patient": {{"age": 50, "diagnoses": ["F33.2"]}},

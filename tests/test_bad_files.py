@@ -16,6 +16,7 @@ import pytest
 
 import ketacost
 from ketacost import ClinicFileError, Money, PayerFileError, RequestFileError, RuleFileError
+from ketacost._edit_files import load_edits
 
 PAYER = """\
 id: acme
@@ -71,8 +72,39 @@ plan:
     - {session: visit, sessions: 2, every_days: 7}
 """
 
-BASES = {"payer": PAYER, "clinic": CLINIC, "request": REQUEST}
+# A claim-edit file (payers/edits/<id>.yaml): a same-day pair and a per-day unit limit.
+EDITS = """\
+id: ncci
+name: Test NCCI
+metadata:
+  reference:
+    - {title: CMS NCCI edits, href: "https://www.cms.gov/ncci"}
+  last_reviewed: 2026-01-01
+edits:
+  - id: infusion-injection
+    kind: same-day-pair
+    name: an injection with an infusion
+    payers: [acme]
+    column_1: "96365"
+    column_2: "96372"
+    bypass_modifiers: ["59", "XU"]
+    effective_from: 2026-01-01
+    reference:
+      - {title: CMS NCCI PTP edits, href: "https://www.cms.gov/ncci"}
+  - id: j0013-a-day
+    kind: unit-limit
+    name: esketamine a day
+    payer_kinds: [commercial]
+    code: "J0013"
+    max_units_per_day: 84
+    effective_from: 2026-01-01
+    reference:
+      - {title: the label, href: "https://example.com/label"}
+"""
+
+BASES = {"payer": PAYER, "clinic": CLINIC, "request": REQUEST, "edits": EDITS}
 ERRORS: dict[str, type[RuleFileError]] = {
+    "edits": PayerFileError,
     "payer": PayerFileError,
     "clinic": ClinicFileError,
     "request": RequestFileError,
@@ -93,6 +125,8 @@ def load(kind: str, path: Path) -> Any:
         return ketacost.load_payer(path)
     if kind == "clinic":
         return ketacost.load_clinic(path)
+    if kind == "edits":
+        return load_edits(path, payers=LIBRARY)
     return ketacost.load_request(path, payers=LIBRARY)
 
 
@@ -113,7 +147,12 @@ def assert_plain_error(exc: BaseException) -> None:
 
 
 def test_the_good_files_load(tmp_path: Path) -> None:
-    for kind, name in (("payer", "acme.yaml"), ("clinic", "c.yaml"), ("request", "r.yaml")):
+    for kind, name in (
+        ("payer", "acme.yaml"),
+        ("clinic", "c.yaml"),
+        ("request", "r.yaml"),
+        ("edits", "ncci.yaml"),
+    ):
         load(kind, write(tmp_path, name, BASES[kind]))
 
 
@@ -365,6 +404,151 @@ CASES = [
         edit("request", "sessions: 2,", "sessions: false,"),
         "{path}:9:34: plan.phases[0].sessions: expected a whole number (got false)",
         id="request-boolean-sessions",
+    ),
+    # ------------------------------------------------------------------ claim-edit files
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        # NCCI's modifier indicator is written as the bypass modifiers, not as a number
+        edit("edits", '    bypass_modifiers: ["59", "XU"]\n', "    modifier_indicator: 1\n"),
+        "{path}:14:5: edits[0].modifier_indicator: unknown key 'modifier_indicator'",
+        id="edits-unknown-key",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit("edits", 'column_2: "96372"', 'column_2: "9637"'),
+        "{path}:13:15: edits[0].column_2: must match '^[0-9A-Z]{{5}}$' (got '9637')",
+        id="edits-bad-code",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit("edits", 'column_1: "96365"', "column_1: 96365"),
+        '{path}:12:15: edits[0].column_1: write codes as quoted text, e.g. "90791" '
+        "(got the number 96365)",
+        id="edits-unquoted-code",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit("edits", 'bypass_modifiers: ["59", "XU"]', 'bypass_modifiers: ["59", "X"]'),
+        "{path}:14:30: edits[0].bypass_modifiers[1]: must match '^[0-9A-Z]{{2}}$' (got 'X')",
+        id="edits-bad-modifier",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit(
+            "edits",
+            "    effective_from: 2026-01-01\n    reference:\n      - {title: CMS",
+            "    effective_from: 2026-02-30\n    reference:\n      - {title: CMS",
+        ),
+        "{path}:15:21: edits[0].effective_from: expected a date (YYYY-MM-DD) (got '2026-02-30')",
+        id="edits-bad-date",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit(
+            "edits",
+            "    max_units_per_day: 84\n",
+            "    max_units_per_day: {2026-01-01: 84, 2025-01-01: 112}\n",
+        ),
+        "{path}:23:24: edits[1].max_units_per_day: "
+        "dated keys must be in increasing date order (2025-01-01 comes after 2026-01-01)",
+        id="edits-dated-limit-out-of-order",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit("edits", "    max_units_per_day: 84\n", "    max_units_per_day: 0\n"),
+        "{path}:23:24: edits[1].max_units_per_day: must be at least 1 (got 0)",
+        id="edits-zero-units",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit("edits", "kind: unit-limit", "kind: unit-cap"),
+        "{path}:19:11: edits[1]: expected kind one of 'same-day-pair', 'unit-limit' "
+        "(got 'unit-cap')",
+        id="edits-unknown-kind",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit("edits", "payer_kinds: [commercial]", "payer_kinds: [commercial-ppo]"),
+        "{path}:21:19: edits[1].payer_kinds[0]: must be one of 'commercial', 'commercial-hdhp', "
+        "'medicare', 'medicare-advantage', 'medicaid', 'tricare', 'va', 'self-pay' "
+        "(got 'commercial-ppo')",
+        id="edits-unknown-payer-kind",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit("edits", "payers: [acme]", "payers: [acme-ppo]"),
+        "{path}:11:14: edits[0].payers[0]: payer 'acme-ppo' does not exist (known: acme)",
+        id="edits-unknown-payer",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit("edits", "    payers: [acme]\n", ""),
+        "{path}:8:5: edits[0]: an edit must name the payers or payer_kinds it applies to",
+        id="edits-no-payer",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit("edits", 'column_2: "96372"', 'column_2: "96365"'),
+        "{path}:13:15: edits[0].column_2: a pair needs two different codes (both are 96365)",
+        id="edits-pair-of-one-code",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit(
+            "edits",
+            "    effective_from: 2026-01-01\n    reference:\n      - {title: the",
+            "    effective_from: 2026-01-01\n    effective_until: 2025-12-31\n    reference:\n      - {title: the",
+        ),
+        "{path}:25:22: edits[1].effective_until: 2025-12-31 is before effective_from 2026-01-01",
+        id="edits-until-before-from",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit("edits", "id: j0013-a-day", "id: infusion-injection"),
+        "{path}:18:9: edits[1].id: duplicate edit id 'infusion-injection' (first at edits[0])",
+        id="edits-duplicate-id",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        # the same pair again, written the other way round, for the same payer and dates
+        EDITS
+        + """\
+  - id: injection-infusion
+    kind: same-day-pair
+    name: the same pair again
+    payers: [acme]
+    column_1: "96372"
+    column_2: "96365"
+    effective_from: 2026-06-01
+    reference:
+      - {title: CMS NCCI PTP edits, href: "https://www.cms.gov/ncci"}
+""",
+        "{path}:27:5: edits[2]: duplicate edit: ncci:infusion-injection is about the same codes "
+        "for a payer it also applies to, on overlapping dates",
+        id="edits-duplicate-edit",
+    ),
+    pytest.param(
+        "edits",
+        "ncci.yaml",
+        edit("edits", "id: ncci\n", "id: medicare-ncci\n"),
+        "{path}:1:5: id: must equal the file name 'ncci': edits/<id>.yaml holds claim edits <id> "
+        "(got 'medicare-ncci')",
+        id="edits-id-is-not-the-file-name",
     ),
 ]
 

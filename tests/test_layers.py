@@ -13,8 +13,10 @@ picture, the reason is given:
    models; everything may use them.
 1. values and parsing: constrained types, dated values, the source map and the YAML and JSON
    parsers, validation messages.
-2. models: the rule models (payer, clinic, plan, request, savings program) and the result
-   models (``Estimate``, its lines, totals and range): what every layer above reads.
+2. models: the rule models (payer, clinic, plan, request, savings program, claim edits) and the
+   result models (``Estimate``, its lines, totals and range): what every layer above reads.
+   The claim-edit check (``_edit_warnings``) sits here too: a pure function of an estimate and
+   the edits, which ``estimate()`` calls.
 3. renderers: tables, CSV, calendar, documents, JSON Schemas. In the data flow they come after
    the estimate, but in the import picture they sit right above the models they read and
    below loading, the engine, the range and ``estimate()``: a renderer receives estimates and
@@ -51,9 +53,22 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "values and parsing",
         ("_types", "_dated", "_source", "_yaml_parser", "_json_parser", "_validation"),
     ),
-    ("models", ("_payer", "_clinic", "_plan", "_request", "_savings", "_estimate", "_comparison")),
+    (
+        "models",
+        (
+            "_payer",
+            "_clinic",
+            "_plan",
+            "_request",
+            "_savings",
+            "_estimate",
+            "_comparison",
+            "_claim_edits",
+            "_edit_warnings",
+        ),
+    ),
     ("renderers", ("_render", "render", "ics", "documents", "_schema")),
-    ("loading", ("_checks", "_loader", "_library")),
+    ("loading", ("_checks", "_loader", "_edit_files", "_library")),
     ("engine", ("_engine",)),
     ("range", ("_range",)),
     ("estimating", ("_estimating",)),
