@@ -209,6 +209,21 @@ class RuleConditions(Model):
     authorization_days: Int | None = Field(
         default=None, ge=1, description="an approval lasts this many days from its start"
     )
+    authorization_visits: Int | None = Field(
+        default=None,
+        ge=1,
+        le=400,
+        description="an approval covers this many visits (with authorization_days: whichever "
+        "runs out first)",
+    )
+    # Approvals are renewed on documented response, each renewal for its own length, e.g.
+    # 4 weeks, then 4 weeks, then 3 months (Medica/Credence PH-0481; domain.md 10.4).
+    renewal_days: tuple[Int, ...] = Field(
+        default=(),
+        max_length=12,
+        description="each renewal's length in days, in order (the last repeats); none: the "
+        "approval is not renewed",
+    )
     authorization_group: Slug | None = Field(
         default=None,
         description="rules with the same group share one approval and its window (one "
@@ -427,10 +442,18 @@ def _covered_rule_issues(payer: Payer, loc: Loc, rule: CoveredRule) -> list[tupl
     c = rule.conditions
     if c.min_age is not None and c.max_age is not None and c.max_age < c.min_age:
         issues.append(((*loc, "conditions", "max_age"), "is below min_age"))
-    if c.authorization_days is not None and not c.prior_authorization:
+    for name in ("authorization_days", "authorization_visits", "renewal_days"):
+        if getattr(c, name) and not c.prior_authorization:
+            issues.append(((*loc, "conditions", name), "needs prior_authorization: true"))
+    if c.renewal_days and c.authorization_days is None and c.authorization_visits is None:
         issues.append(
-            ((*loc, "conditions", "authorization_days"), "needs prior_authorization: true")
+            (
+                (*loc, "conditions", "renewal_days"),
+                "needs an initial length (authorization_days or authorization_visits)",
+            )
         )
+    if any(days < 1 or days > 366 for days in c.renewal_days):
+        issues.append(((*loc, "conditions", "renewal_days"), "each must be 1 to 366 days"))
     return issues
 
 

@@ -61,12 +61,12 @@ def _with_phase(request: EstimateRequest, index: int, **update: Any) -> Estimate
     return request.model_copy(update={"plan": plan})
 
 
-def _with_auth(status: str) -> _Apply:
+def _with_coverage(field: str, value: str) -> _Apply:
+    """Set one coverage field (e.g. the prior authorization status) in every coverage period."""
+
     def apply(request: EstimateRequest) -> EstimateRequest:
-        periods = tuple(
-            p.model_copy(update={"prior_authorization": status}) for p in request.coverage_periods
-        )
-        cov = request.coverage.model_copy(update={"prior_authorization": status})
+        periods = tuple(p.model_copy(update={field: value}) for p in request.coverage_periods)
+        cov = request.coverage.model_copy(update={field: value})
         return request.model_copy(update={"coverage": cov, "coverage_periods": periods})
 
     return apply
@@ -119,7 +119,21 @@ def _inputs(request: EstimateRequest) -> list[_Input]:
             (
                 "prior_authorization",
                 "the prior authorization decision",
-                [(v, _with_auth(v)) for v in values],
+                [(v, _with_coverage("prior_authorization", v)) for v in values],
+            )
+        )
+    if u.authorization_renewal:
+        # The expected case assumes an expected renewal is approved (issue 11 §3).
+        written = request.coverage.authorization_renewal
+        values = list(
+            dict.fromkeys(["approved" if written == "expected" else written,
+                           *u.authorization_renewal])
+        )  # fmt: skip
+        inputs.append(
+            (
+                "authorization_renewal",
+                "the renewal of prior authorization",
+                [(v, _with_coverage("authorization_renewal", v)) for v in values],
             )
         )
     for s in u.sessions:

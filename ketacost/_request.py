@@ -12,7 +12,7 @@ from ._clinic import Clinic
 from ._limits import MAX_VISITS
 from ._money import Money
 from ._plan import Plan
-from ._types import Day, Icd10, Int, Model, NetworkName, Slug, Usd
+from ._types import Code, Day, Icd10, Int, Model, NetworkName, Slug, Usd
 
 __all__ = [
     "AmountRange",
@@ -90,6 +90,26 @@ class StartingAccumulators(Model):
     )
 
 
+class HeldAuthorization(Model):
+    """A prior authorization the patient holds: for some codes or an authorization group."""
+
+    codes: tuple[Code, ...] = Field(default=(), max_length=20)
+    group: Slug | None = Field(default=None, description="a payer rule's authorization_group")
+    approved_from: Day
+    approved_to: Day | None = Field(default=None, description="last day it covers, inclusive")
+    visits: Int | None = Field(default=None, ge=1, le=400, description="visits approved")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> HeldAuthorization:
+        if bool(self.codes) == (self.group is not None):
+            raise ValueError("give either codes or group (one of them)")
+        if self.approved_to is not None and self.approved_to < self.approved_from:
+            raise ValueError(
+                f"approved_to ({self.approved_to}) is before approved_from ({self.approved_from})"
+            )
+        return self
+
+
 class Coverage(Model):
     """The patient's coverage: a payer id (``self-pay`` for none), network and status."""
 
@@ -100,6 +120,17 @@ class Coverage(Model):
     authorization_start: Day | None = Field(
         default=None,
         description="first day of the approval window; default: the first visit it covers",
+    )
+    authorizations: tuple[HeldAuthorization, ...] = Field(
+        default=(),
+        max_length=10,
+        description="authorizations held, each replacing the payer's initial approval for "
+        "its codes or group",
+    )
+    authorization_renewal: Literal["expected", "approved", "denied"] = Field(
+        default="expected",
+        description="renewals of an approval, where the payer renews: expected (covered, and "
+        "a range driver), approved, or denied (later sessions are self-pay)",
     )
     accumulators: StartingAccumulators | None = None
     member_id: str | None = Field(default=None, max_length=64)
@@ -163,6 +194,9 @@ class Unknowns(Model):
     prior_authorization: tuple[AuthorizationStatus, ...] = Field(
         default=(), max_length=4, description="outcomes to consider, e.g. [approved, denied]"
     )
+    authorization_renewal: tuple[Literal["approved", "denied"], ...] = Field(
+        default=(), max_length=2, description="renewal outcomes to consider"
+    )
     sessions: tuple[SessionsRange, ...] = Field(default=(), max_length=3)
     dose: tuple[DoseChoice, ...] = Field(default=(), max_length=3)
     deductible_met: AmountRange | None = Field(
@@ -175,6 +209,7 @@ class Unknowns(Model):
     def _bounded(self) -> Unknowns:
         n = (
             bool(self.prior_authorization)
+            + bool(self.authorization_renewal)
             + len(self.sessions)
             + len(self.dose)
             + (self.deductible_met is not None)

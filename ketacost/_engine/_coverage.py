@@ -26,7 +26,7 @@ from ketacost._payer import (
     PercentOfPayer,
     rule_in_force,
 )
-from ketacost._request import Coverage, EstimateRequest
+from ketacost._request import Coverage, EstimateRequest, HeldAuthorization
 from ketacost._savings import SavingsProgram
 
 __all__ = ["CoverageInForce", "Decision", "has_value_on", "value_on"]
@@ -96,6 +96,8 @@ class CoverageInForce:
         self.used_payers = [payer, *self._reference_payer()]
         self.program, self.used_program, self.program_note = self._savings_program(programs)
         self.auth_start: dict[str | int, date] = {}
+        self.auth_visits: dict[str | int, set[date]] = {}  # dates counted per approval
+        self.renewal_notes: dict[str | int, str] = {}  # per approval: a renewal was assumed
         self.rule_index = payer.rule_index()  # read once: a model's private attribute is slow
         self.decisions: dict[tuple[int, int], Decision] = {}
         self.limited_codes = frozenset(c for lim in payer.limits.values() for c in lim.codes)
@@ -139,7 +141,7 @@ class CoverageInForce:
         found: list[int] = []
         for code in codes:
             rule = self.rule_in_force(code, on)
-            if isinstance(rule, CoveredRule) and rule.conditions.authorization_days is not None:
+            if isinstance(rule, CoveredRule) and self._stateful(rule):
                 return None
             found.append(0 if rule is None else id(rule))
         if self.limited_codes and not self.limited_codes.isdisjoint(codes):
@@ -168,9 +170,30 @@ class CoverageInForce:
             else:
                 why_not = self._condition_not_met(rule, on, age)
                 hit = (why_not is None, payer.rule_label(rule), why_not, rule.category)
-            if isinstance(rule, ExcludedRule) or rule.conditions.authorization_days is None:
+            if isinstance(rule, ExcludedRule) or not self._stateful(rule):
                 self.decisions[key] = hit
         return hit
+
+    def _stateful(self, rule: CoveredRule) -> bool:
+        """Whether a decision under ``rule`` depends on the date or on visits counted so far."""
+        c = rule.conditions
+        if not c.prior_authorization:
+            return False
+        return (
+            c.authorization_days is not None
+            or c.authorization_visits is not None
+            or self._held(rule) is not None
+        )
+
+    def _held(self, rule: CoveredRule) -> HeldAuthorization | None:
+        """The authorization the request says the patient holds for ``rule``, if any."""
+        group = rule.conditions.authorization_group
+        for held in self.cov.authorizations:
+            if (held.group is not None and held.group == group) or set(held.codes) & set(
+                rule.codes
+            ):
+                return held
+        return None
 
     def _condition_not_met(self, rule: CoveredRule, on: date, age: int) -> str | None:
         c = rule.conditions
@@ -192,19 +215,70 @@ class CoverageInForce:
         return None
 
     def _authorization_problem(self, rule: CoveredRule, on: date) -> str | None:
+        """Why the approval does not cover ``on``, or None (issue 11 §3: approvals renew).
+
+        The approval is the one the request says the patient holds for the rule's codes or
+        group, else the payer's initial one (``authorization_days`` from its start, at most
+        ``authorization_visits`` visits). After it, a payer that renews (``renewal_days``)
+        covers the visit unless the request says the renewal is denied.
+        """
         c, cov = rule.conditions, self.cov
-        if cov.prior_authorization != "approved":
+        held = self._held(rule)
+        if held is None and cov.prior_authorization != "approved":
             return f"prior authorization {_STATUS_WORDS[cov.prior_authorization]} (required)"
-        if c.authorization_days is None:
+        if not self._stateful(rule):
             return None
-        window = c.authorization_group or id(rule)
-        start = cov.authorization_start or self.auth_start.setdefault(window, on)
-        end = start + timedelta(days=c.authorization_days - 1)
+        window: str | int = c.authorization_group or id(rule)
+        if held is not None:
+            start, visits = held.approved_from, held.visits
+            end = held.approved_to
+        else:
+            start = cov.authorization_start or self.auth_start.setdefault(window, on)
+            visits = c.authorization_visits
+            end = None if c.authorization_days is None else _last_day(start, c.authorization_days)
         if on < start:
             return f"prior authorization starts {start.isoformat()}"
-        if on > end:
-            return (
-                f"prior authorization window of {c.authorization_days} days "
-                f"({start.isoformat()} to {end.isoformat()}) has ended"
+        counted = self.auth_visits.setdefault(window, set())
+        within_visits = visits is None or on in counted or len(counted) < visits
+        if (end is None or on <= end) and within_visits:
+            counted.add(on)
+            return None
+        days = c.authorization_days if held is None else None
+        ended = _ended(start, end if within_visits else None, visits, days)
+        if not c.renewal_days:
+            return ended
+        if cov.authorization_renewal == "denied":
+            return f"{ended}; its renewal is denied"
+        if window not in self.renewal_notes:
+            lengths = ", then ".join(f"{d} days" for d in c.renewal_days)
+            self.renewal_notes[window] = (
+                f"{self.payer.name}: {ended}; the visits after it are estimated as covered "
+                f"under a renewal ({lengths}, the last repeating), which needs documented "
+                "response"
+                + (
+                    "; if it is denied they are self-pay (the range's 'renewal' driver)"
+                    if cov.authorization_renewal == "expected"
+                    else ""
+                )
             )
         return None
+
+
+def _last_day(start: date, days: int) -> date:
+    """The last day of ``days`` days from ``start`` (the calendar's last day at most)."""
+    try:
+        return start + timedelta(days=days - 1)
+    except OverflowError:
+        return date.max
+
+
+def _ended(start: date, end: date | None, visits: int | None, days: int | None) -> str:
+    """``prior authorization window of 28 days (... to ...) has ended``, in words."""
+    if end is not None and days is not None:
+        return (
+            f"prior authorization window of {days} days ({start.isoformat()} to "
+            f"{end.isoformat()}) has ended"
+        )
+    if end is not None:
+        return f"prior authorization ({start.isoformat()} to {end.isoformat()}) has ended"
+    return f"prior authorization for {visits} visits from {start.isoformat()} is used up"

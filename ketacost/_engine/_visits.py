@@ -461,7 +461,9 @@ class _Plan:
                 "totals": totals(column_sums(self.year_sums)),
                 "assistance": self.assistance.years(),
                 "range": None,
-                "warnings": tuple(self.warnings),
+                "warnings": tuple(
+                    self.warnings + [n for c in self.coverages for n in c.renewal_notes.values()]
+                ),
                 "self_pay_items": self_pay_items(self.self_pay_lines),
                 "self_pay_comparison": None,
             }
