@@ -33,7 +33,7 @@ from ketacost._estimating import adjudicate
 from ketacost._json_parser import parse_json
 from ketacost._money import Money
 from ketacost._payer import Payer
-from ketacost._plan import Phase, Plan
+from ketacost._plan import Plan, cadence_words
 from ketacost._range import estimate_range
 from ketacost._request import (
     AuthorizationStatus,
@@ -252,7 +252,7 @@ class Calculator:
                 session=p.session,
                 session_description=self.labels[p.session],
                 sessions=p.count,
-                cadence=_cadence(p),
+                cadence=cadence_words(p, treatment.closed_weekdays),
                 self_pay=self.clinic.sessions[p.session].self_pay,
             )
             for i, p in enumerate(treatment.phases)
@@ -560,18 +560,6 @@ def _range(cases: tuple[_Case, ...], summaries: list[Summary]) -> AnswerRange | 
             for c, s in zip(cases, summaries, strict=True)
         ),
     )
-
-
-def _cadence(phase: Phase) -> str:
-    if phase.per_week is not None:
-        return f"{phase.per_week} a week for {phase.weeks} week{'s' * (phase.weeks != 1)}"
-    if phase.count == 1:
-        return "once"
-    if phase.every_weeks:
-        n = phase.every_weeks
-        return "every week" if n == 1 else f"every {n} weeks"
-    n = phase.every_days or 1
-    return "every day" if n == 1 else f"every {n} days"
 
 
 def _error(source: SourceMap, field: str, message: str) -> RequestFileError:
