@@ -940,7 +940,10 @@ def test_documents_account_for_every_dollar_of_a_self_pay_estimate(
     case: gen.Case, over: ketacost.Money
 ) -> None:
     data = dict(case.data)
-    data["patient"] = {**data["patient"], "name": "P", "birth_date": "1980-02-29"}
+    # A birth date replaces the generated age: an age that disagrees with the birth date is
+    # refused (issue 11 §6; it used to be ignored silently).
+    patient = {k: v for k, v in data["patient"].items() if k != "age"}
+    data["patient"] = {**patient, "name": "P", "birth_date": "1980-02-29"}
     data.pop("issued")
     req = ketacost.request_from_data(data, payers=case.payers)
     est = ketacost.adjudicate(req, case.payers)
