@@ -534,6 +534,9 @@ def test_every_coverage_period_must_be_offered_and_in_its_network() -> None:
 
 def test_a_plan_in_the_year_9999_is_a_422_or_an_estimate_never_a_500(client: TestClient) -> None:
     request = _library_request("esketamine-commercial.yaml")
+    # A patient born in 9960 (the example's 1979 birth date would make them 8,019 on these
+    # visits, refused since issue 11 §6).
+    request["patient"] = {**request["patient"], "birth_date": "9960-01-01"}
     # one visit on 9999-06-01: its plan year runs to the last date there is
     request["plan"] = {"start": "9999-06-01",
                        "phases": [{"session": "esketamine-56", "sessions": 1}]}  # fmt: skip
