@@ -9,16 +9,25 @@ documents. One function per check, each returning the message or ``None``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
+from ._dated import Dated, NoValueInForceError
+from ._errors import EstimateError
+from ._money import Money
 from ._payer import FeeSchedule, Payer, PercentOfPayer
-from ._request import Coverage, EstimateRequest
+from ._plan import schedule
+from ._request import Coverage, EstimateRequest, FamilyAmounts
 from ._savings import SavingsProgram
 
 __all__ = [
+    "MAX_AGE",
     "Loc",
     "Problem",
+    "accumulator_problems",
+    "contradiction_problems",
     "coverage_problems",
     "family_deductible_problem",
+    "patient_problems",
     "reference_problem",
     "request_problems",
     "savings_program_problem",
@@ -28,6 +37,8 @@ __all__ = [
 Loc = tuple[str | int, ...]
 #: A problem: the path of the field at fault, and what is wrong.
 Problem = tuple[Loc, str]
+#: The oldest age accepted (the request's ``age`` field has the same limit).
+MAX_AGE = 130
 
 
 def request_problems(request: EstimateRequest, payers: Mapping[str, Payer] | None) -> list[Problem]:
@@ -48,6 +59,7 @@ def request_problems(request: EstimateRequest, payers: Mapping[str, Payer] | Non
                 )
             )
     problems.extend(_unknowns_issues(request))
+    problems.extend(patient_problems(request))
     if payers is None:
         return problems
     coverages: list[tuple[Loc, Coverage]] = [(("coverage",), request.coverage)]
@@ -79,6 +91,7 @@ def coverage_problems(
             problems.append(((*at, field), message))
     if cov.superbill and payer.kind == "self-pay":
         problems.append(((*at, "superbill"), "a superbill needs an insurer to send it to"))
+    problems.extend(accumulator_problems(at, cov, payer))
     if cov.accumulators is not None:
         for name in cov.accumulators.sessions_used:
             if name not in payer.limits:
@@ -90,6 +103,128 @@ def coverage_problems(
                     )
                 )
     return problems
+
+
+def contradiction_problems(request: EstimateRequest, payers: Mapping[str, Payer]) -> list[Problem]:
+    """The checks of inputs that contradict each other, for a request built in code.
+
+    The patient's dates, and accumulators above the plan's amounts: the loader and the web
+    make them with the others (:func:`request_problems`).
+    """
+    problems = patient_problems(request)
+    coverages: list[tuple[Loc, Coverage]] = [(("coverage",), request.coverage)]
+    coverages += [(("coverage_periods", i), p) for i, p in enumerate(request.coverage_periods)]
+    for at, cov in coverages:
+        if cov.payer in payers:
+            problems.extend(accumulator_problems(at, cov, payers[cov.payer]))
+    return problems
+
+
+def patient_problems(request: EstimateRequest) -> list[Problem]:
+    """The patient's birth date and age must make sense for the visits' dates.
+
+    A birth date is on or before the first visit, and at most :data:`MAX_AGE` years before
+    the last one. Given with a birth date, ``age`` must be the age on the first visit (the
+    estimate reads the birth date; an age that disagrees would be silently ignored).
+    """
+    patient = request.patient
+    if patient.birth_date is None:
+        return []
+    try:
+        visits = schedule(request.plan)
+    except EstimateError:  # the plan runs past 9999: reported by the plan's own check
+        return []
+    born = patient.birth_date.isoformat()
+    first, last = visits[0].day, visits[-1].day
+    if patient.birth_date > first:
+        return [
+            (
+                ("patient", "birth_date"),
+                f"the patient is born ({born}) after the first visit ({first.isoformat()})",
+            )
+        ]
+    problems: list[Problem] = []
+    oldest = patient.age_on(last)
+    if oldest > MAX_AGE:
+        problems.append(
+            (
+                ("patient", "birth_date"),
+                f"the patient would be {oldest} on the last visit ({last.isoformat()}) by "
+                f"birth_date {born}; at most {MAX_AGE} is accepted",
+            )
+        )
+    age_then = patient.age_on(first)
+    if patient.age is not None and patient.age != age_then:
+        problems.append(
+            (
+                ("patient", "age"),
+                f"age {patient.age} disagrees with birth_date {born}: the patient is {age_then} "
+                f"on the first visit ({first.isoformat()}); give the age on that day, or "
+                "leave age out",
+            )
+        )
+    return problems
+
+
+def accumulator_problems(at: Loc, cov: Coverage, payer: Payer) -> list[Problem]:
+    """What is already met may not be above the plan's own amount on the ``as_of`` date.
+
+    Each problem names the request's field (its place) and the payer's (in the message).
+    Nothing is checked where the plan has no such amount (no out-of-pocket maximum, no family
+    amount) or none in force on that date.
+    """
+    acc = cov.accumulators
+    network = payer.networks.get(cov.network)
+    if acc is None or network is None:
+        return []
+    # (the request's field, what is met; the payer's field, its individual and family amounts)
+    checks: list[tuple[str, FamilyAmounts, str, Dated[Money], Dated[Money] | None]] = [
+        (
+            "deductible_met",
+            acc.deductible_met,
+            "deductible",
+            network.deductible.individual,
+            network.deductible.family,
+        )
+    ]
+    cap = network.out_of_pocket_max
+    if cap is not None:
+        checks.append(
+            (
+                "out_of_pocket_met",
+                acc.out_of_pocket_met,
+                "out_of_pocket_max",
+                cap.individual,
+                cap.family,
+            )
+        )
+    problems: list[Problem] = []
+    for met_field, met, plan_field, individual, family in checks:
+        for who, amount, limit in (
+            ("individual", met.individual, individual),
+            ("family", met.family, family),
+        ):
+            plan_amount = _on(limit, acc.as_of)
+            if plan_amount is None or amount <= plan_amount:
+                continue
+            problems.append(
+                (
+                    (*at, "accumulators", met_field, who),
+                    f"{amount} is above the plan's {who} amount, {plan_amount} (payer "
+                    f"{payer.id!r}: networks.{cov.network}.{plan_field}.{who} on "
+                    f"{acc.as_of.isoformat()})",
+                )
+            )
+    return problems
+
+
+def _on(value: Dated[Money] | None, on: date) -> Money | None:
+    if value is None:
+        return None
+    try:
+        return value.at(on)
+    except NoValueInForceError:
+        return None
 
 
 def unknown_payer_problem(cov: Coverage, payers: Mapping[str, Payer]) -> str | None:

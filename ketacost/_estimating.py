@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _engine
+from ._checks import contradiction_problems
 from ._edit_warnings import with_claim_edit_warnings
-from ._errors import KetacostError
+from ._errors import EstimateError, KetacostError
 from ._estimate import CostRange, Estimate, SelfPayComparison
 from ._library import default_payers
 from ._loader import payer_from_data, request_from_data
@@ -25,6 +26,7 @@ from ._payer import Payer
 from ._range import describe, estimate_range, measure_all
 from ._request import Coverage, EstimateRequest
 from ._savings import SavingsProgram
+from ._source import field_path
 
 __all__ = ["adjudicate", "estimate", "good_faith_range"]
 
@@ -42,10 +44,16 @@ def adjudicate(
 
     Raises:
         UnknownPayerError: the request (or a payer it uses) names a payer not in ``payers``.
-        EstimateError: the request cannot be priced (a value not in force on a date, ...).
+        EstimateError: the request cannot be priced (a value not in force on a date, ...), or
+            its inputs contradict each other (a birth date after the first visit, ...).
     """
     if programs is None:
         programs = getattr(payers, "programs", None) or {}
+    # A request built in code reaches here unchecked; the loader makes these checks with the
+    # others. (The engine makes its own coverage checks; these could move there.)
+    problems = contradiction_problems(request, payers)
+    if problems:
+        raise EstimateError("; ".join(f"{field_path(loc)}: {text}" for loc, text in problems))
     # Claim edits the estimate meets become warnings; no line or amount changes.
     found = with_claim_edit_warnings(_engine.adjudicate(request, payers, programs), payers)
     compared = self_pay_comparison(request, found, payers, programs)

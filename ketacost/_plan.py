@@ -14,10 +14,26 @@ phase starts where the previous one's period ends (``N × K`` days, or ``W`` wee
 the previous phase's start), plus its optional ``start_after_days``/``start_after_weeks``;
 or on its own ``start`` date.
 
-Closed weekdays: a session that falls on a closed weekday moves to the next open day; a
-session is also never put on or before the previous session's day (it moves to the next open
-day after it), so visits stay in order and one a day. :meth:`Phase.rrule` gives the RFC 5545
-rule of a phase so the expansion can be checked against any RFC 5545 implementation.
+Closed weekdays: a session that falls on a closed weekday moves to the next open day, and the
+sessions after it move with it so that no gap is shorter than planned. Precisely, each visit
+after the plan's first goes on the first open day that is on or after its nominal date and at
+least ``gap`` days after the previous visit, where ``gap`` is the nominal distance between the
+two (their dates before any move), but at most the previous visit's phase interval, and at
+least one day:
+
+* within a phase, ``gap`` is the phase's interval: ``K`` days for ``every_days: K``, ``7 × K``
+  for ``every_weeks: K``, ``floor(7 / N)`` days for ``per_week: N`` (the shortest gap of its
+  weekly pattern; twice a week = 3 days), 1 day for a single session. Every 2 days from a
+  Monday with weekends closed: Mon, Wed, Fri, Sun → Mon, then Wed (not Tue), Fri, Mon, ...;
+* a phase's first session keeps its planned distance from the previous phase's last one, up
+  to that phase's interval: a following phase moves when the previous one ran late into it,
+  and a gap before it (``start_after_*``, or its own ``start``) absorbs the delay first;
+* a phase whose own ``start`` overlaps earlier visits begins the day after the last of them.
+
+So visits stay in order and one a day, a session only ever moves later, and without closed
+days (and overlaps) every visit is on its nominal date. :meth:`Phase.rrule` gives the RFC 5545
+rule of a phase (its nominal dates) so the expansion can be checked against any RFC 5545
+implementation; :func:`cadence_words` says a phase's cadence in words, true of the real dates.
 """
 
 from __future__ import annotations
@@ -32,7 +48,16 @@ from ._errors import EstimateError
 from ._limits import MAX_VISITS
 from ._types import Day, Int, Model, Slug, Weekday, builder
 
-__all__ = ["MAX_VISITS", "Phase", "Plan", "ScheduledVisit", "VisitTuple", "expand", "schedule"]
+__all__ = [
+    "MAX_VISITS",
+    "Phase",
+    "Plan",
+    "ScheduledVisit",
+    "VisitTuple",
+    "cadence_words",
+    "expand",
+    "schedule",
+]
 
 #: The most visits one plan may expand to (about four years of twice-weekly sessions).
 
@@ -94,6 +119,17 @@ class Phase(Model):
 
     def _interval_days(self) -> int:
         return self.every_days or 7 * (self.every_weeks or 0) or 1
+
+    @property
+    def interval_days(self) -> int:
+        """The least number of days between two of its sessions, kept when sessions move.
+
+        ``K`` for ``every_days: K``, ``7 × K`` for ``every_weeks: K``, 1 for a single session,
+        and for ``per_week: N`` the shortest gap of its weekly pattern, ``floor(7 / N)``.
+        """
+        if self.per_week is not None:
+            return 7 // self.per_week
+        return self._interval_days()
 
     def offsets(self) -> list[int]:
         """Day offsets of each session from the phase start, before closed days."""
@@ -194,7 +230,8 @@ def schedule(plan: Plan) -> list[VisitTuple]:
     closed = {_WEEKDAYS.index(d) for d in plan.closed_weekdays}
     visits: list[VisitTuple] = []
     phase_start = plan.start.toordinal()
-    last = 0
+    # The previous visit: its day, its nominal day and its phase's interval (module docstring).
+    last = last_nominal = last_interval = 0
     fromordinal = date.fromordinal
     for index, phase in enumerate(plan.phases):
         if phase.start is not None:
@@ -203,9 +240,13 @@ def schedule(plan: Plan) -> list[VisitTuple]:
             phase_start += phase.start_after_days + 7 * phase.start_after_weeks
         name = phase.name or f"phase {index + 1}"
         session = phase.session
+        interval = phase.interval_days
         for offset in phase.offsets():
             nominal = phase_start + offset
-            day = nominal if nominal > last else last + 1
+            day = nominal
+            if visits:
+                gap = max(1, min(nominal - last_nominal, last_interval))
+                day = max(nominal, last + gap)
             if closed:
                 while (day - 1) % 7 in closed:
                     day += 1
@@ -225,6 +266,42 @@ def schedule(plan: Plan) -> list[VisitTuple]:
                     session,
                 )
             )
-            last = day
+            last, last_nominal, last_interval = day, nominal, interval
         phase_start += phase.span_days
     return visits
+
+
+_TIMES = {1: "once", 2: "twice"}
+
+
+def cadence_words(phase: Phase, closed_weekdays: tuple[Weekday, ...] = ()) -> str:
+    """How often a phase's sessions happen, in plain words, true of the real dates.
+
+    One home for the Good Faith Estimate's frequency and the web page's cadence. Where closed
+    weekdays can move some of the phase's sessions and not others (a cadence that is not a
+    whole number of weeks), the words say the gap is at least and name the closed days.
+
+    >>> cadence_words(Phase(session="iv", sessions=6, every_days=2))
+    'every 2 days'
+    >>> cadence_words(Phase(session="iv", sessions=6, every_days=2), ("sat", "sun"))
+    'every 2 days or more (closed Sat, Sun)'
+    >>> cadence_words(Phase(session="iv", per_week=2, weeks=4), ("sun",))
+    'twice a week for 4 weeks, 3 or more days apart (closed Sun)'
+    """
+    if phase.per_week is not None:
+        weeks = f"{phase.weeks} week{'s' if phase.weeks != 1 else ''}"
+        words = f"{_TIMES.get(phase.per_week, f'{phase.per_week} times')} a week for {weeks}"
+    elif phase.count == 1:
+        return "once"
+    elif phase.every_weeks:
+        return "weekly" if phase.every_weeks == 1 else f"every {phase.every_weeks} weeks"
+    else:
+        words = "daily" if phase.interval_days == 1 else f"every {phase.interval_days} days"
+    if not closed_weekdays or (phase.per_week is None and phase.interval_days % 7 == 0):
+        return words  # every session keeps its weekday, so all move alike or none does
+    closed = ", ".join(day.title() for day in closed_weekdays)
+    if phase.per_week is None:
+        words = "every open day" if phase.interval_days == 1 else f"{words} or more"
+    elif phase.interval_days > 1:
+        words += f", {phase.interval_days} or more days apart"
+    return f"{words} (closed {closed})"

@@ -26,6 +26,7 @@ __all__ = [
     "SessionsRange",
     "StartingAccumulators",
     "Unknowns",
+    "met_order_message",
 ]
 
 from typing import Literal
@@ -66,6 +67,12 @@ class Patient(Model):
 
 
 class FamilyAmounts(Model):
+    """What is met of one amount, for the patient and for the family.
+
+    0 means not given: a family amount not given is taken as the individual's (what the
+    patient met counts toward the family's).
+    """
+
     individual: Usd = Money(0)
     family: Usd = Money(0)
 
@@ -73,20 +80,56 @@ class FamilyAmounts(Model):
     def _family_covers_individual(self) -> FamilyAmounts:
         if self.family.cents and self.family < self.individual:
             raise ValueError(
-                f"the family amount ({self.family}) includes the individual's, so it cannot be "
-                f"lower ({self.individual})"
+                f"family ({self.family}) is below individual ({self.individual}): the family "
+                "amount includes the individual's"
             )
         return self
 
 
+#: (lower, higher): what is met of the first counts toward the second, so where both are
+#: given the second is at least the first. In this order, the first broken pair is reported.
+_MET_ORDER = (
+    (("deductible_met", "individual"), ("out_of_pocket_met", "individual")),
+    (("deductible_met", "family"), ("out_of_pocket_met", "family")),
+    (("deductible_met", "individual"), ("out_of_pocket_met", "family")),
+)
+
+
 class StartingAccumulators(Model):
-    """What is already met, as of a date; it belongs to the plan year containing ``as_of``."""
+    """What is already met, as of a date; it belongs to the plan year containing ``as_of``.
+
+    An amount of 0 is not given, and is taken as the least the others allow: deductible paid
+    counts toward the out-of-pocket maximum, and the individual's toward the family's. Given
+    amounts that contradict each other are refused, never adjusted: a deductible met above
+    the out-of-pocket maximum met, an individual amount above the family's, an amount above
+    the plan's own on the ``as_of`` date.
+    """
 
     as_of: Day
     deductible_met: FamilyAmounts = FamilyAmounts()
     out_of_pocket_met: FamilyAmounts = FamilyAmounts()
     sessions_used: dict[Slug, Annotated[Int, Field(ge=0, le=MAX_VISITS)]] = Field(
         default_factory=dict, description="visits already counted against each session limit"
+    )
+
+    @model_validator(mode="after")
+    def _deductible_within_out_of_pocket(self) -> StartingAccumulators:
+        for lower, higher in _MET_ORDER:
+            low, high = self._met(lower), self._met(higher)
+            if low.cents and high.cents and high < low:
+                raise ValueError(met_order_message(".".join(lower), low, ".".join(higher), high))
+        return self
+
+    def _met(self, path: tuple[str, str]) -> Money:
+        amounts: FamilyAmounts = getattr(self, path[0])
+        return amounts.individual if path[1] == "individual" else amounts.family
+
+
+def met_order_message(lower: str, low: Money, higher: str, high: Money) -> str:
+    """Why an out-of-pocket amount met below a deductible amount met is refused."""
+    return (
+        f"{higher} ({high}) is below {lower} ({low}): deductible paid counts toward the "
+        "out-of-pocket maximum"
     )
 
 

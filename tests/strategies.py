@@ -684,17 +684,25 @@ def near_limit(draw: st.DrawFn, limit: Money, low: Money = _ZERO) -> Money:
 
 @st.composite
 def family_amounts(
-    draw: st.DrawFn, ind_limit: Money, fam_limit: Money, *, edge: bool = False, low: Money = _ZERO
+    draw: st.DrawFn,
+    ind_limit: Money,
+    fam_limit: Money,
+    *,
+    edge: bool = False,
+    low: Money = _ZERO,
+    family_low: Money = _ZERO,
 ) -> dict[str, str]:
     """Amounts already met: individual ≤ its limit; family 0 (not given) or between the
     individual amount and the family limit. ``edge``: mostly at or just below the limits;
-    ``low``: the least individual amount (what is met of the maximum is at least what is
-    met of the deductible)."""
+    ``low`` and ``family_low``: the least individual and family amounts (what is met of the
+    maximum is at least what is met of the deductible: a request that says otherwise is
+    refused, issue 11 §6)."""
     low = min(low, ind_limit)
     ind = draw(near_limit(ind_limit, low)) if edge else max(low, _clamp(draw, ind_limit))
     fam = Money(0)
-    if draw(_BOOL) and fam_limit >= ind:
-        fam = draw(near_limit(fam_limit, ind)) if edge else _clamp(draw, fam_limit, low=ind)
+    fam_low = max(ind, family_low)
+    if draw(_BOOL) and fam_limit >= fam_low:
+        fam = draw(near_limit(fam_limit, fam_low)) if edge else _clamp(draw, fam_limit, low=fam_low)
     return {"individual": _usd(ind), "family": _usd(fam)}
 
 
@@ -715,8 +723,8 @@ def _limits(payer: Payer, network: str, on: date) -> tuple[Money, Money, Money, 
     ded_i = net.deductible.individual.at(on)
     ded_f = ded_i if net.deductible.family is None else net.deductible.family.at(on)
     oop = net.out_of_pocket_max
-    if oop is None:
-        return ded_i, ded_f, Money(3000), Money(3000)
+    if oop is None:  # what is met of the maximum is at least what is met of the deductible
+        return ded_i, ded_f, max(Money(3000), ded_i), max(Money(3000), ded_f)
     oop_i = oop.individual.at(on)
     return ded_i, ded_f, oop_i, oop_i if oop.family is None else oop.family.at(on)
 
@@ -725,16 +733,21 @@ def _limits(payer: Payer, network: str, on: date) -> tuple[Money, Money, Money, 
 def starting_accumulators(
     draw: st.DrawFn, payer: Payer, network: str, start: date, *, edge: bool = False
 ) -> dict[str, Any]:
-    """Starting accumulators as of a date near the plan start, amounts within the limits.
-    ``edge``: as of the plan start, amounts at or just below the deductible and maximum."""
+    """Starting accumulators as of a date near the plan start, amounts within the limits,
+    and what is met of the maximum at least what is met of the deductible (issue 11 §6: a
+    request that says otherwise is refused). ``edge``: as of the plan start, amounts at or
+    just below the deductible and maximum."""
     as_of = start if edge else start + timedelta(days=draw(_ints(-400, 60)))
     ded_i, ded_f, oop_i, oop_f = _limits(payer, network, as_of)
     deductible = draw(family_amounts(ded_i, ded_f, edge=edge))
-    low = Money(deductible["individual"]) if edge else _ZERO
+    ded_met_i, ded_met_f = Money(deductible["individual"]), Money(deductible["family"])
+    out_of_pocket = family_amounts(
+        oop_i, oop_f, edge=edge, low=ded_met_i, family_low=max(ded_met_i, ded_met_f)
+    )
     return {
         "as_of": as_of,
         "deductible_met": deductible,
-        "out_of_pocket_met": draw(family_amounts(oop_i, oop_f, edge=edge, low=low)),
+        "out_of_pocket_met": draw(out_of_pocket),
         "sessions_used": {
             name: draw(_ints(0, limit.sessions_per_plan_year.at(as_of)))
             for name, limit in payer.limits.items()
@@ -1134,14 +1147,44 @@ def library_cases(draw: st.DrawFn) -> Case:
 
 
 @st.composite
-def raised_amounts(draw: st.DrawFn, amounts: Mapping[str, str]) -> dict[str, str]:
+def raised_amounts(
+    draw: st.DrawFn, amounts: Mapping[str, str], ind_limit: Money, fam_limit: Money
+) -> dict[str, str]:
     """Family amounts at least as high as ``amounts`` in effect (the engine reads a family
-    amount of 0 as 'the individual amount'), still valid for ``FamilyAmounts``."""
-    ind = Money(amounts["individual"]) + draw(money("2000.00"))
+    amount of 0 as 'the individual amount'), still valid for ``FamilyAmounts`` and at most
+    the plan's amounts (more is refused, issue 11 §6; met at the plan's amount is met in
+    full, so the cap changes nothing the engine sees)."""
+    ind = Money(amounts["individual"])
+    ind = max(ind, min(ind + draw(money("2000.00")), ind_limit))
     fam = Money(amounts["family"])
     if fam:
-        fam = max(fam + draw(money("2000.00")), ind)
+        fam = max(fam, min(max(fam + draw(money("2000.00")), ind), max(fam_limit, ind)))
     return {"individual": _usd(ind), "family": _usd(fam)}
+
+
+@st.composite
+def raised_accumulators(draw: st.DrawFn, case: Case, field: str) -> dict[str, Any]:
+    """The case's starting accumulators with ``field`` (``deductible_met`` or
+    ``out_of_pocket_met``) raised, within the plan's amounts on the ``as_of`` date.
+
+    Raising the deductible met raises the out-of-pocket amounts given to at least it: the
+    engine counts deductible paid toward the maximum (so it read them so before), and a request
+    that says less is refused (issue 11 §6).
+    """
+    acc = case.data["coverage"]["accumulators"]
+    network = case.data["coverage"].get("network", "in")
+    ded_i, ded_f, oop_i, oop_f = _limits(case.payer, network, acc["as_of"])
+    if field == "out_of_pocket_met":
+        return {**acc, field: draw(raised_amounts(acc[field], oop_i, oop_f))}
+    ded = draw(raised_amounts(acc[field], ded_i, ded_f))
+    oop = dict(acc["out_of_pocket_met"])
+    for who, least in (
+        ("individual", Money(ded["individual"])),
+        ("family", max(Money(ded["family"]), Money(ded["individual"]))),
+    ):
+        if Money(oop[who]):
+            oop[who] = _usd(max(Money(oop[who]), least))
+    return {**acc, field: ded, "out_of_pocket_met": oop}
 
 
 # -- how many examples exercised each property -----------------------------------

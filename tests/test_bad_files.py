@@ -110,7 +110,30 @@ ERRORS: dict[str, type[RuleFileError]] = {
     "request": RequestFileError,
 }
 # The payer library a request is checked against (``load_request(..., payers=LIBRARY)``).
-LIBRARY = b.payers(b.payer("acme", networks={"in": b.network()}))
+LIBRARY = b.payers(
+    b.payer(
+        "acme",
+        networks={
+            "in": b.network(
+                deductible="500.00",
+                family_deductible="1000.00",
+                oop="3000.00",
+                family_oop="6000.00",
+            )
+        },
+    )
+)
+
+
+def accumulators(deductible: str, out_of_pocket: str = "{}") -> str:
+    """The request with starting accumulators. An error about them as a whole is reported at
+    their first key (``as_of``, line 6), one about an amount at the amount (lines 7 and 8)."""
+    return edit(
+        "request",
+        "  payer: acme\n",
+        "  payer: acme\n  accumulators:\n    as_of: 2026-03-01\n"
+        f"    deductible_met: {deductible}\n    out_of_pocket_met: {out_of_pocket}\n",
+    )
 
 
 def edit(kind: str, old: str, new: str) -> str:
@@ -549,6 +572,107 @@ CASES = [
         "{path}:1:5: id: must equal the file name 'ncci': edits/<id>.yaml holds claim edits <id> "
         "(got 'medicare-ncci')",
         id="edits-id-is-not-the-file-name",
+    ),
+    # ------------------------------------------- inputs that contradict each other (§6)
+    # The plan: two visits, Mon 2026-03-02 and Mon 2026-03-09.
+    pytest.param(
+        "request",
+        "r.yaml",
+        edit("request", "  age: 40\n", "  birth_date: 2030-01-01\n"),
+        "{path}:2:15: patient.birth_date: the patient is born (2030-01-01) after the first "
+        "visit (2026-03-02)",
+        id="request-born-after-the-first-visit",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        # born 2026-03-03: after the first visit (03-02), though before the second
+        edit("request", "  age: 40\n", "  birth_date: 2026-03-03\n"),
+        "{path}:2:15: patient.birth_date: the patient is born (2026-03-03) after the first "
+        "visit (2026-03-02)",
+        id="request-born-between-the-visits",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        # 2026-03-09 − 1890-01-01: 136 whole years on the last visit
+        edit("request", "  age: 40\n", "  birth_date: 1890-01-01\n"),
+        "{path}:2:15: patient.birth_date: the patient would be 136 on the last visit "
+        "(2026-03-09) by birth_date 1890-01-01; at most 130 is accepted",
+        id="request-older-than-130",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        # born 1990-06-15: 35 on 2026-03-02 (the 36th birthday is in June), not 40
+        edit("request", "  age: 40\n", "  age: 40\n  birth_date: 1990-06-15\n"),
+        "{path}:2:8: patient.age: age 40 disagrees with birth_date 1990-06-15: the patient is "
+        "35 on the first visit (2026-03-02); give the age on that day, or leave age out",
+        id="request-age-disagrees-with-birth-date",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        accumulators("{individual: 400.00}", "{individual: 300.00}"),
+        "{path}:6:5: coverage.accumulators: out_of_pocket_met.individual (300.00) is below "
+        "deductible_met.individual (400.00): deductible paid counts toward the out-of-pocket "
+        "maximum",
+        id="request-deductible-met-above-out-of-pocket-met",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        accumulators(
+            "{individual: 400.00, family: 800.00}", "{individual: 500.00, family: 700.00}"
+        ),
+        "{path}:6:5: coverage.accumulators: out_of_pocket_met.family (700.00) is below "
+        "deductible_met.family (800.00): deductible paid counts toward the out-of-pocket maximum",
+        id="request-family-deductible-met-above-family-out-of-pocket-met",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        # no family deductible met given, but the family's maximum met is below the
+        # individual's deductible met, which counts toward it
+        accumulators("{individual: 400.00}", "{family: 350.00}"),
+        "{path}:6:5: coverage.accumulators: out_of_pocket_met.family (350.00) is below "
+        "deductible_met.individual (400.00): deductible paid counts toward the out-of-pocket "
+        "maximum",
+        id="request-individual-deductible-met-above-family-out-of-pocket-met",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        accumulators("{individual: 400.00, family: 300.00}"),
+        "{path}:7:21: coverage.accumulators.deductible_met: family (300.00) is below individual "
+        "(400.00): the family amount includes the individual's",
+        id="request-individual-met-above-family-met",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        accumulators("{individual: 500.01}"),
+        "{path}:7:34: coverage.accumulators.deductible_met.individual: 500.01 is above the "
+        "plan's individual amount, 500.00 (payer 'acme': networks.in.deductible.individual on "
+        "2026-03-01)",
+        id="request-deductible-met-above-the-plans",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        accumulators("{individual: 500.00, family: 1000.01}", "{family: 1000.01}"),
+        "{path}:7:50: coverage.accumulators.deductible_met.family: 1000.01 is above the plan's "
+        "family amount, 1000.00 (payer 'acme': networks.in.deductible.family on 2026-03-01)",
+        id="request-family-deductible-met-above-the-plans",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        accumulators("{individual: 500.00}", "{individual: 3000.01}"),
+        "{path}:8:37: coverage.accumulators.out_of_pocket_met.individual: 3000.01 is above the "
+        "plan's individual amount, 3000.00 (payer 'acme': networks.in.out_of_pocket_max."
+        "individual on 2026-03-01)",
+        id="request-out-of-pocket-met-above-the-plans",
     ),
 ]
 

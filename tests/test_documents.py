@@ -154,7 +154,9 @@ def test_gfe_worked_example(gfe: GoodFaithEstimate, estimate: ketacost.Estimate)
     scope = [(r.phase, r.frequency, r.sessions, r.expected_charge) for r in gfe.recurring]
     assert scope == [
         ("intake", "once", 1, m("250.00")),
-        ("induction", "every 2 days", 6, m("2400.00")),  # the package
+        # Issue 11 §6: the words say what the real dates do (2 or 3 days apart; they were
+        # "every 2 days" while the old closed-day rule put infusions on three days in a row).
+        ("induction", "every 2 days or more (closed Sat, Sun)", 6, m("2400.00")),  # the package
         ("boosters", "every 4 weeks", 11, m("4950.00")),  # 11 × 450
     ]
     # Integration psychotherapy is named by the iv-infusion session in the clinic file.
@@ -372,7 +374,7 @@ def _required(gfe: GoodFaithEstimate) -> dict[str, list[str]]:
         "(xi) not a contract": ["This Good Faith Estimate is not a contract"],
         "recurring: 12 months, frequency, number of sessions": [
             "January 4, 2027 to January 3, 2028 (up to 12 months)",
-            "every 2 days",
+            "every 2 days or more (closed Sat, Sun)",
             "every 4 weeks",
             "induction",
             "boosters",
@@ -393,7 +395,9 @@ def test_gfe_html_has_every_required_element(gfe: GoodFaithEstimate, gfe_html: s
     # Each disclaimer appears whole, and the recurring rows carry their session counts.
     for d in gfe.disclaimers:
         assert " ".join(d.text.split()) in text
-    assert "every 2 days 6 2027-01-05 2027-01-15 $2,400.00" in text
+    # The induction's last infusion is Mon 2027-01-18 (was Fri 01-15): issue 11 §6 keeps
+    # 2 days between infusions, Sat 9 → Mon 11, Wed 13, Fri 15, Sun 17 → Mon 18.
+    assert "every 2 days or more (closed Sat, Sun) 6 2027-01-05 2027-01-18 $2,400.00" in text
     assert "every 4 weeks 11 2027-02-01 2027-11-08 $4,950.00" in text
 
 
@@ -404,7 +408,8 @@ def test_gfe_pdf_has_every_required_element(gfe: GoodFaithEstimate, gfe_pdf: byt
     assert {k: v for k, v in missing.items() if v} == {}
     for d in gfe.disclaimers:
         assert " ".join(d.text.split()) in text
-    assert "every 2 days 6 2027-01-05 2027-01-15 $2,400.00" in text
+    # The last infusion moved from 2027-01-15 to 01-18 (issue 11 §6, as above).
+    assert "every 2 days or more (closed Sat, Sun) 6 2027-01-05 2027-01-18 $2,400.00" in text
 
 
 def test_gfe_pdf_first_page_is_rendered_for_a_person(gfe_pdf: bytes) -> None:
@@ -935,7 +940,10 @@ def test_documents_account_for_every_dollar_of_a_self_pay_estimate(
     case: gen.Case, over: ketacost.Money
 ) -> None:
     data = dict(case.data)
-    data["patient"] = {**data["patient"], "name": "P", "birth_date": "1980-02-29"}
+    # A birth date replaces the generated age: an age that disagrees with the birth date is
+    # refused (issue 11 §6; it used to be ignored silently).
+    patient = {k: v for k, v in data["patient"].items() if k != "age"}
+    data["patient"] = {**patient, "name": "P", "birth_date": "1980-02-29"}
     data.pop("issued")
     req = ketacost.request_from_data(data, payers=case.payers)
     est = ketacost.adjudicate(req, case.payers)

@@ -15,7 +15,7 @@ from strategies import WEEKDAYS, plan_data
 
 import ketacost
 from ketacost import Phase, Plan, ScheduledVisit, expand
-from ketacost._plan import MAX_VISITS
+from ketacost._plan import MAX_VISITS, cadence_words
 
 MON, THU = 0, 3
 
@@ -54,6 +54,14 @@ def _by_phase(visits: tuple[ScheduledVisit, ...], n: int) -> list[list[Scheduled
     return out
 
 
+def _interval(phase: Phase) -> int:
+    """A phase's interval, from the module docstring of ``_plan``: K days for every_days: K,
+    7 × K for every_weeks: K, floor(7 / N) for per_week: N, 1 for a single session."""
+    if phase.per_week is not None:
+        return 7 // phase.per_week
+    return phase.every_days or 7 * (phase.every_weeks or 0) or 1
+
+
 def _first_open(day: date, closed: set[int]) -> date:
     while day.weekday() in closed:
         day += timedelta(days=1)
@@ -86,17 +94,22 @@ def test_nominal_dates_are_the_rrule_and_closed_days_only_move_visits_later(
         plan.phases, _phase_starts(plan), _by_phase(visits, len(plan.phases)), strict=True
     ):
         assert [v.nominal_date for v in got] == _rrule_dates(phase, start)
-    previous: date | None = None
+    previous: ScheduledVisit | None = None
     for v in visits:
         assert v.date.weekday() not in closed
         assert v.date >= v.nominal_date
-        # The docstring's rule: the first open day on or after the nominal date that is also
-        # after the previous visit's day.
-        earliest = (
-            v.nominal_date if previous is None else max(v.nominal_date, previous + timedelta(1))
-        )
+        # The docstring's rule (issue 11 §6 changed it on purpose: it was "the first open day
+        # on or after the nominal date that is also after the previous visit's day", which put
+        # infusions every 2 days on three days in a row): the first open day on or after the
+        # nominal date that is at least `gap` days after the previous visit, `gap` being their
+        # nominal distance, at most the previous visit's phase interval, at least 1.
+        earliest = v.nominal_date
+        if previous is not None:
+            nominal_gap = (v.nominal_date - previous.nominal_date).days
+            gap = max(1, min(nominal_gap, _interval(plan.phases[previous.phase])))
+            earliest = max(earliest, previous.date + timedelta(gap))
         assert v.date == _first_open(earliest, closed)
-        previous = v.date
+        previous = v
 
 
 @given(plan_data(closed=True, explicit_starts="any"))
@@ -121,6 +134,38 @@ def test_expansion_is_deterministic(data: dict[str, Any]) -> None:
     assert expand(plan) == expand(plan) == expand(again)
     for v in expand(plan):  # the engine's unvalidated construction equals validation
         assert ScheduledVisit.model_validate(v.model_dump()) == v
+
+
+@given(plan_data(closed=True, explicit_starts="any"))
+def test_no_two_sessions_of_a_phase_closer_than_its_interval(data: dict[str, Any]) -> None:
+    plan = Plan.model_validate(data)
+    closed = {WEEKDAYS.index(d) for d in plan.closed_weekdays}
+    visits = expand(plan)
+    assert all(v.date.weekday() not in closed for v in visits)
+    for phase, got in zip(plan.phases, _by_phase(visits, len(plan.phases)), strict=True):
+        for a, b in itertools.pairwise(got):
+            assert (b.date - a.date).days >= _interval(phase)
+
+
+@given(plan_data(closed=True, explicit_starts="after"))
+def test_a_phase_never_starts_closer_to_the_previous_one_than_planned(
+    data: dict[str, Any],
+) -> None:
+    # Up to the previous phase's interval: a later phase moves when closed days pushed the
+    # previous one into it (its first session keeps its planned distance from the last one).
+    plan = Plan.model_validate(data)
+    phases = [p for p in _by_phase(expand(plan), len(plan.phases)) if p]
+    for before, after in itertools.pairwise(phases):
+        last, first = before[-1], after[0]
+        planned = (first.nominal_date - last.nominal_date).days
+        wanted = max(1, min(planned, _interval(plan.phases[last.phase])))
+        assert (first.date - last.date).days >= wanted
+
+
+@given(plan_data(closed=False, explicit_starts="after"))
+def test_without_closed_days_the_interval_rule_moves_nothing(data: dict[str, Any]) -> None:
+    plan = Plan.model_validate(data)
+    assert all(v.date == v.nominal_date for v in expand(plan))
 
 
 # -- worked examples ----------------------------------------------------------------------------
@@ -164,7 +209,9 @@ def test_esketamine_induction_optimisation_maintenance() -> None:
 
 def test_iv_series_of_six_over_two_weeks_with_weekends_closed() -> None:
     # Every other day from Monday 2027-01-04: nominal Mon 4, Wed 6, Fri 8, Sun 10, Tue 12,
-    # Thu 14. Sunday is closed → Monday 11; Tuesday 12 is still after it, so it stays.
+    # Thu 14. Sunday is closed → Monday 11; the rest move with it so that no gap is under
+    # 2 days (issue 11 §6; the old rule kept Tue 12, an infusion on two days in a row):
+    # Tue 12 → Mon 11 + 2 = Wed 13, Thu 14 → Wed 13 + 2 = Fri 15.
     plan = Plan.model_validate(
         {
             "start": "2027-01-04",
@@ -173,17 +220,20 @@ def test_iv_series_of_six_over_two_weeks_with_weekends_closed() -> None:
         }
     )
     visits = expand(plan)
-    assert [v.date for v in visits] == _days(date(2027, 1, 4), 0, 2, 4, 7, 8, 10)
+    assert [v.date for v in visits] == _days(date(2027, 1, 4), 0, 2, 4, 7, 9, 11)
     assert [v.nominal_date for v in visits] == _days(date(2027, 1, 4), 0, 2, 4, 6, 8, 10)
-    assert (visits[-1].date - visits[0].date).days == 10  # six infusions in 11 days
+    assert (visits[-1].date - visits[0].date).days == 11  # six infusions in 12 days
 
 
 def test_intake_then_iv_series_then_boosters() -> None:
     # examples/requests/iv-series-self-pay.yaml. A one-session phase has a 1-day period, so
     # the infusions start the day after the intake (Tue 5): nominal Tue 5, Thu 7, Sat 9,
-    # Mon 11, Wed 13, Fri 15. Sat 9 → Mon 11; the nominal Mon 11 is not after it → Tue 12.
+    # Mon 11, Wed 13, Fri 15. Sat 9 → Mon 11, and the later ones keep 2 days from it (issue
+    # 11 §6; the old rule gave Mon 11, Tue 12, Wed 13, three infusions in a row): Mon 11 →
+    # Mon 11 + 2 = Wed 13, Wed 13 → Fri 15, Fri 15 → Sun 17, closed → Mon 18.
     # Boosters: the induction period is 6 × 2 = 12 days (to Sun 17) plus 2 weeks = Sun 31,
-    # closed → Mon 2027-02-01; then every 4 weeks, each a Sunday moved to the Monday.
+    # closed → Mon 2027-02-01 (14 days after Mon 18, more than the 2 days kept); then every
+    # 4 weeks, each a Sunday moved to the Monday.
     plan = Plan.model_validate(
         {
             "start": "2027-01-04",
@@ -203,9 +253,85 @@ def test_intake_then_iv_series_then_boosters() -> None:
     )
     intake, induction, boosters = _by_phase(expand(plan), 3)
     assert [v.date for v in intake] == [date(2027, 1, 4)]
-    assert [v.date for v in induction] == _days(date(2027, 1, 4), 1, 3, 7, 8, 9, 11)
+    assert [v.date for v in induction] == _days(date(2027, 1, 4), 1, 3, 7, 9, 11, 14)
     assert [v.date for v in boosters] == _days(date(2027, 2, 1), *range(0, 11 * 28, 28))
     assert all(v.nominal_date.weekday() == 6 for v in boosters)
+
+
+def test_twice_a_week_from_a_saturday_keeps_three_days_between_sessions() -> None:
+    # Twice a week from Saturday 2026-03-07 (offsets 0, 3: Sat, Tue), weekends closed; the
+    # phase's interval is floor(7 / 2) = 3 days.
+    #   Sat  7 → closed → Mon  9
+    #   Tue 10 → at least Mon  9 + 3 = Thu 12
+    #   Sat 14 → at least Thu 12 + 3 = Sun 15 → closed → Mon 16
+    #   Tue 17 → at least Mon 16 + 3 = Thu 19
+    plan = Plan.model_validate(
+        {
+            "start": "2026-03-07",
+            "closed_weekdays": ["sat", "sun"],
+            "phases": [{"session": "esketamine-56", "per_week": 2, "weeks": 2}],
+        }
+    )
+    visits = expand(plan)
+    assert [v.nominal_date for v in visits] == _days(date(2026, 3, 7), 0, 3, 7, 10)
+    assert [v.date for v in visits] == _days(date(2026, 3, 9), 0, 3, 7, 10)
+    assert {v.date.weekday() for v in visits} == {MON, THU}
+
+
+def test_a_phase_pushed_late_pushes_the_next_phase() -> None:
+    # Every 2 days from Friday 2026-03-06 (3 sessions), then every 3 days (2 sessions) from
+    # where the first period ends (6 + 3 × 2 = Thu 12); weekends closed.
+    #   A: Fri  6; Sun  8 → Mon  9; Tue 10 → at least Mon 9 + 2 = Wed 11
+    #   B: Thu 12 was planned 2 days after A's last (Tue 10), and A's interval is 2 days:
+    #      at least Wed 11 + 2 = Fri 13; then Sun 15 → at least Fri 13 + 3 = Mon 16
+    plan = Plan.model_validate(
+        {
+            "start": "2026-03-06",
+            "closed_weekdays": ["sat", "sun"],
+            "phases": [
+                {"session": "iv-infusion", "sessions": 3, "every_days": 2},
+                {"session": "iv-infusion", "sessions": 2, "every_days": 3},
+            ],
+        }
+    )
+    visits = expand(plan)
+    assert [v.nominal_date for v in visits] == _days(date(2026, 3, 6), 0, 2, 4, 6, 9)
+    assert [v.date for v in visits] == _days(date(2026, 3, 6), 0, 3, 5, 7, 10)
+
+
+@pytest.mark.parametrize(
+    ("phase", "closed", "words"),
+    [
+        ({"sessions": 1}, ("sat", "sun"), "once"),
+        ({"sessions": 6, "every_days": 2}, (), "every 2 days"),
+        # Sessions every 2 days move off a weekend and the later ones with them: the gap is
+        # 2 days or 3 (examples/requests/iv-series-self-pay.yaml).
+        (
+            {"sessions": 6, "every_days": 2},
+            ("sat", "sun"),
+            "every 2 days or more (closed Sat, Sun)",
+        ),
+        ({"sessions": 5, "every_days": 1}, ("sun",), "every open day (closed Sun)"),
+        ({"sessions": 5, "every_days": 1}, (), "daily"),
+        # A whole number of weeks keeps the weekday: all sessions move alike, or none does.
+        ({"sessions": 11, "every_weeks": 4}, ("sat", "sun"), "every 4 weeks"),
+        ({"sessions": 4, "every_days": 14}, ("sat", "sun"), "every 14 days"),
+        ({"sessions": 4, "every_weeks": 1}, (), "weekly"),
+        (
+            {"per_week": 2, "weeks": 4},
+            ("sat", "sun"),
+            "twice a week for 4 weeks, 3 or more days apart (closed Sat, Sun)",
+        ),
+        ({"per_week": 1, "weeks": 1}, (), "once a week for 1 week"),
+        (
+            {"per_week": 5, "weeks": 2},
+            ("sat", "sun"),
+            "5 times a week for 2 weeks (closed Sat, Sun)",
+        ),
+    ],
+)
+def test_cadence_words(phase: dict[str, Any], closed: tuple[str, ...], words: str) -> None:
+    assert cadence_words(Phase.model_validate({"session": "iv", **phase}), closed) == words
 
 
 def test_per_week_spreads_sessions_evenly_from_the_start_weekday() -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ketacost import ClinicFileError, Money, default_payers
+from ketacost import ClinicFileError, Money, RequestFileError, default_payers
 from ketacost.web import CalculatorInput, WebConfig, WebConfigError, create_app, load_web_config
 from ketacost.web._config import bundled_clinic_path, resolve
 from ketacost.web._service import Calculator
@@ -136,6 +136,22 @@ _CALCULATOR = Calculator(resolve(load_web_config(None)))
 _dollars = st.integers(min_value=0, max_value=800_000).map(lambda c: f"{c // 100}.{c % 100:02d}")
 
 
+def _above_the_plans_deductible(
+    insurance: str, network: str, deductible_met: str | None, start: date
+) -> bool:
+    """Whether the answer is above the payer's individual deductible in force on ``start``
+    (the first visit of every configured treatment, a weekday or not: the answers' date)."""
+    if deductible_met is None or insurance == "none":
+        return False
+    net = _CALCULATOR.library[insurance].networks.get(network)
+    if net is None:
+        return False
+    try:
+        return Money(deductible_met) > net.deductible.individual.at(start)
+    except LookupError:
+        return False
+
+
 @given(
     treatment=st.sampled_from(list(_CALCULATOR.treatments)),
     insurance=st.sampled_from([*_CALCULATOR.resolved.offered, "none"]),
@@ -168,6 +184,13 @@ def test_summary_adds_up_for_any_answers(
             "start": start.isoformat(),
         }
     )
+    if _above_the_plans_deductible(insurance, network, deductible_met, start):
+        # Issue 11 §6: more met than the plan's deductible is refused, naming the answer.
+        with pytest.raises(RequestFileError) as refused:
+            _CALCULATOR.estimate_input(answers)
+        assert refused.value.field == "deductible_met"
+        assert "is above the plan's individual amount" in str(refused.value)
+        return
     response = _CALCULATOR.estimate_input(answers)
     s, est = response.summary, response.estimate
     # first visit <= first month <= first year <= whole plan

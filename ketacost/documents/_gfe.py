@@ -16,7 +16,7 @@ from ketacost._clinic import Clinic
 from ketacost._dated import Dated, NoValueInForceError
 from ketacost._estimate import CostRange, Estimate, VisitEstimate
 from ketacost._money import Money
-from ketacost._plan import MAX_VISITS, Phase, expand
+from ketacost._plan import MAX_VISITS, cadence_words, expand
 from ketacost._request import EstimateRequest
 from ketacost._types import Model
 
@@ -32,7 +32,6 @@ __all__ = [
     "RecurringService",
     "SeparatelyScheduledItem",
     "build_gfe",
-    "frequency_text",
 ]
 
 #: A bill this far above a provider's expected charges may be disputed (45 CFR 149.620(a)(2)(ii)).
@@ -133,19 +132,6 @@ class GoodFaithEstimate(Model):
             if p.provider.npi == npi:
                 return p.expected_total
         return None
-
-
-def frequency_text(phase: Phase) -> str:
-    """How often a phase's sessions happen, in plain words ("every 4 weeks")."""
-    if phase.per_week is not None:
-        times = {1: "once", 2: "twice"}.get(phase.per_week, f"{phase.per_week} times")
-        return f"{times} a week for {phase.weeks} week{'s' if phase.weeks != 1 else ''}"
-    if phase.count == 1:
-        return "once"
-    if phase.every_weeks:
-        return "weekly" if phase.every_weeks == 1 else f"every {phase.every_weeks} weeks"
-    days = phase.every_days or 1
-    return "daily" if days == 1 else f"every {days} days"
 
 
 def _code_on(code: Dated[str], on: date) -> str:
@@ -370,7 +356,7 @@ def _recurring(
                 phase=mine[0].phase,
                 session=phase.session,
                 description=clinic.sessions[phase.session].description,
-                frequency=frequency_text(phase),
+                frequency=cadence_words(phase, request.plan.closed_weekdays),
                 sessions=len(mine),
                 first_date=mine[0].date,
                 last_date=mine[-1].date,

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from ketacost._checks import request_problems
+from ketacost._checks import accumulator_problems, request_problems
 from ketacost._clinic import Clinic
 from ketacost._engine import adjudicate as adjudicate_plan
 from ketacost._errors import KetacostError, RequestFileError
@@ -33,7 +33,7 @@ from ketacost._estimating import adjudicate
 from ketacost._json_parser import parse_json
 from ketacost._money import Money
 from ketacost._payer import Payer
-from ketacost._plan import Phase, Plan
+from ketacost._plan import Plan, cadence_words
 from ketacost._range import estimate_range
 from ketacost._request import (
     AuthorizationStatus,
@@ -43,6 +43,7 @@ from ketacost._request import (
     Patient,
     StartingAccumulators,
     Unknowns,
+    met_order_message,
 )
 from ketacost._source import SourceMap, issue_at
 from ketacost._types import Int, Model, NetworkName, Slug, Usd, strict_day
@@ -252,7 +253,7 @@ class Calculator:
                 session=p.session,
                 session_description=self.labels[p.session],
                 sessions=p.count,
-                cadence=_cadence(p),
+                cadence=cadence_words(p, treatment.closed_weekdays),
                 self_pay=self.clinic.sessions[p.session].self_pay,
             )
             for i, p in enumerate(treatment.phases)
@@ -324,6 +325,7 @@ class Calculator:
             )
         plan = treatment.plan(start)
         self._check_plan(plan, src)
+        self._check_met(answers, payer_id, plan.start, src)
         insured = bool(self.library[payer_id].networks)
         cases = (
             _NOT_SURE_CASES
@@ -357,6 +359,27 @@ class Calculator:
             assumptions=self._assumptions(answers, treatment, payer_id, start),
             estimate=main,
         )
+
+    def _check_met(
+        self, answers: CalculatorInput, payer_id: str, start: date, src: SourceMap
+    ) -> None:
+        """What the patient has met may not contradict itself nor exceed the plan's amounts.
+
+        The same rules as a request's starting accumulators (issue 11 §6), named by the
+        answers' fields.
+        """
+        ded, oop = answers.deductible_met, answers.out_of_pocket_met
+        if ded is not None and oop is not None and oop.cents and oop < ded:
+            message = met_order_message("deductible_met", ded, "out_of_pocket_met", oop)
+            raise _error(src, "out_of_pocket_met", message)
+        accumulators = _accumulators(answers, start)
+        if accumulators is None:
+            return
+        coverage = Coverage(payer=payer_id, network=answers.network, accumulators=accumulators)
+        problems = accumulator_problems((), coverage, self.library[payer_id])
+        if problems:
+            issues = [issue_at(src, (loc[1],), message) for loc, message in problems]
+            raise RequestFileError(issues)
 
     def _full_request(self, data: dict[str, Any], source: SourceMap) -> EstimateRequest:
         """A full library request from a body, with the configured clinic.
@@ -457,13 +480,7 @@ class Calculator:
         status: AuthorizationStatus,
         other_outcomes: tuple[AuthorizationStatus, ...] = (),
     ) -> EstimateRequest:
-        accumulators = None
-        if answers.deductible_met is not None or answers.out_of_pocket_met is not None:
-            accumulators = StartingAccumulators(
-                as_of=plan.start,
-                deductible_met=FamilyAmounts(individual=answers.deductible_met or Money(0)),
-                out_of_pocket_met=FamilyAmounts(individual=answers.out_of_pocket_met or Money(0)),
-            )
+        accumulators = _accumulators(answers, plan.start)
         return EstimateRequest(
             patient=Patient(
                 age=answers.age,
@@ -499,13 +516,29 @@ class Calculator:
             )
             if answers.deductible_met is None:
                 out.append("None of this year's deductible is met yet.")
-            if answers.out_of_pocket_met is None:
+            if answers.out_of_pocket_met is None and answers.deductible_met:
+                # The deductible met counts toward the maximum (StartingAccumulators).
+                out.append(
+                    "Of this year's out-of-pocket maximum, only the deductible already met is paid."
+                )
+            elif answers.out_of_pocket_met is None:
                 out.append("Nothing has been paid toward this year's out-of-pocket maximum yet.")
         else:
             out.append("No insurance is billed: the clinic's self-pay prices and packages apply.")
         if payer.metadata.illustrative:
             out.append(f"{payer.name}'s figures are examples of a typical plan, not your plan's.")
         return tuple(out)
+
+
+def _accumulators(answers: CalculatorInput, start: date) -> StartingAccumulators | None:
+    """What the patient has met, as of the first visit (an amount not given is 0: not given)."""
+    if answers.deductible_met is None and answers.out_of_pocket_met is None:
+        return None
+    return StartingAccumulators(
+        as_of=start,
+        deductible_met=FamilyAmounts(individual=answers.deductible_met or Money(0)),
+        out_of_pocket_met=FamilyAmounts(individual=answers.out_of_pocket_met or Money(0)),
+    )
 
 
 def _network_problem(payer: Payer, network: str) -> str | None:
@@ -560,18 +593,6 @@ def _range(cases: tuple[_Case, ...], summaries: list[Summary]) -> AnswerRange | 
             for c, s in zip(cases, summaries, strict=True)
         ),
     )
-
-
-def _cadence(phase: Phase) -> str:
-    if phase.per_week is not None:
-        return f"{phase.per_week} a week for {phase.weeks} week{'s' * (phase.weeks != 1)}"
-    if phase.count == 1:
-        return "once"
-    if phase.every_weeks:
-        n = phase.every_weeks
-        return "every week" if n == 1 else f"every {n} weeks"
-    n = phase.every_days or 1
-    return "every day" if n == 1 else f"every {n} days"
 
 
 def _error(source: SourceMap, field: str, message: str) -> RequestFileError:
