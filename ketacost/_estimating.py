@@ -23,8 +23,8 @@ from ._library import default_payers
 from ._loader import payer_from_data, request_from_data
 from ._money import Money
 from ._payer import Payer
-from ._range import describe, estimate_range, measure_all
-from ._request import Coverage, EstimateRequest
+from ._range import combinations, describe, estimate_range, measure_all
+from ._request import Coverage, EstimateRequest, Unknowns
 from ._savings import SavingsProgram
 from ._source import field_path
 
@@ -59,6 +59,7 @@ def adjudicate(
     compared = self_pay_comparison(request, found, payers, programs)
     if compared is not None:
         found = found.model_copy(update={"self_pay_comparison": compared})
+    request = with_renewal_unknown(request, found, payers, programs)
     if request.unknowns is None:
         return found
 
@@ -66,6 +67,48 @@ def adjudicate(
         return _engine.adjudicate(variant, payers, programs)
 
     return found.model_copy(update={"range": estimate_range(request, found, run)})
+
+
+def with_renewal_unknown(
+    request: EstimateRequest,
+    found: Estimate,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram],
+) -> EstimateRequest:
+    """``request`` with the renewal of prior authorization among its unknowns, where it counts.
+
+    Sessions an expected renewal covers are covered in the estimate; whether the renewal is
+    approved or denied becomes a range driver (issue 11 §3) when the denied case costs the
+    patient something else and the request has room for one more unknown input.
+    """
+    coverages = [request.coverage, *request.coverage_periods]
+    unknowns = request.unknowns or Unknowns()
+    if unknowns.authorization_renewal or not any(
+        c.authorization_renewal == "expected" for c in coverages
+    ):
+        return request
+    if not any(" under a renewal " in w for w in found.warnings):
+        return request
+    denied = request.model_copy(
+        update={
+            "coverage": request.coverage.model_copy(update={"authorization_renewal": "denied"}),
+            "coverage_periods": tuple(
+                p.model_copy(update={"authorization_renewal": "denied"})
+                for p in request.coverage_periods
+            ),
+            "unknowns": None,
+        }
+    )
+    cost = _engine.adjudicate_totals(denied, payers, programs).totals.patient_net
+    if cost == found.totals.patient_net:
+        return request
+    added = unknowns.model_copy(update={"authorization_renewal": ("denied",)})
+    try:
+        Unknowns.model_validate(added.model_dump())
+        combinations(request.model_copy(update={"unknowns": added}))
+    except (ValueError, KetacostError):
+        return request  # no room: the warning still says the renewal is assumed
+    return request.model_copy(update={"unknowns": added})
 
 
 #: The payer of the self-pay comparison: the clinic's self-pay prices and packages apply, and

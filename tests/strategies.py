@@ -334,6 +334,10 @@ def conditions(draw: st.DrawFn) -> dict[str, Any]:
         out["prior_authorization"] = True
         if draw(_BOOL):
             out["authorization_days"] = draw(_ints(7, 120))
+        if _chance(draw, 3):
+            out["authorization_visits"] = draw(_ints(1, 8))
+        if ("authorization_days" in out or "authorization_visits" in out) and draw(_BOOL):
+            out["renewal_days"] = draw(st.lists(_ints(7, 120), min_size=1, max_size=3))
     out["min_failed_trials"] = draw(_ints(0, 3))
     min_age = draw(_ints(-1, 25))  # -1: no minimum
     if min_age >= 0:
@@ -844,6 +848,8 @@ def coverage_data(
         coverage["savings_program"] = PROGRAM_ID
     if _chance(draw, 5):
         coverage["authorization_start"] = start + timedelta(days=draw(_ints(-30, 30)))
+    if _chance(draw, 3):
+        coverage["authorization_renewal"] = draw(_pick("expected", "approved", "denied"))
     if draw(_BOOL) if accumulators is None else accumulators:
         coverage["accumulators"] = draw(starting_accumulators(payer, network, start, edge=edge))
     return coverage

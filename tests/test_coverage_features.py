@@ -714,11 +714,16 @@ def test_a_plan_in_the_year_9999_ends_its_plan_year_on_the_last_day() -> None:
 def test_one_approval_window_shared_by_two_drugs() -> None:
     # iv-trd-payer: IV ketamine and the esketamine G-codes share one 28-day approval
     # (authorization_group: trd); a G2082 visit on day 30 is outside the window that the
-    # first IV infusion opened.
+    # first IV infusion opened. (Issue 11: the payer renews its approval; with the renewal
+    # denied the window's end still denies the G-code visit.)
     library = ketacost.load_payers()
     data = {
         "patient": {"age": 40, "diagnoses": ["F33.2"], "failed_trials": 4},
-        "coverage": {"payer": "iv-trd-payer", "prior_authorization": "approved"},
+        "coverage": {
+            "payer": "iv-trd-payer",
+            "prior_authorization": "approved",
+            "authorization_renewal": "denied",
+        },
         "clinic": ketacost.load_clinic(
             Path(__file__).resolve().parents[1] / "examples/clinics/example-clinic.yaml"
         ),

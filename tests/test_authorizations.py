@@ -1,0 +1,158 @@
+"""Issue 11 §3: approvals that renew, authorizations the patient holds, and the renewal as a
+range driver. Worked examples on the bundled iv-trd-payer (criteria as BCBS MA policy 087:
+initial approval up to 28 days, renewed on documented response; renewal lengths 28 then 90
+days, illustrative) and the example clinic, with the arithmetic written out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import _builders as b
+import pytest
+
+import ketacost
+from ketacost import Estimate, Money
+
+ROOT = Path(__file__).resolve().parents[1]
+PAYERS = ketacost.load_payers()
+
+
+def _iv(coverage: dict[str, Any], boosters: int = 2) -> dict[str, Any]:
+    """Intake 2026-01-26, 6 infusions every 2 days from 2026-02-02 (02-02 … 02-12), then
+    boosters every 4 weeks from 03-07; the deductible and 1,000.00 of the maximum met."""
+    return {
+        "patient": {"birth_date": "1986-10-10", "diagnoses": ["F33.2"], "failed_trials": 4},
+        "coverage": {
+            "payer": "iv-trd-payer",
+            "prior_authorization": "approved",
+            "accumulators": {
+                "as_of": "2026-01-01",
+                "deductible_met": {"individual": "1000.00"},
+                "out_of_pocket_met": {"individual": "1000.00"},
+            },
+            **coverage,
+        },
+        "clinic": str(ROOT / "examples" / "clinics" / "example-clinic.yaml"),
+        "plan": {
+            "start": "2026-01-26",
+            "phases": [
+                {"session": "intake-prescriber", "sessions": 1},
+                {"session": "iv-infusion", "sessions": 6, "every_days": 2, "start": "2026-02-02"},
+                {"session": "iv-infusion", "sessions": boosters, "every_weeks": 4,
+                 "start_after_weeks": 3},
+            ],
+        },
+    }  # fmt: skip
+
+
+def _without_boosters(data: dict[str, Any]) -> dict[str, Any]:
+    data["plan"]["phases"] = data["plan"]["phases"][:2]
+    return data
+
+
+def _estimate(data: dict[str, Any]) -> Estimate:
+    return ketacost.estimate(ketacost.request_from_data(data, payers=PAYERS), payers=PAYERS)
+
+
+def test_an_expected_renewal_covers_the_boosters_and_is_a_range_driver() -> None:
+    est = _estimate(_iv({}))
+    # approval 2026-02-02 to 03-01; renewal 1 (28 days) 03-02 to 03-29 covers the 03-07
+    # booster, renewal 2 (90 days) 03-30 to 06-27 the 04-04 one. Each infusion: 96365 20% ×
+    # 110.00 = 22.00 + J3490 20% × 15.00 = 3.00 → 25.00. Patient 30.00 + 8 × 25.00 = 230.00.
+    assert all(ln.covered for ln in est.lines())
+    assert est.totals.patient == Money("230.00")
+    (note,) = [w for w in est.warnings if "renewal" in w]
+    assert "prior authorization window of 28 days (2026-02-02 to 2026-03-01) has ended" in note
+    assert "covered under a renewal (28 days, then 90 days, the last repeating)" in note
+    # The range: the renewal denied makes the boosters self-pay at 450.00 each:
+    # 30.00 + 6 × 25.00 + 2 × 450.00 = 1,080.00
+    assert est.range is not None
+    assert (est.range.low, est.range.expected, est.range.high) == (
+        Money("230.00"), Money("230.00"), Money("1080.00")
+    )  # fmt: skip
+    (driver,) = est.range.drivers
+    assert (driver.input, driver.low_value, driver.high_value) == (
+        "authorization_renewal", "approved", "denied"
+    )  # fmt: skip
+
+
+def test_a_renewal_said_approved_is_not_a_range_driver() -> None:
+    est = _estimate(_iv({"authorization_renewal": "approved"}))
+    assert est.totals.patient == Money("230.00") and est.range is None
+
+
+def test_a_denied_renewal_leaves_the_later_sessions_self_pay() -> None:
+    est = _estimate(_iv({"authorization_renewal": "denied"}))
+    booster = est.visits[7].lines[0]
+    assert not booster.covered
+    assert booster.reason == (
+        "prior authorization window of 28 days (2026-02-02 to 2026-03-01) has ended; its "
+        "renewal is denied"
+    )
+    assert est.totals.patient == Money("1080.00") and est.range is None
+
+
+def test_a_held_authorization_for_four_visits_then_renewal_denied() -> None:
+    # The patient holds an approval for 4 visits of the trd group from 2026-02-02: infusions
+    # 1-4 covered (4 × 25.00); infusions 5 and 6 and both boosters self-pay, 4 sessions (fewer
+    # than the 6-infusion package) at 450.00.
+    held = {"group": "trd", "approved_from": "2026-02-02", "visits": 4}
+    est = _estimate(_iv({"authorizations": [held], "authorization_renewal": "denied"}))
+    covered = [v.date.isoformat() for v in est.visits if v.lines[0].covered]
+    assert covered == ["2026-01-26", "2026-02-02", "2026-02-04", "2026-02-06", "2026-02-08"]
+    assert est.visits[5].lines[0].reason == (
+        "prior authorization for 4 visits from 2026-02-02 is used up; its renewal is denied"
+    )
+    # 30.00 + 4 × 25.00 + 4 × 450.00 = 1,930.00
+    assert est.totals.patient == Money("1930.00")
+
+
+def test_a_held_authorization_with_dates_starts_and_ends_where_it_says() -> None:
+    held = {"codes": ["96365", "J3490"], "approved_from": "2026-02-04", "approved_to": "2026-02-10"}
+    est = _estimate(
+        _without_boosters(_iv({"authorizations": [held], "authorization_renewal": "denied"}))
+    )
+    reasons = [v.lines[0].reason for v in est.visits[1:]]
+    assert reasons == [
+        "prior authorization starts 2026-02-04",  # 02-02
+        None, None, None, None,  # 02-04, 02-06, 02-08, 02-10 (the last day it covers)
+        "prior authorization (2026-02-04 to 2026-02-10) has ended; its renewal is denied",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("held", "message"),
+    [
+        ({"approved_from": "2026-02-02"}, "give either codes or group"),
+        ({"group": "trd", "codes": ["96365"], "approved_from": "2026-02-02"}, "give either"),
+        (
+            {"group": "trd", "approved_from": "2026-02-02", "approved_to": "2026-02-01"},
+            r"approved_to \(2026-02-01\) is before approved_from \(2026-02-02\)",
+        ),
+        ({"group": "trd", "approved_from": "2026-02-02", "visits": 0}, "visits"),
+    ],
+)
+def test_a_bad_held_authorization_is_refused(held: dict[str, Any], message: str) -> None:
+    with pytest.raises(ketacost.RequestFileError, match=message):
+        ketacost.request_from_data(_iv({"authorizations": [held]}), payers=PAYERS)
+
+
+@pytest.mark.parametrize(
+    ("conditions", "message"),
+    [
+        ({"renewal_days": [28]}, "renewal_days: needs prior_authorization: true"),
+        ({"prior_authorization": True, "renewal_days": [28]}, "needs an initial length"),
+        ({"authorization_visits": 4}, "authorization_visits: needs prior_authorization: true"),
+        (
+            {"prior_authorization": True, "authorization_days": 28, "renewal_days": [0]},
+            "renewal_days",
+        ),
+    ],
+)
+def test_a_bad_renewal_rule_is_refused(conditions: dict[str, Any], message: str) -> None:
+    rule = b.covered("99214", category="all", **conditions)
+    data = b.payer(networks={"in": b.network(rates={"99214": "100.00"})}, coverage=[rule])
+    with pytest.raises(ketacost.PayerFileError, match=message):
+        ketacost.payer_from_data(data)
