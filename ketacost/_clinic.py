@@ -109,7 +109,12 @@ def _valid_ndc(value: str) -> str:
 #: An NDC as printed on the package (4-4-2, 5-3-2 or 5-4-1) or in the 11-digit 5-4-2 form.
 Ndc = Annotated[
     str,
-    Field(pattern=r"^[0-9]{4,5}-[0-9]{3,4}-[0-9]{1,2}$", examples=["0409-2051-05"]),
+    # The pattern is for the JSON Schema only: the validator gives the clearer message (the
+    # layout found) for every malformed NDC, not pydantic's bare pattern mismatch.
+    Field(
+        examples=["0409-2051-05"],
+        json_schema_extra={"pattern": r"^[0-9]{4,5}-[0-9]{3,4}-[0-9]{1,2}$"},
+    ),
     AfterValidator(_valid_ndc),
 ]
 
