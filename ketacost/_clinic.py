@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field, StrictBool, model_validator
 
 from ._dated import Dated
 from ._errors import InvalidArgumentError
-from ._ndc import NDC_QUALIFIER, NdcUnit, ndc_layout, to_ndc11
+from ._ndc import NdcUnit, ndc_claim_text, ndc_layout, to_ndc11
 from ._types import Code, Int, Model, Modifier, Npi, Slug, Tin, UnitRate, Usd
 
 __all__ = [
@@ -185,15 +185,10 @@ class TemplateLine(Model):
 
     @property
     def ndc_claim_text(self) -> str | None:
-        """The NDC as the shaded part of CMS-1500 item 24 prints it: ``N400409205105 ML0.35``.
-
-        The ``N4`` qualifier and the 11 digits without hyphens, a space, the unit and the
-        quantity (NUCC instructions for item 24A/24D; Medicaid NDC billing manuals).
-        """
-        if self.ndc11 is None or self.ndc_unit is None or self.ndc_quantity is None:
+        """The NDC as a claim prints it (``N400409205105 ML0.35``), if the line has one."""
+        if self.ndc is None or self.ndc_unit is None or self.ndc_quantity is None:
             return None
-        quantity = format(self.ndc_quantity.normalize(), "f")
-        return f"{NDC_QUALIFIER}{self.ndc11.replace('-', '')} {self.ndc_unit}{quantity}"
+        return ndc_claim_text(self.ndc, self.ndc_unit, self.ndc_quantity)
 
 
 class SessionTemplate(Model):

@@ -27,6 +27,7 @@ manuals). ``ME`` (milligram) exists in the code list but payers refuse it for ND
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Literal
 
 from ._errors import InvalidArgumentError
@@ -36,8 +37,10 @@ __all__ = [
     "NDC_QUALIFIER",
     "NdcLayout",
     "NdcUnit",
+    "ndc_claim_text",
     "ndc_label_form",
     "ndc_layout",
+    "ndc_quantity_text",
     "to_ndc11",
 ]
 
@@ -45,7 +48,7 @@ NdcLayout = Literal["4-4-2", "5-3-2", "5-4-1"]
 #: The three 10-digit layouts an NDC may be printed in.
 NDC_LAYOUTS: tuple[NdcLayout, ...] = ("4-4-2", "5-3-2", "5-4-1")
 #: The product-id qualifier that says the number after it is an NDC (837P LIN02, CMS-1500 24A).
-NDC_QUALIFIER = "N4"
+NDC_QUALIFIER: Literal["N4"] = "N4"
 #: NDC units of measure a professional claim accepts (837P CTP05-1; CMS-1500 24A shaded).
 NdcUnit = Literal["F2", "GR", "ML", "UN"]
 
@@ -130,3 +133,21 @@ def ndc_label_form(ndc11: str, layout: NdcLayout) -> str:
         )
     segments[short] = segments[short][1:]
     return "-".join(segments)
+
+
+def ndc_quantity_text(quantity: Decimal) -> str:
+    """A quantity as a claim writes it: plain digits, no exponent, no trailing zeros (``0.35``)."""
+    return format(quantity.normalize(), "f")
+
+
+def ndc_claim_text(ndc: str, unit: NdcUnit, quantity: Decimal) -> str:
+    """An NDC as the shaded part of CMS-1500 item 24 prints it: ``N400409205105 ML0.35``.
+
+    The ``N4`` qualifier, the 11 digits without hyphens, a space, the unit and the quantity
+    (NUCC instructions for items 24A and 24D; Medicaid NDC billing manuals).
+
+    >>> ndc_claim_text("0409-2051-05", "ML", Decimal("0.350"))
+    'N400409205105 ML0.35'
+    """
+    digits = to_ndc11(ndc).replace("-", "")
+    return f"{NDC_QUALIFIER}{digits} {unit}{ndc_quantity_text(quantity)}"

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from ketacost._estimate import Estimate
 from ketacost._money import Money
-from ketacost._ndc import NdcUnit
+from ketacost._ndc import NDC_QUALIFIER, NdcUnit, ndc_claim_text, ndc_quantity_text
 from ketacost._request import EstimateRequest
 from ketacost._types import Model
 
@@ -84,8 +84,7 @@ class SuperbillLine(Model):
         """The NDC as CMS-1500 item 24 prints it (``N400409205105 ML0.35``), or ``""``."""
         if self.ndc is None or self.ndc_unit is None or self.ndc_quantity is None:
             return ""
-        quantity = format(self.ndc_quantity.normalize(), "f")
-        return f"{self.ndc_qualifier}{self.ndc.replace('-', '')} {self.ndc_unit}{quantity}"
+        return ndc_claim_text(self.ndc, self.ndc_unit, self.ndc_quantity)
 
 
 class Superbill(Model):
@@ -200,7 +199,7 @@ def build_superbill(
                     modifiers=ln.modifiers,
                     units=ln.units,
                     ndc=tl.ndc11,
-                    ndc_qualifier="N4" if tl.ndc11 is not None else None,
+                    ndc_qualifier=NDC_QUALIFIER if tl.ndc11 is not None else None,
                     ndc_unit=tl.ndc_unit,
                     ndc_quantity=tl.ndc_quantity,
                     narrative=tl.narrative,
@@ -289,7 +288,7 @@ def render_superbill_csv(bill: Superbill) -> str:
                 ln.ndc or "",
                 ln.ndc_qualifier or "",
                 ln.ndc_unit or "",
-                "" if ln.ndc_quantity is None else format(ln.ndc_quantity.normalize(), "f"),
+                "" if ln.ndc_quantity is None else ndc_quantity_text(ln.ndc_quantity),
                 ln.narrative or "",
                 ln.description,
                 ln.diagnosis_pointers,
