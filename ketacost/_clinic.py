@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool
+from pydantic import AfterValidator, Field, StrictBool, model_validator
 
 from ._dated import Dated
+from ._errors import InvalidArgumentError
+from ._ndc import NdcUnit, ndc_claim_text, ndc_layout, to_ndc11
 from ._types import Code, Int, Model, Modifier, Npi, Slug, Tin, UnitRate, Usd
 
 __all__ = [
@@ -95,19 +98,97 @@ class Address(Model):
         return ", ".join(p for p in parts if p)
 
 
+def _valid_ndc(value: str) -> str:
+    try:
+        ndc_layout(value)
+    except InvalidArgumentError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+#: An NDC as printed on the package (4-4-2, 5-3-2 or 5-4-1) or in the 11-digit 5-4-2 form.
+Ndc = Annotated[
+    str,
+    # The pattern is for the JSON Schema only: the validator gives the clearer message (the
+    # layout found) for every malformed NDC, not pydantic's bare pattern mismatch.
+    Field(
+        examples=["0409-2051-05"],
+        json_schema_extra={"pattern": r"^[0-9]{4,5}-[0-9]{3,4}-[0-9]{1,2}$"},
+    ),
+    AfterValidator(_valid_ndc),
+]
+
+
 class TemplateLine(Model):
     """One billable line of a session: a code, its units and modifiers.
 
     ``code`` may be dated when a code set changes (``{2019-03-05: S0013, 2026-01-01: J0013}``):
     each date of service bills the code in force on it.
+
+    A drug line on a claim names the drug's NDC (written as on the package; the claim carries
+    its 11-digit 5-4-2 form, :attr:`ndc11`, after the ``N4`` qualifier) with the quantity given
+    and its unit (``UN``, ``ML``, ``GR`` or ``F2``): e.g. Spravato's 84 mg kit 50458-028-03,
+    ``UN`` 3 (devices). An unlisted-drug code (J3490) also names the drug, strength and dose
+    in ``narrative``.
     """
 
     code: Dated[Code]
     units: Int = Field(default=1, ge=1, le=999)
     modifiers: tuple[Modifier, ...] = Field(default=(), max_length=4)
     description: str = Field(min_length=1, description="plain-language description")
-    ndc: str | None = Field(default=None, pattern=r"^[0-9]{4,5}-[0-9]{3,4}-[0-9]{1,2}$")
+    ndc: Ndc | None = Field(
+        default=None,
+        description="National Drug Code as printed on the package: 10 digits as 4-4-2, 5-3-2 "
+        "or 5-4-1, or 11 digits as 5-4-2 (quoted in YAML)",
+    )
+    ndc_unit: NdcUnit | None = Field(
+        default=None,
+        description="unit of the NDC quantity on the claim: UN unit (each), ML millilitre, "
+        "GR gram, F2 international unit",
+    )
+    ndc_quantity: Decimal | None = Field(
+        default=None,
+        gt=0,
+        le=Decimal("9999999.999"),
+        decimal_places=3,
+        description="quantity of the drug given, in ndc_unit (up to 3 decimal places)",
+    )
+    narrative: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=80,
+        description="drug name, strength and dose, for an unlisted-drug code such as J3490 "
+        "(the claim's line note: 837P SV101-7, at most 80 characters)",
+    )
     drug: StrictBool = Field(default=False, description="a drug line (manufacturer savings apply)")
+
+    @model_validator(mode="after")
+    def _ndc_with_quantity(self) -> TemplateLine:
+        given = [
+            name
+            for name, value in (("ndc_unit", self.ndc_unit), ("ndc_quantity", self.ndc_quantity))
+            if value is not None
+        ]
+        if self.ndc is None and given:
+            raise ValueError(f"{' and '.join(given)} needs ndc (the drug it measures)")
+        if self.ndc is not None and len(given) < 2:
+            missing = [n for n in ("ndc_unit", "ndc_quantity") if n not in given]
+            raise ValueError(
+                f"an NDC on a claim goes with its quantity and unit; missing: {', '.join(missing)}"
+            )
+        return self
+
+    @property
+    def ndc11(self) -> str | None:
+        """The NDC in the 11-digit 5-4-2 form a claim carries (hyphenated), if any."""
+        return None if self.ndc is None else to_ndc11(self.ndc)
+
+    @property
+    def ndc_claim_text(self) -> str | None:
+        """The NDC as a claim prints it (``N400409205105 ML0.35``), if the line has one."""
+        if self.ndc is None or self.ndc_unit is None or self.ndc_quantity is None:
+            return None
+        return ndc_claim_text(self.ndc, self.ndc_unit, self.ndc_quantity)
 
 
 class SessionTemplate(Model):

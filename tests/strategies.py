@@ -477,6 +477,30 @@ SELF_PAY_PAYER = payer_from_data(
 )
 
 
+# -- drug codes -----------------------------------
+#: Segment lengths of the three 10-digit NDC layouts a package may print.
+NDC_SEGMENTS = {"4-4-2": (4, 4, 2), "5-3-2": (5, 3, 2), "5-4-1": (5, 4, 1)}
+
+
+def _digits(n: int) -> st.SearchStrategy[str]:
+    return st.text(alphabet="0123456789", min_size=n, max_size=n)
+
+
+@st.composite
+def ndc10(draw: st.DrawFn, layout: str | None = None) -> tuple[str, str]:
+    """(layout, a hyphenated 10-digit NDC in it): any digits, as the FDA assigns them."""
+    layout = layout or draw(st.sampled_from(sorted(NDC_SEGMENTS)))
+    return layout, "-".join(draw(_digits(n)) for n in NDC_SEGMENTS[layout])
+
+
+#: Hyphenated digit groups that are no NDC: wrong lengths (3-4-2, 5-4-3, 6-3-1 …).
+bad_ndcs = (
+    st.tuples(_ints(1, 6), _ints(1, 5), _ints(1, 3))
+    .filter(lambda n: n not in {(4, 4, 2), (5, 3, 2), (5, 4, 1), (5, 4, 2)})
+    .flatmap(lambda n: st.tuples(*(_digits(k) for k in n)).map("-".join))
+)
+
+
 # -- clinics -----------------------------------
 @st.composite
 def template_lines(draw: st.DrawFn) -> dict[str, Any]:

@@ -176,9 +176,10 @@ def test_non_editable_install_from_outside_the_repository(tmp_path: Path) -> Non
         text=True,
     ).stdout.split("\n")  # fmt: skip
     assert out[0].startswith(str(target))
-    # G2082 906.51 × 2 = 1,813.02; deductible 283.00, then 20% of 1,530.02 = 306.00 (two lines:
-    # 20% × 623.51 = 124.70; 20% × 906.51 = 181.30) → patient 589.00, Medicare 1,224.02.
-    assert out[1] == "589.00 1224.02"
+    # G2082 952.59 × 2 = 1,905.18; deductible 283.00, then 20% per line: 20% × 669.59 =
+    # 133.918 → 133.92; 20% × 952.59 = 190.518 → 190.52 → patient 283.00 + 324.44 = 607.44,
+    # Medicare 1,905.18 − 607.44 = 1,297.74.
+    assert out[1] == "607.44 1297.74"
 
 
 # -- schemas -------------------------------------------------------------------------------

@@ -127,7 +127,8 @@ def test_estimate_csv_has_one_row_per_line_and_adds_up() -> None:
     result = run("estimate", ESKETAMINE, "--format", "csv")
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert len(rows) == sum(len(v.lines) for v in est.visits) == 68  # 34 visits x 2 lines
+    # 34 visits x 4 lines (J0013, 99214, and the observation as 99415 + 99416)
+    assert len(rows) == sum(len(v.lines) for v in est.visits) == 136
     total = sum((ketacost.Money(r["patient"]) for r in rows), ketacost.Money(0))
     assert total == est.totals.patient == ketacost.Money("6000.00")
 

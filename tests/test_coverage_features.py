@@ -630,7 +630,7 @@ def test_a_bad_program_file_fails_the_whole_payer_folder(tmp_path: Any) -> None:
         ketacost.load_payers(folder)
     (issue,) = err.value.issues
     assert issue.path.endswith("spravato-withme.yaml")
-    assert (issue.line, issue.field) == (4, "id")
+    assert (issue.line, issue.field) == (18, "id")
     assert "must equal the file name 'spravato-withme'" in str(err.value)
 
 

@@ -825,8 +825,55 @@ def test_superbill_of_the_self_pay_series_defaults_paid_to_the_patient_amount(
     assert bill.balance_due == ketacost.Money("0.00")
     assert bill.issued == estimate.issued
     drug = [ln for ln in bill.lines if ln.code == "J3490"]
-    assert {ln.ndc for ln in drug} == {"0409-2051-05"}  # the NDC from the clinic's template
+    # the clinic's NDC 0409-2051-05 (4-4-2) in its 11-digit 5-4-2 claim form, with the N4
+    # qualifier, the unit and the quantity given (35 mg at 100 mg/mL = 0.35 mL)
+    assert {ln.ndc for ln in drug} == {"00409-2051-05"}
+    assert {(ln.ndc_qualifier, ln.ndc_unit, str(ln.ndc_quantity)) for ln in drug} == {
+        ("N4", "ML", "0.35")
+    }
+    assert {ln.ndc_text for ln in drug} == {"N400409205105 ML0.35"}
+    assert {ln.narrative for ln in drug} == {
+        "Ketamine HCl 100 mg/mL inj, 35 mg IV over 40 min (0.5 mg/kg)"
+    }
     assert {ln.diagnosis_pointers for ln in bill.lines} == {"A"}
+
+
+def test_superbill_prints_each_drug_line_as_a_claim_does(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    # The J3490 ketamine line: N4 + the 11-digit NDC + unit + quantity, and the narrative
+    # naming drug, strength and dose, in every form of the superbill.
+    bill = build_superbill(request_, estimate, start=date(2027, 1, 1), end=date(2027, 1, 31))
+    rows = [r for r in csv.DictReader(io.StringIO(render_superbill_csv(bill))) if r["code"]]
+    drug = [r for r in rows if r["code"] == "J3490"]
+    assert len(drug) == 6  # the six package infusions
+    assert {
+        (r["ndc"], r["ndc_qualifier"], r["ndc_unit"], r["ndc_quantity"], r["narrative"])
+        for r in drug
+    } == {
+        (
+            "00409-2051-05",
+            "N4",
+            "ML",
+            "0.35",
+            "Ketamine HCl 100 mg/mL inj, 35 mg IV over 40 min (0.5 mg/kg)",
+        )
+    }
+    others = [r for r in rows if r["code"] != "J3490"]
+    assert {(r["ndc"], r["ndc_qualifier"], r["narrative"]) for r in others} == {("", "", "")}
+    page = _text_of_html(render_superbill_html(bill))
+    assert "NDC (N4, unit, quantity)" in page
+    assert page.count("N400409205105 ML0.35") == 6
+    assert "Ketamine HCl 100 mg/mL inj, 35 mg IV over 40 min (0.5 mg/kg)" in page
+    pdf = _text_of_pdf(render_superbill_pdf(bill))
+    assert pdf.count("N400409205105 ML0.35") == 6
+    # the JSON carries the parts, the NDC in its claim form
+    line = next(ln for ln in json.loads(bill.model_dump_json())["lines"] if ln["code"] == "J3490")
+    assert (line["ndc"], line["ndc_qualifier"], line["ndc_quantity"]) == (
+        "00409-2051-05",
+        "N4",
+        "0.35",
+    )
 
 
 def test_superbill_of_a_superbill_request_shows_what_the_patient_paid(payers: Any) -> None:
@@ -856,9 +903,11 @@ def test_superbill_place_of_service_from_the_session(
     }
     req, est = _with(request_, payers, plan=plan)
     bill = build_superbill(req, est)
-    assert {ln.place_of_service for ln in bill.lines} == {"02"}  # telehealth, from the clinic
+    # telehealth in the patient's home (place of service 10), from the session
+    assert {ln.place_of_service for ln in bill.lines} == {"10"}
     assert bill.lines[0].modifiers == ("95",)
     assert "99214,95," in render_superbill_csv(bill)
+    assert all(ln.ndc is None and ln.ndc_text == "" for ln in bill.lines)  # no drug line
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "medicare_vs_commercial_esketamine.py": [
         "Original Medicare (Part B): billed as G2082, G2083",
-        "Commercial PPO, in network: billed as 99214, J0013",
+        "Commercial PPO, in network: billed as 99214, 99415, 99416, J0013",
         "goes to your Original Medicare (Part B) deductible",
     ],
     "esketamine_year_comparison.py": [

@@ -51,7 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "values and parsing",
-        ("_types", "_dated", "_source", "_yaml_parser", "_json_parser", "_validation"),
+        ("_types", "_dated", "_ndc", "_source", "_yaml_parser", "_json_parser", "_validation"),
     ),
     (
         "models",

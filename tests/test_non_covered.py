@@ -250,23 +250,25 @@ def test_the_coverage_period_example_credits_each_payer_its_own_figures() -> Non
     est = ketacost.estimate(request, payers=PAYERS)
     rows = [(y.start.isoformat(), y.payer_name, y.visits, str(y.totals.patient), str(y.totals.payer))
             for y in est.plan_years]  # fmt: skip
-    # PPO 2026, 5 visits: J0013 84 × 10.50 = 882.00 allowed, 99214 copay 40.00 a visit;
+    # PPO 2026, 5 visits: J0013 84 × 10.50 = 882.00 allowed, 99214 copay 40.00 a visit, the
+    #   observation 99415 + 99416 allowed 40.00 + 15.00 (no second copay; issue 11 §5);
     #   deductible 882.00 + 618.00, coinsurance 20% × 264.00 = 52.80, then 3 × 176.40
-    #   → 1,500.00 + 582.00 + 5 × 40.00 = 2,282.00; plan 3,003.00
+    #   → 1,500.00 + 582.00 + 5 × 40.00 = 2,282.00; plan 5 × (882.00 + 175.00 + 55.00)
+    #   − 2,282.00 = 3,278.00
     # PPO 2027 (a new deductible), 4 visits: deductible 882.00 + 618.00 = 1,500.00;
     #   coinsurance 52.80 + 2 × 176.40 = 405.60; copays 4 × 40.00 = 160.00 → 2,065.60;
-    #   plan 4 × (882.00 + 175.00) − 2,065.60 = 2,162.40
-    # Medicare from 2027-03-01, 11 visits of G2083 (allowed 1,289.82): deductible 283.00, then
-    #   20% × 1,006.82 = 201.36 and 10 × 20% × 1,289.82 = 10 × 257.96 → 283.00 + 2,780.96
-    #   = 3,063.96; Medicare 11 × 1,289.82 − 3,063.96 = 11,124.06
+    #   plan 4 × (882.00 + 175.00 + 55.00) − 2,065.60 = 2,382.40
+    # Medicare from 2027-03-01, 11 visits of G2083 (allowed 1,356.08): deductible 283.00, then
+    #   20% × 1,073.08 = 214.62 and 10 × 20% × 1,356.08 = 10 × 271.22 → 283.00 + 2,926.82
+    #   = 3,209.82; Medicare 11 × 1,356.08 − 3,209.82 = 11,707.06
     assert rows == [
-        ("2026-01-01", "Example Commercial PPO", 5, "2282.00", "3003.00"),
-        ("2027-01-01", "Example Commercial PPO", 4, "2065.60", "2162.40"),
-        ("2027-01-01", "Original Medicare (Part B)", 11, "3063.96", "11124.06"),
+        ("2026-01-01", "Example Commercial PPO", 5, "2282.00", "3278.00"),
+        ("2027-01-01", "Example Commercial PPO", 4, "2065.60", "2382.40"),
+        ("2027-01-01", "Original Medicare (Part B)", 11, "3209.82", "11707.06"),
     ]
     text = render_markdown(estimate_report(est))
     assert "Estimate: Example Commercial PPO, then Original Medicare (Part B)" in text
     assert "$283.00 goes to your Original Medicare (Part B) deductible" in text
     assert "$3,000.00 goes to your Example Commercial PPO deductible" in text
-    assert "$11,124.06 is paid by Original Medicare (Part B) to the clinic." in text
-    assert "$5,165.40 is paid by Example Commercial PPO to the clinic." in text  # 3,003 + 2,162.40
+    assert "$11,707.06 is paid by Original Medicare (Part B) to the clinic." in text
+    assert "$5,660.40 is paid by Example Commercial PPO to the clinic." in text  # 3,278 + 2,382.40

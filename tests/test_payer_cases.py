@@ -36,6 +36,8 @@ STABLE_IDS = {
     "medicare-advantage",
     "medicaid",
     "tricare",
+    "tricare-prime",
+    "tricare-select-retiree",
     "commercial-ppo",
     "commercial-hmo",
     "hdhp",
@@ -93,7 +95,7 @@ def test_a_wrong_expectation_is_reported() -> None:
     )
     wrong = LoadedCase(case.payer, case.name, None, case.request, expect)
     assert case_mismatches(wrong, PAYERS) == [
-        "whole plan patient: expected 1463.85, estimate gives 1463.84",
+        "whole plan patient: expected 1516.89, estimate gives 1516.88",
         "plan year 2026-01-01 codes: expected J0013, estimate bills G2083",
         "plan year 2027-01-01: not in the estimate (plan years: 2025-01-01, 2026-01-01)",
     ]
@@ -102,11 +104,18 @@ def test_a_wrong_expectation_is_reported() -> None:
 # --------------------------------------------------------------------------- the payer files
 
 
+#: When each file was last checked against its sources: the issue 11 corrections re-read
+#: every payer file but self-pay on 2026-11-29.
+REVIEWED = {pid: date(2026, 11, 29) for pid in PAYERS if pid != "self-pay"} | {
+    "self-pay": date(2026, 11, 21)
+}
+
+
 @pytest.mark.parametrize("payer_id", sorted(PAYERS))
 def test_payer_cites_its_sources(payer_id: str) -> None:
     meta = PAYERS[payer_id].metadata
     assert any(ref.href.startswith("https://") and ref.title for ref in meta.reference)
-    assert meta.last_reviewed == date(2026, 11, 21)
+    assert meta.last_reviewed == REVIEWED[payer_id]
 
 
 def test_the_payer_ids_are_the_stable_ones() -> None:
@@ -118,14 +127,17 @@ def test_payer_library_checks_clean() -> None:
 
 
 def test_stale_payers_against_a_fixed_today() -> None:
-    # every file was reviewed 2026-11-21: 365 days later is not older than a year …
+    # the oldest file (self-pay) was reviewed 2026-11-21: 365 days later is not older than a
+    # year …
     assert ketacost.stale_payers(PAYERS, today=date(2027, 11, 21)) == []
     # … a day more is: (id, last_reviewed, age in days), oldest first, then by id
     stale = ketacost.stale_payers(PAYERS, today=date(2027, 11, 22))
-    assert stale == [(pid, date(2026, 11, 21), 366) for pid in sorted(PAYERS)]
-    # a shorter age: 2027-01-01 − 2026-11-21 = 41 days, more than 30
+    assert stale == [("self-pay", date(2026, 11, 21), 366)]
+    # a shorter age: 2027-01-01 − 2026-11-21 = 41 days and − 2026-11-29 = 33, both over 30
+    newer = sorted(pid for pid in PAYERS if pid != "self-pay")
     assert ketacost.stale_payers(PAYERS, today=date(2027, 1, 1), max_age_days=30) == [
-        (pid, date(2026, 11, 21), 41) for pid in sorted(PAYERS)
+        ("self-pay", date(2026, 11, 21), 41),
+        *((pid, date(2026, 11, 29), 33) for pid in newer),
     ]
 
 
@@ -153,7 +165,15 @@ def test_medicare_part_b_holds_the_issue_3_facts() -> None:
 
 
 def test_esketamine_codes_change_on_2026_01_01_wherever_j_codes_are_taken() -> None:
-    for pid in ("commercial-ppo", "commercial-hmo", "hdhp", "medicaid", "tricare"):
+    for pid in (
+        "commercial-ppo",
+        "commercial-hmo",
+        "hdhp",
+        "medicaid",
+        "tricare",
+        "tricare-prime",
+        "tricare-select-retiree",
+    ):
         assert isinstance(_rule(pid, "S0013", "2025-12-31"), CoveredRule), pid
         assert PAYERS[pid].rules_for("S0013", date(2026, 1, 1), "in") is None, pid
         assert isinstance(_rule(pid, "J0013", "2026-01-01"), CoveredRule), pid
@@ -181,14 +201,25 @@ def test_network_designs() -> None:
         assert isinstance(rule, CoveredRule) and rule.conditions.prior_authorization, pid
 
 
-def test_hdhp_sits_at_the_2026_irs_limits() -> None:
+@pytest.mark.parametrize(
+    ("on", "deductible", "family_deductible", "maximum", "family_maximum"),
+    [
+        # Rev. Proc. 2024-25 (2025) and Rev. Proc. 2025-19 (2026): minimum deductible and
+        # maximum out-of-pocket of an HSA-qualified plan, self-only / family
+        (date(2025, 12, 31), "1650.00", "3300.00", "8300.00", "16600.00"),
+        (date(2026, 1, 1), "1700.00", "3400.00", "8500.00", "17000.00"),
+    ],
+)
+def test_hdhp_sits_at_the_irs_limits_of_each_year(
+    on: date, deductible: str, family_deductible: str, maximum: str, family_maximum: str
+) -> None:
     net = PAYERS["hdhp"].networks["in"]
-    on = date(2026, 1, 1)
-    assert net.deductible.individual.at(on) == Money("1700.00")
-    assert net.deductible.family is not None and net.deductible.family.at(on) == Money("3400.00")
+    assert net.deductible.individual.at(on) == Money(deductible)
+    assert net.deductible.family is not None
+    assert net.deductible.family.at(on) == Money(family_deductible)
     oop = net.out_of_pocket_max
-    assert oop is not None and oop.individual.at(on) == Money("8500.00")
-    assert oop.family is not None and oop.family.at(on) == Money("17000.00")
+    assert oop is not None and oop.individual.at(on) == Money(maximum)
+    assert oop.family is not None and oop.family.at(on) == Money(family_maximum)
     assert net.cost_sharing["office-visit"].copay_after_deductible
 
 
@@ -227,13 +258,55 @@ def test_example_clinic_has_every_modality() -> None:
         assert drug.code.at(date(2026, 1, 1)) == "J0013"
     assert {ln.code.values[0] for ln in clinic.sessions["intake"].lines} == {"90791"}
     assert {ln.code.values[0] for ln in clinic.sessions["intake-prescriber"].lines} == {"90792"}
-    assert {ln.code.values[0] for ln in clinic.sessions["kap-session"].lines} == {
+    # KAP: the ketamine drug and its administration; psychotherapy minutes billed once (0820T
+    # includes psychotherapy, so no 90833 beside it) [domain.md §10.3]
+    assert [ln.code.values[0] for ln in clinic.sessions["kap-session"].lines] == [
         "99214",
-        "90833",
+        "96372",
+        "J3490",
         "0820T",
-    }
-    assert {ln.code.values[0] for ln in clinic.sessions["kap-therapy"].lines} == {"90837", "0820T"}
+    ]
+    assert [ln.code.values[0] for ln in clinic.sessions["kap-therapy"].lines] == [
+        "90837",
+        "96372",
+        "J3490",
+        "0820T",
+    ]
     assert [p.id for p in clinic.packages] == ["iv-induction-6"]
+
+
+#: Procedures a separately identifiable E/M (modifier 25) may sit beside in the example clinic.
+PROCEDURES = {"96365", "96372"}
+
+
+def test_example_clinic_bills_claims_the_way_the_sources_say() -> None:
+    clinic = ketacost.load_clinic(CLINIC)
+    # commercial esketamine: drug, visit, and the 2-hour observation as prolonged clinical
+    # staff time (spravatohcp.com coding families); 120 − 39 = 81 minutes beyond 99214's
+    # highest time → 99415 + 1 × 99416
+    for name, ndc11, devices in (
+        ("esketamine-56", "50458-0028-02", 2),
+        ("esketamine-84", "50458-0028-03", 3),
+    ):
+        lines = clinic.sessions[name].lines
+        assert [ln.code.values[-1] for ln in lines] == ["J0013", "99214", "99415", "99416"]
+        assert [ln.units for ln in lines[1:]] == [1, 1, 1]
+        drug = lines[0]
+        assert (drug.ndc11, drug.ndc_unit, drug.ndc_quantity) == (ndc11, "UN", devices)
+    # modifier 25 only on a visit that sits beside a procedure the same day
+    for name, tmpl in clinic.sessions.items():
+        for lines in (tmpl.lines, *tmpl.variants.values()):
+            codes = {ln.code.values[-1] for ln in lines}
+            if any("25" in ln.modifiers for ln in lines):
+                assert codes & PROCEDURES, name
+    # every J3490 line names its drug: NDC with unit and quantity, and a narrative
+    for name, tmpl in clinic.sessions.items():
+        for ln in tmpl.lines:
+            if "J3490" in ln.code.values:
+                assert ln.ndc11 == "00409-2051-05" and ln.ndc_unit == "ML", name
+                assert ln.narrative is not None and "Ketamine" in ln.narrative, name
+    # telehealth at home is place of service 10, not 02 (CMS, since CY2024)
+    assert clinic.sessions["at-home-month"].place_of_service == "10"
 
 
 # --------------------------------------------------------------------------- loader errors

@@ -703,49 +703,95 @@ def test_original_medicare_esketamine_series() -> None:
     check_identities(est)
     first, *rest = lines_of(est)
     assert len(rest) == 7
-    # G2082 (56 mg, billed as the medicare-g-code variant): charge 1,000.00; allowed 906.51;
-    # deductible 283.00 (2026); coinsurance 20% × 623.51 = 124.702 → 124.70;
-    # patient 407.70; Medicare 906.51 − 407.70 = 498.81; write-off 93.49
+    # G2082 (56 mg, billed as the medicare-g-code variant): charge 1,000.00; allowed 952.59
+    # (28.52 RVU × 33.4009, Neolytix; illustrative); deductible 283.00 (2026); coinsurance
+    # 20% × 669.59 = 133.918 → 133.92; patient 416.92; Medicare 952.59 − 416.92 = 535.67;
+    # write-off 1,000.00 − 952.59 = 47.41
     assert (first.code, first.variant, first.modifiers) == ("G2082", "medicare-g-code", ("KX",))
     assert amounts(first) == {
         "charge": "1000.00",
-        "allowed": "906.51",
+        "allowed": "952.59",
         "deductible": "283.00",
-        "coinsurance": "124.70",
-        "patient": "407.70",
-        "payer": "498.81",
-        "write_off": "93.49",
+        "coinsurance": "133.92",
+        "patient": "416.92",
+        "payer": "535.67",
+        "write_off": "47.41",
     }
-    # G2083 (84 mg) × 7: charge 1,400.00; allowed 1,289.82; coinsurance 20% × 1,289.82 =
-    # 257.964 → 257.96; Medicare 1,031.86; write-off 110.18; no cap, so no line is cut
+    # G2083 (84 mg) × 7: charge 1,400.00; allowed 1,356.08 (40.60 RVU × 33.4009); coinsurance
+    # 20% × 1,356.08 = 271.216 → 271.22; Medicare 1,084.86; write-off 43.92; no cap, so no
+    # line is cut
     for ln in rest:
         assert ln.code == "G2083"
         assert amounts(ln) == {
             "charge": "1400.00",
-            "allowed": "1289.82",
-            "coinsurance": "257.96",
-            "patient": "257.96",
-            "payer": "1031.86",
-            "write_off": "110.18",
+            "allowed": "1356.08",
+            "coinsurance": "271.22",
+            "patient": "271.22",
+            "payer": "1084.86",
+            "write_off": "43.92",
         }
-    # allowed 906.51 + 7 × 1,289.82 = 9,935.25 (the domain figure). Coinsurance is rounded
-    # per line (a named rounding point): 124.70 + 7 × 257.96 = 1,930.42, where 20% of the
-    # total 9,652.25 is 1,930.45: each line drops 0.002 or 0.004 (0.002 + 7 × 0.004 =
-    # 0.030), so the patient owes 283.00 + 1,930.42 = 2,213.42 (domain: 2,213.45) and
-    # Medicare 9,935.25 − 2,213.42 = 7,721.83 (domain: 7,721.80).
-    # write-off 10,800.00 − 9,935.25 = 864.75
+    # allowed 952.59 + 7 × 1,356.08 = 10,445.15 (the domain figure with these rates).
+    # Coinsurance is rounded per line (a named rounding point): 133.92 + 7 × 271.22 =
+    # 2,032.46, where 20% of the total 10,162.15 is 2,032.43: each line adds 0.002 or 0.004
+    # (0.002 + 7 × 0.004 = 0.030), so the patient owes 283.00 + 2,032.46 = 2,315.46 (domain:
+    # 2,315.43) and Medicare 10,445.15 − 2,315.46 = 8,129.69.
+    # write-off 10,800.00 − 10,445.15 = 354.85
     assert amounts(est.totals) == {
         "charge": "10800.00",
-        "allowed": "9935.25",
+        "allowed": "10445.15",
         "deductible": "283.00",
-        "coinsurance": "1930.42",
-        "patient": "2213.42",
-        "payer": "7721.83",
-        "write_off": "864.75",
+        "coinsurance": "2032.46",
+        "patient": "2315.46",
+        "payer": "8129.69",
+        "write_off": "354.85",
     }
     (year,) = est.plan_years
     assert str(year.deductible_individual) == "283.00"
     assert year.out_of_pocket_max_individual is None
+
+
+def test_original_medicare_prescriber_intake_at_the_corrected_90792_amount() -> None:
+    # Issue 11: 90792 was a 180.00 placeholder; the 2026 national non-facility amount is
+    # 6.05 RVU (work 4.16 + PE 1.72 + MP 0.17) × 33.4009 = 202.075445 → 202.08.
+    library = ketacost.load_payers(ROOT / "payers")
+    clinic = ketacost.load_clinic(ROOT / "examples" / "clinics" / "example-clinic.yaml")
+    data = b.request(
+        clinic,
+        [
+            {"session": "intake-prescriber", "sessions": 1},  # 2026-03-02: 90792
+            {"session": "at-home-month", "sessions": 1, "start_after_days": 7},  # 99214
+        ],
+        start="2026-03-02",
+        payer_id="medicare-part-b",
+        patient={"age": 70, "diagnoses": ["F33.2"], "failed_trials": 2},
+    )
+    est = ketacost.estimate(data, payers=library)
+    check_identities(est)
+    intake, visit = lines_of(est)
+    # 90792: charge 400.00; allowed 202.08; all of it to the 283.00 deductible (80.92 left);
+    # Medicare 0.00; write-off 400.00 − 202.08 = 197.92
+    assert intake.code == "90792"
+    assert amounts(intake) == {
+        "charge": "400.00",
+        "allowed": "202.08",
+        "deductible": "202.08",
+        "patient": "202.08",
+        "write_off": "197.92",
+    }
+    # 99214 (telehealth at home, place of service 10: the non-facility rate): allowed 135.61;
+    # deductible 80.92; coinsurance 20% × 54.69 = 10.938 → 10.94; patient 91.86; Medicare
+    # 135.61 − 91.86 = 43.75; write-off 200.00 − 135.61 = 64.39
+    assert amounts(visit) == {
+        "charge": "200.00",
+        "allowed": "135.61",
+        "deductible": "80.92",
+        "coinsurance": "10.94",
+        "patient": "91.86",
+        "payer": "43.75",
+        "write_off": "64.39",
+    }
+    # patient 202.08 + 91.86 = 293.94; Medicare 43.75
+    assert (str(est.totals.patient), str(est.totals.payer)) == ("293.94", "43.75")
 
 
 # --------------------------------------------------------------------------- 12. self-pay

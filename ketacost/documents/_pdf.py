@@ -347,8 +347,10 @@ def render_superbill_pdf(bill: Superbill) -> bytes:
             ln.code,
             " ".join(ln.modifiers),
             str(ln.units),
-            ln.description + (f" (rendering NPI {ln.rendering_npi})" if ln.rendering_npi else ""),
-            ln.ndc or "",
+            ln.description
+            + (f"; {ln.narrative}" if ln.narrative else "")
+            + (f" (rendering NPI {ln.rendering_npi})" if ln.rendering_npi else ""),
+            ln.ndc_text,
             ln.diagnosis_pointers,
             usd(ln.charge),
             usd(ln.paid),
@@ -364,13 +366,13 @@ def render_superbill_pdf(bill: Superbill) -> bytes:
             "Modifiers",
             "Units",
             "Description",
-            "NDC",
+            "NDC (N4, unit, quantity)",
             "Dx pointer",
             "Charge",
             "Paid",
         ),
         rows,
-        widths=(22, 10, 18, 16, 11, 70, 24, 16, 20, 20),
+        widths=(22, 10, 18, 16, 11, 58, 36, 16, 20, 20),
         right=(4, 8, 9),
         bold_last=True,
     )

@@ -3,7 +3,10 @@
 There is no federal standard; the contents follow payer and industry convention
 (``../shared/domain.md`` §5.6): provider name, NPI, TIN and address; patient name, birth date
 and member id; per line the date and place of service, CPT/HCPCS code with modifiers and
-units, ICD-10 diagnosis pointers as on a CMS-1500 (A–L), charge and amount paid.
+units, ICD-10 diagnosis pointers as on a CMS-1500 (A–L), charge and amount paid. A drug line
+also carries its NDC the way a claim does (CMS-1500 item 24, shaded part; 837P loop 2410): the
+``N4`` qualifier, the 11-digit 5-4-2 NDC, the unit and the quantity given; an unlisted-drug code
+(J3490) the drug's name, strength and dose.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import datetime as dt
 import io
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
 
 from ketacost._estimate import Estimate
 from ketacost._money import Money
+from ketacost._ndc import NDC_QUALIFIER, NdcUnit, ndc_claim_text, ndc_quantity_text
 from ketacost._request import EstimateRequest
 from ketacost._types import Model
 
@@ -63,12 +68,23 @@ class SuperbillLine(Model):
     code: str
     modifiers: tuple[str, ...]
     units: int
-    ndc: str | None
+    ndc: str | None = Field(description="the drug's NDC, 11 digits as 5-4-2 (00409-2051-05)")
+    ndc_qualifier: Literal["N4"] | None = Field(description="N4 when the line has an NDC")
+    ndc_unit: NdcUnit | None = Field(description="unit of ndc_quantity: UN, ML, GR or F2")
+    ndc_quantity: Decimal | None = Field(description="quantity of the drug given, in ndc_unit")
+    narrative: str | None = Field(description="drug name, strength and dose (unlisted drug)")
     description: str
     diagnosis_pointers: str = Field(description="letters of the diagnoses, primary first")
     rendering_npi: str | None = Field(description="the session's provider, when not the clinic")
     charge: Money
     paid: Money
+
+    @property
+    def ndc_text(self) -> str:
+        """The NDC as CMS-1500 item 24 prints it (``N400409205105 ML0.35``), or ``""``."""
+        if self.ndc is None or self.ndc_unit is None or self.ndc_quantity is None:
+            return ""
+        return ndc_claim_text(self.ndc, self.ndc_unit, self.ndc_quantity)
 
 
 class Superbill(Model):
@@ -182,7 +198,11 @@ def build_superbill(
                     code=ln.code,
                     modifiers=ln.modifiers,
                     units=ln.units,
-                    ndc=tl.ndc,
+                    ndc=tl.ndc11,
+                    ndc_qualifier=NDC_QUALIFIER if tl.ndc11 is not None else None,
+                    ndc_unit=tl.ndc_unit,
+                    ndc_quantity=tl.ndc_quantity,
+                    narrative=tl.narrative,
                     description=ln.description,
                     diagnosis_pointers=pointers,
                     rendering_npi=rendering,
@@ -220,6 +240,10 @@ CSV_COLUMNS = (
     "modifiers",
     "units",
     "ndc",
+    "ndc_qualifier",
+    "ndc_unit",
+    "ndc_quantity",
+    "narrative",
     "description",
     "diagnosis_pointers",
     "diagnosis_codes",
@@ -262,6 +286,10 @@ def render_superbill_csv(bill: Superbill) -> str:
                 " ".join(ln.modifiers),
                 ln.units,
                 ln.ndc or "",
+                ln.ndc_qualifier or "",
+                ln.ndc_unit or "",
+                "" if ln.ndc_quantity is None else ndc_quantity_text(ln.ndc_quantity),
+                ln.narrative or "",
                 ln.description,
                 ln.diagnosis_pointers,
                 " ".join(by_pointer[p] for p in ln.diagnosis_pointers),
@@ -274,6 +302,10 @@ def render_superbill_csv(bill: Superbill) -> str:
     writer.writerow(
         (
             "total",
+            "",
+            "",
+            "",
+            "",
             "",
             "",
             "",
