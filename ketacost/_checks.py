@@ -86,6 +86,7 @@ def coverage_problems(
         ("tier", family_deductible_problem(payer, cov)),
         ("network", reference_problem(payer, cov, payers)),
         ("savings_program", savings_program_problem(cov, programs)),
+        ("drug_benefit", drug_benefit_problem(payer, cov)),
     ):
         if message is not None:
             problems.append(((*at, field), message))
@@ -231,6 +232,16 @@ def unknown_payer_problem(cov: Coverage, payers: Mapping[str, Payer]) -> str | N
     if cov.payer in payers:
         return None
     return f"unknown payer {cov.payer!r} (known: {', '.join(sorted(payers))})"
+
+
+def drug_benefit_problem(payer: Payer, cov: Coverage) -> str | None:
+    """The drug's route must be one the payer offers."""
+    if cov.drug_benefit in payer.drug_benefits or payer.kind == "self-pay":
+        return None
+    return (
+        f"payer {payer.id!r} does not take the drug through its {cov.drug_benefit} benefit "
+        f"(its routes: {', '.join(payer.drug_benefits)})"
+    )
 
 
 def family_deductible_problem(payer: Payer, cov: Coverage) -> str | None:

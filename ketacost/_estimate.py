@@ -84,6 +84,9 @@ class EstimateLine(Model):
     units: int
     modifiers: tuple[str, ...]
     description: str
+    billed_by: str = Field(
+        description="clinic, or specialty pharmacy (the drug under the pharmacy benefit)"
+    )
     charge: Money
     allowed: Money
     covered: bool

@@ -202,6 +202,29 @@ class Network(Model):
     )
 
 
+class PharmacyBenefit(Model):
+    """The payer's pharmacy benefit, for a drug a specialty pharmacy dispenses (issue 11 §4).
+
+    On this route the pharmacy bills the drug (its allowed amount is also its charge) and the
+    clinic bills the visit and observation. The drug's cost share is the tier's copay (per
+    claim line), then the deductible where it applies, then coinsurance, capped at the
+    maximum: the medical ones (``integrated``) or the benefit's own (``separate``).
+    """
+
+    codes: tuple[Code, ...] = Field(min_length=1, max_length=50, description="drug codes")
+    rates: dict[Code, Dated[UnitRate]] = Field(description="allowed (and charged) per unit")
+    tier: str = Field(default="specialty", min_length=1, max_length=40)
+    copay: Dated[Usd] = Dated(Money(0))
+    coinsurance: Dated[Rate] = Dated(Decimal(0))
+    deductible_applies: StrictBool = True
+    accumulators: Literal["integrated", "separate"] = Field(
+        default="integrated",
+        description="integrated: the medical deductible and maximum; separate: its own",
+    )
+    deductible: Dated[Usd] | None = Field(default=None, description="separate: individual")
+    out_of_pocket_max: Dated[Usd] | None = Field(default=None, description="separate: individual")
+
+
 class RuleConditions(Model):
     """Conditions a covered rule puts on coverage; each one not met denies the line."""
 
@@ -292,6 +315,13 @@ class Payer(Model):
         description="true: manufacturer assistance does not count toward the deductible or "
         "out-of-pocket maximum (only what the patient pays does)",
     )
+    drug_benefits: tuple[Literal["medical", "pharmacy"], ...] = Field(
+        default=("medical",),
+        min_length=1,
+        description="the routes a drug may take: the clinic bills it (medical) or a specialty "
+        "pharmacy does (pharmacy, under `pharmacy`)",
+    )
+    pharmacy: PharmacyBenefit | None = None
 
     _index: dict[str, tuple[CoveredRule | ExcludedRule, ...]] = PrivateAttr(default_factory=dict)
 
@@ -352,6 +382,7 @@ def payer_issues(payer: Payer) -> list[tuple[Loc, str]]:
         issues.append((("networks",), "a payer needs at least one network ('in' or 'out')"))
     for net_name, net in payer.networks.items():
         issues += _network_amount_issues(("networks", net_name), net)
+    issues += _pharmacy_issues(payer)
     seen: dict[tuple[str, str], list[int]] = {}
     ids: dict[str, int] = {}
     for i, rule in enumerate(payer.coverage):
@@ -454,6 +485,36 @@ def _covered_rule_issues(payer: Payer, loc: Loc, rule: CoveredRule) -> list[tupl
         )
     if any(days < 1 or days > 366 for days in c.renewal_days):
         issues.append(((*loc, "conditions", "renewal_days"), "each must be 1 to 366 days"))
+    return issues
+
+
+def _pharmacy_issues(payer: Payer) -> list[tuple[Loc, str]]:
+    """A pharmacy route has a benefit, each of its codes a rate, separate amounts only apart."""
+    issues: list[tuple[Loc, str]] = []
+    route = "pharmacy" in payer.drug_benefits
+    if len(set(payer.drug_benefits)) != len(payer.drug_benefits):
+        issues.append((("drug_benefits",), "lists a route twice"))
+    if route and payer.pharmacy is None:
+        issues.append((("pharmacy",), "drug_benefits lists pharmacy: give the pharmacy benefit"))
+    if payer.pharmacy is None:
+        return issues
+    if not route:
+        issues.append((("drug_benefits",), "has a pharmacy benefit: list pharmacy here"))
+    ph = payer.pharmacy
+    issues += [
+        (("pharmacy", "codes", i), f"code {code} has no rate in pharmacy.rates")
+        for i, code in enumerate(ph.codes)
+        if code not in ph.rates
+    ]
+    if ph.accumulators == "separate" and ph.deductible is None and ph.deductible_applies:
+        issues.append((("pharmacy", "deductible"), "a separate deductible needs an amount"))
+    if ph.accumulators == "integrated":
+        for name in ("deductible", "out_of_pocket_max"):
+            if getattr(ph, name) is not None:
+                issues.append(
+                    (("pharmacy", name), "only with accumulators: separate (integrated uses "
+                     "the medical amounts)")
+                )  # fmt: skip
     return issues
 
 

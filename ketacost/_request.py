@@ -175,6 +175,11 @@ class Coverage(Model):
         description="renewals of an approval, where the payer renews: expected (covered, and "
         "a range driver), approved, or denied (later sessions are self-pay)",
     )
+    drug_benefit: Literal["medical", "pharmacy"] = Field(
+        default="medical",
+        description="the drug billed by the clinic under the medical benefit, or by a "
+        "specialty pharmacy under the pharmacy benefit (where the payer allows it)",
+    )
     accumulators: StartingAccumulators | None = None
     member_id: str | None = Field(default=None, max_length=64)
     savings_program: Slug | None = Field(

@@ -54,7 +54,10 @@ def bill_visit(
     counted = count_limits(coverage, lines, on, accumulated)
     for line in lines:
         if line.covered:
-            price(coverage, line, on)
+            if line.pharmacy:
+                price_at_pharmacy(coverage, line, on)
+            else:
+                price(coverage, line, on)
     if counted:
         give_back(coverage, lines, counted, accumulated)
     share_costs(coverage, lines, on, accumulated)
@@ -135,6 +138,16 @@ def price(coverage: CoverageInForce, line: BillLine, on: date) -> None:
         line.balance_bill = line.charge - line.allowed
         if line.balance_bill:
             line.note(explain.balance_bill_note, line.balance_bill, line.charge, line.allowed)
+
+
+def price_at_pharmacy(coverage: CoverageInForce, line: BillLine, on: date) -> None:
+    """A drug the pharmacy bills: its rate × units is both its charge and the allowed amount."""
+    ph = coverage.pharmacy
+    assert ph is not None
+    unit = value_on(ph.rates[line.code], on, f"pharmacy rate for {line.code}").cents
+    line.allowed = line.charge
+    how = (explain.pharmacy_rate, ph.tier, unit, line.template.units, line.charge)
+    line.note(explain.allowed_note, line.allowed, how, None)
 
 
 def _source(coverage: CoverageInForce, on: date) -> str:
@@ -231,45 +244,109 @@ def share_costs(
     for n, line in enumerate(lines):
         if not line.covered:
             continue
+        if line.pharmacy:
+            _share_at_pharmacy(coverage, line, on, accumulated)
+            continue
         category = line.category
         assert category is not None
-        terms = network.cost_sharing[category]
         pool: object = _pool(network.copay_scope, category, n)
         if pool not in copay_left:
             copay_left[pool] = copays[category] if pool != "visit" else max(copays.values())
         # A category without a copay of its own (a drug under coinsurance) never carries
         # another category's visit copay.
         left = copay_left[pool] if copays[category] else 0
+        copay_left[pool] -= _share_line(coverage, line, left, on, accumulated)
+
+
+def _share_line(
+    coverage: CoverageInForce, line: BillLine, copay_left: int, on: date, accumulated: Accumulated
+) -> int:
+    """One covered line's cost share under the medical benefit; returns the copay it took."""
+    network = coverage.network
+    assert network is not None and line.category is not None
+    category = line.category
+    terms = network.cost_sharing[category]
+    ded_left, oop_left = remaining(coverage, on, accumulated)
+    base = line.allowed
+    copay = ded = 0
+    if not terms.copay_after_deductible:
+        copay = min(copay_left, base)
+        base -= copay
+    if terms.deductible_applies:
+        ded = min(base, ded_left)
+        base -= ded
+    if terms.copay_after_deductible and (ded_left - ded == 0 or not terms.deductible_applies):
+        copay = min(copay_left, base)
+        base -= copay
+    taken = copay
+    rate = value_on(terms.coinsurance, on, f"cost_sharing.{category}.coinsurance")
+    coinsurance = cents_times_rate(base, rate)
+    if copay:
+        line.note(explain.copay_note, copay, category, network.copay_scope)
+    if terms.deductible_applies:
+        line.note(explain.deductible_note, ded, ded_left)
+    if rate:
+        line.note(explain.coinsurance_note, rate, base, coinsurance)
+    if oop_left is not None and copay + ded + coinsurance > oop_left:
+        copay, ded, coinsurance = _capped(copay, ded, coinsurance, oop_left)
+        line.note(explain.out_of_pocket_cap_note, oop_left)
+    line.copay, line.deductible, line.coinsurance = copay, ded, coinsurance
+    cost = copay + ded + coinsurance
+    line.credit_deductible, line.credit_out_of_pocket = ded, cost
+    accumulated.add(ded, cost)
+    if coverage.superbill:
+        line.note(explain.reimbursed_note, line.allowed, cost)
+    return taken
+
+
+def _share_at_pharmacy(
+    coverage: CoverageInForce, line: BillLine, on: date, accumulated: Accumulated
+) -> None:
+    """The drug's cost share under the pharmacy benefit (issue 11 §4).
+
+    The tier's copay per claim line, then the deductible where it applies, then coinsurance,
+    capped at the maximum: the medical deductible and maximum (integrated) or the benefit's
+    own (separate, individual amounts).
+    """
+    ph = coverage.pharmacy
+    assert ph is not None
+    separate = ph.accumulators == "separate"
+    if separate:
+        ded_left = 0
+        if ph.deductible is not None:
+            amount = value_on(ph.deductible, on, "pharmacy.deductible").cents
+            ded_left = max(0, amount - accumulated.pharmacy_deductible)
+        oop_left: int | None = None
+        if ph.out_of_pocket_max is not None:
+            cap = value_on(ph.out_of_pocket_max, on, "pharmacy.out_of_pocket_max").cents
+            oop_left = max(0, cap - accumulated.pharmacy_out_of_pocket)
+    else:
         ded_left, oop_left = remaining(coverage, on, accumulated)
-        base = line.allowed
-        copay = ded = 0
-        if not terms.copay_after_deductible:
-            copay = min(left, base)
-            base -= copay
-        if terms.deductible_applies:
-            ded = min(base, ded_left)
-            base -= ded
-        if terms.copay_after_deductible and (ded_left - ded == 0 or not terms.deductible_applies):
-            copay = min(left, base)
-            base -= copay
-        copay_left[pool] -= copay
-        rate = value_on(terms.coinsurance, on, f"cost_sharing.{category}.coinsurance")
-        coinsurance = cents_times_rate(base, rate)
-        if copay:
-            line.note(explain.copay_note, copay, category, network.copay_scope)
-        if terms.deductible_applies:
-            line.note(explain.deductible_note, ded, ded_left)
-        if rate:
-            line.note(explain.coinsurance_note, rate, base, coinsurance)
-        if oop_left is not None and copay + ded + coinsurance > oop_left:
-            copay, ded, coinsurance = _capped(copay, ded, coinsurance, oop_left)
-            line.note(explain.out_of_pocket_cap_note, oop_left)
-        line.copay, line.deductible, line.coinsurance = copay, ded, coinsurance
-        cost = copay + ded + coinsurance
+    base = line.allowed
+    copay = min(value_on(ph.copay, on, "pharmacy.copay").cents, base)
+    base -= copay
+    ded = min(base, ded_left) if ph.deductible_applies else 0
+    base -= ded
+    rate = value_on(ph.coinsurance, on, "pharmacy.coinsurance")
+    coinsurance = cents_times_rate(base, rate)
+    if copay:
+        line.note(explain.pharmacy_copay_note, copay, ph.tier)
+    if ph.deductible_applies:
+        line.note(explain.deductible_note, ded, ded_left)
+    if rate:
+        line.note(explain.coinsurance_note, rate, base, coinsurance)
+    if oop_left is not None and copay + ded + coinsurance > oop_left:
+        copay, ded, coinsurance = _capped(copay, ded, coinsurance, oop_left)
+        line.note(explain.out_of_pocket_cap_note, oop_left)
+    line.copay, line.deductible, line.coinsurance = copay, ded, coinsurance
+    cost = copay + ded + coinsurance
+    if separate:
+        line.accumulates = "pharmacy"
+        accumulated.pharmacy_deductible += ded
+        accumulated.pharmacy_out_of_pocket += cost
+    else:
         line.credit_deductible, line.credit_out_of_pocket = ded, cost
         accumulated.add(ded, cost)
-        if coverage.superbill:
-            line.note(explain.reimbursed_note, line.allowed, cost)
 
 
 def _copays(

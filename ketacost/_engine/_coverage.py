@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import TypeVar
 
 from ketacost._checks import (
+    drug_benefit_problem,
     family_deductible_problem,
     reference_problem,
     savings_program_problem,
@@ -24,6 +25,7 @@ from ketacost._payer import (
     Network,
     Payer,
     PercentOfPayer,
+    PharmacyBenefit,
     rule_in_force,
 )
 from ketacost._request import Coverage, EstimateRequest, HeldAuthorization
@@ -86,12 +88,19 @@ class CoverageInForce:
             family_deductible_problem(payer, coverage),
             reference_problem(payer, coverage, payers),
             savings_program_problem(coverage, programs),
+            drug_benefit_problem(payer, coverage),
         ):
             if problem is not None:
                 raise EstimateError(problem)
         self.network: Network | None = payer.networks.get(coverage.network)
         self.self_pay = payer.kind == "self-pay"
         self.superbill = coverage.superbill and not self.self_pay
+        # The drug through a specialty pharmacy under the pharmacy benefit (issue 11 §4).
+        self.pharmacy: PharmacyBenefit | None = (
+            payer.pharmacy
+            if coverage.drug_benefit == "pharmacy" and not (self.self_pay or self.superbill)
+            else None
+        )
         self.family = coverage.tier == "family"
         self.used_payers = [payer, *self._reference_payer()]
         self.program, self.used_program, self.program_note = self._savings_program(programs)

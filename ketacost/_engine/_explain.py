@@ -26,6 +26,8 @@ __all__ = [
     "per_unit",
     "percent",
     "percent_of_charge",
+    "pharmacy_copay_note",
+    "pharmacy_rate",
     "program_used_up_note",
     "reimbursed_note",
     "self_pay_note",
@@ -73,6 +75,14 @@ def fallback_source(payer_id: str, network: str, reference_id: str, code: str) -
 
 def percent_of_charge(rate: Decimal, charge: int, allowed: int) -> str:
     return f"{percent(rate)} of the charge {amount(charge)} = {amount(allowed)}"
+
+
+def pharmacy_rate(tier: str, unit: int, units: int, total: int) -> str:
+    return f"{tier} tier pharmacy rate: {amount(unit)} × {units} = {amount(total)}"
+
+
+def pharmacy_copay_note(copay: int, tier: str) -> str:
+    return f"copay {amount(copay)} (pharmacy {tier} tier, per claim)"
 
 
 def per_unit(source: str, unit: int, units: int, total: int) -> str:

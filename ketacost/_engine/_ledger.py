@@ -55,6 +55,9 @@ class Accumulated:
     out_of_pocket_individual: int = 0
     out_of_pocket_family: int = 0
     sessions: dict[str, int] = field(default_factory=dict)
+    # A pharmacy benefit with its own deductible and maximum (individual; issue 11 §4).
+    pharmacy_deductible: int = 0
+    pharmacy_out_of_pocket: int = 0
 
     def add(self, deductible: int, out_of_pocket: int) -> None:
         """Count a payment toward the deductible and the out-of-pocket maximum."""
@@ -90,6 +93,11 @@ class BillLine:
     template: TemplateLine
     code: str
     charge: int
+    # Billed by a specialty pharmacy under the pharmacy benefit (its charge is the pharmacy's
+    # rate; the clinic's own charge for the item is kept to share a session's price).
+    pharmacy: bool = False
+    clinic_charge: int = 0
+    accumulates: str = "medical"  # or "pharmacy": a separate pharmacy deductible and maximum
     covered: bool = False
     rule: str = ""
     reason: str | None = None
@@ -249,6 +257,7 @@ def _post(
             "units": template.units,
             "modifiers": template.modifiers,
             "description": template.description,
+            "billed_by": "specialty pharmacy" if line.pharmacy else "clinic",
             "charge": money[line.charge],
             "allowed": money[allowed],
             "covered": line.covered,

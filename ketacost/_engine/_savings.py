@@ -109,7 +109,11 @@ def _not_counted(line: BillLine, part: int, payer: Payer, accumulated: Accumulat
     patient's own payments count toward the deductible and the maximum.
     """
     from_deductible = max(0, min(line.deductible, part - line.coinsurance))
-    line.credit_deductible -= from_deductible
-    line.credit_out_of_pocket -= part
-    accumulated.add(-from_deductible, -part)
+    if line.accumulates == "pharmacy":
+        accumulated.pharmacy_deductible -= from_deductible
+        accumulated.pharmacy_out_of_pocket -= part
+    else:
+        line.credit_deductible -= from_deductible
+        line.credit_out_of_pocket -= part
+        accumulated.add(-from_deductible, -part)
     line.note(explain.copay_accumulator_note, payer.name, part)

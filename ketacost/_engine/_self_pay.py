@@ -76,14 +76,15 @@ def price_not_covered(lines: list[BillLine], price: int, rule: str, clinic: Clin
         for line in lines:
             line.self_pay_price = None
         return
-    charges = [ln.charge for ln in lines]
+    # A drug a pharmacy bills keeps its share of the clinic's price out of the clinic's lines.
+    charges = [ln.clinic_charge if ln.pharmacy else ln.charge for ln in lines]
     shares = charges if price == CHARGEMASTER else share_cents(price, charges)
     # A visit the plan covers nothing of is a self-pay visit: its session's (or package's)
     # price, as for a self-pay patient; per-code prices are for the items of a visit the plan
     # covers in part.
     wholly = not any(line.covered for line in lines)
     for line, share in zip(lines, shares, strict=True):
-        if line.covered:
+        if line.covered or line.pharmacy:  # a pharmacy charges its own price
             line.self_pay_price = None
             continue
         per_code = None if wholly else clinic.self_pay_codes.get(line.code)

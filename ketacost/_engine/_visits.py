@@ -142,6 +142,20 @@ def adjudicate_totals(
     )
 
 
+def _to_pharmacy(lines: list[BillLine], coverage: CoverageInForce, on: date) -> None:
+    """The drug lines a specialty pharmacy bills under the pharmacy benefit (issue 11 §4).
+
+    Their charge is the pharmacy's rate × units; the clinic bills the rest of the visit.
+    """
+    ph = coverage.pharmacy
+    assert ph is not None
+    for line in lines:
+        if line.template.drug and line.code in ph.codes:
+            unit = value_on(ph.rates[line.code], on, f"pharmacy rate for {line.code}").cents
+            line.clinic_charge, line.charge = line.charge, unit * line.template.units
+            line.pharmacy = True
+
+
 class _Plan:
     def __init__(
         self,
@@ -317,6 +331,8 @@ class _Plan:
                 BillLine(tl, code, charge)
                 for tl, code, charge in zip(template_lines, codes, charges, strict=True)
             ]
+            if coverage.pharmacy is not None:
+                _to_pharmacy(bill, coverage, on)
             self._bill(index, bill, coverage, on, age, year, number)
             sums = [0] * len(TOTAL_FIELDS)
             if self.lines:
@@ -354,9 +370,11 @@ class _Plan:
         if coverage.self_pay or coverage.superbill:
             why = "self-pay" if coverage.self_pay else f"superbill to {coverage.payer.name}"
             self.self_pay_lines += [(ln, why, ln.charge) for ln in lines]
-        else:
+        else:  # the clinic's items only: a pharmacy gives its own estimate
             self.self_pay_lines += [
-                (ln, f"not covered: {ln.reason}", ln.patient) for ln in lines if not ln.covered
+                (ln, f"not covered: {ln.reason}", ln.patient)
+                for ln in lines
+                if not ln.covered and ln.billed_by == "clinic"
             ]
 
     def _charged(
@@ -435,7 +453,7 @@ class _Plan:
             return None
         if coverage.self_pay:
             return (which, session, variant, *codes, *charges, *self.prices[index])
-        if coverage.superbill:
+        if coverage.superbill or coverage.pharmacy is not None:
             return None
         rules = coverage.rules_key(codes, on)
         if rules is None:
