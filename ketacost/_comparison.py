@@ -53,7 +53,13 @@ class Variant(Model):
             parts.append("other plan")
         if self.start:
             parts.append(f"from {self.start.isoformat()}")
-        parts += [f"{k}={v}" for k, v in sorted(self.coverage.items())]
+        routes = {"medical": "drug billed by the clinic (medical benefit)",
+                  "pharmacy": "drug from a specialty pharmacy (pharmacy benefit)"}  # fmt: skip
+        for key, value in sorted(self.coverage.items()):
+            if key == "drug_benefit" and value in routes:
+                parts.append(routes[value])
+            else:
+                parts.append(f"{key}={value}")
         return ", ".join(parts) or "as requested"
 
 

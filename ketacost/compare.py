@@ -129,22 +129,35 @@ def variants(
     networks: Sequence[str] = (),
     sessions: Sequence[str] = (),
     starts: Sequence[date] = (),
+    drug_benefits: Sequence[str] = (),
 ) -> list[Variant]:
-    """Every combination of the given payers, networks, sessions and start dates.
+    """Every combination of the given payers, networks, sessions, start dates and drug routes.
 
-    In the order given; a dimension left empty keeps the request's value.
+    In the order given; a dimension left empty keeps the request's value. A drug route
+    (``medical`` or ``pharmacy``) sets the coverage's ``drug_benefit``: the same patient's
+    esketamine billed by the clinic or by a specialty pharmacy, side by side.
     """
     combos = itertools.product(
-        _or_keep(payers), _or_keep(networks), _or_keep(sessions), _or_keep(starts)
+        _or_keep(payers),
+        _or_keep(networks),
+        _or_keep(sessions),
+        _or_keep(starts),
+        _or_keep(drug_benefits),
     )
     return [
         validate(
             Variant,
-            {"payer": p, "network": n, "session": s, "start": d},
+            {
+                "payer": p,
+                "network": n,
+                "session": s,
+                "start": d,
+                "coverage": {} if route is None else {"drug_benefit": route},
+            },
             SourceMap.empty("<variants>"),
             VariantError,
         )
-        for p, n, s, d in combos
+        for p, n, s, d, route in combos
     ]
 
 

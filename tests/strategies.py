@@ -439,6 +439,20 @@ def payer_data(
         "coverage": draw(coverage_rules(all_covered=covered)),
         "copay_accumulator": draw(_BOOL),
     }
+    if _chance(draw, 3):  # issue 11 §4: a pharmacy benefit for the drug codes
+        separate = draw(_BOOL)
+        data["drug_benefits"] = ["medical", "pharmacy"]
+        data["pharmacy"] = {
+            "codes": ["J0013", "J3490"],
+            "rates": {"J0013": _usd(draw(money("20.00", "0.01"))),
+                      "J3490": _usd(draw(money("80.00", "0.01")))},
+            "copay": _usd(draw(money("60.00"))),
+            "coinsurance": draw(_COINSURANCE),
+            "deductible_applies": draw(_BOOL),
+            "accumulators": "separate" if separate else "integrated",
+            **({"deductible": _usd(draw(money("300.00"))),
+                "out_of_pocket_max": _usd(draw(money("900.00")))} if separate else {}),
+        }  # fmt: skip
     if not covered and draw(_BOOL):
         data["limits"] = {
             "sessions": {"codes": draw(_LIMIT_CODES), "sessions_per_plan_year": draw(_LIMIT)}
@@ -509,7 +523,10 @@ def template_lines(draw: st.DrawFn) -> dict[str, Any]:
     code, units = draw(_LINE_SHAPES)
     if _chance(draw, 5):
         code = {DATED_FROM: code, CHANGE_ON: draw(_CODE)}
-    return {"code": code, "units": units, "description": "a line"}
+    line: dict[str, Any] = {"code": code, "units": units, "description": "a line"}
+    if code in ("J0013", "J3490") and draw(_BOOL):
+        line["drug"] = True  # issue 11 §4: a drug line may go through the pharmacy benefit
+    return line
 
 
 _LINES = st.lists(template_lines(), min_size=1, max_size=3)
@@ -874,6 +891,8 @@ def coverage_data(
         coverage["authorization_start"] = start + timedelta(days=draw(_ints(-30, 30)))
     if _chance(draw, 3):
         coverage["authorization_renewal"] = draw(_pick("expected", "approved", "denied"))
+    if "pharmacy" in payer.drug_benefits and draw(_BOOL):
+        coverage["drug_benefit"] = "pharmacy"
     if draw(_BOOL) if accumulators is None else accumulators:
         coverage["accumulators"] = draw(starting_accumulators(payer, network, start, edge=edge))
     return coverage

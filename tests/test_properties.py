@@ -103,6 +103,13 @@ def _blocks(case: Case, estimate: Estimate) -> list[_Block]:
     return out
 
 
+def _own_accumulators(block: _Block, line: EstimateLine) -> bool:
+    """A drug line of a pharmacy benefit with its own deductible and maximum (issue 11 §4):
+    it moves neither the medical deductible nor the medical maximum."""
+    ph = block.payer.pharmacy
+    return line.billed_by != "clinic" and ph is not None and ph.accumulators == "separate"
+
+
 def _met_before(block: _Block) -> tuple[int, int, int, int]:
     """(deductible individual, family, out-of-pocket individual, family) met before the first
     visit of a block: its coverage's starting accumulators if the plan year contains their
@@ -198,7 +205,7 @@ def test_cost_share_never_exceeds_the_out_of_pocket_max(case: Case) -> None:
         paid = 0
         for visit in block.visits:
             for line in visit.lines:
-                if not line.covered:
+                if not line.covered or _own_accumulators(block, line):
                     continue
                 left = max(0, _left(block, oop, line.date, ind_met, fam_met) - paid)
                 cost = _cost_share(line)
@@ -215,7 +222,9 @@ def test_cost_share_never_exceeds_the_out_of_pocket_max(case: Case) -> None:
                 )
                 assert moved.cents == counted, where
             if block.payer.copay_accumulator:
-                paid -= sum(line.assistance.cents for line in visit.lines)
+                paid -= sum(
+                    ln.assistance.cents for ln in visit.lines if not _own_accumulators(block, ln)
+                )
     note("maximum reached", reached)
     note("a line after the maximum cost 0", after)
 
@@ -235,7 +244,7 @@ def test_deductible_paid_never_exceeds_what_remained(case: Case) -> None:
         paid = 0
         for visit in block.visits:
             for line in visit.lines:
-                if not line.covered:
+                if not line.covered or _own_accumulators(block, line):
                     continue
                 left = max(0, _left(block, net.deductible, line.date, ind_met, fam_met) - paid)
                 ded = line.deductible.cents
@@ -249,7 +258,9 @@ def test_deductible_paid_never_exceeds_what_remained(case: Case) -> None:
                 )
                 assert moved.cents == counted
             if block.payer.copay_accumulator:
-                paid -= sum(_from_deductible(line) for line in visit.lines)
+                paid -= sum(
+                    _from_deductible(ln) for ln in visit.lines if not _own_accumulators(block, ln)
+                )
     note("deductible charged", charged)
     note("deductible met", met)
 
@@ -811,6 +822,9 @@ def test_an_uncovered_plan_never_costs_more_than_paying_cash(case: Case) -> None
     # A session without a self-pay price is charged its lines at the chargemaster, and the
     # insurer may bill other lines for it (a billing variant): nothing to compare then.
     priced = all(clinic.sessions[v.session].self_pay is not None for v in estimate.visits)
+    # A drug a specialty pharmacy bills (the pharmacy benefit) is priced by the pharmacy, not
+    # the clinic: nothing to compare then either.
+    priced = priced and all(ln.billed_by == "clinic" for ln in estimate.lines())
     note("every session with a self pay price", priced)
     if not none_covered or not priced or clinic.non_covered_price == "charge":
         return

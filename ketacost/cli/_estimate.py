@@ -93,6 +93,13 @@ def _dates(values: tuple[datetime, ...]) -> list[date]:
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="A plan start date, YYYY-MM-DD (repeat).",
 )
+@click.option(
+    "--drug-benefit",
+    "drug_benefits",
+    multiple=True,
+    type=click.Choice(["medical", "pharmacy"]),
+    help="The drug billed by the clinic (medical) or a specialty pharmacy (repeat).",
+)
 @format_option()
 @payers_option()
 def compare(
@@ -101,6 +108,7 @@ def compare(
     networks: tuple[str, ...],
     sessions: tuple[str, ...],
     starts: tuple[datetime, ...],
+    drug_benefits: tuple[str, ...],
     fmt: str,
     payers_dir: Path | None,
 ) -> None:
@@ -114,9 +122,13 @@ def compare(
       ketacost compare examples/requests/esketamine-commercial.yaml \\
           --payer commercial-ppo --payer medicare-part-b --payer self-pay
       ketacost compare examples/requests/esketamine-commercial.yaml --network in --network out
+      ketacost compare examples/requests/esketamine-commercial.yaml \\
+          --drug-benefit medical --drug-benefit pharmacy
     """
-    if not (payer_ids or networks or sessions or starts):
-        fail("give at least one --payer, --network, --session or --start to compare")
+    if not (payer_ids or networks or sessions or starts or drug_benefits):
+        fail(
+            "give at least one --payer, --network, --session, --start or --drug-benefit to compare"
+        )
     from ketacost._render import comparison_report, render_comparison_csv
     from ketacost.compare import compare as compare_variants
     from ketacost.compare import variants as make_variants
@@ -127,7 +139,11 @@ def compare(
     result = compare_variants(
         request,
         make_variants(
-            payers=payer_ids, networks=networks, sessions=sessions, starts=_dates(starts)
+            payers=payer_ids,
+            networks=networks,
+            sessions=sessions,
+            starts=_dates(starts),
+            drug_benefits=drug_benefits,
         ),
         payers,
     )
