@@ -14,7 +14,7 @@ from datetime import date
 from ._dated import Dated, NoValueInForceError
 from ._errors import EstimateError
 from ._money import Money
-from ._payer import FeeSchedule, Payer, PercentOfPayer
+from ._payer import CoveredRule, FeeSchedule, Payer, PercentOfPayer
 from ._plan import schedule
 from ._request import Coverage, EstimateRequest, FamilyAmounts
 from ._savings import SavingsProgram
@@ -93,6 +93,7 @@ def coverage_problems(
     if cov.superbill and payer.kind == "self-pay":
         problems.append(((*at, "superbill"), "a superbill needs an insurer to send it to"))
     problems.extend(accumulator_problems(at, cov, payer))
+    problems.extend(held_authorization_problems(at, cov, payer))
     if cov.accumulators is not None:
         for name in cov.accumulators.sessions_used:
             if name not in payer.limits:
@@ -232,6 +233,44 @@ def unknown_payer_problem(cov: Coverage, payers: Mapping[str, Payer]) -> str | N
     if cov.payer in payers:
         return None
     return f"unknown payer {cov.payer!r} (known: {', '.join(sorted(payers))})"
+
+
+def held_authorization_problems(at: Loc, cov: Coverage, payer: Payer) -> list[Problem]:
+    """Each authorization held names a group or codes of the payer's prior-authorization rules.
+
+    A held approval also contradicts a denied prior authorization.
+    """
+    if not cov.authorizations:
+        return []
+    rules = [
+        r for r in payer.coverage if isinstance(r, CoveredRule) and r.conditions.prior_authorization
+    ]
+    groups = sorted({g for r in rules if (g := r.conditions.authorization_group) is not None})
+    codes = {code for r in rules for code in r.codes}
+    problems: list[Problem] = []
+    if cov.prior_authorization == "denied":
+        problems.append(
+            ((*at, "authorizations"), "an approval is held, but prior_authorization is denied")
+        )
+    for i, held in enumerate(cov.authorizations):
+        where = (*at, "authorizations", i)
+        if held.group is not None and held.group not in groups:
+            known = ", ".join(groups) or "none"
+            problems.append(
+                (
+                    (*where, "group"),
+                    f"{payer.id} has no authorization group {held.group!r} (known: {known})",
+                )
+            )
+        missing = [c for c in held.codes if c not in codes]
+        if missing:
+            problems.append(
+                (
+                    (*where, "codes"),
+                    f"no rule of {payer.id} needs prior authorization for {', '.join(missing)}",
+                )
+            )
+    return problems
 
 
 def drug_benefit_problem(payer: Payer, cov: Coverage) -> str | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from datetime import date
+from typing import Literal
 
 from pydantic import Field
 
@@ -219,11 +220,14 @@ class SelfPayItem(Model):
 
     code: str
     description: str
+    billed_as: Literal["self-pay", "superbill", "not covered"] = Field(
+        description="a self-pay patient, a superbill, or an item the plan does not cover"
+    )
     lines: int = Field(ge=1, description="how many lines bill it")
     first_date: date
     last_date: date
     price: Money = Field(description="what the patient owes for it over the whole plan")
-    why: str = Field(description="self-pay, superbill, or the plan's first reason not to cover")
+    why: str = Field(description="self-pay, superbill, or the plan's reasons not to cover it")
 
 
 class SelfPayComparison(Model):

@@ -22,7 +22,7 @@ from ._estimate import CostRange, Estimate, SelfPayComparison
 from ._library import default_payers
 from ._loader import payer_from_data, request_from_data
 from ._money import Money
-from ._payer import Payer
+from ._payer import CoveredRule, Payer
 from ._range import combinations, describe, estimate_range, measure_all
 from ._request import Coverage, EstimateRequest, Unknowns
 from ._savings import SavingsProgram
@@ -59,7 +59,9 @@ def adjudicate(
     compared = self_pay_comparison(request, found, payers, programs)
     if compared is not None:
         found = found.model_copy(update={"self_pay_comparison": compared})
-    request = with_renewal_unknown(request, found, payers, programs)
+    request, no_room = with_renewal_unknown(request, found, payers, programs)
+    if no_room is not None:
+        found = found.model_copy(update={"warnings": (*found.warnings, no_room)})
     if request.unknowns is None:
         return found
 
@@ -74,21 +76,27 @@ def with_renewal_unknown(
     found: Estimate,
     payers: Mapping[str, Payer],
     programs: Mapping[str, SavingsProgram],
-) -> EstimateRequest:
+) -> tuple[EstimateRequest, str | None]:
     """``request`` with the renewal of prior authorization among its unknowns, where it counts.
 
     Sessions an expected renewal covers are covered in the estimate; whether the renewal is
     approved or denied becomes a range driver (issue 11 §3) when the denied case costs the
-    patient something else and the request has room for one more unknown input.
+    patient something else. Returns the request, and a warning when the request has no room
+    for one more unknown input (then the range leaves the renewal out).
     """
     coverages = [request.coverage, *request.coverage_periods]
     unknowns = request.unknowns or Unknowns()
-    if unknowns.authorization_renewal or not any(
-        c.authorization_renewal == "expected" for c in coverages
-    ):
-        return request
-    if not any(" under a renewal " in w for w in found.warnings):
-        return request
+    renews = any(
+        c.authorization_renewal == "expected"
+        and c.payer in payers
+        and any(
+            isinstance(rule, CoveredRule) and rule.conditions.renewal_days
+            for rule in payers[c.payer].coverage
+        )
+        for c in coverages
+    )
+    if unknowns.authorization_renewal or not renews:
+        return request, None
     denied = request.model_copy(
         update={
             "coverage": request.coverage.model_copy(update={"authorization_renewal": "denied"}),
@@ -101,14 +109,18 @@ def with_renewal_unknown(
     )
     cost = _engine.adjudicate_totals(denied, payers, programs).totals.patient_net
     if cost == found.totals.patient_net:
-        return request
+        return request, None
     added = unknowns.model_copy(update={"authorization_renewal": ("denied",)})
     try:
         Unknowns.model_validate(added.model_dump())
         combinations(request.model_copy(update={"unknowns": added}))
     except (ValueError, KetacostError):
-        return request  # no room: the warning still says the renewal is assumed
-    return request.model_copy(update={"unknowns": added})
+        return request, (
+            f"If the renewal of prior authorization is denied the plan costs {cost:$}, not "
+            f"{found.totals.patient_net:$}; the range leaves the renewal out because the "
+            "request already has as many unknown inputs as a range can take."
+        )
+    return request.model_copy(update={"unknowns": added}), None
 
 
 #: The payer of the self-pay comparison: the clinic's self-pay prices and packages apply, and

@@ -132,13 +132,16 @@ def self_pay_notes(estimate: Estimate) -> list[str]:
     out: list[str] = []
     if estimate.self_pay_comparison is not None:
         out.append(estimate.self_pay_comparison.note)
-    items = estimate.self_pay_items
-    insured = [i for i in items if i.why.startswith("not covered")]
+    insured = [i for i in estimate.self_pay_items if i.billed_as == "not covered"]
     if insured:
-        listed = ", ".join(f"{i.code} ({i.lines}×, {usd(i.price)})" for i in insured)
+        listed = "; ".join(
+            f"{i.description} ({i.code}), {i.lines} time{'s' * (i.lines != 1)}, {usd(i.price)}"
+            for i in insured
+        )
         out.append(
-            f"Billed as self-pay because the plan does not cover them: {listed}. The clinic "
-            "owes you a Good Faith Estimate for these items (45 CFR 149.610)."
+            f"Billed at the clinic's self-pay prices because the plan does not cover them: "
+            f"{listed}. Ask the clinic for a Good Faith Estimate of these items: one is owed "
+            "for care a plan does not cover (45 CFR 149.610)."
         )
     return out
 

@@ -65,7 +65,9 @@ def test_an_expected_renewal_covers_the_boosters_and_is_a_range_driver() -> None
     assert est.totals.patient == Money("230.00")
     (note,) = [w for w in est.warnings if "renewal" in w]
     assert "prior authorization window of 28 days (2026-02-02 to 2026-03-01) has ended" in note
-    assert "covered under a renewal (28 days, then 90 days, the last repeating)" in note
+    # the renewal periods the plan needs, for the office to request each in time
+    assert "renewals on documented response (2026-03-02 to 2026-03-29, 2026-03-30 to " in note
+    assert "2026-06-27); request each before it starts" in note
     # The range: the renewal denied makes the boosters self-pay at 450.00 each:
     # 30.00 + 6 × 25.00 + 2 × 450.00 = 1,080.00
     assert est.range is not None
@@ -156,3 +158,82 @@ def test_a_bad_renewal_rule_is_refused(conditions: dict[str, Any], message: str)
     data = b.payer(networks={"in": b.network(rates={"99214": "100.00"})}, coverage=[rule])
     with pytest.raises(ketacost.PayerFileError, match=message):
         ketacost.payer_from_data(data)
+
+
+def test_two_held_approvals_each_cover_their_own_dates() -> None:
+    # The IV year as 17 sessions; approvals held for 02-02 to 02-12 and 03-01 to 04-30, the
+    # renewal denied: the induction (02-02 … 02-12) is covered by the first, the boosters of
+    # 03-07 and 04-04 by the second; 4 more boosters from 05-02 are past both: self-pay.
+    held = [
+        {"group": "trd", "approved_from": "2026-02-02", "approved_to": "2026-02-12"},
+        {"group": "trd", "approved_from": "2026-03-01", "approved_to": "2026-04-30"},
+    ]
+    est = _estimate(_iv({"authorizations": held, "authorization_renewal": "denied"}, 6))
+    covered = [v.date.isoformat() for v in est.visits[1:] if v.lines[0].covered]
+    assert covered[-2:] == ["2026-03-07", "2026-04-04"] and len(covered) == 8
+    assert est.visits[9].lines[0].reason == (
+        "prior authorization (2026-03-01 to 2026-04-30) has ended; its renewal is denied"
+    )
+    # 30.00 + 8 × 25.00 + 4 × 450.00 = 2,030.00 (4 self-pay boosters: no 6-session package)
+    assert est.totals.patient == Money("2030.00")
+
+
+def test_a_held_approval_without_an_end_takes_the_payers_initial_length() -> None:
+    # approved from 02-02 with no end and no visit count: the payer's 28 days (to 03-01)
+    held = {"group": "trd", "approved_from": "2026-02-02"}
+    est = _estimate(_iv({"authorizations": [held], "authorization_renewal": "denied"}))
+    assert est.visits[7].lines[0].reason == (
+        "prior authorization window of 28 days (2026-02-02 to 2026-03-01) has ended; its "
+        "renewal is denied"
+    )
+
+
+@pytest.mark.parametrize(
+    ("coverage", "message"),
+    [
+        (
+            {"authorizations": [{"group": "nosuch", "approved_from": "2026-02-02"}]},
+            r"coverage\.authorizations\[0\]\.group: iv-trd-payer has no authorization group "
+            r"'nosuch' \(known: trd\)",
+        ),
+        (
+            {"authorizations": [{"codes": ["99214"], "approved_from": "2026-02-02"}]},
+            r"coverage\.authorizations\[0\]\.codes: no rule of iv-trd-payer needs prior "
+            r"authorization for 99214",
+        ),
+        (
+            {
+                "prior_authorization": "denied",
+                "authorizations": [{"group": "trd", "approved_from": "2026-02-02"}],
+            },
+            r"coverage\.authorizations: an approval is held, but prior_authorization is denied",
+        ),
+    ],
+)
+def test_a_held_authorization_the_payer_cannot_use_is_refused(
+    coverage: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ketacost.RequestFileError, match=message):
+        ketacost.request_from_data(_iv(coverage), payers=PAYERS)
+
+
+def test_boosters_after_a_covered_induction_are_not_the_induction_package() -> None:
+    # The clinic's package prices "the first 6 IV infusions". Here the plan covers the
+    # induction (the first 6 infusions), and the boosters after the 28-day approval, its
+    # renewal denied, are self-pay: each at the session price 450.00, never the package's
+    # 400.00 (they are not the first 6 sessions of the template).
+    request = ketacost.load_request(
+        ROOT / "examples" / "requests" / "iv-series-self-pay.yaml", payers=PAYERS
+    )
+    patient = request.patient.model_copy(update={"failed_trials": 4})
+    coverage = ketacost.Coverage(
+        payer="iv-trd-payer", prior_authorization="approved", authorization_renewal="denied"
+    )
+    est = ketacost.estimate(
+        request.model_copy(update={"patient": patient, "coverage": coverage}), payers=PAYERS
+    )
+    # the first booster (2027-02-01) is still inside the approval (2027-01-05 to 02-01)
+    boosters = [v for v in est.visits if v.phase == "boosters" and not v.lines[0].covered]
+    assert len(boosters) == 10
+    assert {str(v.totals.patient) for v in boosters} == {"450.00"}
+    assert not any("package" in " ".join(ln.explanation) for v in boosters for ln in v.lines)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from ketacost._checks import (
     drug_benefit_problem,
@@ -105,8 +105,10 @@ class CoverageInForce:
         self.used_payers = [payer, *self._reference_payer()]
         self.program, self.used_program, self.program_note = self._savings_program(programs)
         self.auth_start: dict[str | int, date] = {}
-        self.auth_visits: dict[str | int, set[date]] = {}  # dates counted per approval
-        self.renewal_notes: dict[str | int, str] = {}  # per approval: a renewal was assumed
+        self.auth_visits: dict[tuple[str | int, int], set[date]] = {}  # dates per approval
+        # Per approval group: (how the approval ended, the first renewal's first day, the
+        # renewal periods used: first -> last day).
+        self.renewals: dict[str | int, tuple[str, date, dict[date, date]]] = {}
         self.rule_index = payer.rule_index()  # read once: a model's private attribute is slow
         self.decisions: dict[tuple[int, int], Decision] = {}
         self.limited_codes = frozenset(c for lim in payer.limits.values() for c in lim.codes)
@@ -191,18 +193,18 @@ class CoverageInForce:
         return (
             c.authorization_days is not None
             or c.authorization_visits is not None
-            or self._held(rule) is not None
+            or bool(self._held(rule))
         )
 
-    def _held(self, rule: CoveredRule) -> HeldAuthorization | None:
-        """The authorization the request says the patient holds for ``rule``, if any."""
+    def _held(self, rule: CoveredRule) -> list[HeldAuthorization]:
+        """The authorizations the request says the patient holds for ``rule``, in order."""
         group = rule.conditions.authorization_group
-        for held in self.cov.authorizations:
-            if (held.group is not None and held.group == group) or set(held.codes) & set(
-                rule.codes
-            ):
-                return held
-        return None
+        return [
+            held
+            for held in self.cov.authorizations
+            if (held.group is not None and held.group == group)
+            or not set(held.codes).isdisjoint(rule.codes)
+        ]
 
     def _condition_not_met(self, rule: CoveredRule, on: date, age: int) -> str | None:
         c = rule.conditions
@@ -223,54 +225,110 @@ class CoverageInForce:
             return self._authorization_problem(rule, on)
         return None
 
-    def _authorization_problem(self, rule: CoveredRule, on: date) -> str | None:
-        """Why the approval does not cover ``on``, or None (issue 11 §3: approvals renew).
+    def _approvals(self, rule: CoveredRule, on: date) -> list[_Approval]:
+        """The approvals for ``rule``: those the request says are held, else the payer's first.
 
-        The approval is the one the request says the patient holds for the rule's codes or
+        A held approval without an end or a visit count takes the payer's initial length.
+        """
+        c = rule.conditions
+        window: str | int = c.authorization_group or id(rule)
+        held = self._held(rule)
+        if not held:
+            start = self.cov.authorization_start or self.auth_start.setdefault(window, on)
+            end = None if c.authorization_days is None else _last_day(start, c.authorization_days)
+            return [
+                _Approval((window, 0), start, end, c.authorization_visits, c.authorization_days)
+            ]
+        out = []
+        for i, h in enumerate(held, start=1):
+            end, days = h.approved_to, None
+            if end is None and h.visits is None and c.authorization_days is not None:
+                end, days = _last_day(h.approved_from, c.authorization_days), c.authorization_days
+            visits = h.visits if (h.visits is not None or h.approved_to is not None) else (
+                c.authorization_visits
+            )  # fmt: skip
+            out.append(_Approval((window, i), h.approved_from, end, visits, days))
+        return sorted(out, key=lambda a: a.start)
+
+    def _authorization_problem(self, rule: CoveredRule, on: date) -> str | None:
+        """Why no approval covers ``on``, or None (issue 11 §3: approvals renew).
+
+        The approvals are those the request says the patient holds for the rule's codes or
         group, else the payer's initial one (``authorization_days`` from its start, at most
-        ``authorization_visits`` visits). After it, a payer that renews (``renewal_days``)
+        ``authorization_visits`` visits). Past them, a payer that renews (``renewal_days``)
         covers the visit unless the request says the renewal is denied.
         """
         c, cov = rule.conditions, self.cov
-        held = self._held(rule)
-        if held is None and cov.prior_authorization != "approved":
+        if not self._held(rule) and cov.prior_authorization != "approved":
             return f"prior authorization {_STATUS_WORDS[cov.prior_authorization]} (required)"
         if not self._stateful(rule):
             return None
-        window: str | int = c.authorization_group or id(rule)
-        if held is not None:
-            start, visits = held.approved_from, held.visits
-            end = held.approved_to
-        else:
-            start = cov.authorization_start or self.auth_start.setdefault(window, on)
-            visits = c.authorization_visits
-            end = None if c.authorization_days is None else _last_day(start, c.authorization_days)
-        if on < start:
-            return f"prior authorization starts {start.isoformat()}"
-        counted = self.auth_visits.setdefault(window, set())
-        within_visits = visits is None or on in counted or len(counted) < visits
-        if (end is None or on <= end) and within_visits:
-            counted.add(on)
-            return None
-        days = c.authorization_days if held is None else None
-        ended = _ended(start, end if within_visits else None, visits, days)
+        approvals = self._approvals(rule, on)
+        last: _Approval | None = None
+        for approval in approvals:
+            if on < approval.start:
+                break
+            counted = self.auth_visits.setdefault(approval.key, set())
+            within_visits = (
+                approval.visits is None or on in counted or len(counted) < approval.visits
+            )
+            if (approval.end is None or on <= approval.end) and within_visits:
+                counted.add(on)
+                return None
+            last = approval
+        if last is None:
+            return f"prior authorization starts {approvals[0].start.isoformat()}"
+        counted = self.auth_visits.get(last.key, set())
+        used_up = last.visits is not None and len(counted) >= last.visits and (
+            last.end is None or on <= last.end
+        )  # fmt: skip
+        ended = _ended(last.start, None if used_up else last.end, last.visits, last.days)
         if not c.renewal_days:
             return ended
         if cov.authorization_renewal == "denied":
             return f"{ended}; its renewal is denied"
-        if window not in self.renewal_notes:
-            lengths = ", then ".join(f"{d} days" for d in c.renewal_days)
-            self.renewal_notes[window] = (
-                f"{self.payer.name}: {ended}; the visits after it are estimated as covered "
-                f"under a renewal ({lengths}, the last repeating), which needs documented "
-                "response"
-                + (
-                    "; if it is denied they are self-pay (the range's 'renewal' driver)"
-                    if cov.authorization_renewal == "expected"
-                    else ""
-                )
-            )
+        self._renewal_on(last, c.renewal_days, on, ended, used_up)
         return None
+
+    def _renewal_on(
+        self, last: _Approval, lengths: tuple[int, ...], on: date, ended: str, used_up: bool
+    ) -> None:
+        """Remember the renewal period that covers ``on`` (for the estimate's warning)."""
+        window = last.key[0]
+        first = on if used_up or last.end is None else last.end + timedelta(days=1)
+        _, begin, periods = self.renewals.setdefault(window, (ended, first, {}))
+        k = 0
+        while True:
+            length = lengths[min(k, len(lengths) - 1)]
+            end = _last_day(begin, length)
+            if on <= end or end == date.max:
+                periods.setdefault(begin, end)
+                return
+            begin, k = end + timedelta(days=1), k + 1
+
+    def renewal_warnings(self) -> list[str]:
+        """One warning per approval that renewals extend, with the renewal periods used."""
+        out = []
+        for ended, _, periods in self.renewals.values():
+            spans = ", ".join(
+                f"{a.isoformat()} to {b.isoformat()}" for a, b in sorted(periods.items())
+            )
+            out.append(
+                f"{self.payer.name}: {ended}; the later visits are estimated as covered under "
+                f"renewals on documented response ({spans}); request each before it starts. "
+                "If a renewal is denied, its visits are self-pay."
+            )
+        return out
+
+
+class _Approval(NamedTuple):
+    """One approval: its key for counting visits, first and last day, visits, and length."""
+
+    key: tuple[str | int, int]
+    start: date
+    end: date | None
+    visits: int | None
+    days: int | None
 
 
 def _last_day(start: date, days: int) -> date:

@@ -10,6 +10,8 @@ price when it names one, else at its share of its session's price; never above i
 
 from __future__ import annotations
 
+from typing import Literal
+
 from ketacost._clinic import Clinic
 from ketacost._estimate import EstimateLine, SelfPayItem
 from ketacost._money import Money, share_cents
@@ -117,21 +119,32 @@ def price_lines(
 def self_pay_items(lines: list[tuple[EstimateLine, str, Money]]) -> tuple[SelfPayItem, ...]:
     """The items billed as self-pay, by code and description, in order of first date.
 
-    ``lines`` are (line, why, what the patient pays the clinic for it).
+    ``lines`` are (line, why, what the patient pays the clinic for it); ``why`` is
+    ``self-pay``, ``superbill to <payer>`` or ``not covered: <reason>``.
     """
     items: dict[tuple[str, str], list[tuple[EstimateLine, str, Money]]] = {}
     for found in lines:
         items.setdefault((found[0].code, found[0].description), []).append(found)
-    out = [
-        SelfPayItem(
-            code=code,
-            description=description,
-            lines=len(group),
-            first_date=min(ln.date for ln, _, _ in group),
-            last_date=max(ln.date for ln, _, _ in group),
-            price=sum((paid for _, _, paid in group), Money(0)),
-            why=group[0][1],
+    out = []
+    for (code, description), group in items.items():
+        why = group[0][1]
+        billed_as: Literal["self-pay", "superbill", "not covered"] = "not covered"
+        if why == "self-pay":
+            billed_as = "self-pay"
+        elif why.startswith("superbill"):
+            billed_as = "superbill"
+        reasons = list(dict.fromkeys(w for _, w, _ in group))
+        out.append(
+            SelfPayItem(
+                code=code,
+                description=description,
+                billed_as=billed_as,
+                lines=len(group),
+                first_date=min(ln.date for ln, _, _ in group),
+                last_date=max(ln.date for ln, _, _ in group),
+                price=sum((paid for _, _, paid in group), Money(0)),
+                why="; ".join(reasons[:3])
+                + (f" (and {len(reasons) - 3} more)" if len(reasons) > 3 else ""),
+            )
         )
-        for (code, description), group in items.items()
-    ]
     return tuple(sorted(out, key=lambda item: (item.first_date, item.code, item.description)))

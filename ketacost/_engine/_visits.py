@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ketacost._clinic import TemplateLine
+from ketacost._clinic import Clinic, TemplateLine
 from ketacost._errors import EstimateError
 from ketacost._estimate import (
     Accumulators,
@@ -142,6 +142,24 @@ def adjudicate_totals(
     )
 
 
+def _first_sessions(clinic: Clinic, visits: list[VisitTuple]) -> frozenset[int]:
+    """The visits a package may price when the plan does not cover them.
+
+    A package prices "the first N sessions of its template": a visit of an insured plan that
+    the plan covers nothing of counts toward it only when it is among the first N visits of
+    its session in the plan (boosters after a covered induction are not "the first 6").
+    """
+    sizes = {p.session: p.sessions for p in clinic.packages}
+    seen: dict[str, int] = {}
+    out = set()
+    for i, v in enumerate(visits):
+        n = seen.get(v.session, 0)
+        seen[v.session] = n + 1
+        if n < sizes.get(v.session, 0):
+            out.add(i)
+    return frozenset(out)
+
+
 def _to_pharmacy(lines: list[BillLine], coverage: CoverageInForce, on: date) -> None:
     """The drug lines a specialty pharmacy bills under the pharmacy benefit (issue 11 §4).
 
@@ -197,12 +215,13 @@ class _Plan:
                     f"does not have (known: {', '.join(sorted(clinic.sessions))})"
                 )
         which = self._coverage_of(visits)
+        first = _first_sessions(clinic, visits)
         priced = [
             (i, v)
             for i, v in enumerate(visits)
             if self.coverages[which[i]].self_pay
             or self.coverages[which[i]].superbill
-            or i in self.priced_as_self_pay
+            or (i in self.priced_as_self_pay and i in first)
         ]
         self.prices = self_pay_prices(clinic, priced) if priced else {}
         self.visits = visits
@@ -229,9 +248,8 @@ class _Plan:
 
     def repackage(self) -> bool:
         """Whether a package would price visits this run found wholly not covered."""
-        packaged = {p.session for p in self.request.clinic.packages}
-        new = self.wholly - self.priced_as_self_pay
-        return any(self.visits[i].session in packaged for i in new)
+        first = _first_sessions(self.request.clinic, self.visits)
+        return bool((self.wholly - self.priced_as_self_pay) & first)
 
     def _coverage_of(self, visits: list[VisitTuple]) -> list[int]:
         """Which coverage each visit falls under (rule 10)."""
@@ -480,7 +498,7 @@ class _Plan:
                 "assistance": self.assistance.years(),
                 "range": None,
                 "warnings": tuple(
-                    self.warnings + [n for c in self.coverages for n in c.renewal_notes.values()]
+                    self.warnings + [w for c in self.coverages for w in c.renewal_warnings()]
                 ),
                 "self_pay_items": self_pay_items(self.self_pay_lines),
                 "self_pay_comparison": None,
