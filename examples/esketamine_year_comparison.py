@@ -6,9 +6,9 @@ Esketamine (twice weekly for 4 weeks, weekly for 4 weeks, then every 2 weeks) un
 Medicare, the commercial PPO without and with the manufacturer's savings program and with the
 drug through the pharmacy benefit (a specialty pharmacy bills it; the clinic bills the visit),
 Medicaid and self-pay; and a year of IV infusions (intake, 6-infusion induction, boosters
-every 4 weeks) self-pay and under the payer that covers IV ketamine for treatment-resistant depression. One
-table, cheapest for the patient first. A payer missing from the payer library in use is named
-and left out.
+every 4 weeks) self-pay and under the payer that covers IV ketamine for treatment-resistant
+depression. One table, cheapest for the patient first. A payer missing from the payer library
+in use is named and left out.
 """
 
 from __future__ import annotations
