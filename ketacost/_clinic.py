@@ -293,11 +293,30 @@ def clinic_issues(clinic: Clinic) -> list[tuple[Loc, str]]:
     for sid, tmpl in clinic.sessions.items():
         issues += _session_references(clinic, sid, tmpl)
     issues += _package_issues(clinic)
-    issues += [
-        (("self_pay_codes", code), f"code {code} has no charge in the chargemaster")
-        for code in clinic.self_pay_codes
-        if code not in clinic.chargemaster
-    ]
+    for code, price in clinic.self_pay_codes.items():
+        charge = clinic.chargemaster.get(code)
+        if charge is None:
+            issues.append(
+                (("self_pay_codes", code), f"code {code} has no charge in the chargemaster")
+            )
+        else:
+            # A cash price above every gross charge of the item is a typo or a chargemaster out
+            # of date; the engine would cap it at the line's charge without a word.
+            units = [
+                ln.units
+                for tmpl in clinic.sessions.values()
+                for ln in (*tmpl.lines, *(x for v in tmpl.variants.values() for x in v))
+                if code in ln.code.values
+            ]
+            highest = max(charge.values) * max(units, default=1)
+            if price > highest:
+                issues.append(
+                    (
+                        ("self_pay_codes", code),
+                        f"self-pay price {price} is above the clinic's charge for the item "
+                        f"({highest}: {max(units, default=1)} × {max(charge.values)})",
+                    )
+                )
     return issues
 
 

@@ -135,6 +135,12 @@ def _usd(m: Money) -> str:
     return str(m)
 
 
+def _highest(value: Any) -> Money:
+    """The highest of a plain or dated amount given as text."""
+    values = value.values() if isinstance(value, dict) else [value]
+    return max(Money(v) for v in values)
+
+
 def _dated_one_of(
     draw: st.DrawFn, values: st.SearchStrategy[Any], keys: tuple[str, ...]
 ) -> dict[str, Any]:
@@ -558,22 +564,28 @@ def clinic_data(
             price = _clamp(draw, top, top="4000.00")
             pkgs.append({"id": f"pkg-{sid}", "session": sid, "sessions": n, "price": _usd(price)})
         sessions[sid] = tmpl
+    chargemaster = _dated_one_of(
+        draw,
+        _CHARGE_USD_EXTREME if extreme else _CHARGE_USD_POSITIVE if positive else _CHARGE_USD,
+        CODES,
+    )
     return {
         "id": "gen-clinic",
         "name": "Generated clinic",
         "npi": "1234567893",
         "tin": "12-3456789",
         "address": {"line1": "1 Main St", "city": "Boston", "state": "MA", "zip": "02134"},
-        "chargemaster": _dated_one_of(
-            draw,
-            _CHARGE_USD_EXTREME if extreme else _CHARGE_USD_POSITIVE if positive else _CHARGE_USD,
-            CODES,
-        ),
+        "chargemaster": chargemaster,
         "sessions": sessions,
         "packages": pkgs,
-        # Issue 11: per-code self-pay prices for items a plan does not cover (sometimes), and
+        # Issue 11: per-code self-pay prices for items a plan does not cover (sometimes), at
+        # most the code's unit charge (a price above the item's charge is refused), and
         # sometimes gross-charge billing instead of the self-pay price.
-        "self_pay_codes": {code: _usd(draw(money("800.00"))) for code in CODES if _chance(draw, 4)},
+        "self_pay_codes": {
+            code: _usd(draw(money(str(_highest(chargemaster[code])))))
+            for code in CODES
+            if _chance(draw, 4)
+        },
         "non_covered_price": draw(_pick("self_pay", "self_pay", "self_pay", "charge")),
     }
 

@@ -172,8 +172,9 @@ def test_compare_ranks_by_patient_cost() -> None:
     by_payer = {r["payer_id"]: ketacost.Money(r["patient_cost"]) for r in rows}
     # Commercial PPO: capped at its $6,000 in-network maximum.
     assert by_payer["commercial-ppo"] == ketacost.Money("6000.00")
-    # Self-pay: 8 sessions of 56 mg at $1,050 + 26 of 84 mg at $1,400 = 8,400 + 36,400.
-    assert by_payer["self-pay"] == ketacost.Money("44800.00")
+    # Self-pay: 8 sessions of 56 mg at $1,000 + 26 of 84 mg at $1,350 = 8,000 + 35,100 (issue
+    # 11: the example clinic's cash prices sit below its gross charges; was $1,050 and $1,400).
+    assert by_payer["self-pay"] == ketacost.Money("43100.00")
     assert [r["payer_id"] for r in rows][-1] == "self-pay"
 
 
@@ -195,7 +196,7 @@ def test_compare_csv_and_markdown() -> None:
     result = run(*args, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["payer_id"] for r in rows] == ["commercial-ppo", "self-pay"]
-    assert rows[1]["patient_cost"] == "44800.00"
+    assert rows[1]["patient_cost"] == "43100.00"  # 8 × 1,000 + 26 × 1,350
     md = run(*args, "--format", "markdown").stdout
     assert md.startswith("# Comparison") and "| Rank | Option |" in md
 
