@@ -10,7 +10,6 @@ joins the two, so that neither imports the other.
 
 from __future__ import annotations
 
-from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,11 +19,11 @@ from ._edit_warnings import with_claim_edit_warnings
 from ._errors import EstimateError, KetacostError
 from ._estimate import CostRange, Estimate, SelfPayComparison
 from ._library import default_payers
-from ._loader import payer_from_data, request_from_data
+from ._loader import request_from_data
 from ._money import Money
-from ._payer import CoveredRule, Payer
+from ._payer import Payer
 from ._range import combinations, describe, estimate_range, measure_all
-from ._request import Coverage, EstimateRequest, Unknowns
+from ._request import EstimateRequest, Unknowns
 from ._savings import SavingsProgram
 from ._source import field_path
 
@@ -55,11 +54,12 @@ def adjudicate(
     if problems:
         raise EstimateError("; ".join(f"{field_path(loc)}: {text}" for loc, text in problems))
     # Claim edits the estimate meets become warnings; no line or amount changes.
-    found = with_claim_edit_warnings(_engine.adjudicate(request, payers, programs), payers)
-    compared = self_pay_comparison(request, found, payers, programs)
+    found, facts = _engine.adjudicate_with_facts(request, payers, programs)
+    found = with_claim_edit_warnings(found, payers)
+    compared = self_pay_comparison(request, found, payers, Money.from_cents(facts.cash))
     if compared is not None:
         found = found.model_copy(update={"self_pay_comparison": compared})
-    request, no_room = with_renewal_unknown(request, found, payers, programs)
+    request, no_room = with_renewal_unknown(request, found, facts, payers, programs)
     if no_room is not None:
         found = found.model_copy(update={"warnings": (*found.warnings, no_room)})
     if request.unknowns is None:
@@ -74,6 +74,7 @@ def adjudicate(
 def with_renewal_unknown(
     request: EstimateRequest,
     found: Estimate,
+    facts: _engine.PlanFacts,
     payers: Mapping[str, Payer],
     programs: Mapping[str, SavingsProgram],
 ) -> tuple[EstimateRequest, str | None]:
@@ -84,18 +85,8 @@ def with_renewal_unknown(
     patient something else. Returns the request, and a warning when the request has no room
     for one more unknown input (then the range leaves the renewal out).
     """
-    coverages = [request.coverage, *request.coverage_periods]
     unknowns = request.unknowns or Unknowns()
-    renews = any(
-        c.authorization_renewal == "expected"
-        and c.payer in payers
-        and any(
-            isinstance(rule, CoveredRule) and rule.conditions.renewal_days
-            for rule in payers[c.payer].coverage
-        )
-        for c in coverages
-    )
-    if unknowns.authorization_renewal or not renews:
+    if unknowns.authorization_renewal or not facts.renewal_assumed:
         return request, None
     denied = request.model_copy(
         update={
@@ -123,50 +114,18 @@ def with_renewal_unknown(
     return request.model_copy(update={"unknowns": added}), None
 
 
-#: The payer of the self-pay comparison: the clinic's self-pay prices and packages apply, and
-#: nothing else (a self-pay payer has no rules), so the comparison depends on the request and
-#: its clinic alone, whatever the payer library holds (an estimate re-derives from the payers
-#: it used).
-_CASH = payer_from_data(
-    {
-        "id": "self-pay",
-        "name": "Self-pay (no insurance billed)",
-        "kind": "self-pay",
-        "metadata": {
-            "reference": [
-                {
-                    "title": "45 CFR 149.610 — Good faith estimates for uninsured (or self-pay) "
-                    "individuals",
-                    "href": "https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-B/"
-                    "part-149/subpart-G/section-149.610",
-                }
-            ],
-            "last_reviewed": "2026-11-29",
-        },
-    },
-    source="<the self-pay comparison>",
-)
-
-
 def self_pay_comparison(
-    request: EstimateRequest,
-    found: Estimate,
-    payers: Mapping[str, Payer],
-    programs: Mapping[str, SavingsProgram],
+    request: EstimateRequest, found: Estimate, payers: Mapping[str, Payer], self_pay: Money
 ) -> SelfPayComparison | None:
     """Paying cash for the whole plan, when that costs the patient less than ``found``.
 
-    The whole plan at the clinic's self-pay prices and packages. None when the request is
-    self-pay already (every coverage period) or cash does not cost less.
+    ``self_pay`` is the whole plan at the clinic's self-pay prices and packages (it depends
+    on the request and its clinic alone). None when the request is self-pay already (every
+    coverage period) or cash does not cost less.
     """
     used = [request.coverage.payer, *(p.payer for p in request.coverage_periods)]
     if all(payers[pid].kind == "self-pay" for pid in used if pid in payers):
         return None
-    alone = request.model_copy(
-        update={"coverage": Coverage(payer=_CASH.id), "coverage_periods": (), "unknowns": None}
-    )
-    cash: Mapping[str, Payer] = ChainMap({_CASH.id: _CASH}, payers)  # type: ignore[arg-type]
-    self_pay = _engine.adjudicate_totals(alone, cash, programs).totals.patient_net
     through = found.totals.patient_net
     if self_pay >= through:
         return None

@@ -835,3 +835,21 @@ def test_an_uncovered_plan_never_costs_more_than_paying_cash(case: Case) -> None
     assert estimate.totals.patient <= adjudicate(cash, payers, case.programs).totals.patient
     if estimate.self_pay_comparison is not None:
         assert estimate.self_pay_comparison.self_pay < estimate.totals.patient_net
+
+
+@exercises(a_package=0.1)
+@given(rich_cases())
+def test_the_cash_total_is_the_plan_estimated_as_self_pay(case: Case) -> None:
+    # The self-pay comparison's figure (issue 11 §1) comes from the clinic's prices without
+    # billing a line; it equals the plan estimated under a self-pay payer, to the cent.
+    from ketacost._engine._self_pay import cash_total
+    from ketacost._plan import schedule
+
+    request = case.request.model_copy(
+        update={"coverage": Coverage(payer=SELF_PAY_PAYER.id), "coverage_periods": ()}
+    )
+    payers = {**case.payers, SELF_PAY_PAYER.id: SELF_PAY_PAYER}
+    estimated = adjudicate(request, payers, case.programs)
+    note("a package", any("package" in " ".join(ln.explanation) for ln in estimated.lines()))
+    visits = schedule(request.plan)
+    assert cash_total(request.clinic, visits) == estimated.totals.patient_net.cents

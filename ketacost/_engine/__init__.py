@@ -63,10 +63,17 @@ from ketacost._request import EstimateRequest
 from ketacost._savings import SavingsProgram
 
 from ._hash import rules_hash
-from ._visits import PlanTotals, adjudicate_plan
+from ._visits import PlanFacts, PlanTotals, adjudicate_plan, adjudicate_with_facts
 from ._visits import adjudicate_totals as _adjudicate_totals
 
-__all__ = ["PlanTotals", "adjudicate", "adjudicate_totals", "rules_hash"]
+__all__ = [
+    "PlanFacts",
+    "PlanTotals",
+    "adjudicate",
+    "adjudicate_totals",
+    "adjudicate_with_facts",
+    "rules_hash",
+]
 
 
 def adjudicate(

@@ -148,3 +148,23 @@ def self_pay_items(lines: list[tuple[EstimateLine, str, Money]]) -> tuple[SelfPa
             )
         )
     return tuple(sorted(out, key=lambda item: (item.first_date, item.code, item.description)))
+
+
+def cash_total(clinic: Clinic, visits: list[VisitTuple]) -> int:
+    """What the whole plan costs a self-pay patient, in cents.
+
+    Each visit at its session's self-pay price or a package's share, or its lines' charges
+    when the session has none: the same figure as estimating the plan under a self-pay
+    payer (which has no rules; a property test holds the two equal), without billing a line.
+    """
+    prices = self_pay_prices(clinic, list(enumerate(visits)))
+    total = 0
+    for i, v in enumerate(visits):
+        price, _ = prices[i]
+        if price != CHARGEMASTER:
+            total += price
+            continue
+        for tl in clinic.sessions[v.session].lines:
+            code = tl.code.at(v.day)
+            total += clinic.chargemaster[code].at(v.day).cents * tl.units
+    return total

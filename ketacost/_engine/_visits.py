@@ -43,6 +43,7 @@ from ._ledger import (
 )
 from ._savings import Assistance
 from ._self_pay import (
+    cash_total,
     price_lines,
     price_not_covered,
     self_pay_items,
@@ -50,7 +51,13 @@ from ._self_pay import (
     session_price,
 )
 
-__all__ = ["PlanTotals", "adjudicate_plan", "adjudicate_totals"]
+__all__ = [
+    "PlanFacts",
+    "PlanTotals",
+    "adjudicate_plan",
+    "adjudicate_totals",
+    "adjudicate_with_facts",
+]
 
 _visit = builder(VisitEstimate)
 _plan_year = builder(PlanYearSummary)
@@ -82,6 +89,30 @@ def adjudicate_plan(
     no visits: no result line or explanation text is built (the batch's path).
     """
     return _run(request, payers, programs, lines=lines)[1]
+
+
+@dataclass(frozen=True)
+class PlanFacts:
+    """What the layer above needs to know of a run besides its estimate.
+
+    ``renewal_assumed``: an expected renewal of prior authorization covered some visit (the
+    range then weighs its denial). ``cash``: the whole plan at the clinic's self-pay prices
+    (cents), for the self-pay comparison.
+    """
+
+    renewal_assumed: bool
+    cash: int
+
+
+def adjudicate_with_facts(
+    request: EstimateRequest,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram],
+) -> tuple[Estimate, PlanFacts]:
+    """:func:`adjudicate_plan`, and the facts of the run (:class:`PlanFacts`)."""
+    plan, found = _run(request, payers, programs, lines=True)
+    assumed = any(c.cov.authorization_renewal == "expected" and c.renewals for c in plan.coverages)
+    return found, PlanFacts(assumed, cash_total(request.clinic, plan.visits))
 
 
 def _run(
