@@ -6,16 +6,22 @@ does what ``ketacost/_engine.py``'s docstring (the adjudication contract) says f
 in-network, individual coverage, line by line:
 
 * plan years from the payer's plan-year start; the accumulators reset on each;
-* a line not covered: the patient owes the clinic's charge; nothing accumulates;
+* a line not covered: the patient owes the clinic's self-pay price for it (issue 11), at most
+  its charge; nothing accumulates. A visit none of whose lines is covered is a self-pay visit:
+  its session's price (or, among the first N sessions of a template with an N-session
+  package, the package's share), shared over its lines by charge; on a visit the plan covers
+  in part, the clinic's per-code price, else the line's share of the session's price. These
+  prices depend on the visit's place in the plan only, so they are prepared per visit;
 * a covered line: charge = unit charge × units; allowed = min(charge, rate × units);
-* per visit and category: the copay once (at most the category's allowed amount in the
-  visit), then the deductible on what is left, then coinsurance on the rest, rounded half-up
-  to the cent per line (a ``copay_after_deductible`` category takes the copay only once the
-  deductible is met);
+* the copay: one per visit, the highest of the covered categories' copays (never carried by
+  a category without one; ``copay_scope: visit``), or one per category (``category``), at
+  most what the lines allow; then the deductible on what is left, then coinsurance on the
+  rest, rounded half-up to the cent per line (a ``copay_after_deductible`` category takes the
+  copay only once the deductible is met);
 * the line's cost share is capped at the remaining out-of-pocket maximum, removing
   coinsurance first, then deductible, then copay;
-* patient = cost share (or the charge, not covered), payer = allowed − cost share,
-  write-off = charge − allowed.
+* patient = cost share (or the self-pay price, not covered), payer = allowed − cost share,
+  write-off = charge − allowed (or charge − self-pay price).
 
 What may be decided once per plan is prepared outside the timed part by :func:`prepare`
 from the request's fields: the rule in force for each code, whether it covers the patient,
@@ -33,6 +39,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
 import ketacost
+from ketacost._money import share_cents  # the named rounding point self-pay-split
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
@@ -50,6 +57,7 @@ class BareLine(NamedTuple):
     covered: bool
     unit_allowed: Decimal  # the payer's rate per unit (0 when not covered)
     category: str | None
+    code: str
 
 
 class BareShare(NamedTuple):
@@ -70,6 +78,8 @@ class BareRules(NamedTuple):
     out_of_pocket_max: Decimal | None  # None: no cap (Original Medicare)
     sessions: dict[str, tuple[BareLine, ...]]
     shares: dict[str, BareShare]
+    copay_per_visit: bool  # copay_scope visit (else category)
+    self_pay: tuple[tuple[Decimal, ...], ...]  # per visit, per line: owed when not covered
 
 
 class BareTotals(NamedTuple):
@@ -86,16 +96,16 @@ class BareTotals(NamedTuple):
 Visit = tuple[date, str]
 
 
-def bare_totals(visits: list[Visit], rules: BareRules) -> BareTotals:
+def bare_totals(visits: list[Visit], rules: BareRules) -> BareTotals:  # noqa: C901 (one loop by design: a call per line would slow the reference)
     """Adjudicate ``visits`` (date, session) under ``rules`` in plain ``Decimal``."""
     month, day = rules.plan_year_month, rules.plan_year_day
     deductible, oop_max = rules.deductible, rules.out_of_pocket_max
-    sessions, shares = rules.sessions, rules.shares
+    sessions, shares, per_visit = rules.sessions, rules.shares, rules.copay_per_visit
     year_start: date | None = None
     deductible_met = out_of_pocket_met = ZERO
     charge_total = patient_total = payer_total = write_off_total = ZERO
     covered_lines = moved_lines = 0
-    for on, session in visits:
+    for index, (on, session) in enumerate(visits):
         start = date(on.year, month, day)
         if on < start:
             start = date(on.year - 1, month, day)
@@ -103,18 +113,28 @@ def bare_totals(visits: list[Visit], rules: BareRules) -> BareTotals:
             year_start = start
             deductible_met = out_of_pocket_met = ZERO
         copay_left: dict[str, Decimal] = {}
-        for line in sessions[session]:
+        lines = sessions[session]
+        visit_copay = ZERO
+        if per_visit:
+            visit_copay = max(
+                (shares[ln.category].copay for ln in lines if ln.category), default=ZERO
+            )
+        for line, self_pay in zip(lines, rules.self_pay[index], strict=True):
             charge = line.unit_charge * line.units
             charge_total += charge
             if not line.covered:
-                patient_total += charge
+                patient_total += self_pay
+                write_off_total += charge - self_pay
                 continue
             covered_lines += 1
             allowed = min(charge, line.unit_allowed * line.units)
             category = line.category
             assert category is not None
             share = shares[category]
-            left = copay_left.get(category, share.copay)
+            pool = "visit" if per_visit else category
+            left = copay_left.get(pool, visit_copay if per_visit else share.copay)
+            if not share.copay:
+                left = ZERO
             deductible_left = max(ZERO, deductible - deductible_met)
             amount, copay, from_deductible = allowed, ZERO, ZERO
             if not share.copay_after_deductible:
@@ -128,7 +148,8 @@ def bare_totals(visits: list[Visit], rules: BareRules) -> BareTotals:
             ):
                 copay = min(left, amount)
                 amount -= copay
-            copay_left[category] = left - copay
+            if share.copay:
+                copay_left[pool] = left - copay
             coinsurance = (amount * share.coinsurance).quantize(CENT, ROUND_HALF_UP)
             if oop_max is not None:
                 out_of_pocket_left = max(ZERO, oop_max - out_of_pocket_met)
@@ -258,11 +279,13 @@ def prepare(request: ketacost.EstimateRequest, payers: Any) -> tuple[list[Visit]
             )
             if covered:
                 rate = _fixed(network.allowed.rates[code], first, last, f"rate {code}").amount
-                bare.append(BareLine(unit_charge, line.units, True, rate, rule.category))
+                bare.append(BareLine(unit_charge, line.units, True, rate, rule.category, code))
                 categories.add(rule.category)
             else:
-                bare.append(BareLine(unit_charge, line.units, False, ZERO, None))
+                bare.append(BareLine(unit_charge, line.units, False, ZERO, None, code))
         sessions[name] = tuple(bare)
+    if network.copay_scope not in ("visit", "category"):
+        raise UnsupportedError(f"copay_scope {network.copay_scope}")
     shares = {}
     for category in categories:
         s = network.cost_sharing[category]
@@ -280,5 +303,46 @@ def prepare(request: ketacost.EstimateRequest, payers: Any) -> tuple[list[Visit]
         None if oop is None else _fixed(oop.individual, first, last, "out-of-pocket max").amount,
         sessions,
         shares,
+        network.copay_scope == "visit",
+        _self_pay_per_visit(clinic, visits, sessions),
     )
     return visits, rules
+
+
+def _self_pay_per_visit(
+    clinic: ketacost.Clinic, visits: list[Visit], sessions: dict[str, tuple[BareLine, ...]]
+) -> tuple[tuple[Decimal, ...], ...]:
+    """Per visit, what each line costs the patient when the plan does not cover it."""
+    packages = {p.session: p for p in clinic.packages}
+    counts: dict[str, int] = {}
+    for _, session in visits:
+        counts[session] = counts.get(session, 0) + 1
+    seen: dict[str, int] = {}
+    out = []
+    for _, session in visits:
+        lines = sessions[session]
+        k = seen.get(session, 0)
+        seen[session] = k + 1
+        charges = [int(ln.unit_charge * ln.units * 100) for ln in lines]
+        template = clinic.sessions[session]
+        wholly = not any(ln.covered for ln in lines)
+        package = packages.get(session)
+        price: int | None = None if template.self_pay is None else template.self_pay.cents
+        if (
+            wholly
+            and package is not None
+            and counts[session] >= package.sessions
+            and (k < package.sessions)
+        ):
+            base, extra = divmod(package.price.cents, package.sessions)
+            price = base + (1 if k < extra else 0)
+        if clinic.non_covered_price == "charge":
+            owed = charges
+        else:
+            shares = charges if price is None else share_cents(price, charges)
+            owed = []
+            for ln, code_charge, part in zip(lines, charges, shares, strict=True):
+                per_code = None if wholly else clinic.self_pay_codes.get(ln.code)
+                owed.append(min(code_charge, part if per_code is None else per_code.cents))
+        out.append(tuple(Decimal(c) / 100 for c in owed))
+    return tuple(out)
