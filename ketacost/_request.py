@@ -49,6 +49,12 @@ class Patient(Model):
     failed_trials: Int = Field(
         default=0, ge=0, le=50, description="failed antidepressant trials in this episode"
     )
+    state: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{2}$",
+        description="state of residence, two letters (a savings offer may exclude some "
+        "states); default: the clinic's state",
+    )
     member_id: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")

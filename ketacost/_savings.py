@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from ._dated import Dated
 from ._payer import PayerKind, PayerMetadata
-from ._types import Code, Model, Slug, Usd
+from ._types import Code, Model, Rate, Slug, Usd
 
 __all__ = ["GOVERNMENT_KINDS", "SavingsProgram"]
 
@@ -23,6 +23,22 @@ __all__ = ["GOVERNMENT_KINDS", "SavingsProgram"]
 GOVERNMENT_KINDS: frozenset[str] = frozenset(
     {"medicare", "medicare-advantage", "medicaid", "tricare", "va"}
 )
+
+
+class ObservationRebate(Model):
+    """A program's separate offer on the REMS observation (issue 11 §5).
+
+    Spravato withMe: "pay as little as $0 after rebate for observation of each treatment",
+    with its own annual limit, not valid for residents of MA, MI, MN or RI (spravatohcp.com
+    patient support; domain.md 10.4).
+    """
+
+    codes: tuple[Code, ...] = Field(min_length=1, description="the observation codes")
+    patient_pays: Dated[Usd] = Field(description="the least the patient pays per treatment")
+    annual_max: Dated[Usd] = Field(description="most it pays per calendar year")
+    excluded_states: tuple[str, ...] = Field(
+        default=(), description="residents of these states (two-letter codes) cannot use it"
+    )
 
 
 class SavingsProgram(Model):
@@ -40,6 +56,12 @@ class SavingsProgram(Model):
         description="the least the patient pays per treatment (visit) on the drug lines"
     )
     annual_max: Dated[Usd] = Field(description="most the program pays per calendar year")
+    bundled: dict[Code, Dated[Rate]] = Field(
+        default_factory=dict,
+        description="codes that bundle the drug with the visit and observation (G2082/G2083, "
+        "billed by some commercial plans): the share of their cost share that is medication",
+    )
+    observation: ObservationRebate | None = None
 
     @model_validator(mode="after")
     def _commercial_only(self) -> SavingsProgram:

@@ -630,7 +630,8 @@ def test_a_bad_program_file_fails_the_whole_payer_folder(tmp_path: Any) -> None:
         ketacost.load_payers(folder)
     (issue,) = err.value.issues
     assert issue.path.endswith("spravato-withme.yaml")
-    assert (issue.line, issue.field) == (18, "id")
+    id_line = bad.read_text().splitlines().index("id: other-program") + 1
+    assert (issue.line, issue.field) == (id_line, "id")
     assert "must equal the file name 'spravato-withme'" in str(err.value)
 
 

@@ -62,7 +62,9 @@ def bill_visit(
         give_back(coverage, lines, counted, accumulated)
     share_costs(coverage, lines, on, accumulated)
     if coverage.program is not None:
-        assistance.pay(coverage.program, coverage.payer, lines, number, on, accumulated)
+        patient = coverage.request.patient
+        state = patient.state or coverage.request.clinic.address.state
+        assistance.pay(coverage.program, coverage.payer, lines, number, on, accumulated, state)
     elif coverage.program_note is not None and coverage.program_note not in warnings:
         warnings.append(coverage.program_note)
 
