@@ -147,6 +147,9 @@ class HeldAuthorization(Model):
     approved_from: Day
     approved_to: Day | None = Field(default=None, description="last day it covers, inclusive")
     visits: Int | None = Field(default=None, ge=1, le=400, description="visits approved")
+    units: Int | None = Field(
+        default=None, ge=1, le=1_000_000, description="units approved (e.g. mg of J0013)"
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> HeldAuthorization:

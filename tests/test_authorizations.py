@@ -237,3 +237,25 @@ def test_boosters_after_a_covered_induction_are_not_the_induction_package() -> N
     assert len(boosters) == 10
     assert {str(v.totals.patient) for v in boosters} == {"450.00"}
     assert not any("package" in " ".join(ln.explanation) for v in boosters for ln in v.lines)
+
+
+def test_a_held_authorization_for_units_covers_until_they_are_used() -> None:
+    # Esketamine 56 mg weekly on the PPO; the patient holds an approval for 112 units (mg) of
+    # J0013 from 2026-03-02: sessions 1 and 2 use 56 + 56 = 112; session 3's 56 more are past
+    # it (the PPO does not renew), so its drug line is self-pay.
+    data = {
+        "patient": {"birth_date": "1980-05-01", "diagnoses": ["F33.2"], "failed_trials": 2},
+        "coverage": {
+            "payer": "commercial-ppo",
+            "authorizations": [{"codes": ["J0013"], "approved_from": "2026-03-02", "units": 112}],
+        },
+        "clinic": str(ROOT / "examples" / "clinics" / "example-clinic.yaml"),
+        "plan": {"start": "2026-03-02",
+                 "phases": [{"session": "esketamine-56", "sessions": 3, "every_weeks": 1}]},
+    }  # fmt: skip
+    est = _estimate(data)
+    drugs = [v.lines[0] for v in est.visits]
+    assert [ln.covered for ln in drugs] == [True, True, False]
+    assert drugs[2].reason == (
+        "prior authorization for 112 units from 2026-03-02 is used up (112 used, 56 more billed)"
+    )

@@ -48,7 +48,9 @@ def bill_visit(
 ) -> None:
     """Bill one visit's lines (already charged) under ``coverage``, moving ``accumulated``."""
     for line in lines:
-        line.covered, line.rule, line.reason, line.category = coverage.decide(line.code, on, age)
+        line.covered, line.rule, line.reason, line.category = coverage.decide(
+            line.code, on, age, line.template.units
+        )
     if coverage.network is None:  # no benefits in this network at all
         return
     counted = count_limits(coverage, lines, on, accumulated)
@@ -354,10 +356,15 @@ def _share_at_pharmacy(
 def _copays(
     cost_sharing: Mapping[str, CostShare], lines: list[BillLine], on: date
 ) -> dict[str, int]:
-    """The copay of each category among the visit's covered lines (cents)."""
+    """The copay of each category among the visit's covered lines the clinic bills (cents).
+
+    A drug a specialty pharmacy bills has its tier's copay instead.
+    """
     return {
         category: value_on(cost_sharing[category].copay, on, f"cost_sharing.{category}.copay").cents
-        for category in {line.category for line in lines if line.covered and line.category}
+        for category in {
+            line.category for line in lines if line.covered and line.category and not line.pharmacy
+        }
     }
 
 

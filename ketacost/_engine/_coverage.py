@@ -106,6 +106,7 @@ class CoverageInForce:
         self.program, self.used_program, self.program_note = self._savings_program(programs)
         self.auth_start: dict[str | int, date] = {}
         self.auth_visits: dict[tuple[str | int, int], set[date]] = {}  # dates per approval
+        self.auth_units: dict[tuple[str | int, int], int] = {}  # units used per approval
         # Per approval group: (how the approval ended, the first renewal's first day, the
         # renewal periods used: first -> last day).
         self.renewals: dict[str | int, tuple[str, date, dict[date, date]]] = {}
@@ -160,8 +161,8 @@ class CoverageInForce:
         return tuple(found)
 
     # ---- the decision --------------------------------------------------------------------
-    def decide(self, code: str, on: date, age: int) -> Decision:
-        """Whether ``code`` is covered on ``on`` for a patient of ``age`` (rule 2)."""
+    def decide(self, code: str, on: date, age: int, units: int = 1) -> Decision:
+        """Whether ``code`` (``units`` of it) is covered on ``on`` for a patient of ``age``."""
         payer, cov = self.payer, self.cov
         if self.network is None:
             where = "out of" if cov.network == "out" else "in"
@@ -179,7 +180,7 @@ class CoverageInForce:
             if isinstance(rule, ExcludedRule):
                 hit = (False, payer.rule_label(rule), rule.reason, None)
             else:
-                why_not = self._condition_not_met(rule, on, age)
+                why_not = self._condition_not_met(rule, on, age, units)
                 hit = (why_not is None, payer.rule_label(rule), why_not, rule.category)
             if isinstance(rule, ExcludedRule) or not self._stateful(rule):
                 self.decisions[key] = hit
@@ -206,7 +207,9 @@ class CoverageInForce:
             or not set(held.codes).isdisjoint(rule.codes)
         ]
 
-    def _condition_not_met(self, rule: CoveredRule, on: date, age: int) -> str | None:
+    def _condition_not_met(
+        self, rule: CoveredRule, on: date, age: int, units: int = 1
+    ) -> str | None:
         c = rule.conditions
         patient = self.request.patient
         if c.min_age is not None and age < c.min_age:
@@ -222,7 +225,7 @@ class CoverageInForce:
                 f"failed trials"
             )
         if c.prior_authorization:
-            return self._authorization_problem(rule, on)
+            return self._authorization_problem(rule, on, units)
         return None
 
     def _approvals(self, rule: CoveredRule, on: date) -> list[_Approval]:
@@ -237,7 +240,9 @@ class CoverageInForce:
             start = self.cov.authorization_start or self.auth_start.setdefault(window, on)
             end = None if c.authorization_days is None else _last_day(start, c.authorization_days)
             return [
-                _Approval((window, 0), start, end, c.authorization_visits, c.authorization_days)
+                _Approval(
+                    (window, 0), start, end, c.authorization_visits, c.authorization_days, None
+                )
             ]
         out = []
         for i, h in enumerate(held, start=1):
@@ -247,10 +252,10 @@ class CoverageInForce:
             visits = h.visits if (h.visits is not None or h.approved_to is not None) else (
                 c.authorization_visits
             )  # fmt: skip
-            out.append(_Approval((window, i), h.approved_from, end, visits, days))
+            out.append(_Approval((window, i), h.approved_from, end, visits, days, h.units))
         return sorted(out, key=lambda a: a.start)
 
-    def _authorization_problem(self, rule: CoveredRule, on: date) -> str | None:
+    def _authorization_problem(self, rule: CoveredRule, on: date, units: int) -> str | None:
         """Why no approval covers ``on``, or None (issue 11 §3: approvals renew).
 
         The approvals are those the request says the patient holds for the rule's codes or
@@ -272,17 +277,30 @@ class CoverageInForce:
             within_visits = (
                 approval.visits is None or on in counted or len(counted) < approval.visits
             )
-            if (approval.end is None or on <= approval.end) and within_visits:
+            used_units = self.auth_units.get(approval.key, 0)
+            within_units = approval.units is None or used_units + units <= approval.units
+            if (approval.end is None or on <= approval.end) and within_visits and within_units:
                 counted.add(on)
+                self.auth_units[approval.key] = used_units + units
                 return None
             last = approval
         if last is None:
             return f"prior authorization starts {approvals[0].start.isoformat()}"
         counted = self.auth_visits.get(last.key, set())
-        used_up = last.visits is not None and len(counted) >= last.visits and (
-            last.end is None or on <= last.end
+        in_dates = last.end is None or on <= last.end
+        units_out = last.units is not None and in_dates and (
+            self.auth_units.get(last.key, 0) + units > last.units
         )  # fmt: skip
-        ended = _ended(last.start, None if used_up else last.end, last.visits, last.days)
+        used_up = units_out or (
+            last.visits is not None and len(counted) >= last.visits and in_dates
+        )
+        if units_out:
+            ended = (
+                f"prior authorization for {last.units} units from {last.start.isoformat()} "
+                f"is used up ({self.auth_units.get(last.key, 0)} used, {units} more billed)"
+            )
+        else:
+            ended = _ended(last.start, None if used_up else last.end, last.visits, last.days)
         if not c.renewal_days:
             return ended
         if cov.authorization_renewal == "denied":
@@ -329,6 +347,7 @@ class _Approval(NamedTuple):
     end: date | None
     visits: int | None
     days: int | None
+    units: int | None
 
 
 def _last_day(start: date, days: int) -> date:
