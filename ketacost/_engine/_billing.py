@@ -259,6 +259,8 @@ def share_costs(
         # A category without a copay of its own (a drug under coinsurance) never carries
         # another category's visit copay.
         left = copay_left[pool] if copays[category] else 0
+        if pool == "visit" and copays[category] and not left:
+            line.note(explain.copay_taken_note, category)
         copay_left[pool] -= _share_line(coverage, line, left, on, accumulated)
 
 

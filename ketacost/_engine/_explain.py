@@ -19,6 +19,7 @@ __all__ = [
     "coinsurance_note",
     "copay_accumulator_note",
     "copay_note",
+    "copay_taken_note",
     "deductible_note",
     "fallback_source",
     "not_covered_note",
@@ -122,6 +123,10 @@ _COPAY_SCOPE = {
 
 def copay_note(copay: int, category: str, scope: str) -> str:
     return f"copay {amount(copay)} ({category}, {_COPAY_SCOPE[scope]})"
+
+
+def copay_taken_note(category: str) -> str:
+    return f"no copay ({category}): the visit's one copay is taken on an earlier line"
 
 
 def deductible_note(deductible: int, remaining: int) -> str:
