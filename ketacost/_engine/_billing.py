@@ -21,9 +21,7 @@ from typing import Any
 from ketacost._money import cents_times_rate
 from ketacost._payer import (
     CostShare,
-    Deductible,
     FeeSchedule,
-    OutOfPocketMax,
     PercentOfCharge,
     PercentOfPayer,
 )
@@ -31,9 +29,11 @@ from ketacost._payer import (
 from . import _explain as explain
 from ._coverage import CoverageInForce, value_on
 from ._ledger import Accumulated, BillLine
+from ._pharmacy import price_at_pharmacy, share_at_pharmacy
+from ._remaining import capped, remaining
 from ._savings import Assistance
 
-__all__ = ["bill_visit", "remaining"]
+__all__ = ["bill_visit"]
 
 
 def bill_visit(
@@ -144,16 +144,6 @@ def price(coverage: CoverageInForce, line: BillLine, on: date) -> None:
             line.note(explain.balance_bill_note, line.balance_bill, line.charge, line.allowed)
 
 
-def price_at_pharmacy(coverage: CoverageInForce, line: BillLine, on: date) -> None:
-    """A drug the pharmacy bills: its rate × units is both its charge and the allowed amount."""
-    ph = coverage.pharmacy
-    assert ph is not None
-    unit = value_on(ph.rates[line.code], on, f"pharmacy rate for {line.code}").cents
-    line.allowed = line.charge
-    how = (explain.pharmacy_rate, ph.tier, unit, line.template.units, line.charge)
-    line.note(explain.allowed_note, line.allowed, how, None)
-
-
 def _source(coverage: CoverageInForce, on: date) -> str:
     """Where the coverage's per-unit rates come from, in words."""
     basis = coverage.network.allowed if coverage.network is not None else None
@@ -195,48 +185,6 @@ def _unit_rate(coverage: CoverageInForce, code: str, on: date) -> tuple[int, str
 
 
 # ---- 5: cost sharing ------------------------------------------------------------------------
-def remaining(
-    coverage: CoverageInForce, on: date, accumulated: Accumulated
-) -> tuple[int, int | None]:
-    """(remaining deductible, remaining out-of-pocket or None for no cap) on ``on`` (rule 6)."""
-    network = coverage.network
-    assert network is not None
-    family = coverage.family
-    ded_left = _left(
-        network.deductible,
-        "deductible",
-        (accumulated.deductible_individual, accumulated.deductible_family),
-        on,
-        family,
-    )
-    oop = network.out_of_pocket_max
-    if oop is None:
-        return ded_left, None
-    oop_met = (accumulated.out_of_pocket_individual, accumulated.out_of_pocket_family)
-    return ded_left, _left(oop, "out_of_pocket_max", oop_met, on, family)
-
-
-def _left(
-    amounts: Deductible | OutOfPocketMax,
-    label: str,
-    met: tuple[int, int],
-    on: date,
-    family: bool,
-) -> int:
-    """What is left of an individual (and, for family coverage, family) amount.
-
-    The smaller of the two when the family amount is embedded; the family amount alone when
-    it is aggregate (rule 6).
-    """
-    individual = value_on(amounts.individual, on, f"{label}.individual")
-    left = max(0, individual.cents - met[0])
-    if family and amounts.family is not None:
-        family_amount = value_on(amounts.family, on, f"{label}.family")
-        family_left = max(0, family_amount.cents - met[1])
-        left = min(left, family_left) if amounts.family_type == "embedded" else family_left
-    return left
-
-
 def share_costs(
     coverage: CoverageInForce, lines: list[BillLine], on: date, accumulated: Accumulated
 ) -> None:
@@ -249,7 +197,7 @@ def share_costs(
         if not line.covered:
             continue
         if line.pharmacy:
-            _share_at_pharmacy(coverage, line, on, accumulated)
+            share_at_pharmacy(coverage, line, on, accumulated)
             continue
         category = line.category
         assert category is not None
@@ -294,7 +242,7 @@ def _share_line(
     if rate:
         line.note(explain.coinsurance_note, rate, base, coinsurance)
     if oop_left is not None and copay + ded + coinsurance > oop_left:
-        copay, ded, coinsurance = _capped(copay, ded, coinsurance, oop_left)
+        copay, ded, coinsurance = capped(copay, ded, coinsurance, oop_left)
         line.note(explain.out_of_pocket_cap_note, oop_left)
     line.copay, line.deductible, line.coinsurance = copay, ded, coinsurance
     cost = copay + ded + coinsurance
@@ -303,56 +251,6 @@ def _share_line(
     if coverage.superbill:
         line.note(explain.reimbursed_note, line.allowed, cost)
     return taken
-
-
-def _share_at_pharmacy(
-    coverage: CoverageInForce, line: BillLine, on: date, accumulated: Accumulated
-) -> None:
-    """The drug's cost share under the pharmacy benefit (issue 11 §4).
-
-    The tier's copay per claim line, then the deductible where it applies, then coinsurance,
-    capped at the maximum: the medical deductible and maximum (integrated) or the benefit's
-    own (separate, individual amounts).
-    """
-    ph = coverage.pharmacy
-    assert ph is not None
-    separate = ph.accumulators == "separate"
-    if separate:
-        ded_left = 0
-        if ph.deductible is not None:
-            amount = value_on(ph.deductible, on, "pharmacy.deductible").cents
-            ded_left = max(0, amount - accumulated.pharmacy_deductible)
-        oop_left: int | None = None
-        if ph.out_of_pocket_max is not None:
-            cap = value_on(ph.out_of_pocket_max, on, "pharmacy.out_of_pocket_max").cents
-            oop_left = max(0, cap - accumulated.pharmacy_out_of_pocket)
-    else:
-        ded_left, oop_left = remaining(coverage, on, accumulated)
-    base = line.allowed
-    copay = min(value_on(ph.copay, on, "pharmacy.copay").cents, base)
-    base -= copay
-    ded = min(base, ded_left) if ph.deductible_applies else 0
-    base -= ded
-    rate = value_on(ph.coinsurance, on, "pharmacy.coinsurance")
-    coinsurance = cents_times_rate(base, rate)
-    if copay:
-        line.note(explain.pharmacy_copay_note, copay, ph.tier)
-    if ph.deductible_applies:
-        line.note(explain.deductible_note, ded, ded_left)
-    if rate:
-        line.note(explain.coinsurance_note, rate, base, coinsurance)
-    if oop_left is not None and copay + ded + coinsurance > oop_left:
-        copay, ded, coinsurance = _capped(copay, ded, coinsurance, oop_left)
-        line.note(explain.out_of_pocket_cap_note, oop_left)
-    line.copay, line.deductible, line.coinsurance = copay, ded, coinsurance
-    cost = copay + ded + coinsurance
-    if separate:
-        line.accumulates = "pharmacy"
-        accumulated.pharmacy_deductible += ded
-        accumulated.pharmacy_out_of_pocket += cost
-    else:
-        line.credit_deductible, line.credit_out_of_pocket = ded, cost
-        accumulated.add(ded, cost)
 
 
 def _copays(
@@ -377,18 +275,3 @@ def _pool(scope: str, category: str, n: int) -> object:
     if scope == "category":
         return category
     return n
-
-
-def _capped(copay: int, ded: int, coinsurance: int, limit: int) -> tuple[int, int, int]:
-    """Cap a line's cost share at ``limit``.
-
-    Coinsurance goes first, then deductible, then copay (rule 7).
-    """
-    excess = copay + ded + coinsurance - limit
-    cut = min(coinsurance, excess)
-    coinsurance -= cut
-    excess -= cut
-    cut = min(ded, excess)
-    ded -= cut
-    excess -= cut
-    return copay - excess, ded, coinsurance

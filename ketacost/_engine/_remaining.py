@@ -1,0 +1,72 @@
+"""What is left of the deductible and the out-of-pocket maximum, and the cap (rules 6 and 7).
+
+Shared by the medical benefit (:mod:`._billing`) and the pharmacy benefit (:mod:`._pharmacy`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ketacost._payer import Deductible, OutOfPocketMax
+
+from ._coverage import CoverageInForce, value_on
+from ._ledger import Accumulated
+
+__all__ = ["capped", "remaining"]
+
+
+def remaining(
+    coverage: CoverageInForce, on: date, accumulated: Accumulated
+) -> tuple[int, int | None]:
+    """(remaining deductible, remaining out-of-pocket or None for no cap) on ``on`` (rule 6)."""
+    network = coverage.network
+    assert network is not None
+    family = coverage.family
+    ded_left = _left(
+        network.deductible,
+        "deductible",
+        (accumulated.deductible_individual, accumulated.deductible_family),
+        on,
+        family,
+    )
+    oop = network.out_of_pocket_max
+    if oop is None:
+        return ded_left, None
+    oop_met = (accumulated.out_of_pocket_individual, accumulated.out_of_pocket_family)
+    return ded_left, _left(oop, "out_of_pocket_max", oop_met, on, family)
+
+
+def _left(
+    amounts: Deductible | OutOfPocketMax,
+    label: str,
+    met: tuple[int, int],
+    on: date,
+    family: bool,
+) -> int:
+    """What is left of an individual (and, for family coverage, family) amount.
+
+    The smaller of the two when the family amount is embedded; the family amount alone when
+    it is aggregate (rule 6).
+    """
+    individual = value_on(amounts.individual, on, f"{label}.individual")
+    left = max(0, individual.cents - met[0])
+    if family and amounts.family is not None:
+        family_amount = value_on(amounts.family, on, f"{label}.family")
+        family_left = max(0, family_amount.cents - met[1])
+        left = min(left, family_left) if amounts.family_type == "embedded" else family_left
+    return left
+
+
+def capped(copay: int, ded: int, coinsurance: int, limit: int) -> tuple[int, int, int]:
+    """Cap a line's cost share at ``limit``.
+
+    Coinsurance goes first, then deductible, then copay (rule 7).
+    """
+    excess = copay + ded + coinsurance - limit
+    cut = min(coinsurance, excess)
+    coinsurance -= cut
+    excess -= cut
+    cut = min(ded, excess)
+    ded -= cut
+    excess -= cut
+    return copay - excess, ded, coinsurance
