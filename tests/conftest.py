@@ -12,6 +12,7 @@ import sys
 import warnings
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # Both derive from hypothesis's own defaults, not from whatever profile is loaded (hypothesis
@@ -44,11 +45,40 @@ with warnings.catch_warnings(), contextlib.suppress(ImportError):
     import hypothesis.extra._patching  # noqa: F401
 
 
+#: What the xdist workers counted, merged on the controller (see pytest_testnodedown).
+_FROM_WORKERS: dict[tuple[str, str], tuple[int, int, float]] = {}
+
+
+def pytest_sessionfinish(session: Any) -> None:
+    """On an xdist worker, hand what its properties exercised to the controller."""
+    out = getattr(session.config, "workeroutput", None)
+    strategies = sys.modules.get("strategies")
+    if out is not None and strategies is not None:
+        out["exercised"] = [
+            [name, branch, c.examples, c.hits, c.minimum]
+            for (name, branch), c in strategies.EXERCISED.items()
+        ]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """On the xdist controller, gather a worker's counts (each property runs on one worker)."""
+    for name, branch, examples, hits, minimum in node.workeroutput.get("exercised", []):
+        _FROM_WORKERS[(name, branch)] = (examples, hits, minimum)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """A table of the properties that count what they exercised (``strategies.exercises``):
     examples run, examples that reached each branch, and the least share required."""
     strategies = sys.modules.get("strategies")  # loaded by the tests that use it, if any
+    if strategies is None and _FROM_WORKERS:
+        import strategies  # type: ignore[import-not-found, no-redef]
     rows = sorted(strategies.EXERCISED.items()) if strategies is not None else []
+    if strategies is not None and _FROM_WORKERS:
+        rows = sorted(
+            (key, strategies._Count(examples=e, hits=h, minimum=m))
+            for key, (e, h, m) in _FROM_WORKERS.items()
+        )
     if not rows:
         return
     write = terminalreporter.write_line

@@ -205,7 +205,10 @@ def test_money_in_schemas_is_a_string_with_a_pattern() -> None:
 
 
 # -- python -m ketacost ---------------------------------------------------------------------
-def test_module_entry_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+def test_module_entry_prints_a_table(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "160")  # rich wraps cells to the width it finds
     assert main(["estimate", str(REQUESTS / "esketamine-commercial.yaml")]) == 0
     out = capsys.readouterr().out
     assert "Estimate: Example Commercial PPO (in network)" in out

@@ -93,7 +93,9 @@ def test_estimate_json_is_the_library_estimate_json_unchanged() -> None:
     assert result.stdout == library_estimate(IV_SELF_PAY).model_dump_json(indent=2) + "\n"
 
 
-def test_estimate_table_with_rich() -> None:
+def test_estimate_table_with_rich(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A wide terminal: rich wraps cells to the width it finds (80 columns without a tty).
+    monkeypatch.setenv("COLUMNS", "160")
     result = run("estimate", ESKETAMINE)
     assert result.exit_code == 0, result.output
     out = result.stdout
