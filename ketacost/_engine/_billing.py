@@ -30,7 +30,7 @@ from . import _explain as explain
 from ._coverage import CoverageInForce, value_on
 from ._ledger import Accumulated, BillLine
 from ._pharmacy import price_at_pharmacy, share_at_pharmacy
-from ._remaining import capped, remaining
+from ._remaining import remaining, settle
 from ._savings import Assistance
 
 __all__ = ["bill_visit"]
@@ -232,25 +232,15 @@ def _share_line(
     if terms.copay_after_deductible and (ded_left - ded == 0 or not terms.deductible_applies):
         copay = min(copay_left, base)
         base -= copay
-    taken = copay
     rate = value_on(terms.coinsurance, on, f"cost_sharing.{category}.coinsurance")
-    coinsurance = cents_times_rate(base, rate)
-    if copay:
-        line.note(explain.copay_note, copay, category, network.copay_scope)
-    if terms.deductible_applies:
-        line.note(explain.deductible_note, ded, ded_left)
-    if rate:
-        line.note(explain.coinsurance_note, rate, base, coinsurance)
-    if oop_left is not None and copay + ded + coinsurance > oop_left:
-        copay, ded, coinsurance = capped(copay, ded, coinsurance, oop_left)
-        line.note(explain.out_of_pocket_cap_note, oop_left)
-    line.copay, line.deductible, line.coinsurance = copay, ded, coinsurance
-    cost = copay + ded + coinsurance
+    note = (explain.copay_note, (category, network.copay_scope))
+    cost = settle(line, copay, ded, base, rate, ded_left, oop_left, terms.deductible_applies, note)
+    ded = line.deductible
     line.credit_deductible, line.credit_out_of_pocket = ded, cost
     accumulated.add(ded, cost)
     if coverage.superbill:
         line.note(explain.reimbursed_note, line.allowed, cost)
-    return taken
+    return copay  # before the cap: what the visit's copay pool gave up
 
 
 def _copays(

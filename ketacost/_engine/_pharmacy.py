@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from ketacost._money import cents_times_rate
-
 from . import _explain as explain
 from ._coverage import CoverageInForce, value_on
 from ._ledger import Accumulated, BillLine
-from ._remaining import capped, remaining
+from ._remaining import remaining, settle
 
 __all__ = ["price_at_pharmacy", "share_at_pharmacy"]
 
@@ -57,18 +55,9 @@ def share_at_pharmacy(
     ded = min(base, ded_left) if ph.deductible_applies else 0
     base -= ded
     rate = value_on(ph.coinsurance, on, "pharmacy.coinsurance")
-    coinsurance = cents_times_rate(base, rate)
-    if copay:
-        line.note(explain.pharmacy_copay_note, copay, ph.tier)
-    if ph.deductible_applies:
-        line.note(explain.deductible_note, ded, ded_left)
-    if rate:
-        line.note(explain.coinsurance_note, rate, base, coinsurance)
-    if oop_left is not None and copay + ded + coinsurance > oop_left:
-        copay, ded, coinsurance = capped(copay, ded, coinsurance, oop_left)
-        line.note(explain.out_of_pocket_cap_note, oop_left)
-    line.copay, line.deductible, line.coinsurance = copay, ded, coinsurance
-    cost = copay + ded + coinsurance
+    note = (explain.pharmacy_copay_note, (ph.tier,))
+    cost = settle(line, copay, ded, base, rate, ded_left, oop_left, ph.deductible_applies, note)
+    ded = line.deductible
     if separate:
         line.accumulates = "pharmacy"
         accumulated.pharmacy_deductible += ded

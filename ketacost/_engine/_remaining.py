@@ -5,14 +5,19 @@ Shared by the medical benefit (:mod:`._billing`) and the pharmacy benefit (:mod:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
+from typing import Any
 
+from ketacost._money import cents_times_rate
 from ketacost._payer import Deductible, OutOfPocketMax
 
+from . import _explain as explain
 from ._coverage import CoverageInForce, value_on
-from ._ledger import Accumulated
+from ._ledger import Accumulated, BillLine
 
-__all__ = ["capped", "remaining"]
+__all__ = ["capped", "remaining", "settle"]
 
 
 def remaining(
@@ -70,3 +75,34 @@ def capped(copay: int, ded: int, coinsurance: int, limit: int) -> tuple[int, int
     ded -= cut
     excess -= cut
     return copay - excess, ded, coinsurance
+
+
+def settle(
+    line: BillLine,
+    copay: int,
+    ded: int,
+    base: int,
+    rate: Decimal,
+    ded_left: int,
+    oop_left: int | None,
+    deductible_applies: bool,
+    copay_note: tuple[Callable[..., str], tuple[Any, ...]],
+) -> int:
+    """Coinsurance on ``base``, the explanation, and the cap; the line's shares set.
+
+    One home for the tail of a line's cost share under either benefit: coinsurance rounded
+    half-up, the copay, deductible and coinsurance sentences, the out-of-pocket cap (rule 7).
+    Returns the cost share.
+    """
+    coinsurance = cents_times_rate(base, rate)
+    if copay:
+        line.note(copay_note[0], copay, *copay_note[1])
+    if deductible_applies:
+        line.note(explain.deductible_note, ded, ded_left)
+    if rate:
+        line.note(explain.coinsurance_note, rate, base, coinsurance)
+    if oop_left is not None and copay + ded + coinsurance > oop_left:
+        copay, ded, coinsurance = capped(copay, ded, coinsurance, oop_left)
+        line.note(explain.out_of_pocket_cap_note, oop_left)
+    line.copay, line.deductible, line.coinsurance = copay, ded, coinsurance
+    return copay + ded + coinsurance
