@@ -28,6 +28,7 @@ from ._types import Model
 __all__ = [
     "Accumulators",
     "AssistanceYear",
+    "Coordination",
     "CostRange",
     "Estimate",
     "EstimateLine",
@@ -48,6 +49,19 @@ class Accumulators(Model):
     deductible_family: Money
     out_of_pocket_individual: Money
     out_of_pocket_family: Money
+
+
+def _unset(value: object) -> bool:
+    """Whether an optional field is left out of the JSON: when it is not set.
+
+    Estimates without the feature keep their bytes (the range before the one range model,
+    second payers).
+    """
+    return value is None
+
+
+def _zero(value: Money) -> bool:
+    return not value.cents
 
 
 class Totals(Model):
@@ -71,6 +85,12 @@ class Totals(Model):
     assistance: Money = Field(description="paid by a manufacturer savings program")
     reimbursement: Money = Field(description="paid back to the patient by the plan (superbill)")
     patient_net: Money = Field(description="patient minus assistance: what the patient pays")
+    secondary: Money = Field(
+        default=Money(0),
+        exclude_if=_zero,
+        description="paid by a second payer (coordination of benefits); left out of the JSON "
+        "when zero",
+    )
 
 
 class EstimateLine(Model):
@@ -106,6 +126,15 @@ class EstimateLine(Model):
     assistance: Money = Field(description="paid by a manufacturer savings program")
     reimbursement: Money = Field(description="paid back to the patient by the plan (superbill)")
     patient_net: Money = Field(description="patient minus assistance")
+    secondary_payer_id: str | None = Field(
+        default=None, exclude_if=_unset, description="the second payer on the line, if any"
+    )
+    secondary: Money = Field(
+        default=Money(0),
+        exclude_if=_zero,
+        description="paid by the second payer (its method's explanation is in `explanation`); "
+        "left out of the JSON when zero",
+    )
     explanation: tuple[str, ...] = Field(description="how each amount was reached, in order")
     accumulators_before: Accumulators
     accumulators_after: Accumulators
@@ -136,6 +165,15 @@ class PlanYearSummary(Model):
     accumulators_end: Accumulators
     deductible_individual: Money | None = Field(description="deductible in force at the start")
     out_of_pocket_max_individual: Money | None = Field(description="None: no cap")
+    secondary_payer_id: str | None = Field(
+        default=None, exclude_if=_unset, description="the second payer, if any"
+    )
+    secondary_accumulators_end: Accumulators | None = Field(
+        default=None,
+        exclude_if=_unset,
+        description="the second payer's own accumulators after the year's last visit (its "
+        "plan year may start on another date)",
+    )
 
 
 class AssistanceYear(Model):
@@ -160,14 +198,6 @@ class RangeDriver(Model):
     high_value: str
     low: Money = Field(description="patient_net total with the input at low_value")
     high: Money
-
-
-def _unset(value: object) -> bool:
-    """Whether an optional field is left out of the JSON: when it is not set.
-
-    The estimate's range keeps the bytes it had before the one range model.
-    """
-    return value is None
 
 
 class CostRange(Model):
@@ -239,6 +269,27 @@ class SelfPayComparison(Model):
     note: str
 
 
+def _empty(value: tuple[object, ...]) -> bool:
+    return not value
+
+
+class Coordination(Model):
+    """Two payers on one coverage: who pays first, and how the second pays."""
+
+    starts: date | None = Field(description="the coverage period's start (None: the first)")
+    primary_payer_id: str
+    secondary_payer_id: str
+    secondary_payer_name: str
+    method: str = Field(description="how the second payer pays (ketacost._secondary)")
+    method_source: str
+    order_rule: str = Field(description="why this payer pays first, in words")
+    order_source: str | None = Field(description="where that rule is stated")
+    balance_billing_prohibited: bool = Field(
+        description="a Qualified Medicare Beneficiary: the clinic may not bill the patient "
+        "Medicare cost sharing (SSA §1902(n)(3)(B))"
+    )
+
+
 class Estimate(Model):
     """The result of :func:`ketacost.estimate`. Same request, byte-identical JSON."""
 
@@ -259,6 +310,11 @@ class Estimate(Model):
     )
     self_pay_comparison: SelfPayComparison | None = Field(
         default=None, description="set when paying cash for the whole plan costs the patient less"
+    )
+    coordination: tuple[Coordination, ...] = Field(
+        default=(),
+        exclude_if=_empty,
+        description="each coverage with a second payer: the order of benefits and the method",
     )
 
     def lines(self) -> Iterator[EstimateLine]:

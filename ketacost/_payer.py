@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, PrivateAttr, StrictBool, model_validator
 
 from ._dated import Dated
 from ._limits import MAX_VISITS
 from ._money import Money
+from ._secondary import SecondaryBenefit
 from ._types import (
     Code,
     Day,
@@ -64,6 +65,7 @@ PayerKind = Literal[
     "medicaid",
     "tricare",
     "va",
+    "medigap",
     "self-pay",
 ]
 
@@ -322,6 +324,16 @@ class Payer(Model):
         "pharmacy does (pharmacy, under `pharmacy`)",
     )
     pharmacy: PharmacyBenefit | None = None
+    as_secondary: tuple[SecondaryBenefit, ...] = Field(
+        default=(),
+        max_length=10,
+        description="how the plan pays when it is the second payer, per kind of primary payer "
+        "(coordination of benefits); the first entry whose `after` lists the primary's kind",
+    )
+
+    def secondary_method(self, primary_kind: str) -> SecondaryBenefit | None:
+        """How this plan pays after a primary payer of ``primary_kind``, if it does."""
+        return next((m for m in self.as_secondary if primary_kind in m.after), None)
 
     _index: dict[str, tuple[CoveredRule | ExcludedRule, ...]] = PrivateAttr(default_factory=dict)
 
@@ -376,10 +388,11 @@ def rule_in_force(
 def payer_issues(payer: Payer) -> list[tuple[Loc, str]]:
     """Cross-field problems in one payer, each with the path of the field at fault."""
     issues: list[tuple[Loc, str]] = []
-    if payer.kind == "self-pay" and (payer.networks or payer.coverage):
-        issues.append((("kind",), "a self-pay payer has no networks or coverage rules"))
-    if payer.kind != "self-pay" and not payer.networks:
+    if payer.kind in ("self-pay", "medigap") and (payer.networks or payer.coverage):
+        issues.append((("kind",), f"a {payer.kind} payer has no networks or coverage rules"))
+    if payer.kind not in ("self-pay", "medigap") and not payer.networks:
         issues.append((("networks",), "a payer needs at least one network ('in' or 'out')"))
+    issues += _secondary_issues(payer)
     for net_name, net in payer.networks.items():
         issues += _network_amount_issues(("networks", net_name), net)
     issues += _pharmacy_issues(payer)
@@ -553,3 +566,49 @@ def _overlap(a: CoveredRule | ExcludedRule, b: CoveredRule | ExcludedRule) -> bo
     b_from = b.effective_from or date.min
     b_until = b.effective_until or date.max
     return a_from <= b_until and b_from <= a_until
+
+
+def _secondary_issues(payer: Payer) -> list[tuple[Loc, str]]:
+    """A second payer's methods: each fits its method, follows known kinds, none twice."""
+    issues: list[tuple[Loc, str]] = []
+    kinds = set(get_args(PayerKind))
+    seen: dict[str, int] = {}
+    if payer.kind == "medigap" and not payer.as_secondary:
+        issues.append((("as_secondary",), "a medigap plan pays only second: give as_secondary"))
+    for i, m in enumerate(payer.as_secondary):
+        loc: Loc = ("as_secondary", i)
+        for j, kind in enumerate(m.after):
+            if kind not in kinds or kind in ("self-pay", "medigap"):
+                issues.append(((*loc, "after", j), f"not a kind of primary payer: {kind!r}"))
+            elif kind in seen:
+                issues.append(((*loc, "after", j), f"{kind} is in as_secondary[{seen[kind]}]"))
+            seen.setdefault(kind, i)
+        issues += _method_issues(payer, loc, m)
+    return issues
+
+
+def _method_issues(payer: Payer, loc: Loc, m: SecondaryBenefit) -> list[tuple[Loc, str]]:
+    """One ``as_secondary`` entry: its fields fit its method and the payer's kind."""
+    issues: list[tuple[Loc, str]] = []
+    supplement = m.method == "supplement"
+    if supplement != (payer.kind == "medigap"):
+        what = "only a medigap plan" if supplement else "a medigap plan only"
+        issues.append(((*loc, "method"), f"{what} pays as a supplement"))
+    if supplement and m.after != ("medicare",):
+        issues.append(((*loc, "after"), "a supplement follows Original Medicare only"))
+    if not supplement and (m.pays or m.office_visit_copay or m.sold_to_eligible_before):
+        issues.append(((*loc, "method"), "pays, office_visit_copay and "
+                       "sold_to_eligible_before belong to the supplement method"))  # fmt: skip
+    if supplement and not m.pays:
+        issues.append(((*loc, "pays"), "list the parts of Medicare's cost share it pays"))
+    if len(set(m.pays)) != len(m.pays):
+        issues.append(((*loc, "pays"), "lists a part twice"))
+    if m.payment == "lesser_of" and m.method not in ("medicare_crossover", "last_resort"):
+        issues.append(((*loc, "payment"), "lesser_of belongs to Medicaid's methods"))
+    if m.method in ("medicare_crossover", "last_resort") and payer.kind != "medicaid":
+        issues.append(((*loc, "method"), f"{m.method} is Medicaid's method"))
+    if m.method == "medicare_crossover" and m.after != ("medicare",):
+        issues.append(((*loc, "after"), "medicare_crossover follows Original Medicare only"))
+    if m.method == "tricare_for_life" and (payer.kind != "tricare" or m.after != ("medicare",)):
+        issues.append(((*loc, "method"), "tricare_for_life is a TRICARE plan after Medicare"))
+    return issues

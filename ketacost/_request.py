@@ -23,6 +23,7 @@ __all__ = [
     "EstimateRequest",
     "FamilyAmounts",
     "Patient",
+    "PolicyHolder",
     "SessionsRange",
     "StartingAccumulators",
     "Unknowns",
@@ -162,6 +163,33 @@ class HeldAuthorization(Model):
         return self
 
 
+class PolicyHolder(Model):
+    """Who holds a coverage, and the facts the order of benefits turns on.
+
+    Read by :func:`ketacost.order_of_benefits` when a request lets the library decide which
+    of two coverages pays first.
+    """
+
+    relationship: Literal["self", "spouse", "child"] = Field(
+        default="self",
+        description="the patient is the policyholder (self), the holder's spouse, or child",
+    )
+    birth_date: Day | None = Field(
+        default=None, description="the policyholder's birth date (the birthday rule)"
+    )
+    employment: Literal["active", "retired", "none"] | None = Field(
+        default=None,
+        description="the coverage comes from the holder's current employment (active), a "
+        "retirement plan (retired), or neither",
+    )
+    employer_size: Int | None = Field(
+        default=None, ge=1, le=10_000_000, description="employees of the holder's employer"
+    )
+    covered_since: Day | None = Field(
+        default=None, description="when the holder's coverage began (tie of the birthday rule)"
+    )
+
+
 class Coverage(Model):
     """The patient's coverage: a payer id (``self-pay`` for none), network and status."""
 
@@ -201,6 +229,48 @@ class Coverage(Model):
         description="the patient pays the clinic's self-pay price and files a superbill; the "
         "plan reimburses the patient on its terms for this network (usually out)",
     )
+    holder: PolicyHolder = Field(
+        default_factory=PolicyHolder, description="who holds this coverage (order of benefits)"
+    )
+    qmb: StrictBool = Field(
+        default=False,
+        description="Medicaid: the patient is a Qualified Medicare Beneficiary (owes nothing "
+        "for Medicare-covered items; the clinic may not bill Medicare cost sharing)",
+    )
+    secondary: Coverage | None = Field(
+        default=None,
+        description="a second coverage that pays after this one on the same lines (Medigap, "
+        "Medicaid, TRICARE For Life, a spouse's plan)",
+    )
+    order: Literal["stated", "decide"] = Field(
+        default="stated",
+        description="with a secondary: stated (this coverage pays first), or decide (the "
+        "library's order_of_benefits decides which pays first)",
+    )
+
+    @model_validator(mode="after")
+    def _one_second_payer(self) -> Coverage:
+        second = self.secondary
+        if second is None:
+            if self.order != "stated":
+                raise ValueError("order: decide needs a secondary coverage to order")
+            return self
+        if second.secondary is not None:
+            raise ValueError("secondary: a third payer is not modelled (give at most two)")
+        for name in ("superbill", "savings_program"):
+            if getattr(second, name, None):
+                raise ValueError(
+                    f"secondary.{name}: give it on the coverage that pays first, not the second"
+                )
+        if second.drug_benefit != "medical" or self.drug_benefit != "medical":
+            raise ValueError(
+                "drug_benefit: pharmacy with a second payer is not modelled (medical only)"
+            )
+        if self.superbill:
+            raise ValueError("superbill: a superbill claim with a second payer is not modelled")
+        if second.payer == self.payer:
+            raise ValueError(f"secondary.payer: the same payer as the first ({self.payer})")
+        return self
 
 
 class CoveragePeriod(Coverage):

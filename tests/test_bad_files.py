@@ -502,7 +502,8 @@ CASES = [
         "ncci.yaml",
         edit("edits", "payer_kinds: [commercial]", "payer_kinds: [commercial-ppo]"),
         "{path}:21:19: edits[1].payer_kinds[0]: must be one of 'commercial', 'commercial-hdhp', "
-        "'medicare', 'medicare-advantage', 'medicaid', 'tricare', 'va', 'self-pay' "
+        "'medicare', 'medicare-advantage', 'medicaid', 'tricare', 'va', 'medigap', "
+        "'self-pay' "
         "(got 'commercial-ppo')",
         id="edits-unknown-payer-kind",
     ),

@@ -56,6 +56,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "models",
         (
+            "_secondary",
             "_payer",
             "_clinic",
             "_plan",
@@ -65,6 +66,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "_comparison",
             "_claim_edits",
             "_edit_warnings",
+            "_order",
         ),
     ),
     ("renderers", ("_render", "render", "ics", "documents", "_schema")),

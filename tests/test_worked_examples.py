@@ -67,7 +67,7 @@ def check_identities(est: Estimate) -> None:
     """Contract rule 9 on every line, and totals that are the sum of the lines."""
     lines = list(est.lines())
     for ln in lines:
-        assert ln.patient + ln.payer + ln.write_off == ln.charge, ln
+        assert ln.patient + ln.payer + ln.secondary + ln.write_off == ln.charge, ln
         parts = ln.copay + ln.deductible + ln.coinsurance + ln.balance_bill + ln.non_covered
         assert ln.patient == parts, ln
         assert ln.patient_net == ln.patient - ln.assistance, ln

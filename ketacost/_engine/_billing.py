@@ -9,7 +9,8 @@ In the order a billing office follows it (contract rules 2 to 7, 11 and 12):
 4. give back a counted session when pricing left none of its lines covered;
 5. share the cost, line by line: the copay (once per visit per category), the deductible,
    coinsurance, then the out-of-pocket maximum's cap;
-6. let a manufacturer savings program pay its part.
+6. a second payer pays on what the first left (coordination of benefits, ``_coordination``);
+7. let a manufacturer savings program pay its part of what the patient still owes.
 """
 
 from __future__ import annotations
@@ -33,20 +34,17 @@ from ._pharmacy import price_at_pharmacy, share_at_pharmacy
 from ._remaining import remaining, settle
 from ._savings import Assistance
 
-__all__ = ["bill_visit"]
+__all__ = ["bill_visit", "pay_assistance", "unit_rate"]
 
 
 def bill_visit(
-    coverage: CoverageInForce,
-    lines: list[BillLine],
-    on: date,
-    age: int,
-    accumulated: Accumulated,
-    assistance: Assistance,
-    number: int,
-    warnings: list[str],
+    coverage: CoverageInForce, lines: list[BillLine], on: date, age: int, accumulated: Accumulated
 ) -> None:
-    """Bill one visit's lines (already charged) under ``coverage``, moving ``accumulated``."""
+    """Bill one visit's lines (already charged) under ``coverage``, moving ``accumulated``.
+
+    Steps 1 to 5; a second payer (:mod:`._coordination`) and a savings program
+    (:func:`pay_assistance`) come after.
+    """
     for line in lines:
         line.covered, line.rule, line.reason, line.category = coverage.decide(
             line.code, on, age, line.template.units
@@ -63,6 +61,22 @@ def bill_visit(
     if counted:
         give_back(coverage, lines, counted, accumulated)
     share_costs(coverage, lines, on, accumulated)
+
+
+# ---- 6: manufacturer savings ----------------------------------------------------------------
+def pay_assistance(
+    coverage: CoverageInForce,
+    lines: list[BillLine],
+    on: date,
+    accumulated: Accumulated,
+    assistance: Assistance,
+    number: int,
+    warnings: list[str],
+) -> None:
+    """Let a savings program pay its part of what the patient still owes.
+
+    After any second payer: the program pays on what is left to the patient.
+    """
     if coverage.program is not None:
         patient = coverage.request.patient
         state = patient.state or coverage.request.clinic.address.state
@@ -265,3 +279,10 @@ def _pool(scope: str, category: str, n: int) -> object:
     if scope == "category":
         return category
     return n
+
+
+def unit_rate(coverage: CoverageInForce, code: str, on: date) -> tuple[int, str] | None:
+    """A payer's own allowed amount per unit for ``code`` (a second payer's "lesser of")."""
+    if coverage.network is None or isinstance(coverage.network.allowed, PercentOfCharge):
+        return None
+    return _unit_rate(coverage, code, on)

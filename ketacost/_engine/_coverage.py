@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ketacost._checks import (
     drug_benefit_problem,
@@ -30,6 +30,9 @@ from ketacost._payer import (
 )
 from ketacost._request import Coverage, EstimateRequest, HeldAuthorization
 from ketacost._savings import SavingsProgram
+
+if TYPE_CHECKING:
+    from ._coordination import SecondInForce
 
 __all__ = ["CoverageInForce", "Decision", "has_value_on", "value_on"]
 
@@ -113,6 +116,7 @@ class CoverageInForce:
         self.rule_index = payer.rule_index()  # read once: a model's private attribute is slow
         self.decisions: dict[tuple[int, int], Decision] = {}
         self.limited_codes = frozenset(c for lim in payer.limits.values() for c in lim.codes)
+        self.second: SecondInForce | None = None  # a second payer (_coordination)
 
     def _reference_payer(self) -> list[Payer]:
         """The payer whose fee schedule this network takes a percent of, if any."""
@@ -323,6 +327,23 @@ class CoverageInForce:
                 periods.setdefault(begin, end)
                 return
             begin, k = end + timedelta(days=1), k + 1
+
+    def checkpoint(self) -> tuple[object, ...]:
+        """The state visits move (authorizations counted), to bill a visit again from here."""
+        return (
+            dict(self.auth_start),
+            {k: set(v) for k, v in self.auth_visits.items()},
+            dict(self.auth_units),
+            {k: (a, b, dict(c)) for k, (a, b, c) in self.renewals.items()},
+        )
+
+    def restore(self, state: tuple[object, ...]) -> None:
+        """Go back to a :meth:`checkpoint`."""
+        start, visits, units, renewals = state
+        self.auth_start = start  # type: ignore[assignment]
+        self.auth_visits = visits  # type: ignore[assignment]
+        self.auth_units = units  # type: ignore[assignment]
+        self.renewals = renewals  # type: ignore[assignment]
 
     def renewal_warnings(self) -> list[str]:
         """One warning per approval that renewals extend, with the renewal periods used."""

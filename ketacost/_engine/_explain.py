@@ -22,6 +22,11 @@ __all__ = [
     "copay_taken_note",
     "deductible_note",
     "fallback_source",
+    "last_resort_note",
+    "lesser_of_note",
+    "no_own_rate_note",
+    "non_duplication_note",
+    "normal_benefit_note",
     "not_covered_note",
     "out_of_pocket_cap_note",
     "per_unit",
@@ -30,7 +35,12 @@ __all__ = [
     "pharmacy_copay_note",
     "pharmacy_rate",
     "program_used_up_note",
+    "qmb_note",
     "reimbursed_note",
+    "second_as_primary_note",
+    "second_excludes_note",
+    "second_keeps_note",
+    "second_paid_note",
     "self_pay_note",
     "superbill_paid_note",
     "superbill_unpaid_note",
@@ -190,4 +200,76 @@ def copay_accumulator_note(payer_name: str, part: int) -> str:
     return (
         f"copay accumulator: {payer_name} does not count the program's {amount(part)} toward "
         "the deductible or out-of-pocket maximum"
+    )
+
+
+# -- a second payer (coordination of benefits) -----------------------------------------------
+_METHOD_WORDS = {
+    "supplement": "as a Medicare supplement",
+    "medicare_crossover": "after Medicare (crossover)",
+    "tricare_for_life": "as TRICARE For Life after Medicare",
+    "standard": "under standard coordination of benefits",
+    "non_duplication": "under non-duplication of benefits",
+    "last_resort": "as the payer of last resort",
+}
+
+
+def second_paid_note(name: str, method: str, paid: int, write_off: int, owed: int) -> str:
+    text = (
+        f"{name} pays {amount(paid)} {_METHOD_WORDS[method]} of the {amount(owed)} left to "
+        "the patient"
+    )
+    if write_off:
+        text += f"; the clinic writes off {amount(write_off)}"
+    return f"{text}; the patient owes {amount(owed - paid - write_off)}"
+
+
+def second_keeps_note(keep: int, limit: Any) -> str:
+    return f"the patient keeps {amount(keep)} of the coinsurance (up to {limit} per office visit)"
+
+
+def second_as_primary_note(reason: str | None, name: str) -> str:
+    return f"not covered by the first payer ({reason}); {name} pays it as the only payer"
+
+
+def second_excludes_note(name: str, reason: str | None) -> str:
+    return f"{name} does not cover it ({reason})"
+
+
+def no_own_rate_note(name: str, code: str) -> str:
+    return f"{name} has no rate of its own for {code}: it pays the Medicare cost share"
+
+
+def lesser_of_note(name: str, rate: int, first: int, paid: int) -> str:
+    return (
+        f"{name} pays at most its own rate {amount(rate)} minus Medicare's payment "
+        f"{amount(first)} (lesser of): {amount(paid)}"
+    )
+
+
+def qmb_note() -> str:
+    return (
+        "Qualified Medicare Beneficiary: the patient owes nothing for a Medicare-covered item "
+        "and may not be billed the rest (SSA §1902(n)(3)(B))"
+    )
+
+
+def normal_benefit_note(normal: int, owed: int) -> str:
+    return (
+        f"its normal benefit as if it paid first is {amount(normal)}; it pays the lesser of "
+        f"that and the {amount(owed)} left"
+    )
+
+
+def non_duplication_note(normal: int, first: int, paid: int) -> str:
+    return (
+        f"its normal benefit {amount(normal)} minus the first payer's {amount(first)} = "
+        f"{amount(paid)} (never below zero)"
+    )
+
+
+def last_resort_note(name: str, keep: int) -> str:
+    return (
+        f"the patient owes at most {name}'s own cost share for it ({amount(keep)}); the clinic "
+        "accepts Medicaid's payment as payment in full (42 CFR 447.15)"
     )

@@ -112,6 +112,12 @@ class BillLine:
     # (at most the charge); None until priced, then the charge (gross-charge billing).
     self_pay_price: int | None = None
     self_pay_rule: str = ""  # where that price comes from, in words
+    # A second payer (coordination of benefits): what the first payer paid (set before the
+    # second lowers the patient's parts), what the second paid, and what it had the clinic
+    # write off (a Qualified Medicare Beneficiary, Medicaid's "lesser of").
+    primary_paid: int | None = None
+    second_paid: int = 0
+    second_write_off: int = 0
     # What counts toward the accumulators (less than the cost share under a copay accumulator).
     credit_deductible: int = 0
     credit_out_of_pocket: int = 0
@@ -148,16 +154,28 @@ class Parties:
         return sum(paid for _, paid in self.payers)
 
 
-def parties(line: BillLine, payer_id: str) -> Parties:
-    """Split a billed line's charge between the parties (rule 9)."""
+def parties(line: BillLine, payer_id: str, second_id: str | None = None) -> Parties:
+    """Split a billed line's charge between the parties (rule 9).
+
+    With a second payer, the patient's parts are what is left after it paid; the write-off
+    is the rest of the charge (the contractual adjustment and what the second payer had the
+    clinic write off).
+    """
     if not line.covered:
         price = line.charge if line.self_pay_price is None else line.self_pay_price
         discount = line.charge - price
-        return Parties(price, ((payer_id, 0),), line.assistance, discount, discount)
+        paid: tuple[tuple[str, int], ...] = ((payer_id, 0),)
+        if second_id is not None:
+            paid += ((second_id, 0),)
+        return Parties(price, paid, line.assistance, discount, discount)
     patient = line.cost_share + line.balance_bill
-    write_off = line.charge - line.allowed - line.balance_bill
+    first = line.allowed - line.cost_share if line.primary_paid is None else line.primary_paid
+    if second_id is None:
+        write_off = line.charge - line.allowed - line.balance_bill
+        return Parties(patient, ((payer_id, first),), line.assistance, write_off, 0)
+    write_off = line.charge - patient - first - line.second_paid
     return Parties(
-        patient, ((payer_id, line.allowed - line.cost_share),), line.assistance, write_off, 0
+        patient, ((payer_id, first), (second_id, line.second_paid)), line.assistance, write_off, 0
     )
 
 
@@ -173,20 +191,23 @@ def column_sums(rows: list[list[int]]) -> list[int]:
     return [sum(column) for column in zip(*rows, strict=True)]
 
 
-def add_line(line: BillLine, payer_id: str, superbill: bool, sums: list[int]) -> tuple[int, ...]:
+def add_line(
+    line: BillLine, payer_id: str, superbill: bool, sums: list[int], second_id: str | None = None
+) -> tuple[int, ...]:
     """A billed line's amounts in :data:`TOTAL_FIELDS` order, added to ``sums``."""
-    split = parties(line, payer_id)
+    split = parties(line, payer_id, second_id)
     if line.covered:
         allowed, copay, ded, coins = line.allowed, line.copay, line.deductible, line.coinsurance
         balance, non_covered = line.balance_bill, 0
     else:
         allowed = copay = ded = coins = balance = 0
         non_covered = split.patient
-    payer_pays = split.paid_by_payers
+    payer_pays = split.payers[0][1]
+    second = split.payers[1][1] if len(split.payers) > 1 else 0
     reimbursement = payer_pays if superbill else 0
     amounts = (line.charge, allowed, copay, ded, coins, balance, non_covered, split.patient,
                payer_pays, split.write_off, split.self_pay_discount, split.assistance,
-               reimbursement, split.patient - split.assistance)  # fmt: skip
+               reimbursement, split.patient - split.assistance, second)  # fmt: skip
     for i, cents in enumerate(amounts):
         sums[i] += cents
     return amounts
@@ -201,6 +222,7 @@ def post_lines(
     payer_id: str,
     self_pay: bool,
     superbill: bool,
+    second_id: str | None = None,
 ) -> list[EstimateLine]:
     """The result lines of one visit, adding their cents to ``visit_sum``.
 
@@ -224,7 +246,7 @@ def post_lines(
             oop_f += line.credit_out_of_pocket
             after = _snapshot(ded_i, ded_f, oop_i, oop_f)
         out.append(_post(line, number, on, phase_name, session, variant, payer_id, superbill,
-                         running, after, visit_sum))  # fmt: skip
+                         running, after, visit_sum, second_id))  # fmt: skip
         running = after
     return out
 
@@ -241,10 +263,11 @@ def _post(
     before: Accumulators,
     after: Accumulators,
     visit_sum: list[int],
+    second_id: str | None,
 ) -> EstimateLine:
     (_, allowed, copay, ded, coins, balance, non_covered, patient, payer_pays, write_off,
-     discount, assistance, reimbursement, net) = add_line(
-        line, payer_id, superbill, visit_sum)  # fmt: skip
+     discount, assistance, reimbursement, net, second) = add_line(
+        line, payer_id, superbill, visit_sum, second_id)  # fmt: skip
     template = line.template
     return _line(
         {  # in field order: the JSON follows the dict's order
@@ -276,6 +299,8 @@ def _post(
             "assistance": money[assistance],
             "reimbursement": money[reimbursement],
             "patient_net": money[net],
+            "secondary_payer_id": second_id,
+            "secondary": money[second],
             "explanation": line.explanation(),
             "accumulators_before": before,
             "accumulators_after": after,

@@ -14,6 +14,7 @@ from ketacost._clinic import Clinic, TemplateLine
 from ketacost._errors import EstimateError
 from ketacost._estimate import (
     Accumulators,
+    Coordination,
     Estimate,
     EstimateLine,
     PlanYearSummary,
@@ -21,15 +22,17 @@ from ketacost._estimate import (
     VisitEstimate,
 )
 from ketacost._money import Money
+from ketacost._order import order_of_benefits
 from ketacost._payer import Payer
 from ketacost._plan import VisitTuple, schedule
-from ketacost._request import EstimateRequest
+from ketacost._request import Coverage, EstimateRequest
 from ketacost._savings import SavingsProgram
 from ketacost._types import builder
 from ketacost._version import __version__
 
 from . import _memo
-from ._billing import bill_visit
+from ._billing import bill_visit, pay_assistance
+from ._coordination import coordinate, second_in_force
 from ._coverage import CoverageInForce, has_value_on, value_on
 from ._hash import rules_hash
 from ._ledger import (
@@ -62,6 +65,11 @@ __all__ = [
 _visit = builder(VisitEstimate)
 _plan_year = builder(PlanYearSummary)
 _estimate = builder(Estimate)
+_coordination = builder(Coordination)
+_QMB = (
+    "the patient is a Qualified Medicare Beneficiary ({}): the clinic may not bill the patient "
+    "any Medicare deductible or coinsurance (SSA §1902(n)(3)(B); 42 U.S.C. 1396d(p)(3))"
+)
 
 
 @dataclass
@@ -173,6 +181,49 @@ def adjudicate_totals(
     )
 
 
+def _in_force(
+    request: EstimateRequest,
+    cov: Coverage,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram],
+) -> CoverageInForce:
+    """A coverage in force, with its second payer when it has one (in the order of benefits)."""
+    first, second, order = cov, cov.secondary, None
+    if second is not None and cov.order == "decide":
+        order = order_of_benefits(cov, second, payers)
+        first, second = order.primary, order.secondary
+    found = CoverageInForce(request, first, payers, programs)
+    if second is not None:
+        found.second = second_in_force(request, found, second, payers, programs, order)
+    return found
+
+
+def _starting(cov: Coverage, payer: Payer, start: date) -> Accumulated:
+    """A plan year's accumulators (rule 1).
+
+    Zero, or the coverage's starting ones when they belong to the plan year from ``start``.
+    """
+    accumulated = Accumulated()
+    starting = cov.accumulators
+    if starting is not None and start == payer.plan_year_start.year_of(starting.as_of):
+        ded = starting.deductible_met
+        oop = starting.out_of_pocket_met
+        accumulated.deductible_individual = ded.individual.cents
+        accumulated.deductible_family = max(ded.family.cents, ded.individual.cents)
+        # Deductible paid counts toward the maximum, so what is met of the maximum is at least
+        # what is met of the deductible.
+        accumulated.out_of_pocket_individual = max(
+            oop.individual.cents, accumulated.deductible_individual
+        )
+        accumulated.out_of_pocket_family = max(
+            oop.family.cents,
+            accumulated.out_of_pocket_individual,
+            accumulated.deductible_family,
+        )
+        accumulated.sessions = dict(starting.sessions_used)
+    return accumulated
+
+
 def _first_sessions(clinic: Clinic, visits: list[VisitTuple]) -> frozenset[int]:
     """The visits a package may price when the plan does not cover them.
 
@@ -223,9 +274,9 @@ class _Plan:
         self.found_wholly: set[int] = set()
         self.self_pay_lines: list[tuple[EstimateLine, str, Money]] = []
         self.lines = lines  # False: totals only (no result lines, no explanation text)
-        self.coverages = [CoverageInForce(request, request.coverage, payers, programs)] + [
-            CoverageInForce(request, period, payers, programs)
-            for period in request.coverage_periods
+        self.coverages = [
+            _in_force(request, cov, payers, programs)
+            for cov in (request.coverage, *request.coverage_periods)
         ]
         self.warnings: list[str] = []
         self.assistance = Assistance()
@@ -294,32 +345,15 @@ class _Plan:
         """
         coverage = self.coverages[index]
         payer = coverage.payer
-        accumulated = Accumulated()
         starting = coverage.cov.accumulators
-        if starting is not None:
-            if index not in self.warned and starting.as_of > first_visit:
-                self.warned.add(index)
-                self.warnings.append(
-                    f"accumulators for {payer.id} are as of {starting.as_of.isoformat()}, "
-                    f"after its first visit ({first_visit.isoformat()}); they are applied "
-                    "from the start of that plan year"
-                )
-            if start == payer.plan_year_start.year_of(starting.as_of):
-                ded = starting.deductible_met
-                oop = starting.out_of_pocket_met
-                accumulated.deductible_individual = ded.individual.cents
-                accumulated.deductible_family = max(ded.family.cents, ded.individual.cents)
-                # Deductible paid counts toward the maximum, so what is met of the maximum is
-                # at least what is met of the deductible.
-                accumulated.out_of_pocket_individual = max(
-                    oop.individual.cents, accumulated.deductible_individual
-                )
-                accumulated.out_of_pocket_family = max(
-                    oop.family.cents,
-                    accumulated.out_of_pocket_individual,
-                    accumulated.deductible_family,
-                )
-                accumulated.sessions = dict(starting.sessions_used)
+        if starting is not None and index not in self.warned and starting.as_of > first_visit:
+            self.warned.add(index)
+            self.warnings.append(
+                f"accumulators for {payer.id} are as of {starting.as_of.isoformat()}, "
+                f"after its first visit ({first_visit.isoformat()}); they are applied "
+                "from the start of that plan year"
+            )
+        accumulated = _starting(coverage.cov, payer, start)
         return _Year(index, start, accumulated, accumulated.snapshot())
 
     def _close(self, year: _Year) -> None:
@@ -339,6 +373,7 @@ class _Plan:
                 oop = limit.individual.at(start)
         sums = column_sums(year.rows)
         self.year_sums.append(sums)
+        second = coverage.second
         self.years.append(
             _plan_year(
                 {
@@ -352,6 +387,10 @@ class _Plan:
                     "accumulators_end": year.accumulated.snapshot(),
                     "deductible_individual": ded,
                     "out_of_pocket_max_individual": oop,
+                    "secondary_payer_id": None if second is None else second.payer.id,
+                    "secondary_accumulators_end": (
+                        None if second is None or second.last is None else second.last.snapshot()
+                    ),
                 }
             )
         )
@@ -384,12 +423,13 @@ class _Plan:
                 _to_pharmacy(bill, coverage, on)
             self._bill(index, bill, coverage, on, age, year, number)
             sums = [0] * len(TOTAL_FIELDS)
+            second_id = coverage.second.payer.id if coverage.second is not None else None
             if self.lines:
                 lines = post_lines(visit, variant, bill, running, sums, coverage.payer.id,
-                                   coverage.self_pay, coverage.superbill)  # fmt: skip
+                                   coverage.self_pay, coverage.superbill, second_id)  # fmt: skip
             else:
                 for line in bill:
-                    add_line(line, coverage.payer.id, coverage.superbill, sums)
+                    add_line(line, coverage.payer.id, coverage.superbill, sums, second_id)
                 lines = []
             visit_totals = totals(sums)
             if any(line.covered for line in bill):
@@ -468,14 +508,23 @@ class _Plan:
             price, rule = self.prices[index]
             price_lines(lines, price, rule, self_pay=coverage.self_pay,
                         payer_name=coverage.payer.name)  # fmt: skip
-        if not coverage.self_pay:
-            bill_visit(coverage, lines, on, age, year.accumulated, self.assistance, number,
-                       self.warnings)  # fmt: skip
-        if not (coverage.self_pay or coverage.superbill):
-            if not any(line.covered for line in lines):
-                self.found_wholly.add(index)
+        if coverage.self_pay:
+            return
+        bill_visit(coverage, lines, on, age, year.accumulated)
+        if not coverage.superbill:
             price, rule = self._session_price(index)
             price_not_covered(lines, price, rule, self.request.clinic)
+            second = coverage.second
+            if second is not None:
+                start = second.payer.plan_year_start.year_of(on)
+                starting = None if start in second.years else _starting(
+                    second.coverage.cov, second.payer, start
+                )  # fmt: skip
+                coordinate(second, lines, on, age, second.accumulated(on, starting))
+            if not any(line.covered for line in lines):
+                self.found_wholly.add(index)
+        pay_assistance(coverage, lines, on, year.accumulated, self.assistance, number,
+                       self.warnings)  # fmt: skip
 
     def _session_price(self, index: int) -> tuple[int, str]:
         """The self-pay price of a visit's session: a package's share, or the session's."""
@@ -500,6 +549,8 @@ class _Plan:
         coverage = self.coverages[which]
         if not _memo.ENABLED or (which, session, variant) in self.memo.covered_once:
             return None
+        if coverage.second is not None:  # a second payer may cover what the first does not
+            return None
         if coverage.self_pay:
             return (which, session, variant, *codes, *charges, *self.prices[index])
         if coverage.superbill or coverage.pharmacy is not None:
@@ -511,9 +562,37 @@ class _Plan:
         return (which, year.start, session, variant, age, *codes, *charges, *rules, *price)
 
     # ---- the estimate ------------------------------------------------------------------------
+    def _coordination(self) -> tuple[Coordination, ...]:
+        """Each coverage with a second payer: who pays first and why, and how the second pays."""
+        out = []
+        periods = (None, *(p.starts for p in self.request.coverage_periods))
+        for starts, c in zip(periods, self.coverages, strict=True):
+            second = c.second
+            if second is None:
+                continue
+            order = second.order
+            out.append(
+                _coordination(
+                    {
+                        "starts": starts,
+                        "primary_payer_id": c.payer.id,
+                        "secondary_payer_id": second.payer.id,
+                        "secondary_payer_name": second.payer.name,
+                        "method": second.method.method,
+                        "method_source": second.method.source,
+                        "order_rule": "as the request states" if order is None else order.rule,
+                        "order_source": None if order is None else order.source,
+                        "balance_billing_prohibited": second.qmb,
+                    }
+                )
+            )
+        return tuple(out)
+
     def _estimate(self, visits: list[VisitEstimate]) -> Estimate:
         first = self.coverages[0]
         used_payers = [p for c in self.coverages for p in c.used_payers]
+        for c in self.coverages:
+            used_payers += c.second.coverage.used_payers if c.second is not None else []
         used_programs = [c.used_program for c in self.coverages if c.used_program is not None]
         return _estimate(
             {
@@ -529,9 +608,16 @@ class _Plan:
                 "assistance": self.assistance.years(),
                 "range": None,
                 "warnings": tuple(
-                    self.warnings + [w for c in self.coverages for w in c.renewal_warnings()]
+                    self.warnings
+                    + [w for c in self.coverages for w in c.renewal_warnings()]
+                    + [
+                        _QMB.format(c.second.payer.name)
+                        for c in self.coverages
+                        if c.second is not None and c.second.qmb
+                    ]
                 ),
                 "self_pay_items": self_pay_items(self.self_pay_lines),
                 "self_pay_comparison": None,
+                "coordination": self._coordination(),
             }
         )

@@ -1,0 +1,300 @@
+"""A second payer on the same lines (coordination of benefits; contract rule 13).
+
+After the first payer has adjudicated a visit, the second pays on what the first left, by the
+method its payer file gives for a first payer of that kind (:mod:`ketacost._secondary`).
+Lines the first payer covered: the second pays part or all of the patient's share, or has
+the clinic write it off; the patient's parts (copay, deductible, coinsurance, balance bill)
+are lowered by what it took, in a stated order. Lines the first payer does not cover: a
+second payer that pays "as if primary" adjudicates them with its own rules and accumulators;
+where its cost share would be above the clinic's self-pay price for the item, the item stays
+self-pay and is not filed with it (the patient is never worse off for a second plan).
+
+The first payer's own accumulators are never changed by what the second pays (a deductible
+is met by the cost share it applied, whoever paid it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, cast
+
+from ketacost._errors import EstimateError
+from ketacost._order import OrderOfBenefits
+from ketacost._payer import Payer
+from ketacost._request import Coverage, EstimateRequest
+from ketacost._savings import SavingsProgram
+from ketacost._secondary import AS_PRIMARY_METHODS, SecondaryBenefit
+
+from . import _explain as explain
+from ._billing import bill_visit, unit_rate
+from ._coverage import CoverageInForce
+from ._ledger import Accumulated, BillLine
+
+__all__ = ["SecondInForce", "coordinate"]
+
+_GOVERNMENT = frozenset({"medicare", "medicare-advantage", "medicaid", "tricare", "va"})
+
+
+@dataclass
+class SecondInForce:
+    """The second payer of one coverage: its rules, method and accumulators per plan year."""
+
+    coverage: CoverageInForce
+    method: SecondaryBenefit
+    first: Payer
+    order: OrderOfBenefits | None  # None: the order the request states
+    qmb: bool
+    years: dict[date, Accumulated] = field(default_factory=dict)
+    last: Accumulated | None = None
+
+    @property
+    def payer(self) -> Payer:
+        return self.coverage.payer
+
+    def accumulated(self, on: date, starting: Accumulated | None) -> Accumulated:
+        """The second payer's accumulators for its plan year containing ``on``."""
+        start = self.payer.plan_year_start.year_of(on)
+        found = self.years.get(start)
+        if found is None:
+            found = self.years[start] = starting if starting is not None else Accumulated()
+        self.last = found
+        return found
+
+
+def second_in_force(
+    request: EstimateRequest,
+    first: CoverageInForce,
+    second: Coverage,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram],
+    order: OrderOfBenefits | None,
+) -> SecondInForce:
+    """The second payer of ``first``, checked against what it follows; a clear error if not."""
+    coverage = CoverageInForce(request, second, payers, programs)
+    payer = coverage.payer
+    method = payer.secondary_method(first.payer.kind)
+    if method is None:
+        follows = ", ".join(k for m in payer.as_secondary for k in m.after) or "no payer"
+        raise EstimateError(
+            f"secondary.payer: {payer.id} does not pay after a {first.payer.kind} payer "
+            f"({first.payer.id}); its payer file's as_secondary follows: {follows}"
+        )
+    if first.self_pay:
+        raise EstimateError("secondary: a self-pay patient has no second payer")
+    if second.qmb and method.method != "medicare_crossover":
+        raise EstimateError(
+            "secondary.qmb: a Qualified Medicare Beneficiary's Medicaid pays after Original "
+            f"Medicare (got {payer.id} after {first.payer.id})"
+        )
+    before = method.sold_to_eligible_before
+    birth = request.patient.birth_date
+    if before is not None and birth is not None:
+        sixty_five = _birthday(birth, 65)
+        if sixty_five >= before:
+            raise EstimateError(
+                f"secondary.payer: {payer.name} is sold only to people eligible for Medicare "
+                f"before {before.isoformat()}; the patient turns 65 on {sixty_five.isoformat()}"
+            )
+    if first.program is not None and payer.kind in _GOVERNMENT:
+        name = first.program.name
+        first.program = None
+        first.program_note = (
+            f"{name} does not apply: the patient also has government coverage ({payer.name})"
+        )
+    return SecondInForce(coverage, method, first.payer, order, second.qmb)
+
+
+def _birthday(born: date, years: int) -> date:
+    try:
+        return born.replace(year=born.year + years)
+    except ValueError:  # 29 February
+        return date(born.year + years, 3, 1)
+
+
+def coordinate(
+    second: SecondInForce,
+    lines: list[BillLine],
+    on: date,
+    age: int,
+    accumulated: Accumulated,
+) -> None:
+    """The second payer pays on the visit's ``lines`` after the first (contract rule 13)."""
+    m = second.method
+    for line in lines:
+        if line.covered:
+            line.primary_paid = line.allowed - line.cost_share
+    shadows = {}
+    if m.method in AS_PRIMARY_METHODS:
+        shadows = _as_primary(second, lines, on, age, accumulated)
+    name = second.payer.name
+    kept = m.office_visit_copay.amount.cents if m.office_visit_copay is not None else 0
+    for i, line in enumerate(lines):
+        shadow = shadows.get(i)
+        if not line.covered:
+            if shadow is not None and shadow.covered:
+                _take_over(line, shadow, name)
+            continue
+        owed = line.cost_share + line.balance_bill
+        if not owed:
+            continue
+        paid, write_off, how = _pay(second, line, shadow, on)
+        office = m.office_visit_copay
+        if office is not None and kept and line.code in office.codes:
+            keep = min(kept, paid, line.coinsurance)
+            paid -= keep
+            kept -= keep
+            if keep:
+                how = (*how, (explain.second_keeps_note, keep, office.amount))
+        if paid or write_off:
+            _relieve(line, paid + write_off, m.pays if m.method == "supplement" else None)
+            line.second_paid += paid
+            line.second_write_off += write_off
+        line.note(explain.second_paid_note, name, m.method, paid, write_off, owed)
+        for sentence, *amounts in how:
+            line.note(sentence, *amounts)
+
+
+def _as_primary(
+    second: SecondInForce, lines: list[BillLine], on: date, age: int, accumulated: Accumulated
+) -> dict[int, BillLine]:
+    """The second payer's own adjudication of the lines it pays as if it were primary.
+
+    Which lines: every line under standard COB, non-duplication and Medicaid as payer of last
+    resort; only the lines the first payer does not cover under Medicare crossover and
+    TRICARE For Life (on Medicare-covered lines they pay Medicare's cost share). A line the
+    first payer does not cover whose cost share here would be above its self-pay price is left
+    out and billed again without it (from the same accumulators).
+    """
+    method = second.method.method
+    picked = [
+        i
+        for i, line in enumerate(lines)
+        if method in ("standard", "non_duplication", "last_resort") or not line.covered
+    ]
+    coverage = second.coverage
+    state, saved = coverage.checkpoint(), replace(accumulated, sessions=dict(accumulated.sessions))
+    while picked:
+        shadows = {i: BillLine(lines[i].template, lines[i].code, lines[i].charge) for i in picked}
+        bill_visit(coverage, list(shadows.values()), on, age, accumulated)
+        dearer = [
+            i
+            for i, shadow in shadows.items()
+            if not lines[i].covered
+            and shadow.covered
+            and shadow.cost_share + shadow.balance_bill > _self_pay(lines[i])
+        ]
+        if not dearer:
+            return shadows
+        picked = [i for i in picked if i not in dearer]
+        coverage.restore(state)
+        _reset(accumulated, saved)
+        state, saved = coverage.checkpoint(), replace(saved, sessions=dict(saved.sessions))
+    return {}
+
+
+def _reset(accumulated: Accumulated, saved: Accumulated) -> None:
+    for name in Accumulated.__slots__:
+        value = getattr(saved, name)
+        setattr(accumulated, name, dict(value) if isinstance(value, dict) else value)
+
+
+def _self_pay(line: BillLine) -> int:
+    return line.charge if line.self_pay_price is None else line.self_pay_price
+
+
+def _take_over(line: BillLine, shadow: BillLine, name: str) -> None:
+    """A line the first payer does not cover, adjudicated by the second as if primary."""
+    line.note(explain.second_as_primary_note, line.reason, name)
+    line.covered, line.rule, line.category = True, shadow.rule, shadow.category
+    line.allowed, line.balance_bill = shadow.allowed, shadow.balance_bill
+    line.copay, line.deductible = shadow.copay, shadow.deductible
+    line.coinsurance = shadow.coinsurance
+    line.primary_paid = 0
+    line.second_paid = shadow.allowed - shadow.cost_share
+    line.self_pay_price, line.self_pay_rule = None, ""
+    line.credit_deductible = line.credit_out_of_pocket = 0  # the first payer's: not moved
+    line.notes.extend(shadow.notes)
+
+
+_Sentences = tuple[tuple[Any, ...], ...]
+
+
+def _pay(
+    second: SecondInForce, line: BillLine, shadow: BillLine | None, on: date
+) -> tuple[int, int, _Sentences]:
+    """(paid by the second payer, written off at its rule, sentences) on a covered line."""
+    m = second.method
+    owed = line.cost_share + line.balance_bill
+    share = line.cost_share
+    first = line.primary_paid or 0
+    if m.method == "supplement":
+        parts = {"deductible": line.deductible, "coinsurance": line.coinsurance + line.copay,
+                 "excess": line.balance_bill}  # fmt: skip
+        return sum(parts[p] for p in m.pays), 0, ()
+    if m.method == "medicare_crossover":
+        paid, how = share, cast(_Sentences, ())
+        if m.payment == "lesser_of":
+            rate = _rate(second, line, on)
+            if rate is None:
+                how = ((explain.no_own_rate_note, second.payer.name, line.code),)
+            else:
+                paid = min(share, max(0, rate - first))
+                how = ((explain.lesser_of_note, second.payer.name, rate, first, paid),)
+        rest = owed - paid
+        return (paid, rest, ((explain.qmb_note,), *how)) if second.qmb else (paid, 0, how)
+    if m.method == "tricare_for_life":
+        decided = second.coverage.decide(line.code, on, 0, line.template.units)
+        if not decided[0]:
+            return 0, 0, ((explain.second_excludes_note, second.payer.name, decided[2]),)
+        return share, 0, ()
+    assert shadow is not None
+    if not shadow.covered:
+        return 0, 0, ((explain.second_excludes_note, second.payer.name, shadow.reason),)
+    normal = shadow.allowed - shadow.cost_share
+    if m.method == "standard":
+        return min(normal, owed), 0, ((explain.normal_benefit_note, normal, owed),)
+    if m.method == "non_duplication":
+        paid = min(max(0, normal - first), owed)
+        return paid, 0, ((explain.non_duplication_note, normal, first, paid),)
+    # last_resort: Medicaid after another plan
+    keep = min(owed, shadow.cost_share)
+    rest = owed - keep
+    paid = rest
+    if m.payment == "lesser_of":
+        paid = min(rest, max(0, shadow.allowed - first))
+    return paid, rest - paid, ((explain.last_resort_note, second.payer.name, keep),)
+
+
+def _rate(second: SecondInForce, line: BillLine, on: date) -> int | None:
+    """The second payer's own allowed amount for the line (its rate × units, at most the charge)."""
+    found = unit_rate(second.coverage, line.code, on)
+    if found is None:
+        return None
+    return min(line.charge, found[0] * line.template.units)
+
+
+#: The order in which a second payer's payment lowers the patient's parts of a line.
+_ORDER = ("coinsurance", "copay", "deductible", "balance_bill")
+_SUPPLEMENT = {"coinsurance": ("coinsurance", "copay"), "deductible": ("deductible",),
+               "excess": ("balance_bill",)}  # fmt: skip
+
+
+def _relieve(line: BillLine, amount: int, parts: tuple[str, ...] | None) -> None:
+    """Lower the patient's parts of ``line`` by ``amount``.
+
+    A supplement's listed parts, else in :data:`_ORDER`.
+    """
+    order = _ORDER if parts is None else tuple(f for p in parts for f in _SUPPLEMENT[p])
+    for name in order:
+        if not amount:
+            return
+        have = getattr(line, name)
+        take = min(have, amount)
+        setattr(line, name, have - take)
+        amount -= take
+    if amount:
+        raise EstimateError(
+            f"internal: a second payer paid {amount} cents above the patient's share"
+        )
