@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from ._dated import Dated, NoValueInForceError
 from ._errors import EstimateError
 from ._money import Money
-from ._payer import CoveredRule, FeeSchedule, Payer, PercentOfPayer
+from ._payer import SCHEDULE_BASES, CoveredRule, Payer, PercentOfPayer
 from ._plan import schedule
 from ._request import Coverage, EstimateRequest, FamilyAmounts
 from ._savings import SavingsProgram
@@ -27,6 +28,7 @@ __all__ = [
     "contradiction_problems",
     "coverage_problems",
     "family_deductible_problem",
+    "locality_problem",
     "patient_problems",
     "reference_problem",
     "request_problems",
@@ -67,7 +69,27 @@ def request_problems(request: EstimateRequest, payers: Mapping[str, Payer] | Non
     programs: Mapping[str, SavingsProgram] | None = getattr(payers, "programs", None)
     for at, cov in coverages:
         problems.extend(coverage_problems(at, cov, payers, programs))
+    locality = locality_problem(request.clinic.medicare_locality, payers)
+    if locality is not None:
+        problems.append((("clinic", "medicare_locality"), locality))
     return problems
+
+
+def locality_problem(locality: str | None, payers: Mapping[str, Payer]) -> str | None:
+    """A clinic's Medicare locality must be one the library's fee schedules price.
+
+    Checked with a :class:`~ketacost.PayerLibrary` (its ``fee_schedules``) only.
+    """
+    schedules: Mapping[str, Any] = getattr(payers, "fee_schedules", None) or {}
+    if locality is None or not schedules:
+        return None
+    known = sorted({name for s in schedules.values() for name in s.localities})
+    if locality in known:
+        return None
+    return (
+        f"Medicare locality {locality!r} is not in the fee schedules "
+        f"({', '.join(sorted(schedules))}); known: {', '.join(known)}"
+    )
 
 
 def coverage_problems(
@@ -309,7 +331,7 @@ def reference_problem(payer: Payer, cov: Coverage, payers: Mapping[str, Payer]) 
             "which is unknown"
         )
     reference_in = reference.networks.get("in")
-    if reference_in is None or not isinstance(reference_in.allowed, FeeSchedule):
+    if reference_in is None or not isinstance(reference_in.allowed, SCHEDULE_BASES):
         return (
             f"payer {payer.id!r} prices {cov.network}-of-network care as a percent of "
             f"{reference.id!r}, which has no in-network fee schedule"

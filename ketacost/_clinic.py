@@ -263,6 +263,13 @@ class Clinic(Model):
     address: Address
     phone: str | None = None
     place_of_service: str = Field(default="11", pattern=r"^[0-9]{2}$")
+    medicare_locality: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{5}-[0-9]{2}$",
+        description="the clinic's Medicare payment locality: the MAC's carrier number and the "
+        "locality number (14212-01 is Metropolitan Boston); fee schedule amounts and other "
+        "payers' percent of Medicare follow it; default: the national amounts (00000-00)",
+    )
     chargemaster: dict[Code, Dated[UnitRate]] = Field(min_length=1, description="charge per unit")
     sessions: dict[Slug, SessionTemplate] = Field(min_length=1, max_length=500)
     packages: tuple[Package, ...] = ()

@@ -13,11 +13,13 @@ from typing import Any
 from ._claim_edits import ClaimEdits
 from ._edit_files import scan_edits
 from ._errors import FileIssue, PayerFileError, UnknownPayerError
+from ._fee_schedule import PhysicianFeeSchedule
+from ._fee_schedule_files import scan_fee_schedules, schedule_reference_issues
 from ._limits import MAX_UNIT_RATE_CENTS
 from ._loader import _payer, _program, read_document
 from ._money import Money, round_half_up_cents
 from ._paths import PayerDirSource, resolve_payer_dir
-from ._payer import FeeSchedule, Payer, PercentOfPayer
+from ._payer import SCHEDULE_BASES, FeeSchedule, MedicareFeeSchedule, Payer, PercentOfPayer
 from ._savings import SavingsProgram
 from ._source import SourceMap, issue_at
 
@@ -27,8 +29,9 @@ __all__ = ["PayerLibrary", "check_payers", "default_payers", "load_payers", "sta
 class PayerLibrary(Mapping[str, Payer]):
     """An immutable mapping of payer id → :class:`Payer`, with where each came from.
 
-    It also holds the manufacturer savings programs of the folder's ``programs/`` subfolder
-    and the claim edits of its ``edits/`` subfolder (``edits``, by file id).
+    It also holds the manufacturer savings programs of the folder's ``programs/`` subfolder,
+    the claim edits of its ``edits/`` subfolder (``edits``, by file id) and the physician fee
+    schedules of its ``fee-schedules/`` subfolder (``fee_schedules``, by id).
     """
 
     def __init__(
@@ -37,6 +40,7 @@ class PayerLibrary(Mapping[str, Payer]):
         *,
         programs: Mapping[str, SavingsProgram] | None = None,
         edits: Mapping[str, ClaimEdits] | None = None,
+        fee_schedules: Mapping[str, PhysicianFeeSchedule] | None = None,
         directory: Path | None = None,
         source: PayerDirSource | None = None,
         file_hashes: Mapping[str, str] | None = None,
@@ -44,6 +48,9 @@ class PayerLibrary(Mapping[str, Payer]):
         self._payers = dict(sorted(payers.items()))
         self.programs: Mapping[str, SavingsProgram] = dict(sorted((programs or {}).items()))
         self.edits: Mapping[str, ClaimEdits] = dict(sorted((edits or {}).items()))
+        self.fee_schedules: Mapping[str, PhysicianFeeSchedule] = dict(
+            sorted((fee_schedules or {}).items())
+        )
         self.directory = directory
         self.source = source
         self.file_hashes: Mapping[str, str] = dict(file_hashes or {})
@@ -89,7 +96,7 @@ def _reference_issues(
                 msg = f"payer {basis.payer!r} does not exist (known: {', '.join(sorted(payers))})"
             elif not (
                 (ref_in := ref.networks.get("in")) is not None
-                and isinstance(ref_in.allowed, FeeSchedule)
+                and isinstance(ref_in.allowed, SCHEDULE_BASES)
             ):
                 msg = f"payer {basis.payer!r} has no in-network fee schedule to take a percent of"
             else:
@@ -100,7 +107,10 @@ def _reference_issues(
 
 
 def _percent_issues(
-    source: SourceMap, net_name: str, basis: PercentOfPayer, schedule: FeeSchedule
+    source: SourceMap,
+    net_name: str,
+    basis: PercentOfPayer,
+    schedule: FeeSchedule | MedicareFeeSchedule,
 ) -> list[FileIssue]:
     """A percent of another payer's fees stays within the per-unit ceiling, at its largest.
 
@@ -132,6 +142,7 @@ def _scan(
     dict[str, str],
     list[FileIssue],
     dict[str, ClaimEdits],
+    dict[str, PhysicianFeeSchedule],
 ]:
     payers: dict[str, Payer] = {}
     programs: dict[str, SavingsProgram] = {}
@@ -164,7 +175,11 @@ def _scan(
     edits, edit_hashes, edit_issues = scan_edits(directory, payers)
     hashes.update(edit_hashes)
     issues.extend(edit_issues)
-    return payers, programs, hashes, issues, edits
+    schedules, schedule_hashes, schedule_issues = scan_fee_schedules(directory)
+    hashes.update(schedule_hashes)
+    issues.extend(schedule_issues)
+    issues.extend(schedule_reference_issues(payers, sources, schedules))
+    return payers, programs, hashes, issues, edits, schedules
 
 
 def load_payers(directory: str | os.PathLike[str] | None = None) -> PayerLibrary:
@@ -178,11 +193,17 @@ def load_payers(directory: str | os.PathLike[str] | None = None) -> PayerLibrary
 
 
 def _load(path: Path, how: PayerDirSource) -> PayerLibrary:
-    payers, programs, hashes, issues, edits = _scan(path)
+    payers, programs, hashes, issues, edits, schedules = _scan(path)
     if issues:
         raise PayerFileError(issues)
     return PayerLibrary(
-        payers, programs=programs, edits=edits, directory=path, source=how, file_hashes=hashes
+        payers,
+        programs=programs,
+        edits=edits,
+        fee_schedules=schedules,
+        directory=path,
+        source=how,
+        file_hashes=hashes,
     )
 
 

@@ -35,6 +35,7 @@ from ._types import (
 )
 
 __all__ = [
+    "SCHEDULE_BASES",
     "AllowedBasis",
     "CostShare",
     "CoverageRule",
@@ -42,6 +43,7 @@ __all__ = [
     "Deductible",
     "ExcludedRule",
     "FeeSchedule",
+    "MedicareFeeSchedule",
     "Network",
     "OutOfPocketMax",
     "Payer",
@@ -154,6 +156,25 @@ class FeeSchedule(Model):
     rates: dict[Code, Dated[UnitRate]]
 
 
+class MedicareFeeSchedule(Model):
+    """Allowed amount per unit from a physician fee schedule file, as Medicare computes it.
+
+    The amount of a code in the clinic's Medicare locality, at the facility or non-facility
+    rate by the session's place of service (``ketacost._fee_schedule``). ``rates`` prices the
+    codes the schedule does not (carrier-priced codes, codes whose RVUs were not found).
+    """
+
+    basis: Literal["medicare_fee_schedule"]
+    schedule: Dated[Slug] = Field(
+        description="the schedule file in force (``fee-schedules/<id>.yaml``), dated by date "
+        "of service"
+    )
+    rates: dict[Code, Dated[UnitRate]] = Field(
+        default_factory=dict,
+        description="this payer's own rate per unit for codes the schedule does not price",
+    )
+
+
 class PercentOfPayer(Model):
     """Allowed amount per unit = percent × another payer's in-network fee schedule rate.
 
@@ -178,8 +199,12 @@ class PercentOfCharge(Model):
 
 
 AllowedBasis = Annotated[
-    FeeSchedule | PercentOfPayer | PercentOfCharge, Field(discriminator="basis")
+    FeeSchedule | MedicareFeeSchedule | PercentOfPayer | PercentOfCharge,
+    Field(discriminator="basis"),
 ]
+
+#: A basis another payer may take a percent of: a rate per code.
+SCHEDULE_BASES = (FeeSchedule, MedicareFeeSchedule)
 
 
 class Network(Model):

@@ -272,12 +272,13 @@ ESTIMATE_DATE_ERRORS = [
         "9999-06-01",
         "line 2: start: phase 2 runs past 9999-12-31: visits must fall before the year 10000",
     ),
-    # payers/medicare-part-b.yaml's deductible starts on 2025-01-01.
+    # payers/medicare-part-b.yaml's fee schedule (and deductible) start on 2025-01-01; the
+    # line is priced before its cost is shared.
     (
         "medicare-part-b",
         "esketamine-56",
         "2015-01-01",
-        "line 2: start: deductible.individual: no value in force on 2015-01-01 "
+        "line 2: start: allowed.schedule: no value in force on 2015-01-01 "
         "(the first is 2025-01-01)",
     ),
     # The example clinic's esketamine code starts on 2019-03-05.

@@ -879,11 +879,12 @@ def test_superbill_prints_each_drug_line_as_a_claim_does(
 def test_superbill_of_a_superbill_request_shows_what_the_patient_paid(payers: Any) -> None:
     req, est = _superbill_request(payers)
     [line] = est.lines()
-    # allowed 140% × 173.35 = 242.69; coinsurance 40% × 242.69 = 97.076 -> 97.08; the plan
-    # pays back 242.69 - 97.08 = 145.61, so the estimate's patient is 250 - 145.61 = 104.39.
+    # allowed min(250.00, 140% × 187.63 (90791 at Metropolitan Boston) = 262.68) = 250.00;
+    # coinsurance 40% × 250.00 = 100.00; the plan pays back 250.00 - 100.00 = 150.00, so the
+    # estimate's patient is 250 - 150.00 = 100.00.
     assert (line.patient, line.reimbursement) == (
-        ketacost.Money("104.39"),
-        ketacost.Money("145.61"),
+        ketacost.Money("100.00"),
+        ketacost.Money("150.00"),
     )
     bill = build_superbill(req, est)
     # The superbill shows what was paid to the clinic: the whole $250 self-pay price.

@@ -285,7 +285,7 @@ def test_payers_check_fails_a_percent_that_would_price_a_unit_above_the_ceiling(
     folder = _payer_folder(tmp_path, "percent: 1.4", "percent: 2.5")
     medicare = folder / "medicare-part-b.yaml"
     text = medicare.read_text(encoding="utf-8")
-    medicare.write_text(text.replace('"99214": 135.61', '"99214": 500000.00'), encoding="utf-8")
+    medicare.write_text(text.replace('"99204": 177.36', '"99204": 500000.00'), encoding="utf-8")
     result = _run("payers", "check", str(folder))
     assert result.exit_code == 2
     path = folder / "commercial-ppo.yaml"
@@ -293,7 +293,7 @@ def test_payers_check_fails_a_percent_that_would_price_a_unit_above_the_ceiling(
     line = text[: text.index("percent: 2.5")].count("\n") + 1
     assert result.stdout.splitlines() == [
         f"{path}:{line}:16: networks.out.allowed.percent: 2.5 x medicare-part-b's rate for "
-        "99214 ($500,000.00) is $1,250,000.00 a unit, above the $1,000,000.00 ceiling"
+        "99204 ($500,000.00) is $1,250,000.00 a unit, above the $1,000,000.00 ceiling"
     ]
 
 

@@ -58,6 +58,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "_secondary",
             "_payer",
+            "_fee_schedule",
             "_clinic",
             "_plan",
             "_request",
@@ -70,7 +71,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("renderers", ("_render", "render", "ics", "documents", "_schema")),
-    ("loading", ("_checks", "_loader", "_edit_files", "_library")),
+    ("loading", ("_checks", "_loader", "_edit_files", "_fee_schedule_files", "_library")),
     ("engine", ("_engine",)),
     ("range", ("_range",)),
     ("estimating", ("_estimating",)),

@@ -23,7 +23,7 @@ from payer_cases import (
 
 import ketacost
 from ketacost import Money
-from ketacost._payer import CoveredRule, ExcludedRule, FeeSchedule, PercentOfPayer
+from ketacost._payer import CoveredRule, ExcludedRule, MedicareFeeSchedule, PercentOfPayer
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYERS = ketacost.load_payers(ROOT / "payers")
@@ -154,9 +154,11 @@ def test_medicare_part_b_holds_the_issue_3_facts() -> None:
     assert net.deductible.individual.at(date(2026, 6, 1)) == Money("283.00")
     assert net.out_of_pocket_max is None
     assert net.cost_sharing["part-b"].coinsurance.at(date(2026, 1, 1)) == Decimal("0.2")
-    assert isinstance(net.allowed, FeeSchedule)
+    assert isinstance(net.allowed, MedicareFeeSchedule)
+    schedule = PAYERS.fee_schedules[net.allowed.schedule.at(date(2026, 3, 1))]
+    priced = set(net.allowed.rates) | set(schedule.codes)
     codes = {"99204", "99214", "99215", "90791", "90792", "90833", "90837", "96365", "96372"}
-    assert codes | {"G2082", "G2083"} <= set(net.allowed.rates)
+    assert codes | {"G2082", "G2083"} <= priced
     assert net.allowed.rates["96365"].at(date(2025, 3, 1)) == Money("72.00")
     assert mcr.billing_variants == ("medicare-g-code",)
     assert isinstance(_rule("medicare-part-b", "G2083", "2026-03-01"), CoveredRule)

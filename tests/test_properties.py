@@ -52,6 +52,8 @@ from ketacost import (
     expand,
     request_from_data,
 )
+from ketacost._fee_schedule import PhysicianFeeSchedule
+from ketacost._library import PayerLibrary
 from ketacost._money import MONEY_PATTERN
 from ketacost._payer import Deductible, OutOfPocketMax, PercentOfPayer
 
@@ -429,6 +431,14 @@ def test_estimates_survive_json_round_trips_and_repeat_byte_for_byte(case: Case)
     }
     payers_again = {k: Payer.model_validate_json(case.payers[k].model_dump_json()) for k in used}
     assert payers_again == {k: case.payers[k] for k in used}
+    # The physician fee schedules a library's payers price from (issue 12) round-trip too.
+    schedules = getattr(case.payers, "fee_schedules", None) or {}
+    schedules_again = {
+        k: PhysicianFeeSchedule.model_validate_json(s.model_dump_json())
+        for k, s in schedules.items()
+    }
+    assert schedules_again == dict(schedules)
+    library_again = PayerLibrary(payers_again, fee_schedules=schedules_again)
     programs_again = {
         k: SavingsProgram.model_validate_json(p.model_dump_json()) for k, p in case.programs.items()
     }
@@ -455,7 +465,7 @@ def test_estimates_survive_json_round_trips_and_repeat_byte_for_byte(case: Case)
     # no cache keyed by identity can help), and without the engine's visit memo (an
     # optimisation only: visits repeated from an earlier identical one equal fresh ones).
     assert _estimate(case).model_dump_json() == text
-    assert adjudicate(request_again, payers_again, programs_again).model_dump_json() == text
+    assert adjudicate(request_again, library_again, programs_again).model_dump_json() == text
     from ketacost._engine import _memo
 
     _memo.ENABLED = False

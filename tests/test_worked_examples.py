@@ -752,7 +752,8 @@ def test_original_medicare_esketamine_series() -> None:
 
 def test_original_medicare_prescriber_intake_at_the_corrected_90792_amount() -> None:
     # Issue 11: 90792 was a 180.00 placeholder; the 2026 national non-facility amount is
-    # 6.05 RVU (work 4.16 + PE 1.72 + MP 0.17) × 33.4009 = 202.075445 → 202.08.
+    # 6.05 RVU (work 4.16 + PE 1.72 + MP 0.17) × 33.4009 = 202.075445 → 202.08; issue 12
+    # prices it at the clinic's locality.
     library = ketacost.load_payers(ROOT / "payers")
     clinic = ketacost.load_clinic(ROOT / "examples" / "clinics" / "example-clinic.yaml")
     data = b.request(
@@ -768,30 +769,33 @@ def test_original_medicare_prescriber_intake_at_the_corrected_90792_amount() -> 
     est = ketacost.estimate(data, payers=library)
     check_identities(est)
     intake, visit = lines_of(est)
-    # 90792: charge 400.00; allowed 202.08; all of it to the 283.00 deductible (80.92 left);
-    # Medicare 0.00; write-off 400.00 − 202.08 = 197.92
+    # The example clinic is in Metropolitan Boston (GPCIs 1.048 / 1.186 / 0.796, issue 12):
+    # 90792: (4.16 × 1.048 + 1.72 × 1.186 + 0.17 × 0.796) × 33.4009 = 6.53488 × 33.4009 =
+    # 218.272 → 218.27 (202.08 national); charge 400.00; all of it to the 283.00 deductible
+    # (64.73 left); Medicare 0.00; write-off 400.00 − 218.27 = 181.73
     assert intake.code == "90792"
     assert amounts(intake) == {
         "charge": "400.00",
-        "allowed": "202.08",
-        "deductible": "202.08",
-        "patient": "202.08",
-        "write_off": "197.92",
+        "allowed": "218.27",
+        "deductible": "218.27",
+        "patient": "218.27",
+        "write_off": "181.73",
     }
-    # 99214 (telehealth at home, place of service 10: the non-facility rate): allowed 135.61;
-    # deductible 80.92; coinsurance 20% × 54.69 = 10.938 → 10.94; patient 91.86; Medicare
-    # 135.61 − 91.86 = 43.75; write-off 200.00 − 135.61 = 64.39
+    # 99214 (telehealth at home, place of service 10: the non-facility rate): allowed
+    # (1.92 × 1.048 + 2.00 × 1.186 + 0.14 × 0.796) × 33.4009 = 150.157 → 150.16; deductible
+    # 64.73; coinsurance 20% × 85.43 = 17.086 → 17.09; patient 81.82; Medicare
+    # 150.16 − 81.82 = 68.34; write-off 200.00 − 150.16 = 49.84
     assert amounts(visit) == {
         "charge": "200.00",
-        "allowed": "135.61",
-        "deductible": "80.92",
-        "coinsurance": "10.94",
-        "patient": "91.86",
-        "payer": "43.75",
-        "write_off": "64.39",
+        "allowed": "150.16",
+        "deductible": "64.73",
+        "coinsurance": "17.09",
+        "patient": "81.82",
+        "payer": "68.34",
+        "write_off": "49.84",
     }
-    # patient 202.08 + 91.86 = 293.94; Medicare 43.75
-    assert (str(est.totals.patient), str(est.totals.payer)) == ("293.94", "43.75")
+    # patient 218.27 + 81.82 = 300.09; Medicare 68.34
+    assert (str(est.totals.patient), str(est.totals.payer)) == ("300.09", "68.34")
 
 
 # --------------------------------------------------------------------------- 12. self-pay

@@ -23,6 +23,7 @@ from ketacost._money import cents_times_rate
 from ketacost._payer import (
     CostShare,
     FeeSchedule,
+    MedicareFeeSchedule,
     PercentOfCharge,
     PercentOfPayer,
 )
@@ -136,7 +137,7 @@ def price(coverage: CoverageInForce, line: BillLine, on: date) -> None:
         amount = cents_times_rate(line.charge, rate)
         how: tuple[Any, ...] = (explain.percent_of_charge, rate, line.charge, amount)
     else:
-        found = _unit_rate(coverage, line.code, on)
+        found = _unit_rate(coverage, line, on)
         if found is None:
             line.covered = False
             line.rule = f"{coverage.payer.id}:networks.{coverage.cov.network}.allowed"
@@ -167,28 +168,27 @@ def _source(coverage: CoverageInForce, on: date) -> str:
     return explain.allowed_source(coverage.payer.id, None, None)
 
 
-def _unit_rate(coverage: CoverageInForce, code: str, on: date) -> tuple[int, str] | None:
-    """(allowed per unit in cents, where it comes from), or None when nothing prices ``code``.
+def _unit_rate(coverage: CoverageInForce, line: BillLine, on: date) -> tuple[int, str] | None:
+    """(allowed per unit in cents, where it comes from), or None when nothing prices the line.
 
     A percent of another schedule is rounded per unit (the named rounding point
-    ``allowed-rate``).
+    ``allowed-rate``), after the schedule's own rounding (``fee-schedule``).
     """
     network = coverage.network
     assert network is not None
     basis = network.allowed
-    if isinstance(basis, FeeSchedule):
-        rate = basis.rates.get(code)
-        if rate is None:
+    code = line.code
+    if isinstance(basis, FeeSchedule | MedicareFeeSchedule):
+        unit = _schedule_rate(coverage, basis, line, on)
+        if unit is None:
             return None
-        unit = value_on(rate, on, f"fee schedule rate for {code}").cents
         return unit, explain.allowed_source(coverage.payer.id, None, None)
     assert isinstance(basis, PercentOfPayer)
     reference = coverage.payers[basis.payer].networks["in"].allowed
-    assert isinstance(reference, FeeSchedule)
+    assert isinstance(reference, FeeSchedule | MedicareFeeSchedule)
     percent = value_on(basis.percent, on, "allowed.percent")
-    rate = reference.rates.get(code)
-    if rate is not None:
-        unit = value_on(rate, on, f"fee schedule rate for {code}").cents
+    unit = _schedule_rate(coverage, reference, line, on)
+    if unit is not None:
         source = explain.allowed_source(coverage.payer.id, percent, basis.payer)
         return cents_times_rate(unit, percent), source
     rate = basis.fallback_rates.get(code)
@@ -196,6 +196,31 @@ def _unit_rate(coverage: CoverageInForce, code: str, on: date) -> tuple[int, str
         return None
     unit = value_on(rate, on, f"fee schedule rate for {code}").cents
     return unit, explain.fallback_source(coverage.payer.id, coverage.cov.network, basis.payer, code)
+
+
+def _schedule_rate(
+    coverage: CoverageInForce,
+    basis: FeeSchedule | MedicareFeeSchedule,
+    line: BillLine,
+    on: date,
+) -> int | None:
+    """A schedule's rate per unit in cents, or None when it does not price the line's code.
+
+    A physician fee schedule prices a code at the clinic's Medicare locality and the session's
+    place of service (facility or not); its ``rates`` price the codes it does not.
+    """
+    code = line.code
+    if isinstance(basis, MedicareFeeSchedule):
+        name = value_on(basis.schedule, on, "allowed.schedule")
+        schedule = next(s for s in coverage.used_schedules if s.id == name)
+        place = coverage.place_of_service(line.template)
+        unit = coverage.schedule_amount(schedule, code, place)
+        if unit is not None:
+            return unit
+    rate = basis.rates.get(code)
+    if rate is None:
+        return None
+    return value_on(rate, on, f"fee schedule rate for {code}").cents
 
 
 # ---- 5: cost sharing ------------------------------------------------------------------------

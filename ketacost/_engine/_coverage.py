@@ -19,9 +19,11 @@ from ketacost._checks import (
 )
 from ketacost._dated import Dated, NoValueInForceError
 from ketacost._errors import EstimateError, UnknownPayerError
+from ketacost._fee_schedule import NATIONAL_LOCALITY, PhysicianFeeSchedule
 from ketacost._payer import (
     CoveredRule,
     ExcludedRule,
+    MedicareFeeSchedule,
     Network,
     Payer,
     PercentOfPayer,
@@ -106,6 +108,10 @@ class CoverageInForce:
         )
         self.family = coverage.tier == "family"
         self.used_payers = [payer, *self._reference_payer()]
+        self.schedule_basis = self._schedule_basis()
+        self.used_schedules = self._fee_schedules(payers)
+        self.places: dict[int, str] = {}  # id(template line) -> its session's place of service
+        self.schedule_amounts: dict[tuple[str, str, str], int | None] = {}
         self.program, self.used_program, self.program_note = self._savings_program(programs)
         self.auth_start: dict[str | int, date] = {}
         self.auth_visits: dict[tuple[str | int, int], set[date]] = {}  # dates per approval
@@ -123,6 +129,69 @@ class CoverageInForce:
         if self.network is None or not isinstance(self.network.allowed, PercentOfPayer):
             return []
         return [self.payers[self.network.allowed.payer]]
+
+    def _schedule_basis(self) -> MedicareFeeSchedule | None:
+        """The physician fee schedule basis that prices this coverage, if any.
+
+        Its own, or the one of the payer it takes a percent of.
+        """
+        if self.network is None:
+            return None
+        basis = self.network.allowed
+        if isinstance(basis, PercentOfPayer):
+            reference = self.payers[basis.payer].networks.get("in")
+            basis = reference.allowed if reference is not None else basis
+        return basis if isinstance(basis, MedicareFeeSchedule) else None
+
+    def _fee_schedules(self, payers: Mapping[str, Payer]) -> list[PhysicianFeeSchedule]:
+        """The schedules the basis names (every date's), checked against the library.
+
+        They come from a :class:`~ketacost.PayerLibrary` (its ``fee_schedules``); the clinic's
+        Medicare locality (default: national) must be in each.
+        """
+        if self.schedule_basis is None:
+            return []
+        library: Mapping[str, PhysicianFeeSchedule] = getattr(payers, "fee_schedules", None) or {}
+        locality = self.request.clinic.medicare_locality or NATIONAL_LOCALITY
+        found = []
+        for name in dict.fromkeys(self.schedule_basis.schedule.values):
+            schedule = library.get(name)
+            if schedule is None:
+                raise EstimateError(
+                    f"fee schedule {name!r} is not loaded: price with a PayerLibrary whose "
+                    "fee-schedules/ folder holds it"
+                )
+            if locality not in schedule.localities:
+                raise EstimateError(
+                    f"clinic.medicare_locality: locality {locality!r} is not in fee schedule "
+                    f"{name!r} (known: {', '.join(sorted(schedule.localities))})"
+                )
+            found.append(schedule)
+        return found
+
+    def schedule_amount(
+        self, schedule: PhysicianFeeSchedule, code: str, place_of_service: str
+    ) -> int | None:
+        """A code's fee schedule amount per unit in cents at the clinic's locality, or None.
+
+        Remembered per (schedule, code, place of service): the clinic is fixed per request.
+        """
+        key = (schedule.id, code, place_of_service)
+        if key not in self.schedule_amounts:
+            locality = self.request.clinic.medicare_locality or NATIONAL_LOCALITY
+            self.schedule_amounts[key] = schedule.amount_cents(code, locality, place_of_service)
+        return self.schedule_amounts[key]
+
+    def place_of_service(self, template_line: object) -> str:
+        """The place of service of the session a template line belongs to (else the clinic's)."""
+        if not self.places:
+            clinic = self.request.clinic
+            for tmpl in clinic.sessions.values():
+                where = tmpl.place_of_service or clinic.place_of_service
+                for lines in (tmpl.lines, *tmpl.variants.values()):
+                    for line in lines:
+                        self.places[id(line)] = where
+        return self.places.get(id(template_line), self.request.clinic.place_of_service)
 
     def _savings_program(
         self, programs: Mapping[str, SavingsProgram]
@@ -150,7 +219,8 @@ class CoverageInForce:
         """The rules in force for ``codes`` on ``on`` (by identity), or None.
 
         None when a decision could depend on the date itself (an authorization window) or on
-        a session limit.
+        a session limit. A fee schedule amount depends on the clinic (fixed per request) and
+        the session's place of service (the session is part of every memo key).
         """
         if self.network is None:
             return ()

@@ -594,10 +594,13 @@ class _Plan:
         for c in self.coverages:
             used_payers += c.second.coverage.used_payers if c.second is not None else []
         used_programs = [c.used_program for c in self.coverages if c.used_program is not None]
+        used_schedules = [s for c in self.coverages for s in c.used_schedules]
         return _estimate(
             {
                 "library_version": __version__,
-                "rules_hash": rules_hash(used_payers, self.request.clinic, used_programs),
+                "rules_hash": rules_hash(
+                    used_payers, self.request.clinic, used_programs, used_schedules
+                ),
                 "issued": self.request.issued,
                 "payer_id": first.payer.id,
                 "payer_name": first.payer.name,

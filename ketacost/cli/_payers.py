@@ -86,10 +86,13 @@ def list_payers(fmt: str, payers_dir: Path | None) -> None:
 
 
 def _allowed(basis: Any) -> str:
-    from ketacost._payer import FeeSchedule, PercentOfCharge, PercentOfPayer
+    from ketacost._payer import FeeSchedule, MedicareFeeSchedule, PercentOfCharge, PercentOfPayer
 
     if isinstance(basis, FeeSchedule):
         return f"fee schedule ({len(basis.rates)} codes)"
+    if isinstance(basis, MedicareFeeSchedule):
+        extra = f" + {len(basis.rates)} codes of its own" if basis.rates else ""
+        return f"physician fee schedule {_dated(basis.schedule)} at the clinic's locality{extra}"
     if isinstance(basis, PercentOfPayer):
         return f"{_dated(basis.percent)} × {basis.payer} fee schedule"
     if isinstance(basis, PercentOfCharge):
