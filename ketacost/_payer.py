@@ -634,6 +634,8 @@ def _method_issues(payer: Payer, loc: Loc, m: SecondaryBenefit) -> list[tuple[Lo
         issues.append(((*loc, "method"), f"{m.method} is Medicaid's method"))
     if m.method == "medicare_crossover" and m.after != ("medicare",):
         issues.append(((*loc, "after"), "medicare_crossover follows Original Medicare only"))
+    if m.method == "medicare_secondary_payer" and payer.kind != "medicare":
+        issues.append(((*loc, "method"), "medicare_secondary_payer is Original Medicare's"))
     if m.method == "tricare_for_life" and (payer.kind != "tricare" or m.after != ("medicare",)):
         issues.append(((*loc, "method"), "tricare_for_life is a TRICARE plan after Medicare"))
     return issues

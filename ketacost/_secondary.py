@@ -25,6 +25,10 @@ when it pays second. Each method is a documented real-world rule (domain.md §10
 ``non_duplication``
     Non-duplication (carve-out): the plan pays its normal benefit minus what the primary paid,
     never below zero, and never more than the patient still owes.
+``medicare_secondary_payer``
+    Original Medicare after an employer group plan (the Medicare Secondary Payer rules, 42 CFR
+    411.33): Medicare pays the lowest of what it would pay as primary, its own approved
+    amount minus the group plan's payment, and what the patient still owes.
 ``last_resort``
     Medicaid after any other plan: Medicaid is the payer of last resort; the patient owes at
     most the Medicaid copay for an item Medicaid covers; Medicaid pays the rest of the cost
@@ -48,6 +52,7 @@ SecondaryMethod = Literal[
     "tricare_for_life",
     "standard",
     "non_duplication",
+    "medicare_secondary_payer",
     "last_resort",
 ]
 
@@ -56,7 +61,14 @@ SupplementPart = Literal["deductible", "coinsurance", "excess"]
 
 #: Methods that compute the plan's normal benefit as if it were primary.
 AS_PRIMARY_METHODS = frozenset(
-    {"medicare_crossover", "tricare_for_life", "standard", "non_duplication", "last_resort"}
+    {
+        "medicare_crossover",
+        "tricare_for_life",
+        "standard",
+        "non_duplication",
+        "medicare_secondary_payer",
+        "last_resort",
+    }
 )
 
 

@@ -66,6 +66,9 @@ class _Amounts(Model):
     balance_bill: Usd | None = None
     non_covered: Usd | None = None
     write_off: Usd | None = None
+    secondary: Usd | None = Field(
+        default=None, description="paid by the second payer (a case of a second payer's file)"
+    )
     codes: tuple[Code, ...] | None = Field(
         default=None, description="every code billed, each once, sorted"
     )
@@ -175,12 +178,15 @@ def load_cases(
         prefix: Loc = ("cases", i, "request")
         coverage = case.request.get("coverage")
         named = coverage.get("payer") if isinstance(coverage, dict) else None
-        if isinstance(named, str) and named != parsed.payer:
+        second = coverage.get("secondary") if isinstance(coverage, dict) else None
+        second_named = second.get("payer") if isinstance(second, dict) else None
+        if isinstance(named, str) and parsed.payer not in (named, second_named):
             issues.append(
                 issue_at(
                     source,
                     (*prefix, "coverage", "payer"),
-                    f"must be the file's payer {parsed.payer!r} (got {named!r})",
+                    f"must be the file's payer {parsed.payer!r}, or name it as the secondary "
+                    f"(got {named!r})",
                 )
             )
             continue

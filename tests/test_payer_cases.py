@@ -42,6 +42,12 @@ STABLE_IDS = {
     "commercial-hmo",
     "hdhp",
     "iv-trd-payer",
+    # second payers (issue 12)
+    "medigap-plan-f",
+    "medigap-plan-g",
+    "medigap-plan-n",
+    "tricare-for-life",
+    "spouse-employer-ppo",
 }
 
 
@@ -106,9 +112,20 @@ def test_a_wrong_expectation_is_reported() -> None:
 
 #: When each file was last checked against its sources: the issue 11 corrections re-read
 #: every payer file but self-pay on 2026-11-29.
-REVIEWED = {pid: date(2026, 11, 29) for pid in PAYERS if pid != "self-pay"} | {
-    "self-pay": date(2026, 11, 21)
+#: The second payers of issue 12 (and Medicaid's as_secondary) were read on 2026-11-30.
+NEW_IN_12 = {
+    "medigap-plan-f",
+    "medigap-plan-g",
+    "medigap-plan-n",
+    "tricare-for-life",
+    "spouse-employer-ppo",
+    "medicaid",
 }
+REVIEWED = (
+    {pid: date(2026, 11, 29) for pid in PAYERS if pid != "self-pay"}
+    | {"self-pay": date(2026, 11, 21)}
+    | dict.fromkeys(NEW_IN_12, date(2026, 11, 30))
+)
 
 
 @pytest.mark.parametrize("payer_id", sorted(PAYERS))
@@ -133,11 +150,14 @@ def test_stale_payers_against_a_fixed_today() -> None:
     # … a day more is: (id, last_reviewed, age in days), oldest first, then by id
     stale = ketacost.stale_payers(PAYERS, today=date(2027, 11, 22))
     assert stale == [("self-pay", date(2026, 11, 21), 366)]
-    # a shorter age: 2027-01-01 − 2026-11-21 = 41 days and − 2026-11-29 = 33, both over 30
-    newer = sorted(pid for pid in PAYERS if pid != "self-pay")
+    # a shorter age: 2027-01-01 − 2026-11-21 = 41 days, − 2026-11-29 = 33 and − 2026-11-30
+    # = 32, all over 30
+    older = sorted(pid for pid in PAYERS if REVIEWED[pid] == date(2026, 11, 29))
+    newest = sorted(NEW_IN_12)
     assert ketacost.stale_payers(PAYERS, today=date(2027, 1, 1), max_age_days=30) == [
         ("self-pay", date(2026, 11, 21), 41),
-        *((pid, date(2026, 11, 29), 33) for pid in newer),
+        *((pid, date(2026, 11, 29), 33) for pid in older),
+        *((pid, date(2026, 11, 30), 32) for pid in newest),
     ]
 
 
@@ -354,8 +374,8 @@ def test_case_file_naming_an_unknown_payer(tmp_path: Path) -> None:
     known = ", ".join(sorted(PAYERS))
     assert _error(path) == [
         f"{path}:1:8: payer: unknown payer 'nobody' (known: {known})",
-        f"{path}:6:25: cases[0].request.coverage.payer: must be the file's payer 'nobody' "
-        "(got 'medicaid')",
+        f"{path}:6:25: cases[0].request.coverage.payer: must be the file's payer 'nobody', "
+        "or name it as the secondary (got 'medicaid')",
     ]
 
 

@@ -306,8 +306,8 @@ def _pool(scope: str, category: str, n: int) -> object:
     return n
 
 
-def unit_rate(coverage: CoverageInForce, code: str, on: date) -> tuple[int, str] | None:
-    """A payer's own allowed amount per unit for ``code`` (a second payer's "lesser of")."""
+def unit_rate(coverage: CoverageInForce, line: BillLine, on: date) -> tuple[int, str] | None:
+    """A payer's own allowed amount per unit for ``line`` (a second payer's "lesser of")."""
     if coverage.network is None or isinstance(coverage.network.allowed, PercentOfCharge):
         return None
-    return _unit_rate(coverage, code, on)
+    return _unit_rate(coverage, line, on)

@@ -34,6 +34,9 @@ from ._ledger import Accumulated, BillLine
 
 __all__ = ["SecondInForce", "coordinate"]
 
+#: Methods whose normal benefit is computed on every line (the others: only on lines the first
+#: payer does not cover).
+_EVERY_LINE = frozenset({"standard", "non_duplication", "medicare_secondary_payer", "last_resort"})
 _GOVERNMENT = frozenset({"medicare", "medicare-advantage", "medicaid", "tricare", "va"})
 
 
@@ -168,11 +171,7 @@ def _as_primary(
     out and billed again without it (from the same accumulators).
     """
     method = second.method.method
-    picked = [
-        i
-        for i, line in enumerate(lines)
-        if method in ("standard", "non_duplication", "last_resort") or not line.covered
-    ]
+    picked = [i for i, line in enumerate(lines) if method in _EVERY_LINE or not line.covered]
     coverage = second.coverage
     state, saved = coverage.checkpoint(), replace(accumulated, sessions=dict(accumulated.sessions))
     while picked:
@@ -258,6 +257,10 @@ def _pay(
     if m.method == "non_duplication":
         paid = min(max(0, normal - first), owed)
         return paid, 0, ((explain.non_duplication_note, normal, first, paid),)
+    if m.method == "medicare_secondary_payer":
+        limit = max(0, shadow.allowed - first)
+        paid = min(normal, limit, owed)
+        return paid, 0, ((explain.msp_note, normal, shadow.allowed, first, paid),)
     # last_resort: Medicaid after another plan
     keep = min(owed, shadow.cost_share)
     rest = owed - keep
@@ -269,7 +272,7 @@ def _pay(
 
 def _rate(second: SecondInForce, line: BillLine, on: date) -> int | None:
     """The second payer's own allowed amount for the line (its rate × units, at most the charge)."""
-    found = unit_rate(second.coverage, line.code, on)
+    found = unit_rate(second.coverage, line, on)
     if found is None:
         return None
     return min(line.charge, found[0] * line.template.units)

@@ -24,6 +24,7 @@ __all__ = [
     "fallback_source",
     "last_resort_note",
     "lesser_of_note",
+    "msp_note",
     "no_own_rate_note",
     "non_duplication_note",
     "normal_benefit_note",
@@ -211,6 +212,7 @@ _METHOD_WORDS = {
     "standard": "under standard coordination of benefits",
     "non_duplication": "under non-duplication of benefits",
     "last_resort": "as the payer of last resort",
+    "medicare_secondary_payer": "as Medicare secondary payer",
 }
 
 
@@ -272,4 +274,12 @@ def last_resort_note(name: str, keep: int) -> str:
     return (
         f"the patient owes at most {name}'s own cost share for it ({amount(keep)}); the clinic "
         "accepts Medicaid's payment as payment in full (42 CFR 447.15)"
+    )
+
+
+def msp_note(normal: int, allowed: int, first: int, paid: int) -> str:
+    return (
+        f"Medicare pays the lowest of what it would pay first ({amount(normal)}), its approved "
+        f"{amount(allowed)} minus the group plan's {amount(first)}, and what is left: "
+        f"{amount(paid)} (42 CFR 411.33)"
     )
