@@ -181,6 +181,48 @@ def test_the_good_files_load(tmp_path: Path) -> None:
 
 CASES = [
     # ------------------------------------------------------------------ payer files
+    # a second payer's method (issue 12): each entry fits its method and the payer's kind
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        PAYER + "as_secondary:\n  - {after: [commercial], method: pays_everything, source: x}\n",
+        "{path}:23:35: as_secondary[0].method: must be one of 'supplement', "
+        "'medicare_crossover', 'tricare_for_life', 'standard', 'non_duplication', "
+        "'medicare_secondary_payer', 'last_resort' (got 'pays_everything')",
+        id="payer-secondary-unknown-method",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        PAYER + "as_secondary:\n  - {after: [medicare], method: supplement, pays: [coinsurance], "
+        "source: x}\n",
+        "{path}:23:33: as_secondary[0].method: only a medigap plan pays as a supplement",
+        id="payer-secondary-supplement-not-medigap",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        PAYER
+        + "as_secondary:\n  - {after: [commercial, spaceship], method: standard, source: x}\n",
+        "{path}:23:26: as_secondary[0].after[1]: not a kind of primary payer: 'spaceship'",
+        id="payer-secondary-unknown-kind",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        PAYER + "as_secondary:\n  - {after: [commercial], method: standard, source: x}\n"
+        "  - {after: [commercial], method: non_duplication, source: y}\n",
+        "{path}:24:14: as_secondary[1].after[0]: commercial is in as_secondary[0]",
+        id="payer-secondary-kind-twice",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        PAYER + "as_secondary:\n  - {after: [commercial], method: standard, payment: lesser_of, "
+        "source: x}\n",
+        "{path}:23:54: as_secondary[0].payment: lesser_of belongs to Medicaid's methods",
+        id="payer-secondary-lesser-of-not-medicaid",
+    ),
     pytest.param(
         "payer",
         "acme.yaml",
