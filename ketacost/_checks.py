@@ -33,6 +33,7 @@ __all__ = [
     "reference_problem",
     "request_problems",
     "savings_program_problem",
+    "secondary_problem",
     "unknown_payer_problem",
 ]
 
@@ -116,6 +117,13 @@ def coverage_problems(
         problems.append(((*at, "superbill"), "a superbill needs an insurer to send it to"))
     problems.extend(accumulator_problems(at, cov, payer))
     problems.extend(held_authorization_problems(at, cov, payer))
+    if cov.secondary is not None:
+        second = coverage_problems((*at, "secondary"), cov.secondary, payers, programs)
+        problems.extend(second)
+        if not second:
+            found = secondary_problem(payer, cov.secondary, payers)
+            if found is not None:
+                problems.append(((*at, "secondary", found[0]), found[1]))
     if cov.accumulators is not None:
         for name in cov.accumulators.sessions_used:
             if name not in payer.limits:
@@ -249,6 +257,30 @@ def _on(value: Dated[Money] | None, on: date) -> Money | None:
         return value.at(on)
     except NoValueInForceError:
         return None
+
+
+def secondary_problem(
+    first: Payer, second: Coverage, payers: Mapping[str, Payer]
+) -> tuple[str, str] | None:
+    """(field, why) when ``second`` cannot pay after a payer like ``first``, else None.
+
+    The second payer's file must say how it pays after a first payer of that kind, and only a
+    Medicaid coverage after Original Medicare may mark a Qualified Medicare Beneficiary.
+    """
+    payer = payers[second.payer]
+    method = payer.secondary_method(first.kind)
+    if method is None:
+        follows = ", ".join(k for m in payer.as_secondary for k in m.after) or "no payer"
+        return "payer", (
+            f"{payer.id} does not pay after a {first.kind} payer ({first.id}); its payer "
+            f"file's as_secondary follows: {follows}"
+        )
+    if second.qmb and method.method != "medicare_crossover":
+        return "qmb", (
+            "a Qualified Medicare Beneficiary's Medicaid pays after Original Medicare (got "
+            f"{payer.id} after {first.id})"
+        )
+    return None
 
 
 def unknown_payer_problem(cov: Coverage, payers: Mapping[str, Payer]) -> str | None:

@@ -594,3 +594,37 @@ def test_fee_schedule_pairs_cover_every_method() -> None:
         "medicare_secondary_payer",
         "last_resort",
     }
+
+
+@pytest.mark.parametrize(
+    ("secondary", "message"),
+    [
+        ("{payer: nobody}", "4:22: coverage.secondary.payer: unknown payer 'nobody'"),
+        (
+            "{payer: medigap-plan-g, qmb: true}",
+            "4:43: coverage.secondary.qmb: a Qualified Medicare Beneficiary's Medicaid pays "
+            "after Original Medicare (got medigap-plan-g after medicare-part-b)",
+        ),
+        (
+            "{payer: spouse-employer-ppo, network: moon}",
+            "4:52: coverage.secondary.network: must be one of 'in', 'out' (got 'moon')",
+        ),
+    ],
+)
+def test_a_bad_secondary_in_a_request_file_names_where(
+    tmp_path: Path, secondary: str, message: str
+) -> None:
+    path = tmp_path / "r.yaml"
+    clinic = ROOT / "examples" / "clinics" / "example-clinic.yaml"
+    path.write_text(
+        "patient: {age: 70}\n"
+        "coverage:\n"
+        "  payer: medicare-part-b\n"
+        f"  secondary: {secondary}\n"
+        f"clinic: {clinic}\n"
+        "plan: {start: 2026-03-02, phases: [{session: intake, sessions: 1}]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ketacost.RequestFileError) as caught:
+        ketacost.load_request(path, payers=PAYERS)
+    assert str(caught.value).startswith(f"{path}:{message}")

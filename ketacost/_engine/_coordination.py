@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, cast
 
+from ketacost._checks import secondary_problem
 from ketacost._errors import EstimateError
 from ketacost._order import OrderOfBenefits
 from ketacost._payer import Payer
@@ -77,20 +78,11 @@ def second_in_force(
     """The second payer of ``first``, checked against what it follows; a clear error if not."""
     coverage = CoverageInForce(request, second, payers, programs)
     payer = coverage.payer
+    problem = secondary_problem(first.payer, second, payers)
+    if problem is not None:
+        raise EstimateError(f"secondary.{problem[0]}: {problem[1]}")
     method = payer.secondary_method(first.payer.kind)
-    if method is None:
-        follows = ", ".join(k for m in payer.as_secondary for k in m.after) or "no payer"
-        raise EstimateError(
-            f"secondary.payer: {payer.id} does not pay after a {first.payer.kind} payer "
-            f"({first.payer.id}); its payer file's as_secondary follows: {follows}"
-        )
-    if first.self_pay:
-        raise EstimateError("secondary: a self-pay patient has no second payer")
-    if second.qmb and method.method != "medicare_crossover":
-        raise EstimateError(
-            "secondary.qmb: a Qualified Medicare Beneficiary's Medicaid pays after Original "
-            f"Medicare (got {payer.id} after {first.payer.id})"
-        )
+    assert method is not None
     before = method.sold_to_eligible_before
     birth = request.patient.birth_date
     if before is not None and birth is not None:
