@@ -71,7 +71,7 @@ def test_payer_case(case: LoadedCase) -> None:
     # and the estimate keeps the contract's identities on every line (rule 9)
     est = ketacost.adjudicate(case.request, PAYERS)
     for ln in est.lines():
-        assert ln.patient + ln.payer + ln.write_off == ln.charge
+        assert ln.patient + ln.payer + ln.secondary + ln.write_off == ln.charge
         parts = ln.copay + ln.deductible + ln.coinsurance + ln.balance_bill + ln.non_covered
         assert ln.patient == parts
 

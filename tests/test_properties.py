@@ -160,13 +160,16 @@ def test_every_line_balances(case: Case) -> None:
     # contractual adjustment plus the self-pay discount on an item the plan does not cover.
     covered = False
     for line in _estimate(case).lines():
-        assert line.patient + line.payer + line.write_off == line.charge
+        assert line.patient + line.payer + line.secondary + line.write_off == line.charge
         assert line.self_pay_discount <= line.write_off
         assert line.patient == (
             line.copay + line.deductible + line.coinsurance + line.balance_bill + line.non_covered
         )
         assert line.patient_net + line.assistance == line.patient
-        assert line.patient_net + line.assistance + line.payer + line.write_off == line.charge
+        assert (
+            line.patient_net + line.assistance + line.payer + line.secondary + line.write_off
+            == line.charge
+        )
         for name in LINE_AMOUNTS:
             assert getattr(line, name).cents >= 0, name
         assert line.allowed <= line.charge
