@@ -139,6 +139,75 @@ def test_gross_charge_billing_keeps_the_old_figures() -> None:
     assert est.visits[0].lines[0].explanation == ("not covered: investigational",)
 
 
+def _through_the_pharmacy(coverage: list[dict[str, Any]], **clinic: Any) -> Estimate:
+    # Esketamine 56 mg with 99214 and the first observation hour (charges 56 × 12.00 = 672.00,
+    # 200.00 and 100.00: 972.00) at a self-pay price of 800.00; the payer takes the drug
+    # through its pharmacy benefit (specialty pharmacy rate 10.00/mg) and the coverage says so.
+    charges = {"99214": "200.00", "99415": "100.00", "J0013": "12.00"}
+    esk = b.session(b.line("J0013", 56, drug=True), b.line("99214"), b.line("99415"),
+                    self_pay="800.00")  # fmt: skip
+    data = b.payer(networks={"in": b.network(rates={"99214": "100.00", "99415": "40.00"})},
+                   coverage=coverage)  # fmt: skip
+    data["drug_benefits"] = ["medical", "pharmacy"]
+    data["pharmacy"] = {"codes": ["J0013"], "rates": {"J0013": "10.00"}}
+    payers = b.payers(data)
+    request = b.request({**b.clinic(charges, {"esk": esk}), **clinic},
+                        [{"session": "esk", "sessions": 1}], start="2026-03-02")  # fmt: skip
+    request["coverage"]["drug_benefit"] = "pharmacy"
+    return ketacost.adjudicate(ketacost.request_from_data(request, payers=payers), payers)
+
+
+def test_a_pharmacy_claim_the_plan_does_not_cover_is_owed_at_the_pharmacys_price() -> None:
+    # Regression (the property test_a_non_covered_item_never_costs_more_than_its_charge_or_
+    # its_self_pay_price): every rule needs diagnosis F33.2 and the patient has none, so the
+    # plan covers nothing of the visit. The clinic's session price covers what the clinic
+    # bills; the drug is the specialty pharmacy's claim, at the pharmacy's price.
+    est = _through_the_pharmacy(
+        [b.covered("99214", "99415", "J0013", category="all", diagnoses=["F33.2"])]
+    )
+    drug, e_m, observation = est.visits[0].lines
+    # the drug: the pharmacy's 56 × 10.00 = 560.00, its charge, owed whole (no discount)
+    assert (drug.billed_by, drug.covered) == ("specialty pharmacy", False)
+    assert (drug.charge, drug.patient, drug.self_pay_discount) == (
+        Money("560.00"), Money("560.00"), Money(0)
+    )  # fmt: skip
+    # the clinic's lines: 800.00 shared by the clinic's charges, the drug's 672.00 included,
+    # so the drug's share stays out of the clinic's bill: 800.00 × 672/972 = 553.086 → 553.09
+    # (not billed), 800.00 × 200/972 = 164.609 → 164.61, 800.00 × 100/972 = 82.304 → 82.30
+    # (floors 553.08 + 164.60 + 82.30 = 799.98; the 2 cents to the largest remainders)
+    assert (e_m.patient, e_m.self_pay_discount) == (Money("164.61"), Money("35.39"))
+    assert (observation.patient, observation.self_pay_discount) == (
+        Money("82.30"), Money("17.70")
+    )  # fmt: skip
+    # the clinic: 164.61 + 82.30 = 246.91, within its 800.00; the visit: + 560.00 = 806.91,
+    # above the session's price, because 560.00 of it is the pharmacy's, not the clinic's
+    assert est.visits[0].totals.patient == Money("806.91")
+    # the Good Faith Estimate lists the clinic's items only (a pharmacy gives its own)
+    assert [(i.code, i.price) for i in est.self_pay_items] == [
+        ("99214", Money("164.61")), ("99415", Money("82.30"))
+    ]  # fmt: skip
+    _balances(est)
+
+
+def test_a_clinic_per_code_price_does_not_price_a_pharmacy_claim() -> None:
+    # The plan covers the visit and the observation, not the drug (diagnosis F33.2 missing);
+    # the clinic's per-code price for J0013 (300.00) is for a drug the clinic bills, so the
+    # pharmacy's claim stays at its 560.00, not min(300.00, 560.00).
+    est = _through_the_pharmacy(
+        [b.covered("99214", "99415", category="all"),
+         b.covered("J0013", category="all", diagnoses=["F33.2"])],
+        self_pay_codes={"J0013": "300.00"},
+    )  # fmt: skip
+    drug, e_m, observation = est.visits[0].lines
+    assert not drug.covered
+    assert (drug.patient, drug.self_pay_discount) == (Money("560.00"), Money(0))
+    # 99214 and 99415 covered: allowed 100.00 and 40.00, no cost share → plan 140.00
+    assert (e_m.payer, observation.payer) == (Money("100.00"), Money("40.00"))
+    assert (est.totals.patient, est.totals.payer) == (Money("560.00"), Money("140.00"))
+    assert est.self_pay_items == ()
+    _balances(est)
+
+
 def _iv_year(payer: str) -> Estimate:
     request = ketacost.load_request(
         ROOT / "examples" / "requests" / "iv-series-self-pay.yaml", payers=PAYERS

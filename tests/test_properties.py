@@ -775,7 +775,12 @@ def _insured_visits(case: Case, estimate: Estimate) -> Iterator[tuple[VisitEstim
             yield visit, coverage
 
 
-@exercises(a_line_not_covered=0.2, a_self_pay_discount=0.1, a_per_code_price=0.01)
+@exercises(
+    a_line_not_covered=0.2,
+    a_self_pay_discount=0.1,
+    a_per_code_price=0.01,
+    a_pharmacy_line_not_covered=0.005,
+)
 @given(rich_cases())
 def test_a_non_covered_item_never_costs_more_than_its_charge_or_its_self_pay_price(
     case: Case,
@@ -783,16 +788,26 @@ def test_a_non_covered_item_never_costs_more_than_its_charge_or_its_self_pay_pri
     # Issue 11 §1: a line the plan does not cover is owed at the clinic's self-pay price for
     # the item (never above its charge): its per-code price when the clinic names one and the
     # plan covers part of the visit, else its share of the session's (or a package's) price,
-    # so a visit the plan covers nothing of costs at most the session's self-pay price.
+    # so the clinic's lines of a visit the plan covers nothing of cost at most the session's
+    # self-pay price. Issue 11 §4: a drug a specialty pharmacy bills is the pharmacy's claim,
+    # owed at the pharmacy's price (its rate × units), which no price of the clinic's lowers.
     clinic = case.request.clinic
-    seen = discount = per_code = False
-    for visit, _ in _insured_visits(case, _estimate(case)):
+    seen = discount = per_code = at_pharmacy = False
+    for visit, coverage in _insured_visits(case, _estimate(case)):
         session = clinic.sessions[visit.session]
         missed = [ln for ln in visit.lines if not ln.covered]
         for line in missed:
             seen = True
             assert line.patient == line.non_covered <= line.charge
             discount |= line.self_pay_discount > Money(0)
+            if line.billed_by != "clinic":
+                at_pharmacy = True
+                pharmacy = case.payers[coverage.payer].pharmacy
+                assert pharmacy is not None
+                rate = pharmacy.rates[line.code].at(line.date)
+                assert line.non_covered == line.charge == rate * line.units
+                assert line.self_pay_discount == Money(0)
+                continue
             if clinic.non_covered_price == "charge":
                 assert line.non_covered == line.charge
                 continue
@@ -802,10 +817,12 @@ def test_a_non_covered_item_never_costs_more_than_its_charge_or_its_self_pay_pri
                 assert line.non_covered == min(code_price, line.charge)
         wholly = bool(missed) and len(missed) == len(visit.lines)
         if wholly and session.self_pay is not None and clinic.non_covered_price == "self_pay":
-            assert visit.totals.patient <= session.self_pay
+            at_clinic = [ln.patient for ln in visit.lines if ln.billed_by == "clinic"]
+            assert sum(at_clinic, Money(0)) <= session.self_pay
     note("a line not covered", seen)
     note("a self pay discount", discount)
     note("a per code price", per_code)
+    note("a pharmacy line not covered", at_pharmacy)
 
 
 @exercises(two_or_more_copay_categories=0.05)
