@@ -6,6 +6,8 @@ its sessions in whole cents, the leftover cents to the earliest sessions; a sess
 is shared over its lines in proportion to their charges (the named rounding point
 ``self-pay-split``). An item a plan does not cover is owed at the clinic's per-code self-pay
 price when it names one, else at its share of its session's price; never above its charge.
+A drug a specialty pharmacy bills (issue 11 §4) is the pharmacy's claim, owed at the
+pharmacy's price (its charge): the clinic's prices bound the clinic's lines only.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ def price_not_covered(lines: list[BillLine], price: int, rule: str, clinic: Clin
     else the line's share of its session's price ``price`` (shared over all the session's
     lines by charge); on a visit it covers nothing of, that share (as a self-pay visit);
     never more than the line's charge. A clinic that bills gross charges owes the charge.
+    A line a specialty pharmacy bills keeps the pharmacy's price (its charge); its share of
+    ``price`` stays out of the clinic's lines.
     """
     if clinic.non_covered_price == "charge":
         for line in lines:
