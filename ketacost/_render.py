@@ -251,6 +251,9 @@ _METHOD_WORDS = {
     "standard": "by standard coordination of benefits: up to what it would pay as the only "
     "plan, never more than what is left to you",
     "non_duplication": "by non-duplication: its own benefit less what the first payer paid",
+    "medicare_secondary_payer": "as Medicare Secondary Payer: the least of what it would pay "
+    "as the only payer, its approved amount less the first plan's payment, and what is left "
+    "to you",
     "last_resort": "as the payer of last resort: on items it covers you owe at most its copay, "
     "and the clinic accepts its payment in full",
 }

@@ -70,19 +70,19 @@ def test_without_a_second_payer_the_tables_are_as_before() -> None:
 
 
 def test_a_qualified_medicare_beneficiary_is_told_the_clinic_may_not_bill_cost_sharing() -> None:
-    est = medigap_estimate()
-    # The renderer reads the flag from the estimate's coordination (set by the engine for a
-    # Medicaid secondary with qmb: true).
-    qmb = est.model_copy(
-        update={
-            "coordination": tuple(
-                c.model_copy(update={"balance_billing_prohibited": True}) for c in est.coordination
-            )
-        }
-    )
-    notes = " ".join(estimate_report(qmb).notes)
+    data = ketacost.load_request(MEDIGAP, payers=PAYERS).model_dump(exclude_unset=True)
+    data["coverage"]["secondary"] = {"payer": "medicaid", "qmb": True}
+    est = ketacost.estimate(ketacost.request_from_data(data, payers=PAYERS), payers=PAYERS)
+    # A QMB owes nothing on Medicare-covered lines: Medicaid pays the $8,802.28 Medicare left.
+    assert est.totals.patient_net == ketacost.Money("0.00")
+    assert est.totals.secondary == ketacost.Money("8802.28")
+    assert est.coordination[0].balance_billing_prohibited
+    notes = " ".join(estimate_report(est).notes)
     assert "Qualified Medicare Beneficiary" in notes
     assert "the clinic may not bill you Medicare's deductible, coinsurance or copays" in notes
+    assert (
+        "$8,802.28 is paid by Example State Medicaid (fee-for-service), the second payer" in notes
+    )
 
 
 def test_rich_table_never_cuts_money_short(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -227,3 +227,28 @@ def test_gfe_items_follow_the_final_responsibility() -> None:
     notes = " ".join(estimate_report(est).notes)
     assert "because neither plan covers them: code 0820T (0820T)" in notes
     assert "90837 (90837)" not in notes
+
+
+def test_the_notes_say_who_pays_first_when_the_library_decides() -> None:
+    data = ketacost.load_request(MEDIGAP, payers=PAYERS).model_dump(exclude_unset=True)
+    data["coverage"] = {
+        "payer": "medicare-part-b",
+        "holder": {"relationship": "self", "employment": "retired"},
+        "secondary": {
+            "payer": "spouse-employer-ppo",
+            "prior_authorization": "approved",
+            "holder": {"relationship": "spouse", "employment": "active", "employer_size": 50},
+        },
+        "order": "decide",
+    }
+    est = ketacost.estimate(ketacost.request_from_data(data, payers=PAYERS), payers=PAYERS)
+    report = estimate_report(est)
+    # An employer plan of current employment with 20+ employees pays before Medicare.
+    assert report.title.startswith("Estimate: Spouse's Employer PPO (example) + Original Medicare")
+    assert report.tables[0].headers[-1] == "Original Medicare (Part B) pays"
+    notes = " ".join(report.notes)
+    assert "Spouse's Employer PPO (example) pays first: " in notes
+    assert "42 CFR 411.172" in notes
+    paid = sum((ln.secondary for ln in est.lines()), ketacost.Money(0))
+    assert f"{paid:$} is paid by Original Medicare (Part B), the second payer" in notes
+    assert "as Medicare Secondary Payer" in notes

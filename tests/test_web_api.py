@@ -66,8 +66,9 @@ def test_payers_lists_every_bundled_payer_by_default(client: TestClient) -> None
         "networks": ["in", "out"],
         "plan_year_start": "01-01",
         "illustrative": True,
-        # Medicaid pays last after a commercial plan; a spouse's plan by standard COB.
-        "second_payers": ["medicaid", "spouse-employer-ppo"],
+        # Medicaid pays last after a commercial plan; Original Medicare as Medicare Secondary
+        # Payer; a spouse's plan by standard COB.
+        "second_payers": ["medicaid", "medicare-part-b", "spouse-employer-ppo"],
         "pays_only_second": False,
     }
     medicare = next(p for p in payers if p["id"] == "medicare-part-b")
@@ -688,12 +689,15 @@ def test_the_page_asks_about_other_coverage(client: TestClient) -> None:
     assert "medicare-part-b" in insurance
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug on main (da2b6de): Medicaid after Medicare, paying 'lesser of' its own "
-    "rate, raises AttributeError in ketacost/_engine/_billing.py unit_rate (a line where a "
-    "code is expected); remove this mark when the engine is fixed",
-)
 def test_medicare_then_medicaid(client: TestClient) -> None:
-    response = _post(client, _medicare(other_coverage="medicaid"))
-    assert response.status_code == 200
+    # Medicaid after Medicare (crossover, "lesser of"). The evaluation, 90792: Medicare
+    # approves $218.27, all of it to the Part B deductible; Medicaid pays at most its own
+    # rate, $141.00, minus Medicare's $0.00 = $141.00; the patient owes 218.27 - 141.00 =
+    # $77.27. Medicaid has no rate of its own for G2082/G2083: it pays their whole cost
+    # share. So the year costs $77.27, and Medicaid pays the rest of what Medicare left.
+    alone = _post(client, _medicare()).json()["summary"]
+    answer = _post(client, _medicare(other_coverage="medicaid")).json()["summary"]
+    assert answer["first_year"] == "77.27"
+    paid = ketacost.Money(answer["first_year_second_payer_pays"])
+    assert paid + ketacost.Money("77.27") == ketacost.Money(alone["first_year"])
+    assert answer["second_payer_name"] == "Example State Medicaid (fee-for-service)"

@@ -347,6 +347,6 @@ def test_other_coverage_is_offered_and_its_column_shown(server: str, browser: ob
     # back to Medicare alone: the column goes
     page.select_option("#other_coverage", "none")
     page.click("#submit")
-    page.wait_for_function("document.getElementById('second-col').hidden")
+    page.wait_for_selector("#second-col", state="hidden")
     assert problems == []
     page.close()

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ketacost import ClinicFileError, Money, RequestFileError, default_payers
@@ -176,10 +176,6 @@ def test_summary_adds_up_for_any_answers(
 ) -> None:
     payer_id = "self-pay" if insurance == "none" else insurance
     seconds = _CALCULATOR._second_payers(payer_id)
-    # KNOWN ENGINE BUG (main at da2b6de): Medicaid after Medicare ("lesser of" its own rate)
-    # raises an AttributeError in ketacost/_engine/_billing.py unit_rate; see
-    # test_web_api.py::test_medicare_then_medicaid. Not drawn here until it is fixed.
-    assume(not (other == "medicaid" and _CALCULATOR.library[payer_id].kind == "medicare"))
     answers = CalculatorInput.model_validate(
         {
             "treatment": treatment,
