@@ -22,7 +22,9 @@ def main(argv: list[str]) -> int:
     payers = ketacost.load_payers()
     path = Path(argv[0]) if argv else HERE / "requests" / "esketamine-commercial.yaml"
     request = ketacost.load_request(path, payers=payers)
-    result = compare(request, variants(payers=list(payers)), payers)
+    # A Medigap plan pays only second, after Medicare: it is not a first payer to compare.
+    firsts = [pid for pid, p in payers.items() if p.kind != "medigap"]
+    result = compare(request, variants(payers=firsts), payers)
     print(render_plain(comparison_report(result)))
     return 0
 

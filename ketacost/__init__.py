@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         request_from_data,
     )
     from ._money import Money
+    from ._order import OrderOfBenefits, order_of_benefits
     from ._paths import resolve_payer_dir
     from ._payer import Payer
     from ._plan import Phase, Plan, ScheduledVisit, expand
@@ -93,6 +94,7 @@ _EXPORTS = {
     "FileIssue": "._errors",
     "KetacostError": "._errors",
     "Money": "._money",
+    "OrderOfBenefits": "._order",
     "Package": "._clinic",
     "Patient": "._request",
     "Payer": "._payer",
@@ -127,6 +129,7 @@ _EXPORTS = {
     "load_payers": "._library",
     "load_program": "._loader",
     "load_request": "._loader",
+    "order_of_benefits": "._order",
     "payer_from_data": "._loader",
     "program_from_data": "._loader",
     "request_from_data": "._loader",
@@ -171,6 +174,7 @@ __all__ = [
     "FileIssue",
     "KetacostError",
     "Money",
+    "OrderOfBenefits",
     "Package",
     "Patient",
     "Payer",
@@ -206,6 +210,7 @@ __all__ = [
     "load_payers",
     "load_program",
     "load_request",
+    "order_of_benefits",
     "payer_from_data",
     "program_from_data",
     "request_from_data",

@@ -49,6 +49,8 @@ INPUT_COLUMNS = (
     "tier",
     "prior_authorization",
     "savings_program",
+    "secondary_payer",
+    "qmb",
     "age",
     "birth_date",
     "diagnoses",

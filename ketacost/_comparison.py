@@ -17,7 +17,15 @@ from ._plan import Plan
 from ._request import AuthorizationStatus
 from ._types import Model, NetworkName, Slug
 
-__all__ = ["Comparison", "ComparisonRow", "Variant"]
+__all__ = ["NO_SECOND_PAYER", "Comparison", "ComparisonRow", "Variant"]
+
+#: A variant's ``secondary`` that takes the second payer away ("Medicare alone").
+NO_SECOND_PAYER = "none"
+
+
+def _unset(value: object) -> bool:
+    """An optional field is left out of the JSON when not set (comparisons keep their bytes)."""
+    return value is None
 
 
 class Variant(Model):
@@ -32,6 +40,12 @@ class Variant(Model):
     )
     start: date | None = Field(default=None, description="new plan start date")
     plan: Plan | None = Field(default=None, description="a whole plan replacing the request's")
+    secondary: Slug | None = Field(
+        default=None,
+        exclude_if=_unset,
+        description="a second payer on the coverage (coordination of benefits): its payer "
+        f"id, or {NO_SECOND_PAYER!r} for none; None keeps the request's",
+    )
     coverage: dict[str, Any] = Field(
         default_factory=dict, description="other coverage fields to set, by name"
     )
@@ -53,6 +67,10 @@ class Variant(Model):
             parts.append("other plan")
         if self.start:
             parts.append(f"from {self.start.isoformat()}")
+        if self.secondary == NO_SECOND_PAYER:
+            parts.append("no second payer")
+        elif self.secondary:
+            parts.append(f"+ {self.secondary}")
         routes = {"medical": "drug billed by the clinic (medical benefit)",
                   "pharmacy": "drug from a specialty pharmacy (pharmacy benefit)"}  # fmt: skip
         for key, value in sorted(self.coverage.items()):
@@ -79,6 +97,14 @@ class ComparisonRow(Model):
     patient_cost: Money = Field(description="what the patient pays in all (the ranking key)")
     self_pay_comparison: SelfPayComparison | None = Field(
         default=None, description="set when paying cash for this option's plan costs less"
+    )
+    secondary_payer_id: str | None = Field(
+        default=None,
+        exclude_if=_unset,
+        description="the second payer, if any (left out of the JSON when none)",
+    )
+    secondary_payer_name: str | None = Field(
+        default=None, exclude_if=_unset, description="its name"
     )
     estimate: Estimate | None = Field(default=None, exclude=True, description="not serialised")
 

@@ -51,7 +51,29 @@ def order_of_benefits(
     plan covering the patient as the policyholder before one covering them as a dependent;
     for a child on both parents' plans, the parent whose birthday falls earlier in the year
     (the birthday rule; a shared birthday: the plan that has covered its holder longer).
-    Raises :class:`EstimateError` naming the missing fact when none decides.
+
+    A request applies it when its coverage says ``order: decide``; with ``order: stated``
+    (the default) the coverage pays first and its ``secondary`` second, as written.
+
+    Args:
+        first: one coverage.
+        second: the other (the order given does not matter).
+        payers: the payer library (their kinds and ``as_secondary`` decide the first rule).
+
+    Returns:
+        The primary and secondary coverage, the rule in words and where it is stated.
+
+    Raises:
+        EstimateError: no rule decides without a fact the coverages do not give (their
+            ``holder``'s employment, employer size or birth date); the message names it.
+
+    Example:
+        >>> from ketacost import Coverage, default_payers, order_of_benefits
+        >>> found = order_of_benefits(
+        ...     Coverage(payer="medigap-plan-g"), Coverage(payer="medicare-part-b"),
+        ...     default_payers())
+        >>> found.primary.payer, found.secondary.payer
+        ('medicare-part-b', 'medigap-plan-g')
     """
     a, b = _payer(first, payers), _payer(second, payers)
     for x, y, px, py in ((first, second, a, b), (second, first, b, a)):

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ._comparison import Comparison
-from ._estimate import Estimate, Totals
+from ._estimate import Coordination, Estimate, Totals
 from ._money import Money
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "render_markdown",
     "render_plain",
     "render_table",
+    "secondary_notes",
     "self_pay_notes",
     "usd",
 ]
@@ -138,15 +139,19 @@ def self_pay_notes(estimate: Estimate) -> list[str]:
             f"{i.description} ({i.code}), {i.lines} time{'s' * (i.lines != 1)}, {usd(i.price)}"
             for i in insured
         )
+        plan = (
+            "neither plan covers them" if estimate.coordination else "the plan does not cover them"
+        )
         out.append(
-            f"Billed at the clinic's self-pay prices because the plan does not cover them: "
+            f"Billed at the clinic's self-pay prices because {plan}: "
             f"{listed}. Ask the clinic for a Good Faith Estimate of these items: one is owed "
             "for care a plan does not cover (45 CFR 149.610)."
         )
     return out
 
 
-def _visit_rows(estimate: Estimate) -> tuple[tuple[str, ...], ...]:
+def _visit_rows(estimate: Estimate, second: bool) -> tuple[tuple[str, ...], ...]:
+    """A row per visit; ``second``: with the second payer's column after the plan's."""
     rows: list[tuple[str, ...]] = []
     for v in estimate.visits:
         t = v.totals
@@ -164,6 +169,7 @@ def _visit_rows(estimate: Estimate) -> tuple[tuple[str, ...], ...]:
                 status,
                 usd(t.patient_net),
                 usd(t.payer),
+                *((usd(t.secondary),) if second else ()),
             )
         )
     return tuple(rows)
@@ -182,8 +188,13 @@ def sum_totals(found: Sequence[Totals]) -> Totals:
     return Totals(**{f: sum((getattr(t, f) for t in found), Money(0)) for f in Totals.model_fields})
 
 
-def _year_row(label: str, payer: str | None, visits: int, t: Totals) -> tuple[str, ...]:
-    """A plan-year row; the payer's column only when the plan has more than one payer."""
+def _year_row(
+    label: str, payer: str | None, visits: int, t: Totals, second: bool = False
+) -> tuple[str, ...]:
+    """A plan-year row; the payer's column only when the plan has more than one payer.
+
+    ``second``: the second payer's column after the plan's.
+    """
     return (
         label,
         *((payer,) if payer is not None else ()),
@@ -195,6 +206,7 @@ def _year_row(label: str, payer: str | None, visits: int, t: Totals) -> tuple[st
         usd(t.assistance),
         usd(t.patient_net),
         usd(t.payer),
+        *((usd(t.secondary),) if second else ()),
     )
 
 
@@ -228,36 +240,131 @@ def assistance_notes(estimate: Estimate) -> list[str]:
     return out
 
 
+#: What each way of paying second means for the patient, in words (ketacost._secondary).
+_METHOD_WORDS = {
+    "supplement": "as a Medicare supplement: it pays its part of the cost sharing on what "
+    "Medicare approved, and nothing on items Medicare does not cover",
+    "medicare_crossover": "on what Medicare approved: it pays the Medicare cost sharing (up to "
+    "its own rate, the rest written off), and pays alone for items only it covers",
+    "tricare_for_life": "as TRICARE For Life: it pays the Medicare cost sharing on items both "
+    "cover, and pays first, with its own cost sharing, on items only TRICARE covers",
+    "standard": "by standard coordination of benefits: up to what it would pay as the only "
+    "plan, never more than what is left to you",
+    "non_duplication": "by non-duplication: its own benefit less what the first payer paid",
+    "medicare_secondary_payer": "as Medicare Secondary Payer: the least of what it would pay "
+    "as the only payer, its approved amount less the first plan's payment, and what is left "
+    "to you",
+    "last_resort": "as the payer of last resort: on items it covers you owe at most its copay, "
+    "and the clinic accepts its payment in full",
+}
+
+
+def _second_names(estimate: Estimate) -> dict[str, str]:
+    """Second payer id -> name, in the order the coverages name them."""
+    return {c.secondary_payer_id: c.secondary_payer_name for c in estimate.coordination}
+
+
+def _primary_name(estimate: Estimate, c: Coordination) -> str:
+    for y in estimate.plan_years:
+        if y.payer_id == c.primary_payer_id:
+            return y.payer_name
+    return c.primary_payer_id
+
+
+def secondary_notes(estimate: Estimate) -> list[str]:
+    """What each second payer pays and how; the Qualified Medicare Beneficiary's protection.
+
+    Empty for an estimate without a second payer.
+    """
+    out: list[str] = []
+    paid: dict[str, Money] = {}
+    for y in estimate.plan_years:
+        if y.secondary_payer_id is not None:
+            paid[y.secondary_payer_id] = (
+                paid.get(y.secondary_payer_id, Money(0)) + y.totals.secondary
+            )
+    told: set[tuple[str, str]] = set()
+    for c in estimate.coordination:
+        key = (c.primary_payer_id, c.secondary_payer_id)
+        if key in told:
+            continue
+        told.add(key)
+        first = _primary_name(estimate, c)
+        how = _METHOD_WORDS.get(c.method, c.method)
+        amount = paid.get(c.secondary_payer_id, Money(0))
+        out.append(
+            f"{usd(amount)} is paid by {c.secondary_payer_name}, the second payer, after "
+            f"{first}, {how}."
+        )
+        if c.order_source is not None:
+            out.append(f"{first} pays first: {c.order_rule} ({c.order_source}).")
+    if any(c.balance_billing_prohibited for c in estimate.coordination):
+        out.append(
+            "As a Qualified Medicare Beneficiary you owe nothing for items Medicare covers: the "
+            "clinic may not bill you Medicare's deductible, coinsurance or copays (SSA "
+            "§1902(n)(3)(B)); Medicaid pays them, or the clinic writes them off."
+        )
+    return out
+
+
 def _payers_title(estimate: Estimate) -> str:
-    """The payer, or the payers in the order they pay (``A, then B``)."""
+    """The payer, or the payers in the order they pay (``A, then B``), and any second payer."""
     names = list(dict.fromkeys(y.payer_name for y in estimate.plan_years))
-    return ", then ".join(names) if len(names) > 1 else estimate.payer_name
+    title = ", then ".join(names) if len(names) > 1 else estimate.payer_name
+    seconds = list(_second_names(estimate).values())
+    return title + "".join(f" + {name}" for name in seconds)
+
+
+def _second_header(estimate: Estimate) -> str:
+    """The second payer's column: ``Medigap Plan G pays`` (``Second payer pays`` for several)."""
+    names = set(_second_names(estimate).values())
+    return f"{names.pop()} pays" if len(names) == 1 else "Second payer pays"
 
 
 def estimate_report(estimate: Estimate) -> Report:
-    """The estimate as a report: visits, plan years and totals, and what each charge is."""
+    """The estimate as a report: visits, plan years and totals, and what each charge is.
+
+    With a second payer (coordination of benefits), both tables gain its column after the
+    plan's, and the notes say what it paid and how.
+    """
+    second = bool(estimate.coordination)
+    extra = (_second_header(estimate),) if second else ()
+    visit_headers = ("#", "Date", "Phase", "Codes", "Charge", "Coverage", "You pay", "Plan pays",
+                     *extra)  # fmt: skip
     visits = Table(
         "Visits",
-        ("#", "Date", "Phase", "Codes", "Charge", "Coverage", "You pay", "Plan pays"),
-        _visit_rows(estimate),
-        frozenset({0, 4, 6, 7}),
+        visit_headers,
+        _visit_rows(estimate, second),
+        frozenset({0, 4, 6, 7, *((8,) if second else ())}),
     )
     several = len({y.payer_id for y in estimate.plan_years}) > 1
+    names = _second_names(estimate)
+
+    def payer_cell(name: str, second_id: str | None) -> str:
+        return name if second_id is None else f"{name} + {names.get(second_id, second_id)}"
+
     year_rows = [
         _year_row(
             f"{y.start.isoformat()} to {y.end.isoformat()}",
-            y.payer_name if several else None,
+            payer_cell(y.payer_name, y.secondary_payer_id) if several else None,
             y.visits,
             y.totals,
+            second,
         )
         for y in estimate.plan_years
     ]
     year_rows.append(
-        _year_row("All plan years", "" if several else None, len(estimate.visits), estimate.totals)
+        _year_row(
+            "All plan years",
+            "" if several else None,
+            len(estimate.visits),
+            estimate.totals,
+            second,
+        )
     )
     headers = ("Plan year", *(("Payer",) if several else ()), "Visits", "Charge",
                "Deductible", "Copay+coins.", "Not covered+balance", "Savings", "You pay",
-               "Plan pays")  # fmt: skip
+               "Plan pays", *extra)  # fmt: skip
     first_number = 2 if several else 1
     years = Table(
         "Plan years", headers, tuple(year_rows), frozenset(range(first_number, len(headers)))
@@ -272,6 +379,7 @@ def estimate_report(estimate: Estimate) -> Report:
         tables=(visits, years),
         notes=(
             *charge_notes(estimate.totals, estimate.payer_name, by_payer(estimate)),
+            *secondary_notes(estimate),
             *self_pay_notes(estimate),
             *assistance_notes(estimate),
             *range_notes(estimate),
@@ -385,42 +493,43 @@ def render_table(estimate: Estimate) -> str:
 
 
 def comparison_report(comparison: Comparison) -> Report:
-    """A comparison as one table, cheapest for the patient first."""
+    """A comparison as one table, cheapest for the patient first.
+
+    When a row has a second payer (or a variant sets one), the table gains the second payer
+    and what it pays, after the plan's column.
+    """
+    second = any(
+        r.secondary_payer_id is not None or r.variant.secondary is not None for r in comparison.rows
+    )
     rows = tuple(
         (
             str(r.rank),
             r.label,
             r.payer_name,
+            *((r.secondary_payer_name or "none",) if second else ()),
             r.network,
             ", ".join(r.sessions),
             r.start.isoformat(),
             str(r.visits),
             usd(r.totals.charge),
             usd(r.totals.payer),
+            *((usd(r.totals.secondary),) if second else ()),
             usd(r.totals.non_covered + r.totals.balance_bill),
             usd(r.totals.assistance),
             usd(r.patient_cost),
         )
         for r in comparison.rows
     )
+    headers = ("Rank", "Option", "Payer", *(("Second payer",) if second else ()), "Network",
+               "Sessions", "Start", "Visits", "Charge", "Plan pays",
+               *(("Second payer pays",) if second else ()), "Not covered+balance", "Savings",
+               "You pay")  # fmt: skip
+    first_amount = headers.index("Visits")
     table = Table(
         "Ranked by what the patient pays",
-        (
-            "Rank",
-            "Option",
-            "Payer",
-            "Network",
-            "Sessions",
-            "Start",
-            "Visits",
-            "Charge",
-            "Plan pays",
-            "Not covered+balance",
-            "Savings",
-            "You pay",
-        ),
+        headers,
         rows,
-        frozenset({0, 6, 7, 8, 9, 10, 11}),
+        frozenset({0, *range(first_amount, len(headers))}),
     )
     best, worst = comparison.rows[0], comparison.rows[-1]
     notes = [f"Cheapest for the patient: {best.label}, {usd(best.patient_cost)} in all."]
@@ -462,13 +571,26 @@ COMPARISON_COLUMNS = (
 
 
 def render_comparison_csv(comparison: Comparison) -> str:
-    """A comparison as CSV: one row per variant, every total."""
+    """A comparison as CSV: one row per variant, every total.
+
+    When a row has a second payer, a ``secondary_payer_id`` column follows ``payer_name``
+    (its amount is the ``secondary`` total); without one the columns are
+    :data:`COMPARISON_COLUMNS`.
+    """
+    second = any(r.secondary_payer_id is not None for r in comparison.rows)
+    at = COMPARISON_COLUMNS.index("payer_name") + 1
+    header = (
+        (*COMPARISON_COLUMNS[:at], "secondary_payer_id", *COMPARISON_COLUMNS[at:])
+        if second
+        else COMPARISON_COLUMNS
+    )
     rows = (
         (
             str(r.rank),
             r.label,
             r.payer_id,
             r.payer_name,
+            *((r.secondary_payer_id or "",) if second else ()),
             r.network,
             " ".join(r.sessions),
             r.start.isoformat(),
@@ -478,4 +600,4 @@ def render_comparison_csv(comparison: Comparison) -> str:
         )
         for r in comparison.rows
     )
-    return csv_text(COMPARISON_COLUMNS, rows)
+    return csv_text(header, rows)

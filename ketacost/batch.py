@@ -16,6 +16,11 @@ network              ``in``     ``in`` or ``out`` of network
 tier                 individual ``individual`` or ``family`` coverage
 prior_authorization  not_requested  ``approved``, ``denied``, ``pending``, ``not_requested``
 savings_program                 a manufacturer savings program id (``spravato-withme``)
+secondary_payer                 a second payer that pays after ``payer`` (coordination of
+                                benefits): ``medigap-plan-g``, ``medicaid``,
+                                ``tricare-for-life``, ...; empty: none
+qmb                  no         ``yes`` or ``no``: the patient is a Qualified Medicare
+                                Beneficiary (with ``secondary_payer`` Medicaid after Medicare)
 age                             age in years (give ``age`` or ``birth_date``)
 birth_date                      YYYY-MM-DD
 diagnoses                       ICD-10-CM codes, separated by spaces or ``;`` (``F33.2``)
@@ -42,8 +47,8 @@ Output columns, one row per input row and in input order: ``row_id``, ``payer``,
 ``plan``, ``session``, ``start``, ``visits``, ``first_visit``, ``last_visit``, every total of
 the estimate (``charge``, ``allowed``, ``copay``, ``deductible``, ``coinsurance``,
 ``balance_bill``, ``non_covered``, ``patient``, ``plan_paid`` (the estimate's ``payer`` total),
-``write_off``, ``assistance``, ``reimbursement``, ``patient_net``) as dollars with two places,
-and ``error``.
+``write_off``, ``self_pay_discount``, ``assistance``, ``reimbursement``, ``patient_net``,
+``secondary`` (what the second payer pays)) as dollars with two places, and ``error``.
 
 Guarantees:
 
@@ -119,7 +124,13 @@ from ._batch_files import (
 from ._clinic import Clinic
 from ._dated import NoValueInForceError
 from ._engine import adjudicate_totals
-from ._errors import EstimateError, KetacostError, MissingFileError, RequestFileError
+from ._errors import (
+    EstimateError,
+    KetacostError,
+    MissingFileError,
+    RequestFileError,
+    UnknownPayerError,
+)
 from ._estimate import Totals
 from ._library import default_payers, load_payers
 from ._loader import load_clinic, request_from_data
@@ -191,6 +202,9 @@ _MAX_DIGITS = 6
 #: ``20260105`` and ``2026-W02-1``, which the output's ``start`` would then copy).
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MAX_ERROR = 300  # characters of an error cell
+#: A ``qmb`` cell: yes or no (and their usual spellings); empty is no.
+_YES_NO = {"yes": True, "y": True, "true": True, "1": True,
+           "no": False, "n": False, "false": False, "0": False}  # fmt: skip
 
 
 class BatchWorkerError(KetacostError, RuntimeError):
@@ -263,6 +277,29 @@ def _date(row: Row, column: str) -> str | None:
         raise _RowError(column, f"must be a date YYYY-MM-DD (got {shown(text)})") from None
 
 
+def _yes_no(row: Row, column: str) -> bool:
+    text = _cell(row, column)
+    if not text:
+        return False
+    value = _YES_NO.get(text.lower())
+    if value is None:
+        raise _RowError(column, f"must be yes or no (got {shown(text)})")
+    return value
+
+
+def _secondary(row: Row) -> dict[str, Any] | None:
+    """The second payer's coverage from ``secondary_payer`` and ``qmb``, or ``None``."""
+    qmb = _yes_no(row, "qmb")
+    payer = _cell(row, "secondary_payer")
+    if not payer:
+        if qmb:
+            raise _RowError(
+                "qmb", "needs a secondary_payer (the Medicaid that pays after Medicare)"
+            )
+        return None
+    return {"payer": payer, **({"qmb": True} if qmb else {})}
+
+
 def _phases(row: Row) -> list[dict[str, Any]]:
     session = _cell(row, "session")
     plan = _cell(row, "plan")
@@ -311,6 +348,9 @@ def _request_data(row: Row, clinic: Clinic) -> dict[str, Any]:
     for column in ("network", "tier", "prior_authorization", "savings_program"):
         if value := _cell(row, column):
             coverage[column] = value
+    second = _secondary(row)
+    if second is not None:
+        coverage["secondary"] = second
     # Amounts go to the request as text: the request's money rules decide what they may be.
     deductible, oop = _cell(row, "deductible_met"), _cell(row, "out_of_pocket_met")
     if deductible or oop:
@@ -340,6 +380,8 @@ _FIELD_COLUMNS = (
     ("coverage.tier", "tier"),
     ("coverage.prior_authorization", "prior_authorization"),
     ("coverage.savings_program", "savings_program"),
+    ("coverage.secondary.qmb", "qmb"),
+    ("coverage.secondary", "secondary_payer"),
     ("plan.start", "start"),
     ("plan.closed_weekdays", "closed_weekdays"),
 )
@@ -378,19 +420,37 @@ def _about_the_dates(exc: Exception) -> bool:
     return isinstance(exc.__context__, NoValueInForceError) or bool(_DATE_ERROR.match(str(exc)))
 
 
+#: A message about the second payer, as the request and the engine word it, and its column.
+_SECOND_PAYER_MESSAGE = re.compile(r"secondary(\.payer|\.qmb)?: ")
+
+
+def _second_payer_text(text: str) -> str:
+    """``secondary.qmb: ...`` as ``qmb: ...``; ``secondary[.payer]: ...`` as ``secondary_payer``."""
+    found = _SECOND_PAYER_MESSAGE.match(text)
+    if found is None:
+        return text
+    column = "qmb" if found.group(1) == ".qmb" else "secondary_payer"
+    return f"{column}: {text[found.end() :]}"
+
+
 def _error_text(exc: Exception, row: Row) -> str:
     """What an error row says (without its line)."""
     if isinstance(exc, _RowError):
         return str(exc)
     if isinstance(exc, RequestFileError):
         issue, more = exc.issues[0], len(exc.issues) - 1
-        column = _column(issue.field, bool(_cell(row, "plan")))
-        text = f"{column}: {issue.message}" if column else issue.message
+        if issue.field == "coverage" and _SECOND_PAYER_MESSAGE.match(issue.message):
+            text = _second_payer_text(issue.message)  # the coverage's own check of the pair
+        else:
+            column = _column(issue.field, bool(_cell(row, "plan")))
+            text = f"{column}: {issue.message}" if column else issue.message
         return text + (f" (and {more} more)" if more else "")
+    if isinstance(exc, UnknownPayerError) and exc.payer_id == _cell(row, "secondary_payer"):
+        return f"secondary_payer: unknown payer {exc.payer_id!r} (known: {', '.join(exc.known)})"
     if _about_the_dates(exc):
         return f"start: {exc}"
     if isinstance(exc, KetacostError):
-        return str(exc)
+        return _second_payer_text(str(exc))
     # Not foreseen (an arithmetic overflow, a bug): still this row's error, never the batch's.
     return f"internal error ({type(exc).__name__}) estimating this row; please report it"
 

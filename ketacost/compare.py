@@ -2,7 +2,8 @@
 
 A :class:`Variant` changes some of a request: the payer, the network, the session template
 (every phase's session replaced, e.g. IV infusions instead of esketamine), the start date, the
-whole plan, or other coverage fields. :func:`compare` estimates each variant and ranks them,
+whole plan, the second payer (``secondary``: Medicare alone, or with a Medigap plan), or other
+coverage fields. :func:`compare` estimates each variant and ranks them,
 cheapest for the patient first (ties keep the order given).
 
 >>> comparison = compare(request, [Variant(payer="medicare-part-b"), Variant(payer="self-pay")],
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from ._comparison import Comparison, ComparisonRow, Variant
+from ._comparison import NO_SECOND_PAYER, Comparison, ComparisonRow, Variant
 from ._errors import InvalidArgumentError, RequestFileError
 from ._estimate import Estimate, Totals
 from ._estimating import adjudicate
@@ -31,6 +32,7 @@ from ._validation import validate
 from ._version import __version__
 
 __all__ = [
+    "NO_SECOND_PAYER",
     "Comparison",
     "ComparisonRow",
     "Variant",
@@ -62,6 +64,13 @@ def _apply(request: EstimateRequest, v: Variant, payers: Mapping[str, Payer]) ->
         coverage["network"] = v.network
     if v.prior_authorization is not None:
         coverage["prior_authorization"] = v.prior_authorization
+    if v.secondary == NO_SECOND_PAYER:
+        coverage.pop("secondary", None)
+        coverage.pop("order", None)  # "decide" needs two coverages to order
+    elif v.secondary is not None:
+        second = coverage.get("secondary")
+        keep = second if isinstance(second, dict) and second.get("payer") == v.secondary else {}
+        coverage["secondary"] = {**keep, "payer": v.secondary}
     coverage.update(v.coverage)
     data["coverage"] = coverage
     plan = v.plan if v.plan is not None else request.plan
@@ -99,6 +108,7 @@ def compare(
     rows = []
     for rank, i in enumerate(order, start=1):
         v, req, est = results[i]
+        second = est.coordination[0] if est.coordination else None
         rows.append(
             ComparisonRow(
                 rank=rank,
@@ -113,6 +123,8 @@ def compare(
                 totals=est.totals,
                 patient_cost=patient_cost(est.totals),
                 self_pay_comparison=est.self_pay_comparison,
+                secondary_payer_id=second.secondary_payer_id if second else None,
+                secondary_payer_name=second.secondary_payer_name if second else None,
                 estimate=est,
             )
         )
@@ -130,12 +142,18 @@ def variants(
     sessions: Sequence[str] = (),
     starts: Sequence[date] = (),
     drug_benefits: Sequence[str] = (),
+    secondaries: Sequence[str] = (),
 ) -> list[Variant]:
-    """Every combination of the given payers, networks, sessions, start dates and drug routes.
+    """Every combination of the given payers, networks, sessions, starts, routes, second payers.
 
     In the order given; a dimension left empty keeps the request's value. A drug route
     (``medical`` or ``pharmacy``) sets the coverage's ``drug_benefit``: the same patient's
-    esketamine billed by the clinic or by a specialty pharmacy, side by side.
+    esketamine billed by the clinic or by a specialty pharmacy, side by side. A second payer
+    (a payer id, or ``none``) sets the coverage's ``secondary``: Medicare alone, and with
+    Medigap Plan G or Plan N, side by side.
+
+    >>> [v.describe() for v in variants(secondaries=["none", "medigap-plan-g"])]
+    ['no second payer', '+ medigap-plan-g']
     """
     combos = itertools.product(
         _or_keep(payers),
@@ -143,6 +161,7 @@ def variants(
         _or_keep(sessions),
         _or_keep(starts),
         _or_keep(drug_benefits),
+        _or_keep(secondaries),
     )
     return [
         validate(
@@ -152,12 +171,13 @@ def variants(
                 "network": n,
                 "session": s,
                 "start": d,
+                "secondary": second,
                 "coverage": {} if route is None else {"drug_benefit": route},
             },
             SourceMap.empty("<variants>"),
             VariantError,
         )
-        for p, n, s, d, route in combos
+        for p, n, s, d, route, second in combos
     ]
 
 

@@ -22,6 +22,7 @@ from ._render import (
     render_markdown,
     render_plain,
     render_table,
+    secondary_notes,
     usd,
 )
 
@@ -41,5 +42,6 @@ __all__ = [
     "render_markdown",
     "render_plain",
     "render_table",
+    "secondary_notes",
     "usd",
 ]

@@ -1354,6 +1354,12 @@ BATCH_PLANS = (
 )
 
 
+#: Second payers of a batch row (the Medigap plans and TRICARE For Life follow Medicare only,
+#: so after another first payer the row is refused, by its secondary_payer column).
+_BATCH_SECONDS = ("", "medigap-plan-g", "medigap-plan-n", "tricare-for-life", "spouse-employer-ppo")
+_HOSTILE_SECOND = st.sampled_from(["no-such-payer", "Medigap G!", "=1+1"])
+
+
 @st.composite
 def batch_rows(draw: st.DrawFn) -> dict[str, str]:
     """One batch CSV row as text cells (``ketacost.batch`` columns), valid or hostile."""
@@ -1371,6 +1377,9 @@ def batch_rows(draw: st.DrawFn) -> dict[str, str]:
         "deductible_met": draw(_MONEY_CELLS),
         "out_of_pocket_met": draw(_MONEY_CELLS),
     }
+    if _chance(draw, 8):  # a second payer: one that follows Medicare, or a hostile cell
+        row["secondary_payer"] = draw(_mostly(st.sampled_from(_BATCH_SECONDS), _HOSTILE_SECOND))
+        row["qmb"] = draw(st.sampled_from(["", "", "", "no", "yes", "YES", "maybe"]))
     if not plan:
         row["session"] = draw(st.sampled_from(["iv-infusion", "intake", "esketamine-56"]))
         row["sessions"] = draw(_COUNT_CELLS)

@@ -26,14 +26,14 @@ def test_public_api_is_small_sorted_and_pinned() -> None:
         "Accumulators", "Address", "AmountRange", "AssistanceYear", "Clinic", "ClinicFileError",
         "CostRange", "Coverage", "CoveragePeriod", "Dated", "DoseChoice", "Estimate", "EstimateError",
         "EstimateLine", "EstimateRange", "EstimateRequest", "FileIssue", "KetacostError",
-        "Money", "Package", "Patient", "Payer", "PayerFileError", "PayerLibrary", "Phase",
+        "Money", "OrderOfBenefits", "Package", "Patient", "Payer", "PayerFileError", "PayerLibrary", "Phase",
         "Plan", "PlanYearSummary", "Provider", "RangeDriver", "RequestFileError", "RuleFileError",
         "SavingsProgram", "ScheduledVisit", "SessionTemplate", "SessionsRange",
         "StartingAccumulators", "TemplateLine", "Totals", "UnknownPayerError", "Unknowns",
         "VisitEstimate", "__version__", "adjudicate", "check_payers", "clinic_from_data",
         "default_payers", "estimate", "expand", "good_faith_range", "load_clinic", "load_payer",
         "load_payers",
-        "load_program", "load_request", "payer_from_data", "program_from_data",
+        "load_program", "load_request", "order_of_benefits", "payer_from_data", "program_from_data",
         "request_from_data", "resolve_payer_dir", "rules_hash", "stale_payers",
     ]  # fmt: skip
     assert ketacost.__all__ == expected

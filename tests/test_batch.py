@@ -245,4 +245,60 @@ def test_every_row_gives_one_output_row_with_totals_or_an_error(row: dict[str, s
     for name in ("charge", "patient", "plan_paid", "write_off", "patient_net"):
         assert ketacost.Money(out[name]).cents >= 0, name
     total = ketacost.Money(out["patient"]) + ketacost.Money(out["plan_paid"])
+    total += ketacost.Money(out["secondary"])  # a second payer's part (issue 12)
     assert total + ketacost.Money(out["write_off"]) == ketacost.Money(out["charge"])
+    if not row.get("secondary_payer"):
+        assert out["secondary"] == "0.00"
+
+
+# -- a second payer (issue 12 §3) ------------------------------------------------------------------
+SECOND_PAYERS = """row_id,payer,secondary_payer,qmb,plan,age,diagnoses,failed_trials,prior_authorization,start
+alone,medicare-part-b,,,esketamine-year,70,F33.2,2,approved,2026-01-05
+g,medicare-part-b,medigap-plan-g,no,esketamine-year,70,F33.2,2,approved,2026-01-05
+tfl,medicare-part-b,tricare-for-life,,esketamine-year,70,F33.2,2,approved,2026-01-05
+unknown,medicare-part-b,acme,,esketamine-year,70,F33.2,2,approved,2026-01-05
+same,medicare-part-b,medicare-part-b,,esketamine-year,70,F33.2,2,approved,2026-01-05
+after-ppo,commercial-ppo,medigap-plan-g,,esketamine-year,70,F33.2,2,approved,2026-01-05
+bad-qmb,medicare-part-b,medicaid,maybe,esketamine-year,70,F33.2,2,approved,2026-01-05
+qmb-alone,medicare-part-b,,yes,esketamine-year,70,F33.2,2,approved,2026-01-05
+qmb-medigap,medicare-part-b,medigap-plan-g,yes,esketamine-year,70,F33.2,2,approved,2026-01-05
+not-a-slug,medicare-part-b,Medigap G!,,esketamine-year,70,F33.2,2,approved,2026-01-05
+"""
+
+
+def test_a_row_may_name_a_second_payer() -> None:
+    rows = by_id(
+        run_batch(parse_rows(SECOND_PAYERS, "in.csv"), clinic=CLINIC, payers=PAYERS, jobs=1)
+    )
+    # The esketamine year under Original Medicare: 34 visits, Medicare approves $42,878.80 and
+    # pays $34,076.52; the patient's share is the Part B deductible $283.00 + 20% coinsurance
+    # $8,519.28 = $8,802.28.
+    alone, g, tfl = rows["alone"], rows["g"], rows["tfl"]
+    assert (alone["patient_net"], alone["plan_paid"], alone["secondary"]) == (
+        "8802.28", "34076.52", "0.00",
+    )  # fmt: skip
+    # Plan G pays the coinsurance, not the deductible.
+    assert (g["patient_net"], g["plan_paid"], g["secondary"]) == ("283.00", "34076.52", "8519.28")
+    # TRICARE For Life pays the whole Medicare cost share on items both cover.
+    assert (tfl["patient_net"], tfl["secondary"]) == ("0.00", "8802.28")
+    assert all(rows[k]["error"] == "" for k in ("alone", "g", "tfl"))
+
+
+@pytest.mark.parametrize(
+    ("row_id", "error"),
+    [
+        ("unknown", "line 5: secondary_payer: unknown payer 'acme' (known: "),
+        ("same", "line 6: secondary_payer: the same payer as the first (medicare-part-b)"),
+        ("after-ppo", "line 7: secondary_payer: medigap-plan-g does not pay after a commercial"),
+        ("bad-qmb", "line 8: qmb: must be yes or no (got 'maybe')"),
+        ("qmb-alone", "line 9: qmb: needs a secondary_payer"),
+        ("qmb-medigap", "line 10: qmb: a Qualified Medicare Beneficiary's Medicaid pays after"),
+        ("not-a-slug", "line 11: secondary_payer: "),
+    ],
+)
+def test_a_bad_second_payer_is_a_row_error_naming_its_column(row_id: str, error: str) -> None:
+    rows = by_id(
+        run_batch(parse_rows(SECOND_PAYERS, "in.csv"), clinic=CLINIC, payers=PAYERS, jobs=1)
+    )
+    assert rows[row_id]["error"].startswith(error), rows[row_id]["error"]
+    assert rows[row_id]["secondary"] == ""

@@ -32,6 +32,15 @@ EXPECTED: dict[str, list[str]] = {
         "IV ketamine, IV-covering payer",
         "Cheapest for the patient: Esketamine, Medicaid",
     ],
+    "medicare_with_medigap.py": [
+        "Second payer pays",
+        # Medicare alone: the Part B deductible $283.00 + 20% coinsurance $8,519.28 = $8,802.28.
+        # Plan G and Plan N pay the coinsurance (Plan N's $20 office-visit copay is for office
+        # visit codes; Medicare is billed G2082/G2083), neither pays the deductible: $283.00.
+        "Cheapest for the patient: Medicare + Plan G, $283.00 in all.",
+        "Most expensive: Medicare alone, $8,519.28 more.",
+        "$8,519.28 is paid by Medigap Plan N, the second payer",
+    ],
     "compare_payers.py": ["Ranked by what the patient pays", "Cheapest for the patient"],
     "superbill_month.py": ["Superbill: Riverside Ketamine", "Total charged $2,650.00"],
     "batch_from_csv.py": [

@@ -66,7 +66,19 @@ def test_payers_lists_every_bundled_payer_by_default(client: TestClient) -> None
         "networks": ["in", "out"],
         "plan_year_start": "01-01",
         "illustrative": True,
+        # Medicaid pays last after a commercial plan; Original Medicare as Medicare Secondary
+        # Payer; a spouse's plan by standard COB.
+        "second_payers": ["medicaid", "medicare-part-b", "spouse-employer-ppo"],
+        "pays_only_second": False,
     }
+    medicare = next(p for p in payers if p["id"] == "medicare-part-b")
+    assert medicare["second_payers"] == [
+        "medicaid", "medigap-plan-f", "medigap-plan-g", "medigap-plan-n", "spouse-employer-ppo",
+        "tricare-for-life",
+    ]  # fmt: skip
+    plan_g = next(p for p in payers if p["id"] == "medigap-plan-g")
+    assert plan_g["pays_only_second"] and plan_g["second_payers"] == []
+    assert next(p for p in payers if p["id"] == "self-pay")["second_payers"] == []
 
 
 def test_treatments_come_from_the_configuration(client: TestClient) -> None:
@@ -591,3 +603,101 @@ def test_the_openapi_schema_documents_the_summary_form(client: TestClient) -> No
         "EstimateResponse",
         "EstimateSummaryResponse",
     }
+
+
+# -- other coverage: a second payer (issue 12 §3) --------------------------------------------------
+def _medicare(**changes: Any) -> dict[str, Any]:
+    return _answers(insurance="medicare-part-b", age=70, **changes)
+
+
+def test_other_coverage_pays_second_and_the_answer_says_what_it_pays(client: TestClient) -> None:
+    alone = _post(client, _medicare()).json()
+    with_g = _post(client, _medicare(other_coverage="medigap-plan-g")).json()
+    # The esketamine treatment's first year under Original Medicare: the patient owes the
+    # Part B deductible ($283.00) and 20% coinsurance; Plan G pays the coinsurance, so the
+    # patient keeps the deductible only, and Medicare pays the same either way.
+    s, g = alone["summary"], with_g["summary"]
+    assert "second_payer_name" not in s and "first_year_second_payer_pays" not in s
+    assert g["second_payer_name"] == "Medigap Plan G"
+    assert g["first_year"] == "283.00"
+    assert g["first_year_plan_pays"] == s["first_year_plan_pays"]
+    coinsurance = ketacost.Money(s["first_year"]) - ketacost.Money("283.00")
+    assert ketacost.Money(g["first_year_second_payer_pays"]) == coinsurance
+    assert with_g["estimate"]["coordination"][0]["secondary_payer_id"] == "medigap-plan-g"
+    assert any("Medigap Plan G pays second" in a for a in with_g["assumptions"])
+    # "none" is no other coverage: the same bytes as not answering.
+    assert (
+        _post(client, _medicare(other_coverage="none")).content
+        == _post(client, _medicare()).content
+    )
+
+
+def test_tricare_for_life_after_medicare_leaves_nothing_to_pay(client: TestClient) -> None:
+    answer = _post(client, _medicare(other_coverage="tricare-for-life")).json()
+    assert answer["summary"]["first_year"] == "0.00"
+    assert answer["summary"]["total"] == "0.00"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        # a Medigap plan pays only after Original Medicare
+        ({"insurance": "medigap-plan-g"}, "insurance", "Medigap Plan G pays only after"),
+        # a Medigap plan does not follow a commercial plan
+        ({"other_coverage": "medigap-plan-g"}, "other_coverage", "does not offer Medigap Plan G"),
+        ({"other_coverage": "acme"}, "other_coverage", "does not offer 'acme' as other"),
+        ({"other_coverage": "commercial-ppo"}, "other_coverage", "choose one of: medicaid"),
+        ({"insurance": "none", "other_coverage": "medicaid"}, "other_coverage", "choose one of"),
+        ({"other_coverage": "Plan G!"}, "other_coverage", ""),
+    ],
+)
+def test_bad_other_coverage_is_a_422_naming_the_field(
+    client: TestClient, changes: dict[str, Any], field: str, message: str
+) -> None:
+    response = _post(client, _answers(**changes))
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["issues"][0]["field"] == field
+    assert message in problem["error"]
+
+
+def test_other_coverage_is_offered_only_where_the_clinic_lists_it() -> None:
+    config = WebConfig(payers=("medicare-part-b", "medigap-plan-g"))
+    client = TestClient(create_app(config, today=lambda: START))
+    payers = {p["id"]: p for p in client.get("/v1/payers").json()}
+    assert payers["medicare-part-b"]["second_payers"] == ["medigap-plan-g"]
+    assert _post(client, _medicare(other_coverage="medigap-plan-g")).status_code == 200
+    response = _post(client, _medicare(other_coverage="medigap-plan-n"))
+    assert response.status_code == 422
+    assert "choose one of: medigap-plan-g, none" in response.json()["error"]
+    # a full library request's second payer must be offered too
+    request = _library_request("esketamine-commercial.yaml")
+    request["coverage"] = {"payer": "medicare-part-b", "secondary": {"payer": "medigap-plan-n"}}
+    response = _post(client, request)
+    assert response.status_code == 422
+    assert response.json()["issues"][0]["field"] == "coverage.secondary.payer"
+    request["coverage"]["secondary"] = {"payer": "medigap-plan-g"}
+    assert _post(client, request).status_code == 200
+
+
+def test_the_page_asks_about_other_coverage(client: TestClient) -> None:
+    html = client.get("/calculator").text
+    assert '<label for="other_coverage">Do you also have other coverage?</label>' in html
+    at = html.index('<select id="insurance"')
+    insurance = html[at : html.index("</select>", at)]
+    assert "medigap-plan-g" not in insurance  # not insurance on its own
+    assert "medicare-part-b" in insurance
+
+
+def test_medicare_then_medicaid(client: TestClient) -> None:
+    # Medicaid after Medicare (crossover, "lesser of"). The evaluation, 90792: Medicare
+    # approves $218.27, all of it to the Part B deductible; Medicaid pays at most its own
+    # rate, $141.00, minus Medicare's $0.00 = $141.00; the patient owes 218.27 - 141.00 =
+    # $77.27. Medicaid has no rate of its own for G2082/G2083: it pays their whole cost
+    # share. So the year costs $77.27, and Medicaid pays the rest of what Medicare left.
+    alone = _post(client, _medicare()).json()["summary"]
+    answer = _post(client, _medicare(other_coverage="medicaid")).json()["summary"]
+    assert answer["first_year"] == "77.27"
+    paid = ketacost.Money(answer["first_year_second_payer_pays"])
+    assert paid + ketacost.Money("77.27") == ketacost.Money(alone["first_year"])
+    assert answer["second_payer_name"] == "Example State Medicaid (fee-for-service)"

@@ -217,6 +217,10 @@ def test_the_form_works_from_the_keyboard_alone(server: str, browser: object) ->
     assert page.eval_on_selector("#treatment", "s => s.selectedIndex") == 1
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "insurance"
+    # the first insurance listed, the commercial HMO, has other coverage to offer (Medicaid,
+    # a spouse's plan): its question comes next
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "other_coverage"
     page.keyboard.press("Tab")  # the first radio group shown (network or authorization)
     assert page.evaluate("document.activeElement.type") == "radio"
     page.focus("#age")
@@ -311,3 +315,38 @@ def test_one_script_tag_embeds_the_calculator_on_an_allowed_origin_only(
     finally:
         srv.should_exit = True  # type: ignore[attr-defined]
         thread.join(10)
+
+
+def test_other_coverage_is_offered_and_its_column_shown(server: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{server}/calculator")
+    page.select_option("#treatment", "esketamine")
+    page.select_option("#insurance", "none")
+    assert page.locator("#other-field").is_hidden()  # no insurance, no second payer
+    page.select_option("#insurance", "medicare-part-b")
+    options = page.eval_on_selector_all("#other_coverage option", "os => os.map(o => o.value)")
+    assert options == [
+        "none", "medicaid", "medigap-plan-f", "medigap-plan-g", "medigap-plan-n",
+        "spouse-employer-ppo", "tricare-for-life",
+    ]  # fmt: skip
+    page.select_option("#other_coverage", "medigap-plan-g")
+    page.check("input[name=prior_authorization][value=approved]")
+    page.fill("#age", "70")
+    page.fill("#start", START.isoformat())
+    page.click("#submit")
+    page.wait_for_selector("#results:not([hidden])")
+    # Plan G pays the Part B coinsurance: the patient keeps the Part B deductible, $283.00.
+    assert _cents(page.text_content("#first-year") or "") == 28300
+    assert page.text_content("#second-col") == "Medigap Plan G pays"
+    assert page.locator("#second-col").is_visible()
+    assert "Medigap Plan G pays $" in (page.text_content("#first-year-note") or "")
+    first_row = page.locator("#visits tbody tr").first.locator("td").all_text_contents()
+    assert len(first_row) == 9  # the second payer's cell after the plan's
+    # back to Medicare alone: the column goes
+    page.select_option("#other_coverage", "none")
+    page.click("#submit")
+    page.wait_for_selector("#second-col", state="hidden")
+    assert problems == []
+    page.close()

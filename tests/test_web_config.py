@@ -161,6 +161,7 @@ def _above_the_plans_deductible(
     failed_trials=st.integers(min_value=0, max_value=4),
     deductible_met=st.none() | _dollars,
     start=st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31)),
+    other=st.none() | st.sampled_from([*_CALCULATOR.resolved.offered, "none"]),
 )
 def test_summary_adds_up_for_any_answers(
     treatment: str,
@@ -171,7 +172,10 @@ def test_summary_adds_up_for_any_answers(
     failed_trials: int,
     deductible_met: str | None,
     start: date,
+    other: str | None,
 ) -> None:
+    payer_id = "self-pay" if insurance == "none" else insurance
+    seconds = _CALCULATOR._second_payers(payer_id)
     answers = CalculatorInput.model_validate(
         {
             "treatment": treatment,
@@ -182,8 +186,21 @@ def test_summary_adds_up_for_any_answers(
             "failed_trials": failed_trials,
             "deductible_met": deductible_met,
             "start": start.isoformat(),
+            "other_coverage": other,
         }
     )
+    if _CALCULATOR.library[payer_id].kind == "medigap":
+        # A Medigap plan pays only after Original Medicare: it is not the insurance itself.
+        with pytest.raises(RequestFileError) as refused:
+            _CALCULATOR.estimate_input(answers)
+        assert refused.value.field == "insurance"
+        return
+    if other not in (None, "none", *seconds):
+        # Other coverage must follow the insurance's kind (its payer file's as_secondary).
+        with pytest.raises(RequestFileError) as refused:
+            _CALCULATOR.estimate_input(answers)
+        assert refused.value.field == "other_coverage"
+        return
     if _above_the_plans_deductible(insurance, network, deductible_met, start):
         # Issue 11 §6: more met than the plan's deductible is refused, naming the answer.
         with pytest.raises(RequestFileError) as refused:
@@ -193,6 +210,14 @@ def test_summary_adds_up_for_any_answers(
         return
     response = _CALCULATOR.estimate_input(answers)
     s, est = response.summary, response.estimate
+    # the other coverage, when there is one, pays its part of the first year's visits
+    if other in (None, "none"):
+        assert not est.coordination and s.first_year_second_payer_pays is None
+    else:
+        assert est.coordination[0].secondary_payer_id == other
+        in_first_year = [v for v in est.visits if v.date < s.first_year_end]
+        paid = sum((v.totals.secondary for v in in_first_year), Money(0))
+        assert s.first_year_second_payer_pays == paid
     # first visit <= first month <= first year <= whole plan
     assert s.first_session <= s.first_month <= s.first_year <= s.total
     assert s.total == est.totals.patient_net

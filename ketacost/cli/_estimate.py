@@ -100,6 +100,13 @@ def _dates(values: tuple[datetime, ...]) -> list[date]:
     type=click.Choice(["medical", "pharmacy"]),
     help="The drug billed by the clinic (medical) or a specialty pharmacy (repeat).",
 )
+@click.option(
+    "--secondary",
+    "secondaries",
+    multiple=True,
+    metavar="ID",
+    help="A second payer on the coverage, or 'none' for the first payer alone (repeat).",
+)
 @format_option()
 @payers_option()
 def compare(
@@ -109,13 +116,14 @@ def compare(
     sessions: tuple[str, ...],
     starts: tuple[datetime, ...],
     drug_benefits: tuple[str, ...],
+    secondaries: tuple[str, ...],
     fmt: str,
     payers_dir: Path | None,
 ) -> None:
     """Price one plan several ways, ranked by what the patient pays.
 
-    Every combination of the given payers, networks, sessions and start dates is estimated;
-    a dimension not given keeps the request's value.
+    Every combination of the given payers, networks, sessions, start dates, drug routes and
+    second payers is estimated; a dimension not given keeps the request's value.
 
     \b
     Example:
@@ -124,17 +132,21 @@ def compare(
       ketacost compare examples/requests/esketamine-commercial.yaml --network in --network out
       ketacost compare examples/requests/esketamine-commercial.yaml \\
           --drug-benefit medical --drug-benefit pharmacy
+      ketacost compare examples/requests/medicare-medigap.yaml \\
+          --secondary none --secondary medigap-plan-g --secondary medigap-plan-n
     """
-    if not (payer_ids or networks or sessions or starts or drug_benefits):
+    if not (payer_ids or networks or sessions or starts or drug_benefits or secondaries):
         fail(
-            "give at least one --payer, --network, --session, --start or --drug-benefit to compare"
+            "give at least one --payer, --network, --session, --start, --drug-benefit or "
+            "--secondary to compare"
         )
     from ketacost._render import comparison_report, render_comparison_csv
+    from ketacost.compare import NO_SECOND_PAYER
     from ketacost.compare import compare as compare_variants
     from ketacost.compare import variants as make_variants
 
     request, payers = load(request_path, payers_dir)
-    for pid in payer_ids:
+    for pid in (*payer_ids, *(s for s in secondaries if s != NO_SECOND_PAYER)):
         payers[pid]  # raises UnknownPayerError, listing the known ids
     result = compare_variants(
         request,
@@ -144,6 +156,7 @@ def compare(
             sessions=sessions,
             starts=_dates(starts),
             drug_benefits=drug_benefits,
+            secondaries=secondaries,
         ),
         payers,
     )

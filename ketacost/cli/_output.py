@@ -71,7 +71,12 @@ def render_rich(report: Report, *, width: int, color: bool) -> str:
     for t in report.tables:
         table = Table(title=t.title, box=box.SIMPLE_HEAVY, title_justify="left")
         for i, header in enumerate(t.headers):
-            table.add_column(header, justify="right" if i in t.right else "left")
+            if i in t.right:
+                # Money is never cut short: a numeric column is as wide as its widest cell
+                # and its header's longest word; the text columns wrap instead.
+                table.add_column(header, justify="right", width=_numeric_width(t, i))
+            else:
+                table.add_column(header, justify="left", overflow="fold")
         last = len(t.rows) - 1
         for n, row in enumerate(t.rows):
             style = "bold" if n == last and t.title == "Plan years" else None
@@ -87,6 +92,28 @@ def render_rich(report: Report, *, width: int, color: bool) -> str:
     return buf.getvalue()
 
 
+def _numeric_width(t: Any, i: int) -> int:
+    """The narrowest a numeric column may be: its widest cell, and its header's longest word."""
+    words = t.headers[i].split() or [""]
+    return max(max(len(w) for w in words), *(len(row[i]) for row in t.rows))
+
+
+def _longest_word(t: Any, i: int) -> int:
+    return max(
+        len(w) for text in (t.headers[i], *(r[i] for r in t.rows)) for w in text.split() or [""]
+    )
+
+
+def _needed_width(report: Report) -> int:
+    """A width at which every numeric column fits whole and no text column cuts a word."""
+    needed = 0
+    for t in report.tables:
+        columns = range(len(t.headers))
+        cells = sum(_numeric_width(t, i) if i in t.right else _longest_word(t, i) for i in columns)
+        needed = max(needed, cells + 3 * len(t.headers) + 2)  # padding and the box's edges
+    return needed
+
+
 def echo_report(report: Report, fmt: str) -> None:
     """Print a report as ``table`` (rich or plain) or ``markdown``."""
     from ketacost._render import render_markdown, render_plain
@@ -100,5 +127,5 @@ def echo_report(report: Report, fmt: str) -> None:
         click.echo(render_plain(report), nl=False)
         return
     color = sys.stdout.isatty()
-    width = max(100, shutil.get_terminal_size((120, 24)).columns)
+    width = max(100, shutil.get_terminal_size((120, 24)).columns, _needed_width(report))
     click.echo(render_rich(report, width=width, color=color), nl=False, color=color)

@@ -150,6 +150,12 @@ class CalculatorInput(Model):
         default=None,
         description="first visit, 2000-01-01 to 2099-12-31; default: today (the server's date)",
     )
+    other_coverage: Slug | None = Field(
+        default=None,
+        description="other coverage that pays after the insurance (a Medigap plan, Medicaid, "
+        "TRICARE For Life, a spouse's plan): one of the insurance's second_payers from GET "
+        f"/v1/payers, or {NO_INSURANCE!r}",
+    )
 
 
 class PhaseInfo(Model):
@@ -176,6 +182,14 @@ class PayerInfo(Model):
     networks: tuple[NetworkName, ...]
     plan_year_start: str = Field(description="MM-DD")
     illustrative: bool = Field(description="the payer's figures are examples, not a real plan")
+    second_payers: tuple[str, ...] = Field(
+        description="ids of the offered payers that can pay after this one (other_coverage): "
+        "those whose payer file follows this payer's kind (as_secondary)"
+    )
+    pays_only_second: bool = Field(
+        description="a Medigap plan: it pays only after Original Medicare, never as the "
+        "insurance itself"
+    )
 
 
 class RangeCase(Model):
@@ -276,6 +290,19 @@ class Calculator:
             networks=tuple(payer.networks),
             plan_year_start=f"{start.month:02d}-{start.day:02d}",
             illustrative=payer.metadata.illustrative,
+            second_payers=self._second_payers(pid),
+            pays_only_second=_pays_only_second(payer),
+        )
+
+    def _second_payers(self, pid: str) -> tuple[str, ...]:
+        """The offered payers that pay after ``pid``, by their files' ``as_secondary``."""
+        first = self.library[pid]
+        if not first.networks:  # no insurance: nobody pays after it
+            return ()
+        return tuple(
+            other
+            for other in self.resolved.offered
+            if other != pid and self.library[other].secondary_method(first.kind) is not None
         )
 
     # ---- estimates ------------------------------------------------------------------------
@@ -314,6 +341,7 @@ class Calculator:
                 f"this clinic's calculator does not offer {answers.insurance!r} (choose one of: "
                 f"{known})",
             )
+        second_id = self._check_other_coverage(answers, payer_id, src)
         start = answers.start or self.today()
         if start < self.first_day:
             first = self.first_day.isoformat()
@@ -345,8 +373,10 @@ class Calculator:
             return by_status[status]
 
         for case in cases[:-1]:
-            run(self._request(answers, treatment, plan, payer_id, case.status))
-        shown = self._request(answers, treatment, plan, payer_id, cases[-1].status, others)
+            run(self._request(answers, treatment, plan, payer_id, case.status, second_id))
+        shown = self._request(
+            answers, treatment, plan, payer_id, cases[-1].status, second_id, others
+        )
         main = run(shown.model_copy(update={"unknowns": None}))
         if shown.unknowns is not None:
             main = main.model_copy(update={"range": estimate_range(shown, main, run)})
@@ -356,9 +386,47 @@ class Calculator:
             treatment=self.treatments[answers.treatment],
             summary=summaries[-1],
             range=_range(cases, summaries),
-            assumptions=self._assumptions(answers, treatment, payer_id, start),
+            assumptions=self._assumptions(answers, treatment, payer_id, start, second_id),
             estimate=main,
         )
+
+    def _check_other_coverage(
+        self, answers: CalculatorInput, payer_id: str, src: SourceMap
+    ) -> str | None:
+        """The second payer the answers name, checked against the insurance; None for none.
+
+        A Medigap plan is not insurance on its own (it pays after Original Medicare), and a
+        second payer must be one this clinic offers whose payer file follows the insurance's
+        kind.
+        """
+        payer = self.library[payer_id]
+        if _pays_only_second(payer):
+            firsts = ", ".join(
+                self.library[p].name
+                for p in self.resolved.offered
+                if payer_id in self._second_payers(p)
+            )
+            raise _error(
+                src,
+                "insurance",
+                f"{payer.name} pays only after another plan ({firsts or 'Original Medicare'}): "
+                f"choose that plan as your insurance and {payer.name} as your other coverage",
+            )
+        second = answers.other_coverage
+        if second is None or second == NO_INSURANCE:
+            return None
+        allowed = self._second_payers(payer_id)
+        if second not in allowed:
+            choices = ", ".join((*allowed, NO_INSURANCE))
+            known = self.library.get(second)
+            what = repr(second) if known is None else known.name
+            raise _error(
+                src,
+                "other_coverage",
+                f"this calculator does not offer {what} as other coverage after {payer.name} "
+                f"(choose one of: {choices})",
+            )
+        return second
 
     def _check_met(
         self, answers: CalculatorInput, payer_id: str, start: date, src: SourceMap
@@ -417,6 +485,11 @@ class Calculator:
             (("coverage",), request.coverage)
         ]
         coverages += [(("coverage_periods", i), p) for i, p in enumerate(request.coverage_periods)]
+        coverages += [
+            ((*at, "secondary"), cov.secondary)
+            for at, cov in list(coverages)
+            if cov.secondary is not None
+        ]
         issues = [
             issue_at(src, (*at, problem[0]), problem[1])
             for at, cov in coverages
@@ -478,9 +551,16 @@ class Calculator:
         plan: Plan,
         payer_id: str,
         status: AuthorizationStatus,
+        second_id: str | None = None,
         other_outcomes: tuple[AuthorizationStatus, ...] = (),
     ) -> EstimateRequest:
         accumulators = _accumulators(answers, plan.start)
+        # The other coverage is taken to have decided prior authorization as the insurance did.
+        second = (
+            None
+            if second_id is None
+            else Coverage(payer=second_id, network="in", prior_authorization=status)
+        )
         return EstimateRequest(
             patient=Patient(
                 age=answers.age,
@@ -492,6 +572,7 @@ class Calculator:
                 network=answers.network,
                 prior_authorization=status,
                 accumulators=accumulators,
+                secondary=second,
             ),
             clinic=self.clinic,
             plan=plan,
@@ -499,7 +580,12 @@ class Calculator:
         )
 
     def _assumptions(
-        self, answers: CalculatorInput, treatment: Treatment, payer_id: str, start: date
+        self,
+        answers: CalculatorInput,
+        treatment: Treatment,
+        payer_id: str,
+        start: date,
+        second_id: str | None = None,
     ) -> tuple[str, ...]:
         payer = self.library[payer_id]
         out = [
@@ -525,8 +611,18 @@ class Calculator:
                 out.append("Nothing has been paid toward this year's out-of-pocket maximum yet.")
         else:
             out.append("No insurance is billed: the clinic's self-pay prices and packages apply.")
-        if payer.metadata.illustrative:
-            out.append(f"{payer.name}'s figures are examples of a typical plan, not your plan's.")
+        if second_id is not None:
+            second = self.library[second_id]
+            out.append(
+                f"{second.name} pays second, on what {payer.name} leaves to you (coordination "
+                "of benefits); it is taken to have answered prior authorization as "
+                f"{payer.name} did."
+            )
+        for shown in (payer, *((self.library[second_id],) if second_id else ())):
+            if shown.metadata.illustrative:
+                out.append(
+                    f"{shown.name}'s figures are examples of a typical plan, not your plan's."
+                )
         return tuple(out)
 
 
@@ -539,6 +635,11 @@ def _accumulators(answers: CalculatorInput, start: date) -> StartingAccumulators
         deductible_met=FamilyAmounts(individual=answers.deductible_met or Money(0)),
         out_of_pocket_met=FamilyAmounts(individual=answers.out_of_pocket_met or Money(0)),
     )
+
+
+def _pays_only_second(payer: Payer) -> bool:
+    """A Medigap plan: it pays only after Original Medicare (its file has no networks)."""
+    return payer.kind == "medigap"
 
 
 def _network_problem(payer: Payer, network: str) -> str | None:

@@ -27,6 +27,11 @@ from ketacost._types import Model
 __all__ = ["Milestone", "SeriesPoint", "Summary", "add_months", "summarize"]
 
 
+def _unset(value: object) -> bool:
+    """An optional figure is left out of the JSON when not set (answers keep their bytes)."""
+    return value is None
+
+
 class SeriesPoint(Model):
     """One visit: what the patient pays for it, and in total so far."""
 
@@ -74,6 +79,17 @@ class Summary(Model):
         description="the whole plan at the clinic's self-pay prices, set when that costs the "
         "patient less than going through the plan",
     )
+    second_payer_name: str | None = Field(
+        default=None,
+        exclude_if=_unset,
+        description="the other coverage that pays second, if any (left out when none)",
+    )
+    first_year_second_payer_pays: Money | None = Field(
+        default=None,
+        exclude_if=_unset,
+        description="what the other coverage pays for the first year's visits (left out when "
+        "there is none)",
+    )
 
 
 def add_months(start: date, months: int) -> date:
@@ -119,6 +135,7 @@ def summarize(estimate: Estimate, start: date, labels: dict[str, str] | None = N
         )
     first_year = [v for v in visits if v.date < year_end]
     first = visits[0]
+    second = estimate.coordination[0] if estimate.coordination else None
     return Summary(
         start=start,
         first_session=first.totals.patient_net,
@@ -138,6 +155,10 @@ def summarize(estimate: Estimate, start: date, labels: dict[str, str] | None = N
             estimate.self_pay_comparison.self_pay
             if estimate.self_pay_comparison is not None
             else None
+        ),
+        second_payer_name=second.secondary_payer_name if second is not None else None,
+        first_year_second_payer_pays=(
+            sum([v.totals.secondary for v in first_year], Money(0)) if second is not None else None
         ),
     )
 

@@ -58,6 +58,21 @@
     const insured = Boolean(payer && payer.networks.length);
     $("network-field").hidden = !(insured && payer.networks.length > 1);
     for (const id of ["pa-field", "trials-field", "met-field"]) $(id).hidden = !insured;
+    syncOther(insured ? payer.second_payers : []);
+  }
+
+  // The other coverage this clinic lists that pays after the chosen insurance.
+  function syncOther(ids) {
+    const select = $("other_coverage");
+    const kept = select.value;
+    const options = [el("option", { value: "none" }, "No other coverage")];
+    for (const id of ids) {
+      const other = payers.get(id);
+      if (other) options.push(el("option", { value: id }, other.name));
+    }
+    select.replaceChildren(...options);
+    select.value = ids.includes(kept) ? kept : "none";
+    $("other-field").hidden = ids.length === 0;
   }
 
   function dollars(id) {
@@ -82,6 +97,8 @@
       const oop = dollars("out_of_pocket_met");
       if (deductible !== null) out.deductible_met = deductible;
       if (oop !== null) out.out_of_pocket_met = oop;
+      const other = $("other_coverage").value;
+      if (!$("other-field").hidden && other !== "none") out.other_coverage = other;
     }
     if (out.start === null) delete out.start;
     return out;
@@ -148,9 +165,10 @@
     const est = answer.estimate;
     const cases = answer.range ? answer.range.cases : null;
     const treatment = answer.treatment ? answer.treatment.name : "Your plan";
+    const second = s.second_payer_name || null;
     $("results-for").textContent =
-      `${treatment}, ${est.payer_name}` + (est.network === "out" ? " (out of network)" : "") +
-      `, starting ${longDate(s.start)}.`;
+      `${treatment}, ${est.payer_name}` + (second ? ` and ${second}` : "") +
+      (est.network === "out" ? " (out of network)" : "") + `, starting ${longDate(s.start)}.`;
     card("first-session", s.first_session, cases, "first_session");
     card("first-month", s.first_month, cases, "first_month");
     card("first-year", s.first_year, cases, "first_year");
@@ -158,7 +176,8 @@
     $("first-month-note").textContent = `Visits before ${longDate(s.first_month_end)}`;
     $("first-year-note").textContent =
       `${s.first_year_visits} visits before ${longDate(s.first_year_end)}; your plan pays ` +
-      money(s.first_year_plan_pays);
+      money(s.first_year_plan_pays) +
+      (second ? `, ${second} pays ${money(s.first_year_second_payer_pays)}` : "");
 
     const range = $("range");
     range.replaceChildren();
@@ -179,7 +198,7 @@
     cash.hidden = !s.self_pay_instead;
 
     renderChart(s);
-    renderTable(est, s);
+    renderTable(est, s, second);
     const assumptions = $("assumptions");
     assumptions.replaceChildren(...answer.assumptions.map((a) => el("li", {}, a)));
     $("warnings").replaceChildren(...est.warnings.map((w) => el("li", {}, w)));
@@ -207,15 +226,21 @@
     return details;
   }
 
-  function renderTable(est, s) {
+  function renderTable(est, s, second) {
     const tbody = $("visits").tBodies[0];
     const cumulative = new Map(s.series.map((p) => [p.visit, p.cumulative_patient]));
+    const column = $("second-col");
+    column.hidden = !second;
+    column.textContent = second ? `${second} pays` : "Other coverage pays";
+    // a second payer's amount is left out of a visit's totals when it is zero
+    const secondCell = (v) => second ? [el("td", { class: "num" }, money(v.totals.secondary || "0.00"))] : [];
     tbody.replaceChildren(...est.visits.map((v) => el("tr", {},
       el("td", {}, String(v.number)),
       el("td", { class: "nowrap" }, longDate(v.date)),
       el("td", {}, v.phase),
       el("td", { class: "num" }, money(v.totals.charge)),
       el("td", { class: "num" }, money(v.totals.payer)),
+      ...secondCell(v),
       el("td", { class: "num" }, money(v.totals.patient_net)),
       el("td", {}, breakdown(v)),
       el("td", { class: "num" }, money(cumulative.get(v.number))),
