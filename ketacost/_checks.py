@@ -115,6 +115,14 @@ def coverage_problems(
             problems.append(((*at, field), message))
     if cov.superbill and payer.kind == "self-pay":
         problems.append(((*at, "superbill"), "a superbill needs an insurer to send it to"))
+    if cov.abn_signed and payer.kind != "medicare":
+        problems.append(
+            (
+                (*at, "abn_signed"),
+                f"an Advance Beneficiary Notice is for Original Medicare; payer {payer.id!r} is "
+                f"kind {payer.kind}",
+            )
+        )
     problems.extend(accumulator_problems(at, cov, payer))
     problems.extend(held_authorization_problems(at, cov, payer))
     if cov.secondary is not None:
@@ -161,7 +169,15 @@ def patient_problems(request: EstimateRequest) -> list[Problem]:
     """
     patient = request.patient
     if patient.birth_date is None:
-        return []
+        return [
+            (
+                ("coverage_periods", i, "starts"),
+                "medicare_entitlement is computed from patient.birth_date: give the patient's "
+                "birth_date",
+            )
+            for i, period in enumerate(request.coverage_periods)
+            if period.starts == "medicare_entitlement"
+        ]
     try:
         visits = schedule(request.plan)
     except EstimateError:  # the plan runs past 9999: reported by the plan's own check

@@ -15,6 +15,7 @@ from ._types import Code, Int, Model, Modifier, Npi, Slug, Tin, UnitRate, Usd
 __all__ = [
     "Address",
     "Clinic",
+    "MedicareEnrollment",
     "Package",
     "Provider",
     "SessionTemplate",
@@ -253,6 +254,44 @@ class Provider(Model):
     credentials: str | None = Field(default=None, max_length=40, description="e.g. MD, PMHNP")
 
 
+class MedicareEnrollment(Model):
+    """The clinic's status with Original Medicare (``kind: medicare`` payers only).
+
+    ``participating``: it accepts assignment on every claim (the patient owes the deductible
+    and 20%). ``non_participating``: Medicare allows 95% of the fee schedule amount; on a claim
+    whose assignment it does not accept it may bill the patient up to the limiting charge (115%
+    of that), and Medicare pays its share to the patient. ``opted_out``: it sees Medicare
+    patients under private contracts only: they pay its self-pay prices and Medicare pays
+    nothing. (Noridian JF Part B, "Non-participation"; domain.md §4.8, §10.2.)
+    """
+
+    participation: Literal["participating", "non_participating", "opted_out"] = "participating"
+    assignment: Literal["accepted", "not_accepted"] | None = Field(
+        default=None,
+        description="non_participating only: whether it accepts assignment on these claims "
+        "(a participating clinic always does; an opted-out one files no claims)",
+    )
+
+    @model_validator(mode="after")
+    def _assignment_fits(self) -> MedicareEnrollment:
+        if self.participation == "non_participating" and self.assignment is None:
+            raise ValueError(
+                "a non_participating clinic chooses assignment claim by claim: give "
+                "assignment: accepted or not_accepted"
+            )
+        if self.participation == "participating" and self.assignment == "not_accepted":
+            raise ValueError(
+                "a participating clinic accepts assignment on every claim: assignment "
+                "not_accepted contradicts participation participating"
+            )
+        if self.participation == "opted_out" and self.assignment is not None:
+            raise ValueError(
+                "an opted-out clinic files no Medicare claims (private contracts): leave "
+                "assignment out"
+            )
+        return self
+
+
 class Clinic(Model):
     """Who bills, what they charge, and how sessions are billed."""
 
@@ -288,6 +327,10 @@ class Clinic(Model):
         default="self_pay",
         description="what a patient owes for an item the plan does not cover: the clinic's "
         "self-pay price for it (default) or the gross charge",
+    )
+    medicare: MedicareEnrollment | None = Field(
+        default=None,
+        description="the clinic's status with Original Medicare; default: participating",
     )
 
 

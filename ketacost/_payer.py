@@ -45,10 +45,12 @@ __all__ = [
     "FeeSchedule",
     "MedicareFeeSchedule",
     "Network",
+    "NonParticipating",
     "OutOfPocketMax",
     "Payer",
     "PayerKind",
     "PayerMetadata",
+    "PaymentReduction",
     "PercentOfCharge",
     "PercentOfPayer",
     "PlanYearStart",
@@ -308,6 +310,16 @@ class CoveredRule(_RuleBase):
 class ExcludedRule(_RuleBase):
     status: Literal["excluded"]
     reason: str = Field(min_length=1, description="the payer's reason, shown to the patient")
+    # Original Medicare only (CMS-R-131; Claims Processing Manual 100-04 ch. 30 §50): a
+    # statutory exclusion needs no notice and the patient owes it; a service Medicare denies as
+    # not reasonable and necessary is the patient's only with a signed ABN (modifier GA),
+    # else the clinic's (GZ). The default is the reading every other payer has always had.
+    liability: Literal["statutory", "not_reasonable_and_necessary"] = Field(
+        default="statutory",
+        description="statutory: the patient owes it (no notice needed); "
+        "not_reasonable_and_necessary (kind medicare only): the patient owes it only with a "
+        "signed Advance Beneficiary Notice, else the clinic writes it off",
+    )
 
 
 CoverageRule = Annotated[CoveredRule | ExcludedRule, Field(discriminator="status")]
@@ -318,6 +330,31 @@ class SessionLimit(Model):
 
     codes: tuple[Code, ...] = Field(min_length=1)
     sessions_per_plan_year: Dated[Annotated[Int, Field(ge=0, le=MAX_VISITS)]]
+
+
+class PaymentReduction(Model):
+    """A cut to what the payer pays on each line, e.g. Medicare's sequestration.
+
+    The payer's payment (allowed − the patient's cost share) is reduced by ``percent``,
+    rounded half-up per line; the patient's cost share is not reduced. On an assigned claim
+    the clinic writes the cut off; where the payer pays the patient (an unassigned claim, a
+    superbill) the patient bears it.
+    """
+
+    percent: Dated[Rate] = Field(description="by date of service; none before the first date")
+    reason: str = Field(min_length=1, max_length=200, description="shown on each line cut")
+
+
+class NonParticipating(Model):
+    """What the payer allows a provider that does not participate (Original Medicare).
+
+    The allowed amount per unit is ``allowed`` × the fee schedule's; on an unassigned claim
+    the patient may be billed up to ``limiting_charge`` × that per unit. Each is rounded
+    half-up to the cent per unit (the fee schedule publishes per-unit amounts).
+    """
+
+    allowed: Dated[Rate]
+    limiting_charge: Dated[Multiplier]
 
 
 class Payer(Model):
@@ -359,6 +396,15 @@ class Payer(Model):
     def secondary_method(self, primary_kind: str) -> SecondaryBenefit | None:
         """How this plan pays after a primary payer of ``primary_kind``, if it does."""
         return next((m for m in self.as_secondary if primary_kind in m.after), None)
+
+    payment_reduction: PaymentReduction | None = Field(
+        default=None, description="a dated cut to the payer's payment on each line"
+    )
+    non_participating: NonParticipating | None = Field(
+        default=None,
+        description="kind medicare: the allowed amount and limiting charge for a clinic that "
+        "does not participate (its `medicare.participation`)",
+    )
 
     _index: dict[str, tuple[CoveredRule | ExcludedRule, ...]] = PrivateAttr(default_factory=dict)
 
@@ -421,6 +467,8 @@ def payer_issues(payer: Payer) -> list[tuple[Loc, str]]:
     for net_name, net in payer.networks.items():
         issues += _network_amount_issues(("networks", net_name), net)
     issues += _pharmacy_issues(payer)
+    if payer.non_participating is not None and payer.kind != "medicare":
+        issues.append((("non_participating",), f"applies to kind medicare only (got {payer.kind})"))
     seen: dict[tuple[str, str], list[int]] = {}
     ids: dict[str, int] = {}
     for i, rule in enumerate(payer.coverage):
@@ -439,6 +487,14 @@ def payer_issues(payer: Payer) -> list[tuple[Loc, str]]:
             issues.append(((*loc, "effective_until"), "ends before effective_from"))
         if isinstance(rule, CoveredRule):
             issues += _covered_rule_issues(payer, loc, rule)
+        elif rule.liability == "not_reasonable_and_necessary" and payer.kind != "medicare":
+            issues.append(
+                (
+                    (*loc, "liability"),
+                    "an Advance Beneficiary Notice is Original Medicare's: "
+                    f"not_reasonable_and_necessary needs kind medicare (got {payer.kind})",
+                )
+            )
         issues += _overlap_issues(payer, loc, i, rule, seen)
     return issues
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
-from pydantic import Field, StrictBool, model_validator
+from pydantic import BeforeValidator, Field, StrictBool, model_validator
+from pydantic_core import PydanticCustomError
 
 from ._clinic import Clinic
+from ._errors import EstimateError
 from ._limits import MAX_VISITS
 from ._money import Money
 from ._plan import Plan
-from ._types import Code, Day, Icd10, Int, Model, NetworkName, Slug, Usd
+from ._types import Code, Day, Icd10, Int, Model, NetworkName, Slug, Usd, strict_day
 
 __all__ = [
     "AmountRange",
@@ -27,6 +29,7 @@ __all__ = [
     "SessionsRange",
     "StartingAccumulators",
     "Unknowns",
+    "medicare_entitlement",
     "met_order_message",
 ]
 
@@ -272,11 +275,66 @@ class Coverage(Model):
             raise ValueError(f"secondary.payer: the same payer as the first ({self.payer})")
         return self
 
+    # Not assumed: an estimate is made before the service, and the ABN is signed (or not)
+    # then. Without one, a service Original Medicare denies as not reasonable and necessary
+    # is the clinic's (GZ), and the estimate warns the clinic to get one (GA).
+    abn_signed: StrictBool = Field(
+        default=False,
+        description="Original Medicare: the patient has signed an Advance Beneficiary Notice "
+        "(CMS-R-131) for the services Medicare is expected to deny as not reasonable and "
+        "necessary (one ABN may cover an extended course of treatment)",
+    )
+
+
+#: ``starts: medicare_entitlement``: the period starts when Medicare does at 65.
+MEDICARE_ENTITLEMENT = "medicare_entitlement"
+
+
+def medicare_entitlement(birth_date: date) -> date:
+    """The first day of Medicare (Part A, and Part B taken when first eligible) at 65.
+
+    The first day of the month in which the patient turns 65; the month before when the
+    birthday is on the 1st, because a person attains an age the day before the birthday
+    (Medicare.gov "When does Medicare coverage start"; SSA POMS HI 00805). Part B starts then
+    for a patient enrolled automatically or who signs up in the three months before.
+
+    >>> medicare_entitlement(date(1962, 3, 15)), medicare_entitlement(date(1962, 3, 1))
+    (datetime.date(2027, 3, 1), datetime.date(2027, 2, 1))
+    """
+    if birth_date.year + 65 > date.max.year:
+        return date.max  # later than any date of service
+    # The day before the 65th birthday (Feb 29 → the day before Mar 1 when there is none).
+    first_of_month = date(birth_date.year + 65, birth_date.month, 1)
+    attains = first_of_month + timedelta(days=birth_date.day - 2)
+    return attains.replace(day=1)
+
+
+def _start_day(value: object) -> object:
+    """A date, or the word ``medicare_entitlement``; one clear message for anything else."""
+    if value == MEDICARE_ENTITLEMENT:
+        return value
+    try:
+        return strict_day(value)
+    except PydanticCustomError as exc:
+        got = exc.context["got"] if exc.context else "?"
+        raise PydanticCustomError(
+            "start_day",
+            "expected a date (YYYY-MM-DD) or medicare_entitlement (got {got})",
+            {"got": got},
+        ) from None
+
 
 class CoveragePeriod(Coverage):
-    """Coverage in force from ``starts`` (inclusive) until the next period starts."""
+    """Coverage in force from ``starts`` (inclusive) until the next period starts.
 
-    starts: Day
+    ``starts: medicare_entitlement`` is computed from the patient's birth date
+    (:func:`medicare_entitlement`).
+    """
+
+    starts: Annotated[Day | Literal["medicare_entitlement"], BeforeValidator(_start_day)] = Field(
+        description="the first day, or medicare_entitlement: the first day of the month the "
+        "patient turns 65 (the month before for a birthday on the 1st), from patient.birth_date"
+    )
 
 
 class SessionsRange(Model):
@@ -364,10 +422,25 @@ class EstimateRequest(Model):
 
     @model_validator(mode="after")
     def _periods_in_order(self) -> EstimateRequest:
-        starts = [p.starts for p in self.coverage_periods]
+        if self.patient.birth_date is None and any(
+            p.starts == MEDICARE_ENTITLEMENT for p in self.coverage_periods
+        ):
+            return self  # reported where the period names it (ketacost._checks)
+        starts = [self.period_start(p) for p in self.coverage_periods]
         if any(b <= a for a, b in itertools.pairwise(starts)):
             raise ValueError("coverage_periods must start on strictly increasing dates")
         return self
+
+    def period_start(self, period: CoveragePeriod) -> date:
+        """The first day of ``period`` (its date, or the patient's Medicare entitlement)."""
+        if isinstance(period.starts, date):
+            return period.starts
+        if self.patient.birth_date is None:
+            raise EstimateError(
+                "coverage_periods: starts medicare_entitlement is computed from "
+                "patient.birth_date: give the patient's birth_date"
+            )
+        return medicare_entitlement(self.patient.birth_date)
 
     def coverage_index(self, on: date) -> int:
         """Which coverage is in force on ``on``.
@@ -377,7 +450,7 @@ class EstimateRequest(Model):
         """
         found = 0
         for i, period in enumerate(self.coverage_periods, start=1):
-            if period.starts > on:
+            if self.period_start(period) > on:
                 break
             found = i
         return found

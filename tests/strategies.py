@@ -463,6 +463,13 @@ def payer_data(
         data["limits"] = {
             "sessions": {"codes": draw(_LIMIT_CODES), "sessions_per_plan_year": draw(_LIMIT)}
         }
+    if medicare:  # issue 12 §1: participation terms, liability notices, a payment cut
+        data["non_participating"] = {"allowed": draw(rates()), "limiting_charge": draw(_MULTIPLIER)}
+        for rule in data["coverage"]:
+            if rule["status"] == "excluded":
+                rule["liability"] = draw(_pick("statutory", "not_reasonable_and_necessary"))
+        if draw(_BOOL):
+            data["payment_reduction"] = {"percent": draw(_PERCENT), "reason": "a generated cut"}
     return data
 
 
@@ -587,7 +594,21 @@ def clinic_data(
             if _chance(draw, 4)
         },
         "non_covered_price": draw(_pick("self_pay", "self_pay", "self_pay", "charge")),
+        # Issue 12 §1: the clinic's status with Original Medicare (sometimes given).
+        **({"medicare": draw(_MEDICARE_ENROLLMENT)} if _chance(draw, 2) else {}),
     }
+
+
+_MEDICARE_ENROLLMENT = st.sampled_from(
+    [
+        {"participation": "participating"},
+        {"participation": "participating", "assignment": "accepted"},
+        {"participation": "non_participating", "assignment": "accepted"},
+        {"participation": "non_participating", "assignment": "not_accepted"},
+        {"participation": "non_participating", "assignment": "not_accepted"},
+        {"participation": "opted_out"},
+    ]
+)
 
 
 # -- plans -----------------------------------
@@ -905,6 +926,8 @@ def coverage_data(
         coverage["authorization_renewal"] = draw(_pick("expected", "approved", "denied"))
     if "pharmacy" in payer.drug_benefits and draw(_BOOL):
         coverage["drug_benefit"] = "pharmacy"
+    if payer.kind == "medicare" and draw(_BOOL):
+        coverage["abn_signed"] = True
     if draw(_BOOL) if accumulators is None else accumulators:
         coverage["accumulators"] = draw(starting_accumulators(payer, network, start, edge=edge))
     return coverage

@@ -177,9 +177,10 @@ def test_non_editable_install_from_outside_the_repository(tmp_path: Path) -> Non
     ).stdout.split("\n")  # fmt: skip
     assert out[0].startswith(str(target))
     # G2082 952.59 × 2 = 1,905.18; deductible 283.00, then 20% per line: 20% × 669.59 =
-    # 133.918 → 133.92; 20% × 952.59 = 190.518 → 190.52 → patient 283.00 + 324.44 = 607.44,
-    # Medicare 1,905.18 − 607.44 = 1,297.74.
-    assert out[1] == "607.44 1297.74"
+    # 133.918 → 133.92; 20% × 952.59 = 190.518 → 190.52 → patient 283.00 + 324.44 = 607.44.
+    # Medicare 952.59 − 416.92 = 535.67 and 952.59 − 190.52 = 762.07, each less the 2%
+    # sequestration (10.7134 → 10.71; 15.2414 → 15.24): 524.96 + 746.83 = 1,271.79.
+    assert out[1] == "607.44 1271.79"
 
 
 # -- schemas -------------------------------------------------------------------------------

@@ -393,7 +393,140 @@ CASES = [
         "{path}:7:3: duplicate key '99214' (first at line 6)",
         id="clinic-duplicate-key",
     ),
+    # issue 12 §1: the clinic's status with Original Medicare
+    pytest.param(
+        "clinic",
+        "c.yaml",
+        edit("clinic", "packages:\n", "medicare: {participation: non_participating}\npackages:\n"),
+        "{path}:14:11: medicare: a non_participating clinic chooses assignment claim by claim: "
+        "give assignment: accepted or not_accepted",
+        id="clinic-medicare-non-participating-without-assignment",
+    ),
+    pytest.param(
+        "clinic",
+        "c.yaml",
+        edit(
+            "clinic",
+            "packages:\n",
+            "medicare: {participation: participating, assignment: not_accepted}\npackages:\n",
+        ),
+        "{path}:14:11: medicare: a participating clinic accepts assignment on every claim: "
+        "assignment not_accepted contradicts participation participating",
+        id="clinic-medicare-participating-not-accepting-assignment",
+    ),
+    pytest.param(
+        "clinic",
+        "c.yaml",
+        edit(
+            "clinic",
+            "packages:\n",
+            "medicare: {participation: opted_out, assignment: accepted}\npackages:\n",
+        ),
+        "{path}:14:11: medicare: an opted-out clinic files no Medicare claims (private "
+        "contracts): leave assignment out",
+        id="clinic-medicare-opted-out-with-assignment",
+    ),
+    pytest.param(
+        "clinic",
+        "c.yaml",
+        edit("clinic", "packages:\n", "medicare: {participation: retired}\npackages:\n"),
+        "{path}:14:27: medicare.participation: must be one of 'participating', "
+        "'non_participating', 'opted_out' (got 'retired')",
+        id="clinic-medicare-unknown-participation",
+    ),
+    # issue 12 §1: liability notices, the non-participating terms and payment cuts
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit(
+            "payer",
+            "    category: office-visit\n",
+            "    category: office-visit\n"
+            '  - codes: ["96365"]\n    status: excluded\n    reason: off-label\n'
+            "    liability: not_reasonable_and_necessary\n",
+        ),
+        "{path}:25:16: coverage[1].liability: an Advance Beneficiary Notice is Original "
+        "Medicare's: not_reasonable_and_necessary needs kind medicare (got commercial)",
+        id="payer-abn-liability-not-medicare",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit(
+            "payer",
+            "    category: office-visit\n",
+            "    category: office-visit\n"
+            '  - codes: ["96365"]\n    status: excluded\n    reason: off-label\n'
+            "    liability: maybe\n",
+        ),
+        "{path}:25:16: coverage[1].liability: must be one of 'statutory', "
+        "'not_reasonable_and_necessary' (got 'maybe')",
+        id="payer-unknown-liability",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit(
+            "payer",
+            "networks:\n",
+            "non_participating: {allowed: 0.95, limiting_charge: 1.15}\nnetworks:\n",
+        ),
+        "{path}:8:20: non_participating: applies to kind medicare only (got commercial)",
+        id="payer-non-participating-not-medicare",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit(
+            "payer",
+            "networks:\n",
+            "payment_reduction: {percent: {2013-04-01: 2}, reason: sequestration}\nnetworks:\n",
+        ),
+        "{path}:8:43: payment_reduction.percent.2013-04-01: must be at most 1 (got 2)",
+        id="payer-payment-reduction-above-1",
+    ),
+    pytest.param(
+        "payer",
+        "acme.yaml",
+        edit("payer", "networks:\n", "payment_reduction: {percent: 0.02}\nnetworks:\n"),
+        "{path}:8:20: payment_reduction.reason: required field is missing",
+        id="payer-payment-reduction-without-reason",
+    ),
     # ------------------------------------------------------------------ request files
+    # issue 12 §1: an ABN and Medicare entitlement
+    pytest.param(
+        "request",
+        "r.yaml",
+        edit("request", "  payer: acme\n", "  payer: acme\n  abn_signed: true\n"),
+        "{path}:5:15: coverage.abn_signed: an Advance Beneficiary Notice is for Original "
+        "Medicare; payer 'acme' is kind commercial",
+        id="request-abn-not-medicare",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        edit(
+            "request",
+            "clinic: clinic.yaml\n",
+            "coverage_periods:\n  - {starts: "
+            "medicare_entitlement, payer: acme}\nclinic: clinic.yaml\n",
+        ),
+        "{path}:6:14: coverage_periods[0].starts: medicare_entitlement is computed from "
+        "patient.birth_date: give the patient's birth_date",
+        id="request-entitlement-without-birth-date",
+    ),
+    pytest.param(
+        "request",
+        "r.yaml",
+        edit(
+            "request",
+            "clinic: clinic.yaml\n",
+            "coverage_periods:\n  - {starts: at-65, payer: acme}\nclinic: clinic.yaml\n",
+        ),
+        "{path}:6:14: coverage_periods[0].starts: expected a date (YYYY-MM-DD) or "
+        "medicare_entitlement (got 'at-65')",
+        id="request-bad-period-start",
+    ),
     pytest.param(
         "request",
         "r.yaml",

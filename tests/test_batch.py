@@ -271,14 +271,14 @@ def test_a_row_may_name_a_second_payer() -> None:
         run_batch(parse_rows(SECOND_PAYERS, "in.csv"), clinic=CLINIC, payers=PAYERS, jobs=1)
     )
     # The esketamine year under Original Medicare: 34 visits, Medicare approves $42,878.80 and
-    # pays $34,076.52; the patient's share is the Part B deductible $283.00 + 20% coinsurance
-    # $8,519.28 = $8,802.28.
+    # pays $34,076.52 less the 2% sequestration, rounded per line ($681.59): $33,394.93; the
+    # patient's share is the Part B deductible $283.00 + 20% coinsurance $8,519.28 = $8,802.28.
     alone, g, tfl = rows["alone"], rows["g"], rows["tfl"]
     assert (alone["patient_net"], alone["plan_paid"], alone["secondary"]) == (
-        "8802.28", "34076.52", "0.00",
+        "8802.28", "33394.93", "0.00",
     )  # fmt: skip
     # Plan G pays the coinsurance, not the deductible.
-    assert (g["patient_net"], g["plan_paid"], g["secondary"]) == ("283.00", "34076.52", "8519.28")
+    assert (g["patient_net"], g["plan_paid"], g["secondary"]) == ("283.00", "33394.93", "8519.28")
     # TRICARE For Life pays the whole Medicare cost share on items both cover.
     assert (tfl["patient_net"], tfl["secondary"]) == ("0.00", "8802.28")
     assert all(rows[k]["error"] == "" for k in ("alone", "g", "tfl"))

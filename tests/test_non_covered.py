@@ -329,15 +329,17 @@ def test_the_coverage_period_example_credits_each_payer_its_own_figures() -> Non
     #   plan 4 × (882.00 + 175.00 + 55.00) − 2,065.60 = 2,382.40
     # Medicare from 2027-03-01, 11 visits of G2083 (allowed 1,356.08): deductible 283.00, then
     #   20% × 1,073.08 = 214.62 and 10 × 20% × 1,356.08 = 10 × 271.22 → 283.00 + 2,926.82
-    #   = 3,209.82; Medicare 11 × 1,356.08 − 3,209.82 = 11,707.06
+    #   = 3,209.82; Medicare 11 × 1,356.08 − 3,209.82 = 11,707.06 before the 2% sequestration
+    #   cut of each line's payment: 858.46 → 17.17, 10 × 1,084.86 → 10 × 21.70; 11,707.06 −
+    #   234.17 = 11,472.89
     assert rows == [
         ("2026-01-01", "Example Commercial PPO", 5, "2282.00", "3278.00"),
         ("2027-01-01", "Example Commercial PPO", 4, "2065.60", "2382.40"),
-        ("2027-01-01", "Original Medicare (Part B)", 11, "3209.82", "11707.06"),
+        ("2027-01-01", "Original Medicare (Part B)", 11, "3209.82", "11472.89"),
     ]
     text = render_markdown(estimate_report(est))
     assert "Estimate: Example Commercial PPO, then Original Medicare (Part B)" in text
     assert "$283.00 goes to your Original Medicare (Part B) deductible" in text
     assert "$3,000.00 goes to your Example Commercial PPO deductible" in text
-    assert "$11,707.06 is paid by Original Medicare (Part B) to the clinic." in text
+    assert "$11,472.89 is paid by Original Medicare (Part B) to the clinic." in text
     assert "$5,660.40 is paid by Example Commercial PPO to the clinic." in text  # 3,278 + 2,382.40

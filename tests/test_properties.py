@@ -54,7 +54,7 @@ from ketacost import (
 )
 from ketacost._fee_schedule import PhysicianFeeSchedule
 from ketacost._library import PayerLibrary
-from ketacost._money import MONEY_PATTERN
+from ketacost._money import MONEY_PATTERN, cents_times_rate
 from ketacost._payer import Deductible, OutOfPocketMax, PercentOfPayer
 
 #: Every amount a line and a total carry, from the model itself.
@@ -178,6 +178,11 @@ def test_every_line_balances(case: Case) -> None:
         if line.covered:
             assert line.non_covered == line.self_pay_discount == Money(0)
             assert _cost_share(line) <= line.allowed.cents
+        elif "GZ" in line.modifiers:
+            # Issue 12 §1: Original Medicare, not reasonable and necessary, no ABN signed:
+            # the clinic writes the whole charge off; the patient owes nothing.
+            assert line.patient == line.self_pay_discount == line.payer == Money(0)
+            assert line.write_off == line.charge
         else:
             assert line.patient == line.non_covered <= line.charge
             assert line.patient + line.self_pay_discount == line.charge
@@ -638,26 +643,50 @@ SUPERBILLS = st.one_of(
 def test_superbill_reimbursement_never_exceeds_what_the_patient_paid(case: Case) -> None:
     # Rule 11: the patient pays the clinic the whole charge; the plan pays back allowed −
     # cost share on a covered line (nothing on an excluded one); charge − allowed stays with
-    # the patient as ``balance_bill``; no write-off.
+    # the patient as ``balance_bill``; no write-off. Issue 12 §1: a payer's payment cut
+    # (Medicare's sequestration) on a payment to the patient is the patient's, in the balance
+    # bill; on an unassigned Medicare claim the payer pays the patient too (not a superbill).
     reimbursed = False
+    enrollment = case.request.clinic.medicare
+    unassigned = enrollment is not None and enrollment.assignment == "not_accepted"
     for visit in _estimate(case).visits:
         cov = case.request.coverage_on(visit.date)
-        superbill = cov.superbill and case.payers[cov.payer].kind != "self-pay"
+        payer = case.payers[cov.payer]
+        superbill = cov.superbill and payer.kind != "self-pay"
         for line in visit.lines:
             if not superbill:
-                assert line.reimbursement == Money(0)
+                to_patient = unassigned and payer.kind == "medicare" and line.covered
+                to_patient = to_patient and line.billed_by == "clinic"  # a pharmacy's own claim
+                assert line.reimbursement == (line.payer if to_patient else Money(0))
+                continue
+            if "GZ" in line.modifiers:  # Medicare without an ABN: the clinic's, refunded
+                assert line.patient == line.reimbursement == Money(0)
                 continue
             assert line.reimbursement == line.payer
             assert line.reimbursement <= line.charge
             assert line.patient + line.reimbursement == line.charge
             assert line.write_off == Money(0)
             if line.covered:
-                assert line.balance_bill == line.charge - line.allowed
-                assert line.reimbursement.cents == line.allowed.cents - _cost_share(line)
+                payment = line.allowed.cents - _cost_share(line)
+                cut = _payment_cut(payer, visit.date, payment)
+                assert line.balance_bill.cents == line.charge.cents - line.allowed.cents + cut
+                assert line.reimbursement.cents == payment - cut
             else:
                 assert line.reimbursement == Money(0)
             reimbursed |= line.reimbursement > Money(0)
     note("reimbursed", reimbursed)
+
+
+def _payment_cut(payer: Payer, on: date, payment: int) -> int:
+    """The payer's payment cut on a line (issue 12 §1: sequestration), in cents."""
+    reduction = payer.payment_reduction
+    if reduction is None:
+        return 0
+    try:
+        rate = reduction.percent.at(on)
+    except LookupError:  # before its first date
+        return 0
+    return cents_times_rate(payment, rate)
 
 
 # -- 9. self-pay ----------------------------------------------------------------------------------
@@ -799,6 +828,9 @@ def test_a_non_covered_item_never_costs_more_than_its_charge_or_its_self_pay_pri
         for line in missed:
             seen = True
             assert line.patient == line.non_covered <= line.charge
+            if "GZ" in line.modifiers:  # issue 12 §1: the clinic's, without an ABN
+                assert line.patient == Money(0)
+                continue
             discount |= line.self_pay_discount > Money(0)
             if line.billed_by != "clinic":
                 at_pharmacy = True
@@ -816,6 +848,9 @@ def test_a_non_covered_item_never_costs_more_than_its_charge_or_its_self_pay_pri
                 per_code = True
                 assert line.non_covered == min(code_price, line.charge)
         wholly = bool(missed) and len(missed) == len(visit.lines)
+        # A specialty pharmacy charges its own price for a drug it bills (issue 11 §4), so
+        # the session's self-pay price bounds only a visit the clinic bills alone.
+        wholly = wholly and all(ln.billed_by == "clinic" for ln in visit.lines)
         if wholly and session.self_pay is not None and clinic.non_covered_price == "self_pay":
             at_clinic = [ln.patient for ln in visit.lines if ln.billed_by == "clinic"]
             assert sum(at_clinic, Money(0)) <= session.self_pay

@@ -5,8 +5,10 @@ clinic (8 visits of G2082, 26 of G2083) under Original Medicare with Medigap Pla
 
 Its first visit, G2082 charged $1,000.00, Medicare approves $952.59 (Metropolitan Boston):
 the Part B deductible $283.00 is the patient's, Medicare pays 80% of the other $669.59 =
-$535.67, Plan G pays the 20% coinsurance $133.92, the clinic writes off $1,000.00 - $952.59
-= $47.41 (283.00 + 535.67 + 133.92 + 47.41 = 1,000.00). Over the year the patient pays the
+$535.67 less the 2% sequestration ($10.71) = $524.96, Plan G pays the 20% coinsurance
+$133.92, the clinic writes off $1,000.00 - $952.59 = $47.41 and the $10.71 (283.00 + 524.96
++ 133.92 + 58.12 = 1,000.00). Over the year Medicare pays $34,076.52 less the cut, rounded
+per line, $681.59: $33,394.93. The patient pays the
 deductible only, $283.00; Medicare alone leaves the patient $283.00 + $8,519.28 coinsurance.
 """
 
@@ -45,10 +47,10 @@ def test_table_has_the_second_payers_column_next_to_the_plans() -> None:
     report = estimate_report(medigap_estimate())
     visits, years = report.tables
     assert visits.headers[-2:] == ("Plan pays", "Medigap Plan G pays")
-    # visit 1: Medicare $535.67, Plan G $133.92 (see the module docstring)
-    assert visits.rows[0][-3:] == ("$283.00", "$535.67", "$133.92")
+    # visit 1: Medicare $524.96, Plan G $133.92 (see the module docstring)
+    assert visits.rows[0][-3:] == ("$283.00", "$524.96", "$133.92")
     assert years.headers[-2:] == ("Plan pays", "Medigap Plan G pays")
-    assert years.rows[-1][-3:] == ("$283.00", "$34,076.52", "$8,519.28")
+    assert years.rows[-1][-3:] == ("$283.00", "$33,394.93", "$8,519.28")
     assert report.title == "Estimate: Original Medicare (Part B) + Medigap Plan G (in network)"
     assert (
         "$8,519.28 is paid by Medigap Plan G, the second payer, after Original Medicare "
@@ -92,7 +94,7 @@ def test_rich_table_never_cuts_money_short(monkeypatch: pytest.MonkeyPatch) -> N
     result = run("estimate", MEDIGAP)
     assert result.exit_code == 0, result.output
     years = result.stdout[result.stdout.index("Plan years") :]
-    for amount in ("$44,400.00", "$34,076.52", "$8,519.28", "$283.00"):
+    for amount in ("$44,400.00", "$33,394.93", "$8,519.28", "$283.00"):
         assert amount in years, amount
     assert "$…" not in result.stdout and ".…" not in result.stdout
 

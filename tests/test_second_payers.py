@@ -103,12 +103,14 @@ def test_medicare_and_plan_g_the_patient_owes_exactly_the_part_b_deductible() ->
     # Visits 2-8: coinsurance 20% × 952.59 = 190.518 → 190.52, all paid by Plan G; Medicare
     #   762.07; the patient owes 0.00.
     # Patient 283.00 (exactly the 2026 Part B deductible); Plan G 133.92 + 7 × 190.52 =
-    # 1,467.56; Medicare 535.67 + 7 × 762.07 = 5,870.16; write-off 8 × 47.41 = 379.28.
+    # 1,467.56; Medicare 535.67 + 7 × 762.07 = 5,870.16 before the 2% sequestration cut of
+    # each payment (10.7134 → 10.71; 15.2414 → 15.24): 5,870.16 − 10.71 − 7 × 15.24 =
+    # 5,752.77; write-off 8 × 47.41 = 379.28 + the cut 117.39 = 496.67.
     t = est.totals
     assert t.patient == Money("283.00") == t.deductible
     assert t.secondary == Money("1467.56")
-    assert t.payer == Money("5870.16")
-    assert t.write_off == Money("379.28")
+    assert t.payer == Money("5752.77")
+    assert t.write_off == Money("496.67")
     assert [ln.secondary_payer_id for ln in est.lines()] == ["medigap-plan-g"] * 8
     (c,) = est.coordination
     assert (c.primary_payer_id, c.secondary_payer_id, c.method) == (
@@ -165,14 +167,15 @@ def test_a_qualified_medicare_beneficiary_owes_nothing_and_the_clinic_may_not_bi
     #   rate 141.00 − Medicare's 0.00 = 141.00 < 218.27: it pays 141.00, and the clinic writes
     #   off the other 77.27 (plus the contractual 400.00 − 218.27 = 181.73): 259.00.
     # G2083 #1 allowed 1,356.08: deductible 283.00 − 218.27 = 64.73; coinsurance 20% ×
-    #   1,291.35 = 258.27; Medicare 1,033.08. Medicaid has no G2083 rate: it pays the cost
-    #   share 64.73 + 258.27 = 323.00.
-    # G2083 #2: coinsurance 271.22 (20% × 1,356.08 = 271.216), Medicare 1,084.86; Medicaid
-    #   pays 271.22. Write-off 1,400.00 − 1,356.08 = 43.92 each.
+    #   1,291.35 = 258.27; Medicare 1,033.08 less the 2% sequestration (20.6616 → 20.66) =
+    #   1,012.42. Medicaid has no G2083 rate: it pays the cost share 64.73 + 258.27 = 323.00.
+    # G2083 #2: coinsurance 271.22 (20% × 1,356.08 = 271.216), Medicare 1,084.86 less 2%
+    #   (21.6972 → 21.70) = 1,063.16; Medicaid pays 271.22. Write-off 1,400.00 − 1,356.08 =
+    #   43.92 each, plus the cut: 64.58 and 65.62.
     assert got == [
         ("90792", Money("0.00"), Money("0.00"), Money("141.00"), Money("259.00")),
-        ("G2083", Money("0.00"), Money("1033.08"), Money("323.00"), Money("43.92")),
-        ("G2083", Money("0.00"), Money("1084.86"), Money("271.22"), Money("43.92")),
+        ("G2083", Money("0.00"), Money("1012.42"), Money("323.00"), Money("64.58")),
+        ("G2083", Money("0.00"), Money("1063.16"), Money("271.22"), Money("65.62")),
     ]
     assert est.totals.patient == Money("0.00")
     assert est.coordination[0].balance_billing_prohibited

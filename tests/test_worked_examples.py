@@ -705,8 +705,9 @@ def test_original_medicare_esketamine_series() -> None:
     assert len(rest) == 7
     # G2082 (56 mg, billed as the medicare-g-code variant): charge 1,000.00; allowed 952.59
     # (28.52 RVU × 33.4009, Neolytix; illustrative); deductible 283.00 (2026); coinsurance
-    # 20% × 669.59 = 133.918 → 133.92; patient 416.92; Medicare 952.59 − 416.92 = 535.67;
-    # write-off 1,000.00 − 952.59 = 47.41
+    # 20% × 669.59 = 133.918 → 133.92; patient 416.92; Medicare 952.59 − 416.92 = 535.67,
+    # less the 2% sequestration 10.7134 → 10.71 = 524.96; write-off 1,000.00 − 952.59 = 47.41
+    # + 10.71 = 58.12
     assert (first.code, first.variant, first.modifiers) == ("G2082", "medicare-g-code", ("KX",))
     assert amounts(first) == {
         "charge": "1000.00",
@@ -714,12 +715,12 @@ def test_original_medicare_esketamine_series() -> None:
         "deductible": "283.00",
         "coinsurance": "133.92",
         "patient": "416.92",
-        "payer": "535.67",
-        "write_off": "47.41",
+        "payer": "524.96",
+        "write_off": "58.12",
     }
     # G2083 (84 mg) × 7: charge 1,400.00; allowed 1,356.08 (40.60 RVU × 33.4009); coinsurance
-    # 20% × 1,356.08 = 271.216 → 271.22; Medicare 1,084.86; write-off 43.92; no cap, so no
-    # line is cut
+    # 20% × 1,356.08 = 271.216 → 271.22; Medicare 1,084.86 less 2% (21.6972 → 21.70) =
+    # 1,063.16; write-off 43.92 + 21.70 = 65.62; no cap, so no line's cost share is cut
     for ln in rest:
         assert ln.code == "G2083"
         assert amounts(ln) == {
@@ -727,23 +728,24 @@ def test_original_medicare_esketamine_series() -> None:
             "allowed": "1356.08",
             "coinsurance": "271.22",
             "patient": "271.22",
-            "payer": "1084.86",
-            "write_off": "43.92",
+            "payer": "1063.16",
+            "write_off": "65.62",
         }
     # allowed 952.59 + 7 × 1,356.08 = 10,445.15 (the domain figure with these rates).
     # Coinsurance is rounded per line (a named rounding point): 133.92 + 7 × 271.22 =
     # 2,032.46, where 20% of the total 10,162.15 is 2,032.43: each line adds 0.002 or 0.004
     # (0.002 + 7 × 0.004 = 0.030), so the patient owes 283.00 + 2,032.46 = 2,315.46 (domain:
-    # 2,315.43) and Medicare 10,445.15 − 2,315.46 = 8,129.69.
-    # write-off 10,800.00 − 10,445.15 = 354.85
+    # 2,315.43) and Medicare 10,445.15 − 2,315.46 = 8,129.69 before sequestration, less
+    # 10.71 + 7 × 21.70 = 162.61: 7,967.08. The cut leaves the patient's figures as they were.
+    # write-off 10,800.00 − 10,445.15 = 354.85 + 162.61 = 517.46
     assert amounts(est.totals) == {
         "charge": "10800.00",
         "allowed": "10445.15",
         "deductible": "283.00",
         "coinsurance": "2032.46",
         "patient": "2315.46",
-        "payer": "8129.69",
-        "write_off": "354.85",
+        "payer": "7967.08",
+        "write_off": "517.46",
     }
     (year,) = est.plan_years
     assert str(year.deductible_individual) == "283.00"
@@ -784,18 +786,19 @@ def test_original_medicare_prescriber_intake_at_the_corrected_90792_amount() -> 
     # 99214 (telehealth at home, place of service 10: the non-facility rate): allowed
     # (1.92 × 1.048 + 2.00 × 1.186 + 0.14 × 0.796) × 33.4009 = 150.157 → 150.16; deductible
     # 64.73; coinsurance 20% × 85.43 = 17.086 → 17.09; patient 81.82; Medicare
-    # 150.16 − 81.82 = 68.34; write-off 200.00 − 150.16 = 49.84
+    # 150.16 − 81.82 = 68.34 less the 2% sequestration (1.3668 → 1.37) = 66.97; write-off
+    # 200.00 − 150.16 = 49.84 + 1.37 = 51.21
     assert amounts(visit) == {
         "charge": "200.00",
         "allowed": "150.16",
         "deductible": "64.73",
         "coinsurance": "17.09",
         "patient": "81.82",
-        "payer": "68.34",
-        "write_off": "49.84",
+        "payer": "66.97",
+        "write_off": "51.21",
     }
-    # patient 218.27 + 81.82 = 300.09; Medicare 68.34
-    assert (str(est.totals.patient), str(est.totals.payer)) == ("300.09", "68.34")
+    # patient 218.27 + 81.82 = 300.09; Medicare 66.97
+    assert (str(est.totals.patient), str(est.totals.payer)) == ("300.09", "66.97")
 
 
 # --------------------------------------------------------------------------- 12. self-pay

@@ -47,10 +47,25 @@ Issue 3 additions, applied in this order after the steps above:
     or out-of-pocket maximum (only the patient's own payments do), from the next visit on.
     Every line: patient_net = patient − assistance.
 
+Issue 12 §1 additions, Original Medicare (``_medicare``):
+
+13. Participation (the clinic's ``medicare``): non-participating, allowed = the payer's
+    ``non_participating.allowed`` × the fee schedule amount per unit; on an unassigned claim
+    the patient pays up to min(charge, the limiting charge per unit × units), the excess over
+    allowed is the balance bill, charge above it a write-off, and the payer pays the patient
+    (``reimbursement``). Opted out: every visit is a private-contract self-pay visit (rule 8).
+14. Liability: an excluded line under ``not_reasonable_and_necessary`` is owed as rule 3 with
+    a signed ABN (modifier GA); without one (GZ) the patient owes 0 and the clinic writes the
+    charge off. A statutory exclusion (GY) is owed as rule 3.
+15. A payer's ``payment_reduction``: payer = allowed − cost share − the cut; the cut is a
+    write-off, or part of the balance bill where the payer pays the patient. Rule 9 holds.
+
 Named rounding points (all ROUND_HALF_UP to the cent): ``allowed-rate`` (a percentage of
-another fee schedule, per unit), ``allowed-charge`` (a percentage of the charge, per line),
-``coinsurance`` (per line), and ``self-pay-split`` (a package or session price shared over
-sessions and lines: whole cents, remainder to the earliest sessions / largest lines).
+another fee schedule, per unit; also the non-participating amount and the limiting charge,
+per unit), ``allowed-charge`` (a percentage of the charge, per line), ``coinsurance`` (per
+line), ``payment-reduction`` (per line), and ``self-pay-split`` (a package or session price
+shared over sessions and lines: whole cents, remainder to the earliest sessions / largest
+lines).
 """
 
 from __future__ import annotations

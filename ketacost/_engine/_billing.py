@@ -31,6 +31,7 @@ from ketacost._payer import (
 from . import _explain as explain
 from ._coverage import CoverageInForce, value_on
 from ._ledger import Accumulated, BillLine
+from ._medicare import bill_unassigned, liability_notices, non_participating, reduce_payments
 from ._pharmacy import price_at_pharmacy, share_at_pharmacy
 from ._remaining import remaining, settle
 from ._savings import Assistance
@@ -39,12 +40,18 @@ __all__ = ["bill_visit", "pay_assistance", "unit_rate"]
 
 
 def bill_visit(
-    coverage: CoverageInForce, lines: list[BillLine], on: date, age: int, accumulated: Accumulated
+    coverage: CoverageInForce,
+    lines: list[BillLine],
+    on: date,
+    age: int,
+    accumulated: Accumulated,
+    warnings: list[str] | None = None,
 ) -> None:
     """Bill one visit's lines (already charged) under ``coverage``, moving ``accumulated``.
 
     Steps 1 to 5; a second payer (:mod:`._coordination`) and a savings program
-    (:func:`pay_assistance`) come after.
+    (:func:`pay_assistance`) come after. ``warnings`` gets the estimate's warnings (an
+    Advance Beneficiary Notice to get); none for a second payer's own adjudication.
     """
     for line in lines:
         line.covered, line.rule, line.reason, line.category = coverage.decide(
@@ -52,6 +59,7 @@ def bill_visit(
         )
     if coverage.network is None:  # no benefits in this network at all
         return
+    liability_notices(coverage, lines, on, [] if warnings is None else warnings)
     counted = count_limits(coverage, lines, on, accumulated)
     for line in lines:
         if line.covered:
@@ -62,6 +70,7 @@ def bill_visit(
     if counted:
         give_back(coverage, lines, counted, accumulated)
     share_costs(coverage, lines, on, accumulated)
+    reduce_payments(coverage, lines, on)
 
 
 # ---- 6: manufacturer savings ----------------------------------------------------------------
@@ -132,10 +141,15 @@ def price(coverage: CoverageInForce, line: BillLine, on: date) -> None:
     network = coverage.network
     assert network is not None
     basis = network.allowed
+    limiting = None  # a non-participating clinic's limiting charge, on an unassigned claim
     if isinstance(basis, PercentOfCharge):
         rate = value_on(basis.percent, on, "allowed.percent")
         amount = cents_times_rate(line.charge, rate)
         how: tuple[Any, ...] = (explain.percent_of_charge, rate, line.charge, amount)
+        if coverage.non_participating is not None:  # the line's amount is its one unit
+            words = explain.percent_of_charge(rate, line.charge, amount)
+            amount, words, limiting = non_participating(coverage, amount, words, 1, on)
+            how = (explain.per_unit, words, amount, 1, amount)
     else:
         found = _unit_rate(coverage, line, on)
         if found is None:
@@ -144,6 +158,10 @@ def price(coverage: CoverageInForce, line: BillLine, on: date) -> None:
             line.reason = f"no allowed amount for code {line.code} in the {_source(coverage, on)}"
             return
         unit, source = found
+        if coverage.non_participating is not None:
+            unit, source, limiting = non_participating(
+                coverage, unit, source, line.template.units, on
+            )
         amount = unit * line.template.units
         how = (explain.per_unit, source, unit, line.template.units, amount)
     line.allowed = min(line.charge, amount)
@@ -153,6 +171,8 @@ def price(coverage: CoverageInForce, line: BillLine, on: date) -> None:
         line.balance_bill = line.charge - line.allowed
         if line.balance_bill:
             line.note(explain.superbill_unpaid_note, line.balance_bill, line.charge, line.allowed)
+    elif limiting is not None:
+        bill_unassigned(line, limiting)
     elif coverage.cov.network == "out" and network.balance_billing:
         line.balance_bill = line.charge - line.allowed
         if line.balance_bill:
@@ -277,8 +297,6 @@ def _share_line(
     ded = line.deductible
     line.credit_deductible, line.credit_out_of_pocket = ded, cost
     accumulated.add(ded, cost)
-    if coverage.superbill:
-        line.note(explain.reimbursed_note, line.allowed, cost)
     return copay  # before the cap: what the visit's copay pool gave up
 
 

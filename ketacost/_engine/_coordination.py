@@ -119,7 +119,7 @@ def coordinate(
     m = second.method
     for line in lines:
         if line.covered:
-            line.primary_paid = line.allowed - line.cost_share
+            line.primary_paid = line.allowed - line.cost_share - line.payment_reduction
     shadows = {}
     if m.method in AS_PRIMARY_METHODS:
         shadows = _as_primary(second, lines, on, age, accumulated)

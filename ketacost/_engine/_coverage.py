@@ -25,6 +25,7 @@ from ketacost._payer import (
     ExcludedRule,
     MedicareFeeSchedule,
     Network,
+    NonParticipating,
     Payer,
     PercentOfPayer,
     PharmacyBenefit,
@@ -98,7 +99,21 @@ class CoverageInForce:
             if problem is not None:
                 raise EstimateError(problem)
         self.network: Network | None = payer.networks.get(coverage.network)
-        self.self_pay = payer.kind == "self-pay"
+        # The clinic's status with Original Medicare (domain.md §4.8): an opted-out clinic's
+        # Medicare patients are private-contract self-pay patients.
+        enrollment = request.clinic.medicare if payer.kind == "medicare" else None
+        participation = "participating" if enrollment is None else enrollment.participation
+        self.opted_out = participation == "opted_out"
+        self.non_participating: NonParticipating | None = None
+        if participation == "non_participating":
+            if payer.non_participating is None:
+                raise EstimateError(
+                    f"the clinic does not participate in Medicare, and payer {payer.id!r} has "
+                    "no non_participating terms"
+                )
+            self.non_participating = payer.non_participating
+        self.unassigned = enrollment is not None and enrollment.assignment == "not_accepted"
+        self.self_pay = payer.kind == "self-pay" or self.opted_out
         self.superbill = coverage.superbill and not self.self_pay
         # The drug through a specialty pharmacy under the pharmacy benefit (issue 11 §4).
         self.pharmacy: PharmacyBenefit | None = (

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 __all__ = [
+    "abn_signed_note",
     "allowed_note",
     "allowed_source",
     "amount",
@@ -24,17 +25,24 @@ __all__ = [
     "fallback_source",
     "last_resort_note",
     "lesser_of_note",
+    "limiting_charge_note",
     "msp_note",
+    "no_abn_note",
+    "no_abn_warning",
     "no_own_rate_note",
     "non_duplication_note",
+    "non_participating_source",
     "normal_benefit_note",
     "not_covered_note",
     "out_of_pocket_cap_note",
+    "payment_reduction_note",
     "per_unit",
     "percent",
     "percent_of_charge",
     "pharmacy_copay_note",
     "pharmacy_rate",
+    "private_contract_note",
+    "private_contract_reason",
     "program_used_up_note",
     "qmb_note",
     "reimbursed_note",
@@ -43,6 +51,7 @@ __all__ = [
     "second_keeps_note",
     "second_paid_note",
     "self_pay_note",
+    "statutory_note",
     "superbill_paid_note",
     "superbill_unpaid_note",
 ]
@@ -152,10 +161,81 @@ def out_of_pocket_cap_note(remaining: int) -> str:
     return f"out-of-pocket maximum reached: cost share capped at the remaining {amount(remaining)}"
 
 
-def reimbursed_note(allowed: int, cost_share: int) -> str:
+def reimbursed_note(
+    allowed: int, cost_share: int, reduction: int = 0, claim: str = "superbill claim"
+) -> str:
+    cut = f" − payment reduction {amount(reduction)}" if reduction else ""
     return (
-        f"reimbursed {amount(allowed - cost_share)} = allowed {amount(allowed)} − "
-        f"cost share {amount(cost_share)} (paid to the patient on the superbill claim)"
+        f"reimbursed {amount(allowed - cost_share - reduction)} = allowed {amount(allowed)} − "
+        f"cost share {amount(cost_share)}{cut} (paid to the patient on the {claim})"
+    )
+
+
+# -- Original Medicare: participation, liability notices, payment reductions ----------------
+def non_participating_source(source: str, rate: Decimal, unit: int) -> str:
+    return f"{percent(rate)} of the {source} amount {amount(unit)}, non-participating clinic"
+
+
+def limiting_charge_note(billed: int, charge: int, limiting: int, allowed: int) -> str:
+    return (
+        f"unassigned claim: the patient pays the clinic {amount(billed)} (the charge "
+        f"{amount(charge)}, at most the limiting charge {amount(limiting)}); the "
+        f"{amount(billed - allowed)} above the allowed {amount(allowed)} is the patient's "
+        "(does not count toward the deductible), and Medicare pays its share to the patient"
+    )
+
+
+def payment_reduction_note(
+    cut: int, rate: Decimal, payment: int, reason: str, on_patient: bool
+) -> str:
+    who = (
+        "the patient bears it (the payer pays the patient)"
+        if on_patient
+        else "written off by the clinic; the patient's share is not reduced"
+    )
+    return (
+        f"payment reduction {amount(cut)} = {percent(rate)} of the payer's {amount(payment)} "
+        f"({reason}): {who}"
+    )
+
+
+def statutory_note() -> str:
+    return "modifier GY: excluded by statute; no ABN is needed and the patient owes it"
+
+
+def abn_signed_note() -> str:
+    return (
+        "modifier GA: Medicare is expected to deny it as not reasonable and necessary; the "
+        "patient signed an ABN (CMS-R-131), so the patient owes it"
+    )
+
+
+def no_abn_note(reason: str, charge: int) -> str:
+    return (
+        f"not covered: {reason}; modifier GZ: Medicare is expected to deny it as not "
+        "reasonable and necessary and no ABN (CMS-R-131) is signed, so the patient owes "
+        f"nothing and the clinic writes off {amount(charge)}"
+    )
+
+
+def no_abn_warning(payer_name: str, code: str, reason: str) -> str:
+    return (
+        f"{payer_name}: {code} is expected to be denied as not reasonable and necessary "
+        f"({reason}) and no Advance Beneficiary Notice is signed: the clinic writes it off "
+        "(modifier GZ). To bill the patient for it, have them sign an ABN (CMS-R-131) before "
+        "the service (one may cover an extended course of treatment); they then owe its "
+        "self-pay price (modifier GA)."
+    )
+
+
+def private_contract_reason(payer_name: str) -> str:
+    return f"private contract: the clinic has opted out of {payer_name}"
+
+
+def private_contract_note(charge: int, rule: str, payer_name: str) -> str:
+    return (
+        f"private contract {amount(charge)} ({rule}): the clinic has opted out of "
+        f"{payer_name}, which pays nothing for it, to the clinic or the patient"
     )
 
 

@@ -121,6 +121,12 @@ class BillLine:
     # What counts toward the accumulators (less than the cost share under a copay accumulator).
     credit_deductible: int = 0
     credit_out_of_pocket: int = 0
+    # Original Medicare (_medicare): the claim's liability modifier on an excluded line (GY,
+    # GA or GZ: with GZ the clinic writes the line off); the cut to the payer's payment
+    # (sequestration); Medicare pays the patient (an unassigned claim).
+    notice: str | None = None
+    payment_reduction: int = 0
+    paid_to_patient: bool = False
     # The facts of the line's explanation: each a sentence of _explain and its amounts, made
     # into text only when a result line is built (never on the totals-only path).
     notes: list[tuple[Callable[..., str], tuple[Any, ...]]] = field(default_factory=list)
@@ -162,16 +168,23 @@ def parties(line: BillLine, payer_id: str, second_id: str | None = None) -> Part
     clinic write off).
     """
     if not line.covered:
-        price = line.charge if line.self_pay_price is None else line.self_pay_price
-        discount = line.charge - price
         paid: tuple[tuple[str, int], ...] = ((payer_id, 0),)
         if second_id is not None:
             paid += ((second_id, 0),)
+        if line.notice == "GZ":  # Medicare, no ABN: the clinic is liable, not the patient
+            return Parties(0, paid, line.assistance, line.charge, 0)
+        price = line.charge if line.self_pay_price is None else line.self_pay_price
+        discount = line.charge - price
         return Parties(price, paid, line.assistance, discount, discount)
     patient = line.cost_share + line.balance_bill
-    first = line.allowed - line.cost_share if line.primary_paid is None else line.primary_paid
+    # A payment cut (Medicare's sequestration) is written off, or, where the payer pays the
+    # patient, is in the balance bill.
+    cut = line.payment_reduction
+    first = line.primary_paid
+    if first is None:
+        first = line.allowed - line.cost_share - cut
     if second_id is None:
-        write_off = line.charge - line.allowed - line.balance_bill
+        write_off = line.charge - line.allowed - line.balance_bill + cut
         return Parties(patient, ((payer_id, first),), line.assistance, write_off, 0)
     write_off = line.charge - patient - first - line.second_paid
     return Parties(
@@ -204,7 +217,7 @@ def add_line(
         non_covered = split.patient
     payer_pays = split.payers[0][1]
     second = split.payers[1][1] if len(split.payers) > 1 else 0
-    reimbursement = payer_pays if superbill else 0
+    reimbursement = payer_pays if superbill or line.paid_to_patient else 0
     amounts = (line.charge, allowed, copay, ded, coins, balance, non_covered, split.patient,
                payer_pays, split.write_off, split.self_pay_discount, split.assistance,
                reimbursement, split.patient - split.assistance, second)  # fmt: skip
@@ -235,7 +248,7 @@ def post_lines(
     ded_i, ded_f = before.deductible_individual.cents, before.deductible_family.cents
     oop_i, oop_f = before.out_of_pocket_individual.cents, before.out_of_pocket_family.cents
     for line in lines:
-        if not line.covered and not self_pay:
+        if not line.covered and not self_pay and line.notice != "GZ":  # GZ says it itself
             line.note(explain.not_covered_note, line.reason, superbill, line.charge,
                       line.self_pay_price, line.self_pay_rule)  # fmt: skip
         after = running
@@ -269,6 +282,8 @@ def _post(
      discount, assistance, reimbursement, net, second) = add_line(
         line, payer_id, superbill, visit_sum, second_id)  # fmt: skip
     template = line.template
+    # Original Medicare's liability modifier (GY, GA or GZ) goes on the claim line.
+    modifiers = template.modifiers if line.notice is None else (*template.modifiers, line.notice)
     return _line(
         {  # in field order: the JSON follows the dict's order
             "visit": number,
@@ -278,7 +293,7 @@ def _post(
             "variant": variant,
             "code": line.code,
             "units": template.units,
-            "modifiers": template.modifiers,
+            "modifiers": modifiers,
             "description": template.description,
             "billed_by": "specialty pharmacy" if line.pharmacy else "clinic",
             "charge": money[line.charge],

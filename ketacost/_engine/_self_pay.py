@@ -80,7 +80,7 @@ def price_not_covered(lines: list[BillLine], price: int, rule: str, clinic: Clin
     """
     if clinic.non_covered_price == "charge":
         for line in lines:
-            line.self_pay_price = None
+            line.self_pay_price = 0 if line.notice == "GZ" else None
         return
     # A drug a pharmacy bills keeps its share of the clinic's price out of the clinic's lines.
     charges = [ln.clinic_charge if ln.pharmacy else ln.charge for ln in lines]
@@ -92,6 +92,9 @@ def price_not_covered(lines: list[BillLine], price: int, rule: str, clinic: Clin
     for line, share in zip(lines, shares, strict=True):
         if line.covered or line.pharmacy:  # a pharmacy charges its own price
             line.self_pay_price = None
+            continue
+        if line.notice == "GZ":  # Original Medicare, no ABN: the clinic is liable
+            line.self_pay_price = 0
             continue
         per_code = None if wholly else clinic.self_pay_codes.get(line.code)
         if per_code is not None:
@@ -105,14 +108,28 @@ def price_not_covered(lines: list[BillLine], price: int, rule: str, clinic: Clin
 
 
 def price_lines(
-    lines: list[BillLine], price: int, rule: str, *, self_pay: bool, payer_name: str
+    lines: list[BillLine],
+    price: int,
+    rule: str,
+    *,
+    self_pay: bool,
+    payer_name: str,
+    private_contract: bool = False,
 ) -> None:
-    """Charge a self-paid (or superbill) visit's lines its price, and say so on each line."""
+    """Charge a self-paid (or superbill) visit's lines its price, and say so on each line.
+
+    ``private_contract``: the clinic has opted out of Medicare (``payer_name``), so a
+    Medicare patient pays its self-pay price under a private contract.
+    """
     if price != CHARGEMASTER:
         for line, part in zip(lines, share_cents(price, [ln.charge for ln in lines]), strict=True):
             line.charge = part
     for line in lines:
-        if self_pay:
+        if private_contract:
+            line.rule = rule
+            line.reason = explain.private_contract_reason(payer_name)
+            line.note(explain.private_contract_note, line.charge, rule, payer_name)
+        elif self_pay:
             line.rule = rule
             line.reason = "self-pay"
             line.note(explain.self_pay_note, line.charge, rule)

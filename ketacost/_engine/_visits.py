@@ -463,7 +463,7 @@ class _Plan:
             self.self_pay_lines += [
                 (ln, f"not covered: {ln.reason}", ln.patient)
                 for ln in lines
-                if not ln.covered and ln.billed_by == "clinic"
+                if not ln.covered and ln.billed_by == "clinic" and "GZ" not in ln.modifiers
             ]
 
     def _charged(
@@ -507,10 +507,11 @@ class _Plan:
         if coverage.self_pay or coverage.superbill:
             price, rule = self.prices[index]
             price_lines(lines, price, rule, self_pay=coverage.self_pay,
-                        payer_name=coverage.payer.name)  # fmt: skip
+                        payer_name=coverage.payer.name,
+                        private_contract=coverage.opted_out)  # fmt: skip
         if coverage.self_pay:
             return
-        bill_visit(coverage, lines, on, age, year.accumulated)
+        bill_visit(coverage, lines, on, age, year.accumulated, self.warnings)
         if not coverage.superbill:
             price, rule = self._session_price(index)
             price_not_covered(lines, price, rule, self.request.clinic)
