@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ._engine import rules_hash
     from ._errors import (
         ClinicFileError,
+        EligibilityError,
         EstimateError,
         FileIssue,
         KetacostError,
@@ -87,6 +88,7 @@ _EXPORTS = {
     "Dated": "._dated",
     "DoseChoice": "._request",
     "Estimate": "._estimate",
+    "EligibilityError": "._errors",
     "EstimateError": "._errors",
     "EstimateLine": "._estimate",
     "EstimateRange": "._estimate",
@@ -166,6 +168,7 @@ __all__ = [
     "CoveragePeriod",
     "Dated",
     "DoseChoice",
+    "EligibilityError",
     "Estimate",
     "EstimateError",
     "EstimateLine",

@@ -18,6 +18,8 @@ message``. The whole tree (``tests/test_errors.py`` checks that it is complete):
     ├── EstimateError(ValueError)            a valid request that cannot be estimated
     │   └── DocumentError                    a GFE or superbill lacks what it needs
     │                                        (ketacost.documents)
+    ├── EligibilityError(ValueError)         an eligibility response (271, FHIR) that cannot
+    │                                        be read or used; names the segment or path
     ├── UnknownPayerError(LookupError)       a payer id not in the library
     ├── NoValueInForceError(LookupError)     a dated value asked for before its first date
     │                                        (ketacost.Dated)
@@ -169,6 +171,16 @@ class RequestFileError(RuleFileError):
 
 class EstimateError(KetacostError, ValueError):
     """A valid request cannot be estimated (for example no rule value in force on a date)."""
+
+
+class EligibilityError(KetacostError, ValueError):
+    """An eligibility response cannot be read or used.
+
+    An X12 271 that is not one (truncated, a 270, an ISA of the wrong length, garbage), an AAA
+    rejection or inactive coverage, a FHIR resource of the wrong type, or figures that
+    contradict each other under the declared policy. ``str(error)`` names where: ``271 segment
+    14 (EB*C*IND*30***29*1200): ...`` or the FHIR JSON path.
+    """
 
 
 class UnknownPayerError(KetacostError, LookupError):

@@ -71,7 +71,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("renderers", ("_render", "render", "ics", "documents", "_schema")),
-    ("loading", ("_checks", "_loader", "_edit_files", "_fee_schedule_files", "_library")),
+    (
+        "loading",
+        ("_checks", "_loader", "_edit_files", "_fee_schedule_files", "_library", "eligibility"),
+    ),
     ("engine", ("_engine",)),
     ("range", ("_range",)),
     ("estimating", ("_estimating",)),
