@@ -24,7 +24,8 @@ REQUESTS = ROOT / "examples" / "requests"
 def test_public_api_is_small_sorted_and_pinned() -> None:
     expected = [
         "Accumulators", "Address", "AmountRange", "AssistanceYear", "Clinic", "ClinicFileError",
-        "CostRange", "Coverage", "CoveragePeriod", "Dated", "DoseChoice", "Estimate", "EstimateError",
+        "CostRange", "Coverage", "CoveragePeriod", "Dated", "DoseChoice", "EligibilityError",
+        "Estimate", "EstimateError",
         "EstimateLine", "EstimateRange", "EstimateRequest", "FileIssue", "KetacostError",
         "Money", "OrderOfBenefits", "Package", "Patient", "Payer", "PayerFileError", "PayerLibrary", "Phase",
         "Plan", "PlanYearSummary", "Provider", "RangeDriver", "RequestFileError", "RuleFileError",
