@@ -15,6 +15,7 @@ from typing import Any
 from ._dated import Dated, NoValueInForceError
 from ._errors import EstimateError
 from ._money import Money
+from ._order import decide_order
 from ._payer import SCHEDULE_BASES, CoveredRule, Payer, PercentOfPayer
 from ._plan import schedule
 from ._request import Coverage, EstimateRequest, FamilyAmounts
@@ -69,7 +70,9 @@ def request_problems(request: EstimateRequest, payers: Mapping[str, Payer] | Non
     coverages += [(("coverage_periods", i), p) for i, p in enumerate(request.coverage_periods)]
     programs: Mapping[str, SavingsProgram] | None = getattr(payers, "programs", None)
     for at, cov in coverages:
-        problems.extend(coverage_problems(at, cov, payers, programs))
+        starts = getattr(cov, "starts", request.plan.start)
+        age = request.patient.age_on(starts) if isinstance(starts, date) else None
+        problems.extend(coverage_problems(at, cov, payers, programs, age=age))
     locality = locality_problem(request.clinic.medicare_locality, payers)
     if locality is not None:
         problems.append((("clinic", "medicare_locality"), locality))
@@ -98,6 +101,9 @@ def coverage_problems(
     cov: Coverage,
     payers: Mapping[str, Payer],
     programs: Mapping[str, SavingsProgram] | None,
+    *,
+    pays_second: bool = False,
+    age: int | None = None,
 ) -> list[Problem]:
     """Every problem of one coverage (the request's, or a coverage period at ``at``)."""
     unknown = unknown_payer_problem(cov, payers)
@@ -125,13 +131,7 @@ def coverage_problems(
         )
     problems.extend(accumulator_problems(at, cov, payer))
     problems.extend(held_authorization_problems(at, cov, payer))
-    if cov.secondary is not None:
-        second = coverage_problems((*at, "secondary"), cov.secondary, payers, programs)
-        problems.extend(second)
-        if not second:
-            found = secondary_problem(payer, cov.secondary, payers)
-            if found is not None:
-                problems.append(((*at, "secondary", found[0]), found[1]))
+    problems.extend(_second_payer_checks(at, cov, payer, payers, programs, pays_second, age))
     if cov.accumulators is not None:
         for name in cov.accumulators.sessions_used:
             if name not in payer.limits:
@@ -273,6 +273,53 @@ def _on(value: Dated[Money] | None, on: date) -> Money | None:
         return value.at(on)
     except NoValueInForceError:
         return None
+
+
+def _second_payer_checks(
+    at: Loc,
+    cov: Coverage,
+    payer: Payer,
+    payers: Mapping[str, Payer],
+    programs: Mapping[str, SavingsProgram] | None,
+    pays_second: bool,
+    age: int | None,
+) -> list[Problem]:
+    """A coverage's second payer: its own fields, then the pair in the order it pays.
+
+    Also a supplement or a QMB flag where it cannot be.
+    """
+    problems: list[Problem] = []
+    if cov.secondary is not None:
+        second = coverage_problems(
+            (*at, "secondary"), cov.secondary, payers, programs, pays_second=True
+        )
+        problems.extend(second)
+        if not second:
+            problems.extend(_second_payer_problems(at, cov, payers, age))
+    elif payer.kind == "medigap" and not pays_second:
+        problems.append(((*at, "payer"), f"{payer.name} pays only after Original Medicare: "
+                         "give it as the secondary of a medicare-part-b coverage"))  # fmt: skip
+    if cov.qmb and (not pays_second or payer.kind != "medicaid"):
+        problems.append(((*at, "qmb"), "qmb belongs on the Medicaid coverage that pays after "
+                         "Original Medicare (its secondary)"))  # fmt: skip
+    return problems
+
+
+def _second_payer_problems(
+    at: Loc, cov: Coverage, payers: Mapping[str, Payer], age: int | None = None
+) -> list[Problem]:
+    """The pair in the order it pays (decided first under ``order: decide``) must fit."""
+    try:
+        first, second, _ = decide_order(cov, payers, age=age)
+    except EstimateError as exc:
+        field = "savings_program" if str(exc).startswith("savings_program") else "order"
+        return [((*at, field), str(exc).removeprefix("savings_program: "))]
+    assert second is not None
+    found = secondary_problem(payers[first.payer], second, payers)
+    if found is None:
+        return []
+    where = (*at, "secondary", found[0]) if second is cov.secondary else (*at, found[0])
+    return [(where, found[1])]
 
 
 def secondary_problem(

@@ -16,7 +16,7 @@ from ._errors import EstimateError
 from ._payer import Payer
 from ._request import Coverage
 
-__all__ = ["OrderOfBenefits", "order_of_benefits"]
+__all__ = ["OrderOfBenefits", "decide_order", "order_of_benefits"]
 
 _MSP = (
     "CMS, 'Who pays first' (Medicare Secondary Payer; 42 CFR 411.172): a group health plan "
@@ -27,6 +27,11 @@ _MEDICAID = (
     "benefits and third party liability')"
 )
 _NAIC = "NAIC Coordination of Benefits Model Regulation (MDL-120), order of benefit rules"
+_MSP_DISABILITY = (
+    "42 CFR 411.101 and 411.170 (Medicare Secondary Payer, disability): a large group health "
+    "plan (100 or more employees) of current employment pays first for a person under 65"
+)
+_TRICARE = "10 U.S.C. 1079(j)(1): TRICARE pays after any other health insurance (Medicaid aside)"
 _TFL = "TRICARE For Life: Medicare pays first, TRICARE second (tricare.mil/tfl)"
 
 
@@ -41,13 +46,15 @@ class OrderOfBenefits:
 
 
 def order_of_benefits(
-    first: Coverage, second: Coverage, payers: Mapping[str, Payer]
+    first: Coverage, second: Coverage, payers: Mapping[str, Payer], *, age: int | None = None
 ) -> OrderOfBenefits:
     """Decide which of two coverages pays first.
 
     The rules, in order: a plan that only pays second (Medigap, TRICARE For Life after
-    Medicare) is second; Medicaid pays last; Medicare against an employer plan (current
-    employment and 20+ employees: the employer plan first; otherwise Medicare first); the
+    Medicare) is second; Medicaid pays last; TRICARE pays after other health insurance;
+    Medicare against an employer plan (current employment at an employer of 20 or more, or
+    100 or more when the patient is under 65 and on Medicare through disability: the employer
+    plan first; otherwise Medicare first; ``age`` is the patient's, None read as 65 or over); the
     plan covering the patient as the policyholder before one covering them as a dependent;
     for a child on both parents' plans, the parent whose birthday falls earlier in the year
     (the birthday rule; a shared birthday: the plan that has covered its holder longer).
@@ -59,6 +66,8 @@ def order_of_benefits(
         first: one coverage.
         second: the other (the order given does not matter).
         payers: the payer library (their kinds and ``as_secondary`` decide the first rule).
+        age: the patient's age when the coverages apply (under 65: Medicare through
+            disability, whose employer-size threshold is 100); None is read as 65 or over.
 
     Returns:
         The primary and secondary coverage, the rule in words and where it is stated.
@@ -89,8 +98,12 @@ def order_of_benefits(
         if py.kind == "medicaid" and px.kind != "medicaid":
             return OrderOfBenefits(x, y, f"{py.name} (Medicaid) pays last", _MEDICAID)
     for x, y, px, py in ((first, second, a, b), (second, first, b, a)):
+        if py.kind == "tricare" and px.kind in ("commercial", "commercial-hdhp"):
+            rule = f"{py.name} (TRICARE) pays after other health insurance ({px.name})"
+            return OrderOfBenefits(x, y, rule, _TRICARE)
+    for x, y, px, py in ((first, second, a, b), (second, first, b, a)):
         if px.kind == "medicare" and py.kind in ("commercial", "commercial-hdhp"):
-            return _medicare_and_group(x, y, px, py)
+            return _medicare_and_group(x, y, px, py, age)
     for x, y, px, py in ((first, second, a, b), (second, first, b, a)):
         if x.holder.relationship == "self" and y.holder.relationship != "self":
             rule = f"{px.name} covers the patient as its policyholder; {py.name} as a dependent"
@@ -112,14 +125,19 @@ def _payer(coverage: Coverage, payers: Mapping[str, Payer]) -> Payer:
 
 
 def _medicare_and_group(
-    medicare: Coverage, group: Coverage, pm: Payer, pg: Payer
+    medicare: Coverage, group: Coverage, pm: Payer, pg: Payer, age: int | None
 ) -> OrderOfBenefits:
-    """Medicare against an employer group plan (age-based Medicare Secondary Payer rule)."""
+    """Medicare against an employer group plan (the Medicare Secondary Payer rules).
+
+    Working aged (65 or over): 20 or more employees; disability (under 65): 100 or more.
+    """
+    disabled = age is not None and age < 65
+    threshold, source = (100, _MSP_DISABILITY) if disabled else (20, _MSP)
     holder = group.holder
     if holder.employment is None:
         raise EstimateError(
-            f"the order of benefits between {pm.id} and {pg.id} turns on employment: give "
-            "secondary.holder.employment (active, retired or none) and employer_size"
+            f"the order of benefits between {pm.id} and {pg.id} turns on employment: give the "
+            f"{pg.id} coverage's holder.employment (active, retired or none) and employer_size"
         )
     if holder.employment == "active":
         if holder.employer_size is None:
@@ -127,21 +145,23 @@ def _medicare_and_group(
                 f"the order of benefits between {pm.id} and {pg.id} turns on the employer's "
                 "size: give holder.employer_size"
             )
-        if holder.employer_size >= 20:
+        why = " (the patient is under 65: Medicare through disability)" if disabled else ""
+        if holder.employer_size >= threshold:
             rule = (
                 f"{pg.name} is a group plan of current employment at an employer with "
-                f"{holder.employer_size} employees (20 or more): it pays before Medicare"
+                f"{holder.employer_size} employees ({threshold} or more{why}): it pays before "
+                "Medicare"
             )
-            return OrderOfBenefits(group, medicare, rule, _MSP)
+            return OrderOfBenefits(group, medicare, rule, source)
         rule = (
             f"{pg.name} is a group plan of an employer with {holder.employer_size} employees "
-            "(fewer than 20): Medicare pays first"
+            f"(fewer than {threshold}{why}): Medicare pays first"
         )
-        return OrderOfBenefits(medicare, group, rule, _MSP)
+        return OrderOfBenefits(medicare, group, rule, source)
     rule = (
         f"{pg.name} is not a plan of current employment ({holder.employment}): Medicare pays first"
     )
-    return OrderOfBenefits(medicare, group, rule, _MSP)
+    return OrderOfBenefits(medicare, group, rule, source)
 
 
 def _birthday_rule(first: Coverage, second: Coverage, a: Payer, b: Payer) -> OrderOfBenefits:
@@ -169,3 +189,24 @@ def _birthday_rule(first: Coverage, second: Coverage, a: Payer, b: Payer) -> Ord
     x, y, px = (first, second, a) if ha.covered_since < hb.covered_since else (second, first, b)
     rule = f"birthday rule, a shared birthday: {px.name} has covered its holder longer"
     return OrderOfBenefits(x, y, rule, source)
+
+
+def decide_order(
+    cov: Coverage, payers: Mapping[str, Payer], *, age: int | None = None
+) -> tuple[Coverage, Coverage | None, OrderOfBenefits | None]:
+    """(the coverage that pays first, the second or None, the decision when the library made it).
+
+    ``order: stated`` keeps the order written; ``order: decide`` asks
+    :func:`order_of_benefits`. A savings program goes with the coverage that pays first: one
+    written on a coverage the order puts second is refused, not dropped.
+    """
+    second = cov.secondary
+    if second is None or cov.order == "stated":
+        return cov, second, None
+    found = order_of_benefits(cov, second, payers, age=age)
+    if found.primary is second and cov.savings_program is not None:
+        raise EstimateError(
+            f"savings_program: {cov.payer} pays second by the order of benefits ({found.rule}); "
+            "give the savings program on the coverage that pays first"
+        )
+    return found.primary, found.secondary, found

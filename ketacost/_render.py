@@ -88,7 +88,8 @@ def charge_notes(
     if t.balance_bill:
         out.append(
             f"{usd(t.balance_bill)} balance billed: the clinic's charge above what the plan "
-            "allows out of network; it does not count toward your deductible or maximum."
+            "allows (out of network, or up to Medicare's limiting charge when the clinic does "
+            "not take assignment); it does not count toward your deductible or maximum."
         )
     if t.non_covered:
         out.append(
@@ -102,8 +103,9 @@ def charge_notes(
         )
     if t.reimbursement:
         out.append(
-            f"{usd(t.reimbursement)} is paid back to you by {payer_name} when you send the "
-            "superbill (out-of-network reimbursement); what you pay is net of it."
+            f"{usd(t.reimbursement)} is paid back to you by {payer_name} (on a superbill you "
+            "send, or by Medicare on a claim the clinic files without taking assignment); what "
+            "you pay is net of it."
         )
     for name, part in payers:
         if part.payer and part.payer != part.reimbursement:
@@ -118,7 +120,8 @@ def _write_off_notes(t: Totals) -> list[str]:
     if contractual:
         out.append(
             f"{usd(contractual)} is written off by the clinic: the part of its charge above "
-            "what the plan allows in network, which nobody pays."
+            "what the plan allows, and what a payer's payment cut or a second payer's rules "
+            "leave unpaid; nobody bills you for it."
         )
     if t.self_pay_discount:
         out.append(

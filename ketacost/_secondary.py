@@ -11,8 +11,10 @@ when it pays second. Each method is a documented real-world rule (domain.md §10
 ``medicare_crossover``
     Medicaid after Medicare: Medicaid pays the Medicare cost share (``payment: cost_share``)
     or, under a state's "lesser of" policy, only up to its own rate minus Medicare's payment
-    (``payment: lesser_of``), the rest written off. A Qualified Medicare Beneficiary owes
-    nothing for Medicare-covered items (SSA §1902(n)(3)(B)). On items Medicare does not cover,
+    (``payment: lesser_of``), the rest written off: the clinic accepts Medicaid's payment as
+    payment in full (42 CFR 447.15), so the patient owes at most Medicaid's own copay. A
+    Qualified Medicare Beneficiary owes nothing for Medicare-covered items (SSA
+    §1902(n)(3)(B)). On items Medicare does not cover,
     Medicaid pays as the only payer.
 ``tricare_for_life``
     TRICARE For Life: it pays the Medicare cost share on items both cover; on items TRICARE
@@ -27,8 +29,9 @@ when it pays second. Each method is a documented real-world rule (domain.md §10
     never below zero, and never more than the patient still owes.
 ``medicare_secondary_payer``
     Original Medicare after an employer group plan (the Medicare Secondary Payer rules, 42 CFR
-    411.33): Medicare pays the lowest of what it would pay as primary, its own approved
-    amount minus the group plan's payment, and what the patient still owes.
+    411.33(a)): Medicare pays the lowest of what it would pay as primary, the higher of its
+    own approved amount and the group plan's allowed amount minus the group plan's payment,
+    and what the patient still owes.
 ``last_resort``
     Medicaid after any other plan: Medicaid is the payer of last resort; the patient owes at
     most the Medicaid copay for an item Medicaid covers; Medicaid pays the rest of the cost

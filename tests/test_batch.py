@@ -292,7 +292,7 @@ def test_a_row_may_name_a_second_payer() -> None:
         ("after-ppo", "line 7: secondary_payer: medigap-plan-g does not pay after a commercial"),
         ("bad-qmb", "line 8: qmb: must be yes or no (got 'maybe')"),
         ("qmb-alone", "line 9: qmb: needs a secondary_payer"),
-        ("qmb-medigap", "line 10: qmb: a Qualified Medicare Beneficiary's Medicaid pays after"),
+        ("qmb-medigap", "line 10: qmb: qmb belongs on the Medicaid coverage that pays after"),
         ("not-a-slug", "line 11: secondary_payer: "),
     ],
 )

@@ -26,7 +26,9 @@ def direct(**coverage: object) -> ketacost.Totals:
     return ketacost.estimate(ketacost.request_from_data(data, payers=PAYERS), payers=PAYERS).totals
 
 
-VARIANTS = [Variant(payer=p, network=n) for p in sorted(PAYERS) for n in ("in", "out")] + [
+# A Medigap plan pays only second: it is compared as a second payer (--secondary), never as one.
+FIRST_PAYERS = sorted(p for p in PAYERS if PAYERS[p].kind != "medigap")
+VARIANTS = [Variant(payer=p, network=n) for p in FIRST_PAYERS for n in ("in", "out")] + [
     Variant(session="esketamine-56"),
     Variant(start=date(2026, 3, 2)),
 ]

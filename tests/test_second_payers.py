@@ -23,6 +23,7 @@ from strategies import exercises, note
 
 import ketacost
 from ketacost import Estimate, EstimateError, Money
+from ketacost._clinic import MedicareEnrollment
 from ketacost._library import PayerLibrary
 from ketacost._order import order_of_benefits
 from ketacost._request import Coverage, EstimateRequest
@@ -426,7 +427,7 @@ def test_a_malformed_secondary_is_refused(coverage: dict[str, Any], message: str
 
 
 def test_plan_f_is_refused_for_someone_eligible_from_2020() -> None:
-    with pytest.raises(EstimateError, match="turns 65 on 2021-03-10"):
+    with pytest.raises(EstimateError, match="Medicare at 65 starts 2021-03-01"):
         _estimate(
             {"payer": "medicare-part-b", "secondary": {"payer": "medigap-plan-f"}},
             [{"session": "intake", "sessions": 1}],
@@ -605,8 +606,8 @@ def test_fee_schedule_pairs_cover_every_method() -> None:
         ("{payer: nobody}", "4:22: coverage.secondary.payer: unknown payer 'nobody'"),
         (
             "{payer: medigap-plan-g, qmb: true}",
-            "4:43: coverage.secondary.qmb: a Qualified Medicare Beneficiary's Medicaid pays "
-            "after Original Medicare (got medigap-plan-g after medicare-part-b)",
+            "4:43: coverage.secondary.qmb: qmb belongs on the Medicaid coverage that pays "
+            "after Original Medicare (its secondary)",
         ),
         (
             "{payer: spouse-employer-ppo, network: moon}",
@@ -631,3 +632,134 @@ def test_a_bad_secondary_in_a_request_file_names_where(
     with pytest.raises(ketacost.RequestFileError) as caught:
         ketacost.load_request(path, payers=PAYERS)
     assert str(caught.value).startswith(f"{path}:{message}")
+
+
+# ---- review fixes (issue 12) ------------------------------------------------------------------
+def test_plan_f_goes_by_when_medicare_starts_not_the_65th_birthday() -> None:
+    # Born 1955-01-01: 65 on 2020-01-01, but Medicare starts 2019-12-01 (a birthday on the
+    # 1st: the month before), before 2020: Plan F may be sold.
+    est = _estimate(
+        {"payer": "medicare-part-b", "secondary": {"payer": "medigap-plan-f"}},
+        [{"session": "intake", "sessions": 1}],
+        patient={"birth_date": "1955-01-01", "diagnoses": ["F33.2"], "failed_trials": 2},
+    )
+    assert est.totals.patient == Money("0.00")
+
+
+def test_full_medicaid_without_qmb_is_still_payment_in_full() -> None:
+    est = _estimate(
+        {"payer": "medicare-part-b", "secondary": {"payer": "medicaid"}},
+        [{"session": "intake-prescriber", "sessions": 1}],
+    )
+    (ln,) = est.lines()
+    # 90792: Medicare allows 218.27, all deductible. Medicaid pays 141.00 (its rate − 0.00,
+    # lesser of); the patient owes at most Medicaid's own cost share, its 4.00 copay; the
+    # clinic accepts Medicaid's payment as payment in full (42 CFR 447.15) and writes off
+    # 218.27 − 141.00 − 4.00 = 73.27 (with the contractual 181.73: 255.00).
+    assert (ln.patient, ln.secondary, ln.write_off) == (
+        Money("4.00"),
+        Money("141.00"),
+        Money("255.00"),
+    )
+    assert not est.coordination[0].balance_billing_prohibited
+
+
+def test_medicare_as_second_payer_uses_the_higher_allowed_amount() -> None:
+    est = _estimate(
+        {
+            "payer": "spouse-employer-ppo",
+            "holder": {"relationship": "self", "employment": "active", "employer_size": 500},
+            "secondary": {
+                "payer": "medicare-part-b",
+                "accumulators": {"as_of": "2026-03-01", "deductible_met": {"individual": 283}},
+            },
+        },
+        [{"session": "intake-prescriber", "sessions": 1}],
+    )
+    (ln,) = est.lines()
+    # The PPO allows 263.00 and pays 238.00 (copay 25.00). Medicare (Part B deductible met)
+    # would pay 80% × 218.27 = 174.616 → 174.62 as primary; 42 CFR 411.33(a): the higher of
+    # Medicare's approved 218.27 and the plan's allowed 263.00, minus the plan's 238.00 =
+    # 25.00; the 25.00 left to the patient: Medicare pays 25.00.
+    assert (ln.payer, ln.secondary, ln.patient) == (Money("238.00"), Money("25.00"), Money("0.00"))
+
+
+def test_a_disabled_patient_under_65_needs_100_employees_for_the_group_plan_first() -> None:
+    medicare = _cov("medicare-part-b")
+    mid = _cov("spouse-employer-ppo", relationship="spouse", employment="active", employer_size=50)
+    assert order_of_benefits(medicare, mid, PAYERS, age=70).primary.payer == "spouse-employer-ppo"
+    found = order_of_benefits(medicare, mid, PAYERS, age=50)
+    assert found.primary.payer == "medicare-part-b"
+    assert "fewer than 100" in found.rule and "411.101" in found.source
+
+
+def test_tricare_pays_after_other_health_insurance() -> None:
+    found = order_of_benefits(
+        _cov("tricare-select-retiree"), _cov("spouse-employer-ppo", relationship="spouse"), PAYERS
+    )
+    assert (found.primary.payer, found.secondary.payer) == (
+        "spouse-employer-ppo",
+        "tricare-select-retiree",
+    )
+    assert "1079(j)(1)" in found.source
+
+
+def test_decide_puts_a_supplement_written_first_second() -> None:
+    est = _estimate(
+        {"payer": "medigap-plan-g", "order": "decide", "secondary": {"payer": "medicare-part-b"}},
+        [{"session": "esketamine-56", "sessions": 1}],
+        start="2026-01-05",
+    )
+    (c,) = est.coordination
+    assert (c.primary_payer_id, c.secondary_payer_id) == ("medicare-part-b", "medigap-plan-g")
+    assert est.totals.patient == Money("283.00")
+
+
+@pytest.mark.parametrize(
+    ("coverage", "message"),
+    [
+        ({"payer": "medigap-plan-g"}, "coverage.payer: Medigap Plan G pays only after Original"),
+        ({"payer": "medicare-part-b", "qmb": True}, "coverage.qmb: qmb belongs on the Medicaid"),
+    ],
+)
+def test_a_supplement_alone_or_a_qmb_flag_in_the_wrong_place_is_refused(
+    tmp_path: Path, coverage: dict[str, Any], message: str
+) -> None:
+    data = {
+        "patient": {"age": 70},
+        "coverage": coverage,
+        "clinic": str(ROOT / "examples" / "clinics" / "example-clinic.yaml"),
+        "plan": {"start": "2026-03-02", "phases": [{"session": "intake", "sessions": 1}]},
+    }
+    path = tmp_path / "r.json"
+    import json
+
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ketacost.RequestFileError, match=message):
+        ketacost.load_request(path, payers=PAYERS)
+
+
+def test_medigap_never_pays_the_sequestration_cut_on_an_unassigned_claim() -> None:
+    clinic = CLINIC.model_copy(
+        update={
+            "medicare": MedicareEnrollment(
+                participation="non_participating", assignment="not_accepted"
+            )
+        }
+    )
+    est = _estimate(
+        {"payer": "medicare-part-b", "secondary": {"payer": "medigap-plan-g"}},
+        [{"session": "esketamine-84", "sessions": 1}],
+        start="2026-01-05",
+        clinic=clinic,
+    )
+    (ln,) = est.lines()
+    # G2083 non-participating: allowed 95% × 1,356.08 = 1,288.28 (per unit, half-up); the
+    # limiting charge 115% × 1,288.28 = 1,481.52 is above the 1,400.00 charge: the patient is
+    # billed 1,400.00, excess 1,400.00 − 1,288.28 = 111.72. Deductible 283.00, coinsurance 20%
+    # × 1,005.28 = 201.06; Medicare pays the patient 1,288.28 − 484.06 = 804.22 less 2%
+    # (16.0844 → 16.08): the patient bears the cut. Plan G pays the coinsurance and the excess
+    # (201.06 + 111.72 = 312.78), never the cut: the patient owes 283.00 + 16.08 = 299.08.
+    assert ln.patient == Money("299.08")
+    assert ln.secondary == Money("312.78")
+    assert ln.patient >= Money("16.08")

@@ -692,12 +692,14 @@ def test_the_page_asks_about_other_coverage(client: TestClient) -> None:
 def test_medicare_then_medicaid(client: TestClient) -> None:
     # Medicaid after Medicare (crossover, "lesser of"). The evaluation, 90792: Medicare
     # approves $218.27, all of it to the Part B deductible; Medicaid pays at most its own
-    # rate, $141.00, minus Medicare's $0.00 = $141.00; the patient owes 218.27 - 141.00 =
-    # $77.27. Medicaid has no rate of its own for G2082/G2083: it pays their whole cost
-    # share. So the year costs $77.27, and Medicaid pays the rest of what Medicare left.
+    # rate, $141.00, minus Medicare's $0.00 = $141.00; the clinic accepts Medicaid's payment
+    # as payment in full (42 CFR 447.15): the patient owes at most Medicaid's own copay,
+    # $4.00, and the clinic writes off 218.27 - 141.00 - 4.00 = $73.27. Medicaid has no rate
+    # of its own for G2082/G2083: it pays their whole cost share. So the year costs $4.00.
     alone = _post(client, _medicare()).json()["summary"]
     answer = _post(client, _medicare(other_coverage="medicaid")).json()["summary"]
-    assert answer["first_year"] == "77.27"
+    assert answer["first_year"] == "4.00"
     paid = ketacost.Money(answer["first_year_second_payer_pays"])
-    assert paid + ketacost.Money("77.27") == ketacost.Money(alone["first_year"])
+    written_off = ketacost.Money("73.27")
+    assert paid + ketacost.Money("4.00") + written_off == ketacost.Money(alone["first_year"])
     assert answer["second_payer_name"] == "Example State Medicaid (fee-for-service)"

@@ -237,6 +237,15 @@ def _schedule_rate(
         unit = coverage.schedule_amount(schedule, code, place)
         if unit is not None:
             return unit
+        rvu = schedule.codes.get(code)
+        if rvu is not None and rvu.pe_facility is None and schedule.facility(place):
+            # A figure missing from the data never makes a line "not covered": the schedule
+            # has no facility practice expense for the code, so its office amount stands in
+            # (higher than the facility one would be), and the line says so.
+            unit = coverage.schedule_amount(schedule, code, "11")
+            if unit is not None:
+                line.note(explain.facility_fallback_note, code, place, schedule.id)
+                return unit
     rate = basis.rates.get(code)
     if rate is None:
         return None

@@ -24,7 +24,7 @@ from ketacost._checks import secondary_problem
 from ketacost._errors import EstimateError
 from ketacost._order import OrderOfBenefits
 from ketacost._payer import Payer
-from ketacost._request import Coverage, EstimateRequest
+from ketacost._request import Coverage, EstimateRequest, medicare_entitlement
 from ketacost._savings import SavingsProgram
 from ketacost._secondary import AS_PRIMARY_METHODS, SecondaryBenefit
 
@@ -36,8 +36,20 @@ from ._ledger import Accumulated, BillLine
 __all__ = ["SecondInForce", "coordinate"]
 
 #: Methods whose normal benefit is computed on every line (the others: only on lines the first
-#: payer does not cover).
+#: payer does not cover). Medicare crossover too when the patient is not a QMB: the patient
+#: then owes at most Medicaid's own cost share (payment in full, 42 CFR 447.15).
 _EVERY_LINE = frozenset({"standard", "non_duplication", "medicare_secondary_payer", "last_resort"})
+
+
+def _every_line(second: SecondInForce) -> bool:
+    """Whether the second payer's own adjudication is needed on every line.
+
+    Not only on the lines the first payer does not cover.
+    """
+    method = second.method.method
+    return method in _EVERY_LINE or (method == "medicare_crossover" and not second.qmb)
+
+
 _GOVERNMENT = frozenset({"medicare", "medicare-advantage", "medicaid", "tricare", "va"})
 
 
@@ -86,11 +98,15 @@ def second_in_force(
     before = method.sold_to_eligible_before
     birth = request.patient.birth_date
     if before is not None and birth is not None:
-        sixty_five = _birthday(birth, 65)
-        if sixty_five >= before:
+        # Eligible at 65 (Medicare from the first of the birthday month, or the month before
+        # for a birthday on the 1st); a person on Medicare earlier through disability was
+        # eligible earlier still, which a birth date cannot show: the check is the age one.
+        eligible = medicare_entitlement(birth)
+        if eligible >= before:
             raise EstimateError(
                 f"secondary.payer: {payer.name} is sold only to people eligible for Medicare "
-                f"before {before.isoformat()}; the patient turns 65 on {sixty_five.isoformat()}"
+                f"before {before.isoformat()}; the patient's Medicare at 65 starts "
+                f"{eligible.isoformat()}"
             )
     if first.program is not None and payer.kind in _GOVERNMENT:
         name = first.program.name
@@ -99,13 +115,6 @@ def second_in_force(
             f"{name} does not apply: the patient also has government coverage ({payer.name})"
         )
     return SecondInForce(coverage, method, first.payer, order, second.qmb)
-
-
-def _birthday(born: date, years: int) -> date:
-    try:
-        return born.replace(year=born.year + years)
-    except ValueError:  # 29 February
-        return date(born.year + years, 3, 1)
 
 
 def coordinate(
@@ -131,10 +140,10 @@ def coordinate(
             if shadow is not None and shadow.covered:
                 _take_over(line, shadow, name)
             continue
-        owed = line.cost_share + line.balance_bill
+        owed = line.cost_share + line.balance_bill - _cut_on_patient(line)
         if not owed:
             continue
-        paid, write_off, how = _pay(second, line, shadow, on)
+        paid, write_off, how = _pay(second, line, shadow, on, age)
         office = m.office_visit_copay
         if office is not None and kept and line.code in office.codes:
             keep = min(kept, paid, line.coinsurance)
@@ -151,6 +160,16 @@ def coordinate(
             line.note(sentence, *amounts)
 
 
+def _cut_on_patient(line: BillLine) -> int:
+    """The payment cut (sequestration) the patient bears when the payer pays the patient.
+
+    It sits in the line's balance bill (what the patient paid the clinic and is not paid
+    back), but it is no charge of the clinic's: no second payer pays it, Medigap's "excess
+    charges" included.
+    """
+    return line.payment_reduction if line.paid_to_patient else 0
+
+
 def _as_primary(
     second: SecondInForce, lines: list[BillLine], on: date, age: int, accumulated: Accumulated
 ) -> dict[int, BillLine]:
@@ -162,8 +181,8 @@ def _as_primary(
     first payer does not cover whose cost share here would be above its self-pay price is left
     out and billed again without it (from the same accumulators).
     """
-    method = second.method.method
-    picked = [i for i, line in enumerate(lines) if method in _EVERY_LINE or not line.covered]
+    every = _every_line(second)
+    picked = [i for i, line in enumerate(lines) if every or not line.covered]
     coverage = second.coverage
     state, saved = coverage.checkpoint(), replace(accumulated, sessions=dict(accumulated.sessions))
     while picked:
@@ -178,6 +197,8 @@ def _as_primary(
         ]
         if not dearer:
             return shadows
+        for i in dearer:
+            lines[i].note(explain.kept_self_pay_note, second.payer.name)
         picked = [i for i in picked if i not in dearer]
         coverage.restore(state)
         _reset(accumulated, saved)
@@ -213,30 +234,21 @@ _Sentences = tuple[tuple[Any, ...], ...]
 
 
 def _pay(
-    second: SecondInForce, line: BillLine, shadow: BillLine | None, on: date
+    second: SecondInForce, line: BillLine, shadow: BillLine | None, on: date, age: int
 ) -> tuple[int, int, _Sentences]:
     """(paid by the second payer, written off at its rule, sentences) on a covered line."""
     m = second.method
-    owed = line.cost_share + line.balance_bill
+    owed = line.cost_share + line.balance_bill - _cut_on_patient(line)
     share = line.cost_share
     first = line.primary_paid or 0
     if m.method == "supplement":
         parts = {"deductible": line.deductible, "coinsurance": line.coinsurance + line.copay,
-                 "excess": line.balance_bill}  # fmt: skip
+                 "excess": line.balance_bill - _cut_on_patient(line)}  # fmt: skip
         return sum(parts[p] for p in m.pays), 0, ()
     if m.method == "medicare_crossover":
-        paid, how = share, cast(_Sentences, ())
-        if m.payment == "lesser_of":
-            rate = _rate(second, line, on)
-            if rate is None:
-                how = ((explain.no_own_rate_note, second.payer.name, line.code),)
-            else:
-                paid = min(share, max(0, rate - first))
-                how = ((explain.lesser_of_note, second.payer.name, rate, first, paid),)
-        rest = owed - paid
-        return (paid, rest, ((explain.qmb_note,), *how)) if second.qmb else (paid, 0, how)
+        return _crossover(second, line, shadow, on, owed)
     if m.method == "tricare_for_life":
-        decided = second.coverage.decide(line.code, on, 0, line.template.units)
+        decided = second.coverage.decide(line.code, on, age, line.template.units)
         if not decided[0]:
             return 0, 0, ((explain.second_excludes_note, second.payer.name, decided[2]),)
         return share, 0, ()
@@ -250,9 +262,12 @@ def _pay(
         paid = min(max(0, normal - first), owed)
         return paid, 0, ((explain.non_duplication_note, normal, first, paid),)
     if m.method == "medicare_secondary_payer":
-        limit = max(0, shadow.allowed - first)
+        # 42 CFR 411.33(a): the higher of Medicare's approved amount and the primary's allowed
+        # amount, minus what the primary paid.
+        limit = max(0, max(shadow.allowed, line.allowed) - first)
         paid = min(normal, limit, owed)
-        return paid, 0, ((explain.msp_note, normal, shadow.allowed, first, paid),)
+        higher = max(shadow.allowed, line.allowed)
+        return paid, 0, ((explain.msp_note, normal, higher, first, paid),)
     # last_resort: Medicaid after another plan
     keep = min(owed, shadow.cost_share)
     rest = owed - keep
@@ -260,6 +275,31 @@ def _pay(
     if m.payment == "lesser_of":
         paid = min(rest, max(0, shadow.allowed - first))
     return paid, rest - paid, ((explain.last_resort_note, second.payer.name, keep),)
+
+
+def _crossover(
+    second: SecondInForce, line: BillLine, shadow: BillLine | None, on: date, owed: int
+) -> tuple[int, int, _Sentences]:
+    """Medicaid after Medicare on a Medicare-covered line: (paid, written off, sentences)."""
+    share, first = line.cost_share, line.primary_paid or 0
+    paid, how = share, cast(_Sentences, ())
+    if second.method.payment == "lesser_of":
+        rate = _rate(second, line, on)
+        if rate is None:
+            how = ((explain.no_own_rate_note, second.payer.name, line.code),)
+        else:
+            paid = min(share, max(0, rate - first))
+            how = ((explain.lesser_of_note, second.payer.name, rate, first, paid),)
+    rest = owed - paid
+    if second.qmb:
+        return paid, rest, ((explain.qmb_note,), *how)
+    # A full-benefit Medicaid patient who is not a QMB: the clinic accepts Medicaid's payment
+    # as payment in full (42 CFR 447.15); the patient owes at most Medicaid's own cost share
+    # for an item it covers.
+    if shadow is None or not shadow.covered:
+        return paid, 0, how
+    keep = min(rest, shadow.cost_share)
+    return paid, rest - keep, (*how, (explain.last_resort_note, second.payer.name, keep))
 
 
 def _rate(second: SecondInForce, line: BillLine, on: date) -> int | None:
@@ -286,10 +326,8 @@ def _relieve(line: BillLine, amount: int, parts: tuple[str, ...] | None) -> None
         if not amount:
             return
         have = getattr(line, name)
-        take = min(have, amount)
+        kept = _cut_on_patient(line) if name == "balance_bill" else 0
+        take = min(have - kept, amount)
         setattr(line, name, have - take)
         amount -= take
-    if amount:
-        raise EstimateError(
-            f"internal: a second payer paid {amount} cents above the patient's share"
-        )
+    assert not amount, f"a second payer paid {amount} cents above the patient's share"

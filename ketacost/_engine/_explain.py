@@ -22,7 +22,9 @@ __all__ = [
     "copay_note",
     "copay_taken_note",
     "deductible_note",
+    "facility_fallback_note",
     "fallback_source",
+    "kept_self_pay_note",
     "last_resort_note",
     "lesser_of_note",
     "limiting_charge_note",
@@ -359,7 +361,22 @@ def last_resort_note(name: str, keep: int) -> str:
 
 def msp_note(normal: int, allowed: int, first: int, paid: int) -> str:
     return (
-        f"Medicare pays the lowest of what it would pay first ({amount(normal)}), its approved "
-        f"{amount(allowed)} minus the group plan's {amount(first)}, and what is left: "
+        f"Medicare pays the lowest of what it would pay first ({amount(normal)}), the higher "
+        f"of its approved amount and the plan's allowed ({amount(allowed)}) minus the plan's "
+        f"{amount(first)}, and what is left: "
         f"{amount(paid)} (42 CFR 411.33)"
+    )
+
+
+def facility_fallback_note(code: str, place: str, schedule: str) -> str:
+    return (
+        f"place of service {place} is paid at the facility rate, but {schedule} has no facility "
+        f"practice expense for {code}: its non-facility (office) amount is used"
+    )
+
+
+def kept_self_pay_note(name: str) -> str:
+    return (
+        f"not filed with {name}: its cost share would be above the clinic's self-pay price for "
+        "the item, so the item stays self-pay"
     )
