@@ -25,6 +25,7 @@ __all__ = [
     "MAX_RULE_FILE_BYTES",
     "MAX_UNIT_RATE_CENTS",
     "MAX_VISITS",
+    "MAX_X12_BYTES",
     "MAX_YAML_ALIASES",
     "MAX_YAML_VALUES",
     "MONEY_TEXT",
@@ -49,6 +50,10 @@ MAX_UNIT_RATE_CENTS: Final = 100_000_000
 #: A payer, clinic, program or request file larger than this is refused before it is parsed
 #: (the bundled payer files are about 4 KiB each; parsing 256 KiB of YAML takes ~0.5 s).
 MAX_RULE_FILE_BYTES: Final = 262_144
+#: An X12 271 eligibility response larger than this is refused before it is read (one
+#: member's 271 is 2-10 KiB; 4 MiB holds a batch response of several hundred members and
+#: reads in about a second).
+MAX_X12_BYTES: Final = 4_194_304
 #: At most this many aliases (``*name``) in one YAML document.
 MAX_YAML_ALIASES: Final = 100
 #: At most this many values in one document, counting every alias's expansion.

@@ -80,6 +80,9 @@ class AccumulatorFigure(Model):
         "calendar_year", "service_year", "contract", "years", "lifetime", "visit", "other"
     ] = Field(description="the period the amount is for (EB06 23, 22, 25, 21, 32/33, 27)")
     amount: Money
+    place_of_service: str | None = Field(
+        default=None, max_length=2, description="x12: III02 when III01 is ZZ (11 office)"
+    )
     source: Source
 
 
@@ -93,6 +96,9 @@ class CostShareFigure(Model):
     amount: Money | None = None
     percent: Rate | None = None
     per: Literal["visit", "day", "other"] = "visit"
+    place_of_service: str | None = Field(
+        default=None, max_length=2, description="x12: III02 when III01 is ZZ (11 office)"
+    )
     source: Source
 
 
@@ -106,8 +112,15 @@ class AuthorizationNote(Model):
 
 
 class OtherPayer(Model):
-    """Another coverage the response reports (EB01 R, loop 2120): a candidate second payer."""
+    """Another coverage the response reports (EB01 R, loop 2120): a candidate second payer.
 
+    ``relation`` ``benefit_administrator`` is EB01 U (contact the following entity): another
+    organisation administers the benefits of ``service_types`` (a mental-health carve-out to a
+    behavioural health administrator) — not a second payer.
+    """
+
+    relation: Literal["other_payer", "benefit_administrator"] = "other_payer"
+    service_types: tuple[str, ...] = Field(default=(), description="EB03 of the EB R or U")
     name: str | None = Field(default=None, max_length=200)
     identifier: str | None = Field(default=None, max_length=80, description="payer or member id")
     insurance_type: str | None = Field(default=None, max_length=3, description="EB04, e.g. MB")
@@ -142,3 +155,11 @@ class EligibilitySnapshot(Model):
     authorizations: tuple[AuthorizationNote, ...] = ()
     other_payers: tuple[OtherPayer, ...] = ()
     messages: tuple[str, ...] = Field(default=(), description="MSG free text, in order")
+    unmapped: tuple[Source, ...] = Field(
+        default=(),
+        description=(
+            "benefit segments read but not turned into figures (EB01 F limitations, I "
+            "non-covered, a time period or qualifier the mapping does not use), so that "
+            "nothing is dropped unseen"
+        ),
+    )
