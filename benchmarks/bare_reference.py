@@ -80,6 +80,7 @@ class BareRules(NamedTuple):
     shares: dict[str, BareShare]
     copay_per_visit: bool  # copay_scope visit (else category)
     self_pay: tuple[tuple[Decimal, ...], ...]  # per visit, per line: owed when not covered
+    payment_cut: Decimal = ZERO  # the payer's payment cut per line (Medicare's sequestration)
 
 
 class BareTotals(NamedTuple):
@@ -167,8 +168,10 @@ def bare_totals(visits: list[Visit], rules: BareRules) -> BareTotals:  # noqa: C
             deductible_met += from_deductible
             out_of_pocket_met += cost
             patient_total += cost
-            payer_total += allowed - cost
-            write_off_total += charge - allowed
+            payment = allowed - cost
+            reduction = (payment * rules.payment_cut).quantize(CENT, ROUND_HALF_UP)
+            payer_total += payment - reduction
+            write_off_total += charge - allowed + reduction
     return BareTotals(
         charge_total,
         patient_total,
@@ -252,8 +255,11 @@ def prepare(request: ketacost.EstimateRequest, payers: Any) -> tuple[list[Visit]
     payer = payers[request.coverage.payer]
     _check_supported(request, payer)
     network = payer.networks["in"]
-    if network.allowed.basis != "fee_schedule":
+    if network.allowed.basis not in ("fee_schedule", "medicare_fee_schedule"):
         raise UnsupportedError(f"allowed basis {network.allowed.basis}")
+    enrolled = request.clinic.medicare
+    if payer.kind == "medicare" and enrolled and enrolled.participation != "participating":
+        raise UnsupportedError("Medicare participation other than participating")
     visits = [(v.date, v.session) for v in ketacost.expand(request.plan)]
     first, last = visits[0][0], visits[-1][0]
     clinic = request.clinic
@@ -271,14 +277,16 @@ def prepare(request: ketacost.EstimateRequest, payers: Any) -> tuple[list[Visit]
             code = _fixed(line.code, first, last, f"{name} code")
             unit_charge = _fixed(clinic.chargemaster[code], first, last, f"charge {code}").amount
             rule = _rule(payer, code, "in", first, last)
+            unit_rate = _unit_rate(payers, network.allowed, code, clinic, template, first, last)
             covered = (
                 rule is not None
                 and rule.status == "covered"
                 and _covers(rule, request, first, last)
-                and code in network.allowed.rates
+                and unit_rate is not None
             )
             if covered:
-                rate = _fixed(network.allowed.rates[code], first, last, f"rate {code}").amount
+                assert unit_rate is not None
+                rate = unit_rate
                 bare.append(BareLine(unit_charge, line.units, True, rate, rule.category, code))
                 categories.add(rule.category)
             else:
@@ -305,8 +313,37 @@ def prepare(request: ketacost.EstimateRequest, payers: Any) -> tuple[list[Visit]
         shares,
         network.copay_scope == "visit",
         _self_pay_per_visit(clinic, visits, sessions),
+        _payment_cut(payer, first, last),
     )
     return visits, rules
+
+
+def _payment_cut(payer: ketacost.Payer, first: date, last: date) -> Decimal:
+    """The payer's payment cut (a rate) in force over the plan, or 0."""
+    cut = getattr(payer, "payment_reduction", None)
+    return ZERO if cut is None else _fixed(cut.percent, first, last, "payment reduction")
+
+
+def _unit_rate(
+    payers: Any,
+    basis: Any,
+    code: str,
+    clinic: ketacost.Clinic,
+    template: Any,
+    first: date,
+    last: date,
+) -> Decimal | None:
+    """The payer's rate per unit for ``code``: its own schedule's, or Medicare's fee schedule
+    amount at the clinic's locality and the session's place of service (prepared once)."""
+    if basis.basis == "medicare_fee_schedule":
+        name = _fixed(basis.schedule, first, last, "fee schedule")
+        schedule = payers.fee_schedules[name]
+        place = template.place_of_service or clinic.place_of_service
+        cents = schedule.amount_cents(code, clinic.medicare_locality or "00000-00", place)
+        if cents is not None:
+            return Decimal(cents) / 100
+    rate = basis.rates.get(code)
+    return None if rate is None else _fixed(rate, first, last, f"rate {code}").amount
 
 
 def _self_pay_per_visit(

@@ -73,9 +73,13 @@ def esketamine(years: int) -> list[dict[str, object]]:
     ]
 
 
-def payers_with_year_long_approval() -> dict[str, ketacost.Payer]:
-    """The bundled payers, with iv-trd-payer's 28-day approval window made 366 days."""
-    payers = dict(ketacost.default_payers())
+def payers_with_year_long_approval() -> ketacost.PayerLibrary:
+    """The bundled payers, with iv-trd-payer's 28-day approval window made 366 days.
+
+    A library (not a plain mapping): Medicare prices from its fee schedules.
+    """
+    bundled = ketacost.default_payers()
+    payers = dict(bundled)
     text = (ROOT / "payers" / "iv-trd-payer.yaml").read_text(encoding="utf-8")
     changed = text.replace("authorization_days: 28 ", "authorization_days: 366 ")
     assert changed != text, "iv-trd-payer.yaml no longer has a 28-day authorization window"
@@ -83,7 +87,12 @@ def payers_with_year_long_approval() -> dict[str, ketacost.Payer]:
         path = Path(folder) / "iv-trd-payer.yaml"
         path.write_text(changed, encoding="utf-8")
         payers["iv-trd-payer"] = ketacost.load_payer(path)
-    return payers
+    return ketacost.PayerLibrary(
+        payers,
+        programs=bundled.programs,
+        edits=bundled.edits,
+        fee_schedules=bundled.fee_schedules,
+    )
 
 
 PAYERS = payers_with_year_long_approval()
