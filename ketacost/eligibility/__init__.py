@@ -10,6 +10,7 @@ segment or JSON path.
 
 from __future__ import annotations
 
+from ._apply import AppliedEligibility, ApplyPolicy, FigureUse
 from ._fhir import read_fhir
 from ._snapshot import (
     AccumulatorFigure,
@@ -24,9 +25,12 @@ from ._x12 import read_x12_271
 
 __all__ = [
     "AccumulatorFigure",
+    "AppliedEligibility",
+    "ApplyPolicy",
     "AuthorizationNote",
     "CostShareFigure",
     "EligibilitySnapshot",
+    "FigureUse",
     "Member",
     "OtherPayer",
     "Source",
