@@ -41,6 +41,15 @@ EXPECTED: dict[str, list[str]] = {
         "Most expensive: Medicare alone, $8,519.28 more.",
         "$8,519.28 is paid by Medigap Plan N, the second payer",
     ],
+    "esketamine_from_eligibility.py": [
+        "deductible_met.individual = 300.00 (met as sent; "
+        "$.insurance[0].item[0].benefit[0].usedMoney.value)",
+        # 2026 reaches the $6,000.00 maximum either way: from the response $6,000.00 − $450.00
+        # met = $5,550.00; then the 2027 plan year's $2,065.60: 5,550.00 + 2,065.60 = 7,615.60
+        "Nothing met: the patient pays $8,065.60",
+        "From the eligibility response: the patient pays $7,615.60",
+        "The response's accumulators lower the estimate by $450.00.",
+    ],
     "compare_payers.py": ["Ranked by what the patient pays", "Cheapest for the patient"],
     "superbill_month.py": ["Superbill: Riverside Ketamine", "Total charged $2,650.00"],
     "batch_from_csv.py": [

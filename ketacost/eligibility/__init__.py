@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ._apply import AppliedEligibility, ApplyPolicy, FigureUse
 from ._fhir import read_fhir
+from ._read import choose_member, read_eligibility
 from ._snapshot import (
     AccumulatorFigure,
     AuthorizationNote,
@@ -34,6 +35,8 @@ __all__ = [
     "Member",
     "OtherPayer",
     "Source",
+    "choose_member",
+    "read_eligibility",
     "read_fhir",
     "read_x12_271",
 ]

@@ -493,7 +493,10 @@ class _Applier:
 
 
 def _shown(value: Money | Decimal) -> str:
-    return str(value) if isinstance(value, Money) else f"{value * 100:g}%"
+    if isinstance(value, Money):
+        return str(value)
+    text = f"{value * 100:f}"
+    return (text.rstrip("0").rstrip(".") if "." in text else text) + "%"
 
 
 def _library_with(payers: Mapping[str, Payer], extra: Payer) -> Mapping[str, Payer]:

@@ -159,9 +159,9 @@ def _money(obj: Mapping[str, Any], key: str, path: str) -> Money | None:
     currency = money.get("currency")
     if currency is not None and currency != "USD":
         raise _fail(f"{where}.currency", f"expected USD (got {str(currency)[:20]!r})")
-    value = money.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise _fail(f"{where}.value", f"expected a number (got {_kind(value)})")
+    value = _number(money.get("value"))
+    if value is None:
+        raise _fail(f"{where}.value", f"expected a number (got {_kind(money.get('value'))})")
     try:
         amount = Money(value)
     except (ValueError, TypeError) as exc:
@@ -171,6 +171,19 @@ def _money(obj: Mapping[str, Any], key: str, path: str) -> Money | None:
     return amount
 
 
+def _number(value: object) -> int | Decimal | None:
+    """A JSON number as an exact one.
+
+    Parsed text gives Decimal already; a mapping parsed elsewhere may hold floats, taken by
+    their shortest repr (what the JSON text said), never by their binary value.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return Decimal(repr(value)) if value == value and abs(value) != float("inf") else None
+    return value if isinstance(value, int | Decimal) else None
+
+
 def _percent(benefit: Mapping[str, Any], path: str) -> tuple[Decimal | None, str]:
     """copay-percent: allowedUnsignedInt 20 or allowedString "20%" as the fraction 0.2."""
     for key in ("allowedUnsignedInt", "allowedString"):
@@ -178,12 +191,15 @@ def _percent(benefit: Mapping[str, Any], path: str) -> tuple[Decimal | None, str
         if value is None:
             continue
         where = f"{path}.{key}"
-        text = value.strip().removesuffix("%").strip() if isinstance(value, str) else value
         try:
-            number = Decimal(text) if isinstance(text, str) else text
+            number = (
+                Decimal(value.strip().removesuffix("%").strip())
+                if isinstance(value, str)
+                else _number(value)
+            )
         except ArithmeticError:
             raise _fail(where, f"expected a percent (got {str(value)[:20]!r})") from None
-        if isinstance(number, bool) or not isinstance(number, int | Decimal):
+        if number is None:
             raise _fail(where, f"expected a percent (got {_kind(value)})")
         if not (number.is_finite() if isinstance(number, Decimal) else True) or not (
             0 <= number <= 100
