@@ -122,6 +122,13 @@ def test_met_is_total_minus_remaining() -> None:
     assert applied.request.coverage.accumulators.as_of == AS_OF
 
 
+def test_a_period_code_that_is_not_a_term_is_the_plan_years() -> None:
+    # EB06 29 (remaining) names no term: the 271 reader gives term "other"; it is this plan
+    # year's remaining: 1,500.00 − 1,200.00 = 300.00 met
+    snap = _snap(_acc("total", "1500", 14), _acc("remaining", "1200", 15, term="other"))
+    assert _met(snap.apply(_request(), PAYERS)) == Money("300.00")
+
+
 def test_met_as_sent_wins_over_total_minus_remaining() -> None:
     # EB06 24 (year to date) 350.00 is what is met, whatever total − remaining would say
     snap = _snap(_acc("total", "1500", 14), _acc("remaining", "1200", 15), _acc("met", "350", 16))
@@ -414,7 +421,7 @@ TINY_271 = (
     "NM1*1P*2*RIVERSIDE KETAMINE*****XX*1234567893~HL*3*2*22*0~"
     "NM1*IL*1*RIVERA*SAM****MI*W123456789~DMG*D8*19790930~DTP*307*D8*20260302~"
     "EB*1*IND*30*C1~EB*C*IND*30***23*1500*****Y~EB*C*IND*30***29*1200*****Y~"
-    "SE*13*0001~GE*1*101~IEA*1*000000101~"
+    "SE*14*0001~GE*1*101~IEA*1*000000101~"
 )
 
 

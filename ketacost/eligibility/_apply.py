@@ -11,9 +11,10 @@ The ambiguous cases are settled by :class:`ApplyPolicy`, declared and documented
   first service type of ``service_types`` that has the figure: mental health (MH, A4–A8)
   before the plan level (30), because ketamine and esketamine visits are behavioural-health
   visits. Other service types are not used for accumulators.
-- **Periods**: annual terms (calendar year, service year, contract, years) are the plan
-  year's; lifetime and per-visit amounts are never a plan year's accumulator (ignored, with a
-  warning). Met is the figure the response sends (24 year to date, FHIR usedMoney); else
+- **Periods**: annual terms (calendar year, service year, contract, years), and figures whose
+  period code is not a term (29 remaining, 24 year to date: term ``other``), are the current
+  plan year's; lifetime and per-visit amounts are never a plan year's accumulator (ignored,
+  with a warning). Met is the figure the response sends (24 year to date, FHIR usedMoney); else
   total − remaining; else, with remaining only (period code 29 alone), the payer file's own
   amount on the snapshot's date − remaining, with a warning.
 - **Duplicates** (two figures for the same thing that differ): ``higher`` (default) takes the
@@ -67,7 +68,10 @@ __all__ = ["AppliedEligibility", "ApplyPolicy", "FigureUse", "apply_snapshot"]
 #: A8 psychiatric outpatient, A4 psychiatric, A6 psychotherapy, A5 psychiatric room and
 #: board, A7 psychiatric inpatient.
 MENTAL_HEALTH = ("MH", "A8", "A4", "A6", "A5", "A7")
-_ANNUAL = ("calendar_year", "service_year", "contract", "years")
+#: Terms that are never a plan year's accumulator. Any other term is the current plan year's:
+#: the annual ones (calendar year, service year, contract, years) and ``other``, which a 271
+#: reader gives a figure whose own period code is not a term (29 remaining, 24 year to date).
+_NOT_A_PLAN_YEAR = ("lifetime", "visit")
 
 
 class ApplyPolicy(Model):
@@ -178,7 +182,7 @@ class _Applier:
     def candidates(self, kind: str, level: str) -> list[AccumulatorFigure]:
         """The figures for one amount: the first tier and service type that has any."""
         figures = [f for f in self.snapshot.accumulators if f.kind == kind and f.level == level]
-        annual = [f for f in figures if f.term in _ANNUAL]
+        annual = [f for f in figures if f.term not in _NOT_A_PLAN_YEAR]
         for tier in _tiers(self.coverage.network):
             if tier == "unknown" and self.policy.unknown_network == "ignore":
                 if any(f.network == "unknown" for f in annual):
@@ -254,7 +258,7 @@ class _Applier:
         )
 
     def accumulators(self) -> StartingAccumulators | None:
-        ignored = [f for f in self.snapshot.accumulators if f.term not in _ANNUAL]
+        ignored = [f for f in self.snapshot.accumulators if f.term in _NOT_A_PLAN_YEAR]
         if ignored:
             self.warnings.append(
                 f"{len(ignored)} lifetime or per-visit accumulator figure(s) ignored: not a "
@@ -351,9 +355,19 @@ class _Applier:
             return old
 
     def other_payers(self) -> Coverage | None:
-        found = self.snapshot.other_payers
-        for other in found:
-            who = other.name or other.identifier or "another payer"
+        found = []
+        for other in self.snapshot.other_payers:
+            who = other.name or other.identifier or "another organisation"
+            # The 271 reader tells a benefit administrator (EB01 U: a mental-health carve-out)
+            # from another payer (EB01 R); read by name so that either order of landing works.
+            if getattr(other, "relation", "other_payer") == "benefit_administrator":
+                services = ", ".join(getattr(other, "service_types", ())) or "some services"
+                self.warnings.append(
+                    f"{who} administers the benefits for {services} ({other.source.where()}): "
+                    "ask it for their figures; this response may not give them"
+                )
+                continue
+            found.append(other)
             self.warnings.append(
                 f"the response reports other coverage: {who} ({other.source.where()}); if it "
                 "pays after this plan, give it as coverage.secondary"
