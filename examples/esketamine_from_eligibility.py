@@ -2,16 +2,16 @@
 
     python examples/esketamine_from_eligibility.py
 
-The billing office checked the patient's benefits on 2026-03-02 and got a FHIR R4
-CoverageEligibilityResponse (examples/eligibility/commercial-ppo-fhir.json): $300.00 of the
-$1,500.00 deductible met, $450.00 of the $6,000.00 out-of-pocket maximum. The example clinic's
+The billing office checked the patient's benefits on 2026-03-02 and got an X12 271
+(examples/eligibility/commercial-ppo-271.x12): a $1,500.00 deductible with $1,200.00
+remaining ($300.00 met), a $6,000.00 out-of-pocket maximum with $5,550.00 remaining ($450.00
+met). The example clinic's
 year of esketamine (examples/requests/esketamine-commercial.yaml, moved to start on 2026-03-09)
 is estimated twice: from nothing met, and from the response. Prints what the response set,
 with where each figure was read, the warnings, and the two totals.
 
-The same benefits as an X12 271 are in examples/eligibility/commercial-ppo-271.x12. This script
-reads the FHIR file: the 271 reader (``read_x12_271``) lands in its own change; once it has,
-``read_eligibility`` reads either file the same way.
+The same benefits as a FHIR CoverageEligibilityResponse are in
+examples/eligibility/commercial-ppo-fhir.json; ``read_eligibility`` reads either the same way.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def main() -> None:
             "coverage": request.coverage.model_copy(update={"accumulators": None}),
         }
     )
-    response = (HERE / "eligibility" / "commercial-ppo-fhir.json").read_bytes()
+    response = (HERE / "eligibility" / "commercial-ppo-271.x12").read_bytes()
     snapshot = choose_member(read_eligibility(response))
     applied = snapshot.apply(request, payers)
 

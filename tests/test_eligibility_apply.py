@@ -32,8 +32,8 @@ from ketacost.eligibility import (
     OtherPayer,
     Source,
     choose_member,
+    read_eligibility,
     read_fhir,
-    read_x12_271,
 )
 from ketacost.web import WebConfig, create_app
 
@@ -425,24 +425,6 @@ TINY_271 = (
 )
 
 
-def _reader_not_landed() -> bool:
-    try:
-        read_x12_271(TINY_271)
-    except NotImplementedError:
-        return True
-    except EligibilityError:
-        return False
-    return False
-
-
-#: DEPENDENCY: the X12 271 reader (ketacost/eligibility/_x12.py) lands in its own change; until
-#: then the placeholder raises NotImplementedError and these tests are expected to fail. Once
-#: it lands, they must pass (strict).
-NEEDS_271_READER = pytest.mark.xfail(
-    _reader_not_landed(), reason="the X12 271 reader has not landed yet", strict=True
-)
-
-
 def _client(enabled: bool) -> TestClient:
     return TestClient(create_app(WebConfig(eligibility_271=enabled)), raise_server_exceptions=False)
 
@@ -465,7 +447,6 @@ def test_the_271_endpoint_never_logs_the_body(caplog: pytest.LogCaptureFixture) 
     assert "RIVERA" not in caplog.text and "W123456789" not in caplog.text
 
 
-@NEEDS_271_READER
 def test_the_271_endpoint_returns_the_snapshots_when_enabled() -> None:
     answer = _client(True).post("/v1/eligibility/271", content=TINY_271)
     assert answer.status_code == 200, answer.text
@@ -475,8 +456,51 @@ def test_the_271_endpoint_returns_the_snapshots_when_enabled() -> None:
     assert _met(snapshot.apply(_request(), PAYERS)) == Money("300.00")
 
 
-@NEEDS_271_READER
 def test_the_271_endpoint_answers_422_for_a_bad_271() -> None:
     answer = _client(True).post("/v1/eligibility/271", content="ISA*00*garbage~")
     assert answer.status_code == 422
     assert answer.json()["error"].startswith("this 271 cannot be read:")
+
+
+# -- the X12 corpus ---------------------------------------------------------------------------
+
+X12 = ROOT / "tests" / "data" / "eligibility" / "x12"
+
+
+def test_network_unknown_271_worked_example() -> None:
+    # EB*C*IND*30***23*1000*****W (both networks) and EB*C*IND*30***29*800 (no EB12): each
+    # period from the first tier that sends it: met = 1,000.00 − 800.00 = 200.00, and the
+    # network not said makes the starting accumulators a range driver
+    (snap,) = read_eligibility((X12 / "network-unknown.271").read_bytes())
+    applied = snap.apply(_request(), PAYERS)
+    assert _met(applied) == Money("200.00")
+    assert applied.network_unknown
+    assert applied.request.unknowns is not None
+    assert applied.request.unknowns.accumulators is not None
+
+
+@pytest.mark.parametrize("path", sorted(X12.glob("*.271")), ids=lambda p: p.stem)
+def test_every_271_of_the_corpus_applies_or_raises_eligibility_error(path: Path) -> None:
+    try:
+        snapshots = read_eligibility(path.read_bytes())
+    except EligibilityError:
+        return  # rejections and inactive coverage: the reader's own tests
+    for snapshot in snapshots:
+        for policy in (ApplyPolicy(), ApplyPolicy(use_cost_sharing=True)):
+            try:
+                applied = snapshot.apply(_request(), PAYERS, policy=policy)
+            except EligibilityError:
+                continue
+            result = estimate(applied.request, payers=applied.payers)
+            assert result.totals.patient_net.cents >= 0
+            assert all(use.sources for use in applied.used)
+
+
+def test_cli_chooses_a_member_of_a_271_with_several() -> None:
+    two = str(X12 / "two-subscribers.271")
+    done = _run("--eligibility", two)
+    assert done.exit_code == 2
+    assert "the response has 2 members (W100000001, W100000002): name one" in done.stderr
+    chosen = _run("--eligibility", two, "--member", "W100000002", "--format", "json")
+    assert chosen.exit_code == 0, chosen.output
+    assert "eligibility:" in chosen.stderr

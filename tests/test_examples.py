@@ -42,8 +42,10 @@ EXPECTED: dict[str, list[str]] = {
         "$8,519.28 is paid by Medigap Plan N, the second payer",
     ],
     "esketamine_from_eligibility.py": [
-        "deductible_met.individual = 300.00 (met as sent; "
-        "$.insurance[0].item[0].benefit[0].usedMoney.value)",
+        # EB06 23 the 1,500.00 deductible, EB06 29 1,200.00 remaining: 1,500 − 1,200 = 300.00
+        "deductible_met.individual = 300.00 (total − remaining; "
+        "segment 19 (EB*C*IND*30***23*1500*****Y), EB07; "
+        "segment 20 (EB*C*IND*30***29*1200*****Y), EB07)",
         # 2026 reaches the $6,000.00 maximum either way: from the response $6,000.00 − $450.00
         # met = $5,550.00; then the 2027 plan year's $2,065.60: 5,550.00 + 2,065.60 = 7,615.60
         "Nothing met: the patient pays $8,065.60",

@@ -6,11 +6,12 @@ accumulators and plan year from the snapshot; every figure used is recorded with
 The ambiguous cases are settled by :class:`ApplyPolicy`, declared and documented (README,
 "Eligibility in"):
 
-- **Which figures**: the coverage's network, then figures for both networks (EB12 W), then
-  figures whose network the response did not say (``unknown``; see below). Within those, the
-  first service type of ``service_types`` that has the figure: mental health (MH, A4–A8)
-  before the plan level (30), because ketamine and esketamine visits are behavioural-health
-  visits. Other service types are not used for accumulators.
+- **Which figures**: the first service type of ``service_types`` that has the figure in the
+  coverage's network, both networks (EB12 W) or one the response did not say (``unknown``;
+  see below); then each period (total, met, remaining) from the first of those tiers that
+  sends it. Service types: mental health (MH, A4–A8) before the plan level (30), because
+  ketamine and esketamine visits are behavioural-health visits. Other service types are not
+  used for accumulators.
 - **Periods**: annual terms (calendar year, service year, contract, years), and figures whose
   period code is not a term (29 remaining, 24 year to date: term ``other``), are the current
   plan year's; lifetime and per-visit amounts are never a plan year's accumulator (ignored,
@@ -180,22 +181,38 @@ class _Applier:
     # -- accumulators -------------------------------------------------------------------
 
     def candidates(self, kind: str, level: str) -> list[AccumulatorFigure]:
-        """The figures for one amount: the first tier and service type that has any."""
-        figures = [f for f in self.snapshot.accumulators if f.kind == kind and f.level == level]
-        annual = [f for f in figures if f.term not in _NOT_A_PLAN_YEAR]
-        for tier in _tiers(self.coverage.network):
-            if tier == "unknown" and self.policy.unknown_network == "ignore":
-                if any(f.network == "unknown" for f in annual):
-                    self.warnings.append(
-                        f"{kind} {level}: figures without a network were not used "
-                        "(unknown_network: ignore)"
-                    )
-                return []
-            for service in self.policy.service_types:
-                found = [f for f in annual if f.network == tier and f.service_type == service]
-                if found:
-                    return found
+        """The figures for one amount, of the first service type that has any.
+
+        Those of the coverage's network, both networks, and (unless ignored) an unknown one;
+        :meth:`period` takes each period's figure from the first of these that sends it.
+        """
+        tiers = _tiers(self.coverage.network)
+        figures = [
+            f
+            for f in self.snapshot.accumulators
+            if f.kind == kind and f.level == level and f.term not in _NOT_A_PLAN_YEAR
+        ]
+        if self.policy.unknown_network == "ignore":
+            tiers = tiers[:2]
+            if any(f.network == "unknown" for f in figures):
+                self.warnings.append(
+                    f"{kind} {level}: figures without a network were not used "
+                    "(unknown_network: ignore)"
+                )
+        usable = [f for f in figures if f.network in tiers]
+        for service in self.policy.service_types:
+            found = [f for f in usable if f.service_type == service]
+            if found:
+                return found
         return []
+
+    def period(self, figures: list[AccumulatorFigure], period: str) -> AccumulatorFigure | None:
+        """The figure for one period: the first network tier that sends it, by the policy."""
+        for tier in _tiers(self.coverage.network):
+            found = [f for f in figures if f.period == period and f.network == tier]
+            if found:
+                return _one(found, self.policy)
+        return None
 
     def plan_amount(self, kind: str, level: str) -> Money | None:
         """The payer file's own amount on the snapshot's date, for this network."""
@@ -214,8 +231,7 @@ class _Applier:
 
     def met(self, kind: str, level: str) -> _Pick | None:
         figures = self.candidates(kind, level)
-        by = {p: [f for f in figures if f.period == p] for p in ("total", "met", "remaining")}
-        total, met, remaining = (_one(by[p], self.policy) for p in ("total", "met", "remaining"))
+        total, met, remaining = (self.period(figures, p) for p in ("total", "met", "remaining"))
         plan = self.plan_amount(kind, level)
         if total is not None and plan is not None and total.amount != plan:
             self.warnings.append(
@@ -237,7 +253,7 @@ class _Applier:
                 total.amount - remaining.amount,
                 "total − remaining",
                 (total.source, remaining.source),
-                total.network,
+                "unknown" if "unknown" in (total.network, remaining.network) else total.network,
             )
         if plan is None or remaining.amount > plan:
             self.warnings.append(
@@ -488,8 +504,7 @@ class _Applier:
                 continue
             update: dict[str, object] = {}
             for level in ("individual", "family"):
-                figures = [f for f in self.candidates(kind, level) if f.period == "total"]
-                total = _one(figures, self.policy)
+                total = self.period(self.candidates(kind, level), "total")
                 plan = self.plan_amount(kind, level)
                 if total is not None and total.amount != plan:
                     update[level] = Dated(total.amount)
