@@ -504,3 +504,18 @@ def test_cli_chooses_a_member_of_a_271_with_several() -> None:
     chosen = _run("--eligibility", two, "--member", "W100000002", "--format", "json")
     assert chosen.exit_code == 0, chosen.output
     assert "eligibility:" in chosen.stderr
+
+
+def test_a_benefit_administrator_is_not_a_candidate_second_payer() -> None:
+    # EB*U*IND*MH (2120C: a behavioural health administrator) in the carve-out example
+    administrator = OtherPayer(
+        relation="benefit_administrator", service_types=("MH",), name="BH ADMIN", source=_src(30)
+    )
+    applied = _snap(other_payers=(administrator,)).apply(
+        _request(), PAYERS, policy=ApplyPolicy(secondary_payer="spouse-employer-ppo")
+    )
+    assert applied.warnings == (
+        "BH ADMIN administers the benefits for MH (segment 30 (EB segment 30), EB07): ask it "
+        "for their figures; this response may not give them",
+    )
+    assert applied.request.coverage.secondary is None

@@ -374,10 +374,9 @@ class _Applier:
         found = []
         for other in self.snapshot.other_payers:
             who = other.name or other.identifier or "another organisation"
-            # The 271 reader tells a benefit administrator (EB01 U: a mental-health carve-out)
-            # from another payer (EB01 R); read by name so that either order of landing works.
-            if getattr(other, "relation", "other_payer") == "benefit_administrator":
-                services = ", ".join(getattr(other, "service_types", ())) or "some services"
+            # A benefit administrator (EB01 U: a mental-health carve-out) is not a payer.
+            if other.relation == "benefit_administrator":
+                services = ", ".join(other.service_types) or "some services"
                 self.warnings.append(
                     f"{who} administers the benefits for {services} ({other.source.where()}): "
                     "ask it for their figures; this response may not give them"
