@@ -154,6 +154,10 @@ def contradiction_problems(request: EstimateRequest, payers: Mapping[str, Payer]
     problems = patient_problems(request)
     coverages: list[tuple[Loc, Coverage]] = [(("coverage",), request.coverage)]
     coverages += [(("coverage_periods", i), p) for i, p in enumerate(request.coverage_periods)]
+    alternative = request.unknowns.accumulators if request.unknowns is not None else None
+    if alternative is not None:  # the range's other starting point, on the first coverage
+        other = request.coverage.model_copy(update={"accumulators": alternative})
+        coverages.append((("unknowns",), other))
     for at, cov in coverages:
         if cov.payer in payers:
             problems.extend(accumulator_problems(at, cov, payers[cov.payer]))

@@ -1,7 +1,8 @@
 """Ranges: low, expected and high patient cost when some inputs are unknown.
 
 The expected case is the request as written. Each unknown input (prior authorization
-outcome, number of sessions in a phase, the dose a phase uses, the deductible already met)
+outcome, number of sessions in a phase, the dose a phase uses, the deductible already met,
+another starting point for the accumulators)
 lists the values it may take; every combination of those values (with the expected ones) is
 estimated, and low and high are the least and the most the patient pays (``patient_net``
 over the whole plan). Because the expected case is one of the combinations,
@@ -109,6 +110,14 @@ def _with_deductible(amount: Money) -> _Apply:
     return apply
 
 
+def _with_accumulators(accumulators: StartingAccumulators) -> _Apply:
+    def apply(request: EstimateRequest) -> EstimateRequest:
+        cov = request.coverage.model_copy(update={"accumulators": accumulators})
+        return request.model_copy(update={"coverage": cov})
+
+    return apply
+
+
 def _inputs(request: EstimateRequest) -> list[_Input]:
     u = request.unknowns
     assert u is not None
@@ -165,6 +174,14 @@ def _inputs(request: EstimateRequest) -> list[_Input]:
                 "deductible_met",
                 "how much of the deductible is already met",
                 [(str(a), _with_deductible(a)) for a in amounts],
+            )
+        )
+    if u.accumulators is not None:
+        inputs.append(
+            (
+                "accumulators",
+                "the starting accumulators",
+                [("as written", lambda r: r), ("alternative", _with_accumulators(u.accumulators))],
             )
         )
     return inputs

@@ -13,6 +13,7 @@ from ._clinic import Clinic
 from ._errors import EstimateError
 from ._limits import MAX_VISITS
 from ._money import Money
+from ._payer import PlanYearStart
 from ._plan import Plan
 from ._types import Code, Day, Icd10, Int, Model, NetworkName, Slug, Usd, strict_day
 
@@ -221,6 +222,11 @@ class Coverage(Model):
         "specialty pharmacy under the pharmacy benefit (where the payer allows it)",
     )
     accumulators: StartingAccumulators | None = None
+    plan_year_start: PlanYearStart | None = Field(
+        default=None,
+        description="this patient's plan year starts on this month and day (e.g. from an "
+        "eligibility response's plan dates); default: the payer file's",
+    )
     member_id: str | None = Field(default=None, max_length=64)
     savings_program: Slug | None = Field(
         default=None,
@@ -389,6 +395,12 @@ class Unknowns(Model):
         description="individual deductible already met, as of the coverage's accumulators "
         "date (or the plan start)",
     )
+    accumulators: StartingAccumulators | None = Field(
+        default=None,
+        description="another starting point for the coverage to consider beside its "
+        "accumulators (e.g. nothing met, when an eligibility response did not say which "
+        "network its figures are for)",
+    )
 
     @model_validator(mode="after")
     def _bounded(self) -> Unknowns:
@@ -398,6 +410,7 @@ class Unknowns(Model):
             + len(self.sessions)
             + len(self.dose)
             + (self.deductible_met is not None)
+            + (self.accumulators is not None)
         )
         if n > 4:
             raise ValueError(f"at most 4 unknown inputs at once (got {n})")

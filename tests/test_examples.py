@@ -41,6 +41,17 @@ EXPECTED: dict[str, list[str]] = {
         "Most expensive: Medicare alone, $8,519.28 more.",
         "$8,519.28 is paid by Medigap Plan N, the second payer",
     ],
+    "esketamine_from_eligibility.py": [
+        # EB06 23 the 1,500.00 deductible, EB06 29 1,200.00 remaining: 1,500 − 1,200 = 300.00
+        "deductible_met.individual = 300.00 (total − remaining; "
+        "segment 19 (EB*C*IND*30***23*1500*****Y), EB07; "
+        "segment 20 (EB*C*IND*30***29*1200*****Y), EB07)",
+        # 2026 reaches the $6,000.00 maximum either way: from the response $6,000.00 − $450.00
+        # met = $5,550.00; then the 2027 plan year's $2,065.60: 5,550.00 + 2,065.60 = 7,615.60
+        "Nothing met: the patient pays $8,065.60",
+        "From the eligibility response: the patient pays $7,615.60",
+        "The response's accumulators lower the estimate by $450.00.",
+    ],
     "compare_payers.py": ["Ranked by what the patient pays", "Cheapest for the patient"],
     "superbill_month.py": ["Superbill: Riverside Ketamine", "Total charged $2,650.00"],
     "batch_from_csv.py": [

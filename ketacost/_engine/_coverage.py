@@ -83,6 +83,10 @@ class CoverageInForce:
         if unknown is not None:
             raise UnknownPayerError(coverage.payer, tuple(sorted(payers)))
         payer = payers[coverage.payer]
+        if coverage.plan_year_start is not None:
+            # This patient's plan year (an eligibility response's plan dates): every plan-year
+            # decision reads self.payer.plan_year_start, so the override is made once, here.
+            payer = payer.model_copy(update={"plan_year_start": coverage.plan_year_start})
         self.payer = payer
         network = payer.networks.get(coverage.network)
         basis = network.allowed if network is not None else None

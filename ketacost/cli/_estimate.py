@@ -5,6 +5,7 @@ Each command imports the library inside its function: ``ketacost --help`` builds
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from ._output import echo_report, format_option, payers_option
 
 if TYPE_CHECKING:
     from ketacost._library import PayerLibrary
+    from ketacost._payer import Payer
     from ketacost._request import EstimateRequest
 
 __all__ = ["compare", "estimate", "load", "schedule", "schemas"]
@@ -44,22 +46,56 @@ def load(request_path: Path, payers_dir: Path | None) -> tuple[EstimateRequest, 
 @format_option()
 @click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
 @payers_option()
-def estimate(request_path: Path, fmt: str, as_json: bool, payers_dir: Path | None) -> None:
+@click.option(
+    "--eligibility",
+    "eligibility_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="A payer's eligibility response (X12 271, or FHIR CoverageEligibilityResponse JSON) "
+    "to start from: its deductible and out-of-pocket met, and plan year.",
+)
+@click.option(
+    "--use-eligibility-cost-sharing",
+    "use_cost_sharing",
+    is_flag=True,
+    help="Apply the response's copays, coinsurance, deductible and maximum for this patient "
+    "where they differ from the payer file.",
+)
+@click.option("--member", "member_id", metavar="ID", help="The member of a 271 with several.")
+def estimate(
+    request_path: Path,
+    fmt: str,
+    as_json: bool,
+    payers_dir: Path | None,
+    eligibility_path: Path | None,
+    use_cost_sharing: bool,
+    member_id: str | None,
+) -> None:
     """Estimate every visit of a request: who pays what.
 
     Prints a per-visit table, totals per plan year and overall, and a plain-English line for
     each kind of charge. JSON is the library's estimate JSON, unchanged; CSV is one row per
-    billed line with every amount.
+    billed line with every amount. With --eligibility, the request starts from the payer's
+    response; what it used and every warning go to standard error.
 
     \b
     Example:
       ketacost estimate examples/requests/esketamine-commercial.yaml
       ketacost estimate examples/requests/iv-series-self-pay.yaml --format json
+      ketacost estimate examples/requests/esketamine-commercial.yaml \\
+          --eligibility examples/eligibility/commercial-ppo-fhir.json
     """
     from ketacost import estimate as estimate_request
     from ketacost._render import estimate_report, render_csv
 
-    request, payers = load(request_path, payers_dir)
+    request, library_given = load(request_path, payers_dir)
+    payers: Mapping[str, Payer] = library_given
+    if eligibility_path is not None:
+        request, payers = _with_eligibility(
+            request, payers, eligibility_path, use_cost_sharing, member_id
+        )
+    elif use_cost_sharing or member_id is not None:
+        fail("--use-eligibility-cost-sharing and --member need --eligibility FILE")
     result = estimate_request(request, payers=payers)
     if fmt == "json" or as_json:
         click.echo(result.model_dump_json(indent=2))
@@ -67,6 +103,31 @@ def estimate(request_path: Path, fmt: str, as_json: bool, payers_dir: Path | Non
         click.echo(render_csv(result), nl=False)
     else:
         echo_report(estimate_report(result), fmt)
+
+
+def _with_eligibility(
+    request: EstimateRequest,
+    payers: Mapping[str, Payer],
+    path: Path,
+    use_cost_sharing: bool,
+    member_id: str | None,
+) -> tuple[EstimateRequest, Mapping[str, Payer]]:
+    """The request with an eligibility response applied; what it used, on standard error."""
+    from ketacost.eligibility import ApplyPolicy, choose_member, read_eligibility
+
+    snapshots = read_eligibility(path.read_bytes())
+    wanted = member_id
+    if wanted is None and len(snapshots) > 1:
+        wanted = request.coverage.member_id or request.patient.member_id
+    snapshot = choose_member(snapshots, wanted)
+    applied = snapshot.apply(request, payers, policy=ApplyPolicy(use_cost_sharing=use_cost_sharing))
+    for use in applied.used:
+        value = use.amount if use.amount is not None else use.percent
+        shown = "" if value is None else f" {value}"
+        click.echo(f"eligibility: {use.target}{shown} ({use.how}; {use.where()})", err=True)
+    for warning in applied.warnings:
+        click.echo(f"eligibility warning: {warning}", err=True)
+    return applied.request, applied.payers
 
 
 def _dates(values: tuple[datetime, ...]) -> list[date]:

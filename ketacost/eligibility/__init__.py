@@ -10,7 +10,9 @@ segment or JSON path.
 
 from __future__ import annotations
 
+from ._apply import AppliedEligibility, ApplyPolicy, FigureUse
 from ._fhir import read_fhir
+from ._read import choose_member, read_eligibility
 from ._snapshot import (
     AccumulatorFigure,
     AuthorizationNote,
@@ -24,12 +26,17 @@ from ._x12 import read_x12_271
 
 __all__ = [
     "AccumulatorFigure",
+    "AppliedEligibility",
+    "ApplyPolicy",
     "AuthorizationNote",
     "CostShareFigure",
     "EligibilitySnapshot",
+    "FigureUse",
     "Member",
     "OtherPayer",
     "Source",
+    "choose_member",
+    "read_eligibility",
     "read_fhir",
     "read_x12_271",
 ]

@@ -12,13 +12,20 @@ guessed: a figure the response does not give is ``None``, and ambiguous cases ar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from ketacost._money import Money
 from ketacost._types import Model, Rate
+
+if TYPE_CHECKING:
+    from ketacost._payer import Payer
+    from ketacost._request import EstimateRequest
+
+    from ._apply import AppliedEligibility, ApplyPolicy
 
 __all__ = [
     "AccumulatorFigure",
@@ -163,3 +170,35 @@ class EligibilitySnapshot(Model):
             "nothing is dropped unseen"
         ),
     )
+
+    def apply(
+        self,
+        request: EstimateRequest,
+        payers: Mapping[str, Payer],
+        *,
+        policy: ApplyPolicy | None = None,
+    ) -> AppliedEligibility:
+        """The request with this snapshot's accumulators, plan year and cost sharing.
+
+        Sets ``request.coverage``'s starting accumulators (as of :attr:`as_of`) for the
+        coverage's network, and its plan year when the snapshot gives plan dates; records
+        every figure used with its source; warns of what differs from the payer file. The
+        policies for the ambiguous cases are :class:`~ketacost.eligibility.ApplyPolicy`'s
+        (README, "Eligibility in").
+
+        Args:
+            request: the request to start from (its ``coverage`` is the one applied to).
+            payers: the payer library (the payer file's figures are compared).
+            policy: how ambiguous figures are settled; default ``ApplyPolicy()``.
+
+        Raises:
+            EligibilityError: figures that contradict each other (remaining above total,
+                duplicates under ``duplicates: error``), or a coverage with no such network.
+
+        Example:
+            >>> applied = snapshot.apply(request, default_payers())  # doctest: +SKIP
+            >>> estimate(applied.request, payers=applied.payers)  # doctest: +SKIP
+        """
+        from ._apply import apply_snapshot  # same package, same layer
+
+        return apply_snapshot(self, request, payers, policy)

@@ -40,11 +40,12 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
-from ketacost._errors import KetacostError, RuleFileError
+from ketacost._errors import EligibilityError, KetacostError, RuleFileError
 from ketacost._request import EstimateRequest
 from ketacost._source import position_of_byte
 from ketacost._types import Model
 from ketacost._version import __version__
+from ketacost.eligibility import EligibilitySnapshot, read_x12_271
 
 from ._config import Resolved
 from ._service import (
@@ -69,7 +70,7 @@ _STATIC = {
 }
 #: Routes named in the log; any other path is logged as "other" (a path can carry data).
 _ROUTES = frozenset({"/", "/calculator", "/openapi.json", "/v1/estimate", "/v1/payers",
-                     "/v1/treatments", *_STATIC})  # fmt: skip
+                     "/v1/treatments", "/v1/eligibility/271", *_STATIC})  # fmt: skip
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -450,6 +451,9 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
             text, calculator, estimates, limits.max_seconds, summary_only=detail == "summary"
         )
 
+    if resolved.config.eligibility_271:
+        _add_eligibility_route(app, limits.max_body_bytes, body_timeout)
+
     @app.get(
         "/v1/payers",
         summary="The insurance this clinic's calculator offers",
@@ -511,6 +515,42 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
         if isinstance(route, Route) and "GET" in (route.methods or ()) and route.path != "/"
     )
     return app
+
+
+def _add_eligibility_route(app: FastAPI, limit: int, timeout: int) -> None:
+    """``POST /v1/eligibility/271``: the snapshots of an X12 271 (``eligibility_271: true``).
+
+    The body is a member's benefits: like every body, it is never logged (only the route,
+    status and duration are).
+    """
+
+    @app.post(
+        "/v1/eligibility/271",
+        summary="Read a payer's X12 271 eligibility response",
+        response_model=list[EligibilitySnapshot],
+        responses={s: _PROBLEMS[s] for s in (400, 408, 413, 422)},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    )
+    async def eligibility_271(request: Request) -> Response:
+        """One snapshot per member of the 271 (the body, as text), every figure's source."""
+        try:
+            raw = await asyncio.wait_for(_read_body(request, limit), timeout)
+        except TimeoutError:
+            return _problem(408, f"the body did not arrive within {timeout} seconds",
+                            headers={"connection": "close"})  # fmt: skip
+        except _TooLargeError:
+            return _problem(413, f"the body is larger than this server accepts ({limit} bytes)")
+        try:
+            snapshots = read_x12_271(raw)
+        except EligibilityError as exc:
+            return _problem(422, f"this 271 cannot be read: {exc}")
+        body = b"[" + b",".join(s.model_dump_json().encode() for s in snapshots) + b"]"
+        return Response(body, media_type="application/json")
 
 
 def _static_endpoint(content: bytes, kind: str) -> Callable[[], Awaitable[Response]]:

@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from ketacost._clinic import Clinic
 from ketacost._errors import MissingFileError, RuleFileError
@@ -169,6 +169,11 @@ class WebConfig(Model):
         description="payer ids the clinic offers; none: every bundled payer",
     )
     embed_origins: tuple[Origin, ...] = Field(default=(), max_length=50)
+    eligibility_271: StrictBool = Field(
+        default=False,
+        description="serve POST /v1/eligibility/271 (an X12 271 in, its snapshots out) for "
+        "the clinic's billing software; off: the route does not exist (404)",
+    )
     limits: Limits = Limits()
     server: ServerSettings = ServerSettings()
     treatments: dict[Slug, Treatment] | None = Field(
