@@ -585,46 +585,81 @@ def _program_for(case: Case, cov: Coverage) -> SavingsProgram | None:
     return program if payer.kind in program.eligible_kinds else None
 
 
+def _offers(
+    program: SavingsProgram, visit: VisitEstimate, state: str
+) -> list[tuple[str, Any, list[tuple[EstimateLine, int]]]]:
+    """(offer id, offer, [(line, the part of its cost share the offer covers)]) of a visit.
+
+    The medication offer: the drug lines' cost share and a bundling code's medication share;
+    the observation rebate's lines, for a resident of a state it does not exclude.
+    """
+    medication = []
+    for line in visit.lines:
+        if not line.covered:
+            continue
+        if line.code in program.codes:
+            medication.append((line, _cost_share(line)))
+        elif line.code in program.bundled:
+            rate = program.bundled[line.code].at(visit.date)
+            medication.append((line, cents_times_rate(_cost_share(line), rate)))
+    offers: list[tuple[str, Any, list[tuple[EstimateLine, int]]]] = [
+        (program.id, program, medication)
+    ]
+    rebate = program.observation
+    if rebate is not None and state not in rebate.excluded_states:
+        observed = [
+            (ln, _cost_share(ln)) for ln in visit.lines if ln.covered and ln.code in rebate.codes
+        ]
+        offers.append((f"{program.id}:observation", rebate, observed))
+    return offers
+
+
 @exercises(assistance_paid=0.12, annual_maximum_used_up=0.05)
 @given(SAVINGS)
 def test_assistance_pays_the_share_above_the_floor_up_to_the_annual_maximum(case: Case) -> None:
-    # Rule 12: per visit, the program pays the patient's cost share on its drug lines above
-    # the floor per treatment, up to what is left of its annual maximum (calendar year);
-    # never on other lines, never more than a line's own cost share, never for an ineligible
-    # coverage (government plans, superbills, self-pay).
+    # Rule 12: per visit, the program pays the patient's cost share on its drug lines (and
+    # its medication share of a code that bundles the drug, G2082/G2083: issue 11) above the
+    # floor per treatment, up to what is left of its annual maximum (calendar year); then its
+    # observation rebate pays the observation lines' share above its own floor, up to its own
+    # maximum, for residents of a state it does not exclude. Never on other lines, never more
+    # than a line's own cost share, never for an ineligible coverage (government plans,
+    # superbills, self-pay).
     estimate = _estimate(case)
-    used: dict[int, int] = defaultdict(int)
-    caps: dict[int, int] = {}
+    used: dict[tuple[str, int], int] = defaultdict(int)
+    caps: dict[tuple[str, int], int] = {}
     paid = used_up = False
+    state = case.request.patient.state or case.request.clinic.address.state
     for visit in estimate.visits:
         program = _program_for(case, case.request.coverage_on(visit.date))
-        given = sum(line.assistance.cents for line in visit.lines)
         if program is None:
-            assert given == 0, visit.number
+            assert sum(line.assistance.cents for line in visit.lines) == 0, visit.number
             continue
-        drug = [ln for ln in visit.lines if ln.covered and ln.code in program.codes]
+        offers = _offers(program, visit, state)
+        considered = {id(ln) for _, _, parts in offers for ln, _ in parts}
         for line in visit.lines:
-            if line in drug:
-                assert line.assistance.cents <= _cost_share(line), visit.number
-            else:
+            assert line.assistance.cents <= _cost_share(line), visit.number
+            if id(line) not in considered:
                 assert line.assistance == Money(0), visit.number
-        share = sum(_cost_share(line) for line in drug)
-        if not share:
-            continue
-        floor = program.patient_pays.at(visit.date).cents
         year = visit.date.year
-        # One maximum per calendar year: the one in force on the year's first visit the
-        # program considers (rule 12).
-        cap = caps.setdefault(year, program.annual_max.at(visit.date).cents)
-        want = max(0, share - floor)
-        assert given == min(want, max(0, cap - used[year])), visit.number
-        used[year] += given
-        paid |= given > 0
-        used_up |= want > given
+        for key, offer, parts in offers:
+            share = sum(part for _, part in parts)
+            given = sum(ln.assistance.cents for ln, _ in parts)
+            if not share:
+                assert given == 0, visit.number
+                continue
+            floor = offer.patient_pays.at(visit.date).cents
+            # One maximum per calendar year: the one in force on the year's first visit the
+            # offer considers (rule 12).
+            cap = caps.setdefault((key, year), offer.annual_max.at(visit.date).cents)
+            want = max(0, share - floor)
+            assert given == min(want, max(0, cap - used[key, year])), (visit.number, key)
+            used[key, year] += given
+            paid |= given > 0
+            used_up |= want > given
     for row in estimate.assistance:
-        assert row.used.cents == used[row.year], row.year
+        assert row.used.cents == used[row.program_id, row.year], row.year
         assert row.remaining.cents == max(0, row.annual_max.cents - row.used.cents)
-        assert row.annual_max.cents == caps[row.year], row.year
+        assert row.annual_max.cents == caps[row.program_id, row.year], row.year
     assert sum(used.values()) == estimate.totals.assistance.cents
     note("assistance paid", paid)
     note("annual maximum used up", used_up)
