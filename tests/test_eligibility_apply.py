@@ -129,10 +129,15 @@ def test_a_period_code_that_is_not_a_term_is_the_plan_years() -> None:
     assert _met(snap.apply(_request(), PAYERS)) == Money("300.00")
 
 
-def test_met_as_sent_wins_over_total_minus_remaining() -> None:
-    # EB06 24 (year to date) 350.00 is what is met, whatever total − remaining would say
+def test_met_as_sent_must_agree_with_total_minus_remaining() -> None:
+    # EB06 24 (year to date) 300.00 agrees with 1,500.00 − 1,200.00: used as sent.
+    snap = _snap(_acc("total", "1500", 14), _acc("remaining", "1200", 15), _acc("met", "300", 16))
+    assert _met(snap.apply(_request(), PAYERS)) == Money("300.00")
+    # 350.00 does not: the three figures contradict each other, and the error names them all
+    # (refused, never adjusted).
     snap = _snap(_acc("total", "1500", 14), _acc("remaining", "1200", 15), _acc("met", "350", 16))
-    assert _met(snap.apply(_request(), PAYERS)) == Money("350.00")
+    with pytest.raises(EligibilityError, match=r"met 350.00 contradicts the total 1500.00"):
+        snap.apply(_request(), PAYERS)
 
 
 def test_remaining_only_uses_the_payer_files_amount_and_says_so() -> None:
@@ -151,7 +156,8 @@ def test_lifetime_figures_are_not_a_plan_years() -> None:
     applied = snap.apply(_request(), PAYERS)
     assert _met(applied) == Money("500.00")  # 1,500 − 1,000
     assert any(
-        "1 lifetime or per-visit accumulator figure(s) ignored" in w for w in applied.warnings
+        "1 lifetime, per-visit or other non-annual accumulator figure(s) ignored" in w
+        for w in applied.warnings
     )
 
 
@@ -519,3 +525,29 @@ def test_a_benefit_administrator_is_not_a_candidate_second_payer() -> None:
         "for their figures; this response may not give them",
     )
     assert applied.request.coverage.secondary is None
+
+
+def test_a_mental_health_remaining_alone_does_not_displace_the_plan_level_pair() -> None:
+    # CORE 260's common shape: service type 30 sends the total 1,500.00 (EB06 23) and the
+    # remaining 1,200.00 (29); MH sends only a remaining 100.00. MH is preferred only when its
+    # own figures say what is met: here 30's do, 1,500.00 − 1,200.00 = 300.00.
+    snap = _snap(
+        _acc("total", "1500", 14),
+        _acc("remaining", "1200", 15),
+        _acc("remaining", "100", 16, service="MH"),
+    )
+    assert _met(snap.apply(_request(), PAYERS)) == Money("300.00")
+
+
+def test_duplicates_are_settled_out_loud() -> None:
+    # Two remainings for the same thing, 1,200.00 and 900.00: the default policy keeps the
+    # higher (1,500.00 − 1,200.00 = 300.00 met) and a warning names both segments.
+    snap = _snap(
+        _acc("total", "1500", 14), _acc("remaining", "1200", 15), _acc("remaining", "900", 16)
+    )
+    applied = snap.apply(_request(), PAYERS)
+    assert _met(applied) == Money("300.00")
+    assert any(
+        "1200.00 (segment 15" in w and "900.00 (segment 16" in w and "duplicates: higher" in w
+        for w in applied.warnings
+    )

@@ -667,3 +667,14 @@ if __name__ == "__main__":
     for path in FILES:
         _expected_path(path).write_text(json.dumps(_result(path), indent=1) + "\n")
     print(f"wrote {len(FILES)} expected files")
+
+
+def test_an_eligibility_date_range_never_dates_the_figures() -> None:
+    # DTP*307 as a range (RD8 20250101-20261231) is the span of eligibility: its start would
+    # date the figures 2025-01-01 and the estimate would drop them at the 2026 plan year. The
+    # figures are as of the response's date instead, BHT04 2026-03-02.
+    example = Path(__file__).parents[1] / "examples" / "eligibility" / "commercial-ppo-271.x12"
+    text = example.read_text(encoding="utf-8")
+    assert "DTP*307*D8*20260302" in text
+    (snapshot,) = read_x12_271(text.replace("DTP*307*D8*20260302", "DTP*307*RD8*20250101-20261231"))
+    assert snapshot.as_of == date(2026, 3, 2)

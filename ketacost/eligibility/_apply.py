@@ -72,7 +72,7 @@ MENTAL_HEALTH = ("MH", "A8", "A4", "A6", "A5", "A7")
 #: Terms that are never a plan year's accumulator. Any other term is the current plan year's:
 #: the annual ones (calendar year, service year, contract, years) and ``other``, which a 271
 #: reader gives a figure whose own period code is not a term (29 remaining, 24 year to date).
-_NOT_A_PLAN_YEAR = ("lifetime", "visit")
+_NOT_A_PLAN_YEAR = ("lifetime", "visit", "not_annual")
 
 
 class ApplyPolicy(Model):
@@ -200,18 +200,43 @@ class _Applier:
                     "(unknown_network: ignore)"
                 )
         usable = [f for f in figures if f.network in tiers]
-        for service in self.policy.service_types:
-            found = [f for f in usable if f.service_type == service]
-            if found:
-                return found
-        return []
+        # Per service type (in the policy's order) the figures it sends; the one chosen is
+        # the first whose figures give what is met (met, or total and remaining) from known
+        # networks, then from any, then the first with a remaining at all: a mental-health
+        # remaining alone never displaces a plan-level (30) total and remaining.
+        options = []
+        for rank, service in enumerate(self.policy.service_types):
+            group = [f for f in usable if f.service_type == service]
+            if not group:
+                continue
+            picked = [self.period(group, p, quiet=True) for p in ("total", "met", "remaining")]
+            total, met, remaining = picked
+            complete = met is not None or (total is not None and remaining is not None)
+            unknown = any(f is not None and f.network == "unknown" for f in picked)
+            options.append((not complete, unknown, rank, group))
+        return min(options, key=lambda o: o[:3])[3] if options else []
 
-    def period(self, figures: list[AccumulatorFigure], period: str) -> AccumulatorFigure | None:
-        """The figure for one period: the first network tier that sends it, by the policy."""
+    def period(
+        self, figures: list[AccumulatorFigure], period: str, *, quiet: bool = False
+    ) -> AccumulatorFigure | None:
+        """The figure for one period: the first network tier that sends it, by the policy.
+
+        Figures that differ for the same thing are settled by the duplicates policy, and
+        (unless ``quiet``: only looking) a warning names them and the policy.
+        """
         for tier in _tiers(self.coverage.network):
             found = [f for f in figures if f.period == period and f.network == tier]
             if found:
-                return _one(found, self.policy)
+                chosen = _one(found, self.policy)
+                others = [f for f in found if f.amount != chosen.amount] if chosen else []
+                if others and not quiet and chosen is not None:
+                    self.warnings.append(
+                        f"{chosen.kind} {chosen.level} {period}: the response sends "
+                        f"{chosen.amount} ({chosen.source.where()}) and "
+                        + ", ".join(f"{f.amount} ({f.source.where()})" for f in others)
+                        + f"; {chosen.amount} is used (duplicates: {self.policy.duplicates})"
+                    )
+                return chosen
         return None
 
     def plan_amount(self, kind: str, level: str) -> Money | None:
@@ -240,6 +265,14 @@ class _Applier:
                 f"{self.payer.id} says {plan}"
             )
         if met is not None:
+            if total is not None and remaining is not None:
+                derived = total.amount - remaining.amount
+                if derived != met.amount:
+                    raise EligibilityError(
+                        f"{met.source.where()}: {kind} {level} met {met.amount} contradicts the "
+                        f"total {total.amount} ({total.source.where()}) less the remaining "
+                        f"{remaining.amount} ({remaining.source.where()}) = {derived}"
+                    )
             return _Pick(met.amount, "met as sent", (met.source,), met.network)
         if remaining is None:
             return None
@@ -277,8 +310,8 @@ class _Applier:
         ignored = [f for f in self.snapshot.accumulators if f.term in _NOT_A_PLAN_YEAR]
         if ignored:
             self.warnings.append(
-                f"{len(ignored)} lifetime or per-visit accumulator figure(s) ignored: not a "
-                f"plan year's (first: {ignored[0].source.where()})"
+                f"{len(ignored)} lifetime, per-visit or other non-annual accumulator figure(s) "
+                f"ignored: not a plan year's (first: {ignored[0].source.where()})"
             )
         amounts: dict[str, dict[str, Money]] = {}
         for kind in ("deductible", "out_of_pocket"):
@@ -402,7 +435,9 @@ class _Applier:
             for service in services:
                 found = [c for c in shares if c.network == tier and c.service_type == service]
                 if found:
-                    return max(found, key=lambda c: c.level == "individual")
+                    chosen = max(found, key=lambda c: c.level == "individual")
+                    self.network_unknown |= chosen.network == "unknown"
+                    return chosen
         return None
 
     def cost_sharing(self) -> dict[str, CostShare]:
@@ -464,8 +499,11 @@ class _Applier:
             if self.policy.use_cost_sharing
             else ("the payer file's is used; use_cost_sharing applies the response's")
         )
+        said = {"unknown": "network not stated", "both": "both networks"}.get(
+            figure.network, f"{self.coverage.network} network"
+        )
         self.warnings.append(
-            f"{category} {what} ({self.coverage.network} network): the response says "
+            f"{category} {what} ({said}): the response says "
             f"{_shown(theirs)} ({figure.source.where()}), the payer file {self.payer.id} says "
             f"{_shown(ours)}; {action}"
         )

@@ -61,7 +61,9 @@ OUT_OF_POCKET_CODES = ("out-of-pocket-maximum", "out-of-pocket", "oop-max")
 #: The largest response read (characters); a CoverageEligibilityResponse is a few kB.
 MAX_FHIR_CHARS = 2_000_000
 
-_Term = Literal["calendar_year", "service_year", "contract", "years", "lifetime", "visit", "other"]
+_Term = Literal[
+    "calendar_year", "service_year", "contract", "years", "lifetime", "visit", "other", "not_annual"
+]
 
 
 def _fail(path: str, message: str) -> EligibilityError:
@@ -218,7 +220,7 @@ def _term(item: Mapping[str, Any], path: str) -> _Term:
     code, _ = _code(item, "term", path)
     if code is None or code == "annual":
         return "service_year"
-    return "lifetime" if code == "lifetime" else "other"
+    return "lifetime" if code == "lifetime" else "not_annual"
 
 
 class _Reader:

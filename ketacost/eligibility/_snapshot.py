@@ -84,8 +84,19 @@ class AccumulatorFigure(Model):
         description="what the amount is: the period's amount, met so far, or what remains"
     )
     term: Literal[
-        "calendar_year", "service_year", "contract", "years", "lifetime", "visit", "other"
-    ] = Field(description="the period the amount is for (EB06 23, 22, 25, 21, 32/33, 27)")
+        "calendar_year",
+        "service_year",
+        "contract",
+        "years",
+        "lifetime",
+        "visit",
+        "other",
+        "not_annual",
+    ] = Field(
+        description="the period the amount is for (EB06 23, 22, 25, 21, 32/33, 27); other: "
+        "a 271 period code that is not a term (24, 29); not_annual: a FHIR term that is not a "
+        "year (day, ...), never a plan year's figure"
+    )
     amount: Money
     place_of_service: str | None = Field(
         default=None, max_length=2, description="x12: III02 when III01 is ZZ (11 office)"

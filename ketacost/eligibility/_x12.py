@@ -273,7 +273,9 @@ def _member_dates(member: _MemberLoop, mapper: BenefitMapper) -> _Dates:
                 found.end = found.end or begin
             elif qualifier == "291":
                 ranked.append((0 if end else 1, begin, end))
-            elif qualifier == "307":
+            elif qualifier == "307" and end is None:
+                # A single eligibility date dates the figures; a range (RD8) is the span of
+                # eligibility, whose start would date them in the past: BHT04 then.
                 found.as_of = found.as_of or begin
         if ranked:
             _, begin, end = min(ranked, key=lambda item: item[0])

@@ -38,7 +38,7 @@ __all__ = ["write_x12_271"]
 #: first that appears in no written value is used. Values are printable, so the last choices
 #: (the ASCII separator controls, which X12 allows) are always free.
 _DELIMITER_CHOICES: Final = ("*|!\x1d", "^}+\x1f", ":>\\\x1e", "~'\x1c")
-_EB06: Final = {value: code for code, value in PERIODS.items()}
+_EB06: Final[dict[tuple[str, str], str]] = {value: code for code, value in PERIODS.items()}
 _EB12: Final = {"in": "Y", "out": "N", "both": "W", "unknown": ""}
 _EB02: Final = {"individual": "IND", "family": "FAM"}
 _PER: Final = {"visit": "27", "day": "7", "other": "26"}
