@@ -15,7 +15,7 @@ from typing import Any
 from ._dated import Dated, NoValueInForceError
 from ._errors import EstimateError
 from ._money import Money
-from ._order import decide_order
+from ._order import age_when_it_starts, decide_order
 from ._payer import SCHEDULE_BASES, CoveredRule, Payer, PercentOfPayer
 from ._plan import schedule
 from ._request import Coverage, EstimateRequest, FamilyAmounts
@@ -70,8 +70,7 @@ def request_problems(request: EstimateRequest, payers: Mapping[str, Payer] | Non
     coverages += [(("coverage_periods", i), p) for i, p in enumerate(request.coverage_periods)]
     programs: Mapping[str, SavingsProgram] | None = getattr(payers, "programs", None)
     for at, cov in coverages:
-        starts = getattr(cov, "starts", request.plan.start)
-        age = request.patient.age_on(starts) if isinstance(starts, date) else None
+        age = age_when_it_starts(request, cov)
         problems.extend(coverage_problems(at, cov, payers, programs, age=age))
     locality = locality_problem(request.clinic.medicare_locality, payers)
     if locality is not None:

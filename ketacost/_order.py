@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from ._errors import EstimateError
 from ._payer import Payer
-from ._request import Coverage
+from ._request import Coverage, EstimateRequest
 
-__all__ = ["OrderOfBenefits", "decide_order", "order_of_benefits"]
+__all__ = ["OrderOfBenefits", "age_when_it_starts", "decide_order", "order_of_benefits"]
 
 _MSP = (
     "CMS, 'Who pays first' (Medicare Secondary Payer; 42 CFR 411.172): a group health plan "
@@ -210,3 +211,12 @@ def decide_order(
             "give the savings program on the coverage that pays first"
         )
     return found.primary, found.secondary, found
+
+
+def age_when_it_starts(request: EstimateRequest, cov: Coverage) -> int | None:
+    """The patient's age when ``cov`` starts (a coverage period's start, else the plan's).
+
+    None when that date is not known yet (a plan that starts after an earlier phase).
+    """
+    starts = getattr(cov, "starts", request.plan.start)
+    return request.patient.age_on(starts) if isinstance(starts, date) else None

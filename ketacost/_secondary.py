@@ -75,6 +75,14 @@ AS_PRIMARY_METHODS = frozenset(
 )
 
 
+#: Of those, the methods whose normal benefit is computed on every line, not only on the lines
+#: the first payer does not cover (Medicare crossover joins them when the patient is not a QMB:
+#: the patient then owes at most Medicaid's own cost share, 42 CFR 447.15).
+EVERY_LINE_METHODS = frozenset(
+    {"standard", "non_duplication", "medicare_secondary_payer", "last_resort"}
+)
+
+
 class OfficeVisitCopay(Model):
     """Medigap Plan N: the patient keeps up to ``amount`` of the coinsurance per office visit."""
 

@@ -25,8 +25,8 @@ from ketacost._errors import EstimateError
 from ketacost._order import OrderOfBenefits
 from ketacost._payer import Payer
 from ketacost._request import Coverage, EstimateRequest, medicare_entitlement
-from ketacost._savings import SavingsProgram
-from ketacost._secondary import AS_PRIMARY_METHODS, SecondaryBenefit
+from ketacost._savings import GOVERNMENT_KINDS, SavingsProgram
+from ketacost._secondary import AS_PRIMARY_METHODS, EVERY_LINE_METHODS, SecondaryBenefit
 
 from . import _explain as explain
 from ._billing import bill_visit, unit_rate
@@ -35,11 +35,6 @@ from ._ledger import Accumulated, BillLine
 
 __all__ = ["SecondInForce", "coordinate"]
 
-#: Methods whose normal benefit is computed on every line (the others: only on lines the first
-#: payer does not cover). Medicare crossover too when the patient is not a QMB: the patient
-#: then owes at most Medicaid's own cost share (payment in full, 42 CFR 447.15).
-_EVERY_LINE = frozenset({"standard", "non_duplication", "medicare_secondary_payer", "last_resort"})
-
 
 def _every_line(second: SecondInForce) -> bool:
     """Whether the second payer's own adjudication is needed on every line.
@@ -47,10 +42,7 @@ def _every_line(second: SecondInForce) -> bool:
     Not only on the lines the first payer does not cover.
     """
     method = second.method.method
-    return method in _EVERY_LINE or (method == "medicare_crossover" and not second.qmb)
-
-
-_GOVERNMENT = frozenset({"medicare", "medicare-advantage", "medicaid", "tricare", "va"})
+    return method in EVERY_LINE_METHODS or (method == "medicare_crossover" and not second.qmb)
 
 
 @dataclass
@@ -108,7 +100,7 @@ def second_in_force(
                 f"before {before.isoformat()}; the patient's Medicare at 65 starts "
                 f"{eligible.isoformat()}"
             )
-    if first.program is not None and payer.kind in _GOVERNMENT:
+    if first.program is not None and payer.kind in GOVERNMENT_KINDS:
         name = first.program.name
         first.program = None
         first.program_note = (

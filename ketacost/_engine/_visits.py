@@ -22,7 +22,7 @@ from ketacost._estimate import (
     VisitEstimate,
 )
 from ketacost._money import Money
-from ketacost._order import decide_order
+from ketacost._order import age_when_it_starts, decide_order
 from ketacost._payer import Payer
 from ketacost._plan import VisitTuple, schedule
 from ketacost._request import Coverage, EstimateRequest
@@ -188,9 +188,7 @@ def _in_force(
     programs: Mapping[str, SavingsProgram],
 ) -> CoverageInForce:
     """A coverage in force, with its second payer when it has one (in the order of benefits)."""
-    starts = getattr(cov, "starts", request.plan.start)
-    age = request.patient.age_on(starts) if isinstance(starts, date) else None
-    first, second, order = decide_order(cov, payers, age=age)
+    first, second, order = decide_order(cov, payers, age=age_when_it_starts(request, cov))
     found = CoverageInForce(request, first, payers, programs)
     if second is not None:
         found.second = second_in_force(request, found, second, payers, programs, order)
