@@ -1,0 +1,879 @@
+"""The Good Faith Estimate as a Da Vinci PCT GFE Bundle (issue 14 §3).
+
+Every Bundle made here is parsed with fhir.resources' R4B models and checked against the
+elements the PCT IG 2.0.1 profiles (and the US Core 7.0.0 / HRex 1.1.0 profiles they build on)
+require: :func:`required_problems` lists them, each with the FSH or StructureDefinition file
+it comes from (HL7/davinci-pct ``input/fsh/*.fsh``; HL7/US-Core tag 7.0.0
+``input/resources/*.json``; HL7/davinci-ehrx tag 1.1.0 ``input/fsh/profiles/*.fsh``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import _builders as b
+import pytest
+import strategies as gen
+from fhir.resources.R4B.claim import Claim
+from fhir.resources.R4B.organization import Organization
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.practitioner import Practitioner
+from hypothesis import given
+
+import ketacost
+from ketacost.documents import (
+    DocumentError,
+    GfeItem,
+    GoodFaithEstimate,
+    MissingExtraError,
+    Party,
+    build_gfe,
+)
+from ketacost.documents._fhir import (
+    CPT_SYSTEM,
+    HCPCS_SYSTEM,
+    NPI_SYSTEM,
+    NUCC_SYSTEM,
+    POS_SYSTEM,
+    gfe_fhir_bundle,
+    render_gfe_fhir,
+    validate_gfe_fhir,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+IV_SELF_PAY = ROOT / "examples/requests/iv-series-self-pay.yaml"
+ISSUED = date(2026, 11, 21)
+OTHER_NPI = "1987654328"
+PCT = "http://hl7.org/fhir/us/davinci-pct"
+DAR = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+MODELS = {
+    "Claim": Claim,
+    "Patient": Patient,
+    "Organization": Organization,
+    "Practitioner": Practitioner,
+}
+
+
+# ---- the required-elements check ----------------------------------------------------------
+
+
+def _ext(element: dict[str, Any], url: str) -> list[dict[str, Any]]:
+    return [e for e in element.get("extension", []) if e["url"] == url]
+
+
+def _codes(concept: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(c.get("system", ""), c.get("code", "")) for c in concept.get("coding", [])]
+
+
+def _npi_ok(npi: str) -> bool:
+    # us-core-16 and us-core-17 (StructureDefinition-us-core-practitioner.json /
+    # -organization.json): ten digits whose Luhn sum with the 80840 prefix (+24) ends in 0.
+    if not re.fullmatch(r"[0-9]{10}", npi):
+        return False
+    total = 24
+    for i, ch in enumerate(npi):
+        d = int(ch)
+        total += (d * 2 if d < 5 else d * 2 - 9) if i % 2 == 0 else d
+    return total % 10 == 0
+
+
+def _cpt_display(coding: dict[str, Any]) -> bool:
+    # rulesets.fsh, invariant pct-cpt-display: CPT codes need a display.
+    return coding.get("system") != CPT_SYSTEM or bool(coding.get("display"))
+
+
+def _references(value: Any) -> list[str]:
+    """Every Reference.reference under ``value``."""
+    if isinstance(value, list):
+        return [r for v in value for r in _references(v)]
+    if isinstance(value, dict):
+        own = [value["reference"]] if isinstance(value.get("reference"), str) else []
+        return own + [r for k, v in value.items() if k != "reference" for r in _references(v)]
+    return []
+
+
+def _bundle_problems(bundle: dict[str, Any]) -> list[str]:
+    """input/fsh/pct_gfe_bundle.fsh (profile PCTGFEBundle): the Bundle's own elements."""
+    entries = bundle.get("entry", [])
+    checks = [
+        (bool(bundle.get("identifier", {}).get("value")), "Bundle.identifier 1..1"),
+        (bundle.get("type") == "collection", "Bundle.type = #collection"),
+        (bool(bundle.get("timestamp")), "Bundle.timestamp 1..1"),
+        (bool(entries), "Bundle.entry 1..*"),
+    ]
+    out = [message for ok, message in checks if not ok]
+    for i, e in enumerate(entries):
+        if not e.get("fullUrl"):
+            out.append(f"entry[{i}].fullUrl 1..1")
+        if {"search", "request", "response"} & e.keys():
+            out.append(f"entry[{i}].search/request/response 0..0")
+    return out + _slice_problems(entries)
+
+
+def _slice_problems(entries: list[dict[str, Any]]) -> list[str]:
+    """pct_gfe_bundle.fsh: the entry slices and invariants pct-gfe-bundle-1, -2 and -3."""
+    resources = [e.get("resource", {}) for e in entries]
+    kinds = [r.get("resourceType") for r in resources]
+    first = resources[0] if resources else {}
+    summary = (f"{PCT}/CodeSystem/PCTEstimateTypeSummaryCSTemporaryTrialUse", "estimate-summary")
+    checks = [
+        (kinds.count("Claim") >= 2, "entry[gfe] 2..*"),
+        (1 <= kinds.count("Patient") <= 2, "entry[patient] 1..2"),
+        (
+            first.get("resourceType") == "Claim" and summary in _codes(first.get("type", {})),
+            "pct-gfe-bundle-3: the first entry is an estimate-summary GFE",
+        ),
+        (
+            "Organization" in kinds or "Practitioner" in kinds,
+            "pct-gfe-bundle-1: a submitting Practitioner or Organization",
+        ),
+    ]
+    out = [message for ok, message in checks if not ok]
+    urls = {e.get("fullUrl") for e in entries}
+    out += [
+        f"pct-gfe-bundle-2: reference {ref} is not an entry"
+        for ref in _references(resources)
+        if not ref.startswith("#") and ref not in urls
+    ]
+    return out
+
+
+def _claim_base_problems(claim: dict[str, Any], where: str) -> list[str]:
+    """FHIR R4 Claim's own 1..1 / 1..* elements (status, type, use, patient, created,
+    provider, priority, insurance with sequence, focal and coverage) and the total both PCT
+    profiles make 1..1, with use = predetermination."""
+    out = [
+        f"{where}.{name} 1..1"
+        for name in ("status", "type", "use", "patient", "created", "provider", "priority")
+        if name not in claim
+    ]
+    if claim.get("use") != "predetermination":
+        out.append(f"{where}.use = predetermination")
+    if claim.get("status") != "active":
+        out.append(f"{where}.status active")
+    insurance = claim.get("insurance", [])
+    if not insurance or any(not {"sequence", "focal", "coverage"} <= i.keys() for i in insurance):
+        out.append(f"{where}.insurance 1..* (sequence, focal, coverage)")
+    if "total" not in claim:
+        out.append(f"{where}.total 1..1")
+    for i, d in enumerate(claim.get("diagnosis", [])):
+        types = [c for t in d.get("type", []) for c in _codes(t)]
+        if not types:
+            out.append(f"{where}.diagnosis[{i}].type 1..1 (principal/other slices)")
+        if ("http://terminology.hl7.org/CodeSystem/diagnosistype", "principal") in types and d.get(
+            "sequence"
+        ) != 1:
+            out.append(f"{where}.diagnosis[principal].sequence = 1")
+        if not _codes(d.get("diagnosisCodeableConcept", {})) or any(
+            s != "http://hl7.org/fhir/sid/icd-10-cm"
+            for s, _ in _codes(d["diagnosisCodeableConcept"])
+        ):
+            out.append(f"{where}.diagnosis[{i}].diagnosis[x] from PCTDiagnosticCodes (ICD-10-CM)")
+    return out
+
+
+def _summary_problems(claim: dict[str, Any]) -> list[str]:
+    """input/fsh/pct_gfe_summary.fsh (profile PCTGFESummary)."""
+    out = _claim_base_problems(claim, "Summary")
+    if claim.get("meta", {}).get("profile") != [
+        f"{PCT}/StructureDefinition/davinci-pct-gfe-summary"
+    ]:
+        out.append("Summary.meta.profile")
+    for name in (
+        "subType",
+        "enterer",
+        "fundsReserve",
+        "prescription",
+        "originalPrescription",
+        "payee",
+        "referral",
+        "facility",
+        "supportingInfo",
+        "item",
+    ):
+        if name in claim:
+            out.append(f"Summary.{name} 0..0")
+    provider = claim.get("provider", {})
+    if {"reference", "type", "identifier", "display"} & provider.keys():
+        out.append("Summary.provider.reference/type/identifier/display 0..0")
+    if [e.get("valueCode") for e in _ext(provider, DAR)] != ["not-applicable"]:
+        out.append("Summary.provider.extension[dataAbsentReason] 1..1 = #not-applicable")
+    if any("preAuthRef" in i for i in claim.get("insurance", [])):
+        out.append("Summary.insurance.preAuthRef 0..0")
+    if len(claim.get("diagnosis", [])) > 1 + 24:
+        out.append("Summary.diagnosis principal 0..1 + other 0..24")
+    return out
+
+
+def _professional_problems(claim: dict[str, Any]) -> list[str]:
+    """input/fsh/pct_gfe_professional.fsh (profile PCTGFEProfessional)."""
+    out = _claim_base_problems(claim, "Professional")
+    if claim.get("meta", {}).get("profile") != [
+        f"{PCT}/StructureDefinition/davinci-pct-gfe-professional"
+    ]:
+        out.append("Professional.meta.profile")
+    plac = [
+        i
+        for i in claim.get("identifier", [])
+        if ("http://terminology.hl7.org/CodeSystem/v2-0203", "PLAC") in _codes(i.get("type", {}))
+    ]
+    if len(plac) != 1 or not plac[0].get("value"):
+        out.append("Professional.identifier[PLAC] 1..1 with value 1..1")
+    if ("http://terminology.hl7.org/CodeSystem/claim-type", "professional") not in _codes(
+        claim.get("type", {})
+    ):
+        out.append("Professional.type = claim-type#professional")
+    taxonomy = _ext(claim.get("provider", {}), f"{PCT}/StructureDefinition/providerTaxonomy")
+    if len(taxonomy) != 1 or "valueCodeableConcept" not in taxonomy[0]:
+        out.append("Professional.provider.extension[providerTaxonomy] 1..1 (value 1..1)")
+    if len(claim.get("diagnosis", [])) > 12:
+        out.append("Professional.diagnosis principal 0..1 + other 0..11")
+    items = claim.get("item", [])
+    if not 1 <= len(items) <= 50:
+        out.append("Professional.item 1..50")
+    for i, item in enumerate(items):
+        out += _item_problems(item, f"Professional.item[{i}]")
+    return out
+
+
+def _item_problems(item: dict[str, Any], where: str) -> list[str]:
+    """pct_gfe_professional.fsh: Claim.item."""
+    out: list[str] = []
+    descriptions = _ext(item, f"{PCT}/StructureDefinition/serviceDescription")
+    if len(descriptions) != 1 or not descriptions[0].get("valueString"):
+        out.append(f"{where}.extension[serviceDescription] 1..1")
+    for name in ("sequence", "productOrService", "unitPrice", "net", "quantity"):
+        if name not in item:
+            out.append(f"{where}.{name} 1..1")
+    if ("servicedDate" in item) == ("servicedPeriod" in item):
+        out.append(f"{where}.serviced[x] 1..1")
+    if "locationCodeableConcept" not in item or {"locationAddress", "locationReference"} & (
+        item.keys()
+    ):
+        out.append(f"{where}.locationCodeableConcept 1..1 (location[x] only CodeableConcept)")
+    elif any(s != POS_SYSTEM for s, _ in _codes(item["locationCodeableConcept"])):
+        out.append(f"{where}.locationCodeableConcept from PCTGFECMSPOS")
+    codings = item.get("productOrService", {}).get("coding", [])
+    if not codings or any(c.get("system") not in (CPT_SYSTEM, HCPCS_SYSTEM) for c in codings):
+        out.append(f"{where}.productOrService from USClaimMedicalProductOrServiceCodes")
+    modifiers = item.get("modifier", [])
+    if len(modifiers) > 4:
+        out.append(f"{where}.modifier 0..4")
+    out += [
+        f"{where}: pct-cpt-display"
+        for c in codings + [c for m in modifiers for c in m.get("coding", [])]
+        if not _cpt_display(c)
+    ]
+    return out
+
+
+def _patient_problems(patient: dict[str, Any]) -> list[str]:
+    """HL7/US-Core 7.0.0 input/resources/structuredefinition-us-core-patient.json."""
+    out: list[str] = []
+    ids = patient.get("identifier", [])
+    if not ids or any(not (i.get("system") and i.get("value")) for i in ids):
+        out.append("Patient.identifier 1..* with system 1..1 and value 1..1")
+    names = patient.get("name", [])
+    if not names:
+        out.append("Patient.name 1..*")
+    for n in names:
+        # us-core-6: (family.exists() or given.exists()) xor data-absent-reason
+        if bool(n.get("family") or n.get("given")) == bool(_ext(n, DAR)):
+            out.append("Patient.name: us-core-6")
+    if patient.get("gender") not in ("male", "female", "other", "unknown"):
+        out.append("Patient.gender 1..1")
+    for t in patient.get("telecom", []):
+        if not (t.get("system") and t.get("value")):
+            out.append("Patient.telecom.system and value 1..1")
+    return out
+
+
+def _npi_problems(resource: dict[str, Any], kind: str) -> list[str]:
+    npis = [i for i in resource.get("identifier", []) if i.get("system") == NPI_SYSTEM]
+    if len(npis) > 1:
+        return [f"{kind}.identifier[NPI] 0..1"]
+    return [f"{kind}.identifier[NPI]: us-core-16/17" for i in npis if not _npi_ok(i["value"])]
+
+
+def _tin_problems(resource: dict[str, Any], kind: str) -> list[str]:
+    # pct_organization.fsh / pct_practitioner.fsh: identifier[tin] type v2-0203#TAX, value
+    # 1..1; HRexOrganization.fsh: its system urn:oid:2.16.840.1.113883.4.4.
+    tins = [
+        i
+        for i in resource.get("identifier", [])
+        if ("http://terminology.hl7.org/CodeSystem/v2-0203", "TAX") in _codes(i.get("type", {}))
+    ]
+    return [
+        f"{kind}.identifier[tin] value 1..1 and the TIN system"
+        for i in tins
+        if not i.get("value") or i.get("system") != "urn:oid:2.16.840.1.113883.4.4"
+    ] + ([f"{kind}.identifier[tin] 0..1"] if len(tins) > 1 else [])
+
+
+def _organization_problems(org: dict[str, Any]) -> list[str]:
+    """pct_organization.fsh, HRexOrganization.fsh (1.1.0), US Core 7.0.0 Organization."""
+    out = _npi_problems(org, "Organization") + _tin_problems(org, "Organization")
+    if org.get("active") is None:
+        out.append("Organization.active 1..1 (US Core)")
+    if not org.get("name"):
+        out.append("Organization.name 1..1 (US Core)")
+    if not org.get("identifier"):
+        out.append("Organization.identifier 1..* (HRex)")
+    if not org.get("type"):
+        out.append("Organization.type 1..* (PCT)")
+    for a in org.get("address", []):
+        if a.get("country") not in (None, "US"):
+            out.append("Organization.address.country from ISO 3166 alpha-2")
+    return out
+
+
+def _practitioner_problems(pr: dict[str, Any]) -> list[str]:
+    """pct_practitioner.fsh and US Core 7.0.0 StructureDefinition-us-core-practitioner.json."""
+    out = _npi_problems(pr, "Practitioner") + _tin_problems(pr, "Practitioner")
+    ids = pr.get("identifier", [])
+    if not ids or any(not (i.get("system") and i.get("value")) for i in ids):
+        out.append("Practitioner.identifier 1..* with system 1..1 and value 1..1")
+    names = pr.get("name", [])
+    if not names:
+        out.append("Practitioner.name 1..*")
+    for n in names:
+        if not n.get("family"):
+            out.append("Practitioner.name.family 1..1 (US Core)")
+        if len(n.get("given", [])) != 1:
+            out.append("Practitioner.name.given 1..1 (PCT)")
+    for q in pr.get("qualification", []):
+        if any(s != NUCC_SYSTEM for s, _ in _codes(q.get("code", {}))):
+            out.append("Practitioner.qualification.code from NUCC")
+    return out
+
+
+def required_problems(bundle: dict[str, Any]) -> list[str]:
+    """Every required element of the profiles the Bundle's resources claim, not present."""
+    out = _bundle_problems(bundle)
+    for e in bundle.get("entry", []):
+        r = e["resource"]
+        profile = r.get("meta", {}).get("profile", [""])[0]
+        if profile.endswith("davinci-pct-gfe-summary"):
+            out += _summary_problems(r)
+        elif profile.endswith("davinci-pct-gfe-professional"):
+            out += _professional_problems(r)
+        elif r["resourceType"] == "Patient":
+            out += _patient_problems(r)
+        elif r["resourceType"] == "Organization":
+            out += _organization_problems(r)
+        elif r["resourceType"] == "Practitioner":
+            out += _practitioner_problems(r)
+        else:
+            out.append(f"unexpected {r['resourceType']} with profile {profile!r}")
+    return out
+
+
+def check_bundle(text: str) -> dict[str, Any]:
+    """Validate with the R4B models (the Bundle and each entry) and the profiles; the data."""
+    validate_gfe_fhir(text)
+    data: dict[str, Any] = json.loads(text, parse_float=Decimal)
+    for e in data["entry"]:
+        MODELS[e["resource"]["resourceType"]].model_validate(e["resource"])
+    assert required_problems(data) == []
+    return data
+
+
+# ---- fixtures ------------------------------------------------------------------------------
+
+
+def _series_gfe() -> GoodFaithEstimate:
+    request = ketacost.load_request(IV_SELF_PAY)
+    return build_gfe(request, ketacost.estimate(request), issued=ISSUED)
+
+
+@pytest.fixture(scope="module")
+def series() -> GoodFaithEstimate:
+    return _series_gfe()
+
+
+@pytest.fixture(scope="module")
+def series_text(series: GoodFaithEstimate) -> str:
+    return render_gfe_fhir(series)
+
+
+@pytest.fixture(scope="module")
+def series_bundle(series_text: str) -> dict[str, Any]:
+    return check_bundle(series_text)
+
+
+def _claims(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"].get("meta", {}).get("profile", [""])[0].endswith(kind)
+    ]
+
+
+def _two_provider_gfe() -> GoodFaithEstimate:
+    clinic = b.clinic(
+        {"90792": "400.00", "96365": "650.00"},
+        {
+            "eval": b.session(b.line("90792"), self_pay="300.00") | {"provider": "dr-lee"},
+            "iv": b.session(b.line("96365"), self_pay="450.00"),
+        },
+    ) | {"providers": {"dr-lee": {"name": "Dana Lee", "credentials": "MD", "npi": OTHER_NPI}}}
+    data = b.request(
+        ketacost.clinic_from_data(clinic),
+        [{"session": "eval", "sessions": 1}, {"session": "iv", "sessions": 4, "every_weeks": 1}],
+        start="2027-03-01",
+        payer_id="self-pay",
+        patient={
+            "name": "Nguyễn Thị Minh Khai",
+            "birth_date": "1990-01-31",
+            "diagnoses": ["F33.2"],
+        },
+    )
+    req = ketacost.request_from_data(data)
+    return build_gfe(req, ketacost.estimate(req), issued=ISSUED)
+
+
+# ---- the worked example ----------------------------------------------------------------------
+
+
+def test_series_bundle_validates_and_has_every_required_element(
+    series_bundle: dict[str, Any],
+) -> None:
+    kinds = [e["resource"]["resourceType"] for e in series_bundle["entry"]]
+    # The summary GFE first (pct-gfe-bundle-3), the clinic's GFE, the patient, the clinic.
+    assert kinds == ["Claim", "Claim", "Patient", "Organization"]
+    assert series_bundle["timestamp"] == "2026-11-21T12:00:00Z"  # noon UTC on the issue date
+
+
+def test_series_items_and_amounts(series: GoodFaithEstimate, series_bundle: dict[str, Any]) -> None:
+    [summary] = _claims(series_bundle, "davinci-pct-gfe-summary")
+    [gfe] = _claims(series_bundle, "davinci-pct-gfe-professional")
+    usd = {"currency": "USD"}
+    # 250 + 2,228.58 + 171.42 + 4,596.46 + 353.54 = 7,600.00 (tests/test_documents.py).
+    assert summary["total"] == gfe["total"] == {"value": Decimal("7600.00")} | usd
+    rows = [
+        (
+            i["productOrService"]["coding"][0]["system"],
+            i["productOrService"]["coding"][0]["code"],
+            i["quantity"]["value"],
+            i["unitPrice"]["value"],
+            i["net"]["value"],
+            i.get("servicedDate") or (i["servicedPeriod"]["start"], i["servicedPeriod"]["end"]),
+        )
+        for i in gfe["item"]
+    ]
+    assert rows == [
+        (CPT_SYSTEM, "90791", 1, Decimal("250.00"), Decimal("250.00"), "2027-01-04"),
+        # 6 × 371.43 = 2,228.58: the induction's six infusions every 2 days, closed weekends:
+        # Tue 5, Thu 7, (Sat 9 closed) Mon 11, Wed 13, Fri 15, (Sun 17 closed) Mon 18 January
+        (
+            CPT_SYSTEM,
+            "96365",
+            6,
+            Decimal("371.43"),
+            Decimal("2228.58"),
+            ("2027-01-05", "2027-01-18"),
+        ),
+        (
+            HCPCS_SYSTEM,
+            "J3490",
+            6,
+            Decimal("28.57"),
+            Decimal("171.42"),
+            ("2027-01-05", "2027-01-18"),
+        ),
+        # 11 × 417.86 = 4,596.46: boosters every 4 weeks from 2 weeks after the induction
+        # (18 January + 14 days = Mon 1 February) to 1 February + 10 × 28 days = 8 November
+        (
+            CPT_SYSTEM,
+            "96365",
+            11,
+            Decimal("417.86"),
+            Decimal("4596.46"),
+            ("2027-02-01", "2027-11-08"),
+        ),
+        (
+            HCPCS_SYSTEM,
+            "J3490",
+            11,
+            Decimal("32.14"),
+            Decimal("353.54"),
+            ("2027-02-01", "2027-11-08"),
+        ),
+    ]
+    [clinic] = series.providers
+    assert [(i.first_date.isoformat(), i.last_date.isoformat()) for i in clinic.items][3] == (
+        "2027-02-01",
+        "2027-11-08",
+    )
+    assert [i["sequence"] for i in gfe["item"]] == [1, 2, 3, 4, 5]
+    assert all(i["diagnosisSequence"] == [1] for i in gfe["item"])
+    [diagnosis] = gfe["diagnosis"]
+    assert diagnosis["diagnosisCodeableConcept"]["coding"][0]["code"] == "F33.2"
+    # The planned period of care: 12 months from the intake.
+    [linking] = [e for e in gfe["extension"] if e["url"].endswith("gfeServiceLinkingInfo")]
+    assert linking["extension"][0]["valuePeriod"] == {"start": "2027-01-04", "end": "2028-01-03"}
+    assert summary["billablePeriod"] == {"start": "2027-01-04", "end": "2028-01-03"}
+
+
+def test_series_money_is_written_with_two_decimals(series_text: str) -> None:
+    # Decimal amounts as JSON numbers with exactly two places, never through a float.
+    assert '"value": 7600.00,' in series_text
+    assert '"value": 2228.58,' in series_text
+    assert '"value": 250.00,' in series_text
+    money = re.findall(r'"value": ([0-9.]+),\s*"currency": "USD"', series_text)
+    assert len(money) == 2 + 5 * 2  # two totals, a unit price and a net per item
+    assert all(re.fullmatch(r"[0-9]+\.[0-9]{2}", m) for m in money)
+
+
+def test_series_identifiers_and_disclaimers(
+    series: GoodFaithEstimate, series_bundle: dict[str, Any]
+) -> None:
+    [org] = [
+        e["resource"]
+        for e in series_bundle["entry"]
+        if e["resource"]["resourceType"] == "Organization"
+    ]
+    npi = [i for i in org["identifier"] if i["system"] == NPI_SYSTEM]
+    assert [i["value"] for i in npi] == ["1234567893"]
+    assert [i["value"] for i in org["identifier"] if i["system"] != NPI_SYSTEM] == ["12-3456789"]
+    [patient] = [
+        e["resource"] for e in series_bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    ]
+    assert (patient["name"][0]["text"], patient["birthDate"]) == ("Alex Example", "1988-04-12")
+    [summary] = _claims(series_bundle, "davinci-pct-gfe-summary")
+    texts = [e["valueString"] for e in summary["extension"] if e["url"].endswith("gfeDisclaimer")]
+    # The five 149.610(c)(1)(vii)–(xi) disclaimers, then the separately scheduled item (vi).
+    assert [t.split(":")[0] for t in texts[:5]] == [d.title for d in series.disclaimers]
+    assert "$400.00" in texts[3]
+    assert texts[5].startswith("Scheduled separately") and "90837" in texts[5]
+    assert "$200.00" in texts[5]
+    [gfe] = _claims(series_bundle, "davinci-pct-gfe-professional")
+    assert [
+        e["valueString"] for e in gfe["extension"] if e["url"].endswith("gfeDisclaimer")
+    ] == texts
+    [method] = [e for e in gfe["extension"] if e["url"].endswith("providerEventMethodology")]
+    assert series.rules_hash in method["valueString"]
+    # The taxonomy is not in the clinic file yet: providerTaxonomy says unknown.
+    [tax] = gfe["provider"]["extension"]
+    assert tax["valueCodeableConcept"] == {"extension": [{"url": DAR, "valueCode": "unknown"}]}
+
+
+def test_same_gfe_gives_the_same_bytes(series_text: str) -> None:
+    again = render_gfe_fhir(_series_gfe())  # built afresh from the files
+    assert again == series_text
+    data = json.loads(series_text)
+    ids = [e["resource"]["id"] for e in data["entry"]] + [data["id"]]
+    assert len(set(ids)) == len(ids)
+    assert all(uuid.UUID(i).version == 5 for i in ids)  # derived from content, not random
+    assert all(e["fullUrl"] == f"urn:uuid:{e['resource']['id']}" for e in data["entry"])
+
+
+def test_another_gfe_gets_other_ids(series: GoodFaithEstimate, series_text: str) -> None:
+    later = series.model_copy(update={"issued": date(2026, 11, 23)})
+    other = json.loads(render_gfe_fhir(later))
+    assert {e["fullUrl"] for e in other["entry"]}.isdisjoint(
+        e["fullUrl"] for e in json.loads(series_text)["entry"]
+    )
+
+
+def test_timestamp_given_or_refused_without_a_zone(series: GoodFaithEstimate) -> None:
+    at = datetime(2026, 11, 21, 15, 30, tzinfo=UTC)
+    assert gfe_fhir_bundle(series, timestamp=at)["timestamp"] == "2026-11-21T15:30:00Z"
+    with pytest.raises(DocumentError, match="time zone"):
+        gfe_fhir_bundle(series, timestamp=datetime(2026, 11, 21, 15, 30))
+
+
+# ---- several providers, a practitioner, a Vietnamese name -----------------------------------
+
+
+def test_two_providers_each_get_a_gfe() -> None:
+    gfe = _two_provider_gfe()
+    text = render_gfe_fhir(gfe)
+    assert "Nguyễn Thị Minh Khai" in text  # UTF-8 as is, not \u escapes
+    data = check_bundle(text)
+    kinds = [e["resource"]["resourceType"] for e in data["entry"]]
+    assert kinds == ["Claim", "Claim", "Claim", "Patient", "Organization", "Practitioner"]
+    summary, clinic, lee = (e["resource"] for e in data["entry"][:3])
+    # 4 infusions × 450 = 1,800; the evaluation by Dana Lee 300; together 2,100.
+    assert [c["total"]["value"] for c in (summary, clinic, lee)] == [
+        Decimal("2100.00"),
+        Decimal("1800.00"),
+        Decimal("300.00"),
+    ]
+    [pr] = [e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Practitioner"]
+    assert pr["name"] == [
+        {"text": "Dana Lee", "family": "Lee", "given": ["Dana"], "suffix": ["MD"]}
+    ]
+    assert [i["value"] for i in pr["identifier"] if i["system"] == NPI_SYSTEM] == [OTHER_NPI]
+    assert lee["provider"]["reference"] == f"urn:uuid:{pr['id']}"
+    # Both GFEs carry the same linking identifier (one period of care).
+    links = {
+        json.dumps(e["extension"][1])
+        for c in (clinic, lee)
+        for e in c["extension"]
+        if e["url"].endswith("gfeServiceLinkingInfo")
+    }
+    assert len(links) == 1
+    # Every NPI in the Bundle is written with the NPI system.
+    npis = re.findall(r'"system": "([^"]+)",\s*"value": "(1234567893|1987654328)"', text)
+    assert {s for s, _ in npis} == {NPI_SYSTEM}
+
+
+# ---- what the GFE may not have: a diagnosis, a taxonomy, a place of service ------------------
+
+
+def test_pending_diagnosis_has_no_diagnosis_elements(series: GoodFaithEstimate) -> None:
+    # A GFE requested before the evaluation: no diagnosis code (the IG: diagnosis 0..*, "not
+    # needed or may not yet be known" in pct_gfe_professional.fsh's principal comment).
+    pending = series.model_copy(
+        update={
+            "diagnosis_codes": (),
+            "providers": tuple(
+                p.model_copy(
+                    update={
+                        "items": tuple(
+                            i.model_copy(update={"diagnosis_codes": ()}) for i in p.items
+                        )
+                    }
+                )
+                for p in series.providers
+            ),
+        }
+    )
+    data = check_bundle(render_gfe_fhir(pending))
+    for claim in _claims(data, "davinci-pct-gfe-summary") + _claims(
+        data, "davinci-pct-gfe-professional"
+    ):
+        assert "diagnosis" not in claim
+        assert all("diagnosisSequence" not in i for i in claim.get("item", []))
+        texts = [e["valueString"] for e in claim["extension"] if e["url"].endswith("gfeDisclaimer")]
+        assert any(t.startswith("Diagnosis: pending evaluation") for t in texts)
+
+
+class _PartyWithTaxonomy(Party):
+    """The field the clinic file does not have yet (the lead adds it)."""
+
+    taxonomy: str | None = None
+
+
+class _ItemWithPlace(GfeItem):
+    place_of_service: str | None = None
+
+
+def test_taxonomy_and_place_of_service_are_emitted_when_present(series: GoodFaithEstimate) -> None:
+    [p] = series.providers
+    party = _PartyWithTaxonomy(**p.provider.model_dump(), taxonomy="2084P0800X")
+    items = tuple(_ItemWithPlace(**i.model_dump(), place_of_service="11") for i in p.items)
+    gfe = series.model_copy(
+        update={"providers": (p.model_copy(update={"provider": party, "items": items}),)}
+    )
+    data = check_bundle(render_gfe_fhir(gfe))
+    [claim] = _claims(data, "davinci-pct-gfe-professional")
+    [tax] = claim["provider"]["extension"]
+    assert tax["valueCodeableConcept"] == {
+        "coding": [{"system": NUCC_SYSTEM, "code": "2084P0800X"}]
+    }
+    assert {json.dumps(i["locationCodeableConcept"]) for i in claim["item"]} == {
+        json.dumps({"coding": [{"system": POS_SYSTEM, "code": "11"}]})
+    }
+
+
+def test_place_of_service_unknown_without_one(series_bundle: dict[str, Any]) -> None:
+    [claim] = _claims(series_bundle, "davinci-pct-gfe-professional")
+    assert all(
+        i["locationCodeableConcept"] == {"extension": [{"url": DAR, "valueCode": "unknown"}]}
+        for i in claim["item"]
+    )
+
+
+# ---- limits and bad inputs ----------------------------------------------------------------
+
+
+def test_more_than_50_items_split_into_several_gfes(series: GoodFaithEstimate) -> None:
+    [p] = series.providers
+    items = p.items * 11  # 5 × 11 = 55 items: 50 on one Claim (item 1..50), 5 on the next
+    total = sum((i.expected_charge for i in items), ketacost.Money(0))
+    many = series.model_copy(
+        update={
+            "providers": (p.model_copy(update={"items": items, "expected_total": total}),),
+            "total_expected": total,
+        }
+    )
+    data = check_bundle(render_gfe_fhir(many))
+    claims = _claims(data, "davinci-pct-gfe-professional")
+    assert [len(c["item"]) for c in claims] == [50, 5]
+    # 11 × 7,600.00 = 83,600.00, split between the two Claims.
+    assert sum(c["total"]["value"] for c in claims) == Decimal("83600.00") == total.amount
+
+
+def test_a_code_neither_cpt_nor_hcpcs_is_refused(series: GoodFaithEstimate) -> None:
+    [p] = series.providers
+    odd = (p.items[0].model_copy(update={"service_code": "ABCDE"}), *p.items[1:])
+    gfe = series.model_copy(update={"providers": (p.model_copy(update={"items": odd}),)})
+    with pytest.raises(DocumentError, match="'ABCDE' is neither a CPT code"):
+        render_gfe_fhir(gfe)
+
+
+def test_modifiers_carry_their_system_and_a_cpt_display(series: GoodFaithEstimate) -> None:
+    [p] = series.providers
+    first = p.items[0].model_copy(update={"modifiers": ("25", "GT")})
+    gfe = series.model_copy(
+        update={"providers": (p.model_copy(update={"items": (first, *p.items[1:])}),)}
+    )
+    data = check_bundle(render_gfe_fhir(gfe))
+    [claim] = _claims(data, "davinci-pct-gfe-professional")
+    assert [m["coding"][0]["system"] for m in claim["item"][0]["modifier"]] == [
+        CPT_SYSTEM,
+        HCPCS_SYSTEM,
+    ]
+
+
+def test_validation_needs_the_fhir_extra(series_text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "fhir.resources.R4B.bundle", None)
+    with pytest.raises(MissingExtraError, match=r"ketacost\[fhir\]"):
+        validate_gfe_fhir(series_text)
+
+
+def test_validation_refuses_a_broken_bundle(series_text: str) -> None:
+    data = json.loads(series_text)
+    del data["entry"][0]["resource"]["status"]  # Claim.status 1..1
+    with pytest.raises(ValueError, match="status"):
+        validate_gfe_fhir(json.dumps(data))
+    data = json.loads(series_text)
+    data["entry"][1]["resource"]["item"][0]["units"] = 1  # not an element of Claim.item
+    with pytest.raises(ValueError, match="units"):
+        validate_gfe_fhir(json.dumps(data))
+    # The profile check finds a missing required element the base models allow.
+    data = json.loads(series_text, parse_float=Decimal)
+    del data["entry"][1]["resource"]["item"][0]["net"]
+    assert required_problems(data) == ["Professional.item[0].net 1..1"]
+
+
+def test_the_export_does_not_import_fhir_resources() -> None:
+    code = (
+        "import sys, ketacost, ketacost.documents._fhir\n"
+        "assert not any(m.startswith('fhir') for m in sys.modules), 'fhir imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---- property: the Bundle's totals are the GFE's ------------------------------------------
+
+
+@given(case=gen.cases(self_pay=True))
+def test_bundle_totals_equal_the_gfe(case: gen.Case) -> None:
+    data = dict(case.data)
+    patient = {k: v for k, v in data["patient"].items() if k != "age"}
+    data["patient"] = {**patient, "name": "P Q", "birth_date": "1980-02-29", "diagnoses": ["F33.2"]}
+    data.pop("issued")
+    req = ketacost.request_from_data(data, payers=case.payers)
+    est = ketacost.adjudicate(req, case.payers)
+    gfe = build_gfe(req, est, issued=min(ISSUED, est.visits[0].date))
+    bundle = check_bundle(render_gfe_fhir(gfe))
+    [summary] = _claims(bundle, "davinci-pct-gfe-summary")
+    claims = _claims(bundle, "davinci-pct-gfe-professional")
+    assert summary["total"]["value"] == gfe.total_expected.amount
+    assert sum(c["total"]["value"] for c in claims) == gfe.total_expected.amount
+    items = [i for c in claims for i in c["item"]]
+    gfe_items = [i for p in gfe.providers for i in p.items]
+    assert len(items) == len(gfe_items)
+    for item, expected in zip(items, gfe_items, strict=True):
+        assert item["net"]["value"] == expected.expected_charge.amount
+        assert item["quantity"]["value"] * item["unitPrice"]["value"] == item["net"]["value"]
+        assert ("servicedPeriod" in item) == (expected.first_date != expected.last_date)
+    for c in claims:
+        assert sum(i["net"]["value"] for i in c["item"]) == c["total"]["value"]
+
+
+# ---- the profile check finds what is missing ------------------------------------------------
+
+
+def _drop(path: str) -> Any:
+    """A change that deletes the element at a dotted path (``entry.1.resource.total``)."""
+
+    def change(data: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = data
+        for step in parents:
+            node = node[int(step)] if isinstance(node, list) else node[step]
+        del node[int(last) if isinstance(node, list) else last]
+
+    return change
+
+
+def _swap_first_entries(data: dict[str, Any]) -> None:
+    data["entry"][0], data["entry"][1] = data["entry"][1], data["entry"][0]
+
+
+def _bad_npi(data: dict[str, Any]) -> None:
+    data["entry"][3]["resource"]["identifier"][0]["value"] = "1234567890"  # check digit 3
+
+
+def _dangling_reference(data: dict[str, Any]) -> None:
+    data["entry"][1]["resource"]["patient"]["reference"] = "urn:uuid:nobody"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (_drop("identifier"), "Bundle.identifier 1..1"),
+        (_drop("timestamp"), "Bundle.timestamp 1..1"),
+        (_swap_first_entries, "pct-gfe-bundle-3: the first entry is an estimate-summary GFE"),
+        (_dangling_reference, "pct-gfe-bundle-2: reference urn:uuid:nobody is not an entry"),
+        (
+            _drop("entry.0.resource.provider.extension"),
+            "Summary.provider.extension[dataAbsentReason] 1..1 = #not-applicable",
+        ),
+        (_drop("entry.0.resource.total"), "Summary.total 1..1"),
+        (
+            _drop("entry.1.resource.identifier"),
+            "Professional.identifier[PLAC] 1..1 with value 1..1",
+        ),
+        (
+            _drop("entry.1.resource.provider.extension"),
+            "Professional.provider.extension[providerTaxonomy] 1..1 (value 1..1)",
+        ),
+        (
+            _drop("entry.1.resource.insurance"),
+            "Professional.insurance 1..* (sequence, focal, coverage)",
+        ),
+        (_drop("entry.1.resource.item.1.servicedPeriod"), "Professional.item[1].serviced[x] 1..1"),
+        (
+            _drop("entry.1.resource.item.0.extension"),
+            "Professional.item[0].extension[serviceDescription] 1..1",
+        ),
+        (
+            _drop("entry.1.resource.item.0.locationCodeableConcept"),
+            "Professional.item[0].locationCodeableConcept 1..1 (location[x] only CodeableConcept)",
+        ),
+        (
+            _drop("entry.1.resource.item.0.productOrService.coding.0.display"),
+            "Professional.item[0]: pct-cpt-display",
+        ),
+        (_drop("entry.2.resource.gender"), "Patient.gender 1..1"),
+        (_drop("entry.2.resource.name.0.extension"), "Patient.name: us-core-6"),
+        (_drop("entry.3.resource.type"), "Organization.type 1..* (PCT)"),
+        (_drop("entry.3.resource.active"), "Organization.active 1..1 (US Core)"),
+        (_bad_npi, "Organization.identifier[NPI]: us-core-16/17"),
+    ],
+)
+def test_the_profile_check_finds_a_missing_element(
+    series_text: str, change: Any, problem: str
+) -> None:
+    data = json.loads(series_text, parse_float=Decimal)
+    change(data)
+    assert problem in required_problems(data)
+
+
+def test_the_profile_check_finds_a_practitioner_without_a_given_name() -> None:
+    data = json.loads(render_gfe_fhir(_two_provider_gfe()), parse_float=Decimal)
+    del data["entry"][5]["resource"]["name"][0]["given"]
+    assert required_problems(data) == ["Practitioner.name.given 1..1 (PCT)"]
