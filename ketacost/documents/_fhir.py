@@ -478,7 +478,7 @@ def _summary(gfe: GoodFaithEstimate, ids: _Ids, refs: Mapping[str, str]) -> Json
         "insurance": _no_coverage(),
     }
     if gfe.diagnosis_codes:
-        out["diagnosis"] = _diagnoses(gfe.diagnosis_codes[: MAX_DIAGNOSES * 2])
+        out["diagnosis"] = _diagnoses(gfe.diagnosis_codes)  # principal 0..1, other 0..24
     out["total"] = _money(gfe.total_expected)
     return out
 
@@ -515,9 +515,9 @@ def gfe_fhir_bundle(gfe: GoodFaithEstimate, *, timestamp: datetime | None = None
         parties.append((url, resource))
 
     claims: list[Json] = [_summary(gfe, ids, refs)]
-    for p in gfe.providers:
+    for index, p in enumerate(gfe.providers):
         for n, items in enumerate(_chunks(p.items)):
-            claims.append(_professional(gfe, p, items, ids, refs, f"gfe/{p.provider.npi}/{n}"))
+            claims.append(_professional(gfe, p, items, ids, refs, f"gfe/{index}/{n}"))
     entries += [(f"urn:uuid:{c['id']}", c) for c in claims]
     entries.append((refs["patient"], _patient(gfe, ids("patient"), refs["patient"])))
     # Organizations first, then practitioners (the profile's slices, in its order).
@@ -569,8 +569,10 @@ def validate_gfe_fhir(text: str) -> None:
     """Parse a GFE Bundle's JSON with the FHIR R4B models of ``fhir.resources``.
 
     Needs the ``fhir`` extra. Checks the structure and types of the Bundle and every entry
-    (R4B's Claim, Patient, Organization and Practitioner have the R4 elements used here); the
-    PCT profiles' own requirements are checked by the test suite.
+    (R4B's Claim, Patient, Organization and Practitioner have the R4 elements used here):
+    required base elements, unknown elements, data types. It does not check code values
+    against their value sets, nor the PCT profiles' own requirements (the test suite checks
+    those).
 
     Raises:
         ValueError: the text is not a valid FHIR Bundle (pydantic's ``ValidationError``).
