@@ -1,0 +1,125 @@
+"""Where the records database is, and opening it: owner-only files, migrations run in code.
+
+SQLite by default, in the user's data directory (``platformdirs.user_data_dir("ketacost")``);
+``--db URL`` or ``KETACOST_DB`` for another file or a PostgreSQL server
+(``postgresql://user@host/db``; psycopg 3 is the driver). Nothing here logs: SQLAlchemy's echo
+stays off, so no statement or value (patient data) reaches a log.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from ketacost._extras import require
+
+from . import _migrate
+from ._errors import NotInitialisedError, RecordsError
+
+__all__ = ["ENV", "default_url", "engine_for", "prepare_sqlite_file", "shown", "sqlite_path"]
+
+#: The environment variable naming the records database.
+ENV = "KETACOST_DB"
+#: The SQLite file's name in the user's data directory.
+DEFAULT_FILE = "records.sqlite3"
+
+
+def default_url() -> str:
+    """``$KETACOST_DB``, else a SQLite file in the user's data directory."""
+    env = os.environ.get(ENV)
+    if env:
+        return env
+    platformdirs = require("platformdirs", "records", feature="the records database")
+    folder = Path(platformdirs.user_data_dir("ketacost"))
+    return f"sqlite:///{folder / DEFAULT_FILE}"
+
+
+def parse(url: str) -> URL:
+    """The URL, with PostgreSQL's driver made psycopg 3 (the one the extra installs)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise RecordsError(f"not a database URL: {url!r}") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise RecordsError(
+            f"records are kept in SQLite or PostgreSQL, not {parsed.get_backend_name()}"
+        )
+    return parsed
+
+
+def shown(url: URL) -> str:
+    """The URL as it may be printed (the password hidden)."""
+    return url.render_as_string(hide_password=True)
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def prepare_sqlite_file(path: Path) -> None:
+    """Create the file and the folders it needs, owner-only (0600 file, 0700 new folders).
+
+    Folders that exist already are left as they are; the file is made 0600 even if it exists.
+    """
+    missing: list[Path] = []
+    parent = path.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def engine_for(url: URL) -> Engine:
+    """An engine for the URL (SQLite with foreign keys on)."""
+    engine = create_engine(url, echo=False, hide_parameters=True)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def check_current(engine: Engine, url: URL) -> None:
+    """Refuse a database that is not at this version's newest migration.
+
+    Raises:
+        NotInitialisedError: no schema, an older one, or a newer one.
+    """
+    try:
+        current = _migrate.current_revision(engine)
+    except OperationalError as exc:
+        raise RecordsError(f"cannot open the records database {shown(url)}: {exc.orig}") from None
+    head = _migrate.head_revision()
+    if current == head:
+        return
+    if current is None:
+        has_tables = bool(inspect(engine).get_table_names())
+        what = "holds other tables" if has_tables else "is empty"
+        raise NotInitialisedError(
+            f"the records database {shown(url)} {what}: run 'ketacost records init'"
+        )
+    raise NotInitialisedError(
+        f"the records database {shown(url)} is at schema {current}, this ketacost needs {head}: "
+        "run 'ketacost records init' to migrate it (or use the ketacost that made it)"
+    )

@@ -1,0 +1,218 @@
+"""Reading a GFE back whole, purging past retention, re-estimating under new rule files."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from ketacost._errors import KetacostError
+from ketacost._library import PayerLibrary
+from ketacost._loader import request_from_data
+from ketacost._money import Money
+from ketacost.documents import DisputeFinding, GoodFaithEstimate
+
+from ._errors import RecordsError, RetentionError
+from ._results import GfeRecord, PurgeResult, Reestimate, RuleFileUse, StoredCheck, Totals
+from ._rules import CLINIC_FILE
+from ._schema import (
+    bills,
+    dispute_checks,
+    dispute_findings,
+    estimate_rule_files,
+    estimates,
+    gfes,
+    requests,
+    rule_files,
+)
+from ._store import _summary
+
+if TYPE_CHECKING:
+    from ._store import Records
+
+__all__ = ["purge", "reestimate", "show", "write_rule_files"]
+
+
+def _checks(records: Records, gfe_id: str) -> tuple[StoredCheck, ...]:
+    out: list[StoredCheck] = []
+    with records.engine.connect() as conn:
+        rows = conn.execute(
+            select(dispute_checks.c.id, bills.c.id.label("bill_id"), bills.c.bill_date)
+            .add_columns(bills.c.billed_cents)
+            .join(bills, bills.c.id == dispute_checks.c.bill_id)
+            .where(dispute_checks.c.gfe_id == gfe_id)
+            .order_by(dispute_checks.c.created_at)
+        ).all()
+        for r in rows:
+            found = conn.execute(
+                select(dispute_findings)
+                .where(dispute_findings.c.check_id == r.id)
+                .order_by(dispute_findings.c.npi)
+            ).all()
+            out.append(
+                StoredCheck(
+                    check_id=r.id,
+                    bill_id=r.bill_id,
+                    bill_date=r.bill_date,
+                    billed=Money.from_cents(r.billed_cents),
+                    findings=tuple(
+                        DisputeFinding(
+                            npi=f.npi,
+                            provider=f.provider,
+                            expected=Money.from_cents(f.expected_cents),
+                            billed=Money.from_cents(f.billed_cents),
+                            over=Money.from_cents(f.over_cents),
+                            deadline=f.deadline,
+                            note=f.note,
+                        )
+                        for f in found
+                    ),
+                )
+            )
+    return tuple(out)
+
+
+def show(records: Records, id_or_prefix: str) -> GfeRecord:
+    """Everything stored for one GFE."""
+    gfe_id = records.resolve(id_or_prefix)
+    with records.engine.connect() as conn:
+        g = conn.execute(select(gfes).where(gfes.c.id == gfe_id)).one()
+        e = conn.execute(select(estimates).where(estimates.c.id == g.estimate_id)).one()
+        request_json = conn.scalars(
+            select(requests.c.body).where(requests.c.id == e.request_id)
+        ).one()
+        files = conn.execute(
+            select(estimate_rule_files)
+            .where(estimate_rule_files.c.estimate_id == e.id)
+            .order_by(estimate_rule_files.c.path)
+        ).all()
+    return GfeRecord(
+        summary=_summary(g),
+        gfe=GoodFaithEstimate.model_validate_json(g.body),
+        html=g.html,
+        pdf=g.pdf,
+        estimate_id=e.id,
+        request_json=request_json,
+        estimate_json=e.body,
+        rules_hash=e.rules_hash,
+        rule_files=tuple(RuleFileUse(f.path, f.sha256, f.used) for f in files),
+        checks=_checks(records, gfe_id),
+    )
+
+
+def write_rule_files(records: Records, id_or_prefix: str, folder: Path) -> list[Path]:
+    """Write the rule files a GFE's estimate was made with into ``folder`` (a payer folder).
+
+    The clinic is written as ``clinic.json``; the rest load with ``load_payers(folder)``.
+    """
+    record = show(records, id_or_prefix)
+    written: list[Path] = []
+    with records.engine.connect() as conn:
+        for f in record.rule_files:
+            content = conn.scalars(
+                select(rule_files.c.content).where(rule_files.c.sha256 == f.sha256)
+            ).one()
+            target = folder / f.path
+            if folder.resolve() not in target.resolve().parents:
+                raise RecordsError(f"stored rule file path {f.path!r} leaves the folder")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+            written.append(target)
+    return written
+
+
+def purge(records: Records, today: date, record_id: str | None = None) -> PurgeResult:
+    """Delete GFEs (with their bills and checks) whose keep-until date is before ``today``.
+
+    Raises:
+        RetentionError: ``record_id`` names a GFE still inside its retention.
+    """
+    if record_id is not None:
+        gfe_id = records.resolve(record_id)
+        until = records.kept_until(gfe_id)
+        if until >= today:
+            raise RetentionError(
+                f"record {gfe_id} is kept until {until.isoformat()} (issued + "
+                f"{records.retention_years} years, or a later bill's): not deleted"
+            )
+        candidates = [gfe_id]
+    else:
+        with records.engine.connect() as conn:
+            candidates = list(
+                conn.scalars(select(gfes.c.id).where(gfes.c.keep_until < today).order_by(gfes.c.id))
+            )
+        candidates = [c for c in candidates if records.kept_until(c) < today]
+    with records.engine.begin() as conn:
+        for gfe_id in candidates:
+            records._delete_gfe(conn, gfe_id)
+            records._audit(conn, "purge", gfe_id, {"today": today.isoformat()})
+        kept = len(conn.scalars(select(gfes.c.id)).all())
+    return PurgeResult(deleted=tuple(candidates), kept=kept)
+
+
+def _current_hashes(library: PayerLibrary) -> dict[str, str]:
+    return {f"{key}.yaml": digest for key, digest in library.file_hashes.items()}
+
+
+def reestimate(
+    records: Records, library: PayerLibrary, *, changed_rules_only: bool = False
+) -> list[Reestimate]:
+    """Re-run every stored request against ``library``; what changes, by how much.
+
+    With ``changed_rules_only``, an estimate none of whose used rule files differ from the
+    library's (by content hash; the clinic is the request's own) is listed as ``rules
+    unchanged`` and not re-run.
+    """
+    from ketacost._estimating import estimate as run_estimate
+
+    current = _current_hashes(library)
+    with records.engine.connect() as conn:
+        rows = conn.execute(
+            select(estimates, requests.c.body.label("request_body"))
+            .join(requests, requests.c.id == estimates.c.request_id)
+            .order_by(estimates.c.created_at, estimates.c.id)
+        ).all()
+        used = conn.execute(
+            select(estimate_rule_files).where(estimate_rule_files.c.used.is_(True))
+        ).all()
+        owners = conn.execute(select(gfes.c.id, gfes.c.estimate_id, gfes.c.patient_name)).all()
+    used_by: dict[str, list[tuple[str, str]]] = {}
+    for u in used:
+        used_by.setdefault(u.estimate_id, []).append((u.path, u.sha256))
+    out: list[Reestimate] = []
+    for r in rows:
+        mine = [o for o in owners if o.estimate_id == r.id]
+        changed = tuple(
+            sorted(p for p, d in used_by.get(r.id, []) if p != CLINIC_FILE and current.get(p) != d)
+        )
+        before = Totals(
+            charge=Money.from_cents(r.charge_cents),
+            patient=Money.from_cents(r.patient_cents),
+            payer=Money.from_cents(r.payer_cents),
+            secondary=Money.from_cents(r.secondary_cents),
+        )
+        base = Reestimate(
+            estimate_id=r.id,
+            gfe_ids=tuple(o.id for o in mine),
+            patient_name=mine[0].patient_name if mine else None,
+            status="rules unchanged",
+            changed_files=changed,
+            before=before,
+            after=None,
+        )
+        if changed_rules_only and not changed:
+            out.append(base)
+            continue
+        try:
+            request = request_from_data(r.request_body, payers=library, source="<stored request>")
+            t = run_estimate(request, payers=library).totals
+        except KetacostError as exc:
+            out.append(replace(base, status="error", message=str(exc)))
+            continue
+        after = Totals(charge=t.charge, patient=t.patient_net, payer=t.payer, secondary=t.secondary)
+        status = "unchanged" if after == before else "changed"
+        out.append(replace(base, status=status, after=after))
+    return out

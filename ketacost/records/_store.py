@@ -1,0 +1,544 @@
+"""The records database: Good Faith Estimates kept for years, bills checked against them.
+
+Every write appends to the hash-chained audit log in the same transaction. The audit log has
+no update or delete here, and the database refuses both (triggers, see the migration).
+"""
+
+from __future__ import annotations
+
+import builtins
+import getpass
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import URL
+
+from ketacost._estimate import Estimate
+from ketacost._library import PayerLibrary
+from ketacost._money import Money
+from ketacost._request import EstimateRequest
+from ketacost.documents import FinalBill, GoodFaithEstimate, compare_bill_to_gfe
+
+from . import _db
+from ._audit import GENESIS, AuditEntry, canonical_entry, entry_hash, verify_chain
+from ._errors import RecordNotFoundError, RecordsError
+from ._results import BillCheck, GfeRecord, GfeSummary, PurgeResult, Reestimate
+from ._schema import (
+    audit_log,
+    bills,
+    dispute_checks,
+    dispute_findings,
+    estimate_rule_files,
+    estimates,
+    gfes,
+    requests,
+    rule_files,
+)
+
+__all__ = ["RETENTION_YEARS", "Records", "years_after"]
+
+#: How long a GFE is kept by default. 45 CFR 164.316(b)(2)(i) (HIPAA Security Rule) keeps
+#: required documentation 6 years from creation or when last in effect; state medical-record
+#: rules differ (some longer), so the period is configurable (``retention_years``).
+RETENTION_YEARS = 6
+
+
+def years_after(day: date, years: int) -> date:
+    """The same day ``years`` later (1 March for 29 February: never a day short)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _actor() -> str:
+    name = os.environ.get("KETACOST_ACTOR")
+    if name:
+        return name[:100]
+    try:
+        return getpass.getuser()[:100]
+    except (OSError, KeyError):
+        return "unknown"
+
+
+class Records:
+    """A records database (open one with :func:`ketacost.records.open_records`)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        url: URL,
+        *,
+        retention_years: int = RETENTION_YEARS,
+        actor: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if not 1 <= retention_years <= 100:
+            raise RecordsError(f"retention_years must be 1 to 100 (got {retention_years})")
+        self.engine = engine
+        self.url = _db.shown(url)
+        self.retention_years = retention_years
+        self.actor = actor or _actor()
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def close(self) -> None:
+        """Close the database's connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Records:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Records({self.url!r})"
+
+    # -- the audit log ------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return self._clock().astimezone(UTC).isoformat(timespec="seconds")
+
+    def _audit(
+        self, conn: Connection, action: str, record_id: str | None, detail: Mapping[str, Any]
+    ) -> None:
+        """Append one entry (ids, hashes and counts only: never patient data)."""
+        if conn.dialect.name == "postgresql":
+            # One writer at a time: two appends never read the same head.
+            conn.execute(text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
+        head = conn.execute(
+            select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+        ).first()
+        seq, prev = (1, GENESIS) if head is None else (head.seq + 1, head.hash)
+        at = self._now()
+        canonical = canonical_entry(seq, at, self.actor, action, record_id, detail)
+        conn.execute(
+            insert(audit_log).values(
+                seq=seq,
+                at=at,
+                actor=self.actor,
+                action=action,
+                record_id=record_id,
+                detail=json.dumps(detail, sort_keys=True, separators=(",", ":")),
+                prev_hash=prev,
+                hash=entry_hash(prev, canonical),
+            )
+        )
+
+    def audit_entries(self) -> list[AuditEntry]:
+        """The audit log, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(audit_log).order_by(audit_log.c.seq)).all()
+        return [
+            AuditEntry(
+                seq=r.seq,
+                at=r.at,
+                actor=r.actor,
+                action=r.action,
+                record_id=r.record_id,
+                detail=json.loads(r.detail),
+                prev_hash=r.prev_hash,
+                hash=r.hash,
+            )
+            for r in rows
+        ]
+
+    def verify(self, *, anchor: str | None = None) -> list[str]:
+        """Every sign of tampering (empty when none): the audit chain and the stored bytes.
+
+        Each stored GFE's HTML and PDF must still hash to what was recorded when it was saved.
+        """
+        problems = verify_chain(self.audit_entries(), anchor=anchor)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(gfes.c.id, gfes.c.html, gfes.c.html_sha256, gfes.c.pdf, gfes.c.pdf_sha256)
+            ).all()
+        for r in rows:
+            if _sha256(r.html) != r.html_sha256:
+                problems.append(f"GFE {r.id}: its HTML is not the HTML that was saved")
+            if r.pdf is not None and _sha256(r.pdf) != r.pdf_sha256:
+                problems.append(f"GFE {r.id}: its PDF is not the PDF that was saved")
+        return problems
+
+    # -- saving -------------------------------------------------------------------------
+
+    def _store_rule_files(self, conn: Connection, files: Mapping[str, bytes]) -> dict[str, str]:
+        stmt_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        digests: dict[str, str] = {}
+        for path, content in sorted(files.items()):
+            digest = _sha256(content)
+            digests[path] = digest
+            conn.execute(
+                stmt_insert(rule_files)
+                .values(sha256=digest, content=content, size=len(content))
+                .on_conflict_do_nothing(index_elements=["sha256"])
+            )
+        return digests
+
+    def save_gfe(
+        self,
+        *,
+        request: EstimateRequest,
+        estimate: Estimate,
+        gfe: GoodFaithEstimate,
+        html: str,
+        pdf: bytes | None,
+        rule_files: Mapping[str, bytes],
+        used: Iterable[str] | None = None,
+    ) -> str:
+        """Store a GFE as handed to the patient, with what it was made from; its id.
+
+        Args:
+            request: the request estimated.
+            estimate: its estimate (the GFE's source).
+            gfe: the Good Faith Estimate.
+            html: the HTML handed to the patient (stored as UTF-8 bytes).
+            pdf: the PDF handed to the patient, if one was.
+            rule_files: path -> bytes of the rule files (:func:`rule_files_of`).
+            used: which of ``rule_files`` the estimate's coverage read (default: all).
+        """
+        if gfe.rules_hash != estimate.rules_hash:
+            raise RecordsError("the GFE was not made from this estimate (its rules hash differs)")
+        if not rule_files:
+            raise RecordsError("no rule files given: an estimate is stored with its rule files")
+        html_bytes = html.encode("utf-8")
+        gfe_id = _new_id()
+        with self.engine.begin() as conn:
+            request_id, estimate_id = self._insert_estimate(
+                conn, request, estimate, rule_files, used
+            )
+            conn.execute(
+                insert(gfes).values(
+                    id=gfe_id,
+                    estimate_id=estimate_id,
+                    issued=gfe.issued,
+                    patient_name=gfe.patient.name,
+                    patient_birth_date=gfe.patient.birth_date,
+                    period_start=gfe.period_start,
+                    period_end=gfe.period_end,
+                    total_cents=gfe.total_expected.cents,
+                    body=gfe.model_dump_json(),
+                    html=html_bytes,
+                    html_sha256=_sha256(html_bytes),
+                    pdf=pdf,
+                    pdf_sha256=None if pdf is None else _sha256(pdf),
+                    keep_until=years_after(gfe.issued, self.retention_years),
+                    created_at=self._now(),
+                )
+            )
+            self._audit(
+                conn,
+                "save-gfe",
+                gfe_id,
+                {
+                    "request": request_id,
+                    "estimate": estimate_id,
+                    "rules_hash": estimate.rules_hash,
+                    "html_sha256": _sha256(html_bytes),
+                    "pdf_sha256": None if pdf is None else _sha256(pdf),
+                },
+            )
+        return gfe_id
+
+    def save_estimate(
+        self,
+        *,
+        request: EstimateRequest,
+        estimate: Estimate,
+        rule_files: Mapping[str, bytes],
+        used: Iterable[str] | None = None,
+    ) -> str:
+        """Store a request and its estimate (no GFE) with the rule files; the estimate's id.
+
+        Kept until purged by hand: only GFEs have a keep-until date.
+        """
+        with self.engine.begin() as conn:
+            request_id, estimate_id = self._insert_estimate(
+                conn, request, estimate, rule_files, used
+            )
+            self._audit(
+                conn,
+                "save-estimate",
+                estimate_id,
+                {"request": request_id, "rules_hash": estimate.rules_hash},
+            )
+        return estimate_id
+
+    def _insert_estimate(
+        self,
+        conn: Connection,
+        request: EstimateRequest,
+        estimate: Estimate,
+        rule_files: Mapping[str, bytes],
+        used: Iterable[str] | None,
+    ) -> tuple[str, str]:
+        """Insert the rule files, the request and the estimate: (request id, estimate id)."""
+        if not rule_files:
+            raise RecordsError("no rule files given: an estimate is stored with its rule files")
+        used_set = set(rule_files) if used is None else set(used)
+        request_json = request.model_dump_json()
+        t = estimate.totals
+        now = self._now()
+        request_id, estimate_id = _new_id(), _new_id()
+        digests = self._store_rule_files(conn, rule_files)
+        conn.execute(
+            insert(requests).values(
+                id=request_id,
+                sha256=_sha256(request_json.encode()),
+                body=request_json,
+                created_at=now,
+            )
+        )
+        conn.execute(
+            insert(estimates).values(
+                id=estimate_id,
+                request_id=request_id,
+                body=estimate.model_dump_json(),
+                rules_hash=estimate.rules_hash,
+                library_version=estimate.library_version,
+                payer_id=estimate.payer_id,
+                charge_cents=t.charge.cents,
+                patient_cents=t.patient_net.cents,
+                payer_cents=t.payer.cents,
+                secondary_cents=t.secondary.cents,
+                created_at=now,
+            )
+        )
+        conn.execute(
+            insert(estimate_rule_files),
+            [
+                {"estimate_id": estimate_id, "path": p, "sha256": d, "used": p in used_set}
+                for p, d in digests.items()
+            ],
+        )
+        return request_id, estimate_id
+
+    # -- reading ------------------------------------------------------------------------
+
+    def resolve(self, id_or_prefix: str) -> str:
+        """The GFE id a full id or a unique prefix (6 characters or more) names.
+
+        Raises:
+            RecordNotFoundError: none, or several, match.
+        """
+        wanted = id_or_prefix.strip().lower()
+        if len(wanted) < 6 or not all(c in "0123456789abcdef" for c in wanted):
+            raise RecordNotFoundError(
+                f"{id_or_prefix!r} is not a record id (give 6 or more of its hex characters)"
+            )
+        with self.engine.connect() as conn:
+            found = conn.scalars(
+                select(gfes.c.id).where(gfes.c.id.startswith(wanted, autoescape=True)).limit(2)
+            ).all()
+        if not found:
+            raise RecordNotFoundError(f"no Good Faith Estimate with id {id_or_prefix}")
+        if len(found) > 1:
+            raise RecordNotFoundError(f"id {id_or_prefix} matches several records: give more")
+        return str(found[0])
+
+    def list(self, *, patient: str | None = None) -> list[GfeSummary]:
+        """Stored GFEs, newest issue first; ``patient``: only that name (case-insensitive)."""
+        query = select(gfes).order_by(gfes.c.issued.desc(), gfes.c.created_at.desc())
+        if patient is not None:
+            query = query.where(func.lower(gfes.c.patient_name) == patient.strip().lower())
+        with self.engine.connect() as conn:
+            return [_summary(r) for r in conn.execute(query)]
+
+    def find_gfe(
+        self, patient_name: str, *, birth_date: date | None = None, service_date: date
+    ) -> str:
+        """The newest GFE of a patient whose period covers ``service_date``.
+
+        Raises:
+            RecordNotFoundError: none does.
+        """
+        query = (
+            select(gfes.c.id)
+            .where(func.lower(gfes.c.patient_name) == patient_name.strip().lower())
+            .where(gfes.c.period_start <= service_date, gfes.c.period_end >= service_date)
+            .order_by(gfes.c.issued.desc(), gfes.c.created_at.desc())
+        )
+        if birth_date is not None:
+            query = query.where(gfes.c.patient_birth_date == birth_date)
+        with self.engine.connect() as conn:
+            found = conn.scalars(query.limit(1)).first()
+        if found is None:
+            raise RecordNotFoundError(
+                f"no stored Good Faith Estimate for this patient covers {service_date.isoformat()}"
+                "; give the GFE's id (--gfe ID)"
+            )
+        return str(found)
+
+    def check_bill(
+        self,
+        bill: FinalBill,
+        *,
+        gfe_id: str | None = None,
+        patient_name: str | None = None,
+        birth_date: date | None = None,
+        service_date: date | None = None,
+    ) -> BillCheck:
+        """Compare a final bill with its GFE ($400 per provider, 45 CFR 149.620); store both.
+
+        The GFE is ``gfe_id``, else the patient's newest one covering ``service_date`` (default:
+        the bill's first dated line). The bill is kept ``retention_years`` after its date.
+        """
+        if gfe_id is not None:
+            gfe_id = self.resolve(gfe_id)
+        else:
+            day = service_date or min((ln.date for ln in bill.lines if ln.date), default=None)
+            if patient_name is None or day is None:
+                raise RecordsError(
+                    "to find the Good Faith Estimate, give the patient's name and the date of "
+                    "service (or the GFE's id)"
+                )
+            gfe_id = self.find_gfe(patient_name, birth_date=birth_date, service_date=day)
+        with self.engine.connect() as conn:
+            body = conn.scalars(select(gfes.c.body).where(gfes.c.id == gfe_id)).one()
+        findings = tuple(compare_bill_to_gfe(GoodFaithEstimate.model_validate_json(body), bill))
+        billed = sum(bill.billed().values(), Money(0))
+        bill_day = bill.bill_date or self._clock().date()
+        bill_id, check_id = _new_id(), _new_id()
+        now = self._now()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(bills).values(
+                    id=bill_id,
+                    gfe_id=gfe_id,
+                    bill_date=bill.bill_date,
+                    service_date=service_date,
+                    body=bill.model_dump_json(),
+                    billed_cents=billed.cents,
+                    keep_until=years_after(bill_day, self.retention_years),
+                    created_at=now,
+                )
+            )
+            conn.execute(
+                insert(dispute_checks).values(
+                    id=check_id,
+                    bill_id=bill_id,
+                    gfe_id=gfe_id,
+                    findings=len(findings),
+                    created_at=now,
+                )
+            )
+            for f in findings:
+                conn.execute(
+                    insert(dispute_findings).values(
+                        check_id=check_id,
+                        npi=f.npi,
+                        provider=f.provider,
+                        expected_cents=f.expected.cents,
+                        billed_cents=f.billed.cents,
+                        over_cents=f.over.cents,
+                        deadline=f.deadline,
+                        note=f.note,
+                    )
+                )
+            self._audit(
+                conn,
+                "check-bill",
+                gfe_id,
+                {"bill": bill_id, "check": check_id, "findings": len(findings)},
+            )
+        return BillCheck(gfe_id=gfe_id, bill_id=bill_id, check_id=check_id, findings=findings)
+
+    def _delete_gfe(self, conn: Connection, gfe_id: str) -> None:
+        check_ids = select(dispute_checks.c.id).where(dispute_checks.c.gfe_id == gfe_id)
+        conn.execute(delete(dispute_findings).where(dispute_findings.c.check_id.in_(check_ids)))
+        conn.execute(delete(dispute_checks).where(dispute_checks.c.gfe_id == gfe_id))
+        conn.execute(delete(bills).where(bills.c.gfe_id == gfe_id))
+        estimate_id = conn.scalars(select(gfes.c.estimate_id).where(gfes.c.id == gfe_id)).one()
+        conn.execute(delete(gfes).where(gfes.c.id == gfe_id))
+        if conn.scalars(select(gfes.c.id).where(gfes.c.estimate_id == estimate_id)).first():
+            return
+        request_id = conn.scalars(
+            select(estimates.c.request_id).where(estimates.c.id == estimate_id)
+        ).one()
+        conn.execute(
+            delete(estimate_rule_files).where(estimate_rule_files.c.estimate_id == estimate_id)
+        )
+        conn.execute(delete(estimates).where(estimates.c.id == estimate_id))
+        if not conn.scalars(
+            select(estimates.c.id).where(estimates.c.request_id == request_id)
+        ).first():
+            conn.execute(delete(requests).where(requests.c.id == request_id))
+
+    def kept_until(self, gfe_id: str) -> date:
+        """The last day a GFE is kept: its keep-until date, or a later one of its bills."""
+        with self.engine.connect() as conn:
+            own = conn.scalars(select(gfes.c.keep_until).where(gfes.c.id == gfe_id)).one()
+            bill_max = conn.scalars(
+                select(func.max(bills.c.keep_until)).where(bills.c.gfe_id == gfe_id)
+            ).one()
+        kept: date = own if bill_max is None else max(own, bill_max)
+        return kept
+
+    # -- reading back, purging, re-estimating (ketacost.records._maintain) ---------------
+
+    def show(self, id_or_prefix: str) -> GfeRecord:
+        """Everything stored for one GFE: the document, its exact bytes, its sources, checks."""
+        from ._maintain import show
+
+        return show(self, id_or_prefix)
+
+    def write_rule_files(self, id_or_prefix: str, folder: Path) -> builtins.list[Path]:
+        """Write the rule files a GFE was estimated with into ``folder`` (to re-derive it)."""
+        from ._maintain import write_rule_files
+
+        return write_rule_files(self, id_or_prefix, folder)
+
+    def purge(self, today: date, *, record_id: str | None = None) -> PurgeResult:
+        """Delete the GFEs past their keep-until date (and their bills); never one inside it.
+
+        Raises:
+            RetentionError: ``record_id`` names a GFE still inside its retention.
+        """
+        from ._maintain import purge
+
+        return purge(self, today, record_id)
+
+    def reestimate(
+        self, library: PayerLibrary, *, changed_rules_only: bool = False
+    ) -> builtins.list[Reestimate]:
+        """Re-run each stored request against ``library``: which estimates change, by how much."""
+        from ._maintain import reestimate
+
+        return reestimate(self, library, changed_rules_only=changed_rules_only)
+
+
+def _summary(r: Any) -> GfeSummary:
+    return GfeSummary(
+        id=r.id,
+        issued=r.issued,
+        patient_name=r.patient_name,
+        patient_birth_date=r.patient_birth_date,
+        period_start=r.period_start,
+        period_end=r.period_end,
+        total_expected=Money.from_cents(r.total_cents),
+        keep_until=r.keep_until,
+        has_pdf=r.pdf is not None,
+    )

@@ -1,0 +1,1 @@
+"""Alembic migrations of the records database, run by :func:`ketacost.records.init_records`."""
