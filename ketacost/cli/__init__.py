@@ -16,7 +16,7 @@ User errors print one line to stderr and exit with code 2 (see :mod:`ketacost.cl
 
 from __future__ import annotations
 
-from . import _batch, _documents, _estimate, _payers, _serve  # noqa: F401 - register commands
+from . import _batch, _documents, _estimate, _payers, _records, _serve  # noqa: F401 - register
 from ._app import EXIT_PROBLEMS, EXIT_USER_ERROR, cli
 
 __all__ = ["EXIT_PROBLEMS", "EXIT_USER_ERROR", "cli", "main"]

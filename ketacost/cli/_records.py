@@ -1,0 +1,302 @@
+"""``ketacost records ...`` and ``ketacost bill check``: the records database (records extra).
+
+    ketacost records init [--db URL]
+    ketacost records save-gfe REQUEST [--issued DATE] [--pdf] [--payers DIR]
+    ketacost records list [--patient NAME]
+    ketacost records show ID [--html FILE] [--pdf FILE]
+    ketacost records reestimate [--changed-rules] [--payers DIR]
+    ketacost records purge [--today DATE] [--record ID]
+    ketacost records verify [--anchor HASH]
+    ketacost bill check BILL.yaml [--gfe ID]
+
+``--db`` defaults to ``$KETACOST_DB``, else a SQLite file in the user's data folder. Nothing
+here prints to a log; what is printed goes to the terminal of whoever ran the command.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from ._app import EXIT_PROBLEMS, cli
+from ._estimate import REQUEST, library, load
+from ._output import payers_option
+
+if TYPE_CHECKING:
+    from ketacost._money import Money
+    from ketacost.records import Records
+    from ketacost.records._results import Reestimate
+
+__all__ = ["bill", "records"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def db_option() -> Callable[[F], F]:
+    return click.option(
+        "--db",
+        "db_url",
+        metavar="URL",
+        default=None,
+        help="Database URL (default: $KETACOST_DB, else a SQLite file in your data folder).",
+    )
+
+
+def _open(db_url: str | None) -> Records:
+    from ketacost.records import open_records
+
+    return open_records(db_url)
+
+
+@cli.group()
+def records() -> None:
+    """Good Faith Estimates kept for years, bills checked against them (records extra).
+
+    \b
+    Example:
+      ketacost records init
+      ketacost records save-gfe examples/requests/iv-series-self-pay.yaml
+      ketacost records list
+    """
+
+
+@records.command("init")
+@db_option()
+def records_init(db_url: str | None) -> None:
+    """Create the records database (or migrate it to this version); files are owner-only."""
+    from ketacost.records import init_records
+
+    with init_records(db_url) as rec:
+        click.echo(f"Records database ready: {rec.url}")
+
+
+@records.command("save-gfe")
+@REQUEST
+@click.option("--issued", type=DATE, default=None, help="Issue date (default: the request's).")
+@click.option("--pdf", "with_pdf", is_flag=True, help="Also make and keep the PDF (pdf extra).")
+@payers_option()
+@db_option()
+def records_save_gfe(
+    request_path: Path,
+    issued: datetime | None,
+    with_pdf: bool,
+    payers_dir: Path | None,
+    db_url: str | None,
+) -> None:
+    """Make a request's Good Faith Estimate and keep it, with the rule files it used."""
+    from ketacost import estimate as estimate_request
+    from ketacost import good_faith_range
+    from ketacost.documents import build_gfe, render_gfe_html, render_gfe_pdf
+    from ketacost.records import rule_files_of, used_rule_paths
+
+    request, payers = load(request_path, payers_dir)
+    result = estimate_request(request, payers=payers)
+    day = issued.date() if issued else (request.issued or date.today())
+    period_range = None
+    if request.unknowns is not None:
+        period_range = good_faith_range(request, result, payers=payers)
+    doc = build_gfe(request, result, issued=day, period_range=period_range)
+    with _open(db_url) as rec:
+        gfe_id = rec.save_gfe(
+            request=request,
+            estimate=result,
+            gfe=doc,
+            html=render_gfe_html(doc),
+            pdf=render_gfe_pdf(doc) if with_pdf else None,
+            rule_files=rule_files_of(request, payers),
+            used=used_rule_paths(request, payers),
+        )
+        keep = rec.show(gfe_id).summary.keep_until
+    click.echo(f"Saved Good Faith Estimate {gfe_id} (kept until {keep.isoformat()})")
+
+
+@records.command("list")
+@click.option("--patient", default=None, metavar="NAME", help="Only this patient's.")
+@db_option()
+def records_list(patient: str | None, db_url: str | None) -> None:
+    """List the stored Good Faith Estimates, newest first."""
+    with _open(db_url) as rec:
+        found = rec.list(patient=patient)
+    if not found:
+        click.echo("No Good Faith Estimates stored.")
+        return
+    click.echo("id            issued      patient (birth date)                 total  keep until")
+    for s in found:
+        who = f"{s.patient_name} ({s.patient_birth_date.isoformat()})"
+        total = format(s.total_expected, "$")
+        click.echo(
+            f"{s.id[:12]}  {s.issued.isoformat()}  {who:<30} {total:>12}  "
+            f"{s.keep_until.isoformat()}{'' if s.has_pdf else '  (no PDF)'}"
+        )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a patient's document readable by its owner only (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(data)
+
+
+@records.command("show")
+@click.argument("record_id", metavar="ID")
+@click.option("--html", "html_out", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--pdf", "pdf_out", type=click.Path(path_type=Path, dir_okay=False))
+@db_option()
+def records_show(
+    record_id: str, html_out: Path | None, pdf_out: Path | None, db_url: str | None
+) -> None:
+    """Show a stored GFE (an id or its first 6+ characters); write its exact HTML or PDF."""
+    with _open(db_url) as rec:
+        r = rec.show(record_id)
+    s = r.summary
+    click.echo(f"Good Faith Estimate {s.id}")
+    click.echo(f"  patient:     {s.patient_name} (born {s.patient_birth_date.isoformat()})")
+    click.echo(f"  issued:      {s.issued.isoformat()}; kept until {s.keep_until.isoformat()}")
+    click.echo(f"  period:      {s.period_start.isoformat()} to {s.period_end.isoformat()}")
+    click.echo(f"  expected:    {s.total_expected:$}")
+    for p in r.gfe.providers:
+        click.echo(f"    {p.provider.name} (NPI {p.provider.npi}): {p.expected_total:$}")
+    click.echo(f"  rules hash:  {r.rules_hash}")
+    used = [f.path for f in r.rule_files if f.used]
+    click.echo(f"  rule files:  {len(r.rule_files)} stored; read: {', '.join(used)}")
+    for c in r.checks:
+        when = c.bill_date.isoformat() if c.bill_date else "undated"
+        click.echo(f"  bill {c.bill_id[:12]} ({when}, {c.billed:$}): {len(c.findings)} finding(s)")
+        for f in c.findings:
+            click.echo(f"    {f.note}")
+    if html_out is not None:
+        _write_private(html_out, r.html)
+        click.echo(f"HTML written to {html_out}")
+    if pdf_out is not None:
+        if r.pdf is None:
+            raise click.ClickException("this Good Faith Estimate was stored without a PDF")
+        _write_private(pdf_out, r.pdf)
+        click.echo(f"PDF written to {pdf_out}")
+
+
+def _signed(m: Money) -> str:
+    return f"+{m:$}" if m.cents >= 0 else f"{m:$}"
+
+
+def _change_line(r: Reestimate) -> str:
+    who = f"{r.patient_name or 'estimate'} {(r.gfe_ids or (r.estimate_id,))[0][:12]}"
+    if r.status == "error":
+        return f"{who}: cannot re-estimate: {r.message}"
+    if r.after is None:
+        return f"{who}: unchanged (none of its rule files changed)"
+    delta = r.change()
+    assert delta is not None
+    files = f" ({', '.join(r.changed_files)} changed)" if r.changed_files else ""
+    if r.status == "unchanged":
+        return f"{who}: unchanged{files}"
+    return (
+        f"{who}: CHANGED{files}: patient {r.before.patient:$} -> {r.after.patient:$} "
+        f"({_signed(delta.patient)}), plan {r.before.payer:$} -> {r.after.payer:$} "
+        f"({_signed(delta.payer)})"
+        + (
+            f", second payer {r.before.secondary:$} -> {r.after.secondary:$}"
+            if r.before.secondary or r.after.secondary
+            else ""
+        )
+    )
+
+
+@records.command("reestimate")
+@click.option(
+    "--changed-rules",
+    is_flag=True,
+    help="Re-run only the estimates whose rule files differ from the current ones.",
+)
+@payers_option()
+@db_option()
+def records_reestimate(changed_rules: bool, payers_dir: Path | None, db_url: str | None) -> int:
+    """Re-run each stored request against the current rule files: what changes, by how much.
+
+    Exit code 1 when an estimate changes (or cannot be re-run), else 0.
+    """
+    with _open(db_url) as rec:
+        results = rec.reestimate(library(payers_dir), changed_rules_only=changed_rules)
+    if not results:
+        click.echo("No estimates stored.")
+        return 0
+    for r in results:
+        click.echo(_change_line(r))
+    changed = sum(r.status in ("changed", "error") for r in results)
+    click.echo(f"{changed} of {len(results)} stored estimates change.")
+    return EXIT_PROBLEMS if changed else 0
+
+
+@records.command("purge")
+@click.option("--today", type=DATE, default=None, help="Today's date (default: the clock's).")
+@click.option("--record", "record_id", metavar="ID", default=None, help="Only this record.")
+@db_option()
+def records_purge(today: datetime | None, record_id: str | None, db_url: str | None) -> None:
+    """Delete the GFEs past their keep-until date; never one inside it (exit 2 if asked)."""
+    day = today.date() if today else date.today()
+    with _open(db_url) as rec:
+        result = rec.purge(day, record_id=record_id)
+    click.echo(f"Deleted {len(result.deleted)} record(s) past retention; {result.kept} kept.")
+    for gfe_id in result.deleted:
+        click.echo(f"  deleted {gfe_id}")
+
+
+@records.command("verify")
+@click.option("--anchor", metavar="HASH", default=None, help="A head hash noted earlier.")
+@db_option()
+def records_verify(anchor: str | None, db_url: str | None) -> int:
+    """Check the audit log's hash chain and the stored documents' bytes (exit 1 if tampered)."""
+    with _open(db_url) as rec:
+        problems = rec.verify(anchor=anchor)
+        entries = rec.audit_entries()
+    for p in problems:
+        click.echo(f"TAMPERED: {p}")
+    if problems:
+        return EXIT_PROBLEMS
+    head = entries[-1].hash if entries else "(empty)"
+    click.echo(f"Audit log intact: {len(entries)} entries; head {head}")
+    return 0
+
+
+@cli.group()
+def bill() -> None:
+    """Final bills: compare one with its Good Faith Estimate (records extra)."""
+
+
+@bill.command("check")
+@click.argument("bill_path", metavar="BILL", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--gfe", "gfe_id", metavar="ID", default=None, help="The GFE (default: found).")
+@db_option()
+def bill_check(bill_path: Path, gfe_id: str | None, db_url: str | None) -> None:
+    """Compare a final bill with its GFE ($400 per provider, 45 CFR 149.620); store the result.
+
+    Without --gfe, the GFE is the patient's newest one covering the date of service.
+
+    \b
+    Example:
+      ketacost bill check bill.yaml
+    """
+    from ketacost.records._bill_file import load_bill
+
+    found = load_bill(bill_path)
+    with _open(db_url) as rec:
+        result = rec.check_bill(
+            found.bill(),
+            gfe_id=gfe_id,
+            patient_name=found.patient.name if found.patient else None,
+            birth_date=found.patient.birth_date if found.patient else None,
+            service_date=found.first_service_date(),
+        )
+    click.echo(
+        f"Compared with Good Faith Estimate {result.gfe_id}; stored as check {result.check_id}"
+    )
+    if not result.findings:
+        click.echo("No provider billed $400.00 or more above its expected charges.")
+    for f in result.findings:
+        click.echo(f"  {f.note}")
