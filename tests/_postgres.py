@@ -33,7 +33,9 @@ REQUIRED = os.environ.get("KETACOST_REQUIRE_POSTGRES") == "1"
 def _bin_dir() -> Path | None:
     found = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
+        key=lambda p: (
+            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
+        ),
     )
     if found:
         return Path(found[-1]).parent
@@ -63,7 +65,9 @@ class Server:
             subprocess.run(["bash", str(INSTALL)], check=False, capture_output=True)
             bin_dir = _bin_dir()
         if bin_dir is None:
-            raise RuntimeError("no PostgreSQL binaries (tests/install_postgres.sh could not add them)")
+            raise RuntimeError(
+                "no PostgreSQL binaries (tests/install_postgres.sh could not add them)"
+            )
         self.bin = bin_dir
         self.prefix = _run_as()
         self.tmp = Path(tempfile.mkdtemp(prefix="ketacost-pg-"))

@@ -1,0 +1,462 @@
+"""The records database (issue 14 section 2), on SQLite and on a real PostgreSQL server.
+
+Every test taking ``db_url`` runs twice: a SQLite file in a temporary folder, and a fresh
+database on the throw-away server of ``tests/_postgres.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import stat
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from _postgres import fresh_database
+
+from ketacost import estimate, load_payers
+from ketacost._library import PayerLibrary
+from ketacost._loader import load_request, request_from_data
+from ketacost._money import Money
+from ketacost._request import EstimateRequest
+from ketacost.documents import FinalBill, GoodFaithEstimate, build_gfe, render_gfe_html
+from ketacost.records import (
+    NotInitialisedError,
+    RecordNotFoundError,
+    RetentionError,
+    RuleFilesError,
+    init_records,
+    open_records,
+    rule_files_of,
+    used_rule_paths,
+)
+from ketacost.records import _migrate
+from ketacost.records._schema import metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+SELF_PAY = ROOT / "examples" / "requests" / "iv-series-self-pay.yaml"
+CLINIC_NPI = "1234567893"
+FIXED = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled() -> PayerLibrary:
+    return load_payers(ROOT / "payers")
+
+
+@functools.lru_cache(maxsize=1)
+def _self_pay() -> tuple[EstimateRequest, Any, GoodFaithEstimate, str]:
+    payers = _bundled()
+    req = load_request(SELF_PAY, payers=payers)
+    est = estimate(req, payers=payers)
+    gfe = build_gfe(req, est, issued=date(2026, 11, 21))
+    return req, est, gfe, render_gfe_html(gfe)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/records/records.sqlite3"
+    else:
+        with fresh_database() as url:
+            yield url
+
+
+def _save_self_pay(rec: Any, *, issued: date = date(2026, 11, 21), pdf: bytes | None = None) -> str:
+    req, est, gfe, html = _self_pay()
+    if issued != gfe.issued:
+        gfe = build_gfe(req, est, issued=issued)
+        html = render_gfe_html(gfe)
+    payers = _bundled()
+    return str(
+        rec.save_gfe(
+            request=req,
+            estimate=est,
+            gfe=gfe,
+            html=html,
+            pdf=pdf,
+            rule_files=rule_files_of(req, payers),
+            used=used_rule_paths(req, payers),
+        )
+    )
+
+
+# -- migrations ---------------------------------------------------------------------------
+
+
+def test_migrations_run_up_down_and_up_again_and_match_the_tables(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    rec = init_records(db_url)
+    engine = rec.engine
+    assert _migrate.current_revision(engine) == _migrate.head_revision()
+    with engine.connect() as conn:
+        # What the migration made is what _schema.py declares (columns, types, indexes).
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    _migrate.downgrade(engine, "base")
+    assert _migrate.current_revision(engine) is None
+    assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
+    _migrate.upgrade(engine)
+    assert set(sa.inspect(engine).get_table_names()) >= set(metadata.tables)
+    rec.close()
+
+
+def test_open_records_creates_nothing_and_says_to_init(tmp_path: Path) -> None:
+    path = tmp_path / "none" / "records.sqlite3"
+    with pytest.raises(NotInitialisedError, match="ketacost records init"):
+        open_records(f"sqlite:///{path}")
+    assert not path.parent.exists()
+
+
+def test_open_records_refuses_an_uninitialised_postgres_database() -> None:
+    with fresh_database() as url, pytest.raises(NotInitialisedError, match="is empty"):
+        open_records(url)
+
+
+def test_sqlite_file_and_new_folders_are_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "records.sqlite3"
+    init_records(f"sqlite:///{path}").close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "a" / "b").stat().st_mode) == 0o700
+
+
+def test_default_database_is_in_the_user_data_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ketacost.records import _db
+
+    monkeypatch.delenv("KETACOST_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", "/srv/data")
+    assert _db.default_url() == "sqlite:////srv/data/ketacost/records.sqlite3"
+    monkeypatch.setenv("KETACOST_DB", "postgresql://clinic@db/records")
+    assert _db.default_url() == "postgresql://clinic@db/records"
+    assert _db.parse(_db.default_url()).drivername == "postgresql+psycopg"
+
+
+def test_a_missing_extra_names_ketacost_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ketacost._errors import MissingExtraError
+
+    monkeypatch.setitem(__import__("sys").modules, "sqlalchemy", None)
+    with pytest.raises(MissingExtraError, match=r"ketacost\[records\]"):
+        open_records("sqlite:///nowhere.sqlite3")
+
+
+# -- saving and reading back ----------------------------------------------------------------
+
+
+def test_a_saved_gfe_comes_back_byte_for_byte_and_re_derives(db_url: str, tmp_path: Path) -> None:
+    rec = init_records(db_url, clock=lambda: FIXED)
+    pdf = b"%PDF-1.7 exact bytes \x00\xff"
+    gfe_id = _save_self_pay(rec, pdf=pdf)
+    req, est, gfe, html = _self_pay()
+    with open_records(db_url) as other:
+        got = other.show(gfe_id[:8])
+    assert got.html == html.encode("utf-8")
+    assert got.pdf == pdf
+    assert got.gfe == gfe
+    # Issued 2026-11-21: kept until 2026-11-21 + 6 years = 2032-11-21.
+    assert got.summary.keep_until == date(2032, 11, 21)
+    assert got.summary.total_expected == Money("7600.00")
+    assert {f.path for f in got.rule_files if f.used} == {"clinic.json", "self-pay.yaml"}
+    assert len(got.rule_files) == len(_bundled().file_hashes) + 1  # + clinic.json
+    # Years later: the stored rule files and request give the same estimate, byte for byte.
+    folder = tmp_path / "rules"
+    rec.write_rule_files(gfe_id, folder)
+    payers = load_payers(folder)
+    again = estimate(request_from_data(got.request_json, payers=payers), payers=payers)
+    assert again.model_dump_json() == got.estimate_json == est.model_dump_json()
+    assert again.rules_hash == got.rules_hash == gfe.rules_hash
+    assert rec.verify() == []
+    rec.close()
+
+
+def test_rule_files_are_stored_once_by_content_hash(db_url: str) -> None:
+    from ketacost.records._schema import rule_files
+
+    rec = init_records(db_url)
+    _save_self_pay(rec)
+    _save_self_pay(rec)
+    with rec.engine.connect() as conn:
+        stored = conn.scalar(sa.select(sa.func.count()).select_from(rule_files))
+    assert stored == len(_bundled().file_hashes) + 1
+    rec.close()
+
+
+def test_rule_files_of_refuses_a_file_changed_after_loading(tmp_path: Path) -> None:
+    folder = tmp_path / "payers"
+    shutil.copytree(ROOT / "payers", folder)
+    payers = load_payers(folder)
+    req = load_request(SELF_PAY, payers=payers)
+    (folder / "self-pay.yaml").write_text(
+        (folder / "self-pay.yaml").read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8"
+    )
+    with pytest.raises(RuleFilesError, match="self-pay.yaml .* changed after"):
+        rule_files_of(req, payers)
+
+
+def test_list_and_an_unknown_id(db_url: str) -> None:
+    rec = init_records(db_url)
+    first = _save_self_pay(rec, issued=date(2026, 11, 21))
+    second = _save_self_pay(rec, issued=date(2026, 12, 1))
+    assert [s.id for s in rec.list()] == [second, first]  # newest issue first
+    assert [s.id for s in rec.list(patient="alex example")] == [second, first]
+    assert rec.list(patient="Someone Else") == []
+    with pytest.raises(RecordNotFoundError, match="no Good Faith Estimate"):
+        rec.show("abcdef0123")
+    with pytest.raises(RecordNotFoundError, match="not a record id"):
+        rec.show("x")
+    rec.close()
+
+
+# -- the $400 check -------------------------------------------------------------------------
+
+
+def test_a_bill_400_01_above_the_gfe_is_found_and_stored(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    # The GFE expects $7,600.00 from the clinic (NPI 1234567893): the intake $250.00, six
+    # induction infusions at $400.00 and eleven boosters at $450.00 in its 12 months:
+    # 250 + 6 x 400 + 11 x 450 = 250 + 2,400 + 4,950 = $7,600.00.
+    # Billed $8,000.01: 8,000.01 - 7,600.00 = $400.01 >= $400.00 (45 CFR 149.620(a)(2)(ii)).
+    bill = FinalBill(
+        bill_date=date(2027, 3, 1),
+        lines=({"npi": CLINIC_NPI, "amount": "8000.01", "date": date(2027, 1, 4)},),  # type: ignore[arg-type]
+    )
+    # Found by the patient and the date of service (no GFE id given).
+    result = rec.check_bill(bill, patient_name="Alex Example", birth_date=date(1988, 4, 12))
+    assert result.gfe_id == gfe_id
+    (finding,) = result.findings
+    assert finding.over == Money("400.01")
+    assert finding.expected == Money("7600.00")
+    # 120 days from 2027-03-01: 30 (rest of March) + 30 + 31 + 29 = 2027-06-29.
+    assert finding.deadline == date(2027, 6, 29)
+    with open_records(db_url) as other:
+        stored = other.show(gfe_id).checks
+    assert [c.findings for c in stored] == [result.findings]
+    assert stored[0].billed == Money("8000.01")
+    # $399.99 above ($7,999.99) is no finding, and is stored too.
+    under = FinalBill(totals={CLINIC_NPI: Money("7999.99")})
+    assert rec.check_bill(under, gfe_id=gfe_id[:10]).findings == ()
+    assert [len(c.findings) for c in rec.show(gfe_id).checks] == [1, 0]
+    assert rec.verify() == []
+    rec.close()
+
+
+def test_a_bill_outside_every_gfe_period_is_not_matched(db_url: str) -> None:
+    rec = init_records(db_url)
+    _save_self_pay(rec)
+    bill = FinalBill(totals={CLINIC_NPI: Money("9000.00")})
+    # The GFE covers 2027-01-04 to 2028-01-03.
+    with pytest.raises(RecordNotFoundError, match="2028-01-04"):
+        rec.check_bill(bill, patient_name="Alex Example", service_date=date(2028, 1, 4))
+    rec.close()
+
+
+# -- retention ------------------------------------------------------------------------------
+
+
+def test_purge_refuses_a_record_inside_retention_and_deletes_one_past_it(db_url: str) -> None:
+    rec = init_records(db_url)
+    old = _save_self_pay(rec, issued=date(2026, 11, 21))  # kept until 2032-11-21
+    new = _save_self_pay(rec, issued=date(2026, 12, 15))  # kept until 2032-12-15
+    # On its keep-until day a record is still inside retention.
+    with pytest.raises(RetentionError, match="kept until 2032-11-21"):
+        rec.purge(date(2032, 11, 21), record_id=old)
+    assert rec.purge(date(2032, 11, 21)).deleted == ()
+    result = rec.purge(date(2032, 11, 22))
+    assert result.deleted == (old,)
+    assert result.kept == 1
+    assert [s.id for s in rec.list()] == [new]
+    with pytest.raises(RetentionError):
+        rec.purge(date(2032, 11, 22), record_id=new)
+    # The audit log says what was purged, and still verifies.
+    assert [e.action for e in rec.audit_entries()][-1] == "purge"
+    assert rec.verify() == []
+    rec.close()
+
+
+def test_a_later_bill_extends_retention(db_url: str) -> None:
+    rec = init_records(db_url, retention_years=6)
+    gfe_id = _save_self_pay(rec)
+    rec.check_bill(
+        FinalBill(bill_date=date(2027, 3, 1), totals={CLINIC_NPI: Money("1.00")}), gfe_id=gfe_id
+    )
+    # The GFE alone would go after 2032-11-21; its bill (2027-03-01) is kept to 2033-03-01.
+    with pytest.raises(RetentionError, match="2033-03-01"):
+        rec.purge(date(2033, 1, 1), record_id=gfe_id)
+    assert rec.purge(date(2033, 3, 2), record_id=gfe_id).deleted == (gfe_id,)
+    rec.close()
+
+
+def test_retention_years_is_configurable(tmp_path: Path) -> None:
+    rec = init_records(f"sqlite:///{tmp_path}/r.sqlite3", retention_years=10)
+    gfe_id = _save_self_pay(rec)
+    assert rec.show(gfe_id).summary.keep_until == date(2036, 11, 21)
+    rec.close()
+
+
+# -- re-estimating under changed rule files ------------------------------------------------
+
+
+def _commercial_request(payers: PayerLibrary, tmp_path: Path) -> EstimateRequest:
+    """The example commercial request cut to its 8 induction sessions (OOP max not reached)."""
+    text = (ROOT / "examples" / "requests" / "esketamine-commercial.yaml").read_text(
+        encoding="utf-8"
+    )
+    text = text.replace(
+        "../clinics/example-clinic.yaml", str(ROOT / "examples" / "clinics" / "example-clinic.yaml")
+    )
+    head, _, _ = text.partition("    - {name: optimisation")
+    path = tmp_path / "commercial.yaml"
+    path.write_text(head, encoding="utf-8")
+    return load_request(path, payers=payers)
+
+
+def test_reestimate_changed_rules_after_a_copay_change(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "payers"
+    shutil.copytree(ROOT / "payers", folder)
+    payers = load_payers(folder)
+    req = _commercial_request(payers, tmp_path)
+    est = estimate(req, payers=payers)
+    rec = init_records(db_url)
+    commercial = rec.save_estimate(
+        request=req,
+        estimate=est,
+        rule_files=rule_files_of(req, payers),
+        used=used_rule_paths(req, payers),
+    )
+    self_pay_gfe = _save_self_pay(rec)
+    # Before: 8 visits. Visits 1-2: $40 copay + $588.00 of drug to the deductible = $628.00;
+    # visit 3: $40 + the last $324.00 of the $1,500 deductible + 20% of (588 - 324) = $52.80
+    # -> $416.80; visits 4-8: $40 + 20% of $588.00 = $157.60. Patient: 2 x 628 + 416.80 +
+    # 5 x 157.60 = $2,460.80 (the 99214 visit copay is outside the deductible).
+    assert est.totals.patient_net == Money("2460.80")
+    before_plan = est.totals.payer
+
+    ppo = folder / "commercial-ppo.yaml"
+    text = ppo.read_text(encoding="utf-8")
+    assert "office-visit: {copay: 40.00," in text
+    ppo.write_text(
+        text.replace("office-visit: {copay: 40.00,", "office-visit: {copay: 55.00,"),
+        encoding="utf-8",
+    )
+    changed = load_payers(folder)
+
+    results = {r.estimate_id: r for r in rec.reestimate(changed, changed_rules_only=True)}
+    mine = results[commercial]
+    assert mine.status == "changed"
+    assert mine.changed_files == ("commercial-ppo.yaml",)
+    # $15.00 more copay on each of 8 visits: 8 x 15 = $120.00 more for the patient,
+    # $120.00 less from the plan.
+    assert mine.after is not None
+    assert mine.after.patient == Money("2580.80")
+    delta = mine.change()
+    assert delta is not None
+    assert delta.patient == Money("120.00")
+    assert delta.payer == Money("-120.00")
+    assert mine.after.payer == before_plan - Money("120.00")
+    # The self-pay GFE read self-pay.yaml only: listed unchanged, not re-run.
+    (other,) = [r for r in results.values() if r.gfe_ids == (self_pay_gfe,)]
+    assert other.status == "rules unchanged"
+    assert other.after is None
+    # Without --changed-rules every estimate is re-run; the self-pay one does not change.
+    everything = {r.estimate_id: r.status for r in rec.reestimate(changed)}
+    assert sorted(everything.values()) == ["changed", "unchanged"]
+    rec.close()
+
+
+# -- the audit log -------------------------------------------------------------------------
+
+
+def _tamper(rec: Any, statement: str) -> None:
+    """Change the audit table as someone with direct access could (bypassing the triggers)."""
+    with rec.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        else:
+            conn.execute(sa.text("DROP TRIGGER IF EXISTS audit_log_no_update"))
+            conn.execute(sa.text("DROP TRIGGER IF EXISTS audit_log_no_delete"))
+        conn.execute(sa.text(statement))
+
+
+def test_the_database_refuses_to_change_or_delete_audit_entries(db_url: str) -> None:
+    rec = init_records(db_url)
+    _save_self_pay(rec)
+    for statement in ("UPDATE audit_log SET actor = 'someone'", "DELETE FROM audit_log"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), rec.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    assert len(rec.audit_entries()) == 2
+    rec.close()
+
+
+def test_a_changed_audit_entry_is_detected(db_url: str) -> None:
+    rec = init_records(db_url)
+    _save_self_pay(rec)
+    _save_self_pay(rec)
+    assert rec.verify() == []
+    _tamper(rec, "UPDATE audit_log SET actor = 'someone else' WHERE seq = 2")
+    assert rec.verify() == ["entry 2: its content does not match its hash (changed)"]
+    rec.close()
+
+
+def test_a_deleted_audit_entry_is_detected(db_url: str) -> None:
+    rec = init_records(db_url)
+    _save_self_pay(rec)
+    _save_self_pay(rec)
+    head = rec.audit_entries()[-1].hash
+    _tamper(rec, "DELETE FROM audit_log WHERE seq = 2")
+    problems = rec.verify()
+    assert "entry 3: expected entry 2 (an entry is missing)" in problems
+    assert "entry 3: does not follow the entry before it (broken link)" in problems
+    # The newest entry removed: only a head noted elsewhere shows it.
+    _tamper(rec, "DELETE FROM audit_log WHERE seq = 3")
+    assert rec.verify() == []
+    assert rec.verify(anchor=head) == [
+        f"the noted head {head[:12]}… is not in the chain (entries removed)"
+    ]
+    rec.close()
+
+
+def test_changed_stored_document_bytes_are_detected(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec, pdf=b"%PDF original")
+    with rec.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE gfes SET pdf = :pdf"), {"pdf": b"%PDF altered"})
+    assert rec.verify() == [f"GFE {gfe_id}: its PDF is not the PDF that was saved"]
+    rec.close()
+
+
+def test_audit_entries_hold_no_patient_data(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    rec.check_bill(FinalBill(totals={CLINIC_NPI: Money("1.00")}), gfe_id=gfe_id)
+    rec.purge(date(2040, 1, 1))
+    dumped = repr(rec.audit_entries())
+    for private in ("Alex", "Example", "1988", "F33"):
+        assert private not in dumped
+    rec.close()
+
+
+def test_records_files_never_reach_a_log(db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    rec = init_records(db_url)
+    _save_self_pay(rec)
+    rec.list()
+    assert "Alex" not in caplog.text
+    rec.close()
+
+
+def test_env_names_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path}/env.sqlite3"
+    monkeypatch.setenv("KETACOST_DB", url)
+    init_records().close()
+    assert os.path.exists(tmp_path / "env.sqlite3")
+    with open_records() as rec:
+        assert rec.list() == []
