@@ -30,12 +30,12 @@ from ketacost.records import (
     RecordNotFoundError,
     RetentionError,
     RuleFilesError,
+    _migrate,
     init_records,
     open_records,
     rule_files_of,
     used_rule_paths,
 )
-from ketacost.records import _migrate
 from ketacost.records._schema import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,7 +153,7 @@ def test_a_saved_gfe_comes_back_byte_for_byte_and_re_derives(db_url: str, tmp_pa
     rec = init_records(db_url, clock=lambda: FIXED)
     pdf = b"%PDF-1.7 exact bytes \x00\xff"
     gfe_id = _save_self_pay(rec, pdf=pdf)
-    req, est, gfe, html = _self_pay()
+    _, est, gfe, html = _self_pay()
     with open_records(db_url) as other:
         got = other.show(gfe_id[:8])
     assert got.html == html.encode("utf-8")
@@ -195,7 +195,7 @@ def test_rule_files_of_refuses_a_file_changed_after_loading(tmp_path: Path) -> N
     (folder / "self-pay.yaml").write_text(
         (folder / "self-pay.yaml").read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8"
     )
-    with pytest.raises(RuleFilesError, match="self-pay.yaml .* changed after"):
+    with pytest.raises(RuleFilesError, match=r"self-pay\.yaml .* changed after"):
         rule_files_of(req, payers)
 
 
