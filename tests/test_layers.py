@@ -78,7 +78,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", ("_engine",)),
     ("range", ("_range",)),
     ("estimating", ("_estimating",)),
-    ("uses of the estimate", ("compare",)),
+    ("uses of the estimate", ("compare", "records")),
     ("facade", ("",)),  # ketacost/__init__.py itself
     ("interfaces", ("batch", "_batch_files", "web", "cli", "__main__")),
 )
