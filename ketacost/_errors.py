@@ -30,6 +30,13 @@ message``. The whole tree (``tests/test_errors.py`` checks that it is complete):
     │                                        names the ``pip install 'ketacost[...]'``
     ├── BatchOutputError(ValueError)         a batch output file cannot be written
     ├── BatchWorkerError(RuntimeError)       a batch worker process died
+    ├── RecordsError(RuntimeError)           the records database cannot do what was asked
+    │   │                                    (ketacost.records, as are the three below)
+    │   ├── NotInitialisedError              no database there, or another schema version
+    │   ├── RecordNotFoundError(LookupError) no record with that id
+    │   └── RetentionError                   a record inside its retention, asked to be deleted
+    ├── RuleFilesError(ValueError)           rule files that are not the ones estimated with
+    │                                        (ketacost.records)
     └── ListenError(OSError)                 the web server cannot listen (ketacost.web)
 
 A class drawn without a home here is defined in this module. Exceptions used as signals

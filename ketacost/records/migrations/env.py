@@ -10,7 +10,17 @@ from alembic import context
 
 from ketacost.records._schema import metadata
 
-connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
-with context.begin_transaction():
-    context.run_migrations()
+
+
+def run_migrations() -> None:
+    """Run the migrations on the connection handed over."""
+    connection = context.config.attributes["connection"]
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+# Alembic's context exists only while a command runs; imported otherwise (a test importing
+# every module), this file does nothing.
+if hasattr(context, "config"):
+    run_migrations()
