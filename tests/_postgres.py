@@ -70,7 +70,10 @@ class Server:
             )
         self.bin = bin_dir
         self.prefix = _run_as()
-        self.tmp = Path(tempfile.mkdtemp(prefix="ketacost-pg-"))
+        # Under /tmp when switching user: $TMPDIR may sit in a folder that user cannot enter,
+        # and a unix socket's path must stay short (about 100 bytes).
+        where = "/tmp" if self.prefix and Path("/tmp").is_dir() else None
+        self.tmp = Path(tempfile.mkdtemp(prefix="ketacost-pg-", dir=where))
         self.data = self.tmp / "data"
         if self.prefix:
             user = self.prefix[2]

@@ -11,7 +11,6 @@ from alembic import context
 from ketacost.records._schema import metadata
 
 
-
 def run_migrations() -> None:
     """Run the migrations on the connection handed over."""
     connection = context.config.attributes["connection"]
