@@ -200,3 +200,10 @@ def test_records_help_imports_no_database_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_an_unreachable_server_is_one_line(tmp_path: Path) -> None:
+    url = f"postgresql://clinic:secret@/records?host={tmp_path}"
+    result = run("records", "init", "--db", url)
+    assert_user_error(result, "cannot open the records database postgresql+psycopg://clinic:***@")
+    assert "secret" not in result.output

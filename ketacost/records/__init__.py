@@ -87,6 +87,7 @@ def init_records(url: str | None = None, **options: Any) -> Records:
         _db.prepare_sqlite_file(path)
     engine = _db.engine_for(parsed)
     try:
+        _db.reachable(engine, parsed)
         _migrate.upgrade(engine)
         records = Records(engine, parsed, **options)
         if not records.audit_entries():

@@ -21,7 +21,17 @@ from ketacost._extras import require
 from . import _migrate
 from ._errors import NotInitialisedError, RecordsError
 
-__all__ = ["ENV", "default_url", "engine_for", "prepare_sqlite_file", "shown", "sqlite_path"]
+__all__ = [
+    "ENV",
+    "check_current",
+    "default_url",
+    "engine_for",
+    "parse",
+    "prepare_sqlite_file",
+    "reachable",
+    "shown",
+    "sqlite_path",
+]
 
 #: The environment variable naming the records database.
 ENV = "KETACOST_DB"
@@ -100,16 +110,27 @@ def engine_for(url: URL) -> Engine:
     return engine
 
 
+def reachable(engine: Engine, url: URL) -> None:
+    """Connect once, or say which database could not be reached and why.
+
+    Raises:
+        RecordsError: the database cannot be opened (no server, refused, bad password).
+    """
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        raise RecordsError(f"cannot open the records database {shown(url)}: {exc.orig}") from None
+
+
 def check_current(engine: Engine, url: URL) -> None:
     """Refuse a database that is not at this version's newest migration.
 
     Raises:
         NotInitialisedError: no schema, an older one, or a newer one.
     """
-    try:
-        current = _migrate.current_revision(engine)
-    except OperationalError as exc:
-        raise RecordsError(f"cannot open the records database {shown(url)}: {exc.orig}") from None
+    reachable(engine, url)
+    current = _migrate.current_revision(engine)
     head = _migrate.head_revision()
     if current == head:
         return

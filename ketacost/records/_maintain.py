@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -182,9 +182,12 @@ def reestimate(
     used_by: dict[str, list[tuple[str, str]]] = {}
     for u in used:
         used_by.setdefault(u.estimate_id, []).append((u.path, u.sha256))
+    gfes_of: dict[str, list[Any]] = {}
+    for o in owners:
+        gfes_of.setdefault(o.estimate_id, []).append(o)
     out: list[Reestimate] = []
     for r in rows:
-        mine = [o for o in owners if o.estimate_id == r.id]
+        mine = gfes_of.get(r.id, [])
         changed = tuple(
             sorted(p for p, d in used_by.get(r.id, []) if p != CLINIC_FILE and current.get(p) != d)
         )
