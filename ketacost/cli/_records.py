@@ -139,8 +139,8 @@ def records_list(patient: str | None, db_url: str | None) -> None:
 def _write_private(path: Path, data: bytes) -> None:
     """Write a patient's document readable by its owner only (0600)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)  # a file that was there keeps its mode otherwise
     with os.fdopen(fd, "wb") as f:
-        os.fchmod(f.fileno(), 0o600)
         f.write(data)
 
 

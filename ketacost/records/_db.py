@@ -89,11 +89,8 @@ def prepare_sqlite_file(path: Path) -> None:
     for folder in reversed(missing):
         folder.mkdir(mode=0o700)
         os.chmod(folder, 0o700)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

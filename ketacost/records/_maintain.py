@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, delete, func, select
 
 from ketacost._errors import KetacostError
 from ketacost._library import PayerLibrary
@@ -33,7 +33,7 @@ from ._store import _summary
 if TYPE_CHECKING:
     from ._store import Records
 
-__all__ = ["purge", "reestimate", "show", "write_rule_files"]
+__all__ = ["delete_gfe", "kept_until", "purge", "reestimate", "show", "write_rule_files"]
 
 
 def _checks(records: Records, gfe_id: str) -> tuple[StoredCheck, ...]:
@@ -132,7 +132,7 @@ def purge(records: Records, today: date, record_id: str | None = None) -> PurgeR
     """
     if record_id is not None:
         gfe_id = records.resolve(record_id)
-        until = records.kept_until(gfe_id)
+        until = kept_until(records, gfe_id)
         if until >= today:
             raise RetentionError(
                 f"record {gfe_id} is kept until {until.isoformat()} (issued + "
@@ -144,13 +144,44 @@ def purge(records: Records, today: date, record_id: str | None = None) -> PurgeR
             candidates = list(
                 conn.scalars(select(gfes.c.id).where(gfes.c.keep_until < today).order_by(gfes.c.id))
             )
-        candidates = [c for c in candidates if records.kept_until(c) < today]
+        candidates = [c for c in candidates if kept_until(records, c) < today]
     with records.engine.begin() as conn:
         for gfe_id in candidates:
-            records._delete_gfe(conn, gfe_id)
+            delete_gfe(conn, gfe_id)
             records._audit(conn, "purge", gfe_id, {"today": today.isoformat()})
         kept = len(conn.scalars(select(gfes.c.id)).all())
     return PurgeResult(deleted=tuple(candidates), kept=kept)
+
+
+def delete_gfe(conn: Connection, gfe_id: str) -> None:
+    check_ids = select(dispute_checks.c.id).where(dispute_checks.c.gfe_id == gfe_id)
+    conn.execute(delete(dispute_findings).where(dispute_findings.c.check_id.in_(check_ids)))
+    conn.execute(delete(dispute_checks).where(dispute_checks.c.gfe_id == gfe_id))
+    conn.execute(delete(bills).where(bills.c.gfe_id == gfe_id))
+    estimate_id = conn.scalars(select(gfes.c.estimate_id).where(gfes.c.id == gfe_id)).one()
+    conn.execute(delete(gfes).where(gfes.c.id == gfe_id))
+    if conn.scalars(select(gfes.c.id).where(gfes.c.estimate_id == estimate_id)).first():
+        return
+    request_id = conn.scalars(
+        select(estimates.c.request_id).where(estimates.c.id == estimate_id)
+    ).one()
+    conn.execute(
+        delete(estimate_rule_files).where(estimate_rule_files.c.estimate_id == estimate_id)
+    )
+    conn.execute(delete(estimates).where(estimates.c.id == estimate_id))
+    if not conn.scalars(select(estimates.c.id).where(estimates.c.request_id == request_id)).first():
+        conn.execute(delete(requests).where(requests.c.id == request_id))
+
+
+def kept_until(records: Records, gfe_id: str) -> date:
+    """The last day a GFE is kept: its keep-until date, or a later one of its bills."""
+    with records.engine.connect() as conn:
+        own = conn.scalars(select(gfes.c.keep_until).where(gfes.c.id == gfe_id)).one()
+        bill_max = conn.scalars(
+            select(func.max(bills.c.keep_until)).where(bills.c.gfe_id == gfe_id)
+        ).one()
+    kept: date = own if bill_max is None else max(own, bill_max)
+    return kept
 
 
 def _current_hashes(library: PayerLibrary) -> dict[str, str]:

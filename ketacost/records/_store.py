@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL
@@ -27,7 +27,7 @@ from ketacost._estimate import Estimate
 from ketacost._library import PayerLibrary
 from ketacost._money import Money
 from ketacost._request import EstimateRequest
-from ketacost.documents import FinalBill, GoodFaithEstimate, compare_bill_to_gfe
+from ketacost.documents import FinalBill, GoodFaithEstimate
 
 from . import _db
 from ._audit import GENESIS, AuditEntry, canonical_entry, entry_hash, verify_chain
@@ -35,9 +35,6 @@ from ._errors import RecordNotFoundError, RecordsError
 from ._results import BillCheck, GfeRecord, GfeSummary, PurgeResult, Reestimate
 from ._schema import (
     audit_log,
-    bills,
-    dispute_checks,
-    dispute_findings,
     estimate_rule_files,
     estimates,
     gfes,
@@ -45,7 +42,7 @@ from ._schema import (
     rule_files,
 )
 
-__all__ = ["RETENTION_YEARS", "Records", "years_after"]
+__all__ = ["RETENTION_YEARS", "Records", "new_id", "years_after"]
 
 #: How long a GFE (and a bill checked against it) is kept by default: 6 years, configurable
 #: (``retention_years``). The figure follows 45 CFR 164.316(b)(2)(i), HIPAA's "Time limit":
@@ -72,7 +69,7 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _new_id() -> str:
+def new_id() -> str:
     return uuid.uuid4().hex
 
 
@@ -232,7 +229,7 @@ class Records:
         if not rule_files:
             raise RecordsError("no rule files given: an estimate is stored with its rule files")
         html_bytes = html.encode("utf-8")
-        gfe_id = _new_id()
+        gfe_id = new_id()
         with self.engine.begin() as conn:
             request_id, estimate_id = self._insert_estimate(
                 conn, request, estimate, rule_files, used
@@ -309,7 +306,7 @@ class Records:
         request_json = request.model_dump_json()
         t = estimate.totals
         now = self._now()
-        request_id, estimate_id = _new_id(), _new_id()
+        request_id, estimate_id = new_id(), new_id()
         digests = self._store_rule_files(conn, rule_files)
         conn.execute(
             insert(requests).values(
@@ -382,22 +379,9 @@ class Records:
         Raises:
             RecordNotFoundError: none does.
         """
-        query = (
-            select(gfes.c.id)
-            .where(func.lower(gfes.c.patient_name) == patient_name.strip().lower())
-            .where(gfes.c.period_start <= service_date, gfes.c.period_end >= service_date)
-            .order_by(gfes.c.issued.desc(), gfes.c.created_at.desc())
-        )
-        if birth_date is not None:
-            query = query.where(gfes.c.patient_birth_date == birth_date)
-        with self.engine.connect() as conn:
-            found = conn.scalars(query.limit(1)).first()
-        if found is None:
-            raise RecordNotFoundError(
-                f"no stored Good Faith Estimate for this patient covers {service_date.isoformat()}"
-                "; give the GFE's id (--gfe ID)"
-            )
-        return str(found)
+        from ._bills import find_gfe
+
+        return find_gfe(self, patient_name, birth_date=birth_date, service_date=service_date)
 
     def check_bill(
         self,
@@ -413,96 +397,22 @@ class Records:
         The GFE is ``gfe_id``, else the patient's newest one covering ``service_date`` (default:
         the bill's first dated line). The bill is kept ``retention_years`` after its date.
         """
-        if gfe_id is not None:
-            gfe_id = self.resolve(gfe_id)
-        else:
-            day = service_date or min((ln.date for ln in bill.lines if ln.date), default=None)
-            if patient_name is None or day is None:
-                raise RecordsError(
-                    "to find the Good Faith Estimate, give the patient's name and the date of "
-                    "service (or the GFE's id)"
-                )
-            gfe_id = self.find_gfe(patient_name, birth_date=birth_date, service_date=day)
-        with self.engine.connect() as conn:
-            body = conn.scalars(select(gfes.c.body).where(gfes.c.id == gfe_id)).one()
-        findings = tuple(compare_bill_to_gfe(GoodFaithEstimate.model_validate_json(body), bill))
-        billed = sum(bill.billed().values(), Money(0))
-        bill_day = bill.bill_date or self._clock().date()
-        bill_id, check_id = _new_id(), _new_id()
-        now = self._now()
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(bills).values(
-                    id=bill_id,
-                    gfe_id=gfe_id,
-                    bill_date=bill.bill_date,
-                    service_date=service_date,
-                    body=bill.model_dump_json(),
-                    billed_cents=billed.cents,
-                    keep_until=years_after(bill_day, self.retention_years),
-                    created_at=now,
-                )
-            )
-            conn.execute(
-                insert(dispute_checks).values(
-                    id=check_id,
-                    bill_id=bill_id,
-                    gfe_id=gfe_id,
-                    findings=len(findings),
-                    created_at=now,
-                )
-            )
-            for f in findings:
-                conn.execute(
-                    insert(dispute_findings).values(
-                        check_id=check_id,
-                        npi=f.npi,
-                        provider=f.provider,
-                        expected_cents=f.expected.cents,
-                        billed_cents=f.billed.cents,
-                        over_cents=f.over.cents,
-                        deadline=f.deadline,
-                        note=f.note,
-                    )
-                )
-            self._audit(
-                conn,
-                "check-bill",
-                gfe_id,
-                {"bill": bill_id, "check": check_id, "findings": len(findings)},
-            )
-        return BillCheck(gfe_id=gfe_id, bill_id=bill_id, check_id=check_id, findings=findings)
+        from ._bills import check_bill
 
-    def _delete_gfe(self, conn: Connection, gfe_id: str) -> None:
-        check_ids = select(dispute_checks.c.id).where(dispute_checks.c.gfe_id == gfe_id)
-        conn.execute(delete(dispute_findings).where(dispute_findings.c.check_id.in_(check_ids)))
-        conn.execute(delete(dispute_checks).where(dispute_checks.c.gfe_id == gfe_id))
-        conn.execute(delete(bills).where(bills.c.gfe_id == gfe_id))
-        estimate_id = conn.scalars(select(gfes.c.estimate_id).where(gfes.c.id == gfe_id)).one()
-        conn.execute(delete(gfes).where(gfes.c.id == gfe_id))
-        if conn.scalars(select(gfes.c.id).where(gfes.c.estimate_id == estimate_id)).first():
-            return
-        request_id = conn.scalars(
-            select(estimates.c.request_id).where(estimates.c.id == estimate_id)
-        ).one()
-        conn.execute(
-            delete(estimate_rule_files).where(estimate_rule_files.c.estimate_id == estimate_id)
+        return check_bill(
+            self,
+            bill,
+            gfe_id=gfe_id,
+            patient_name=patient_name,
+            birth_date=birth_date,
+            service_date=service_date,
         )
-        conn.execute(delete(estimates).where(estimates.c.id == estimate_id))
-        if not conn.scalars(
-            select(estimates.c.id).where(estimates.c.request_id == request_id)
-        ).first():
-            conn.execute(delete(requests).where(requests.c.id == request_id))
 
     def kept_until(self, gfe_id: str) -> date:
         """The last day a GFE is kept: its keep-until date, or a later one of its bills."""
-        with self.engine.connect() as conn:
-            own = conn.scalars(select(gfes.c.keep_until).where(gfes.c.id == gfe_id)).one()
-            bill_max = conn.scalars(
-                select(func.max(bills.c.keep_until)).where(bills.c.gfe_id == gfe_id)
-            ).one()
-        kept: date = own if bill_max is None else max(own, bill_max)
-        return kept
+        from ._maintain import kept_until
+
+        return kept_until(self, gfe_id)
 
     # -- reading back, purging, re-estimating (ketacost.records._maintain) ---------------
 

@@ -1,0 +1,122 @@
+"""Final bills: find the GFE a bill is for, run the $400 check, store the bill and finding."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, insert, select
+
+from ketacost._money import Money
+from ketacost.documents import FinalBill, GoodFaithEstimate, compare_bill_to_gfe
+
+from ._errors import RecordNotFoundError, RecordsError
+from ._results import BillCheck
+from ._schema import bills, dispute_checks, dispute_findings, gfes
+from ._store import new_id, years_after
+
+if TYPE_CHECKING:
+    from ._store import Records
+
+__all__ = ["check_bill", "find_gfe"]
+
+
+def find_gfe(
+    records: Records, patient_name: str, *, birth_date: date | None = None, service_date: date
+) -> str:
+    """The newest GFE of a patient whose period covers ``service_date``.
+
+    Raises:
+        RecordNotFoundError: none does.
+    """
+    query = (
+        select(gfes.c.id)
+        .where(func.lower(gfes.c.patient_name) == patient_name.strip().lower())
+        .where(gfes.c.period_start <= service_date, gfes.c.period_end >= service_date)
+        .order_by(gfes.c.issued.desc(), gfes.c.created_at.desc())
+    )
+    if birth_date is not None:
+        query = query.where(gfes.c.patient_birth_date == birth_date)
+    with records.engine.connect() as conn:
+        found = conn.scalars(query.limit(1)).first()
+    if found is None:
+        raise RecordNotFoundError(
+            f"no stored Good Faith Estimate for this patient covers {service_date.isoformat()}"
+            "; give the GFE's id (--gfe ID)"
+        )
+    return str(found)
+
+
+def check_bill(
+    records: Records,
+    bill: FinalBill,
+    *,
+    gfe_id: str | None = None,
+    patient_name: str | None = None,
+    birth_date: date | None = None,
+    service_date: date | None = None,
+) -> BillCheck:
+    """Compare a final bill with its GFE ($400 per provider, 45 CFR 149.620); store both.
+
+    The GFE is ``gfe_id``, else the patient's newest one covering ``service_date`` (default:
+    the bill's first dated line). The bill is kept ``retention_years`` after its date.
+    """
+    if gfe_id is not None:
+        gfe_id = records.resolve(gfe_id)
+    else:
+        day = service_date or min((ln.date for ln in bill.lines if ln.date), default=None)
+        if patient_name is None or day is None:
+            raise RecordsError(
+                "to find the Good Faith Estimate, give the patient's name and the date of "
+                "service (or the GFE's id)"
+            )
+        gfe_id = records.find_gfe(patient_name, birth_date=birth_date, service_date=day)
+    with records.engine.connect() as conn:
+        body = conn.scalars(select(gfes.c.body).where(gfes.c.id == gfe_id)).one()
+    findings = tuple(compare_bill_to_gfe(GoodFaithEstimate.model_validate_json(body), bill))
+    billed = sum(bill.billed().values(), Money(0))
+    bill_day = bill.bill_date or records._clock().date()
+    bill_id, check_id = new_id(), new_id()
+    now = records._now()
+    with records.engine.begin() as conn:
+        conn.execute(
+            insert(bills).values(
+                id=bill_id,
+                gfe_id=gfe_id,
+                bill_date=bill.bill_date,
+                service_date=service_date,
+                body=bill.model_dump_json(),
+                billed_cents=billed.cents,
+                keep_until=years_after(bill_day, records.retention_years),
+                created_at=now,
+            )
+        )
+        conn.execute(
+            insert(dispute_checks).values(
+                id=check_id,
+                bill_id=bill_id,
+                gfe_id=gfe_id,
+                findings=len(findings),
+                created_at=now,
+            )
+        )
+        for f in findings:
+            conn.execute(
+                insert(dispute_findings).values(
+                    check_id=check_id,
+                    npi=f.npi,
+                    provider=f.provider,
+                    expected_cents=f.expected.cents,
+                    billed_cents=f.billed.cents,
+                    over_cents=f.over.cents,
+                    deadline=f.deadline,
+                    note=f.note,
+                )
+            )
+        records._audit(
+            conn,
+            "check-bill",
+            gfe_id,
+            {"bill": bill_id, "check": check_id, "findings": len(findings)},
+        )
+    return BillCheck(gfe_id=gfe_id, bill_id=bill_id, check_id=check_id, findings=findings)
