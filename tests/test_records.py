@@ -128,8 +128,12 @@ def test_sqlite_file_and_new_folders_are_owner_only(tmp_path: Path) -> None:
 
 
 def test_default_database_is_in_the_user_data_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
     from ketacost.records import _db
 
+    if sys.platform != "linux":
+        pytest.skip("platformdirs follows XDG_DATA_HOME on Linux only")
     monkeypatch.delenv("KETACOST_DB", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", "/srv/data")
     assert _db.default_url() == "sqlite:////srv/data/ketacost/records.sqlite3"
