@@ -1,15 +1,21 @@
 """PDF documents with fpdf2 (pure Python; the ``pdf`` extra), imported only when needed.
 
-fpdf2's core fonts are Latin-1, so text is made Latin-1 first (``–`` becomes ``-``, ``’``
-becomes ``'``; anything else outside Latin-1 loses its accent or becomes ``?``). The PDF's
-creation date is the document's issue date, so the same document gives the same bytes.
+Text is drawn in fonts shipped in ``documents/fonts/`` and embedded as subsets: DejaVu Sans
+(Latin with Vietnamese, Greek, Cyrillic, arrows and maths signs) and, only in a document that
+needs it, Droid Sans Fallback for Chinese and Japanese. A character neither font has (Hangul,
+for one) is drawn as its compatibility form where the fonts have that (``ﬁ`` as ``fi``) and as
+``?`` otherwise, so nothing is silently dropped. The PDF's creation date is the document's
+issue date, so the same document gives the same bytes.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ketacost._extras import require
@@ -22,42 +28,25 @@ from ._superbill import Superbill
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-__all__ = ["latin1", "render_gfe_pdf", "render_superbill_pdf"]
+__all__ = ["FONTS", "render_gfe_pdf", "render_superbill_pdf"]
 
-_REPLACE = str.maketrans(
-    {
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2212": "-",
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2026": "...",
-        "\u2022": "*",
-        "\u2264": "<=",
-        "\u2265": ">=",
-        "\u2192": "->",
-        "\u00a0": " ",
-    }
-)
+#: The fonts the PDFs embed, with their licences (see README.md there).
+FONTS = Path(__file__).resolve().parent / "fonts"
+_LATIN = "dejavu"
+_CJK = "droid"
+_LATIN_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+_CJK_FILE = "DroidSansFallbackFull.ttf"
 
 
-def latin1(text: str) -> str:
-    """``text`` in Latin-1, which fpdf2's core fonts can draw."""
-    text = text.translate(_REPLACE)
+@functools.cache
+def _code_points(name: str) -> frozenset[int]:
+    """The characters a shipped font draws (its cmap; fontTools comes with fpdf2)."""
+    ttlib: Any = importlib.import_module("fontTools.ttLib")
+    font = ttlib.TTFont(FONTS / name, lazy=True)
     try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
-        out = []
-        for ch in text:
-            if ord(ch) < 256:
-                out.append(ch)
-                continue
-            base = unicodedata.normalize("NFKD", ch).encode("latin-1", "ignore").decode("latin-1")
-            out.append(base or "?")
-        text = "".join(out)
-    return text
+        return frozenset(font.getBestCmap())
+    finally:
+        font.close()
 
 
 def _fpdf() -> Any:
@@ -75,30 +64,57 @@ class _Writer:
         pdf.set_auto_page_break(True, margin=16)
         when = issued or date(2000, 1, 1)
         pdf.set_creation_date(datetime(when.year, when.month, when.day, tzinfo=UTC))
-        pdf.set_title(latin1(title))
+        pdf.set_title(title)
         pdf.set_creator("ketacost")
+        for style, name in _LATIN_FILES.items():
+            pdf.add_font(_LATIN, style, FONTS / name)
+        # Bold text falls back to the regular CJK face (exact_match=False): it has no bold.
+        self._latin = _code_points(_LATIN_FILES[""]) & _code_points(_LATIN_FILES["B"])
+        self._cjk_added = False
         pdf.add_page()
         self.pdf = pdf
         self.xpos = fpdf.XPos
         self.ypos = fpdf.YPos
 
+    def _text(self, text: str) -> str:
+        """``text`` as the embedded fonts can draw it (the module docstring says how)."""
+        return "".join(ch if ch < " " or self._drawn(ch) else self._stand_in(ch) for ch in text)
+
+    def _drawn(self, ch: str) -> bool:
+        if ord(ch) in self._latin:
+            return True
+        if ord(ch) not in _code_points(_CJK_FILE):
+            return False
+        if not self._cjk_added:
+            # Only a document that needs it embeds (a subset of) the 4 MB CJK font.
+            self.pdf.add_font(_CJK, "", FONTS / _CJK_FILE)
+            self.pdf.set_fallback_fonts([_CJK], exact_match=False)
+            self._cjk_added = True
+        return True
+
+    def _stand_in(self, ch: str) -> str:
+        form = unicodedata.normalize("NFKD", ch)
+        if form != ch and all(self._drawn(c) for c in form):
+            return form
+        return "?"
+
     def title(self, text: str, subtitle: str) -> None:
-        self.pdf.set_font("Helvetica", "B", 15)
-        self.pdf.multi_cell(0, 7, latin1(text), new_x=self.xpos.LMARGIN, new_y=self.ypos.NEXT)
+        self.pdf.set_font(_LATIN, "B", 15)
+        self.pdf.multi_cell(0, 7, self._text(text), new_x=self.xpos.LMARGIN, new_y=self.ypos.NEXT)
         self.paragraph(subtitle, size=8.5)
 
     def heading(self, text: str, size: float = 11.5) -> None:
         self.pdf.ln(2)
-        self.pdf.set_font("Helvetica", "B", size)
-        self.pdf.multi_cell(0, 6, latin1(text), new_x=self.xpos.LMARGIN, new_y=self.ypos.NEXT)
+        self.pdf.set_font(_LATIN, "B", size)
+        self.pdf.multi_cell(0, 6, self._text(text), new_x=self.xpos.LMARGIN, new_y=self.ypos.NEXT)
 
     def paragraph(self, text: str, *, size: float = 9, bold_lead: str = "") -> None:
         # write() flows text with word wrap; no markdown, so "*" or "--" in data stay as typed.
         if bold_lead:
-            self.pdf.set_font("Helvetica", "B", size)
-            self.pdf.write(4.4, latin1(bold_lead) + " ")
-        self.pdf.set_font("Helvetica", "", size)
-        self.pdf.write(4.4, latin1(text))
+            self.pdf.set_font(_LATIN, "B", size)
+            self.pdf.write(4.4, self._text(bold_lead) + " ")
+        self.pdf.set_font(_LATIN, "", size)
+        self.pdf.write(4.4, self._text(text))
         self.pdf.ln(5.4)
 
     def fields(self, pairs: Sequence[tuple[str, str]]) -> None:
@@ -114,7 +130,7 @@ class _Writer:
         header: bool = True,
         bold_last: bool = False,
     ) -> None:
-        self.pdf.set_font("Helvetica", "", 8.5)
+        self.pdf.set_font(_LATIN, "", 8.5)
         align = tuple("RIGHT" if i in right else "LEFT" for i in range(len(widths)))
         with self.pdf.table(
             col_widths=tuple(widths),
@@ -126,12 +142,12 @@ class _Writer:
             if header:
                 heading = table.row()
                 for cell in head:
-                    heading.cell(latin1(cell))
+                    heading.cell(self._text(cell))
             for n, cells in enumerate(rows):
                 row = table.row()
                 last = bold_last and n == len(rows) - 1
                 for i, cell in enumerate(cells):
-                    text = latin1(cell)
+                    text = self._text(cell)
                     if last or (not header and i == 0):
                         style = self._bold()
                         row.cell(text, style=style)
