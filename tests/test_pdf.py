@@ -7,17 +7,22 @@ test_documents.py), with the patient's name or the clinic's name changed through
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import textwrap
 import zipfile
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pypdfium2 as pdfium
 import pytest
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 import ketacost
 from ketacost.documents import (
@@ -195,3 +200,95 @@ def test_the_superbill_prints_names_as_written(
     text = text_of_pdf(render_superbill_pdf(build_superbill(req, estimate)))
     assert "Trần Văn Đức" in text
     assert "安康诊所" in text
+
+
+# ---- 2. PDF/A-2b -------------------------------------------------------------------------------
+NS = {
+    "x": "adobe:ns:meta/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "pdfaid": "http://www.aiim.org/pdfa/ns/id/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+}
+
+
+def resolved(obj: Any) -> Any:
+    return obj.get_object() if isinstance(obj, IndirectObject) else obj
+
+
+def fonts_of(reader: PdfReader) -> Iterator[tuple[str, DictionaryObject]]:
+    """(name, font descriptor) of every font any page uses, descendant fonts included."""
+    for page in reader.pages:
+        for font in resolved(page["/Resources"]).get("/Font", {}).values():
+            font = resolved(font)
+            parts = [font] + [resolved(d) for d in font.get("/DescendantFonts", ArrayObject())]
+            for part in parts:
+                if "/FontDescriptor" in part:
+                    yield str(part["/BaseFont"]), resolved(part["/FontDescriptor"])
+
+
+@pytest.fixture(scope="module")
+def documents(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> dict[str, tuple[bytes, date]]:
+    """Both PDFs, one with Vietnamese and Chinese text, and the date each was issued."""
+    gfe = gfe_for(request_, estimate, patient="Nguyễn Thị Minh Khai", clinic="安康诊所")
+    bill = build_superbill(request_, estimate)
+    assert bill.issued is not None
+    return {
+        "gfe": (render_gfe_pdf(gfe), gfe.issued),
+        "superbill": (render_superbill_pdf(bill), bill.issued),
+    }
+
+
+@pytest.mark.parametrize("kind", ["gfe", "superbill"])
+def test_the_pdfs_are_pdf_a_2b(kind: str, documents: dict[str, tuple[bytes, date]]) -> None:
+    data, issued = documents[kind]
+    assert data.startswith(b"%PDF-1.7\n")  # PDF/A-2 is based on PDF 1.7 (ISO 32000-1)
+    reader = PdfReader(io.BytesIO(data))
+    assert not reader.is_encrypted and "/Encrypt" not in reader.trailer
+    root = reader.trailer["/Root"]
+    # The XMP packet names the part and conformance level, and holds the title, the creator
+    # and the dates: every date is the issue date (no clock). With PDF/A on, fpdf2 writes no
+    # information dictionary, so nothing can disagree with the XMP (ISO 19005-2, 6.6).
+    xmp = ElementTree.fromstring(resolved(root["/Metadata"]).get_data())
+    [desc] = xmp.findall("rdf:RDF/rdf:Description", NS)
+    assert desc.findtext("pdfaid:part", namespaces=NS) == "2"
+    assert desc.findtext("pdfaid:conformance", namespaces=NS) == "B"
+    assert "/Info" not in reader.trailer
+    title = {"gfe": "Good Faith Estimate", "superbill": "Superbill"}[kind]
+    assert desc.findtext("dc:title/rdf:Alt/rdf:li", namespaces=NS) == title
+    assert desc.findtext("xmp:CreatorTool", namespaces=NS) == "ketacost"
+    stamp = f"{issued.isoformat()}T00:00:00+00:00"
+    for tag in ("CreateDate", "ModifyDate", "MetadataDate"):
+        assert desc.findtext(f"xmp:{tag}", namespaces=NS) == stamp
+    # One OutputIntent for PDF/A with an embedded ICC profile of an RGB device.
+    [intent] = [resolved(i) for i in root["/OutputIntents"]]
+    assert intent["/S"] == "/GTS_PDFA1"
+    profile = resolved(intent["/DestOutputProfile"])
+    icc = profile.get_data()
+    assert profile["/N"] == 3
+    assert icc[36:40] == b"acsp"  # the ICC profile file signature (ICC.1, 7.2.9)
+    assert icc[16:20] == b"RGB "  # its data colour space
+    # Every font is embedded as a TrueType (FontFile2) or compact (FontFile3) program.
+    fonts = dict(fonts_of(reader))
+    assert fonts
+    assert {n for n, d in fonts.items() if not {"/FontFile2", "/FontFile3"} & set(d)} == set()
+    # A document ID: two byte strings, equal when the file is first written.
+    first, second = reader.trailer["/ID"]
+    assert len(first) == 16 and first == second
+
+
+def test_the_superbill_pdf_is_the_same_bytes_each_time(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    bill = build_superbill(request_, estimate)
+    assert render_superbill_pdf(bill) == render_superbill_pdf(bill)
+
+
+def test_a_tab_in_a_name_becomes_a_space_not_a_missing_glyph(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    # A control character has no glyph; drawing one would use .notdef, which PDF/A forbids.
+    gfe = gfe_for(request_, estimate, patient="Alex\tExample")
+    assert "Alex Example" in text_of_pdf(render_gfe_pdf(gfe))

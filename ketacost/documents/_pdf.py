@@ -5,7 +5,7 @@ Text is drawn in fonts shipped in ``documents/fonts/`` and embedded as subsets: 
 needs it, Droid Sans Fallback for Chinese and Japanese. A character neither font has (Hangul,
 for one) is drawn as its compatibility form where the fonts have that (``ﬁ`` as ``fi``) and as
 ``?`` otherwise, so nothing is silently dropped. The PDF's creation date is the document's
-issue date, so the same document gives the same bytes.
+issue date, so the same document gives the same bytes. The PDFs are PDF/A-2b (``_pdfa``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ketacost._extras import require
 from ._common import usd
 from ._gfe import GoodFaithEstimate
 from ._html import long_date
+from ._pdfa import COMPLIANCE, xmp_metadata
 from ._superbill import Superbill
 
 if TYPE_CHECKING:
@@ -59,13 +60,20 @@ class _Writer:
 
     def __init__(self, title: str, issued: date | None, landscape: bool = False) -> None:
         fpdf = _fpdf()
-        pdf: FPDF = fpdf.FPDF(orientation="L" if landscape else "P", unit="mm", format="Letter")
+        pdf: FPDF = fpdf.FPDF(
+            orientation="L" if landscape else "P",
+            unit="mm",
+            format="Letter",
+            enforce_compliance=COMPLIANCE,
+        )
         pdf.set_margins(14, 14, 14)
         pdf.set_auto_page_break(True, margin=16)
         when = issued or date(2000, 1, 1)
-        pdf.set_creation_date(datetime(when.year, when.month, when.day, tzinfo=UTC))
+        created = datetime(when.year, when.month, when.day, tzinfo=UTC)
+        pdf.set_creation_date(created)
         pdf.set_title(title)
         pdf.set_creator("ketacost")
+        pdf.set_xmp_metadata(xmp_metadata(title=title, creator="ketacost", created=created))
         for style, name in _LATIN_FILES.items():
             pdf.add_font(_LATIN, style, FONTS / name)
         # Bold text falls back to the regular CJK face (exact_match=False): it has no bold.
@@ -78,7 +86,14 @@ class _Writer:
 
     def _text(self, text: str) -> str:
         """``text`` as the embedded fonts can draw it (the module docstring says how)."""
-        return "".join(ch if ch < " " or self._drawn(ch) else self._stand_in(ch) for ch in text)
+        return "".join(self._char(ch) for ch in text)
+
+    def _char(self, ch: str) -> str:
+        if ch == "\n":
+            return ch
+        if ch < " ":
+            return " "  # a tab or other control character has no glyph (.notdef: not PDF/A)
+        return ch if self._drawn(ch) else self._stand_in(ch)
 
     def _drawn(self, ch: str) -> bool:
         if ord(ch) in self._latin:
