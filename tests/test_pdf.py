@@ -27,6 +27,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 import ketacost
 from ketacost.documents import (
     GoodFaithEstimate,
+    _pdf,
     build_gfe,
     build_superbill,
     render_gfe_pdf,
@@ -292,3 +293,139 @@ def test_a_tab_in_a_name_becomes_a_space_not_a_missing_glyph(
     # A control character has no glyph; drawing one would use .notdef, which PDF/A forbids.
     gfe = gfe_for(request_, estimate, patient="Alex\tExample")
     assert "Alex Example" in text_of_pdf(render_gfe_pdf(gfe))
+
+
+# ---- 3. Layout: a total keeps its rows, a date keeps its line -------------------------------
+
+
+def page_texts(data: bytes) -> list[str]:
+    doc = pdfium.PdfDocument(data)
+    try:
+        return [" ".join(doc[i].get_textpage().get_text_range().split()) for i in range(len(doc))]
+    finally:
+        doc.close()
+
+
+def lines_of(data: bytes, needle: str) -> list[int]:
+    """For each place ``needle`` is printed, on how many lines its characters sit (1 = whole).
+
+    A string broken across lines is not found at all (the text layer has a line break in it).
+    """
+    found = []
+    doc = pdfium.PdfDocument(data)
+    try:
+        for i in range(len(doc)):
+            page = doc[i].get_textpage()
+            searcher = page.search(needle, match_case=True)
+            while (hit := searcher.get_next()) is not None:
+                start, count = hit
+                bottoms = {
+                    round(page.get_charbox(j, loose=True)[1])
+                    for j in range(start, start + count)
+                    if not page.get_text_range(j, 1).isspace()
+                }
+                found.append(len(bottoms))
+    finally:
+        doc.close()
+    return found
+
+
+def total_opens_a_page(w: Any) -> bool:
+    """Whether the writer's grand total opened a page by itself (its fonts then closed)."""
+    w.close()
+    return bool(w.total_alone)
+
+
+def long_gfe(gfe: GoodFaithEstimate, repeat: int) -> GoodFaithEstimate:
+    """``gfe`` with its provider's item rows repeated: longer tables, same everything else (the
+    subtotal no longer adds up; only the layout is under test)."""
+    [p] = gfe.providers
+    return gfe.model_copy(update={"providers": (p.model_copy(update={"items": p.items * repeat}),)})
+
+
+@pytest.fixture(scope="module")
+def gfe(request_: ketacost.EstimateRequest, estimate: ketacost.Estimate) -> GoodFaithEstimate:
+    return gfe_for(request_, estimate)
+
+
+def test_the_grand_total_takes_the_last_rows_to_its_page(gfe: GoodFaithEstimate) -> None:
+    # Five times the 5 item rows: laid out plainly, the last item and the subtotal end page 2
+    # and "Total expected charges, all providers and facilities" would open page 3 alone.
+    long = long_gfe(gfe, 5)
+    assert total_opens_a_page(_pdf._gfe_pages(long, 0))
+    pages = page_texts(render_gfe_pdf(long))
+    [on] = [n for n, text in enumerate(pages) if "all providers and facilities" in text]
+    page = pages[on]
+    # The page opens with the table's heading row again, then the last item (J3490, the
+    # boosters' drug, 2027-02-01 to 2027-11-08), the subtotal and the grand total.
+    last = "boosters Ketamine HCl (unclassified drug) J3490 F33.2 11 2027-02-01 to 2027-11-08"
+    subtotal = "Total expected charges from this provider"
+    assert page.index("Item or service") < page.index(last) < page.index(subtotal)
+    assert page.index(subtotal) < page.index("all providers and facilities")
+    assert subtotal not in pages[on - 1]
+
+
+def test_the_grand_total_never_opens_a_page_alone(gfe: GoodFaithEstimate) -> None:
+    # Around both lengths that would leave it alone (5 and 14 repeats: pages 3 and 5).
+    for repeat in (4, 5, 6, 13, 14, 15):
+        long = long_gfe(gfe, repeat)
+        w = _pdf._kept_together(lambda keep, g=long: _pdf._gfe_pages(g, keep))
+        assert not total_opens_a_page(w), repeat
+
+
+def test_the_superbill_balance_due_takes_the_last_rows_to_its_page(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    # Its first five service lines: plainly laid out, "Balance due" would open page 2 alone.
+    bill = build_superbill(request_, estimate)
+    short = bill.model_copy(update={"lines": bill.lines[:5]})
+    assert total_opens_a_page(_pdf._superbill_pages(short, 0))
+    pages = page_texts(render_superbill_pdf(short))
+    [on] = [n for n, text in enumerate(pages) if "Balance due" in text]
+    assert on == 1
+    assert pages[on].index("Date of service") < pages[on].index("Total $")
+    assert pages[on].index("Total $") < pages[on].index("Balance due")
+
+
+def test_a_date_never_breaks_inside_its_cell() -> None:
+    # A date column given 1/31 of the page (6 mm) is widened to hold "2027-01-05" whole
+    # (about 18 mm at 8.5 pt, plus the padding); a range wraps only between its dates.
+    def table(dates: tuple[int, ...]) -> bytes:
+        w = _pdf._Writer("Dates", ISSUED)
+        w.table(
+            ("Dates", "Item"),
+            [["2027-01-05 to 2027-01-18", "IV infusion"], ["January 4, 2027", "Total"]],
+            widths=(1, 30),
+            dates=dates,
+            bold_last=True,
+        )
+        return w.output()
+
+    data = table(dates=(0,))
+    for date_text in ("2027-01-05", "2027-01-18", "January 4, 2027"):
+        assert lines_of(data, date_text) == [1], date_text
+    # The check can fail: without the rule the same column breaks the dates inside.
+    plain = table(dates=())
+    assert lines_of(plain, "2027-01-05") != [1]
+
+
+@pytest.mark.parametrize("kind", ["gfe", "superbill"])
+def test_every_date_in_the_documents_is_on_one_line(
+    kind: str,
+    gfe: GoodFaithEstimate,
+    request_: ketacost.EstimateRequest,
+    estimate: ketacost.Estimate,
+) -> None:
+    if kind == "gfe":
+        data = render_gfe_pdf(gfe)
+        dates = {d for r in gfe.recurring for d in (r.first_date, r.last_date)}
+        dates |= {d for p in gfe.providers for i in p.items for d in (i.first_date, i.last_date)}
+        longs = ["January 4, 2027", "January 3, 2028", "January 5, 2027", "April 12, 1988"]
+    else:
+        bill = build_superbill(request_, estimate)
+        data = render_superbill_pdf(bill)
+        dates = {ln.date for ln in bill.lines}
+        longs = ["November 21, 2026"]
+    for text in [d.isoformat() for d in sorted(dates)] + longs:
+        found = lines_of(data, text)
+        assert found and set(found) == {1}, (text, found)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import importlib
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ketacost._extras import require
 
 from ._common import usd
-from ._gfe import GoodFaithEstimate
+from ._gfe import GfeProviderEstimate, GoodFaithEstimate
 from ._html import long_date
 from ._pdfa import COMPLIANCE, xmp_metadata
 from ._superbill import Superbill
@@ -37,6 +37,13 @@ _LATIN = "dejavu"
 _CJK = "droid"
 _LATIN_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 _CJK_FILE = "DroidSansFallbackFull.ttf"
+#: A no-break space: fpdf2 never wraps a line at one (it prints a space).
+NBSP = "\u00a0"
+#: Between the first and the last date of a range: the one place a date cell may wrap.
+_TO = " to "
+_PADDING = 1.0
+#: Rows moved with a grand total that would otherwise open a page alone.
+_KEEP = 2
 
 
 @functools.cache
@@ -48,6 +55,11 @@ def _code_points(name: str) -> frozenset[int]:
         return frozenset(font.getBestCmap())
     finally:
         font.close()
+
+
+def _day(when: date) -> str:
+    """``January 5, 2027`` that never wraps inside (no-break spaces)."""
+    return long_date(when).replace(" ", NBSP)
 
 
 def _fpdf() -> Any:
@@ -79,6 +91,7 @@ class _Writer:
         # Bold text falls back to the regular CJK face (exact_match=False): it has no bold.
         self._latin = _code_points(_LATIN_FILES[""]) & _code_points(_LATIN_FILES["B"])
         self._cjk_added = False
+        self.total_alone = False
         pdf.add_page()
         self.pdf = pdf
         self.xpos = fpdf.XPos
@@ -135,6 +148,12 @@ class _Writer:
     def fields(self, pairs: Sequence[tuple[str, str]]) -> None:
         self.table(("", ""), [list(p) for p in pairs], widths=(1, 3), header=False)
 
+    def total(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """A grand total; ``total_alone`` says whether it opened a page by itself."""
+        page = self.pdf.page
+        self.fields(pairs)
+        self.total_alone = self.pdf.page != page
+
     def table(
         self,
         head: Sequence[str],
@@ -142,33 +161,88 @@ class _Writer:
         *,
         widths: Sequence[float],
         right: Sequence[int] = (),
+        dates: Sequence[int] = (),
         header: bool = True,
         bold_last: bool = False,
+        new_page_for_last: int = 0,
     ) -> None:
+        """A table with a heading row (repeated on each page it spans).
+
+        Args:
+            head: the heading row.
+            rows: the body.
+            widths: the columns' shares of the page width.
+            right: columns aligned right (amounts and counts).
+            dates: columns of dates (a date, or ``first to last``): a date never breaks in its
+                cell, the column is widened (from the widest other column) to hold one whole.
+            header: False for label/value pairs, the labels bold.
+            bold_last: the last row is a total, in bold.
+            new_page_for_last: that many last rows start a new page with the heading again
+                (keeps a total with the rows above it).
+        """
         self.pdf.set_font(_LATIN, "", 8.5)
+        body = [[self._text(c) for c in r] for r in rows]
+        for i in dates:
+            for r in body:
+                r[i] = _TO.join(d.replace(" ", NBSP) for d in r[i].split(_TO))
+        widths = self._fit(widths, dates, body)
+        split = len(body) - new_page_for_last if 0 < new_page_for_last < len(body) else 0
+        for n, part in enumerate((body[:split], body[split:]) if split else (body,)):
+            if n:
+                self.pdf.add_page()
+            last = len(rows) - 1 - (split if n else 0)
+            self._table(head, part, widths, right, header, bold_last, last)
+        self.pdf.ln(1)
+
+    def _fit(
+        self, widths: Sequence[float], dates: Sequence[int], body: Sequence[Sequence[str]]
+    ) -> tuple[float, ...]:
+        """``widths`` with each date column wide enough for its longest date (bold or not)."""
+        out = [float(w) for w in widths]
+        scale = sum(out) / self.pdf.epw
+        for i in dates:
+            pieces = [d for r in body for d in r[i].split(_TO)]
+            longest = 0.0
+            for style in ("", "B"):  # a total row is bold, and bold is wider
+                self.pdf.set_font(_LATIN, style, 8.5)
+                longest = max([longest, *(self.pdf.get_string_width(d) for d in pieces)])
+            self.pdf.set_font(_LATIN, "", 8.5)
+            need = (longest + 2 * _PADDING + 0.5) * scale
+            if out[i] < need:
+                widest = max((j for j in range(len(out)) if j not in dates), key=out.__getitem__)
+                out[widest] -= need - out[i]
+                out[i] = need
+        return tuple(out)
+
+    def _table(
+        self,
+        head: Sequence[str],
+        body: Sequence[Sequence[str]],
+        widths: Sequence[float],
+        right: Sequence[int],
+        header: bool,
+        bold_last: bool,
+        last: int,
+    ) -> None:
         align = tuple("RIGHT" if i in right else "LEFT" for i in range(len(widths)))
         with self.pdf.table(
             col_widths=tuple(widths),
             text_align=align,
             first_row_as_headings=header,
             line_height=4.4,
-            padding=1,
+            padding=_PADDING,
         ) as table:
             if header:
                 heading = table.row()
                 for cell in head:
                     heading.cell(self._text(cell))
-            for n, cells in enumerate(rows):
+            for n, cells in enumerate(body):
                 row = table.row()
-                last = bold_last and n == len(rows) - 1
-                for i, cell in enumerate(cells):
-                    text = self._text(cell)
-                    if last or (not header and i == 0):
-                        style = self._bold()
-                        row.cell(text, style=style)
+                for i, text in enumerate(cells):
+                    if (bold_last and n == last) or (not header and i == 0):
+                        row.cell(text, style=self._bold())
                     else:
                         row.cell(text)
-        self.pdf.ln(1)
 
     def _bold(self) -> Any:
         from fpdf.fonts import FontFace
@@ -179,37 +253,60 @@ class _Writer:
         self.pdf.ln(2)
         self.paragraph(text, size=7.5)
 
+    def close(self) -> None:
+        """Closes the font files of pages that will not be output (output() closes them)."""
+        for font in self.pdf.fonts.values():
+            if hasattr(font, "close"):
+                font.close()
+
     def output(self) -> bytes:
         return bytes(self.pdf.output())
 
 
 def render_gfe_pdf(gfe: GoodFaithEstimate) -> bytes:
-    """The Good Faith Estimate as a PDF (Letter, portrait).
+    """The Good Faith Estimate as a PDF/A-2b (Letter, portrait).
 
     Raises:
         MissingExtraError: fpdf2 is not installed (``pip install 'ketacost[pdf]'``).
     """
+    return _kept_together(lambda keep: _gfe_pages(gfe, keep)).output()
+
+
+def _kept_together(pages: Callable[[int], _Writer]) -> _Writer:
+    """The pages laid out; again if the grand total opened a page alone.
+
+    The second time, the last rows above the total (the last item and the subtotal) start that
+    page with it.
+    """
+    w = pages(0)
+    if not w.total_alone:
+        return w
+    w.close()
+    return pages(_KEEP)
+
+
+def _gfe_pages(gfe: GoodFaithEstimate, keep: int) -> _Writer:
     w = _Writer("Good Faith Estimate", gfe.issued)
     w.title(
         "Good Faith Estimate for Health Care Items and Services",
         "Under the No Surprises Act, for patients without insurance or not using it "
-        f"(45 CFR 149.610). Issued {long_date(gfe.issued)}.",
+        f"(45 CFR 149.610). Issued {_day(gfe.issued)}.",
     )
     w.heading("Patient")
     w.fields(
         [
             ("Patient name", gfe.patient.name),
-            ("Date of birth", long_date(gfe.patient.birth_date)),
+            ("Date of birth", _day(gfe.patient.birth_date)),
             ("Diagnosis codes", ", ".join(gfe.diagnosis_codes) or "none recorded"),
         ]
     )
     w.heading("Primary service")
     pairs = [
         ("Service", f"{gfe.primary_service} ({', '.join(gfe.primary_service_codes)})"),
-        ("Scheduled date", long_date(gfe.scheduled_date)),
+        ("Scheduled date", _day(gfe.scheduled_date)),
         (
             "Period of care",
-            f"{long_date(gfe.period_start)} to {long_date(gfe.period_end)} (up to 12 months)",
+            f"{_day(gfe.period_start)} to {_day(gfe.period_end)} (up to 12 months)",
         ),
         ("Total expected charges", usd(gfe.total_expected)),
     ]
@@ -239,16 +336,24 @@ def render_gfe_pdf(gfe: GoodFaithEstimate) -> bytes:
         ],
         widths=(14, 40, 16, 13, 18, 18, 20),
         right=(3, 6),
+        dates=(4, 5),
     )
     if gfe.later_sessions:
         w.paragraph(
             f"{gfe.later_sessions} further session(s) of the plan fall after "
-            f"{long_date(gfe.period_end)}; they are not in this estimate, and a new Good Faith "
+            f"{_day(gfe.period_end)}; they are not in this estimate, and a new Good Faith "
             "Estimate will be issued for them.",
             size=8.5,
         )
     w.heading("Itemised estimate by provider and facility")
+    with_items = [p for p in gfe.providers if p.items]
     for p in gfe.providers:
+        rows = _item_rows(p)
+        # With ``keep``, the last rows before the grand total start a new page: the table's last
+        # two (the last item and the subtotal), or the whole provider if it has no more.
+        keep_here = keep if p is with_items[-1] else 0
+        if keep_here and len(rows) <= keep_here:
+            w.pdf.add_page()
         party = p.provider
         name = party.name + (f", {party.credentials}" if party.credentials else "")
         w.heading(name + (" (convening provider)" if p.role == "convening" else ""), size=10)
@@ -262,38 +367,6 @@ def render_gfe_pdf(gfe: GoodFaithEstimate) -> bytes:
         )
         if not p.items:
             continue
-        rows = []
-        for i in p.items:
-            code = i.service_code + "".join(f"-{m}" for m in i.modifiers)
-            code += f" x {i.units}" if i.units > 1 else ""
-            dates = i.first_date.isoformat()
-            if i.last_date != i.first_date:
-                dates += f" to {i.last_date.isoformat()}"
-            each = usd(i.charge_each) if i.charge_each is not None else "varies"
-            rows.append(
-                [
-                    i.phase,
-                    i.description,
-                    code,
-                    ", ".join(i.diagnosis_codes),
-                    str(i.quantity),
-                    dates,
-                    each,
-                    usd(i.expected_charge),
-                ]
-            )
-        rows.append(
-            [
-                "",
-                "Total expected charges from this provider",
-                "",
-                "",
-                "",
-                "",
-                "",
-                usd(p.expected_total),
-            ]
-        )
         w.table(
             (
                 "Phase",
@@ -308,9 +381,11 @@ def render_gfe_pdf(gfe: GoodFaithEstimate) -> bytes:
             rows,
             widths=(14, 36, 15, 15, 8, 24, 15, 18),
             right=(4, 6, 7),
+            dates=(5,),
             bold_last=True,
+            new_page_for_last=keep_here if len(rows) > keep_here else 0,
         )
-    w.fields([("Total expected charges, all providers and facilities", usd(gfe.total_expected))])
+    w.total([("Total expected charges, all providers and facilities", usd(gfe.total_expected))])
     w.heading("Items or services to be scheduled separately")
     if gfe.separately_scheduled:
         w.table(
@@ -342,17 +417,48 @@ def render_gfe_pdf(gfe: GoodFaithEstimate) -> bytes:
         f"Prepared with ketacost {gfe.library_version}; rules hash {gfe.rules_hash}. "
         f"Issued {gfe.issued.isoformat()}."
     )
-    return w.output()
+    return w
+
+
+def _item_rows(p: GfeProviderEstimate) -> list[list[str]]:
+    """One provider's items, then its subtotal."""
+    rows = []
+    for i in p.items:
+        code = i.service_code + "".join(f"-{m}" for m in i.modifiers)
+        code += f" x {i.units}" if i.units > 1 else ""
+        dates = i.first_date.isoformat()
+        if i.last_date != i.first_date:
+            dates += f"{_TO}{i.last_date.isoformat()}"
+        each = usd(i.charge_each) if i.charge_each is not None else "varies"
+        rows.append(
+            [
+                i.phase,
+                i.description,
+                code,
+                ", ".join(i.diagnosis_codes),
+                str(i.quantity),
+                dates,
+                each,
+                usd(i.expected_charge),
+            ]
+        )
+    subtotal = "Total expected charges from this provider"
+    rows.append(["", subtotal, "", "", "", "", "", usd(p.expected_total)])
+    return rows
 
 
 def render_superbill_pdf(bill: Superbill) -> bytes:
-    """The superbill as a PDF (Letter, landscape).
+    """The superbill as a PDF/A-2b (Letter, landscape).
 
     Raises:
         MissingExtraError: fpdf2 is not installed (``pip install 'ketacost[pdf]'``).
     """
+    return _kept_together(lambda keep: _superbill_pages(bill, keep)).output()
+
+
+def _superbill_pages(bill: Superbill, keep: int) -> _Writer:
     w = _Writer("Superbill", bill.issued, landscape=True)
-    issued = long_date(bill.issued) if bill.issued else "undated"
+    issued = _day(bill.issued) if bill.issued else "undated"
     w.title("Superbill", f"Issued {issued}. {bill.note}")
     w.heading("Provider")
     p = bill.provider
@@ -405,9 +511,11 @@ def render_superbill_pdf(bill: Superbill) -> bytes:
         rows,
         widths=(22, 10, 18, 16, 11, 58, 36, 16, 20, 20),
         right=(4, 8, 9),
+        dates=(0,),
         bold_last=True,
+        new_page_for_last=keep,
     )
-    w.fields([("Balance due", usd(bill.balance_due))])
+    w.total([("Balance due", usd(bill.balance_due))])
     w.paragraph("Provider signature: ______________________________     Date: ______________")
     w.footer_note(f"Prepared with ketacost {bill.library_version}; rules hash {bill.rules_hash}.")
-    return w.output()
+    return w
