@@ -7,6 +7,7 @@ test_documents.py), with the patient's name or the clinic's name changed through
 
 from __future__ import annotations
 
+import ctypes
 import io
 import os
 import subprocess
@@ -20,6 +21,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import pytest
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
@@ -429,3 +431,77 @@ def test_every_date_in_the_documents_is_on_one_line(
     for text in [d.isoformat() for d in sorted(dates)] + longs:
         found = lines_of(data, text)
         assert found and set(found) == {1}, (text, found)
+
+
+# ---- 4. Worked example: a Vietnamese patient at a Chinese-named clinic ----------------------
+PATIENT = "Nguyễn Thị Minh Khai"
+CLINIC = "安康诊所"
+SCALE = 2.0  # 144 dpi
+
+
+def font_of(page: Any, index: int) -> str:
+    """The name of the font pdfium draws character ``index`` of the text page with."""
+    buffer = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int()
+    size = pdfium_c.FPDFText_GetFontInfo(page.raw, index, buffer, len(buffer), flags)
+    return buffer.raw[: max(size - 1, 0)].decode()
+
+
+def placed(doc: Any, needle: str) -> tuple[int, tuple[float, float, float, float], set[str]]:
+    """The page ``needle`` is first drawn on, its box (PDF points), and the fonts drawing it."""
+    for n in range(len(doc)):
+        page = doc[n].get_textpage()
+        hit = page.search(needle, match_case=True).get_next()
+        if hit is None:
+            continue
+        start, count = hit
+        boxes = [page.get_charbox(j, loose=True) for j in range(start, start + count)]
+        fonts = {font_of(page, j) for j in range(start, start + count)}
+        box = (
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        )
+        return n, box, fonts
+    raise AssertionError(f"{needle!r} is not in the text layer")
+
+
+def test_a_vietnamese_patient_and_a_chinese_clinic_print_as_written(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    # Built through the public API: the example's self-pay request, the patient's and the
+    # clinic's names changed (the clinic convenes, so its name heads the itemised estimate and
+    # is in the disclaimers).
+    gfe = gfe_for(request_, estimate, patient=PATIENT, clinic=CLINIC)
+    data = render_gfe_pdf(gfe)
+    text = text_of_pdf(data)
+    assert PATIENT in text  # every tone mark kept: ễ ị, not "Nguyen Thi"
+    assert f"{CLINIC} (convening provider)" in text
+    assert "??" not in text
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "gfe-unicode.pdf").write_bytes(data)
+    doc = pdfium.PdfDocument(data)
+    try:
+        for needle, font in ((PATIENT, "DejaVuSansBook"), (CLINIC, "DroidSansFallback")):
+            n, (left, bottom, right, top), fonts = placed(doc, needle)
+            # The name's glyphs come from the embedded subset (prefix "ABCDEF+"), not a
+            # substitute the viewer picked.
+            assert {f.split("+", 1)[-1] for f in fonts} == {font}, fonts
+            height = doc[n].get_height()
+            image = doc[n].render(scale=SCALE).to_pil().convert("L")
+            image.save(ARTIFACTS / f"gfe-unicode-page-{n + 1}.png")
+            # The name's box on the image (PDF points from the bottom left; pixels from the
+            # top left): ink there, and not a solid block (a missing glyph's box or a fill).
+            area = image.crop(
+                (
+                    int(left * SCALE),
+                    int((height - top) * SCALE),
+                    int(right * SCALE) + 1,
+                    int((height - bottom) * SCALE) + 1,
+                )
+            )
+            dark = sum(area.histogram()[:128])
+            assert 0.05 < dark / (area.width * area.height) < 0.6, (needle, dark, area.size)
+    finally:
+        doc.close()
