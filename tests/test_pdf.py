@@ -30,6 +30,7 @@ import ketacost
 from ketacost.documents import (
     GoodFaithEstimate,
     _pdf,
+    _pdf_layout,
     build_gfe,
     build_superbill,
     render_gfe_pdf,
@@ -393,7 +394,7 @@ def test_a_date_never_breaks_inside_its_cell() -> None:
     # A date column given 1/31 of the page (6 mm) is widened to hold "2027-01-05" whole
     # (about 18 mm at 8.5 pt, plus the padding); a range wraps only between its dates.
     def table(dates: tuple[int, ...]) -> bytes:
-        w = _pdf._Writer("Dates", ISSUED)
+        w = _pdf_layout.Writer("Dates", ISSUED)
         w.table(
             ("Dates", "Item"),
             [["2027-01-05 to 2027-01-18", "IV infusion"], ["January 4, 2027", "Total"]],
