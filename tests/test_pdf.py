@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from datetime import date
@@ -122,6 +123,17 @@ def test_a_character_no_shipped_font_has_gets_a_stand_in_never_nothing(
     # syllables 김 and 한 are in neither, nor are all the jamo they decompose to: each is "?".
     gfe = gfe_for(request_, estimate, patient="Kim ⑪ 김한")
     assert "Kim 11 ??" in text_of_pdf(render_gfe_pdf(gfe))
+
+
+def test_a_name_typed_with_combining_marks_is_drawn_composed(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    # "Nguyễn" as N-g-u-y-e + U+0302 (circumflex) + U+0303 (tilde) + n, as some keyboards send
+    # it: the PDF draws (and its text layer holds) the composed ễ (U+1EC5).
+    typed = unicodedata.normalize("NFD", "Nguyễn")
+    assert len(typed) == len("Nguyễn") + 2
+    text = text_of_pdf(render_gfe_pdf(gfe_for(request_, estimate, patient=typed)))
+    assert "Nguy\u1ec5n" in text
 
 
 def test_the_cjk_font_is_embedded_only_where_needed(

@@ -93,8 +93,12 @@ class Writer:
         self.ypos = fpdf.YPos
 
     def _text(self, text: str) -> str:
-        """``text`` as the embedded fonts can draw it (the module docstring says how)."""
-        return "".join(self._char(ch) for ch in text)
+        """``text`` as the embedded fonts can draw it (the module docstring says how).
+
+        Composed first (NFC): a name typed as "e" plus combining marks is drawn with the
+        font's own "ễ", not marks stacked by a renderer that does no shaping.
+        """
+        return "".join(self._char(ch) for ch in unicodedata.normalize("NFC", text))
 
     def _char(self, ch: str) -> str:
         if ch == "\n":
