@@ -380,6 +380,32 @@ def test_the_grand_total_takes_the_last_rows_to_its_page(gfe: GoodFaithEstimate)
     assert subtotal not in pages[on - 1]
 
 
+def test_a_last_provider_with_one_item_moves_whole_with_the_grand_total(
+    gfe: GoodFaithEstimate,
+) -> None:
+    # The clinic with 3 x 5 + 4 item rows, then a co-provider with one item (its table: the
+    # item and the subtotal, nothing to split): plainly laid out, the total would open page 3
+    # alone, so the co-provider's heading, fields and table start page 3 with it.
+    [p] = gfe.providers
+    dana = p.provider.model_copy(update={"name": "Dana Lee", "key": "lee"})
+    long = gfe.model_copy(
+        update={
+            "providers": (
+                p.model_copy(update={"items": p.items * 3 + p.items[:4]}),
+                p.model_copy(
+                    update={"items": p.items[-1:], "role": "co-provider", "provider": dana}
+                ),
+            )
+        }
+    )
+    assert total_opens_a_page(_pdf._gfe_pages(long, 0))
+    pages = page_texts(render_gfe_pdf(long))
+    [on] = [n for n, text in enumerate(pages) if "all providers and facilities" in text]
+    assert on == 2
+    assert pages[on].startswith("Dana Lee NPI")
+    assert "Dana Lee" not in pages[on - 1]
+
+
 def test_the_grand_total_never_opens_a_page_alone(gfe: GoodFaithEstimate) -> None:
     # Around both lengths that would leave it alone (5 and 14 repeats: pages 3 and 5).
     for repeat in (4, 5, 6, 13, 14, 15):
