@@ -1,184 +1,68 @@
-"""PDF documents with fpdf2 (pure Python; the ``pdf`` extra), imported only when needed.
+"""The Good Faith Estimate and the superbill as PDF/A-2b documents (fpdf2: the ``pdf`` extra).
 
-fpdf2's core fonts are Latin-1, so text is made Latin-1 first (``–`` becomes ``-``, ``’``
-becomes ``'``; anything else outside Latin-1 loses its accent or becomes ``?``). The PDF's
-creation date is the document's issue date, so the same document gives the same bytes.
+The layout, fonts and text handling are in ``_pdf_layout``; this module says what goes on the
+pages, and keeps a grand total from opening a page alone.
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
-
-from ketacost._extras import require
+from collections.abc import Callable
 
 from ._common import usd
-from ._gfe import GoodFaithEstimate
-from ._html import long_date
+from ._gfe import GfeProviderEstimate, GoodFaithEstimate
+from ._pdf_layout import FONTS, TO, Writer, day
 from ._superbill import Superbill
 
-if TYPE_CHECKING:
-    from fpdf import FPDF
+__all__ = ["FONTS", "render_gfe_pdf", "render_superbill_pdf"]
 
-__all__ = ["latin1", "render_gfe_pdf", "render_superbill_pdf"]
-
-_REPLACE = str.maketrans(
-    {
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2212": "-",
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2026": "...",
-        "\u2022": "*",
-        "\u2264": "<=",
-        "\u2265": ">=",
-        "\u2192": "->",
-        "\u00a0": " ",
-    }
-)
-
-
-def latin1(text: str) -> str:
-    """``text`` in Latin-1, which fpdf2's core fonts can draw."""
-    text = text.translate(_REPLACE)
-    try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
-        out = []
-        for ch in text:
-            if ord(ch) < 256:
-                out.append(ch)
-                continue
-            base = unicodedata.normalize("NFKD", ch).encode("latin-1", "ignore").decode("latin-1")
-            out.append(base or "?")
-        text = "".join(out)
-    return text
-
-
-def _fpdf() -> Any:
-    # An optional extra, imported when a PDF is made.
-    return require("fpdf", "pdf", library="fpdf2", feature="a PDF document")
-
-
-class _Writer:
-    """A few layout steps over fpdf2: title, heading, fields, table, paragraph."""
-
-    def __init__(self, title: str, issued: date | None, landscape: bool = False) -> None:
-        fpdf = _fpdf()
-        pdf: FPDF = fpdf.FPDF(orientation="L" if landscape else "P", unit="mm", format="Letter")
-        pdf.set_margins(14, 14, 14)
-        pdf.set_auto_page_break(True, margin=16)
-        when = issued or date(2000, 1, 1)
-        pdf.set_creation_date(datetime(when.year, when.month, when.day, tzinfo=UTC))
-        pdf.set_title(latin1(title))
-        pdf.set_creator("ketacost")
-        pdf.add_page()
-        self.pdf = pdf
-        self.xpos = fpdf.XPos
-        self.ypos = fpdf.YPos
-
-    def title(self, text: str, subtitle: str) -> None:
-        self.pdf.set_font("Helvetica", "B", 15)
-        self.pdf.multi_cell(0, 7, latin1(text), new_x=self.xpos.LMARGIN, new_y=self.ypos.NEXT)
-        self.paragraph(subtitle, size=8.5)
-
-    def heading(self, text: str, size: float = 11.5) -> None:
-        self.pdf.ln(2)
-        self.pdf.set_font("Helvetica", "B", size)
-        self.pdf.multi_cell(0, 6, latin1(text), new_x=self.xpos.LMARGIN, new_y=self.ypos.NEXT)
-
-    def paragraph(self, text: str, *, size: float = 9, bold_lead: str = "") -> None:
-        # write() flows text with word wrap; no markdown, so "*" or "--" in data stay as typed.
-        if bold_lead:
-            self.pdf.set_font("Helvetica", "B", size)
-            self.pdf.write(4.4, latin1(bold_lead) + " ")
-        self.pdf.set_font("Helvetica", "", size)
-        self.pdf.write(4.4, latin1(text))
-        self.pdf.ln(5.4)
-
-    def fields(self, pairs: Sequence[tuple[str, str]]) -> None:
-        self.table(("", ""), [list(p) for p in pairs], widths=(1, 3), header=False)
-
-    def table(
-        self,
-        head: Sequence[str],
-        rows: Sequence[Sequence[str]],
-        *,
-        widths: Sequence[float],
-        right: Sequence[int] = (),
-        header: bool = True,
-        bold_last: bool = False,
-    ) -> None:
-        self.pdf.set_font("Helvetica", "", 8.5)
-        align = tuple("RIGHT" if i in right else "LEFT" for i in range(len(widths)))
-        with self.pdf.table(
-            col_widths=tuple(widths),
-            text_align=align,
-            first_row_as_headings=header,
-            line_height=4.4,
-            padding=1,
-        ) as table:
-            if header:
-                heading = table.row()
-                for cell in head:
-                    heading.cell(latin1(cell))
-            for n, cells in enumerate(rows):
-                row = table.row()
-                last = bold_last and n == len(rows) - 1
-                for i, cell in enumerate(cells):
-                    text = latin1(cell)
-                    if last or (not header and i == 0):
-                        style = self._bold()
-                        row.cell(text, style=style)
-                    else:
-                        row.cell(text)
-        self.pdf.ln(1)
-
-    def _bold(self) -> Any:
-        from fpdf.fonts import FontFace
-
-        return FontFace(emphasis="BOLD")
-
-    def footer_note(self, text: str) -> None:
-        self.pdf.ln(2)
-        self.paragraph(text, size=7.5)
-
-    def output(self) -> bytes:
-        return bytes(self.pdf.output())
+#: Rows moved with a grand total that would otherwise open a page alone.
+_KEEP = 2
 
 
 def render_gfe_pdf(gfe: GoodFaithEstimate) -> bytes:
-    """The Good Faith Estimate as a PDF (Letter, portrait).
+    """The Good Faith Estimate as a PDF/A-2b (Letter, portrait).
 
     Raises:
         MissingExtraError: fpdf2 is not installed (``pip install 'ketacost[pdf]'``).
     """
-    w = _Writer("Good Faith Estimate", gfe.issued)
+    return _kept_together(lambda keep: _gfe_pages(gfe, keep)).output()
+
+
+def _kept_together(pages: Callable[[int], Writer]) -> Writer:
+    """The pages laid out; again if the grand total opened a page alone.
+
+    The second time, the last rows above the total (the last item and the subtotal) start that
+    page with it.
+    """
+    w = pages(0)
+    if not w.total_alone:
+        return w
+    w.close()
+    return pages(_KEEP)
+
+
+def _gfe_pages(gfe: GoodFaithEstimate, keep: int) -> Writer:
+    w = Writer("Good Faith Estimate", gfe.issued)
     w.title(
         "Good Faith Estimate for Health Care Items and Services",
         "Under the No Surprises Act, for patients without insurance or not using it "
-        f"(45 CFR 149.610). Issued {long_date(gfe.issued)}.",
+        f"(45 CFR 149.610). Issued {day(gfe.issued)}.",
     )
     w.heading("Patient")
     w.fields(
         [
             ("Patient name", gfe.patient.name),
-            ("Date of birth", long_date(gfe.patient.birth_date)),
+            ("Date of birth", day(gfe.patient.birth_date)),
             ("Diagnosis codes", ", ".join(gfe.diagnosis_codes) or "none recorded"),
         ]
     )
     w.heading("Primary service")
     pairs = [
         ("Service", f"{gfe.primary_service} ({', '.join(gfe.primary_service_codes)})"),
-        ("Scheduled date", long_date(gfe.scheduled_date)),
+        ("Scheduled date", day(gfe.scheduled_date)),
         (
             "Period of care",
-            f"{long_date(gfe.period_start)} to {long_date(gfe.period_end)} (up to 12 months)",
+            f"{day(gfe.period_start)} to {day(gfe.period_end)} (up to 12 months)",
         ),
         ("Total expected charges", usd(gfe.total_expected)),
     ]
@@ -208,16 +92,24 @@ def render_gfe_pdf(gfe: GoodFaithEstimate) -> bytes:
         ],
         widths=(14, 40, 16, 13, 18, 18, 20),
         right=(3, 6),
+        dates=(4, 5),
     )
     if gfe.later_sessions:
         w.paragraph(
             f"{gfe.later_sessions} further session(s) of the plan fall after "
-            f"{long_date(gfe.period_end)}; they are not in this estimate, and a new Good Faith "
+            f"{day(gfe.period_end)}; they are not in this estimate, and a new Good Faith "
             "Estimate will be issued for them.",
             size=8.5,
         )
     w.heading("Itemised estimate by provider and facility")
+    with_items = [p for p in gfe.providers if p.items]
     for p in gfe.providers:
+        rows = _item_rows(p)
+        # With ``keep``, the last rows before the grand total start a new page: the table's last
+        # two (the last item and the subtotal), or the whole provider if it has no more.
+        keep_here = keep if p is with_items[-1] else 0
+        if keep_here and len(rows) <= keep_here:
+            w.pdf.add_page()
         party = p.provider
         name = party.name + (f", {party.credentials}" if party.credentials else "")
         w.heading(name + (" (convening provider)" if p.role == "convening" else ""), size=10)
@@ -231,38 +123,6 @@ def render_gfe_pdf(gfe: GoodFaithEstimate) -> bytes:
         )
         if not p.items:
             continue
-        rows = []
-        for i in p.items:
-            code = i.service_code + "".join(f"-{m}" for m in i.modifiers)
-            code += f" x {i.units}" if i.units > 1 else ""
-            dates = i.first_date.isoformat()
-            if i.last_date != i.first_date:
-                dates += f" to {i.last_date.isoformat()}"
-            each = usd(i.charge_each) if i.charge_each is not None else "varies"
-            rows.append(
-                [
-                    i.phase,
-                    i.description,
-                    code,
-                    ", ".join(i.diagnosis_codes),
-                    str(i.quantity),
-                    dates,
-                    each,
-                    usd(i.expected_charge),
-                ]
-            )
-        rows.append(
-            [
-                "",
-                "Total expected charges from this provider",
-                "",
-                "",
-                "",
-                "",
-                "",
-                usd(p.expected_total),
-            ]
-        )
         w.table(
             (
                 "Phase",
@@ -277,9 +137,11 @@ def render_gfe_pdf(gfe: GoodFaithEstimate) -> bytes:
             rows,
             widths=(14, 36, 15, 15, 8, 24, 15, 18),
             right=(4, 6, 7),
+            dates=(5,),
             bold_last=True,
+            new_page_for_last=keep_here if len(rows) > keep_here else 0,
         )
-    w.fields([("Total expected charges, all providers and facilities", usd(gfe.total_expected))])
+    w.total([("Total expected charges, all providers and facilities", usd(gfe.total_expected))])
     w.heading("Items or services to be scheduled separately")
     if gfe.separately_scheduled:
         w.table(
@@ -311,17 +173,48 @@ def render_gfe_pdf(gfe: GoodFaithEstimate) -> bytes:
         f"Prepared with ketacost {gfe.library_version}; rules hash {gfe.rules_hash}. "
         f"Issued {gfe.issued.isoformat()}."
     )
-    return w.output()
+    return w
+
+
+def _item_rows(p: GfeProviderEstimate) -> list[list[str]]:
+    """One provider's items, then its subtotal."""
+    rows = []
+    for i in p.items:
+        code = i.service_code + "".join(f"-{m}" for m in i.modifiers)
+        code += f" x {i.units}" if i.units > 1 else ""
+        dates = i.first_date.isoformat()
+        if i.last_date != i.first_date:
+            dates += f"{TO}{i.last_date.isoformat()}"
+        each = usd(i.charge_each) if i.charge_each is not None else "varies"
+        rows.append(
+            [
+                i.phase,
+                i.description,
+                code,
+                ", ".join(i.diagnosis_codes),
+                str(i.quantity),
+                dates,
+                each,
+                usd(i.expected_charge),
+            ]
+        )
+    subtotal = "Total expected charges from this provider"
+    rows.append(["", subtotal, "", "", "", "", "", usd(p.expected_total)])
+    return rows
 
 
 def render_superbill_pdf(bill: Superbill) -> bytes:
-    """The superbill as a PDF (Letter, landscape).
+    """The superbill as a PDF/A-2b (Letter, landscape).
 
     Raises:
         MissingExtraError: fpdf2 is not installed (``pip install 'ketacost[pdf]'``).
     """
-    w = _Writer("Superbill", bill.issued, landscape=True)
-    issued = long_date(bill.issued) if bill.issued else "undated"
+    return _kept_together(lambda keep: _superbill_pages(bill, keep)).output()
+
+
+def _superbill_pages(bill: Superbill, keep: int) -> Writer:
+    w = Writer("Superbill", bill.issued, landscape=True)
+    issued = day(bill.issued) if bill.issued else "undated"
     w.title("Superbill", f"Issued {issued}. {bill.note}")
     w.heading("Provider")
     p = bill.provider
@@ -374,9 +267,11 @@ def render_superbill_pdf(bill: Superbill) -> bytes:
         rows,
         widths=(22, 10, 18, 16, 11, 58, 36, 16, 20, 20),
         right=(4, 8, 9),
+        dates=(0,),
         bold_last=True,
+        new_page_for_last=keep,
     )
-    w.fields([("Balance due", usd(bill.balance_due))])
+    w.total([("Balance due", usd(bill.balance_due))])
     w.paragraph("Provider signature: ______________________________     Date: ______________")
     w.footer_note(f"Prepared with ketacost {bill.library_version}; rules hash {bill.rules_hash}.")
-    return w.output()
+    return w

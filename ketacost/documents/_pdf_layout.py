@@ -1,0 +1,262 @@
+"""The page layout of the PDF documents over fpdf2: fonts, headings, fields, tables, paragraphs.
+
+Text is drawn in fonts shipped in ``documents/fonts/`` and embedded as subsets: DejaVu Sans
+(Latin with Vietnamese, Greek, Cyrillic, arrows and maths signs) and, only in a document that
+needs it, Droid Sans Fallback for Chinese and Japanese. A character neither font has (Hangul,
+for one) is drawn as its compatibility form where the fonts have that (``⑪`` as ``11``) and as
+``?`` otherwise, so nothing is silently dropped. The PDF's creation date is the document's
+issue date, so the same document gives the same bytes. The PDFs are PDF/A-2b (``_pdfa``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import unicodedata
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ketacost._extras import require
+
+from ._html import long_date
+from ._pdfa import COMPLIANCE, xmp_metadata
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
+__all__ = ["FONTS", "NBSP", "TO", "Writer", "day"]
+
+#: The fonts the PDFs embed, with their licences (see README.md there).
+FONTS = Path(__file__).resolve().parent / "fonts"
+_LATIN = "dejavu"
+_CJK = "droid"
+_LATIN_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+_CJK_FILE = "DroidSansFallbackFull.ttf"
+#: A no-break space: fpdf2 never wraps a line at one (it prints a space).
+NBSP = "\u00a0"
+#: Between the first and the last date of a range: the one place a date cell may wrap.
+TO = " to "
+_PADDING = 1.0
+
+
+@functools.cache
+def _code_points(name: str) -> frozenset[int]:
+    """The characters a shipped font draws (its cmap; fontTools comes with fpdf2)."""
+    ttlib: Any = importlib.import_module("fontTools.ttLib")
+    font = ttlib.TTFont(FONTS / name, lazy=True)
+    try:
+        return frozenset(font.getBestCmap())
+    finally:
+        font.close()
+
+
+def day(when: date) -> str:
+    """``January 5, 2027`` that never wraps inside (no-break spaces)."""
+    return long_date(when).replace(" ", NBSP)
+
+
+def _fpdf() -> Any:
+    # An optional extra, imported when a PDF is made.
+    return require("fpdf", "pdf", library="fpdf2", feature="a PDF document")
+
+
+class Writer:
+    """A few layout steps over fpdf2: title, heading, fields, table, paragraph."""
+
+    def __init__(self, title: str, issued: date | None, landscape: bool = False) -> None:
+        fpdf = _fpdf()
+        pdf: FPDF = fpdf.FPDF(
+            orientation="L" if landscape else "P",
+            unit="mm",
+            format="Letter",
+            enforce_compliance=COMPLIANCE,
+        )
+        pdf.set_margins(14, 14, 14)
+        pdf.set_auto_page_break(True, margin=16)
+        when = issued or date(2000, 1, 1)
+        created = datetime(when.year, when.month, when.day, tzinfo=UTC)
+        pdf.set_creation_date(created)
+        pdf.set_title(title)
+        pdf.set_creator("ketacost")
+        pdf.set_xmp_metadata(xmp_metadata(title=title, creator="ketacost", created=created))
+        for style, name in _LATIN_FILES.items():
+            pdf.add_font(_LATIN, style, FONTS / name)
+        # Bold text falls back to the regular CJK face (exact_match=False): it has no bold.
+        self._latin = _code_points(_LATIN_FILES[""]) & _code_points(_LATIN_FILES["B"])
+        self._cjk_added = False
+        self.total_alone = False
+        pdf.add_page()
+        self.pdf = pdf
+        self.xpos = fpdf.XPos
+        self.ypos = fpdf.YPos
+
+    def _text(self, text: str) -> str:
+        """``text`` as the embedded fonts can draw it (the module docstring says how).
+
+        Composed first (NFC): a name typed as "e" plus combining marks is drawn with the
+        font's own "ễ", not marks stacked by a renderer that does no shaping.
+        """
+        return "".join(self._char(ch) for ch in unicodedata.normalize("NFC", text))
+
+    def _char(self, ch: str) -> str:
+        if ch == "\n":
+            return ch
+        if ch < " ":
+            return " "  # a tab or other control character has no glyph (.notdef: not PDF/A)
+        return ch if self._drawn(ch) else self._stand_in(ch)
+
+    def _drawn(self, ch: str) -> bool:
+        if ord(ch) in self._latin:
+            return True
+        if ord(ch) not in _code_points(_CJK_FILE):
+            return False
+        if not self._cjk_added:
+            # Only a document that needs it embeds (a subset of) the 4 MB CJK font.
+            self.pdf.add_font(_CJK, "", FONTS / _CJK_FILE)
+            self.pdf.set_fallback_fonts([_CJK], exact_match=False)
+            self._cjk_added = True
+        return True
+
+    def _stand_in(self, ch: str) -> str:
+        form = unicodedata.normalize("NFKD", ch)
+        if form != ch and all(self._drawn(c) for c in form):
+            return form
+        return "?"
+
+    def title(self, text: str, subtitle: str) -> None:
+        self.pdf.set_font(_LATIN, "B", 15)
+        self.pdf.multi_cell(0, 7, self._text(text), new_x=self.xpos.LMARGIN, new_y=self.ypos.NEXT)
+        self.paragraph(subtitle, size=8.5)
+
+    def heading(self, text: str, size: float = 11.5) -> None:
+        self.pdf.ln(2)
+        self.pdf.set_font(_LATIN, "B", size)
+        self.pdf.multi_cell(0, 6, self._text(text), new_x=self.xpos.LMARGIN, new_y=self.ypos.NEXT)
+
+    def paragraph(self, text: str, *, size: float = 9, bold_lead: str = "") -> None:
+        # write() flows text with word wrap; no markdown, so "*" or "--" in data stay as typed.
+        if bold_lead:
+            self.pdf.set_font(_LATIN, "B", size)
+            self.pdf.write(4.4, self._text(bold_lead) + " ")
+        self.pdf.set_font(_LATIN, "", size)
+        self.pdf.write(4.4, self._text(text))
+        self.pdf.ln(5.4)
+
+    def fields(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self.table(("", ""), [list(p) for p in pairs], widths=(1, 3), header=False)
+
+    def total(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """A grand total; ``total_alone`` says whether it opened a page by itself."""
+        page = self.pdf.page
+        self.fields(pairs)
+        self.total_alone = self.pdf.page != page
+
+    def table(
+        self,
+        head: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        *,
+        widths: Sequence[float],
+        right: Sequence[int] = (),
+        dates: Sequence[int] = (),
+        header: bool = True,
+        bold_last: bool = False,
+        new_page_for_last: int = 0,
+    ) -> None:
+        """A table with a heading row (repeated on each page it spans).
+
+        Args:
+            head: the heading row.
+            rows: the body.
+            widths: the columns' shares of the page width.
+            right: columns aligned right (amounts and counts).
+            dates: columns of dates (a date, or ``first to last``): a date never breaks in its
+                cell, the column is widened (from the widest other column) to hold one whole.
+            header: False for label/value pairs, the labels bold.
+            bold_last: the last row is a total, in bold.
+            new_page_for_last: that many last rows start a new page with the heading again
+                (keeps a total with the rows above it).
+        """
+        self.pdf.set_font(_LATIN, "", 8.5)
+        body = [[self._text(c) for c in r] for r in rows]
+        for i in dates:
+            for r in body:
+                r[i] = TO.join(d.replace(" ", NBSP) for d in r[i].split(TO))
+        widths = self._fit(widths, dates, body)
+        split = len(body) - new_page_for_last if 0 < new_page_for_last < len(body) else 0
+        for n, part in enumerate((body[:split], body[split:]) if split else (body,)):
+            if n:
+                self.pdf.add_page()
+            last = len(rows) - 1 - (split if n else 0)
+            self._table(head, part, widths, right, header, bold_last, last)
+        self.pdf.ln(1)
+
+    def _fit(
+        self, widths: Sequence[float], dates: Sequence[int], body: Sequence[Sequence[str]]
+    ) -> tuple[float, ...]:
+        """``widths`` with each date column wide enough for its longest date (bold or not)."""
+        out = [float(w) for w in widths]
+        scale = sum(out) / self.pdf.epw
+        for i in dates:
+            pieces = [d for r in body for d in r[i].split(TO)]
+            longest = 0.0
+            for style in ("", "B"):  # a total row is bold, and bold is wider
+                self.pdf.set_font(_LATIN, style, 8.5)
+                longest = max([longest, *(self.pdf.get_string_width(d) for d in pieces)])
+            self.pdf.set_font(_LATIN, "", 8.5)
+            need = (longest + 2 * _PADDING + 0.5) * scale
+            if out[i] < need:
+                widest = max((j for j in range(len(out)) if j not in dates), key=out.__getitem__)
+                out[widest] -= need - out[i]
+                out[i] = need
+        return tuple(out)
+
+    def _table(
+        self,
+        head: Sequence[str],
+        body: Sequence[Sequence[str]],
+        widths: Sequence[float],
+        right: Sequence[int],
+        header: bool,
+        bold_last: bool,
+        last: int,
+    ) -> None:
+        align = tuple("RIGHT" if i in right else "LEFT" for i in range(len(widths)))
+        with self.pdf.table(
+            col_widths=tuple(widths),
+            text_align=align,
+            first_row_as_headings=header,
+            line_height=4.4,
+            padding=_PADDING,
+        ) as table:
+            if header:
+                heading = table.row()
+                for cell in head:
+                    heading.cell(self._text(cell))
+            for n, cells in enumerate(body):
+                row = table.row()
+                for i, text in enumerate(cells):
+                    if (bold_last and n == last) or (not header and i == 0):
+                        row.cell(text, style=self._bold())
+                    else:
+                        row.cell(text)
+
+    def _bold(self) -> Any:
+        from fpdf.fonts import FontFace
+
+        return FontFace(emphasis="BOLD")
+
+    def footer_note(self, text: str) -> None:
+        self.pdf.ln(2)
+        self.paragraph(text, size=7.5)
+
+    def close(self) -> None:
+        """Closes the font files of pages that will not be output (output() closes them)."""
+        for font in self.pdf.fonts.values():
+            if hasattr(font, "close"):
+                font.close()
+
+    def output(self) -> bytes:
+        return bytes(self.pdf.output())

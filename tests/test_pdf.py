@@ -1,0 +1,546 @@
+"""The PDF documents: Unicode fonts shipped with the package, PDF/A, and page layout.
+
+The worked example is the self-pay IV series (examples/requests/iv-series-self-pay.yaml, as in
+test_documents.py), with the patient's name or the clinic's name changed through
+``model_copy`` so the text under test is the only thing that differs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import os
+import subprocess
+import sys
+import textwrap
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+import pytest
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+import ketacost
+from ketacost.documents import (
+    GoodFaithEstimate,
+    _pdf,
+    _pdf_layout,
+    build_gfe,
+    build_superbill,
+    render_gfe_pdf,
+    render_superbill_pdf,
+)
+from ketacost.documents._pdf import FONTS
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+IV_SELF_PAY = ROOT / "examples/requests/iv-series-self-pay.yaml"
+ISSUED = date(2026, 11, 21)
+SHIPPED = (
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DroidSansFallbackFull.ttf",
+    "LICENSE-DejaVu.txt",
+    "LICENSE-Apache-2.0-DroidSansFallback.txt",
+    "README.md",
+)
+
+
+def text_of_pdf(data: bytes) -> str:
+    """Every page's text layer, whitespace runs made one space."""
+    doc = pdfium.PdfDocument(data)
+    try:
+        return " ".join(
+            " ".join(doc[i].get_textpage().get_text_range().split()) for i in range(len(doc))
+        )
+    finally:
+        doc.close()
+
+
+@pytest.fixture(scope="module")
+def payers() -> ketacost.PayerLibrary:
+    return ketacost.load_payers()
+
+
+@pytest.fixture(scope="module")
+def request_(payers: Any) -> ketacost.EstimateRequest:
+    return ketacost.load_request(IV_SELF_PAY, payers=payers)
+
+
+@pytest.fixture(scope="module")
+def estimate(request_: ketacost.EstimateRequest, payers: Any) -> ketacost.Estimate:
+    return ketacost.estimate(request_, payers=payers)
+
+
+def gfe_for(
+    request_: ketacost.EstimateRequest,
+    estimate: ketacost.Estimate,
+    *,
+    patient: str | None = None,
+    clinic: str | None = None,
+) -> GoodFaithEstimate:
+    """The example's GFE with the patient's and/or the clinic's name replaced."""
+    req = request_
+    if patient is not None:
+        req = req.model_copy(update={"patient": req.patient.model_copy(update={"name": patient})})
+    if clinic is not None:
+        req = req.model_copy(update={"clinic": req.clinic.model_copy(update={"name": clinic})})
+    return build_gfe(req, estimate, issued=ISSUED)
+
+
+def font_names(data: bytes) -> set[str]:
+    """The /BaseFont names of the fonts the PDF defines, without the subset prefix."""
+    names = set()
+    for chunk in data.split(b"/BaseFont /")[1:]:
+        name = chunk.split(maxsplit=1)[0].split(b"/")[0].decode()
+        names.add(name.split("+", 1)[-1])
+    return names
+
+
+# ---- 1. Unicode fonts shipped with the package ------------------------------------------------
+
+
+def test_text_outside_latin1_prints_as_written(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    # Until issue 14 the PDF drew "Zoë Otsuka-O'Brien ?" (Latin-1 core fonts): now the macron,
+    # the en dash, the typographic apostrophe and the check mark are DejaVu Sans glyphs.
+    gfe = gfe_for(request_, estimate, patient="Zoë Ōtsuka–O’Brien ✓")
+    assert "Zoë Ōtsuka–O’Brien ✓" in text_of_pdf(render_gfe_pdf(gfe))
+
+
+def test_a_character_no_shipped_font_has_gets_a_stand_in_never_nothing(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    # ⑪ (CIRCLED NUMBER ELEVEN) is in neither font; its compatibility form "11" is. The Hangul
+    # syllables 김 and 한 are in neither, nor are all the jamo they decompose to: each is "?".
+    gfe = gfe_for(request_, estimate, patient="Kim ⑪ 김한")
+    assert "Kim 11 ??" in text_of_pdf(render_gfe_pdf(gfe))
+
+
+def test_a_name_typed_with_combining_marks_is_drawn_composed(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    # "Nguyễn" as N-g-u-y-e + U+0302 (circumflex) + U+0303 (tilde) + n, as some keyboards send
+    # it: the PDF draws (and its text layer holds) the composed ễ (U+1EC5).
+    typed = unicodedata.normalize("NFD", "Nguyễn")
+    assert len(typed) == len("Nguyễn") + 2
+    text = text_of_pdf(render_gfe_pdf(gfe_for(request_, estimate, patient=typed)))
+    assert "Nguy\u1ec5n" in text
+
+
+def test_the_cjk_font_is_embedded_only_where_needed(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    latin = render_gfe_pdf(gfe_for(request_, estimate, patient="Nguyễn Thị Minh Khai"))
+    assert font_names(latin) == {"DejaVuSansBook", "DejaVuSansBold"}
+    cjk = render_gfe_pdf(gfe_for(request_, estimate, patient="王小明"))
+    assert font_names(cjk) == {"DejaVuSansBook", "DejaVuSansBold", "DroidSansFallback"}
+    # Subsets: the 4 MB CJK font adds a few kilobytes for three ideographs.
+    assert len(cjk) - len(latin) < 40_000
+
+
+def test_the_fonts_and_their_licences_are_in_the_package() -> None:
+    assert sorted(p.name for p in FONTS.iterdir()) == sorted(SHIPPED)
+    assert "Bitstream Vera" in (FONTS / "LICENSE-DejaVu.txt").read_text(encoding="utf-8")
+    assert "Apache License" in (FONTS / "LICENSE-Apache-2.0-DroidSansFallback.txt").read_text(
+        encoding="utf-8"
+    )
+
+
+@pytest.mark.slow
+def test_the_built_wheel_ships_the_fonts_and_an_install_uses_them(tmp_path: Path) -> None:
+    """A real wheel build: the fonts and licences are in it, and an install draws with them."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(tmp_path / "dist"), str(ROOT)],
+        check=True,
+    )  # fmt: skip
+    [wheel] = (tmp_path / "dist").glob("ketacost-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        listed = set(zf.namelist())
+    assert {f"ketacost/documents/fonts/{n}" for n in SHIPPED} <= listed
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+         str(wheel)],
+        check=True,
+    )  # fmt: skip
+    script = tmp_path / "use.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from datetime import date
+
+            import ketacost
+            from ketacost.documents import build_gfe, render_gfe_pdf
+            from ketacost.documents._pdf import FONTS
+            import pypdfium2 as pdfium
+            print(FONTS)
+            req = ketacost.load_request({str(IV_SELF_PAY)!r})
+            req = req.model_copy(
+                update={{"patient": req.patient.model_copy(update={{"name": "Nguyễn 王小明"}})}}
+            )
+            pdf = render_gfe_pdf(build_gfe(req, ketacost.estimate(req), issued=date(2026, 11, 21)))
+            print("Nguyễn 王小明" in pdfium.PdfDocument(pdf)[0].get_textpage().get_text_range())
+            """
+        ),
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if k != "KETACOST_PAYERS"}
+    env["PYTHONPATH"] = str(target)
+    out = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, check=True, capture_output=True,
+        text=True, encoding="utf-8",
+    ).stdout.split("\n")  # fmt: skip
+    assert out[0] == str(target / "ketacost" / "documents" / "fonts")
+    assert out[1] == "True"
+
+
+def test_the_superbill_prints_names_as_written(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    req = request_.model_copy(
+        update={
+            "patient": request_.patient.model_copy(update={"name": "Trần Văn Đức"}),
+            "clinic": request_.clinic.model_copy(update={"name": "安康诊所"}),
+        }
+    )
+    text = text_of_pdf(render_superbill_pdf(build_superbill(req, estimate)))
+    assert "Trần Văn Đức" in text
+    assert "安康诊所" in text
+
+
+# ---- 2. PDF/A-2b -------------------------------------------------------------------------------
+NS = {
+    "x": "adobe:ns:meta/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "pdfaid": "http://www.aiim.org/pdfa/ns/id/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+}
+
+
+def resolved(obj: Any) -> Any:
+    return obj.get_object() if isinstance(obj, IndirectObject) else obj
+
+
+def fonts_of(reader: PdfReader) -> Iterator[tuple[str, DictionaryObject]]:
+    """(name, font descriptor) of every font any page uses, descendant fonts included."""
+    for page in reader.pages:
+        for font in resolved(page["/Resources"]).get("/Font", {}).values():
+            font = resolved(font)
+            parts = [font] + [resolved(d) for d in font.get("/DescendantFonts", ArrayObject())]
+            for part in parts:
+                if "/FontDescriptor" in part:
+                    yield str(part["/BaseFont"]), resolved(part["/FontDescriptor"])
+
+
+@pytest.fixture(scope="module")
+def documents(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> dict[str, tuple[bytes, date]]:
+    """Both PDFs, one with Vietnamese and Chinese text, and the date each was issued."""
+    gfe = gfe_for(request_, estimate, patient="Nguyễn Thị Minh Khai", clinic="安康诊所")
+    bill = build_superbill(request_, estimate)
+    assert bill.issued is not None
+    return {
+        "gfe": (render_gfe_pdf(gfe), gfe.issued),
+        "superbill": (render_superbill_pdf(bill), bill.issued),
+    }
+
+
+@pytest.mark.parametrize("kind", ["gfe", "superbill"])
+def test_the_pdfs_are_pdf_a_2b(kind: str, documents: dict[str, tuple[bytes, date]]) -> None:
+    data, issued = documents[kind]
+    assert data.startswith(b"%PDF-1.7\n")  # PDF/A-2 is based on PDF 1.7 (ISO 32000-1)
+    reader = PdfReader(io.BytesIO(data))
+    assert not reader.is_encrypted and "/Encrypt" not in reader.trailer
+    root = reader.trailer["/Root"]
+    # The XMP packet names the part and conformance level, and holds the title, the creator
+    # and the dates: every date is the issue date (no clock). With PDF/A on, fpdf2 writes no
+    # information dictionary, so nothing can disagree with the XMP (ISO 19005-2, 6.6).
+    xmp = ElementTree.fromstring(resolved(root["/Metadata"]).get_data())
+    [desc] = xmp.findall("rdf:RDF/rdf:Description", NS)
+    assert desc.findtext("pdfaid:part", namespaces=NS) == "2"
+    assert desc.findtext("pdfaid:conformance", namespaces=NS) == "B"
+    assert "/Info" not in reader.trailer
+    title = {"gfe": "Good Faith Estimate", "superbill": "Superbill"}[kind]
+    assert desc.findtext("dc:title/rdf:Alt/rdf:li", namespaces=NS) == title
+    assert desc.findtext("xmp:CreatorTool", namespaces=NS) == "ketacost"
+    stamp = f"{issued.isoformat()}T00:00:00+00:00"
+    for tag in ("CreateDate", "ModifyDate", "MetadataDate"):
+        assert desc.findtext(f"xmp:{tag}", namespaces=NS) == stamp
+    # One OutputIntent for PDF/A with an embedded ICC profile of an RGB device.
+    [intent] = [resolved(i) for i in root["/OutputIntents"]]
+    assert intent["/S"] == "/GTS_PDFA1"
+    profile = resolved(intent["/DestOutputProfile"])
+    icc = profile.get_data()
+    assert profile["/N"] == 3
+    assert icc[36:40] == b"acsp"  # the ICC profile file signature (ICC.1, 7.2.9)
+    assert icc[16:20] == b"RGB "  # its data colour space
+    # Every font is embedded as a TrueType (FontFile2) or compact (FontFile3) program.
+    fonts = dict(fonts_of(reader))
+    assert fonts
+    assert {n for n, d in fonts.items() if not {"/FontFile2", "/FontFile3"} & set(d)} == set()
+    # A document ID: two byte strings, equal when the file is first written.
+    first, second = reader.trailer["/ID"]
+    assert len(first) == 16 and first == second
+
+
+def test_the_superbill_pdf_is_the_same_bytes_each_time(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    bill = build_superbill(request_, estimate)
+    assert render_superbill_pdf(bill) == render_superbill_pdf(bill)
+
+
+def test_a_tab_in_a_name_becomes_a_space_not_a_missing_glyph(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    # A control character has no glyph; drawing one would use .notdef, which PDF/A forbids.
+    gfe = gfe_for(request_, estimate, patient="Alex\tExample")
+    assert "Alex Example" in text_of_pdf(render_gfe_pdf(gfe))
+
+
+# ---- 3. Layout: a total keeps its rows, a date keeps its line -------------------------------
+
+
+def page_texts(data: bytes) -> list[str]:
+    doc = pdfium.PdfDocument(data)
+    try:
+        return [" ".join(doc[i].get_textpage().get_text_range().split()) for i in range(len(doc))]
+    finally:
+        doc.close()
+
+
+def lines_of(data: bytes, needle: str) -> list[int]:
+    """For each place ``needle`` is printed, on how many lines its characters sit (1 = whole).
+
+    A string broken across lines is not found at all (the text layer has a line break in it).
+    """
+    found = []
+    doc = pdfium.PdfDocument(data)
+    try:
+        for i in range(len(doc)):
+            page = doc[i].get_textpage()
+            searcher = page.search(needle, match_case=True)
+            while (hit := searcher.get_next()) is not None:
+                start, count = hit
+                bottoms = {
+                    round(page.get_charbox(j, loose=True)[1])
+                    for j in range(start, start + count)
+                    if not page.get_text_range(j, 1).isspace()
+                }
+                found.append(len(bottoms))
+    finally:
+        doc.close()
+    return found
+
+
+def total_opens_a_page(w: Any) -> bool:
+    """Whether the writer's grand total opened a page by itself (its fonts then closed)."""
+    w.close()
+    return bool(w.total_alone)
+
+
+def long_gfe(gfe: GoodFaithEstimate, repeat: int) -> GoodFaithEstimate:
+    """``gfe`` with its provider's item rows repeated: longer tables, same everything else (the
+    subtotal no longer adds up; only the layout is under test)."""
+    [p] = gfe.providers
+    return gfe.model_copy(update={"providers": (p.model_copy(update={"items": p.items * repeat}),)})
+
+
+@pytest.fixture(scope="module")
+def gfe(request_: ketacost.EstimateRequest, estimate: ketacost.Estimate) -> GoodFaithEstimate:
+    return gfe_for(request_, estimate)
+
+
+def test_the_grand_total_takes_the_last_rows_to_its_page(gfe: GoodFaithEstimate) -> None:
+    # Five times the 5 item rows: laid out plainly, the last item and the subtotal end page 2
+    # and "Total expected charges, all providers and facilities" would open page 3 alone.
+    long = long_gfe(gfe, 5)
+    assert total_opens_a_page(_pdf._gfe_pages(long, 0))
+    pages = page_texts(render_gfe_pdf(long))
+    [on] = [n for n, text in enumerate(pages) if "all providers and facilities" in text]
+    page = pages[on]
+    # The page opens with the table's heading row again, then the last item (J3490, the
+    # boosters' drug, 2027-02-01 to 2027-11-08), the subtotal and the grand total.
+    last = "boosters Ketamine HCl (unclassified drug) J3490 F33.2 11 2027-02-01 to 2027-11-08"
+    subtotal = "Total expected charges from this provider"
+    assert page.index("Item or service") < page.index(last) < page.index(subtotal)
+    assert page.index(subtotal) < page.index("all providers and facilities")
+    assert subtotal not in pages[on - 1]
+
+
+def test_a_last_provider_with_one_item_moves_whole_with_the_grand_total(
+    gfe: GoodFaithEstimate,
+) -> None:
+    # The clinic with 3 x 5 + 4 item rows, then a co-provider with one item (its table: the
+    # item and the subtotal, nothing to split): plainly laid out, the total would open page 3
+    # alone, so the co-provider's heading, fields and table start page 3 with it.
+    [p] = gfe.providers
+    dana = p.provider.model_copy(update={"name": "Dana Lee", "key": "lee"})
+    long = gfe.model_copy(
+        update={
+            "providers": (
+                p.model_copy(update={"items": p.items * 3 + p.items[:4]}),
+                p.model_copy(
+                    update={"items": p.items[-1:], "role": "co-provider", "provider": dana}
+                ),
+            )
+        }
+    )
+    assert total_opens_a_page(_pdf._gfe_pages(long, 0))
+    pages = page_texts(render_gfe_pdf(long))
+    [on] = [n for n, text in enumerate(pages) if "all providers and facilities" in text]
+    assert on == 2
+    assert pages[on].startswith("Dana Lee NPI")
+    assert "Dana Lee" not in pages[on - 1]
+
+
+def test_the_grand_total_never_opens_a_page_alone(gfe: GoodFaithEstimate) -> None:
+    # Around both lengths that would leave it alone (5 and 14 repeats: pages 3 and 5).
+    for repeat in (4, 5, 6, 13, 14, 15):
+        long = long_gfe(gfe, repeat)
+        w = _pdf._kept_together(lambda keep, g=long: _pdf._gfe_pages(g, keep))
+        assert not total_opens_a_page(w), repeat
+
+
+def test_the_superbill_balance_due_takes_the_last_rows_to_its_page(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    # Its first five service lines: plainly laid out, "Balance due" would open page 2 alone.
+    bill = build_superbill(request_, estimate)
+    short = bill.model_copy(update={"lines": bill.lines[:5]})
+    assert total_opens_a_page(_pdf._superbill_pages(short, 0))
+    pages = page_texts(render_superbill_pdf(short))
+    [on] = [n for n, text in enumerate(pages) if "Balance due" in text]
+    assert on == 1
+    assert pages[on].index("Date of service") < pages[on].index("Total $")
+    assert pages[on].index("Total $") < pages[on].index("Balance due")
+
+
+def test_a_date_never_breaks_inside_its_cell() -> None:
+    # A date column given 1/31 of the page (6 mm) is widened to hold "2027-01-05" whole
+    # (about 18 mm at 8.5 pt, plus the padding); a range wraps only between its dates.
+    def table(dates: tuple[int, ...]) -> bytes:
+        w = _pdf_layout.Writer("Dates", ISSUED)
+        w.table(
+            ("Dates", "Item"),
+            [["2027-01-05 to 2027-01-18", "IV infusion"], ["January 4, 2027", "Total"]],
+            widths=(1, 30),
+            dates=dates,
+            bold_last=True,
+        )
+        return w.output()
+
+    data = table(dates=(0,))
+    for date_text in ("2027-01-05", "2027-01-18", "January 4, 2027"):
+        assert lines_of(data, date_text) == [1], date_text
+    # The check can fail: without the rule the same column breaks the dates inside.
+    plain = table(dates=())
+    assert lines_of(plain, "2027-01-05") != [1]
+
+
+@pytest.mark.parametrize("kind", ["gfe", "superbill"])
+def test_every_date_in_the_documents_is_on_one_line(
+    kind: str,
+    gfe: GoodFaithEstimate,
+    request_: ketacost.EstimateRequest,
+    estimate: ketacost.Estimate,
+) -> None:
+    if kind == "gfe":
+        data = render_gfe_pdf(gfe)
+        dates = {d for r in gfe.recurring for d in (r.first_date, r.last_date)}
+        dates |= {d for p in gfe.providers for i in p.items for d in (i.first_date, i.last_date)}
+        longs = ["January 4, 2027", "January 3, 2028", "January 5, 2027", "April 12, 1988"]
+    else:
+        bill = build_superbill(request_, estimate)
+        data = render_superbill_pdf(bill)
+        dates = {ln.date for ln in bill.lines}
+        longs = ["November 21, 2026"]
+    for text in [d.isoformat() for d in sorted(dates)] + longs:
+        found = lines_of(data, text)
+        assert found and set(found) == {1}, (text, found)
+
+
+# ---- 4. Worked example: a Vietnamese patient at a Chinese-named clinic ----------------------
+PATIENT = "Nguyễn Thị Minh Khai"
+CLINIC = "安康诊所"
+SCALE = 2.0  # 144 dpi
+
+
+def font_of(page: Any, index: int) -> str:
+    """The name of the font pdfium draws character ``index`` of the text page with."""
+    buffer = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int()
+    size = pdfium_c.FPDFText_GetFontInfo(page.raw, index, buffer, len(buffer), flags)
+    return buffer.raw[: max(size - 1, 0)].decode()
+
+
+def placed(doc: Any, needle: str) -> tuple[int, tuple[float, float, float, float], set[str]]:
+    """The page ``needle`` is first drawn on, its box (PDF points), and the fonts drawing it."""
+    for n in range(len(doc)):
+        page = doc[n].get_textpage()
+        hit = page.search(needle, match_case=True).get_next()
+        if hit is None:
+            continue
+        start, count = hit
+        boxes = [page.get_charbox(j, loose=True) for j in range(start, start + count)]
+        fonts = {font_of(page, j) for j in range(start, start + count)}
+        box = (
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        )
+        return n, box, fonts
+    raise AssertionError(f"{needle!r} is not in the text layer")
+
+
+def test_a_vietnamese_patient_and_a_chinese_clinic_print_as_written(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    # Built through the public API: the example's self-pay request, the patient's and the
+    # clinic's names changed (the clinic convenes, so its name heads the itemised estimate and
+    # is in the disclaimers).
+    gfe = gfe_for(request_, estimate, patient=PATIENT, clinic=CLINIC)
+    data = render_gfe_pdf(gfe)
+    text = text_of_pdf(data)
+    assert PATIENT in text  # every tone mark kept: ễ ị, not "Nguyen Thi"
+    assert f"{CLINIC} (convening provider)" in text
+    assert "??" not in text
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "gfe-unicode.pdf").write_bytes(data)
+    doc = pdfium.PdfDocument(data)
+    try:
+        for needle, font in ((PATIENT, "DejaVuSansBook"), (CLINIC, "DroidSansFallback")):
+            n, (left, bottom, right, top), fonts = placed(doc, needle)
+            # The name's glyphs come from the embedded subset (prefix "ABCDEF+"), not a
+            # substitute the viewer picked.
+            assert {f.split("+", 1)[-1] for f in fonts} == {font}, fonts
+            height = doc[n].get_height()
+            image = doc[n].render(scale=SCALE).to_pil().convert("L")
+            image.save(ARTIFACTS / f"gfe-unicode-page-{n + 1}.png")
+            # The name's box on the image (PDF points from the bottom left; pixels from the
+            # top left): ink there, and not a solid block (a missing glyph's box or a fill).
+            area = image.crop(
+                (
+                    int(left * SCALE),
+                    int((height - top) * SCALE),
+                    int(right * SCALE) + 1,
+                    int((height - bottom) * SCALE) + 1,
+                )
+            )
+            dark = sum(area.histogram()[:128])
+            assert 0.05 < dark / (area.width * area.height) < 0.6, (needle, dark, area.size)
+    finally:
+        doc.close()
