@@ -175,8 +175,9 @@ def good_faith_range(
     """The range of a Good Faith Estimate's 12 months, for a request that lists unknowns.
 
     Each combination of the unknown inputs is re-estimated (the one range mechanism,
-    :func:`ketacost._range.measure_all`); its figure is the sum of the charges of its visits
-    in the 12 months, the way the GFE lists the expected case (the estimate's own range spans
+    :func:`ketacost._range.measure_all`); its figure is what the patient self-pays in the 12
+    months (only self-paid lines count: a combination may bill more or fewer of them to a
+    plan), the way the GFE lists the expected case (the estimate's own range spans
     the whole plan, which may run past the 12 months a GFE covers, 45 CFR 149.610). Pass the
     result to :func:`ketacost.documents.build_gfe` as ``period_range``.
 
@@ -187,7 +188,7 @@ def good_faith_range(
 
     Raises:
         DocumentError: the request lists no unknowns, the combinations cannot all be
-            estimated, one is not self-pay from the same first date, or the payer files are
+            estimated, one self-pays items before the first date, or the payer files are
             not the estimate's.
     """
     from ketacost.documents._common import DocumentError
@@ -203,7 +204,7 @@ def good_faith_range(
             "(give expected_visits for a range of sessions)"
         )
     library = default_payers() if payers is None else payers
-    first, period_end = twelve_months_of(estimate)
+    first, period_end = twelve_months_of(request, estimate)
 
     def run(variant: EstimateRequest) -> Estimate:
         found = adjudicate(variant, library)
@@ -216,7 +217,7 @@ def good_faith_range(
 
     try:
         inputs, measured = measure_all(
-            request, run, lambda found: charges_in_period(found, first, period_end)
+            request, run, lambda found: charges_in_period(request, found, first, period_end)
         )
     except KetacostError as exc:
         if isinstance(exc, DocumentError):
@@ -228,8 +229,8 @@ def good_faith_range(
     low = min(figures, key=lambda f: (f[0], f[2]))
     high = max(figures, key=lambda f: (f[0], [-k for k in f[2]]))
     expected = next(f for f in figures if not any(f[2]))
-    listed = sum((v.totals.charge for v in estimate.visits if v.date <= period_end), Money(0))
-    if expected[0] != listed.cents:
+    listed, _ = charges_in_period(request, estimate, first, period_end)
+    if expected[0] != listed:
         raise DocumentError(
             "re-estimating the request does not give the estimate's charges; was the estimate "
             f"made from this request (and these payer files)? Or {ASK_EXPECTED_VISITS}"

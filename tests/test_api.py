@@ -47,7 +47,7 @@ def test_documents_api_is_sorted_and_pinned() -> None:
     expected = [
         "BilledLine", "CostRange", "Diagnosis", "Disclaimer", "DisputeFinding", "DocumentError",
         "FinalBill", "GfeItem", "GfePatient", "GfeProviderEstimate", "GoodFaithEstimate",
-        "MissingExtraError", "Party", "RecurringService", "SeparatelyScheduledItem", "Superbill",
+        "MissingExtraError", "NotIncludedItem", "Party", "RecurringService", "SeparatelyScheduledItem", "Superbill",
         "SuperbillLine", "SuperbillPatient", "build_gfe", "build_superbill",
         "compare_bill_to_gfe", "render_gfe_html", "render_gfe_pdf", "render_superbill_csv",
         "render_superbill_html", "render_superbill_pdf",

@@ -459,15 +459,17 @@ def test_gfe_json_round_trip(gfe: GoodFaithEstimate) -> None:
 # ---- the Good Faith Estimate: errors --------------------------------------------------------
 
 
-def test_gfe_for_an_insured_request_is_an_error(payers: Any) -> None:
+def test_gfe_with_no_self_paid_item_is_an_error(payers: Any) -> None:
+    # Every esketamine line is covered (prior authorization approved): nothing is self-paid,
+    # so there is no Good Faith Estimate to make (45 CFR 149.610(a)(2)).
     req = ketacost.load_request(
         ROOT / "examples/requests/esketamine-commercial.yaml", payers=payers
     )
     est = ketacost.estimate(req, payers=payers)
-    with pytest.raises(DocumentError, match=r"uninsured or self-pay patients .* billed to") as exc:
+    with pytest.raises(DocumentError, match=r"uninsured or self-pay patients.*billed to") as exc:
         build_gfe(req, est, issued=ISSUED)
     assert isinstance(exc.value, ketacost.EstimateError)
-    assert "coverage payer 'self-pay'" in str(exc.value)
+    assert "every line is billed to Example Commercial PPO" in str(exc.value)
 
 
 def _superbill_request(payers: Any, **coverage: Any) -> Any:
@@ -487,21 +489,35 @@ def _superbill_request(payers: Any, **coverage: Any) -> Any:
     return req, ketacost.estimate(req, payers=payers)
 
 
-def test_gfe_for_a_superbill_request_is_an_error(payers: Any) -> None:
-    req, est = _superbill_request(payers)
-    with pytest.raises(DocumentError, match=r"visit 1 \(2027-01-04\) is billed to commercial-ppo"):
-        build_gfe(req, est, issued=ISSUED)
-
-
-def test_gfe_when_insurance_ends_mid_plan_is_an_error(
-    request_: ketacost.EstimateRequest, payers: Any
+def test_gfe_for_a_superbill_request_covers_what_the_patient_pays_the_clinic(
+    payers: Any,
 ) -> None:
-    # Commercial coverage first, self-pay from 2027-02-01: the January visits are insured.
+    # The patient pays the clinic the intake's $250 self-pay price and claims it: no claim is
+    # submitted by the clinic, so the patient is self-pay for it (45 CFR 149.610(a)(2)).
+    req, est = _superbill_request(payers)
+    gfe = build_gfe(req, est, issued=ISSUED)
+    assert gfe.total_expected == ketacost.Money("250.00")
+    assert gfe.not_included == ()
+
+
+def test_gfe_when_insurance_ends_mid_plan(request_: ketacost.EstimateRequest, payers: Any) -> None:
+    # Commercial coverage first, self-pay from 2027-02-01. The intake (2027-01-04, 90791) is
+    # covered by the plan: not part of the GFE. The January infusions are excluded by the plan
+    # (investigational), so they are self-paid as are the self-pay boosters: the GFE starts
+    # with the first infusion, 2027-01-05, and has the same $7,350.00 = 2,400 + 11 × 450.
     coverage = {"payer": "commercial-ppo"}
     periods = [{"payer": "self-pay", "starts": "2027-02-01"}]
     req, est = _with(request_, payers, coverage=coverage, coverage_periods=periods)
-    with pytest.raises(DocumentError, match=r"visit 1 \(2027-01-04\) is billed to commercial-ppo"):
-        build_gfe(req, est, issued=ISSUED)
+    gfe = build_gfe(req, est, issued=ISSUED)
+    assert gfe.period_start == date(2027, 1, 5)
+    assert gfe.total_expected == ketacost.Money("7350.00")
+    [intake] = gfe.not_included
+    assert (intake.service_code, intake.payer, intake.sessions) == (
+        "90791",
+        "Example Commercial PPO",
+        1,
+    )
+    assert intake.why == "billed to Example Commercial PPO; your plan's estimate applies"
 
 
 @pytest.mark.parametrize(

@@ -67,9 +67,11 @@ def gfe(
     expected_visits: str | None,
     payers_dir: Path | None,
 ) -> None:
-    """Write a Good Faith Estimate (No Surprises Act, 45 CFR 149.610) for a self-pay request.
+    """Write a Good Faith Estimate (No Surprises Act, 45 CFR 149.610) of a request.
 
-    HTML prints from a browser; PDF needs the pdf extra; JSON is the document's data.
+    It covers the items the patient self-pays (self-pay coverage, a superbill, items the plan
+    does not cover) and lists the items billed to a plan as not part of it. HTML prints from
+    a browser; PDF needs the pdf extra; JSON is the document's data.
 
     \b
     Example:

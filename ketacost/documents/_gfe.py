@@ -14,13 +14,15 @@ from pydantic import Field
 
 from ketacost._clinic import Clinic
 from ketacost._dated import Dated, NoValueInForceError
-from ketacost._estimate import CostRange, Estimate, VisitEstimate
+from ketacost._estimate import CostRange, Estimate
 from ketacost._money import Money
 from ketacost._plan import MAX_VISITS, cadence_words, expand
 from ketacost._request import EstimateRequest
 from ketacost._types import Model
 
+from ._codes import CodeType, code_type
 from ._common import DocumentError, Party, billed_template_lines, one_year_after, party_of, usd
+from ._gfe_scope import NotIncludedItem, SelfPayVisit, not_included, self_pay_visits
 
 __all__ = [
     "CostRange",
@@ -29,6 +31,7 @@ __all__ = [
     "GfePatient",
     "GfeProviderEstimate",
     "GoodFaithEstimate",
+    "NotIncludedItem",
     "RecurringService",
     "SeparatelyScheduledItem",
     "build_gfe",
@@ -53,6 +56,7 @@ class GfeItem(Model):
     phase: str
     description: str
     service_code: str
+    service_code_type: CodeType = Field(description="CPT, HCPCS (Level II) or other")
     modifiers: tuple[str, ...]
     units: int = Field(description="units billed per session")
     diagnosis_codes: tuple[str, ...]
@@ -117,6 +121,9 @@ class GoodFaithEstimate(Model):
     providers: tuple[GfeProviderEstimate, ...] = Field(min_length=1)
     recurring: tuple[RecurringService, ...]
     separately_scheduled: tuple[SeparatelyScheduledItem, ...]
+    not_included: tuple[NotIncludedItem, ...] = Field(
+        description="items billed to a plan: not part of this estimate (the plan's applies)"
+    )
     total_expected: Money
     range: CostRange | None
     later_sessions: int = Field(
@@ -143,15 +150,6 @@ def _code_on(code: Dated[str], on: date) -> str:
 
 
 def _check_inputs(request: EstimateRequest, estimate: Estimate) -> GfePatient:
-    # 45 CFR 149.610(a): for uninsured or self-pay individuals only.
-    for visit in estimate.visits:
-        for line in visit.lines:
-            if line.reason != "self-pay":
-                raise DocumentError(
-                    "a Good Faith Estimate is for uninsured or self-pay patients (45 CFR "
-                    f"149.610), but visit {visit.number} ({visit.date.isoformat()}) is billed to "
-                    f"{visit.payer_id}; estimate it with coverage payer 'self-pay'"
-                )
     patient = request.patient
     # 45 CFR 149.610(c)(1)(i): the patient's name and date of birth.
     missing = [
@@ -168,8 +166,6 @@ def _check_inputs(request: EstimateRequest, estimate: Estimate) -> GfePatient:
             f"(45 CFR 149.610(c)(1)(i)); the request has no {' and no '.join(missing)}"
         )
     assert patient.name is not None and patient.birth_date is not None
-    if not estimate.visits:
-        raise DocumentError("the estimate has no visits, so there is nothing to estimate")
     # 45 CFR 149.610(c)(1)(iv): the applicable diagnosis codes (a superbill needs them too).
     if not patient.diagnoses:
         raise DocumentError(
@@ -178,6 +174,22 @@ def _check_inputs(request: EstimateRequest, estimate: Estimate) -> GfePatient:
             "patient.diagnoses"
         )
     return GfePatient(name=patient.name, birth_date=patient.birth_date)
+
+
+def _self_pay_or_refuse(request: EstimateRequest, estimate: Estimate) -> list[SelfPayVisit]:
+    """The visits with self-paid lines; none is an error (45 CFR 149.610(a)(2))."""
+    if not estimate.visits:
+        raise DocumentError("the estimate has no visits, so there is nothing to estimate")
+    found = self_pay_visits(request, estimate)
+    if found:
+        return found
+    payers = ", ".join(dict.fromkeys(y.payer_name for y in estimate.plan_years))
+    raise DocumentError(
+        "a Good Faith Estimate is for uninsured or self-pay patients, for the items they pay "
+        "for themselves without a claim to a plan (45 CFR 149.610(a)(2)), and this estimate "
+        f"has none: every line is billed to {payers}, whose estimate applies (a Good Faith "
+        "Estimate covers self-pay coverage, a superbill, and items the plan does not cover)"
+    )
 
 
 def _phase_of_visits(request: EstimateRequest, estimate: Estimate) -> dict[int, int]:
@@ -197,11 +209,11 @@ def _phase_of_visits(request: EstimateRequest, estimate: Estimate) -> dict[int, 
 
 def _range(
     request: EstimateRequest,
-    visits: list[VisitEstimate],
+    visits: list[SelfPayVisit],
     expected_visits: tuple[int, int] | None,
     period_range: CostRange | None,
 ) -> CostRange | None:
-    total = sum((v.totals.charge for v in visits), Money(0))
+    total = sum((v.charge for v in visits), Money(0))
     planned = len(visits)
     if expected_visits is not None:
         low_n, high_n = expected_visits
@@ -210,9 +222,9 @@ def _range(
                 f"expected_visits {low_n}–{high_n} must include the {planned} sessions the plan "
                 f"schedules in the estimate's 12 months (and be between 1 and {MAX_VISITS})"
             )
-        last = visits[-1].totals.charge
+        last = visits[-1].charge
         return CostRange(
-            low=sum((v.totals.charge for v in visits[:low_n]), Money(0)),
+            low=sum((v.charge for v in visits[:low_n]), Money(0)),
             expected=total,
             high=total + last * (high_n - planned),
             low_sessions=low_n,
@@ -245,55 +257,61 @@ ASK_EXPECTED_VISITS = (
 )
 
 
-def twelve_months_of(estimate: Estimate) -> tuple[date, date]:
-    """The period a GFE covers: its first scheduled date, and the day before a year later.
+def twelve_months_of(request: EstimateRequest, estimate: Estimate) -> tuple[date, date]:
+    """The period a GFE covers: its first self-paid date, and the day before a year later.
 
     45 CFR 149.610: recurring items are estimated for up to 12 months.
+
+    Raises:
+        DocumentError: no line of the estimate is self-paid.
     """
-    first = estimate.visits[0].date
+    first = _self_pay_or_refuse(request, estimate)[0].date
     return first, one_year_after(first) - timedelta(days=1)
 
 
-def charges_in_period(found: Estimate, first: date, period_end: date) -> tuple[int, int]:
-    """(cents charged, sessions) of an estimate's visits up to ``period_end``.
+def charges_in_period(
+    request: EstimateRequest, found: Estimate, first: date, period_end: date
+) -> tuple[int, int]:
+    """(cents self-paid, sessions with self-paid lines) from ``first`` to ``period_end``.
 
-    The figure a GFE's range spans. Every visit must be self-pay and the first on ``first``.
+    The figure a GFE's range spans: only the lines the patient self-pays count (a variant
+    where prior authorization is approved may have none). ``request`` says which coverage is
+    claimed on a superbill (the unknown inputs never change it).
 
     Raises:
-        DocumentError: a line is not self-pay, or the first visit moved.
+        DocumentError: a self-paid line falls before ``first`` (the period would move).
     """
-    mine = [v for v in found.visits if v.date <= period_end]
-    if (
-        not mine
-        or mine[0].date != first
-        or any(ln.reason != "self-pay" for v in mine for ln in v.lines)
-    ):
+    visits = self_pay_visits(request, found)
+    if visits and visits[0].date < first:
         raise DocumentError(
-            "a combination of the unknown inputs is not self-pay from the same first "
-            f"date; {ASK_EXPECTED_VISITS}"
+            "a combination of the unknown inputs has self-paid items before the first "
+            f"date of this estimate ({first.isoformat()}); {ASK_EXPECTED_VISITS}"
         )
-    return sum((v.totals.charge for v in mine), Money(0)).cents, len(mine)
+    mine = [v for v in visits if v.date <= period_end]
+    return sum((v.charge for v in mine), Money(0)).cents, len(mine)
 
 
 def _provider_estimates(
     clinic: Clinic,
-    in_period: list[VisitEstimate],
+    in_period: list[SelfPayVisit],
     phase_of: dict[int, int],
     diagnoses: tuple[str, ...],
 ) -> list[GfeProviderEstimate]:
-    """Items grouped by provider (the convening clinic first), then by phase and code.
+    """Self-paid items grouped by provider (the convening clinic first), then phase and code.
 
     45 CFR 149.610(c)(1)(iii), (iv).
     """
     groups: dict[str | None, dict[tuple[Any, ...], list[tuple[date, Money]]]] = {None: {}}
     described: dict[tuple[Any, ...], tuple[str, str, tuple[str, ...], int, str]] = {}
-    for v in in_period:
-        tmpl, tlines = billed_template_lines(clinic, v.session, v.lines[0].variant, v.lines)
+    for sv in in_period:
+        v = sv.visit
+        tmpl, _ = billed_template_lines(clinic, v.session, v.lines[0].variant, v.lines)
         by_item = groups.setdefault(tmpl.provider, {})
         phase_index = phase_of[v.number]
-        for ln, _tl in zip(v.lines, tlines, strict=True):
+        for sp in sv.lines:
+            ln = sp.line
             key = (phase_index, ln.code, ln.modifiers, ln.units, ln.description)
-            by_item.setdefault(key, []).append((v.date, ln.charge))
+            by_item.setdefault(key, []).append((v.date, sp.charge))
             described[key] = (v.phase, ln.code, ln.modifiers, ln.units, ln.description)
     providers: list[GfeProviderEstimate] = []
     for provider_key, by_item in groups.items():
@@ -330,6 +348,7 @@ def _item(
         phase=phase_name,
         description=description,
         service_code=code,
+        service_code_type=code_type(code),
         modifiers=modifiers,
         units=units,
         diagnosis_codes=diagnoses,
@@ -342,25 +361,25 @@ def _item(
 
 
 def _recurring(
-    request: EstimateRequest, in_period: list[VisitEstimate], phase_of: dict[int, int]
+    request: EstimateRequest, in_period: list[SelfPayVisit], phase_of: dict[int, int]
 ) -> list[RecurringService]:
     """The recurring scope per phase: frequency, number of sessions, dates (§5.3)."""
     clinic = request.clinic
     recurring: list[RecurringService] = []
     for index, phase in enumerate(request.plan.phases):
-        mine = [v for v in in_period if phase_of[v.number] == index]
+        mine = [v for v in in_period if phase_of[v.visit.number] == index]
         if not mine:
             continue
         recurring.append(
             RecurringService(
-                phase=mine[0].phase,
+                phase=mine[0].visit.phase,
                 session=phase.session,
                 description=clinic.sessions[phase.session].description,
                 frequency=cadence_words(phase, request.plan.closed_weekdays),
                 sessions=len(mine),
                 first_date=mine[0].date,
                 last_date=mine[-1].date,
-                expected_charge=sum((v.totals.charge for v in mine), Money(0)),
+                expected_charge=sum((v.charge for v in mine), Money(0)),
             )
         )
     return recurring
@@ -463,36 +482,38 @@ def build_gfe(
     expected_visits: tuple[int, int] | None = None,
     period_range: CostRange | None = None,
 ) -> GoodFaithEstimate:
-    """A Good Faith Estimate for a self-pay request and its estimate.
+    """A Good Faith Estimate of the items the patient self-pays in an estimate.
 
-    Sessions within 12 months of the first scheduled date are estimated; later ones are counted
-    in ``later_sessions`` (they need a new estimate). ``expected_visits=(low, high)`` gives a
-    range when the number of sessions is not known yet; a request listing ``unknowns`` needs
-    the range of its 12 months, ``period_range`` (:func:`ketacost.good_faith_range`
-    re-estimates each combination of them). The builder itself runs no estimate and reads no
-    file.
+    Any estimate will do: the GFE covers its self-paid lines (self-pay coverage, a superbill,
+    items the plan does not cover: see :mod:`ketacost.documents._gfe_scope`) and lists the
+    lines billed to a plan as not part of it. Sessions within 12 months of the first
+    self-paid date are estimated; later ones are counted in ``later_sessions`` (they need a
+    new estimate). ``expected_visits=(low, high)`` gives a range when the number of sessions
+    is not known yet; a request listing ``unknowns`` needs the range of its 12 months,
+    ``period_range`` (:func:`ketacost.good_faith_range` re-estimates each combination of
+    them). The builder itself runs no estimate and reads no file.
 
     Raises:
-        DocumentError: the patient's name, birth date or diagnoses are missing, a line is
-            billed to a payer (not self-pay), the estimate is not of this request, ``issued``
-            is after the first scheduled date, ``expected_visits`` does not include the planned
-            sessions, or the range of the 12 months cannot be estimated exactly.
+        DocumentError: the patient's name, birth date or diagnoses are missing, no line is
+            self-paid, the estimate is not of this request, ``issued`` is after the first
+            self-paid date, ``expected_visits`` does not include the planned sessions, or the
+            range of the 12 months cannot be estimated exactly.
     """
+    # One estimate covers recurring sessions for up to 12 months (45 CFR 149.610, §5.3).
+    first, period_end = twelve_months_of(request, estimate)
     patient = _check_inputs(request, estimate)
-    first_scheduled = estimate.visits[0].date
-    if issued > first_scheduled:
+    phase_of = _phase_of_visits(request, estimate)
+    if issued > first:
         # 45 CFR 149.610(b)(1): a Good Faith Estimate is given before the service.
         raise DocumentError(
             f"the Good Faith Estimate is issued on {issued.isoformat()}, after the first "
-            f"scheduled date of service ({first_scheduled.isoformat()}); it must come before "
+            f"scheduled date of service ({first.isoformat()}); it must come before "
             "the service"
         )
     clinic = request.clinic
-    phase_of = _phase_of_visits(request, estimate)
-    # One estimate covers recurring sessions for up to 12 months (45 CFR 149.610, §5.3).
-    first, period_end = twelve_months_of(estimate)
-    in_period = [v for v in estimate.visits if v.date <= period_end]
-    later = len(estimate.visits) - len(in_period)
+    self_paid = self_pay_visits(request, estimate)
+    in_period = [v for v in self_paid if v.date <= period_end]
+    later = len(self_paid) - len(in_period)
     diagnoses = tuple(request.patient.diagnoses)
 
     providers = _provider_estimates(clinic, in_period, phase_of, diagnoses)
@@ -500,9 +521,9 @@ def build_gfe(
     # The primary service: the session with the most visits in the period (the first on a tie).
     counts: dict[str, int] = {}
     for v in in_period:
-        counts[v.session] = counts.get(v.session, 0) + 1
+        counts[v.visit.session] = counts.get(v.visit.session, 0) + 1
     primary = max(counts, key=lambda s: counts[s])  # max keeps the first of equal counts
-    primary_first = next(v for v in in_period if v.session == primary)
+    primary_first = next(v for v in in_period if v.visit.session == primary)
     primary_tmpl = clinic.sessions[primary]
     separate = _separately_scheduled(clinic, list(counts), first)
 
@@ -510,7 +531,7 @@ def build_gfe(
         issued=issued,
         patient=patient,
         primary_service=primary_tmpl.description,
-        primary_service_codes=tuple(ln.code for ln in primary_first.lines),
+        primary_service_codes=tuple(sp.line.code for sp in primary_first.lines),
         scheduled_date=primary_first.date,
         period_start=first,
         period_end=period_end,
@@ -518,6 +539,7 @@ def build_gfe(
         providers=tuple(providers),
         recurring=tuple(recurring),
         separately_scheduled=tuple(separate),
+        not_included=not_included(request, estimate, period_end),
         total_expected=sum((p.expected_total for p in providers), Money(0)),
         range=_range(request, in_period, expected_visits, period_range),
         later_sessions=later,
