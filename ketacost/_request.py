@@ -14,7 +14,7 @@ from ._errors import EstimateError
 from ._limits import MAX_VISITS
 from ._money import Money
 from ._payer import PlanYearStart
-from ._plan import Plan
+from ._plan import Plan, schedule
 from ._types import Code, Day, Icd10, Int, Model, NetworkName, Slug, Usd, strict_day
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "DoseChoice",
     "EstimateRequest",
     "FamilyAmounts",
+    "GoodFaithDates",
     "Patient",
     "PolicyHolder",
     "SessionsRange",
@@ -417,6 +418,27 @@ class Unknowns(Model):
         return self
 
 
+class GoodFaithDates(Model):
+    """When a Good Faith Estimate was asked for (45 CFR 149.610(b)(1)).
+
+    The day the primary service was scheduled, or the day the patient asked; its deadline is
+    counted from them.
+    """
+
+    scheduled_on: Day | None = Field(
+        default=None, description="the day the primary service was scheduled"
+    )
+    requested_on: Day | None = Field(
+        default=None, description="the day the patient asked for a Good Faith Estimate"
+    )
+
+    @model_validator(mode="after")
+    def _one_given(self) -> GoodFaithDates:
+        if self.scheduled_on is None and self.requested_on is None:
+            raise ValueError("give scheduled_on or requested_on (or both)")
+        return self
+
+
 class EstimateRequest(Model):
     """Everything an estimate depends on. ``issued`` is the estimate's date (no clock)."""
 
@@ -432,6 +454,27 @@ class EstimateRequest(Model):
     plan: Plan
     unknowns: Unknowns | None = None
     issued: Day | None = Field(default=None, description="date the estimate is issued")
+    good_faith: GoodFaithDates | None = Field(
+        default=None,
+        description="when the service was scheduled or a Good Faith Estimate requested: the "
+        "estimate's deadline in federal business days",
+    )
+
+    @model_validator(mode="after")
+    def _good_faith_before_the_service(self) -> EstimateRequest:
+        if self.good_faith is None:
+            return self
+        visits = schedule(self.plan)
+        first = visits[0].day if visits else self.plan.start
+        for name in ("scheduled_on", "requested_on"):
+            day: date | None = getattr(self.good_faith, name)
+            if day is not None and day > first:
+                raise ValueError(
+                    f"good_faith.{name} ({day.isoformat()}) is after the first date of service "
+                    f"({first.isoformat()}): a Good Faith Estimate is asked for before the "
+                    "service"
+                )
+        return self
 
     @model_validator(mode="after")
     def _periods_in_order(self) -> EstimateRequest:

@@ -46,7 +46,7 @@ def test_public_api_is_small_sorted_and_pinned() -> None:
 def test_documents_api_is_sorted_and_pinned() -> None:
     expected = [
         "BilledLine", "CostRange", "Diagnosis", "Disclaimer", "DisputeFinding", "DocumentError",
-        "FinalBill", "GfeItem", "GfePatient", "GfeProviderEstimate", "GoodFaithEstimate",
+        "FinalBill", "GfeItem", "GfePatient", "GfeProviderEstimate", "GfeTiming", "GoodFaithEstimate",
         "MissingExtraError", "NotIncludedItem", "Party", "RecurringService", "SeparatelyScheduledItem", "Superbill",
         "SuperbillLine", "SuperbillPatient", "build_gfe", "build_superbill",
         "compare_bill_to_gfe", "render_gfe_html", "render_gfe_pdf", "render_superbill_csv",

@@ -81,6 +81,7 @@ def gfe(
     from ketacost import good_faith_range
     from ketacost._render import usd
     from ketacost.documents import build_gfe, render_gfe_html, render_gfe_pdf
+    from ketacost.documents._gfe_timing import timing_sentence
 
     visits = _visits_range(expected_visits)
     request, payers = load(request_path, payers_dir)
@@ -101,6 +102,8 @@ def gfe(
         f"from {doc.period_start.isoformat()} to {doc.period_end.isoformat()}; "
         f"written to {output}"
     )
+    if doc.timing is not None:
+        click.echo(f"Due: {timing_sentence(doc.timing)}")
 
 
 @cli.command()

@@ -16,6 +16,7 @@ from ._app import cli, fail
 from ._output import echo_report, format_option, payers_option
 
 if TYPE_CHECKING:
+    from ketacost._estimate import Estimate
     from ketacost._library import PayerLibrary
     from ketacost._payer import Payer
     from ketacost._request import EstimateRequest
@@ -103,6 +104,23 @@ def estimate(
         click.echo(render_csv(result), nl=False)
     else:
         echo_report(estimate_report(result), fmt)
+        if request.good_faith is not None:
+            click.echo(good_faith_due(request, result))
+
+
+def good_faith_due(request: EstimateRequest, result: Estimate) -> str:
+    """When the request's Good Faith Estimate is due, for one issued on the request's date."""
+    from ketacost.documents._common import DocumentError
+    from ketacost.documents._gfe import twelve_months_of
+    from ketacost.documents._gfe_timing import gfe_timing, timing_sentence
+
+    assert request.good_faith is not None
+    try:
+        first, _ = twelve_months_of(request, result)
+    except DocumentError:
+        return "Good Faith Estimate: none is owed (no item is self-paid)."
+    issued = request.issued or date.today()
+    return "Good Faith Estimate: " + timing_sentence(gfe_timing(request.good_faith, first, issued))
 
 
 def _with_eligibility(

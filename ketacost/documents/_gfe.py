@@ -23,6 +23,7 @@ from ketacost._types import Model
 from ._codes import CodeType, code_type
 from ._common import DocumentError, Party, billed_template_lines, one_year_after, party_of, usd
 from ._gfe_scope import NotIncludedItem, SelfPayVisit, not_included, self_pay_visits
+from ._gfe_timing import GfeTiming, gfe_timing
 
 __all__ = [
     "CostRange",
@@ -30,6 +31,7 @@ __all__ = [
     "GfeItem",
     "GfePatient",
     "GfeProviderEstimate",
+    "GfeTiming",
     "GoodFaithEstimate",
     "NotIncludedItem",
     "RecurringService",
@@ -111,6 +113,10 @@ class GoodFaithEstimate(Model):
 
     document: Literal["good-faith-estimate"] = "good-faith-estimate"
     issued: date
+    timing: GfeTiming | None = Field(
+        description="when it was due and whether it is on time (None: the request gives no "
+        "scheduling or request date)"
+    )
     patient: GfePatient
     primary_service: str = Field(description="the primary service, in plain language")
     primary_service_codes: tuple[str, ...]
@@ -527,8 +533,10 @@ def build_gfe(
     primary_tmpl = clinic.sessions[primary]
     separate = _separately_scheduled(clinic, list(counts), first)
 
+    dates = request.good_faith
     return GoodFaithEstimate(
         issued=issued,
+        timing=gfe_timing(dates, first, issued) if dates is not None else None,
         patient=patient,
         primary_service=primary_tmpl.description,
         primary_service_codes=tuple(sp.line.code for sp in primary_first.lines),

@@ -14,6 +14,7 @@ import jinja2
 
 from ._common import usd
 from ._gfe import GoodFaithEstimate
+from ._gfe_timing import timing_sentence
 from ._superbill import Superbill
 
 __all__ = ["long_date", "render_gfe_html", "render_superbill_html"]
@@ -56,6 +57,7 @@ def _environment() -> jinja2.Environment:
     env.filters["usd"] = usd
     env.filters["longdate"] = long_date
     env.filters["isodate"] = date.isoformat
+    env.filters["timing"] = timing_sentence
     return env
 
 
