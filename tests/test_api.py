@@ -46,10 +46,11 @@ def test_public_api_is_small_sorted_and_pinned() -> None:
 def test_documents_api_is_sorted_and_pinned() -> None:
     expected = [
         "BilledLine", "CostRange", "Diagnosis", "Disclaimer", "DisputeFinding", "DocumentError",
-        "FinalBill", "GfeItem", "GfePatient", "GfeProviderEstimate", "GfeTiming", "GoodFaithEstimate",
-        "MissingExtraError", "NotIncludedItem", "Party", "RecurringService", "SeparatelyScheduledItem", "Superbill",
+        "FinalBill", "GfeChange", "GfeItem", "GfePatient", "GfeProviderEstimate", "GfeReissue",
+        "GfeTiming", "GoodFaithEstimate", "MissingExtraError", "NotIncludedItem", "Party",
+        "RecurringService", "ReplacedGfe", "SeparatelyScheduledItem", "Superbill",
         "SuperbillLine", "SuperbillPatient", "build_gfe", "build_superbill",
-        "compare_bill_to_gfe", "render_gfe_html", "render_gfe_pdf", "render_superbill_csv",
+        "compare_bill_to_gfe", "reissue_gfe", "render_gfe_html", "render_gfe_pdf", "render_superbill_csv",
         "render_superbill_html", "render_superbill_pdf",
     ]  # fmt: skip
     assert documents.__all__ == expected

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ketacost.cli._app import cli, fail
 from ketacost.cli._estimate import REQUEST, load
 from ketacost.cli._output import payers_option
+
+if TYPE_CHECKING:
+    from ketacost.documents import GoodFaithEstimate
 
 __all__ = ["gfe", "superbill"]
 
@@ -39,6 +42,27 @@ def _visits_range(text: str | None) -> tuple[int, int] | None:
     return int(low), int(high)
 
 
+def _previous_gfe(path: Path) -> GoodFaithEstimate:
+    """The Good Faith Estimate a new one replaces, read from its JSON."""
+    from pydantic import ValidationError
+
+    from ketacost.documents import GoodFaithEstimate
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"--replaces {path}: cannot read it ({exc.strerror or exc})")
+    try:
+        return GoodFaithEstimate.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the file"
+        fail(
+            f"--replaces {path}: not a Good Faith Estimate's JSON as `ketacost gfe --format "
+            f"json` writes it ({where}: {first['msg']})"
+        )
+
+
 @cli.command()
 @REQUEST
 @click.option(
@@ -58,6 +82,14 @@ def _visits_range(text: str | None) -> tuple[int, int] | None:
     default=None,
     help="A range for the number of sessions when it is not known yet, e.g. 12-18.",
 )
+@click.option(
+    "--replaces",
+    "replaces_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A Good Faith Estimate's JSON (as --format json writes it) that this one replaces "
+    "after a change of scope: the new one lists what changed.",
+)
 @payers_option()
 def gfe(
     request_path: Path,
@@ -65,6 +97,7 @@ def gfe(
     output: Path,
     issued: datetime | None,
     expected_visits: str | None,
+    replaces_path: Path | None,
     payers_dir: Path | None,
 ) -> None:
     """Write a Good Faith Estimate (No Surprises Act, 45 CFR 149.610) of a request.
@@ -80,17 +113,25 @@ def gfe(
     from ketacost import estimate as estimate_request
     from ketacost import good_faith_range
     from ketacost._render import usd
-    from ketacost.documents import build_gfe, render_gfe_html, render_gfe_pdf
+    from ketacost.documents import build_gfe, reissue_gfe, render_gfe_html, render_gfe_pdf
     from ketacost.documents._gfe_timing import timing_sentence
 
     visits = _visits_range(expected_visits)
+    previous = _previous_gfe(replaces_path) if replaces_path is not None else None
     request, payers = load(request_path, payers_dir)
     result = estimate_request(request, payers=payers)
     day = issued.date() if issued else (request.issued or date.today())
     period_range = None
     if request.unknowns is not None and visits is None:
         period_range = good_faith_range(request, result, payers=payers)
-    doc = build_gfe(request, result, issued=day, expected_visits=visits, period_range=period_range)
+    if previous is not None:
+        doc = reissue_gfe(
+            previous, request, result, issued=day, expected_visits=visits, period_range=period_range
+        )
+    else:
+        doc = build_gfe(
+            request, result, issued=day, expected_visits=visits, period_range=period_range
+        )
     if fmt == "pdf":
         output.write_bytes(render_gfe_pdf(doc))
     elif fmt == "html":
@@ -102,6 +143,15 @@ def gfe(
         f"from {doc.period_start.isoformat()} to {doc.period_end.isoformat()}; "
         f"written to {output}"
     )
+    if doc.reissue is not None:
+        counts = {
+            kind: sum(c.change == kind for c in doc.reissue.changes)
+            for kind in ("added", "removed", "re-priced")
+        }
+        click.echo(
+            f"Replaces the estimate of {doc.reissue.replaces.issued.isoformat()}: "
+            + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+        )
     if doc.timing is not None:
         click.echo(f"Due: {timing_sentence(doc.timing)}")
 

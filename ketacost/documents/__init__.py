@@ -28,6 +28,8 @@ from ._gfe import (
     SeparatelyScheduledItem,
     build_gfe,
 )
+from ._gfe_changes import GfeChange, GfeReissue, ReplacedGfe
+from ._gfe_reissue import reissue_gfe
 from ._html import render_gfe_html, render_superbill_html
 from ._pdf import render_gfe_pdf, render_superbill_pdf
 from ._superbill import (
@@ -47,15 +49,18 @@ __all__ = [
     "DisputeFinding",
     "DocumentError",
     "FinalBill",
+    "GfeChange",
     "GfeItem",
     "GfePatient",
     "GfeProviderEstimate",
+    "GfeReissue",
     "GfeTiming",
     "GoodFaithEstimate",
     "MissingExtraError",
     "NotIncludedItem",
     "Party",
     "RecurringService",
+    "ReplacedGfe",
     "SeparatelyScheduledItem",
     "Superbill",
     "SuperbillLine",
@@ -63,6 +68,7 @@ __all__ = [
     "build_gfe",
     "build_superbill",
     "compare_bill_to_gfe",
+    "reissue_gfe",
     "render_gfe_html",
     "render_gfe_pdf",
     "render_superbill_csv",

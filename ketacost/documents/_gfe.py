@@ -22,6 +22,7 @@ from ketacost._types import Model
 
 from ._codes import CodeType, code_type
 from ._common import DocumentError, Party, billed_template_lines, one_year_after, party_of, usd
+from ._gfe_changes import GfeReissue
 from ._gfe_scope import NotIncludedItem, SelfPayVisit, not_included, self_pay_visits
 from ._gfe_timing import GfeTiming, gfe_timing
 
@@ -114,8 +115,13 @@ class GoodFaithEstimate(Model):
     document: Literal["good-faith-estimate"] = "good-faith-estimate"
     issued: date
     timing: GfeTiming | None = Field(
+        default=None,
         description="when it was due and whether it is on time (None: the request gives no "
-        "scheduling or request date)"
+        "scheduling or request date)",
+    )
+    reissue: GfeReissue | None = Field(
+        default=None,
+        description="a new estimate after a change of scope: the one it replaces, and what changed",
     )
     patient: GfePatient
     primary_service: str = Field(description="the primary service, in plain language")
@@ -128,7 +134,8 @@ class GoodFaithEstimate(Model):
     recurring: tuple[RecurringService, ...]
     separately_scheduled: tuple[SeparatelyScheduledItem, ...]
     not_included: tuple[NotIncludedItem, ...] = Field(
-        description="items billed to a plan: not part of this estimate (the plan's applies)"
+        default=(),
+        description="items billed to a plan: not part of this estimate (the plan's applies)",
     )
     total_expected: Money
     range: CostRange | None
@@ -506,9 +513,7 @@ def build_gfe(
             range of the 12 months cannot be estimated exactly.
     """
     # One estimate covers recurring sessions for up to 12 months (45 CFR 149.610, §5.3).
-    first, period_end = twelve_months_of(request, estimate)
-    patient = _check_inputs(request, estimate)
-    phase_of = _phase_of_visits(request, estimate)
+    first, _ = twelve_months_of(request, estimate)
     if issued > first:
         # 45 CFR 149.610(b)(1): a Good Faith Estimate is given before the service.
         raise DocumentError(
@@ -516,6 +521,30 @@ def build_gfe(
             f"scheduled date of service ({first.isoformat()}); it must come before "
             "the service"
         )
+    return build_gfe_unchecked(
+        request,
+        estimate,
+        issued=issued,
+        expected_visits=expected_visits,
+        period_range=period_range,
+    )
+
+
+def build_gfe_unchecked(
+    request: EstimateRequest,
+    estimate: Estimate,
+    *,
+    issued: date,
+    expected_visits: tuple[int, int] | None = None,
+    period_range: CostRange | None = None,
+) -> GoodFaithEstimate:
+    """:func:`build_gfe` without its check that ``issued`` is before the first service.
+
+    A re-issued estimate (:func:`ketacost.documents.reissue_gfe`) may come during the course.
+    """
+    first, period_end = twelve_months_of(request, estimate)
+    patient = _check_inputs(request, estimate)
+    phase_of = _phase_of_visits(request, estimate)
     clinic = request.clinic
     self_paid = self_pay_visits(request, estimate)
     in_period = [v for v in self_paid if v.date <= period_end]

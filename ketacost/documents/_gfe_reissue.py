@@ -1,0 +1,172 @@
+"""A new Good Faith Estimate when the scope changes, with what changed.
+
+When the expected items, their number or their charges change, the provider gives a new Good
+Faith Estimate no later than 1 business day before the first service the change affects (45
+CFR 149.610(b)(1)(vi)–(vii); ``../shared/domain.md`` §5.1, §10.6); the new one says which
+estimate it replaces and what changed from it (§5.3: a new estimate "communicating changes
+from the prior one").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+from typing import Literal
+
+from ketacost._business_days import add_business_days
+from ketacost._estimate import CostRange, Estimate
+from ketacost._request import EstimateRequest
+
+from ._common import DocumentError, usd
+from ._gfe import GfeItem, GoodFaithEstimate, build_gfe_unchecked
+from ._gfe_changes import GfeChange, GfeReissue, ReplacedGfe
+from ._gfe_timing import GfeTiming
+
+__all__ = ["diff_gfes", "gfe_digest", "reissue_gfe"]
+
+
+_Key = tuple[str, str, str, tuple[str, ...], int, str]
+
+
+def _items(gfe: GoodFaithEstimate) -> dict[_Key, tuple[str, GfeItem]]:
+    out: dict[_Key, tuple[str, GfeItem]] = {}
+    for p in gfe.providers:
+        for i in p.items:
+            key = (p.provider.npi, i.phase, i.service_code, i.modifiers, i.units, i.description)
+            out[key] = (p.provider.name, i)
+    return out
+
+
+def _affects_from(old: GfeItem, new: GfeItem) -> date:
+    """The first date of service a change of an item touches (never later than it is)."""
+    if old.first_date != new.first_date or old.charge_each is None or new.charge_each is None:
+        return min(old.first_date, new.first_date)
+    if old.charge_each != new.charge_each:
+        return old.first_date
+    # The same sessions at the same price, more or fewer of them: the first that differs comes
+    # after the shorter run's last one.
+    return min(old.last_date, new.last_date) + timedelta(days=1)
+
+
+def _change(
+    kind: Literal["added", "removed", "re-priced"],
+    key: _Key,
+    provider: str,
+    old: GfeItem | None,
+    new: GfeItem | None,
+) -> GfeChange:
+    item = new or old
+    assert item is not None
+    affects = _affects_from(old, new) if old is not None and new is not None else item.first_date
+    return GfeChange(
+        change=kind,
+        provider=provider,
+        provider_npi=key[0],
+        phase=item.phase,
+        service_code=item.service_code,
+        description=item.description,
+        old_quantity=old.quantity if old else None,
+        new_quantity=new.quantity if new else None,
+        old_charge=old.expected_charge if old else None,
+        new_charge=new.expected_charge if new else None,
+        affects_from=affects,
+    )
+
+
+def diff_gfes(previous: GoodFaithEstimate, current: GoodFaithEstimate) -> list[GfeChange]:
+    """Items added, removed and re-priced from ``previous`` to ``current``, in that order."""
+    old, new = _items(previous), _items(current)
+    added = [_change("added", k, new[k][0], None, new[k][1]) for k in new if k not in old]
+    removed = [_change("removed", k, old[k][0], old[k][1], None) for k in old if k not in new]
+    repriced = [
+        _change("re-priced", k, new[k][0], old[k][1], new[k][1])
+        for k in new
+        if k in old
+        and (old[k][1].quantity, old[k][1].expected_charge)
+        != (new[k][1].quantity, new[k][1].expected_charge)
+    ]
+    return [*added, *removed, *repriced]
+
+
+def gfe_digest(gfe: GoodFaithEstimate) -> str:
+    """The sha256 of a Good Faith Estimate's JSON (as ``--format json`` writes it, indent 2)."""
+    return hashlib.sha256((gfe.model_dump_json(indent=2) + "\n").encode()).hexdigest()
+
+
+def reissue_gfe(
+    previous: GoodFaithEstimate,
+    request: EstimateRequest,
+    estimate: Estimate,
+    *,
+    issued: date,
+    expected_visits: tuple[int, int] | None = None,
+    period_range: CostRange | None = None,
+) -> GoodFaithEstimate:
+    """A new Good Faith Estimate replacing ``previous`` after a change of scope.
+
+    Built as :func:`build_gfe` builds one (it may be issued during the course of care), with
+    ``reissue``: the estimate it replaces, the items added, removed and re-priced, and
+    ``must_issue_by``, 1 business day before the first service a change affects; its
+    ``timing`` says whether it is on time.
+
+    Raises:
+        DocumentError: as :func:`build_gfe`; ``previous`` is another patient's; nothing changed.
+    """
+    current = build_gfe_unchecked(
+        request,
+        estimate,
+        issued=issued,
+        expected_visits=expected_visits,
+        period_range=period_range,
+    )
+    if (previous.patient.name, previous.patient.birth_date) != (
+        current.patient.name,
+        current.patient.birth_date,
+    ):
+        raise DocumentError(
+            f"the Good Faith Estimate to replace is {previous.patient.name}'s (born "
+            f"{previous.patient.birth_date.isoformat()}), not {current.patient.name}'s"
+        )
+    if issued < previous.issued:
+        raise DocumentError(
+            f"the new Good Faith Estimate ({issued.isoformat()}) is dated before the one it "
+            f"replaces ({previous.issued.isoformat()})"
+        )
+    changes = diff_gfes(previous, current)
+    if not changes:
+        raise DocumentError(
+            f"nothing changed from the Good Faith Estimate of {previous.issued.isoformat()} "
+            f"(the same items, sessions and charges, {usd(current.total_expected)}): no new "
+            "one is needed"
+        )
+    first = min(c.affects_from for c in changes)
+    # 45 CFR 149.610(b)(1): a new estimate no later than 1 business day before the service.
+    due = add_business_days(first, -1)
+    reissue = GfeReissue(
+        replaces=ReplacedGfe(
+            issued=previous.issued,
+            sha256=gfe_digest(previous),
+            total_expected=previous.total_expected,
+        ),
+        changes=tuple(changes),
+        first_affected=first,
+        must_issue_by=due,
+        on_time=issued <= due,
+    )
+    timing = GfeTiming(
+        rule="change",
+        scheduled_on=None,
+        requested_on=None,
+        first_service=first,
+        business_days_ahead=None,
+        due_by=due,
+        issued=issued,
+        on_time=issued <= due,
+        timing_rule=(
+            f"A change of scope from the estimate of {previous.issued.isoformat()}, first "
+            f"affecting the service on {first.isoformat()}: a new estimate is due at least 1 "
+            f"business day before it, by {due.isoformat()} (45 CFR 149.610(b)(1))"
+        ),
+    )
+    # Validated again (model_copy would not validate the update).
+    return GoodFaithEstimate(**{**dict(current), "reissue": reissue, "timing": timing})
