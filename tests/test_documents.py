@@ -537,11 +537,21 @@ def test_gfe_needs_the_patient_name_and_birth_date(
     assert str(exc.value).endswith(f"the request has {missing}")
 
 
-def test_gfe_needs_a_diagnosis_code(request_: ketacost.EstimateRequest, payers: Any) -> None:
+def test_gfe_without_a_diagnosis_says_pending_evaluation(
+    request_: ketacost.EstimateRequest, payers: Any
+) -> None:
+    # A GFE requested before the evaluation has no diagnosis yet and is still due: 45 CFR
+    # 149.610(c)(1)(iv) asks for the applicable codes (domain.md §10.6).
     patient = {"name": "Alex Example", "birth_date": "1988-04-12"}  # no diagnoses
     req, est = _with(request_, payers, patient=patient)
-    with pytest.raises(DocumentError, match=r"149\.610\(c\)\(1\)\(iv\).*patient\.diagnoses"):
-        build_gfe(req, est, issued=ISSUED)
+    gfe = build_gfe(req, est, issued=ISSUED)
+    assert (gfe.diagnosis_codes, gfe.diagnosis_status) == ((), "pending-evaluation")
+    assert all(i.diagnosis_codes == () for p in gfe.providers for i in p.items)
+    assert gfe.total_expected == ketacost.Money("7600.00")  # the same charges
+    text = _text_of_html(render_gfe_html(gfe))
+    assert "Diagnosis codes Pending evaluation" in text
+    assert _SERIES_GFE.diagnosis_status == "known"
+    assert GoodFaithEstimate.model_validate_json(gfe.model_dump_json()) == gfe
 
 
 def test_gfe_issued_after_the_first_session_is_an_error(

@@ -130,6 +130,11 @@ class GoodFaithEstimate(Model):
     period_start: date
     period_end: date = Field(description="last day this estimate covers (12 months at most)")
     diagnosis_codes: tuple[str, ...]
+    diagnosis_status: Literal["known", "pending-evaluation"] = Field(
+        default="known",
+        description="pending-evaluation: no diagnosis yet (a GFE requested before the "
+        "evaluation is still due, 45 CFR 149.610(c)(1)(iv) 'applicable' codes)",
+    )
     providers: tuple[GfeProviderEstimate, ...] = Field(min_length=1)
     recurring: tuple[RecurringService, ...]
     separately_scheduled: tuple[SeparatelyScheduledItem, ...]
@@ -179,13 +184,9 @@ def _check_inputs(request: EstimateRequest, estimate: Estimate) -> GfePatient:
             f"(45 CFR 149.610(c)(1)(i)); the request has no {' and no '.join(missing)}"
         )
     assert patient.name is not None and patient.birth_date is not None
-    # 45 CFR 149.610(c)(1)(iv): the applicable diagnosis codes (a superbill needs them too).
-    if not patient.diagnoses:
-        raise DocumentError(
-            "a Good Faith Estimate lists the applicable diagnosis codes (45 CFR "
-            "149.610(c)(1)(iv)); the request has none: add at least one ICD-10 code to "
-            "patient.diagnoses"
-        )
+    # 45 CFR 149.610(c)(1)(iv) asks for the *applicable* diagnosis codes: a GFE requested
+    # before the evaluation has none yet and is still due (domain.md §10.6): see
+    # diagnosis_status.
     return GfePatient(name=patient.name, birth_date=patient.birth_date)
 
 
@@ -507,7 +508,7 @@ def build_gfe(
     them). The builder itself runs no estimate and reads no file.
 
     Raises:
-        DocumentError: the patient's name, birth date or diagnoses are missing, no line is
+        DocumentError: the patient's name or birth date is missing, no line is
             self-paid, the estimate is not of this request, ``issued`` is after the first
             self-paid date, ``expected_visits`` does not include the planned sessions, or the
             range of the 12 months cannot be estimated exactly.
@@ -573,6 +574,7 @@ def build_gfe_unchecked(
         period_start=first,
         period_end=period_end,
         diagnosis_codes=diagnoses,
+        diagnosis_status="known" if diagnoses else "pending-evaluation",
         providers=tuple(providers),
         recurring=tuple(recurring),
         separately_scheduled=tuple(separate),
