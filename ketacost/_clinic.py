@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, model_validator
+from pydantic_core import PydanticCustomError
 
 from ._dated import Dated
 from ._errors import InvalidArgumentError
@@ -15,8 +17,11 @@ from ._types import Code, Int, Model, Modifier, Npi, Slug, Tin, UnitRate, Usd
 __all__ = [
     "Address",
     "Clinic",
+    "ContactPerson",
+    "Email",
     "MedicareEnrollment",
     "Package",
+    "Phone",
     "Provider",
     "SessionTemplate",
     "TemplateLine",
@@ -241,6 +246,74 @@ class Package(Model):
     description: str | None = None
 
 
+_PHONE = re.compile(
+    r"^(\+?1[ .-]?)?(\([0-9]{3}\)|[0-9]{3})[ .-]?[0-9]{3}[ .-]?[0-9]{4}( ?(x|ext\.?) ?[0-9]{1,6})?$"
+)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+
+
+def _check_phone(value: str) -> str:
+    if not _PHONE.match(value):
+        raise PydanticCustomError(
+            "phone",
+            "not a U.S. phone number: ten digits, e.g. 617-555-0100 or (617) 555-0100 x12 "
+            "(got '{value}')",
+            {"value": value},
+        )
+    return value
+
+
+def _check_email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise PydanticCustomError(
+            "email",
+            "not an email address: one @ and a dotted domain, no spaces, e.g. "
+            "billing@example.org (got '{value}')",
+            {"value": value},
+        )
+    return value
+
+
+#: A U.S. phone number: ten digits (an optional leading 1), written with spaces, dots, dashes
+#: or parentheses as people write them (``617-555-0100``, ``(617) 555-0100``), and an
+#: optional extension (``x123``). The pattern is for the JSON Schema; the validator gives
+#: the message.
+Phone = Annotated[
+    str,
+    Field(
+        max_length=40,
+        description="a U.S. phone number, e.g. 617-555-0100",
+        json_schema_extra={"pattern": _PHONE.pattern},
+    ),
+    AfterValidator(_check_phone),
+]
+
+#: An email address: one @, a dotted domain, no spaces (the form's check, not RFC 5322's).
+Email = Annotated[
+    str,
+    Field(
+        max_length=254,
+        description="an email address, e.g. billing@example.org",
+        json_schema_extra={"pattern": _EMAIL.pattern},
+    ),
+    AfterValidator(_check_email),
+]
+
+
+class ContactPerson(Model):
+    """Whom a patient contacts about a Good Faith Estimate (HHS standard form CMS-10791)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: Phone | None = None
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ContactPerson:
+        if self.phone is None and self.email is None:
+            raise ValueError("give the contact person's phone or email (or both)")
+        return self
+
+
 class Provider(Model):
     """A provider or facility of the clinic with its own NPI (e.g. a rendering psychiatrist).
 
@@ -301,6 +374,14 @@ class Clinic(Model):
     tin: Tin
     address: Address
     phone: str | None = None
+    # Left out of the clinic's JSON when not given, so the rules hash of a clinic without one
+    # (every estimate made before it existed) keeps its bytes.
+    contact: ContactPerson | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="the person a patient contacts about a Good Faith Estimate (name, phone, "
+        "email), as the HHS standard form names one",
+    )
     place_of_service: str = Field(default="11", pattern=r"^[0-9]{2}$")
     medicare_locality: str | None = Field(
         default=None,

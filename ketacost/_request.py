@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
-from ._clinic import Clinic
+from ._clinic import Address, Clinic, Email, Phone
 from ._errors import EstimateError
 from ._limits import MAX_VISITS
 from ._money import Money
@@ -62,11 +62,28 @@ class Patient(Model):
         "states); default: the clinic's state",
     )
     member_id: str | None = Field(default=None, max_length=64)
+    # The HHS standard Good Faith Estimate (CMS-10791) carries the patient's contact details
+    # and how they prefer to be contacted.
+    address: Address | None = Field(default=None, description="mailing address")
+    phone: Phone | None = None
+    email: Email | None = None
+    contact_preference: Literal["mail", "email", "phone", "portal"] | None = Field(
+        default=None,
+        description="how the patient prefers to receive the Good Faith Estimate and be "
+        "contacted (mail needs address, email needs email, phone needs phone)",
+    )
 
     @model_validator(mode="after")
     def _age_known(self) -> Patient:
         if self.birth_date is None and self.age is None:
             raise ValueError("give the patient's birth_date or age")
+        needs = {"mail": "address", "email": "email", "phone": "phone"}
+        wanted = needs.get(self.contact_preference or "")
+        if wanted is not None and getattr(self, wanted) is None:
+            raise ValueError(
+                f"contact_preference is {self.contact_preference}, but the patient has no "
+                f"{wanted}: give patient.{wanted}"
+            )
         return self
 
     def age_on(self, on: date) -> int:

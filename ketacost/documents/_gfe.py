@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ketacost._clinic import Clinic
+from ketacost._clinic import Address, Clinic, ContactPerson
 from ketacost._dated import Dated, NoValueInForceError
 from ketacost._estimate import CostRange, Estimate
 from ketacost._money import Money
@@ -49,8 +49,14 @@ DISPUTE_WHERE = "www.cms.gov/nosurprises or call 1-800-985-3059"
 
 
 class GfePatient(Model):
+    """The patient, with the contact details of the HHS standard form (CMS-10791) if given."""
+
     name: str
     birth_date: date
+    address: Address | None = None
+    phone: str | None = None
+    email: str | None = None
+    contact_preference: Literal["mail", "email", "phone", "portal"] | None = None
 
 
 class GfeItem(Model):
@@ -136,6 +142,9 @@ class GoodFaithEstimate(Model):
         "evaluation is still due, 45 CFR 149.610(c)(1)(iv) 'applicable' codes)",
     )
     providers: tuple[GfeProviderEstimate, ...] = Field(min_length=1)
+    contact: ContactPerson | None = Field(
+        default=None, description="the convening provider's contact person (CMS-10791)"
+    )
     recurring: tuple[RecurringService, ...]
     separately_scheduled: tuple[SeparatelyScheduledItem, ...]
     not_included: tuple[NotIncludedItem, ...] = Field(
@@ -187,7 +196,14 @@ def _check_inputs(request: EstimateRequest, estimate: Estimate) -> GfePatient:
     # 45 CFR 149.610(c)(1)(iv) asks for the *applicable* diagnosis codes: a GFE requested
     # before the evaluation has none yet and is still due (domain.md §10.6): see
     # diagnosis_status.
-    return GfePatient(name=patient.name, birth_date=patient.birth_date)
+    return GfePatient(
+        name=patient.name,
+        birth_date=patient.birth_date,
+        address=patient.address,
+        phone=patient.phone,
+        email=patient.email,
+        contact_preference=patient.contact_preference,
+    )
 
 
 def _self_pay_or_refuse(request: EstimateRequest, estimate: Estimate) -> list[SelfPayVisit]:
@@ -459,7 +475,14 @@ def _disclaimers(clinic_name: str, phone: str | None, issued: date) -> tuple[Dis
                 "Actual items, services or charges may differ from this estimate."
             ),
         ),
-        # 45 CFR 149.610(c)(1)(x); 149.620(a)(2)(ii) ($400), 149.620(b)(1) (120 days)
+        # 45 CFR 149.610(c)(1)(x); 149.620(a)(2)(ii) ($400), 149.620(b)(1) (120 days). What the
+        # outcome means follows the HHS standard GFE form (CMS-10791, omb.report; as copied in
+        # providers' notices, e.g. rachelhettleman.com/gfe: "If the agency reviewing your
+        # dispute agrees with you, you will have to pay the price on this Good Faith Estimate.
+        # If the agency disagrees with you and agrees with the health care provider or
+        # facility, you will have to pay the higher amount") and domain.md §5.4; the selected
+        # dispute resolution entity decides an amount no higher than the billed charges (45
+        # CFR 149.620(f)).
         Disclaimer(
             id="dispute",
             title="Your right to dispute the bill",
@@ -472,8 +495,12 @@ def _disclaimers(clinic_name: str, phone: str | None, issued: date) -> tuple[Dis
                 f"{DISPUTE_DAYS} calendar days of the date on the original bill; there is a $25 "
                 f"fee. To learn how to start it, visit {DISPUTE_WHERE}. You may also contact the "
                 "provider or facility to ask them to update the bill, to negotiate it, or about "
-                "financial assistance. Starting a dispute will not affect the quality of the "
-                "care you receive. Keep a copy of this Good Faith Estimate and of the bill."
+                "financial assistance. If the dispute resolution entity agrees with you, you "
+                "will pay the price on this Good Faith Estimate; if it disagrees with you and "
+                "agrees with the provider or facility, you will pay the higher amount it "
+                "decides, up to the amount billed. Starting a dispute will not affect the "
+                "quality of the care you receive. Keep a copy of this Good Faith Estimate and "
+                "of the bill."
             ),
         ),
         # 45 CFR 149.610(c)(1)(xi)
@@ -576,6 +603,7 @@ def build_gfe_unchecked(
         diagnosis_codes=diagnoses,
         diagnosis_status="known" if diagnoses else "pending-evaluation",
         providers=tuple(providers),
+        contact=clinic.contact,
         recurring=tuple(recurring),
         separately_scheduled=tuple(separate),
         not_included=not_included(request, estimate, period_end),
