@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import strategies as gen
+from hypothesis import given
 
 import ketacost
 from ketacost.documents import DocumentError, GoodFaithEstimate, build_gfe, render_gfe_html
@@ -211,3 +213,53 @@ def test_gfe_range_when_a_combination_self_pays_nothing(payers: Any) -> None:
     found = ketacost.good_faith_range(request, estimate, payers=payers)
     assert found.low == M("0.00") and found.low_sessions == 0
     assert found.expected == found.high == gfe_charges.total_expected
+
+
+# ---- properties -------------------------------------------------------------------------
+
+
+@given(case=gen.cases(self_pay=None, periods=True, superbill=None))
+def test_every_line_of_the_period_is_on_the_gfe_or_listed_as_not_part_of_it(
+    case: gen.Case,
+) -> None:
+    request = case.request.model_copy(
+        update={
+            "patient": case.request.patient.model_copy(
+                update={"name": "P", "birth_date": date(1980, 2, 29), "age": None}
+            ),
+            "unknowns": None,
+        }
+    )
+    estimate = ketacost.adjudicate(request, case.payers, case.programs)
+    # Refused exactly when nothing is self-paid.
+    nothing_self_paid = all(
+        ln.covered or ln.billed_by != "clinic" or "GZ" in ln.modifiers or ln.secondary.cents
+        for v in estimate.visits
+        if not request.coverage_on(v.date).superbill
+        for ln in v.lines
+        if ln.reason != "self-pay"
+    ) and not any(
+        request.coverage_on(v.date).superbill or ln.reason == "self-pay"
+        for v in estimate.visits
+        for ln in v.lines
+    )
+    if nothing_self_paid:
+        with pytest.raises(DocumentError, match="has none"):
+            build_gfe(request, estimate, issued=estimate.visits[0].date)
+        return
+    gfe = build_gfe(request, estimate, issued=estimate.visits[0].date)
+    in_period = [v for v in estimate.visits if v.date <= gfe.period_end]
+    on_gfe = sum(i.quantity for p in gfe.providers for i in p.items)
+    not_on = sum(n.sessions for n in gfe.not_included)
+    # Each line of a visit up to the period's end is counted once, on one side.
+    assert on_gfe + not_on == sum(len(v.lines) for v in in_period)
+    # A self-pay patient's GFE lists nothing as billed to a plan, and totals every charge.
+    if all(v.payer_id == "self-pay" for v in estimate.visits):
+        assert gfe.not_included == ()
+        assert gfe.total_expected == sum(
+            (v.totals.charge for v in in_period if v.date >= gfe.period_start), M(0)
+        )
+    # The items add up to the total, which never exceeds what the patient owes the clinic
+    # before any reimbursement (self-paid lines are owed whole).
+    assert sum((p.expected_total for p in gfe.providers), M(0)) == gfe.total_expected
+    assert gfe.total_expected <= sum((v.totals.charge for v in in_period), M(0))
