@@ -30,6 +30,7 @@ from ._gfe import (
 )
 from ._gfe_changes import GfeChange, GfeReissue, ReplacedGfe
 from ._gfe_reissue import reissue_gfe
+from ._gfe_timing import gfe_timing
 from ._html import render_gfe_html, render_superbill_html
 from ._pdf import render_gfe_pdf, render_superbill_pdf
 from ._superbill import (
@@ -68,6 +69,7 @@ __all__ = [
     "build_gfe",
     "build_superbill",
     "compare_bill_to_gfe",
+    "gfe_timing",
     "reissue_gfe",
     "render_gfe_html",
     "render_gfe_pdf",
