@@ -1,4 +1,8 @@
-"""The Good Faith Estimate for uninsured and self-pay patients (No Surprises Act).
+"""The Good Faith Estimate for the items a patient self-pays (No Surprises Act).
+
+Any estimate: the items of a self-pay patient, a superbill, or items the plan does not cover
+(45 CFR 149.610(a)(2): self-pay "for that item"; ``_gfe_scope``); the lines billed to a plan
+are listed as not part of it.
 
 What it must hold is 45 CFR 149.610(c)(1) (i)–(xi), listed in ``../shared/domain.md`` §5.2;
 recurring services (one estimate for up to 12 months of sessions, with their frequency and
