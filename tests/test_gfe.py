@@ -116,6 +116,25 @@ def test_gfe_for_a_medicare_patients_excluded_iv_infusions(payers: Any) -> None:
         build_gfe(request, estimate, issued=ISSUED)
 
 
+def test_gfe_for_a_medicare_patient_of_a_clinic_that_opted_out(payers: Any) -> None:
+    # A clinic that has opted out of Medicare files no claims: every visit is a private
+    # contract at the self-pay prices, so the whole series is on the GFE:
+    # 250 + 2,400 + 11 × 450 = $7,600.00, and nothing is billed to Medicare.
+    request = ketacost.load_request(IV_COMMERCIAL, payers=payers)
+    clinic = request.clinic.model_dump(mode="json", exclude_unset=True)
+    clinic["medicare"] = {"participation": "opted_out"}
+    data = request.model_dump(mode="json", exclude_unset=True)
+    data["clinic"] = ketacost.clinic_from_data(clinic)
+    data["patient"]["birth_date"] = "1955-04-12"
+    data["coverage"] = {"payer": "medicare-part-b"}
+    request = ketacost.request_from_data(data, payers=payers)
+    estimate = ketacost.estimate(request, payers=payers)
+    assert estimate.visits[0].lines[0].reason.startswith("private contract")
+    gfe = build_gfe(request, estimate, issued=ISSUED)
+    assert gfe.total_expected == M("7600.00")
+    assert gfe.not_included == ()
+
+
 def test_gfe_for_an_out_of_network_superbill_patient(payers: Any) -> None:
     # Out of network, claimed on a superbill: the patient pays the clinic every visit at its
     # self-pay price and claims it; the clinic submits no claim, so everything is on the GFE:
