@@ -24,7 +24,7 @@ from ketacost._business_days import (
 )
 from ketacost._request import GoodFaithDates
 from ketacost.cli import cli
-from ketacost.documents import build_gfe, render_gfe_html
+from ketacost.documents import GoodFaithEstimate, build_gfe, render_gfe_html
 from ketacost.documents._gfe_timing import gfe_timing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,6 +190,9 @@ def test_gfe_carries_its_timing(tmp_path: Path) -> None:
         date(2027, 1, 5),
     )
     assert "by 2026-11-25" in render_gfe_html(gfe)
+    # The JSON round trip keeps the timing (and the patient's contact details).
+    assert GoodFaithEstimate.model_validate_json(gfe.model_dump_json()) == gfe
+    assert gfe.patient.email == "jordan@example.org"
     late = build_gfe(request, estimate, issued=date(2026, 11, 26))
     assert late.timing is not None and not late.timing.on_time
     # Without good_faith dates there is no timing.
