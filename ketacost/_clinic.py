@@ -12,7 +12,7 @@ from pydantic_core import PydanticCustomError
 from ._dated import Dated
 from ._errors import InvalidArgumentError
 from ._ndc import NdcUnit, ndc_claim_text, ndc_layout, to_ndc11
-from ._types import Code, Int, Model, Modifier, Npi, Slug, Tin, UnitRate, Usd
+from ._types import Code, Int, Model, Modifier, Npi, Slug, Taxonomy, Tin, UnitRate, Usd
 
 __all__ = [
     "Address",
@@ -325,6 +325,12 @@ class Provider(Model):
     tin: Tin | None = None
     address: Address | None = None
     credentials: str | None = Field(default=None, max_length=40, description="e.g. MD, PMHNP")
+    taxonomy: Taxonomy | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="the provider's NUCC taxonomy code, as the NPPES NPI registry lists it "
+        "(e.g. 2084P0800X psychiatry); a FHIR Good Faith Estimate carries it",
+    )
 
 
 class MedicareEnrollment(Model):
@@ -381,6 +387,14 @@ class Clinic(Model):
         exclude_if=lambda value: value is None,
         description="the person a patient contacts about a Good Faith Estimate (name, phone, "
         "email), as the HHS standard form names one",
+    )
+    # Left out of the clinic's JSON when not given (the rules hash keeps its bytes).
+    taxonomy: Taxonomy | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="the clinic's NUCC taxonomy code (NPPES NPI registry), e.g. 261QM0801X "
+        "(mental health clinic) or 2084P0800X (psychiatry); a FHIR Good Faith Estimate "
+        "(HL7 Da Vinci PCT) requires one for each provider",
     )
     place_of_service: str = Field(default="11", pattern=r"^[0-9]{2}$")
     medicare_locality: str | None = Field(

@@ -28,6 +28,7 @@ __all__ = [
     "Npi",
     "Rate",
     "Slug",
+    "Taxonomy",
     "Tin",
     "UnitRate",
     "Usd",
@@ -259,6 +260,17 @@ Npi = Annotated[str, _no_number("NPIs", "1234567893"), AfterValidator(_check_npi
 #: A Taxpayer Identification Number (EIN form ``12-3456789``).
 Tin = Annotated[
     str, _no_number("TINs", "12-3456789"), Field(pattern=r"^[0-9]{2}-[0-9]{7}$", description="EIN")
+]
+
+
+#: A provider taxonomy code from the NUCC Health Care Provider Taxonomy code set: 10
+#: characters, the last one ``X`` (e.g. ``2084P0800X`` psychiatry); nucc.org code set.
+Taxonomy = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{3}[0-9A-Z]{6}X$",
+        description="NUCC taxonomy code, e.g. 2084P0800X",
+    ),
 ]
 
 

@@ -187,3 +187,59 @@ def test_separately_scheduled_disclaimer_sits_directly_above_the_list() -> None:
     # Said once, not again among the other disclaimers.
     assert page.count('id="separate-estimates"') == 1
     assert page.index('id="separate-estimates"') < page.index('id="disclaimers"')
+
+
+def test_taxonomy_and_place_of_service_reach_the_gfe() -> None:
+    # The clinic's NUCC taxonomy (261QM0801X, mental health clinic) names the convening
+    # provider; a provider's own (2084P0800X, psychiatry) names it. Each item says where it is
+    # furnished: the session's place of service (02, telehealth) over the clinic's (11).
+    data = _clinic(None)
+    del data["contact"]
+    data["taxonomy"] = "261QM0801X"
+    data["providers"] = {
+        "dr": {"name": "Dr. Ana Ruiz", "npi": "1245319599", "taxonomy": "2084P0800X"}
+    }
+    data["sessions"]["tele"] = b.session(b.line("96365")) | {
+        "provider": "dr",
+        "place_of_service": "02",
+    }
+    clinic = ketacost.clinic_from_data(data)
+    request_data = b.request(
+        clinic,
+        [{"session": "s", "sessions": 2, "every_weeks": 1}],
+        start="2027-03-01",
+        payer_id="self-pay",
+        patient={"name": "Sam", "birth_date": "1990-01-31"},
+    )
+    request_data["plan"]["phases"].append({"session": "tele", "sessions": 1, "every_weeks": 1})
+    payers = ketacost.load_payers()
+    request = ketacost.request_from_data(request_data, payers=payers)
+    gfe = build_gfe(request, ketacost.estimate(request, payers=payers), issued=ISSUED)
+    by_role = {p.role: p for p in gfe.providers}
+    assert by_role["convening"].provider.taxonomy == "261QM0801X"
+    assert by_role["co-provider"].provider.taxonomy == "2084P0800X"
+    assert [i.place_of_service for i in by_role["convening"].items] == ["11"]
+    assert [i.place_of_service for i in by_role["co-provider"].items] == ["02"]
+
+
+@pytest.mark.parametrize(
+    ("where", "taxonomy"),
+    [
+        ("taxonomy", "261QM0801"),  # nine characters
+        ("taxonomy", "261qm0801x"),  # lower case
+        ("taxonomy", "261QM0801Y"),  # does not end in X
+        ("providers.dr.taxonomy", "psychiatry"),
+    ],
+)
+def test_bad_taxonomy(where: str, taxonomy: str) -> None:
+    data = _clinic(None)
+    del data["contact"]
+    if where == "taxonomy":
+        data["taxonomy"] = taxonomy
+    else:
+        data["providers"] = {"dr": {"name": "Dr. Ana Ruiz", "npi": "1245319599"}}
+        data["providers"]["dr"]["taxonomy"] = taxonomy
+    with pytest.raises(ketacost.ClinicFileError) as exc:
+        ketacost.clinic_from_data(data)
+    assert exc.value.field == where
+    assert f"must match '^[0-9]{{3}}[0-9A-Z]{{6}}X$' (got '{taxonomy}')" in str(exc.value)

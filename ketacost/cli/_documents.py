@@ -14,6 +14,9 @@ from ketacost.cli._estimate import REQUEST, load
 from ketacost.cli._output import payers_option
 
 if TYPE_CHECKING:
+    from ketacost._estimate import Estimate
+    from ketacost._library import PayerLibrary
+    from ketacost._request import EstimateRequest
     from ketacost.documents import GoodFaithEstimate
 
 __all__ = ["gfe", "superbill"]
@@ -68,9 +71,10 @@ def _previous_gfe(path: Path) -> GoodFaithEstimate:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["html", "pdf", "json"]),
+    type=click.Choice(["html", "pdf", "json", "fhir"]),
     default="html",
     show_default=True,
+    help="fhir: an HL7 Da Vinci Patient Cost Transparency GFE (FHIR 4.0.1 JSON).",
 )
 @_output_option()
 @click.option(
@@ -90,6 +94,19 @@ def _previous_gfe(path: Path) -> GoodFaithEstimate:
     help="A Good Faith Estimate's JSON (as --format json writes it) that this one replaces "
     "after a change of scope: the new one lists what changed.",
 )
+@click.option(
+    "--save",
+    is_flag=True,
+    help="Keep it in the records database (records extra): the bytes written, its HTML, the "
+    "request, the estimate and the rule files it used, for six years.",
+)
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    default=None,
+    help="With --save: the records database (default: $KETACOST_DB, else your data folder).",
+)
 @payers_option()
 def gfe(
     request_path: Path,
@@ -98,6 +115,8 @@ def gfe(
     issued: datetime | None,
     expected_visits: str | None,
     replaces_path: Path | None,
+    save: bool,
+    db_url: str | None,
     payers_dir: Path | None,
 ) -> None:
     """Write a Good Faith Estimate (No Surprises Act, 45 CFR 149.610) of a request.
@@ -116,6 +135,8 @@ def gfe(
     from ketacost.documents import build_gfe, reissue_gfe, render_gfe_html, render_gfe_pdf
     from ketacost.documents._gfe_timing import timing_sentence
 
+    if db_url is not None and not save:
+        fail("--db names the records database for --save; give --save too")
     visits = _visits_range(expected_visits)
     previous = _previous_gfe(replaces_path) if replaces_path is not None else None
     request, payers = load(request_path, payers_dir)
@@ -132,10 +153,22 @@ def gfe(
         doc = build_gfe(
             request, result, issued=day, expected_visits=visits, period_range=period_range
         )
+    html = render_gfe_html(doc) if fmt == "html" or save else None
+    pdf = render_gfe_pdf(doc) if fmt == "pdf" else None
+    if save:
+        # Kept before it is written: a patient never holds a GFE the records lack.
+        assert html is not None
+        _save_gfe(db_url, request, result, doc, html, pdf, payers)
     if fmt == "pdf":
-        output.write_bytes(render_gfe_pdf(doc))
+        assert pdf is not None
+        output.write_bytes(pdf)
     elif fmt == "html":
-        output.write_text(render_gfe_html(doc), encoding="utf-8")
+        assert html is not None
+        output.write_text(html, encoding="utf-8")
+    elif fmt == "fhir":
+        from ketacost.documents import render_gfe_fhir
+
+        output.write_text(render_gfe_fhir(doc) + "\n", encoding="utf-8")
     else:
         output.write_text(doc.model_dump_json(indent=2) + "\n", encoding="utf-8")
     click.echo(
@@ -154,6 +187,32 @@ def gfe(
         )
     if doc.timing is not None:
         click.echo(f"Due: {timing_sentence(doc.timing)}")
+
+
+def _save_gfe(
+    db_url: str | None,
+    request: EstimateRequest,
+    estimate: Estimate,
+    doc: GoodFaithEstimate,
+    html: str,
+    pdf: bytes | None,
+    payers: PayerLibrary,
+) -> None:
+    """Keep the GFE as handed out (the PDF's exact bytes when one was written) for six years."""
+    from ketacost.records import open_records, rule_files_of, used_rule_paths
+
+    with open_records(db_url) as rec:
+        gfe_id = rec.save_gfe(
+            request=request,
+            estimate=estimate,
+            gfe=doc,
+            html=html,
+            pdf=pdf,
+            rule_files=rule_files_of(request, payers),
+            used=used_rule_paths(request, payers),
+        )
+        keep = rec.show(gfe_id).summary.keep_until
+    click.echo(f"Saved as record {gfe_id}, kept until {keep.isoformat()}")
 
 
 @cli.command()

@@ -15,6 +15,7 @@ from ketacost._errors import MissingExtraError
 
 from ._common import DocumentError, Party
 from ._dispute import BilledLine, DisputeFinding, FinalBill, compare_bill_to_gfe
+from ._fhir import gfe_fhir_bundle, render_gfe_fhir, validate_gfe_fhir
 from ._gfe import (
     CostRange,
     Disclaimer,
@@ -69,11 +70,14 @@ __all__ = [
     "build_gfe",
     "build_superbill",
     "compare_bill_to_gfe",
+    "gfe_fhir_bundle",
     "gfe_timing",
     "reissue_gfe",
+    "render_gfe_fhir",
     "render_gfe_html",
     "render_gfe_pdf",
     "render_superbill_csv",
     "render_superbill_html",
     "render_superbill_pdf",
+    "validate_gfe_fhir",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic import Field
+
 from ketacost._clinic import Address, Clinic, SessionTemplate, TemplateLine
 from ketacost._errors import EstimateError
 from ketacost._estimate import EstimateLine
@@ -40,6 +42,9 @@ class Party(Model):
     state: str
     location: str
     phone: str | None = None
+    taxonomy: str | None = Field(
+        default=None, description="NUCC taxonomy code, as the clinic file gives it for this party"
+    )
 
 
 def party_of(clinic: Clinic, key: str | None) -> Party:
@@ -53,6 +58,7 @@ def party_of(clinic: Clinic, key: str | None) -> Party:
             state=clinic.address.state,
             location=clinic.address.one_line(),
             phone=clinic.phone,
+            taxonomy=clinic.taxonomy,
         )
     found = clinic.providers.get(key)
     if found is None:
@@ -68,6 +74,7 @@ def party_of(clinic: Clinic, key: str | None) -> Party:
         state=address.state,
         location=address.one_line(),
         phone=clinic.phone,
+        taxonomy=found.taxonomy,
     )
 
 

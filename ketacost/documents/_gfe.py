@@ -72,6 +72,10 @@ class GfeItem(Model):
     service_code_type: CodeType = Field(description="CPT, HCPCS (Level II) or other")
     modifiers: tuple[str, ...]
     units: int = Field(description="units billed per session")
+    place_of_service: str = Field(
+        pattern=r"^[0-9]{2}$",
+        description="CMS place-of-service code where it is furnished (11 office, 02 telehealth)",
+    )
     diagnosis_codes: tuple[str, ...]
     quantity: int = Field(ge=1, description="sessions it is billed on")
     first_date: date
@@ -336,17 +340,19 @@ def _provider_estimates(
     45 CFR 149.610(c)(1)(iii), (iv).
     """
     groups: dict[str | None, dict[tuple[Any, ...], list[tuple[date, Money]]]] = {None: {}}
-    described: dict[tuple[Any, ...], tuple[str, str, tuple[str, ...], int, str]] = {}
+    described: dict[tuple[Any, ...], tuple[str, str, tuple[str, ...], int, str, str]] = {}
     for sv in in_period:
         v = sv.visit
         tmpl, _ = billed_template_lines(clinic, v.session, v.lines[0].variant, v.lines)
         by_item = groups.setdefault(tmpl.provider, {})
         phase_index = phase_of[v.number]
+        # Where the session is furnished (CMS place-of-service code), as on the superbill.
+        place = tmpl.place_of_service or clinic.place_of_service
         for sp in sv.lines:
             ln = sp.line
-            key = (phase_index, ln.code, ln.modifiers, ln.units, ln.description)
+            key = (phase_index, ln.code, ln.modifiers, ln.units, ln.description, place)
             by_item.setdefault(key, []).append((v.date, sp.charge))
-            described[key] = (v.phase, ln.code, ln.modifiers, ln.units, ln.description)
+            described[key] = (v.phase, ln.code, ln.modifiers, ln.units, ln.description, place)
     providers: list[GfeProviderEstimate] = []
     for provider_key, by_item in groups.items():
         if not by_item:
@@ -372,11 +378,11 @@ def _provider_estimates(
 
 
 def _item(
-    described: tuple[str, str, tuple[str, ...], int, str],
+    described: tuple[str, str, tuple[str, ...], int, str, str],
     uses: list[tuple[date, Money]],
     diagnoses: tuple[str, ...],
 ) -> GfeItem:
-    phase_name, code, modifiers, units, description = described
+    phase_name, code, modifiers, units, description, place = described
     charges = {m for _, m in uses}
     return GfeItem(
         phase=phase_name,
@@ -385,6 +391,7 @@ def _item(
         service_code_type=code_type(code),
         modifiers=modifiers,
         units=units,
+        place_of_service=place,
         diagnosis_codes=diagnoses,
         quantity=len(uses),
         first_date=uses[0][0],
