@@ -24,6 +24,8 @@ import pytest
 import strategies as gen
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.claim import Claim
+from fhir.resources.R4B.composition import Composition
+from fhir.resources.R4B.coverage import Coverage
 from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.practitioner import Practitioner
@@ -44,7 +46,7 @@ from ketacost.documents._fhir import (
     NPI_SYSTEM,
     NUCC_SYSTEM,
     POS_SYSTEM,
-    gfe_fhir_bundle,
+    gfe_fhir_packet,
     render_gfe_fhir,
     validate_gfe_fhir,
 )
@@ -56,6 +58,9 @@ OTHER_NPI = "1987654328"
 PCT = "http://hl7.org/fhir/us/davinci-pct"
 DAR = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 MODELS = {
+    "Bundle": Bundle,
+    "Composition": Composition,
+    "Coverage": Coverage,
     "Claim": Claim,
     "Patient": Patient,
     "Organization": Organization,
@@ -356,24 +361,187 @@ def _practitioner_problems(pr: dict[str, Any]) -> list[str]:
     return out
 
 
-def required_problems(bundle: dict[str, Any]) -> list[str]:
-    """Every required element of the profiles the Bundle's resources claim, not present."""
-    out = _bundle_problems(bundle)
-    for e in bundle.get("entry", []):
+def _packet_problems(packet: dict[str, Any]) -> list[str]:
+    """input/fsh/pct_gfe_packet.fsh (profile PCTGFEPacket) and the base document Bundle."""
+    entries = packet.get("entry", [])
+    resources = [e.get("resource", {}) for e in entries]
+    kinds = [r.get("resourceType") for r in resources]
+    identifier = packet.get("identifier", {})
+    checks = [
+        (bool(identifier.get("system") and identifier.get("value")), "Packet.identifier 1..1"),
+        (packet.get("type") == "document", "Packet.type = #document"),
+        (bool(packet.get("timestamp")), "Packet.timestamp 1..1"),
+        (kinds[:1] == ["Composition"], "bdl-11: a document's first entry is a Composition"),
+        (kinds.count("Composition") == 1, "Packet.entry[composition] 1..1"),
+        (1 <= kinds.count("Patient") <= 2, "Packet.entry[patient] 1..2"),
+        (kinds.count("Coverage") <= 1, "Packet.entry[coverage] 0..1"),
+        (kinds.count("Organization") <= 2, "Packet.entry[organization] ..2"),
+        (kinds.count("Practitioner") <= 1, "Packet.entry[practitioner] 0..1"),
+        (
+            "Organization" in kinds or "Practitioner" in kinds,
+            "pct-gfe-packet-1: an initiating Practitioner or Organization",
+        ),
+    ]
+    out = [message for ok, message in checks if not ok]
+    for i, e in enumerate(entries):
+        if not e.get("fullUrl"):
+            out.append(f"Packet.entry[{i}].fullUrl 1..1")
+        if {"search", "request", "response"} & e.keys():
+            out.append(f"Packet.entry[{i}].search/request/response 0..0")
+    urls = {e.get("fullUrl") for e in entries}
+    # pct-gfe-packet-2: every reference under the entries (the GFE Bundles' too) is a
+    # fullUrl of a Packet entry.
+    out += [
+        f"pct-gfe-packet-2: reference {ref} is not a Packet entry"
+        for ref in _references(resources)
+        if not ref.startswith("#") and ref not in urls
+    ]
+    return out
+
+
+def _resolve(entries: list[dict[str, Any]], ref: Any) -> dict[str, Any]:
+    found = [e.get("resource", {}) for e in entries if ref is not None and e.get("fullUrl") == ref]
+    return found[0] if found else {}
+
+
+def _composition_extension_problems(c: dict[str, Any]) -> list[str]:
+    """pct_gfe_packet_composition.fsh: its extensions and pct-gfe-packet-composition-1."""
+    out: list[str] = []
+    times = _ext(c, f"{PCT}/StructureDefinition/requestInitiationTime")
+    if len(times) != 1 or not times[0].get("valueInstant"):
+        out.append("Composition.extension[requestInitiationTime] 1..1 (valueInstant 1..1)")
+    origins = _ext(c, f"{PCT}/StructureDefinition/requestOriginationType")
+    request_type = f"{PCT}/CodeSystem/PCTGFERequestTypeCSTemporaryTrialUse"
+    codes = [x for o in origins for x in _codes(o.get("valueCodeableConcept", {}))]
+    if len(origins) != 1 or not codes or any(s != request_type for s, _ in codes):
+        out.append("Composition.extension[requestOriginationType] 1..1 from PCTGFERequestTypeVS")
+    linking = _ext(c, f"{PCT}/StructureDefinition/gfeServiceLinkingInfo")
+    planned = [e for lk in linking for e in _ext(lk, "plannedPeriodOfService")]
+    if (request_type, "scheduled-request") in codes and not planned:
+        out.append("pct-gfe-packet-composition-1: a scheduled request has a planned period")
+    return out
+
+
+def _composition_problems(c: dict[str, Any], entries: list[dict[str, Any]]) -> list[str]:
+    """input/fsh/pct_gfe_packet_composition.fsh (profile PCTGFEComposition)."""
+    out: list[str] = []
+    if c.get("meta", {}).get("profile") != [
+        f"{PCT}/StructureDefinition/davinci-pct-gfe-composition"
+    ]:
+        out.append("Composition.meta.profile")
+    out += _composition_extension_problems(c)
+    identifier = c.get("identifier", {})
+    if not (identifier.get("system") and identifier.get("value")):
+        out.append("Composition.identifier 1..1 with system and value")
+    for name in ("status", "date", "title"):
+        if not c.get(name):
+            out.append(f"Composition.{name} 1..1")
+    if ("http://loinc.org", "111480-0") not in _codes(c.get("type", {})):
+        out.append("Composition.type = LOINC#111480-0")
+    estimate = (f"{PCT}/CodeSystem/PCTDocumentTypeTemporaryTrialUse", "estimate")
+    if not any(estimate in _codes(cat) for cat in c.get("category", [])):
+        out.append("Composition.category[estimate] 1..1")
+    if _resolve(entries, c.get("subject", {}).get("reference")).get("resourceType") != "Patient":
+        out.append("Composition.subject 1..1 (a Patient entry)")
+    authors = c.get("author", [])
+    if not authors or any(
+        _resolve(entries, a.get("reference")).get("resourceType")
+        not in ("Organization", "Practitioner")
+        for a in authors
+    ):
+        out.append("Composition.author 1..* (PCTOrganization or PCTPractitioner entries)")
+    return out + _section_problems(c, entries)
+
+
+def _section_problems(c: dict[str, Any], entries: list[dict[str, Any]]) -> list[str]:
+    """pct_gfe_packet_composition.fsh: section[coverage] and section[gfeBundle]."""
+    out: list[str] = []
+    section = f"{PCT}/CodeSystem/PCTDocumentSection"
+    coverage = [
+        s for s in c.get("section", []) if (section, "coverage-section") in _codes(s["code"])
+    ]
+    gfes = [s for s in c.get("section", []) if (section, "gfe-section") in _codes(s["code"])]
+    if len(coverage) != 1 or [
+        _resolve(entries, e.get("reference")).get("resourceType")
+        for e in coverage[0].get("entry", [])
+    ] != ["Coverage"]:
+        out.append("Composition.section[coverage] 1..1 with entry 1..1 (a Coverage entry)")
+    if not gfes:
+        out.append("Composition.section[gfeBundle] 1..*")
+    for s in gfes:
+        kinds = [
+            _resolve(entries, e.get("reference")).get("resourceType") for e in s.get("entry", [])
+        ]
+        if kinds != ["Bundle"]:
+            out.append("Composition.section[gfeBundle].entry 1..1 (a GFE Bundle entry)")
+        authors = [
+            _resolve(entries, a.get("reference")).get("resourceType") for a in s.get("author", [])
+        ]
+        if len(authors) != 1 or authors[0] not in ("Organization", "Practitioner"):
+            out.append("Composition.section[gfeBundle].author 1..1 (a provider entry)")
+    return out
+
+
+def _coverage_problems(cov: dict[str, Any], entries: list[dict[str, Any]]) -> list[str]:
+    """input/fsh/pct_coverage.fsh and US Core 7.0.0 Coverage (status, type, beneficiary,
+    relationship, payor 1..1; PCT: coverage-kind 1..1, subscriberId 1..1)."""
+    out: list[str] = []
+    kinds = _ext(cov, "http://hl7.org/fhir/5.0/StructureDefinition/extension-Coverage.kind")
+    if len(kinds) != 1 or not kinds[0].get("valueCode"):
+        out.append("Coverage.extension[coverage-kind] 1..1 (valueCode 1..1)")
+    if not cov.get("subscriberId") and [
+        e.get("valueCode") for e in _ext(cov.get("_subscriberId", {}), DAR)
+    ] != ["not-applicable"]:
+        out.append("Coverage.subscriberId 1..1 (or dataAbsentReason not-applicable)")
+    for name in ("status", "type", "relationship"):
+        if not cov.get(name):
+            out.append(f"Coverage.{name} 1..1")
+    if _resolve(entries, cov.get("beneficiary", {}).get("reference")).get("resourceType") != (
+        "Patient"
+    ):
+        out.append("Coverage.beneficiary 1..1 (a Patient entry)")
+    if not cov.get("payor"):
+        out.append("Coverage.payor 1..*")
+    return out
+
+
+def _entry_problems(r: dict[str, Any], entries: list[dict[str, Any]]) -> list[str]:
+    profile = r.get("meta", {}).get("profile", [""])[0]
+    if profile == f"{PCT}/StructureDefinition/davinci-pct-gfe-summary":
+        return _summary_problems(r)
+    if profile == f"{PCT}/StructureDefinition/davinci-pct-gfe-professional":
+        return _professional_problems(r)
+    kind = r.get("resourceType")
+    if kind == "Patient":
+        return _patient_problems(r)
+    if kind == "Organization":
+        return _organization_problems(r)
+    if kind == "Practitioner":
+        return _practitioner_problems(r)
+    return [f"unexpected {kind} with profile {profile!r}"]
+
+
+def required_problems(packet: dict[str, Any]) -> list[str]:
+    """Every required element of the profiles the Packet's resources claim, not present."""
+    out = _packet_problems(packet)
+    entries = packet.get("entry", [])
+    for e in entries:
         r = e["resource"]
-        profile = r.get("meta", {}).get("profile", [""])[0]
-        if profile.endswith("davinci-pct-gfe-summary"):
-            out += _summary_problems(r)
-        elif profile.endswith("davinci-pct-gfe-professional"):
-            out += _professional_problems(r)
-        elif r["resourceType"] == "Patient":
-            out += _patient_problems(r)
-        elif r["resourceType"] == "Organization":
-            out += _organization_problems(r)
-        elif r["resourceType"] == "Practitioner":
-            out += _practitioner_problems(r)
+        kind = r.get("resourceType")
+        if kind == "Composition":
+            out += _composition_problems(r, entries)
+        elif kind == "Coverage":
+            out += _coverage_problems(r, entries)
+        elif kind == "Bundle":
+            if r.get("meta", {}).get("profile") != [
+                f"{PCT}/StructureDefinition/davinci-pct-gfe-bundle"
+            ]:
+                out.append("GFE Bundle.meta.profile")
+            out += _bundle_problems(r)
+            for inner in r.get("entry", []):
+                out += _entry_problems(inner["resource"], r.get("entry", []))
         else:
-            out.append(f"unexpected {r['resourceType']} with profile {profile!r}")
+            out += _entry_problems(r, entries)
     return out
 
 
@@ -385,8 +553,17 @@ def check_bundle(text: str) -> dict[str, Any]:
     assert [type(e.resource) for e in parsed.entry] == [
         MODELS[e["resource"]["resourceType"]] for e in data["entry"]
     ]
+    for parsed_entry, entry in zip(parsed.entry, data["entry"], strict=True):
+        if entry["resource"]["resourceType"] == "Bundle":
+            assert [type(e.resource) for e in parsed_entry.resource.entry] == [
+                MODELS[e["resource"]["resourceType"]] for e in entry["resource"]["entry"]
+            ]
     assert required_problems(data) == []
     return data
+
+
+def _gfe_bundles(packet: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e["resource"] for e in packet["entry"] if e["resource"]["resourceType"] == "Bundle"]
 
 
 # ---- fixtures ------------------------------------------------------------------------------
@@ -412,11 +589,14 @@ def series_bundle(series_text: str) -> dict[str, Any]:
     return check_bundle(series_text)
 
 
-def _claims(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+def _claims(packet: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The Claims of profile ``kind`` in every GFE Bundle of the Packet, in order."""
     return [
         e["resource"]
-        for e in bundle["entry"]
-        if e["resource"].get("meta", {}).get("profile", [""])[0].endswith(kind)
+        for b in _gfe_bundles(packet)
+        for e in b["entry"]
+        if e["resource"].get("meta", {}).get("profile", [""])[0]
+        == f"{PCT}/StructureDefinition/{kind}"
     ]
 
 
@@ -446,14 +626,30 @@ def _two_provider_gfe() -> GoodFaithEstimate:
 # ---- the worked example ----------------------------------------------------------------------
 
 
-def test_series_bundle_validates_and_has_every_required_element(
+def test_series_packet_validates_and_has_every_required_element(
     series_text: str, series_bundle: dict[str, Any]
 ) -> None:
     validate_gfe_fhir(series_text)  # the library's own check, with the fhir extra
     kinds = [e["resource"]["resourceType"] for e in series_bundle["entry"]]
-    # The summary GFE first (pct-gfe-bundle-3), the clinic's GFE, the patient, the clinic.
-    assert kinds == ["Claim", "Claim", "Patient", "Organization"]
+    # A document: the Composition first (bdl-11), the patient, the self-pay Coverage the
+    # coverage section needs, the clinic, then the clinic's GFE Bundle.
+    assert kinds == ["Composition", "Patient", "Coverage", "Organization", "Bundle"]
+    assert series_bundle["type"] == "document"
     assert series_bundle["timestamp"] == "2026-11-21T12:00:00Z"  # noon UTC on the issue date
+    [gfe_bundle] = _gfe_bundles(series_bundle)
+    # The summary GFE first (pct-gfe-bundle-3), the clinic's GFE, the patient, the clinic.
+    assert [e["resource"]["resourceType"] for e in gfe_bundle["entry"]] == [
+        "Claim",
+        "Claim",
+        "Patient",
+        "Organization",
+    ]
+    # The Patient and the clinic are the same entries (same fullUrl) in both Bundles.
+    assert gfe_bundle["entry"][2:] == series_bundle["entry"][1:2] + series_bundle["entry"][3:4]
+    [composition] = [e["resource"] for e in series_bundle["entry"][:1]]
+    [_, gfe_section] = composition["section"]
+    assert gfe_section["entry"] == [{"reference": series_bundle["entry"][4]["fullUrl"]}]
+    assert gfe_section["author"] == [{"reference": series_bundle["entry"][3]["fullUrl"]}]
 
 
 def test_series_items_and_amounts(series: GoodFaithEstimate, series_bundle: dict[str, Any]) -> None:
@@ -590,45 +786,95 @@ def test_another_gfe_gets_other_ids(series: GoodFaithEstimate, series_text: str)
 
 def test_timestamp_given_or_refused_without_a_zone(series: GoodFaithEstimate) -> None:
     at = datetime(2026, 11, 21, 15, 30, tzinfo=UTC)
-    assert gfe_fhir_bundle(series, timestamp=at)["timestamp"] == "2026-11-21T15:30:00Z"
+    assert gfe_fhir_packet(series, timestamp=at)["timestamp"] == "2026-11-21T15:30:00Z"
     with pytest.raises(DocumentError, match="time zone"):
-        gfe_fhir_bundle(series, timestamp=datetime(2026, 11, 21, 15, 30))
+        gfe_fhir_packet(series, timestamp=datetime(2026, 11, 21, 15, 30))
 
 
 # ---- several providers, a practitioner, a Vietnamese name -----------------------------------
 
 
-def test_two_providers_each_get_a_gfe() -> None:
+def test_two_providers_each_get_their_own_gfe_bundle_in_the_packet() -> None:
     gfe = _two_provider_gfe()
     text = render_gfe_fhir(gfe)
     assert "Nguyễn Thị Minh Khai" in text  # UTF-8 as is, not \u escapes
     data = check_bundle(text)
     kinds = [e["resource"]["resourceType"] for e in data["entry"]]
-    assert kinds == ["Claim", "Claim", "Claim", "Patient", "Organization", "Practitioner"]
-    summary, clinic, lee = (e["resource"] for e in data["entry"][:3])
-    # 4 infusions × 450 = 1,800; the evaluation by Dana Lee 300; together 2,100.
-    assert [c["total"]["value"] for c in (summary, clinic, lee)] == [
-        Decimal("2100.00"),
+    assert kinds == [
+        "Composition",
+        "Patient",
+        "Coverage",
+        "Organization",
+        "Practitioner",
+        "Bundle",
+        "Bundle",
+    ]
+    # One GFE Bundle per contributing provider (pct_gfe_bundle.fsh: "a single GFE
+    # contributing provider"), each with its own summary first and its one provider.
+    clinic_bundle, lee_bundle = _gfe_bundles(data)
+    assert [e["resource"]["resourceType"] for e in clinic_bundle["entry"]] == [
+        "Claim",
+        "Claim",
+        "Patient",
+        "Organization",
+    ]
+    assert [e["resource"]["resourceType"] for e in lee_bundle["entry"]] == [
+        "Claim",
+        "Claim",
+        "Patient",
+        "Practitioner",
+    ]
+    clinic_summary, clinic = (e["resource"] for e in clinic_bundle["entry"][:2])
+    lee_summary, lee = (e["resource"] for e in lee_bundle["entry"][:2])
+    # 4 infusions × 450 = 1,800 by the clinic; the evaluation by Dana Lee 300.
+    assert [c["total"]["value"] for c in (clinic_summary, clinic, lee_summary, lee)] == [
+        Decimal("1800.00"),
         Decimal("1800.00"),
         Decimal("300.00"),
+        Decimal("300.00"),
     ]
-    [pr] = [e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Practitioner"]
+    pr = data["entry"][4]["resource"]
     assert pr["name"] == [
         {"text": "Dana Lee", "family": "Lee", "given": ["Dana"], "suffix": ["MD"]}
     ]
     assert [i["value"] for i in pr["identifier"] if i["system"] == NPI_SYSTEM] == [OTHER_NPI]
-    assert lee["provider"]["reference"] == f"urn:uuid:{pr['id']}"
-    # Both GFEs carry the same linking identifier (one period of care).
+    assert lee["provider"]["reference"] == f"urn:uuid:{pr['id']}" == data["entry"][4]["fullUrl"]
+    # The Composition: both providers author it; one gfe-section per GFE Bundle.
+    composition = data["entry"][0]["resource"]
+    assert composition["author"] == [
+        {"reference": data["entry"][3]["fullUrl"]},
+        {"reference": data["entry"][4]["fullUrl"]},
+    ]
+    assert [(s["author"], s["entry"]) for s in composition["section"][1:]] == [
+        (
+            [{"reference": data["entry"][3]["fullUrl"]}],
+            [{"reference": data["entry"][5]["fullUrl"]}],
+        ),
+        (
+            [{"reference": data["entry"][4]["fullUrl"]}],
+            [{"reference": data["entry"][6]["fullUrl"]}],
+        ),
+    ]
+    # Both GFEs and the Composition carry the same linking identifier (one period of care).
     links = {
-        json.dumps(e["extension"][1])
-        for c in (clinic, lee)
-        for e in c["extension"]
-        if e["url"].endswith("gfeServiceLinkingInfo")
+        json.dumps(e)
+        for r in (clinic, lee, composition)
+        for e in r["extension"]
+        if e["url"] == f"{PCT}/StructureDefinition/gfeServiceLinkingInfo"
     }
     assert len(links) == 1
-    # Every NPI in the Bundle is written with the NPI system.
+    # Every NPI in the Packet is written with the NPI system.
     npis = re.findall(r'"system": "([^"]+)",\s*"value": "(1234567893|1987654328)"', text)
     assert {s for s, _ in npis} == {NPI_SYSTEM}
+
+
+def test_a_packet_holds_one_practitioner_at_most() -> None:
+    gfe = _two_provider_gfe()
+    clinic, lee = gfe.providers
+    other = lee.provider.model_copy(update={"npi": "1245319599", "name": "Sam Roe"})
+    third = lee.model_copy(update={"provider": other})
+    with pytest.raises(DocumentError, match="at most 1 Practitioner"):
+        render_gfe_fhir(gfe.model_copy(update={"providers": (clinic, lee, third)}))
 
 
 # ---- what the GFE may not have: a diagnosis, a taxonomy, a place of service ------------------
@@ -752,12 +998,13 @@ def test_validation_refuses_a_broken_bundle(series_text: str) -> None:
     with pytest.raises(ValueError, match="status"):
         validate_gfe_fhir(json.dumps(data))
     data = json.loads(series_text)
-    data["entry"][1]["resource"]["item"][0]["units"] = 1  # not an element of Claim.item
+    # not an element of Claim.item, in the GFE Bundle
+    data["entry"][4]["resource"]["entry"][1]["resource"]["item"][0]["units"] = 1
     with pytest.raises(ValueError, match="units"):
         validate_gfe_fhir(json.dumps(data))
     # The profile check finds a missing required element the base models allow.
     data = json.loads(series_text, parse_float=Decimal)
-    del data["entry"][1]["resource"]["item"][0]["net"]
+    del data["entry"][4]["resource"]["entry"][1]["resource"]["item"][0]["net"]
     assert required_problems(data) == ["Professional.item[0].net 1..1"]
 
 
@@ -813,7 +1060,17 @@ def _drop(path: str) -> Any:
     return change
 
 
+#: The clinic's GFE Bundle in the series Packet, and its Professional Claim.
+G = "entry.4.resource."
+P = G + "entry.1.resource."
+
+
 def _swap_first_entries(data: dict[str, Any]) -> None:
+    gfe = data["entry"][4]["resource"]
+    gfe["entry"][0], gfe["entry"][1] = gfe["entry"][1], gfe["entry"][0]
+
+
+def _composition_second(data: dict[str, Any]) -> None:
     data["entry"][0], data["entry"][1] = data["entry"][1], data["entry"][0]
 
 
@@ -822,50 +1079,82 @@ def _bad_npi(data: dict[str, Any]) -> None:
 
 
 def _dangling_reference(data: dict[str, Any]) -> None:
-    data["entry"][1]["resource"]["patient"]["reference"] = "urn:uuid:nobody"
+    data["entry"][4]["resource"]["entry"][1]["resource"]["patient"]["reference"] = "urn:uuid:nobody"
+
+
+def _gfe_section_to_patient(data: dict[str, Any]) -> None:
+    data["entry"][0]["resource"]["section"][1]["entry"] = [
+        {"reference": data["entry"][1]["fullUrl"]}
+    ]
+
+
+def _collection_packet(data: dict[str, Any]) -> None:
+    data["type"] = "collection"
 
 
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        (_drop("identifier"), "Bundle.identifier 1..1"),
-        (_drop("timestamp"), "Bundle.timestamp 1..1"),
+        (_drop("identifier"), "Packet.identifier 1..1"),
+        (_collection_packet, "Packet.type = #document"),
+        (_composition_second, "bdl-11: a document's first entry is a Composition"),
+        (_drop("entry.0.resource.title"), "Composition.title 1..1"),
+        (
+            _drop("entry.0.resource.extension.0"),
+            "Composition.extension[requestInitiationTime] 1..1 (valueInstant 1..1)",
+        ),
+        (
+            _drop("entry.0.resource.extension.1.extension.0"),
+            "pct-gfe-packet-composition-1: a scheduled request has a planned period",
+        ),
+        (_drop("entry.0.resource.category"), "Composition.category[estimate] 1..1"),
+        (
+            _drop("entry.0.resource.section.0"),
+            "Composition.section[coverage] 1..1 with entry 1..1 (a Coverage entry)",
+        ),
+        (_gfe_section_to_patient, "Composition.section[gfeBundle].entry 1..1 (a GFE Bundle entry)"),
+        (
+            _drop("entry.0.resource.section.1.author"),
+            "Composition.section[gfeBundle].author 1..1 (a provider entry)",
+        ),
+        (_drop("entry.2.resource.relationship"), "Coverage.relationship 1..1"),
+        (
+            _drop("entry.2.resource._subscriberId"),
+            "Coverage.subscriberId 1..1 (or dataAbsentReason not-applicable)",
+        ),
+        (_drop(G + "identifier"), "Bundle.identifier 1..1"),
+        (_drop(G + "timestamp"), "Bundle.timestamp 1..1"),
         (_swap_first_entries, "pct-gfe-bundle-3: the first entry is an estimate-summary GFE"),
         (_dangling_reference, "pct-gfe-bundle-2: reference urn:uuid:nobody is not an entry"),
+        (_dangling_reference, "pct-gfe-packet-2: reference urn:uuid:nobody is not a Packet entry"),
         (
-            _drop("entry.0.resource.provider.extension"),
+            _drop(G + "entry.0.resource.provider.extension"),
             "Summary.provider.extension[dataAbsentReason] 1..1 = #not-applicable",
         ),
-        (_drop("entry.0.resource.total"), "Summary.total 1..1"),
+        (_drop(G + "entry.0.resource.total"), "Summary.total 1..1"),
+        (_drop(P + "identifier"), "Professional.identifier[PLAC] 1..1 with value 1..1"),
         (
-            _drop("entry.1.resource.identifier"),
-            "Professional.identifier[PLAC] 1..1 with value 1..1",
-        ),
-        (
-            _drop("entry.1.resource.provider.extension"),
+            _drop(P + "provider.extension"),
             "Professional.provider.extension[providerTaxonomy] 1..1 (value 1..1)",
         ),
+        (_drop(P + "insurance"), "Professional.insurance 1..* (sequence, focal, coverage)"),
+        (_drop(P + "item.1.servicedPeriod"), "Professional.item[1].serviced[x] 1..1"),
         (
-            _drop("entry.1.resource.insurance"),
-            "Professional.insurance 1..* (sequence, focal, coverage)",
-        ),
-        (_drop("entry.1.resource.item.1.servicedPeriod"), "Professional.item[1].serviced[x] 1..1"),
-        (
-            _drop("entry.1.resource.item.0.extension"),
+            _drop(P + "item.0.extension"),
             "Professional.item[0].extension[serviceDescription] 1..1",
         ),
         (
-            _drop("entry.1.resource.item.0.locationCodeableConcept"),
+            _drop(P + "item.0.locationCodeableConcept"),
             "Professional.item[0].locationCodeableConcept 1..1 (location[x] only CodeableConcept)",
         ),
         (
-            _drop("entry.1.resource.item.0.productOrService.coding.0.display"),
+            _drop(P + "item.0.productOrService.coding.0.display"),
             "Professional.item[0]: pct-cpt-display",
         ),
-        (_drop("entry.2.resource.gender"), "Patient.gender 1..1"),
-        (_drop("entry.2.resource.name.0.extension"), "Patient.name: us-core-6"),
+        (_drop(G + "entry.2.resource.gender"), "Patient.gender 1..1"),
+        (_drop("entry.1.resource.name.0.extension"), "Patient.name: us-core-6"),
         (_drop("entry.3.resource.type"), "Organization.type 1..* (PCT)"),
-        (_drop("entry.3.resource.active"), "Organization.active 1..1 (US Core)"),
+        (_drop(G + "entry.3.resource.active"), "Organization.active 1..1 (US Core)"),
         (_bad_npi, "Organization.identifier[NPI]: us-core-16/17"),
     ],
 )
@@ -879,5 +1168,5 @@ def test_the_profile_check_finds_a_missing_element(
 
 def test_the_profile_check_finds_a_practitioner_without_a_given_name() -> None:
     data = json.loads(render_gfe_fhir(_two_provider_gfe()), parse_float=Decimal)
-    del data["entry"][5]["resource"]["name"][0]["given"]
+    del data["entry"][4]["resource"]["name"][0]["given"]
     assert required_problems(data) == ["Practitioner.name.given 1..1 (PCT)"]

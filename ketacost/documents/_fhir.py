@@ -1,13 +1,17 @@
-"""The Good Faith Estimate as FHIR: a Da Vinci Patient Cost Transparency GFE Bundle.
+"""The Good Faith Estimate as FHIR: a Da Vinci Patient Cost Transparency GFE Packet.
 
 Follows the HL7 Da Vinci Patient Cost Transparency IG 2.0.1 (FHIR 4.0.1), read from its FSH
 sources (HL7/davinci-pct, ``input/fsh``; ``../shared/domain.md`` §6.4):
 
-* the Bundle is a *PCT GFE Bundle* (``pct_gfe_bundle.fsh``): a ``collection`` with an
-  identifier and a timestamp, whose first entry is a *PCT GFE Summary* Claim (invariant
-  pct-gfe-bundle-3) followed by one *PCT GFE Professional* Claim per provider with items, the
-  Patient (US Core 7.0.0), and the providers as *PCT Organization* / *PCT Practitioner*. Every
-  reference points at an entry's ``fullUrl`` (pct-gfe-bundle-2);
+* the document is a *PCT GFE Packet* (``pct_gfe_packet.fsh``): a ``document`` Bundle whose
+  first entry is a *PCT GFE Composition* (``pct_gfe_packet_composition.fsh``), then the
+  Patient (US Core 7.0.0), a self-pay *PCT Coverage*, the providers as *PCT Organization* /
+  *PCT Practitioner*, and one *PCT GFE Bundle* per contributing provider;
+* a *PCT GFE Bundle* (``pct_gfe_bundle.fsh``) holds one provider's GFE: a ``collection``
+  whose first entry is a *PCT GFE Summary* Claim (invariant pct-gfe-bundle-3), then that
+  provider's *PCT GFE Professional* Claims, the Patient and the provider. Every reference
+  points at an entry's ``fullUrl`` of its GFE Bundle (pct-gfe-bundle-2) and of the Packet
+  (pct-gfe-packet-2);
 * each GFE is a ``Claim`` with ``use = predetermination`` (``pct_gfe_professional.fsh``,
   ``pct_gfe_summary.fsh``); a self-pay patient has no Coverage, so ``insurance.coverage``
   carries a data-absent-reason (the profile's ``dataAbsentReason`` slice);
@@ -48,11 +52,14 @@ from ketacost._money import Money
 from ._common import DocumentError, Party, usd
 from ._gfe import GfeItem, GfeProviderEstimate, GoodFaithEstimate
 
-__all__ = ["gfe_fhir_bundle", "render_gfe_fhir", "validate_gfe_fhir"]
+__all__ = ["gfe_fhir_packet", "render_gfe_fhir", "validate_gfe_fhir"]
 
 Json = dict[str, Any]
 
 _PCT: Final = "http://hl7.org/fhir/us/davinci-pct"
+PROFILE_PACKET: Final = f"{_PCT}/StructureDefinition/davinci-pct-gfe-packet"
+PROFILE_COMPOSITION: Final = f"{_PCT}/StructureDefinition/davinci-pct-gfe-composition"
+PROFILE_COVERAGE: Final = f"{_PCT}/StructureDefinition/davinci-pct-coverage"
 PROFILE_BUNDLE: Final = f"{_PCT}/StructureDefinition/davinci-pct-gfe-bundle"
 PROFILE_SUMMARY: Final = f"{_PCT}/StructureDefinition/davinci-pct-gfe-summary"
 PROFILE_PROFESSIONAL: Final = f"{_PCT}/StructureDefinition/davinci-pct-gfe-professional"
@@ -66,6 +73,10 @@ EXT_SERVICE_DESCRIPTION: Final = f"{_PCT}/StructureDefinition/serviceDescription
 EXT_LINKING: Final = f"{_PCT}/StructureDefinition/gfeServiceLinkingInfo"
 EXT_METHODOLOGY: Final = f"{_PCT}/StructureDefinition/providerEventMethodology"
 EXT_TAXONOMY: Final = f"{_PCT}/StructureDefinition/providerTaxonomy"
+EXT_REQUEST_TIME: Final = f"{_PCT}/StructureDefinition/requestInitiationTime"
+EXT_REQUEST_TYPE: Final = f"{_PCT}/StructureDefinition/requestOriginationType"
+EXT_SELF_PAY: Final = f"{_PCT}/StructureDefinition/selfPayDeclared"
+EXT_COVERAGE_KIND: Final = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Coverage.kind"
 EXT_ABSENT: Final = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
 # Code systems (input/fsh/aliases.fsh; THO for the diagnosis type, as the IG's examples use).
@@ -82,6 +93,10 @@ _V2_0203: Final = "http://terminology.hl7.org/CodeSystem/v2-0203"
 _DIAGNOSIS_TYPE: Final = "http://terminology.hl7.org/CodeSystem/diagnosistype"
 _ESTIMATE_TYPE: Final = f"{_PCT}/CodeSystem/PCTEstimateTypeSummaryCSTemporaryTrialUse"
 _URI: Final = "urn:ietf:rfc:3986"
+_REQUEST_TYPE: Final = f"{_PCT}/CodeSystem/PCTGFERequestTypeCSTemporaryTrialUse"
+_DOCUMENT_TYPE: Final = f"{_PCT}/CodeSystem/PCTDocumentTypeTemporaryTrialUse"
+_SECTION: Final = f"{_PCT}/CodeSystem/PCTDocumentSection"
+_SOPT: Final = "https://nahdo.org/sopt"  # PHDS Source of Payment Typology (81 = self-pay)
 
 #: A professional GFE holds at most 50 items (``item 1..50``) and 12 diagnoses (principal 0..1,
 #: other 0..11); a provider with more items gets more than one Claim.
@@ -453,11 +468,17 @@ def _linking(gfe: GoodFaithEstimate, ids: _Ids) -> Json:
     }
 
 
-def _summary(gfe: GoodFaithEstimate, ids: _Ids, refs: Mapping[str, str]) -> Json:
-    """The PCT GFE Summary Claim (pct_gfe_summary.fsh): the period of care and its total."""
+def _summary(
+    gfe: GoodFaithEstimate,
+    items: Sequence[GfeItem],
+    ids: _Ids,
+    refs: Mapping[str, str],
+    key: str,
+) -> Json:
+    """The PCT GFE Summary Claim (pct_gfe_summary.fsh) of one provider's GFE Bundle."""
     out: Json = {
         "resourceType": "Claim",
-        "id": ids("summary"),
+        "id": ids(key),
         "meta": {"profile": [PROFILE_SUMMARY]},
         "extension": [
             *_disclaimers(gfe),
@@ -472,76 +493,234 @@ def _summary(gfe: GoodFaithEstimate, ids: _Ids, refs: Mapping[str, str]) -> Json
             "end": gfe.period_end.isoformat(),
         },
         "created": gfe.issued.isoformat(),
-        # Several providers: provider.reference 0..0, dataAbsentReason not-applicable 1..1.
+        # provider.reference 0..0: the profile fixes dataAbsentReason not-applicable 1..1.
         "provider": {"extension": [_absent("not-applicable")]},
         "priority": _concept("http://terminology.hl7.org/CodeSystem/processpriority", "normal"),
         "insurance": _no_coverage(),
     }
     if gfe.diagnosis_codes:
         out["diagnosis"] = _diagnoses(gfe.diagnosis_codes)  # principal 0..1, other 0..24
-    out["total"] = _money(gfe.total_expected)
+    out["total"] = _money(sum((i.expected_charge for i in items), Money(0)))
     return out
 
 
-def gfe_fhir_bundle(gfe: GoodFaithEstimate, *, timestamp: datetime | None = None) -> Json:
-    """The GFE as a PCT GFE Bundle, as JSON data (money as two-place ``Decimal``).
-
-    Args:
-        gfe: the Good Faith Estimate.
-        timestamp: when the Bundle was assembled (timezone-aware); default: noon UTC on the
-            issue date, so the same GFE gives the same Bundle.
-
-    Raises:
-        DocumentError: a service code is neither CPT nor HCPCS, or ``timestamp`` is naive.
-    """
+def _timestamp(gfe: GoodFaithEstimate, timestamp: datetime | None) -> str:
     if timestamp is None:
         timestamp = datetime.combine(gfe.issued, time(12), tzinfo=UTC)
     elif timestamp.tzinfo is None:
         raise DocumentError("the Bundle's timestamp needs a time zone (a FHIR instant)")
-    ids = _Ids(gfe)
-    entries: list[tuple[str, Json]] = []
-    refs: dict[str, str] = {"patient": f"urn:uuid:{ids('patient')}"}
-    parties: list[tuple[str, Json]] = []
-    for p in gfe.providers:
-        party = p.provider
-        if party.npi in refs:
-            continue
-        url = f"urn:uuid:{ids('provider/' + party.npi)}"
-        refs[party.npi] = url
-        rid = url.removeprefix("urn:uuid:")
-        resource = (
-            _practitioner(party, rid) if _is_practitioner(party) else _organization(party, rid)
-        )
-        parties.append((url, resource))
+    return timestamp.isoformat().replace("+00:00", "Z")
 
-    claims: list[Json] = [_summary(gfe, ids, refs)]
-    for index, p in enumerate(gfe.providers):
-        for n, items in enumerate(_chunks(p.items)):
-            claims.append(_professional(gfe, p, items, ids, refs, f"gfe/{index}/{n}"))
-    entries += [(f"urn:uuid:{c['id']}", c) for c in claims]
-    entries.append((refs["patient"], _patient(gfe, ids("patient"), refs["patient"])))
-    # Organizations first, then practitioners (the profile's slices, in its order).
-    entries += [e for e in parties if e[1]["resourceType"] == "Organization"]
-    entries += [e for e in parties if e[1]["resourceType"] == "Practitioner"]
+
+class _Parts:
+    """What the GFE Bundles and the Packet share: the patient, the providers, their urls."""
+
+    def __init__(self, gfe: GoodFaithEstimate) -> None:
+        self.ids = _Ids(gfe)
+        self.refs: dict[str, str] = {"patient": f"urn:uuid:{self.ids('patient')}"}
+        self.patient = _patient(gfe, self.ids("patient"), self.refs["patient"])
+        self.parties: dict[str, Json] = {}
+        #: The providers with items, in the GFE's order (the convening clinic first).
+        self.contributors: dict[str, list[GfeProviderEstimate]] = {}
+        for p in gfe.providers:
+            party = p.provider
+            if party.npi not in self.refs:
+                url = f"urn:uuid:{self.ids('provider/' + party.npi)}"
+                self.refs[party.npi] = url
+                rid = url.removeprefix("urn:uuid:")
+                practitioner = _is_practitioner(party)
+                self.parties[party.npi] = (
+                    _practitioner(party, rid) if practitioner else _organization(party, rid)
+                )
+            if p.items:
+                self.contributors.setdefault(party.npi, []).append(p)
+
+
+def _gfe_bundle(
+    gfe: GoodFaithEstimate,
+    npi: str,
+    providers: Sequence[GfeProviderEstimate],
+    parts: _Parts,
+    timestamp: str,
+) -> Json:
+    """One contributing provider's PCT GFE Bundle.
+
+    Its summary first (pct-gfe-bundle-3), its Professional Claims (50 items each), the
+    Patient and the provider (pct-gfe-bundle-1).
+    """
+    ids, refs = parts.ids, parts.refs
+    items = [i for p in providers for i in p.items]
+    claims: list[Json] = [_summary(gfe, items, ids, refs, f"summary/{npi}")]
+    for p in providers:
+        index = gfe.providers.index(p)
+        for n, chunk in enumerate(_chunks(p.items)):
+            claims.append(_professional(gfe, p, chunk, ids, refs, f"gfe/{index}/{n}"))
+    entries = [(f"urn:uuid:{c['id']}", c) for c in claims]
+    entries.append((refs["patient"], parts.patient))
+    entries.append((refs[npi], parts.parties[npi]))
+    bundle_id = ids(f"bundle/{npi}")
     return {
         "resourceType": "Bundle",
-        "id": ids("bundle"),
+        "id": bundle_id,
         "meta": {"profile": [PROFILE_BUNDLE]},
-        "identifier": {"system": _URI, "value": f"urn:uuid:{ids('bundle')}"},
+        "identifier": {"system": _URI, "value": f"urn:uuid:{bundle_id}"},
         "type": "collection",
-        "timestamp": timestamp.isoformat().replace("+00:00", "Z"),
+        "timestamp": timestamp,
+        "entry": [{"fullUrl": url, "resource": resource} for url, resource in entries],
+    }
+
+
+def _coverage(parts: _Parts) -> Json:
+    """A self-pay PCT Coverage (pct_coverage.fsh; the IG's example selfpaycoverage2001).
+
+    The Packet's Composition needs one (section[coverage].entry 1..1); the Claims keep the
+    insurance.coverage dataAbsentReason the professional profile gives self-pay patients.
+    """
+    patient = {"reference": parts.refs["patient"]}
+    return {
+        "resourceType": "Coverage",
+        "id": parts.ids("coverage"),
+        "meta": {"profile": [PROFILE_COVERAGE]},
+        "extension": [
+            {"url": EXT_COVERAGE_KIND, "valueCode": "self-pay"},
+            {"url": EXT_SELF_PAY, "valueBoolean": True},
+        ],
+        "status": "active",
+        "type": _concept(_SOPT, "81", "SELF-PAY"),
+        # subscriberId 1..1 (PCT): not-applicable for a self-pay patient.
+        "_subscriberId": {"extension": [_absent("not-applicable")]},
+        "beneficiary": patient,
+        "relationship": _concept(
+            "http://terminology.hl7.org/CodeSystem/subscriber-relationship", "self", "Self"
+        ),
+        "payor": [patient],
+    }
+
+
+def _composition(
+    gfe: GoodFaithEstimate, parts: _Parts, timestamp: str, bundles: Mapping[str, str]
+) -> Json:
+    """The PCT GFE Composition (pct_gfe_packet_composition.fsh)."""
+    ids, refs = parts.ids, parts.refs
+    authors = [{"reference": refs[npi]} for npi in parts.parties]
+    return {
+        "resourceType": "Composition",
+        "id": ids("composition"),
+        "meta": {"profile": [PROFILE_COMPOSITION]},
+        "extension": [
+            {"url": EXT_REQUEST_TIME, "valueInstant": timestamp},
+            _linking(gfe, ids),
+            {
+                "url": EXT_REQUEST_TYPE,
+                # The 149.610 GFE is given for scheduled care; pct-gfe-packet-composition-1:
+                # a scheduled request has a plannedPeriodOfService (in gfeServiceLinkingInfo).
+                "valueCodeableConcept": _concept(
+                    _REQUEST_TYPE, "scheduled-request", "Scheduled Service Request"
+                ),
+            },
+        ],
+        "identifier": {"system": _URI, "value": f"urn:uuid:{ids('composition')}"},
+        "status": "final",
+        "type": _concept("http://loinc.org", "111480-0", "Good faith estimate"),
+        "category": [_concept(_DOCUMENT_TYPE, "estimate", "Estimation Packet")],
+        "subject": {"reference": refs["patient"]},
+        "date": timestamp,
+        "author": authors,
+        "title": f"Good Faith Estimate for {gfe.patient.name} - {gfe.issued.isoformat()}",
+        "section": [
+            {
+                "code": _concept(_SECTION, "coverage-section", "Coverage Section"),
+                "entry": [{"reference": f"urn:uuid:{ids('coverage')}"}],
+            },
+            *(
+                {
+                    "code": _concept(_SECTION, "gfe-section", "GFE Section"),
+                    "author": [{"reference": refs[npi]}],
+                    "entry": [{"reference": url}],
+                }
+                for npi, url in bundles.items()
+            ),
+        ],
+    }
+
+
+#: The Packet's entry slices (pct_gfe_packet.fsh): organization ..2, practitioner 0..1.
+_PACKET_LIMITS: Final = {"Organization": 2, "Practitioner": 1}
+
+
+def gfe_fhir_packet(gfe: GoodFaithEstimate, *, timestamp: datetime | None = None) -> Json:
+    """The GFE as a PCT GFE Packet, as JSON data (money as two-place ``Decimal``).
+
+    The Packet (``pct_gfe_packet.fsh``) is a ``document`` Bundle: the PCT GFE Composition
+    first, the Patient, a self-pay Coverage, the providers, then one PCT GFE Bundle per
+    contributing provider (a provider with items), each with its own summary first. The IG
+    keeps a GFE Bundle to *a single GFE contributing provider* (``pct_gfe_bundle.fsh``) and
+    makes the Packet the document *made available to the patient or sent to a payer*; this
+    is that document, so it is a Packet even with one provider: an implementer gets one
+    shape (a Composition to version, sign and index) however many providers take part.
+
+    Every reference, in the Packet and in its GFE Bundles, is a ``fullUrl`` of a Packet
+    entry (pct-gfe-packet-2) and of the GFE Bundle's own entries (pct-gfe-bundle-2): the
+    Patient and each provider appear in both with the same ``fullUrl``.
+
+    Args:
+        gfe: the Good Faith Estimate.
+        timestamp: when the Packet was assembled (timezone-aware); default: noon UTC on the
+            issue date, so the same GFE gives the same Packet.
+
+    Raises:
+        DocumentError: a service code is neither CPT nor HCPCS, ``timestamp`` is naive, or
+            the providers are more than the Packet holds (two organizations, one
+            practitioner).
+    """
+    stamp = _timestamp(gfe, timestamp)
+    parts = _Parts(gfe)
+    kinds = [r["resourceType"] for r in parts.parties.values()]
+    for kind, limit in _PACKET_LIMITS.items():
+        if kinds.count(kind) > limit:
+            raise DocumentError(
+                f"a PCT GFE Packet holds at most {limit} {kind} provider(s) "
+                f"(pct_gfe_packet.fsh); this estimate has {kinds.count(kind)}"
+            )
+    bundles = [
+        _gfe_bundle(gfe, npi, providers, parts, stamp)
+        for npi, providers in parts.contributors.items()
+    ]
+    bundle_urls = {
+        npi: f"urn:uuid:{b['id']}" for npi, b in zip(parts.contributors, bundles, strict=True)
+    }
+    coverage = _coverage(parts)
+    entries: list[tuple[str, Json]] = [
+        (f"urn:uuid:{parts.ids('composition')}", _composition(gfe, parts, stamp, bundle_urls)),
+        (parts.refs["patient"], parts.patient),
+        (f"urn:uuid:{coverage['id']}", coverage),
+    ]
+    # Organizations first, then practitioners (the profile's slices, in its order).
+    for kind in ("Organization", "Practitioner"):
+        entries += [
+            (parts.refs[npi], r) for npi, r in parts.parties.items() if r["resourceType"] == kind
+        ]
+    entries += [(f"urn:uuid:{b['id']}", b) for b in bundles]
+    packet_id = parts.ids("packet")
+    return {
+        "resourceType": "Bundle",
+        "id": packet_id,
+        "meta": {"profile": [PROFILE_PACKET]},
+        "identifier": {"system": _URI, "value": f"urn:uuid:{packet_id}"},
+        "type": "document",
+        "timestamp": stamp,
         "entry": [{"fullUrl": url, "resource": resource} for url, resource in entries],
     }
 
 
 def render_gfe_fhir(gfe: GoodFaithEstimate, *, timestamp: datetime | None = None) -> str:
-    """The GFE as FHIR JSON text: a Da Vinci PCT GFE Bundle (see :func:`gfe_fhir_bundle`).
+    """The GFE as FHIR JSON text: a Da Vinci PCT GFE Packet (see :func:`gfe_fhir_packet`).
 
     >>> text = render_gfe_fhir(gfe)            # doctest: +SKIP
     >>> json.loads(text)["type"]               # doctest: +SKIP
-    'collection'
+    'document'
     """
-    return _dumps(gfe_fhir_bundle(gfe, timestamp=timestamp)) + "\n"
+    return _dumps(gfe_fhir_packet(gfe, timestamp=timestamp)) + "\n"
 
 
 def _dumps(value: Any, indent: str = "") -> str:
