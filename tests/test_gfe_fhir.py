@@ -784,6 +784,61 @@ def test_another_gfe_gets_other_ids(series: GoodFaithEstimate, series_text: str)
     )
 
 
+def _business_ids(packet: dict[str, Any]) -> tuple[Any, ...]:
+    """The patient's identifier and every linking identifier (the Composition's and each GFE's)."""
+    patient = packet["entry"][1]["resource"]
+    links = [
+        x["valueIdentifier"]
+        for r in [packet["entry"][0]["resource"], *_claims(packet, "davinci-pct-gfe-professional")]
+        for e in r["extension"]
+        if e["url"] == f"{PCT}/StructureDefinition/gfeServiceLinkingInfo"
+        for x in e["extension"]
+        if x["url"] == "linkingIdentifier"
+    ]
+    return json.dumps(patient["identifier"]), {json.dumps(x) for x in links}
+
+
+def test_a_revised_gfe_keeps_the_patient_and_linking_identifiers(
+    series: GoodFaithEstimate, series_bundle: dict[str, Any]
+) -> None:
+    # The same care for the same patient, at another price: the resource ids (content) change,
+    # the identifiers of the patient and of the service (extensions.fsh:54) do not.
+    [p] = series.providers
+    cheaper = p.items[0].model_copy(
+        update={
+            "charge_each": ketacost.Money("200.00"),
+            "expected_charge": ketacost.Money("200.00"),
+        }
+    )
+    total = series.total_expected - ketacost.Money("50.00")
+    revised = series.model_copy(
+        update={
+            "providers": (
+                p.model_copy(update={"items": (cheaper, *p.items[1:]), "expected_total": total}),
+            ),
+            "total_expected": total,
+        }
+    )
+    data = check_bundle(render_gfe_fhir(revised))
+    assert data["entry"][1]["fullUrl"] != series_bundle["entry"][1]["fullUrl"]
+    patient_id, links = _business_ids(data)
+    assert (patient_id, links) == _business_ids(series_bundle)
+    assert len(links) == 1
+    [identifier] = data["entry"][1]["resource"]["identifier"]
+    assert identifier["system"] == "https://ketacost/fhir/npi/1234567893/patient"  # the clinic's
+    # Another patient, or the same patient's next period of care, gets other identifiers.
+    other = series.model_copy(
+        update={"patient": series.patient.model_copy(update={"birth_date": date(1988, 4, 13)})}
+    )
+    other_patient, other_links = _business_ids(check_bundle(render_gfe_fhir(other)))
+    assert other_patient != patient_id and other_links.isdisjoint(links)
+    later = series.model_copy(
+        update={"period_start": date(2028, 1, 4), "period_end": date(2029, 1, 3)}
+    )
+    same_patient, later_links = _business_ids(gfe_fhir_packet(later))
+    assert same_patient == patient_id and later_links.isdisjoint(links)
+
+
 def test_timestamp_given_or_refused_without_a_zone(series: GoodFaithEstimate) -> None:
     at = datetime(2026, 11, 21, 15, 30, tzinfo=UTC)
     assert gfe_fhir_packet(series, timestamp=at)["timestamp"] == "2026-11-21T15:30:00Z"

@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, time
@@ -255,19 +256,51 @@ def _practitioner(party: Party, resource_id: str) -> Json:
     return out
 
 
-def _patient(gfe: GoodFaithEstimate, resource_id: str, full_url: str) -> Json:
+def _convening_npi(gfe: GoodFaithEstimate) -> str:
+    convening = [p for p in gfe.providers if p.role == "convening"] or list(gfe.providers)
+    return convening[0].provider.npi
+
+
+def _person_key(gfe: GoodFaithEstimate) -> str:
+    """The patient as the clinic knows them: name (NFC, case and spaces folded) and birth date.
+
+    Nothing else in the GFE, so a new estimate for the same patient keeps it.
+    """
+    name = " ".join(unicodedata.normalize("NFC", gfe.patient.name).casefold().split())
+    return f"{name}/{gfe.patient.birth_date.isoformat()}"
+
+
+def _stable_id(kind: str, *facts: str) -> str:
+    """A UUID 5 of stable facts (not of the GFE's content): see _Ids for resource ids."""
+    return str(uuid.uuid5(_NAMESPACE, "/".join((kind, *facts))))
+
+
+def patient_identifier_system(npi: str) -> str:
+    """The system of the patient identifiers the clinic with this NPI gives (clinic-scoped)."""
+    return f"https://ketacost/fhir/npi/{npi}/patient"
+
+
+def _patient(gfe: GoodFaithEstimate, resource_id: str) -> Json:
     """The US Core 7.0.0 Patient: identifier 1..*, name 1..*, gender 1..1.
 
-    A GFE knows the patient's name and birth date only: the identifier is the one this
-    document gives the patient (its fullUrl), the name is given as written (``text``; which
-    part is the family name is not known, so family and given are absent ``as-text``, as
-    invariant us-core-6 allows), and the gender is ``unknown``.
+    A GFE knows the patient's name and birth date only: the identifier is a UUID 5 of them
+    under a system scoped to the convening clinic's NPI, so every GFE the clinic makes for
+    the patient carries the same one (and another clinic's do not collide with it); the
+    name is given as written (``text``; which part is the family name is not known, so
+    family and given are absent ``as-text``, as invariant us-core-6 allows), and the gender
+    is ``unknown``.
     """
+    npi = _convening_npi(gfe)
     return {
         "resourceType": "Patient",
         "id": resource_id,
         "meta": {"profile": [PROFILE_PATIENT]},
-        "identifier": [{"system": _URI, "value": full_url}],
+        "identifier": [
+            {
+                "system": patient_identifier_system(npi),
+                "value": _stable_id("patient", npi, _person_key(gfe)),
+            }
+        ],
         "name": [{"extension": [_absent("as-text")], "text": gfe.patient.name}],
         "gender": "unknown",
         "birthDate": gfe.patient.birth_date.isoformat(),
@@ -371,7 +404,12 @@ def _item(item: GfeItem, sequence: int, pointers: list[int]) -> Json:
 
 
 class _Ids:
-    """Content-derived UUID 5s: the same GFE always gives the same ids."""
+    """Content-derived UUID 5s for resource ids and fullUrls.
+
+    The same GFE always gives the same ids, another GFE other ids. Business identifiers
+    that must outlive one GFE (the patient's, the linking identifier) come from stable
+    facts instead (_stable_id).
+    """
 
     def __init__(self, gfe: GoodFaithEstimate) -> None:
         self._digest = hashlib.sha256(gfe.model_dump_json().encode()).hexdigest()
@@ -419,7 +457,7 @@ def _professional(
         "id": claim_id,
         "meta": {"profile": [PROFILE_PROFESSIONAL]},
         "extension": [
-            _linking(gfe, ids),
+            _linking(gfe),
             _methodology(gfe),
             *_disclaimers(gfe),
         ],
@@ -448,8 +486,17 @@ def _professional(
     return out
 
 
-def _linking(gfe: GoodFaithEstimate, ids: _Ids) -> Json:
-    """gfeServiceLinkingInfo: the planned period of care and one identifier for its GFEs."""
+def _linking(gfe: GoodFaithEstimate) -> Json:
+    """gfeServiceLinkingInfo: the planned period of care and one identifier for its GFEs.
+
+    The linking identifier is "assigned to a particular service or series of services ...
+    to be used by all providers" submitting a GFE for that care (extensions.fsh): a UUID 5
+    of the convening clinic's NPI, the patient (name and birth date) and the first day of
+    the period of care, so a revised estimate (another price, another item) keeps it.
+    """
+    linking = _stable_id(
+        "linking", _convening_npi(gfe), _person_key(gfe), gfe.period_start.isoformat()
+    )
     return {
         "url": EXT_LINKING,
         "extension": [
@@ -462,7 +509,7 @@ def _linking(gfe: GoodFaithEstimate, ids: _Ids) -> Json:
             },
             {
                 "url": "linkingIdentifier",
-                "valueIdentifier": {"system": _URI, "value": f"urn:uuid:{ids('linking')}"},
+                "valueIdentifier": {"system": _URI, "value": f"urn:uuid:{linking}"},
             },
         ],
     }
@@ -518,7 +565,7 @@ class _Parts:
     def __init__(self, gfe: GoodFaithEstimate) -> None:
         self.ids = _Ids(gfe)
         self.refs: dict[str, str] = {"patient": f"urn:uuid:{self.ids('patient')}"}
-        self.patient = _patient(gfe, self.ids("patient"), self.refs["patient"])
+        self.patient = _patient(gfe, self.ids("patient"))
         self.parties: dict[str, Json] = {}
         #: The providers with items, in the GFE's order (the convening clinic first).
         self.contributors: dict[str, list[GfeProviderEstimate]] = {}
@@ -609,7 +656,7 @@ def _composition(
         "meta": {"profile": [PROFILE_COMPOSITION]},
         "extension": [
             {"url": EXT_REQUEST_TIME, "valueInstant": timestamp},
-            _linking(gfe, ids),
+            _linking(gfe),
             {
                 "url": EXT_REQUEST_TYPE,
                 # The 149.610 GFE is given for scheduled care; pct-gfe-packet-composition-1:
