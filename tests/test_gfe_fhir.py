@@ -720,7 +720,10 @@ def test_series_items_and_amounts(series: GoodFaithEstimate, series_bundle: dict
     # The planned period of care: 12 months from the intake.
     [linking] = [e for e in gfe["extension"] if e["url"].endswith("gfeServiceLinkingInfo")]
     assert linking["extension"][0]["valuePeriod"] == {"start": "2027-01-04", "end": "2028-01-03"}
-    assert summary["billablePeriod"] == {"start": "2027-01-04", "end": "2028-01-03"}
+    # The summary's billablePeriod runs from the first event to the last (pct_gfe_summary.fsh:
+    # "from the first event to the last event"): the intake on 4 January 2027 to the last
+    # booster on 8 November 2027, not the 12-month horizon.
+    assert summary["billablePeriod"] == {"start": "2027-01-04", "end": "2027-11-08"}
 
 
 def test_series_money_is_written_with_two_decimals(series_text: str) -> None:
@@ -881,6 +884,10 @@ def test_two_providers_each_get_their_own_gfe_bundle_in_the_packet() -> None:
     ]
     clinic_summary, clinic = (e["resource"] for e in clinic_bundle["entry"][:2])
     lee_summary, lee = (e["resource"] for e in lee_bundle["entry"][:2])
+    # Each summary covers its own provider's sessions: the evaluation on Monday 1 March, the
+    # four weekly infusions on 2, 9, 16 and 23 March 2027.
+    assert lee_summary["billablePeriod"] == {"start": "2027-03-01", "end": "2027-03-01"}
+    assert clinic_summary["billablePeriod"] == {"start": "2027-03-02", "end": "2027-03-23"}
     # 4 infusions × 450 = 1,800 by the clinic; the evaluation by Dana Lee 300.
     assert [c["total"]["value"] for c in (clinic_summary, clinic, lee_summary, lee)] == [
         Decimal("1800.00"),
@@ -1084,9 +1091,23 @@ def test_bundle_totals_equal_the_gfe(case: gen.Case) -> None:
     est = ketacost.adjudicate(req, case.payers)
     gfe = build_gfe(req, est, issued=min(ISSUED, est.visits[0].date))
     bundle = check_bundle(render_gfe_fhir(gfe))
-    [summary] = _claims(bundle, "davinci-pct-gfe-summary")
+    summaries = _claims(bundle, "davinci-pct-gfe-summary")
     claims = _claims(bundle, "davinci-pct-gfe-professional")
-    assert summary["total"]["value"] == gfe.total_expected.amount
+    assert sum(c["total"]["value"] for c in summaries) == gfe.total_expected.amount
+    for gfe_bundle in _gfe_bundles(bundle):
+        summary, *own = (
+            e["resource"] for e in gfe_bundle["entry"] if e["resource"]["resourceType"] == "Claim"
+        )
+        assert summary["total"]["value"] == sum(c["total"]["value"] for c in own)
+        periods = [
+            i.get("servicedPeriod") or {"start": i["servicedDate"], "end": i["servicedDate"]}
+            for c in own
+            for i in c["item"]
+        ]
+        assert summary["billablePeriod"] == {
+            "start": min(x["start"] for x in periods),
+            "end": max(x["end"] for x in periods),
+        }
     assert sum(c["total"]["value"] for c in claims) == gfe.total_expected.amount
     items = [i for c in claims for i in c["item"]]
     gfe_items = [i for p in gfe.providers for i in p.items]

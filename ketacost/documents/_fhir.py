@@ -535,9 +535,11 @@ def _summary(
         "type": _concept(_ESTIMATE_TYPE, "estimate-summary", "Estimate Summary"),
         "use": "predetermination",
         "patient": {"reference": refs["patient"]},
+        # "The full Period of Care ... from the first event to the last event"
+        # (pct_gfe_summary.fsh): the first and last session of its items, not the 12 months.
         "billablePeriod": {
-            "start": gfe.period_start.isoformat(),
-            "end": gfe.period_end.isoformat(),
+            "start": min(i.first_date for i in items).isoformat(),
+            "end": max(i.last_date for i in items).isoformat(),
         },
         "created": gfe.issued.isoformat(),
         # provider.reference 0..0: the profile fixes dataAbsentReason not-applicable 1..1.
