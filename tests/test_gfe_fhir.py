@@ -1026,6 +1026,19 @@ def test_more_than_50_items_split_into_several_gfes(series: GoodFaithEstimate) -
     assert sum(c["total"]["value"] for c in claims) == Decimal("83600.00") == total.amount
 
 
+def test_diagnoses_are_capped_as_each_profile_allows(series: GoodFaithEstimate) -> None:
+    # 30 codes: the summary takes principal + 24 others (pct_gfe_summary.fsh), a professional
+    # GFE principal + 11 others (pct_gfe_professional.fsh), both in the GFE's order.
+    codes = tuple(f"F{n:02d}.9" for n in range(10, 40))
+    data = check_bundle(render_gfe_fhir(series.model_copy(update={"diagnosis_codes": codes})))
+    [summary] = _claims(data, "davinci-pct-gfe-summary")
+    [gfe] = _claims(data, "davinci-pct-gfe-professional")
+    for claim, cap in ((summary, 25), (gfe, 12)):
+        written = [d["diagnosisCodeableConcept"]["coding"][0]["code"] for d in claim["diagnosis"]]
+        assert written == list(codes[:cap])
+        assert [d["sequence"] for d in claim["diagnosis"]] == list(range(1, cap + 1))
+
+
 def test_a_code_neither_cpt_nor_hcpcs_is_refused(series: GoodFaithEstimate) -> None:
     [p] = series.providers
     odd = (p.items[0].model_copy(update={"service_code": "ABCDE"}), *p.items[1:])

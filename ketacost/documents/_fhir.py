@@ -103,6 +103,8 @@ _SOPT: Final = "https://nahdo.org/sopt"  # PHDS Source of Payment Typology (81 =
 #: other 0..11); a provider with more items gets more than one Claim.
 MAX_ITEMS: Final = 50
 MAX_DIAGNOSES: Final = 12
+#: A summary holds 25 diagnoses: principal 0..1 and other 0..24 (pct_gfe_summary.fsh).
+MAX_SUMMARY_DIAGNOSES: Final = 25
 #: Diagnosis pointers per item (the CMS-1500 / 837P limit of four).
 _MAX_POINTERS: Final = 4
 
@@ -548,7 +550,7 @@ def _summary(
         "insurance": _no_coverage(),
     }
     if gfe.diagnosis_codes:
-        out["diagnosis"] = _diagnoses(gfe.diagnosis_codes)  # principal 0..1, other 0..24
+        out["diagnosis"] = _diagnoses(gfe.diagnosis_codes[:MAX_SUMMARY_DIAGNOSES])
     out["total"] = _money(sum((i.expected_charge for i in items), Money(0)))
     return out
 
