@@ -265,8 +265,14 @@ def _item_problems(item: dict[str, Any], where: str) -> list[str]:
         item.keys()
     ):
         out.append(f"{where}.locationCodeableConcept 1..1 (location[x] only CodeableConcept)")
-    elif any(s != POS_SYSTEM for s, _ in _codes(item["locationCodeableConcept"])):
-        out.append(f"{where}.locationCodeableConcept from PCTGFECMSPOS")
+    else:
+        # A required binding and no dataAbsentReason slice (unlike insurance.coverage): a
+        # data-absent-reason alone leaves no code, which the binding does not allow.
+        places = _codes(item["locationCodeableConcept"])
+        if not places or any(
+            s != POS_SYSTEM or not re.fullmatch(r"[0-9]{2}", c) for s, c in places
+        ):
+            out.append(f"{where}.locationCodeableConcept a code from PCTGFECMSPOS (required)")
     codings = item.get("productOrService", {}).get("coding", [])
     if not codings or any(c.get("system") not in (CPT_SYSTEM, HCPCS_SYSTEM) for c in codings):
         out.append(f"{where}.productOrService from USClaimMedicalProductOrServiceCodes")
@@ -505,12 +511,30 @@ def _coverage_problems(cov: dict[str, Any], entries: list[dict[str, Any]]) -> li
     return out
 
 
+def _claim_reference_problems(claim: dict[str, Any], entries: list[dict[str, Any]]) -> list[str]:
+    """Claim.patient only Reference(USCorePatientProfile); the professional's Claim.provider
+    only Reference(PCTOrganization or PCTPractitioner): entries of that type in its Bundle."""
+    out: list[str] = []
+    if _resolve(entries, claim.get("patient", {}).get("reference")).get("resourceType") != (
+        "Patient"
+    ):
+        out.append("Claim.patient: a Patient entry of its GFE Bundle")
+    summary = (f"{PCT}/CodeSystem/PCTEstimateTypeSummaryCSTemporaryTrialUse", "estimate-summary")
+    provider = _resolve(entries, claim.get("provider", {}).get("reference"))
+    if summary not in _codes(claim.get("type", {})) and provider.get("resourceType") not in (
+        "Organization",
+        "Practitioner",
+    ):
+        out.append("Professional.provider: an Organization or Practitioner entry of its Bundle")
+    return out
+
+
 def _entry_problems(r: dict[str, Any], entries: list[dict[str, Any]]) -> list[str]:
     profile = r.get("meta", {}).get("profile", [""])[0]
     if profile == f"{PCT}/StructureDefinition/davinci-pct-gfe-summary":
-        return _summary_problems(r)
+        return _summary_problems(r) + _claim_reference_problems(r, entries)
     if profile == f"{PCT}/StructureDefinition/davinci-pct-gfe-professional":
-        return _professional_problems(r)
+        return _professional_problems(r) + _claim_reference_problems(r, entries)
     kind = r.get("resourceType")
     if kind == "Patient":
         return _patient_problems(r)
@@ -521,9 +545,48 @@ def _entry_problems(r: dict[str, Any], entries: list[dict[str, Any]]) -> list[st
     return [f"unexpected {kind} with profile {profile!r}"]
 
 
+#: Every extension the export may write, by its exact canonical URL (extensions.fsh;
+#: pct_coverage.fsh's $R5CoverageKind; the base data-absent-reason), and the two
+#: sub-extensions of gfeServiceLinkingInfo (relative URLs).
+KNOWN_EXTENSIONS = {
+    *(
+        f"{PCT}/StructureDefinition/{name}"
+        for name in (
+            "gfeDisclaimer",
+            "serviceDescription",
+            "gfeServiceLinkingInfo",
+            "providerEventMethodology",
+            "providerTaxonomy",
+            "requestInitiationTime",
+            "requestOriginationType",
+            "selfPayDeclared",
+        )
+    ),
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-Coverage.kind",
+    DAR,
+    "plannedPeriodOfService",
+    "linkingIdentifier",
+}
+
+
+def _extension_urls(value: Any) -> list[str]:
+    """The url of every extension under ``value``."""
+    if isinstance(value, list):
+        return [u for v in value for u in _extension_urls(v)]
+    if not isinstance(value, dict):
+        return []
+    own = [e.get("url", "") for e in value.get("extension", []) if isinstance(e, dict)]
+    return own + [u for v in value.values() for u in _extension_urls(v)]
+
+
 def required_problems(packet: dict[str, Any]) -> list[str]:
     """Every required element of the profiles the Packet's resources claim, not present."""
     out = _packet_problems(packet)
+    out += [
+        f"extension url {url!r} is not a known extension's exact canonical URL"
+        for url in dict.fromkeys(_extension_urls(packet))
+        if url not in KNOWN_EXTENSIONS
+    ]
     entries = packet.get("entry", [])
     for e in entries:
         r = e["resource"]
@@ -566,12 +629,43 @@ def _gfe_bundles(packet: dict[str, Any]) -> list[dict[str, Any]]:
     return [e["resource"] for e in packet["entry"] if e["resource"]["resourceType"] == "Bundle"]
 
 
+class _PartyWithTaxonomy(Party):
+    """The field the clinic file does not have yet (the lead adds it)."""
+
+    taxonomy: str | None = None
+
+
+class _ItemWithPlace(GfeItem):
+    place_of_service: str | None = None
+
+
+def _placed(gfe: GoodFaithEstimate, place: str = "11") -> GoodFaithEstimate:
+    """The GFE with a place of service on every item (an office, CMS POS 11)."""
+    return gfe.model_copy(
+        update={
+            "providers": tuple(
+                p.model_copy(
+                    update={
+                        "items": tuple(
+                            _ItemWithPlace(
+                                **i.model_dump(exclude={"place_of_service"}), place_of_service=place
+                            )
+                            for i in p.items
+                        )
+                    }
+                )
+                for p in gfe.providers
+            )
+        }
+    )
+
+
 # ---- fixtures ------------------------------------------------------------------------------
 
 
 def _series_gfe() -> GoodFaithEstimate:
     request = ketacost.load_request(IV_SELF_PAY)
-    return build_gfe(request, ketacost.estimate(request), issued=ISSUED)
+    return _placed(build_gfe(request, ketacost.estimate(request), issued=ISSUED))
 
 
 @pytest.fixture(scope="module")
@@ -620,7 +714,7 @@ def _two_provider_gfe() -> GoodFaithEstimate:
         },
     )
     req = ketacost.request_from_data(data)
-    return build_gfe(req, ketacost.estimate(req), issued=ISSUED)
+    return _placed(build_gfe(req, ketacost.estimate(req), issued=ISSUED))
 
 
 # ---- the worked example ----------------------------------------------------------------------
@@ -718,7 +812,11 @@ def test_series_items_and_amounts(series: GoodFaithEstimate, series_bundle: dict
     [diagnosis] = gfe["diagnosis"]
     assert diagnosis["diagnosisCodeableConcept"]["coding"][0]["code"] == "F33.2"
     # The planned period of care: 12 months from the intake.
-    [linking] = [e for e in gfe["extension"] if e["url"].endswith("gfeServiceLinkingInfo")]
+    [linking] = [
+        e
+        for e in gfe["extension"]
+        if e["url"] == f"{PCT}/StructureDefinition/gfeServiceLinkingInfo"
+    ]
     assert linking["extension"][0]["valuePeriod"] == {"start": "2027-01-04", "end": "2028-01-03"}
     # The summary's billablePeriod runs from the first event to the last (pct_gfe_summary.fsh:
     # "from the first event to the last event"): the intake on 4 January 2027 to the last
@@ -752,7 +850,11 @@ def test_series_identifiers_and_disclaimers(
     ]
     assert (patient["name"][0]["text"], patient["birthDate"]) == ("Alex Example", "1988-04-12")
     [summary] = _claims(series_bundle, "davinci-pct-gfe-summary")
-    texts = [e["valueString"] for e in summary["extension"] if e["url"].endswith("gfeDisclaimer")]
+    texts = [
+        e["valueString"]
+        for e in summary["extension"]
+        if e["url"] == f"{PCT}/StructureDefinition/gfeDisclaimer"
+    ]
     # The five 149.610(c)(1)(vii)–(xi) disclaimers, then the separately scheduled item (vi).
     assert [t.split(":")[0] for t in texts[:5]] == [d.title for d in series.disclaimers]
     assert "$400.00" in texts[3]
@@ -760,9 +862,15 @@ def test_series_identifiers_and_disclaimers(
     assert "$200.00" in texts[5]
     [gfe] = _claims(series_bundle, "davinci-pct-gfe-professional")
     assert [
-        e["valueString"] for e in gfe["extension"] if e["url"].endswith("gfeDisclaimer")
+        e["valueString"]
+        for e in gfe["extension"]
+        if e["url"] == f"{PCT}/StructureDefinition/gfeDisclaimer"
     ] == texts
-    [method] = [e for e in gfe["extension"] if e["url"].endswith("providerEventMethodology")]
+    [method] = [
+        e
+        for e in gfe["extension"]
+        if e["url"] == f"{PCT}/StructureDefinition/providerEventMethodology"
+    ]
     assert series.rules_hash in method["valueString"]
     # The taxonomy is not in the clinic file yet: providerTaxonomy says unknown.
     [tax] = gfe["provider"]["extension"]
@@ -966,24 +1074,21 @@ def test_pending_diagnosis_has_no_diagnosis_elements(series: GoodFaithEstimate) 
     ):
         assert "diagnosis" not in claim
         assert all("diagnosisSequence" not in i for i in claim.get("item", []))
-        texts = [e["valueString"] for e in claim["extension"] if e["url"].endswith("gfeDisclaimer")]
+        texts = [
+            e["valueString"]
+            for e in claim["extension"]
+            if e["url"] == f"{PCT}/StructureDefinition/gfeDisclaimer"
+        ]
         assert any(t.startswith("Diagnosis: pending evaluation") for t in texts)
-
-
-class _PartyWithTaxonomy(Party):
-    """The field the clinic file does not have yet (the lead adds it)."""
-
-    taxonomy: str | None = None
-
-
-class _ItemWithPlace(GfeItem):
-    place_of_service: str | None = None
 
 
 def test_taxonomy_and_place_of_service_are_emitted_when_present(series: GoodFaithEstimate) -> None:
     [p] = series.providers
-    party = _PartyWithTaxonomy(**p.provider.model_dump(), taxonomy="2084P0800X")
-    items = tuple(_ItemWithPlace(**i.model_dump(), place_of_service="11") for i in p.items)
+    party = _PartyWithTaxonomy(**p.provider.model_dump(exclude={"taxonomy"}), taxonomy="2084P0800X")
+    items = tuple(
+        _ItemWithPlace(**i.model_dump(exclude={"place_of_service"}), place_of_service="11")
+        for i in p.items
+    )
     gfe = series.model_copy(
         update={"providers": (p.model_copy(update={"provider": party, "items": items}),)}
     )
@@ -998,12 +1103,14 @@ def test_taxonomy_and_place_of_service_are_emitted_when_present(series: GoodFait
     }
 
 
-def test_place_of_service_unknown_without_one(series_bundle: dict[str, Any]) -> None:
-    [claim] = _claims(series_bundle, "davinci-pct-gfe-professional")
-    assert all(
-        i["locationCodeableConcept"] == {"extension": [{"url": DAR, "valueCode": "unknown"}]}
-        for i in claim["item"]
-    )
+def test_an_item_without_a_place_of_service_is_refused(series: GoodFaithEstimate) -> None:
+    # locationCodeableConcept 1..1 from PCTGFECMSPOS (required) and no dataAbsentReason slice
+    # (pct_gfe_professional.fsh): a GFE item needs its place-of-service code.
+    [p] = series.providers
+    bare = (GfeItem(**p.items[0].model_dump(exclude={"place_of_service"})), *p.items[1:])
+    gfe = series.model_copy(update={"providers": (p.model_copy(update={"items": bare}),)})
+    with pytest.raises(DocumentError, match=r"service 90791 .* has no place-of-service code"):
+        render_gfe_fhir(gfe)
 
 
 # ---- limits and bad inputs ----------------------------------------------------------------
@@ -1102,7 +1209,7 @@ def test_bundle_totals_equal_the_gfe(case: gen.Case) -> None:
     data.pop("issued")
     req = ketacost.request_from_data(data, payers=case.payers)
     est = ketacost.adjudicate(req, case.payers)
-    gfe = build_gfe(req, est, issued=min(ISSUED, est.visits[0].date))
+    gfe = _placed(build_gfe(req, est, issued=min(ISSUED, est.visits[0].date)))
     bundle = check_bundle(render_gfe_fhir(gfe))
     summaries = _claims(bundle, "davinci-pct-gfe-summary")
     claims = _claims(bundle, "davinci-pct-gfe-professional")
@@ -1177,6 +1284,34 @@ def _gfe_section_to_patient(data: dict[str, Any]) -> None:
     ]
 
 
+def _location_absent(data: dict[str, Any]) -> None:
+    # What the export wrote before: a data-absent-reason and no code, under a required binding.
+    item = data["entry"][4]["resource"]["entry"][1]["resource"]["item"][0]
+    item["locationCodeableConcept"] = {"extension": [{"url": DAR, "valueCode": "unknown"}]}
+
+
+def _provider_is_the_patient(data: dict[str, Any]) -> None:
+    # Still an entry of the Bundle (pct-gfe-bundle-2 holds), but of the wrong type.
+    gfe = data["entry"][4]["resource"]
+    gfe["entry"][1]["resource"]["provider"]["reference"] = gfe["entry"][2]["fullUrl"]
+
+
+def _patient_is_the_clinic(data: dict[str, Any]) -> None:
+    gfe = data["entry"][4]["resource"]
+    gfe["entry"][0]["resource"]["patient"]["reference"] = gfe["entry"][3]["fullUrl"]
+
+
+def _lookalike_extension_url(data: dict[str, Any]) -> None:
+    # Ends like the PCT extension, but is not its canonical URL.
+    item = data["entry"][4]["resource"]["entry"][1]["resource"]["item"][0]
+    item["extension"][0]["url"] = "http://example.org/StructureDefinition/serviceDescription"
+
+
+def _wrong_case_extension_url(data: dict[str, Any]) -> None:
+    claim = data["entry"][4]["resource"]["entry"][1]["resource"]
+    claim["extension"][0]["url"] = f"{PCT}/StructureDefinition/GFEServiceLinkingInfo"
+
+
 def _collection_packet(data: dict[str, Any]) -> None:
     data["type"] = "collection"
 
@@ -1245,6 +1380,29 @@ def _collection_packet(data: dict[str, Any]) -> None:
         (_drop("entry.3.resource.type"), "Organization.type 1..* (PCT)"),
         (_drop(G + "entry.3.resource.active"), "Organization.active 1..1 (US Core)"),
         (_bad_npi, "Organization.identifier[NPI]: us-core-16/17"),
+        (
+            _location_absent,
+            "Professional.item[0].locationCodeableConcept a code from PCTGFECMSPOS (required)",
+        ),
+        (
+            _provider_is_the_patient,
+            "Professional.provider: an Organization or Practitioner entry of its Bundle",
+        ),
+        (_patient_is_the_clinic, "Claim.patient: a Patient entry of its GFE Bundle"),
+        (
+            _lookalike_extension_url,
+            "Professional.item[0].extension[serviceDescription] 1..1",
+        ),
+        (
+            _lookalike_extension_url,
+            "extension url 'http://example.org/StructureDefinition/serviceDescription' is not "
+            "a known extension's exact canonical URL",
+        ),
+        (
+            _wrong_case_extension_url,
+            f"extension url '{PCT}/StructureDefinition/GFEServiceLinkingInfo' is not "
+            "a known extension's exact canonical URL",
+        ),
     ],
 )
 def test_the_profile_check_finds_a_missing_element(

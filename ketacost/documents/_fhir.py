@@ -389,9 +389,15 @@ def _item(item: GfeItem, sequence: int, pointers: list[int]) -> Json:
             "end": item.last_date.isoformat(),
         }
     pos = _place_of_service_of(item)
-    out["locationCodeableConcept"] = (
-        _concept(POS_SYSTEM, pos) if pos is not None else {"extension": [_absent("unknown")]}
-    )
+    if pos is None:
+        # item.locationCodeableConcept 1..1 from PCTGFECMSPOS (required), and unlike
+        # insurance.coverage the profile gives it no dataAbsentReason slice: a code is needed.
+        raise DocumentError(
+            f"service {item.service_code} ({item.description}) has no place-of-service code "
+            "(two digits, CMS Place of Service Code Set); a FHIR Good Faith Estimate needs "
+            "one on every item"
+        )
+    out["locationCodeableConcept"] = _concept(POS_SYSTEM, pos)
     if item.charge_each is not None:
         # net = quantity × unitPrice, exactly: one unit is one session (all its units).
         out["quantity"] = {"value": item.quantity, "unit": "session"}
@@ -720,8 +726,10 @@ def gfe_fhir_packet(gfe: GoodFaithEstimate, *, timestamp: datetime | None = None
             issue date, so the same GFE gives the same Packet.
 
     Raises:
-        DocumentError: a service code is neither CPT nor HCPCS, ``timestamp`` is naive, or
-            the providers are more than the Packet holds (two organizations, one
+        DocumentError: a service code is neither CPT nor HCPCS, an item has no
+            place-of-service code (``GfeItem.place_of_service``; the profile's
+            locationCodeableConcept is 1..1 with a required binding), ``timestamp`` is
+            naive, or the providers are more than the Packet holds (two organizations, one
             practitioner).
     """
     stamp = _timestamp(gfe, timestamp)
