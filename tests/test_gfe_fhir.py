@@ -1146,6 +1146,26 @@ def test_diagnoses_are_capped_as_each_profile_allows(series: GoodFaithEstimate) 
         assert [d["sequence"] for d in claim["diagnosis"]] == list(range(1, cap + 1))
 
 
+def test_quantity_in_billing_units_when_a_unit_price_is_whole_cents(
+    series: GoodFaithEstimate,
+) -> None:
+    [p] = series.providers
+    # 6 sessions of 371.43 at 3 units each: 37,143 cents is 3 × 12,381, so 18 units at
+    # 123.81 = 2,228.58. At 2 units each, 371.43 / 2 is not whole cents: 6 sessions stay.
+    three = p.items[1].model_copy(update={"units": 3})
+    two = p.items[1].model_copy(update={"units": 2})
+    gfe = series.model_copy(
+        update={"providers": (p.model_copy(update={"items": (p.items[0], three, two)}),)}
+    )
+    data = check_bundle(render_gfe_fhir(gfe))
+    [claim] = _claims(data, "davinci-pct-gfe-professional")
+    rows = [(i["quantity"], i["unitPrice"]["value"], i["net"]["value"]) for i in claim["item"][1:]]
+    assert rows == [
+        ({"value": 18, "unit": "unit"}, Decimal("123.81"), Decimal("2228.58")),
+        ({"value": 6, "unit": "session"}, Decimal("371.43"), Decimal("2228.58")),
+    ]
+
+
 def test_a_code_neither_cpt_nor_hcpcs_is_refused(series: GoodFaithEstimate) -> None:
     [p] = series.providers
     odd = (p.items[0].model_copy(update={"service_code": "ABCDE"}), *p.items[1:])

@@ -398,8 +398,14 @@ def _item(item: GfeItem, sequence: int, pointers: list[int]) -> Json:
             "one on every item"
         )
     out["locationCodeableConcept"] = _concept(POS_SYSTEM, pos)
-    if item.charge_each is not None:
-        # net = quantity × unitPrice, exactly: one unit is one session (all its units).
+    if item.charge_each is not None and item.units > 1 and item.charge_each.cents % item.units == 0:
+        # In billing units (as a claim line counts them), when a unit's price is whole cents:
+        # net = (sessions × units) × (session charge ÷ units), exactly.
+        out["quantity"] = {"value": item.quantity * item.units, "unit": "unit"}
+        out["unitPrice"] = _money(Money.from_cents(item.charge_each.cents // item.units))
+    elif item.charge_each is not None:
+        # net = quantity × unitPrice, exactly: one unit is one session (all its units; a
+        # unit's price would not be whole cents, and rounding it would break the product).
         out["quantity"] = {"value": item.quantity, "unit": "session"}
         out["unitPrice"] = _money(item.charge_each)
     else:
