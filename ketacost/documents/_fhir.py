@@ -20,9 +20,12 @@ sources (HL7/davinci-pct, ``input/fsh``; ``../shared/domain.md`` §6.4):
   grouped (with the library version and rule-file hash) as ``providerEventMethodology``.
 
 Money is exact: amounts are written as JSON numbers with exactly two decimals (``450.00``)
-from ``Decimal``, never through a float. The same estimate gives the same bytes: every id is a
-UUID 5 of the estimate's content, and the timestamp is the issue date (noon UTC, the same
-calendar day in every US time zone) unless one is given.
+from ``Decimal``, never through a float. The same estimate gives the same bytes: every
+resource id is a UUID 5 of the estimate's content, and the timestamp is the issue date (noon
+UTC, the same calendar day in every US time zone) unless one is given. The patient's
+identifier and the linking identifier are UUID 5s of stable facts instead (the clinic's NPI,
+the patient's name and birth date, the start of the period of care), so a revised estimate
+keeps them.
 
 Library choice (issue 14 §3). ``fhir.resources`` ships FHIR 4.0.1 (R4) models only up to 6.2,
 which import pydantic 1's API and cannot be installed beside ketacost's pydantic 2; 7.x and 8.x
