@@ -46,7 +46,7 @@ from ketacost.documents._fhir import (
     NPI_SYSTEM,
     NUCC_SYSTEM,
     POS_SYSTEM,
-    gfe_fhir_packet,
+    gfe_fhir_bundle,
     render_gfe_fhir,
     validate_gfe_fhir,
 )
@@ -872,9 +872,11 @@ def test_series_identifiers_and_disclaimers(
         if e["url"] == f"{PCT}/StructureDefinition/providerEventMethodology"
     ]
     assert series.rules_hash in method["valueString"]
-    # The taxonomy is not in the clinic file yet: providerTaxonomy says unknown.
+    # The clinic file's NUCC taxonomy travels as providerTaxonomy.
     [tax] = gfe["provider"]["extension"]
-    assert tax["valueCodeableConcept"] == {"extension": [{"url": DAR, "valueCode": "unknown"}]}
+    assert tax["valueCodeableConcept"] == {
+        "coding": [{"system": NUCC_SYSTEM, "code": "261QM0801X"}]
+    }
 
 
 def test_same_gfe_gives_the_same_bytes(series_text: str) -> None:
@@ -946,15 +948,15 @@ def test_a_revised_gfe_keeps_the_patient_and_linking_identifiers(
     later = series.model_copy(
         update={"period_start": date(2028, 1, 4), "period_end": date(2029, 1, 3)}
     )
-    same_patient, later_links = _business_ids(gfe_fhir_packet(later))
+    same_patient, later_links = _business_ids(gfe_fhir_bundle(later))
     assert same_patient == patient_id and later_links.isdisjoint(links)
 
 
 def test_timestamp_given_or_refused_without_a_zone(series: GoodFaithEstimate) -> None:
     at = datetime(2026, 11, 21, 15, 30, tzinfo=UTC)
-    assert gfe_fhir_packet(series, timestamp=at)["timestamp"] == "2026-11-21T15:30:00Z"
+    assert gfe_fhir_bundle(series, timestamp=at)["timestamp"] == "2026-11-21T15:30:00Z"
     with pytest.raises(DocumentError, match="time zone"):
-        gfe_fhir_packet(series, timestamp=datetime(2026, 11, 21, 15, 30))
+        gfe_fhir_bundle(series, timestamp=datetime(2026, 11, 21, 15, 30))
 
 
 # ---- several providers, a practitioner, a Vietnamese name -----------------------------------
@@ -1105,9 +1107,13 @@ def test_taxonomy_and_place_of_service_are_emitted_when_present(series: GoodFait
 
 def test_an_item_without_a_place_of_service_is_refused(series: GoodFaithEstimate) -> None:
     # locationCodeableConcept 1..1 from PCTGFECMSPOS (required) and no dataAbsentReason slice
-    # (pct_gfe_professional.fsh): a GFE item needs its place-of-service code.
+    # (pct_gfe_professional.fsh): a GFE item needs its place-of-service code. GfeItem requires
+    # one; an item built around the model (model_construct) without it is refused.
     [p] = series.providers
-    bare = (GfeItem(**p.items[0].model_dump(exclude={"place_of_service"})), *p.items[1:])
+    bare = (
+        GfeItem.model_construct(**p.items[0].model_dump(exclude={"place_of_service"})),
+        *p.items[1:],
+    )
     gfe = series.model_copy(update={"providers": (p.model_copy(update={"items": bare}),)})
     with pytest.raises(DocumentError, match=r"service 90791 .* has no place-of-service code"):
         render_gfe_fhir(gfe)

@@ -56,7 +56,7 @@ from ketacost._money import Money
 from ._common import DocumentError, Party, usd
 from ._gfe import GfeItem, GfeProviderEstimate, GoodFaithEstimate
 
-__all__ = ["gfe_fhir_packet", "render_gfe_fhir", "validate_gfe_fhir"]
+__all__ = ["gfe_fhir_bundle", "render_gfe_fhir", "validate_gfe_fhir"]
 
 Json = dict[str, Any]
 
@@ -174,7 +174,7 @@ def _taxonomy_of(party: Party) -> str | None:
 
 
 def _place_of_service_of(item: GfeItem) -> str | None:
-    """The item's CMS place-of-service code, when the GFE carries one (see _taxonomy_of)."""
+    """The item's CMS place-of-service code, when well formed (read defensively)."""
     code = getattr(item, "place_of_service", None)
     return code if isinstance(code, str) and _POS.match(code) else None
 
@@ -714,8 +714,8 @@ def _composition(
 _PACKET_LIMITS: Final = {"Organization": 2, "Practitioner": 1}
 
 
-def gfe_fhir_packet(gfe: GoodFaithEstimate, *, timestamp: datetime | None = None) -> Json:
-    """The GFE as a PCT GFE Packet, as JSON data (money as two-place ``Decimal``).
+def gfe_fhir_bundle(gfe: GoodFaithEstimate, *, timestamp: datetime | None = None) -> Json:
+    """The GFE as a FHIR Bundle: a PCT GFE Packet, as JSON data (money as two-place ``Decimal``).
 
     The Packet (``pct_gfe_packet.fsh``) is a ``document`` Bundle: the PCT GFE Composition
     first, the Patient, a self-pay Coverage, the providers, then one PCT GFE Bundle per
@@ -736,10 +736,9 @@ def gfe_fhir_packet(gfe: GoodFaithEstimate, *, timestamp: datetime | None = None
 
     Raises:
         DocumentError: a service code is neither CPT nor HCPCS, an item has no
-            place-of-service code (``GfeItem.place_of_service``; the profile's
-            locationCodeableConcept is 1..1 with a required binding), ``timestamp`` is
-            naive, or the providers are more than the Packet holds (two organizations, one
-            practitioner).
+            place-of-service code (the profile's locationCodeableConcept is 1..1 with a
+            required binding), ``timestamp`` is naive, or the providers are more than the
+            Packet holds (two organizations, one practitioner).
     """
     stamp = _timestamp(gfe, timestamp)
     parts = _Parts(gfe)
@@ -782,13 +781,13 @@ def gfe_fhir_packet(gfe: GoodFaithEstimate, *, timestamp: datetime | None = None
 
 
 def render_gfe_fhir(gfe: GoodFaithEstimate, *, timestamp: datetime | None = None) -> str:
-    """The GFE as FHIR JSON text: a Da Vinci PCT GFE Packet (see :func:`gfe_fhir_packet`).
+    """The GFE as FHIR JSON text: a Da Vinci PCT GFE Packet (see :func:`gfe_fhir_bundle`).
 
     >>> text = render_gfe_fhir(gfe)            # doctest: +SKIP
     >>> json.loads(text)["type"]               # doctest: +SKIP
     'document'
     """
-    return _dumps(gfe_fhir_packet(gfe, timestamp=timestamp)) + "\n"
+    return _dumps(gfe_fhir_bundle(gfe, timestamp=timestamp)) + "\n"
 
 
 def _dumps(value: Any, indent: str = "") -> str:
