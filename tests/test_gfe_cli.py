@@ -89,7 +89,17 @@ def test_gfe_format_fhir_writes_a_valid_pct_bundle(tmp_path: Path) -> None:
     validate_gfe_fhir(text)
     bundle = json.loads(text)
     assert bundle["resourceType"] == "Bundle"
-    claims = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Claim"]
+    # A PCT GFE Packet (a document) whose GFE Bundles hold the Claims.
+    assert bundle["type"] == "document"
+    gfe_bundles = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Bundle"
+    ]
+    claims = [
+        e["resource"]
+        for b in gfe_bundles
+        for e in b["entry"]
+        if e["resource"]["resourceType"] == "Claim"
+    ]
     assert claims and all(c["use"] == "predetermination" for c in claims)
     # The same GFE twice gives the same bytes.
     again = tmp_path / "again.json"
