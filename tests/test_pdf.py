@@ -49,6 +49,8 @@ SHIPPED = (
     "DroidSansFallbackFull.ttf",
     "LICENSE-DejaVu.txt",
     "LICENSE-Apache-2.0-DroidSansFallback.txt",
+    "NanumGothic.ttf",
+    "LICENSE-OFL-1.1-Nanum.txt",
     "README.md",
 )
 
@@ -116,13 +118,37 @@ def test_text_outside_latin1_prints_as_written(
     assert "Zoë Ōtsuka–O’Brien ✓" in text_of_pdf(render_gfe_pdf(gfe))
 
 
-def test_a_character_no_shipped_font_has_gets_a_stand_in_never_nothing(
+def test_a_character_no_shipped_font_has_gets_a_stand_in_in_free_text() -> None:
+    # 🄐 (U+1F110, PARENTHESIZED LATIN CAPITAL LETTER A) is in no shipped font; its compatibility
+    # form "(A)" is. 𠮷
+    # (U+20BB7, CJK Extension B) and U+E000 (private use) are in none and have no such form:
+    # each is "?".
+    w = _pdf_layout.Writer("Stand-ins", ISSUED)
+    w.paragraph("Room 🄐 𠮷\ue000 west")
+    assert "Room (A) ?? west" in text_of_pdf(w.output())
+
+
+def test_a_korean_name_prints_as_written(
     request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
 ) -> None:
-    # ⑪ (CIRCLED NUMBER ELEVEN) is in neither font; its compatibility form "11" is. The Hangul
-    # syllables 김 and 한 are in neither, nor are all the jamo they decompose to: each is "?".
-    gfe = gfe_for(request_, estimate, patient="Kim ⑪ 김한")
-    assert "Kim 11 ??" in text_of_pdf(render_gfe_pdf(gfe))
+    # Until now "김민준" printed "???": Droid Sans Fallback has 3 of the 11,172 Hangul syllables
+    # (가 힢 힣). NanumGothic draws them all, and every Hangul character (가 too, so "가영" is
+    # one typeface), embedded only in a document that needs it.
+    gfe = gfe_for(request_, estimate, patient="김민준 가영", clinic="서울 케타민 클리닉")
+    data = render_gfe_pdf(gfe)
+    text = text_of_pdf(data)
+    assert "김민준 가영" in text
+    assert "서울 케타민 클리닉 (convening provider)" in text
+    assert "?" not in text
+    assert font_names(data) == {"DejaVuSansBook", "DejaVuSansBold", "NanumGothic"}
+    doc = pdfium.PdfDocument(data)
+    try:
+        for needle in ("김민준", "가영"):
+            n, box, fonts = placed(doc, needle)
+            assert {f.split("+", 1)[-1] for f in fonts} == {"NanumGothic"}, fonts
+            assert 0.05 < ink(doc, n, box, f"gfe-korean-page-{n + 1}.png") < 0.6, needle
+    finally:
+        doc.close()
 
 
 def test_a_name_typed_with_combining_marks_is_drawn_composed(
@@ -143,14 +169,28 @@ def test_the_cjk_font_is_embedded_only_where_needed(
     assert font_names(latin) == {"DejaVuSansBook", "DejaVuSansBold"}
     cjk = render_gfe_pdf(gfe_for(request_, estimate, patient="王小明"))
     assert font_names(cjk) == {"DejaVuSansBook", "DejaVuSansBold", "DroidSansFallback"}
-    # Subsets: the 4 MB CJK font adds a few kilobytes for three ideographs.
+    # Subsets: the 4 MB CJK font adds a few kilobytes for three ideographs, and the 4.7 MB
+    # Korean font as few for three syllables.
     assert len(cjk) - len(latin) < 40_000
+    korean = render_gfe_pdf(gfe_for(request_, estimate, patient="김민준"))
+    assert font_names(korean) == {"DejaVuSansBook", "DejaVuSansBold", "NanumGothic"}
+    assert len(korean) - len(latin) < 40_000
+    both = render_gfe_pdf(gfe_for(request_, estimate, patient="김민준 王小明"))
+    assert font_names(both) == {
+        "DejaVuSansBook",
+        "DejaVuSansBold",
+        "DroidSansFallback",
+        "NanumGothic",
+    }
 
 
 def test_the_fonts_and_their_licences_are_in_the_package() -> None:
     assert sorted(p.name for p in FONTS.iterdir()) == sorted(SHIPPED)
     assert "Bitstream Vera" in (FONTS / "LICENSE-DejaVu.txt").read_text(encoding="utf-8")
     assert "Apache License" in (FONTS / "LICENSE-Apache-2.0-DroidSansFallback.txt").read_text(
+        encoding="utf-8"
+    )
+    assert "SIL OPEN FONT LICENSE" in (FONTS / "LICENSE-OFL-1.1-Nanum.txt").read_text(
         encoding="utf-8"
     )
 
@@ -186,10 +226,10 @@ def test_the_built_wheel_ships_the_fonts_and_an_install_uses_them(tmp_path: Path
             print(FONTS)
             req = ketacost.load_request({str(IV_SELF_PAY)!r})
             req = req.model_copy(
-                update={{"patient": req.patient.model_copy(update={{"name": "Nguyễn 王小明"}})}}
+                update={{"patient": req.patient.model_copy(update={{"name": "Nguyễn 王小明 김민준"}})}}
             )
             pdf = render_gfe_pdf(build_gfe(req, ketacost.estimate(req), issued=date(2026, 11, 21)))
-            print("Nguyễn 王小明" in pdfium.PdfDocument(pdf)[0].get_textpage().get_text_range())
+            print("Nguyễn 王小明 김민준" in pdfium.PdfDocument(pdf)[0].get_textpage().get_text_range())
             """
         ),
         encoding="utf-8",
@@ -506,6 +546,28 @@ def placed(doc: Any, needle: str) -> tuple[int, tuple[float, float, float, float
     raise AssertionError(f"{needle!r} is not in the text layer")
 
 
+def ink(doc: Any, n: int, box: tuple[float, float, float, float], png: str) -> float:
+    """The share of dark pixels in ``box`` on page ``n`` rendered (saved as ``png``).
+
+    Ink there, and not a solid block (a missing glyph's box or a fill), is between 5 and 60 %.
+    """
+    left, bottom, right, top = box
+    height = doc[n].get_height()
+    image = doc[n].render(scale=SCALE).to_pil().convert("L")
+    ARTIFACTS.mkdir(exist_ok=True)
+    image.save(ARTIFACTS / png)
+    # The box on the image (PDF points from the bottom left; pixels from the top left).
+    area = image.crop(
+        (
+            int(left * SCALE),
+            int((height - top) * SCALE),
+            int(right * SCALE) + 1,
+            int((height - bottom) * SCALE) + 1,
+        )
+    )
+    return sum(area.histogram()[:128]) / (area.width * area.height)
+
+
 def test_a_vietnamese_patient_and_a_chinese_clinic_print_as_written(
     request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
 ) -> None:
@@ -523,24 +585,11 @@ def test_a_vietnamese_patient_and_a_chinese_clinic_print_as_written(
     doc = pdfium.PdfDocument(data)
     try:
         for needle, font in ((PATIENT, "DejaVuSansBook"), (CLINIC, "DroidSansFallback")):
-            n, (left, bottom, right, top), fonts = placed(doc, needle)
+            n, box, fonts = placed(doc, needle)
             # The name's glyphs come from the embedded subset (prefix "ABCDEF+"), not a
             # substitute the viewer picked.
             assert {f.split("+", 1)[-1] for f in fonts} == {font}, fonts
-            height = doc[n].get_height()
-            image = doc[n].render(scale=SCALE).to_pil().convert("L")
-            image.save(ARTIFACTS / f"gfe-unicode-page-{n + 1}.png")
-            # The name's box on the image (PDF points from the bottom left; pixels from the
-            # top left): ink there, and not a solid block (a missing glyph's box or a fill).
-            area = image.crop(
-                (
-                    int(left * SCALE),
-                    int((height - top) * SCALE),
-                    int(right * SCALE) + 1,
-                    int((height - bottom) * SCALE) + 1,
-                )
-            )
-            dark = sum(area.histogram()[:128])
-            assert 0.05 < dark / (area.width * area.height) < 0.6, (needle, dark, area.size)
+            dark = ink(doc, n, box, f"gfe-unicode-page-{n + 1}.png")
+            assert 0.05 < dark < 0.6, (needle, dark)
     finally:
         doc.close()

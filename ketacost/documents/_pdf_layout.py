@@ -1,11 +1,14 @@
 """The page layout of the PDF documents over fpdf2: fonts, headings, fields, tables, paragraphs.
 
 Text is drawn in fonts shipped in ``documents/fonts/`` and embedded as subsets: DejaVu Sans
-(Latin with Vietnamese, Greek, Cyrillic, arrows and maths signs) and, only in a document that
-needs it, Droid Sans Fallback for Chinese and Japanese. A character neither font has (Hangul,
-for one) is drawn as its compatibility form where the fonts have that (``⑪`` as ``11``) and as
-``?`` otherwise, so nothing is silently dropped. The PDF's creation date is the document's
-issue date, so the same document gives the same bytes. The PDFs are PDF/A-2b (``_pdfa``).
+(Latin with Vietnamese, Greek, Cyrillic, arrows and maths signs) and, each only in a document
+that needs it, Droid Sans Fallback for Chinese and Japanese and NanumGothic for Korean (all
+11,172 Hangul syllables; Hangul is always drawn with it, so a name is in one typeface). A
+character none of the fonts has (an ideograph of CJK Extension B such as 𠮷, a private-use
+character) is drawn as its compatibility form where the fonts have that (``🄐`` as ``(A)``)
+and as ``?`` otherwise, so nothing is silently dropped. The PDF's creation
+date is the document's issue date, so the same document gives the same bytes. The PDFs are
+PDF/A-2b (``_pdfa``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ _LATIN = "dejavu"
 _CJK = "droid"
 _LATIN_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 _CJK_FILE = "DroidSansFallbackFull.ttf"
+_HANGUL = "nanum"
+_HANGUL_FILE = "NanumGothic.ttf"
+#: The fallback fonts in the order fpdf2 tries them (Hangul goes to NanumGothic first).
+_FALLBACKS = {_CJK: _CJK_FILE, _HANGUL: _HANGUL_FILE}
 #: A no-break space: fpdf2 never wraps a line at one (it prints a space).
 NBSP = "\u00a0"
 #: Between the first and the last date of a range: the one place a date cell may wrap.
@@ -62,12 +69,36 @@ def _fpdf() -> Any:
     return require("fpdf", "pdf", library="fpdf2", feature="a PDF document")
 
 
+def _hangul(ch: str) -> bool:
+    """A Hangul syllable or jamo (any block: conjoining, compatibility, half-width)."""
+    return unicodedata.name(ch, "").startswith("HANGUL")
+
+
+@functools.cache
+def _pdf_class() -> type[FPDF]:
+    """fpdf2's FPDF drawing every Hangul character with NanumGothic when it has it.
+
+    Droid Sans Fallback has three Hangul syllables (가 힢 힣) and the jamo: left to fpdf2's
+    order, "가영" would mix two typefaces.
+    """
+    _fpdf()
+    from fpdf import FPDF
+
+    class _Pdf(FPDF):
+        def get_fallback_font(self, char: str, style: str = "") -> str | None:
+            if _HANGUL in self.fonts and _hangul(char) and ord(char) in _code_points(_HANGUL_FILE):
+                return _HANGUL
+            return super().get_fallback_font(char, style)
+
+    return _Pdf
+
+
 class Writer:
     """A few layout steps over fpdf2: title, heading, fields, table, paragraph."""
 
     def __init__(self, title: str, issued: date | None, landscape: bool = False) -> None:
         fpdf = _fpdf()
-        pdf: FPDF = fpdf.FPDF(
+        pdf = _pdf_class()(
             orientation="L" if landscape else "P",
             unit="mm",
             format="Letter",
@@ -83,9 +114,8 @@ class Writer:
         pdf.set_xmp_metadata(xmp_metadata(title=title, creator="ketacost", created=created))
         for style, name in _LATIN_FILES.items():
             pdf.add_font(_LATIN, style, FONTS / name)
-        # Bold text falls back to the regular CJK face (exact_match=False): it has no bold.
         self._latin = _code_points(_LATIN_FILES[""]) & _code_points(_LATIN_FILES["B"])
-        self._cjk_added = False
+        self._fallbacks: list[str] = []
         self.total_alone = False
         pdf.add_page()
         self.pdf = pdf
@@ -110,13 +140,18 @@ class Writer:
     def _drawn(self, ch: str) -> bool:
         if ord(ch) in self._latin:
             return True
-        if ord(ch) not in _code_points(_CJK_FILE):
+        order = (_HANGUL, _CJK) if _hangul(ch) else (_CJK, _HANGUL)
+        family = next((f for f in order if ord(ch) in _code_points(_FALLBACKS[f])), None)
+        if family is None:
             return False
-        if not self._cjk_added:
-            # Only a document that needs it embeds (a subset of) the 4 MB CJK font.
-            self.pdf.add_font(_CJK, "", FONTS / _CJK_FILE)
-            self.pdf.set_fallback_fonts([_CJK], exact_match=False)
-            self._cjk_added = True
+        if family not in self._fallbacks:
+            # Only a document that needs it embeds (a subset of) a 4 MB CJK or Korean font.
+            self.pdf.add_font(family, "", FONTS / _FALLBACKS[family])
+            self._fallbacks.append(family)
+            # Bold text falls back to the regular face (exact_match=False): neither has bold.
+            self.pdf.set_fallback_fonts(
+                [f for f in _FALLBACKS if f in self._fallbacks], exact_match=False
+            )
         return True
 
     def _stand_in(self, ch: str) -> str:
