@@ -37,6 +37,7 @@ from ketacost.documents import (
     render_gfe_pdf,
     render_superbill_pdf,
 )
+from ketacost.documents._common import DocumentError
 from ketacost.documents._pdf import FONTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,10 +123,39 @@ def test_a_character_no_shipped_font_has_gets_a_stand_in_in_free_text() -> None:
     # 🄐 (U+1F110, PARENTHESIZED LATIN CAPITAL LETTER A) is in no shipped font; its compatibility
     # form "(A)" is. 𠮷
     # (U+20BB7, CJK Extension B) and U+E000 (private use) are in none and have no such form:
-    # each is "?".
+    # each is "?". Free text (a description, a disclaimer) may carry a stand-in; a name may not.
     w = _pdf_layout.Writer("Stand-ins", ISSUED)
     w.paragraph("Room 🄐 𠮷\ue000 west")
     assert "Room (A) ?? west" in text_of_pdf(w.output())
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("Kim 𝐀", "U+1D400 '𝐀'"), ("𠮷田 陽子", "U+20BB7 '𠮷'"), ("Lee\ue000 Park", "U+E000")],
+)
+def test_a_name_the_fonts_cannot_print_exactly_is_refused(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate, name: str, shown: str
+) -> None:
+    # A legal document must not carry a wrong name: no "?", and no "A" for "𝐀" (U+1D400,
+    # MATHEMATICAL BOLD CAPITAL A, in no shipped font) in a name.
+    # The error names the field and the character (only that one: 田 陽 子 print).
+    with pytest.raises(DocumentError, match=r"^Patient name .*cannot draw U\+") as caught:
+        render_gfe_pdf(gfe_for(request_, estimate, patient=name))
+    assert shown in str(caught.value)
+    assert "U+7530" not in str(caught.value)  # 田
+    with pytest.raises(DocumentError, match=r"^Provider name "):
+        render_gfe_pdf(gfe_for(request_, estimate, clinic=name))
+    # The superbill too: its provider and its patient.
+    req = request_.model_copy(update={"clinic": request_.clinic.model_copy(update={"name": name})})
+    bill = build_superbill(req, estimate)
+    with pytest.raises(DocumentError, match=r"^Provider name "):
+        render_superbill_pdf(bill)
+    req = request_.model_copy(
+        update={"patient": request_.patient.model_copy(update={"name": name})}
+    )
+    bill = build_superbill(req, estimate)
+    with pytest.raises(DocumentError, match=r"^Patient name "):
+        render_superbill_pdf(bill)
 
 
 def test_a_korean_name_prints_as_written(

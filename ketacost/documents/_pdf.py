@@ -51,7 +51,7 @@ def _gfe_pages(gfe: GoodFaithEstimate, keep: int) -> Writer:
     w.heading("Patient")
     w.fields(
         [
-            ("Patient name", gfe.patient.name),
+            ("Patient name", w.name("Patient name", gfe.patient.name)),
             ("Date of birth", day(gfe.patient.birth_date)),
             ("Diagnosis codes", ", ".join(gfe.diagnosis_codes) or "none recorded"),
         ]
@@ -112,6 +112,7 @@ def _gfe_pages(gfe: GoodFaithEstimate, keep: int) -> Writer:
             w.pdf.add_page()
         party = p.provider
         name = party.name + (f", {party.credentials}" if party.credentials else "")
+        name = w.name("Provider name", name)
         w.heading(name + (" (convening provider)" if p.role == "convening" else ""), size=10)
         w.fields(
             [
@@ -150,7 +151,7 @@ def _gfe_pages(gfe: GoodFaithEstimate, keep: int) -> Writer:
                 [
                     s.description,
                     ", ".join(s.service_codes),
-                    s.provider,
+                    w.name("Provider name", s.provider),
                     s.related_to,
                     usd(s.self_pay_price) if s.self_pay_price is not None else "on request",
                 ]
@@ -218,14 +219,19 @@ def _superbill_pages(bill: Superbill, keep: int) -> Writer:
     w.title("Superbill", f"Issued {issued}. {bill.note}")
     w.heading("Provider")
     p = bill.provider
-    pairs = [("Name", p.name), ("NPI", p.npi), ("TIN", p.tin), ("Address", p.location)]
+    pairs = [
+        ("Name", w.name("Provider name", p.name)),
+        ("NPI", p.npi),
+        ("TIN", p.tin),
+        ("Address", p.location),
+    ]
     if p.phone:
         pairs.append(("Phone", p.phone))
     w.fields(pairs)
     w.heading("Patient")
     w.fields(
         [
-            ("Name", bill.patient.name),
+            ("Name", w.name("Patient name", bill.patient.name)),
             ("Date of birth", bill.patient.birth_date.isoformat()),
             ("Member ID", bill.patient.member_id or ""),
         ]

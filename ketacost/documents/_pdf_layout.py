@@ -3,10 +3,12 @@
 Text is drawn in fonts shipped in ``documents/fonts/`` and embedded as subsets: DejaVu Sans
 (Latin with Vietnamese, Greek, Cyrillic, arrows and maths signs) and, each only in a document
 that needs it, Droid Sans Fallback for Chinese and Japanese and NanumGothic for Korean (all
-11,172 Hangul syllables; Hangul is always drawn with it, so a name is in one typeface). A
-character none of the fonts has (an ideograph of CJK Extension B such as 𠮷, a private-use
-character) is drawn as its compatibility form where the fonts have that (``🄐`` as ``(A)``)
-and as ``?`` otherwise, so nothing is silently dropped. The PDF's creation
+11,172 Hangul syllables; Hangul is always drawn with it, so a name is in one typeface). A name
+(:meth:`Writer.name`: the patient's, a provider's) must print exactly: a character none of the
+fonts has (an ideograph of CJK Extension B such as 𠮷, a private-use character) raises
+:class:`DocumentError` naming the field and the characters. In other text (descriptions,
+disclaimers) such a character is drawn as its compatibility form where the fonts have that
+(``🄐`` as ``(A)``) and as ``?`` otherwise, so nothing is silently dropped. The PDF's creation
 date is the document's issue date, so the same document gives the same bytes. The PDFs are
 PDF/A-2b (``_pdfa``).
 """
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ketacost._extras import require
 
+from ._common import DocumentError
 from ._html import long_date
 from ._pdfa import COMPLIANCE, xmp_metadata
 
@@ -153,6 +156,24 @@ class Writer:
                 [f for f in _FALLBACKS if f in self._fallbacks], exact_match=False
             )
         return True
+
+    def name(self, field: str, text: str) -> str:
+        """``text``, a name, checked to print exactly (the module docstring says why).
+
+        Raises:
+            DocumentError: a character of it is in none of the fonts (names the field and
+                the characters).
+        """
+        composed = unicodedata.normalize("NFC", text)
+        missing = dict.fromkeys(ch for ch in composed if ch >= " " and not self._drawn(ch))
+        if missing:
+            listed = ", ".join(f"U+{ord(ch):04X} {ch!r}" for ch in missing)
+            self.close()  # the document will not be made: its font files are closed now
+            raise DocumentError(
+                f"{field} {text!r}: the PDF's fonts cannot draw {listed}, and a legal "
+                "document must carry a name exactly as written"
+            )
+        return text
 
     def _stand_in(self, ch: str) -> str:
         form = unicodedata.normalize("NFKD", ch)
