@@ -484,6 +484,28 @@ def test_the_grand_total_never_opens_a_page_alone(gfe: GoodFaithEstimate) -> Non
         assert not total_opens_a_page(w), repeat
 
 
+def test_a_gfe_whose_providers_have_no_items_still_prints(gfe: GoodFaithEstimate) -> None:
+    # Hand-built: the clinic and a co-provider, neither with an item (every service scheduled
+    # separately, say). There is no table to keep with the grand total; until now finding "the
+    # last provider with items" raised IndexError (with ``keep`` 0 as well as 2).
+    [p] = gfe.providers
+    dana = p.provider.model_copy(update={"name": "Dana Lee", "key": "lee"})
+    empty = gfe.model_copy(
+        update={
+            "providers": (
+                p.model_copy(update={"items": ()}),
+                p.model_copy(update={"items": (), "role": "co-provider", "provider": dana}),
+            ),
+        }
+    )
+    for keep in (0, 2):
+        assert not total_opens_a_page(_pdf._gfe_pages(empty, keep))
+    text = text_of_pdf(render_gfe_pdf(empty))
+    assert "Dana Lee NPI" in text
+    assert "Diagnosis codes Qty" not in text  # no item table
+    assert "Total expected charges, all providers and facilities" in text
+
+
 def test_the_superbill_balance_due_takes_the_last_rows_to_its_page(
     request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
 ) -> None:

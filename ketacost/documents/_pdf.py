@@ -102,12 +102,13 @@ def _gfe_pages(gfe: GoodFaithEstimate, keep: int) -> Writer:
             size=8.5,
         )
     w.heading("Itemised estimate by provider and facility")
-    with_items = [p for p in gfe.providers if p.items]
+    # The last provider with items (none: no table to keep with the grand total).
+    last = next((p for p in reversed(gfe.providers) if p.items), None)
     for p in gfe.providers:
         rows = _item_rows(p)
         # With ``keep``, the last rows before the grand total start a new page: the table's last
         # two (the last item and the subtotal), or the whole provider if it has no more.
-        keep_here = keep if p is with_items[-1] else 0
+        keep_here = keep if p is last else 0
         if keep_here and len(rows) <= keep_here:
             w.pdf.add_page()
         party = p.provider
