@@ -520,6 +520,45 @@ def test_the_superbill_balance_due_takes_the_last_rows_to_its_page(
     assert pages[on].index("Total $") < pages[on].index("Balance due")
 
 
+HEADINGS = (
+    "Recurring treatment: frequency and number of sessions",
+    "Itemised estimate by provider and facility",
+    "Items or services to be scheduled separately",
+    "Disclaimers",
+)
+
+
+def test_a_heading_never_ends_a_page(gfe: GoodFaithEstimate) -> None:
+    # With 9, 18 and 22 times the item rows, "Items or services to be scheduled separately" was
+    # the last line of pages 3, 5 and 6, its table starting the next page. Now it starts that
+    # page with the table's heading row and first row under it.
+    for repeat in (9, 18, 22):
+        pages = page_texts(render_gfe_pdf(long_gfe(gfe, repeat)))
+        for n, text in enumerate(pages[:-1]):
+            assert not text.endswith(HEADINGS), (repeat, n)
+        [on] = [n for n, t in enumerate(pages) if HEADINGS[2] in t]
+        page = pages[on]
+        first = gfe.separately_scheduled[0].description
+        assert page.index(HEADINGS[2]) < page.index("Self-pay price") < page.index(first)
+
+
+@pytest.mark.parametrize("then", ["table", "paragraph"])
+def test_a_heading_goes_to_the_next_page_with_its_first_rows(then: str) -> None:
+    # A heading with room for itself (2 + 6 mm) but not for a table's heading row and first
+    # row (2 x 6.4 mm) or a paragraph's first two lines (2 x 4.4 mm) under it opens the next page.
+    w = _pdf_layout.Writer("Headings", ISSUED)
+    w.pdf.set_y(w.pdf.page_break_trigger - 12)
+    w.heading("Items or services to be scheduled separately")
+    if then == "table":
+        w.table(("Item or service", "Self-pay price"), [["IV infusion", "$400.00"]], widths=(3, 1))
+    else:
+        w.paragraph("These are expected before or after the period of care. " * 3)
+    pages = page_texts(w.output())
+    assert pages[0] == ""
+    assert pages[1].startswith("Items or services to be scheduled separately")
+    assert ("IV infusion" if then == "table" else "These are expected") in pages[1]
+
+
 def test_a_date_never_breaks_inside_its_cell() -> None:
     # A date column given 1/31 of the page (6 mm) is widened to hold "2027-01-05" whole
     # (about 18 mm at 8.5 pt, plus the padding); a range wraps only between its dates.

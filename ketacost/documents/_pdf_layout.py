@@ -49,6 +49,8 @@ NBSP = "\u00a0"
 #: Between the first and the last date of a range: the one place a date cell may wrap.
 TO = " to "
 _PADDING = 1.0
+#: A heading is kept with at least this many lines of the paragraph after it.
+_KEEP_LINES = 2
 
 
 @functools.cache
@@ -119,6 +121,8 @@ class Writer:
             pdf.add_font(_LATIN, style, FONTS / name)
         self._latin = _code_points(_LATIN_FILES[""]) & _code_points(_LATIN_FILES["B"])
         self._fallbacks: list[str] = []
+        #: Headings waiting for the block that follows them (text as drawn, size).
+        self._headings: list[tuple[str, float]] = []
         self.total_alone = False
         pdf.add_page()
         self.pdf = pdf
@@ -187,11 +191,44 @@ class Writer:
         self.paragraph(subtitle, size=8.5)
 
     def heading(self, text: str, size: float = 11.5) -> None:
-        self.pdf.ln(2)
-        self.pdf.set_font(_LATIN, "B", size)
-        self.pdf.multi_cell(0, 6, self._text(text), new_x=self.xpos.LMARGIN, new_y=self.ypos.NEXT)
+        """A heading, drawn with what follows it: never alone at the foot of a page.
+
+        It waits for the next block (a table, fields, a paragraph), which draws it on the page
+        where the block's first rows or lines fit too, a new one if need be.
+        """
+        self._headings.append((self._text(text), size))
+
+    def _place_headings(self, need: float) -> None:
+        """Draws the waiting headings, first opening a page if ``need`` mm more would not fit."""
+        if not self._headings:
+            return
+        tall = need
+        for text, size in self._headings:
+            self.pdf.set_font(_LATIN, "B", size)
+            lines: Any = self.pdf.multi_cell(0, 6, text, dry_run=True, output="LINES")
+            tall += 2 + 6 * len(lines)
+        if self.pdf.y + tall > self.pdf.page_break_trigger and self.pdf.y > self.pdf.t_margin:
+            self.pdf.add_page()
+        for text, size in self._headings:
+            self.pdf.ln(2)
+            self.pdf.set_font(_LATIN, "B", size)
+            self.pdf.multi_cell(0, 6, text, new_x=self.xpos.LMARGIN, new_y=self.ypos.NEXT)
+        self._headings.clear()
+
+    def _row_height(self, cells: Sequence[str], widths: Sequence[float]) -> float:
+        """The height (mm) of a table row: its tallest cell, in bold (the wider, to be safe)."""
+        self.pdf.set_font(_LATIN, "B", 8.5)
+        lines = 1
+        for text, share in zip(cells, widths, strict=True):
+            # A table cell is padded instead of multi_cell's own c_margin on either side.
+            width = share / sum(widths) * self.pdf.epw - 2 * _PADDING + 2 * self.pdf.c_margin
+            found: Any = self.pdf.multi_cell(width, 4.4, text, dry_run=True, output="LINES")
+            lines = max(lines, len(found))
+        self.pdf.set_font(_LATIN, "", 8.5)
+        return lines * 4.4 + 2 * _PADDING
 
     def paragraph(self, text: str, *, size: float = 9, bold_lead: str = "") -> None:
+        self._place_headings(_KEEP_LINES * 4.4)  # a heading keeps the first lines with it
         # write() flows text with word wrap; no markdown, so "*" or "--" in data stay as typed.
         if bold_lead:
             self.pdf.set_font(_LATIN, "B", size)
@@ -241,6 +278,10 @@ class Writer:
             for r in body:
                 r[i] = TO.join(d.replace(" ", NBSP) for d in r[i].split(TO))
         widths = self._fit(widths, dates, body)
+        # A heading above keeps the table's heading row and first row with it.
+        opening = ([[self._text(c) for c in head]] if header else []) + body[:1]
+        self._place_headings(sum(self._row_height(r, widths) for r in opening))
+        self.pdf.set_font(_LATIN, "", 8.5)
         split = len(body) - new_page_for_last if 0 < new_page_for_last < len(body) else 0
         for n, part in enumerate((body[:split], body[split:]) if split else (body,)):
             if n:
@@ -310,9 +351,11 @@ class Writer:
 
     def close(self) -> None:
         """Closes the font files of pages that will not be output (output() closes them)."""
+        self._headings.clear()
         for font in self.pdf.fonts.values():
             if hasattr(font, "close"):
                 font.close()
 
     def output(self) -> bytes:
+        self._place_headings(0)
         return bytes(self.pdf.output())
