@@ -581,6 +581,28 @@ def test_a_date_never_breaks_inside_its_cell() -> None:
     assert lines_of(plain, "2027-01-05") != [1]
 
 
+def test_an_iso_date_in_running_text_never_breaks_at_its_hyphens() -> None:
+    # fpdf2 breaks a line of flowing text only at a space or a soft hyphen (FPDF.write, 2.8.9:
+    # "a line break occurs at the most recent space or soft-hyphen character"), never after
+    # "-", so a date in a disclaimer stays whole without a non-breaking hyphen (U+2011 would
+    # keep "2026-11-21" from being found or copied as typed). Pinned: the date at every
+    # offset along a line (0 to 119 characters before it, after a bold lead or not).
+    w = _pdf_layout.Writer("Dates", ISSUED)
+    for k in range(120):
+        w.paragraph("x" * k + " issued (2026-11-21); first visit 2027-01-04.")
+        w.paragraph("2027-12-31 is " + "y" * k + " 2026-11-21.", bold_lead="Lead" + "z" * (k % 40))
+    data = w.output()
+    for text, times in (("2026-11-21", 240), ("2027-01-04", 120), ("2027-12-31", 120)):
+        assert lines_of(data, text) == [1] * times, text
+    # The check can fail: the same text wrapped at any character breaks dates inside.
+    w = _pdf_layout.Writer("Dates", ISSUED)
+    w.pdf.set_font("dejavu", "", 9)
+    for k in range(120):
+        w.pdf.write(4.4, "x" * k + " issued (2026-11-21).", wrapmode="CHAR")
+        w.pdf.ln(5.4)
+    assert lines_of(w.output(), "2026-11-21") != [1] * 120
+
+
 @pytest.mark.parametrize("kind", ["gfe", "superbill"])
 def test_every_date_in_the_documents_is_on_one_line(
     kind: str,
@@ -592,6 +614,7 @@ def test_every_date_in_the_documents_is_on_one_line(
         data = render_gfe_pdf(gfe)
         dates = {d for r in gfe.recurring for d in (r.first_date, r.last_date)}
         dates |= {d for p in gfe.providers for i in p.items for d in (i.first_date, i.last_date)}
+        dates.add(gfe.issued)  # in the disclaimers' running text and the footer
         longs = ["January 4, 2027", "January 3, 2028", "January 5, 2027", "April 12, 1988"]
     else:
         bill = build_superbill(request_, estimate)
