@@ -237,6 +237,14 @@ def test_the_built_wheel_ships_the_fonts_and_an_install_uses_them(tmp_path: Path
     with zipfile.ZipFile(wheel) as zf:
         listed = set(zf.namelist())
     assert {f"ketacost/documents/fonts/{n}" for n in SHIPPED} <= listed
+    # The font licences are declared in the metadata too (PEP 639 License-File).
+    licences = {n for n in SHIPPED if n.startswith("LICENSE-")}
+    info = "ketacost-0.1.0.dist-info"
+    assert {f"{info}/licenses/ketacost/documents/fonts/{n}" for n in licences} <= listed
+    with zipfile.ZipFile(wheel) as zf:
+        metadata = zf.read(f"{info}/METADATA").decode()
+    for n in licences:
+        assert f"License-File: ketacost/documents/fonts/{n}" in metadata
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
