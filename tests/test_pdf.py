@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -179,6 +180,19 @@ def test_a_korean_name_prints_as_written(
             assert 0.05 < ink(doc, n, box, f"gfe-korean-page-{n + 1}.png") < 0.6, needle
     finally:
         doc.close()
+
+
+def test_a_korean_document_logs_no_subsetting_warnings(
+    request_: ketacost.EstimateRequest,
+    estimate: ketacost.Estimate,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # NanumGothic's VTT tables (TSI0-TSI5) are dropped from the subset; fontTools warned
+    # "TSI0 NOT subset; don't know how to subset; dropped" five times, on the CLI's stderr.
+    with caplog.at_level(logging.WARNING):
+        render_gfe_pdf(gfe_for(request_, estimate, patient="김민준"))
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("fontTools")] == []
+    assert logging.getLogger("fontTools.subset").level == logging.NOTSET  # put back
 
 
 def test_a_name_typed_with_combining_marks_is_drawn_composed(

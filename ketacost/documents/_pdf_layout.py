@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import logging
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -358,4 +359,13 @@ class Writer:
 
     def output(self) -> bytes:
         self._place_headings(0)
-        return bytes(self.pdf.output())
+        # NanumGothic carries VTT hinting sources (TSI0-TSI5) that fontTools drops from the
+        # subset, warning each time (on stderr, through logging's last resort): nothing a
+        # reader of the document loses, so those warnings are not passed on.
+        subset = logging.getLogger("fontTools.subset")
+        level = subset.level
+        subset.setLevel(logging.ERROR)
+        try:
+            return bytes(self.pdf.output())
+        finally:
+            subset.setLevel(level)
