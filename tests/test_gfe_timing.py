@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,7 +25,7 @@ from ketacost._business_days import (
 )
 from ketacost._request import GoodFaithDates
 from ketacost.cli import cli
-from ketacost.documents import GoodFaithEstimate, build_gfe, render_gfe_html
+from ketacost.documents import DocumentError, GoodFaithEstimate, build_gfe, render_gfe_html
 from ketacost.documents._gfe_timing import gfe_timing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,8 +216,9 @@ def test_gfe_carries_its_timing(tmp_path: Path) -> None:
     ("good_faith", "message"),
     [
         ({}, "give scheduled_on or requested_on"),
-        ({"scheduled_on": "2027-01-05"}, r"good_faith.scheduled_on \(2027-01-05\) is after the"),
-        ({"requested_on": "2027-02-01"}, r"good_faith.requested_on \(2027-02-01\) is after the"),
+        # After the plan's last visit (the self-pay example's last booster is in 2027).
+        ({"scheduled_on": "2028-06-01"}, r"good_faith.scheduled_on \(2028-06-01\) is after the"),
+        ({"requested_on": "2028-06-01"}, r"good_faith.requested_on \(2028-06-01\) is after the"),
         ({"scheduled_on": "next week"}, "scheduled_on"),
         ({"scheduled_on": "2026-11-20", "when": "2026-11-20"}, "when"),
     ],
@@ -230,3 +232,38 @@ def test_bad_good_faith_dates(good_faith: dict[str, Any], message: str) -> None:
     data["good_faith"] = good_faith
     with pytest.raises(ketacost.RequestFileError, match=message):
         ketacost.request_from_data(data, payers=payers)
+
+
+def _iv_commercial_data(**changes: Any) -> dict[str, Any]:
+    """The IV series of the commercial example as data, with ``changes`` at the top level."""
+    data = yaml.safe_load(IV_COMMERCIAL.read_text(encoding="utf-8"))
+    data["clinic"] = ketacost.load_clinic(ROOT / "examples/clinics/example-clinic.yaml")
+    data.update(changes)
+    return data
+
+
+def test_scheduled_after_a_covered_intake_counts_to_the_first_infusion() -> None:
+    # The intake (90791, covered by the plan) on Mon 2027-01-04; the excluded infusions start
+    # two weeks later, Tue 2027-01-19 (Mon 01-18 is Martin Luther King Jr. Day). Scheduled Wed
+    # 2027-01-06, after the intake's first date but before the first self-paid date: valid.
+    # Business days after 01-06 up to 01-19: Thu 01-07, Fri 01-08 (2), Mon 01-11 to Fri 01-15
+    # (7), Mon 01-18 holiday (no), Tue 01-19 (8). 8 is at least 3 and fewer than 10: due within
+    # 1 business day of scheduling, Thu 2027-01-07.
+    payers = ketacost.load_payers()
+    data = _iv_commercial_data(good_faith={"scheduled_on": "2027-01-06"}, issued="2027-01-06")
+    data["plan"]["phases"][1]["start_after_weeks"] = 2
+    request = ketacost.request_from_data(data, payers=payers)
+    estimate = ketacost.estimate(request, payers=payers)
+    gfe = build_gfe(request, estimate, issued=date(2027, 1, 6))
+    assert gfe.timing is not None
+    assert (gfe.timing.first_service, gfe.timing.business_days_ahead, gfe.timing.due_by) == (
+        date(2027, 1, 19),
+        8,
+        date(2027, 1, 7),
+    )
+    assert gfe.timing.rule == "scheduled-3-days"
+    # Scheduled after the first infusion: refused by the GFE (not by the request).
+    data["good_faith"] = {"scheduled_on": "2027-01-20"}
+    late = ketacost.request_from_data(data, payers=payers)
+    with pytest.raises(DocumentError, match=r"after the first self-paid date of service"):
+        build_gfe(late, ketacost.estimate(late, payers=payers), issued=date(2027, 1, 6))

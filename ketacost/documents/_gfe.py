@@ -560,6 +560,19 @@ def build_gfe(
             f"scheduled date of service ({first.isoformat()}); it must come before "
             "the service"
         )
+    # The deadline runs to the first self-paid date (45 CFR 149.610(b)(1)), not the plan's
+    # first visit: covered visits before it do not count (the request checks only the last).
+    dates = request.good_faith
+    for name, day in (
+        ("scheduled_on", dates.scheduled_on if dates else None),
+        ("requested_on", dates.requested_on if dates else None),
+    ):
+        if day is not None and day > first:
+            raise DocumentError(
+                f"good_faith.{name} ({day.isoformat()}) is after the first self-paid date of "
+                f"service ({first.isoformat()}): a Good Faith Estimate is asked for before "
+                "the service"
+            )
     return build_gfe_unchecked(
         request,
         estimate,
