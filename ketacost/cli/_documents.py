@@ -179,7 +179,7 @@ def gfe(
     if doc.reissue is not None:
         counts = {
             kind: sum(c.change == kind for c in doc.reissue.changes)
-            for kind in ("added", "removed", "re-priced")
+            for kind in ("added", "removed", "re-priced", "rescheduled")
         }
         click.echo(
             f"Replaces the estimate of {doc.reissue.replaces.issued.isoformat()}: "

@@ -36,6 +36,7 @@ __all__ = [
     "GfeItem",
     "GfePatient",
     "GfeProviderEstimate",
+    "GfeSession",
     "GfeTiming",
     "GoodFaithEstimate",
     "NotIncludedItem",
@@ -63,6 +64,13 @@ class GfePatient(Model):
     contact_preference: Literal["mail", "email", "phone", "portal"] | None = None
 
 
+class GfeSession(Model):
+    """One session an item is billed on: its date and its charge."""
+
+    date: date
+    charge: Money
+
+
 class GfeItem(Model):
     """One service code on the sessions of one phase: how many times, and the expected charge."""
 
@@ -82,6 +90,11 @@ class GfeItem(Model):
     last_date: date
     charge_each: Money | None = Field(description="per session; None when sessions differ")
     expected_charge: Money
+    sessions: tuple[GfeSession, ...] = Field(
+        default=(),
+        description="each session's date and charge, in date order (a re-issue compares them; "
+        "empty in an estimate written before they were kept)",
+    )
 
 
 class GfeProviderEstimate(Model):
@@ -398,6 +411,7 @@ def _item(
         last_date=uses[-1][0],
         charge_each=next(iter(charges)) if len(charges) == 1 else None,
         expected_charge=sum((m for _, m in uses), Money(0)),
+        sessions=tuple(GfeSession(date=d, charge=m) for d, m in uses),
     )
 
 
