@@ -267,3 +267,31 @@ def test_scheduled_after_a_covered_intake_counts_to_the_first_infusion() -> None
     late = ketacost.request_from_data(data, payers=payers)
     with pytest.raises(DocumentError, match=r"after the first self-paid date of service"):
         build_gfe(late, ketacost.estimate(late, payers=payers), issued=date(2027, 1, 6))
+
+
+def test_scheduled_on_a_saturday_takes_the_stricter_count() -> None:
+    # Scheduled Sat 2026-11-21 for Mon 2026-12-07. Counted from the Saturday: Mon 11-23,
+    # Tue 11-24, Wed 11-25, (Thu 11-26 Thanksgiving), Fri 11-27 (4), Mon 11-30 to Fri 12-04
+    # (9), Mon 12-07 (10): at least 10, due within 3 business days, Wed 11-25. Counted from the
+    # next business day, Mon 11-23: 9 ahead (fewer than 10), due within 1 business day of
+    # scheduling, Mon 11-23. The earlier, Mon 2026-11-23, applies.
+    t = gfe_timing(GoodFaithDates(scheduled_on=date(2026, 11, 21)), date(2026, 12, 7),
+                   issued=date(2026, 11, 24))  # fmt: skip
+    assert (t.rule, t.business_days_ahead, t.due_by, t.on_time) == (
+        "scheduled-3-days",
+        9,
+        date(2026, 11, 23),
+        False,
+    )
+    assert "not a business day" in t.timing_rule and "the stricter reading" in t.timing_rule
+    assert "would make it due by 2026-11-25" in t.timing_rule
+    # Scheduled on a Saturday 3 business days ahead (Sat 11-21 for Wed 11-25: Mon, Tue, Wed):
+    # counted from Monday it would be 2 and have no deadline; a deadline is stricter: due
+    # Mon 11-23, as counted from the Saturday.
+    t = gfe_timing(GoodFaithDates(scheduled_on=date(2026, 11, 21)), date(2026, 11, 25),
+                   issued=date(2026, 11, 23))  # fmt: skip
+    assert (t.rule, t.business_days_ahead, t.due_by) == (
+        "scheduled-3-days",
+        3,
+        date(2026, 11, 23),
+    )

@@ -11,7 +11,10 @@ The rules (``../shared/domain.md`` §5.1, §10.6; 45 CFR 149.610(b)(1)(vi)–(vi
   changes (:mod:`ketacost.documents._gfe_reissue`).
 
 "Ahead" counts the business days after the day of scheduling up to and including the day of
-service (:func:`ketacost._business_days.business_days_between`). Where both a scheduling and a
+service (:func:`ketacost._business_days.business_days_between`). Scheduled on a weekend or a
+federal holiday, counting from the next business day instead brings the service one business
+day nearer; the regulation does not settle which count applies, so the stricter reading (the
+earlier due date) is taken and the timing says so. Where both a scheduling and a
 request are known, each rule applies and the earlier due date binds.
 """
 
@@ -22,7 +25,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ketacost._business_days import add_business_days, business_days_between
+from ketacost._business_days import add_business_days, business_days_between, is_business_day
 from ketacost._request import GoodFaithDates
 from ketacost._types import Model
 
@@ -51,25 +54,50 @@ class GfeTiming(Model):
     timing_rule: str = Field(description="the rule that applies, in words")
 
 
+def _rule_for(scheduled_on: date, ahead: int) -> tuple[TimingRule, date | None]:
+    if ahead >= 10:
+        return "scheduled-10-days", add_business_days(scheduled_on, 3)
+    if ahead >= 3:
+        return "scheduled-3-days", add_business_days(scheduled_on, 1)
+    return "scheduled-under-3-days", None
+
+
 def _scheduled(scheduled_on: date, first: date) -> tuple[TimingRule, int, date | None, str]:
     ahead = business_days_between(scheduled_on, first)
     head = (
         f"scheduled on {scheduled_on.isoformat()}, {ahead} business "
         f"day{'s' * (ahead != 1)} before the first service on {first.isoformat()}"
     )
-    if ahead >= 10:
-        due = add_business_days(scheduled_on, 3)
-        return "scheduled-10-days", ahead, due, (
+    rule, due = _rule_for(scheduled_on, ahead)
+    if not is_business_day(scheduled_on) and ahead > 0:
+        # Scheduled on a weekend or holiday: counted from the next business day instead, the
+        # service is one business day nearer. The regulation does not say which count applies;
+        # the stricter reading (the earlier due date; a deadline rather than none) is taken.
+        nearer, due_nearer = _rule_for(scheduled_on, ahead - 1)
+        if due_nearer is not None and (due is None or due_nearer < due):
+            assert due is not None  # fewer days ahead never adds a deadline
+            next_day = add_business_days(scheduled_on, 1)
+            return nearer, ahead - 1, due_nearer, (
+                f"scheduled on {scheduled_on.isoformat()}, not a business day; counted from "
+                f"the next business day, {next_day.isoformat()}, the first service on "
+                f"{first.isoformat()} is {ahead - 1} business days ahead (from "
+                f"{scheduled_on.isoformat()} itself, {ahead}, which would make it due by "
+                f"{due.isoformat()}): the stricter reading applies, due within 1 business day "
+                f"of scheduling, by {due_nearer.isoformat()} ({_CFR})"
+            )  # fmt: skip
+    if rule == "scheduled-10-days":
+        assert due is not None
+        return rule, ahead, due, (
             f"{head} (at least 10): due within 3 business days of scheduling, by "
             f"{due.isoformat()} ({_CFR})"
         )  # fmt: skip
-    if ahead >= 3:
-        due = add_business_days(scheduled_on, 1)
-        return "scheduled-3-days", ahead, due, (
+    if rule == "scheduled-3-days":
+        assert due is not None
+        return rule, ahead, due, (
             f"{head} (at least 3): due within 1 business day of scheduling, by "
             f"{due.isoformat()} ({_CFR})"
         )  # fmt: skip
-    return "scheduled-under-3-days", ahead, None, (
+    return rule, ahead, None, (
         f"{head} (fewer than 3): the regulation sets no deadline for it ({_CFR}); give it "
         "before the service"
     )  # fmt: skip
