@@ -191,6 +191,22 @@ def test_cli_replaces(tmp_path: Path) -> None:
     data = json.loads(new.read_text(encoding="utf-8"))
     # The sha256 names the old file's bytes exactly as written.
     assert data["reissue"]["replaces"]["sha256"] == hashlib.sha256(old.read_bytes()).hexdigest()
+    # The file is written with "\n" line ends on every OS (newline=""): its bytes are the
+    # JSON's, so its sha256 is gfe_digest's.
+    assert b"\r\n" not in old.read_bytes()
+    # A file with other bytes (CRLF line ends, as a Windows editor saves it): the sha256 is of
+    # the bytes read, not of the estimate written again.
+    crlf = tmp_path / "old-crlf.json"
+    crlf.write_bytes(old.read_bytes().replace(b"\n", b"\r\n"))
+    result = runner.invoke(
+        cli,
+        ["gfe", str(changed), "--replaces", str(crlf), "--issued", "2027-02-15", "--format",
+         "json", "-o", str(new)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(new.read_text(encoding="utf-8"))
+    assert data["reissue"]["replaces"]["sha256"] == hashlib.sha256(crlf.read_bytes()).hexdigest()
+    assert data["reissue"]["replaces"]["sha256"] != hashlib.sha256(old.read_bytes()).hexdigest()
     # A file that is not a GFE's JSON is a user error naming it.
     bad = tmp_path / "bad.json"
     bad.write_text('{"document": "superbill"}', encoding="utf-8")

@@ -144,8 +144,13 @@ def reissue_gfe(
     issued: date,
     expected_visits: tuple[int, int] | None = None,
     period_range: CostRange | None = None,
+    previous_sha256: str | None = None,
 ) -> GoodFaithEstimate:
     """A new Good Faith Estimate replacing ``previous`` after a change of scope.
+
+    ``previous_sha256`` is the sha256 of the file ``previous`` was read from (its bytes as the
+    patient holds them); without it, :func:`gfe_digest` of ``previous`` (its JSON as ``ketacost
+    gfe --format json`` writes it).
 
     Built as :func:`build_gfe` builds one (it may be issued during the course of care), with
     ``reissue``: the estimate it replaces, the items added, removed and re-priced, and
@@ -188,7 +193,7 @@ def reissue_gfe(
     reissue = GfeReissue(
         replaces=ReplacedGfe(
             issued=previous.issued,
-            sha256=gfe_digest(previous),
+            sha256=previous_sha256 if previous_sha256 is not None else gfe_digest(previous),
             total_expected=previous.total_expected,
         ),
         changes=tuple(changes),
