@@ -165,16 +165,48 @@ def test_scheduled_fewer_than_three_business_days_ahead_has_no_deadline() -> Non
     assert "the regulation sets no deadline" in t.timing_rule
 
 
-def test_scheduled_and_requested_the_earlier_due_date_binds() -> None:
+def test_requested_then_scheduled_are_two_obligations() -> None:
     # Requested Fri 2026-11-20: Mon 11-23 (1), Tue 11-24 (2), Wed 11-25 (3): due 11-25.
-    # Scheduled Wed 11-25 for 2027-01-05 (≥ 10 ahead): due Tue 12-01 (as above). 11-25 binds.
+    # Scheduled Wed 11-25 for 2027-01-05 (at least 10 ahead): Fri 11-27 (1; Thu 11-26 is
+    # Thanksgiving), Mon 11-30 (2), Tue 12-01 (3): due 12-01.
+    both = GoodFaithDates(requested_on=date(2026, 11, 20), scheduled_on=date(2026, 11, 25))
+    # Issued Mon 11-30, after the scheduling: a new estimate on scheduling, due 12-01: on time
+    # (the one given on request was due 11-25; this one is not late for it).
+    t = gfe_timing(both, date(2027, 1, 5), issued=date(2026, 11, 30))
+    assert (t.rule, t.due_by, t.on_time) == ("scheduled-10-days", date(2026, 12, 1), True)
+    assert [(o.rule, o.due_by, o.applies) for o in t.obligations] == [
+        ("requested", date(2026, 11, 25), False),
+        ("scheduled-10-days", date(2026, 12, 1), True),
+    ]
+    assert "it answers the scheduling" in t.timing_rule
+    # Issued Tue 11-24, before the scheduling: it answers the request, due 11-25: on time.
+    t = gfe_timing(both, date(2027, 1, 5), issued=date(2026, 11, 24))
+    assert (t.rule, t.due_by, t.on_time) == ("requested", date(2026, 11, 25), True)
+    assert [o.applies for o in t.obligations] == [True, False]
+    # Issued Wed 12-02, after the scheduling's deadline: late.
+    assert not gfe_timing(both, date(2027, 1, 5), issued=date(2026, 12, 2)).on_time
+
+
+def test_scheduled_then_requested_the_earlier_due_date_binds() -> None:
+    # Scheduled Fri 2026-11-20 for 2027-01-05 (at least 10 ahead): Mon 11-23 (1), Tue 11-24
+    # (2), Wed 11-25 (3): due 11-25. Requested Mon 11-23: Tue 11-24 (1), Wed 11-25 (2), Fri
+    # 11-27 (3; Thanksgiving skipped): due 11-27. One estimate answers both: 11-25 binds.
     t = gfe_timing(
-        GoodFaithDates(requested_on=date(2026, 11, 20), scheduled_on=date(2026, 11, 25)),
+        GoodFaithDates(requested_on=date(2026, 11, 23), scheduled_on=date(2026, 11, 20)),
         date(2027, 1, 5),
-        issued=date(2026, 11, 30),
+        issued=date(2026, 11, 26),
     )
-    assert (t.rule, t.due_by, t.on_time) == ("requested", date(2026, 11, 25), False)
+    assert (t.rule, t.due_by, t.on_time) == ("scheduled-10-days", date(2026, 11, 25), False)
     assert t.timing_rule.endswith("the earlier, 2026-11-25, binds")
+
+
+def test_on_request_the_due_date_is_never_after_the_first_service() -> None:
+    # Requested Thu 2026-12-03 for a first service on Mon 12-07: 3 business days would be Fri
+    # 12-04 (1), Mon 12-07 (2), Tue 12-08 (3), after the service: due by Mon 12-07 instead.
+    t = gfe_timing(GoodFaithDates(requested_on=date(2026, 12, 3)), date(2026, 12, 7),
+                   issued=date(2026, 12, 7))  # fmt: skip
+    assert (t.rule, t.due_by, t.on_time) == ("requested", date(2026, 12, 7), True)
+    assert "(2026-12-08), but a Good Faith Estimate comes before the service" in t.timing_rule
 
 
 def test_gfe_carries_its_timing(tmp_path: Path) -> None:
