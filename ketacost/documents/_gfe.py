@@ -77,7 +77,7 @@ class GfeItem(Model):
     phase: str
     description: str
     service_code: str
-    service_code_type: CodeType = Field(description="CPT, HCPCS (Level II) or other")
+    service_code_type: CodeType = Field(description="CPT, HCPCS (Level II), CDT or other")
     modifiers: tuple[str, ...]
     units: int = Field(description="units billed per session")
     place_of_service: str = Field(
