@@ -242,6 +242,13 @@ def test_gfe_carries_its_timing(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["--plain", "estimate", str(IV_COMMERCIAL)])
     assert result.exit_code == 0, result.output
     assert "Good Faith Estimate: Scheduled on 2026-11-20" in result.output
+    # No estimate has been issued: the line says whether one issued on the request's date
+    # would be on time, not that one was.
+    assert (
+        "A Good Faith Estimate issued on 2026-11-21 would be on time (due by 2026-11-25)."
+        in result.output
+    )
+    assert "Issued 2026-11-21: on time" not in result.output
 
 
 @pytest.mark.parametrize(

@@ -194,9 +194,19 @@ def gfe_timing(dates: GoodFaithDates, first_service: date, issued: date) -> GfeT
     )
 
 
-def timing_sentence(timing: GfeTiming) -> str:
-    """The rule, and whether an estimate issued on ``timing.issued`` is on time."""
+def timing_sentence(timing: GfeTiming, *, prospective: bool = False) -> str:
+    """The rule, and whether an estimate issued on ``timing.issued`` is on time.
+
+    ``prospective``: no estimate has been issued yet (``ketacost estimate``): whether one
+    issued on that date *would be* on time.
+    """
     if timing.due_by is None:
         return f"{timing.timing_rule}."
     verdict = "on time" if timing.on_time else "LATE"
+    if prospective:
+        return (
+            f"{timing.timing_rule}. A Good Faith Estimate issued on "
+            f"{timing.issued.isoformat()} would be {verdict} (due by "
+            f"{timing.due_by.isoformat()})."
+        )
     return f"{timing.timing_rule}. Issued {timing.issued.isoformat()}: {verdict}."
