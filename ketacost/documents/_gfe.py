@@ -235,11 +235,39 @@ def _self_pay_or_refuse(request: EstimateRequest, estimate: Estimate) -> list[Se
     if found:
         return found
     payers = ", ".join(dict.fromkeys(y.payer_name for y in estimate.plan_years))
+    # Lines another biller (a specialty pharmacy) bills are not the clinic's to estimate: a
+    # denied one is the patient's cost with that pharmacy, and its Good Faith Estimate (if
+    # the patient pays it themselves) is the pharmacy's own.
+    elsewhere: dict[tuple[str, str, str], str | None] = {}
+    for visit in estimate.visits:
+        for ln in visit.lines:
+            if ln.billed_by != "clinic":
+                key = (ln.code, ln.description, ln.billed_by)
+                if not ln.covered or key not in elsewhere:
+                    elsewhere[key] = ln.reason if not ln.covered else None
+    if not elsewhere:
+        parts = [f"every line is billed to {payers}, whose estimate applies"]
+    elif any(ln.billed_by == "clinic" for v in estimate.visits for ln in v.lines):
+        parts = [f"every line the clinic bills is billed to {payers}, whose estimate applies"]
+    else:
+        parts = []
+    for (code, description, biller), denied in elsewhere.items():
+        if denied is not None:
+            parts.append(
+                f"{code} ({description}) is billed by the {biller}, not the clinic, and "
+                f"{payers} does not cover it ({denied}): what you pay for it is the {biller}'s "
+                f"charge, and a Good Faith Estimate for it is the {biller}'s own"
+            )
+        else:
+            parts.append(
+                f"{code} ({description}) is billed by the {biller} to {payers} under the "
+                f"pharmacy benefit: the {biller}'s estimate applies"
+            )
     raise DocumentError(
         "a Good Faith Estimate is for uninsured or self-pay patients, for the items they pay "
         "for themselves without a claim to a plan (45 CFR 149.610(a)(2)), and this estimate "
-        f"has none: every line is billed to {payers}, whose estimate applies (a Good Faith "
-        "Estimate covers self-pay coverage, a superbill, and items the plan does not cover)"
+        f"has none: {'; '.join(parts)} (a Good Faith Estimate covers self-pay "
+        "coverage, a superbill, and items the plan does not cover)"
     )
 
 
