@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 import ketacost
 from ketacost.cli import cli
 from ketacost.documents import (
     DocumentError,
+    GfeItem,
     GoodFaithEstimate,
     build_gfe,
     reissue_gfe,
@@ -301,10 +303,10 @@ def _uneven(gfe: GoodFaithEstimate) -> GoodFaithEstimate:
         items = []
         for i in p.items:
             if i.phase == "induction":
-                s0 = i.sessions[0].model_copy(update={"charge": i.sessions[0].charge + M("10")})
+                first_charge = i.session_charges[0] + M("10")
                 i = i.model_copy(
                     update={
-                        "sessions": (s0, *i.sessions[1:]),
+                        "session_charges": (first_charge, *i.session_charges[1:]),
                         "charge_each": None,
                         "expected_charge": i.expected_charge + M("10"),
                     }
@@ -336,10 +338,28 @@ def test_a_varying_session_price_affects_from_the_first_session_that_differs(
         update={
             "providers": tuple(
                 p.model_copy(
-                    update={"items": tuple(i.model_copy(update={"sessions": ()}) for i in p.items)}
+                    update={
+                        "items": tuple(
+                            i.model_copy(update={"session_dates": (), "session_charges": ()})
+                            for i in p.items
+                        )
+                    }
                 )
                 for p in bare.providers
             )
         }
     )
     assert diff_gfes(bare, _uneven(new))[0].affects_from == date(2027, 1, 5)
+
+
+def test_session_dates_and_charges_must_pair(first: GoodFaithEstimate) -> None:
+    # An item's session_dates and session_charges are one list of (date, charge): as many of
+    # each (the intake: one date, one charge of 250.00; a second charge is refused).
+    item = first.providers[0].items[0]
+    data = item.model_dump(mode="json")
+    data["session_charges"] = [*data["session_charges"], "250.00"]
+    with pytest.raises(ValidationError, match="session_dates and session_charges must be"):
+        GfeItem.model_validate(data)
+    # A GFE written before they were kept (neither given) still reads.
+    old = {k: v for k, v in item.model_dump(mode="json").items() if not k.startswith("session")}
+    assert GfeItem.model_validate(old).session_dates == ()

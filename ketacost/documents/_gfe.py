@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ketacost._clinic import Address, Clinic, ContactPerson
 from ketacost._dated import Dated, NoValueInForceError
@@ -36,7 +36,6 @@ __all__ = [
     "GfeItem",
     "GfePatient",
     "GfeProviderEstimate",
-    "GfeSession",
     "GfeTiming",
     "GoodFaithEstimate",
     "NotIncludedItem",
@@ -64,13 +63,6 @@ class GfePatient(Model):
     contact_preference: Literal["mail", "email", "phone", "portal"] | None = None
 
 
-class GfeSession(Model):
-    """One session an item is billed on: its date and its charge."""
-
-    date: date
-    charge: Money
-
-
 class GfeItem(Model):
     """One service code on the sessions of one phase: how many times, and the expected charge."""
 
@@ -90,11 +82,20 @@ class GfeItem(Model):
     last_date: date
     charge_each: Money | None = Field(description="per session; None when sessions differ")
     expected_charge: Money
-    sessions: tuple[GfeSession, ...] = Field(
+    session_dates: tuple[date, ...] = Field(
         default=(),
-        description="each session's date and charge, in date order (a re-issue compares them; "
-        "empty in an estimate written before they were kept)",
+        description="each session's date, in order (a re-issue compares them; empty in an "
+        "estimate written before they were kept)",
     )
+    session_charges: tuple[Money, ...] = Field(
+        default=(), description="each session's charge, in the order of session_dates"
+    )
+
+    @model_validator(mode="after")
+    def _sessions_pair(self) -> GfeItem:
+        if len(self.session_dates) != len(self.session_charges):
+            raise ValueError("session_dates and session_charges must be as many")
+        return self
 
 
 class GfeProviderEstimate(Model):
@@ -439,7 +440,8 @@ def _item(
         last_date=uses[-1][0],
         charge_each=next(iter(charges)) if len(charges) == 1 else None,
         expected_charge=sum((m for _, m in uses), Money(0)),
-        sessions=tuple(GfeSession(date=d, charge=m) for d, m in uses),
+        session_dates=tuple(d for d, _ in uses),
+        session_charges=tuple(m for _, m in uses),
     )
 
 

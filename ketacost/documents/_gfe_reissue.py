@@ -40,9 +40,9 @@ def _items(gfe: GoodFaithEstimate) -> dict[_Key, tuple[str, GfeItem]]:
 
 def _sessions(item: GfeItem) -> list[tuple[date, Money]] | None:
     """The item's (date, charge) per session, or None for an estimate that did not keep them."""
-    if not item.sessions:
+    if not item.session_dates:
         return None
-    return [(x.date, x.charge) for x in item.sessions]
+    return list(zip(item.session_dates, item.session_charges, strict=True))
 
 
 def _affects_from(old: GfeItem, new: GfeItem) -> date:
@@ -67,7 +67,7 @@ def _affects_from(old: GfeItem, new: GfeItem) -> date:
 
 
 def _dates(item: GfeItem | None) -> list[date]:
-    return [x.date for x in item.sessions] if item is not None else []
+    return list(item.session_dates) if item is not None else []
 
 
 def _change(
