@@ -481,14 +481,18 @@ class EstimateRequest(Model):
     def _good_faith_before_the_service(self) -> EstimateRequest:
         if self.good_faith is None:
             return self
+        # Only a date after the plan's last visit is wrong whatever is covered: the Good Faith
+        # Estimate's deadline runs to its first *self-paid* date, which may come after covered
+        # visits (an intake billed to the plan, then excluded infusions). build_gfe compares
+        # the dates with that one.
         visits = schedule(self.plan)
-        first = visits[0].day if visits else self.plan.start
+        last = max(v.day for v in visits) if visits else self.plan.start
         for name in ("scheduled_on", "requested_on"):
             day: date | None = getattr(self.good_faith, name)
-            if day is not None and day > first:
+            if day is not None and day > last:
                 raise ValueError(
-                    f"good_faith.{name} ({day.isoformat()}) is after the first date of service "
-                    f"({first.isoformat()}): a Good Faith Estimate is asked for before the "
+                    f"good_faith.{name} ({day.isoformat()}) is after the last date of service "
+                    f"({last.isoformat()}): a Good Faith Estimate is asked for before the "
                     "service"
                 )
         return self

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import strategies as gen
+import yaml
 from hypothesis import given
 
 import ketacost
@@ -282,3 +283,30 @@ def test_every_line_of_the_period_is_on_the_gfe_or_listed_as_not_part_of_it(
     # before any reimbursement (self-paid lines are owed whole).
     assert sum((p.expected_total for p in gfe.providers), M(0)) == gfe.total_expected
     assert gfe.total_expected <= sum((v.totals.charge for v in in_period), M(0))
+
+
+def test_refusal_names_a_denied_pharmacy_drug_as_the_pharmacys_own() -> None:
+    # Esketamine through the pharmacy benefit with prior authorization denied: J0013 is billed
+    # by the specialty pharmacy (not the clinic) and denied; the clinic's 99214, 99415 and
+    # 99416 are covered. The clinic self-bills nothing, so no GFE of its own: the refusal says
+    # the drug's cost (and any GFE for it) is the pharmacy's, not that the plan is billed.
+    payers = ketacost.load_payers()
+    data = yaml.safe_load(
+        (ROOT / "examples/requests/esketamine-commercial.yaml").read_text(encoding="utf-8")
+    )
+    data["clinic"] = ketacost.load_clinic(ROOT / "examples/clinics/example-clinic.yaml")
+    data["patient"]["name"] = "Sam Example"
+    data["coverage"] |= {"drug_benefit": "pharmacy", "prior_authorization": "denied"}
+    request = ketacost.request_from_data(data, payers=payers)
+    estimate = ketacost.estimate(request, payers=payers)
+    with pytest.raises(DocumentError) as exc:
+        build_gfe(request, estimate, issued=date(2025, 12, 1))
+    message = str(exc.value)
+    assert "every line is billed to" not in message
+    assert "every line the clinic bills is billed to Example Commercial PPO" in message
+    assert (
+        "J0013 (Esketamine nasal spray, 1 mg (56 mg)) is billed by the specialty pharmacy, not "
+        "the clinic, and Example Commercial PPO does not cover it (prior authorization denied "
+        "(required)): what you pay for it is the specialty pharmacy's charge, and a Good Faith "
+        "Estimate for it is the specialty pharmacy's own"
+    ) in message

@@ -147,6 +147,18 @@ def test_bad_clinic_contact_person(contact: Any, field: str, message: str) -> No
         ("J3490", "HCPCS"),  # Level II: a letter and four digits
         ("G2082", "HCPCS"),
         ("S0013", "HCPCS"),
+        ("0001A", "CPT"),  # Category I vaccine administration: four digits and A
+        ("0002M", "CPT"),  # MAAA administrative code: four digits and M
+        ("D0120", "CDT"),  # the ADA's dental codes, not HCPCS
+        ("U0003", "HCPCS"),  # CMS's 2020 laboratory codes
+        ("V2020", "HCPCS"),
+        ("F1234", "other"),  # no Level II code begins with F, I, N or O
+        ("I1234", "other"),
+        ("N1234", "other"),
+        ("O1234", "other"),
+        ("W1234", "other"),  # W to Z: Level III local codes
+        ("Z1234", "other"),
+        ("0001B", "other"),
         ("9079", "other"),
         ("X-100", "other"),
     ],

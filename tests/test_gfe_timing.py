@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,7 +25,7 @@ from ketacost._business_days import (
 )
 from ketacost._request import GoodFaithDates
 from ketacost.cli import cli
-from ketacost.documents import GoodFaithEstimate, build_gfe, render_gfe_html
+from ketacost.documents import DocumentError, GoodFaithEstimate, build_gfe, render_gfe_html
 from ketacost.documents._gfe_timing import gfe_timing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,16 +165,48 @@ def test_scheduled_fewer_than_three_business_days_ahead_has_no_deadline() -> Non
     assert "the regulation sets no deadline" in t.timing_rule
 
 
-def test_scheduled_and_requested_the_earlier_due_date_binds() -> None:
+def test_requested_then_scheduled_are_two_obligations() -> None:
     # Requested Fri 2026-11-20: Mon 11-23 (1), Tue 11-24 (2), Wed 11-25 (3): due 11-25.
-    # Scheduled Wed 11-25 for 2027-01-05 (≥ 10 ahead): due Tue 12-01 (as above). 11-25 binds.
+    # Scheduled Wed 11-25 for 2027-01-05 (at least 10 ahead): Fri 11-27 (1; Thu 11-26 is
+    # Thanksgiving), Mon 11-30 (2), Tue 12-01 (3): due 12-01.
+    both = GoodFaithDates(requested_on=date(2026, 11, 20), scheduled_on=date(2026, 11, 25))
+    # Issued Mon 11-30, after the scheduling: a new estimate on scheduling, due 12-01: on time
+    # (the one given on request was due 11-25; this one is not late for it).
+    t = gfe_timing(both, date(2027, 1, 5), issued=date(2026, 11, 30))
+    assert (t.rule, t.due_by, t.on_time) == ("scheduled-10-days", date(2026, 12, 1), True)
+    assert [(o.rule, o.due_by, o.applies) for o in t.obligations] == [
+        ("requested", date(2026, 11, 25), False),
+        ("scheduled-10-days", date(2026, 12, 1), True),
+    ]
+    assert "it answers the scheduling" in t.timing_rule
+    # Issued Tue 11-24, before the scheduling: it answers the request, due 11-25: on time.
+    t = gfe_timing(both, date(2027, 1, 5), issued=date(2026, 11, 24))
+    assert (t.rule, t.due_by, t.on_time) == ("requested", date(2026, 11, 25), True)
+    assert [o.applies for o in t.obligations] == [True, False]
+    # Issued Wed 12-02, after the scheduling's deadline: late.
+    assert not gfe_timing(both, date(2027, 1, 5), issued=date(2026, 12, 2)).on_time
+
+
+def test_scheduled_then_requested_the_earlier_due_date_binds() -> None:
+    # Scheduled Fri 2026-11-20 for 2027-01-05 (at least 10 ahead): Mon 11-23 (1), Tue 11-24
+    # (2), Wed 11-25 (3): due 11-25. Requested Mon 11-23: Tue 11-24 (1), Wed 11-25 (2), Fri
+    # 11-27 (3; Thanksgiving skipped): due 11-27. One estimate answers both: 11-25 binds.
     t = gfe_timing(
-        GoodFaithDates(requested_on=date(2026, 11, 20), scheduled_on=date(2026, 11, 25)),
+        GoodFaithDates(requested_on=date(2026, 11, 23), scheduled_on=date(2026, 11, 20)),
         date(2027, 1, 5),
-        issued=date(2026, 11, 30),
+        issued=date(2026, 11, 26),
     )
-    assert (t.rule, t.due_by, t.on_time) == ("requested", date(2026, 11, 25), False)
+    assert (t.rule, t.due_by, t.on_time) == ("scheduled-10-days", date(2026, 11, 25), False)
     assert t.timing_rule.endswith("the earlier, 2026-11-25, binds")
+
+
+def test_on_request_the_due_date_is_never_after_the_first_service() -> None:
+    # Requested Thu 2026-12-03 for a first service on Mon 12-07: 3 business days would be Fri
+    # 12-04 (1), Mon 12-07 (2), Tue 12-08 (3), after the service: due by Mon 12-07 instead.
+    t = gfe_timing(GoodFaithDates(requested_on=date(2026, 12, 3)), date(2026, 12, 7),
+                   issued=date(2026, 12, 7))  # fmt: skip
+    assert (t.rule, t.due_by, t.on_time) == ("requested", date(2026, 12, 7), True)
+    assert "(2026-12-08), but a Good Faith Estimate comes before the service" in t.timing_rule
 
 
 def test_gfe_carries_its_timing(tmp_path: Path) -> None:
@@ -209,14 +242,22 @@ def test_gfe_carries_its_timing(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["--plain", "estimate", str(IV_COMMERCIAL)])
     assert result.exit_code == 0, result.output
     assert "Good Faith Estimate: Scheduled on 2026-11-20" in result.output
+    # No estimate has been issued: the line says whether one issued on the request's date
+    # would be on time, not that one was.
+    assert (
+        "A Good Faith Estimate issued on 2026-11-21 would be on time (due by 2026-11-25)."
+        in result.output
+    )
+    assert "Issued 2026-11-21: on time" not in result.output
 
 
 @pytest.mark.parametrize(
     ("good_faith", "message"),
     [
         ({}, "give scheduled_on or requested_on"),
-        ({"scheduled_on": "2027-01-05"}, r"good_faith.scheduled_on \(2027-01-05\) is after the"),
-        ({"requested_on": "2027-02-01"}, r"good_faith.requested_on \(2027-02-01\) is after the"),
+        # After the plan's last visit (the self-pay example's last booster is in 2027).
+        ({"scheduled_on": "2028-06-01"}, r"good_faith.scheduled_on \(2028-06-01\) is after the"),
+        ({"requested_on": "2028-06-01"}, r"good_faith.requested_on \(2028-06-01\) is after the"),
         ({"scheduled_on": "next week"}, "scheduled_on"),
         ({"scheduled_on": "2026-11-20", "when": "2026-11-20"}, "when"),
     ],
@@ -230,3 +271,66 @@ def test_bad_good_faith_dates(good_faith: dict[str, Any], message: str) -> None:
     data["good_faith"] = good_faith
     with pytest.raises(ketacost.RequestFileError, match=message):
         ketacost.request_from_data(data, payers=payers)
+
+
+def _iv_commercial_data(**changes: Any) -> dict[str, Any]:
+    """The IV series of the commercial example as data, with ``changes`` at the top level."""
+    data = yaml.safe_load(IV_COMMERCIAL.read_text(encoding="utf-8"))
+    data["clinic"] = ketacost.load_clinic(ROOT / "examples/clinics/example-clinic.yaml")
+    data.update(changes)
+    return data
+
+
+def test_scheduled_after_a_covered_intake_counts_to_the_first_infusion() -> None:
+    # The intake (90791, covered by the plan) on Mon 2027-01-04; the excluded infusions start
+    # two weeks later, Tue 2027-01-19 (Mon 01-18 is Martin Luther King Jr. Day). Scheduled Wed
+    # 2027-01-06, after the intake's first date but before the first self-paid date: valid.
+    # Business days after 01-06 up to 01-19: Thu 01-07, Fri 01-08 (2), Mon 01-11 to Fri 01-15
+    # (7), Mon 01-18 holiday (no), Tue 01-19 (8). 8 is at least 3 and fewer than 10: due within
+    # 1 business day of scheduling, Thu 2027-01-07.
+    payers = ketacost.load_payers()
+    data = _iv_commercial_data(good_faith={"scheduled_on": "2027-01-06"}, issued="2027-01-06")
+    data["plan"]["phases"][1]["start_after_weeks"] = 2
+    request = ketacost.request_from_data(data, payers=payers)
+    estimate = ketacost.estimate(request, payers=payers)
+    gfe = build_gfe(request, estimate, issued=date(2027, 1, 6))
+    assert gfe.timing is not None
+    assert (gfe.timing.first_service, gfe.timing.business_days_ahead, gfe.timing.due_by) == (
+        date(2027, 1, 19),
+        8,
+        date(2027, 1, 7),
+    )
+    assert gfe.timing.rule == "scheduled-3-days"
+    # Scheduled after the first infusion: refused by the GFE (not by the request).
+    data["good_faith"] = {"scheduled_on": "2027-01-20"}
+    late = ketacost.request_from_data(data, payers=payers)
+    with pytest.raises(DocumentError, match=r"after the first self-paid date of service"):
+        build_gfe(late, ketacost.estimate(late, payers=payers), issued=date(2027, 1, 6))
+
+
+def test_scheduled_on_a_saturday_takes_the_stricter_count() -> None:
+    # Scheduled Sat 2026-11-21 for Mon 2026-12-07. Counted from the Saturday: Mon 11-23,
+    # Tue 11-24, Wed 11-25, (Thu 11-26 Thanksgiving), Fri 11-27 (4), Mon 11-30 to Fri 12-04
+    # (9), Mon 12-07 (10): at least 10, due within 3 business days, Wed 11-25. Counted from the
+    # next business day, Mon 11-23: 9 ahead (fewer than 10), due within 1 business day of
+    # scheduling, Mon 11-23. The earlier, Mon 2026-11-23, applies.
+    t = gfe_timing(GoodFaithDates(scheduled_on=date(2026, 11, 21)), date(2026, 12, 7),
+                   issued=date(2026, 11, 24))  # fmt: skip
+    assert (t.rule, t.business_days_ahead, t.due_by, t.on_time) == (
+        "scheduled-3-days",
+        9,
+        date(2026, 11, 23),
+        False,
+    )
+    assert "not a business day" in t.timing_rule and "the stricter reading" in t.timing_rule
+    assert "would make it due by 2026-11-25" in t.timing_rule
+    # Scheduled on a Saturday 3 business days ahead (Sat 11-21 for Wed 11-25: Mon, Tue, Wed):
+    # counted from Monday it would be 2 and have no deadline; a deadline is stricter: due
+    # Mon 11-23, as counted from the Saturday.
+    t = gfe_timing(GoodFaithDates(scheduled_on=date(2026, 11, 21)), date(2026, 11, 25),
+                   issued=date(2026, 11, 23))  # fmt: skip
+    assert (t.rule, t.business_days_ahead, t.due_by) == (
+        "scheduled-3-days",
+        3,
+        date(2026, 11, 23),
+    )

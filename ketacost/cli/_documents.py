@@ -45,18 +45,23 @@ def _visits_range(text: str | None) -> tuple[int, int] | None:
     return int(low), int(high)
 
 
-def _previous_gfe(path: Path) -> GoodFaithEstimate:
-    """The Good Faith Estimate a new one replaces, read from its JSON."""
+def _previous_gfe(path: Path) -> tuple[GoodFaithEstimate, str]:
+    """The Good Faith Estimate a new one replaces, read from its JSON, and its file's sha256.
+
+    The digest is of the bytes read, as the patient holds them (not of a re-serialisation).
+    """
+    import hashlib
+
     from pydantic import ValidationError
 
     from ketacost.documents import GoodFaithEstimate
 
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         fail(f"--replaces {path}: cannot read it ({exc.strerror or exc})")
     try:
-        return GoodFaithEstimate.model_validate_json(text)
+        return GoodFaithEstimate.model_validate_json(raw), hashlib.sha256(raw).hexdigest()
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "the file"
@@ -147,7 +152,13 @@ def gfe(
         period_range = good_faith_range(request, result, payers=payers)
     if previous is not None:
         doc = reissue_gfe(
-            previous, request, result, issued=day, expected_visits=visits, period_range=period_range
+            previous[0],
+            request,
+            result,
+            issued=day,
+            expected_visits=visits,
+            period_range=period_range,
+            previous_sha256=previous[1],
         )
     else:
         doc = build_gfe(
@@ -170,7 +181,8 @@ def gfe(
 
         output.write_text(render_gfe_fhir(doc) + "\n", encoding="utf-8")
     else:
-        output.write_text(doc.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        # newline="": "\n" on every OS, so the file's sha256 is gfe_digest's (--replaces).
+        output.write_text(doc.model_dump_json(indent=2) + "\n", encoding="utf-8", newline="")
     click.echo(
         f"Good Faith Estimate for {doc.patient.name}: {usd(doc.total_expected)} expected "
         f"from {doc.period_start.isoformat()} to {doc.period_end.isoformat()}; "
@@ -179,7 +191,7 @@ def gfe(
     if doc.reissue is not None:
         counts = {
             kind: sum(c.change == kind for c in doc.reissue.changes)
-            for kind in ("added", "removed", "re-priced")
+            for kind in ("added", "removed", "re-priced", "rescheduled")
         }
         click.echo(
             f"Replaces the estimate of {doc.reissue.replaces.issued.isoformat()}: "

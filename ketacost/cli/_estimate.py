@@ -120,7 +120,9 @@ def good_faith_due(request: EstimateRequest, result: Estimate) -> str:
     except DocumentError:
         return "Good Faith Estimate: none is owed (no item is self-paid)."
     issued = request.issued or date.today()
-    return "Good Faith Estimate: " + timing_sentence(gfe_timing(request.good_faith, first, issued))
+    timing = gfe_timing(request.good_faith, first, issued)
+    # None has been issued yet: whether one issued on the request's date would be on time.
+    return "Good Faith Estimate: " + timing_sentence(timing, prospective=True)
 
 
 def _with_eligibility(

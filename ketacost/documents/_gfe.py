@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ketacost._clinic import Address, Clinic, ContactPerson
 from ketacost._dated import Dated, NoValueInForceError
@@ -69,7 +69,7 @@ class GfeItem(Model):
     phase: str
     description: str
     service_code: str
-    service_code_type: CodeType = Field(description="CPT, HCPCS (Level II) or other")
+    service_code_type: CodeType = Field(description="CPT, HCPCS (Level II), CDT or other")
     modifiers: tuple[str, ...]
     units: int = Field(description="units billed per session")
     place_of_service: str = Field(
@@ -82,6 +82,20 @@ class GfeItem(Model):
     last_date: date
     charge_each: Money | None = Field(description="per session; None when sessions differ")
     expected_charge: Money
+    session_dates: tuple[date, ...] = Field(
+        default=(),
+        description="each session's date, in order (a re-issue compares them; empty in an "
+        "estimate written before they were kept)",
+    )
+    session_charges: tuple[Money, ...] = Field(
+        default=(), description="each session's charge, in the order of session_dates"
+    )
+
+    @model_validator(mode="after")
+    def _sessions_pair(self) -> GfeItem:
+        if len(self.session_dates) != len(self.session_charges):
+            raise ValueError("session_dates and session_charges must be as many")
+        return self
 
 
 class GfeProviderEstimate(Model):
@@ -222,11 +236,39 @@ def _self_pay_or_refuse(request: EstimateRequest, estimate: Estimate) -> list[Se
     if found:
         return found
     payers = ", ".join(dict.fromkeys(y.payer_name for y in estimate.plan_years))
+    # Lines another biller (a specialty pharmacy) bills are not the clinic's to estimate: a
+    # denied one is the patient's cost with that pharmacy, and its Good Faith Estimate (if
+    # the patient pays it themselves) is the pharmacy's own.
+    elsewhere: dict[tuple[str, str, str], str | None] = {}
+    for visit in estimate.visits:
+        for ln in visit.lines:
+            if ln.billed_by != "clinic":
+                key = (ln.code, ln.description, ln.billed_by)
+                if not ln.covered or key not in elsewhere:
+                    elsewhere[key] = ln.reason if not ln.covered else None
+    if not elsewhere:
+        parts = [f"every line is billed to {payers}, whose estimate applies"]
+    elif any(ln.billed_by == "clinic" for v in estimate.visits for ln in v.lines):
+        parts = [f"every line the clinic bills is billed to {payers}, whose estimate applies"]
+    else:
+        parts = []
+    for (code, description, biller), denied in elsewhere.items():
+        if denied is not None:
+            parts.append(
+                f"{code} ({description}) is billed by the {biller}, not the clinic, and "
+                f"{payers} does not cover it ({denied}): what you pay for it is the {biller}'s "
+                f"charge, and a Good Faith Estimate for it is the {biller}'s own"
+            )
+        else:
+            parts.append(
+                f"{code} ({description}) is billed by the {biller} to {payers} under the "
+                f"pharmacy benefit: the {biller}'s estimate applies"
+            )
     raise DocumentError(
         "a Good Faith Estimate is for uninsured or self-pay patients, for the items they pay "
         "for themselves without a claim to a plan (45 CFR 149.610(a)(2)), and this estimate "
-        f"has none: every line is billed to {payers}, whose estimate applies (a Good Faith "
-        "Estimate covers self-pay coverage, a superbill, and items the plan does not cover)"
+        f"has none: {'; '.join(parts)} (a Good Faith Estimate covers self-pay "
+        "coverage, a superbill, and items the plan does not cover)"
     )
 
 
@@ -398,6 +440,8 @@ def _item(
         last_date=uses[-1][0],
         charge_each=next(iter(charges)) if len(charges) == 1 else None,
         expected_charge=sum((m for _, m in uses), Money(0)),
+        session_dates=tuple(d for d, _ in uses),
+        session_charges=tuple(m for _, m in uses),
     )
 
 
@@ -560,6 +604,19 @@ def build_gfe(
             f"scheduled date of service ({first.isoformat()}); it must come before "
             "the service"
         )
+    # The deadline runs to the first self-paid date (45 CFR 149.610(b)(1)), not the plan's
+    # first visit: covered visits before it do not count (the request checks only the last).
+    dates = request.good_faith
+    for name, day in (
+        ("scheduled_on", dates.scheduled_on if dates else None),
+        ("requested_on", dates.requested_on if dates else None),
+    ):
+        if day is not None and day > first:
+            raise DocumentError(
+                f"good_faith.{name} ({day.isoformat()}) is after the first self-paid date of "
+                f"service ({first.isoformat()}): a Good Faith Estimate is asked for before "
+                "the service"
+            )
     return build_gfe_unchecked(
         request,
         estimate,

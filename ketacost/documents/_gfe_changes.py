@@ -14,7 +14,7 @@ from pydantic import Field
 from ketacost._money import Money
 from ketacost._types import Model
 
-__all__ = ["GfeChange", "GfeReissue", "ReplacedGfe"]
+__all__ = ["ChangeKind", "GfeChange", "GfeReissue", "ReplacedGfe"]
 
 
 class ReplacedGfe(Model):
@@ -25,10 +25,15 @@ class ReplacedGfe(Model):
     total_expected: Money
 
 
-class GfeChange(Model):
-    """One item added, removed or re-priced (its number of sessions or its charges)."""
+#: added, removed, re-priced (its number of sessions or its charges changed), rescheduled (the
+#: same number of sessions and charges on other dates: a change of frequency or dates).
+ChangeKind = Literal["added", "removed", "re-priced", "rescheduled"]
 
-    change: Literal["added", "removed", "re-priced"]
+
+class GfeChange(Model):
+    """One item added, removed, re-priced or rescheduled."""
+
+    change: ChangeKind
     provider: str
     provider_npi: str
     phase: str
@@ -39,6 +44,12 @@ class GfeChange(Model):
     old_charge: Money | None = Field(description="expected charges before (None: added)")
     new_charge: Money | None = Field(description="expected charges now (None: removed)")
     affects_from: date = Field(description="the first date of service the change affects")
+    old_dates: tuple[date, ...] = Field(
+        default=(), description="its dates of service before that are no longer on it"
+    )
+    new_dates: tuple[date, ...] = Field(
+        default=(), description="its dates of service now that were not on it before"
+    )
 
 
 class GfeReissue(Model):

@@ -11,8 +11,17 @@ The rules (``../shared/domain.md`` §5.1, §10.6; 45 CFR 149.610(b)(1)(vi)–(vi
   changes (:mod:`ketacost.documents._gfe_reissue`).
 
 "Ahead" counts the business days after the day of scheduling up to and including the day of
-service (:func:`ketacost._business_days.business_days_between`). Where both a scheduling and a
-request are known, each rule applies and the earlier due date binds.
+service (:func:`ketacost._business_days.business_days_between`). A request's deadline never
+falls after the first service: a Good Faith Estimate is given before it. Scheduled on a weekend or a
+federal holiday, counting from the next business day instead brings the service one business
+day nearer; the regulation does not settle which count applies, so the stricter reading (the
+earlier due date) is taken and the timing says so.
+
+Requested, then scheduled: two obligations (``GfeTiming.obligations``), an estimate on request
+and a new one on scheduling. An estimate issued before the scheduling answers the request; one
+issued on or after it answers the scheduling, and is on time by the scheduling's deadline (an
+estimate given on request is not made late by a later scheduling). Scheduled, then requested:
+one estimate answers both, and the earlier due date binds.
 """
 
 from __future__ import annotations
@@ -22,17 +31,26 @@ from typing import Literal
 
 from pydantic import Field
 
-from ketacost._business_days import add_business_days, business_days_between
+from ketacost._business_days import add_business_days, business_days_between, is_business_day
 from ketacost._request import GoodFaithDates
 from ketacost._types import Model
 
-__all__ = ["GfeTiming", "TimingRule", "gfe_timing", "timing_sentence"]
+__all__ = ["GfeObligation", "GfeTiming", "TimingRule", "gfe_timing", "timing_sentence"]
 
 TimingRule = Literal[
     "scheduled-10-days", "scheduled-3-days", "scheduled-under-3-days", "requested", "change"
 ]
 
 _CFR = "45 CFR 149.610(b)(1)"
+
+
+class GfeObligation(Model):
+    """One deadline: from the scheduling, or from the request."""
+
+    rule: TimingRule
+    due_by: date | None = Field(description="last day to issue it (None: no deadline applies)")
+    applies: bool = Field(description="the obligation this estimate's issue date answers")
+    text: str = Field(description="the rule, in words")
 
 
 class GfeTiming(Model):
@@ -49,6 +67,19 @@ class GfeTiming(Model):
     issued: date
     on_time: bool = Field(description="issued by due_by (always, when no deadline applies)")
     timing_rule: str = Field(description="the rule that applies, in words")
+    obligations: tuple[GfeObligation, ...] = Field(
+        default=(),
+        description="each deadline (the request's and the scheduling's when both are known), "
+        "and which one this estimate answers",
+    )
+
+
+def _rule_for(scheduled_on: date, ahead: int) -> tuple[TimingRule, date | None]:
+    if ahead >= 10:
+        return "scheduled-10-days", add_business_days(scheduled_on, 3)
+    if ahead >= 3:
+        return "scheduled-3-days", add_business_days(scheduled_on, 1)
+    return "scheduled-under-3-days", None
 
 
 def _scheduled(scheduled_on: date, first: date) -> tuple[TimingRule, int, date | None, str]:
@@ -57,19 +88,36 @@ def _scheduled(scheduled_on: date, first: date) -> tuple[TimingRule, int, date |
         f"scheduled on {scheduled_on.isoformat()}, {ahead} business "
         f"day{'s' * (ahead != 1)} before the first service on {first.isoformat()}"
     )
-    if ahead >= 10:
-        due = add_business_days(scheduled_on, 3)
-        return "scheduled-10-days", ahead, due, (
+    rule, due = _rule_for(scheduled_on, ahead)
+    if not is_business_day(scheduled_on) and ahead > 0:
+        # Scheduled on a weekend or holiday: counted from the next business day instead, the
+        # service is one business day nearer. The regulation does not say which count applies;
+        # the stricter reading (the earlier due date; a deadline rather than none) is taken.
+        nearer, due_nearer = _rule_for(scheduled_on, ahead - 1)
+        if due_nearer is not None and (due is None or due_nearer < due):
+            assert due is not None  # fewer days ahead never adds a deadline
+            next_day = add_business_days(scheduled_on, 1)
+            return nearer, ahead - 1, due_nearer, (
+                f"scheduled on {scheduled_on.isoformat()}, not a business day; counted from "
+                f"the next business day, {next_day.isoformat()}, the first service on "
+                f"{first.isoformat()} is {ahead - 1} business days ahead (from "
+                f"{scheduled_on.isoformat()} itself, {ahead}, which would make it due by "
+                f"{due.isoformat()}): the stricter reading applies, due within 1 business day "
+                f"of scheduling, by {due_nearer.isoformat()} ({_CFR})"
+            )  # fmt: skip
+    if rule == "scheduled-10-days":
+        assert due is not None
+        return rule, ahead, due, (
             f"{head} (at least 10): due within 3 business days of scheduling, by "
             f"{due.isoformat()} ({_CFR})"
         )  # fmt: skip
-    if ahead >= 3:
-        due = add_business_days(scheduled_on, 1)
-        return "scheduled-3-days", ahead, due, (
+    if rule == "scheduled-3-days":
+        assert due is not None
+        return rule, ahead, due, (
             f"{head} (at least 3): due within 1 business day of scheduling, by "
             f"{due.isoformat()} ({_CFR})"
         )  # fmt: skip
-    return "scheduled-under-3-days", ahead, None, (
+    return rule, ahead, None, (
         f"{head} (fewer than 3): the regulation sets no deadline for it ({_CFR}); give it "
         "before the service"
     )  # fmt: skip
@@ -84,43 +132,81 @@ def gfe_timing(dates: GoodFaithDates, first_service: date, issued: date) -> GfeT
     >>> t.due_by, t.on_time  # Thanksgiving and the weekend are not business days
     (datetime.date(2026, 12, 1), True)
     """
-    found: list[tuple[date | None, TimingRule, str]] = []
+    found: list[GfeObligation] = []
     ahead: int | None = None
-    if dates.scheduled_on is not None:
-        rule, ahead, due, text = _scheduled(dates.scheduled_on, first_service)
-        found.append((due, rule, text))
-    if dates.requested_on is not None:
-        due = add_business_days(dates.requested_on, 3)
-        found.append(
-            (
-                due,
-                "requested",
-                f"requested on {dates.requested_on.isoformat()}: due within 3 business days of "
-                f"the request, by {due.isoformat()} ({_CFR})",
+    requested, scheduled = dates.requested_on, dates.scheduled_on
+    if requested is not None:
+        on_request = add_business_days(requested, 3)
+        text = (
+            f"requested on {requested.isoformat()}: due within 3 business days of the "
+            f"request, by {on_request.isoformat()} ({_CFR})"
+        )
+        if on_request > first_service:
+            # A Good Faith Estimate comes before the service (45 CFR 149.610(b)(1)).
+            text = (
+                f"requested on {requested.isoformat()}: due within 3 business days of the "
+                f"request ({on_request.isoformat()}), but a Good Faith Estimate comes before "
+                f"the service: by the first service, {first_service.isoformat()} ({_CFR})"
             )
-        )
-    dated = [f for f in found if f[0] is not None]
-    due_by, rule, text = min(dated, key=lambda f: f[0] or date.max) if dated else found[0]
-    if len(found) > 1:
-        text = "; ".join(t for _, _, t in found) + (
-            f"; the earlier, {due_by.isoformat()}, binds" if due_by and len(dated) > 1 else ""
-        )
+            on_request = first_service
+        found.append(GfeObligation(rule="requested", due_by=on_request, applies=False, text=text))
+    if scheduled is not None:
+        rule, ahead, due, text = _scheduled(scheduled, first_service)
+        found.append(GfeObligation(rule=rule, due_by=due, applies=False, text=text))
+    if requested is not None and scheduled is not None and requested < scheduled:
+        # Two obligations: the estimate given on request, and a new one on scheduling. An
+        # estimate issued before the scheduling answers the request; one issued on or after it,
+        # the scheduling (the one given on request was due by the request's date).
+        index = 0 if issued < scheduled else 1
+        found[index] = found[index].model_copy(update={"applies": True})
+        chosen = found[index]
+        text = "; ".join(o.text for o in found) + (
+            f"; issued {issued.isoformat()}, "
+            + ("before the scheduling: it answers the request"
+               if index == 0 else "on or after the scheduling: it answers the scheduling "
+               "(an estimate given on request was due by the request's date)")
+        )  # fmt: skip
+    else:
+        # One obligation, or a request after the scheduling (one estimate answers both: the
+        # earlier due date binds).
+        dated = [o for o in found if o.due_by is not None]
+        chosen = min(dated, key=lambda o: o.due_by or date.max) if dated else found[0]
+        found = [o.model_copy(update={"applies": o is chosen}) for o in found]
+        text = chosen.text
+        if len(found) > 1:
+            text = "; ".join(o.text for o in found) + (
+                f"; the earlier, {chosen.due_by.isoformat()}, binds"
+                if chosen.due_by and len(dated) > 1
+                else ""
+            )
+    due_by = chosen.due_by
     return GfeTiming(
-        rule=rule,
-        scheduled_on=dates.scheduled_on,
-        requested_on=dates.requested_on,
+        rule=chosen.rule,
+        scheduled_on=scheduled,
+        requested_on=requested,
         first_service=first_service,
         business_days_ahead=ahead,
         due_by=due_by,
         issued=issued,
         on_time=due_by is None or issued <= due_by,
         timing_rule=text[0].upper() + text[1:],
+        obligations=tuple(found),
     )
 
 
-def timing_sentence(timing: GfeTiming) -> str:
-    """The rule, and whether an estimate issued on ``timing.issued`` is on time."""
+def timing_sentence(timing: GfeTiming, *, prospective: bool = False) -> str:
+    """The rule, and whether an estimate issued on ``timing.issued`` is on time.
+
+    ``prospective``: no estimate has been issued yet (``ketacost estimate``): whether one
+    issued on that date *would be* on time.
+    """
     if timing.due_by is None:
         return f"{timing.timing_rule}."
     verdict = "on time" if timing.on_time else "LATE"
+    if prospective:
+        return (
+            f"{timing.timing_rule}. A Good Faith Estimate issued on "
+            f"{timing.issued.isoformat()} would be {verdict} (due by "
+            f"{timing.due_by.isoformat()})."
+        )
     return f"{timing.timing_rule}. Issued {timing.issued.isoformat()}: {verdict}."
