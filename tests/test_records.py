@@ -28,6 +28,7 @@ from ketacost.documents import FinalBill, GoodFaithEstimate, build_gfe, render_g
 from ketacost.records import (
     NotInitialisedError,
     RecordNotFoundError,
+    RecordsError,
     RetentionError,
     RuleFilesError,
     _migrate,
@@ -42,6 +43,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SELF_PAY = ROOT / "examples" / "requests" / "iv-series-self-pay.yaml"
 CLINIC_NPI = "1234567893"
 FIXED = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def clock_at(day: date) -> Any:
+    """A clock for ``Records(clock=...)`` reading noon UTC on ``day``."""
+    return lambda: datetime(day.year, day.month, day.day, 12, 0, tzinfo=UTC)
+
+
+LATER = clock_at(date(2040, 1, 1))
 
 
 @functools.lru_cache(maxsize=1)
@@ -265,7 +274,7 @@ def test_a_bill_outside_every_gfe_period_is_not_matched(db_url: str) -> None:
 
 
 def test_purge_refuses_a_record_inside_retention_and_deletes_one_past_it(db_url: str) -> None:
-    rec = init_records(db_url)
+    rec = init_records(db_url, clock=LATER)
     old = _save_self_pay(rec, issued=date(2026, 11, 21))  # kept until 2032-11-21
     new = _save_self_pay(rec, issued=date(2026, 12, 15))  # kept until 2032-12-15
     # On its keep-until day a record is still inside retention.
@@ -285,7 +294,7 @@ def test_purge_refuses_a_record_inside_retention_and_deletes_one_past_it(db_url:
 
 
 def test_a_later_bill_extends_retention(db_url: str) -> None:
-    rec = init_records(db_url, retention_years=6)
+    rec = init_records(db_url, retention_years=6, clock=LATER)
     gfe_id = _save_self_pay(rec)
     rec.check_bill(
         FinalBill(bill_date=date(2027, 3, 1), totals={CLINIC_NPI: Money("1.00")}), gfe_id=gfe_id
@@ -294,6 +303,25 @@ def test_a_later_bill_extends_retention(db_url: str) -> None:
     with pytest.raises(RetentionError, match="2033-03-01"):
         rec.purge(date(2033, 1, 1), record_id=gfe_id)
     assert rec.purge(date(2033, 3, 2), record_id=gfe_id).deleted == (gfe_id,)
+    rec.close()
+
+
+def test_purge_never_runs_ahead_of_the_clock(db_url: str) -> None:
+    rec = init_records(db_url, clock=clock_at(date(2030, 6, 1)))
+    gfe_id = _save_self_pay(rec, issued=date(2026, 11, 21))  # kept until 2032-11-21
+    # A date after the clock's (2030-06-01) is refused, for all records and for one.
+    with pytest.raises(RecordsError, match="after today's date \\(2030-06-01\\)"):
+        rec.purge(date(2032, 11, 22))
+    with pytest.raises(RecordsError, match="never purged ahead of the clock"):
+        rec.purge(date(2030, 6, 2), record_id=gfe_id)
+    # The clock's own date, an earlier one, and no date at all delete nothing inside retention.
+    assert rec.purge(date(2030, 6, 1)).deleted == ()
+    assert rec.purge(date(2027, 1, 1)).deleted == ()
+    assert rec.purge().deleted == ()
+    assert [s.id for s in rec.list()] == [gfe_id]
+    # Once the clock is past 2032-11-21 the same record goes, with no date given.
+    with open_records(db_url, clock=clock_at(date(2032, 11, 22))) as later:
+        assert later.purge().deleted == (gfe_id,)
     rec.close()
 
 
@@ -436,7 +464,7 @@ def test_changed_stored_document_bytes_are_detected(db_url: str) -> None:
 
 
 def test_audit_entries_hold_no_patient_data(db_url: str) -> None:
-    rec = init_records(db_url)
+    rec = init_records(db_url, clock=LATER)
     gfe_id = _save_self_pay(rec)
     rec.check_bill(FinalBill(totals={CLINIC_NPI: Money("1.00")}), gfe_id=gfe_id)
     rec.purge(date(2040, 1, 1))

@@ -127,14 +127,28 @@ def test_bill_check_without_patient_or_gfe(db: str, tmp_path: Path) -> None:
 
 
 def test_purge_refuses_inside_retention_and_deletes_past_it(db: str) -> None:
-    gfe_id = _saved(db)
-    refused = run("records", "purge", "--record", gfe_id, "--today", "2032-11-21", "--db", db)
+    gfe_id = _saved(db)  # issued 2026-11-21: kept until 2032-11-21
+    refused = run("records", "purge", "--record", gfe_id, "--db", db)
     assert_user_error(refused, f"record {gfe_id} is kept until 2032-11-21", "not deleted")
-    kept = run("records", "purge", "--today", "2032-11-21", "--db", db)
+    kept = run("records", "purge", "--db", db)
     assert "Deleted 0 record(s) past retention; 1 kept." in kept.output
-    done = run("records", "purge", "--today", "2032-11-22", "--db", db)
-    assert done.exit_code == 0
-    assert f"deleted {gfe_id}" in done.output
+    # Issued 2018-01-02: kept until 2024-01-02, before today's date.
+    old = run("records", "save-gfe", SELF_PAY, "--issued", "2018-01-02", "--db", db)
+    old_id = old.output.split()[4]
+    done = run("records", "purge", "--db", db)
+    assert done.exit_code == 0, done.output
+    assert f"deleted {old_id}" in done.output
+    assert "1 kept" in done.output
+
+
+def test_purge_refuses_a_today_after_the_clock(db: str) -> None:
+    gfe_id = _saved(db)
+    # A --today later than today's date would delete records still inside retention.
+    for args in (("--today", "2032-11-22"), ("--today", "2099-01-01", "--record", gfe_id)):
+        refused = run("records", "purge", *args, "--db", db)
+        assert_user_error(refused, "is after today's date", "never purged ahead of the clock")
+    with open_records(db) as rec:
+        assert [s.id for s in rec.list()] == [gfe_id]
 
 
 def test_reestimate_changed_rules_shows_the_change_and_the_amount(db: str, tmp_path: Path) -> None:

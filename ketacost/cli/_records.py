@@ -234,14 +234,18 @@ def records_reestimate(changed_rules: bool, payers_dir: Path | None, db_url: str
 
 
 @records.command("purge")
-@click.option("--today", type=DATE, default=None, help="Today's date (default: the clock's).")
+@click.option(
+    "--today",
+    type=DATE,
+    default=None,
+    help="Purge as of this date (default: today); never later than today.",
+)
 @click.option("--record", "record_id", metavar="ID", default=None, help="Only this record.")
 @db_option()
 def records_purge(today: datetime | None, record_id: str | None, db_url: str | None) -> None:
     """Delete the GFEs past their keep-until date; never one inside it (exit 2 if asked)."""
-    day = today.date() if today else date.today()
     with _open(db_url) as rec:
-        result = rec.purge(day, record_id=record_id)
+        result = rec.purge(today.date() if today else None, record_id=record_id)
     click.echo(f"Deleted {len(result.deleted)} record(s) past retention; {result.kept} kept.")
     for gfe_id in result.deleted:
         click.echo(f"  deleted {gfe_id}")

@@ -126,6 +126,10 @@ class Records:
     def _now(self) -> str:
         return self._clock().astimezone(UTC).isoformat(timespec="seconds")
 
+    def today(self) -> date:
+        """Today's local date by the clock: the one "today" of the records and their CLI."""
+        return self._clock().astimezone().date()
+
     def _audit(
         self, conn: Connection, action: str, record_id: str | None, detail: Mapping[str, Any]
     ) -> None:
@@ -428,15 +432,27 @@ class Records:
 
         return write_rule_files(self, id_or_prefix, folder)
 
-    def purge(self, today: date, *, record_id: str | None = None) -> PurgeResult:
+    def purge(self, today: date | None = None, *, record_id: str | None = None) -> PurgeResult:
         """Delete the GFEs past their keep-until date (and their bills); never one inside it.
+
+        Args:
+            today: the date to purge as of (default: :meth:`today`); never later than the
+                clock's, so no date typed by hand deletes a record inside its retention.
+            record_id: only this GFE.
 
         Raises:
             RetentionError: ``record_id`` names a GFE still inside its retention.
+            RecordsError: ``today`` is after the clock's date.
         """
         from ._maintain import purge
 
-        return purge(self, today, record_id)
+        now = self.today()
+        if today is not None and today > now:
+            raise RecordsError(
+                f"purge as of {today.isoformat()} refused: it is after today's date "
+                f"({now.isoformat()}), and records are never purged ahead of the clock"
+            )
+        return purge(self, today or now, record_id)
 
     def reestimate(
         self, library: PayerLibrary, *, changed_rules_only: bool = False
