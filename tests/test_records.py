@@ -37,6 +37,7 @@ from ketacost.records import (
     rule_files_of,
     used_rule_paths,
 )
+from ketacost.records._audit import verify_chain
 from ketacost.records._schema import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -438,18 +439,22 @@ def test_a_changed_audit_entry_is_detected(db_url: str) -> None:
 
 def test_a_deleted_audit_entry_is_detected(db_url: str) -> None:
     rec = init_records(db_url)
-    _save_self_pay(rec)
-    _save_self_pay(rec)
+    first = _save_self_pay(rec)
+    second = _save_self_pay(rec)
     head = rec.audit_entries()[-1].hash
     _tamper(rec, "DELETE FROM audit_log WHERE seq = 2")
     problems = rec.verify()
     assert "entry 3: expected entry 2 (an entry is missing)" in problems
     assert "entry 3: does not follow the entry before it (broken link)" in problems
-    # The newest entry removed: only a head noted elsewhere shows it.
+    # The newest entry removed: the chain alone still verifies, only a head noted elsewhere
+    # shows it; the GFEs whose entries went are reported as saved by no entry.
     _tamper(rec, "DELETE FROM audit_log WHERE seq = 3")
-    assert rec.verify() == []
+    assert verify_chain(rec.audit_entries()) == []
+    unaudited = sorted(f"GFE {g}: no audit entry saved it" for g in (first, second))
+    assert rec.verify() == unaudited
     assert rec.verify(anchor=head) == [
-        f"the noted head {head[:12]}… is not in the chain (entries removed)"
+        f"the noted head {head[:12]}… is not in the chain (entries removed)",
+        *unaudited,
     ]
     rec.close()
 
@@ -460,6 +465,87 @@ def test_changed_stored_document_bytes_are_detected(db_url: str) -> None:
     with rec.engine.begin() as conn:
         conn.execute(sa.text("UPDATE gfes SET pdf = :pdf"), {"pdf": b"%PDF altered"})
     assert rec.verify() == [f"GFE {gfe_id}: its PDF is not the PDF that was saved"]
+    rec.close()
+
+
+def test_a_gfe_row_changed_with_its_own_hashes_is_detected(db_url: str) -> None:
+    import hashlib
+
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    other = _save_self_pay(rec)
+    forged = b"<html>a cheaper estimate</html>"
+    with rec.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE gfes SET html = :html, html_sha256 = :digest, total_cents = 100, "
+                "keep_until = :early WHERE id = :id"
+            ),
+            {
+                "html": forged,
+                "digest": hashlib.sha256(forged).hexdigest(),
+                "early": date(2027, 1, 1),
+                "id": gfe_id,
+            },
+        )
+    assert rec.verify() == [
+        f"GFE {gfe_id}: its HTML is not the HTML that was saved",
+        f"GFE {gfe_id}: its keep-until date is not the keep-until date that was saved",
+        f"GFE {gfe_id}: its total is not the total that was saved",
+    ]
+    # Purge recomputes keep-until from the issue date (2026-11-21 + 6 years = 2032-11-21):
+    # the earlier keep-until written in the row deletes nothing early.
+    with open_records(db_url, clock=clock_at(date(2030, 1, 1))) as later:
+        assert later.purge().deleted == ()
+        with pytest.raises(RetentionError, match="kept until 2032-11-21"):
+            later.purge(record_id=gfe_id)
+    assert {s.id for s in rec.list()} == {gfe_id, other}
+    rec.close()
+
+
+def test_a_deleted_or_unaudited_gfe_row_is_detected(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    kept = _save_self_pay(rec)
+    with rec.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM gfes WHERE id = :id"), {"id": gfe_id})
+        # A row copied in with no audit entry of its own.
+        conn.execute(
+            sa.text(
+                "INSERT INTO gfes SELECT 'f00d' || substr(id, 5), estimate_id, issued, "
+                "patient_name, patient_birth_date, period_start, period_end, total_cents, "
+                "body, html, html_sha256, pdf, pdf_sha256, keep_until, created_at "
+                "FROM gfes WHERE id = :id"
+            ),
+            {"id": kept},
+        )
+    assert rec.verify() == [
+        f"GFE f00d{kept[4:]}: no audit entry saved it",
+        f"GFE {gfe_id}: deleted without a purge",
+    ]
+    rec.close()
+
+
+def test_a_changed_bill_or_finding_is_detected(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    over = rec.check_bill(FinalBill(totals={CLINIC_NPI: Money("8000.00")}), gfe_id=gfe_id)
+    assert rec.verify() == []
+    with rec.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE dispute_findings SET over_cents = 1"))
+        conn.execute(sa.text("UPDATE bills SET body = '{}'"))
+    assert rec.verify() == [
+        f"bill {over.bill_id}: its bill is not the bill that was saved",
+        f"bill {over.bill_id}: its findings is not the findings that was saved",
+    ]
+    with rec.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM dispute_findings"))
+        conn.execute(sa.text("DELETE FROM dispute_checks"))
+        conn.execute(sa.text("DELETE FROM bills"))
+    assert rec.verify() == [
+        f"bill {over.bill_id}: deleted without a purge",
+        f"check {over.check_id}: deleted without a purge",
+    ]
     rec.close()
 
 

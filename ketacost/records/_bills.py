@@ -14,6 +14,7 @@ from ._errors import RecordNotFoundError, RecordsError
 from ._results import BillCheck
 from ._schema import bills, dispute_checks, dispute_findings, gfes
 from ._store import new_id, years_after
+from ._verify import bill_detail
 
 if TYPE_CHECKING:
     from ._store import Records
@@ -78,19 +79,31 @@ def check_bill(
     bill_day = bill.bill_date or records._clock().date()
     bill_id, check_id = new_id(), new_id()
     now = records._now()
+    row = {
+        "id": bill_id,
+        "gfe_id": gfe_id,
+        "bill_date": bill.bill_date,
+        "service_date": service_date,
+        "body": bill.model_dump_json(),
+        "billed_cents": billed.cents,
+        "keep_until": years_after(bill_day, records.retention_years),
+        "created_at": now,
+    }
+    finding_rows = [
+        {
+            "check_id": check_id,
+            "npi": f.npi,
+            "provider": f.provider,
+            "expected_cents": f.expected.cents,
+            "billed_cents": f.billed.cents,
+            "over_cents": f.over.cents,
+            "deadline": f.deadline,
+            "note": f.note,
+        }
+        for f in findings
+    ]
     with records.engine.begin() as conn:
-        conn.execute(
-            insert(bills).values(
-                id=bill_id,
-                gfe_id=gfe_id,
-                bill_date=bill.bill_date,
-                service_date=service_date,
-                body=bill.model_dump_json(),
-                billed_cents=billed.cents,
-                keep_until=years_after(bill_day, records.retention_years),
-                created_at=now,
-            )
-        )
+        conn.execute(insert(bills).values(**row))
         conn.execute(
             insert(dispute_checks).values(
                 id=check_id,
@@ -100,23 +113,17 @@ def check_bill(
                 created_at=now,
             )
         )
-        for f in findings:
-            conn.execute(
-                insert(dispute_findings).values(
-                    check_id=check_id,
-                    npi=f.npi,
-                    provider=f.provider,
-                    expected_cents=f.expected.cents,
-                    billed_cents=f.billed.cents,
-                    over_cents=f.over.cents,
-                    deadline=f.deadline,
-                    note=f.note,
-                )
-            )
+        for f_row in finding_rows:
+            conn.execute(insert(dispute_findings).values(**f_row))
         records._audit(
             conn,
             "check-bill",
             gfe_id,
-            {"bill": bill_id, "check": check_id, "findings": len(findings)},
+            {
+                "bill": bill_id,
+                "check": check_id,
+                "findings": len(findings),
+                **bill_detail(row, finding_rows),
+            },
         )
     return BillCheck(gfe_id=gfe_id, bill_id=bill_id, check_id=check_id, findings=findings)

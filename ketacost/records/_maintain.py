@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, select
 
 from ketacost._errors import KetacostError
 from ketacost._library import PayerLibrary
@@ -28,7 +28,7 @@ from ._schema import (
     requests,
     rule_files,
 )
-from ._store import _summary
+from ._store import _summary, years_after
 
 if TYPE_CHECKING:
     from ._store import Records
@@ -141,9 +141,7 @@ def purge(records: Records, today: date, record_id: str | None = None) -> PurgeR
         candidates = [gfe_id]
     else:
         with records.engine.connect() as conn:
-            candidates = list(
-                conn.scalars(select(gfes.c.id).where(gfes.c.keep_until < today).order_by(gfes.c.id))
-            )
+            candidates = list(conn.scalars(select(gfes.c.id).order_by(gfes.c.id)))
         candidates = [c for c in candidates if kept_until(records, c) < today]
     with records.engine.begin() as conn:
         for gfe_id in candidates:
@@ -174,14 +172,22 @@ def delete_gfe(conn: Connection, gfe_id: str) -> None:
 
 
 def kept_until(records: Records, gfe_id: str) -> date:
-    """The last day a GFE is kept: its keep-until date, or a later one of its bills."""
+    """The last day a GFE is kept: its keep-until date, or a later one of its bills.
+
+    Recomputed from the issue (and bill) dates and the retention period; a stored keep-until
+    column only ever lengthens it (a column changed to an earlier date deletes nothing early).
+    """
+    years = records.retention_years
     with records.engine.connect() as conn:
-        own = conn.scalars(select(gfes.c.keep_until).where(gfes.c.id == gfe_id)).one()
-        bill_max = conn.scalars(
-            select(func.max(bills.c.keep_until)).where(bills.c.gfe_id == gfe_id)
-        ).one()
-    kept: date = own if bill_max is None else max(own, bill_max)
-    return kept
+        g = conn.execute(select(gfes.c.issued, gfes.c.keep_until).where(gfes.c.id == gfe_id)).one()
+        days: list[date] = [g.keep_until, years_after(g.issued, years)]
+        for b in conn.execute(
+            select(bills.c.bill_date, bills.c.keep_until).where(bills.c.gfe_id == gfe_id)
+        ):
+            days.append(b.keep_until)
+            if b.bill_date is not None:
+                days.append(years_after(b.bill_date, years))
+    return max(days)
 
 
 def _current_hashes(library: PayerLibrary) -> dict[str, str]:

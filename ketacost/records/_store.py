@@ -41,6 +41,7 @@ from ._schema import (
     requests,
     rule_files,
 )
+from ._verify import gfe_detail, verify_rows
 
 __all__ = ["RETENTION_YEARS", "Records", "new_id", "years_after"]
 
@@ -175,21 +176,14 @@ class Records:
         ]
 
     def verify(self, *, anchor: str | None = None) -> list[str]:
-        """Every sign of tampering (empty when none): the audit chain and the stored bytes.
+        """Every sign of tampering (empty when none): the audit chain, then every stored row.
 
-        Each stored GFE's HTML and PDF must still hash to what was recorded when it was saved.
+        Each stored GFE (its JSON, HTML and PDF bytes, issue and keep-until dates, total) and
+        each bill and its findings must match what the audit entry that saved it recorded; a
+        row no entry saved, or one gone without a purge entry, is tampering too.
         """
-        problems = verify_chain(self.audit_entries(), anchor=anchor)
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(gfes.c.id, gfes.c.html, gfes.c.html_sha256, gfes.c.pdf, gfes.c.pdf_sha256)
-            ).all()
-        for r in rows:
-            if _sha256(r.html) != r.html_sha256:
-                problems.append(f"GFE {r.id}: its HTML is not the HTML that was saved")
-            if r.pdf is not None and _sha256(r.pdf) != r.pdf_sha256:
-                problems.append(f"GFE {r.id}: its PDF is not the PDF that was saved")
-        return problems
+        entries = self.audit_entries()
+        return verify_chain(entries, anchor=anchor) + verify_rows(self, entries)
 
     # -- saving -------------------------------------------------------------------------
 
@@ -238,25 +232,24 @@ class Records:
             request_id, estimate_id = self._insert_estimate(
                 conn, request, estimate, rule_files, used
             )
-            conn.execute(
-                insert(gfes).values(
-                    id=gfe_id,
-                    estimate_id=estimate_id,
-                    issued=gfe.issued,
-                    patient_name=gfe.patient.name,
-                    patient_birth_date=gfe.patient.birth_date,
-                    period_start=gfe.period_start,
-                    period_end=gfe.period_end,
-                    total_cents=gfe.total_expected.cents,
-                    body=gfe.model_dump_json(),
-                    html=html_bytes,
-                    html_sha256=_sha256(html_bytes),
-                    pdf=pdf,
-                    pdf_sha256=None if pdf is None else _sha256(pdf),
-                    keep_until=years_after(gfe.issued, self.retention_years),
-                    created_at=self._now(),
-                )
-            )
+            row = {
+                "id": gfe_id,
+                "estimate_id": estimate_id,
+                "issued": gfe.issued,
+                "patient_name": gfe.patient.name,
+                "patient_birth_date": gfe.patient.birth_date,
+                "period_start": gfe.period_start,
+                "period_end": gfe.period_end,
+                "total_cents": gfe.total_expected.cents,
+                "body": gfe.model_dump_json(),
+                "html": html_bytes,
+                "html_sha256": _sha256(html_bytes),
+                "pdf": pdf,
+                "pdf_sha256": None if pdf is None else _sha256(pdf),
+                "keep_until": years_after(gfe.issued, self.retention_years),
+                "created_at": self._now(),
+            }
+            conn.execute(insert(gfes).values(**row))
             self._audit(
                 conn,
                 "save-gfe",
@@ -265,8 +258,7 @@ class Records:
                     "request": request_id,
                     "estimate": estimate_id,
                     "rules_hash": estimate.rules_hash,
-                    "html_sha256": _sha256(html_bytes),
-                    "pdf_sha256": None if pdf is None else _sha256(pdf),
+                    **gfe_detail(row),
                 },
             )
         return gfe_id
