@@ -77,10 +77,27 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             yield url
 
 
-def _save_self_pay(rec: Any, *, issued: date = date(2026, 11, 21), pdf: bytes | None = None) -> str:
+def _save_self_pay(
+    rec: Any,
+    *,
+    issued: date = date(2026, 11, 21),
+    pdf: bytes | None = None,
+    patient: str | None = None,
+    birth_date: date | None = None,
+) -> str:
+    """Save the self-pay GFE (Alex Example, born 1988-04-12), or one for another patient."""
     req, est, gfe, html = _self_pay()
     if issued != gfe.issued:
         gfe = build_gfe(req, est, issued=issued)
+        html = render_gfe_html(gfe)
+    if patient is not None or birth_date is not None:
+        who = gfe.patient.model_copy(
+            update={
+                "name": patient or gfe.patient.name,
+                "birth_date": birth_date or gfe.patient.birth_date,
+            }
+        )
+        gfe = gfe.model_copy(update={"patient": who})
         html = render_gfe_html(gfe)
     payers = _bundled()
     return str(
@@ -224,6 +241,20 @@ def test_list_and_an_unknown_id(db_url: str) -> None:
         rec.show("abcdef0123")
     with pytest.raises(RecordNotFoundError, match="not a record id"):
         rec.show("x")
+    rec.close()
+
+
+def test_a_patient_is_found_by_any_case_and_spacing_of_a_non_ascii_name(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec, patient="Élodie Durand", birth_date=date(1990, 5, 6))
+    _save_self_pay(rec)  # Alex Example
+    # SQLite's lower() folds ASCII only ("ÉLODIE" stays "Élodie" upper-case É); the key is
+    # computed in Python: NFC, case-folded, whitespace collapsed.
+    decomposed = "E\u0301LODIE   DURAND "  # E + combining acute, extra spaces
+    for spelling in ("Élodie Durand", "ÉLODIE DURAND", "élodie durand", decomposed):
+        assert [s.id for s in rec.list(patient=spelling)] == [gfe_id], spelling
+    found = rec.find_gfe("ÉLODIE  durand", service_date=date(2027, 1, 4))
+    assert found == gfe_id
     rec.close()
 
 
@@ -507,15 +538,14 @@ def test_a_deleted_or_unaudited_gfe_row_is_detected(db_url: str) -> None:
     rec = init_records(db_url)
     gfe_id = _save_self_pay(rec)
     kept = _save_self_pay(rec)
+    columns = ", ".join(c.name for c in metadata.tables["gfes"].columns)  # id first
     with rec.engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM gfes WHERE id = :id"), {"id": gfe_id})
         # A row copied in with no audit entry of its own.
         conn.execute(
             sa.text(
-                "INSERT INTO gfes SELECT 'f00d' || substr(id, 5), estimate_id, issued, "
-                "patient_name, patient_birth_date, period_start, period_end, total_cents, "
-                "body, html, html_sha256, pdf, pdf_sha256, keep_until, created_at "
-                "FROM gfes WHERE id = :id"
+                f"INSERT INTO gfes ({columns}) SELECT 'f00d' || substr(id, 5), "
+                f"{columns.partition(',')[2]} FROM gfes WHERE id = :id"
             ),
             {"id": kept},
         )

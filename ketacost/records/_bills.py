@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
 from ketacost._money import Money
 from ketacost.documents import FinalBill, GoodFaithEstimate, compare_bill_to_gfe
 
 from ._errors import RecordNotFoundError, RecordsError
+from ._names import patient_key
 from ._results import BillCheck
 from ._schema import bills, dispute_checks, dispute_findings, gfes
 from ._store import new_id, years_after
@@ -32,7 +33,7 @@ def find_gfe(
     """
     query = (
         select(gfes.c.id)
-        .where(func.lower(gfes.c.patient_name) == patient_name.strip().lower())
+        .where(gfes.c.patient_key == patient_key(patient_name))
         .where(gfes.c.period_start <= service_date, gfes.c.period_end >= service_date)
         .order_by(gfes.c.issued.desc(), gfes.c.created_at.desc())
     )

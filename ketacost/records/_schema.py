@@ -92,6 +92,8 @@ gfes = Table(
     Column("estimate_id", ForeignKey("estimates.id"), nullable=False, index=True),
     Column("issued", Date, nullable=False),
     Column("patient_name", String(200), nullable=False, index=True),
+    # _names.patient_key(patient_name): what a name is looked up by (filled by ketacost).
+    Column("patient_key", String(400), nullable=True, index=True),
     Column("patient_birth_date", Date, nullable=False),
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),

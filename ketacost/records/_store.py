@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL
@@ -32,6 +32,7 @@ from ketacost.documents import FinalBill, GoodFaithEstimate
 from . import _db
 from ._audit import GENESIS, AuditEntry, canonical_entry, entry_hash, verify_chain
 from ._errors import RecordNotFoundError, RecordsError
+from ._names import patient_key
 from ._results import BillCheck, GfeRecord, GfeSummary, PurgeResult, Reestimate
 from ._schema import (
     audit_log,
@@ -237,6 +238,7 @@ class Records:
                 "estimate_id": estimate_id,
                 "issued": gfe.issued,
                 "patient_name": gfe.patient.name,
+                "patient_key": patient_key(gfe.patient.name),
                 "patient_birth_date": gfe.patient.birth_date,
                 "period_start": gfe.period_start,
                 "period_end": gfe.period_end,
@@ -360,10 +362,10 @@ class Records:
         return str(found[0])
 
     def list(self, *, patient: str | None = None) -> list[GfeSummary]:
-        """Stored GFEs, newest issue first; ``patient``: only that name (case-insensitive)."""
+        """Stored GFEs, newest issue first; ``patient``: only that name (any case, any spacing)."""
         query = select(gfes).order_by(gfes.c.issued.desc(), gfes.c.created_at.desc())
         if patient is not None:
-            query = query.where(func.lower(gfes.c.patient_name) == patient.strip().lower())
+            query = query.where(gfes.c.patient_key == patient_key(patient))
         with self.engine.connect() as conn:
             return [_summary(r) for r in conn.execute(query)]
 

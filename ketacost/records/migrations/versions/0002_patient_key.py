@@ -1,0 +1,40 @@
+"""A patient key on each GFE (NFC, case-folded, whitespace collapsed) to look names up by.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def _key(name: str) -> str:
+    # A copy of ketacost.records._names.patient_key as it was when this migration was written.
+    folded = unicodedata.normalize("NFC", name).casefold()
+    return " ".join(unicodedata.normalize("NFC", folded).split())
+
+
+def upgrade() -> None:
+    """Add ``gfes.patient_key`` (indexed) and fill it from each stored name."""
+    op.add_column("gfes", sa.Column("patient_key", sa.String(400), nullable=True))
+    op.create_index("ix_gfes_patient_key", "gfes", ["patient_key"])
+    conn = op.get_bind()
+    gfes = sa.table("gfes", sa.column("id"), sa.column("patient_name"), sa.column("patient_key"))
+    for gfe_id, name in conn.execute(sa.select(gfes.c.id, gfes.c.patient_name)).all():
+        conn.execute(gfes.update().where(gfes.c.id == gfe_id).values(patient_key=_key(name)))
+
+
+def downgrade() -> None:
+    """Drop ``gfes.patient_key`` (SQLite 3.35 or later drops a column in place)."""
+    op.drop_index("ix_gfes_patient_key", table_name="gfes")
+    op.drop_column("gfes", "patient_key")
