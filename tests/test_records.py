@@ -284,10 +284,34 @@ def test_a_bill_400_01_above_the_gfe_is_found_and_stored(db_url: str) -> None:
         stored = other.show(gfe_id).checks
     assert [c.findings for c in stored] == [result.findings]
     assert stored[0].billed == Money("8000.01")
-    # $399.99 above ($7,999.99) is no finding, and is stored too.
+    # On another GFE, $399.99 above ($7,999.99) is no finding, and is stored too.
+    other_id = _save_self_pay(rec)
     under = FinalBill(totals={CLINIC_NPI: Money("7999.99")})
-    assert rec.check_bill(under, gfe_id=gfe_id[:10]).findings == ()
-    assert [len(c.findings) for c in rec.show(gfe_id).checks] == [1, 0]
+    assert rec.check_bill(under, gfe_id=other_id[:10]).findings == ()
+    assert [len(c.findings) for c in rec.show(other_id).checks] == [0]
+    assert rec.verify() == []
+    rec.close()
+
+
+def test_bills_for_one_gfe_are_summed_per_provider_from_the_initial_bill(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    first = FinalBill(bill_date=date(2027, 2, 1), totals={CLINIC_NPI: Money("4000.00")})
+    second = FinalBill(bill_date=date(2027, 5, 1), totals={CLINIC_NPI: Money("4000.00")})
+    # $4,000.00 alone is $3,600.00 under the $7,600.00 expected: no finding.
+    assert rec.check_bill(first, gfe_id=gfe_id).findings == ()
+    result = rec.check_bill(second, gfe_id=gfe_id)
+    assert result.bills_counted == 2
+    (finding,) = result.findings
+    # 4,000.00 + 4,000.00 = $8,000.00 billed; 8,000.00 - 7,600.00 = $400.00 >= $400.00.
+    assert finding.billed == Money("8000.00")
+    assert finding.over == Money("400.00")
+    # 120 days from the initial bill (2027-02-01), not the second: 27 (rest of February)
+    # + 31 + 30 + 31 = 119 -> 2027-05-31, + 1 = 2027-06-01.
+    assert finding.deadline == date(2027, 6, 1)
+    # The same bill again is not counted twice.
+    with pytest.raises(RecordsError, match="already checked"):
+        rec.check_bill(second, gfe_id=gfe_id)
     assert rec.verify() == []
     rec.close()
 

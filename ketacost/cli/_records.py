@@ -300,6 +300,10 @@ def bill_check(bill_path: Path, gfe_id: str | None, db_url: str | None) -> None:
     click.echo(
         f"Compared with Good Faith Estimate {result.gfe_id}; stored as check {result.check_id}"
     )
+    if result.bills_counted > 1:
+        click.echo(
+            f"Billed charges are summed over the {result.bills_counted} bills stored for it."
+        )
     if not result.findings:
         click.echo("No provider billed $400.00 or more above its expected charges.")
     for f in result.findings:

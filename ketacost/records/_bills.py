@@ -61,7 +61,9 @@ def check_bill(
     """Compare a final bill with its GFE ($400 per provider, 45 CFR 149.620); store both.
 
     The GFE is ``gfe_id``, else the patient's newest one covering ``service_date`` (default:
-    the bill's first dated line). The bill is kept ``retention_years`` after its date.
+    the bill's first dated line). The bill is kept ``retention_years`` after its date. Bills
+    stored earlier for the same GFE count too: billed charges are summed per provider, and
+    the 120 days run from the earliest bill's date.
     """
     if gfe_id is not None:
         gfe_id = records.resolve(gfe_id)
@@ -75,7 +77,20 @@ def check_bill(
         gfe_id = records.find_gfe(patient_name, birth_date=birth_date, service_date=day)
     with records.engine.connect() as conn:
         body = conn.scalars(select(gfes.c.body).where(gfes.c.id == gfe_id)).one()
-    findings = tuple(compare_bill_to_gfe(GoodFaithEstimate.model_validate_json(body), bill))
+        earlier = [
+            FinalBill.model_validate_json(b)
+            for b in conn.scalars(
+                select(bills.c.body).where(bills.c.gfe_id == gfe_id).order_by(bills.c.created_at)
+            )
+        ]
+    if any(b == bill for b in earlier):
+        raise RecordsError(
+            "this bill was already checked against this Good Faith Estimate: "
+            "it is not counted twice"
+        )
+    findings = tuple(
+        compare_bill_to_gfe(GoodFaithEstimate.model_validate_json(body), combined([*earlier, bill]))
+    )
     billed = sum(bill.billed().values(), Money(0))
     bill_day = bill.bill_date or records._clock().date()
     bill_id, check_id = new_id(), new_id()
@@ -127,4 +142,26 @@ def check_bill(
                 **bill_detail(row, finding_rows),
             },
         )
-    return BillCheck(gfe_id=gfe_id, bill_id=bill_id, check_id=check_id, findings=findings)
+    return BillCheck(
+        gfe_id=gfe_id,
+        bill_id=bill_id,
+        check_id=check_id,
+        findings=findings,
+        bills_counted=len(earlier) + 1,
+    )
+
+
+def combined(bills_for_gfe: list[FinalBill]) -> FinalBill:
+    """All the bills for one GFE as one: billed summed per provider NPI, the earliest date.
+
+    The $400 test is on the total billed charges of each provider (45 CFR
+    149.620(a)(2)(ii): "total billed charges ... by any provider or facility ... are at least
+    $400 more than the total expected charges"), and the 120 days run from the date of the
+    initial bill (45 CFR 149.620(b)(1)).
+    """
+    totals: dict[str, Money] = {}
+    for b in bills_for_gfe:
+        for npi, amount in b.billed().items():
+            totals[npi] = totals.get(npi, Money()) + amount
+    dated = [b.bill_date for b in bills_for_gfe if b.bill_date is not None]
+    return FinalBill(bill_date=min(dated) if dated else None, totals=totals)

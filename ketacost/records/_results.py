@@ -73,12 +73,16 @@ class GfeRecord:
 
 @dataclass(frozen=True)
 class BillCheck:
-    """The result of ``check_bill``: which GFE, what was stored, and the findings."""
+    """The result of ``check_bill``: which GFE, what was stored, and the findings.
+
+    The findings are on every bill stored for the GFE (``bills_counted``, this one included).
+    """
 
     gfe_id: str
     bill_id: str
     check_id: str
     findings: tuple[DisputeFinding, ...]
+    bills_counted: int = 1
 
 
 @dataclass(frozen=True)
