@@ -316,6 +316,71 @@ def test_bills_for_one_gfe_are_summed_per_provider_from_the_initial_bill(db_url:
     rec.close()
 
 
+def test_two_patients_of_one_name_need_a_birth_date(db_url: str) -> None:
+    rec = init_records(db_url)
+    older = _save_self_pay(rec, patient="Sam Lee", birth_date=date(1950, 1, 1))
+    younger = _save_self_pay(rec, patient="Sam Lee", birth_date=date(2000, 1, 1))
+    bill = FinalBill(totals={CLINIC_NPI: Money("100.00")})
+    day = date(2027, 1, 4)
+    with pytest.raises(RecordsError, match=r"2 patients of this name .* birth date .*--gfe ID"):
+        rec.check_bill(bill, patient_name="Sam Lee", service_date=day)
+    found = rec.check_bill(
+        bill, patient_name="sam lee", birth_date=date(1950, 1, 1), service_date=day
+    )
+    assert found.gfe_id == older
+    # --gfe must be the bill's patient when the bill names one.
+    with pytest.raises(RecordsError, match="not for the bill's patient \\(birth date\\)"):
+        rec.check_bill(bill, gfe_id=younger, patient_name="Sam Lee", birth_date=date(1950, 1, 1))
+    with pytest.raises(RecordsError, match="not for the bill's patient \\(name\\)"):
+        rec.check_bill(bill, gfe_id=younger, patient_name="Alex Example")
+    rec.close()
+
+
+def test_the_gfe_in_force_on_the_service_date_is_chosen(db_url: str) -> None:
+    rec = init_records(db_url)
+    # Both cover 2027-01-04 to 2028-01-03; the second was re-issued on 2027-02-01.
+    first = _save_self_pay(rec, issued=date(2026, 11, 21))
+    req, est, gfe, _ = _self_pay()
+    again = gfe.model_copy(update={"issued": date(2027, 2, 1)})
+    reissued = rec.save_gfe(
+        request=req,
+        estimate=est,
+        gfe=again,
+        html=render_gfe_html(again),
+        pdf=None,
+        rule_files=rule_files_of(req, _bundled()),
+    )
+    bill = FinalBill(totals={CLINIC_NPI: Money("100.00")})
+
+    def found(day: date) -> str:
+        return rec.find_gfe("Alex Example", service_date=day, npis={CLINIC_NPI})
+
+    # A service on 2027-01-04 was before the re-issue: the GFE then in force is the first.
+    assert found(date(2027, 1, 4)) == first
+    # From 2027-02-01 the re-issued GFE replaces it.
+    assert found(date(2027, 2, 1)) == reissued
+    assert found(date(2027, 6, 1)) == reissued
+    # Named by id, a GFE issued after the date of service is refused.
+    with pytest.raises(RecordsError, match="issued 2027-02-01, after the date of service"):
+        rec.check_bill(bill, gfe_id=reissued, service_date=date(2027, 1, 4))
+    rec.close()
+
+
+def test_a_bill_none_of_whose_providers_is_on_the_gfe_is_refused(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    elsewhere = FinalBill(totals={"1245319599": Money("900.00")})
+    with pytest.raises(RecordsError, match="NPI 1245319599\\) is on this patient's"):
+        rec.check_bill(elsewhere, patient_name="Alex Example", service_date=date(2027, 1, 4))
+    with pytest.raises(RecordsError, match="NPI 1245319599\\) is on Good Faith Estimate"):
+        rec.check_bill(elsewhere, gfe_id=gfe_id)
+    # A provider not on the GFE billed together with one that is: compared with $0.00.
+    both = FinalBill(totals={CLINIC_NPI: Money("1.00"), "1245319599": Money("400.00")})
+    (finding,) = rec.check_bill(both, gfe_id=gfe_id).findings
+    assert (finding.npi, finding.expected, finding.over) == ("1245319599", Money(0), Money("400"))
+    rec.close()
+
+
 def test_a_bill_outside_every_gfe_period_is_not_matched(db_url: str) -> None:
     rec = init_records(db_url)
     _save_self_pay(rec)

@@ -23,30 +23,99 @@ if TYPE_CHECKING:
 __all__ = ["check_bill", "find_gfe"]
 
 
+def _npis(body: str) -> set[str]:
+    return {p.provider.npi for p in GoodFaithEstimate.model_validate_json(body).providers}
+
+
+def _npi_list(npis: set[str]) -> str:
+    return ", ".join(sorted(npis))
+
+
 def find_gfe(
-    records: Records, patient_name: str, *, birth_date: date | None = None, service_date: date
+    records: Records,
+    patient_name: str,
+    *,
+    birth_date: date | None = None,
+    service_date: date,
+    npis: set[str] | None = None,
 ) -> str:
-    """The newest GFE of a patient whose period covers ``service_date``.
+    """The GFE in force for a patient's ``service_date``: the latest issued on or before it.
+
+    A re-issued GFE replaces the earlier one; a GFE issued after the date of service is not
+    the one given for it. With ``npis`` (the bill's providers), only a GFE listing one of them.
 
     Raises:
         RecordNotFoundError: none does.
+        RecordsError: patients of several birth dates have this name and none was given.
     """
-    query = (
-        select(gfes.c.id)
-        .where(gfes.c.patient_key == patient_key(patient_name))
-        .where(gfes.c.period_start <= service_date, gfes.c.period_end >= service_date)
-        .order_by(gfes.c.issued.desc(), gfes.c.created_at.desc())
-    )
+    query = select(
+        gfes.c.id,
+        gfes.c.patient_birth_date,
+        gfes.c.issued,
+        gfes.c.period_start,
+        gfes.c.period_end,
+        gfes.c.body,
+    ).where(gfes.c.patient_key == patient_key(patient_name))
     if birth_date is not None:
         query = query.where(gfes.c.patient_birth_date == birth_date)
     with records.engine.connect() as conn:
-        found = conn.scalars(query.limit(1)).first()
-    if found is None:
+        rows = conn.execute(query.order_by(gfes.c.issued.desc(), gfes.c.created_at.desc())).all()
+    patients = {r.patient_birth_date for r in rows}
+    if len(patients) > 1:
+        raise RecordsError(
+            f"{len(patients)} patients of this name have Good Faith Estimates stored: give "
+            "the patient's birth date (patient.birth_date in the bill file) or the GFE's id "
+            "(--gfe ID)"
+        )
+    day = service_date.isoformat()
+    in_force = [
+        r
+        for r in rows
+        if r.issued <= service_date and r.period_start <= service_date <= r.period_end
+    ]
+    if not in_force:
         raise RecordNotFoundError(
-            f"no stored Good Faith Estimate for this patient covers {service_date.isoformat()}"
+            f"no stored Good Faith Estimate for this patient, issued by {day}, covers {day}"
             "; give the GFE's id (--gfe ID)"
         )
-    return str(found)
+    if npis:
+        in_force = [r for r in in_force if npis & _npis(r.body)]
+        if not in_force:
+            raise RecordsError(
+                f"none of the bill's providers (NPI {_npi_list(npis)}) is on this patient's "
+                f"Good Faith Estimate for {day}; give the GFE's id (--gfe ID)"
+            )
+    return str(in_force[0].id)
+
+
+def _check_given(
+    records: Records,
+    gfe_id: str,
+    *,
+    patient_name: str | None,
+    birth_date: date | None,
+    service_date: date | None,
+    npis: set[str],
+) -> None:
+    """Refuse a GFE named by id that is not the bill's: another patient, later, no provider."""
+    with records.engine.connect() as conn:
+        g = conn.execute(select(gfes).where(gfes.c.id == gfe_id)).one()
+    if patient_name is not None and patient_key(patient_name) != g.patient_key:
+        raise RecordsError(f"Good Faith Estimate {gfe_id} is not for the bill's patient (name)")
+    if birth_date is not None and birth_date != g.patient_birth_date:
+        raise RecordsError(
+            f"Good Faith Estimate {gfe_id} is not for the bill's patient (birth date)"
+        )
+    if service_date is not None and g.issued > service_date:
+        raise RecordsError(
+            f"Good Faith Estimate {gfe_id} was issued {g.issued.isoformat()}, after the date "
+            f"of service {service_date.isoformat()}"
+        )
+    if npis and not npis & _npis(g.body):
+        raise RecordsError(
+            f"none of the bill's providers (NPI {_npi_list(npis)}) is on Good Faith Estimate "
+            f"{gfe_id}"
+        )
 
 
 def check_bill(
@@ -65,16 +134,25 @@ def check_bill(
     stored earlier for the same GFE count too: billed charges are summed per provider, and
     the 120 days run from the earliest bill's date.
     """
+    npis = set(bill.billed())
+    day = service_date or min((ln.date for ln in bill.lines if ln.date), default=None)
     if gfe_id is not None:
         gfe_id = records.resolve(gfe_id)
+        _check_given(
+            records,
+            gfe_id,
+            patient_name=patient_name,
+            birth_date=birth_date,
+            service_date=day,
+            npis=npis,
+        )
     else:
-        day = service_date or min((ln.date for ln in bill.lines if ln.date), default=None)
         if patient_name is None or day is None:
             raise RecordsError(
                 "to find the Good Faith Estimate, give the patient's name and the date of "
                 "service (or the GFE's id)"
             )
-        gfe_id = records.find_gfe(patient_name, birth_date=birth_date, service_date=day)
+        gfe_id = find_gfe(records, patient_name, birth_date=birth_date, service_date=day, npis=npis)
     with records.engine.connect() as conn:
         body = conn.scalars(select(gfes.c.body).where(gfes.c.id == gfe_id)).one()
         earlier = [

@@ -370,16 +370,24 @@ class Records:
             return [_summary(r) for r in conn.execute(query)]
 
     def find_gfe(
-        self, patient_name: str, *, birth_date: date | None = None, service_date: date
+        self,
+        patient_name: str,
+        *,
+        birth_date: date | None = None,
+        service_date: date,
+        npis: set[str] | None = None,
     ) -> str:
-        """The newest GFE of a patient whose period covers ``service_date``.
+        """The GFE in force for a patient's ``service_date``: the latest issued on or before it.
 
         Raises:
             RecordNotFoundError: none does.
+            RecordsError: several patients have this name and no ``birth_date`` was given.
         """
         from ._bills import find_gfe
 
-        return find_gfe(self, patient_name, birth_date=birth_date, service_date=service_date)
+        return find_gfe(
+            self, patient_name, birth_date=birth_date, service_date=service_date, npis=npis
+        )
 
     def check_bill(
         self,
