@@ -381,6 +381,25 @@ def test_a_bill_none_of_whose_providers_is_on_the_gfe_is_refused(db_url: str) ->
     rec.close()
 
 
+def test_a_bill_with_no_amounts_or_lines_outside_the_period_is_refused(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    with pytest.raises(RecordsError, match="no amounts"):
+        rec.check_bill(FinalBill(bill_date=date(2027, 3, 1)), gfe_id=gfe_id)
+    # The GFE covers 2027-01-04 to 2028-01-03: a line of 2028-01-04 is another GFE's.
+    lines = (
+        {"npi": CLINIC_NPI, "amount": "400.00", "date": date(2027, 1, 4)},
+        {"npi": CLINIC_NPI, "amount": "450.00", "date": date(2028, 1, 4)},
+    )
+    straddling = FinalBill(lines=lines)  # type: ignore[arg-type]
+    with pytest.raises(RecordsError, match=r"lines dated 2028-01-04, outside .* 2028-01-03"):
+        rec.check_bill(straddling, gfe_id=gfe_id)
+    with pytest.raises(RecordsError, match="outside the Good Faith Estimate's period"):
+        rec.check_bill(straddling, patient_name="Alex Example")
+    assert rec.show(gfe_id).checks == ()
+    rec.close()
+
+
 def test_a_bill_outside_every_gfe_period_is_not_matched(db_url: str) -> None:
     rec = init_records(db_url)
     _save_self_pay(rec)

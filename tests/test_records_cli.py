@@ -119,6 +119,13 @@ def test_a_bad_bill_file_names_the_line_and_column(db: str, tmp_path: Path) -> N
     assert_user_error(run("bill", "check", bill, "--db", db), f"{bill}:5:1", "totalz")
 
 
+def test_a_bill_file_with_no_amounts_is_refused(db: str, tmp_path: Path) -> None:
+    _saved(db)
+    bill = tmp_path / "bill.yaml"
+    bill.write_text("patient: {name: Alex Example}\nbill_date: 2027-03-01\n", encoding="utf-8")
+    assert_user_error(run("bill", "check", bill, "--db", db), f"{bill}:1:1:", "no amounts")
+
+
 def test_bill_check_without_patient_or_gfe(db: str, tmp_path: Path) -> None:
     _saved(db)
     bill = tmp_path / "bill.yaml"

@@ -135,6 +135,8 @@ def check_bill(
     the 120 days run from the earliest bill's date.
     """
     npis = set(bill.billed())
+    if not npis:
+        raise RecordsError("the bill has no amounts: give totals (per provider NPI) or lines")
     day = service_date or min((ln.date for ln in bill.lines if ln.date), default=None)
     if gfe_id is not None:
         gfe_id = records.resolve(gfe_id)
@@ -154,13 +156,28 @@ def check_bill(
             )
         gfe_id = find_gfe(records, patient_name, birth_date=birth_date, service_date=day, npis=npis)
     with records.engine.connect() as conn:
-        body = conn.scalars(select(gfes.c.body).where(gfes.c.id == gfe_id)).one()
+        g = conn.execute(
+            select(gfes.c.body, gfes.c.period_start, gfes.c.period_end).where(gfes.c.id == gfe_id)
+        ).one()
         earlier = [
             FinalBill.model_validate_json(b)
             for b in conn.scalars(
                 select(bills.c.body).where(bills.c.gfe_id == gfe_id).order_by(bills.c.created_at)
             )
         ]
+    # A line dated outside the GFE's period is refused, not left out: it is for a service
+    # this GFE did not estimate (another GFE covers it, or none), and leaving it out would
+    # compare less than was billed without the user seeing it. One bill, one GFE's period.
+    outside = sorted(
+        {ln.date for ln in bill.lines if ln.date and not g.period_start <= ln.date <= g.period_end}
+    )
+    if outside:
+        raise RecordsError(
+            f"the bill has lines dated {', '.join(d.isoformat() for d in outside)}, outside the "
+            f"Good Faith Estimate's period ({g.period_start.isoformat()} to "
+            f"{g.period_end.isoformat()}): check those lines against the GFE that covers them"
+        )
+    body = g.body
     if any(b == bill for b in earlier):
         raise RecordsError(
             "this bill was already checked against this Good Faith Estimate: "
