@@ -228,3 +228,33 @@ def test_an_unreachable_server_is_one_line(tmp_path: Path) -> None:
     result = run("records", "init", "--db", url)
     assert_user_error(result, "cannot open the records database postgresql+psycopg://clinic:***@")
     assert "secret" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://clinic:s3cret@db.example:notaport/records", "its port is not a number"),
+        ("clinic:s3cret@db.example", "cannot be read"),
+    ],
+)
+def test_a_bad_url_is_one_line_without_its_password(url: str, expected: str) -> None:
+    result = run("records", "list", "--db", url)
+    assert_user_error(result, "not a database URL", expected, "clinic:***@db.example")
+    assert "s3cret" not in result.output
+
+
+def test_a_locked_sqlite_database_is_one_line(db: str) -> None:
+    import sqlite3
+
+    path = db.removeprefix("sqlite:///")
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        # Wait 0.1 s for the lock, not SQLite's default 5 s.
+        result = run("records", "save-gfe", SELF_PAY, "--db", f"{db}?timeout=0.1")
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert_user_error(result, "the records database sqlite:///", "database is locked")
+    assert "internal error" not in result.output
+    assert "OperationalError" not in result.output
