@@ -134,6 +134,25 @@ def test_migrations_run_up_down_and_up_again_and_match_the_tables(db_url: str) -
     rec.close()
 
 
+def test_install_postgres_accepts_postgresql_on_path(tmp_path: Path) -> None:
+    import subprocess
+
+    fake = tmp_path / "bin" / "initdb"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\n", encoding="utf-8")
+    fake.chmod(0o755)
+    # Only the fake initdb on PATH (no apt-get, no id) and no Debian binaries: nothing to
+    # install, exit 0 (without the PATH check it went on to "not root with apt-get", exit 1).
+    done = subprocess.run(
+        ["/bin/bash", str(ROOT / "tests" / "install_postgres.sh")],
+        env={"PATH": str(fake.parent), "KETACOST_PG_LIB": str(tmp_path / "none")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+
+
 def test_open_records_creates_nothing_and_says_to_init(tmp_path: Path) -> None:
     path = tmp_path / "none" / "records.sqlite3"
     with pytest.raises(NotInitialisedError, match="ketacost records init"):
