@@ -419,6 +419,32 @@ def test_a_bill_with_no_amounts_or_lines_outside_the_period_is_refused(db_url: s
     rec.close()
 
 
+def test_checks_are_shown_by_id_and_open_disputes_listed(db_url: str) -> None:
+    rec = init_records(db_url, clock=clock_at(date(2027, 6, 1)))
+    gfe_id = _save_self_pay(rec)
+    bill = FinalBill(bill_date=date(2027, 3, 1), totals={CLINIC_NPI: Money("8000.00")})
+    result = rec.check_bill(bill, gfe_id=gfe_id)
+    for name in (result.check_id, result.check_id[:6], result.bill_id[:8]):
+        shown = rec.show_check(name)
+        assert (shown.check_id, shown.gfe_id, shown.bill_id) == (
+            result.check_id,
+            gfe_id,
+            result.bill_id,
+        )
+        assert shown.findings == result.findings
+    with pytest.raises(RecordNotFoundError, match="no Good Faith Estimate or bill check"):
+        rec.show_check("abcdef0123")
+    # 2027-03-01 + 120 days = 2027-06-29: open through that day, closed the day after.
+    assert [c.check_id for c in rec.open_disputes()] == [result.check_id]  # 2027-06-01
+    assert [c.check_id for c in rec.open_disputes(date(2027, 6, 29))] == [result.check_id]
+    assert rec.open_disputes(date(2027, 6, 30)) == []
+    # A check with no finding is never open.
+    other = _save_self_pay(rec)
+    rec.check_bill(FinalBill(totals={CLINIC_NPI: Money("1.00")}), gfe_id=other)
+    assert len(rec.open_disputes()) == 1
+    rec.close()
+
+
 def test_a_bill_outside_every_gfe_period_is_not_matched(db_url: str) -> None:
     rec = init_records(db_url)
     _save_self_pay(rec)

@@ -96,6 +96,15 @@ def test_bill_check_finds_the_gfe_and_stores_the_finding(db: str, tmp_path: Path
     assert "by 2027-06-29" in result.output
     shown = run("records", "show", gfe_id, "--db", db)
     assert "(2027-03-01, $8,000.01): 1 finding(s)" in shown.output
+    # The check is shown by its own id too, and its dispute window (to 2027-06-29) is open.
+    check_id = result.output.split("stored as check ")[1].split()[0]
+    check = run("records", "show", check_id[:8], "--db", db)
+    assert check.exit_code == 0, check.output
+    assert f"bill check {check_id[:12]} of GFE {gfe_id[:12]}" in check.output
+    assert "$400.01 above its expected charges" in check.output
+    listed = run("records", "list", "--open-disputes", "--db", db)
+    assert listed.exit_code == 0, listed.output
+    assert f"Alex Example: bill check {check_id[:12]}" in listed.output
 
 
 def test_bill_check_on_postgresql(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@
 
     ketacost records init [--db URL]
     ketacost records save-gfe REQUEST [--issued DATE] [--pdf] [--payers DIR]
-    ketacost records list [--patient NAME]
-    ketacost records show ID [--html FILE] [--pdf FILE]
+    ketacost records list [--patient NAME | --open-disputes]
+    ketacost records show ID [--html FILE] [--pdf FILE]     (a GFE's id or a bill check's)
     ketacost records reestimate [--changed-rules] [--payers DIR]
     ketacost records purge [--today DATE] [--record ID]
     ketacost records verify [--anchor HASH]
@@ -30,7 +30,7 @@ from ._output import payers_option
 if TYPE_CHECKING:
     from ketacost._money import Money
     from ketacost.records import Records
-    from ketacost.records._results import Reestimate
+    from ketacost.records._results import Reestimate, StoredCheck
 
 __all__ = ["bill", "records"]
 
@@ -116,11 +116,34 @@ def records_save_gfe(
     click.echo(f"Saved Good Faith Estimate {gfe_id} (kept until {keep.isoformat()})")
 
 
+def _check_lines(c: StoredCheck) -> list[str]:
+    when = c.bill_date.isoformat() if c.bill_date else "undated"
+    return [
+        f"bill check {c.check_id[:12]} of GFE {c.gfe_id[:12]}, bill {c.bill_id[:12]} "
+        f"({when}, {c.billed:$}): {len(c.findings)} finding(s)",
+        *(f"    {f.note}" for f in c.findings),
+    ]
+
+
 @records.command("list")
 @click.option("--patient", default=None, metavar="NAME", help="Only this patient's.")
+@click.option(
+    "--open-disputes",
+    is_flag=True,
+    help="Bill checks whose 120 days to start a dispute have not run out today.",
+)
 @db_option()
-def records_list(patient: str | None, db_url: str | None) -> None:
-    """List the stored Good Faith Estimates, newest first."""
+def records_list(patient: str | None, open_disputes: bool, db_url: str | None) -> None:
+    """List the stored Good Faith Estimates, newest first (or the open disputes)."""
+    if open_disputes:
+        with _open(db_url) as rec:
+            today = rec.today()
+            checks = rec.open_disputes(today)
+        if not checks:
+            click.echo(f"No bill check has a dispute window open on {today.isoformat()}.")
+        for c in checks:
+            click.echo(f"{c.patient_name}: " + "\n".join(_check_lines(c)))
+        return
     with _open(db_url) as rec:
         found = rec.list(patient=patient)
     if not found:
@@ -152,9 +175,22 @@ def _write_private(path: Path, data: bytes) -> None:
 def records_show(
     record_id: str, html_out: Path | None, pdf_out: Path | None, db_url: str | None
 ) -> None:
-    """Show a stored GFE (an id or its first 6+ characters); write its exact HTML or PDF."""
+    """Show a stored GFE or bill check (an id or its first 6+ characters).
+
+    For a GFE, --html and --pdf write its exact HTML or PDF.
+    """
+    from ketacost.records import RecordNotFoundError
+
     with _open(db_url) as rec:
-        r = rec.show(record_id)
+        try:
+            r = rec.show(record_id)
+        except RecordNotFoundError:
+            if html_out is not None or pdf_out is not None:
+                raise
+            check = rec.show_check(record_id)
+            click.echo(f"Patient {check.patient_name}")
+            click.echo("\n".join(_check_lines(check)))
+            return
     s = r.summary
     click.echo(f"Good Faith Estimate {s.id}")
     click.echo(f"  patient:     {s.patient_name} (born {s.patient_birth_date.isoformat()})")
@@ -168,7 +204,10 @@ def records_show(
     click.echo(f"  rule files:  {len(r.rule_files)} stored; read: {', '.join(used)}")
     for c in r.checks:
         when = c.bill_date.isoformat() if c.bill_date else "undated"
-        click.echo(f"  bill {c.bill_id[:12]} ({when}, {c.billed:$}): {len(c.findings)} finding(s)")
+        click.echo(
+            f"  bill {c.bill_id[:12]} ({when}, {c.billed:$}): {len(c.findings)} finding(s)"
+            f" [check {c.check_id[:12]}]"
+        )
         for f in c.findings:
             click.echo(f"    {f.note}")
     if html_out is not None:
@@ -299,6 +338,7 @@ def bill_check(bill_path: Path, gfe_id: str | None, db_url: str | None) -> None:
         )
     click.echo(
         f"Compared with Good Faith Estimate {result.gfe_id}; stored as check {result.check_id}"
+        " (ketacost records show ID)"
     )
     if result.bills_counted > 1:
         click.echo(

@@ -15,7 +15,7 @@ from ketacost._loader import request_from_data
 from ketacost._money import Money
 from ketacost.documents import DisputeFinding, GoodFaithEstimate
 
-from ._errors import RecordsError, RetentionError
+from ._errors import RecordNotFoundError, RecordsError, RetentionError
 from ._results import GfeRecord, PurgeResult, Reestimate, RuleFileUse, StoredCheck, Totals
 from ._rules import CLINIC_FILE
 from ._schema import (
@@ -33,18 +33,29 @@ from ._store import _summary, years_after
 if TYPE_CHECKING:
     from ._store import Records
 
-__all__ = ["delete_gfe", "kept_until", "purge", "reestimate", "show", "write_rule_files"]
+__all__ = [
+    "delete_gfe",
+    "kept_until",
+    "open_disputes",
+    "purge",
+    "reestimate",
+    "show",
+    "show_check",
+    "write_rule_files",
+]
 
 
-def _checks(records: Records, gfe_id: str) -> tuple[StoredCheck, ...]:
+def _checks(records: Records, *where: Any) -> tuple[StoredCheck, ...]:
     out: list[StoredCheck] = []
     with records.engine.connect() as conn:
         rows = conn.execute(
-            select(dispute_checks.c.id, bills.c.id.label("bill_id"), bills.c.bill_date)
-            .add_columns(bills.c.billed_cents)
+            select(dispute_checks.c.id, dispute_checks.c.gfe_id, dispute_checks.c.created_at)
+            .add_columns(bills.c.id.label("bill_id"), bills.c.bill_date, bills.c.billed_cents)
+            .add_columns(gfes.c.patient_name)
             .join(bills, bills.c.id == dispute_checks.c.bill_id)
-            .where(dispute_checks.c.gfe_id == gfe_id)
-            .order_by(dispute_checks.c.created_at)
+            .join(gfes, gfes.c.id == dispute_checks.c.gfe_id)
+            .where(*where)
+            .order_by(dispute_checks.c.created_at, dispute_checks.c.id)
         ).all()
         for r in rows:
             found = conn.execute(
@@ -55,6 +66,8 @@ def _checks(records: Records, gfe_id: str) -> tuple[StoredCheck, ...]:
             out.append(
                 StoredCheck(
                     check_id=r.id,
+                    gfe_id=r.gfe_id,
+                    patient_name=r.patient_name,
                     bill_id=r.bill_id,
                     bill_date=r.bill_date,
                     billed=Money.from_cents(r.billed_cents),
@@ -73,6 +86,41 @@ def _checks(records: Records, gfe_id: str) -> tuple[StoredCheck, ...]:
                 )
             )
     return tuple(out)
+
+
+def show_check(records: Records, id_or_prefix: str) -> StoredCheck:
+    """A stored bill check, by its id or its bill's (or a unique prefix of 6+ characters)."""
+    wanted = id_or_prefix.strip().lower()
+    if len(wanted) < 6 or not all(c in "0123456789abcdef" for c in wanted):
+        raise RecordNotFoundError(
+            f"{id_or_prefix!r} is not a record id (give 6 or more of its hex characters)"
+        )
+    found = _checks(
+        records,
+        dispute_checks.c.id.startswith(wanted, autoescape=True)
+        | bills.c.id.startswith(wanted, autoescape=True),
+    )
+    if not found:
+        raise RecordNotFoundError(f"no Good Faith Estimate or bill check with id {id_or_prefix}")
+    if len(found) > 1:
+        raise RecordNotFoundError(f"id {id_or_prefix} matches several records: give more")
+    return found[0]
+
+
+def open_disputes(records: Records, today: date) -> list[StoredCheck]:
+    """The newest check of each GFE with a finding whose 120 days have not run out by ``today``.
+
+    A GFE's newest check sums all its bills (``_bills.combined``), so it replaces the earlier
+    ones. A finding on an undated bill has no known deadline: it is listed too.
+    """
+    newest: dict[str, StoredCheck] = {}
+    for c in _checks(records, dispute_checks.c.findings > 0):
+        newest[c.gfe_id] = c  # oldest first: the last one stays
+    return [
+        c
+        for c in newest.values()
+        if any(f.deadline is None or f.deadline >= today for f in c.findings)
+    ]
 
 
 def show(records: Records, id_or_prefix: str) -> GfeRecord:
@@ -99,7 +147,7 @@ def show(records: Records, id_or_prefix: str) -> GfeRecord:
         estimate_json=e.body,
         rules_hash=e.rules_hash,
         rule_files=tuple(RuleFileUse(f.path, f.sha256, f.used) for f in files),
-        checks=_checks(records, gfe_id),
+        checks=_checks(records, dispute_checks.c.gfe_id == gfe_id),
     )
 
 

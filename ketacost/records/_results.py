@@ -49,6 +49,8 @@ class StoredCheck:
     """A stored $400 check of a final bill against the GFE."""
 
     check_id: str
+    gfe_id: str
+    patient_name: str
     bill_id: str
     bill_date: date | None
     billed: Money

@@ -33,7 +33,7 @@ from . import _db
 from ._audit import GENESIS, AuditEntry, canonical_entry, entry_hash, verify_chain
 from ._errors import RecordNotFoundError, RecordsError
 from ._names import patient_key
-from ._results import BillCheck, GfeRecord, GfeSummary, PurgeResult, Reestimate
+from ._results import BillCheck, GfeRecord, GfeSummary, PurgeResult, Reestimate, StoredCheck
 from ._schema import (
     audit_log,
     estimate_rule_files,
@@ -427,6 +427,18 @@ class Records:
         from ._maintain import show
 
         return show(self, id_or_prefix)
+
+    def show_check(self, id_or_prefix: str) -> StoredCheck:
+        """A stored bill check, named by its id or its bill's id (or a 6+ character prefix)."""
+        from ._maintain import show_check
+
+        return show_check(self, id_or_prefix)
+
+    def open_disputes(self, today: date | None = None) -> builtins.list[StoredCheck]:
+        """Checks with a finding whose 120 days to dispute are still open (default: today)."""
+        from ._maintain import open_disputes
+
+        return open_disputes(self, today or self.today())
 
     def write_rule_files(self, id_or_prefix: str, folder: Path) -> builtins.list[Path]:
         """Write the rule files a GFE was estimated with into ``folder`` (to re-derive it)."""
