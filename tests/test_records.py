@@ -445,6 +445,35 @@ def test_checks_are_shown_by_id_and_open_disputes_listed(db_url: str) -> None:
     rec.close()
 
 
+def test_today_is_the_clocks_local_date_and_the_service_date_is_stored(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    # 03:00 UTC on 2027-01-01 is 22:00 on 2026-12-31 in New York (UTC-5).
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        rec = init_records(db_url, clock=lambda: datetime(2027, 1, 1, 3, 0, tzinfo=UTC))
+        assert rec.today() == date(2026, 12, 31)
+        gfe_id = _save_self_pay(rec)  # kept until 2032-11-21
+        lines = ({"npi": CLINIC_NPI, "amount": "400.00", "date": date(2027, 1, 11)},)
+        undated = FinalBill(lines=lines)  # type: ignore[arg-type]
+        result = rec.check_bill(undated, patient_name="Alex Example")
+        # An undated bill is kept from today's local date: 2026-12-31 + 6 years.
+        assert rec.kept_until(gfe_id) == date(2032, 12, 31)
+        with rec.engine.connect() as conn:
+            stored = conn.execute(
+                sa.text("SELECT service_date FROM bills WHERE id = :id"), {"id": result.bill_id}
+            ).scalar_one()
+        # The date of service the GFE was found by (the first dated line) is stored.
+        assert str(stored) == "2027-01-11"
+        rec.close()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 def test_a_bill_outside_every_gfe_period_is_not_matched(db_url: str) -> None:
     rec = init_records(db_url)
     _save_self_pay(rec)

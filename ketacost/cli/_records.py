@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -97,12 +97,13 @@ def records_save_gfe(
 
     request, payers = load(request_path, payers_dir)
     result = estimate_request(request, payers=payers)
-    day = issued.date() if issued else (request.issued or date.today())
     period_range = None
     if request.unknowns is not None:
         period_range = good_faith_range(request, result, payers=payers)
-    doc = build_gfe(request, result, issued=day, period_range=period_range)
     with _open(db_url) as rec:
+        # Today is the records' one clock (its local date), as for purge and bill checks.
+        day = issued.date() if issued else (request.issued or rec.today())
+        doc = build_gfe(request, result, issued=day, period_range=period_range)
         gfe_id = rec.save_gfe(
             request=request,
             estimate=result,

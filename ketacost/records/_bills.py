@@ -187,14 +187,14 @@ def check_bill(
         compare_bill_to_gfe(GoodFaithEstimate.model_validate_json(body), combined([*earlier, bill]))
     )
     billed = sum(bill.billed().values(), Money(0))
-    bill_day = bill.bill_date or records._clock().date()
+    bill_day = bill.bill_date or records.today()
     bill_id, check_id = new_id(), new_id()
     now = records._now()
     row = {
         "id": bill_id,
         "gfe_id": gfe_id,
         "bill_date": bill.bill_date,
-        "service_date": service_date,
+        "service_date": day,  # as resolved: given, else the first dated line
         "body": bill.model_dump_json(),
         "billed_cents": billed.cents,
         "keep_until": years_after(bill_day, records.retention_years),
