@@ -539,6 +539,24 @@ def test_purge_never_runs_ahead_of_the_clock(db_url: str) -> None:
     rec.close()
 
 
+def test_an_estimate_saved_without_a_gfe_is_kept_and_purged_like_one(db_url: str) -> None:
+    rec = init_records(db_url, clock=LATER)
+    req, est, _, _ = _self_pay()
+    payers = _bundled()
+    alone = rec.save_estimate(
+        request=req, estimate=est, rule_files=rule_files_of(req, payers), issued=date(2025, 1, 2)
+    )
+    gfe_id = _save_self_pay(rec)  # kept until 2032-11-21
+    # 2025-01-02 + 6 years = 2031-01-02: kept on that day, purged the day after.
+    assert rec.purge(date(2031, 1, 2)).estimates_deleted == ()
+    result = rec.purge(date(2031, 1, 3))
+    assert (result.deleted, result.estimates_deleted) == ((), (alone,))
+    assert [r.estimate_id for r in rec.reestimate(payers)] == [rec.show(gfe_id).estimate_id]
+    assert [e.action for e in rec.audit_entries()][-1] == "purge"
+    assert rec.verify() == []
+    rec.close()
+
+
 def test_retention_years_is_configurable(tmp_path: Path) -> None:
     rec = init_records(f"sqlite:///{tmp_path}/r.sqlite3", retention_years=10)
     gfe_id = _save_self_pay(rec)

@@ -289,6 +289,10 @@ def records_purge(today: datetime | None, record_id: str | None, db_url: str | N
     click.echo(f"Deleted {len(result.deleted)} record(s) past retention; {result.kept} kept.")
     for gfe_id in result.deleted:
         click.echo(f"  deleted {gfe_id}")
+    if result.estimates_deleted:
+        click.echo(f"Deleted {len(result.estimates_deleted)} estimate(s) saved without a GFE.")
+    for estimate_id in result.estimates_deleted:
+        click.echo(f"  deleted estimate {estimate_id}")
 
 
 @records.command("verify")

@@ -195,8 +195,31 @@ def purge(records: Records, today: date, record_id: str | None = None) -> PurgeR
         for gfe_id in candidates:
             delete_gfe(conn, gfe_id)
             records._audit(conn, "purge", gfe_id, {"today": today.isoformat()})
+        alone = [] if record_id is not None else _estimates_past(records, conn, today)
+        for estimate_id in alone:
+            _delete_estimate(conn, estimate_id)
+            records._audit(
+                conn, "purge", estimate_id, {"today": today.isoformat(), "kind": "estimate"}
+            )
         kept = len(conn.scalars(select(gfes.c.id)).all())
-    return PurgeResult(deleted=tuple(candidates), kept=kept)
+    return PurgeResult(deleted=tuple(candidates), kept=kept, estimates_deleted=tuple(alone))
+
+
+def _estimates_past(records: Records, conn: Connection, today: date) -> list[str]:
+    """Estimates saved without a GFE whose keep-until (recomputed from ``issued``) is past."""
+    rows = conn.execute(
+        select(estimates.c.id, estimates.c.issued, estimates.c.keep_until)
+        .where(~select(gfes.c.id).where(gfes.c.estimate_id == estimates.c.id).exists())
+        .order_by(estimates.c.id)
+    ).all()
+    out: list[str] = []
+    for r in rows:
+        days = [] if r.keep_until is None else [r.keep_until]
+        if r.issued is not None:
+            days.append(years_after(r.issued, records.retention_years))
+        if days and max(days) < today:
+            out.append(r.id)
+    return out
 
 
 def delete_gfe(conn: Connection, gfe_id: str) -> None:
@@ -208,6 +231,11 @@ def delete_gfe(conn: Connection, gfe_id: str) -> None:
     conn.execute(delete(gfes).where(gfes.c.id == gfe_id))
     if conn.scalars(select(gfes.c.id).where(gfes.c.estimate_id == estimate_id)).first():
         return
+    _delete_estimate(conn, estimate_id)
+
+
+def _delete_estimate(conn: Connection, estimate_id: str) -> None:
+    """Delete an estimate no GFE refers to, and its request when no other estimate does."""
     request_id = conn.scalars(
         select(estimates.c.request_id).where(estimates.c.id == estimate_id)
     ).one()

@@ -93,6 +93,7 @@ class PurgeResult:
 
     deleted: tuple[str, ...]
     kept: int
+    estimates_deleted: tuple[str, ...] = ()  # saved without a GFE
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,9 @@ estimates = Table(
     Column("payer_cents", BigInteger, nullable=False),
     Column("secondary_cents", BigInteger, nullable=False),
     Column("created_at", String(32), nullable=False),
+    # The request's issue date (else the day saved) and that + the retention years.
+    Column("issued", Date, nullable=True),
+    Column("keep_until", Date, nullable=True, index=True),
 )
 
 #: Which rule files (path in the payer folder -> content hash) an estimate was made with.

@@ -231,7 +231,7 @@ class Records:
         gfe_id = new_id()
         with self.engine.begin() as conn:
             request_id, estimate_id = self._insert_estimate(
-                conn, request, estimate, rule_files, used
+                conn, request, estimate, rule_files, used, gfe.issued
             )
             row = {
                 "id": gfe_id,
@@ -272,20 +272,28 @@ class Records:
         estimate: Estimate,
         rule_files: Mapping[str, bytes],
         used: Iterable[str] | None = None,
+        issued: date | None = None,
     ) -> str:
         """Store a request and its estimate (no GFE) with the rule files; the estimate's id.
 
-        Kept until purged by hand: only GFEs have a keep-until date.
+        Kept like a GFE: ``retention_years`` after ``issued`` (default: the request's issue
+        date, else today), then purged.
         """
+        day = issued or request.issued or self.today()
         with self.engine.begin() as conn:
             request_id, estimate_id = self._insert_estimate(
-                conn, request, estimate, rule_files, used
+                conn, request, estimate, rule_files, used, day
             )
             self._audit(
                 conn,
                 "save-estimate",
                 estimate_id,
-                {"request": request_id, "rules_hash": estimate.rules_hash},
+                {
+                    "request": request_id,
+                    "rules_hash": estimate.rules_hash,
+                    "issued": day.isoformat(),
+                    "keep_until": years_after(day, self.retention_years).isoformat(),
+                },
             )
         return estimate_id
 
@@ -296,6 +304,7 @@ class Records:
         estimate: Estimate,
         rule_files: Mapping[str, bytes],
         used: Iterable[str] | None,
+        issued: date,
     ) -> tuple[str, str]:
         """Insert the rule files, the request and the estimate: (request id, estimate id)."""
         if not rule_files:
@@ -327,6 +336,8 @@ class Records:
                 payer_cents=t.payer.cents,
                 secondary_cents=t.secondary.cents,
                 created_at=now,
+                issued=issued,
+                keep_until=years_after(issued, self.retention_years),
             )
         )
         conn.execute(
@@ -453,6 +464,8 @@ class Records:
             today: the date to purge as of (default: :meth:`today`); never later than the
                 clock's, so no date typed by hand deletes a record inside its retention.
             record_id: only this GFE.
+
+        Estimates saved without a GFE are purged the same way (``estimates_deleted``).
 
         Raises:
             RetentionError: ``record_id`` names a GFE still inside its retention.

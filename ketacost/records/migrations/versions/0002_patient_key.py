@@ -1,4 +1,7 @@
-"""A patient key on each GFE (NFC, case-folded, whitespace collapsed) to look names up by.
+"""A patient key on each GFE; an issue and keep-until date on each estimate.
+
+The key (NFC, case-folded, whitespace collapsed) is what a name is looked up by; an estimate
+saved without a GFE is kept and purged like a GFE.
 
 Revision ID: 0002
 Revises: 0001
@@ -32,9 +35,15 @@ def upgrade() -> None:
     gfes = sa.table("gfes", sa.column("id"), sa.column("patient_name"), sa.column("patient_key"))
     for gfe_id, name in conn.execute(sa.select(gfes.c.id, gfes.c.patient_name)).all():
         conn.execute(gfes.update().where(gfes.c.id == gfe_id).values(patient_key=_key(name)))
+    op.add_column("estimates", sa.Column("issued", sa.Date, nullable=True))
+    op.add_column("estimates", sa.Column("keep_until", sa.Date, nullable=True))
+    op.create_index("ix_estimates_keep_until", "estimates", ["keep_until"])
 
 
 def downgrade() -> None:
-    """Drop ``gfes.patient_key`` (SQLite 3.35 or later drops a column in place)."""
+    """Drop the new columns (SQLite 3.35 or later drops a column in place)."""
+    op.drop_index("ix_estimates_keep_until", table_name="estimates")
+    op.drop_column("estimates", "keep_until")
+    op.drop_column("estimates", "issued")
     op.drop_index("ix_gfes_patient_key", table_name="gfes")
     op.drop_column("gfes", "patient_key")
