@@ -474,6 +474,30 @@ def test_today_is_the_clocks_local_date_and_the_service_date_is_stored(
         time.tzset()
 
 
+def test_a_finding_keeps_a_provider_name_of_any_length(db_url: str) -> None:
+    rec = init_records(db_url)
+    req, est, gfe, _ = _self_pay()
+    long_name = "Ketamine and Esketamine Infusion Center " * 8  # 320 characters
+    (first, *rest) = gfe.providers
+    named = first.model_copy(
+        update={"provider": first.provider.model_copy(update={"name": long_name})}
+    )
+    gfe = gfe.model_copy(update={"providers": (named, *rest)})
+    gfe_id = rec.save_gfe(
+        request=req,
+        estimate=est,
+        gfe=gfe,
+        html=render_gfe_html(gfe),
+        pdf=None,
+        rule_files=rule_files_of(req, _bundled()),
+    )
+    bill = FinalBill(totals={CLINIC_NPI: Money("8000.00")})
+    (finding,) = rec.check_bill(bill, gfe_id=gfe_id).findings
+    assert finding.provider == long_name
+    assert rec.show(gfe_id).checks[0].findings == (finding,)
+    rec.close()
+
+
 def test_a_bill_outside_every_gfe_period_is_not_matched(db_url: str) -> None:
     rec = init_records(db_url)
     _save_self_pay(rec)

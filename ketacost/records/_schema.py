@@ -141,7 +141,7 @@ dispute_findings = Table(
     metadata,
     Column("check_id", ForeignKey("dispute_checks.id"), primary_key=True),
     Column("npi", String(10), primary_key=True),
-    Column("provider", String(200), nullable=False),
+    Column("provider", Text, nullable=False),  # a provider's name has no length limit
     Column("expected_cents", BigInteger, nullable=False),
     Column("billed_cents", BigInteger, nullable=False),
     Column("over_cents", BigInteger, nullable=False),

@@ -1,7 +1,8 @@
 """A patient key on each GFE; an issue and keep-until date on each estimate.
 
 The key (NFC, case-folded, whitespace collapsed) is what a name is looked up by; an estimate
-saved without a GFE is kept and purged like a GFE.
+saved without a GFE is kept and purged like a GFE. A finding's provider name is Text (a
+provider's name has no length limit).
 
 Revision ID: 0002
 Revises: 0001
@@ -38,10 +39,18 @@ def upgrade() -> None:
     op.add_column("estimates", sa.Column("issued", sa.Date, nullable=True))
     op.add_column("estimates", sa.Column("keep_until", sa.Date, nullable=True))
     op.create_index("ix_estimates_keep_until", "estimates", ["keep_until"])
+    _provider_type(sa.String(200), sa.Text())
+
+
+def _provider_type(old: sa.types.TypeEngine[str], new: sa.types.TypeEngine[str]) -> None:
+    # SQLite alters a column's type by copying the table (nothing refers to this one).
+    with op.batch_alter_table("dispute_findings") as batch:
+        batch.alter_column("provider", existing_type=old, type_=new, existing_nullable=False)
 
 
 def downgrade() -> None:
     """Drop the new columns (SQLite 3.35 or later drops a column in place)."""
+    _provider_type(sa.Text(), sa.String(200))
     op.drop_index("ix_estimates_keep_until", table_name="estimates")
     op.drop_column("estimates", "keep_until")
     op.drop_column("estimates", "issued")
