@@ -206,6 +206,49 @@ def test_reestimate_changed_rules_shows_the_change_and_the_amount(db: str, tmp_p
     assert "1 of 2 stored estimates change." in result.output
 
 
+def test_reestimate_with_a_changed_clinic_file_and_changed_warnings(
+    db: str, tmp_path: Path
+) -> None:
+    import json
+
+    import sqlalchemy as sa
+
+    gfe_id = _saved(db)
+    clinic = tmp_path / "clinic.yaml"
+    text = (ROOT / "examples" / "clinics" / "example-clinic.yaml").read_text("utf-8")
+    assert "    self_pay: 250.00          # intake" in text
+    clinic.write_text(text.replace("    self_pay: 250.00 ", "    self_pay: 300.00 "), "utf-8")
+    # The stored clinic is the default: nothing changes.
+    same = run("records", "reestimate", "--db", db)
+    assert "0 of 1 stored estimates change." in same.output, same.output
+    # The changed clinic file re-prices the self-pay intake: $250.00 -> $300.00, so the
+    # patient's $7,600.00 becomes 7,600.00 + 50.00 = $7,650.00.
+    result = run("records", "reestimate", "--changed-rules", "--clinic", clinic, "--db", db)
+    assert result.exit_code == 1, result.output
+    assert (
+        f"Alex Example {gfe_id[:12]}: CHANGED (clinic.json changed): "
+        "patient $7,600.00 -> $7,650.00 (+$50.00)"
+    ) in result.output
+    # A warning the stored estimate had and the re-run does not give is reported.
+    with open_records(db) as rec:
+        estimate_id = rec.show(gfe_id).estimate_id
+        with rec.engine.begin() as conn:
+            body = json.loads(
+                conn.execute(
+                    sa.text("SELECT body FROM estimates WHERE id = :id"), {"id": estimate_id}
+                ).scalar_one()
+            )
+            body["warnings"] = [*body.get("warnings", []), "an old warning"]
+            conn.execute(
+                sa.text("UPDATE estimates SET body = :body WHERE id = :id"),
+                {"body": json.dumps(body), "id": estimate_id},
+            )
+    warned = run("records", "reestimate", "--db", db)
+    assert warned.exit_code == 1, warned.output
+    assert "CHANGED: its warnings (the totals are the same)" in warned.output
+    assert "    warning gone: an old warning" in warned.output
+
+
 def test_verify_reports_an_intact_log(db: str) -> None:
     _saved(db)
     result = run("records", "verify", "--db", db)

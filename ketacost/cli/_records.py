@@ -4,7 +4,7 @@
     ketacost records save-gfe REQUEST [--issued DATE] [--pdf] [--payers DIR]
     ketacost records list [--patient NAME | --open-disputes]
     ketacost records show ID [--html FILE] [--pdf FILE]     (a GFE's id or a bill check's)
-    ketacost records reestimate [--changed-rules] [--payers DIR]
+    ketacost records reestimate [--changed-rules] [--clinic FILE] [--payers DIR]
     ketacost records purge [--today DATE] [--record ID]
     ketacost records verify [--anchor HASH]
     ketacost bill check BILL.yaml [--gfe ID]
@@ -236,6 +236,8 @@ def _change_line(r: Reestimate) -> str:
     files = f" ({', '.join(r.changed_files)} changed)" if r.changed_files else ""
     if r.status == "unchanged":
         return f"{who}: unchanged{files}"
+    if r.after == r.before:
+        return f"{who}: CHANGED{files}: its warnings (the totals are the same)"
     return (
         f"{who}: CHANGED{files}: patient {r.before.patient:$} -> {r.after.patient:$} "
         f"({_signed(delta.patient)}), plan {r.before.payer:$} -> {r.after.payer:$} "
@@ -254,20 +256,38 @@ def _change_line(r: Reestimate) -> str:
     is_flag=True,
     help="Re-run only the estimates whose rule files differ from the current ones.",
 )
+@click.option(
+    "--clinic",
+    "clinic_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A clinic file to re-price with (default: each estimate's stored clinic).",
+)
 @payers_option()
 @db_option()
-def records_reestimate(changed_rules: bool, payers_dir: Path | None, db_url: str | None) -> int:
+def records_reestimate(
+    changed_rules: bool, clinic_path: Path | None, payers_dir: Path | None, db_url: str | None
+) -> int:
     """Re-run each stored request against the current rule files: what changes, by how much.
 
     Exit code 1 when an estimate changes (or cannot be re-run), else 0.
     """
+    from ketacost._loader import load_clinic
+
+    clinic = None if clinic_path is None else load_clinic(clinic_path)
     with _open(db_url) as rec:
-        results = rec.reestimate(library(payers_dir), changed_rules_only=changed_rules)
+        results = rec.reestimate(
+            library(payers_dir), changed_rules_only=changed_rules, clinic=clinic
+        )
     if not results:
         click.echo("No estimates stored.")
         return 0
     for r in results:
         click.echo(_change_line(r))
+        for w in r.warnings_added:
+            click.echo(f"    new warning: {w}")
+        for w in r.warnings_removed:
+            click.echo(f"    warning gone: {w}")
     changed = sum(r.status in ("changed", "error") for r in results)
     click.echo(f"{changed} of {len(results)} stored estimates change.")
     return EXIT_PROBLEMS if changed else 0

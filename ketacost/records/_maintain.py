@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, select
 
+from ketacost._clinic import Clinic
 from ketacost._errors import KetacostError
 from ketacost._library import PayerLibrary
 from ketacost._loader import request_from_data
@@ -29,6 +31,7 @@ from ._schema import (
     rule_files,
 )
 from ._store import _summary, years_after
+from ._verify import sha256
 
 if TYPE_CHECKING:
     from ._store import Records
@@ -271,17 +274,25 @@ def _current_hashes(library: PayerLibrary) -> dict[str, str]:
 
 
 def reestimate(
-    records: Records, library: PayerLibrary, *, changed_rules_only: bool = False
+    records: Records,
+    library: PayerLibrary,
+    *,
+    changed_rules_only: bool = False,
+    clinic: Clinic | None = None,
 ) -> list[Reestimate]:
     """Re-run every stored request against ``library``; what changes, by how much.
 
-    With ``changed_rules_only``, an estimate none of whose used rule files differ from the
-    library's (by content hash; the clinic is the request's own) is listed as ``rules
-    unchanged`` and not re-run.
+    ``clinic`` replaces each request's stored clinic (a changed clinic file re-prices the
+    self-pay lines); by default the stored clinic is used. With ``changed_rules_only``, an
+    estimate none of whose used rule files (the clinic included) differ is listed as ``rules
+    unchanged`` and not re-run. Warnings that appear or go count as a change too.
     """
     from ketacost._estimating import estimate as run_estimate
 
     current = _current_hashes(library)
+    clinic_data = None if clinic is None else clinic.model_dump(mode="json")
+    if clinic is not None:
+        current[CLINIC_FILE] = sha256(clinic.model_dump_json().encode())
     with records.engine.connect() as conn:
         rows = conn.execute(
             select(estimates, requests.c.body.label("request_body"))
@@ -302,7 +313,11 @@ def reestimate(
     for r in rows:
         mine = gfes_of.get(r.id, [])
         changed = tuple(
-            sorted(p for p, d in used_by.get(r.id, []) if p != CLINIC_FILE and current.get(p) != d)
+            sorted(
+                p
+                for p, d in used_by.get(r.id, [])
+                if (p != CLINIC_FILE or clinic is not None) and current.get(p) != d
+            )
         )
         before = Totals(
             charge=Money.from_cents(r.charge_cents),
@@ -323,12 +338,21 @@ def reestimate(
             out.append(base)
             continue
         try:
-            request = request_from_data(r.request_body, payers=library, source="<stored request>")
-            t = run_estimate(request, payers=library).totals
+            data = json.loads(r.request_body)
+            if clinic_data is not None:
+                data["clinic"] = clinic_data
+            request = request_from_data(data, payers=library, source="<stored request>")
+            result = run_estimate(request, payers=library)
         except KetacostError as exc:
             out.append(replace(base, status="error", message=str(exc)))
             continue
+        t = result.totals
         after = Totals(charge=t.charge, patient=t.patient_net, payer=t.payer, secondary=t.secondary)
-        status = "unchanged" if after == before else "changed"
-        out.append(replace(base, status=status, after=after))
+        old_warnings = tuple(json.loads(r.body).get("warnings", ()))
+        added = tuple(w for w in result.warnings if w not in old_warnings)
+        gone = tuple(w for w in old_warnings if w not in result.warnings)
+        status = "unchanged" if after == before and not added and not gone else "changed"
+        out.append(
+            replace(base, status=status, after=after, warnings_added=added, warnings_removed=gone)
+        )
     return out

@@ -110,8 +110,9 @@ class Totals:
 class Reestimate:
     """A stored estimate re-run against the current rule files.
 
-    ``status``: ``changed`` (a total differs), ``unchanged``, ``rules unchanged`` (not re-run:
-    none of the files it used differ) or ``error`` (``message`` says why).
+    ``status``: ``changed`` (a total or a warning differs), ``unchanged``, ``rules
+    unchanged`` (not re-run: none of the files it used differ) or ``error`` (``message`` says
+    why).
     """
 
     estimate_id: str
@@ -122,6 +123,8 @@ class Reestimate:
     before: Totals
     after: Totals | None
     message: str = ""
+    warnings_added: tuple[str, ...] = ()  # warnings the re-run gives that the stored did not
+    warnings_removed: tuple[str, ...] = ()  # warnings of the stored estimate the re-run lacks
 
     def change(self) -> Totals | None:
         """After minus before, per total (None when not re-run)."""

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL
 
+from ketacost._clinic import Clinic
 from ketacost._estimate import Estimate
 from ketacost._library import PayerLibrary
 from ketacost._money import Money
@@ -482,12 +483,19 @@ class Records:
         return purge(self, today or now, record_id)
 
     def reestimate(
-        self, library: PayerLibrary, *, changed_rules_only: bool = False
+        self,
+        library: PayerLibrary,
+        *,
+        changed_rules_only: bool = False,
+        clinic: Clinic | None = None,
     ) -> builtins.list[Reestimate]:
-        """Re-run each stored request against ``library``: which estimates change, by how much."""
+        """Re-run each stored request against ``library``: which estimates change, by how much.
+
+        ``clinic`` replaces the stored clinic (default: each request's own).
+        """
         from ._maintain import reestimate
 
-        return reestimate(self, library, changed_rules_only=changed_rules_only)
+        return reestimate(self, library, changed_rules_only=changed_rules_only, clinic=clinic)
 
 
 def _summary(r: Any) -> GfeSummary:
