@@ -249,13 +249,29 @@ def test_rule_files_of_refuses_a_file_changed_after_loading(tmp_path: Path) -> N
         rule_files_of(req, payers)
 
 
+def test_records_shadow_no_builtin_and_bills_do_not_import_the_store() -> None:
+    import builtins
+    import subprocess
+    import sys
+
+    from ketacost.records import Records
+
+    assert {n for n in vars(Records) if not n.startswith("_")} & set(vars(builtins)) == set()
+    code = (
+        "import sys, ketacost.records._bills, ketacost.records._maintain\n"
+        "print('ketacost.records._store' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
 def test_list_and_an_unknown_id(db_url: str) -> None:
     rec = init_records(db_url)
     first = _save_self_pay(rec, issued=date(2026, 11, 21))
     second = _save_self_pay(rec, issued=date(2026, 12, 1))
-    assert [s.id for s in rec.list()] == [second, first]  # newest issue first
-    assert [s.id for s in rec.list(patient="alex example")] == [second, first]
-    assert rec.list(patient="Someone Else") == []
+    assert [s.id for s in rec.list_gfes()] == [second, first]  # newest issue first
+    assert [s.id for s in rec.list_gfes(patient="alex example")] == [second, first]
+    assert rec.list_gfes(patient="Someone Else") == []
     with pytest.raises(RecordNotFoundError, match="no Good Faith Estimate"):
         rec.show("abcdef0123")
     with pytest.raises(RecordNotFoundError, match="not a record id"):
@@ -271,7 +287,7 @@ def test_a_patient_is_found_by_any_case_and_spacing_of_a_non_ascii_name(db_url: 
     # computed in Python: NFC, case-folded, whitespace collapsed.
     decomposed = "E\u0301LODIE   DURAND "  # E + combining acute, extra spaces
     for spelling in ("Élodie Durand", "ÉLODIE DURAND", "élodie durand", decomposed):
-        assert [s.id for s in rec.list(patient=spelling)] == [gfe_id], spelling
+        assert [s.id for s in rec.list_gfes(patient=spelling)] == [gfe_id], spelling
     found = rec.find_gfe("ÉLODIE  durand", service_date=date(2027, 1, 4))
     assert found == gfe_id
     rec.close()
@@ -522,7 +538,7 @@ def test_purge_refuses_a_record_inside_retention_and_deletes_one_past_it(db_url:
     result = rec.purge(date(2032, 11, 22))
     assert result.deleted == (old,)
     assert result.kept == 1
-    assert [s.id for s in rec.list()] == [new]
+    assert [s.id for s in rec.list_gfes()] == [new]
     with pytest.raises(RetentionError):
         rec.purge(date(2032, 11, 22), record_id=new)
     # The audit log says what was purged, and still verifies.
@@ -556,7 +572,7 @@ def test_purge_never_runs_ahead_of_the_clock(db_url: str) -> None:
     assert rec.purge(date(2030, 6, 1)).deleted == ()
     assert rec.purge(date(2027, 1, 1)).deleted == ()
     assert rec.purge().deleted == ()
-    assert [s.id for s in rec.list()] == [gfe_id]
+    assert [s.id for s in rec.list_gfes()] == [gfe_id]
     # Once the clock is past 2032-11-21 the same record goes, with no date given.
     with open_records(db_url, clock=clock_at(date(2032, 11, 22))) as later:
         assert later.purge().deleted == (gfe_id,)
@@ -754,7 +770,7 @@ def test_a_gfe_row_changed_with_its_own_hashes_is_detected(db_url: str) -> None:
         assert later.purge().deleted == ()
         with pytest.raises(RetentionError, match="kept until 2032-11-21"):
             later.purge(record_id=gfe_id)
-    assert {s.id for s in rec.list()} == {gfe_id, other}
+    assert {s.id for s in rec.list_gfes()} == {gfe_id, other}
     rec.close()
 
 
@@ -820,7 +836,7 @@ def test_records_files_never_reach_a_log(db_url: str, caplog: pytest.LogCaptureF
     caplog.set_level(logging.DEBUG)
     rec = init_records(db_url)
     _save_self_pay(rec)
-    rec.list()
+    rec.list_gfes()
     assert "Alex" not in caplog.text
     rec.close()
 
@@ -831,4 +847,4 @@ def test_env_names_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     init_records().close()
     assert os.path.exists(tmp_path / "env.sqlite3")
     with open_records() as rec:
-        assert rec.list() == []
+        assert rec.list_gfes() == []

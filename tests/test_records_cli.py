@@ -164,7 +164,7 @@ def test_purge_refuses_a_today_after_the_clock(db: str) -> None:
         refused = run("records", "purge", *args, "--db", db)
         assert_user_error(refused, "is after today's date", "never purged ahead of the clock")
     with open_records(db) as rec:
-        assert [s.id for s in rec.list()] == [gfe_id]
+        assert [s.id for s in rec.list_gfes()] == [gfe_id]
 
 
 def test_reestimate_changed_rules_shows_the_change_and_the_amount(db: str, tmp_path: Path) -> None:

@@ -146,7 +146,7 @@ def records_list(patient: str | None, open_disputes: bool, db_url: str | None) -
             click.echo(f"{c.patient_name}: " + "\n".join(_check_lines(c)))
         return
     with _open(db_url) as rec:
-        found = rec.list(patient=patient)
+        found = rec.list_gfes(patient=patient)
     if not found:
         click.echo("No Good Faith Estimates stored.")
         return

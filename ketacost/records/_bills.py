@@ -11,10 +11,10 @@ from ketacost._money import Money
 from ketacost.documents import FinalBill, GoodFaithEstimate, compare_bill_to_gfe
 
 from ._errors import RecordNotFoundError, RecordsError
+from ._keep import new_id, years_after
 from ._names import patient_key
 from ._results import BillCheck
 from ._schema import bills, dispute_checks, dispute_findings, gfes
-from ._store import new_id, years_after
 from ._verify import bill_detail
 
 if TYPE_CHECKING:

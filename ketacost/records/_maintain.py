@@ -18,7 +18,16 @@ from ketacost._money import Money
 from ketacost.documents import DisputeFinding, GoodFaithEstimate
 
 from ._errors import RecordNotFoundError, RecordsError, RetentionError
-from ._results import GfeRecord, PurgeResult, Reestimate, RuleFileUse, StoredCheck, Totals
+from ._keep import years_after
+from ._results import (
+    GfeRecord,
+    PurgeResult,
+    Reestimate,
+    RuleFileUse,
+    StoredCheck,
+    Totals,
+    summary_of,
+)
 from ._rules import CLINIC_FILE
 from ._schema import (
     bills,
@@ -30,7 +39,6 @@ from ._schema import (
     requests,
     rule_files,
 )
-from ._store import _summary, years_after
 from ._verify import sha256
 
 if TYPE_CHECKING:
@@ -141,7 +149,7 @@ def show(records: Records, id_or_prefix: str) -> GfeRecord:
             .order_by(estimate_rule_files.c.path)
         ).all()
     return GfeRecord(
-        summary=_summary(g),
+        summary=summary_of(g),
         gfe=GoodFaithEstimate.model_validate_json(g.body),
         html=g.html,
         pdf=g.pdf,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from ketacost._money import Money
 from ketacost.documents import DisputeFinding, GoodFaithEstimate
@@ -17,6 +18,7 @@ __all__ = [
     "RuleFileUse",
     "StoredCheck",
     "Totals",
+    "summary_of",
 ]
 
 
@@ -136,3 +138,18 @@ class Reestimate:
             payer=self.after.payer - self.before.payer,
             secondary=self.after.secondary - self.before.secondary,
         )
+
+
+def summary_of(r: Any) -> GfeSummary:
+    """The summary of a ``gfes`` row."""
+    return GfeSummary(
+        id=r.id,
+        issued=r.issued,
+        patient_name=r.patient_name,
+        patient_birth_date=r.patient_birth_date,
+        period_start=r.period_start,
+        period_end=r.period_end,
+        total_expected=Money.from_cents(r.total_cents),
+        keep_until=r.keep_until,
+        has_pdf=r.pdf is not None,
+    )

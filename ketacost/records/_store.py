@@ -6,12 +6,10 @@ no update or delete here, and the database refuses both (triggers, see the migra
 
 from __future__ import annotations
 
-import builtins
 import getpass
 import hashlib
 import json
 import os
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,15 +24,23 @@ from sqlalchemy.engine import URL
 from ketacost._clinic import Clinic
 from ketacost._estimate import Estimate
 from ketacost._library import PayerLibrary
-from ketacost._money import Money
 from ketacost._request import EstimateRequest
 from ketacost.documents import FinalBill, GoodFaithEstimate
 
 from . import _db
 from ._audit import GENESIS, AuditEntry, canonical_entry, entry_hash, verify_chain
 from ._errors import RecordNotFoundError, RecordsError
+from ._keep import RETENTION_YEARS, new_id, years_after
 from ._names import patient_key
-from ._results import BillCheck, GfeRecord, GfeSummary, PurgeResult, Reestimate, StoredCheck
+from ._results import (
+    BillCheck,
+    GfeRecord,
+    GfeSummary,
+    PurgeResult,
+    Reestimate,
+    StoredCheck,
+    summary_of,
+)
 from ._schema import (
     audit_log,
     estimate_rule_files,
@@ -47,33 +53,9 @@ from ._verify import gfe_detail, verify_rows
 
 __all__ = ["RETENTION_YEARS", "Records", "new_id", "years_after"]
 
-#: How long a GFE (and a bill checked against it) is kept by default: 6 years, configurable
-#: (``retention_years``). The figure follows 45 CFR 164.316(b)(2)(i), HIPAA's "Time limit":
-#: "Retain the documentation required by paragraph (b)(1) of this section for 6 years from the
-#: date of its creation or the date when it last was in effect, whichever is later" (45 CFR
-#: 164.316, https://law.lawstack.com/cfr/45/164.316/ and the 2008 CFR text at
-#: http://edocket.access.gpo.gov/cfr_2008/octqtr/45cfr164.316.htm). That rule is for the
-#: Security Rule's own documentation; a GFE is kept as part of the patient's record, whose
-#: period state law sets and which differs by state (Maine hospitals, for one, keep records 7
-#: years: http://healthinfolaw.org/state-topics/20,60/f_topics). UNVERIFIED for any one
-#: state: a clinic sets its own period.
-RETENTION_YEARS = 6
-
-
-def years_after(day: date, years: int) -> date:
-    """The same day ``years`` later (1 March for 29 February: never a day short)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return date(day.year + years, 3, 1)
-
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
 
 
 def _actor() -> str:
@@ -373,13 +355,13 @@ class Records:
             raise RecordNotFoundError(f"id {id_or_prefix} matches several records: give more")
         return str(found[0])
 
-    def list(self, *, patient: str | None = None) -> list[GfeSummary]:
+    def list_gfes(self, *, patient: str | None = None) -> list[GfeSummary]:
         """Stored GFEs, newest issue first; ``patient``: only that name (any case, any spacing)."""
         query = select(gfes).order_by(gfes.c.issued.desc(), gfes.c.created_at.desc())
         if patient is not None:
             query = query.where(gfes.c.patient_key == patient_key(patient))
         with self.engine.connect() as conn:
-            return [_summary(r) for r in conn.execute(query)]
+            return [summary_of(r) for r in conn.execute(query)]
 
     def find_gfe(
         self,
@@ -446,13 +428,13 @@ class Records:
 
         return show_check(self, id_or_prefix)
 
-    def open_disputes(self, today: date | None = None) -> builtins.list[StoredCheck]:
+    def open_disputes(self, today: date | None = None) -> list[StoredCheck]:
         """Checks with a finding whose 120 days to dispute are still open (default: today)."""
         from ._maintain import open_disputes
 
         return open_disputes(self, today or self.today())
 
-    def write_rule_files(self, id_or_prefix: str, folder: Path) -> builtins.list[Path]:
+    def write_rule_files(self, id_or_prefix: str, folder: Path) -> list[Path]:
         """Write the rule files a GFE was estimated with into ``folder`` (to re-derive it)."""
         from ._maintain import write_rule_files
 
@@ -488,7 +470,7 @@ class Records:
         *,
         changed_rules_only: bool = False,
         clinic: Clinic | None = None,
-    ) -> builtins.list[Reestimate]:
+    ) -> list[Reestimate]:
         """Re-run each stored request against ``library``: which estimates change, by how much.
 
         ``clinic`` replaces the stored clinic (default: each request's own).
@@ -496,17 +478,3 @@ class Records:
         from ._maintain import reestimate
 
         return reestimate(self, library, changed_rules_only=changed_rules_only, clinic=clinic)
-
-
-def _summary(r: Any) -> GfeSummary:
-    return GfeSummary(
-        id=r.id,
-        issued=r.issued,
-        patient_name=r.patient_name,
-        patient_birth_date=r.patient_birth_date,
-        period_start=r.period_start,
-        period_end=r.period_end,
-        total_expected=Money.from_cents(r.total_cents),
-        keep_until=r.keep_until,
-        has_pdf=r.pdf is not None,
-    )
