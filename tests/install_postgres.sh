@@ -3,9 +3,15 @@
 # server from them). Installs Debian's `postgresql` package when no binaries are found and
 # this runs as root with apt-get; otherwise it says why not and leaves the tests to skip
 # (or to fail, with KETACOST_REQUIRE_POSTGRES=1). Quiet unless something goes wrong.
+# KETACOST_PG_LIB: where Debian's versioned binaries are looked for (default
+# /usr/lib/postgresql; the tests point it elsewhere).
 set -euo pipefail
 
-if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+# PostgreSQL on PATH (Homebrew, a distribution's own layout, a CI image): nothing to install.
+if command -v initdb >/dev/null; then
+    exit 0
+fi
+if compgen -G "${KETACOST_PG_LIB:-/usr/lib/postgresql}/*/bin/initdb" >/dev/null; then
     exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
@@ -20,4 +26,4 @@ if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends post
     exit 1
 fi
 rm -f "$log"
-compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
+command -v initdb >/dev/null || compgen -G "${KETACOST_PG_LIB:-/usr/lib/postgresql}/*/bin/initdb" >/dev/null

@@ -28,6 +28,7 @@ from ketacost.documents import FinalBill, GoodFaithEstimate, build_gfe, render_g
 from ketacost.records import (
     NotInitialisedError,
     RecordNotFoundError,
+    RecordsError,
     RetentionError,
     RuleFilesError,
     _migrate,
@@ -36,12 +37,21 @@ from ketacost.records import (
     rule_files_of,
     used_rule_paths,
 )
+from ketacost.records._audit import verify_chain
 from ketacost.records._schema import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 SELF_PAY = ROOT / "examples" / "requests" / "iv-series-self-pay.yaml"
 CLINIC_NPI = "1234567893"
 FIXED = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def clock_at(day: date) -> Any:
+    """A clock for ``Records(clock=...)`` reading noon UTC on ``day``."""
+    return lambda: datetime(day.year, day.month, day.day, 12, 0, tzinfo=UTC)
+
+
+LATER = clock_at(date(2040, 1, 1))
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,10 +77,27 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             yield url
 
 
-def _save_self_pay(rec: Any, *, issued: date = date(2026, 11, 21), pdf: bytes | None = None) -> str:
+def _save_self_pay(
+    rec: Any,
+    *,
+    issued: date = date(2026, 11, 21),
+    pdf: bytes | None = None,
+    patient: str | None = None,
+    birth_date: date | None = None,
+) -> str:
+    """Save the self-pay GFE (Alex Example, born 1988-04-12), or one for another patient."""
     req, est, gfe, html = _self_pay()
     if issued != gfe.issued:
         gfe = build_gfe(req, est, issued=issued)
+        html = render_gfe_html(gfe)
+    if patient is not None or birth_date is not None:
+        who = gfe.patient.model_copy(
+            update={
+                "name": patient or gfe.patient.name,
+                "birth_date": birth_date or gfe.patient.birth_date,
+            }
+        )
+        gfe = gfe.model_copy(update={"patient": who})
         html = render_gfe_html(gfe)
     payers = _bundled()
     return str(
@@ -105,6 +132,25 @@ def test_migrations_run_up_down_and_up_again_and_match_the_tables(db_url: str) -
     _migrate.upgrade(engine)
     assert set(sa.inspect(engine).get_table_names()) >= set(metadata.tables)
     rec.close()
+
+
+def test_install_postgres_accepts_postgresql_on_path(tmp_path: Path) -> None:
+    import subprocess
+
+    fake = tmp_path / "bin" / "initdb"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\n", encoding="utf-8")
+    fake.chmod(0o755)
+    # Only the fake initdb on PATH (no apt-get, no id) and no Debian binaries: nothing to
+    # install, exit 0 (without the PATH check it went on to "not root with apt-get", exit 1).
+    done = subprocess.run(
+        ["/bin/bash", str(ROOT / "tests" / "install_postgres.sh")],
+        env={"PATH": str(fake.parent), "KETACOST_PG_LIB": str(tmp_path / "none")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
 
 
 def test_open_records_creates_nothing_and_says_to_init(tmp_path: Path) -> None:
@@ -203,17 +249,47 @@ def test_rule_files_of_refuses_a_file_changed_after_loading(tmp_path: Path) -> N
         rule_files_of(req, payers)
 
 
+def test_records_shadow_no_builtin_and_bills_do_not_import_the_store() -> None:
+    import builtins
+    import subprocess
+    import sys
+
+    from ketacost.records import Records
+
+    assert {n for n in vars(Records) if not n.startswith("_")} & set(vars(builtins)) == set()
+    code = (
+        "import sys, ketacost.records._bills, ketacost.records._maintain\n"
+        "print('ketacost.records._store' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
 def test_list_and_an_unknown_id(db_url: str) -> None:
     rec = init_records(db_url)
     first = _save_self_pay(rec, issued=date(2026, 11, 21))
     second = _save_self_pay(rec, issued=date(2026, 12, 1))
-    assert [s.id for s in rec.list()] == [second, first]  # newest issue first
-    assert [s.id for s in rec.list(patient="alex example")] == [second, first]
-    assert rec.list(patient="Someone Else") == []
+    assert [s.id for s in rec.list_gfes()] == [second, first]  # newest issue first
+    assert [s.id for s in rec.list_gfes(patient="alex example")] == [second, first]
+    assert rec.list_gfes(patient="Someone Else") == []
     with pytest.raises(RecordNotFoundError, match="no Good Faith Estimate"):
         rec.show("abcdef0123")
     with pytest.raises(RecordNotFoundError, match="not a record id"):
         rec.show("x")
+    rec.close()
+
+
+def test_a_patient_is_found_by_any_case_and_spacing_of_a_non_ascii_name(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec, patient="Élodie Durand", birth_date=date(1990, 5, 6))
+    _save_self_pay(rec)  # Alex Example
+    # SQLite's lower() folds ASCII only ("ÉLODIE" stays "Élodie" upper-case É); the key is
+    # computed in Python: NFC, case-folded, whitespace collapsed.
+    decomposed = "E\u0301LODIE   DURAND "  # E + combining acute, extra spaces
+    for spelling in ("Élodie Durand", "ÉLODIE DURAND", "élodie durand", decomposed):
+        assert [s.id for s in rec.list_gfes(patient=spelling)] == [gfe_id], spelling
+    found = rec.find_gfe("ÉLODIE  durand", service_date=date(2027, 1, 4))
+    assert found == gfe_id
     rec.close()
 
 
@@ -243,11 +319,198 @@ def test_a_bill_400_01_above_the_gfe_is_found_and_stored(db_url: str) -> None:
         stored = other.show(gfe_id).checks
     assert [c.findings for c in stored] == [result.findings]
     assert stored[0].billed == Money("8000.01")
-    # $399.99 above ($7,999.99) is no finding, and is stored too.
+    # On another GFE, $399.99 above ($7,999.99) is no finding, and is stored too.
+    other_id = _save_self_pay(rec)
     under = FinalBill(totals={CLINIC_NPI: Money("7999.99")})
-    assert rec.check_bill(under, gfe_id=gfe_id[:10]).findings == ()
-    assert [len(c.findings) for c in rec.show(gfe_id).checks] == [1, 0]
+    assert rec.check_bill(under, gfe_id=other_id[:10]).findings == ()
+    assert [len(c.findings) for c in rec.show(other_id).checks] == [0]
     assert rec.verify() == []
+    rec.close()
+
+
+def test_bills_for_one_gfe_are_summed_per_provider_from_the_initial_bill(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    first = FinalBill(bill_date=date(2027, 2, 1), totals={CLINIC_NPI: Money("4000.00")})
+    second = FinalBill(bill_date=date(2027, 5, 1), totals={CLINIC_NPI: Money("4000.00")})
+    # $4,000.00 alone is $3,600.00 under the $7,600.00 expected: no finding.
+    assert rec.check_bill(first, gfe_id=gfe_id).findings == ()
+    result = rec.check_bill(second, gfe_id=gfe_id)
+    assert result.bills_counted == 2
+    (finding,) = result.findings
+    # 4,000.00 + 4,000.00 = $8,000.00 billed; 8,000.00 - 7,600.00 = $400.00 >= $400.00.
+    assert finding.billed == Money("8000.00")
+    assert finding.over == Money("400.00")
+    # 120 days from the initial bill (2027-02-01), not the second: 27 (rest of February)
+    # + 31 + 30 + 31 = 119 -> 2027-05-31, + 1 = 2027-06-01.
+    assert finding.deadline == date(2027, 6, 1)
+    # The same bill again is not counted twice.
+    with pytest.raises(RecordsError, match="already checked"):
+        rec.check_bill(second, gfe_id=gfe_id)
+    assert rec.verify() == []
+    rec.close()
+
+
+def test_two_patients_of_one_name_need_a_birth_date(db_url: str) -> None:
+    rec = init_records(db_url)
+    older = _save_self_pay(rec, patient="Sam Lee", birth_date=date(1950, 1, 1))
+    younger = _save_self_pay(rec, patient="Sam Lee", birth_date=date(2000, 1, 1))
+    bill = FinalBill(totals={CLINIC_NPI: Money("100.00")})
+    day = date(2027, 1, 4)
+    with pytest.raises(RecordsError, match=r"2 patients of this name .* birth date .*--gfe ID"):
+        rec.check_bill(bill, patient_name="Sam Lee", service_date=day)
+    found = rec.check_bill(
+        bill, patient_name="sam lee", birth_date=date(1950, 1, 1), service_date=day
+    )
+    assert found.gfe_id == older
+    # --gfe must be the bill's patient when the bill names one.
+    with pytest.raises(RecordsError, match="not for the bill's patient \\(birth date\\)"):
+        rec.check_bill(bill, gfe_id=younger, patient_name="Sam Lee", birth_date=date(1950, 1, 1))
+    with pytest.raises(RecordsError, match="not for the bill's patient \\(name\\)"):
+        rec.check_bill(bill, gfe_id=younger, patient_name="Alex Example")
+    rec.close()
+
+
+def test_the_gfe_in_force_on_the_service_date_is_chosen(db_url: str) -> None:
+    rec = init_records(db_url)
+    # Both cover 2027-01-04 to 2028-01-03; the second was re-issued on 2027-02-01.
+    first = _save_self_pay(rec, issued=date(2026, 11, 21))
+    req, est, gfe, _ = _self_pay()
+    again = gfe.model_copy(update={"issued": date(2027, 2, 1)})
+    reissued = rec.save_gfe(
+        request=req,
+        estimate=est,
+        gfe=again,
+        html=render_gfe_html(again),
+        pdf=None,
+        rule_files=rule_files_of(req, _bundled()),
+    )
+    bill = FinalBill(totals={CLINIC_NPI: Money("100.00")})
+
+    def found(day: date) -> str:
+        return rec.find_gfe("Alex Example", service_date=day, npis={CLINIC_NPI})
+
+    # A service on 2027-01-04 was before the re-issue: the GFE then in force is the first.
+    assert found(date(2027, 1, 4)) == first
+    # From 2027-02-01 the re-issued GFE replaces it.
+    assert found(date(2027, 2, 1)) == reissued
+    assert found(date(2027, 6, 1)) == reissued
+    # Named by id, a GFE issued after the date of service is refused.
+    with pytest.raises(RecordsError, match="issued 2027-02-01, after the date of service"):
+        rec.check_bill(bill, gfe_id=reissued, service_date=date(2027, 1, 4))
+    rec.close()
+
+
+def test_a_bill_none_of_whose_providers_is_on_the_gfe_is_refused(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    elsewhere = FinalBill(totals={"1245319599": Money("900.00")})
+    with pytest.raises(RecordsError, match="NPI 1245319599\\) is on this patient's"):
+        rec.check_bill(elsewhere, patient_name="Alex Example", service_date=date(2027, 1, 4))
+    with pytest.raises(RecordsError, match="NPI 1245319599\\) is on Good Faith Estimate"):
+        rec.check_bill(elsewhere, gfe_id=gfe_id)
+    # A provider not on the GFE billed together with one that is: compared with $0.00.
+    both = FinalBill(totals={CLINIC_NPI: Money("1.00"), "1245319599": Money("400.00")})
+    (finding,) = rec.check_bill(both, gfe_id=gfe_id).findings
+    assert (finding.npi, finding.expected, finding.over) == ("1245319599", Money(0), Money("400"))
+    rec.close()
+
+
+def test_a_bill_with_no_amounts_or_lines_outside_the_period_is_refused(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    with pytest.raises(RecordsError, match="no amounts"):
+        rec.check_bill(FinalBill(bill_date=date(2027, 3, 1)), gfe_id=gfe_id)
+    # The GFE covers 2027-01-04 to 2028-01-03: a line of 2028-01-04 is another GFE's.
+    lines = (
+        {"npi": CLINIC_NPI, "amount": "400.00", "date": date(2027, 1, 4)},
+        {"npi": CLINIC_NPI, "amount": "450.00", "date": date(2028, 1, 4)},
+    )
+    straddling = FinalBill(lines=lines)  # type: ignore[arg-type]
+    with pytest.raises(RecordsError, match=r"lines dated 2028-01-04, outside .* 2028-01-03"):
+        rec.check_bill(straddling, gfe_id=gfe_id)
+    with pytest.raises(RecordsError, match="outside the Good Faith Estimate's period"):
+        rec.check_bill(straddling, patient_name="Alex Example")
+    assert rec.show(gfe_id).checks == ()
+    rec.close()
+
+
+def test_checks_are_shown_by_id_and_open_disputes_listed(db_url: str) -> None:
+    rec = init_records(db_url, clock=clock_at(date(2027, 6, 1)))
+    gfe_id = _save_self_pay(rec)
+    bill = FinalBill(bill_date=date(2027, 3, 1), totals={CLINIC_NPI: Money("8000.00")})
+    result = rec.check_bill(bill, gfe_id=gfe_id)
+    for name in (result.check_id, result.check_id[:6], result.bill_id[:8]):
+        shown = rec.show_check(name)
+        assert (shown.check_id, shown.gfe_id, shown.bill_id) == (
+            result.check_id,
+            gfe_id,
+            result.bill_id,
+        )
+        assert shown.findings == result.findings
+    with pytest.raises(RecordNotFoundError, match="no Good Faith Estimate or bill check"):
+        rec.show_check("abcdef0123")
+    # 2027-03-01 + 120 days = 2027-06-29: open through that day, closed the day after.
+    assert [c.check_id for c in rec.open_disputes()] == [result.check_id]  # 2027-06-01
+    assert [c.check_id for c in rec.open_disputes(date(2027, 6, 29))] == [result.check_id]
+    assert rec.open_disputes(date(2027, 6, 30)) == []
+    # A check with no finding is never open.
+    other = _save_self_pay(rec)
+    rec.check_bill(FinalBill(totals={CLINIC_NPI: Money("1.00")}), gfe_id=other)
+    assert len(rec.open_disputes()) == 1
+    rec.close()
+
+
+def test_today_is_the_clocks_local_date_and_the_service_date_is_stored(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    # 03:00 UTC on 2027-01-01 is 22:00 on 2026-12-31 in New York (UTC-5).
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        rec = init_records(db_url, clock=lambda: datetime(2027, 1, 1, 3, 0, tzinfo=UTC))
+        assert rec.today() == date(2026, 12, 31)
+        gfe_id = _save_self_pay(rec)  # kept until 2032-11-21
+        lines = ({"npi": CLINIC_NPI, "amount": "400.00", "date": date(2027, 1, 11)},)
+        undated = FinalBill(lines=lines)  # type: ignore[arg-type]
+        result = rec.check_bill(undated, patient_name="Alex Example")
+        # An undated bill is kept from today's local date: 2026-12-31 + 6 years.
+        assert rec.kept_until(gfe_id) == date(2032, 12, 31)
+        with rec.engine.connect() as conn:
+            stored = conn.execute(
+                sa.text("SELECT service_date FROM bills WHERE id = :id"), {"id": result.bill_id}
+            ).scalar_one()
+        # The date of service the GFE was found by (the first dated line) is stored.
+        assert str(stored) == "2027-01-11"
+        rec.close()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_finding_keeps_a_provider_name_of_any_length(db_url: str) -> None:
+    rec = init_records(db_url)
+    req, est, gfe, _ = _self_pay()
+    long_name = "Ketamine and Esketamine Infusion Center " * 8  # 320 characters
+    (first, *rest) = gfe.providers
+    named = first.model_copy(
+        update={"provider": first.provider.model_copy(update={"name": long_name})}
+    )
+    gfe = gfe.model_copy(update={"providers": (named, *rest)})
+    gfe_id = rec.save_gfe(
+        request=req,
+        estimate=est,
+        gfe=gfe,
+        html=render_gfe_html(gfe),
+        pdf=None,
+        rule_files=rule_files_of(req, _bundled()),
+    )
+    bill = FinalBill(totals={CLINIC_NPI: Money("8000.00")})
+    (finding,) = rec.check_bill(bill, gfe_id=gfe_id).findings
+    assert finding.provider == long_name
+    assert rec.show(gfe_id).checks[0].findings == (finding,)
     rec.close()
 
 
@@ -265,7 +528,7 @@ def test_a_bill_outside_every_gfe_period_is_not_matched(db_url: str) -> None:
 
 
 def test_purge_refuses_a_record_inside_retention_and_deletes_one_past_it(db_url: str) -> None:
-    rec = init_records(db_url)
+    rec = init_records(db_url, clock=LATER)
     old = _save_self_pay(rec, issued=date(2026, 11, 21))  # kept until 2032-11-21
     new = _save_self_pay(rec, issued=date(2026, 12, 15))  # kept until 2032-12-15
     # On its keep-until day a record is still inside retention.
@@ -275,7 +538,7 @@ def test_purge_refuses_a_record_inside_retention_and_deletes_one_past_it(db_url:
     result = rec.purge(date(2032, 11, 22))
     assert result.deleted == (old,)
     assert result.kept == 1
-    assert [s.id for s in rec.list()] == [new]
+    assert [s.id for s in rec.list_gfes()] == [new]
     with pytest.raises(RetentionError):
         rec.purge(date(2032, 11, 22), record_id=new)
     # The audit log says what was purged, and still verifies.
@@ -285,7 +548,7 @@ def test_purge_refuses_a_record_inside_retention_and_deletes_one_past_it(db_url:
 
 
 def test_a_later_bill_extends_retention(db_url: str) -> None:
-    rec = init_records(db_url, retention_years=6)
+    rec = init_records(db_url, retention_years=6, clock=LATER)
     gfe_id = _save_self_pay(rec)
     rec.check_bill(
         FinalBill(bill_date=date(2027, 3, 1), totals={CLINIC_NPI: Money("1.00")}), gfe_id=gfe_id
@@ -294,6 +557,43 @@ def test_a_later_bill_extends_retention(db_url: str) -> None:
     with pytest.raises(RetentionError, match="2033-03-01"):
         rec.purge(date(2033, 1, 1), record_id=gfe_id)
     assert rec.purge(date(2033, 3, 2), record_id=gfe_id).deleted == (gfe_id,)
+    rec.close()
+
+
+def test_purge_never_runs_ahead_of_the_clock(db_url: str) -> None:
+    rec = init_records(db_url, clock=clock_at(date(2030, 6, 1)))
+    gfe_id = _save_self_pay(rec, issued=date(2026, 11, 21))  # kept until 2032-11-21
+    # A date after the clock's (2030-06-01) is refused, for all records and for one.
+    with pytest.raises(RecordsError, match="after today's date \\(2030-06-01\\)"):
+        rec.purge(date(2032, 11, 22))
+    with pytest.raises(RecordsError, match="never purged ahead of the clock"):
+        rec.purge(date(2030, 6, 2), record_id=gfe_id)
+    # The clock's own date, an earlier one, and no date at all delete nothing inside retention.
+    assert rec.purge(date(2030, 6, 1)).deleted == ()
+    assert rec.purge(date(2027, 1, 1)).deleted == ()
+    assert rec.purge().deleted == ()
+    assert [s.id for s in rec.list_gfes()] == [gfe_id]
+    # Once the clock is past 2032-11-21 the same record goes, with no date given.
+    with open_records(db_url, clock=clock_at(date(2032, 11, 22))) as later:
+        assert later.purge().deleted == (gfe_id,)
+    rec.close()
+
+
+def test_an_estimate_saved_without_a_gfe_is_kept_and_purged_like_one(db_url: str) -> None:
+    rec = init_records(db_url, clock=LATER)
+    req, est, _, _ = _self_pay()
+    payers = _bundled()
+    alone = rec.save_estimate(
+        request=req, estimate=est, rule_files=rule_files_of(req, payers), issued=date(2025, 1, 2)
+    )
+    gfe_id = _save_self_pay(rec)  # kept until 2032-11-21
+    # 2025-01-02 + 6 years = 2031-01-02: kept on that day, purged the day after.
+    assert rec.purge(date(2031, 1, 2)).estimates_deleted == ()
+    result = rec.purge(date(2031, 1, 3))
+    assert (result.deleted, result.estimates_deleted) == ((), (alone,))
+    assert [r.estimate_id for r in rec.reestimate(payers)] == [rec.show(gfe_id).estimate_id]
+    assert [e.action for e in rec.audit_entries()][-1] == "purge"
+    assert rec.verify() == []
     rec.close()
 
 
@@ -410,18 +710,22 @@ def test_a_changed_audit_entry_is_detected(db_url: str) -> None:
 
 def test_a_deleted_audit_entry_is_detected(db_url: str) -> None:
     rec = init_records(db_url)
-    _save_self_pay(rec)
-    _save_self_pay(rec)
+    first = _save_self_pay(rec)
+    second = _save_self_pay(rec)
     head = rec.audit_entries()[-1].hash
     _tamper(rec, "DELETE FROM audit_log WHERE seq = 2")
     problems = rec.verify()
     assert "entry 3: expected entry 2 (an entry is missing)" in problems
     assert "entry 3: does not follow the entry before it (broken link)" in problems
-    # The newest entry removed: only a head noted elsewhere shows it.
+    # The newest entry removed: the chain alone still verifies, only a head noted elsewhere
+    # shows it; the GFEs whose entries went are reported as saved by no entry.
     _tamper(rec, "DELETE FROM audit_log WHERE seq = 3")
-    assert rec.verify() == []
+    assert verify_chain(rec.audit_entries()) == []
+    unaudited = sorted(f"GFE {g}: no audit entry saved it" for g in (first, second))
+    assert rec.verify() == unaudited
     assert rec.verify(anchor=head) == [
-        f"the noted head {head[:12]}… is not in the chain (entries removed)"
+        f"the noted head {head[:12]}… is not in the chain (entries removed)",
+        *unaudited,
     ]
     rec.close()
 
@@ -435,13 +739,93 @@ def test_changed_stored_document_bytes_are_detected(db_url: str) -> None:
     rec.close()
 
 
-def test_audit_entries_hold_no_patient_data(db_url: str) -> None:
+def test_a_gfe_row_changed_with_its_own_hashes_is_detected(db_url: str) -> None:
+    import hashlib
+
     rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    other = _save_self_pay(rec)
+    forged = b"<html>a cheaper estimate</html>"
+    with rec.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE gfes SET html = :html, html_sha256 = :digest, total_cents = 100, "
+                "keep_until = :early WHERE id = :id"
+            ),
+            {
+                "html": forged,
+                "digest": hashlib.sha256(forged).hexdigest(),
+                "early": date(2027, 1, 1),
+                "id": gfe_id,
+            },
+        )
+    assert rec.verify() == [
+        f"GFE {gfe_id}: its HTML is not the HTML that was saved",
+        f"GFE {gfe_id}: its keep-until date is not the keep-until date that was saved",
+        f"GFE {gfe_id}: its total is not the total that was saved",
+    ]
+    # Purge recomputes keep-until from the issue date (2026-11-21 + 6 years = 2032-11-21):
+    # the earlier keep-until written in the row deletes nothing early.
+    with open_records(db_url, clock=clock_at(date(2030, 1, 1))) as later:
+        assert later.purge().deleted == ()
+        with pytest.raises(RetentionError, match="kept until 2032-11-21"):
+            later.purge(record_id=gfe_id)
+    assert {s.id for s in rec.list_gfes()} == {gfe_id, other}
+    rec.close()
+
+
+def test_a_deleted_or_unaudited_gfe_row_is_detected(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    kept = _save_self_pay(rec)
+    columns = ", ".join(c.name for c in metadata.tables["gfes"].columns)  # id first
+    with rec.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM gfes WHERE id = :id"), {"id": gfe_id})
+        # A row copied in with no audit entry of its own.
+        conn.execute(
+            sa.text(
+                f"INSERT INTO gfes ({columns}) SELECT 'f00d' || substr(id, 5), "
+                f"{columns.partition(',')[2]} FROM gfes WHERE id = :id"
+            ),
+            {"id": kept},
+        )
+    assert rec.verify() == [
+        f"GFE f00d{kept[4:]}: no audit entry saved it",
+        f"GFE {gfe_id}: deleted without a purge",
+    ]
+    rec.close()
+
+
+def test_a_changed_bill_or_finding_is_detected(db_url: str) -> None:
+    rec = init_records(db_url)
+    gfe_id = _save_self_pay(rec)
+    over = rec.check_bill(FinalBill(totals={CLINIC_NPI: Money("8000.00")}), gfe_id=gfe_id)
+    assert rec.verify() == []
+    with rec.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE dispute_findings SET over_cents = 1"))
+        conn.execute(sa.text("UPDATE bills SET body = '{}'"))
+    assert rec.verify() == [
+        f"bill {over.bill_id}: its bill is not the bill that was saved",
+        f"bill {over.bill_id}: its findings is not the findings that was saved",
+    ]
+    with rec.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM dispute_findings"))
+        conn.execute(sa.text("DELETE FROM dispute_checks"))
+        conn.execute(sa.text("DELETE FROM bills"))
+    assert rec.verify() == [
+        f"bill {over.bill_id}: deleted without a purge",
+        f"check {over.check_id}: deleted without a purge",
+    ]
+    rec.close()
+
+
+def test_audit_entries_hold_no_patient_data(db_url: str) -> None:
+    rec = init_records(db_url, clock=LATER)
     gfe_id = _save_self_pay(rec)
     rec.check_bill(FinalBill(totals={CLINIC_NPI: Money("1.00")}), gfe_id=gfe_id)
     rec.purge(date(2040, 1, 1))
     dumped = repr(rec.audit_entries())
-    for private in ("Alex", "Example", "1988", "F33"):
+    for private in ("Alex", "Example", "1988-04-12", "F33"):  # not "1988": hex digests
         assert private not in dumped
     rec.close()
 
@@ -452,7 +836,7 @@ def test_records_files_never_reach_a_log(db_url: str, caplog: pytest.LogCaptureF
     caplog.set_level(logging.DEBUG)
     rec = init_records(db_url)
     _save_self_pay(rec)
-    rec.list()
+    rec.list_gfes()
     assert "Alex" not in caplog.text
     rec.close()
 
@@ -463,4 +847,4 @@ def test_env_names_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     init_records().close()
     assert os.path.exists(tmp_path / "env.sqlite3")
     with open_records() as rec:
-        assert rec.list() == []
+        assert rec.list_gfes() == []

@@ -96,6 +96,15 @@ def test_bill_check_finds_the_gfe_and_stores_the_finding(db: str, tmp_path: Path
     assert "by 2027-06-29" in result.output
     shown = run("records", "show", gfe_id, "--db", db)
     assert "(2027-03-01, $8,000.01): 1 finding(s)" in shown.output
+    # The check is shown by its own id too, and its dispute window (to 2027-06-29) is open.
+    check_id = result.output.split("stored as check ")[1].split()[0]
+    check = run("records", "show", check_id[:8], "--db", db)
+    assert check.exit_code == 0, check.output
+    assert f"bill check {check_id[:12]} of GFE {gfe_id[:12]}" in check.output
+    assert "$400.01 above its expected charges" in check.output
+    listed = run("records", "list", "--open-disputes", "--db", db)
+    assert listed.exit_code == 0, listed.output
+    assert f"Alex Example: bill check {check_id[:12]}" in listed.output
 
 
 def test_bill_check_on_postgresql(tmp_path: Path) -> None:
@@ -119,6 +128,13 @@ def test_a_bad_bill_file_names_the_line_and_column(db: str, tmp_path: Path) -> N
     assert_user_error(run("bill", "check", bill, "--db", db), f"{bill}:5:1", "totalz")
 
 
+def test_a_bill_file_with_no_amounts_is_refused(db: str, tmp_path: Path) -> None:
+    _saved(db)
+    bill = tmp_path / "bill.yaml"
+    bill.write_text("patient: {name: Alex Example}\nbill_date: 2027-03-01\n", encoding="utf-8")
+    assert_user_error(run("bill", "check", bill, "--db", db), f"{bill}:1:1:", "no amounts")
+
+
 def test_bill_check_without_patient_or_gfe(db: str, tmp_path: Path) -> None:
     _saved(db)
     bill = tmp_path / "bill.yaml"
@@ -127,14 +143,28 @@ def test_bill_check_without_patient_or_gfe(db: str, tmp_path: Path) -> None:
 
 
 def test_purge_refuses_inside_retention_and_deletes_past_it(db: str) -> None:
-    gfe_id = _saved(db)
-    refused = run("records", "purge", "--record", gfe_id, "--today", "2032-11-21", "--db", db)
+    gfe_id = _saved(db)  # issued 2026-11-21: kept until 2032-11-21
+    refused = run("records", "purge", "--record", gfe_id, "--db", db)
     assert_user_error(refused, f"record {gfe_id} is kept until 2032-11-21", "not deleted")
-    kept = run("records", "purge", "--today", "2032-11-21", "--db", db)
+    kept = run("records", "purge", "--db", db)
     assert "Deleted 0 record(s) past retention; 1 kept." in kept.output
-    done = run("records", "purge", "--today", "2032-11-22", "--db", db)
-    assert done.exit_code == 0
-    assert f"deleted {gfe_id}" in done.output
+    # Issued 2018-01-02: kept until 2024-01-02, before today's date.
+    old = run("records", "save-gfe", SELF_PAY, "--issued", "2018-01-02", "--db", db)
+    old_id = old.output.split()[4]
+    done = run("records", "purge", "--db", db)
+    assert done.exit_code == 0, done.output
+    assert f"deleted {old_id}" in done.output
+    assert "1 kept" in done.output
+
+
+def test_purge_refuses_a_today_after_the_clock(db: str) -> None:
+    gfe_id = _saved(db)
+    # A --today later than today's date would delete records still inside retention.
+    for args in (("--today", "2032-11-22"), ("--today", "2099-01-01", "--record", gfe_id)):
+        refused = run("records", "purge", *args, "--db", db)
+        assert_user_error(refused, "is after today's date", "never purged ahead of the clock")
+    with open_records(db) as rec:
+        assert [s.id for s in rec.list_gfes()] == [gfe_id]
 
 
 def test_reestimate_changed_rules_shows_the_change_and_the_amount(db: str, tmp_path: Path) -> None:
@@ -176,6 +206,49 @@ def test_reestimate_changed_rules_shows_the_change_and_the_amount(db: str, tmp_p
     assert "1 of 2 stored estimates change." in result.output
 
 
+def test_reestimate_with_a_changed_clinic_file_and_changed_warnings(
+    db: str, tmp_path: Path
+) -> None:
+    import json
+
+    import sqlalchemy as sa
+
+    gfe_id = _saved(db)
+    clinic = tmp_path / "clinic.yaml"
+    text = (ROOT / "examples" / "clinics" / "example-clinic.yaml").read_text("utf-8")
+    assert "    self_pay: 250.00          # intake" in text
+    clinic.write_text(text.replace("    self_pay: 250.00 ", "    self_pay: 300.00 "), "utf-8")
+    # The stored clinic is the default: nothing changes.
+    same = run("records", "reestimate", "--db", db)
+    assert "0 of 1 stored estimates change." in same.output, same.output
+    # The changed clinic file re-prices the self-pay intake: $250.00 -> $300.00, so the
+    # patient's $7,600.00 becomes 7,600.00 + 50.00 = $7,650.00.
+    result = run("records", "reestimate", "--changed-rules", "--clinic", clinic, "--db", db)
+    assert result.exit_code == 1, result.output
+    assert (
+        f"Alex Example {gfe_id[:12]}: CHANGED (clinic.json changed): "
+        "patient $7,600.00 -> $7,650.00 (+$50.00)"
+    ) in result.output
+    # A warning the stored estimate had and the re-run does not give is reported.
+    with open_records(db) as rec:
+        estimate_id = rec.show(gfe_id).estimate_id
+        with rec.engine.begin() as conn:
+            body = json.loads(
+                conn.execute(
+                    sa.text("SELECT body FROM estimates WHERE id = :id"), {"id": estimate_id}
+                ).scalar_one()
+            )
+            body["warnings"] = [*body.get("warnings", []), "an old warning"]
+            conn.execute(
+                sa.text("UPDATE estimates SET body = :body WHERE id = :id"),
+                {"body": json.dumps(body), "id": estimate_id},
+            )
+    warned = run("records", "reestimate", "--db", db)
+    assert warned.exit_code == 1, warned.output
+    assert "CHANGED: its warnings (the totals are the same)" in warned.output
+    assert "    warning gone: an old warning" in warned.output
+
+
 def test_verify_reports_an_intact_log(db: str) -> None:
     _saved(db)
     result = run("records", "verify", "--db", db)
@@ -207,3 +280,33 @@ def test_an_unreachable_server_is_one_line(tmp_path: Path) -> None:
     result = run("records", "init", "--db", url)
     assert_user_error(result, "cannot open the records database postgresql+psycopg://clinic:***@")
     assert "secret" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://clinic:s3cret@db.example:notaport/records", "its port is not a number"),
+        ("clinic:s3cret@db.example", "cannot be read"),
+    ],
+)
+def test_a_bad_url_is_one_line_without_its_password(url: str, expected: str) -> None:
+    result = run("records", "list", "--db", url)
+    assert_user_error(result, "not a database URL", expected, "clinic:***@db.example")
+    assert "s3cret" not in result.output
+
+
+def test_a_locked_sqlite_database_is_one_line(db: str) -> None:
+    import sqlite3
+
+    path = db.removeprefix("sqlite:///")
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        # Wait 0.1 s for the lock, not SQLite's default 5 s.
+        result = run("records", "save-gfe", SELF_PAY, "--db", f"{db}?timeout=0.1")
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert_user_error(result, "the records database sqlite:///", "database is locked")
+    assert "internal error" not in result.output
+    assert "OperationalError" not in result.output

@@ -2,9 +2,9 @@
 
     ketacost records init [--db URL]
     ketacost records save-gfe REQUEST [--issued DATE] [--pdf] [--payers DIR]
-    ketacost records list [--patient NAME]
-    ketacost records show ID [--html FILE] [--pdf FILE]
-    ketacost records reestimate [--changed-rules] [--payers DIR]
+    ketacost records list [--patient NAME | --open-disputes]
+    ketacost records show ID [--html FILE] [--pdf FILE]     (a GFE's id or a bill check's)
+    ketacost records reestimate [--changed-rules] [--clinic FILE] [--payers DIR]
     ketacost records purge [--today DATE] [--record ID]
     ketacost records verify [--anchor HASH]
     ketacost bill check BILL.yaml [--gfe ID]
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,7 +30,7 @@ from ._output import payers_option
 if TYPE_CHECKING:
     from ketacost._money import Money
     from ketacost.records import Records
-    from ketacost.records._results import Reestimate
+    from ketacost.records._results import Reestimate, StoredCheck
 
 __all__ = ["bill", "records"]
 
@@ -97,12 +97,13 @@ def records_save_gfe(
 
     request, payers = load(request_path, payers_dir)
     result = estimate_request(request, payers=payers)
-    day = issued.date() if issued else (request.issued or date.today())
     period_range = None
     if request.unknowns is not None:
         period_range = good_faith_range(request, result, payers=payers)
-    doc = build_gfe(request, result, issued=day, period_range=period_range)
     with _open(db_url) as rec:
+        # Today is the records' one clock (its local date), as for purge and bill checks.
+        day = issued.date() if issued else (request.issued or rec.today())
+        doc = build_gfe(request, result, issued=day, period_range=period_range)
         gfe_id = rec.save_gfe(
             request=request,
             estimate=result,
@@ -116,13 +117,36 @@ def records_save_gfe(
     click.echo(f"Saved Good Faith Estimate {gfe_id} (kept until {keep.isoformat()})")
 
 
+def _check_lines(c: StoredCheck) -> list[str]:
+    when = c.bill_date.isoformat() if c.bill_date else "undated"
+    return [
+        f"bill check {c.check_id[:12]} of GFE {c.gfe_id[:12]}, bill {c.bill_id[:12]} "
+        f"({when}, {c.billed:$}): {len(c.findings)} finding(s)",
+        *(f"    {f.note}" for f in c.findings),
+    ]
+
+
 @records.command("list")
 @click.option("--patient", default=None, metavar="NAME", help="Only this patient's.")
+@click.option(
+    "--open-disputes",
+    is_flag=True,
+    help="Bill checks whose 120 days to start a dispute have not run out today.",
+)
 @db_option()
-def records_list(patient: str | None, db_url: str | None) -> None:
-    """List the stored Good Faith Estimates, newest first."""
+def records_list(patient: str | None, open_disputes: bool, db_url: str | None) -> None:
+    """List the stored Good Faith Estimates, newest first (or the open disputes)."""
+    if open_disputes:
+        with _open(db_url) as rec:
+            today = rec.today()
+            checks = rec.open_disputes(today)
+        if not checks:
+            click.echo(f"No bill check has a dispute window open on {today.isoformat()}.")
+        for c in checks:
+            click.echo(f"{c.patient_name}: " + "\n".join(_check_lines(c)))
+        return
     with _open(db_url) as rec:
-        found = rec.list(patient=patient)
+        found = rec.list_gfes(patient=patient)
     if not found:
         click.echo("No Good Faith Estimates stored.")
         return
@@ -152,9 +176,22 @@ def _write_private(path: Path, data: bytes) -> None:
 def records_show(
     record_id: str, html_out: Path | None, pdf_out: Path | None, db_url: str | None
 ) -> None:
-    """Show a stored GFE (an id or its first 6+ characters); write its exact HTML or PDF."""
+    """Show a stored GFE or bill check (an id or its first 6+ characters).
+
+    For a GFE, --html and --pdf write its exact HTML or PDF.
+    """
+    from ketacost.records import RecordNotFoundError
+
     with _open(db_url) as rec:
-        r = rec.show(record_id)
+        try:
+            r = rec.show(record_id)
+        except RecordNotFoundError:
+            if html_out is not None or pdf_out is not None:
+                raise
+            check = rec.show_check(record_id)
+            click.echo(f"Patient {check.patient_name}")
+            click.echo("\n".join(_check_lines(check)))
+            return
     s = r.summary
     click.echo(f"Good Faith Estimate {s.id}")
     click.echo(f"  patient:     {s.patient_name} (born {s.patient_birth_date.isoformat()})")
@@ -168,7 +205,10 @@ def records_show(
     click.echo(f"  rule files:  {len(r.rule_files)} stored; read: {', '.join(used)}")
     for c in r.checks:
         when = c.bill_date.isoformat() if c.bill_date else "undated"
-        click.echo(f"  bill {c.bill_id[:12]} ({when}, {c.billed:$}): {len(c.findings)} finding(s)")
+        click.echo(
+            f"  bill {c.bill_id[:12]} ({when}, {c.billed:$}): {len(c.findings)} finding(s)"
+            f" [check {c.check_id[:12]}]"
+        )
         for f in c.findings:
             click.echo(f"    {f.note}")
     if html_out is not None:
@@ -196,6 +236,8 @@ def _change_line(r: Reestimate) -> str:
     files = f" ({', '.join(r.changed_files)} changed)" if r.changed_files else ""
     if r.status == "unchanged":
         return f"{who}: unchanged{files}"
+    if r.after == r.before:
+        return f"{who}: CHANGED{files}: its warnings (the totals are the same)"
     return (
         f"{who}: CHANGED{files}: patient {r.before.patient:$} -> {r.after.patient:$} "
         f"({_signed(delta.patient)}), plan {r.before.payer:$} -> {r.after.payer:$} "
@@ -214,37 +256,63 @@ def _change_line(r: Reestimate) -> str:
     is_flag=True,
     help="Re-run only the estimates whose rule files differ from the current ones.",
 )
+@click.option(
+    "--clinic",
+    "clinic_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A clinic file to re-price with (default: each estimate's stored clinic).",
+)
 @payers_option()
 @db_option()
-def records_reestimate(changed_rules: bool, payers_dir: Path | None, db_url: str | None) -> int:
+def records_reestimate(
+    changed_rules: bool, clinic_path: Path | None, payers_dir: Path | None, db_url: str | None
+) -> int:
     """Re-run each stored request against the current rule files: what changes, by how much.
 
     Exit code 1 when an estimate changes (or cannot be re-run), else 0.
     """
+    from ketacost._loader import load_clinic
+
+    clinic = None if clinic_path is None else load_clinic(clinic_path)
     with _open(db_url) as rec:
-        results = rec.reestimate(library(payers_dir), changed_rules_only=changed_rules)
+        results = rec.reestimate(
+            library(payers_dir), changed_rules_only=changed_rules, clinic=clinic
+        )
     if not results:
         click.echo("No estimates stored.")
         return 0
     for r in results:
         click.echo(_change_line(r))
+        for w in r.warnings_added:
+            click.echo(f"    new warning: {w}")
+        for w in r.warnings_removed:
+            click.echo(f"    warning gone: {w}")
     changed = sum(r.status in ("changed", "error") for r in results)
     click.echo(f"{changed} of {len(results)} stored estimates change.")
     return EXIT_PROBLEMS if changed else 0
 
 
 @records.command("purge")
-@click.option("--today", type=DATE, default=None, help="Today's date (default: the clock's).")
+@click.option(
+    "--today",
+    type=DATE,
+    default=None,
+    help="Purge as of this date (default: today); never later than today.",
+)
 @click.option("--record", "record_id", metavar="ID", default=None, help="Only this record.")
 @db_option()
 def records_purge(today: datetime | None, record_id: str | None, db_url: str | None) -> None:
     """Delete the GFEs past their keep-until date; never one inside it (exit 2 if asked)."""
-    day = today.date() if today else date.today()
     with _open(db_url) as rec:
-        result = rec.purge(day, record_id=record_id)
+        result = rec.purge(today.date() if today else None, record_id=record_id)
     click.echo(f"Deleted {len(result.deleted)} record(s) past retention; {result.kept} kept.")
     for gfe_id in result.deleted:
         click.echo(f"  deleted {gfe_id}")
+    if result.estimates_deleted:
+        click.echo(f"Deleted {len(result.estimates_deleted)} estimate(s) saved without a GFE.")
+    for estimate_id in result.estimates_deleted:
+        click.echo(f"  deleted estimate {estimate_id}")
 
 
 @records.command("verify")
@@ -295,7 +363,12 @@ def bill_check(bill_path: Path, gfe_id: str | None, db_url: str | None) -> None:
         )
     click.echo(
         f"Compared with Good Faith Estimate {result.gfe_id}; stored as check {result.check_id}"
+        " (ketacost records show ID)"
     )
+    if result.bills_counted > 1:
+        click.echo(
+            f"Billed charges are summed over the {result.bills_counted} bills stored for it."
+        )
     if not result.findings:
         click.echo("No provider billed $400.00 or more above its expected charges.")
     for f in result.findings:

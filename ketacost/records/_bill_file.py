@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from datetime import date
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ketacost._errors import RequestFileError
 from ketacost._loader import read_document
@@ -38,6 +38,14 @@ class BillFile(FinalBill):
     service_date: Day | None = Field(
         default=None, description="date of service; default: the first dated line"
     )
+
+    @model_validator(mode="after")
+    def _has_amounts(self) -> BillFile:
+        if not self.totals and not self.lines:
+            raise ValueError(
+                "the bill has no amounts: give totals (billed per provider NPI) or lines"
+            )
+        return self
 
     def bill(self) -> FinalBill:
         """The bill alone."""

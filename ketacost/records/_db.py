@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
 from ketacost._extras import require
 
@@ -53,8 +53,9 @@ def parse(url: str) -> URL:
     """The URL, with PostgreSQL's driver made psycopg 3 (the one the extra installs)."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise RecordsError(f"not a database URL: {url!r}") from None
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        why = "its port is not a number" if isinstance(exc, ValueError) else "cannot be read"
+        raise RecordsError(f"not a database URL ({why}): {_hide_password(url)!r}") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
@@ -62,6 +63,24 @@ def parse(url: str) -> URL:
             f"records are kept in SQLite or PostgreSQL, not {parsed.get_backend_name()}"
         )
     return parsed
+
+
+def _hide_password(url: str) -> str:
+    """A URL string that did not parse, with anything that may be a password hidden.
+
+    >>> _hide_password("postgresql://clinic:s3cret@db:x/records")
+    'postgresql://clinic:***@db:x/records'
+    """
+    before, at, after = url.rpartition("@")
+    if not at:
+        return url
+    scheme, sep, userinfo = before.rpartition("://")
+    user, colon, _password = userinfo.partition(":")
+    return f"{scheme}{sep}{user}{colon}{'***' if colon else ''}@{after}"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def shown(url: URL) -> str:
@@ -100,10 +119,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def engine_for(url: URL) -> Engine:
-    """An engine for the URL (SQLite with foreign keys on)."""
-    engine = create_engine(url, echo=False, hide_parameters=True)
+    """An engine for the URL (SQLite with foreign keys on).
+
+    A database that cannot do what was asked (locked, gone, refused) raises a one-line
+    :class:`RecordsError` naming the database with its password hidden, never the driver's
+    exception or the statement (its values may be patient data).
+    """
+    try:
+        engine = create_engine(url, echo=False, hide_parameters=True)
+    except (ArgumentError, ValueError, TypeError) as exc:
+        raise RecordsError(f"cannot use the records database {shown(url)}: {exc}") from None
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+
+    def one_line(context: ExceptionContext) -> None:
+        if isinstance(context.sqlalchemy_exception, OperationalError | InterfaceError):
+            why = _first_line(context.original_exception)
+            if context.connection is None:
+                raise RecordsError(f"cannot open the records database {shown(url)}: {why}")
+            raise RecordsError(f"the records database {shown(url)} failed: {why}")
+
+    event.listen(engine, "handle_error", one_line)
     return engine
 
 

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, select
 
+from ketacost._clinic import Clinic
 from ketacost._errors import KetacostError
 from ketacost._library import PayerLibrary
 from ketacost._loader import request_from_data
 from ketacost._money import Money
 from ketacost.documents import DisputeFinding, GoodFaithEstimate
 
-from ._errors import RecordsError, RetentionError
-from ._results import GfeRecord, PurgeResult, Reestimate, RuleFileUse, StoredCheck, Totals
+from ._errors import RecordNotFoundError, RecordsError, RetentionError
+from ._keep import years_after
+from ._results import (
+    GfeRecord,
+    PurgeResult,
+    Reestimate,
+    RuleFileUse,
+    StoredCheck,
+    Totals,
+    summary_of,
+)
 from ._rules import CLINIC_FILE
 from ._schema import (
     bills,
@@ -28,23 +39,34 @@ from ._schema import (
     requests,
     rule_files,
 )
-from ._store import _summary
+from ._verify import sha256
 
 if TYPE_CHECKING:
     from ._store import Records
 
-__all__ = ["delete_gfe", "kept_until", "purge", "reestimate", "show", "write_rule_files"]
+__all__ = [
+    "delete_gfe",
+    "kept_until",
+    "open_disputes",
+    "purge",
+    "reestimate",
+    "show",
+    "show_check",
+    "write_rule_files",
+]
 
 
-def _checks(records: Records, gfe_id: str) -> tuple[StoredCheck, ...]:
+def _checks(records: Records, *where: Any) -> tuple[StoredCheck, ...]:
     out: list[StoredCheck] = []
     with records.engine.connect() as conn:
         rows = conn.execute(
-            select(dispute_checks.c.id, bills.c.id.label("bill_id"), bills.c.bill_date)
-            .add_columns(bills.c.billed_cents)
+            select(dispute_checks.c.id, dispute_checks.c.gfe_id, dispute_checks.c.created_at)
+            .add_columns(bills.c.id.label("bill_id"), bills.c.bill_date, bills.c.billed_cents)
+            .add_columns(gfes.c.patient_name)
             .join(bills, bills.c.id == dispute_checks.c.bill_id)
-            .where(dispute_checks.c.gfe_id == gfe_id)
-            .order_by(dispute_checks.c.created_at)
+            .join(gfes, gfes.c.id == dispute_checks.c.gfe_id)
+            .where(*where)
+            .order_by(dispute_checks.c.created_at, dispute_checks.c.id)
         ).all()
         for r in rows:
             found = conn.execute(
@@ -55,6 +77,8 @@ def _checks(records: Records, gfe_id: str) -> tuple[StoredCheck, ...]:
             out.append(
                 StoredCheck(
                     check_id=r.id,
+                    gfe_id=r.gfe_id,
+                    patient_name=r.patient_name,
                     bill_id=r.bill_id,
                     bill_date=r.bill_date,
                     billed=Money.from_cents(r.billed_cents),
@@ -75,6 +99,41 @@ def _checks(records: Records, gfe_id: str) -> tuple[StoredCheck, ...]:
     return tuple(out)
 
 
+def show_check(records: Records, id_or_prefix: str) -> StoredCheck:
+    """A stored bill check, by its id or its bill's (or a unique prefix of 6+ characters)."""
+    wanted = id_or_prefix.strip().lower()
+    if len(wanted) < 6 or not all(c in "0123456789abcdef" for c in wanted):
+        raise RecordNotFoundError(
+            f"{id_or_prefix!r} is not a record id (give 6 or more of its hex characters)"
+        )
+    found = _checks(
+        records,
+        dispute_checks.c.id.startswith(wanted, autoescape=True)
+        | bills.c.id.startswith(wanted, autoescape=True),
+    )
+    if not found:
+        raise RecordNotFoundError(f"no Good Faith Estimate or bill check with id {id_or_prefix}")
+    if len(found) > 1:
+        raise RecordNotFoundError(f"id {id_or_prefix} matches several records: give more")
+    return found[0]
+
+
+def open_disputes(records: Records, today: date) -> list[StoredCheck]:
+    """The newest check of each GFE with a finding whose 120 days have not run out by ``today``.
+
+    A GFE's newest check sums all its bills (``_bills.combined``), so it replaces the earlier
+    ones. A finding on an undated bill has no known deadline: it is listed too.
+    """
+    newest: dict[str, StoredCheck] = {}
+    for c in _checks(records, dispute_checks.c.findings > 0):
+        newest[c.gfe_id] = c  # oldest first: the last one stays
+    return [
+        c
+        for c in newest.values()
+        if any(f.deadline is None or f.deadline >= today for f in c.findings)
+    ]
+
+
 def show(records: Records, id_or_prefix: str) -> GfeRecord:
     """Everything stored for one GFE."""
     gfe_id = records.resolve(id_or_prefix)
@@ -90,7 +149,7 @@ def show(records: Records, id_or_prefix: str) -> GfeRecord:
             .order_by(estimate_rule_files.c.path)
         ).all()
     return GfeRecord(
-        summary=_summary(g),
+        summary=summary_of(g),
         gfe=GoodFaithEstimate.model_validate_json(g.body),
         html=g.html,
         pdf=g.pdf,
@@ -99,7 +158,7 @@ def show(records: Records, id_or_prefix: str) -> GfeRecord:
         estimate_json=e.body,
         rules_hash=e.rules_hash,
         rule_files=tuple(RuleFileUse(f.path, f.sha256, f.used) for f in files),
-        checks=_checks(records, gfe_id),
+        checks=_checks(records, dispute_checks.c.gfe_id == gfe_id),
     )
 
 
@@ -141,16 +200,37 @@ def purge(records: Records, today: date, record_id: str | None = None) -> PurgeR
         candidates = [gfe_id]
     else:
         with records.engine.connect() as conn:
-            candidates = list(
-                conn.scalars(select(gfes.c.id).where(gfes.c.keep_until < today).order_by(gfes.c.id))
-            )
+            candidates = list(conn.scalars(select(gfes.c.id).order_by(gfes.c.id)))
         candidates = [c for c in candidates if kept_until(records, c) < today]
     with records.engine.begin() as conn:
         for gfe_id in candidates:
             delete_gfe(conn, gfe_id)
             records._audit(conn, "purge", gfe_id, {"today": today.isoformat()})
+        alone = [] if record_id is not None else _estimates_past(records, conn, today)
+        for estimate_id in alone:
+            _delete_estimate(conn, estimate_id)
+            records._audit(
+                conn, "purge", estimate_id, {"today": today.isoformat(), "kind": "estimate"}
+            )
         kept = len(conn.scalars(select(gfes.c.id)).all())
-    return PurgeResult(deleted=tuple(candidates), kept=kept)
+    return PurgeResult(deleted=tuple(candidates), kept=kept, estimates_deleted=tuple(alone))
+
+
+def _estimates_past(records: Records, conn: Connection, today: date) -> list[str]:
+    """Estimates saved without a GFE whose keep-until (recomputed from ``issued``) is past."""
+    rows = conn.execute(
+        select(estimates.c.id, estimates.c.issued, estimates.c.keep_until)
+        .where(~select(gfes.c.id).where(gfes.c.estimate_id == estimates.c.id).exists())
+        .order_by(estimates.c.id)
+    ).all()
+    out: list[str] = []
+    for r in rows:
+        days = [] if r.keep_until is None else [r.keep_until]
+        if r.issued is not None:
+            days.append(years_after(r.issued, records.retention_years))
+        if days and max(days) < today:
+            out.append(r.id)
+    return out
 
 
 def delete_gfe(conn: Connection, gfe_id: str) -> None:
@@ -162,6 +242,11 @@ def delete_gfe(conn: Connection, gfe_id: str) -> None:
     conn.execute(delete(gfes).where(gfes.c.id == gfe_id))
     if conn.scalars(select(gfes.c.id).where(gfes.c.estimate_id == estimate_id)).first():
         return
+    _delete_estimate(conn, estimate_id)
+
+
+def _delete_estimate(conn: Connection, estimate_id: str) -> None:
+    """Delete an estimate no GFE refers to, and its request when no other estimate does."""
     request_id = conn.scalars(
         select(estimates.c.request_id).where(estimates.c.id == estimate_id)
     ).one()
@@ -174,14 +259,22 @@ def delete_gfe(conn: Connection, gfe_id: str) -> None:
 
 
 def kept_until(records: Records, gfe_id: str) -> date:
-    """The last day a GFE is kept: its keep-until date, or a later one of its bills."""
+    """The last day a GFE is kept: its keep-until date, or a later one of its bills.
+
+    Recomputed from the issue (and bill) dates and the retention period; a stored keep-until
+    column only ever lengthens it (a column changed to an earlier date deletes nothing early).
+    """
+    years = records.retention_years
     with records.engine.connect() as conn:
-        own = conn.scalars(select(gfes.c.keep_until).where(gfes.c.id == gfe_id)).one()
-        bill_max = conn.scalars(
-            select(func.max(bills.c.keep_until)).where(bills.c.gfe_id == gfe_id)
-        ).one()
-    kept: date = own if bill_max is None else max(own, bill_max)
-    return kept
+        g = conn.execute(select(gfes.c.issued, gfes.c.keep_until).where(gfes.c.id == gfe_id)).one()
+        days: list[date] = [g.keep_until, years_after(g.issued, years)]
+        for b in conn.execute(
+            select(bills.c.bill_date, bills.c.keep_until).where(bills.c.gfe_id == gfe_id)
+        ):
+            days.append(b.keep_until)
+            if b.bill_date is not None:
+                days.append(years_after(b.bill_date, years))
+    return max(days)
 
 
 def _current_hashes(library: PayerLibrary) -> dict[str, str]:
@@ -189,17 +282,25 @@ def _current_hashes(library: PayerLibrary) -> dict[str, str]:
 
 
 def reestimate(
-    records: Records, library: PayerLibrary, *, changed_rules_only: bool = False
+    records: Records,
+    library: PayerLibrary,
+    *,
+    changed_rules_only: bool = False,
+    clinic: Clinic | None = None,
 ) -> list[Reestimate]:
     """Re-run every stored request against ``library``; what changes, by how much.
 
-    With ``changed_rules_only``, an estimate none of whose used rule files differ from the
-    library's (by content hash; the clinic is the request's own) is listed as ``rules
-    unchanged`` and not re-run.
+    ``clinic`` replaces each request's stored clinic (a changed clinic file re-prices the
+    self-pay lines); by default the stored clinic is used. With ``changed_rules_only``, an
+    estimate none of whose used rule files (the clinic included) differ is listed as ``rules
+    unchanged`` and not re-run. Warnings that appear or go count as a change too.
     """
     from ketacost._estimating import estimate as run_estimate
 
     current = _current_hashes(library)
+    clinic_data = None if clinic is None else clinic.model_dump(mode="json")
+    if clinic is not None:
+        current[CLINIC_FILE] = sha256(clinic.model_dump_json().encode())
     with records.engine.connect() as conn:
         rows = conn.execute(
             select(estimates, requests.c.body.label("request_body"))
@@ -220,7 +321,11 @@ def reestimate(
     for r in rows:
         mine = gfes_of.get(r.id, [])
         changed = tuple(
-            sorted(p for p, d in used_by.get(r.id, []) if p != CLINIC_FILE and current.get(p) != d)
+            sorted(
+                p
+                for p, d in used_by.get(r.id, [])
+                if (p != CLINIC_FILE or clinic is not None) and current.get(p) != d
+            )
         )
         before = Totals(
             charge=Money.from_cents(r.charge_cents),
@@ -241,12 +346,21 @@ def reestimate(
             out.append(base)
             continue
         try:
-            request = request_from_data(r.request_body, payers=library, source="<stored request>")
-            t = run_estimate(request, payers=library).totals
+            data = json.loads(r.request_body)
+            if clinic_data is not None:
+                data["clinic"] = clinic_data
+            request = request_from_data(data, payers=library, source="<stored request>")
+            result = run_estimate(request, payers=library)
         except KetacostError as exc:
             out.append(replace(base, status="error", message=str(exc)))
             continue
+        t = result.totals
         after = Totals(charge=t.charge, patient=t.patient_net, payer=t.payer, secondary=t.secondary)
-        status = "unchanged" if after == before else "changed"
-        out.append(replace(base, status=status, after=after))
+        old_warnings = tuple(json.loads(r.body).get("warnings", ()))
+        added = tuple(w for w in result.warnings if w not in old_warnings)
+        gone = tuple(w for w in old_warnings if w not in result.warnings)
+        status = "unchanged" if after == before and not added and not gone else "changed"
+        out.append(
+            replace(base, status=status, after=after, warnings_added=added, warnings_removed=gone)
+        )
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from ketacost._money import Money
 from ketacost.documents import DisputeFinding, GoodFaithEstimate
@@ -17,6 +18,7 @@ __all__ = [
     "RuleFileUse",
     "StoredCheck",
     "Totals",
+    "summary_of",
 ]
 
 
@@ -49,6 +51,8 @@ class StoredCheck:
     """A stored $400 check of a final bill against the GFE."""
 
     check_id: str
+    gfe_id: str
+    patient_name: str
     bill_id: str
     bill_date: date | None
     billed: Money
@@ -73,12 +77,16 @@ class GfeRecord:
 
 @dataclass(frozen=True)
 class BillCheck:
-    """The result of ``check_bill``: which GFE, what was stored, and the findings."""
+    """The result of ``check_bill``: which GFE, what was stored, and the findings.
+
+    The findings are on every bill stored for the GFE (``bills_counted``, this one included).
+    """
 
     gfe_id: str
     bill_id: str
     check_id: str
     findings: tuple[DisputeFinding, ...]
+    bills_counted: int = 1
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ class PurgeResult:
 
     deleted: tuple[str, ...]
     kept: int
+    estimates_deleted: tuple[str, ...] = ()  # saved without a GFE
 
 
 @dataclass(frozen=True)
@@ -103,8 +112,9 @@ class Totals:
 class Reestimate:
     """A stored estimate re-run against the current rule files.
 
-    ``status``: ``changed`` (a total differs), ``unchanged``, ``rules unchanged`` (not re-run:
-    none of the files it used differ) or ``error`` (``message`` says why).
+    ``status``: ``changed`` (a total or a warning differs), ``unchanged``, ``rules
+    unchanged`` (not re-run: none of the files it used differ) or ``error`` (``message`` says
+    why).
     """
 
     estimate_id: str
@@ -115,6 +125,8 @@ class Reestimate:
     before: Totals
     after: Totals | None
     message: str = ""
+    warnings_added: tuple[str, ...] = ()  # warnings the re-run gives that the stored did not
+    warnings_removed: tuple[str, ...] = ()  # warnings of the stored estimate the re-run lacks
 
     def change(self) -> Totals | None:
         """After minus before, per total (None when not re-run)."""
@@ -126,3 +138,18 @@ class Reestimate:
             payer=self.after.payer - self.before.payer,
             secondary=self.after.secondary - self.before.secondary,
         )
+
+
+def summary_of(r: Any) -> GfeSummary:
+    """The summary of a ``gfes`` row."""
+    return GfeSummary(
+        id=r.id,
+        issued=r.issued,
+        patient_name=r.patient_name,
+        patient_birth_date=r.patient_birth_date,
+        period_start=r.period_start,
+        period_end=r.period_end,
+        total_expected=Money.from_cents(r.total_cents),
+        keep_until=r.keep_until,
+        has_pdf=r.pdf is not None,
+    )

@@ -72,6 +72,9 @@ estimates = Table(
     Column("payer_cents", BigInteger, nullable=False),
     Column("secondary_cents", BigInteger, nullable=False),
     Column("created_at", String(32), nullable=False),
+    # The request's issue date (else the day saved) and that + the retention years.
+    Column("issued", Date, nullable=True),
+    Column("keep_until", Date, nullable=True, index=True),
 )
 
 #: Which rule files (path in the payer folder -> content hash) an estimate was made with.
@@ -92,6 +95,8 @@ gfes = Table(
     Column("estimate_id", ForeignKey("estimates.id"), nullable=False, index=True),
     Column("issued", Date, nullable=False),
     Column("patient_name", String(200), nullable=False, index=True),
+    # _names.patient_key(patient_name): what a name is looked up by (filled by ketacost).
+    Column("patient_key", String(400), nullable=True, index=True),
     Column("patient_birth_date", Date, nullable=False),
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
@@ -136,7 +141,7 @@ dispute_findings = Table(
     metadata,
     Column("check_id", ForeignKey("dispute_checks.id"), primary_key=True),
     Column("npi", String(10), primary_key=True),
-    Column("provider", String(200), nullable=False),
+    Column("provider", Text, nullable=False),  # a provider's name has no length limit
     Column("expected_cents", BigInteger, nullable=False),
     Column("billed_cents", BigInteger, nullable=False),
     Column("over_cents", BigInteger, nullable=False),

@@ -6,33 +6,41 @@ no update or delete here, and the database refuses both (triggers, see the migra
 
 from __future__ import annotations
 
-import builtins
 import getpass
 import hashlib
 import json
 import os
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL
 
+from ketacost._clinic import Clinic
 from ketacost._estimate import Estimate
 from ketacost._library import PayerLibrary
-from ketacost._money import Money
 from ketacost._request import EstimateRequest
 from ketacost.documents import FinalBill, GoodFaithEstimate
 
 from . import _db
 from ._audit import GENESIS, AuditEntry, canonical_entry, entry_hash, verify_chain
 from ._errors import RecordNotFoundError, RecordsError
-from ._results import BillCheck, GfeRecord, GfeSummary, PurgeResult, Reestimate
+from ._keep import RETENTION_YEARS, new_id, years_after
+from ._names import patient_key
+from ._results import (
+    BillCheck,
+    GfeRecord,
+    GfeSummary,
+    PurgeResult,
+    Reestimate,
+    StoredCheck,
+    summary_of,
+)
 from ._schema import (
     audit_log,
     estimate_rule_files,
@@ -41,36 +49,13 @@ from ._schema import (
     requests,
     rule_files,
 )
+from ._verify import gfe_detail, verify_rows
 
 __all__ = ["RETENTION_YEARS", "Records", "new_id", "years_after"]
-
-#: How long a GFE (and a bill checked against it) is kept by default: 6 years, configurable
-#: (``retention_years``). The figure follows 45 CFR 164.316(b)(2)(i), HIPAA's "Time limit":
-#: "Retain the documentation required by paragraph (b)(1) of this section for 6 years from the
-#: date of its creation or the date when it last was in effect, whichever is later" (45 CFR
-#: 164.316, https://law.lawstack.com/cfr/45/164.316/ and the 2008 CFR text at
-#: http://edocket.access.gpo.gov/cfr_2008/octqtr/45cfr164.316.htm). That rule is for the
-#: Security Rule's own documentation; a GFE is kept as part of the patient's record, whose
-#: period state law sets and which differs by state (Maine hospitals, for one, keep records 7
-#: years: http://healthinfolaw.org/state-topics/20,60/f_topics). UNVERIFIED for any one
-#: state: a clinic sets its own period.
-RETENTION_YEARS = 6
-
-
-def years_after(day: date, years: int) -> date:
-    """The same day ``years`` later (1 March for 29 February: never a day short)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return date(day.year + years, 3, 1)
 
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
 
 
 def _actor() -> str:
@@ -126,6 +111,10 @@ class Records:
     def _now(self) -> str:
         return self._clock().astimezone(UTC).isoformat(timespec="seconds")
 
+    def today(self) -> date:
+        """Today's local date by the clock: the one "today" of the records and their CLI."""
+        return self._clock().astimezone().date()
+
     def _audit(
         self, conn: Connection, action: str, record_id: str | None, detail: Mapping[str, Any]
     ) -> None:
@@ -171,21 +160,14 @@ class Records:
         ]
 
     def verify(self, *, anchor: str | None = None) -> list[str]:
-        """Every sign of tampering (empty when none): the audit chain and the stored bytes.
+        """Every sign of tampering (empty when none): the audit chain, then every stored row.
 
-        Each stored GFE's HTML and PDF must still hash to what was recorded when it was saved.
+        Each stored GFE (its JSON, HTML and PDF bytes, issue and keep-until dates, total) and
+        each bill and its findings must match what the audit entry that saved it recorded; a
+        row no entry saved, or one gone without a purge entry, is tampering too.
         """
-        problems = verify_chain(self.audit_entries(), anchor=anchor)
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(gfes.c.id, gfes.c.html, gfes.c.html_sha256, gfes.c.pdf, gfes.c.pdf_sha256)
-            ).all()
-        for r in rows:
-            if _sha256(r.html) != r.html_sha256:
-                problems.append(f"GFE {r.id}: its HTML is not the HTML that was saved")
-            if r.pdf is not None and _sha256(r.pdf) != r.pdf_sha256:
-                problems.append(f"GFE {r.id}: its PDF is not the PDF that was saved")
-        return problems
+        entries = self.audit_entries()
+        return verify_chain(entries, anchor=anchor) + verify_rows(self, entries)
 
     # -- saving -------------------------------------------------------------------------
 
@@ -232,27 +214,27 @@ class Records:
         gfe_id = new_id()
         with self.engine.begin() as conn:
             request_id, estimate_id = self._insert_estimate(
-                conn, request, estimate, rule_files, used
+                conn, request, estimate, rule_files, used, gfe.issued
             )
-            conn.execute(
-                insert(gfes).values(
-                    id=gfe_id,
-                    estimate_id=estimate_id,
-                    issued=gfe.issued,
-                    patient_name=gfe.patient.name,
-                    patient_birth_date=gfe.patient.birth_date,
-                    period_start=gfe.period_start,
-                    period_end=gfe.period_end,
-                    total_cents=gfe.total_expected.cents,
-                    body=gfe.model_dump_json(),
-                    html=html_bytes,
-                    html_sha256=_sha256(html_bytes),
-                    pdf=pdf,
-                    pdf_sha256=None if pdf is None else _sha256(pdf),
-                    keep_until=years_after(gfe.issued, self.retention_years),
-                    created_at=self._now(),
-                )
-            )
+            row = {
+                "id": gfe_id,
+                "estimate_id": estimate_id,
+                "issued": gfe.issued,
+                "patient_name": gfe.patient.name,
+                "patient_key": patient_key(gfe.patient.name),
+                "patient_birth_date": gfe.patient.birth_date,
+                "period_start": gfe.period_start,
+                "period_end": gfe.period_end,
+                "total_cents": gfe.total_expected.cents,
+                "body": gfe.model_dump_json(),
+                "html": html_bytes,
+                "html_sha256": _sha256(html_bytes),
+                "pdf": pdf,
+                "pdf_sha256": None if pdf is None else _sha256(pdf),
+                "keep_until": years_after(gfe.issued, self.retention_years),
+                "created_at": self._now(),
+            }
+            conn.execute(insert(gfes).values(**row))
             self._audit(
                 conn,
                 "save-gfe",
@@ -261,8 +243,7 @@ class Records:
                     "request": request_id,
                     "estimate": estimate_id,
                     "rules_hash": estimate.rules_hash,
-                    "html_sha256": _sha256(html_bytes),
-                    "pdf_sha256": None if pdf is None else _sha256(pdf),
+                    **gfe_detail(row),
                 },
             )
         return gfe_id
@@ -274,20 +255,28 @@ class Records:
         estimate: Estimate,
         rule_files: Mapping[str, bytes],
         used: Iterable[str] | None = None,
+        issued: date | None = None,
     ) -> str:
         """Store a request and its estimate (no GFE) with the rule files; the estimate's id.
 
-        Kept until purged by hand: only GFEs have a keep-until date.
+        Kept like a GFE: ``retention_years`` after ``issued`` (default: the request's issue
+        date, else today), then purged.
         """
+        day = issued or request.issued or self.today()
         with self.engine.begin() as conn:
             request_id, estimate_id = self._insert_estimate(
-                conn, request, estimate, rule_files, used
+                conn, request, estimate, rule_files, used, day
             )
             self._audit(
                 conn,
                 "save-estimate",
                 estimate_id,
-                {"request": request_id, "rules_hash": estimate.rules_hash},
+                {
+                    "request": request_id,
+                    "rules_hash": estimate.rules_hash,
+                    "issued": day.isoformat(),
+                    "keep_until": years_after(day, self.retention_years).isoformat(),
+                },
             )
         return estimate_id
 
@@ -298,6 +287,7 @@ class Records:
         estimate: Estimate,
         rule_files: Mapping[str, bytes],
         used: Iterable[str] | None,
+        issued: date,
     ) -> tuple[str, str]:
         """Insert the rule files, the request and the estimate: (request id, estimate id)."""
         if not rule_files:
@@ -329,6 +319,8 @@ class Records:
                 payer_cents=t.payer.cents,
                 secondary_cents=t.secondary.cents,
                 created_at=now,
+                issued=issued,
+                keep_until=years_after(issued, self.retention_years),
             )
         )
         conn.execute(
@@ -363,25 +355,33 @@ class Records:
             raise RecordNotFoundError(f"id {id_or_prefix} matches several records: give more")
         return str(found[0])
 
-    def list(self, *, patient: str | None = None) -> list[GfeSummary]:
-        """Stored GFEs, newest issue first; ``patient``: only that name (case-insensitive)."""
+    def list_gfes(self, *, patient: str | None = None) -> list[GfeSummary]:
+        """Stored GFEs, newest issue first; ``patient``: only that name (any case, any spacing)."""
         query = select(gfes).order_by(gfes.c.issued.desc(), gfes.c.created_at.desc())
         if patient is not None:
-            query = query.where(func.lower(gfes.c.patient_name) == patient.strip().lower())
+            query = query.where(gfes.c.patient_key == patient_key(patient))
         with self.engine.connect() as conn:
-            return [_summary(r) for r in conn.execute(query)]
+            return [summary_of(r) for r in conn.execute(query)]
 
     def find_gfe(
-        self, patient_name: str, *, birth_date: date | None = None, service_date: date
+        self,
+        patient_name: str,
+        *,
+        birth_date: date | None = None,
+        service_date: date,
+        npis: set[str] | None = None,
     ) -> str:
-        """The newest GFE of a patient whose period covers ``service_date``.
+        """The GFE in force for a patient's ``service_date``: the latest issued on or before it.
 
         Raises:
             RecordNotFoundError: none does.
+            RecordsError: several patients have this name and no ``birth_date`` was given.
         """
         from ._bills import find_gfe
 
-        return find_gfe(self, patient_name, birth_date=birth_date, service_date=service_date)
+        return find_gfe(
+            self, patient_name, birth_date=birth_date, service_date=service_date, npis=npis
+        )
 
     def check_bill(
         self,
@@ -422,40 +422,59 @@ class Records:
 
         return show(self, id_or_prefix)
 
-    def write_rule_files(self, id_or_prefix: str, folder: Path) -> builtins.list[Path]:
+    def show_check(self, id_or_prefix: str) -> StoredCheck:
+        """A stored bill check, named by its id or its bill's id (or a 6+ character prefix)."""
+        from ._maintain import show_check
+
+        return show_check(self, id_or_prefix)
+
+    def open_disputes(self, today: date | None = None) -> list[StoredCheck]:
+        """Checks with a finding whose 120 days to dispute are still open (default: today)."""
+        from ._maintain import open_disputes
+
+        return open_disputes(self, today or self.today())
+
+    def write_rule_files(self, id_or_prefix: str, folder: Path) -> list[Path]:
         """Write the rule files a GFE was estimated with into ``folder`` (to re-derive it)."""
         from ._maintain import write_rule_files
 
         return write_rule_files(self, id_or_prefix, folder)
 
-    def purge(self, today: date, *, record_id: str | None = None) -> PurgeResult:
+    def purge(self, today: date | None = None, *, record_id: str | None = None) -> PurgeResult:
         """Delete the GFEs past their keep-until date (and their bills); never one inside it.
+
+        Args:
+            today: the date to purge as of (default: :meth:`today`); never later than the
+                clock's, so no date typed by hand deletes a record inside its retention.
+            record_id: only this GFE.
+
+        Estimates saved without a GFE are purged the same way (``estimates_deleted``).
 
         Raises:
             RetentionError: ``record_id`` names a GFE still inside its retention.
+            RecordsError: ``today`` is after the clock's date.
         """
         from ._maintain import purge
 
-        return purge(self, today, record_id)
+        now = self.today()
+        if today is not None and today > now:
+            raise RecordsError(
+                f"purge as of {today.isoformat()} refused: it is after today's date "
+                f"({now.isoformat()}), and records are never purged ahead of the clock"
+            )
+        return purge(self, today or now, record_id)
 
     def reestimate(
-        self, library: PayerLibrary, *, changed_rules_only: bool = False
-    ) -> builtins.list[Reestimate]:
-        """Re-run each stored request against ``library``: which estimates change, by how much."""
+        self,
+        library: PayerLibrary,
+        *,
+        changed_rules_only: bool = False,
+        clinic: Clinic | None = None,
+    ) -> list[Reestimate]:
+        """Re-run each stored request against ``library``: which estimates change, by how much.
+
+        ``clinic`` replaces the stored clinic (default: each request's own).
+        """
         from ._maintain import reestimate
 
-        return reestimate(self, library, changed_rules_only=changed_rules_only)
-
-
-def _summary(r: Any) -> GfeSummary:
-    return GfeSummary(
-        id=r.id,
-        issued=r.issued,
-        patient_name=r.patient_name,
-        patient_birth_date=r.patient_birth_date,
-        period_start=r.period_start,
-        period_end=r.period_end,
-        total_expected=Money.from_cents(r.total_cents),
-        keep_until=r.keep_until,
-        has_pdf=r.pdf is not None,
-    )
+        return reestimate(self, library, changed_rules_only=changed_rules_only, clinic=clinic)
