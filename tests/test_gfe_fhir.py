@@ -1172,12 +1172,38 @@ def test_quantity_in_billing_units_when_a_unit_price_is_whole_cents(
     ]
 
 
-def test_a_code_neither_cpt_nor_hcpcs_is_refused(series: GoodFaithEstimate) -> None:
+@pytest.mark.parametrize(
+    ("code", "reads_as"),
+    [("ABCDE", "other"), ("D9999", "CDT"), ("W1234", "other")],  # W: not a Level II letter
+)
+def test_a_code_neither_cpt_nor_hcpcs_is_refused(
+    series: GoodFaithEstimate, code: str, reads_as: str
+) -> None:
     [p] = series.providers
-    odd = (p.items[0].model_copy(update={"service_code": "ABCDE"}), *p.items[1:])
+    odd = (p.items[0].model_copy(update={"service_code": code}), *p.items[1:])
     gfe = series.model_copy(update={"providers": (p.model_copy(update={"items": odd}),)})
-    with pytest.raises(DocumentError, match="'ABCDE' is neither a CPT code"):
+    with pytest.raises(DocumentError, match=f"'{code}' is neither a CPT code.*reads as {reads_as}"):
         render_gfe_fhir(gfe)
+
+
+@pytest.mark.parametrize(("code", "system"), [("0001A", CPT_SYSTEM), ("3725F", CPT_SYSTEM)])
+def test_codes_take_the_system_their_code_type_names(
+    series: GoodFaithEstimate, code: str, system: str
+) -> None:
+    # The GFE's code type column and the FHIR system read a code's form the same way: 0001A
+    # (a vaccine administration code) is CPT Category I, as the GFE's column says.
+    [p] = series.providers
+    first = p.items[0].model_copy(update={"service_code": code})
+    gfe = series.model_copy(
+        update={"providers": (p.model_copy(update={"items": (first, *p.items[1:])}),)}
+    )
+    data = check_bundle(render_gfe_fhir(gfe))
+    [claim] = _claims(data, "davinci-pct-gfe-professional")
+    assert claim["item"][0]["productOrService"]["coding"][0] == {
+        "system": system,
+        "code": code,
+        "display": first.description,
+    }
 
 
 def test_modifiers_carry_their_system_and_a_cpt_display(series: GoodFaithEstimate) -> None:

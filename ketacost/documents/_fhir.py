@@ -53,6 +53,7 @@ from typing import Any, Final
 from ketacost._extras import require
 from ketacost._money import Money
 
+from ._codes import code_type
 from ._common import DocumentError, Party, usd
 from ._gfe import GfeItem, GfeProviderEstimate, GoodFaithEstimate
 
@@ -111,8 +112,6 @@ MAX_SUMMARY_DIAGNOSES: Final = 25
 #: Diagnosis pointers per item (the CMS-1500 / 837P limit of four).
 _MAX_POINTERS: Final = 4
 
-_CPT_CODE = re.compile(r"^[0-9]{4}[0-9FTU]$")  # Category I, II (F), III (T), PLA (U)
-_HCPCS_CODE = re.compile(r"^[A-Z][0-9]{4}$")  # HCPCS Level II
 _CPT_MODIFIER = re.compile(r"^([0-9]{2}|P[1-6])$")  # numeric and anaesthesia status modifiers
 _TAXONOMY = re.compile(r"^[0-9]{3}[0-9A-Z]{6}X$")  # NUCC: 10 characters ending in X
 _POS = re.compile(r"^[0-9]{2}$")
@@ -145,15 +144,17 @@ def _concept(system: str, code: str, display: str | None = None) -> Json:
 
 def _service_code(code: str, description: str) -> Json:
     """A CPT or HCPCS code with its system; CPT needs a display (invariant pct-cpt-display)."""
-    if _CPT_CODE.match(code):
+    # One reading of a code's form for every document (the GFE's code type column too).
+    kind = code_type(code)
+    if kind == "CPT":
         return _concept(CPT_SYSTEM, code, description)
-    if _HCPCS_CODE.match(code):
+    if kind == "HCPCS":
         return _concept(HCPCS_SYSTEM, code, description)
     # USClaimMedicalProductOrServiceCodes is a required binding: CPT, HCPCS, CDT or HIPPS.
     raise DocumentError(
-        f"service code {code!r} is neither a CPT code (five characters, the first four digits) "
-        "nor a HCPCS Level II code (a letter and four digits); a FHIR Good Faith Estimate "
-        "needs one of them"
+        f"service code {code!r} is neither a CPT code nor a HCPCS Level II code (its form "
+        f"reads as {kind}); a FHIR Good Faith Estimate of this clinic's services needs one of "
+        "them"
     )
 
 
