@@ -52,7 +52,7 @@ def test_documents_api_is_sorted_and_pinned() -> None:
         "SuperbillLine", "SuperbillPatient", "build_gfe", "build_superbill",
         "compare_bill_to_gfe", "gfe_fhir_bundle", "gfe_timing", "reissue_gfe", "render_gfe_fhir",
         "render_gfe_html", "render_gfe_pdf", "render_superbill_csv", "render_superbill_html",
-        "render_superbill_pdf", "validate_gfe_fhir",
+        "render_superbill_pdf", "timing_sentence", "validate_gfe_fhir",
     ]  # fmt: skip
     assert documents.__all__ == expected
     assert documents.__all__ == sorted(documents.__all__)

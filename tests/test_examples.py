@@ -52,6 +52,17 @@ EXPECTED: dict[str, list[str]] = {
         "From the eligibility response: the patient pays $7,615.60",
         "The response's accumulators lower the estimate by $450.00.",
     ],
+    "insured_gfe_kept.py": [
+        # The commercial PPO covers the intake and excludes the infusions: the GFE holds the
+        # 17 infusions, $2,400.00 + 11 x $450.00 = $7,350.00, and lists the intake as not part.
+        "Total expected charges: $7,350.00",
+        "Not part of it: Psychiatric diagnostic evaluation (90791)",
+        # Scheduled Fri 2026-11-20, 10+ business days ahead: due in 3 business days, Wed 11-25.
+        "by 2026-11-25",
+        # $7,750.01 billed - $7,350.00 expected = $400.01 (at least $400: 45 CFR 149.620).
+        "$400.01 above the estimate",
+        "Audit log: intact",
+    ],
     "compare_payers.py": ["Ranked by what the patient pays", "Cheapest for the patient"],
     "superbill_month.py": ["Superbill: Riverside Ketamine", "Total charged $2,650.00"],
     "batch_from_csv.py": [

@@ -137,8 +137,13 @@ def gfe(
     from ketacost import estimate as estimate_request
     from ketacost import good_faith_range
     from ketacost._render import usd
-    from ketacost.documents import build_gfe, reissue_gfe, render_gfe_html, render_gfe_pdf
-    from ketacost.documents._gfe_timing import timing_sentence
+    from ketacost.documents import (
+        build_gfe,
+        reissue_gfe,
+        render_gfe_html,
+        render_gfe_pdf,
+        timing_sentence,
+    )
 
     if db_url is not None and not save:
         fail("--db names the records database for --save; give --save too")

@@ -31,7 +31,7 @@ from ._gfe import (
 )
 from ._gfe_changes import GfeChange, GfeReissue, ReplacedGfe
 from ._gfe_reissue import reissue_gfe
-from ._gfe_timing import gfe_timing
+from ._gfe_timing import gfe_timing, timing_sentence
 from ._html import render_gfe_html, render_superbill_html
 from ._pdf import render_gfe_pdf, render_superbill_pdf
 from ._superbill import (
@@ -79,5 +79,6 @@ __all__ = [
     "render_superbill_csv",
     "render_superbill_html",
     "render_superbill_pdf",
+    "timing_sentence",
     "validate_gfe_fhir",
 ]
