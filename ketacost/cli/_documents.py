@@ -134,47 +134,27 @@ def gfe(
     Example:
       ketacost gfe examples/requests/iv-series-self-pay.yaml --format pdf -o gfe.pdf
     """
-    from ketacost import estimate as estimate_request
-    from ketacost import good_faith_range
     from ketacost._render import usd
-    from ketacost.documents import (
-        build_gfe,
-        reissue_gfe,
-        render_gfe_html,
-        render_gfe_pdf,
-        timing_sentence,
-    )
+    from ketacost.documents import render_gfe_html, render_gfe_pdf, timing_sentence
 
     if db_url is not None and not save:
         fail("--db names the records database for --save; give --save too")
     visits = _visits_range(expected_visits)
     previous = _previous_gfe(replaces_path) if replaces_path is not None else None
-    request, payers = load(request_path, payers_dir)
-    result = estimate_request(request, payers=payers)
-    day = issued.date() if issued else (request.issued or date.today())
-    period_range = None
-    if request.unknowns is not None and visits is None:
-        period_range = good_faith_range(request, result, payers=payers)
-    if previous is not None:
-        doc = reissue_gfe(
-            previous[0],
-            request,
-            result,
-            issued=day,
-            expected_visits=visits,
-            period_range=period_range,
-            previous_sha256=previous[1],
-        )
-    else:
-        doc = build_gfe(
-            request, result, issued=day, expected_visits=visits, period_range=period_range
-        )
+    request, payers, result, doc = make_gfe(
+        request_path,
+        payers_dir,
+        issued=issued.date() if issued else None,
+        expected_visits=visits,
+        previous=previous,
+    )
     html = render_gfe_html(doc) if fmt == "html" or save else None
     pdf = render_gfe_pdf(doc) if fmt == "pdf" else None
     if save:
         # Kept before it is written: a patient never holds a GFE the records lack.
         assert html is not None
-        _save_gfe(db_url, request, result, doc, html, pdf, payers)
+        gfe_id, keep = save_gfe_record(db_url, request, result, doc, html, pdf, payers)
+        click.echo(f"Saved as record {gfe_id}, kept until {keep.isoformat()}")
     if fmt == "pdf":
         assert pdf is not None
         output.write_bytes(pdf)
@@ -206,7 +186,47 @@ def gfe(
         click.echo(f"Due: {timing_sentence(doc.timing)}")
 
 
-def _save_gfe(
+def make_gfe(
+    request_path: Path,
+    payers_dir: Path | None,
+    *,
+    issued: date | None,
+    expected_visits: tuple[int, int] | None = None,
+    previous: tuple[GoodFaithEstimate, str] | None = None,
+) -> tuple[EstimateRequest, PayerLibrary, Estimate, GoodFaithEstimate]:
+    """A request's GFE as the commands make it: estimated, with the range of its 12 months.
+
+    ``issued`` defaults to the request's date, else today; ``previous`` (a GFE and the sha256
+    of its file) makes it a re-issue after a change of scope.
+    """
+    from ketacost import estimate as estimate_request
+    from ketacost import good_faith_range
+    from ketacost.documents import build_gfe, reissue_gfe
+
+    request, payers = load(request_path, payers_dir)
+    result = estimate_request(request, payers=payers)
+    day = issued or request.issued or date.today()
+    period_range = None
+    if request.unknowns is not None and expected_visits is None:
+        period_range = good_faith_range(request, result, payers=payers)
+    if previous is not None:
+        doc = reissue_gfe(
+            previous[0],
+            request,
+            result,
+            issued=day,
+            expected_visits=expected_visits,
+            period_range=period_range,
+            previous_sha256=previous[1],
+        )
+    else:
+        doc = build_gfe(
+            request, result, issued=day, expected_visits=expected_visits, period_range=period_range
+        )
+    return request, payers, result, doc
+
+
+def save_gfe_record(
     db_url: str | None,
     request: EstimateRequest,
     estimate: Estimate,
@@ -214,8 +234,8 @@ def _save_gfe(
     html: str,
     pdf: bytes | None,
     payers: PayerLibrary,
-) -> None:
-    """Keep the GFE as handed out (the PDF's exact bytes when one was written) for six years."""
+) -> tuple[str, date]:
+    """Keep the GFE as handed out (the PDF's exact bytes when one was written): id, keep-until."""
     from ketacost.records import open_records, rule_files_of, used_rule_paths
 
     with open_records(db_url) as rec:
@@ -229,7 +249,7 @@ def _save_gfe(
             used=used_rule_paths(request, payers),
         )
         keep = rec.show(gfe_id).summary.keep_until
-    click.echo(f"Saved as record {gfe_id}, kept until {keep.isoformat()}")
+    return gfe_id, keep
 
 
 @cli.command()

@@ -110,9 +110,9 @@ def estimate(
 
 def good_faith_due(request: EstimateRequest, result: Estimate) -> str:
     """When the request's Good Faith Estimate is due, for one issued on the request's date."""
+    from ketacost.documents import gfe_timing, timing_sentence
     from ketacost.documents._common import DocumentError
     from ketacost.documents._gfe import twelve_months_of
-    from ketacost.documents import gfe_timing, timing_sentence
 
     assert request.good_faith is not None
     try:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ._app import EXIT_PROBLEMS, cli
-from ._estimate import REQUEST, library, load
+from ._estimate import REQUEST, library
 from ._output import payers_option
 
 if TYPE_CHECKING:
@@ -89,31 +89,19 @@ def records_save_gfe(
     payers_dir: Path | None,
     db_url: str | None,
 ) -> None:
-    """Make a request's Good Faith Estimate and keep it, with the rule files it used."""
-    from ketacost import estimate as estimate_request
-    from ketacost import good_faith_range
-    from ketacost.documents import build_gfe, render_gfe_html, render_gfe_pdf
-    from ketacost.records import rule_files_of, used_rule_paths
+    """Make a request's Good Faith Estimate and keep it, with the rule files it used.
 
-    request, payers = load(request_path, payers_dir)
-    result = estimate_request(request, payers=payers)
-    period_range = None
-    if request.unknowns is not None:
-        period_range = good_faith_range(request, result, payers=payers)
-    with _open(db_url) as rec:
-        # Today is the records' one clock (its local date), as for purge and bill checks.
-        day = issued.date() if issued else (request.issued or rec.today())
-        doc = build_gfe(request, result, issued=day, period_range=period_range)
-        gfe_id = rec.save_gfe(
-            request=request,
-            estimate=result,
-            gfe=doc,
-            html=render_gfe_html(doc),
-            pdf=render_gfe_pdf(doc) if with_pdf else None,
-            rule_files=rule_files_of(request, payers),
-            used=used_rule_paths(request, payers),
-        )
-        keep = rec.show(gfe_id).summary.keep_until
+    The same as ``ketacost gfe REQUEST --save`` without writing a file.
+    """
+    from ketacost.documents import render_gfe_html, render_gfe_pdf
+
+    from ._documents import make_gfe, save_gfe_record
+
+    request, payers, result, doc = make_gfe(
+        request_path, payers_dir, issued=issued.date() if issued else None
+    )
+    pdf = render_gfe_pdf(doc) if with_pdf else None
+    gfe_id, keep = save_gfe_record(db_url, request, result, doc, render_gfe_html(doc), pdf, payers)
     click.echo(f"Saved Good Faith Estimate {gfe_id} (kept until {keep.isoformat()})")
 
 
