@@ -7,6 +7,7 @@ FHIR export is the same document as a Da Vinci PCT GFE Bundle.
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,26 @@ def test_gfe_format_fhir_writes_a_valid_pct_bundle(tmp_path: Path) -> None:
     again = tmp_path / "again.json"
     assert run("gfe", SELF_PAY, "--format", "fhir", "-o", again).exit_code == 0
     assert again.read_bytes() == out.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("command", "fmt"),
+    [
+        ("gfe", "html"),
+        ("gfe", "pdf"),
+        ("gfe", "json"),
+        ("gfe", "fhir"),
+        ("superbill", "csv"),
+        ("superbill", "pdf"),
+    ],
+)
+def test_patient_documents_are_written_owner_only(tmp_path: Path, command: str, fmt: str) -> None:
+    # A GFE or superbill names the patient: never readable by other users (0600), even when a
+    # file of that name was there with wider permissions.
+    out = tmp_path / f"doc.{fmt}"
+    out.write_text("old", encoding="utf-8")
+    out.chmod(0o644)
+    result = run(command, SELF_PAY, "--format", fmt, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert out.read_bytes() != b"old"

@@ -11,7 +11,7 @@ import click
 
 from ketacost.cli._app import cli, fail
 from ketacost.cli._estimate import REQUEST, load
-from ketacost.cli._output import payers_option
+from ketacost.cli._output import payers_option, write_private
 
 if TYPE_CHECKING:
     from ketacost._estimate import Estimate
@@ -157,17 +157,17 @@ def gfe(
         click.echo(f"Saved as record {gfe_id}, kept until {keep.isoformat()}")
     if fmt == "pdf":
         assert pdf is not None
-        output.write_bytes(pdf)
+        write_private(output, pdf)
     elif fmt == "html":
         assert html is not None
-        output.write_text(html, encoding="utf-8")
+        write_private(output, html)
     elif fmt == "fhir":
         from ketacost.documents import render_gfe_fhir
 
-        output.write_text(render_gfe_fhir(doc) + "\n", encoding="utf-8")
+        write_private(output, render_gfe_fhir(doc) + "\n")
     else:
         # newline="": "\n" on every OS, so the file's sha256 is gfe_digest's (--replaces).
-        output.write_text(doc.model_dump_json(indent=2) + "\n", encoding="utf-8", newline="")
+        write_private(output, doc.model_dump_json(indent=2) + "\n")
     click.echo(
         f"Good Faith Estimate for {doc.patient.name}: {usd(doc.total_expected)} expected "
         f"from {doc.period_start.isoformat()} to {doc.period_end.isoformat()}; "
@@ -303,13 +303,13 @@ def superbill(
         issued=issued.date() if issued else None,
     )
     if fmt == "pdf":
-        output.write_bytes(render_superbill_pdf(bill))
+        write_private(output, render_superbill_pdf(bill))
     elif fmt == "html":
-        output.write_text(render_superbill_html(bill), encoding="utf-8")
+        write_private(output, render_superbill_html(bill))
     elif fmt == "csv":
-        output.write_text(render_superbill_csv(bill), encoding="utf-8", newline="")
+        write_private(output, render_superbill_csv(bill))
     else:
-        output.write_text(bill.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        write_private(output, bill.model_dump_json(indent=2) + "\n")
     click.echo(
         f"Superbill for {bill.patient.name}: {len(bill.lines)} lines, charges "
         f"{usd(bill.total_charge)}, paid {usd(bill.total_paid)}; written to {output}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -14,7 +15,14 @@ import click
 if TYPE_CHECKING:
     from ketacost._render import Report
 
-__all__ = ["FORMATS", "echo_report", "format_option", "payers_option", "rich_available"]
+__all__ = [
+    "FORMATS",
+    "echo_report",
+    "format_option",
+    "payers_option",
+    "rich_available",
+    "write_private",
+]
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -129,3 +137,16 @@ def echo_report(report: Report, fmt: str) -> None:
     color = sys.stdout.isatty()
     width = max(100, shutil.get_terminal_size((120, 24)).columns, _needed_width(report))
     click.echo(render_rich(report, width=width, color=color), nl=False, color=color)
+
+
+def write_private(path: Path, data: bytes | str) -> None:
+    """Write a patient's document readable by its owner only (0600); text as UTF-8, as is.
+
+    Good Faith Estimates, superbills and stored records name the patient: they are never left
+    readable by other users of a shared clinic computer.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)  # a file that was there keeps its mode otherwise
+    with os.fdopen(fd, "wb") as f:
+        f.write(raw)

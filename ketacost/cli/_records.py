@@ -15,7 +15,6 @@ here prints to a log; what is printed goes to the terminal of whoever ran the co
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +24,7 @@ import click
 
 from ._app import EXIT_PROBLEMS, cli
 from ._estimate import REQUEST, library
-from ._output import payers_option
+from ._output import payers_option, write_private
 
 if TYPE_CHECKING:
     from ketacost._money import Money
@@ -148,14 +147,6 @@ def records_list(patient: str | None, open_disputes: bool, db_url: str | None) -
         )
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a patient's document readable by its owner only (0600)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.chmod(path, 0o600)  # a file that was there keeps its mode otherwise
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
 @records.command("show")
 @click.argument("record_id", metavar="ID")
 @click.option("--html", "html_out", type=click.Path(path_type=Path, dir_okay=False))
@@ -200,12 +191,12 @@ def records_show(
         for f in c.findings:
             click.echo(f"    {f.note}")
     if html_out is not None:
-        _write_private(html_out, r.html)
+        write_private(html_out, r.html)
         click.echo(f"HTML written to {html_out}")
     if pdf_out is not None:
         if r.pdf is None:
             raise click.ClickException("this Good Faith Estimate was stored without a PDF")
-        _write_private(pdf_out, r.pdf)
+        write_private(pdf_out, r.pdf)
         click.echo(f"PDF written to {pdf_out}")
 
 
