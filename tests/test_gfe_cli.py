@@ -129,3 +129,50 @@ def test_patient_documents_are_written_owner_only(tmp_path: Path, command: str, 
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert out.read_bytes() != b"old"
+
+
+def test_the_same_gfe_saved_twice_is_one_record_and_its_bills_add_up(
+    db: str, tmp_path: Path
+) -> None:
+    # The command run twice keeps one record: a second copy would take the second bill alone.
+    out = tmp_path / "gfe.pdf"
+    first = run("gfe", COMMERCIAL, "--format", "pdf", "-o", out, "--save", "--db", db)
+    again = run("gfe", COMMERCIAL, "--format", "pdf", "-o", out, "--save", "--db", db)
+    assert first.exit_code == 0 and again.exit_code == 0, (first.output, again.output)
+    assert _saved_id(first.output) == _saved_id(again.output)
+    # Two $4,000.00 bills for the infusions: $8,000.00 billed - $7,350.00 expected = $650.00,
+    # at least $400 above (45 CFR 149.620(a)(2)(ii)), found on the second bill.
+    for n, day in enumerate(("2027-02-01", "2027-06-01")):
+        bill = tmp_path / f"bill{n}.yaml"
+        bill.write_text(
+            "patient: {name: Jordan Example, birth_date: 1985-06-02}\n"
+            f"bill_date: {day}\n"
+            f'lines:\n  - {{npi: "1234567893", amount: "4000.00", date: {day}}}\n',
+            encoding="utf-8",
+        )
+        checked = run("bill", "check", bill, "--db", db)
+        assert checked.exit_code == 0, checked.output
+    assert "$650.00" in checked.output
+
+
+def test_save_refuses_an_output_folder_that_is_not_there_before_keeping_anything(
+    db: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "no-such-folder" / "gfe.pdf"
+    result = run("gfe", SELF_PAY, "--format", "pdf", "-o", out, "--save", "--db", db)
+    assert result.exit_code == 2
+    assert "nothing was saved" in result.stderr
+    listed = run("records", "list", "--db", db)
+    assert "Alex Example" not in listed.output
+
+
+def test_save_says_when_the_issue_date_is_the_requests_not_today(db: str, tmp_path: Path) -> None:
+    # The example request is dated 2026-11-21: kept with that date, and the command says so
+    # unless --issued names the day it is handed out.
+    result = run("gfe", SELF_PAY, "-o", tmp_path / "g.html", "--save", "--db", db)
+    assert "the request's date, not today" in result.output
+    given = run(
+        "gfe", SELF_PAY, "-o", tmp_path / "g.html", "--save", "--db", db, "--issued", "2026-11-22"
+    )
+    assert given.exit_code == 0, given.output
+    assert "not today" not in given.output

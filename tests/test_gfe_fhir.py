@@ -42,6 +42,8 @@ from ketacost.documents import (
 )
 from ketacost.documents._fhir import (
     CPT_SYSTEM,
+    EXT_REQUEST_TIME,
+    EXT_REQUEST_TYPE,
     HCPCS_SYSTEM,
     NPI_SYSTEM,
     NUCC_SYSTEM,
@@ -1469,3 +1471,43 @@ def test_the_profile_check_finds_a_practitioner_without_a_given_name() -> None:
     data = json.loads(render_gfe_fhir(_two_provider_gfe()), parse_float=Decimal)
     del data["entry"][4]["resource"]["name"][0]["given"]
     assert required_problems(data) == ["Practitioner.name.given 1..1 (PCT)"]
+
+
+def _composition_origin(text: str) -> tuple[str, str]:
+    packet = check_bundle(text)
+    composition = packet["entry"][0]["resource"]
+    ext = {e["url"]: e for e in composition["extension"]}
+    kind = ext[EXT_REQUEST_TYPE]["valueCodeableConcept"]["coding"][0]["code"]
+    return kind, ext[EXT_REQUEST_TIME]["valueInstant"]
+
+
+@pytest.mark.parametrize(
+    ("good_faith", "expected"),
+    [
+        # Scheduled Fri 2026-11-20: a scheduled request, made that day.
+        ({"scheduled_on": "2026-11-20"}, ("scheduled-request", "2026-11-20T12:00:00Z")),
+        # The patient asked on Thu 2026-11-19 before anything was scheduled: "a request from a
+        # patient" is a nonscheduled request (PCTGFERequestTypeCS).
+        ({"requested_on": "2026-11-19"}, ("nonscheduled-request", "2026-11-19T12:00:00Z")),
+        (
+            {"requested_on": "2026-11-19", "scheduled_on": "2026-11-20"},
+            ("nonscheduled-request", "2026-11-19T12:00:00Z"),
+        ),
+        # No dates: a scheduled request at the Packet's timestamp (noon UTC on the issue date).
+        (None, ("scheduled-request", "2026-11-21T12:00:00Z")),
+    ],
+)
+def test_the_request_origin_follows_the_gfe_timing(
+    good_faith: dict[str, str] | None, expected: tuple[str, str]
+) -> None:
+    payers = ketacost.load_payers()
+    data = ketacost.load_request(
+        ROOT / "examples/requests/iv-series-commercial.yaml", payers=payers
+    ).model_dump(mode="json", exclude_unset=True)
+    data["clinic"] = ketacost.load_clinic(ROOT / "examples/clinics/example-clinic.yaml")
+    data.pop("good_faith", None)
+    if good_faith is not None:
+        data["good_faith"] = good_faith
+    request = ketacost.request_from_data(data, payers=payers)
+    gfe = build_gfe(request, ketacost.estimate(request, payers=payers), issued=date(2026, 11, 21))
+    assert _composition_origin(render_gfe_fhir(gfe)) == expected

@@ -111,7 +111,15 @@ def test_provider_contact_person_on_the_gfe() -> None:
         render_gfe_html(gfe)
     )
     # Without one on the clinic, none on the GFE.
-    assert build_gfe(*_self_pay(), issued=ISSUED).contact is None
+    bare = _clinic(None)
+    del bare["contact"]
+    data["clinic"] = ketacost.clinic_from_data(bare)
+    request = ketacost.request_from_data(data, payers=payers)
+    assert (
+        build_gfe(request, ketacost.estimate(request, payers=payers), issued=ISSUED).contact is None
+    )
+    # The example clinic names its billing coordinator.
+    assert build_gfe(*_self_pay(), issued=ISSUED).contact is not None
 
 
 def _self_pay() -> tuple[ketacost.EstimateRequest, ketacost.Estimate]:

@@ -57,6 +57,8 @@ def test_an_insured_patients_gfe_pdf(payers: ketacost.PayerLibrary) -> None:
     assert "Mailing address 12 Sample Road" in text
     assert "Email jordan@example.org" in text
     assert "Contact preference email" in text
+    # The clinic's contact person, on the convening provider's block.
+    assert "Contact person Morgan Patel, billing coordinator, 617-555-0101" in text
     # Scheduled Fri 2026-11-20 for Tue 2027-01-05: due within 3 business days (Wed 11-25).
     assert "When it is due:" in text and "2026-11-25" in text
     # The intake is billed to the plan: listed as not part of this GFE, with the payer.

@@ -102,8 +102,9 @@ def _previous_gfe(path: Path) -> tuple[GoodFaithEstimate, str]:
 @click.option(
     "--save",
     is_flag=True,
-    help="Keep it in the records database (records extra): the bytes written, its HTML, the "
-    "request, the estimate and the rule files it used, for six years.",
+    help="Keep it in the records database (records extra) for six years: its document, its "
+    "HTML, the PDF's exact bytes when --format pdf, the request, the estimate and the rule "
+    "files it used.",
 )
 @click.option(
     "--db",
@@ -151,10 +152,18 @@ def gfe(
     html = render_gfe_html(doc) if fmt == "html" or save else None
     pdf = render_gfe_pdf(doc) if fmt == "pdf" else None
     if save:
-        # Kept before it is written: a patient never holds a GFE the records lack.
+        # Kept before it is written: a patient never holds a GFE the records lack; so the
+        # folder it goes to must be there first.
+        if not output.parent.is_dir():
+            fail(f"-o {output}: no folder {output.parent}; nothing was saved")
         assert html is not None
         gfe_id, keep = save_gfe_record(db_url, request, result, doc, html, pdf, payers)
         click.echo(f"Saved as record {gfe_id}, kept until {keep.isoformat()}")
+        if issued is None and doc.issued != date.today():
+            click.echo(
+                f"Note: issued {doc.issued.isoformat()}, the request's date, not today "
+                f"({date.today().isoformat()}); give --issued for the day it is handed out"
+            )
     if fmt == "pdf":
         assert pdf is not None
         write_private(output, pdf)

@@ -571,6 +571,27 @@ def _summary(
     return out
 
 
+def _request_origin(gfe: GoodFaithEstimate, timestamp: str) -> tuple[tuple[str, str], str]:
+    """How the GFE was asked for (PCTGFERequestTypeCS) and when, from the GFE's timing.
+
+    A patient's request (before any scheduling) is a nonscheduled request ("such as a request
+    from a patient"), scheduling a scheduled one, each at noon UTC of its date (the dates carry
+    no time); without timing, a scheduled request at the Packet's timestamp.
+    """
+    timing = gfe.timing
+    scheduled = ("scheduled-request", "Scheduled Service Request")
+    if timing is None or (timing.requested_on is None and timing.scheduled_on is None):
+        return scheduled, timestamp
+    requested, on_schedule = timing.requested_on, timing.scheduled_on
+    if requested is not None and (on_schedule is None or requested <= on_schedule):
+        origin, day = ("nonscheduled-request", "Nonscheduled Service Request"), requested
+    else:
+        assert on_schedule is not None
+        origin, day = scheduled, on_schedule
+    noon = datetime.combine(day, time(12), tzinfo=UTC)
+    return origin, noon.isoformat().replace("+00:00", "Z")
+
+
 def _timestamp(gfe: GoodFaithEstimate, timestamp: datetime | None) -> str:
     if timestamp is None:
         timestamp = datetime.combine(gfe.issued, time(12), tzinfo=UTC)
@@ -669,21 +690,20 @@ def _composition(
 ) -> Json:
     """The PCT GFE Composition (pct_gfe_packet_composition.fsh)."""
     ids, refs = parts.ids, parts.refs
+    origin, origin_time = _request_origin(gfe, timestamp)
     authors = [{"reference": refs[npi]} for npi in parts.parties]
     return {
         "resourceType": "Composition",
         "id": ids("composition"),
         "meta": {"profile": [PROFILE_COMPOSITION]},
         "extension": [
-            {"url": EXT_REQUEST_TIME, "valueInstant": timestamp},
+            {"url": EXT_REQUEST_TIME, "valueInstant": origin_time},
             _linking(gfe),
             {
                 "url": EXT_REQUEST_TYPE,
-                # The 149.610 GFE is given for scheduled care; pct-gfe-packet-composition-1:
-                # a scheduled request has a plannedPeriodOfService (in gfeServiceLinkingInfo).
-                "valueCodeableConcept": _concept(
-                    _REQUEST_TYPE, "scheduled-request", "Scheduled Service Request"
-                ),
+                # pct-gfe-packet-composition-1: a scheduled request has a
+                # plannedPeriodOfService (in gfeServiceLinkingInfo), which every Packet has.
+                "valueCodeableConcept": _concept(_REQUEST_TYPE, *origin),
             },
         ],
         "identifier": {"system": _URI, "value": f"urn:uuid:{ids('composition')}"},

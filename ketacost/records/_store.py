@@ -197,6 +197,9 @@ class Records:
     ) -> str:
         """Store a GFE as handed to the patient, with what it was made from; its id.
 
+        A GFE already stored with the same document, HTML and PDF (or with no PDF given now)
+        is not stored twice: its id is returned.
+
         Args:
             request: the request estimated.
             estimate: its estimate (the GFE's source).
@@ -211,8 +214,21 @@ class Records:
         if not rule_files:
             raise RecordsError("no rule files given: an estimate is stored with its rule files")
         html_bytes = html.encode("utf-8")
+        body = gfe.model_dump_json()
         gfe_id = new_id()
         with self.engine.begin() as conn:
+            # The same GFE saved again (the command run twice) is the record already kept: a
+            # second copy would split the bills checked against it between two records.
+            same = conn.execute(
+                select(gfes.c.id, gfes.c.pdf_sha256)
+                .where(gfes.c.patient_key == patient_key(gfe.patient.name))
+                .where(gfes.c.issued == gfe.issued)
+                .where(gfes.c.body == body)
+                .where(gfes.c.html_sha256 == _sha256(html_bytes))
+            ).all()
+            for kept_id, kept_pdf in same:
+                if pdf is None or kept_pdf == _sha256(pdf):
+                    return str(kept_id)
             request_id, estimate_id = self._insert_estimate(
                 conn, request, estimate, rule_files, used, gfe.issued
             )
@@ -226,7 +242,7 @@ class Records:
                 "period_start": gfe.period_start,
                 "period_end": gfe.period_end,
                 "total_cents": gfe.total_expected.cents,
-                "body": gfe.model_dump_json(),
+                "body": body,
                 "html": html_bytes,
                 "html_sha256": _sha256(html_bytes),
                 "pdf": pdf,
