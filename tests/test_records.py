@@ -109,6 +109,8 @@ def _save_self_pay(
             pdf=pdf,
             rule_files=rule_files_of(req, payers),
             used=used_rule_paths(req, payers),
+            # The tests save the same GFE more than once to get several records.
+            reuse_identical=False,
         )
     )
 
@@ -848,3 +850,32 @@ def test_env_names_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert os.path.exists(tmp_path / "env.sqlite3")
     with open_records() as rec:
         assert rec.list_gfes() == []
+
+
+def test_the_same_gfe_saved_again_is_the_record_already_kept(db_url: str) -> None:
+    rec = init_records(db_url)
+    req, est, gfe, html = _self_pay()
+    payers = _bundled()
+
+    def save(pdf: bytes | None) -> str:
+        return str(
+            rec.save_gfe(
+                request=req,
+                estimate=est,
+                gfe=gfe,
+                html=html,
+                pdf=pdf,
+                rule_files=rule_files_of(req, payers),
+                used=used_rule_paths(req, payers),
+            )
+        )
+
+    first = save(None)
+    assert save(None) == first  # the command run twice: one record
+    with_pdf = save(b"%PDF-1.7 handed out")
+    assert with_pdf != first  # a PDF handed out that the first record lacks: kept
+    assert save(b"%PDF-1.7 handed out") == with_pdf
+    assert save(None) in {first, with_pdf}
+    assert len(rec.list_gfes()) == 2
+    assert rec.verify() == []
+    rec.close()

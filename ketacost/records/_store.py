@@ -194,11 +194,13 @@ class Records:
         pdf: bytes | None,
         rule_files: Mapping[str, bytes],
         used: Iterable[str] | None = None,
+        reuse_identical: bool = True,
     ) -> str:
         """Store a GFE as handed to the patient, with what it was made from; its id.
 
-        A GFE already stored with the same document, HTML and PDF (or with no PDF given now)
-        is not stored twice: its id is returned.
+        With ``reuse_identical`` (the default), a GFE already stored for the patient with the
+        same issue date, document, HTML and PDF (or with no PDF given now) is not stored twice:
+        its id is returned, so the bills checked against it add up in one record.
 
         Args:
             request: the request estimated.
@@ -208,6 +210,7 @@ class Records:
             pdf: the PDF handed to the patient, if one was.
             rule_files: path -> bytes of the rule files (:func:`rule_files_of`).
             used: which of ``rule_files`` the estimate's coverage read (default: all).
+            reuse_identical: return the id of an identical GFE already stored instead of a copy.
         """
         if gfe.rules_hash != estimate.rules_hash:
             raise RecordsError("the GFE was not made from this estimate (its rules hash differs)")
@@ -226,7 +229,7 @@ class Records:
                 .where(gfes.c.body == body)
                 .where(gfes.c.html_sha256 == _sha256(html_bytes))
             ).all()
-            for kept_id, kept_pdf in same:
+            for kept_id, kept_pdf in same if reuse_identical else ():
                 if pdf is None or kept_pdf == _sha256(pdf):
                     return str(kept_id)
             request_id, estimate_id = self._insert_estimate(
