@@ -12,10 +12,8 @@ over its two lines in proportion to the chargemaster (96365 $650, J3490 $50):
 from __future__ import annotations
 
 import csv
-import html as html_lib
 import io
 import json
-import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -25,6 +23,7 @@ import _builders as b
 import pypdfium2 as pdfium
 import pytest
 import strategies as gen
+from _document_text import html_text, pdf_text
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -54,21 +53,6 @@ IV_SELF_PAY = ROOT / "examples/requests/iv-series-self-pay.yaml"
 ISSUED = date(2026, 11, 21)
 #: A second valid NPI (Luhn check digit over the 80840 prefix, like b.NPI).
 OTHER_NPI = "1987654328"
-
-
-def _text_of_html(page: str) -> str:
-    body = page.split("</style>", 1)[1]
-    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", body)).split())
-
-
-def _text_of_pdf(data: bytes) -> str:
-    doc = pdfium.PdfDocument(data)
-    try:
-        return " ".join(
-            " ".join(doc[i].get_textpage().get_text_range().split()) for i in range(len(doc))
-        )
-    finally:
-        doc.close()
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +174,7 @@ def test_gfe_without_expected_visits_has_no_range(
 ) -> None:
     gfe = build_gfe(request_, estimate, issued=ISSUED)
     assert gfe.range is None
-    assert "Range" not in _text_of_html(render_gfe_html(gfe))
+    assert "Range" not in html_text(render_gfe_html(gfe))
 
 
 def test_gfe_range_from_the_estimates_unknowns(
@@ -209,7 +193,7 @@ def test_gfe_range_from_the_estimates_unknowns(
         ketacost.Money("8050.00"),
     )
     assert "boosters" in gfe.range.basis
-    text = _text_of_pdf(render_gfe_pdf(gfe))
+    text = pdf_text(render_gfe_pdf(gfe))
     assert "$5,350.00 to $8,050.00 (expected $7,600.00)" in text
     # expected_visits, when given, is the range the GFE shows.
     again = build_gfe(req, est, issued=ISSUED, expected_visits=(18, 18))
@@ -318,7 +302,7 @@ def test_gfe_covers_twelve_months_and_counts_later_sessions(
     assert gfe.recurring[0].last_date == date(2028, 1, 3)
     # Six package sessions at 400 + 47 at 450 = 2,400 + 21,150 = 23,550.
     assert gfe.total_expected == ketacost.Money("23550.00")
-    assert "7 further sessions of the plan fall after January 3, 2028" in _text_of_html(
+    assert "7 further sessions of the plan fall after January 3, 2028" in html_text(
         render_gfe_html(gfe)
     )
 
@@ -389,7 +373,7 @@ def _required(gfe: GoodFaithEstimate) -> dict[str, list[str]]:
 
 
 def test_gfe_html_has_every_required_element(gfe: GoodFaithEstimate, gfe_html: str) -> None:
-    text = _text_of_html(gfe_html)
+    text = html_text(gfe_html)
     missing = {k: [s for s in v if s not in text] for k, v in _required(gfe).items()}
     assert {k: v for k, v in missing.items() if v} == {}
     # Each disclaimer appears whole, and the recurring rows carry their session counts.
@@ -403,7 +387,7 @@ def test_gfe_html_has_every_required_element(gfe: GoodFaithEstimate, gfe_html: s
 
 def test_gfe_pdf_has_every_required_element(gfe: GoodFaithEstimate, gfe_pdf: bytes) -> None:
     assert gfe_pdf.startswith(b"%PDF-")
-    text = _text_of_pdf(gfe_pdf)
+    text = pdf_text(gfe_pdf)
     missing = {k: [s for s in v if s not in text] for k, v in _required(gfe).items()}
     assert {k: v for k, v in missing.items() if v} == {}
     for d in gfe.disclaimers:
@@ -548,7 +532,7 @@ def test_gfe_without_a_diagnosis_says_pending_evaluation(
     assert (gfe.diagnosis_codes, gfe.diagnosis_status) == ((), "pending-evaluation")
     assert all(i.diagnosis_codes == () for p in gfe.providers for i in p.items)
     assert gfe.total_expected == ketacost.Money("7600.00")  # the same charges
-    text = _text_of_html(render_gfe_html(gfe))
+    text = html_text(render_gfe_html(gfe))
     assert "Diagnosis codes Pending evaluation" in text
     assert _SERIES_GFE.diagnosis_status == "known"
     assert GoodFaithEstimate.model_validate_json(gfe.model_dump_json()) == gfe
@@ -657,7 +641,7 @@ def test_gfe_groups_items_by_provider(payers: Any) -> None:
     assert gfe.total_expected == ketacost.Money("2100.00")
     [therapy] = gfe.separately_scheduled
     assert (therapy.provider, therapy.service_codes) == ("Dana Lee", ("90837",))
-    text = _text_of_pdf(render_gfe_pdf(gfe))
+    text = pdf_text(render_gfe_pdf(gfe))
     assert (
         "Dana Lee, MD" in text and OTHER_NPI in text and "9 Side St, Providence, RI 02903" in text
     )
@@ -824,11 +808,11 @@ def test_superbill_worked_example_in_all_four_formats(payers: Any) -> None:
         "Balance due $250.00",
         "not a claim form",
     ]
-    html_text = _text_of_html(render_superbill_html(bill))
+    page_text = html_text(render_superbill_html(bill))
     pdf = render_superbill_pdf(bill)
-    pdf_text = _text_of_pdf(pdf)
-    assert [s for s in expected if s not in html_text] == []
-    assert [s for s in expected if s not in pdf_text] == []
+    printed_text = pdf_text(pdf)
+    assert [s for s in expected if s not in page_text] == []
+    assert [s for s in expected if s not in printed_text] == []
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "superbill.pdf").write_bytes(pdf)
 
@@ -878,11 +862,11 @@ def test_superbill_prints_each_drug_line_as_a_claim_does(
     }
     others = [r for r in rows if r["code"] != "J3490"]
     assert {(r["ndc"], r["ndc_qualifier"], r["narrative"]) for r in others} == {("", "", "")}
-    page = _text_of_html(render_superbill_html(bill))
+    page = html_text(render_superbill_html(bill))
     assert "NDC (N4, unit, quantity)" in page
     assert page.count("N400409205105 ML0.35") == 6
     assert "Ketamine HCl 100 mg/mL inj, 35 mg IV over 40 min (0.5 mg/kg)" in page
-    pdf = _text_of_pdf(render_superbill_pdf(bill))
+    pdf = pdf_text(render_superbill_pdf(bill))
     assert pdf.count("N400409205105 ML0.35") == 6
     # the JSON carries the parts, the NDC in its claim form
     line = next(ln for ln in json.loads(bill.model_dump_json())["lines"] if ln["code"] == "J3490")

@@ -7,7 +7,6 @@ that list (45 CFR 149.610(c)(1)(vi)-(vii); domain.md §10.6).
 
 from __future__ import annotations
 
-import html as html_lib
 import re
 from datetime import date
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import _builders as b
 import pytest
+from _document_text import html_text
 
 import ketacost
 from ketacost.documents import build_gfe, render_gfe_html
@@ -25,11 +25,6 @@ IV_SELF_PAY = ROOT / "examples/requests/iv-series-self-pay.yaml"
 IV_COMMERCIAL = ROOT / "examples/requests/iv-series-commercial.yaml"
 CLINIC = ROOT / "examples/clinics/example-clinic.yaml"
 ISSUED = date(2026, 11, 21)
-
-
-def _text(page: str) -> str:
-    body = page.split("</style>", 1)[1]
-    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
 
 def _request_data(**patient: Any) -> dict[str, Any]:
@@ -50,7 +45,7 @@ def test_patient_contact_details_on_the_gfe() -> None:
         "email",
     )
     assert p.address is not None and p.address.zip == "02139"
-    text = _text(render_gfe_html(gfe))
+    text = html_text(render_gfe_html(gfe))
     assert "Mailing address 12 Sample Road, Cambridge, MA 02139" in text
     assert "Phone 617-555-0142 Email jordan@example.org Contact preference email" in text
 
@@ -107,7 +102,7 @@ def test_provider_contact_person_on_the_gfe() -> None:
     request = ketacost.request_from_data(data, payers=payers)
     gfe = build_gfe(request, ketacost.estimate(request, payers=payers), issued=ISSUED)
     assert gfe.contact is not None and gfe.contact.name == "Pat Billing"
-    assert "Contact person Pat Billing, (617) 555-0100 x12, pat@example.org" in _text(
+    assert "Contact person Pat Billing, (617) 555-0100 x12, pat@example.org" in html_text(
         render_gfe_html(gfe)
     )
     # Without one on the clinic, none on the GFE.
@@ -179,7 +174,7 @@ def test_items_carry_their_code_type() -> None:
     gfe = build_gfe(*_self_pay(), issued=ISSUED)
     kinds = {(i.service_code, i.service_code_type) for p in gfe.providers for i in p.items}
     assert kinds == {("90791", "CPT"), ("96365", "CPT"), ("J3490", "HCPCS")}
-    assert "96365 CPT" in _text(render_gfe_html(gfe))
+    assert "96365 CPT" in html_text(render_gfe_html(gfe))
 
 
 def test_dispute_outcome_sentence() -> None:
@@ -190,7 +185,7 @@ def test_dispute_outcome_sentence() -> None:
         "Faith Estimate; if it disagrees with you and agrees with the provider or facility, you "
         "will pay the higher amount it decides, up to the amount billed."
     ) in dispute.text
-    assert "up to the amount billed" in _text(render_gfe_html(gfe))
+    assert "up to the amount billed" in html_text(render_gfe_html(gfe))
 
 
 def test_separately_scheduled_disclaimer_sits_directly_above_the_list() -> None:

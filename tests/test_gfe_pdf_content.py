@@ -12,8 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pypdfium2 as pdfium
 import pytest
+from _document_text import pdf_text
 
 import ketacost
 from ketacost.documents import build_gfe, reissue_gfe, render_gfe_pdf
@@ -23,15 +23,6 @@ IV_SELF_PAY = ROOT / "examples/requests/iv-series-self-pay.yaml"
 IV_COMMERCIAL = ROOT / "examples/requests/iv-series-commercial.yaml"
 CLINIC = ROOT / "examples/clinics/example-clinic.yaml"
 ISSUED = date(2026, 11, 21)
-
-
-def text_of(data: bytes) -> str:
-    doc = pdfium.PdfDocument(data)
-    try:
-        pages = [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
-    finally:
-        doc.close()
-    return " ".join(" ".join(pages).replace("\u00a0", " ").split())
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +40,7 @@ def _data(path: Path, **patient: Any) -> dict[str, Any]:
 def test_an_insured_patients_gfe_pdf(payers: ketacost.PayerLibrary) -> None:
     request = ketacost.load_request(IV_COMMERCIAL, payers=payers)
     gfe = build_gfe(request, ketacost.estimate(request, payers=payers), issued=ISSUED)
-    text = text_of(render_gfe_pdf(gfe))
+    text = pdf_text(render_gfe_pdf(gfe))
     # Whom it is for: the items the patient pays for, not only the uninsured.
     assert "for the items you pay for yourself" in text
     assert "not covered by your plan" in text
@@ -72,7 +63,7 @@ def test_a_pending_diagnosis_pdf(payers: ketacost.PayerLibrary) -> None:
     data = _data(IV_SELF_PAY, diagnoses=[])
     request = ketacost.request_from_data(data, payers=payers)
     gfe = build_gfe(request, ketacost.estimate(request, payers=payers), issued=ISSUED)
-    text = text_of(render_gfe_pdf(gfe))
+    text = pdf_text(render_gfe_pdf(gfe))
     assert "Diagnosis codes Pending evaluation (the diagnosis will be made at the evaluation)" in (
         text
     )
@@ -85,7 +76,7 @@ def test_the_separately_scheduled_disclaimer_sits_directly_above_its_list(
     request = ketacost.load_request(IV_SELF_PAY, payers=payers)
     gfe = build_gfe(request, ketacost.estimate(request, payers=payers), issued=ISSUED)
     assert gfe.separately_scheduled, "the example plan names items scheduled separately"
-    text = text_of(render_gfe_pdf(gfe))
+    text = pdf_text(render_gfe_pdf(gfe))
     heading = text.index("Items or services to be scheduled separately")
     disclaimer = text.index("Items scheduled separately.")
     table = text.index("Item or service Service codes Provider Related to", heading)
@@ -108,7 +99,7 @@ def test_a_reissued_gfe_pdf_lists_what_changed(payers: ketacost.PayerLibrary) ->
         first, changed, ketacost.estimate(changed, payers=payers), issued=date(2027, 1, 2)
     )
     assert gfe.reissue is not None
-    text = text_of(render_gfe_pdf(gfe))
+    text = pdf_text(render_gfe_pdf(gfe))
     assert "What changed from the Good Faith Estimate of" in text
     assert gfe.reissue.replaces.sha256 in text
     assert "re-priced" in text or "removed" in text
@@ -129,7 +120,7 @@ def test_a_rescheduled_item_pdf_lists_the_dates(payers: ketacost.PayerLibrary) -
     assert gfe.reissue is not None
     moved = [c for c in gfe.reissue.changes if c.change == "rescheduled"]
     assert moved and moved[0].old_dates and moved[0].new_dates
-    text = text_of(render_gfe_pdf(gfe))
+    text = pdf_text(render_gfe_pdf(gfe))
     assert "rescheduled" in text
     assert f"dates taken off: {moved[0].old_dates[0].isoformat()}," in text
     assert f"dates added: {moved[0].new_dates[0].isoformat()}," in text

@@ -25,6 +25,7 @@ from xml.etree import ElementTree
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
+from _document_text import pdf_page_texts, pdf_text
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
@@ -55,17 +56,6 @@ SHIPPED = (
     "LICENSE-OFL-1.1-Nanum.txt",
     "README.md",
 )
-
-
-def text_of_pdf(data: bytes) -> str:
-    """Every page's text layer, whitespace runs made one space."""
-    doc = pdfium.PdfDocument(data)
-    try:
-        return " ".join(
-            " ".join(doc[i].get_textpage().get_text_range().split()) for i in range(len(doc))
-        )
-    finally:
-        doc.close()
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +107,7 @@ def test_text_outside_latin1_prints_as_written(
     # Until issue 14 the PDF drew "Zoë Otsuka-O'Brien ?" (Latin-1 core fonts): now the macron,
     # the en dash, the typographic apostrophe and the check mark are DejaVu Sans glyphs.
     gfe = gfe_for(request_, estimate, patient="Zoë Ōtsuka–O’Brien ✓")
-    assert "Zoë Ōtsuka–O’Brien ✓" in text_of_pdf(render_gfe_pdf(gfe))
+    assert "Zoë Ōtsuka–O’Brien ✓" in pdf_text(render_gfe_pdf(gfe))
 
 
 def test_a_character_no_shipped_font_has_gets_a_stand_in_in_free_text() -> None:
@@ -127,7 +117,7 @@ def test_a_character_no_shipped_font_has_gets_a_stand_in_in_free_text() -> None:
     # each is "?". Free text (a description, a disclaimer) may carry a stand-in; a name may not.
     w = _pdf_layout.Writer("Stand-ins", ISSUED)
     w.paragraph("Room 🄐 𠮷\ue000 west")
-    assert "Room (A) ?? west" in text_of_pdf(w.output())
+    assert "Room (A) ?? west" in pdf_text(w.output())
 
 
 @pytest.mark.parametrize(
@@ -167,7 +157,7 @@ def test_a_korean_name_prints_as_written(
     # one typeface), embedded only in a document that needs it.
     gfe = gfe_for(request_, estimate, patient="김민준 가영", clinic="서울 케타민 클리닉")
     data = render_gfe_pdf(gfe)
-    text = text_of_pdf(data)
+    text = pdf_text(data)
     assert "김민준 가영" in text
     assert "서울 케타민 클리닉 (convening provider)" in text
     assert "?" not in text
@@ -202,7 +192,7 @@ def test_a_name_typed_with_combining_marks_is_drawn_composed(
     # it: the PDF draws (and its text layer holds) the composed ễ (U+1EC5).
     typed = unicodedata.normalize("NFD", "Nguyễn")
     assert len(typed) == len("Nguyễn") + 2
-    text = text_of_pdf(render_gfe_pdf(gfe_for(request_, estimate, patient=typed)))
+    text = pdf_text(render_gfe_pdf(gfe_for(request_, estimate, patient=typed)))
     assert "Nguy\u1ec5n" in text
 
 
@@ -305,7 +295,7 @@ def test_the_superbill_prints_names_as_written(
             "clinic": request_.clinic.model_copy(update={"name": "安康诊所"}),
         }
     )
-    text = text_of_pdf(render_superbill_pdf(build_superbill(req, estimate)))
+    text = pdf_text(render_superbill_pdf(build_superbill(req, estimate)))
     assert "Trần Văn Đức" in text
     assert "安康诊所" in text
 
@@ -399,18 +389,10 @@ def test_a_tab_in_a_name_becomes_a_space_not_a_missing_glyph(
 ) -> None:
     # A control character has no glyph; drawing one would use .notdef, which PDF/A forbids.
     gfe = gfe_for(request_, estimate, patient="Alex\tExample")
-    assert "Alex Example" in text_of_pdf(render_gfe_pdf(gfe))
+    assert "Alex Example" in pdf_text(render_gfe_pdf(gfe))
 
 
 # ---- 3. Layout: a total keeps its rows, a date keeps its line -------------------------------
-
-
-def page_texts(data: bytes) -> list[str]:
-    doc = pdfium.PdfDocument(data)
-    try:
-        return [" ".join(doc[i].get_textpage().get_text_range().split()) for i in range(len(doc))]
-    finally:
-        doc.close()
 
 
 def lines_of(data: bytes, needle: str) -> list[int]:
@@ -473,7 +455,7 @@ def test_the_grand_total_takes_the_last_rows_to_its_page(gfe: GoodFaithEstimate)
     # and "Total expected charges, all providers and facilities" would open the next alone
     # (five times the 5 rows when this was written).
     long = _first_alone(lambda n: long_gfe(gfe, n))
-    pages = page_texts(render_gfe_pdf(long))
+    pages = pdf_page_texts(render_gfe_pdf(long))
     [on] = [n for n, text in enumerate(pages) if "all providers and facilities" in text]
     page = pages[on]
     # The page opens with the table's heading row again, then the last item (J3490, the
@@ -508,7 +490,7 @@ def test_a_last_provider_with_one_item_moves_whole_with_the_grand_total(
         )
 
     long = _first_alone(with_rows)
-    pages = page_texts(render_gfe_pdf(long))
+    pages = pdf_page_texts(render_gfe_pdf(long))
     [on] = [n for n, text in enumerate(pages) if "all providers and facilities" in text]
     assert on >= 1
     assert pages[on].startswith("Dana Lee NPI")
@@ -540,7 +522,7 @@ def test_a_gfe_whose_providers_have_no_items_still_prints(gfe: GoodFaithEstimate
     )
     for keep in (0, 2):
         assert not total_opens_a_page(_pdf._gfe_pages(empty, keep))
-    text = text_of_pdf(render_gfe_pdf(empty))
+    text = pdf_text(render_gfe_pdf(empty))
     assert "Dana Lee NPI" in text
     assert "Diagnosis codes Qty" not in text  # no item table
     assert "Total expected charges, all providers and facilities" in text
@@ -553,7 +535,7 @@ def test_the_superbill_balance_due_takes_the_last_rows_to_its_page(
     bill = build_superbill(request_, estimate)
     short = bill.model_copy(update={"lines": bill.lines[:5]})
     assert total_opens_a_page(_pdf._superbill_pages(short, 0))
-    pages = page_texts(render_superbill_pdf(short))
+    pages = pdf_page_texts(render_superbill_pdf(short))
     [on] = [n for n, text in enumerate(pages) if "Balance due" in text]
     assert on == 1
     assert pages[on].index("Date of service") < pages[on].index("Total $")
@@ -573,7 +555,7 @@ def test_a_heading_never_ends_a_page(gfe: GoodFaithEstimate) -> None:
     # the last line of pages 3, 5 and 6, its table starting the next page. Now it starts that
     # page with the table's heading row and first row under it.
     for repeat in (9, 18, 22):
-        pages = page_texts(render_gfe_pdf(long_gfe(gfe, repeat)))
+        pages = pdf_page_texts(render_gfe_pdf(long_gfe(gfe, repeat)))
         for n, text in enumerate(pages[:-1]):
             assert not text.endswith(HEADINGS), (repeat, n)
         [on] = [n for n, t in enumerate(pages) if HEADINGS[2] in t]
@@ -593,7 +575,7 @@ def test_a_heading_goes_to_the_next_page_with_its_first_rows(then: str) -> None:
         w.table(("Item or service", "Self-pay price"), [["IV infusion", "$400.00"]], widths=(3, 1))
     else:
         w.paragraph("These are expected before or after the period of care. " * 3)
-    pages = page_texts(w.output())
+    pages = pdf_page_texts(w.output())
     assert pages[0] == ""
     assert pages[1].startswith("Items or services to be scheduled separately")
     assert ("IV infusion" if then == "table" else "These are expected") in pages[1]
@@ -730,7 +712,7 @@ def test_a_vietnamese_patient_and_a_chinese_clinic_print_as_written(
     # is in the disclaimers).
     gfe = gfe_for(request_, estimate, patient=PATIENT, clinic=CLINIC)
     data = render_gfe_pdf(gfe)
-    text = text_of_pdf(data)
+    text = pdf_text(data)
     assert PATIENT in text  # every tone mark kept: ễ ị, not "Nguyen Thi"
     assert f"{CLINIC} (convening provider)" in text
     assert "??" not in text

@@ -84,6 +84,7 @@ def _save_self_pay(
     pdf: bytes | None = None,
     patient: str | None = None,
     birth_date: date | None = None,
+    reuse_identical: bool = False,
 ) -> str:
     """Save the self-pay GFE (Alex Example, born 1988-04-12), or one for another patient."""
     req, est, gfe, html = _self_pay()
@@ -109,8 +110,8 @@ def _save_self_pay(
             pdf=pdf,
             rule_files=rule_files_of(req, payers),
             used=used_rule_paths(req, payers),
-            # The tests save the same GFE more than once to get several records.
-            reuse_identical=False,
+            # Most tests save the same GFE more than once to get several records.
+            reuse_identical=reuse_identical,
         )
     )
 
@@ -854,21 +855,9 @@ def test_env_names_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_the_same_gfe_saved_again_is_the_record_already_kept(db_url: str) -> None:
     rec = init_records(db_url)
-    req, est, gfe, html = _self_pay()
-    payers = _bundled()
 
     def save(pdf: bytes | None) -> str:
-        return str(
-            rec.save_gfe(
-                request=req,
-                estimate=est,
-                gfe=gfe,
-                html=html,
-                pdf=pdf,
-                rule_files=rule_files_of(req, payers),
-                used=used_rule_paths(req, payers),
-            )
-        )
+        return _save_self_pay(rec, pdf=pdf, reuse_identical=True)
 
     first = save(None)
     assert save(None) == first  # the command run twice: one record
