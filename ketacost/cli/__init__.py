@@ -1,6 +1,6 @@
 """The ``ketacost`` command: a thin shell over the library (click; rich tables if installed).
 
-    ketacost estimate REQUEST [--format table|json|csv|markdown] [--payers DIR]
+    ketacost estimate REQUEST [--format table|json|jsonl|csv|markdown] [--payers DIR]
     ketacost compare REQUEST --payer ID [--payer ID ...] [--network in|out ...]
                              [--session NAME ...] [--start DATE ...]
     ketacost schedule REQUEST [--ics FILE]
@@ -10,13 +10,26 @@
     ketacost batch INPUT.csv OUTPUT.csv [--jobs N]
     ketacost serve [--config FILE] [--host 127.0.0.1] [--port 8000]
     ketacost schemas DIR
+    ketacost completion bash|zsh|fish
+
+Every file read or written may be ``-`` (standard input or output; see
+:mod:`ketacost.cli._streams`); ``--format jsonl`` prints JSON lines (see
+:mod:`ketacost.cli._jsonl`).
 
 User errors print one line to stderr and exit with code 2 (see :mod:`ketacost.cli._app`).
 """
 
 from __future__ import annotations
 
-from . import _batch, _documents, _estimate, _payers, _records, _serve  # noqa: F401 - register
+from . import (  # noqa: F401 - register
+    _batch,
+    _complete,
+    _documents,
+    _estimate,
+    _payers,
+    _records,
+    _serve,
+)
 from ._app import EXIT_PROBLEMS, EXIT_USER_ERROR, cli
 
 __all__ = ["EXIT_PROBLEMS", "EXIT_USER_ERROR", "cli", "main"]

@@ -1,4 +1,8 @@
-"""``ketacost gfe`` and ``ketacost superbill``: the documents, written to a file."""
+"""``ketacost gfe`` and ``ketacost superbill``: the documents, written to a file or stdout.
+
+With ``-o -`` the document alone goes to standard output (a PDF as its bytes) and the
+command's summary lines go to standard error.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import click
 
 from ketacost.cli._app import cli, fail
 from ketacost.cli._estimate import REQUEST, load
-from ketacost.cli._output import payers_option, write_private
+from ketacost.cli._output import payers_option
+from ketacost.cli._streams import is_stdio, name_of, one_stdin, read_input, write_output
 
 if TYPE_CHECKING:
     from ketacost._estimate import Estimate
@@ -30,9 +35,10 @@ def _output_option() -> Callable[[F], F]:
         "-o",
         "--output",
         "output",
-        type=click.Path(path_type=Path, dir_okay=False),
+        type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
         required=True,
-        help="The file to write.",
+        help="The file to write ('-': standard output; this command's messages then go to "
+        "standard error).",
     )
 
 
@@ -57,7 +63,7 @@ def _previous_gfe(path: Path) -> tuple[GoodFaithEstimate, str]:
     from ketacost.documents import GoodFaithEstimate
 
     try:
-        raw = path.read_bytes()
+        raw = read_input(path)
     except OSError as exc:
         fail(f"--replaces {path}: cannot read it ({exc.strerror or exc})")
     try:
@@ -66,8 +72,8 @@ def _previous_gfe(path: Path) -> tuple[GoodFaithEstimate, str]:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "the file"
         fail(
-            f"--replaces {path}: not a Good Faith Estimate's JSON as `ketacost gfe --format "
-            f"json` writes it ({where}: {first['msg']})"
+            f"--replaces {name_of(path)}: not a Good Faith Estimate's JSON as `ketacost gfe "
+            f"--format json` writes it ({where}: {first['msg']})"
         )
 
 
@@ -94,10 +100,10 @@ def _previous_gfe(path: Path) -> tuple[GoodFaithEstimate, str]:
 @click.option(
     "--replaces",
     "replaces_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
     default=None,
     help="A Good Faith Estimate's JSON (as --format json writes it) that this one replaces "
-    "after a change of scope: the new one lists what changed.",
+    "after a change of scope: the new one lists what changed ('-': standard input).",
 )
 @click.option(
     "--save",
@@ -131,15 +137,19 @@ def gfe(
     does not cover) and lists the items billed to a plan as not part of it. HTML prints from
     a browser; PDF needs the pdf extra; JSON is the document's data.
 
+    REQUEST and --replaces may be '-' (standard input); -o - writes the document to
+    standard output and the messages to standard error.
+
     \b
     Example:
       ketacost gfe examples/requests/iv-series-self-pay.yaml --format pdf -o gfe.pdf
+      ketacost gfe - --format json -o - < request.json > gfe.json
     """
-    from ketacost._render import usd
-    from ketacost.documents import render_gfe_html, render_gfe_pdf, timing_sentence
+    from ketacost.documents import render_gfe_html, render_gfe_pdf
 
     if db_url is not None and not save:
         fail("--db names the records database for --save; give --save too")
+    one_stdin(REQUEST=request_path, **{"--replaces": replaces_path})
     visits = _visits_range(expected_visits)
     previous = _previous_gfe(replaces_path) if replaces_path is not None else None
     request, payers, result, doc = make_gfe(
@@ -151,36 +161,49 @@ def gfe(
     )
     html = render_gfe_html(doc) if fmt == "html" or save else None
     pdf = render_gfe_pdf(doc) if fmt == "pdf" else None
+    to_stderr = is_stdio(output)
     if save:
         # Kept before it is written: a patient never holds a GFE the records lack; so the
         # folder it goes to must be there first.
-        if not output.parent.is_dir():
+        if not to_stderr and not output.parent.is_dir():
             fail(f"-o {output}: no folder {output.parent}; nothing was saved")
         assert html is not None
         gfe_id, keep = save_gfe_record(db_url, request, result, doc, html, pdf, payers)
-        click.echo(f"Saved as record {gfe_id}, kept until {keep.isoformat()}")
+        click.echo(f"Saved as record {gfe_id}, kept until {keep.isoformat()}", err=to_stderr)
         if issued is None and doc.issued != date.today():
             click.echo(
                 f"Note: issued {doc.issued.isoformat()}, the request's date, not today "
-                f"({date.today().isoformat()}); give --issued for the day it is handed out"
+                f"({date.today().isoformat()}); give --issued for the day it is handed out",
+                err=to_stderr,
             )
     if fmt == "pdf":
         assert pdf is not None
-        write_private(output, pdf)
+        write_output(output, pdf, binary=True)
     elif fmt == "html":
         assert html is not None
-        write_private(output, html)
+        write_output(output, html)
     elif fmt == "fhir":
         from ketacost.documents import render_gfe_fhir
 
-        write_private(output, render_gfe_fhir(doc) + "\n")
+        write_output(output, render_gfe_fhir(doc) + "\n")
     else:
         # newline="": "\n" on every OS, so the file's sha256 is gfe_digest's (--replaces).
-        write_private(output, doc.model_dump_json(indent=2) + "\n")
+        write_output(output, doc.model_dump_json(indent=2) + "\n")
+    _gfe_summary(doc, output)
+
+
+def _gfe_summary(doc: GoodFaithEstimate, output: Path) -> None:
+    """What ``gfe`` wrote, what it replaces and when it is due (stderr when -o -)."""
+    from ketacost._render import usd
+    from ketacost.documents import timing_sentence
+
+    err = is_stdio(output)
+    where = "standard output" if err else str(output)
     click.echo(
         f"Good Faith Estimate for {doc.patient.name}: {usd(doc.total_expected)} expected "
         f"from {doc.period_start.isoformat()} to {doc.period_end.isoformat()}; "
-        f"written to {output}"
+        f"written to {where}",
+        err=err,
     )
     if doc.reissue is not None:
         counts = {
@@ -189,10 +212,11 @@ def gfe(
         }
         click.echo(
             f"Replaces the estimate of {doc.reissue.replaces.issued.isoformat()}: "
-            + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+            + ", ".join(f"{n} {kind}" for kind, n in counts.items()),
+            err=err,
         )
     if doc.timing is not None:
-        click.echo(f"Due: {timing_sentence(doc.timing)}")
+        click.echo(f"Due: {timing_sentence(doc.timing)}", err=err)
 
 
 def make_gfe(
@@ -286,7 +310,8 @@ def superbill(
 ) -> None:
     """Write a superbill (for out-of-network reimbursement) for the visits of a request.
 
-    Each visit is taken as paid what the estimate says the patient pays.
+    Each visit is taken as paid what the estimate says the patient pays. REQUEST may be '-'
+    (standard input); -o - writes the superbill to standard output, the summary to stderr.
 
     \b
     Example:
@@ -312,14 +337,17 @@ def superbill(
         issued=issued.date() if issued else None,
     )
     if fmt == "pdf":
-        write_private(output, render_superbill_pdf(bill))
+        write_output(output, render_superbill_pdf(bill), binary=True)
     elif fmt == "html":
-        write_private(output, render_superbill_html(bill))
+        write_output(output, render_superbill_html(bill))
     elif fmt == "csv":
-        write_private(output, render_superbill_csv(bill))
+        write_output(output, render_superbill_csv(bill))
     else:
-        write_private(output, bill.model_dump_json(indent=2) + "\n")
+        write_output(output, bill.model_dump_json(indent=2) + "\n")
+    err = is_stdio(output)
     click.echo(
         f"Superbill for {bill.patient.name}: {len(bill.lines)} lines, charges "
-        f"{usd(bill.total_charge)}, paid {usd(bill.total_paid)}; written to {output}"
+        f"{usd(bill.total_charge)}, paid {usd(bill.total_paid)}; written to "
+        + ("standard output" if err else str(output)),
+        err=err,
     )

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 import click
 
 from ._app import cli, fail
-from ._output import echo_report, format_option, payers_option
+from ._complete import complete_payer_ids, complete_secondary_ids
+from ._output import FORMATS, echo_report, format_option, payers_option
+from ._streams import echo_jsonl, is_stdio, one_stdin, read_input, write_output
 
 if TYPE_CHECKING:
     from ketacost._estimate import Estimate
@@ -24,7 +26,9 @@ if TYPE_CHECKING:
 __all__ = ["compare", "estimate", "load", "schedule", "schemas"]
 
 REQUEST = click.argument(
-    "request_path", metavar="REQUEST", type=click.Path(path_type=Path, dir_okay=False)
+    "request_path",
+    metavar="REQUEST",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
 )
 
 
@@ -36,21 +40,22 @@ def library(payers_dir: Path | None) -> PayerLibrary:
 
 
 def load(request_path: Path, payers_dir: Path | None) -> tuple[EstimateRequest, PayerLibrary]:
-    from ketacost._loader import load_request
+    """A request (from a file, or standard input for ``-``) and the payer library it uses."""
+    from ._streams import load_request_input
 
     payers = library(payers_dir)
-    return load_request(request_path, payers=payers), payers
+    return load_request_input(request_path, payers), payers
 
 
 @cli.command()
 @REQUEST
-@format_option()
+@format_option((*FORMATS, "jsonl"))
 @click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
 @payers_option()
 @click.option(
     "--eligibility",
     "eligibility_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
     metavar="FILE",
     help="A payer's eligibility response (X12 271, or FHIR CoverageEligibilityResponse JSON) "
     "to start from: its deductible and out-of-pocket met, and plan year.",
@@ -77,18 +82,30 @@ def estimate(
     Prints a per-visit table, totals per plan year and overall, and a plain-English line for
     each kind of charge. JSON is the library's estimate JSON, unchanged; CSV is one row per
     billed line with every amount. With --eligibility, the request starts from the payer's
-    response; what it used and every warning go to standard error.
+    response; what it used and every warning go to standard error. REQUEST or FILE may be
+    '-' for standard input (a request there is JSON if it starts with '{', else YAML).
+
+    JSON lines (--format jsonl), one object per line, money as decimal strings: a "line"
+    record per billed line (the estimate JSON's line plus its visit's plan_year, payer_id
+    and network); a "plan_year" record per plan year; last, one "totals" record
+    (library_version, rules_hash, issued, payer_id, payer_name, network, visits, lines, every
+    total, warnings). "line" and "totals" records carry every money field ("0.00" when
+    none), and the money of the "line" records sums to the "totals" record's.
 
     \b
     Example:
       ketacost estimate examples/requests/esketamine-commercial.yaml
       ketacost estimate examples/requests/iv-series-self-pay.yaml --format json
+      cat request.json | ketacost estimate - --format jsonl | jq -c 'select(.record=="line")'
       ketacost estimate examples/requests/esketamine-commercial.yaml \\
           --eligibility examples/eligibility/commercial-ppo-fhir.json
     """
     from ketacost import estimate as estimate_request
     from ketacost._render import estimate_report, render_csv
 
+    if as_json and fmt not in ("table", "json"):
+        fail(f"--json is --format json; it cannot go with --format {fmt}")
+    one_stdin(REQUEST=request_path, **{"--eligibility": eligibility_path})
     request, library_given = load(request_path, payers_dir)
     payers: Mapping[str, Payer] = library_given
     if eligibility_path is not None:
@@ -100,6 +117,10 @@ def estimate(
     result = estimate_request(request, payers=payers)
     if fmt == "json" or as_json:
         click.echo(result.model_dump_json(indent=2))
+    elif fmt == "jsonl":
+        from ._jsonl import estimate_records
+
+        echo_jsonl(estimate_records(result))
     elif fmt == "csv":
         click.echo(render_csv(result), nl=False)
     else:
@@ -135,7 +156,7 @@ def _with_eligibility(
     """The request with an eligibility response applied; what it used, on standard error."""
     from ketacost.eligibility import ApplyPolicy, choose_member, read_eligibility
 
-    snapshots = read_eligibility(path.read_bytes())
+    snapshots = read_eligibility(read_input(path))
     wanted = member_id
     if wanted is None and len(snapshots) > 1:
         wanted = request.coverage.member_id or request.patient.member_id
@@ -156,7 +177,14 @@ def _dates(values: tuple[datetime, ...]) -> list[date]:
 
 @cli.command()
 @REQUEST
-@click.option("--payer", "payer_ids", multiple=True, metavar="ID", help="A payer id (repeat).")
+@click.option(
+    "--payer",
+    "payer_ids",
+    multiple=True,
+    metavar="ID",
+    shell_complete=complete_payer_ids,
+    help="A payer id (repeat).",
+)
 @click.option(
     "--network", "networks", multiple=True, type=click.Choice(["in", "out"]), help="(repeat)"
 )
@@ -186,9 +214,10 @@ def _dates(values: tuple[datetime, ...]) -> list[date]:
     "secondaries",
     multiple=True,
     metavar="ID",
+    shell_complete=complete_secondary_ids,
     help="A second payer on the coverage, or 'none' for the first payer alone (repeat).",
 )
-@format_option()
+@format_option((*FORMATS, "jsonl"))
 @payers_option()
 def compare(
     request_path: Path,
@@ -204,7 +233,13 @@ def compare(
     """Price one plan several ways, ranked by what the patient pays.
 
     Every combination of the given payers, networks, sessions, start dates, drug routes and
-    second payers is estimated; a dimension not given keeps the request's value.
+    second payers is estimated; a dimension not given keeps the request's value. REQUEST may
+    be '-' for standard input.
+
+    JSON lines (--format jsonl): an "option" record per variant, cheapest for the patient
+    first: the comparison JSON's row (rank, label, variant, payer_id, payer_name, network,
+    sessions, start, visits, totals, patient_cost, ...) with its library_version; money as
+    decimal strings.
 
     \b
     Example:
@@ -243,6 +278,10 @@ def compare(
     )
     if fmt == "json":
         click.echo(result.model_dump_json(indent=2))
+    elif fmt == "jsonl":
+        from ._jsonl import comparison_records
+
+        echo_jsonl(comparison_records(result))
     elif fmt == "csv":
         click.echo(render_comparison_csv(result), nl=False)
     else:
@@ -254,9 +293,10 @@ def compare(
 @click.option(
     "--ics",
     "ics_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
     default=None,
-    help="Also write the sessions to this iCalendar (.ics) file.",
+    help="Also write the sessions to this iCalendar (.ics) file ('-': to standard output, "
+    "instead of the table).",
 )
 @format_option(("table", "markdown"))
 @payers_option()
@@ -303,7 +343,12 @@ def schedule(request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Pa
     if ics_path is not None:
         from ketacost.ics import schedule_ics
 
-        ics_path.write_bytes(schedule_ics(request, result))
+        calendar = schedule_ics(request, result)
+        if is_stdio(ics_path):
+            write_output(ics_path, calendar)
+            click.echo(f"Calendar written to standard output ({len(rows)} events).", err=True)
+            return
+        ics_path.write_bytes(calendar)
         notes.append(f"Calendar written to {ics_path} ({len(rows)} events).")
     echo_report(
         Report(
@@ -316,18 +361,26 @@ def schedule(request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Pa
 
 
 @cli.command()
-@click.argument("folder", type=click.Path(path_type=Path, dir_okay=True, file_okay=False))
+@click.argument(
+    "folder", type=click.Path(path_type=Path, dir_okay=True, file_okay=False, allow_dash=True)
+)
 def schemas(folder: Path) -> None:
     """Write the JSON Schemas of the payer, clinic, request and estimate files to a folder.
+
+    With '-', print them instead as one JSON object, by file name (sorted keys).
 
     \b
     Example:
       ketacost schemas schemas/
+      ketacost schemas - | jq '."payer.schema.json".required'
     """
     import pydantic
 
     from ketacost._schema import GENERATED_WITH, json_schemas, schema_text
 
+    if is_stdio(folder):
+        write_output(folder, schema_text(dict(json_schemas())))
+        return
     folder.mkdir(parents=True, exist_ok=True)
     for name, schema in json_schemas().items():
         (folder / name).write_text(schema_text(schema), encoding="utf-8")

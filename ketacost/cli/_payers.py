@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._app import EXIT_PROBLEMS, EXIT_USER_ERROR, cli
+from ._complete import complete_payer_ids
 from ._estimate import library
 from ._output import echo_report, format_option, payers_option
+from ._streams import echo_jsonl, is_stdio
 
 if TYPE_CHECKING:
     from ketacost._dated import Dated
@@ -39,33 +41,31 @@ def payers() -> None:
 
 
 @payers.command("list")
-@format_option(("table", "json", "markdown"))
+@format_option(("table", "json", "jsonl", "markdown"))
 @payers_option()
 def list_payers(fmt: str, payers_dir: Path | None) -> None:
     """List the payers: id, name, kind, networks and when each was last reviewed.
 
+    JSON lines (--format jsonl): a "payer" record per payer, by id: record, id, name, kind,
+    networks, last_reviewed, illustrative.
+
     \b
     Example:
       ketacost payers list --payers my-payers/
+      ketacost payers list --format jsonl | jq -r 'select(.kind=="medicare") | .id'
     """
     from ketacost._render import Report, Table
+
+    from ._jsonl import payer_records, payer_summary
 
     lib = library(payers_dir)
     if fmt == "json":
         import json
 
-        data = [
-            {
-                "id": p.id,
-                "name": p.name,
-                "kind": p.kind,
-                "networks": sorted(p.networks),
-                "last_reviewed": p.metadata.last_reviewed.isoformat(),
-                "illustrative": p.metadata.illustrative,
-            }
-            for p in lib.values()
-        ]
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps([payer_summary(p) for p in lib.values()], indent=2))
+        return
+    if fmt == "jsonl":
+        echo_jsonl(payer_records(lib))
         return
     rows = tuple(
         (
@@ -175,7 +175,7 @@ def payer_report(p: Payer) -> Report:
 
 
 @payers.command("show")
-@click.argument("payer_id", metavar="ID")
+@click.argument("payer_id", metavar="ID", shell_complete=complete_payer_ids)
 @format_option(("table", "json", "markdown"))
 @payers_option()
 def show_payer(payer_id: str, fmt: str, payers_dir: Path | None) -> None:
@@ -210,7 +210,10 @@ def _loadable(directory: Path) -> dict[str, Payer]:
 
 @payers.command("check")
 @click.argument(
-    "directory", required=False, type=click.Path(path_type=Path, file_okay=False), default=None
+    "directory",
+    required=False,
+    type=click.Path(path_type=Path, file_okay=False, allow_dash=True),
+    default=None,
 )
 @click.option(
     "--max-age-days",
@@ -229,29 +232,52 @@ def check(directory: Path | None, max_age_days: int, today: datetime | None) -> 
     """Check every payer file: every error with file:line:column, and stale review dates.
 
     Exit code 2 when any file has an error, 1 when files are only stale, 0 when all is well.
+    With '-', one payer file is read from standard input and checked on its own (its
+    errors name <stdin>; the file-name-is-id rule does not apply).
 
     \b
     Example:
       ketacost payers check payers/ --max-age-days 180
+      ketacost payers check - < payers/commercial-ppo.yaml
     """
     from ketacost._library import check_payers, stale_payers
     from ketacost._paths import resolve_payer_dir
 
-    path, _ = resolve_payer_dir(directory)
-    issues = check_payers(path)
+    on = today.date() if today else date.today()
+    if is_stdio(directory):
+        issues, found = _check_stdin()
+        where, checked = "<stdin>", "the payer file on standard input"
+    else:
+        path, _ = resolve_payer_dir(directory)
+        issues, found = check_payers(path), _loadable(path)
+        where = str(path)
+        checked = f"{len(list(path.glob('*.yaml')))} payer files in {path}"
     for issue in issues:
         click.echo(f"{issue}")
-    on = today.date() if today else date.today()
-    stale = stale_payers(_loadable(path), today=on, max_age_days=max_age_days)
+    stale = stale_payers(found, today=on, max_age_days=max_age_days)
     for pid, reviewed, age in stale:
+        shown = where if is_stdio(directory) else f"{Path(where) / (pid + '.yaml')}"
         click.echo(
-            f"{path / (pid + '.yaml')}: metadata.last_reviewed: {reviewed.isoformat()} is "
+            f"{shown}: metadata.last_reviewed: {reviewed.isoformat()} is "
             f"{age} days old (more than {max_age_days}); review the payer's sources"
         )
-    files = len(list(path.glob("*.yaml")))
     errors = f"{len(issues)} error" + ("" if len(issues) == 1 else "s")
-    summary = f"{files} payer files in {path}: {errors}, {len(stale)} stale"
-    click.echo(summary, err=True)
+    click.echo(f"{checked}: {errors}, {len(stale)} stale", err=True)
     if issues:
         return EXIT_USER_ERROR
     return EXIT_PROBLEMS if stale else 0
+
+
+def _check_stdin() -> tuple[list[Any], dict[str, Payer]]:
+    """The issues of the payer file on standard input, and the payer when it loads."""
+    from ketacost._errors import PayerFileError
+    from ketacost._loader import _payer
+
+    from ._streams import parse_input
+
+    try:
+        data, source = parse_input(Path("-"), PayerFileError)
+        payer = _payer(data, source, None)
+    except PayerFileError as exc:
+        return list(exc.issues), {}
+    return [], {payer.id: payer}

@@ -2,7 +2,7 @@
 
     ketacost records init [--db URL]
     ketacost records save-gfe REQUEST [--issued DATE] [--pdf] [--payers DIR]
-    ketacost records list [--patient NAME | --open-disputes]
+    ketacost records list [--patient NAME | --open-disputes] [--format text|jsonl]
     ketacost records show ID [--html FILE] [--pdf FILE]     (a GFE's id or a bill check's)
     ketacost records reestimate [--changed-rules] [--clinic FILE] [--payers DIR]
     ketacost records purge [--today DATE] [--record ID]
@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ._app import EXIT_PROBLEMS, cli
+from ._app import EXIT_PROBLEMS, cli, fail
 from ._estimate import REQUEST, library
-from ._output import payers_option, write_private
+from ._output import payers_option
+from ._records_text import change_line, check_lines, gfe_lines, where
+from ._streams import echo_jsonl, is_stdio, write_output
 
 if TYPE_CHECKING:
-    from ketacost._money import Money
     from ketacost.records import Records
-    from ketacost.records._results import Reestimate, StoredCheck
 
 __all__ = ["bill", "records"]
 
@@ -104,15 +104,6 @@ def records_save_gfe(
     click.echo(f"Saved Good Faith Estimate {gfe_id} (kept until {keep.isoformat()})")
 
 
-def _check_lines(c: StoredCheck) -> list[str]:
-    when = c.bill_date.isoformat() if c.bill_date else "undated"
-    return [
-        f"bill check {c.check_id[:12]} of GFE {c.gfe_id[:12]}, bill {c.bill_id[:12]} "
-        f"({when}, {c.billed:$}): {len(c.findings)} finding(s)",
-        *(f"    {f.note}" for f in c.findings),
-    ]
-
-
 @records.command("list")
 @click.option("--patient", default=None, metavar="NAME", help="Only this patient's.")
 @click.option(
@@ -120,20 +111,43 @@ def _check_lines(c: StoredCheck) -> list[str]:
     is_flag=True,
     help="Bill checks whose 120 days to start a dispute have not run out today.",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "jsonl"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @db_option()
-def records_list(patient: str | None, open_disputes: bool, db_url: str | None) -> None:
-    """List the stored Good Faith Estimates, newest first (or the open disputes)."""
+def records_list(patient: str | None, open_disputes: bool, fmt: str, db_url: str | None) -> None:
+    """List the stored Good Faith Estimates, newest first (or the open disputes).
+
+    JSON lines (--format jsonl): a "gfe" record per GFE (record, id, issued, patient_name,
+    patient_birth_date, period_start, period_end, total_expected, keep_until, has_pdf);
+    with --open-disputes, a "bill_check" record per check (record, check_id, gfe_id,
+    patient_name, bill_id, bill_date, billed, findings). Money as decimal strings; nothing
+    is printed when there is nothing to list.
+    """
+    from ._jsonl import check_records, gfe_records
+
     if open_disputes:
         with _open(db_url) as rec:
             today = rec.today()
             checks = rec.open_disputes(today)
+        if fmt == "jsonl":
+            echo_jsonl(check_records(checks))
+            return
         if not checks:
             click.echo(f"No bill check has a dispute window open on {today.isoformat()}.")
         for c in checks:
-            click.echo(f"{c.patient_name}: " + "\n".join(_check_lines(c)))
+            click.echo(f"{c.patient_name}: " + "\n".join(check_lines(c)))
         return
     with _open(db_url) as rec:
         found = rec.list_gfes(patient=patient)
+    if fmt == "jsonl":
+        echo_jsonl(gfe_records(found))
+        return
     if not found:
         click.echo("No Good Faith Estimates stored.")
         return
@@ -149,17 +163,32 @@ def records_list(patient: str | None, open_disputes: bool, db_url: str | None) -
 
 @records.command("show")
 @click.argument("record_id", metavar="ID")
-@click.option("--html", "html_out", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--pdf", "pdf_out", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="Write the GFE's HTML to this file ('-': standard output).",
+)
+@click.option(
+    "--pdf",
+    "pdf_out",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="Write the GFE's PDF to this file ('-': standard output).",
+)
 @db_option()
 def records_show(
     record_id: str, html_out: Path | None, pdf_out: Path | None, db_url: str | None
 ) -> None:
     """Show a stored GFE or bill check (an id or its first 6+ characters).
 
-    For a GFE, --html and --pdf write its exact HTML or PDF.
+    For a GFE, --html and --pdf write its exact HTML or PDF; with '-' the document goes to
+    standard output and the rest to standard error (only one of them can be '-').
     """
     from ketacost.records import RecordNotFoundError
+
+    if is_stdio(html_out) and is_stdio(pdf_out):
+        fail("only one of --html and --pdf can be standard output ('-')")
+    err = is_stdio(html_out) or is_stdio(pdf_out)
 
     with _open(db_url) as rec:
         try:
@@ -169,64 +198,18 @@ def records_show(
                 raise
             check = rec.show_check(record_id)
             click.echo(f"Patient {check.patient_name}")
-            click.echo("\n".join(_check_lines(check)))
+            click.echo("\n".join(check_lines(check)))
             return
-    s = r.summary
-    click.echo(f"Good Faith Estimate {s.id}")
-    click.echo(f"  patient:     {s.patient_name} (born {s.patient_birth_date.isoformat()})")
-    click.echo(f"  issued:      {s.issued.isoformat()}; kept until {s.keep_until.isoformat()}")
-    click.echo(f"  period:      {s.period_start.isoformat()} to {s.period_end.isoformat()}")
-    click.echo(f"  expected:    {s.total_expected:$}")
-    for p in r.gfe.providers:
-        click.echo(f"    {p.provider.name} (NPI {p.provider.npi}): {p.expected_total:$}")
-    click.echo(f"  rules hash:  {r.rules_hash}")
-    used = [f.path for f in r.rule_files if f.used]
-    click.echo(f"  rule files:  {len(r.rule_files)} stored; read: {', '.join(used)}")
-    for c in r.checks:
-        when = c.bill_date.isoformat() if c.bill_date else "undated"
-        click.echo(
-            f"  bill {c.bill_id[:12]} ({when}, {c.billed:$}): {len(c.findings)} finding(s)"
-            f" [check {c.check_id[:12]}]"
-        )
-        for f in c.findings:
-            click.echo(f"    {f.note}")
+    click.echo("\n".join(gfe_lines(r)), err=err)
+    if pdf_out is not None and r.pdf is None:
+        raise click.ClickException("this Good Faith Estimate was stored without a PDF")
     if html_out is not None:
-        write_private(html_out, r.html)
-        click.echo(f"HTML written to {html_out}")
+        write_output(html_out, r.html)
+        click.echo(f"HTML written to {where(html_out)}", err=err)
     if pdf_out is not None:
-        if r.pdf is None:
-            raise click.ClickException("this Good Faith Estimate was stored without a PDF")
-        write_private(pdf_out, r.pdf)
-        click.echo(f"PDF written to {pdf_out}")
-
-
-def _signed(m: Money) -> str:
-    return f"+{m:$}" if m.cents >= 0 else f"{m:$}"
-
-
-def _change_line(r: Reestimate) -> str:
-    who = f"{r.patient_name or 'estimate'} {(r.gfe_ids or (r.estimate_id,))[0][:12]}"
-    if r.status == "error":
-        return f"{who}: cannot re-estimate: {r.message}"
-    if r.after is None:
-        return f"{who}: unchanged (none of its rule files changed)"
-    delta = r.change()
-    assert delta is not None
-    files = f" ({', '.join(r.changed_files)} changed)" if r.changed_files else ""
-    if r.status == "unchanged":
-        return f"{who}: unchanged{files}"
-    if r.after == r.before:
-        return f"{who}: CHANGED{files}: its warnings (the totals are the same)"
-    return (
-        f"{who}: CHANGED{files}: patient {r.before.patient:$} -> {r.after.patient:$} "
-        f"({_signed(delta.patient)}), plan {r.before.payer:$} -> {r.after.payer:$} "
-        f"({_signed(delta.payer)})"
-        + (
-            f", second payer {r.before.secondary:$} -> {r.after.secondary:$}"
-            if r.before.secondary or r.after.secondary
-            else ""
-        )
-    )
+        assert r.pdf is not None
+        write_output(pdf_out, r.pdf, binary=True)
+        click.echo(f"PDF written to {where(pdf_out)}", err=err)
 
 
 @records.command("reestimate")
@@ -238,9 +221,10 @@ def _change_line(r: Reestimate) -> str:
 @click.option(
     "--clinic",
     "clinic_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
     default=None,
-    help="A clinic file to re-price with (default: each estimate's stored clinic).",
+    help="A clinic file to re-price with (default: each estimate's stored clinic; "
+    "'-': standard input).",
 )
 @payers_option()
 @db_option()
@@ -251,9 +235,9 @@ def records_reestimate(
 
     Exit code 1 when an estimate changes (or cannot be re-run), else 0.
     """
-    from ketacost._loader import load_clinic
+    from ._streams import load_clinic_input
 
-    clinic = None if clinic_path is None else load_clinic(clinic_path)
+    clinic = None if clinic_path is None else load_clinic_input(clinic_path)
     with _open(db_url) as rec:
         results = rec.reestimate(
             library(payers_dir), changed_rules_only=changed_rules, clinic=clinic
@@ -262,7 +246,7 @@ def records_reestimate(
         click.echo("No estimates stored.")
         return 0
     for r in results:
-        click.echo(_change_line(r))
+        click.echo(change_line(r))
         for w in r.warnings_added:
             click.echo(f"    new warning: {w}")
         for w in r.warnings_removed:
@@ -317,21 +301,29 @@ def bill() -> None:
 
 
 @bill.command("check")
-@click.argument("bill_path", metavar="BILL", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument(
+    "bill_path", metavar="BILL", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True)
+)
 @click.option("--gfe", "gfe_id", metavar="ID", default=None, help="The GFE (default: found).")
 @db_option()
 def bill_check(bill_path: Path, gfe_id: str | None, db_url: str | None) -> None:
     """Compare a final bill with its GFE ($400 per provider, 45 CFR 149.620); store the result.
 
-    Without --gfe, the GFE is the patient's newest one covering the date of service.
+    Without --gfe, the GFE is the patient's newest one covering the date of service. BILL
+    may be '-' (standard input: JSON if it starts with '{', else YAML).
 
     \b
     Example:
       ketacost bill check bill.yaml
     """
-    from ketacost.records._bill_file import load_bill
+    from ketacost._errors import RequestFileError
+    from ketacost._validation import validate
+    from ketacost.records._bill_file import BillFile
 
-    found = load_bill(bill_path)
+    from ._streams import parse_input
+
+    data, source = parse_input(bill_path, RequestFileError)
+    found = validate(BillFile, data, source, RequestFileError)
     with _open(db_url) as rec:
         result = rec.check_bill(
             found.bill(),

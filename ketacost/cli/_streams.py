@@ -1,0 +1,187 @@
+"""``-`` for standard input and output, and JSON lines: the CLI's pipeline plumbing.
+
+Every file a command reads (a request, a clinic, an eligibility response, a bill, a payer
+file to check) may be ``-``: it is then read from standard input, and an error in it is
+named ``<stdin>`` (``<stdin>:3:7: plan.phases.0: ...``). A request read from standard input
+is JSON when its first character is ``{``, else YAML; a clinic file it names is looked for
+relative to the current folder. Every file a command writes may be ``-``: the document goes
+to standard output (a PDF as its exact bytes) and the command's own messages go to standard
+error, so that ``ketacost gfe REQUEST -o - > gfe.html`` holds the document alone. A document
+written to a file is owner-only (0600, see :func:`write_private`); what goes to standard
+output is the caller's to keep. A file literally named ``-`` is ``./-``.
+
+JSON lines (``--format jsonl``): one JSON object per line, each complete on its own, ASCII,
+keys in a fixed order, money as exact decimal strings (``"588.00"``); the same input gives the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ._app import fail
+from ._output import write_private
+
+if TYPE_CHECKING:
+    from ketacost._clinic import Clinic
+    from ketacost._errors import RuleFileError
+    from ketacost._payer import Payer
+    from ketacost._request import EstimateRequest
+    from ketacost._source import SourceMap
+
+__all__ = [
+    "STDIN_NAME",
+    "STDIO",
+    "echo_jsonl",
+    "is_stdio",
+    "jsonl_line",
+    "load_clinic_input",
+    "load_request_input",
+    "name_of",
+    "one_stdin",
+    "parse_input",
+    "read_input",
+    "write_output",
+]
+
+#: The name that means standard input (read) or standard output (written).
+STDIO = "-"
+#: How an error names standard input.
+STDIN_NAME = "<stdin>"
+
+
+def is_stdio(path: str | os.PathLike[str] | None) -> bool:
+    """Whether ``path`` is ``-`` (standard input or output).
+
+    Args:
+        path: a path from the command line, or ``None`` when the option was not given.
+
+    Returns:
+        True for ``-`` exactly (``./-`` is a file).
+    """
+    return path is not None and os.fspath(path) == STDIO
+
+
+def name_of(path: str | os.PathLike[str]) -> str:
+    """How messages name a path: ``<stdin>`` for ``-``, else the path as given."""
+    return STDIN_NAME if is_stdio(path) else os.fspath(path)
+
+
+def one_stdin(**options: str | os.PathLike[str] | None) -> None:
+    """Refuse a command line that reads standard input twice (exit 2).
+
+    Args:
+        **options: each input by the name the user typed (``REQUEST``, ``--eligibility``).
+    """
+    dashed = [name for name, path in options.items() if is_stdio(path)]
+    if len(dashed) > 1:
+        fail(f"only one input can be standard input ('-'); got {' and '.join(dashed)}")
+
+
+def read_input(path: Path) -> bytes:
+    """The bytes of a file named on the command line, or of standard input for ``-``."""
+    if is_stdio(path):
+        return sys.stdin.buffer.read()
+    return path.read_bytes()
+
+
+def parse_input(path: Path, error_cls: type[RuleFileError]) -> tuple[Any, SourceMap]:
+    """Read and parse a YAML or JSON document from a file or from standard input.
+
+    A file is read by the library's own reader (its name decides JSON or YAML); standard
+    input is JSON when it starts with ``{`` or ``[``, else YAML, with the same size limit,
+    UTF-8 check and ``<stdin>:line:column`` positions.
+
+    Args:
+        path: the path given, or ``-``.
+        error_cls: the error a bad document raises (it names the file, line and column).
+
+    Returns:
+        The parsed data and its source map.
+    """
+    from ketacost._errors import FileIssue
+    from ketacost._json_parser import parse_json
+    from ketacost._limits import MAX_RULE_FILE_BYTES
+    from ketacost._loader import read_document
+    from ketacost._source import position_of_byte, too_large_issue
+    from ketacost._yaml_parser import parse_yaml
+
+    if not is_stdio(path):
+        data, source, _ = read_document(path, error_cls)
+        return data, source
+    raw = sys.stdin.buffer.read(MAX_RULE_FILE_BYTES + 1)
+    too_large = too_large_issue(len(raw), STDIN_NAME)
+    if too_large is not None:
+        raise error_cls([too_large])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = position_of_byte(raw, exc.start)
+        message = f"not UTF-8 text: byte {raw[exc.start]:#04x} at byte offset {exc.start}"
+        raise error_cls([FileIssue(STDIN_NAME, line, column, "", message)]) from None
+    parse = parse_json if text.lstrip()[:1] in ("{", "[") else parse_yaml
+    return parse(text, STDIN_NAME, error_cls)
+
+
+def load_request_input(path: Path, payers: Mapping[str, Payer]) -> EstimateRequest:
+    """A request from a file or standard input, checked against ``payers``."""
+    if not is_stdio(path):
+        from ketacost._loader import load_request
+
+        return load_request(path, payers=payers)
+    from ketacost._errors import RequestFileError
+    from ketacost._loader import _request
+
+    data, source = parse_input(path, RequestFileError)
+    return _request(data, source, payers, Path.cwd())
+
+
+def load_clinic_input(path: Path) -> Clinic:
+    """A clinic file, or a clinic document on standard input."""
+    if not is_stdio(path):
+        from ketacost._loader import load_clinic
+
+        return load_clinic(path)
+    from ketacost._errors import ClinicFileError
+    from ketacost._loader import _clinic
+
+    data, source = parse_input(path, ClinicFileError)
+    return _clinic(data, source)
+
+
+def write_output(path: Path, data: bytes | str, *, binary: bool = False) -> None:
+    """Write a document to a file (owner-only, 0600) or, for ``-``, to standard output.
+
+    Args:
+        path: the path given, or ``-``.
+        data: the document; text is written as UTF-8.
+        binary: the document is not text (a PDF): refused on a terminal, where it would
+            only garble the screen.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if not is_stdio(path):
+        write_private(path, raw)
+        return
+    stdout = sys.stdout.buffer
+    if binary and stdout.isatty():
+        fail("refusing to write a PDF to a terminal; redirect it ('> file.pdf') or pipe it")
+    stdout.write(raw)
+    stdout.flush()
+
+
+def jsonl_line(record: Mapping[str, Any]) -> str:
+    """One JSON line: compact, ASCII, keys in the order given (no newline)."""
+    return json.dumps(record, ensure_ascii=True, separators=(",", ":"))
+
+
+def echo_jsonl(records: Iterable[Mapping[str, Any]]) -> None:
+    """Print records as JSON lines on standard output, one object per line."""
+    for record in records:
+        click.echo(jsonl_line(record))
