@@ -64,6 +64,7 @@ COMMANDS = [
     ["superbill"],
     ["serve"],
     ["schemas"],
+    ["completion"],
 ]
 
 

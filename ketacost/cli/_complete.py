@@ -72,10 +72,12 @@ def completion(shell: str) -> None:
     Payer ids complete from the payer folder (--payers, else $KETACOST_PAYERS, else the
     bundled one).
 
+    The script asks ketacost itself (through $_KETACOST_COMPLETE) for each completion.
+
     \b
-    Set-up:
-      bash: eval "$(ketacost completion bash)"          (in ~/.bashrc)
-      zsh:  eval "$(ketacost completion zsh)"           (in ~/.zshrc)
+    Example (set-up, once per shell):
+      bash: eval "$(ketacost completion bash)"     # in ~/.bashrc
+      zsh:  eval "$(ketacost completion zsh)"      # in ~/.zshrc, after compinit
       fish: ketacost completion fish > ~/.config/fish/completions/ketacost.fish
     """
     from click.shell_completion import get_completion_class
@@ -83,4 +85,5 @@ def completion(shell: str) -> None:
     root = click.get_current_context().find_root()
     cls = get_completion_class(shell)
     assert cls is not None  # every name of SHELLS is one of click's
-    click.echo(cls(root.command, {}, "ketacost", "_KETACOST_COMPLETE").source())
+    # The bytes click prints for _KETACOST_COMPLETE=SHELL_source (no newline of its own).
+    click.echo(cls(root.command, {}, "ketacost", "_KETACOST_COMPLETE").source(), nl=False)
