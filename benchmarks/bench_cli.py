@@ -3,7 +3,8 @@
     python benchmarks/bench_cli.py [--runs 5]
 
 Times, each in a fresh process (best of ``--runs``): the bare interpreter (``python -c
-pass``, the floor), ``import ketacost``, ``ketacost --help`` and ``ketacost estimate FILE``
+pass``, the floor), ``import ketacost``, ``ketacost --help``, a shell completing a payer id
+(``_KETACOST_COMPLETE=bash_complete``, what every TAB runs) and ``ketacost estimate FILE``
 on ``examples/requests/esketamine-commercial.yaml`` (output to /dev/null). The command is
 the ``ketacost`` script beside this Python when it exists, else ``python -m ketacost``.
 Targets (issue 10): ``--help`` <= 0.15 s and ``estimate FILE`` <= 0.4 s. The machine is
@@ -29,12 +30,23 @@ def command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "ketacost"]
 
 
-def best(argv: list[str], runs: int) -> float:
-    """Best wall time of ``argv`` in a fresh process; stops if it fails."""
+#: What a bash completion of ``ketacost payers show medicare-`` sets (the script's request).
+COMPLETE = {
+    "_KETACOST_COMPLETE": "bash_complete",
+    "COMP_WORDS": "ketacost payers show medicare-",
+    "COMP_CWORD": "3",
+}
+
+
+def best(argv: list[str], runs: int, env: dict[str, str] | None = None) -> float:
+    """Best wall time of ``argv`` in a fresh process (``env`` added); stops if it fails."""
     times = []
+    environ = {**os.environ, **(env or {})}
     for _ in range(runs):
         began = time.perf_counter()
-        done = subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        done = subprocess.run(
+            argv, cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         times.append(time.perf_counter() - began)
         if done.returncode != 0:
             sys.exit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.decode()[-500:]}")
@@ -46,19 +58,21 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     cli = command()
-    cases = [
-        ("python -c pass (floor)", [sys.executable, "-c", "pass"], None),
-        ("python -c 'import ketacost'", [sys.executable, "-c", "import ketacost"], None),
-        ("ketacost --help", [*cli, "--help"], 0.15),
-        (f"ketacost estimate {REQUEST.relative_to(ROOT)}", [*cli, "estimate", str(REQUEST)], 0.4),
+    estimate = f"ketacost estimate {REQUEST.relative_to(ROOT)}"
+    cases: list[tuple[str, list[str], float | None, dict[str, str] | None]] = [
+        ("python -c pass (floor)", [sys.executable, "-c", "pass"], None, None),
+        ("python -c 'import ketacost'", [sys.executable, "-c", "import ketacost"], None, None),
+        ("ketacost --help", [*cli, "--help"], 0.15, None),
+        ("ketacost payers show medicare-<TAB> (completion)", cli, 0.15, COMPLETE),
+        (estimate, [*cli, "estimate", str(REQUEST)], 0.4, None),
     ]
     print(
         f"Python {platform.python_version()}, {os.cpu_count()} cores (load average "
         f"{os.getloadavg()[0]:.1f}); cold start, "
         f"best of {args.runs} fresh processes ({' '.join(Path(c).name for c in cli)})"
     )
-    for name, argv, target in cases:
-        seconds = best(argv, args.runs)
+    for name, argv, target, env in cases:
+        seconds = best(argv, args.runs, env)
         note = "" if target is None else f"  (target <= {target:g} s)"
         print(f"{name:64} {seconds:6.3f} s{note}")
 

@@ -6,9 +6,11 @@ Driven two ways: through click's ``ShellComplete`` API, and the way a shell asks
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,32 @@ def test_bash_runs_the_script_and_completes_a_payer_id(tmp_path: Path) -> None:
         ["bash", "-c", shell], capture_output=True, text=True, check=True, timeout=60, cwd=ROOT
     )
     assert done.stdout.split() == ["commercial-hmo", "commercial-ppo"], done.stderr
+
+
+def test_completing_a_payer_id_imports_no_model() -> None:
+    """Completion runs on every TAB: it reads file names, never a model or the engine."""
+    from test_cli_startup import HEAVY
+
+    code = textwrap.dedent(
+        f"""
+        import contextlib, io, json, os, runpy, sys
+
+        os.environ.update(_KETACOST_COMPLETE="bash_complete", COMP_CWORD="3",
+                          COMP_WORDS="ketacost payers show medicare-p")
+        sys.argv = ["ketacost"]
+        raw = io.BytesIO()  # click writes the completions as bytes
+        with contextlib.redirect_stdout(io.TextIOWrapper(raw, encoding="utf-8")) as text:
+            try:
+                runpy.run_module("ketacost", run_name="__main__", alter_sys=True)
+            except SystemExit:
+                pass
+            text.flush()
+        heavy = [m for m in {HEAVY!r} if m in sys.modules]
+        print(json.dumps({{"out": raw.getvalue().decode(), "heavy": heavy}}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found == {"out": "plain,medicare-part-b\n", "heavy": []}

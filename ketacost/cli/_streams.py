@@ -17,7 +17,6 @@ same bytes.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -178,6 +177,8 @@ def write_output(path: Path, data: bytes | str, *, binary: bool = False) -> None
 
 def jsonl_line(record: Mapping[str, Any]) -> str:
     """One JSON line: compact, ASCII, keys in the order given (no newline)."""
+    import json
+
     return json.dumps(record, ensure_ascii=True, separators=(",", ":"))
 
 
