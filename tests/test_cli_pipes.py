@@ -117,6 +117,15 @@ def test_eligibility_from_stdin_is_the_file() -> None:
     assert from_stdin.stderr == from_file.stderr  # what it used, on stderr both times
 
 
+@pytest.mark.usefixtures("in_requests")
+def test_an_eligibility_error_names_the_file_or_stdin() -> None:
+    args = ("estimate", ESKETAMINE, "--eligibility")
+    from_file = run(*args, ESKETAMINE)
+    assert_user_error(from_file, f"--eligibility {ESKETAMINE}: FHIR $: not JSON")
+    from_stdin = run(*args, "-", stdin=ESKETAMINE.read_bytes())
+    assert_user_error(from_stdin, "--eligibility <stdin>: FHIR $: not JSON")
+
+
 def test_standard_input_is_read_once() -> None:
     result = run("estimate", "-", "--eligibility", "-", stdin="")
     assert_user_error(result, "only one input can be standard input", "REQUEST and --eligibility")

@@ -15,7 +15,7 @@ import click
 from ._app import cli, fail
 from ._complete import complete_payer_ids, complete_secondary_ids
 from ._output import FORMATS, echo_report, format_option, payers_option
-from ._streams import echo_jsonl, is_stdio, one_stdin, read_input, write_output
+from ._streams import echo_jsonl, is_stdio, name_of, one_stdin, read_input, write_output
 
 if TYPE_CHECKING:
     from ketacost._estimate import Estimate
@@ -154,13 +154,17 @@ def _with_eligibility(
     member_id: str | None,
 ) -> tuple[EstimateRequest, Mapping[str, Payer]]:
     """The request with an eligibility response applied; what it used, on standard error."""
+    from ketacost._errors import EligibilityError
     from ketacost.eligibility import ApplyPolicy, choose_member, read_eligibility
 
-    snapshots = read_eligibility(read_input(path))
-    wanted = member_id
-    if wanted is None and len(snapshots) > 1:
-        wanted = request.coverage.member_id or request.patient.member_id
-    snapshot = choose_member(snapshots, wanted)
+    try:
+        snapshots = read_eligibility(read_input(path))
+        wanted = member_id
+        if wanted is None and len(snapshots) > 1:
+            wanted = request.coverage.member_id or request.patient.member_id
+        snapshot = choose_member(snapshots, wanted)
+    except EligibilityError as exc:  # the response's own problem: say which file it is
+        raise click.ClickException(f"--eligibility {name_of(path)}: {exc}") from None
     applied = snapshot.apply(request, payers, policy=ApplyPolicy(use_cost_sharing=use_cost_sharing))
     for use in applied.used:
         value = use.amount if use.amount is not None else use.percent
