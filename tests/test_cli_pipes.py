@@ -267,13 +267,28 @@ def test_payers_list_jsonl_is_the_json_list() -> None:
     assert {r["id"] for r in records} >= {"commercial-ppo", "medicare-part-b", "self-pay"}
 
 
+def test_schedule_jsonl_is_the_table_and_the_estimate(tmp_path: Path) -> None:
+    records = jsonl(run("schedule", IV_SELF_PAY, "--format", "jsonl"))
+    visits = json.loads(run("estimate", IV_SELF_PAY, "--format", "json").stdout)["visits"]
+    assert [r["record"] for r in records] == ["session"] * len(visits) == ["session"] * 18
+    assert [r["date"] for r in records] == [v["date"] for v in visits]
+    assert [r["patient"] for r in records] == [v["totals"]["patient"] for v in visits]
+    table = run("--plain", "schedule", IV_SELF_PAY).stdout
+    assert all(f"{r['date']}  {r['day']}" in table for r in records)
+    # With a calendar file too: the records still alone on stdout, the note on stderr.
+    both = run("schedule", IV_SELF_PAY, "--format", "jsonl", "--ics", tmp_path / "s.ics")
+    assert jsonl(both) == records
+    assert "Calendar written to" in both.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (("estimate", ESKETAMINE, "--json", "--format", "jsonl"), "--json is --format json"),
         (("payers", "show", "self-pay", "--format", "jsonl"), "'jsonl' is not one of"),
         (("gfe", IV_SELF_PAY, "--format", "jsonl", "-o", "-"), "'jsonl' is not one of"),
-        (("schedule", IV_SELF_PAY, "--format", "jsonl"), "'jsonl' is not one of"),
+        (("schedule", IV_SELF_PAY, "--format", "jsonl", "--ics", "-"), "both write to standard"),
+        (("payers", "check", "--format", "jsonl"), "No such option '--format'"),
         (("estimate", ESKETAMINE, "--member", "x", "--format", "jsonl"), "need --eligibility"),
     ],
 )

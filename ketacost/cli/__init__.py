@@ -28,6 +28,7 @@ from . import (  # noqa: F401 - register
     _estimate,
     _payers,
     _records,
+    _schedule,
     _serve,
 )
 from ._app import EXIT_PROBLEMS, EXIT_USER_ERROR, cli

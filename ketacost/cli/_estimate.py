@@ -15,7 +15,7 @@ import click
 from ._app import cli, fail
 from ._complete import complete_payer_ids, complete_secondary_ids
 from ._output import FORMATS, echo_report, format_option, payers_option
-from ._streams import echo_jsonl, is_stdio, name_of, one_stdin, read_input, write_output
+from ._streams import echo_jsonl, name_of, one_stdin, read_input
 
 if TYPE_CHECKING:
     from ketacost._estimate import Estimate
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ketacost._payer import Payer
     from ketacost._request import EstimateRequest
 
-__all__ = ["compare", "estimate", "load", "schedule", "schemas"]
+__all__ = ["REQUEST", "compare", "estimate", "library", "load"]
 
 REQUEST = click.argument(
     "request_path",
@@ -290,103 +290,3 @@ def compare(
         click.echo(render_comparison_csv(result), nl=False)
     else:
         echo_report(comparison_report(result), fmt)
-
-
-@cli.command()
-@REQUEST
-@click.option(
-    "--ics",
-    "ics_path",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
-    default=None,
-    help="Also write the sessions to this iCalendar (.ics) file ('-': to standard output, "
-    "instead of the table).",
-)
-@format_option(("table", "markdown"))
-@payers_option()
-def schedule(request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Path | None) -> None:
-    """The dated sessions of a request's plan (and what each visit is expected to cost).
-
-    With --ics, the sessions are also written as a calendar file (one all-day event per
-    session) that imports into common calendar apps; it needs the calendar extra.
-
-    \b
-    Example:
-      ketacost schedule examples/requests/iv-series-self-pay.yaml --ics sessions.ics
-    """
-    from ketacost import estimate as estimate_request
-    from ketacost._plan import expand
-    from ketacost._render import Report, Table, usd
-
-    request, payers = load(request_path, payers_dir)
-    result = estimate_request(request, payers=payers)
-    owed = {v.number: v.totals.patient for v in result.visits}
-    rows = []
-    for v in expand(request.plan):
-        template = request.clinic.sessions[v.session]
-        moved = "" if v.date == v.nominal_date else f"moved from {v.nominal_date.isoformat()}"
-        rows.append(
-            (
-                str(v.number),
-                v.date.isoformat(),
-                v.date.strftime("%a"),
-                v.phase_name,
-                template.description,
-                f"{template.minutes} min" if template.minutes else "",
-                usd(owed[v.number]),
-                moved,
-            )
-        )
-    table = Table(
-        "Sessions",
-        ("#", "Date", "Day", "Phase", "Session", "Length", "You pay", "Note"),
-        tuple(rows),
-        frozenset({0, 5, 6}),
-    )
-    notes = []
-    if ics_path is not None:
-        from ketacost.ics import schedule_ics
-
-        calendar = schedule_ics(request, result)
-        if is_stdio(ics_path):
-            write_output(ics_path, calendar)
-            click.echo(f"Calendar written to standard output ({len(rows)} events).", err=True)
-            return
-        ics_path.write_bytes(calendar)
-        notes.append(f"Calendar written to {ics_path} ({len(rows)} events).")
-    echo_report(
-        Report(
-            title=f"Schedule at {request.clinic.name}",
-            tables=(table,),
-            notes=tuple(notes),
-        ),
-        fmt,
-    )
-
-
-@cli.command()
-@click.argument(
-    "folder", type=click.Path(path_type=Path, dir_okay=True, file_okay=False, allow_dash=True)
-)
-def schemas(folder: Path) -> None:
-    """Write the JSON Schemas of the payer, clinic, request and estimate files to a folder.
-
-    With '-', print them instead as one JSON object, by file name (sorted keys).
-
-    \b
-    Example:
-      ketacost schemas schemas/
-      ketacost schemas - | jq '."payer.schema.json".required'
-    """
-    import pydantic
-
-    from ketacost._schema import GENERATED_WITH, json_schemas, schema_text
-
-    if is_stdio(folder):
-        write_output(folder, schema_text(dict(json_schemas())))
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, schema in json_schemas().items():
-        (folder / name).write_text(schema_text(schema), encoding="utf-8")
-    (folder / GENERATED_WITH).write_text(f"pydantic {pydantic.VERSION}\n")
-    click.echo(f"wrote {len(json_schemas())} schemas to {folder}")

@@ -1,0 +1,164 @@
+"""``ketacost schedule`` and ``ketacost schemas``: a plan's dated sessions, and the schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ._app import cli, fail
+from ._estimate import REQUEST, load
+from ._output import echo_report, format_option, payers_option
+from ._streams import echo_jsonl, is_stdio, write_output
+
+if TYPE_CHECKING:
+    from ketacost._estimate import Estimate
+    from ketacost._request import EstimateRequest
+
+__all__ = ["schedule", "schemas", "session_records"]
+
+
+def session_records(request: EstimateRequest, result: Estimate) -> Iterator[dict[str, Any]]:
+    """A ``session`` record per dated session of the plan, in order.
+
+    Args:
+        request: the request whose plan is expanded.
+        result: its estimate (what each visit costs the patient).
+
+    Yields:
+        ``record``, ``number``, ``date``, ``day``, ``phase``, ``session``, ``description``,
+        ``minutes`` (or null), ``patient`` and ``patient_net`` (decimal strings) and
+        ``moved_from`` (the date before a holiday or closure moved it, or null).
+    """
+    from ketacost._plan import expand
+
+    totals = {v.number: v.totals for v in result.visits}
+    for v in expand(request.plan):
+        template = request.clinic.sessions[v.session]
+        yield {
+            "record": "session",
+            "number": v.number,
+            "date": v.date.isoformat(),
+            "day": v.date.strftime("%a"),
+            "phase": v.phase_name,
+            "session": v.session,
+            "description": template.description,
+            "minutes": template.minutes or None,
+            "patient": str(totals[v.number].patient),
+            "patient_net": str(totals[v.number].patient_net),
+            "moved_from": None if v.date == v.nominal_date else v.nominal_date.isoformat(),
+        }
+
+
+@cli.command()
+@REQUEST
+@click.option(
+    "--ics",
+    "ics_path",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    default=None,
+    help="Also write the sessions to this iCalendar (.ics) file ('-': to standard output, "
+    "instead of the table).",
+)
+@format_option(("table", "jsonl", "markdown"))
+@payers_option()
+def schedule(request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Path | None) -> None:
+    """The dated sessions of a request's plan (and what each visit is expected to cost).
+
+    With --ics, the sessions are also written as a calendar file (one all-day event per
+    session) that imports into common calendar apps; it needs the calendar extra. REQUEST
+    may be '-' (standard input).
+
+    JSON lines (--format jsonl): a "session" record per session, in order: record, number,
+    date, day, phase, session, description, minutes, patient, patient_net (decimal
+    strings), moved_from (null unless a closure moved it).
+
+    \b
+    Example:
+      ketacost schedule examples/requests/iv-series-self-pay.yaml --ics sessions.ics
+      ketacost schedule examples/requests/iv-series-self-pay.yaml --ics - > sessions.ics
+    """
+    from ketacost import estimate as estimate_request
+
+    if fmt == "jsonl" and is_stdio(ics_path):
+        fail("--ics - and --format jsonl both write to standard output; give --ics a file")
+    request, payers = load(request_path, payers_dir)
+    result = estimate_request(request, payers=payers)
+    sessions = list(session_records(request, result))
+    notes = []
+    if ics_path is not None:
+        from ketacost.ics import schedule_ics
+
+        calendar = schedule_ics(request, result)
+        if is_stdio(ics_path):
+            write_output(ics_path, calendar)
+            click.echo(f"Calendar written to standard output ({len(sessions)} events).", err=True)
+            return
+        ics_path.write_bytes(calendar)
+        notes.append(f"Calendar written to {ics_path} ({len(sessions)} events).")
+    if fmt == "jsonl":
+        echo_jsonl(sessions)
+        for note in notes:
+            click.echo(note, err=True)
+        return
+    _echo_table(request, sessions, notes, fmt)
+
+
+def _echo_table(
+    request: EstimateRequest, sessions: list[dict[str, Any]], notes: list[str], fmt: str
+) -> None:
+    """The sessions as a table (or markdown)."""
+    from ketacost._money import Money
+    from ketacost._render import Report, Table, usd
+
+    rows = tuple(
+        (
+            str(s["number"]),
+            s["date"],
+            s["day"],
+            s["phase"],
+            s["description"],
+            f"{s['minutes']} min" if s["minutes"] else "",
+            usd(Money(s["patient"])),
+            f"moved from {s['moved_from']}" if s["moved_from"] else "",
+        )
+        for s in sessions
+    )
+    table = Table(
+        "Sessions",
+        ("#", "Date", "Day", "Phase", "Session", "Length", "You pay", "Note"),
+        rows,
+        frozenset({0, 5, 6}),
+    )
+    title = f"Schedule at {request.clinic.name}"
+    echo_report(Report(title=title, tables=(table,), notes=tuple(notes)), fmt)
+
+
+@cli.command()
+@click.argument(
+    "folder", type=click.Path(path_type=Path, dir_okay=True, file_okay=False, allow_dash=True)
+)
+def schemas(folder: Path) -> None:
+    """Write the JSON Schemas of the payer, clinic, request and estimate files to a folder.
+
+    With '-', print them instead as one JSON object, by file name (sorted keys).
+
+    \b
+    Example:
+      ketacost schemas schemas/
+      ketacost schemas - | jq '."payer.schema.json".required'
+    """
+    import pydantic
+
+    from ketacost._schema import GENERATED_WITH, json_schemas, schema_text
+
+    if is_stdio(folder):
+        write_output(folder, schema_text(dict(json_schemas())))
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, schema in json_schemas().items():
+        (folder / name).write_text(schema_text(schema), encoding="utf-8")
+    (folder / GENERATED_WITH).write_text(f"pydantic {pydantic.VERSION}\n")
+    click.echo(f"wrote {len(json_schemas())} schemas to {folder}")
