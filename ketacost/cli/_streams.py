@@ -23,8 +23,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from ._app import fail
 from ._output import write_private
 
@@ -183,6 +181,12 @@ def jsonl_line(record: Mapping[str, Any]) -> str:
 
 
 def echo_jsonl(records: Iterable[Mapping[str, Any]]) -> None:
-    """Print records as JSON lines on standard output, one object per line."""
+    """Print records as JSON lines on standard output, one object per line.
+
+    Written as bytes: each line ends in a line feed on every OS (never a text-mode CRLF).
+    """
+    sys.stdout.flush()
+    stdout = sys.stdout.buffer
     for record in records:
-        click.echo(jsonl_line(record))
+        stdout.write(jsonl_line(record).encode("ascii") + b"\n")
+    stdout.flush()
