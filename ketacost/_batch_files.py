@@ -38,6 +38,7 @@ __all__ = [
     "read_rows",
     "replacing",
     "shown",
+    "stream_rows",
     "write_csv",
     "write_rows",
 ]
@@ -201,6 +202,14 @@ def _data_rows(
 def parse_rows(text: str, name: str = "<batch>") -> list[dict[str, str | None]]:
     """The rows of batch CSV text; ``name`` is the file named in errors (see :func:`read_rows`)."""
     return list(_rows(io.StringIO(text, newline=""), name))
+
+
+def stream_rows(lines: Iterable[str], name: str) -> Iterator[dict[str, str | None]]:
+    """The rows of an open file's lines (standard input, a pipe), read as they are used.
+
+    The header is checked at once; ``name`` is the file named in errors.
+    """
+    return _rows(lines, name)
 
 
 @contextlib.contextmanager

@@ -132,11 +132,13 @@ from ._errors import (
     UnknownPayerError,
 )
 from ._estimate import Totals
+from ._frames import FRAME_COLUMNS, estimate_batches, estimate_frame
 from ._library import default_payers, load_payers
 from ._loader import load_clinic, request_from_data
 from ._payer import Payer
 
 __all__ = [
+    "FRAME_COLUMNS",
     "INPUT_COLUMNS",
     "OUTPUT_COLUMNS",
     "PLAN_TEMPLATES",
@@ -147,6 +149,9 @@ __all__ = [
     "check_output_path",
     "count_rows",
     "default_clinic_path",
+    "error_row",
+    "estimate_batches",
+    "estimate_frame",
     "estimate_row",
     "iter_batch",
     "parse_rows",
@@ -493,7 +498,15 @@ def estimate_row(
     Never raises (but for ``KeyboardInterrupt`` and the like): whatever goes wrong with the
     row is its ``error``, prefixed with its input line when it has one (``line 7: ...``).
     """
-    out = {
+    try:
+        return {**_echoed_cells(row), **_estimated_cells(row, clinic, payers, issued)}
+    except Exception as exc:  # one row's failure, whatever it is, is that row's error
+        return error_row(row, _error_text(exc, row))
+
+
+def _echoed_cells(row: Row) -> dict[str, str]:
+    """The input cells an output row repeats."""
+    return {
         "row_id": _cell(row, "row_id"),
         "payer": _cell(row, "payer"),
         "network": _cell(row, "network") or "in",
@@ -501,16 +514,20 @@ def estimate_row(
         "session": _cell(row, "session"),
         "start": _cell(row, "start"),
     }
-    try:
-        return {**out, **_estimated_cells(row, clinic, payers, issued)}
-    except Exception as exc:  # one row's failure, whatever it is, is that row's error
-        text = _error_text(exc, row)
+
+
+def error_row(row: Row, text: str) -> dict[str, str]:
+    """The output row of a bad input row: its ``error`` is ``text`` (``column: what``).
+
+    The text is prefixed with the row's input line when it has one (``line 7: ...``) and cut
+    to 300 characters; the amounts are empty.
+    """
     if line := _cell(row, LINE):
         text = f"line {line}: {text}"
     if len(text) > _MAX_ERROR:
         text = text[: _MAX_ERROR - 3] + "..."
     empty = {"visits": "", "first_visit": "", "last_visit": "", **_money_cells(None)}
-    return {**out, **empty, "error": text}
+    return {**_echoed_cells(row), **empty, "error": text}
 
 
 # -- many rows, many cores ---------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""``ketacost batch INPUT.csv OUTPUT.csv``: many estimates at once, on every core.
+"""``ketacost batch INPUT.csv OUTPUT.csv``: many estimates at once, on every core or a cluster.
+
+``--engine local`` (the default) is the streaming batch on this machine's cores;
+``--engine dask --scheduler ADDRESS`` runs the same rows on a Dask cluster (``ketacost._dask``).
+``-`` is standard input or output (CSV; JSON lines out); ``--format`` chooses the output's.
 
 Exit codes: 0 every row estimated; 1 some rows failed (their error cells say why) or a worker
 process died; 2 a user error (see ``_app``); 130 interrupted (Ctrl-C), the output unchanged.
@@ -6,10 +10,12 @@ process died; 2 a user error (see ``_app``); 130 interrupted (Ctrl-C), the outpu
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import sys
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +30,38 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 
 
 @cli.command()
-@click.argument("input_path", metavar="INPUT.csv", type=click.Path(path_type=Path, dir_okay=False))
+# A Parquet input may be a folder of files; a CSV input that is a folder fails to open.
+@click.argument("input_path", metavar="INPUT.csv", type=click.Path(path_type=Path, allow_dash=True))
 # The output's checks (a folder, a device, a FIFO) are the library's, in one line.
-@click.argument("output_path", metavar="OUTPUT.csv", type=click.Path(path_type=Path))
+@click.argument(
+    "output_path", metavar="OUTPUT.csv", type=click.Path(path_type=Path, allow_dash=True)
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local: this machine's cores; dask: the Dask cluster at --scheduler.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="The Dask scheduler (tcp://host:8786), with --engine dask.",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(["csv", "parquet"]),
+    default=None,
+    help="The input's format (default: by extension: .parquet/.pq, else CSV; Parquet: dask).",
+)
+@click.option(
+    "--format",
+    "output_fmt",
+    type=click.Choice(["csv", "jsonl", "parquet"]),
+    default=None,
+    help="The output's format (default: by extension: .jsonl, .parquet/.pq, else CSV).",
+)
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
@@ -46,14 +81,26 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
     default=None,
     help="Issue date written on every estimate, YYYY-MM-DD.",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for the Dask scheduler.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @payers_option()
 def batch(
     input_path: Path,
     output_path: Path,
+    engine: str,
+    scheduler: str | None,
+    input_format: str | None,
+    output_fmt: str | None,
     jobs: int | None,
     clinic_path: Path | None,
     issued: datetime | None,
+    timeout: float,
     quiet: bool,
     payers_dir: Path | None,
 ) -> int:
@@ -63,24 +110,95 @@ def batch(
     input line and what is wrong in the error column; a bad row does not stop the batch.
     OUTPUT.csv is replaced only once complete (an interrupted run leaves it as it was; a
     symlink is followed), and only one batch at a time may write it (OUTPUT.csv.lock); it
-    must be a regular file (not /dev/stdout). INPUT.csv may be a pipe (/dev/stdin). Exit
-    status: 0 when every row was estimated, 1 when some failed, 2 on a user error, 130 when
-    interrupted. Columns: see examples/batch/patients.csv and the ketacost.batch module.
+    must be a regular file (not /dev/stdout); - writes CSV or JSON lines to standard output
+    as the rows come, and - as INPUT.csv reads standard input. JSON lines and Parquet rows
+    also carry the rules hash. With --engine dask the partitions are estimated on the
+    cluster (a CSV input is read here; a Parquet file or folder by the workers, which must
+    also reach --clinic and --payers at the same paths): the same rows, in the same order.
+    Exit status: 0 when every row was estimated, 1 when some failed, 2 on a user error (a
+    bad input, an unreachable scheduler), 130 when interrupted. Columns: see
+    examples/batch/patients.csv and the ketacost.batch module.
 
     \b
-    Example:
+    Examples:
       ketacost batch examples/batch/patients.csv estimates.csv --jobs 2
+      ketacost batch - - --format jsonl < patients.csv
+      ketacost batch patients.parquet estimates.parquet --engine dask \\
+          --scheduler tcp://127.0.0.1:8786
     """
     from ketacost import batch as batch_lib
 
+    files = _Files(input_path, output_path, input_format, output_fmt)
+    rules = _Rules(clinic_path, payers_dir, issued.date() if issued else None)
     try:
-        return _run(input_path, output_path, jobs, clinic_path, issued, quiet, payers_dir)
+        if engine == "dask":
+            return _run_dask(files, rules, scheduler, timeout)
+        if scheduler is not None:
+            raise click.UsageError("--scheduler goes with --engine dask")
+        return _run(files, rules, jobs, quiet)
     except KeyboardInterrupt:
         click.echo(f"interrupted; {output_path} left unchanged", err=True)
         return EXIT_INTERRUPTED
     except batch_lib.BatchWorkerError as exc:  # not the user's doing: exit 1, not 2
         click.echo(f"error: {exc}; {output_path} left unchanged", err=True)
         return EXIT_PROBLEMS
+
+
+@dataclass(frozen=True)
+class _Files:
+    """The input and output named on the command line, and their formats."""
+
+    input_path: Path
+    output_path: Path
+    input_format: str | None
+    output_format: str | None
+
+    @property
+    def stdin(self) -> bool:
+        return str(self.input_path) == "-"
+
+    @property
+    def stdout(self) -> bool:
+        return str(self.output_path) == "-"
+
+
+@dataclass(frozen=True)
+class _Rules:
+    clinic: Path | None
+    payers: Path | None
+    issued: date | None
+
+
+def _done(written: int, errors: int, output_path: Path) -> int:
+    where = "standard output" if str(output_path) == "-" else str(output_path)
+    if errors:
+        click.echo(f"{errors} of {written} rows failed; see the error column of {where}", err=True)
+        return EXIT_PROBLEMS
+    click.echo(f"wrote {written} rows to {where}", err=True)
+    return 0
+
+
+def _run_dask(files: _Files, rules: _Rules, scheduler: str | None, timeout: float) -> int:
+    from ketacost import _batch_output, _dask, batch
+
+    if not scheduler:
+        raise click.UsageError("--engine dask needs --scheduler ADDRESS (tcp://host:8786)")
+    output = _batch_output.output_format(files.output_path, files.output_format)
+    if not (files.stdin or files.stdout):
+        batch.check_output_path(files.input_path, files.output_path)
+    written, errors = _dask.run_dask(
+        str(files.input_path),
+        str(files.output_path),
+        scheduler=scheduler,
+        output=output,
+        input_kind=_batch_output.input_format(files.input_path, files.input_format),
+        clinic=rules.clinic,
+        # The workers resolve no folder of ours: name the one this command would use.
+        payers=rules.payers or os.environ.get("KETACOST_PAYERS") or None,
+        issued=rules.issued,
+        timeout=timeout,
+    )
+    return _done(written, errors, files.output_path)
 
 
 class _Progress:
@@ -113,40 +231,50 @@ class _Progress:
             self._bar.render_finish()
 
 
-def _run(
-    input_path: Path,
-    output_path: Path,
-    jobs: int | None,
-    clinic_path: Path | None,
-    issued: datetime | None,
-    quiet: bool,
-    payers_dir: Path | None,
-) -> int:
+def _run(files: _Files, rules: _Rules, jobs: int | None, quiet: bool) -> int:
+    from ketacost import _batch_output
     from ketacost import batch as batch_lib
 
-    batch_lib.check_output_path(input_path, output_path)
-    clinic, payers = batch_lib.resolve_inputs(clinic_path, payers_dir)
+    if _batch_output.input_format(files.input_path, files.input_format) == "parquet":
+        raise click.UsageError("a Parquet input needs --engine dask (or convert it to CSV)")
+    output = _batch_output.output_format(files.output_path, files.output_format)
+    if not (files.stdin or files.stdout):
+        batch_lib.check_output_path(files.input_path, files.output_path)
+    clinic, payers = batch_lib.resolve_inputs(rules.clinic, rules.payers)
     # Counting reads a regular file once more (rows are not kept), and checks its header
     # first; a pipe is not counted (it can be read only once).
-    progress = _Progress(None if quiet else batch_lib.count_rows(input_path), hidden=quiet)
+    length = None if quiet or files.stdin else batch_lib.count_rows(files.input_path)
+    progress = _Progress(length, hidden=quiet)
+    options: dict[str, Any] = {
+        "clinic": clinic,
+        "payers": payers,
+        "jobs": jobs or os.cpu_count() or 1,
+        "issued": rules.issued,
+        "progress": progress,
+    }
     try:
-        summary = batch_lib.run_batch_csv(
-            input_path,
-            output_path,
-            clinic=clinic,
-            payers=payers,
-            jobs=jobs or os.cpu_count() or 1,
-            issued=issued.date() if issued else None,
-            progress=progress,
-        )
+        if output == "csv" and not (files.stdin or files.stdout):
+            summary = batch_lib.run_batch_csv(files.input_path, files.output_path, **options)
+            written, errors = summary.rows, summary.errors
+        else:
+            written, errors = _streamed(files, output, options)
     finally:
         progress.close()
-    if summary.errors:
-        click.echo(
-            f"{summary.errors} of {summary.rows} rows failed; "
-            f"see the error column of {output_path}",
-            err=True,
-        )
-        return EXIT_PROBLEMS
-    click.echo(f"wrote {summary.rows} rows to {output_path}", err=True)
-    return 0
+    return _done(written, errors, files.output_path)
+
+
+def _streamed(files: _Files, output: Any, options: dict[str, Any]) -> tuple[int, int]:
+    """The local batch from or to standard input or output, or to JSON lines or Parquet."""
+    from ketacost import _batch_files, _batch_output, _frames
+    from ketacost import batch as batch_lib
+
+    digest = _frames.frame_rules(options["clinic"], options["payers"])[2]
+    with contextlib.ExitStack() as stack:
+        if files.stdin:
+            f = stack.enter_context(_batch_output.reading_stdin())
+            rows = _batch_files.stream_rows(f, "<stdin>")
+        else:
+            rows = stack.enter_context(_batch_files.input_rows(files.input_path))
+        out = stack.enter_context(contextlib.closing(batch_lib.iter_batch(rows, **options)))
+        hashed = ({**row, "rules_hash": digest} for row in out)
+        return _batch_output.write_output(files.output_path, output, hashed)
