@@ -80,7 +80,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("estimating", ("_estimating",)),
     ("uses of the estimate", ("compare", "records")),
     ("facade", ("",)),  # ketacost/__init__.py itself
-    ("interfaces", ("batch", "_batch_files", "web", "cli", "__main__")),
+    (
+        "interfaces",
+        ("batch", "_batch_files", "_batch_output", "_frames", "_dask", "web", "cli", "__main__"),
+    ),
 )
 
 #: (importer, imported): upward edges found when this test was written, each with why it is

@@ -82,6 +82,13 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
     help="Issue date written on every estimate, YYYY-MM-DD.",
 )
 @click.option(
+    "--partition-rows",
+    type=click.IntRange(min=1),
+    default=5_000,
+    show_default=True,
+    help="Rows per partition of a CSV input sent to the Dask cluster.",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=10.0,
@@ -100,6 +107,7 @@ def batch(
     jobs: int | None,
     clinic_path: Path | None,
     issued: datetime | None,
+    partition_rows: int,
     timeout: float,
     quiet: bool,
     payers_dir: Path | None,
@@ -132,7 +140,7 @@ def batch(
     rules = _Rules(clinic_path, payers_dir, issued.date() if issued else None)
     try:
         if engine == "dask":
-            return _run_dask(files, rules, scheduler, timeout)
+            return _run_dask(files, rules, scheduler, (partition_rows, timeout))
         if scheduler is not None:
             raise click.UsageError("--scheduler goes with --engine dask")
         return _run(files, rules, jobs, quiet)
@@ -178,7 +186,7 @@ def _done(written: int, errors: int, output_path: Path) -> int:
     return 0
 
 
-def _run_dask(files: _Files, rules: _Rules, scheduler: str | None, timeout: float) -> int:
+def _run_dask(files: _Files, rules: _Rules, scheduler: str | None, sizes: tuple[int, float]) -> int:
     from ketacost import _batch_output, _dask, batch
 
     if not scheduler:
@@ -196,7 +204,8 @@ def _run_dask(files: _Files, rules: _Rules, scheduler: str | None, timeout: floa
         # The workers resolve no folder of ours: name the one this command would use.
         payers=rules.payers or os.environ.get("KETACOST_PAYERS") or None,
         issued=rules.issued,
-        timeout=timeout,
+        partition_rows=sizes[0],
+        timeout=sizes[1],
     )
     return _done(written, errors, files.output_path)
 
