@@ -31,8 +31,7 @@ from typing import Any
 from bench_batch import KINDS, rows
 
 import ketacost
-from ketacost._dask import output_meta
-from ketacost.batch import OUTPUT_COLUMNS, estimate_frame, iter_batch
+from ketacost.batch import OUTPUT_COLUMNS, estimate_frame, frame_meta, iter_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 CLINIC_FILE = ROOT / "examples" / "clinics" / "example-clinic.yaml"
@@ -87,7 +86,7 @@ def on_the_cluster(client: Any, n: int, partition_rows: int) -> tuple[float, Tal
     with dask.config.set({"dataframe.convert-string": False}):
         parts = dd.from_pandas(frame, npartitions=max(1, -(-n // partition_rows)), sort=False)
         estimates = parts.map_partitions(
-            estimate_frame, clinic=str(CLINIC_FILE), payers=str(PAYERS_DIR), meta=output_meta()
+            estimate_frame, clinic=str(CLINIC_FILE), payers=str(PAYERS_DIR), meta=frame_meta()
         )
     futures = client.compute(estimates.to_delayed())
     for future in futures:  # in input order, as the batch command writes them

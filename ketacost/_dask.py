@@ -8,25 +8,8 @@ Parquet input is read by the workers. Rule files are named by path, loaded once 
 process: they must be at that path on every worker (by default, each worker's installed
 payers and example clinic; the ``rules_hash`` column shows a worker that differs).
 
-Recipe: the same function on an existing cluster, from Python::
-
-    import dask.dataframe as dd
-    from distributed import Client
-    from ketacost.batch import estimate_frame
-    from ketacost._dask import output_meta
-
-    client = Client("tcp://scheduler:8786")
-    patients = dd.read_parquet("s3://bucket/patients/", dtype_backend="pyarrow")
-    estimates = patients.map_partitions(
-        estimate_frame,
-        clinic="/shared/clinic.yaml",  # a path every worker can read (None: the example)
-        payers="/shared/payers",  # None: the payers installed with ketacost
-        meta=output_meta(),  # every output column is text (object)
-    )
-    estimates.to_parquet("s3://bucket/estimates/")  # or .compute() for a pandas frame
-
-Amounts are exact decimal strings in that frame; :func:`ketacost.batch.estimate_batches`
-gives Arrow ``decimal128(12, 2)`` columns instead.
+The Python recipe for a cluster of your own (``map_partitions`` with ``meta``) is in
+:mod:`ketacost.batch`'s docstring.
 """
 
 from __future__ import annotations
@@ -40,21 +23,15 @@ from typing import Any
 from ._batch_files import EXTRA, LINE, REQUIRED_COLUMNS, input_rows, stream_rows
 from ._batch_output import STDIO, Format, reading_stdin, unreadable, write_output
 from ._errors import KetacostError
-from ._frames import FRAME_COLUMNS, checked_columns, estimate_frame, require
+from ._frames import checked_columns, estimate_frame, frame_meta, require
 
-__all__ = ["DEFAULT_PARTITION_ROWS", "BatchSchedulerError", "output_meta", "run_dask"]
+__all__ = ["DEFAULT_PARTITION_ROWS", "BatchSchedulerError", "run_dask"]
 
 DEFAULT_PARTITION_ROWS = 5_000
 
 
 class BatchSchedulerError(KetacostError, ValueError):
     """The Dask scheduler cannot be reached (or refused the client)."""
-
-
-def output_meta() -> Any:
-    """An empty pandas DataFrame shaped as :func:`estimate_frame`'s output (``meta=``)."""
-    pd = require("pandas", "frames")
-    return pd.DataFrame({c: pd.Series([], dtype=object) for c in FRAME_COLUMNS})
 
 
 def _csv_rows(path: str) -> list[dict[str, str | None]]:
@@ -159,7 +136,7 @@ def run_dask(
             clinic=_rules_path(clinic),
             payers=_rules_path(payers),
             issued=issued,
-            meta=output_meta(),
+            meta=frame_meta(),
         )
     with _connect(distributed, scheduler, timeout) as client:
         return write_output(output_path, output, _results(client, estimates))

@@ -43,6 +43,7 @@ __all__ = [
     "estimate_batches",
     "estimate_frame",
     "estimated_rows",
+    "frame_meta",
     "frame_rules",
     "output_batch",
     "require",
@@ -260,6 +261,15 @@ def estimate_frame(
         index=frame.index,
         dtype=object,
     )
+
+
+def frame_meta() -> Any:
+    """An empty DataFrame shaped as :func:`estimate_frame`'s output, for Dask's ``meta=``.
+
+    Every column is text (``object``).
+    """
+    pd = require("pandas", "frames")
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in FRAME_COLUMNS})
 
 
 # -- Arrow -------------------------------------------------------------------------------------

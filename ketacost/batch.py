@@ -77,6 +77,31 @@ Guarantees:
 * The results are in input order and do not depend on ``jobs``; rows are read, estimated and
   written a few chunks at a time, so memory does not grow with the input.
 
+Frames and clusters (``pip install 'ketacost[frames]'``, ``'ketacost[dask]'``):
+:func:`estimate_frame` takes a pandas DataFrame with these input columns and
+:func:`estimate_batches` Arrow record batches; both give these output columns and
+``rules_hash`` (:data:`FRAME_COLUMNS`), by this module's row code, so the same rows give the
+same output rows (amounts as exact text, or Arrow ``decimal128(12, 2)``). ``ketacost batch
+--engine dask --scheduler ADDRESS`` runs them on a Dask cluster. On a cluster of your own,
+from Python (the rule files at paths every worker reads; loaded once per worker process)::
+
+    import dask.dataframe as dd
+    from distributed import Client
+    from ketacost.batch import estimate_frame, frame_meta
+
+    client = Client("tcp://scheduler:8786")
+    patients = dd.read_parquet("/shared/patients/", dtype_backend="pyarrow")
+    estimates = patients.map_partitions(
+        estimate_frame,
+        clinic="/shared/clinic.yaml",  # None: the example clinic
+        payers="/shared/payers",  # None: the payers installed with ketacost
+        meta=frame_meta(),  # every output column is text (object)
+    )
+    estimates.to_parquet("/shared/estimates/")  # or .compute() for one pandas frame
+
+A pandas float cell is refused (its row's error names the column): read CSV files into a
+frame as text (``dtype=str``) or with nullable integers, never as float64.
+
 ``ketacost batch`` exits 0 when every row was estimated, 1 when some rows failed (``3 of 15
 rows failed; see the error column of OUTPUT``) or a worker died, 2 on a user error (an
 unreadable input, a bad header, input and output the same file, an output that is not a
@@ -132,7 +157,7 @@ from ._errors import (
     UnknownPayerError,
 )
 from ._estimate import Totals
-from ._frames import FRAME_COLUMNS, estimate_batches, estimate_frame
+from ._frames import FRAME_COLUMNS, estimate_batches, estimate_frame, frame_meta
 from ._library import default_payers, load_payers
 from ._loader import load_clinic, request_from_data
 from ._payer import Payer
@@ -153,6 +178,7 @@ __all__ = [
     "estimate_batches",
     "estimate_frame",
     "estimate_row",
+    "frame_meta",
     "iter_batch",
     "parse_rows",
     "read_rows",

@@ -5,6 +5,7 @@ One ``LocalCluster`` per test module (per xdist worker that runs these tests), a
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Iterator
 from decimal import Decimal
@@ -18,11 +19,11 @@ import pytest
 from click.testing import CliRunner
 
 import ketacost
-from ketacost._dask import output_meta
 from ketacost.batch import (
     FRAME_COLUMNS,
     OUTPUT_COLUMNS,
     estimate_frame,
+    frame_meta,
     parse_rows,
     run_batch,
     run_batch_csv,
@@ -157,7 +158,7 @@ def test_the_python_recipe_map_partitions_with_meta(scheduler: str, rows_csv: Pa
     frame = pd.DataFrame(rows, dtype=object)
     with distributed.Client(scheduler, set_as_default=False) as client:
         estimates = dd.from_pandas(frame, npartitions=5, sort=False).map_partitions(
-            estimate_frame, clinic=str(CLINIC_FILE), payers=str(PAYERS_DIR), meta=output_meta()
+            estimate_frame, clinic=str(CLINIC_FILE), payers=str(PAYERS_DIR), meta=frame_meta()
         )
         got = client.compute(estimates).result()
     single = estimate_frame(frame, clinic=CLINIC, payers=PAYERS)
@@ -218,3 +219,13 @@ def test_an_unreachable_scheduler_is_one_error(rows_csv: Path, tmp_path: Path) -
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9 within 1 s" in result.stderr
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_without_dask_the_error_names_the_extra(
+    rows_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "dask.dataframe", None)  # import dask.dataframe fails
+    result = dask_batch(str(rows_csv), str(tmp_path / "out.csv"), scheduler="tcp://127.0.0.1:9")
+    assert result.exit_code == 2, result.output
+    assert "pip install 'ketacost[dask]'" in result.stderr
+    assert "Traceback" not in result.output
