@@ -151,7 +151,7 @@ def _whole_as_int(row: dict[str, str]) -> dict[str, Any]:
 
 
 @exercises(estimated=0.1, refused=0.1)
-@given(st.lists(batch_rows(), min_size=1, max_size=3), st.booleans())
+@given(st.lists(batch_rows(), min_size=1, max_size=2), st.booleans())
 def test_a_frame_is_the_batch_row_for_row(rows: list[dict[str, str]], typed: bool) -> None:
     """Any rows (valid or hostile cells; whole numbers as text or as integers) give, through
     a frame, exactly the batch's output rows, in order."""
