@@ -22,16 +22,12 @@ from typing import Any
 
 from ._batch_files import EXTRA, LINE, REQUIRED_COLUMNS, input_rows, stream_rows
 from ._batch_output import STDIO, Format, reading_stdin, unreadable, write_output
-from ._errors import KetacostError
+from ._errors import InvalidArgumentError
 from ._frames import checked_columns, estimate_frame, frame_meta, require
 
-__all__ = ["DEFAULT_PARTITION_ROWS", "BatchSchedulerError", "run_dask"]
+__all__ = ["DEFAULT_PARTITION_ROWS", "run_dask"]
 
 DEFAULT_PARTITION_ROWS = 5_000
-
-
-class BatchSchedulerError(KetacostError, ValueError):
-    """The Dask scheduler cannot be reached (or refused the client)."""
 
 
 def _csv_rows(path: str) -> list[dict[str, str | None]]:
@@ -68,7 +64,7 @@ def _connect(distributed: Any, scheduler: str, timeout: float) -> Any:
             scheduler, timeout=timeout, set_as_default=False, direct_to_workers=False
         )
     except (OSError, TimeoutError, ValueError) as exc:
-        raise BatchSchedulerError(
+        raise InvalidArgumentError(
             f"cannot reach the Dask scheduler at {scheduler} within {timeout:g} s "
             f"({type(exc).__name__})"
         ) from None
@@ -118,7 +114,7 @@ def run_dask(
         timeout: seconds to wait for the scheduler.
 
     Raises:
-        BatchSchedulerError: the scheduler cannot be reached within ``timeout``.
+        InvalidArgumentError: the scheduler cannot be reached within ``timeout``.
         BatchInputError: the input cannot be read, or its columns are wrong.
         MissingExtraError: dask or distributed is not installed.
     """

@@ -20,7 +20,6 @@ when these functions run; without them the error names ``pip install 'ketacost[f
 from __future__ import annotations
 
 import hashlib
-import importlib
 import math
 import numbers
 import os
@@ -30,14 +29,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from . import _extras
 from ._batch_files import EXTRA, LINE, OUTPUT_COLUMNS, TOTAL_COLUMNS, _checked_header
 from ._clinic import Clinic
-from ._errors import KetacostError
 from ._payer import Payer
 
 __all__ = [
     "FRAME_COLUMNS",
-    "MissingExtraError",
     "arrow_schema",
     "checked_columns",
     "estimate_batches",
@@ -59,22 +57,14 @@ ClinicSource = Clinic | str | os.PathLike[str] | None
 PayersSource = Mapping[str, Payer] | str | os.PathLike[str] | None
 
 
-class MissingExtraError(KetacostError, ImportError):
-    """A library of an optional extra (pandas, pyarrow, dask) is not installed."""
-
-
 def require(module: str, extra: str) -> Any:
-    """``module`` imported, or :class:`MissingExtraError` naming the extra that brings it.
+    """``module`` imported, or :class:`~ketacost.MissingExtraError` naming ``extra``.
 
     >>> require("json", "frames").dumps(1)
     '1'
     """
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingExtraError(
-            f"{module} is not installed (needed here): pip install 'ketacost[{extra}]'"
-        ) from exc
+    feature = "the batch on Dask" if extra == "dask" else "the batch over frames"
+    return _extras.require(module, extra, feature=feature)
 
 
 # -- the rules, once per process ---------------------------------------------------------------
@@ -134,11 +124,6 @@ def frame_rules(
 
 
 # -- cells -------------------------------------------------------------------------------------
-class _RefusedCellError(Exception):
-    def __init__(self, column: str, message: str) -> None:
-        super().__init__(f"{column}: {message}")
-
-
 def _missing(value: Any) -> bool:
     if value is None or type(value).__name__ in ("NAType", "NaTType"):
         return True
@@ -155,8 +140,8 @@ def _float_message(column: str, value: Any) -> str:
     return f"a float ({value!r}) is not text; give the column as text"
 
 
-def _text(value: Any, column: str) -> str:
-    """A frame cell as the batch CSV's text (see the module docstring)."""
+def _text(value: Any) -> str | None:
+    """A frame cell as the batch CSV's text (see the module docstring); ``None``: a float."""
     if isinstance(value, str):
         return value
     if _missing(value):
@@ -168,7 +153,7 @@ def _text(value: Any, column: str) -> str:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, numbers.Real):
-        raise _RefusedCellError(column, _float_message(column, value))
+        return None
     if isinstance(value, date) and not isinstance(value, datetime):
         return value.isoformat()
     return str(value)
@@ -179,11 +164,10 @@ def _row_of(columns: list[str], values: Iterable[Any]) -> tuple[dict[str, str | 
     row: dict[str, str | None] = {}
     refused = ""
     for column, value in zip(columns, values, strict=True):
-        try:
-            row[column] = _text(value, column)
-        except _RefusedCellError as exc:
-            row[column] = ""
-            refused = refused or str(exc)
+        text = _text(value)
+        if text is None:
+            refused = refused or f"{column}: {_float_message(column, value)}"
+        row[column] = text or ""
     return row, refused
 
 
