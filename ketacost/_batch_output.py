@@ -18,7 +18,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Literal
 
-from ._batch_files import BatchInputError, BatchOutputError, output_lock, replacing, write_csv
+from ._batch_files import (
+    BatchInputError,
+    BatchOutputError,
+    _check_regular,
+    output_lock,
+    replacing,
+    write_csv,
+)
 from ._errors import FileIssue
 from ._frames import FRAME_COLUMNS, output_batch, require
 
@@ -110,6 +117,7 @@ def write_output(
             return _text(f, fmt, rows)
     with output_lock(path):
         if fmt == "parquet":
+            _check_regular(path)  # as replacing() does: never over a device, FIFO or folder
             return _parquet(Path(os.path.realpath(path)), rows)
         with replacing(path) as f:
             return _text(f, fmt, rows)

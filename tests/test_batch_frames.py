@@ -276,6 +276,7 @@ def test_parquet_output_of_the_local_batch(tmp_path: Path) -> None:
         (["in.csv", "out.csv", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler goes with"),
         (["in.csv", "out.csv", "--engine", "dask"], "--engine dask needs --scheduler"),
         (["in.csv", "-", "--format", "parquet"], "Parquet output needs a file"),
+        (["in.csv", "/dev/null", "--format", "parquet"], "/dev/null is not a regular file"),
     ],
 )
 def test_command_user_errors(tmp_path: Path, args: list[str], message: str) -> None:
