@@ -69,8 +69,9 @@ def output_format(path: str | os.PathLike[str], given: str | None = None) -> For
 def _jsonl(f: IO[str], rows: Iterable[Mapping[str, str]]) -> tuple[int, int]:
     written = errors = 0
     for row in rows:
-        f.write(json.dumps({c: row.get(c, "") for c in FRAME_COLUMNS}, ensure_ascii=False))
-        f.write("\n")
+        record = {c: row.get(c, "") for c in FRAME_COLUMNS}
+        # As the CLI's other JSON lines (cli/_streams.py): compact, ASCII, keys in order.
+        f.write(json.dumps(record, ensure_ascii=True, separators=(",", ":")) + "\n")
         written += 1
         errors += bool(row.get("error"))
     return written, errors
@@ -111,9 +112,7 @@ def write_output(
         BatchOutputError: the output cannot be written, or another batch is writing it.
     """
     if os.fspath(path) == STDIO:
-        import click
-
-        with click.open_file(STDIO, "w", encoding="utf-8") as f:
+        with writing_stdout() as f:
             return _text(f, fmt, rows)
     with output_lock(path):
         if fmt == "parquet":
@@ -121,6 +120,25 @@ def write_output(
             return _parquet(Path(os.path.realpath(path)), rows)
         with replacing(path) as f:
             return _text(f, fmt, rows)
+
+
+@contextlib.contextmanager
+def writing_stdout() -> Iterator[IO[str]]:
+    """Standard output as UTF-8 text whose line ends are written as given on every OS.
+
+    The CSV writer's CRLF and the JSON lines' LF, never a text mode's translation.
+    """
+    import io
+
+    import click
+
+    with click.open_file(STDIO, "wb") as binary:
+        f = io.TextIOWrapper(binary, encoding="utf-8", newline="")
+        try:
+            yield f
+            f.flush()
+        finally:
+            f.detach()  # standard output stays open for whoever owns it
 
 
 @contextlib.contextmanager
