@@ -116,7 +116,7 @@ def main() -> None:
             threads_per_worker=1,
             host="127.0.0.1",
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # on loopback, a free port: never a fixed 8787
         )
     with cluster, Client(cluster) as client:
         start_seconds = time.perf_counter() - began

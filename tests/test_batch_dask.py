@@ -72,7 +72,7 @@ def scheduler() -> Iterator[str]:
             threads_per_worker=1,
             host="127.0.0.1",
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # on loopback, a free port: never a fixed 8787
         )
     try:
         yield str(cluster.scheduler_address)
