@@ -373,7 +373,9 @@ def _post(client: TestClient, body: str) -> Any:
         )
     for name in SECURITY_HEADERS:
         assert name in response.headers
-    assert response.headers["content-type"] == "application/json"
+    # an estimate is JSON; a refusal an RFC 9457 problem
+    kind = "application/json" if response.status_code == 200 else "application/problem+json"
+    assert response.headers["content-type"] == kind
     return response
 
 
@@ -451,8 +453,15 @@ def test_web_reports_bytes_that_are_not_utf8_at_their_line_and_column(
             "/v1/estimate", content=body, headers={"content-type": "application/json"}
         )
     assert response.status_code == 400
+    detail = "the body is not UTF-8 text (byte 12, line 2, column 11)"
     assert response.json() == {
-        "error": "the body is not UTF-8 text (byte 12, line 2, column 11)",
+        "type": "https://ketacost.example/problems/invalid-body",
+        "title": "The body is not JSON text",
+        "status": 400,
+        "detail": detail,
+        "instance": "/v1/estimate",
+        "errors": [{"detail": "not UTF-8 text", "field": "", "line": 2, "column": 11}],
+        "error": detail,
         "issues": [{"field": "", "line": 2, "column": 11, "message": "not UTF-8 text"}],
     }
     for name in SECURITY_HEADERS:

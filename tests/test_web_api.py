@@ -446,9 +446,9 @@ def test_nothing_about_a_request_is_logged(caplog: pytest.LogCaptureFixture) -> 
         "GET other 404",
     ]
     assert all(re.fullmatch(r"[A-Z]+ \S+ [0-9]{3} [0-9]+\.[0-9] ms", m) for m in logged)
-    assert app.state.metrics.requests["/v1/estimate", 200] == 1
-    assert app.state.metrics.requests["/v1/estimate", 422] == 1
-    assert app.state.metrics.requests["other", 404] == 1
+    assert app.state.metrics.count("/v1/estimate", 200) == 1
+    assert app.state.metrics.count("/v1/estimate", 422) == 1
+    assert app.state.metrics.count("other", 404, "GET") == 1
 
 
 def test_serve_runs_uvicorn_without_its_access_log(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -117,7 +117,7 @@ def test_an_unexpected_exception_is_a_json_500_with_the_headers(
     assert "boom" in message
     assert str(exc)[:20] not in message and "7777" not in message and "passwd" not in message
     assert errors[0].exc_info is None
-    assert app.state.metrics.requests["/v1/estimate", 500] == 1
+    assert app.state.metrics.count("/v1/estimate", 500) == 1
     # the connection and the app are fine afterwards
     assert client.get("/v1/payers").status_code == 200
 

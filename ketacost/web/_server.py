@@ -78,7 +78,7 @@ class _Deadlines:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from ._app import BUSY
+        from ._ops import BUSY
 
         # the same test as uvicorn's (which runs before the request's task exists)
         limit, self.limit_concurrency = self.limit_concurrency, None

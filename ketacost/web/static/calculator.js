@@ -104,16 +104,17 @@
     return out;
   }
 
+  // An RFC 9457 problem: `detail` says what went wrong, `errors` where (field, line, column).
   function showError(problem) {
     const box = $("form-error");
     for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
-    const lines = (problem.issues || []).map((i) => {
-      const input = $(i.field);
+    const lines = (problem.errors || []).map((e) => {
+      const input = e.field ? $(e.field) : null;
       if (input) input.setAttribute("aria-invalid", "true");
-      const label = input ? form.querySelector(`label[for="${i.field}"]`) : null;
-      return (label ? label.textContent.trim() : i.field || "request") + ": " + i.message;
+      const label = input ? form.querySelector(`label[for="${e.field}"]`) : null;
+      return (label ? label.textContent.trim() : e.field || "request") + ": " + e.detail;
     });
-    box.textContent = lines.length ? lines.join(" ") : problem.error;
+    box.textContent = lines.length ? lines.join(" ") : (problem.detail || problem.title || "Something went wrong.");
     box.hidden = false;
   }
 
@@ -136,7 +137,7 @@
       }
       render(answer);
     } catch (err) {
-      showError({ error: "The calculator could not be reached. Check your connection and try again." });
+      showError({ detail: "The calculator could not be reached. Check your connection and try again." });
     } finally {
       button.disabled = false;
     }

@@ -1,0 +1,185 @@
+"""Error answers as RFC 9457 problem details (``application/problem+json``).
+
+Every 4xx and 5xx the calculator gives is one JSON object::
+
+    {
+      "type": "https://ketacost.example/problems/invalid-request",
+      "title": "The request is not valid",
+      "status": 422,
+      "detail": "request body:3:10: age: must be at most 130 (got 200)",
+      "instance": "/v1/estimate",
+      "errors": [{"detail": "must be at most 130 (got 200)", "field": "age",
+                  "line": 3, "column": 10}],
+      "error": "request body:3:10: age: must be at most 130 (got 200)",
+      "issues": [{"field": "age", "line": 3, "column": 10,
+                  "message": "must be at most 130 (got 200)"}]
+    }
+
+``type`` identifies the kind of problem (a client branches on it, never on ``detail``); its
+base is the project's identifier space (``ketacost.example``, as the JSON Schemas' ``$id``),
+an identifier rather than a page to fetch. ``about:blank`` is a plain HTTP error (404, 405)
+whose ``title`` is the status's reason phrase. ``instance`` is the path of the request
+(never its query). ``errors`` (an extension member) says where each problem is: the dotted
+field path, and the line and column in the body (0 when unknown). ``error`` and ``issues``
+are the answer's members before RFC 9457 (``detail`` and ``errors``), kept for ``/v1``
+clients; new clients read ``detail`` and ``errors``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi.responses import Response
+from pydantic import Field
+
+from ketacost._errors import RuleFileError
+from ketacost._types import Model
+
+__all__ = [
+    "KINDS",
+    "MEDIA_TYPE",
+    "Problem",
+    "ProblemItem",
+    "problem",
+    "problem_responses",
+    "rule_file_problem",
+]
+
+MEDIA_TYPE = "application/problem+json"
+BASE = "https://ketacost.example/problems/"
+
+#: Each kind of problem: its status and title. The slug is the end of its ``type`` URI.
+KINDS: dict[str, tuple[int, str]] = {
+    "invalid-body": (400, "The body is not JSON text"),
+    "invalid-parameter": (400, "A query parameter is not valid"),
+    "body-timeout": (408, "The body did not arrive in time"),
+    "body-too-large": (413, "The body is too large"),
+    "unsupported-media-type": (415, "The body is not sent as JSON"),
+    "invalid-request": (422, "The request is not valid"),
+    "not-estimable": (422, "The request cannot be estimated"),
+    "unreadable-271": (422, "The X12 271 cannot be read"),
+    "internal-error": (500, "Internal error"),
+    "estimate-timeout": (503, "The estimate took too long"),
+    "busy": (503, "The calculator is busy"),
+}
+#: Plain HTTP errors (``type`` ``about:blank``, the reason phrase as ``title``).
+_PLAIN = {404: "Not Found", 405: "Method Not Allowed"}
+
+#: What each kind means, for the OpenAPI document.
+_MEANING = {
+    "invalid-body": "the body is not JSON (or not UTF-8 text): `errors` gives line and column",
+    "invalid-parameter": "a query parameter has a value it does not take",
+    "body-timeout": "the body did not arrive in time (`server.body_timeout_seconds`)",
+    "body-too-large": "the body is larger than the limit (`limits.max_body_bytes`)",
+    "unsupported-media-type": "the body is not sent with `Content-Type: application/json`",
+    "invalid-request": "the request is not valid: `errors` names each field, line and column",
+    "not-estimable": "a valid request that cannot be estimated (no rule value in force...)",
+    "unreadable-271": "the body is not an X12 271 this library reads",
+    "internal-error": "an internal error (never caused by the request alone); the clinic "
+    "is told, without the request",
+    "estimate-timeout": "the estimate took longer than the limit (`limits.max_seconds`)",
+    "busy": "more requests at once than `server.limit_concurrency`; try again later",
+}
+
+
+class Issue(Model):
+    """One problem, as ``/v1`` answers gave it before RFC 9457 (see :class:`ProblemItem`)."""
+
+    field: str = Field(description="dotted path of the field at fault; empty for the body")
+    line: int = Field(description="1-based line in the body, 0 when unknown")
+    column: int = Field(description="1-based column in the body, 0 when unknown")
+    message: str = Field(description="what was expected and what was found")
+
+
+class ProblemItem(Model):
+    """One problem found in a request, and where."""
+
+    detail: str = Field(description="what was expected and what was found")
+    field: str = Field(description="dotted path of the field at fault; empty for the body")
+    line: int = Field(description="1-based line in the body, 0 when unknown")
+    column: int = Field(description="1-based column in the body, 0 when unknown")
+
+
+class Problem(Model):
+    """An error answer: RFC 9457 problem details, with where each problem is (``errors``)."""
+
+    type: str = Field(description="identifies the kind of problem; `about:blank`: plain HTTP")
+    title: str = Field(description="the kind of problem, in words (the same for every one)")
+    status: int = Field(description="the HTTP status code")
+    detail: str = Field(description="this occurrence, in a sentence a person can act on")
+    instance: str = Field(description="the path of the request")
+    errors: tuple[ProblemItem, ...] = Field(
+        default=(), description="each problem found in the request, and where"
+    )
+    error: str = Field(
+        description="deprecated: the same as `detail` (kept for /v1 clients)",
+        json_schema_extra={"deprecated": True},
+    )
+    issues: tuple[Issue, ...] = Field(
+        default=(),
+        description="deprecated: `errors` as /v1 gave them (kept for /v1 clients)",
+        json_schema_extra={"deprecated": True},
+    )
+
+
+def problem(
+    kind: str | int,
+    detail: str,
+    instance: str,
+    errors: tuple[ProblemItem, ...] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The problem answer of a ``kind`` (a slug of :data:`KINDS`, or 404 or 405).
+
+    Args:
+        kind: what went wrong: a key of :data:`KINDS`, or a plain HTTP status (404, 405).
+        detail: this occurrence, in a sentence a person can act on.
+        instance: the request's path.
+        errors: each problem found, and where.
+        headers: more headers (``Retry-After``, ``Allow``, ...).
+    """
+    if isinstance(kind, int):
+        status, title, type_ = kind, _PLAIN.get(kind, "Error"), "about:blank"
+    else:
+        (status, title), type_ = KINDS[kind], BASE + kind
+    body = Problem(
+        type=type_,
+        title=title,
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=errors,
+        error=detail,
+        issues=tuple(
+            Issue(field=e.field, line=e.line, column=e.column, message=e.detail) for e in errors
+        ),
+    )
+    return Response(
+        body.model_dump_json(), status_code=status, media_type=MEDIA_TYPE, headers=headers
+    )
+
+
+def rule_file_problem(kind: str, exc: RuleFileError, instance: str) -> Response:
+    """The problem answer of a request that failed to load: one item per issue found."""
+    errors = tuple(
+        ProblemItem(detail=i.message, field=i.field, line=i.line, column=i.column)
+        for i in exc.issues
+    )
+    return problem(kind, str(exc), instance, errors)
+
+
+def problem_responses(*kinds: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of these kinds of problem, by status."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for kind in kinds:
+        status = KINDS[kind][0]
+        meaning = f"`{BASE}{kind}`: {_MEANING[kind]}"
+        if status in out:
+            out[status]["description"] += f"; or {meaning}"
+            continue
+        out[status] = {
+            "description": meaning,
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    return out
