@@ -103,9 +103,16 @@ def test_an_unexpected_exception_is_a_json_500_with_the_headers(
     with caplog.at_level(logging.DEBUG, logger="ketacost.web"):
         response = client.post("/v1/estimate", json={**ANSWERS, "note": "7" * 50})
     assert response.status_code == 500
-    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-type"] == "application/problem+json"
+    detail = "internal error; the clinic has been told. Please try again later."
     assert response.json() == {
-        "error": "internal error; the clinic has been told. Please try again later.",
+        "type": "https://ketacost.example/problems/internal-error",
+        "title": "Internal error",
+        "status": 500,
+        "detail": detail,
+        "instance": "/v1/estimate",
+        "errors": [],
+        "error": detail,
         "issues": [],
     }
     _secured(response)
@@ -363,7 +370,12 @@ def test_each_serve_option_sets_its_setting_and_names_itself_when_bad(
     for value in (low, high):
         result = CliRunner().invoke(cli, ["serve", "--port", "8123", option, str(value)])
         assert result.exit_code == 0, result.output
-        assert seen == {"host": "127.0.0.1", "port": 8123, "server": {setting: value}}
+        assert seen == {
+            "host": "127.0.0.1",
+            "port": 8123,
+            "access_log": "text",
+            "server": {setting: value},
+        }
     for bad, message in [
         (str(low - 1), f"must be at least {low} (got {low - 1})"),
         (str(high + 1), f"must be at most {high} (got {high + 1})"),
@@ -576,10 +588,12 @@ def test_a_slow_body_is_a_408(tmp_path: Path) -> None:
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 408 "), answer
         assert b"connection: close" in head.lower()
-        assert json.loads(body) == {
-            "error": "the body did not arrive within 1 seconds",
-            "issues": [],
-        }
+        problem = json.loads(body)
+        assert problem["type"] == "https://ketacost.example/problems/body-timeout"
+        assert (problem["status"], problem["detail"]) == (
+            408,
+            "the body did not arrive within 1 seconds",
+        )
         assert sock.recv(1) == b""  # and the connection is closed
 
 
@@ -590,10 +604,13 @@ def test_beyond_the_concurrency_limit_a_request_gets_a_503(tmp_path: Path) -> No
         time.sleep(0.2)
         status, body, seconds = server.request("GET", "/v1/payers")
         assert status == 503 and seconds < 1.0
-        assert json.loads(body) == {
-            "error": "the calculator is busy; please try again in a minute",
-            "issues": [],
-        }
+        problem = json.loads(body)
+        assert problem["type"] == "https://ketacost.example/problems/busy"
+        assert (problem["status"], problem["detail"], problem["instance"]) == (
+            503,
+            "the calculator is busy; please try again in a minute",
+            "/v1/payers",
+        )
         for sock in idle:
             sock.close()
         deadline = time.monotonic() + 3

@@ -1,4 +1,29 @@
-"""``ketacost serve``: the web calculator (``ketacost.web``, the ``web`` extra), imported lazily."""
+"""``ketacost serve``: the web calculator (``ketacost.web``, the ``web`` extra), imported lazily.
+
+Every option can be set by an environment variable (the option wins). This is the one table
+of them (``ENV``); ``ketacost.web.app_from_env``, the factory for uvicorn and gunicorn, reads
+the first three:
+
+=====================================  ===============================
+Variable                               Option
+=====================================  ===============================
+``KETACOST_WEB_CONFIG``                ``--config``
+``KETACOST_ACCESS_LOG``                ``--access-log`` (text|json|off)
+``KETACOST_BODY_TIMEOUT``              ``--body-timeout``
+``KETACOST_HOST``                      ``--host``
+``KETACOST_PORT``                      ``--port``
+``KETACOST_HEADER_TIMEOUT``            ``--header-timeout``
+``KETACOST_SEND_TIMEOUT``              ``--send-timeout``
+``KETACOST_TIMEOUT_KEEP_ALIVE``        ``--timeout-keep-alive``
+``KETACOST_LIMIT_CONCURRENCY``         ``--limit-concurrency``
+``KETACOST_GRACEFUL_SHUTDOWN_TIMEOUT`` ``--graceful-shutdown-timeout``
+``KETACOST_MAX_HEADER_BYTES``          ``--max-header-bytes``
+``KETACOST_BACKLOG``                   ``--backlog``
+=====================================  ===============================
+
+A bad value is one line naming the variable (``Invalid value for '--port' (env var:
+'KETACOST_PORT'): ...``) and exit code 2. An empty variable counts as not set.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +34,13 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from ketacost._extras import MissingExtraError
 
 from ._app import cli
 
-__all__ = ["SERVER_OPTIONS", "serve"]
+__all__ = ["ENV", "SERVER_OPTIONS", "serve"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +65,23 @@ SERVER_OPTIONS = (
     ("--backlog", "backlog",
      "Connections the system queues before the server accepts them.", 512),
 )  # fmt: skip
+
+
+#: Each option (without ``--``) and its environment variable: the table of the module's doc.
+ENV: dict[str, str] = {
+    "config": "KETACOST_WEB_CONFIG",
+    "access-log": "KETACOST_ACCESS_LOG",
+    "body-timeout": "KETACOST_BODY_TIMEOUT",
+    "host": "KETACOST_HOST",
+    "port": "KETACOST_PORT",
+    "header-timeout": "KETACOST_HEADER_TIMEOUT",
+    "send-timeout": "KETACOST_SEND_TIMEOUT",
+    "timeout-keep-alive": "KETACOST_TIMEOUT_KEEP_ALIVE",
+    "limit-concurrency": "KETACOST_LIMIT_CONCURRENCY",
+    "graceful-shutdown-timeout": "KETACOST_GRACEFUL_SHUTDOWN_TIMEOUT",
+    "max-header-bytes": "KETACOST_MAX_HEADER_BYTES",
+    "backlog": "KETACOST_BACKLOG",
+}
 
 
 def _web() -> ModuleType:
@@ -71,6 +114,19 @@ class ServerSetting(click.types.IntParamType):
         return number
 
 
+class _Option(click.Option):
+    """An option whose error names its environment variable when the value came from there.
+
+    (click names the variable also when the value was given on the command line.)
+    """
+
+    def get_error_hint(self, ctx: click.Context | None) -> str:
+        source = ctx.get_parameter_source(self.name) if ctx is not None and self.name else None
+        if source is ParameterSource.ENVIRONMENT:
+            return super().get_error_hint(ctx)
+        return click.Parameter.get_error_hint(self, ctx)
+
+
 def _server_options(command: F) -> F:
     for option, setting, text, default in reversed(SERVER_OPTIONS):
         decorate = click.option(
@@ -78,6 +134,9 @@ def _server_options(command: F) -> F:
             setting,  # the parameter's name: the setting's
             type=ServerSetting(setting),
             default=None,
+            cls=_Option,
+            envvar=ENV[option.removeprefix("--")],
+            show_envvar=True,
             help=f"{text}  [default: the configuration's server.{setting}, {default}]",
         )
         command = decorate(command)
@@ -87,17 +146,49 @@ def _server_options(command: F) -> F:
 @cli.command()
 @click.option(
     "--config",
+    cls=_Option,
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
+    envvar=ENV["config"],
+    show_envvar=True,
     help="The web calculator's configuration file.",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--host",
+    cls=_Option,
+    default="127.0.0.1",
+    show_default=True,
+    envvar=ENV["host"],
+    show_envvar=True,
+    help="Address to listen on.",
+)
+@click.option(
+    "--port",
+    cls=_Option,
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    envvar=ENV["port"],
+    show_envvar=True,
+)
+@click.option(
+    "--access-log",
+    cls=_Option,
+    type=click.Choice(["text", "json", "off"]),
+    default="text",
+    show_default=True,
+    envvar=ENV["access-log"],
+    show_envvar=True,
+    help="Each request's method, route, status and duration on stdout: text or JSON lines.",
+)
 @_server_options
-def serve(config: Path | None, host: str, port: int, **settings: int | None) -> None:
+def serve(
+    config: Path | None, host: str, port: int, access_log: str, **settings: int | None
+) -> None:
     """Run the web calculator and its JSON API (needs the web extra).
 
-    The options replace the configuration file's server: settings.
+    The options replace the configuration file's server: settings. Each option can be
+    given as an environment variable instead (shown with it); the option wins.
 
     \b
     Example:
@@ -108,5 +199,6 @@ def serve(config: Path | None, host: str, port: int, **settings: int | None) -> 
         config,
         host=host,
         port=port,
+        access_log=access_log,
         server={name: value for name, value in settings.items() if value is not None},
     )

@@ -40,6 +40,7 @@ from ._config import (
     load_web_config,
     resolve,
 )
+from ._env import app_from_env
 from ._server import Throttle, guarded_protocol
 from ._service import Calculator, CalculatorInput, EstimateResponse
 from ._summary import Summary, summarize
@@ -58,6 +59,7 @@ __all__ = [
     "Treatment",
     "WebConfig",
     "WebConfigError",
+    "app_from_env",
     "create_app",
     "load_web_config",
     "serve",
@@ -89,6 +91,11 @@ def _need(module: str) -> None:
     require(module, "web", library=module, feature="the web calculator")
 
 
+def _need_all() -> None:
+    for module in ("fastapi", "prometheus_client"):
+        _need(module)
+
+
 def create_app(config: WebConfig, *, today: Callable[[], date] = date.today) -> FastAPI:
     """The calculator as an ASGI application.
 
@@ -103,7 +110,7 @@ def create_app(config: WebConfig, *, today: Callable[[], date] = date.today) -> 
             is invalid.
         MissingExtraError: FastAPI is not installed (``pip install 'ketacost[web]'``).
     """
-    _need("fastapi")
+    _need_all()
     from ._app import build_app
 
     return build_app(resolve(config), today=today)
@@ -115,6 +122,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     server: Mapping[str, int] | None = None,
+    access_log: str = "text",
 ) -> None:
     """Serve the calculator with uvicorn until interrupted (``ketacost serve``).
 
@@ -125,18 +133,27 @@ def serve(
         port: the TCP port.
         server: settings that replace the file's ``server:`` ones (the command line's
             options), e.g. ``{"limit_concurrency": 16}``; checked against the same ranges.
+        access_log: ``text`` (the default), ``json`` (JSON lines) or ``off``: each request's
+            method, route template, status and duration on standard output (logger
+            ``ketacost.access``; see :func:`ketacost.web._ops.configure_access_log`).
 
     Raises:
         ListenError: the address cannot be listened on (the port is in use, ...).
         WebConfigError: the configuration, or a setting in ``server``, is invalid.
 
     uvicorn's access log is off: it would record each client's address and path. The app logs
-    only route, status and duration (logger ``ketacost.web``, level DEBUG), and counts
-    them in ``app.state.metrics``. A message repeated by many clients (uvicorn's "Invalid
+    only method, route template, status and duration (``access_log``), and counts them at
+    ``GET /metrics``. A message repeated by many clients (uvicorn's "Invalid
     HTTP request received.", one per bad connection) is logged at most 5 times a minute.
     """
+    _need_all()
     _need("uvicorn")
     import uvicorn
+
+    from ._ops import ACCESS_LOG, configure_access_log
+
+    if access_log not in ACCESS_LOG:
+        raise ValueError(f"access_log must be one of text, json, off (got {access_log!r})")
 
     web_config = load_web_config(config)
     if server:
@@ -149,6 +166,7 @@ def serve(
         web_config = web_config.model_copy(update={"server": settings})  # validated just now
     settings = web_config.server
     app = create_app(web_config)
+    configure_access_log(access_log)
     # Try the address first, so a busy port or an unknown host is one line (ListenError),
     # not uvicorn's log and exit code 3. uvicorn then binds it itself: handing it this socket
     # instead cost ~40 ms a request (measured with benchmarks/bench_web.py: 86 against 454
