@@ -7,13 +7,17 @@ p50/p99 latency and the server's CPU time per request (user + system, read from
 measurement: it never fails on time. It stops if the answer has no covered line, since then
 it would measure a cheaper estimate than the one it names.
 
-    python benchmarks/bench_web.py [--seconds 10] [--clients 4]
+    python benchmarks/bench_web.py [--seconds 10] [--clients 4] [--access-log text|json|off]
 
 The body is the calculator's answers for esketamine (evaluation, 8 induction sessions, 4
 optimisation sessions, 20 maintenance sessions: 33 visits) on the example commercial PPO,
 in network, prior authorization approved. The clients run in this process, on the same 2
 cores as the server: their CPU is not the server's, but it competes with it.
 Target (issue 10) on a 2-core machine: at least 300 requests/s with p99 under 50 ms.
+
+Every request is counted in the Prometheus metrics and, unless ``--access-log off``, written
+to the access log (``text`` by default, as ``ketacost serve``; the lines go to /dev/null).
+Running with each form measures what the log costs.
 """
 
 from __future__ import annotations
@@ -75,6 +79,31 @@ def _check_covered(port: int) -> tuple[int, int, int]:
     return len(visits), len(lines), covered
 
 
+def _bookkeeping_us(form: str, n: int = 20_000) -> float:
+    """Microseconds one request's metrics and access-log line cost, in this process.
+
+    What the server adds to each request to count it (``/metrics``) and log it (``form``,
+    written to /dev/null): the end-to-end figures above are too noisy to show it.
+    """
+    import logging
+
+    from ketacost.web._ops import Metrics, access, configure_access_log
+
+    metrics = Metrics()
+    with open(os.devnull, "w") as sink:
+        configure_access_log(form, sink)  # type: ignore[arg-type]
+        began = time.perf_counter()
+        for _ in range(n):
+            metrics.record("/v1/estimate", "POST", 200, 0.01)
+            if access.isEnabledFor(logging.INFO):
+                fields = {"method": "POST", "route": "/v1/estimate", "status": 200,
+                          "duration_ms": 10.0}  # fmt: skip
+                access.info("%s %s %d %.1f ms", "POST", "/v1/estimate", 200, 10.0, extra=fields)
+        elapsed = time.perf_counter() - began
+        configure_access_log("off")
+    return elapsed / n * 1e6
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -116,11 +145,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--access-log", choices=("text", "json", "off"), default="text")
     args = parser.parse_args()
 
     load = os.getloadavg()[0]
     port = _free_port()
-    code = f"from ketacost.web import serve; serve(None, host='127.0.0.1', port={port})"
+    code = (
+        "from ketacost.web import serve; "
+        f"serve(None, host='127.0.0.1', port={port}, access_log={args.access_log!r})"
+    )
     server = subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -163,7 +196,7 @@ def main() -> None:
     )
     print(
         f"{args.clients} clients for {elapsed:.1f} s on 127.0.0.1 (uvicorn, one process; "
-        f"load average before {load:.1f})"
+        f"access log {args.access_log}; load average before {load:.1f})"
     )
     print(f"requests: {len(every):,}  errors: {len(errors)}")
     print(f"requests/s: {rps:,.0f}   p50: {p50:.1f} ms   p99: {p99:.1f} ms")
@@ -173,6 +206,11 @@ def main() -> None:
             f"server CPU: {cpu_ms:.2f} ms per request "
             f"({(cpu_after - cpu_before) / elapsed:.0%} of one core)"
         )
+    print(
+        "metrics + access log, per request in process: "
+        + ", ".join(f"{form} {_bookkeeping_us(form):.0f} us" for form in ("off", "text", "json"))
+        + " (off: the metrics alone)"
+    )
     print(
         "target: >= 300 requests/s with p99 < 50 ms: "
         + ("met" if rps >= 300 and p99 < 50 else "NOT met")

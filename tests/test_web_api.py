@@ -588,9 +588,21 @@ def test_the_summary_form_has_the_figures_without_the_lines(client: TestClient) 
 def test_an_unknown_detail_is_a_problem(client: TestClient) -> None:
     response = client.post("/v1/estimate?detail=lines", json=_answers())
     assert response.status_code == 400
+    detail = "detail must be one of full, summary (got 'lines')"
+    assert response.headers["content-type"] == "application/problem+json"
     assert response.json() == {
-        "error": "detail must be one of full, summary (got 'lines')",
-        "issues": [],
+        "type": "https://ketacost.example/problems/invalid-parameter",
+        "title": "A query parameter is not valid",
+        "status": 400,
+        "detail": detail,
+        "instance": "/v1/estimate",
+        "errors": [
+            {"detail": "not one of full, summary", "field": "detail", "line": 0, "column": 0}
+        ],
+        "error": detail,
+        "issues": [
+            {"field": "detail", "line": 0, "column": 0, "message": "not one of full, summary"}
+        ],
     }
 
 

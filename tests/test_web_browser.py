@@ -243,6 +243,24 @@ def test_a_bad_answer_is_shown_next_to_the_form(server: str, browser: object) ->
     page.close()
 
 
+def test_a_refused_answer_is_shown_with_its_field(server: str, browser: object) -> None:
+    # the browser's checks pass; the server refuses (an RFC 9457 problem whose errors name
+    # out_of_pocket_met): the page shows the field's label and the detail, and marks it
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{server}/calculator")
+    _fill(page, "approved")
+    page.fill("#deductible_met", "1000")  # type: ignore[attr-defined]
+    page.fill("#out_of_pocket_met", "500")  # type: ignore[attr-defined]
+    page.click("#submit")  # type: ignore[attr-defined]
+    page.wait_for_selector("#form-error:not([hidden])")  # type: ignore[attr-defined]
+    shown = page.text_content("#form-error")  # type: ignore[attr-defined]
+    label = page.text_content('label[for="out_of_pocket_met"]').strip()  # type: ignore[attr-defined]
+    assert shown.startswith(label + ": ") and "deductible" in shown, shown
+    assert page.get_attribute("#out_of_pocket_met", "aria-invalid") == "true"  # type: ignore[attr-defined]
+    assert page.locator("#results").is_hidden()  # type: ignore[attr-defined]
+    page.close()  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def host_page(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A clinic's own site on another origin (another port), serving files from tmp_path."""

@@ -20,7 +20,8 @@ from schemathesis.checks import positive_data_acceptance
 
 from ketacost.web import WebConfig, create_app
 
-app = create_app(WebConfig(), today=lambda: date(2026, 1, 5))
+# the X12 271 route too (off by default), so that its example and problems are checked
+app = create_app(WebConfig(eligibility_271=True), today=lambda: date(2026, 1, 5))
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

@@ -2,6 +2,16 @@
 
     ketacost serve --config web.yaml --host 127.0.0.1 --port 8000
 
+or, under an ASGI server of the clinic's choice, the factory :func:`app_from_env` (configured by
+``KETACOST_*`` environment variables, the same as ``ketacost serve``'s)::
+
+    uvicorn --factory ketacost.web:app_from_env --host 127.0.0.1 --port 8000
+    gunicorn -k uvicorn.workers.UvicornWorker -w 4 'ketacost.web:app_from_env()'
+
+For operators: ``GET /healthz`` (the rules hash and version), ``GET /metrics`` (Prometheus:
+counts and timings only) and an access log (logger ``ketacost.access``; see ``_ops``). Every
+error is an RFC 9457 problem (``application/problem+json``; see ``_problems``).
+
 A clinic's site embeds the page with ``<script src="https://calc.example/embed.js"></script>``
 (or an ``<iframe src="https://calc.example/calculator">``). FastAPI and uvicorn are imported
 only when an app is built or served, so this package imports without them.

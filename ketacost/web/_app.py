@@ -20,39 +20,30 @@ the client's ``Host`` header: every ``Location`` is relative (``/`` to ``calcula
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
-from ketacost._engine import rules_hash
 from ketacost._errors import EligibilityError, KetacostError, RuleFileError
 from ketacost._source import position_of_byte
 from ketacost._version import __version__
 from ketacost.eligibility import EligibilitySnapshot, read_x12_271
 
 from ._config import Resolved
-from ._openapi import Health, eligibility_openapi, estimate_openapi, install_openapi
+from ._openapi import eligibility_openapi, estimate_openapi, install_openapi
 from ._ops import BUSY, HEAD, Guard, Metrics, Scope
+from ._pages import ANY, add_listings, add_operations, add_pages
 from ._problems import ProblemItem, problem, problem_responses, rule_file_problem
-from ._service import BodyError, Calculator, PayerInfo, TreatmentInfo
+from ._service import BodyError, Calculator
 
 __all__ = ["BUSY", "build_app"]
 
-_HERE = Path(__file__).resolve().parent
-_STATIC = {
-    "/static/calculator.css": ("calculator.css", "text/css; charset=utf-8"),
-    "/static/calculator.js": ("calculator.js", "text/javascript; charset=utf-8"),
-    "/embed.js": ("embed.js", "text/javascript; charset=utf-8"),
-}
 
 #: Threads that run estimates. An estimate is CPU work under the GIL, so more threads would
 #: not make more estimates; a few let a long one (up to ``limits.max_seconds``) not block
@@ -60,8 +51,6 @@ _STATIC = {
 _ESTIMATE_THREADS = 4
 #: The forms of POST /v1/estimate's answer (``?detail=``).
 _DETAILS = ("full", "summary")
-#: What any route may answer besides its own problems.
-_ANY = ("internal-error", "busy")
 
 
 def _slash_redirect(scope: Scope, pages: AbstractSet[str]) -> Response | None:
@@ -297,9 +286,9 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
 
     if resolved.config.eligibility_271:
         _add_eligibility_route(app, limits.max_body_bytes, body_timeout)
-    _add_listings(app, calculator)
-    _add_operations(app, resolved, metrics)
-    _add_pages(app, resolved, calculator, today)
+    add_listings(app, calculator)
+    add_operations(app, resolved, metrics)
+    add_pages(app, resolved, calculator, today)
     install_openapi(app, calculator, resolved)
     headers = [
         (b"content-security-policy", _csp(resolved.config.embed_origins).encode()),
@@ -316,115 +305,6 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
     return app
 
 
-def _add_listings(app: FastAPI, calculator: Calculator) -> None:
-    """``GET /v1/payers`` and ``GET /v1/treatments``."""
-    payers_json = json.dumps([p.model_dump(mode="json") for p in calculator.payers]).encode()
-    treatments_json = json.dumps(
-        [t.model_dump(mode="json") for t in calculator.treatments.values()]
-    ).encode()
-
-    @app.get(
-        "/v1/payers",
-        operation_id="listPayers",
-        summary="The insurance this clinic's calculator offers",
-        response_model=list[PayerInfo],
-        responses=problem_responses(*_ANY),
-    )
-    async def payers() -> Response:
-        """Each payer the clinic offers; `self-pay` is "no insurance"."""
-        return Response(payers_json, media_type="application/json")
-
-    @app.get(
-        "/v1/treatments",
-        operation_id="listTreatments",
-        summary="The treatments a patient can choose",
-        response_model=list[TreatmentInfo],
-        responses=problem_responses(*_ANY),
-    )
-    async def treatments() -> Response:
-        return Response(treatments_json, media_type="application/json")
-
-
-def _add_operations(app: FastAPI, resolved: Resolved, metrics: Metrics) -> None:
-    """``GET /healthz`` and ``GET /metrics``, for the clinic's operators and monitoring."""
-    health = Health(
-        status="ok",
-        rules_loaded=True,
-        rules_hash=rules_hash(list(resolved.library.values()), resolved.clinic),
-        version=__version__,
-        payers=len(resolved.library),
-        offered=len(resolved.offered),
-    ).model_dump_json()
-
-    @app.get(
-        "/healthz",
-        operation_id="health",
-        summary="Whether the calculator is up, and which rules it loaded",
-        response_model=Health,
-        responses=problem_responses(*_ANY),
-    )
-    async def healthz() -> Response:
-        """Cheap: the answer is made once, when the app is built (no patient data in it)."""
-        return Response(
-            health, media_type="application/json", headers={"cache-control": "no-store"}
-        )
-
-    @app.get(
-        "/metrics",
-        operation_id="metrics",
-        summary="Request counts and durations, in Prometheus's text format",
-        response_class=Response,
-        responses={
-            200: {
-                "description": "Prometheus text format (counts and timings only)",
-                "content": {"text/plain": {"schema": {"type": "string"}}},
-            },
-            **problem_responses(*_ANY),
-        },
-    )
-    async def prometheus() -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST
-
-        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
-
-
-def _add_pages(
-    app: FastAPI, resolved: Resolved, calculator: Calculator, today: Callable[[], date]
-) -> None:
-    """The page, its static files, and ``/`` (a redirect to the page); none in the schema."""
-    templates = Environment(
-        loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"])
-    )
-    page = templates.get_template("calculator.html")
-    page_data = {
-        "treatments": [t.model_dump(mode="json") for t in calculator.treatments.values()],
-        "payers": [p.model_dump(mode="json") for p in calculator.payers],
-    }
-
-    @app.get("/", include_in_schema=False)
-    async def home() -> Response:
-        return RedirectResponse("calculator")
-
-    @app.get("/calculator", include_in_schema=False, response_class=HTMLResponse)
-    async def calculator_page() -> Response:
-        html = page.render(
-            clinic=resolved.clinic,
-            treatments=calculator.treatments.values(),
-            payers=calculator.payers,
-            today=today().isoformat(),
-            first_day=calculator.first_day.isoformat(),
-            data=page_data,
-            version=__version__,
-        )
-        return HTMLResponse(html)
-
-    for path, (name, kind) in _STATIC.items():
-        content = (_HERE / "static" / name).read_bytes()
-        app.add_api_route(
-            path, _static_endpoint(content, kind), methods=["GET"], include_in_schema=False
-        )
-
-
 def _add_eligibility_route(app: FastAPI, limit: int, timeout: int) -> None:
     """``POST /v1/eligibility/271``: the snapshots of an X12 271 (``eligibility_271: true``).
 
@@ -437,7 +317,7 @@ def _add_eligibility_route(app: FastAPI, limit: int, timeout: int) -> None:
         operation_id="readEligibility271",
         summary="Read a payer's X12 271 eligibility response",
         response_model=list[EligibilitySnapshot],
-        responses=problem_responses("body-timeout", "body-too-large", "unreadable-271", *_ANY),
+        responses=problem_responses("body-timeout", "body-too-large", "unreadable-271", *ANY),
         openapi_extra=eligibility_openapi(),
     )
     async def eligibility_271(request: Request) -> Response:
@@ -459,10 +339,3 @@ def _add_eligibility_route(app: FastAPI, limit: int, timeout: int) -> None:
             return problem("unreadable-271", f"this 271 cannot be read: {exc}", path)
         body = b"[" + b",".join(s.model_dump_json().encode() for s in snapshots) + b"]"
         return Response(body, media_type="application/json")
-
-
-def _static_endpoint(content: bytes, kind: str) -> Callable[[], Awaitable[Response]]:
-    async def endpoint() -> Response:
-        return Response(content, media_type=kind, headers={"cache-control": "max-age=300"})
-
-    return endpoint

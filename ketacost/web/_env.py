@@ -79,7 +79,8 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
     Reads ``KETACOST_WEB_CONFIG`` (the configuration file; none: the defaults),
     ``KETACOST_BODY_TIMEOUT`` (replaces ``server.body_timeout_seconds``) and
     ``KETACOST_ACCESS_LOG`` (``text``, the default, ``json`` or ``off``: the access log on
-    standard output). The other variables are ``ketacost serve``'s (``ketacost.cli._serve.ENV``).
+    standard output, in place of uvicorn's own, which is turned off). The other variables
+    are ``ketacost serve``'s (``ketacost.cli._serve.ENV``).
 
     Args:
         environ: the variables (default: ``os.environ``).
@@ -105,6 +106,9 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
         config = config.model_copy(update={"server": server})  # checked by _body_timeout
     app = create_app(config)
     configure_access_log(cast("AccessLog", form))
+    # uvicorn's own access log (on unless --no-access-log) records the client's address and
+    # the whole path with its query: this app logs requests itself, without them
+    logging.getLogger("uvicorn.access").disabled = True
     ignored = [n for o, n in _names().items() if o not in FACTORY_OPTIONS and env.get(n)]
     if ignored:
         logging.getLogger("ketacost.web").warning(
