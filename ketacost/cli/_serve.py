@@ -4,22 +4,22 @@ Every option can be set by an environment variable (the option wins). This is th
 of them (``ENV``); ``ketacost.web.app_from_env``, the factory for uvicorn and gunicorn, reads
 the first three:
 
-=====================================  ===============================
-Variable                               Option
-=====================================  ===============================
-``KETACOST_WEB_CONFIG``                ``--config``
-``KETACOST_ACCESS_LOG``                ``--access-log`` (text|json|off)
-``KETACOST_BODY_TIMEOUT``              ``--body-timeout``
-``KETACOST_HOST``                      ``--host``
-``KETACOST_PORT``                      ``--port``
-``KETACOST_HEADER_TIMEOUT``            ``--header-timeout``
-``KETACOST_SEND_TIMEOUT``              ``--send-timeout``
-``KETACOST_TIMEOUT_KEEP_ALIVE``        ``--timeout-keep-alive``
-``KETACOST_LIMIT_CONCURRENCY``         ``--limit-concurrency``
-``KETACOST_GRACEFUL_SHUTDOWN_TIMEOUT`` ``--graceful-shutdown-timeout``
-``KETACOST_MAX_HEADER_BYTES``          ``--max-header-bytes``
-``KETACOST_BACKLOG``                   ``--backlog``
-=====================================  ===============================
+======================================  ==================================
+Variable                                Option
+======================================  ==================================
+``KETACOST_WEB_CONFIG``                 ``--config``
+``KETACOST_ACCESS_LOG``                 ``--access-log`` (text, json, off)
+``KETACOST_BODY_TIMEOUT``               ``--body-timeout``
+``KETACOST_HOST``                       ``--host``
+``KETACOST_PORT``                       ``--port``
+``KETACOST_HEADER_TIMEOUT``             ``--header-timeout``
+``KETACOST_SEND_TIMEOUT``               ``--send-timeout``
+``KETACOST_TIMEOUT_KEEP_ALIVE``         ``--timeout-keep-alive``
+``KETACOST_LIMIT_CONCURRENCY``          ``--limit-concurrency``
+``KETACOST_GRACEFUL_SHUTDOWN_TIMEOUT``  ``--graceful-shutdown-timeout``
+``KETACOST_MAX_HEADER_BYTES``           ``--max-header-bytes``
+``KETACOST_BACKLOG``                    ``--backlog``
+======================================  ==================================
 
 A bad value is one line naming the variable (``Invalid value for '--port' (env var:
 'KETACOST_PORT'): ...``) and exit code 2. An empty variable counts as not set.

@@ -74,7 +74,7 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
     A factory for ASGI servers, called with no argument::
 
         uvicorn --factory ketacost.web:app_from_env --host 127.0.0.1 --port 8000
-        gunicorn -k uvicorn.workers.UvicornWorker -w 4 'ketacost.web:app_from_env()'
+        gunicorn -k uvicorn_worker.UvicornWorker -w 4 'ketacost.web:app_from_env()'
 
     Reads ``KETACOST_WEB_CONFIG`` (the configuration file; none: the defaults),
     ``KETACOST_BODY_TIMEOUT`` (replaces ``server.body_timeout_seconds``) and
