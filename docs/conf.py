@@ -40,7 +40,11 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_typehints_format = "short"
 autodoc_class_signature = "separated"
-autodoc_default_options = {"members": True, "show-inheritance": True}
+autodoc_default_options = {
+    "members": True,
+    "show-inheritance": True,
+    "exclude-members": "model_post_init",  # pydantic's hook, not an API
+}
 # Pydantic's own machinery is not part of ketacost's documented surface.
 autodoc_inherit_docstrings = False
 
@@ -84,6 +88,53 @@ def _system_message(node):  # type: ignore[no-untyped-def]
     return isinstance(node, nodes.system_message)
 
 
+def _model_fields(app, what, name, obj, options, lines):  # type: ignore[no-untyped-def]
+    """A pydantic model's fields, listed under its docstring (autodoc does not see them)."""
+    from ketacost_docs import rst_text
+    from pydantic import BaseModel
+
+    if what != "class" or not (isinstance(obj, type) and issubclass(obj, BaseModel)):
+        return
+    if not obj.model_fields:
+        return
+    lines += ["", ".. rubric:: Fields", ""]
+    for field, info in obj.model_fields.items():
+        key = info.serialization_alias or info.alias or field
+        text = f"- ``{key}``"
+        if info.description:
+            text += ": " + rst_text(info.description)
+        lines.append(text)
+    lines.append("")
+
+
+def _keep_public_names(app, what, name, obj, skip, options):  # type: ignore[no-untyped-def]
+    """Every name in a documented module's ``__all__`` is shown, with a docstring or not.
+
+    (``:undoc-members:`` would do it too, but also repeats the attributes that dataclasses
+    already describe in their docstrings.) A name the page excludes stays excluded.
+    """
+    excluded = getattr(options, "exclude_members", None) or ()
+    if what != "module" or name in excluded:
+        return None
+    return False if name in _PUBLIC_NAMES else None
+
+
+def _public_names() -> frozenset[str]:
+    import importlib
+
+    modules = ["", ".batch", ".compare", ".render", ".ics", ".documents", ".eligibility"]
+    modules += [".records", ".web"]
+    names: set[str] = set()
+    for suffix in modules:
+        names |= set(importlib.import_module("ketacost" + suffix).__all__)
+    return frozenset(names)
+
+
+_PUBLIC_NAMES = _public_names()
+
+
 def setup(app):  # type: ignore[no-untyped-def]
-    """Connect the narrow fixes above."""
+    """Connect the narrow fixes above, and the list of each model's fields."""
     app.connect("autodoc-process-docstring", _literal_malformed_tables)
+    app.connect("autodoc-process-docstring", _model_fields)
+    app.connect("autodoc-skip-member", _keep_public_names)

@@ -191,3 +191,77 @@ def test_code_in_backticks_becomes_a_literal(before: str, code: str, after: str,
 
 def test_a_worked_example_of_the_escaping() -> None:
     assert ext.rst_text("1. `copay` *first*_") == r"\ 1. \ ``copay``\  \*first\*\_"
+
+
+def test_request_examples_of_the_openapi_document_are_shown() -> None:
+    # The web API's request examples (OpenAPI `examples`) appear as JSON on the page.
+    document = {
+        "paths": {
+            "/v1/estimate": {
+                "post": {
+                    "operationId": "estimate",
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/In"},
+                                "examples": {
+                                    "self-pay": {"summary": "Self-pay", "value": {"payer": "x"}},
+                                    "far": {"externalValue": "https://example.org/e.json"},
+                                },
+                            }
+                        }
+                    },
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
+        "components": {"schemas": {"In": {"type": "object", "properties": {"payer": {}}}}},
+    }
+    rst = ext.openapi_rst(document)
+    assert "Example (\\ Self-pay), \\ ``application/json``\\ :" in rst
+    assert '.. code-block:: json\n\n   {\n     "payer": "x"\n   }\n' in rst
+    assert "far" not in rst  # an external example has no value to show
+    assert "Operation id: \\ ``estimate``\\ " in rst
+
+
+def test_every_public_module_has_an_api_page() -> None:
+    # Public modules: ketacost and its submodules without a leading underscore (the CLI has
+    # its own page, generated from the click group; __main__ is the entry point).
+    import pkgutil
+
+    import ketacost
+
+    public = {"ketacost"} | {
+        f"ketacost.{m.name}"
+        for m in pkgutil.iter_modules(ketacost.__path__)
+        if not m.name.startswith("_") and m.name != "cli"
+    }
+    pages = {}
+    for page in (DOCS / "api").glob("*.rst"):
+        text = page.read_text(encoding="utf-8")
+        for module in re.findall(r"^\.\. automodule:: (\S+)$", text, re.M):
+            pages[module] = text
+    assert set(pages) == public
+    for module, text in pages.items():
+        # The constants of __all__ (autodoc finds their comments only where defined).
+        assert f".. ketacost-data:: {module}\n" in text
+    # A name a page leaves out is documented elsewhere, and the page says where.
+    for module, text in pages.items():
+        for names in re.findall(r"^   :exclude-members: (.+)$", text, re.M):
+            for name in names.split(","):
+                name = name.strip()
+                assert f"ketacost.{name}" in text or f"ketacost.records.{name}" in text, (
+                    module,
+                    name,
+                )
+
+
+def test_the_constants_of_a_module_are_listed_with_their_comments() -> None:
+    # ketacost.render imports CSV_COLUMNS from ketacost._render, where its #: comment is.
+    assert "CSV_COLUMNS" in ext.module_constants("ketacost.render")
+    rst = ext.data_rst("ketacost.render")
+    assert ".. py:data:: CSV_COLUMNS\n" in rst
+    assert "   Columns of :func:`render_csv`, one row per estimate line" in rst
+    # A short value is shown; classes and functions are autodoc's.
+    assert ".. py:data:: __version__\n   :value: '" in ext.data_rst("ketacost")
+    assert "Estimate" not in ext.module_constants("ketacost")

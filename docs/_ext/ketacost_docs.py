@@ -194,7 +194,7 @@ class SchemaText:
             return
         required = set(s.get("required", []))
         if s.get("additionalProperties") is False:
-            yield "Keys (any other key is an error):"
+            yield "Keys (closed: no other key is allowed):"
         else:
             yield "Keys:"
         yield ""
@@ -270,6 +270,23 @@ def openapi_rst(document: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _examples_rst(media: str, content: dict[str, Any]) -> list[str]:
+    """A request body's examples (OpenAPI ``example`` or ``examples``) as JSON blocks."""
+    examples: dict[str, Any] = dict(content.get("examples") or {})
+    if "example" in content:
+        examples = {"example": {"value": content["example"]}, **examples}
+    lines: list[str] = []
+    for name, example in examples.items():
+        if not isinstance(example, dict) or "value" not in example:
+            continue  # an external example (externalValue) has no value to show
+        caption = example.get("summary") or name
+        lines += [f"Example ({rst_text(caption)}), {_literal(media)}:", ""]
+        lines += [".. code-block:: json", ""]
+        body = json.dumps(example["value"], indent=2, ensure_ascii=False)
+        lines += ["   " + line for line in body.splitlines()] + [""]
+    return lines
+
+
 def _operation_rst(text: SchemaText, path: str, method: str, op: dict[str, Any]) -> list[str]:
     title = f"{method.upper()} {path}"
     lines = [f".. _{_label('openapi-op', title)}:", "", title, "-" * len(title), ""]
@@ -296,6 +313,8 @@ def _operation_rst(text: SchemaText, path: str, method: str, op: dict[str, Any])
         for media, content in body.get("content", {}).items():
             lines += [f"- {_literal(media)}: {text.type_of(content.get('schema', {}))}"]
         lines += [""]
+        for media, content in body.get("content", {}).items():
+            lines += _examples_rst(media, content)
     lines += ["Responses:", ""]
     for status, response in op.get("responses", {}).items():
         entry = f"- **{status}**: {rst_text(response.get('description', ''))}"
@@ -381,6 +400,71 @@ class ExampleOutputDirective(SphinxDirective):
         return [block]
 
 
+class DataDirective(_GeneratedRst):
+    """``.. ketacost-data:: ketacost.compare``: the constants in a module's ``__all__``.
+
+    autodoc documents a module's classes and functions, wherever they are defined, but finds
+    the doc comment (``#:``) of a constant only in the module it documents; the public modules
+    import their constants from private ones. This lists each constant with the doc comment
+    of the module that defines it, and its value.
+    """
+
+    required_arguments = 1
+
+    def generate(self) -> str:
+        """One ``py:data`` entry per constant of the module's ``__all__``."""
+        return data_rst(self.arguments[0])
+
+
+def module_constants(modname: str) -> dict[str, object]:
+    """The names of a module's ``__all__`` that are neither classes, functions nor modules."""
+    import importlib
+    import inspect
+
+    module = importlib.import_module(modname)
+    out = {}
+    for name in module.__all__:
+        value = getattr(module, name)
+        if not (inspect.isclass(value) or inspect.isroutine(value) or inspect.ismodule(value)):
+            out[name] = value
+    return out
+
+
+def _doc_comment(name: str, value: object) -> list[str]:
+    """The ``#:`` comment of ``name`` in the ketacost module that defines ``value``."""
+    from sphinx.errors import PycodeError
+    from sphinx.pycode import ModuleAnalyzer
+
+    for modname, module in sorted(sys.modules.items()):
+        if not modname.startswith("ketacost") or getattr(module, name, None) is not value:
+            continue
+        try:
+            docs = ModuleAnalyzer.for_module(modname).find_attr_docs()
+        except PycodeError:  # a module without source has no comments
+            continue
+        if ("", name) in docs:
+            return list(docs[("", name)])
+    return []
+
+
+def data_rst(modname: str) -> str:
+    """Each constant of a module: its name, value and doc comment."""
+    from sphinx.pycode import ModuleAnalyzer
+
+    own = ModuleAnalyzer.for_module(modname).find_attr_docs()
+    lines = [f".. py:currentmodule:: {modname}", ""]
+    for name, value in module_constants(modname).items():
+        if ("", name) in own:
+            continue  # a constant with its doc comment in this module: autodoc shows it
+        lines += [f".. py:data:: {name}"]
+        if len(repr(value)) <= 80:
+            lines += [f"   :value: {value!r}"]
+        lines += [""]
+        lines += ["   " + line if line else "" for line in _doc_comment(name, value)]
+        lines += [""]
+    return "\n".join(lines) + "\n"
+
+
 def _write_openapi(app: Sphinx, exception: Exception | None) -> None:
     """Write the OpenAPI document beside the HTML (``openapi.json``)."""
     if exception is None and app.builder.format == "html":
@@ -393,5 +477,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("ketacost-schema", SchemaDirective)
     app.add_directive("ketacost-openapi", OpenApiDirective)
     app.add_directive("ketacost-example-output", ExampleOutputDirective)
+    app.add_directive("ketacost-data", DataDirective)
     app.connect("build-finished", _write_openapi)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
