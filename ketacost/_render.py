@@ -444,7 +444,7 @@ def render_markdown(report: Report) -> str:
 
 
 #: Columns of :func:`render_csv`, one row per estimate line: where and what, then every
-#: amount (the money fields of :class:`Totals`, in their order).
+#: amount (the money fields of :class:`~ketacost.Totals`, in their order).
 CSV_COLUMNS = (
     "visit",
     "date",

@@ -352,7 +352,7 @@ class CoveragePeriod(Coverage):
     """Coverage in force from ``starts`` (inclusive) until the next period starts.
 
     ``starts: medicare_entitlement`` is computed from the patient's birth date
-    (:func:`medicare_entitlement`).
+    (``medicare_entitlement(birth_date)``).
     """
 
     starts: Annotated[Day | Literal["medicare_entitlement"], BeforeValidator(_start_day)] = Field(

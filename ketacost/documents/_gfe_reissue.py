@@ -149,7 +149,7 @@ def reissue_gfe(
     """A new Good Faith Estimate replacing ``previous`` after a change of scope.
 
     ``previous_sha256`` is the sha256 of the file ``previous`` was read from (its bytes as the
-    patient holds them); without it, :func:`gfe_digest` of ``previous`` (its JSON as ``ketacost
+    patient holds them); without it, ``gfe_digest`` of ``previous`` (its JSON as ``ketacost
     gfe --format json`` writes it).
 
     Built as :func:`build_gfe` builds one (it may be issued during the course of care), with

@@ -191,7 +191,7 @@ class EligibilitySnapshot(Model):
     ) -> AppliedEligibility:
         """The request with this snapshot's accumulators, plan year and cost sharing.
 
-        Sets ``request.coverage``'s starting accumulators (as of :attr:`as_of`) for the
+        Sets ``request.coverage``'s starting accumulators (as of ``as_of``) for the
         coverage's network, and its plan year when the snapshot gives plan dates; records
         every figure used with its source; warns of what differs from the payer file. The
         policies for the ambiguous cases are :class:`~ketacost.eligibility.ApplyPolicy`'s
