@@ -29,6 +29,8 @@ extensions = [
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build"]
+# Command lines keep their "--" and quotes as typed (no en dashes, no curly quotes).
+smartquotes = False
 html_theme = "alabaster"
 html_title = f"ketacost {release}"
 html_theme_options = {"page_width": "1180px", "sidebar_width": "240px"}
