@@ -14,7 +14,7 @@ if ! python -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)'; then
 fi
 
 out="${1:-$(mktemp -d "${TMPDIR:-/tmp}/ketacost-docs.XXXXXX")}"
-python -m pip install --quiet -e '.[docs]'
+python -m pip install --quiet -e '.[docs,test]'  # test: tests/test_docs.py runs under pytest
 # The site's own checks (tests/test_docs.py skips where Sphinx is not installed, as in the
 # plain test run): every schema key, example script, CLI command and web route is on it.
 python -m pytest -q -n 0 tests/test_docs.py
