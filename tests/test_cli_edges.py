@@ -86,3 +86,36 @@ def test_head_reads_the_first_record() -> None:
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.startswith(b'{"record":"line"') and done.stdout.count(b"\n") == 1
     assert done.stderr == b""
+
+
+# -- a PDF is refused on a terminal before anything is saved ----------------------------------
+def _on_a_terminal(*args: str | Path) -> subprocess.CompletedProcess[bytes]:
+    """Run ``ketacost ARGS`` with standard output on a pseudo-terminal."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "ketacost", *map(str, args)],
+            stdin=subprocess.DEVNULL,
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+
+
+def test_gfe_save_of_a_pdf_to_a_terminal_saves_nothing(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/records.sqlite3"
+    assert run("records", "init", "--db", db).exit_code == 0
+    done = _on_a_terminal("gfe", IV_SELF_PAY, "--format", "pdf", "-o", "-", "--save", "--db", db)
+    assert done.returncode == 2, done.stderr.decode()
+    assert b"refusing to write a PDF to a terminal" in done.stderr
+    assert b"Saved" not in done.stderr
+    listed = run("records", "list", "--format", "jsonl", "--db", db)
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout == ""

@@ -16,7 +16,14 @@ import click
 from ketacost.cli._app import cli, fail
 from ketacost.cli._estimate import REQUEST, load
 from ketacost.cli._output import payers_option
-from ketacost.cli._streams import is_stdio, name_of, one_stdin, read_input, write_output
+from ketacost.cli._streams import (
+    is_stdio,
+    name_of,
+    one_stdin,
+    read_input,
+    refuse_terminal,
+    write_output,
+)
 
 if TYPE_CHECKING:
     from ketacost._estimate import Estimate
@@ -150,6 +157,8 @@ def gfe(
     if db_url is not None and not save:
         fail("--db names the records database for --save; give --save too")
     one_stdin(REQUEST=request_path, **{"--replaces": replaces_path})
+    if fmt == "pdf":
+        refuse_terminal(output)
     visits = _visits_range(expected_visits)
     previous = _previous_gfe(replaces_path) if replaces_path is not None else None
     request, payers, result, doc = make_gfe(
@@ -327,6 +336,8 @@ def superbill(
         render_superbill_pdf,
     )
 
+    if fmt == "pdf":
+        refuse_terminal(output)
     request, payers = load(request_path, payers_dir)
     result = estimate_request(request, payers=payers)
     bill = build_superbill(

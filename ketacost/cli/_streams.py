@@ -45,6 +45,7 @@ __all__ = [
     "one_stdin",
     "parse_input",
     "read_input",
+    "refuse_terminal",
     "write_output",
 ]
 
@@ -166,11 +167,23 @@ def write_output(path: Path, data: bytes | str, *, binary: bool = False) -> None
     if not is_stdio(path):
         write_private(path, raw)
         return
+    if binary:
+        refuse_terminal(path)
     stdout = sys.stdout.buffer
-    if binary and stdout.isatty():
-        fail("refusing to write a PDF to a terminal; redirect it ('> file.pdf') or pipe it")
     stdout.write(raw)
     stdout.flush()
+
+
+def refuse_terminal(path: str | os.PathLike[str]) -> None:
+    """Refuse a PDF for ``-`` when standard output is a terminal (exit 2).
+
+    Called before the document is made or kept, so that a refusal leaves nothing behind.
+
+    Args:
+        path: the path given, or ``-``.
+    """
+    if is_stdio(path) and sys.stdout.buffer.isatty():
+        fail("refusing to write a PDF to a terminal; redirect it ('> file.pdf') or pipe it")
 
 
 def jsonl_line(record: Mapping[str, Any]) -> str:
