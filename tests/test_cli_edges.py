@@ -119,3 +119,21 @@ def test_gfe_save_of_a_pdf_to_a_terminal_saves_nothing(tmp_path: Path) -> None:
     listed = run("records", "list", "--format", "jsonl", "--db", db)
     assert listed.exit_code == 0, listed.output
     assert listed.stdout == ""
+
+
+# -- ``./-`` is a file named ``-``, never standard input or output ----------------------------
+def test_dot_slash_dash_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    clinic = ROOT / "examples" / "clinics" / "example-clinic.yaml"
+    text = ESKETAMINE.read_text().replace("../clinics/example-clinic.yaml", str(clinic))
+    Path("-").write_text(text)
+    from_file = run("estimate", ESKETAMINE, "--format", "json")
+    # Standard input is empty: were ./- read as standard input, this would be an error.
+    from_dash_file = run("estimate", "./-", "--format", "json", stdin="")
+    assert from_dash_file.exit_code == 0, from_dash_file.output
+    assert from_dash_file.stdout == from_file.stdout
+    Path("-").unlink()
+    written = run("gfe", IV_SELF_PAY, "--format", "json", "-o", "./-")
+    assert written.exit_code == 0, written.output
+    assert Path("-").read_text().startswith("{")
+    assert "written to -" in written.stdout and "{" not in written.stdout

@@ -17,6 +17,7 @@ from ketacost.cli._app import cli, fail
 from ketacost.cli._estimate import REQUEST, load
 from ketacost.cli._output import payers_option
 from ketacost.cli._streams import (
+    StdioPath,
     is_stdio,
     name_of,
     one_stdin,
@@ -42,7 +43,7 @@ def _output_option() -> Callable[[F], F]:
         "-o",
         "--output",
         "output",
-        type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+        type=StdioPath(dir_okay=False),
         required=True,
         help="The file to write ('-': standard output; this command's messages then go to "
         "standard error).",
@@ -107,7 +108,7 @@ def _previous_gfe(path: Path) -> tuple[GoodFaithEstimate, str]:
 @click.option(
     "--replaces",
     "replaces_path",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    type=StdioPath(dir_okay=False),
     default=None,
     help="A Good Faith Estimate's JSON (as --format json writes it) that this one replaces "
     "after a change of scope: the new one lists what changed ('-': standard input).",

@@ -15,7 +15,7 @@ import click
 from ._app import cli, fail
 from ._complete import complete_payer_ids, complete_secondary_ids
 from ._output import FORMATS, echo_report, format_option, payers_option
-from ._streams import echo_jsonl, name_of, one_stdin, read_input
+from ._streams import StdioPath, echo_jsonl, name_of, one_stdin, read_input
 
 if TYPE_CHECKING:
     from ketacost._estimate import Estimate
@@ -28,7 +28,7 @@ __all__ = ["REQUEST", "compare", "estimate", "library", "load"]
 REQUEST = click.argument(
     "request_path",
     metavar="REQUEST",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    type=StdioPath(dir_okay=False),
 )
 
 
@@ -55,7 +55,7 @@ def load(request_path: Path, payers_dir: Path | None) -> tuple[EstimateRequest, 
 @click.option(
     "--eligibility",
     "eligibility_path",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    type=StdioPath(dir_okay=False),
     metavar="FILE",
     help="A payer's eligibility response (X12 271, or FHIR CoverageEligibilityResponse JSON) "
     "to start from: its deductible and out-of-pocket met, and plan year.",

@@ -12,7 +12,7 @@ from ._app import EXIT_PROBLEMS, EXIT_USER_ERROR, cli
 from ._complete import complete_payer_ids
 from ._estimate import library
 from ._output import echo_report, format_option, payers_option
-from ._streams import echo_jsonl, is_stdio
+from ._streams import StdioPath, echo_jsonl, is_stdio
 
 if TYPE_CHECKING:
     from ketacost._dated import Dated
@@ -212,7 +212,7 @@ def _loadable(directory: Path) -> dict[str, Payer]:
 @click.argument(
     "directory",
     required=False,
-    type=click.Path(path_type=Path, file_okay=False, allow_dash=True),
+    type=StdioPath(file_okay=False),
     default=None,
 )
 @click.option(
@@ -273,10 +273,10 @@ def _check_stdin() -> tuple[list[Any], dict[str, Payer]]:
     from ketacost._errors import PayerFileError
     from ketacost._loader import _payer
 
-    from ._streams import parse_input
+    from ._streams import STDIO_PATH, parse_input
 
     try:
-        data, source = parse_input(Path("-"), PayerFileError)
+        data, source = parse_input(STDIO_PATH, PayerFileError)
         payer = _payer(data, source, None)
     except PayerFileError as exc:
         return list(exc.issues), {}

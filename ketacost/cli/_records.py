@@ -26,7 +26,7 @@ from ._app import EXIT_PROBLEMS, cli, fail
 from ._estimate import REQUEST, library
 from ._output import payers_option
 from ._records_text import change_line, check_lines, gfe_lines, where
-from ._streams import echo_jsonl, is_stdio, write_output
+from ._streams import StdioPath, echo_jsonl, is_stdio, write_output
 
 if TYPE_CHECKING:
     from ketacost.records import Records
@@ -166,13 +166,13 @@ def records_list(patient: str | None, open_disputes: bool, fmt: str, db_url: str
 @click.option(
     "--html",
     "html_out",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    type=StdioPath(dir_okay=False),
     help="Write the GFE's HTML to this file ('-': standard output).",
 )
 @click.option(
     "--pdf",
     "pdf_out",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    type=StdioPath(dir_okay=False),
     help="Write the GFE's PDF to this file ('-': standard output).",
 )
 @db_option()
@@ -221,7 +221,7 @@ def records_show(
 @click.option(
     "--clinic",
     "clinic_path",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    type=StdioPath(dir_okay=False),
     default=None,
     help="A clinic file to re-price with (default: each estimate's stored clinic; "
     "'-': standard input).",
@@ -301,9 +301,7 @@ def bill() -> None:
 
 
 @bill.command("check")
-@click.argument(
-    "bill_path", metavar="BILL", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True)
-)
+@click.argument("bill_path", metavar="BILL", type=StdioPath(dir_okay=False))
 @click.option("--gfe", "gfe_id", metavar="ID", default=None, help="The GFE (default: found).")
 @db_option()
 def bill_check(bill_path: Path, gfe_id: str | None, db_url: str | None) -> None:

@@ -11,7 +11,7 @@ import click
 from ._app import cli, fail
 from ._estimate import REQUEST, load
 from ._output import echo_report, format_option, payers_option
-from ._streams import echo_jsonl, is_stdio, write_output
+from ._streams import StdioPath, echo_jsonl, is_stdio, write_output
 
 if TYPE_CHECKING:
     from ketacost._estimate import Estimate
@@ -57,7 +57,7 @@ def session_records(request: EstimateRequest, result: Estimate) -> Iterator[dict
 @click.option(
     "--ics",
     "ics_path",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    type=StdioPath(dir_okay=False),
     default=None,
     help="Also write the sessions to this iCalendar (.ics) file ('-': to standard output, "
     "instead of the table).",
@@ -137,9 +137,7 @@ def _echo_table(
 
 
 @cli.command()
-@click.argument(
-    "folder", type=click.Path(path_type=Path, dir_okay=True, file_okay=False, allow_dash=True)
-)
+@click.argument("folder", type=StdioPath(file_okay=False))
 def schemas(folder: Path) -> None:
     """Write the JSON Schemas of the payer, clinic, request and estimate files to a folder.
 

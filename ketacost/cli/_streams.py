@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
+
 from ._app import fail
 from ._output import write_private
 
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = [
     "STDIN_NAME",
     "STDIO",
+    "STDIO_PATH",
+    "StdioPath",
     "echo_jsonl",
     "is_stdio",
     "jsonl_line",
@@ -53,18 +57,39 @@ __all__ = [
 STDIO = "-"
 #: How an error names standard input.
 STDIN_NAME = "<stdin>"
+#: The path an option or argument holds when the command line gave ``-`` exactly. It is
+#: told apart by identity: ``Path("./-")`` is also ``-`` once pathlib has normalised it.
+STDIO_PATH = Path(STDIO)
+
+
+class StdioPath(click.Path):
+    """A ``click.Path`` that gives :data:`STDIO_PATH` for ``-`` exactly, else a ``Path``.
+
+    ``./-`` stays a file named ``-``: click's own ``path_type=Path`` would make both
+    ``Path("-")``, and a command could no longer tell them apart.
+    """
+
+    def __init__(self, *, file_okay: bool = True, dir_okay: bool = True) -> None:
+        super().__init__(path_type=Path, file_okay=file_okay, dir_okay=dir_okay, allow_dash=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """``-`` as :data:`STDIO_PATH`, anything else as click's ``Path`` would."""
+        if value is STDIO_PATH or (isinstance(value, str) and value == STDIO):
+            return STDIO_PATH
+        return super().convert(value, param, ctx)
 
 
 def is_stdio(path: str | os.PathLike[str] | None) -> bool:
     """Whether ``path`` is ``-`` (standard input or output).
 
     Args:
-        path: a path from the command line, or ``None`` when the option was not given.
+        path: a path from the command line (:class:`StdioPath` converts it), or ``None``
+            when the option was not given.
 
     Returns:
-        True for ``-`` exactly (``./-`` is a file).
+        True for the text ``-`` and for :data:`STDIO_PATH`; ``./-`` is a file.
     """
-    return path is not None and os.fspath(path) == STDIO
+    return path is STDIO_PATH or (isinstance(path, str) and path == STDIO)
 
 
 def name_of(path: str | os.PathLike[str]) -> str:
