@@ -137,3 +137,37 @@ def test_dot_slash_dash_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert written.exit_code == 0, written.output
     assert Path("-").read_text().startswith("{")
     assert "written to -" in written.stdout and "{" not in written.stdout
+
+
+# -- a payer file on standard input is checked against the library ---------------------------
+def test_payers_check_stdin_checks_what_the_payer_names(tmp_path: Path) -> None:
+    good = (ROOT / "payers" / "commercial-ppo.yaml").read_text()
+    assert "payer: medicare-part-b" in good
+    ok = run("payers", "check", "-", "--today", "2026-12-01", stdin=good)
+    assert ok.exit_code == 0, ok.output
+    bad = good.replace("payer: medicare-part-b", "payer: no-such-payer")
+    result = run("payers", "check", "-", "--today", "2026-12-01", stdin=bad)
+    assert result.exit_code == 2, result.output
+    assert result.stdout.startswith("<stdin>:")
+    assert "<stdin>:70:14: networks.out.allowed.payer: payer 'no-such-payer' does not" in (
+        result.stdout
+    )
+    # The folder scan says the same of the same file.
+    folder = tmp_path / "payers"
+    folder.mkdir()
+    (folder / "commercial-ppo.yaml").write_text(bad)
+    scanned = run("payers", "check", folder, "--today", "2026-12-01")
+    assert scanned.exit_code == 2
+    assert "payer 'no-such-payer' does not exist" in scanned.stdout
+    # A fee schedule it names must be in the library's fee-schedules/ folder.
+    medicare = (ROOT / "payers" / "medicare-part-b.yaml").read_text()
+    assert "medicare-pfs-2026" in medicare
+    missing = medicare.replace("medicare-pfs-2026", "medicare-pfs-1999")
+    result = run("payers", "check", "-", "--today", "2026-12-01", stdin=missing)
+    assert result.exit_code == 2, result.output
+    assert "fee schedule 'medicare-pfs-1999' does not exist" in result.stdout
+
+
+def test_payers_check_payers_is_for_stdin() -> None:
+    result = run("payers", "check", ROOT / "payers", "--payers", ROOT / "payers")
+    assert_user_error(result, "--payers names the library for 'payers check -'")

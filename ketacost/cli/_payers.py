@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._app import EXIT_PROBLEMS, EXIT_USER_ERROR, cli
+from ._app import EXIT_PROBLEMS, EXIT_USER_ERROR, cli, fail
 from ._complete import complete_payer_ids
 from ._estimate import library
 from ._output import echo_report, format_option, payers_option
@@ -228,12 +228,23 @@ def _loadable(directory: Path) -> dict[str, Payer]:
     default=None,
     help="The date to measure age from (default: today).",
 )
-def check(directory: Path | None, max_age_days: int, today: datetime | None) -> int:
+@click.option(
+    "--payers",
+    "payers_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="With '-': the payer folder whose payers and fee schedules the file on standard "
+    "input may name (default: $KETACOST_PAYERS, then the bundled ones).",
+)
+def check(
+    directory: Path | None, max_age_days: int, today: datetime | None, payers_dir: Path | None
+) -> int:
     """Check every payer file: every error with file:line:column, and stale review dates.
 
     Exit code 2 when any file has an error, 1 when files are only stale, 0 when all is well.
-    With '-', one payer file is read from standard input and checked on its own (its
-    errors name <stdin>; the file-name-is-id rule does not apply).
+    With '-', one payer file is read from standard input (its errors name <stdin>; the
+    file-name-is-id rule does not apply); the payers and fee schedules it names must be in
+    the library of --payers (default: $KETACOST_PAYERS, then the bundled payers).
 
     \b
     Example:
@@ -244,8 +255,10 @@ def check(directory: Path | None, max_age_days: int, today: datetime | None) -> 
     from ketacost._paths import resolve_payer_dir
 
     on = today.date() if today else date.today()
+    if payers_dir is not None and not is_stdio(directory):
+        fail("--payers names the library for 'payers check -'; give the folder as DIRECTORY")
     if is_stdio(directory):
-        issues, found = _check_stdin()
+        issues, found = _check_stdin(payers_dir)
         where, checked = "<stdin>", "the payer file on standard input"
     else:
         path, _ = resolve_payer_dir(directory)
@@ -268,16 +281,28 @@ def check(directory: Path | None, max_age_days: int, today: datetime | None) -> 
     return EXIT_PROBLEMS if stale else 0
 
 
-def _check_stdin() -> tuple[list[Any], dict[str, Payer]]:
-    """The issues of the payer file on standard input, and the payer when it loads."""
-    from ketacost._errors import PayerFileError
-    from ketacost._loader import _payer
+def _check_stdin(payers_dir: Path | None) -> tuple[list[Any], dict[str, Payer]]:
+    """The issues of the payer file on standard input, and the payer when it loads.
 
-    from ._streams import STDIO_PATH, parse_input
+    Its references (``percent_of_payer``, ``medicare_fee_schedule``) are checked as a
+    folder scan checks them, against the library (``--payers``, else the default one).
+    """
+    from ketacost._errors import PayerFileError
+    from ketacost._fee_schedule_files import schedule_reference_issues
+    from ketacost._library import _reference_issues
+    from ketacost._loader import _payer
+    from ketacost._source import SourceMap
+
+    from ._streams import STDIN_NAME, STDIO_PATH, parse_input
 
     try:
         data, source = parse_input(STDIO_PATH, PayerFileError)
         payer = _payer(data, source, None)
     except PayerFileError as exc:
         return list(exc.issues), {}
-    return [], {payer.id: payer}
+    lib = library(payers_dir)
+    payers = {**{pid: lib[pid] for pid in lib}, payer.id: payer}
+    sources = {pid: SourceMap.empty(pid) for pid in payers} | {payer.id: source}
+    issues = _reference_issues(payers, sources)
+    issues += schedule_reference_issues(payers, sources, lib.fee_schedules)
+    return [i for i in issues if i.path == STDIN_NAME], {payer.id: payer}
