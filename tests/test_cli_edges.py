@@ -7,6 +7,7 @@ standard input is checked against the library; files written are owner-only.
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -171,3 +172,27 @@ def test_payers_check_stdin_checks_what_the_payer_names(tmp_path: Path) -> None:
 def test_payers_check_payers_is_for_stdin() -> None:
     result = run("payers", "check", ROOT / "payers", "--payers", ROOT / "payers")
     assert_user_error(result, "--payers names the library for 'payers check -'")
+
+
+# -- schedule --ics: owner-only, errors name the option, one thing on standard output ---------
+def test_schedule_ics_file_is_owner_only(tmp_path: Path) -> None:
+    ics = tmp_path / "sessions.ics"
+    result = run("schedule", IV_SELF_PAY, "--ics", ics)
+    assert result.exit_code == 0, result.output
+    assert ics.read_bytes().startswith(b"BEGIN:VCALENDAR")
+    # Treatment dates are patient data: read and written by the owner alone.
+    assert stat.S_IMODE(ics.stat().st_mode) == 0o600
+
+
+def test_schedule_ics_into_a_missing_folder_names_the_option(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder" / "x.ics"
+    result = run("schedule", IV_SELF_PAY, "--ics", missing)
+    assert_user_error(result, f"--ics {missing}: cannot write it: No such file or directory")
+    gfe = run("gfe", IV_SELF_PAY, "--format", "json", "-o", tmp_path / "nope" / "g.json")
+    assert_user_error(gfe, "-o ", "nope/g.json: cannot write it:")
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "jsonl"])
+def test_schedule_ics_to_stdout_with_a_format_is_a_user_error(fmt: str) -> None:
+    result = run("schedule", IV_SELF_PAY, "--format", fmt, "--ics", "-")
+    assert_user_error(result, f"--ics - and --format {fmt} both write to standard output")

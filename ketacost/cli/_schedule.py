@@ -59,8 +59,8 @@ def session_records(request: EstimateRequest, result: Estimate) -> Iterator[dict
     "ics_path",
     type=StdioPath(dir_okay=False),
     default=None,
-    help="Also write the sessions to this iCalendar (.ics) file ('-': to standard output, "
-    "instead of the table).",
+    help="Also write the sessions to this iCalendar (.ics) file, owner-only ('-': to "
+    "standard output, instead of the table; then give no --format).",
 )
 @format_option(("table", "jsonl", "markdown"))
 @payers_option()
@@ -82,8 +82,8 @@ def schedule(request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Pa
     """
     from ketacost import estimate as estimate_request
 
-    if fmt == "jsonl" and is_stdio(ics_path):
-        fail("--ics - and --format jsonl both write to standard output; give --ics a file")
+    if is_stdio(ics_path) and _given("fmt"):
+        fail(f"--ics - and --format {fmt} both write to standard output; give --ics a file")
     request, payers = load(request_path, payers_dir)
     result = estimate_request(request, payers=payers)
     sessions = list(session_records(request, result))
@@ -92,11 +92,10 @@ def schedule(request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Pa
         from ketacost.ics import schedule_ics
 
         calendar = schedule_ics(request, result)
+        write_output(ics_path, calendar, option="--ics")
         if is_stdio(ics_path):
-            write_output(ics_path, calendar)
             click.echo(f"Calendar written to standard output ({len(sessions)} events).", err=True)
             return
-        ics_path.write_bytes(calendar)
         notes.append(f"Calendar written to {ics_path} ({len(sessions)} events).")
     if fmt == "jsonl":
         echo_jsonl(sessions)
@@ -104,6 +103,14 @@ def schedule(request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Pa
             click.echo(note, err=True)
         return
     _echo_table(request, sessions, notes, fmt)
+
+
+def _given(name: str) -> bool:
+    """Whether the option ``name`` was given (on the command line or by its variable)."""
+    from click.core import ParameterSource
+
+    source = click.get_current_context().get_parameter_source(name)
+    return source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 
 def _echo_table(
@@ -153,7 +160,7 @@ def schemas(folder: Path) -> None:
     from ketacost._schema import GENERATED_WITH, json_schemas, schema_text
 
     if is_stdio(folder):
-        write_output(folder, schema_text(dict(json_schemas())))
+        write_output(folder, schema_text(dict(json_schemas())), option="FOLDER")
         return
     folder.mkdir(parents=True, exist_ok=True)
     for name, schema in json_schemas().items():
