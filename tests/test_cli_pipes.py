@@ -374,11 +374,22 @@ def test_bill_check_from_stdin_and_open_disputes_jsonl(db: str) -> None:
     assert_user_error(bad, "<stdin>:2:")
 
 
-def test_reestimate_with_a_clinic_from_stdin(db: str) -> None:
+def test_reestimate_with_a_clinic_from_stdin(db: str, tmp_path: Path) -> None:
     _saved(db)
-    clinic = (ROOT / "examples" / "clinics" / "example-clinic.yaml").read_bytes()
-    result = run("records", "reestimate", "--clinic", "-", "--db", db, stdin=clinic)
-    assert result.exit_code in (0, 1), result.output
-    assert "stored estimates change" in result.stdout
+    unchanged = run("records", "reestimate", "--db", db)
+    assert unchanged.exit_code == 0, unchanged.output
+    assert "0 of 1 stored estimates change." in unchanged.stdout
+    # A dearer clinic (the intake evaluation, 90791, $350.00 -> $450.00): the estimate changes.
+    text = (ROOT / "examples" / "clinics" / "example-clinic.yaml").read_text()
+    dearer = text.replace("self_pay: 450.00", "self_pay: 550.00")
+    assert dearer != text
+    clinic = tmp_path / "dearer.yaml"
+    clinic.write_text(dearer)
+    from_file = run("records", "reestimate", "--clinic", clinic, "--db", db)
+    assert from_file.exit_code == 1, from_file.output
+    assert "1 of 1 stored estimates change." in from_file.stdout
+    from_stdin = run("records", "reestimate", "--clinic", "-", "--db", db, stdin=dearer)
+    assert from_stdin.exit_code == 1, from_stdin.output
+    assert from_stdin.stdout == from_file.stdout
     bad = run("records", "reestimate", "--clinic", "-", "--db", db, stdin="name: [\n")
     assert_user_error(bad, "<stdin>:")
