@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -196,3 +197,55 @@ def test_schedule_ics_into_a_missing_folder_names_the_option(tmp_path: Path) -> 
 def test_schedule_ics_to_stdout_with_a_format_is_a_user_error(fmt: str) -> None:
     result = run("schedule", IV_SELF_PAY, "--format", fmt, "--ics", "-")
     assert_user_error(result, f"--ics - and --format {fmt} both write to standard output")
+
+
+# -- JSON lines: every record of a kind has the same keys, at every depth ---------------------
+def _shape(value: object) -> object:
+    """The keys of a record at every depth (a list by its first item; a null is any shape)."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value and isinstance(value[0], dict) else []
+    return None
+
+
+def _merge_shapes(shapes: dict[str, object], record: dict[str, object]) -> None:
+    kind = str(record["record"])
+    shape = _shape(record)
+    assert _loose_equal(shapes.setdefault(kind, shape), shape), kind
+
+
+def _loose_equal(a: object, b: object) -> bool:
+    """Equal shapes, where an empty list or a null on one side matches anything."""
+    if a in (None, []) or b in (None, []):
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_loose_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return _loose_equal(a[0], b[0])
+    return False
+
+
+def test_every_record_of_a_kind_has_the_same_keys() -> None:
+    import json
+
+    medigap = REQUESTS / "medicare-medigap.yaml"
+    runs = [
+        *(("estimate", r, "--format", "jsonl") for r in sorted(REQUESTS.glob("*.yaml"))),
+        ("compare", medigap, "--secondary", "none", "--secondary", "medigap-plan-g"),
+        ("compare", ESKETAMINE, "--payer", "self-pay", "--payer", "commercial-ppo"),
+    ]
+    shapes: dict[str, Any] = {}
+    for args in runs:
+        fmt = () if args[0] == "estimate" else ("--format", "jsonl")
+        result = run(*args, *fmt)
+        assert result.exit_code == 0, (args, result.output)
+        for line in result.stdout.splitlines():
+            _merge_shapes(shapes, json.loads(line))
+    assert set(shapes) == {"line", "plan_year", "totals", "option"}
+    # Every money field is there, "0.00" when nothing: the totals of a compare option too.
+    assert "secondary" in shapes["option"]["totals"]
+    assert "secondary" in shapes["plan_year"]["totals"]
+    for key in ("secondary_payer_id", "secondary_payer_name", "rules_hash"):
+        assert key in shapes["option"] and key in shapes["totals"], key
+    assert "secondary_payer_id" in shapes["line"] and "secondary_payer_id" in shapes["plan_year"]

@@ -88,9 +88,10 @@ def estimate(
     JSON lines (--format jsonl), one object per line, money as decimal strings: a "line"
     record per billed line (the estimate JSON's line plus its visit's plan_year, payer_id
     and network); a "plan_year" record per plan year; last, one "totals" record
-    (library_version, rules_hash, issued, payer_id, payer_name, network, visits, lines, every
-    total, warnings). "line" and "totals" records carry every money field ("0.00" when
-    none), and the money of the "line" records sums to the "totals" record's.
+    (library_version, rules_hash, issued, payer_id, payer_name, network, secondary_payer_id,
+    secondary_payer_name, visits, lines, every total, warnings). Every record of a kind has
+    the same keys: what the JSON leaves out when empty is null, [] or "0.00" (money); the
+    money of the "line" records sums to the "totals" record's.
 
     \b
     Example:
@@ -241,9 +242,10 @@ def compare(
     be '-' for standard input.
 
     JSON lines (--format jsonl): an "option" record per variant, cheapest for the patient
-    first: the comparison JSON's row (rank, label, variant, payer_id, payer_name, network,
-    sessions, start, visits, totals, patient_cost, ...) with its library_version; money as
-    decimal strings.
+    first: library_version, rules_hash, then the comparison JSON's row (rank, label, variant,
+    payer_id, payer_name, network, sessions, start, visits, totals, patient_cost,
+    self_pay_comparison, secondary_payer_id, secondary_payer_name); money as decimal
+    strings. Every record has the same keys: null, [] or "0.00" where the JSON leaves one out.
 
     \b
     Example:

@@ -1,16 +1,18 @@
 """The records of ``--format jsonl``: what each command emits, one JSON object per line.
 
-Every record starts with ``"record"``, its kind; money is an exact decimal string. The shapes
-(also in each command's help):
+Every record starts with ``"record"``, its kind; money is an exact decimal string. Every
+record of a kind has the same keys, at every depth: a field the JSON documents leave out when
+it is empty is here all the same, ``null`` (a payer, a model), ``[]`` (a list) or ``"0.00"``
+(money). The shapes (also in each command's help):
 
 * ``estimate``: a ``line`` record per billed line, in visit order (the line of the estimate
   JSON, with its visit's ``plan_year``, ``payer_id`` and ``network``); a ``plan_year`` record
   per plan year (the estimate JSON's ``plan_years`` entry); last, one ``totals`` record (the
-  estimate's identity, counts, totals and warnings). ``line`` and ``totals`` records carry
-  every money field of the totals, ``"0.00"`` when nothing (the estimate JSON leaves some out
-  then), and the ``line`` records' money sums to the ``totals`` record's.
+  estimate's identity, its second payer (that of the first coverage, or null), counts, totals
+  and warnings). ``line`` and ``totals`` records carry every money field of the totals, and
+  the ``line`` records' money sums to the ``totals`` record's.
 * ``compare``: an ``option`` record per variant, cheapest for the patient first (the
-  comparison JSON's row, with its ``library_version``).
+  comparison JSON's row, with its ``library_version`` and its estimate's ``rules_hash``).
 * ``payers list``: a ``payer`` record per payer.
 * ``records list``: a ``gfe`` record per stored Good Faith Estimate, newest first; with
   ``--open-disputes``, a ``bill_check`` record per check.
@@ -22,15 +24,19 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from ketacost._comparison import Comparison
     from ketacost._estimate import Estimate, EstimateLine, Totals
     from ketacost._library import PayerLibrary
+    from ketacost._payer import Payer
     from ketacost.records._results import GfeSummary, StoredCheck
 
 __all__ = [
     "check_records",
     "comparison_records",
     "estimate_records",
+    "full_dump",
     "gfe_records",
     "payer_records",
 ]
@@ -54,9 +60,10 @@ def estimate_records(result: Estimate) -> Iterator[Record]:
             "network": visit.network,
         }
         for line in visit.lines:
-            yield {"record": "line", **where, **line.model_dump(mode="json"), **_money(line)}
+            yield {"record": "line", **where, **full_dump(line), **_money(line)}
     for year in result.plan_years:
-        yield {"record": "plan_year", **year.model_dump(mode="json")}
+        yield {"record": "plan_year", **full_dump(year)}
+    second = result.coordination[0] if result.coordination else None
     yield {
         "record": "totals",
         "library_version": result.library_version,
@@ -65,6 +72,8 @@ def estimate_records(result: Estimate) -> Iterator[Record]:
         "payer_id": result.payer_id,
         "payer_name": result.payer_name,
         "network": result.network,
+        "secondary_payer_id": second.secondary_payer_id if second else None,
+        "secondary_payer_name": second.secondary_payer_name if second else None,
         "visits": len(result.visits),
         "lines": sum(len(v.lines) for v in result.visits),
         **_money(result.totals),
@@ -79,13 +88,51 @@ def _money(amounts: EstimateLine | Totals) -> dict[str, str]:
     return {name: str(getattr(amounts, name)) for name in Totals.model_fields}
 
 
+def full_dump(model: BaseModel) -> dict[str, Any]:
+    """A model as JSON data with every field, at every depth, in the model's field order.
+
+    Where the model's own JSON leaves a field out (``exclude_if``: empty, unset or zero),
+    it is here all the same: ``None`` stays ``null``, money is its decimal string
+    (``"0.00"``), an empty list is ``[]``. Fields never serialised (``exclude=True``) stay out.
+
+    Args:
+        model: the model.
+
+    Returns:
+        Its fields by name.
+    """
+    from pydantic import BaseModel
+    from pydantic_core import to_jsonable_python
+
+    from ketacost._money import Money
+
+    dumped = model.model_dump(mode="json")
+    out: dict[str, Any] = {}
+    for name, field in type(model).model_fields.items():
+        if field.exclude is True:
+            continue
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            out[name] = full_dump(value)
+        elif isinstance(value, tuple) and value and isinstance(value[0], BaseModel):
+            out[name] = [full_dump(item) for item in value]
+        elif name in dumped:
+            out[name] = dumped[name]
+        elif isinstance(value, Money):
+            out[name] = str(value)
+        else:
+            out[name] = to_jsonable_python(value)
+    return out
+
+
 def comparison_records(result: Comparison) -> Iterator[Record]:
     """A comparison as ``option`` records, cheapest for the patient first."""
     for row in result.rows:
         yield {
             "record": "option",
             "library_version": result.library_version,
-            **row.model_dump(mode="json"),
+            "rules_hash": row.estimate.rules_hash if row.estimate is not None else None,
+            **full_dump(row),
         }
 
 
@@ -95,7 +142,7 @@ def payer_records(lib: PayerLibrary) -> Iterator[Record]:
         yield {"record": "payer", **payer_summary(p)}
 
 
-def payer_summary(p: Any) -> dict[str, Any]:
+def payer_summary(p: Payer) -> dict[str, Any]:
     """A payer's id, name, kind, networks, review date and whether it is illustrative."""
     return {
         "id": p.id,
