@@ -249,3 +249,40 @@ def test_every_record_of_a_kind_has_the_same_keys() -> None:
     for key in ("secondary_payer_id", "secondary_payer_name", "rules_hash"):
         assert key in shapes["option"] and key in shapes["totals"], key
     assert "secondary_payer_id" in shapes["line"] and "secondary_payer_id" in shapes["plan_year"]
+
+
+# -- a request on standard input: its clinic file relative to here, or to --base-dir ----------
+@pytest.mark.parametrize("command", ["estimate", "compare", "gfe", "schedule", "superbill"])
+def test_help_says_where_a_stdin_request_finds_its_clinic(command: str) -> None:
+    result = run(command, "--help")
+    assert result.exit_code == 0, result.output
+    assert "--base-dir" in result.stdout
+    assert "With REQUEST '-': the folder a clinic file" in " ".join(result.stdout.split())
+
+
+def test_base_dir_finds_the_clinic_of_a_stdin_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # the help's examples run from the repository's root
+    text = IV_SELF_PAY.read_bytes()
+    from_file = run("estimate", IV_SELF_PAY, "--format", "json")
+    here = run("estimate", "-", "--format", "json", stdin=text)
+    assert_user_error(here, "clinic file '../clinics/example-clinic.yaml' not found")
+    based = run("estimate", "-", "--base-dir", "examples/requests", "--format", "json", stdin=text)
+    assert based.exit_code == 0, based.output
+    assert based.stdout == from_file.stdout
+    args = ("gfe", "-", "--base-dir", "examples/requests", "--format", "json", "-o", "-")
+    gfe = run(*args, stdin=text)
+    assert gfe.exit_code == 0, gfe.output
+    assert gfe.stdout.startswith("{")
+    compared = run(
+        "compare", "-", "--base-dir", "examples/requests", "--payer", "self-pay", "--payer",
+        "hdhp", "--format", "jsonl", stdin=text,
+    )  # fmt: skip
+    assert compared.exit_code == 0, compared.output
+    assert compared.stdout.count('"record":"option"') == 2
+
+
+def test_base_dir_is_for_a_stdin_request() -> None:
+    result = run("estimate", IV_SELF_PAY, "--base-dir", REQUESTS)
+    assert_user_error(result, "--base-dir is for a request on standard input")
+    missing = run("estimate", "-", "--base-dir", "no-such-folder", stdin="")
+    assert missing.exit_code == 2 and "no-such-folder" in missing.stderr

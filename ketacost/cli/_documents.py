@@ -145,13 +145,15 @@ def gfe(
     does not cover) and lists the items billed to a plan as not part of it. HTML prints from
     a browser; PDF needs the pdf extra; JSON is the document's data.
 
-    REQUEST and --replaces may be '-' (standard input); -o - writes the document to
-    standard output and the messages to standard error.
+    REQUEST and --replaces may be '-' (standard input; a clinic file a request there names is
+    looked for relative to the current folder, or to --base-dir); -o - writes the document
+    to standard output and the messages to standard error.
 
     \b
     Example:
       ketacost gfe examples/requests/iv-series-self-pay.yaml --format pdf -o gfe.pdf
-      ketacost gfe - --format json -o - < request.json > gfe.json
+      ketacost gfe - --base-dir examples/requests --format json -o - \\
+          < examples/requests/iv-series-self-pay.yaml > gfe.json
     """
     from ketacost.documents import render_gfe_html, render_gfe_pdf
 

@@ -5,10 +5,10 @@ Each command imports the library inside its function: ``ketacost --help`` builds
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -25,11 +25,28 @@ if TYPE_CHECKING:
 
 __all__ = ["REQUEST", "compare", "estimate", "library", "load"]
 
-REQUEST = click.argument(
-    "request_path",
-    metavar="REQUEST",
-    type=StdioPath(dir_okay=False),
-)
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Where ``--base-dir`` is kept for :func:`load` (``click.Context.meta``).
+_BASE_DIR = "ketacost.base_dir"
+
+
+def _keep_base_dir(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    ctx.meta[_BASE_DIR] = value
+
+
+def REQUEST(f: F) -> F:  # noqa: N802 - a decorator named as the argument it adds
+    """The ``REQUEST`` argument (a file, or ``-``) and ``--base-dir`` for a request on stdin."""
+    f = click.option(
+        "--base-dir",
+        type=click.Path(path_type=Path, file_okay=False, exists=True),
+        default=None,
+        expose_value=False,
+        callback=_keep_base_dir,
+        help="With REQUEST '-': the folder a clinic file the request names is relative to "
+        "(default: the current folder; a request file's clinic is relative to that file).",
+    )(f)
+    return click.argument("request_path", metavar="REQUEST", type=StdioPath(dir_okay=False))(f)
 
 
 def library(payers_dir: Path | None) -> PayerLibrary:
@@ -41,10 +58,13 @@ def library(payers_dir: Path | None) -> PayerLibrary:
 
 def load(request_path: Path, payers_dir: Path | None) -> tuple[EstimateRequest, PayerLibrary]:
     """A request (from a file, or standard input for ``-``) and the payer library it uses."""
-    from ._streams import load_request_input
+    from ._streams import is_stdio, load_request_input
 
+    base_dir: Path | None = click.get_current_context().meta.get(_BASE_DIR)
+    if base_dir is not None and not is_stdio(request_path):
+        fail("--base-dir is for a request on standard input (REQUEST '-')")
     payers = library(payers_dir)
-    return load_request_input(request_path, payers), payers
+    return load_request_input(request_path, payers, base_dir=base_dir), payers
 
 
 @cli.command()
@@ -82,8 +102,10 @@ def estimate(
     Prints a per-visit table, totals per plan year and overall, and a plain-English line for
     each kind of charge. JSON is the library's estimate JSON, unchanged; CSV is one row per
     billed line with every amount. With --eligibility, the request starts from the payer's
-    response; what it used and every warning go to standard error. REQUEST or FILE may be
-    '-' for standard input (a request there is JSON if it starts with '{', else YAML).
+    response; what it used and every warning go to standard error. REQUEST or the
+    --eligibility FILE may be '-' for standard input (a request there is JSON if it starts
+    with '{' or '[', else YAML; a clinic file it names is looked for relative to the current
+    folder, or to --base-dir).
 
     JSON lines (--format jsonl), one object per line, money as decimal strings: a "line"
     record per billed line (the estimate JSON's line plus its visit's plan_year, payer_id
@@ -97,7 +119,8 @@ def estimate(
     Example:
       ketacost estimate examples/requests/esketamine-commercial.yaml
       ketacost estimate examples/requests/iv-series-self-pay.yaml --format json
-      cat request.json | ketacost estimate - --format jsonl | jq -c 'select(.record=="line")'
+      ketacost estimate - --base-dir examples/requests --format jsonl \
+          < examples/requests/iv-series-self-pay.yaml | jq -c 'select(.record=="totals")'
       ketacost estimate examples/requests/esketamine-commercial.yaml \\
           --eligibility examples/eligibility/commercial-ppo-fhir.json
     """
@@ -239,7 +262,8 @@ def compare(
 
     Every combination of the given payers, networks, sessions, start dates, drug routes and
     second payers is estimated; a dimension not given keeps the request's value. REQUEST may
-    be '-' for standard input.
+    be '-' for standard input (a clinic file it names is then looked for relative to the
+    current folder, or to --base-dir).
 
     JSON lines (--format jsonl): an "option" record per variant, cheapest for the patient
     first: library_version, rules_hash, then the comparison JSON's row (rank, label, variant,
@@ -256,6 +280,8 @@ def compare(
           --drug-benefit medical --drug-benefit pharmacy
       ketacost compare examples/requests/medicare-medigap.yaml \\
           --secondary none --secondary medigap-plan-g --secondary medigap-plan-n
+      ketacost compare - --base-dir examples/requests --payer self-pay --payer hdhp \\
+          --format jsonl < examples/requests/iv-series-self-pay.yaml
     """
     if not (payer_ids or networks or sessions or starts or drug_benefits or secondaries):
         fail(

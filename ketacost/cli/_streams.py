@@ -3,12 +3,13 @@
 Every file a command reads (a request, a clinic, an eligibility response, a bill, a payer
 file to check) may be ``-``: it is then read from standard input, and an error in it is
 named ``<stdin>`` (``<stdin>:3:7: plan.phases.0: ...``). A request read from standard input
-is JSON when its first character is ``{``, else YAML; a clinic file it names is looked for
-relative to the current folder. Every file a command writes may be ``-``: the document goes
-to standard output (a PDF as its exact bytes) and the command's own messages go to standard
-error, so that ``ketacost gfe REQUEST -o - > gfe.html`` holds the document alone. A document
-written to a file is owner-only (0600, see :func:`write_private`); what goes to standard
-output is the caller's to keep. A file literally named ``-`` is ``./-``.
+is JSON when its first character is ``{`` or ``[``, else YAML; a clinic file it names is
+looked for relative to the current folder, or to ``--base-dir``. Every file a command
+writes may be ``-``: the document goes to standard output (a PDF as its exact bytes) and the
+command's own messages go to standard error, so that ``ketacost gfe REQUEST -o - > gfe.html``
+holds the document alone. A document written to a file is owner-only (0600, see
+:func:`write_private`); what goes to standard output is the caller's to keep. A file
+literally named ``-`` is ``./-`` (:class:`StdioPath` tells them apart).
 
 JSON lines (``--format jsonl``): one JSON object per line, each complete on its own, ASCII,
 keys in a fixed order, money as exact decimal strings (``"588.00"``); the same input gives the
@@ -153,8 +154,20 @@ def parse_input(path: Path, error_cls: type[RuleFileError]) -> tuple[Any, Source
     return parse(text, STDIN_NAME, error_cls)
 
 
-def load_request_input(path: Path, payers: Mapping[str, Payer]) -> EstimateRequest:
-    """A request from a file or standard input, checked against ``payers``."""
+def load_request_input(
+    path: Path, payers: Mapping[str, Payer], *, base_dir: Path | None = None
+) -> EstimateRequest:
+    """A request from a file or standard input, checked against ``payers``.
+
+    Args:
+        path: the path given, or ``-``.
+        payers: the payer library its payer ids are checked against.
+        base_dir: for ``-``, the folder a clinic file it names is relative to (default:
+            the current folder). A request file's clinic is relative to that file.
+
+    Returns:
+        The validated request.
+    """
     if not is_stdio(path):
         from ketacost._loader import load_request
 
@@ -163,7 +176,7 @@ def load_request_input(path: Path, payers: Mapping[str, Payer]) -> EstimateReque
     from ketacost._loader import _request
 
     data, source = parse_input(path, RequestFileError)
-    return _request(data, source, payers, Path.cwd())
+    return _request(data, source, payers, base_dir or Path.cwd())
 
 
 def load_clinic_input(path: Path) -> Clinic:
