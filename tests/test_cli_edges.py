@@ -286,3 +286,28 @@ def test_base_dir_is_for_a_stdin_request() -> None:
     assert_user_error(result, "--base-dir is for a request on standard input")
     missing = run("estimate", "-", "--base-dir", "no-such-folder", stdin="")
     assert missing.exit_code == 2 and "no-such-folder" in missing.stderr
+
+
+# -- messages name what the user typed --------------------------------------------------------
+def test_completion_of_an_unknown_shell_names_shell() -> None:
+    result = run("completion", "powershell")
+    assert_user_error(result, "Invalid value for 'SHELL': 'powershell' is not one of")
+
+
+def test_replaces_unreadable_stdin_names_stdin(tmp_path: Path) -> None:
+    args = ("gfe", IV_SELF_PAY, "--format", "json", "-o", tmp_path / "g.json", "--replaces", "-")
+    read, write = os.pipe()  # standard input is the write end: reading it fails, EBADF
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "ketacost", *map(str, args)],
+            stdin=write,
+            capture_output=True,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(read)
+        os.close(write)
+    assert done.returncode == 2, done.stderr.decode()
+    assert done.stderr.startswith(b"error: --replaces <stdin>: cannot read it (Bad file")

@@ -65,7 +65,7 @@ def complete_secondary_ids(
 
 
 @cli.command()
-@click.argument("shell", type=click.Choice(SHELLS))
+@click.argument("shell", metavar="SHELL", type=click.Choice(SHELLS))
 def completion(shell: str) -> None:
     """Print the shell completion script for bash, zsh or fish.
 

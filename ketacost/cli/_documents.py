@@ -73,7 +73,7 @@ def _previous_gfe(path: Path) -> tuple[GoodFaithEstimate, str]:
     try:
         raw = read_input(path)
     except OSError as exc:
-        fail(f"--replaces {path}: cannot read it ({exc.strerror or exc})")
+        fail(f"--replaces {name_of(path)}: cannot read it ({exc.strerror or exc})")
     try:
         return GoodFaithEstimate.model_validate_json(raw), hashlib.sha256(raw).hexdigest()
     except ValidationError as exc:
