@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -33,19 +33,29 @@ from ._validation import validate
 from ._yaml_parser import parse_yaml
 
 __all__ = [
+    "Syntax",
+    "clinic_from_bytes",
     "clinic_from_data",
     "load_clinic",
     "load_payer",
     "load_program",
     "load_request",
+    "parse_document",
+    "payer_from_bytes",
     "payer_from_data",
     "program_from_data",
     "read_document",
+    "request_from_bytes",
     "request_from_data",
 ]
 
 M = TypeVar("M", bound=BaseModel)
 Loc = tuple[str | int, ...]
+
+
+#: How a document is parsed: ``json``, ``yaml``, or ``None`` for "by its name" (``.json``
+#: is JSON, anything else YAML).
+Syntax = Literal["json", "yaml"] | None
 
 
 def read_document(
@@ -61,6 +71,28 @@ def read_document(
         raise error_cls(
             [FileIssue(name, 0, 0, "", f"cannot read the file: {exc.strerror}")]
         ) from None
+    data, source = parse_document(raw, name, error_cls)
+    return data, source, raw
+
+
+def parse_document(
+    raw: bytes, name: str, error_cls: type[RuleFileError], *, syntax: Syntax = None
+) -> tuple[Any, SourceMap]:
+    """Parse the bytes of a YAML or JSON document, with a file's checks and positions.
+
+    Args:
+        raw: the document's bytes (at most ``MAX_RULE_FILE_BYTES``; one byte more is read to
+            tell a file that is too large).
+        name: how errors name it (a path, or ``<stdin>``).
+        error_cls: the error a bad document raises (naming ``name``, line and column).
+        syntax: ``json`` or ``yaml``; ``None`` decides by ``name`` (``.json`` is JSON).
+
+    Returns:
+        The parsed data and its source map.
+
+    Raises:
+        RuleFileError: too large, not UTF-8, or not well-formed (as ``error_cls``).
+    """
     too_large = too_large_issue(len(raw), name)
     if too_large is not None:
         raise error_cls([too_large])
@@ -70,11 +102,9 @@ def read_document(
         line, column = position_of_byte(raw, exc.start)
         message = f"not UTF-8 text: byte {raw[exc.start]:#04x} at byte offset {exc.start}"
         raise error_cls([FileIssue(name, line, column, "", message)]) from None
-    if name.endswith(".json"):
-        data, source = parse_json(text, name, error_cls)
-    else:
-        data, source = parse_yaml(text, name, error_cls)
-    return data, source, raw
+    if syntax == "json" or (syntax is None and name.endswith(".json")):
+        return parse_json(text, name, error_cls)
+    return parse_yaml(text, name, error_cls)
 
 
 def _checked(
@@ -126,6 +156,23 @@ def load_payer(path: str | os.PathLike[str]) -> Payer:
     return _payer(data, source, Path(path).stem)
 
 
+def payer_from_bytes(raw: bytes, *, name: str, syntax: Syntax = None) -> Payer:
+    """Check a payer file's bytes, read from somewhere other than its file (``<stdin>``).
+
+    The checks of :func:`load_payer` except that the ``id`` must equal the file's name.
+
+    Args:
+        raw: the document's bytes.
+        name: how errors name it.
+        syntax: see :func:`parse_document`.
+
+    Returns:
+        The payer.
+    """
+    data, source = parse_document(raw, name, PayerFileError, syntax=syntax)
+    return _payer(data, source, None)
+
+
 def payer_from_data(data: Mapping[str, Any], *, source: str = "<payer>") -> Payer:
     """Validate a payer given as Python data (the same checks as a file, without lines)."""
     return _payer(data, SourceMap.empty(source), None)
@@ -154,6 +201,21 @@ def _clinic(data: Any, source: SourceMap) -> Clinic:
 def load_clinic(path: str | os.PathLike[str]) -> Clinic:
     """Load and check a clinic file."""
     data, source, _ = read_document(path, ClinicFileError)
+    return _clinic(data, source)
+
+
+def clinic_from_bytes(raw: bytes, *, name: str, syntax: Syntax = None) -> Clinic:
+    """Check a clinic document's bytes (from standard input, say) as :func:`load_clinic`.
+
+    Args:
+        raw: the document's bytes.
+        name: how errors name it.
+        syntax: see :func:`parse_document`.
+
+    Returns:
+        The clinic.
+    """
+    data, source = parse_document(raw, name, ClinicFileError, syntax=syntax)
     return _clinic(data, source)
 
 
@@ -212,6 +274,30 @@ def load_request(
     """
     data, source, _ = read_document(path, RequestFileError)
     return _request(data, source, payers, Path(path).parent)
+
+
+def request_from_bytes(
+    raw: bytes,
+    *,
+    name: str,
+    base_dir: str | os.PathLike[str],
+    payers: Mapping[str, Payer] | None = None,
+    syntax: Syntax = None,
+) -> EstimateRequest:
+    """Check a request document's bytes (from standard input, say) as :func:`load_request`.
+
+    Args:
+        raw: the document's bytes.
+        name: how errors name it.
+        base_dir: the folder a clinic file it names is relative to.
+        payers: with them, the payer id is checked.
+        syntax: see :func:`parse_document`.
+
+    Returns:
+        The request.
+    """
+    data, source = parse_document(raw, name, RequestFileError, syntax=syntax)
+    return _request(data, source, payers, Path(base_dir))
 
 
 def request_from_data(

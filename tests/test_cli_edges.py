@@ -311,3 +311,34 @@ def test_replaces_unreadable_stdin_names_stdin(tmp_path: Path) -> None:
         os.close(write)
     assert done.returncode == 2, done.stderr.decode()
     assert done.stderr.startswith(b"error: --replaces <stdin>: cannot read it (Bad file")
+
+
+# -- the CLI reads standard input through the loader's public entry points -------------------
+def test_the_cli_imports_no_private_loader_name() -> None:
+    import ast
+
+    found = []
+    for path in sorted((ROOT / "ketacost" / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "ketacost._loader":
+                found += [f"{path.name}: {a.name}" for a in node.names if a.name.startswith("_")]
+    assert found == []
+
+
+def test_bytes_entry_points_are_the_file_loaders(tmp_path: Path) -> None:
+    import ketacost
+    from ketacost._errors import RequestFileError
+    from ketacost._limits import MAX_RULE_FILE_BYTES
+    from ketacost._loader import parse_document, request_from_bytes
+
+    payers = ketacost.load_payers(ROOT / "payers")
+    raw = ESKETAMINE.read_bytes()
+    from_bytes = request_from_bytes(raw, name="<stdin>", base_dir=REQUESTS, payers=payers)
+    assert from_bytes == ketacost.load_request(ESKETAMINE, payers=payers)
+    # The file's checks, named as given: too large, not UTF-8, bad syntax.
+    with pytest.raises(RequestFileError, match=r"<stdin>:1:1: .*not UTF-8 text: byte 0xff"):
+        parse_document(b"\xff", "<stdin>", RequestFileError)
+    with pytest.raises(RequestFileError, match="<stdin>"):
+        parse_document(b"x" * (MAX_RULE_FILE_BYTES + 1), "<stdin>", RequestFileError)
+    data, _ = parse_document(b'{"a": [1]}', "<stdin>", RequestFileError, syntax="json")
+    assert data == {"a": [1]}

@@ -290,16 +290,18 @@ def _check_stdin(payers_dir: Path | None) -> tuple[list[Any], dict[str, Payer]]:
     from ketacost._errors import PayerFileError
     from ketacost._fee_schedule_files import schedule_reference_issues
     from ketacost._library import _reference_issues
-    from ketacost._loader import _payer
+    from ketacost._loader import parse_document, payer_from_bytes
     from ketacost._source import SourceMap
 
-    from ._streams import STDIN_NAME, STDIO_PATH, parse_input
+    from ._streams import STDIN_NAME, read_stdin, sniffed
 
+    raw = read_stdin()
     try:
-        data, source = parse_input(STDIO_PATH, PayerFileError)
-        payer = _payer(data, source, None)
+        payer = payer_from_bytes(raw, name=STDIN_NAME, syntax=sniffed(raw))
     except PayerFileError as exc:
         return list(exc.issues), {}
+    # Parsed again for the positions of its references; it parsed once, so it does again.
+    _, source = parse_document(raw, STDIN_NAME, PayerFileError, syntax=sniffed(raw))
     lib = library(payers_dir)
     payers = {**{pid: lib[pid] for pid in lib}, payer.id: payer}
     sources = {pid: SourceMap.empty(pid) for pid in payers} | {payer.id: source}

@@ -32,6 +32,7 @@ from ._output import write_private
 if TYPE_CHECKING:
     from ketacost._clinic import Clinic
     from ketacost._errors import RuleFileError
+    from ketacost._loader import Syntax
     from ketacost._payer import Payer
     from ketacost._request import EstimateRequest
     from ketacost._source import SourceMap
@@ -50,7 +51,9 @@ __all__ = [
     "one_stdin",
     "parse_input",
     "read_input",
+    "read_stdin",
     "refuse_terminal",
+    "sniffed",
     "write_output",
 ]
 
@@ -116,6 +119,21 @@ def read_input(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def read_stdin() -> bytes:
+    """Standard input's bytes, up to one byte more than a document may hold.
+
+    The parser refuses a document that long; nothing more is read.
+    """
+    from ketacost._limits import MAX_RULE_FILE_BYTES
+
+    return sys.stdin.buffer.read(MAX_RULE_FILE_BYTES + 1)
+
+
+def sniffed(raw: bytes) -> Syntax:
+    """A document on standard input is JSON when it starts with ``{`` or ``[``, else YAML."""
+    return "json" if raw.lstrip()[:1] in (b"{", b"[") else "yaml"
+
+
 def parse_input(path: Path, error_cls: type[RuleFileError]) -> tuple[Any, SourceMap]:
     """Read and parse a YAML or JSON document from a file or from standard input.
 
@@ -130,28 +148,13 @@ def parse_input(path: Path, error_cls: type[RuleFileError]) -> tuple[Any, Source
     Returns:
         The parsed data and its source map.
     """
-    from ketacost._errors import FileIssue
-    from ketacost._json_parser import parse_json
-    from ketacost._limits import MAX_RULE_FILE_BYTES
-    from ketacost._loader import read_document
-    from ketacost._source import position_of_byte, too_large_issue
-    from ketacost._yaml_parser import parse_yaml
+    from ketacost._loader import parse_document, read_document
 
     if not is_stdio(path):
         data, source, _ = read_document(path, error_cls)
         return data, source
-    raw = sys.stdin.buffer.read(MAX_RULE_FILE_BYTES + 1)
-    too_large = too_large_issue(len(raw), STDIN_NAME)
-    if too_large is not None:
-        raise error_cls([too_large])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line, column = position_of_byte(raw, exc.start)
-        message = f"not UTF-8 text: byte {raw[exc.start]:#04x} at byte offset {exc.start}"
-        raise error_cls([FileIssue(STDIN_NAME, line, column, "", message)]) from None
-    parse = parse_json if text.lstrip()[:1] in ("{", "[") else parse_yaml
-    return parse(text, STDIN_NAME, error_cls)
+    raw = read_stdin()
+    return parse_document(raw, STDIN_NAME, error_cls, syntax=sniffed(raw))
 
 
 def load_request_input(
@@ -172,11 +175,12 @@ def load_request_input(
         from ketacost._loader import load_request
 
         return load_request(path, payers=payers)
-    from ketacost._errors import RequestFileError
-    from ketacost._loader import _request
+    from ketacost._loader import request_from_bytes
 
-    data, source = parse_input(path, RequestFileError)
-    return _request(data, source, payers, base_dir or Path.cwd())
+    raw = read_stdin()
+    return request_from_bytes(
+        raw, name=STDIN_NAME, base_dir=base_dir or Path.cwd(), payers=payers, syntax=sniffed(raw)
+    )
 
 
 def load_clinic_input(path: Path) -> Clinic:
@@ -185,11 +189,10 @@ def load_clinic_input(path: Path) -> Clinic:
         from ketacost._loader import load_clinic
 
         return load_clinic(path)
-    from ketacost._errors import ClinicFileError
-    from ketacost._loader import _clinic
+    from ketacost._loader import clinic_from_bytes
 
-    data, source = parse_input(path, ClinicFileError)
-    return _clinic(data, source)
+    raw = read_stdin()
+    return clinic_from_bytes(raw, name=STDIN_NAME, syntax=sniffed(raw))
 
 
 def write_output(path: Path, data: bytes | str, *, option: str, binary: bool = False) -> None:
