@@ -308,7 +308,7 @@ def bill_check(bill_path: Path, gfe_id: str | None, db_url: str | None) -> None:
     """Compare a final bill with its GFE ($400 per provider, 45 CFR 149.620); store the result.
 
     Without --gfe, the GFE is the patient's newest one covering the date of service. BILL
-    may be '-' (standard input: JSON if it starts with '{', else YAML).
+    may be '-' (standard input: JSON if it starts with '{' or '[', else YAML).
 
     \b
     Example:
