@@ -242,7 +242,7 @@ def test_a_pdf_is_not_written_to_a_terminal(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(_streams.sys, "stdout", Stdout())
     with pytest.raises(Exception, match="refusing to write a PDF to a terminal"):
-        _streams.write_output(_streams.STDIO_PATH, b"%PDF-1.7", option="-o", binary=True)
+        _streams.write_output(_streams.STDIO_PATH, b"%PDF-1.7", binary=True)
 
 
 # -- JSON lines ------------------------------------------------------------------------------

@@ -190,17 +190,17 @@ def gfe(
             )
     if fmt == "pdf":
         assert pdf is not None
-        write_output(output, pdf, option="-o", binary=True)
+        write_output(output, pdf, binary=True)
     elif fmt == "html":
         assert html is not None
-        write_output(output, html, option="-o")
+        write_output(output, html)
     elif fmt == "fhir":
         from ketacost.documents import render_gfe_fhir
 
-        write_output(output, render_gfe_fhir(doc) + "\n", option="-o")
+        write_output(output, render_gfe_fhir(doc) + "\n")
     else:
         # newline="": "\n" on every OS, so the file's sha256 is gfe_digest's (--replaces).
-        write_output(output, doc.model_dump_json(indent=2) + "\n", option="-o")
+        write_output(output, doc.model_dump_json(indent=2) + "\n")
     _gfe_summary(doc, output)
 
 
@@ -351,13 +351,13 @@ def superbill(
         issued=issued.date() if issued else None,
     )
     if fmt == "pdf":
-        write_output(output, render_superbill_pdf(bill), option="-o", binary=True)
+        write_output(output, render_superbill_pdf(bill), binary=True)
     elif fmt == "html":
-        write_output(output, render_superbill_html(bill), option="-o")
+        write_output(output, render_superbill_html(bill))
     elif fmt == "csv":
-        write_output(output, render_superbill_csv(bill), option="-o")
+        write_output(output, render_superbill_csv(bill))
     else:
-        write_output(output, bill.model_dump_json(indent=2) + "\n", option="-o")
+        write_output(output, bill.model_dump_json(indent=2) + "\n")
     err = is_stdio(output)
     click.echo(
         f"Superbill for {bill.patient.name}: {len(bill.lines)} lines, charges "

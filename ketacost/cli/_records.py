@@ -204,11 +204,11 @@ def records_show(
     if pdf_out is not None and r.pdf is None:
         raise click.ClickException("this Good Faith Estimate was stored without a PDF")
     if html_out is not None:
-        write_output(html_out, r.html, option="--html")
+        write_output(html_out, r.html)
         click.echo(f"HTML written to {where(html_out)}", err=err)
     if pdf_out is not None:
         assert r.pdf is not None
-        write_output(pdf_out, r.pdf, option="--pdf", binary=True)
+        write_output(pdf_out, r.pdf, binary=True)
         click.echo(f"PDF written to {where(pdf_out)}", err=err)
 
 

@@ -92,7 +92,7 @@ def schedule(request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Pa
         from ketacost.ics import schedule_ics
 
         calendar = schedule_ics(request, result)
-        write_output(ics_path, calendar, option="--ics")
+        write_output(ics_path, calendar)
         if is_stdio(ics_path):
             click.echo(f"Calendar written to standard output ({len(sessions)} events).", err=True)
             return
@@ -160,7 +160,7 @@ def schemas(folder: Path) -> None:
     from ketacost._schema import GENERATED_WITH, json_schemas, schema_text
 
     if is_stdio(folder):
-        write_output(folder, schema_text(dict(json_schemas())), option="FOLDER")
+        write_output(folder, schema_text(dict(json_schemas())))
         return
     folder.mkdir(parents=True, exist_ok=True)
     for name, schema in json_schemas().items():

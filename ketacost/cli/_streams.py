@@ -195,23 +195,18 @@ def load_clinic_input(path: Path) -> Clinic:
     return clinic_from_bytes(raw, name=STDIN_NAME, syntax=sniffed(raw))
 
 
-def write_output(path: Path, data: bytes | str, *, option: str, binary: bool = False) -> None:
+def write_output(path: Path, data: bytes | str, *, binary: bool = False) -> None:
     """Write a document to a file (owner-only, 0600) or, for ``-``, to standard output.
 
     Args:
         path: the path given, or ``-``.
         data: the document; text is written as UTF-8.
-        option: the option that named the path (``-o``, ``--ics``): a file that cannot be
-            written is a user error that names it.
         binary: the document is not text (a PDF): refused on a terminal, where it would
             only garble the screen.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if not is_stdio(path):
-        try:
-            write_private(path, raw)
-        except OSError as exc:
-            fail(f"{option} {name_of(path)}: cannot write it: {exc.strerror or exc}")
+        write_private(path, raw)  # an OSError is a user error: "path: reason" (cli/_app.py)
         return
     if binary:
         refuse_terminal(path)
