@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     )
     from ._money import Money
     from ._order import OrderOfBenefits, order_of_benefits
-    from ._paths import resolve_payer_dir
+    from ._paths import resolve_payer_dir, schema_path
     from ._payer import Payer
     from ._plan import Phase, Plan, ScheduledVisit, expand
     from ._request import (
@@ -137,6 +137,7 @@ _EXPORTS = {
     "request_from_data": "._loader",
     "resolve_payer_dir": "._paths",
     "rules_hash": "._engine",
+    "schema_path": "._paths",
     "stale_payers": "._library",
 }
 
@@ -219,5 +220,6 @@ __all__ = [
     "request_from_data",
     "resolve_payer_dir",
     "rules_hash",
+    "schema_path",
     "stale_payers",
 ]

@@ -1,4 +1,4 @@
-"""Where the payer rule files are.
+"""Where the payer rule files and the JSON Schemas are.
 
 Resolution order (first match wins; documented in the README):
 
@@ -9,7 +9,9 @@ Resolution order (first match wins; documented in the README):
 
 A top-level ``payers/`` folder is not part of the package by default: the wheel
 force-includes it as ``ketacost/_payers`` (pyproject.toml), and an editable install does not
-expose that copy, hence step 4. This module reads the environment but no files.
+expose that copy, hence step 4. The JSON Schemas are found the same way, without steps 1
+and 2: the wheel's ``ketacost/_schemas``, else the source tree's ``schemas/``
+(:func:`schema_path`). This module reads the environment but no files.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Literal
 
 from ._errors import MissingFileError
 
-__all__ = ["ENV_VAR", "PayerDirSource", "resolve_payer_dir"]
+__all__ = ["ENV_VAR", "PayerDirSource", "resolve_payer_dir", "schema_path"]
 
 ENV_VAR = "KETACOST_PAYERS"
 
@@ -53,6 +55,45 @@ def resolve_payer_dir(
         "no payer folder found: pass one explicitly, set "
         f"{ENV_VAR}, or reinstall ketacost (its wheel ships the payer files)"
     )
+
+
+def schema_path(name: str) -> Path:
+    """The JSON Schema file of one kind of file ketacost reads or writes.
+
+    Args:
+        name: ``clinic``, ``estimate``, ``payer`` or ``request`` (or the file name,
+            ``payer.schema.json``).
+
+    Returns:
+        The schema shipped in the installed wheel (``ketacost/_schemas``), else the source
+        tree's ``schemas/`` (an editable install or a checkout).
+
+    Raises:
+        MissingFileError: no such schema (the message lists those there are), or no schema
+            folder was found (also a ``FileNotFoundError``).
+    """
+    file_name = name if name.endswith(_SCHEMA_SUFFIX) else f"{name}{_SCHEMA_SUFFIX}"
+    folder = _schema_dir()
+    path = folder / file_name
+    if "/" in name or "\\" in name or not path.is_file():
+        known = sorted(
+            p.name.removesuffix(_SCHEMA_SUFFIX) for p in folder.glob("*" + _SCHEMA_SUFFIX)
+        )
+        raise MissingFileError(f"no JSON Schema named {name!r}; there are: {', '.join(known)}")
+    return path
+
+
+_SCHEMA_SUFFIX = ".schema.json"
+
+
+def _schema_dir() -> Path:
+    packaged = _PACKAGE_DIR / "_schemas"
+    if packaged.is_dir():
+        return packaged
+    source = _PACKAGE_DIR.parent / "schemas"
+    if source.is_dir() and (_PACKAGE_DIR.parent / "pyproject.toml").is_file():
+        return source
+    raise MissingFileError("no JSON Schema folder found: reinstall ketacost (its wheel ships them)")
 
 
 def _existing(path: Path, how: str) -> Path:

@@ -35,7 +35,7 @@ def test_public_api_is_small_sorted_and_pinned() -> None:
         "default_payers", "estimate", "expand", "good_faith_range", "load_clinic", "load_payer",
         "load_payers",
         "load_program", "load_request", "order_of_benefits", "payer_from_data", "program_from_data",
-        "request_from_data", "resolve_payer_dir", "rules_hash", "stale_payers",
+        "request_from_data", "resolve_payer_dir", "rules_hash", "schema_path", "stale_payers",
     ]  # fmt: skip
     assert ketacost.__all__ == expected
     assert ketacost.__all__ == sorted(ketacost.__all__)
