@@ -18,8 +18,6 @@ from types import ModuleType
 
 import click
 import pytest
-from docutils.core import publish_doctree
-from docutils.nodes import system_message
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
 pytest.importorskip("sphinx", reason="the docs extra: pip install -e '.[docs]'")
+from docutils.core import publish_doctree  # noqa: E402 (docutils comes with the docs extra)
+from docutils.nodes import system_message  # noqa: E402
 
 
 def _load_ext() -> ModuleType:

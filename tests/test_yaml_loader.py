@@ -725,8 +725,9 @@ def _documents(text: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
     scalars = (
         st.none()
         | st.booleans()
-        | st.integers()
-        | st.decimals(places=2, allow_nan=False, allow_infinity=False)
+        # within MAX_NUMBER_CHARS (40): a longer number is refused, not read back
+        | st.integers(-(10**30), 10**30)
+        | st.decimals(-(10**30), 10**30, places=2, allow_nan=False, allow_infinity=False)
         | text
     )
     return st.recursive(
