@@ -42,10 +42,15 @@ def _suffix(path: str | os.PathLike[str]) -> str:
 
 
 def input_format(path: str | os.PathLike[str], given: str | None = None) -> str:
-    """``csv`` or ``parquet``: ``given``, else by the extension (``.parquet``, ``.pq``)."""
+    """``csv`` or ``parquet``: ``given``, else by the extension (``.parquet``, ``.pq``).
+
+    A folder is Parquet (a folder of Parquet files, whatever its name).
+    """
     if given:
         return given
-    return "parquet" if _suffix(path) in (".parquet", ".pq") else "csv"
+    if _suffix(path) in (".parquet", ".pq") or os.path.isdir(path):
+        return "parquet"
+    return "csv"
 
 
 def output_format(path: str | os.PathLike[str], given: str | None = None) -> Format:

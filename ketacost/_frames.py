@@ -45,6 +45,7 @@ __all__ = [
     "frame_rules",
     "output_batch",
     "require",
+    "versioned_hash",
 ]
 
 #: The output columns of a frame or record batch: the batch CSV's, then ``rules_hash``.
@@ -116,11 +117,21 @@ def frame_rules(
     if hit is None or hit[0] is not clinic or hit[1] is not payers:
         programs = list(getattr(payers, "programs", {}).values())
         schedules = list(getattr(payers, "fee_schedules", {}).values())
-        digest = rules_hash(list(payers.values()), clinic, programs, schedules)
+        digest = versioned_hash(rules_hash(list(payers.values()), clinic, programs, schedules))
         if len(_HASHED) > 16:
             _HASHED.clear()
         hit = _HASHED[key] = (clinic, payers, digest)
     return hit
+
+
+def versioned_hash(rules: str) -> str:
+    """The frame's ``rules_hash``: sha256 of ``ketacost VERSION`` and the rule set's hash.
+
+    Two workers with the same rule files but another ketacost version give another hash.
+    """
+    from ._version import __version__
+
+    return hashlib.sha256(f"ketacost {__version__}\n{rules}".encode()).hexdigest()
 
 
 # -- cells -------------------------------------------------------------------------------------
@@ -147,16 +158,25 @@ def _text(value: Any) -> str | None:
     if _missing(value):
         return ""
     if isinstance(value, bool) or type(value).__name__ == "bool_":
-        return str(bool(value))
+        return "yes" if value else "no"  # the yes/no columns' words (qmb)
     if isinstance(value, numbers.Integral):
         return str(int(value))
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # 5E+2 is 500
     if isinstance(value, numbers.Real):
         return None
-    if isinstance(value, date) and not isinstance(value, datetime):
+    if isinstance(value, datetime):  # a pandas Timestamp too: a date at midnight
+        return _midnight(value)
+    if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def _midnight(value: datetime) -> str:
+    """A naive datetime at midnight as its date; any other datetime as text the row refuses."""
+    if value.tzinfo is None and value == datetime.combine(value.date(), datetime.min.time()):
+        return value.date().isoformat()
+    return f"{value.isoformat()} (a time of day or zone; give a date)"
 
 
 def _row_of(columns: list[str], values: Iterable[Any]) -> tuple[dict[str, str | None], str]:
@@ -261,7 +281,8 @@ def arrow_schema() -> Any:
     """The Arrow schema of :func:`estimate_batches`' output.
 
     Amounts are ``decimal128(12, 2)``, ``visits`` ``int32``, first and last visit ``date32``,
-    everything else text; an empty cell is null.
+    everything else text; an empty cell is null, but for ``row_id``, ``error`` and
+    ``rules_hash``, which are ``""`` when empty.
     """
     pa = require("pyarrow", "frames")
 

@@ -78,16 +78,16 @@ Guarantees:
   written a few chunks at a time, so memory does not grow with the input.
 
 Frames and clusters (``pip install 'ketacost[frames]'``, ``'ketacost[dask]'``):
-:func:`estimate_frame` takes a pandas DataFrame with these input columns and
-:func:`estimate_batches` Arrow record batches; both give these output columns and
-``rules_hash`` (:data:`FRAME_COLUMNS`), by this module's row code, so the same rows give the
-same output rows (amounts as exact text, or Arrow ``decimal128(12, 2)``). ``ketacost batch
---engine dask --scheduler ADDRESS`` runs them on a Dask cluster. On a cluster of your own,
-from Python (the rule files at paths every worker reads; loaded once per worker process)::
+:func:`estimate_frame` (a pandas DataFrame of these input columns) and :func:`estimate_batches`
+(Arrow record batches) give these output columns and ``rules_hash`` (:data:`FRAME_COLUMNS`) by
+this module's row code: the same rows, the same output rows (amounts as exact text, or Arrow
+``decimal128(12, 2)``). ``ketacost batch --engine dask --scheduler ADDRESS`` runs them on a
+Dask cluster; on one of your own, from Python (rule files at paths every worker reads)::
 
     import dask.dataframe as dd
+    import pyarrow as pa
     from distributed import Client
-    from ketacost.batch import estimate_frame, frame_meta
+    from ketacost.batch import FRAME_COLUMNS, estimate_frame, frame_meta
 
     client = Client("tcp://scheduler:8786")
     patients = dd.read_parquet("/shared/patients/", dtype_backend="pyarrow")
@@ -97,10 +97,10 @@ from Python (the rule files at paths every worker reads; loaded once per worker 
         payers="/shared/payers",  # None: the payers installed with ketacost
         meta=frame_meta(),  # every output column is text (object)
     )
-    estimates.to_parquet("/shared/estimates/")  # or .compute() for one pandas frame
+    text = pa.schema([(c, pa.string()) for c in FRAME_COLUMNS])  # (object has no Arrow type)
+    estimates.to_parquet("/shared/estimates/", schema=text, write_index=False)
 
-A pandas float cell is refused (its row's error names the column): read CSV files into a
-frame as text (``dtype=str``) or with nullable integers, never as float64.
+A pandas float cell is refused (its row's error names the column): read CSV as text.
 
 ``ketacost batch`` exits 0 when every row was estimated, 1 when some rows failed (``3 of 15
 rows failed; see the error column of OUTPUT``) or a worker died, 2 on a user error (an

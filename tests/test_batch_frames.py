@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -36,13 +37,18 @@ ROOT = Path(__file__).resolve().parent.parent
 CLINIC_FILE = ROOT / "examples" / "clinics" / "example-clinic.yaml"
 CLINIC = ketacost.load_clinic(CLINIC_FILE)
 PAYERS = ketacost.load_payers(ROOT / "payers")
-#: The whole rule set's hash, as every output row carries it.
-RULES_HASH = ketacost.rules_hash(
-    list(PAYERS.values()),
-    CLINIC,
-    list(PAYERS.programs.values()),
-    list(PAYERS.fee_schedules.values()),
-)
+#: The whole rule set's hash and the ketacost version, as every output row carries it.
+RULES_HASH = hashlib.sha256(
+    (
+        f"ketacost {ketacost.__version__}\n"
+        + ketacost.rules_hash(
+            list(PAYERS.values()),
+            CLINIC,
+            list(PAYERS.programs.values()),
+            list(PAYERS.fee_schedules.values()),
+        )
+    ).encode()
+).hexdigest()
 WHOLE = ("age", "failed_trials", "sessions", "every_days", "every_weeks")
 
 ROWS = """row_id,payer,prior_authorization,age,diagnoses,failed_trials,plan,session,sessions,start,deductible_met
@@ -97,6 +103,56 @@ def test_typed_cells_are_their_text() -> None:
     text.loc[2, "age"] = ""
     expected = frame_rows(estimate_frame(text, clinic=CLINIC, payers=PAYERS))
     assert frame_rows(estimate_frame(typed, clinic=CLINIC, payers=PAYERS)) == expected
+
+
+def test_the_rules_hash_changes_with_the_ketacost_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Same rule files, another version: another hash (a mixed-version run shows)."""
+    from ketacost import _version
+
+    frame = text_frame(parse_rows(ROWS))
+    assert set(estimate_frame(frame, clinic=CLINIC, payers=PAYERS)["rules_hash"]) == {RULES_HASH}
+    monkeypatch.setattr(_version, "__version__", "0.0.0-other")
+    monkeypatch.setattr(_frames, "_HASHED", {})
+    other = set(estimate_frame(frame, clinic=CLINIC, payers=PAYERS)["rules_hash"])
+    assert len(other) == 1 and other != {RULES_HASH}
+
+
+def test_dates_times_booleans_and_exponent_decimals() -> None:
+    """A midnight Timestamp (pandas-written Parquet) is its date; a time of day is refused;
+    True/False are yes/no; Decimal("5E+2") is 500."""
+    text = text_frame([{k: v for k, v in r.items() if k != "__line__"} for r in parse_rows(ROWS)])
+    typed = text.copy()
+    typed["start"] = pd.to_datetime(text["start"])  # datetime64[ns] at midnight
+    typed["deductible_met"] = [None, None, None, Decimal("1E+2"), None]
+    text.loc[3, "deductible_met"] = "100"
+    expected = frame_rows(estimate_frame(text, clinic=CLINIC, payers=PAYERS))
+    assert frame_rows(estimate_frame(typed, clinic=CLINIC, payers=PAYERS)) == expected
+    late = typed.copy()
+    late.loc[0, "start"] = pd.Timestamp("2026-03-02 09:30")
+    error = estimate_frame(late, clinic=CLINIC, payers=PAYERS).loc[0, "error"]
+    assert error.startswith("start: ") and "2026-03-02T09:30:00" in error, error
+    qmb = text.assign(qmb=[True, False, None, False, False])
+    assert frame_rows(estimate_frame(qmb, clinic=CLINIC, payers=PAYERS)) == frame_rows(
+        estimate_frame(text.assign(qmb=["yes", "no", "", "no", "no"]), clinic=CLINIC, payers=PAYERS)
+    )
+
+
+def test_a_pandas_written_parquet_timestamp_column_is_dates(tmp_path: Path) -> None:
+    """pandas writes dates as timestamp[us]; read back as Arrow, they are the same rows."""
+    rows = [{k: v for k, v in r.items() if k != "__line__"} for r in parse_rows(ROWS)]
+    frame = text_frame(rows)
+    typed = frame.assign(start=pd.to_datetime(frame["start"]))
+    typed.to_parquet(tmp_path / "p.parquet")
+    table = pq.read_table(tmp_path / "p.parquet")
+    assert pa.types.is_timestamp(table.schema.field("start").type)
+    got = next(estimate_batches(table.to_batches(), clinic=CLINIC, payers=PAYERS))
+    expected = frame_rows(estimate_frame(frame, clinic=CLINIC, payers=PAYERS))
+    assert got.column("error").to_pylist() == [r["error"] for r in expected]
+    assert got.column("visits").to_pylist() == [
+        int(r["visits"]) if r["visits"] else None for r in expected
+    ]
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,18 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("facade", ("",)),  # ketacost/__init__.py itself
     (
         "interfaces",
-        ("batch", "_batch_files", "_batch_output", "_frames", "_dask", "web", "cli", "__main__"),
+        (
+            "batch",
+            "_batch_files",
+            "_batch_output",
+            "_frames",
+            "_dask",
+            "_dask_connect",
+            "_dask_parquet",
+            "web",
+            "cli",
+            "__main__",
+        ),
     ),
 )
 

@@ -86,16 +86,16 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
     type=click.IntRange(min=1),
     default=5_000,
     show_default=True,
-    help="Rows per partition of a CSV input sent to the Dask cluster.",
+    help="Rows per partition of a CSV input sent to the Dask cluster (--engine dask only).",
 )
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=10.0,
     show_default=True,
-    help="Seconds to wait for the Dask scheduler.",
+    help="Seconds to wait for the Dask scheduler's answer, then a worker (--engine dask).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (--engine dask shows none).")
 @payers_option()
 def batch(
     input_path: Path,
@@ -140,14 +140,15 @@ def batch(
     rules = _Rules(clinic_path, payers_dir, issued.date() if issued else None)
     try:
         if engine == "dask":
-            return _run_dask(files, rules, scheduler, (partition_rows, timeout))
+            return _run_dask(files, rules, scheduler, (partition_rows, timeout), jobs)
         if scheduler is not None:
             raise click.UsageError("--scheduler goes with --engine dask")
         return _run(files, rules, jobs, quiet)
     except KeyboardInterrupt:
         click.echo(f"interrupted; {output_path} left unchanged", err=True)
         return EXIT_INTERRUPTED
-    except batch_lib.BatchWorkerError as exc:  # not the user's doing: exit 1, not 2
+    # A dead worker, or a Dask worker with other rules (MixedRulesError): exit 1, not 2.
+    except batch_lib.BatchWorkerError as exc:
         click.echo(f"error: {exc}; {output_path} left unchanged", err=True)
         return EXIT_PROBLEMS
 
@@ -186,11 +187,15 @@ def _done(written: int, errors: int, output_path: Path) -> int:
     return 0
 
 
-def _run_dask(files: _Files, rules: _Rules, scheduler: str | None, sizes: tuple[int, float]) -> int:
+def _run_dask(
+    files: _Files, rules: _Rules, scheduler: str | None, sizes: tuple[int, float], jobs: int | None
+) -> int:
     from ketacost import _batch_output, _dask, batch
 
     if not scheduler:
         raise click.UsageError("--engine dask needs --scheduler ADDRESS (tcp://host:8786)")
+    if jobs is not None:
+        raise click.UsageError("--jobs goes with --engine local (the cluster has its workers)")
     output = _batch_output.output_format(files.output_path, files.output_format)
     if not (files.stdin or files.stdout):
         batch.check_output_path(files.input_path, files.output_path)
