@@ -84,6 +84,8 @@ def _files_digest(path: Path) -> str:
 
 
 def _cached(kind: str, path: Path, load: Any) -> Any:
+    # The files are hashed again on every call (once per partition): reading a payer folder's
+    # bytes costs milliseconds beside a partition's estimates, and an mtime can miss an edit.
     key = (kind, f"{path.resolve()}\n{_files_digest(path)}")
     if key not in _LOADED:
         if len(_LOADED) > 16:  # a long-lived worker that saw many edits keeps the recent ones
@@ -98,7 +100,9 @@ def frame_rules(
     """The clinic, payer library and rules hash for ``clinic`` and ``payers``.
 
     Objects are used as given; paths (``None``: the example clinic, the default payers) are
-    loaded once per process and kept while their files' bytes are unchanged.
+    loaded once per process and kept while their files' bytes are unchanged. A plain dict of
+    payers has no savings programs or fee schedules to hash: its hash differs from the same
+    folder's (give the folder, or the :func:`ketacost.load_payers` library).
     """
     from ._engine import rules_hash
     from ._library import load_payers
