@@ -11,7 +11,8 @@ installed payers and example clinic).
 
 Every result carries its worker's rules hash (the ketacost version and the rule set's hash,
 :func:`ketacost._frames.frame_rules`); a result whose hash is not this machine's for the same
-rule files stops the run (:class:`MixedRulesError`, exit 1; the output is left unchanged).
+rule files stops the run (:class:`~ketacost.batch.BatchWorkerError`, as a dead worker does:
+exit 1, the output left unchanged).
 
 The scheduler is probed before Dask's client connects: a TCP address that does not answer
 with a Dask handshake within ``timeout`` (a silent listener, an HTTP server, an unroutable
@@ -41,14 +42,10 @@ from ._dask_parquet import numbered, parquet_tasks
 from ._frames import estimated_rows, frame_rules, require
 from .batch import BatchWorkerError
 
-__all__ = ["DEFAULT_PARTITION_ROWS", "MixedRulesError", "run_dask"]
+__all__ = ["DEFAULT_PARTITION_ROWS", "run_dask"]
 
 DEFAULT_PARTITION_ROWS = 5_000
 _IN_FLIGHT_PER_WORKER = 2  # partitions queued per worker: enough to keep each one busy
-
-
-class MixedRulesError(BatchWorkerError):
-    """A worker estimated with other rules (another ketacost version or other rule files)."""
 
 
 def estimate_chunk(
@@ -118,7 +115,7 @@ def _checked(rows: Iterable[Mapping[str, str]], expected: str) -> Iterator[Mappi
     """The rows, stopped at the first whose rules hash is not ``expected``."""
     for row in rows:
         if row.get("rules_hash") != expected:
-            raise MixedRulesError(
+            raise BatchWorkerError(
                 f"row {row.get('row_id', '')!r} was estimated with rules hash "
                 f"{row.get('rules_hash', '')[:12]}, not this machine's {expected[:12]} "
                 "(another ketacost version or other rule files on a worker)"
@@ -161,7 +158,7 @@ def run_dask(
         InvalidArgumentError: the scheduler is not reached, is not a Dask scheduler, or has
             no worker within ``timeout``.
         BatchInputError: the input cannot be read, or its columns or column types are wrong.
-        MixedRulesError: a worker's rules hash is not this machine's.
+        BatchWorkerError: a worker's rules hash is not this machine's.
         MissingExtraError: dask or distributed is not installed.
     """
     require("dask.dataframe", "dask")

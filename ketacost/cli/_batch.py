@@ -147,7 +147,7 @@ def batch(
     except KeyboardInterrupt:
         click.echo(f"interrupted; {output_path} left unchanged", err=True)
         return EXIT_INTERRUPTED
-    # A dead worker, or a Dask worker with other rules (MixedRulesError): exit 1, not 2.
+    # A dead worker, or a Dask worker with other rules (ketacost._dask): exit 1, not 2.
     except batch_lib.BatchWorkerError as exc:
         click.echo(f"error: {exc}; {output_path} left unchanged", err=True)
         return EXIT_PROBLEMS
