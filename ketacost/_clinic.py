@@ -93,9 +93,9 @@ _STATES = frozenset(
 
 
 class Address(Model):
-    line1: str = Field(min_length=1)
-    line2: str | None = None
-    city: str = Field(min_length=1)
+    line1: str = Field(min_length=1, description="street address")
+    line2: str | None = Field(default=None, description="suite, floor, ...")
+    city: str = Field(min_length=1, description="city")
     state: str = Field(pattern=r"^[A-Z]{2}$", description="USPS state code, e.g. MA")
     zip: str = Field(pattern=r"^[0-9]{5}(-[0-9]{4})?$", description="ZIP code, quoted in YAML")
 
@@ -138,9 +138,11 @@ class TemplateLine(Model):
     in ``narrative``.
     """
 
-    code: Dated[Code]
-    units: Int = Field(default=1, ge=1, le=999)
-    modifiers: tuple[Modifier, ...] = Field(default=(), max_length=4)
+    code: Dated[Code] = Field(description="the billing code, or codes by date of service")
+    units: Int = Field(default=1, ge=1, le=999, description="units billed")
+    modifiers: tuple[Modifier, ...] = Field(
+        default=(), max_length=4, description="billing modifiers, at most 4"
+    )
     description: str = Field(min_length=1, description="plain-language description")
     ndc: Ndc | None = Field(
         default=None,
@@ -204,11 +206,15 @@ class SessionTemplate(Model):
     session (``medicare-g-code: [G2082]``); a payer's ``billing_variants`` picks one.
     """
 
-    description: str = Field(min_length=1)
-    lines: tuple[TemplateLine, ...] = Field(min_length=1)
-    variants: dict[Slug, tuple[TemplateLine, ...]] = Field(default_factory=dict)
+    description: str = Field(min_length=1, description="plain-language name of the session")
+    lines: tuple[TemplateLine, ...] = Field(min_length=1, description="the default billing")
+    variants: dict[Slug, tuple[TemplateLine, ...]] = Field(
+        default_factory=dict, description="other billings of the session, by variant name"
+    )
     self_pay: Usd | None = Field(default=None, description="self-pay price for one session")
-    minutes: Int | None = Field(default=None, ge=1, le=24 * 60)
+    minutes: Int | None = Field(
+        default=None, ge=1, le=24 * 60, description="how long the session lasts"
+    )
     provider: Slug | None = Field(
         default=None,
         description="the clinic's provider (key of 'providers') who furnishes this session; "
@@ -239,11 +245,13 @@ class SessionTemplate(Model):
 class Package(Model):
     """A price for the first N sessions of one template (e.g. 6 infusions for $2,400)."""
 
-    id: Slug
-    session: Slug
-    sessions: Int = Field(ge=2, le=100)
-    price: Usd
-    description: str | None = None
+    id: Slug = Field(description="the package's id")
+    session: Slug = Field(description="the session template it prices (a key of sessions)")
+    sessions: Int = Field(
+        ge=2, le=100, description="N: it prices the first N self-pay sessions of that template"
+    )
+    price: Usd = Field(description="the price of the N sessions")
+    description: str | None = Field(default=None, description="plain-language description")
 
 
 _PHONE = re.compile(
@@ -303,9 +311,9 @@ Email = Annotated[
 class ContactPerson(Model):
     """Whom a patient contacts about a Good Faith Estimate (HHS standard form CMS-10791)."""
 
-    name: str = Field(min_length=1, max_length=200)
-    phone: Phone | None = None
-    email: Email | None = None
+    name: str = Field(min_length=1, max_length=200, description="the person's name")
+    phone: Phone | None = Field(default=None, description="their phone number")
+    email: Email | None = Field(default=None, description="their email address")
 
     @model_validator(mode="after")
     def _reachable(self) -> ContactPerson:
@@ -320,10 +328,10 @@ class Provider(Model):
     ``tin`` and ``address`` default to the clinic's when not given.
     """
 
-    name: str = Field(min_length=1)
-    npi: Npi
-    tin: Tin | None = None
-    address: Address | None = None
+    name: str = Field(min_length=1, description="the provider's name")
+    npi: Npi = Field(description="the provider's own NPI")
+    tin: Tin | None = Field(default=None, description="default: the clinic's")
+    address: Address | None = Field(default=None, description="default: the clinic's")
     credentials: str | None = Field(default=None, max_length=40, description="e.g. MD, PMHNP")
     taxonomy: Taxonomy | None = Field(
         default=None,
@@ -344,7 +352,9 @@ class MedicareEnrollment(Model):
     nothing. (Noridian JF Part B, "Non-participation"; domain.md §4.8, §10.2.)
     """
 
-    participation: Literal["participating", "non_participating", "opted_out"] = "participating"
+    participation: Literal["participating", "non_participating", "opted_out"] = Field(
+        default="participating", description="the clinic's status with Original Medicare"
+    )
     assignment: Literal["accepted", "not_accepted"] | None = Field(
         default=None,
         description="non_participating only: whether it accepts assignment on these claims "
@@ -374,12 +384,12 @@ class MedicareEnrollment(Model):
 class Clinic(Model):
     """Who bills, what they charge, and how sessions are billed."""
 
-    id: Slug | None = None
-    name: str = Field(min_length=1)
-    npi: Npi
+    id: Slug | None = Field(default=None, description="the clinic file's id")
+    name: str = Field(min_length=1, description="the name that bills")
+    npi: Npi = Field(description="the billing NPI")
     tin: Tin
-    address: Address
-    phone: str | None = None
+    address: Address = Field(description="the billing address")
+    phone: str | None = Field(default=None, description="shown on documents")
     # Left out of the clinic's JSON when not given, so the rules hash of a clinic without one
     # (every estimate made before it existed) keeps its bytes.
     contact: ContactPerson | None = Field(
@@ -396,7 +406,11 @@ class Clinic(Model):
         "(mental health clinic) or 2084P0800X (psychiatry); a FHIR Good Faith Estimate "
         "(HL7 Da Vinci PCT) requires one for each provider",
     )
-    place_of_service: str = Field(default="11", pattern=r"^[0-9]{2}$")
+    place_of_service: str = Field(
+        default="11",
+        pattern=r"^[0-9]{2}$",
+        description="CMS place-of-service code of its sessions (11: office)",
+    )
     medicare_locality: str | None = Field(
         default=None,
         pattern=r"^[0-9]{5}-[0-9]{2}$",
@@ -405,8 +419,10 @@ class Clinic(Model):
         "payers' percent of Medicare follow it; default: the national amounts (00000-00)",
     )
     chargemaster: dict[Code, Dated[UnitRate]] = Field(min_length=1, description="charge per unit")
-    sessions: dict[Slug, SessionTemplate] = Field(min_length=1, max_length=500)
-    packages: tuple[Package, ...] = ()
+    sessions: dict[Slug, SessionTemplate] = Field(
+        min_length=1, max_length=500, description="session templates, by id"
+    )
+    packages: tuple[Package, ...] = Field(default=(), description="self-pay package prices")
     providers: dict[Slug, Provider] = Field(
         default_factory=dict, description="providers with their own NPI, named by sessions"
     )

@@ -79,25 +79,29 @@ Loc = tuple[str | int, ...]
 class Reference(Model):
     """Where a figure in the file comes from."""
 
-    title: str = Field(min_length=1)
-    href: str = Field(pattern=r"^(https?://|urn:|doi:)\S+$")
+    title: str = Field(min_length=1, description="the source's title")
+    href: str = Field(description="the source's address (http(s), urn: or doi:)", pattern=r"^(https?://|urn:|doi:)\S+$")
 
 
 class PayerMetadata(Model):
-    reference: tuple[Reference, ...] = Field(min_length=1)
-    last_reviewed: Day
+    reference: tuple[Reference, ...] = Field(
+        min_length=1, description="the sources of the file's figures (at least one)"
+    )
+    last_reviewed: Day = Field(description="when the figures were last checked against them")
     illustrative: StrictBool = Field(
         default=False,
         description="true when some figures are not public and stand for a typical plan",
     )
-    notes: str | None = None
+    notes: str | None = Field(default=None, description="free text for the file's readers")
 
 
 class PlanYearStart(Model):
     """First day of the plan year (accumulators reset on it). January 1 by default."""
 
-    month: Int = Field(default=1, ge=1, le=12)
-    day: Int = Field(default=1, ge=1, le=31)
+    month: Int = Field(default=1, ge=1, le=12, description="month of the first day, 1-12")
+    day: Int = Field(
+        default=1, ge=1, le=31, description="day of the month; one every year has (not Feb 29)"
+    )
 
     @model_validator(mode="after")
     def _real_day(self) -> PlanYearStart:
@@ -126,25 +130,46 @@ class Deductible(Model):
     for family coverage only the family amount applies.
     """
 
-    individual: Dated[Usd]
-    family: Dated[Usd] | None = None
-    family_type: FamilyType = "embedded"
+    individual: Dated[Usd] = Field(description="the deductible of one person, by date")
+    family: Dated[Usd] | None = Field(
+        default=None, description="the family deductible, by date (family coverage only)"
+    )
+    family_type: FamilyType = Field(
+        default="embedded",
+        description="embedded: the smaller of what is left of the individual and the family "
+        "amount applies; aggregate: on family coverage the family amount alone applies",
+    )
 
 
 class OutOfPocketMax(Model):
     """Individual and family out-of-pocket maximum (cost sharing stops when reached)."""
 
-    individual: Dated[Usd]
-    family: Dated[Usd] | None = None
-    family_type: FamilyType = "embedded"
+    individual: Dated[Usd] = Field(description="the maximum of one person, by date")
+    family: Dated[Usd] | None = Field(
+        default=None, description="the family maximum, by date (family coverage only)"
+    )
+    family_type: FamilyType = Field(
+        default="embedded",
+        description="embedded: the smaller of what is left of the individual and the family "
+        "amount applies; aggregate: on family coverage the family amount alone applies",
+    )
 
 
 class CostShare(Model):
     """Cost sharing for one category of service in one network."""
 
-    copay: Dated[Usd] = Dated(Money(0))
-    coinsurance: Dated[Rate] = Dated(Decimal(0))
-    deductible_applies: StrictBool = True
+    copay: Dated[Usd] = Field(
+        default=Dated(Money(0)),
+        description="fixed amount per copay (how many a visit takes: the network's copay_scope)",
+    )
+    coinsurance: Dated[Rate] = Field(
+        default=Dated(Decimal(0)),
+        description="the patient's fraction (0 to 1) of what is left of allowed after copay "
+        "and deductible",
+    )
+    deductible_applies: StrictBool = Field(
+        default=True, description="whether the category's lines go toward the deductible first"
+    )
     copay_after_deductible: StrictBool = Field(
         default=False,
         description="HSA-qualified plans: the copay applies only once the deductible is met",
@@ -154,8 +179,10 @@ class CostShare(Model):
 class FeeSchedule(Model):
     """Allowed amount per unit from the payer's own fee schedule."""
 
-    basis: Literal["fee_schedule"]
-    rates: dict[Code, Dated[UnitRate]]
+    basis: Literal["fee_schedule"] = Field(description="which allowed-amount basis this is")
+    rates: dict[Code, Dated[UnitRate]] = Field(
+        description="allowed amount per unit, by code and date; a code not listed is not priced"
+    )
 
 
 class MedicareFeeSchedule(Model):
@@ -166,7 +193,9 @@ class MedicareFeeSchedule(Model):
     codes the schedule does not (carrier-priced codes, codes whose RVUs were not found).
     """
 
-    basis: Literal["medicare_fee_schedule"]
+    basis: Literal["medicare_fee_schedule"] = Field(
+        description="which allowed-amount basis this is"
+    )
     schedule: Dated[Slug] = Field(
         description="the schedule file in force (``fee-schedules/<id>.yaml``), dated by date "
         "of service"
@@ -183,9 +212,11 @@ class PercentOfPayer(Model):
     Rounded half-up to the cent per unit (e.g. 140% of Medicare).
     """
 
-    basis: Literal["percent_of_payer"]
-    payer: Slug
-    percent: Dated[Multiplier]
+    basis: Literal["percent_of_payer"] = Field(description="which allowed-amount basis this is")
+    payer: Slug = Field(description="id of the payer whose in-network rates are taken")
+    percent: Dated[Multiplier] = Field(
+        description="the multiplier of that payer's rate per unit (1.4 = 140%), by date"
+    )
     fallback_rates: dict[Code, Dated[UnitRate]] = Field(
         default_factory=dict,
         description="this plan's own rate per unit for codes the other payer does not price "
@@ -196,8 +227,8 @@ class PercentOfPayer(Model):
 class PercentOfCharge(Model):
     """Allowed amount = percent × the billed charge, rounded half-up to the cent per line."""
 
-    basis: Literal["percent_of_charge"]
-    percent: Dated[Rate]
+    basis: Literal["percent_of_charge"] = Field(description="which allowed-amount basis this is")
+    percent: Dated[Rate] = Field(description="the fraction (0 to 1) of the charge, by date")
 
 
 AllowedBasis = Annotated[
@@ -212,15 +243,17 @@ SCHEDULE_BASES = (FeeSchedule, MedicareFeeSchedule)
 class Network(Model):
     """Benefits for one network tier (in or out)."""
 
-    deductible: Deductible
+    deductible: Deductible = Field(description="the network's deductible")
     out_of_pocket_max: OutOfPocketMax | None = Field(
         description="null when there is no cap (Original Medicare)"
     )
-    allowed: AllowedBasis
+    allowed: AllowedBasis = Field(description="how the allowed amount is found, chosen by basis")
     balance_billing: StrictBool = Field(
         default=False, description="whether the patient may be billed charge minus allowed"
     )
-    cost_sharing: dict[Slug, CostShare] = Field(min_length=1)
+    cost_sharing: dict[Slug, CostShare] = Field(
+        min_length=1, description="cost sharing by category (a covered rule's category)"
+    )
     # Most plans take one office-visit copay per provider per date of service; an add-on such
     # as 90833 is part of the E/M visit, not a second one. Some plans do charge an office
     # copay plus an in-office procedure copay on one date (domain.md 10.1).
@@ -242,10 +275,18 @@ class PharmacyBenefit(Model):
 
     codes: tuple[Code, ...] = Field(min_length=1, max_length=50, description="drug codes")
     rates: dict[Code, Dated[UnitRate]] = Field(description="allowed (and charged) per unit")
-    tier: str = Field(default="specialty", min_length=1, max_length=40)
-    copay: Dated[Usd] = Dated(Money(0))
-    coinsurance: Dated[Rate] = Dated(Decimal(0))
-    deductible_applies: StrictBool = True
+    tier: str = Field(
+        default="specialty", min_length=1, max_length=40, description="the formulary tier's name"
+    )
+    copay: Dated[Usd] = Field(
+        default=Dated(Money(0)), description="the tier's copay, per drug claim line"
+    )
+    coinsurance: Dated[Rate] = Field(
+        default=Dated(Decimal(0)), description="the patient's fraction (0 to 1), by date"
+    )
+    deductible_applies: StrictBool = Field(
+        default=True, description="whether the drug goes toward the deductible first"
+    )
     accumulators: Literal["integrated", "separate"] = Field(
         default="integrated",
         description="integrated: the medical deductible and maximum; separate: its own",
@@ -257,7 +298,9 @@ class PharmacyBenefit(Model):
 class RuleConditions(Model):
     """Conditions a covered rule puts on coverage; each one not met denies the line."""
 
-    prior_authorization: StrictBool = False
+    prior_authorization: StrictBool = Field(
+        default=False, description="the line is covered only with an approval"
+    )
     authorization_days: Int | None = Field(
         default=None, ge=1, description="an approval lasts this many days from its start"
     )
@@ -281,18 +324,28 @@ class RuleConditions(Model):
         description="rules with the same group share one approval and its window (one "
         "approval covering either of two drugs); by default each rule has its own",
     )
-    min_failed_trials: Int = Field(default=0, ge=0, le=20)
-    min_age: Int | None = Field(default=None, ge=0, le=130)
-    max_age: Int | None = Field(default=None, ge=0, le=130)
-    diagnoses: tuple[Icd10, ...] = ()
+    min_failed_trials: Int = Field(
+        default=0, ge=0, le=20, description="step therapy: failed trials the patient must have"
+    )
+    min_age: Int | None = Field(
+        default=None, ge=0, le=130, description="the youngest age covered, in years"
+    )
+    max_age: Int | None = Field(default=None, ge=0, le=130, description="the oldest age covered")
+    diagnoses: tuple[Icd10, ...] = Field(
+        default=(), description="ICD-10 codes of which the patient needs one; none: any"
+    )
 
 
 class _RuleBase(Model):
-    id: Slug | None = None
-    codes: tuple[Code, ...] = Field(min_length=1)
-    effective_from: Day | None = None
+    id: Slug | None = Field(default=None, description="a name for the rule, unique in the file")
+    codes: tuple[Code, ...] = Field(min_length=1, description="the codes the rule applies to")
+    effective_from: Day | None = Field(
+        default=None, description="first date of service, inclusive"
+    )
     effective_until: Day | None = Field(default=None, description="last date of service, inclusive")
-    networks: tuple[NetworkName, ...] = ("in", "out")
+    networks: tuple[NetworkName, ...] = Field(
+        default=("in", "out"), description="the networks the rule applies in"
+    )
 
     def in_force(self, on: date) -> bool:
         return (self.effective_from is None or on >= self.effective_from) and (
@@ -301,14 +354,16 @@ class _RuleBase(Model):
 
 
 class CoveredRule(_RuleBase):
-    status: Literal["covered"]
-    category: Slug
-    conditions: RuleConditions = RuleConditions()
+    status: Literal["covered"] = Field(description="a rule that covers its codes")
+    category: Slug = Field(description="the cost-sharing category (a key of cost_sharing)")
+    conditions: RuleConditions = Field(
+        default=RuleConditions(), description="what coverage requires"
+    )
     policy: str | None = Field(default=None, description="the payer policy the rule comes from")
 
 
 class ExcludedRule(_RuleBase):
-    status: Literal["excluded"]
+    status: Literal["excluded"] = Field(description="a rule that excludes its codes")
     reason: str = Field(min_length=1, description="the payer's reason, shown to the patient")
     # Original Medicare only (CMS-R-131; Claims Processing Manual 100-04 ch. 30 §50): a
     # statutory exclusion needs no notice and the patient owes it; a service Medicare denies as
@@ -328,8 +383,10 @@ CoverageRule = Annotated[CoveredRule | ExcludedRule, Field(discriminator="status
 class SessionLimit(Model):
     """At most N visits per plan year that bill any code of the group (a visit counts once)."""
 
-    codes: tuple[Code, ...] = Field(min_length=1)
-    sessions_per_plan_year: Dated[Annotated[Int, Field(ge=0, le=MAX_VISITS)]]
+    codes: tuple[Code, ...] = Field(min_length=1, description="the group's codes")
+    sessions_per_plan_year: Dated[Annotated[Int, Field(ge=0, le=MAX_VISITS)]] = Field(
+        description="visits covered per plan year, by date"
+    )
 
 
 class PaymentReduction(Model):
@@ -353,27 +410,38 @@ class NonParticipating(Model):
     half-up to the cent per unit (the fee schedule publishes per-unit amounts).
     """
 
-    allowed: Dated[Rate]
-    limiting_charge: Dated[Multiplier]
+    allowed: Dated[Rate] = Field(
+        description="fraction of the fee schedule amount allowed, by date"
+    )
+    limiting_charge: Dated[Multiplier] = Field(
+        description="most the patient may be billed on an unassigned claim, as a multiple of "
+        "the non-participating allowed amount, by date"
+    )
 
 
 class Payer(Model):
     """One payer's rules. The file ``payers/<id>.yaml`` holds payer ``<id>``."""
 
-    id: Slug
-    name: str = Field(min_length=1)
-    kind: PayerKind
-    metadata: PayerMetadata
-    plan_year_start: PlanYearStart = PlanYearStart()
+    id: Slug = Field(description="the payer's id; the file is payers/<id>.yaml")
+    name: str = Field(min_length=1, description="the name shown on an estimate")
+    kind: PayerKind = Field(description="the kind of payer, which decides the rules that apply")
+    metadata: PayerMetadata = Field(description="the file's sources and review date")
+    plan_year_start: PlanYearStart = Field(
+        default=PlanYearStart(), description="first day of the plan year"
+    )
     billing_variants: tuple[Slug, ...] = Field(
         default=(),
         description="billing variants of a session the payer takes, in order of preference",
     )
-    networks: dict[NetworkName, Network] = Field(default_factory=dict)
+    networks: dict[NetworkName, Network] = Field(
+        default_factory=dict, description="benefits per network (in, out)"
+    )
     coverage: tuple[CoverageRule, ...] = Field(
         default=(), max_length=1_000, description="at most 1,000 rules"
     )
-    limits: dict[Slug, SessionLimit] = Field(default_factory=dict)
+    limits: dict[Slug, SessionLimit] = Field(
+        default_factory=dict, description="session limits, by name"
+    )
     copay_accumulator: StrictBool = Field(
         default=False,
         description="true: manufacturer assistance does not count toward the deductible or "
@@ -385,7 +453,9 @@ class Payer(Model):
         description="the routes a drug may take: the clinic bills it (medical) or a specialty "
         "pharmacy does (pharmacy, under `pharmacy`)",
     )
-    pharmacy: PharmacyBenefit | None = None
+    pharmacy: PharmacyBenefit | None = Field(
+        default=None, description="the pharmacy benefit, when drug_benefits lists pharmacy"
+    )
     as_secondary: tuple[SecondaryBenefit, ...] = Field(
         default=(),
         max_length=10,

@@ -68,16 +68,24 @@ _RFC_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 class Phase(Model):
     """One stretch of the plan: a session template on a cadence."""
 
-    name: str | None = Field(default=None, max_length=80)
-    session: Slug
-    sessions: Int | None = Field(default=None, ge=1, le=MAX_VISITS)
-    every_days: Int | None = Field(default=None, ge=1, le=366)
-    every_weeks: Int | None = Field(default=None, ge=1, le=52)
-    per_week: Int | None = Field(default=None, ge=1, le=7)
-    weeks: Int | None = Field(default=None, ge=1, le=208)
+    name: str | None = Field(default=None, max_length=80, description="a name for the phase")
+    session: Slug = Field(description="the clinic's session template (a key of sessions)")
+    sessions: Int | None = Field(
+        default=None, ge=1, le=MAX_VISITS, description="how many sessions (with every_*)"
+    )
+    every_days: Int | None = Field(default=None, ge=1, le=366, description="one every K days")
+    every_weeks: Int | None = Field(default=None, ge=1, le=52, description="one every K weeks")
+    per_week: Int | None = Field(
+        default=None, ge=1, le=7, description="sessions a week (with weeks)"
+    )
+    weeks: Int | None = Field(default=None, ge=1, le=208, description="weeks (with per_week)")
     start: Day | None = Field(default=None, description="explicit first day of this phase")
-    start_after_days: Int = Field(default=0, ge=0, le=366)
-    start_after_weeks: Int = Field(default=0, ge=0, le=52)
+    start_after_days: Int = Field(
+        default=0, ge=0, le=366, description="days added to the phase's start"
+    )
+    start_after_weeks: Int = Field(
+        default=0, ge=0, le=52, description="weeks added to the phase's start"
+    )
 
     @model_validator(mode="after")
     def _one_cadence(self) -> Phase:
@@ -156,9 +164,13 @@ class Phase(Model):
 class Plan(Model):
     """A start date and ordered phases."""
 
-    start: Day
-    phases: tuple[Phase, ...] = Field(min_length=1, max_length=20)
-    closed_weekdays: tuple[Weekday, ...] = Field(default=(), max_length=6)
+    start: Day = Field(description="the first phase's start")
+    phases: tuple[Phase, ...] = Field(
+        min_length=1, max_length=20, description="the phases, in order"
+    )
+    closed_weekdays: tuple[Weekday, ...] = Field(
+        default=(), max_length=6, description="a session on one of these moves to the next open day"
+    )
 
     @model_validator(mode="after")
     def _bounded(self) -> Plan:

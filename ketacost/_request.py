@@ -48,10 +48,12 @@ class Patient(Model):
     Name and member id are optional (only the Good Faith Estimate and superbill print them).
     """
 
-    name: str | None = Field(default=None, max_length=200)
-    birth_date: Day | None = None
+    name: str | None = Field(default=None, max_length=200, description="shown on documents")
+    birth_date: Day | None = Field(default=None, description="gives the age on each visit")
     age: Int | None = Field(default=None, ge=0, le=130, description="age when no birth date")
-    diagnoses: tuple[Icd10, ...] = Field(default=(), max_length=12)
+    diagnoses: tuple[Icd10, ...] = Field(
+        default=(), max_length=12, description="ICD-10 codes (a rule's diagnoses condition)"
+    )
     failed_trials: Int = Field(
         default=0, ge=0, le=50, description="failed antidepressant trials in this episode"
     )
@@ -61,12 +63,14 @@ class Patient(Model):
         description="state of residence, two letters (a savings offer may exclude some "
         "states); default: the clinic's state",
     )
-    member_id: str | None = Field(default=None, max_length=64)
+    member_id: str | None = Field(
+        default=None, max_length=64, description="printed on documents"
+    )
     # The HHS standard Good Faith Estimate (CMS-10791) carries the patient's contact details
     # and how they prefer to be contacted.
     address: Address | None = Field(default=None, description="mailing address")
-    phone: Phone | None = None
-    email: Email | None = None
+    phone: Phone | None = Field(default=None, description="the patient's phone number")
+    email: Email | None = Field(default=None, description="the patient's email address")
     contact_preference: Literal["mail", "email", "phone", "portal"] | None = Field(
         default=None,
         description="how the patient prefers to receive the Good Faith Estimate and be "
@@ -134,9 +138,13 @@ class StartingAccumulators(Model):
     the plan's own on the ``as_of`` date.
     """
 
-    as_of: Day
-    deductible_met: FamilyAmounts = FamilyAmounts()
-    out_of_pocket_met: FamilyAmounts = FamilyAmounts()
+    as_of: Day = Field(description="the date the amounts are known on")
+    deductible_met: FamilyAmounts = Field(
+        default=FamilyAmounts(), description="deductible already met"
+    )
+    out_of_pocket_met: FamilyAmounts = Field(
+        default=FamilyAmounts(), description="out-of-pocket maximum already met"
+    )
     sessions_used: dict[Slug, Annotated[Int, Field(ge=0, le=MAX_VISITS)]] = Field(
         default_factory=dict, description="visits already counted against each session limit"
     )
@@ -165,9 +173,9 @@ def met_order_message(lower: str, low: Money, higher: str, high: Money) -> str:
 class HeldAuthorization(Model):
     """A prior authorization the patient holds: for some codes or an authorization group."""
 
-    codes: tuple[Code, ...] = Field(default=(), max_length=20)
+    codes: tuple[Code, ...] = Field(default=(), max_length=20, description="the codes it covers")
     group: Slug | None = Field(default=None, description="a payer rule's authorization_group")
-    approved_from: Day
+    approved_from: Day = Field(description="first day it covers")
     approved_to: Day | None = Field(default=None, description="last day it covers, inclusive")
     visits: Int | None = Field(default=None, ge=1, le=400, description="visits approved")
     units: Int | None = Field(
@@ -215,10 +223,14 @@ class PolicyHolder(Model):
 class Coverage(Model):
     """The patient's coverage: a payer id (``self-pay`` for none), network and status."""
 
-    payer: Slug
-    network: NetworkName = "in"
-    tier: Literal["individual", "family"] = "individual"
-    prior_authorization: AuthorizationStatus = "not_requested"
+    payer: Slug = Field(description="the payer's id (a payer file); self-pay for none")
+    network: NetworkName = Field(default="in", description="the payer's network the clinic is in")
+    tier: Literal["individual", "family"] = Field(
+        default="individual", description="family: the family deductible and maximum apply too"
+    )
+    prior_authorization: AuthorizationStatus = Field(
+        default="not_requested", description="status of the prior authorization a rule requires"
+    )
     authorization_start: Day | None = Field(
         default=None,
         description="first day of the approval window; default: the first visit it covers",
@@ -239,13 +251,17 @@ class Coverage(Model):
         description="the drug billed by the clinic under the medical benefit, or by a "
         "specialty pharmacy under the pharmacy benefit (where the payer allows it)",
     )
-    accumulators: StartingAccumulators | None = None
+    accumulators: StartingAccumulators | None = Field(
+        default=None, description="what is already met; none: nothing"
+    )
     plan_year_start: PlanYearStart | None = Field(
         default=None,
         description="this patient's plan year starts on this month and day (e.g. from an "
         "eligibility response's plan dates); default: the payer file's",
     )
-    member_id: str | None = Field(default=None, max_length=64)
+    member_id: str | None = Field(
+        default=None, max_length=64, description="printed on documents"
+    )
     savings_program: Slug | None = Field(
         default=None,
         description="a manufacturer savings program the patient is enrolled in (e.g. "
@@ -366,7 +382,7 @@ class SessionsRange(Model):
 
     phase: str = Field(min_length=1, description="the phase's name (or 'phase N')")
     low: Int = Field(ge=1, le=400, description="a phase has at least 1 session")
-    high: Int = Field(ge=1, le=400)
+    high: Int = Field(ge=1, le=400, description="the most sessions, at least low")
 
     @model_validator(mode="after")
     def _ordered(self) -> SessionsRange:
@@ -379,7 +395,9 @@ class DoseChoice(Model):
     """An unknown session template in one phase (e.g. esketamine 56 or 84 mg)."""
 
     phase: str = Field(min_length=1, description="the phase's name (or 'phase N')")
-    sessions: tuple[Slug, ...] = Field(min_length=1, max_length=4)
+    sessions: tuple[Slug, ...] = Field(
+        min_length=1, max_length=4, description="session templates the phase may use instead"
+    )
 
 
 class AmountRange(Model):
@@ -406,8 +424,12 @@ class Unknowns(Model):
     authorization_renewal: tuple[Literal["approved", "denied"], ...] = Field(
         default=(), max_length=2, description="renewal outcomes to consider"
     )
-    sessions: tuple[SessionsRange, ...] = Field(default=(), max_length=3)
-    dose: tuple[DoseChoice, ...] = Field(default=(), max_length=3)
+    sessions: tuple[SessionsRange, ...] = Field(
+        default=(), max_length=3, description="phases whose session count is not known"
+    )
+    dose: tuple[DoseChoice, ...] = Field(
+        default=(), max_length=3, description="phases whose session template is not known"
+    )
     deductible_met: AmountRange | None = Field(
         default=None,
         description="individual deductible already met, as of the coverage's accumulators "
@@ -459,17 +481,17 @@ class GoodFaithDates(Model):
 class EstimateRequest(Model):
     """Everything an estimate depends on. ``issued`` is the estimate's date (no clock)."""
 
-    patient: Patient
-    coverage: Coverage
+    patient: Patient = Field(description="the patient")
+    coverage: Coverage = Field(description="the patient's coverage")
     coverage_periods: tuple[CoveragePeriod, ...] = Field(
         default=(),
         max_length=10,
         description="later coverage, each from its start date (e.g. Medicare from a 65th "
         "birthday, or self-pay after insurance ends); `coverage` applies before the first",
     )
-    clinic: Clinic
-    plan: Plan
-    unknowns: Unknowns | None = None
+    clinic: Clinic = Field(description="the clinic, as in its clinic file")
+    plan: Plan = Field(description="the treatment plan")
+    unknowns: Unknowns | None = Field(default=None, description="inputs not known yet")
     issued: Day | None = Field(default=None, description="date the estimate is issued")
     good_faith: GoodFaithDates | None = Field(
         default=None,

@@ -96,7 +96,13 @@ class SecondaryBenefit(Model):
     after: tuple[str, ...] = Field(
         min_length=1, max_length=10, description="kinds of primary payer this method follows"
     )
-    method: SecondaryMethod
+    method: SecondaryMethod = Field(
+        description="supplement (Medigap after Medicare); medicare_crossover (Medicaid after "
+        "Medicare); tricare_for_life; standard (the lesser of its benefit as if primary and what "
+        "the patient still owes); non_duplication (its benefit minus the primary's payment); "
+        "medicare_secondary_payer (Medicare after a group plan, 42 CFR 411.33(a)); last_resort "
+        "(Medicaid after any other plan)"
+    )
     pays: tuple[SupplementPart, ...] = Field(
         default=(), max_length=3, description="supplement: the parts of Medicare's cost share paid"
     )

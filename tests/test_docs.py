@@ -79,17 +79,60 @@ def test_every_schema_key_is_in_the_generated_reference(page: str, schema_name: 
     assert f".. ketacost-schema:: {schema_name}" in text
 
 
+def _members(s: object) -> list[dict[str, object]]:
+    """Every sub-schema of a key's schema (union members, items, mapping values)."""
+    out: list[dict[str, object]] = []
+    if isinstance(s, dict):
+        for key in ("anyOf", "oneOf", "allOf"):
+            for member in s.get(key, []):
+                out += [member, *_members(member)]
+        for key in ("items", "additionalProperties", "propertyNames"):
+            if isinstance(s.get(key), dict):
+                out += [s[key], *_members(s[key])]
+        for member in s.get("patternProperties", {}).values():
+            out += [member, *_members(member)]
+    return out
+
+
+@pytest.mark.parametrize("schema_name", sorted(PAGES.values()))
+def test_every_schema_key_has_a_meaning_and_a_type(schema_name: str) -> None:
+    # A key is documented when the reader learns what it means (its description, written in
+    # the model's Field(description=...)) and what to write (a type in words, not "any
+    # value"); a named type's meaning (money's two places, a rate's 0 to 1, a date) is its
+    # description, bounds, pattern or format, which the entry shows as well.
+    schema = ext.generated_schemas()[schema_name]
+    text = ext.SchemaText(schema.get("$defs", {}), "#/$defs/", "x")
+    objects = {"Top level": schema, **schema.get("$defs", {})}
+    undescribed = []
+    for obj, key in sorted(ext.schema_keys(schema)):
+        p = objects[obj]["properties"][key]
+        if not str(p.get("description", "")).strip():
+            undescribed.append(f"{obj}.{key}")
+        entry = "\n".join(text.key_rst(key, p, False))
+        assert "any value" not in entry, f"{obj}.{key}: no type"
+        for member in _members(p):
+            if member.get("description"):
+                assert ext.rst_text(str(member["description"])) in entry, f"{obj}.{key}"
+            for bound in ("ge", "le", "minimum", "maximum"):
+                if bound in member:
+                    assert f"{member[bound]}" in entry, f"{obj}.{key}: {bound}"
+            if member.get("format") == "date" or p.get("format") == "date":
+                assert "date (YYYY-MM-DD)" in entry, f"{obj}.{key}: a date"
+    assert undescribed == [], f"keys with no description in {schema_name}: {undescribed}"
+
+
 def test_the_generated_reference_is_the_checked_in_schema() -> None:
     # The reference is generated from the models; schemas/ holds the same schemas (checked
     # byte for byte by the schema tests), so the site documents the files users validate.
     import json
 
-    for name, schema in ext.generated_schemas().items():
+    generated = ext.generated_schemas()
+    for name in PAGES.values():
+        assert name in generated
+    for name, schema in generated.items():
         path = ROOT / "schemas" / name
-        if path.exists():
-            assert ext.schema_keys(json.loads(path.read_text(encoding="utf-8"))) == (
-                ext.schema_keys(schema)
-            )
+        assert path.exists(), f"schemas/{name} is missing: python -m ketacost schemas schemas"
+        assert json.loads(path.read_text(encoding="utf-8")) == schema, f"regenerate {name}"
 
 
 def test_every_example_script_is_in_the_cookbook_with_its_output() -> None:

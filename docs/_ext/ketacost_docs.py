@@ -93,8 +93,20 @@ class SchemaText:
         """A cross-reference to a definition's section."""
         return f":ref:`{name} <{_label(self.label_prefix, name)}>`"
 
-    def type_of(self, s: dict[str, Any]) -> str:
-        """The type of a schema, in words, with links to the objects it names."""
+    def type_of(self, s: dict[str, Any], outer: bool = True) -> str:
+        """The type of a schema, in words, with links to the objects it names.
+
+        A member of a union, a list, a mapping or a dated value (``outer`` false) also shows
+        its own description and constraints (pattern, bounds, format), which are a named
+        type's whole meaning: money's two decimal places, a rate's 0 to 1, a date.
+        """
+        base = self._type_of(s)
+        if outer:
+            return base
+        notes = ([rst_text(s["description"])] if s.get("description") else []) + self.constraints(s)
+        return f"{base} ({'; '.join(notes)})" if notes else base
+
+    def _type_of(self, s: dict[str, Any]) -> str:
         if "$ref" in s:
             return self.ref(self.ref_name(s["$ref"]))
         if "const" in s:
@@ -103,20 +115,22 @@ class SchemaText:
             return "one of " + ", ".join(_literal(json.dumps(v)) for v in s["enum"])
         for key in ("anyOf", "oneOf", "allOf"):
             if key in s:
-                parts = [self.type_of(x) for x in s[key]]
+                parts = [self.type_of(x, outer=False) for x in s[key]]
                 tag = s.get("discriminator", {}).get("propertyName")
                 text = " or ".join(dict.fromkeys(parts))
                 return text + (f" (chosen by its {_literal(tag)})" if tag else "")
         kind = s.get("type")
         if isinstance(kind, list):
-            return " or ".join(self.type_of({**s, "type": k}) for k in kind)
+            return " or ".join(self._type_of({**s, "type": k}) for k in kind)
         if kind == "array":
             items = s.get("items")
-            return "list of " + (self.type_of(items) if items else "any value")
+            return "list of " + (self.type_of(items, outer=False) if items else "any value")
         if kind == "object":
             return self._mapping(s)
         if kind is None:
             return "any value"
+        if kind == "string" and s.get("format") == "date":
+            return "date (YYYY-MM-DD)"
         return {"string": "string", "integer": "integer", "number": "number",
                 "boolean": "boolean", "null": "null"}.get(kind, kind)  # fmt: skip
 
@@ -126,12 +140,20 @@ class SchemaText:
         pattern = s.get("patternProperties")
         if pattern:
             (key_pattern, value), *_ = pattern.items()
-            return f"mapping of keys matching {_literal(key_pattern)} to {self.type_of(value)}"
+            return (
+                f"mapping of keys matching {_literal(key_pattern)} to "
+                f"{self.type_of(value, outer=False)}"
+            )
         value = s.get("additionalProperties")
         keys = s.get("propertyNames", {})
-        key_text = f"keys ({self.type_of(keys)})" if "enum" in keys else "string keys"
+        if "enum" in keys:
+            key_text = f"keys ({self.type_of(keys)})"
+        elif keys.get("description"):
+            key_text = f"keys ({rst_text(keys['description'])})"
+        else:
+            key_text = "string keys"
         if isinstance(value, dict):
-            return f"mapping of {key_text} to {self.type_of(value)}"
+            return f"mapping of {key_text} to {self.type_of(value, outer=False)}"
         return "object"
 
     @staticmethod
@@ -139,6 +161,9 @@ class SchemaText:
         """Bounds, lengths and patterns, in words."""
         words = {
             "minimum": "at least {}",
+            # pydantic writes ge/le as they are when a validator wraps a Decimal (rates).
+            "ge": "at least {}",
+            "le": "at most {}",
             "exclusiveMinimum": "more than {}",
             "maximum": "at most {}",
             "exclusiveMaximum": "less than {}",
