@@ -24,10 +24,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx_click",
-    "myst_parser",
     "ketacost_docs",
 ]
-source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+# No markdown source yet: myst_parser (in the docs extra) is for CHANGELOG.md once it lands.
 exclude_patterns = ["_build"]
 # Command lines keep their "--" and quotes as typed (no en dashes, no curly quotes).
 smartquotes = False
@@ -49,8 +48,6 @@ autodoc_default_options = {
 }
 # Pydantic's own machinery is not part of ketacost's documented surface.
 autodoc_inherit_docstrings = False
-
-myst_heading_anchors = 3
 
 
 # Every cross-reference must resolve (nitpicky), except these, which are named but not linked:

@@ -80,7 +80,10 @@ class Reference(Model):
     """Where a figure in the file comes from."""
 
     title: str = Field(min_length=1, description="the source's title")
-    href: str = Field(description="the source's address (http(s), urn: or doi:)", pattern=r"^(https?://|urn:|doi:)\S+$")
+    href: str = Field(
+        description="the source's address (http(s), urn: or doi:)",
+        pattern=r"^(https?://|urn:|doi:)\S+$",
+    )
 
 
 class PayerMetadata(Model):
@@ -339,9 +342,7 @@ class RuleConditions(Model):
 class _RuleBase(Model):
     id: Slug | None = Field(default=None, description="a name for the rule, unique in the file")
     codes: tuple[Code, ...] = Field(min_length=1, description="the codes the rule applies to")
-    effective_from: Day | None = Field(
-        default=None, description="first date of service, inclusive"
-    )
+    effective_from: Day | None = Field(default=None, description="first date of service, inclusive")
     effective_until: Day | None = Field(default=None, description="last date of service, inclusive")
     networks: tuple[NetworkName, ...] = Field(
         default=("in", "out"), description="the networks the rule applies in"
@@ -410,9 +411,7 @@ class NonParticipating(Model):
     half-up to the cent per unit (the fee schedule publishes per-unit amounts).
     """
 
-    allowed: Dated[Rate] = Field(
-        description="fraction of the fee schedule amount allowed, by date"
-    )
+    allowed: Dated[Rate] = Field(description="fraction of the fee schedule amount allowed, by date")
     limiting_charge: Dated[Multiplier] = Field(
         description="most the patient may be billed on an unassigned claim, as a multiple of "
         "the non-participating allowed amount, by date"

@@ -63,9 +63,7 @@ class Patient(Model):
         description="state of residence, two letters (a savings offer may exclude some "
         "states); default: the clinic's state",
     )
-    member_id: str | None = Field(
-        default=None, max_length=64, description="printed on documents"
-    )
+    member_id: str | None = Field(default=None, max_length=64, description="printed on documents")
     # The HHS standard Good Faith Estimate (CMS-10791) carries the patient's contact details
     # and how they prefer to be contacted.
     address: Address | None = Field(default=None, description="mailing address")
@@ -259,9 +257,7 @@ class Coverage(Model):
         description="this patient's plan year starts on this month and day (e.g. from an "
         "eligibility response's plan dates); default: the payer file's",
     )
-    member_id: str | None = Field(
-        default=None, max_length=64, description="printed on documents"
-    )
+    member_id: str | None = Field(default=None, max_length=64, description="printed on documents")
     savings_program: Slug | None = Field(
         default=None,
         description="a manufacturer savings program the patient is enrolled in (e.g. "

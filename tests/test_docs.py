@@ -267,6 +267,30 @@ def test_request_examples_of_the_openapi_document_are_shown() -> None:
     assert "Operation id: \\ ``estimate``\\ " in rst
 
 
+def test_the_web_api_page_shows_every_request_example_of_the_real_document() -> None:
+    # The calculator's own OpenAPI document (not a made-up one): every request example with
+    # a value and every operation id is on the page.
+    pytest.importorskip("fastapi", reason="the web extra")
+    import json
+
+    document = ext.openapi_document()
+    rst = ext.openapi_rst(document)
+    shown = 0
+    for ms in document["paths"].values():
+        for op in ms.values():
+            assert f"Operation id: \\ ``{op['operationId']}``\\ " in rst
+            for media, content in op.get("requestBody", {}).get("content", {}).items():
+                for name, example in (content.get("examples") or {}).items():
+                    if "value" not in example:
+                        continue
+                    caption = example.get("summary") or name
+                    assert f"Example ({ext.rst_text(caption)}), \\ ``{media}``\\ :" in rst
+                    body = json.dumps(example["value"], indent=2, ensure_ascii=False)
+                    assert "\n".join("   " + ln for ln in body.splitlines()) in rst
+                    shown += 1
+    assert shown >= 1  # the estimate route has request examples
+
+
 def test_every_public_module_has_an_api_page() -> None:
     # Public modules: ketacost and its submodules without a leading underscore (the CLI has
     # its own page, generated from the click group; __main__ is the entry point).

@@ -384,6 +384,24 @@ class SchemaDirective(_GeneratedRst):
         return schema_reference_rst(schemas[name], "schema-" + name.split(".")[0])
 
 
+class ModelDirective(_GeneratedRst):
+    """``.. ketacost-model:: ketacost._savings.SavingsProgram``: every key of one file model.
+
+    For the file formats that have no schema in ``schemas/`` (savings programs, claim edits,
+    fee schedules): the model's own JSON Schema, rendered as the other references are.
+    """
+
+    required_arguments = 1
+
+    def generate(self) -> str:
+        """The reference of the model named in the argument."""
+        module_name, _, name = self.arguments[0].rpartition(".")
+        import importlib
+
+        model = getattr(importlib.import_module(module_name), name)
+        return schema_reference_rst(model.model_json_schema(), "model-" + name.lower())
+
+
 class OpenApiDirective(_GeneratedRst):
     """``.. ketacost-openapi::``: every route of the web calculator's OpenAPI document."""
 
@@ -501,6 +519,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     """Register the directives."""
     app.add_directive("ketacost-schema", SchemaDirective)
     app.add_directive("ketacost-openapi", OpenApiDirective)
+    app.add_directive("ketacost-model", ModelDirective)
     app.add_directive("ketacost-example-output", ExampleOutputDirective)
     app.add_directive("ketacost-data", DataDirective)
     app.connect("build-finished", _write_openapi)

@@ -8,23 +8,30 @@ The contract, in the order it is applied (README "How an estimate is computed"):
 2. Coverage per line: no rule, or an excluded rule, means not covered; a condition not met
    means not covered, with the reason. A visit counts once against a session limit, however
    many of its lines belong to the limited group.
-3. A line that is not covered: the patient owes the clinic's charge; nothing accumulates.
+3. A line that is not covered: the patient owes the clinic's self-pay price for the item (its
+   per-code ``self_pay_codes`` price on a visit the plan covers in part, else the line's share
+   of its session's or package's self-pay price), never more than its charge; charge minus
+   that price is the ``self_pay_discount`` (a write-off). A clinic with
+   ``non_covered_price: charge`` is owed the charge. Nothing accumulates.
 4. A covered line: allowed = min(charge, the payer's rate × units). Out of network where
    balance billing is allowed, the patient also owes charge − allowed, which never accumulates.
-5. Cost sharing, per visit and category: the copay is taken once per visit per category
-   (never more than that category's allowed amount in the visit); then the deductible, where it
-   applies, on what is left; then coinsurance on the rest, rounded half-up to the cent per line.
+5. Cost sharing, line by line: the copay, never more than what the line allows; then the
+   deductible, where it applies, on what is left; then coinsurance on the rest, rounded
+   half-up to the cent per line. How many copays a visit takes is the network's
+   ``copay_scope``: ``visit`` (the default: one per visit, the highest among the categories of
+   its covered lines), ``category`` (one per visit per category) or ``line``.
    (A category with ``copay_after_deductible`` takes the deductible first and the copay only
    from what is left once the deductible is met.)
-6. Remaining deductible = min(individual remaining, family remaining) when the family
-   deductible is embedded; the family amount alone when it is aggregate (family coverage).
+6. Remaining deductible, on family coverage (``tier: family``): min(individual remaining,
+   family remaining) when the family deductible is embedded; the family amount alone when it
+   is aggregate. On individual coverage, the individual amount alone.
 7. A line's cost share (copay + deductible + coinsurance) is capped at the remaining
    out-of-pocket maximum (individual and family, as for the deductible). The cap removes
    coinsurance first, then deductible, then copay. Copays, deductible and coinsurance count
    toward the maximum; non-covered charges and balance bills do not.
 8. Self-pay: the session's self-pay price, or the package price for the sessions a package
    covers; nothing accumulates.
-9. Every line: patient + payer + write-off = charge, and
+9. Every line: patient + payer + secondary (0 without one) + write-off = charge, and
    patient = copay + deductible + coinsurance + balance bill + non-covered, to the cent.
 
 Issue 3 additions, applied in this order after the steps above:
@@ -63,9 +70,15 @@ Issue 12 §1 additions, Original Medicare (``_medicare``):
 Named rounding points (all ROUND_HALF_UP to the cent): ``allowed-rate`` (a percentage of
 another fee schedule, per unit; also the non-participating amount and the limiting charge,
 per unit), ``allowed-charge`` (a percentage of the charge, per line), ``coinsurance`` (per
-line), ``payment-reduction`` (per line), and ``self-pay-split`` (a package or session price
-shared over sessions and lines: whole cents, remainder to the earliest sessions / largest
-lines).
+line), ``payment-reduction`` (per line), ``savings-bundled`` (a savings program's part of a
+bundled code's cost share, per line), and ``self-pay-split`` (a package price over its
+sessions: whole cents, the leftover cents to the earliest sessions; a session price over its
+lines by charge with ``share_cents``: the leftover cents to the largest fractional
+remainders, ties to the earlier line). Also ``fee-schedule`` (``ketacost._fee_schedule``).
+
+The order within a visit: the first payer (rules 2 to 7, the pharmacy benefit, rule 15),
+then the price of lines not covered (rule 3), then a second payer (``_coordination``), then
+manufacturer savings (rule 12), on what is left to the patient after both payers.
 """
 
 from __future__ import annotations

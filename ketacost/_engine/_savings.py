@@ -129,6 +129,7 @@ class Assistance:
                 parts.append((line, line.cost_share))
             elif line.code in program.bundled:
                 rate = value_on(program.bundled[line.code], on, f"{program.id}.bundled")
+                # The named rounding point ``savings-bundled``: half-up, per line.
                 parts.append((line, cents_times_rate(line.cost_share, rate)))
         if parts:
             floor = value_on(program.patient_pays, on, f"{program.id}.patient_pays").cents
