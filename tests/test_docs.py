@@ -113,9 +113,10 @@ def test_every_schema_key_has_a_meaning_and_a_type(schema_name: str) -> None:
         for member in _members(p):
             if member.get("description"):
                 assert ext.rst_text(str(member["description"])) in entry, f"{obj}.{key}"
-            for bound in ("ge", "le", "minimum", "maximum"):
+            for bound, words in (("ge", "at least"), ("minimum", "at least"),
+                                 ("le", "at most"), ("maximum", "at most")):  # fmt: skip
                 if bound in member:
-                    assert f"{member[bound]}" in entry, f"{obj}.{key}: {bound}"
+                    assert f"{words} {member[bound]}" in entry, f"{obj}.{key}: {bound}"
             if member.get("format") == "date" or p.get("format") == "date":
                 assert "date (YYYY-MM-DD)" in entry, f"{obj}.{key}: a date"
     assert undescribed == [], f"keys with no description in {schema_name}: {undescribed}"
