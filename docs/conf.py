@@ -24,9 +24,10 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx_click",
+    "myst_parser",
     "ketacost_docs",
 ]
-# No markdown source yet: myst_parser (in the docs extra) is for CHANGELOG.md once it lands.
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}  # changelog.md
 exclude_patterns = ["_build"]
 # Command lines keep their "--" and quotes as typed (no en dashes, no curly quotes).
 smartquotes = False

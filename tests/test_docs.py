@@ -196,7 +196,7 @@ def test_every_route_of_the_openapi_document_is_on_the_web_api_page() -> None:
 def test_every_page_is_in_the_table_of_contents() -> None:
     index = (DOCS / "index.rst").read_text(encoding="utf-8")
     api = (DOCS / "api" / "index.rst").read_text(encoding="utf-8")
-    pages = {p.stem for p in DOCS.glob("*.rst")} - {"index"}
+    pages = {p.stem for p in [*DOCS.glob("*.rst"), *DOCS.glob("*.md")]} - {"index"}
     assert {p for p in pages if re.search(rf"^   {p}$", index, re.M)} == pages
     for module in (DOCS / "api").glob("*.rst"):
         if module.stem != "index":
