@@ -60,9 +60,6 @@ nitpick_ignore_regex = [
     # Private implementation names (a module or object whose name starts with "_") that
     # public signatures mention: base classes, return types, type variables.
     (r"py:.*", r"ketacost(\.\w+)*\._\w+(\.\w+)*"),
-    # ketacost/batch.py (batch work's file): napoleon reads the first words of
-    # PLAN_TEMPLATES's doc comment ("Plan templates by name: ...") as its type.
-    (r"py:class", r"Plan templates by name"),
     # ketacost/_frames.py (batch work's file): estimate_batches's docstring names
     # :func:`arrow_schema`, which ketacost.batch does not export.
     (r"py:func", r"arrow_schema"),
@@ -91,38 +88,6 @@ def _unexported_errors() -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- narrow fixes
 # Warnings from modules other engineers own are handled here, each by name, rather than by
 # editing their docstrings or silencing a whole category.
-
-
-def _literal_malformed_tables(app, what, name, obj, options, lines):  # type: ignore[no-untyped-def]
-    """``ketacost.batch``'s column table: shown as preformatted text if docutils rejects it.
-
-    The module docstring's input-column table has a cell wider than its column (the default
-    ``not_requested`` of ``prior_authorization``), which docutils reports as "Malformed
-    table". ``ketacost/batch.py`` belongs to the batch/Dask work; until its table is fixed
-    there, the table (and only a table docutils cannot parse) is shown as it is written.
-    """
-    if (what, name) != ("module", "ketacost.batch"):
-        return
-    from docutils.core import publish_doctree
-    from docutils.utils import Reporter
-
-    borders = [i for i, line in enumerate(lines) if line.startswith("====")]
-    if len(borders) < 3:
-        return
-    start, end = borders[0], borders[2]
-    table = "\n".join(lines[start : end + 1])
-    doctree = publish_doctree(
-        table, settings_overrides={"report_level": Reporter.SEVERE_LEVEL + 1, "halt_level": 5}
-    )
-    if not any(m["level"] >= Reporter.ERROR_LEVEL for m in doctree.findall(_system_message)):
-        return
-    lines[start : end + 1] = ["::", ""] + ["   " + line for line in lines[start : end + 1]]
-
-
-def _system_message(node):  # type: ignore[no-untyped-def]
-    from docutils import nodes
-
-    return isinstance(node, nodes.system_message)
 
 
 def _model_fields(app, what, name, obj, options, lines):  # type: ignore[no-untyped-def]
@@ -173,6 +138,5 @@ nitpick_ignore = _unexported_errors()
 
 def setup(app):  # type: ignore[no-untyped-def]
     """Connect the narrow fixes above, and the list of each model's fields."""
-    app.connect("autodoc-process-docstring", _literal_malformed_tables)
     app.connect("autodoc-process-docstring", _model_fields)
     app.connect("autodoc-skip-member", _keep_public_names)

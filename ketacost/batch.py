@@ -7,37 +7,37 @@ or, from Python, :func:`run_batch` (rows as dicts) and :func:`run_batch_csv` (fi
 Input columns (a header row names them, in any order; lines starting with ``#`` are comments;
 an empty cell takes the default):
 
-==================== ========== ==============================================================
-column               default    meaning
-==================== ========== ==============================================================
-row_id               (required) your id for the row, copied to the output
-payer                (required) payer id (``ketacost payers list``), ``self-pay`` for none
-network              ``in``     ``in`` or ``out`` of network
-tier                 individual ``individual`` or ``family`` coverage
+==================== ============== ==============================================================
+column               default        meaning
+==================== ============== ==============================================================
+row_id               (required)     your id for the row, copied to the output
+payer                (required)     payer id (``ketacost payers list``), ``self-pay`` for none
+network              ``in``         ``in`` or ``out`` of network
+tier                 individual     ``individual`` or ``family`` coverage
 prior_authorization  not_requested  ``approved``, ``denied``, ``pending``, ``not_requested``
-savings_program                 a manufacturer savings program id (``spravato-withme``)
-secondary_payer                 a second payer that pays after ``payer`` (coordination of
-                                benefits): ``medigap-plan-g``, ``medicaid``,
-                                ``tricare-for-life``, ...; empty: none
-qmb                  no         ``yes`` or ``no``: the patient is a Qualified Medicare
-                                Beneficiary (with ``secondary_payer`` Medicaid after Medicare)
-age                             age in years (give ``age`` or ``birth_date``)
-birth_date                      YYYY-MM-DD
-diagnoses                       ICD-10-CM codes, separated by spaces or ``;`` (``F33.2``)
-failed_trials        0          failed antidepressant trials in this episode
-plan                            a plan template (:data:`PLAN_TEMPLATES`: ``iv-year``,
-                                ``esketamine-year``, ...); empty: one phase from the
-                                ``session``/``sessions``/``every_*`` columns
-session                         the clinic's session template; with ``plan``, it replaces
-                                every phase's session (e.g. ``esketamine-84``)
-sessions             1          number of sessions (no ``plan``)
-every_days                      days between sessions (no ``plan``)
-every_weeks                     weeks between sessions (no ``plan``)
-start                (required) first session, YYYY-MM-DD
-closed_weekdays                 days the clinic is closed: ``sat sun``
-deductible_met       0.00       deductible already met this plan year, as of ``start``
-out_of_pocket_met    0.00       out-of-pocket already met this plan year, as of ``start``
-==================== ========== ==============================================================
+savings_program                     a manufacturer savings program id (``spravato-withme``)
+secondary_payer                     a second payer that pays after ``payer`` (coordination of
+                                    benefits): ``medigap-plan-g``, ``medicaid``,
+                                    ``tricare-for-life``, ...; empty: none
+qmb                  no             ``yes`` or ``no``: the patient is a Qualified Medicare
+                                    Beneficiary (with ``secondary_payer`` Medicaid after Medicare)
+age                                 age in years (give ``age`` or ``birth_date``)
+birth_date                          YYYY-MM-DD
+diagnoses                           ICD-10-CM codes, separated by spaces or ``;`` (``F33.2``)
+failed_trials        0              failed antidepressant trials in this episode
+plan                                a plan template (:data:`PLAN_TEMPLATES`: ``iv-year``,
+                                    ``esketamine-year``, ...); empty: one phase from the
+                                    ``session``/``sessions``/``every_*`` columns
+session                             the clinic's session template; with ``plan``, it replaces
+                                    every phase's session (e.g. ``esketamine-84``)
+sessions             1              number of sessions (no ``plan``)
+every_days                          days between sessions (no ``plan``)
+every_weeks                         weeks between sessions (no ``plan``)
+start                (required)     first session, YYYY-MM-DD
+closed_weekdays                     days the clinic is closed: ``sat sun``
+deductible_met       0.00           deductible already met this plan year, as of ``start``
+out_of_pocket_met    0.00           out-of-pocket already met this plan year, as of ``start``
+==================== ============== ==============================================================
 
 Whole numbers (``age``, ``failed_trials``, ``sessions``, ``every_days``, ``every_weeks``) are
 the digits 0-9, at most six of them; amounts (``deductible_met``, ``out_of_pocket_met``) are
@@ -191,9 +191,9 @@ __all__ = [
 
 Row = Mapping[str, str | None]
 
-#: Plan templates by name: phases as a request file writes them, using the session names of
-#: the example clinic (``examples/clinics/example-clinic.yaml``); the ``session`` column
-#: replaces them for a clinic with other names.
+#: The plan templates, by name. Each is its phases as a request file writes them, using the
+#: session names of the example clinic (``examples/clinics/example-clinic.yaml``); the
+#: ``session`` column replaces them for a clinic with other names.
 PLAN_TEMPLATES: Mapping[str, tuple[Mapping[str, Any], ...]] = {
     # 6 infusions about every other day, then boosters every 4 weeks: 18 visits in a year.
     "iv-year": (
