@@ -1,0 +1,100 @@
+"""The defects a review found in the web change of issue 15, each pinned by a test: metric
+labels bounded whatever a client sends, routes seen below ``root_path``, the multiprocess
+folder checked, the factory's errors and warnings, the operator's logging left alone, the
+problems' ``instance`` and OpenAPI document, and ``/healthz``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import warnings
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+from ketacost.web import WebConfig, WebConfigError, create_app
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+ROOT = Path(__file__).resolve().parent.parent
+START = date(2026, 1, 5)
+TOTAL = "ketacost_http_requests_total"
+
+
+def _labels(text: str, name: str = TOTAL) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(name + "{")]
+
+
+@pytest.fixture
+def client() -> TestClient:
+    return TestClient(create_app(WebConfig(), today=lambda: START), raise_server_exceptions=False)
+
+
+# -- 1: a client's method token is never a label or a log field of its own ------------------
+def test_an_unknown_method_is_other_in_metrics_and_log(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = "X" * 4000
+    with caplog.at_level(logging.INFO, logger="ketacost.access"):
+        for n in range(3):
+            client.request(f"{token}{n}", "/v1/payers")
+        client.request("BREW", "/healthz")
+    text = client.get("/metrics").text
+    assert "XXXX" not in text and "BREW" not in text
+    assert 'method="other"' in text
+    records = [r for r in caplog.records if r.name == "ketacost.access"]
+    assert [getattr(r, "method", None) for r in records] == ["other"] * 4
+    assert "XXXX" not in caplog.text and "BREW" not in caplog.text
+
+
+# -- 2: behind a root_path, the route is still its template ---------------------------------
+def test_routes_are_named_below_the_root_path() -> None:
+    app = create_app(WebConfig(), today=lambda: START)
+    client = TestClient(app, root_path="/calc")
+    assert client.get("/calc/v1/payers").status_code == 200
+    text = client.get("/calc/metrics").text
+    assert 'route="/v1/payers"' in text, _labels(text)
+    assert 'route="other"' not in text
+
+
+# -- 3: the multiprocess folder is checked at build; a metrics failure never escapes --------
+@pytest.mark.parametrize("kind", ["missing", "file", "readonly"])
+def test_a_bad_multiprocess_folder_is_a_config_error_naming_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    folder = tmp_path / "metrics"
+    if kind == "file":
+        folder.write_text("")
+    elif kind == "readonly":
+        if os.geteuid() == 0:
+            pytest.skip("root writes to any folder")
+        folder.mkdir()
+        folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    with pytest.raises(WebConfigError) as exc:
+        create_app(WebConfig())
+    assert str(exc.value).startswith("PROMETHEUS_MULTIPROC_DIR: "), str(exc.value)
+    assert str(folder) in str(exc.value)
+
+
+def test_a_failing_metric_is_logged_once_and_the_answers_go_on(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(self: Any, *args: Any) -> None:
+        raise FileNotFoundError("/gone/counter_1.db")
+
+    metrics = client.app.state.metrics  # type: ignore[attr-defined]
+    monkeypatch.setattr(metrics.requests, "labels", lambda *a: broken(None))
+    with caplog.at_level(logging.ERROR, logger="ketacost.web"):
+        answers = [client.get("/v1/payers") for _ in range(3)]
+    assert [r.status_code for r in answers] == [200] * 3
+    assert client.get("/metrics").status_code == 200
+    errors = [r for r in caplog.records if r.name == "ketacost.web" and r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "FileNotFoundError" in errors[0].getMessage()
+    assert "Traceback" not in caplog.text
