@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import subprocess
+import sys
 import warnings
 from datetime import date
 from pathlib import Path
@@ -16,7 +18,8 @@ from typing import Any
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
-from ketacost.web import WebConfig, WebConfigError, create_app
+from ketacost.web import WebConfig, WebConfigError, app_from_env, create_app
+from ketacost.web._ops import OURS, access
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -98,3 +101,91 @@ def test_a_failing_metric_is_logged_once_and_the_answers_go_on(
     errors = [r for r in caplog.records if r.name == "ketacost.web" and r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "FileNotFoundError" in errors[0].getMessage()
     assert "Traceback" not in caplog.text
+
+
+# -- 6: under a server, a bad variable is one logged line and exit 3, never a traceback -----
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("KETACOST_BODY_TIMEOUT", "0"),
+        ("KETACOST_ACCESS_LOG", "JSON"),
+        ("KETACOST_WEB_CONFIG", "/no/such/web.yaml"),
+    ],
+)
+def test_uvicorn_factory_with_a_bad_variable_exits_3_without_a_traceback(
+    variable: str, value: str
+) -> None:
+    env = {**os.environ, variable: value}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    command = [sys.executable, "-m", "uvicorn", "--factory", "ketacost.web:app_from_env",
+               "--host", "127.0.0.1", "--port", "0"]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"Cannot start the calculator: {variable}: " in done.stderr, done.stderr
+
+
+def test_app_from_env_with_an_environ_still_raises() -> None:
+    with pytest.raises(WebConfigError):
+        app_from_env({"KETACOST_BODY_TIMEOUT": "0"})
+
+
+# -- 4: the file's server: settings the factory cannot apply are warned of -----------------
+@pytest.fixture
+def saved_access() -> Any:
+    handlers, level, propagate = list(access.handlers), access.level, access.propagate
+    root = logging.getLogger()
+    root_handlers = list(root.handlers)
+    yield
+    for handler in list(access.handlers):
+        access.removeHandler(handler)
+    for handler in handlers:
+        access.addHandler(handler)
+    access.setLevel(level)
+    access.propagate = propagate
+    root.handlers[:] = root_handlers
+    logging.getLogger("uvicorn.access").disabled = False
+
+
+def test_app_from_env_warns_of_each_server_setting_of_the_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, saved_access: Any
+) -> None:
+    config = tmp_path / "web.yaml"
+    config.write_text(
+        "server:\n  limit_concurrency: 8\n  backlog: 100\n  body_timeout_seconds: 20\n"
+        "  header_timeout_seconds: 10\n"  # the default: not warned of
+    )
+    with caplog.at_level(logging.WARNING, logger="ketacost.web"):
+        app = app_from_env({"KETACOST_WEB_CONFIG": str(config), "KETACOST_ACCESS_LOG": "off"})
+    assert app.state.calculator.resolved.config.server.body_timeout_seconds == 20
+    warned = [r.getMessage() for r in caplog.records if r.name == "ketacost.web"]
+    assert len(warned) == 1, warned
+    assert warned[0].startswith("server.limit_concurrency, server.backlog (configuration file)")
+    assert "header_timeout" not in warned[0] and "body_timeout" not in warned[0]
+
+
+# -- 7: with KETACOST_ACCESS_LOG not set, an operator's handlers are left alone ----------------
+def test_the_factory_leaves_an_operators_handlers_alone(saved_access: Any) -> None:
+    import io
+
+    theirs = logging.StreamHandler(io.StringIO())
+    for handler in list(access.handlers):
+        access.removeHandler(handler)
+    access.propagate = True
+    access.setLevel(logging.NOTSET)
+    access.addHandler(theirs)  # as gunicorn --log-config would
+    app = app_from_env({})
+    assert access.handlers == [theirs] and access.propagate
+    TestClient(app).get("/healthz")
+    assert "GET /healthz 200" in theirs.stream.getvalue()
+    # set explicitly, the variable wins: the factory's own handler, once
+    app_from_env({"KETACOST_ACCESS_LOG": "json"})
+    assert [getattr(h, OURS, False) for h in access.handlers] == [False, True]
+
+
+def test_the_factory_adds_its_handler_when_nothing_is_configured(saved_access: Any) -> None:
+    for handler in list(access.handlers):
+        access.removeHandler(handler)
+    logging.getLogger().handlers[:] = []
+    app_from_env({})
+    assert [getattr(h, OURS, False) for h in access.handlers] == [True]

@@ -81,7 +81,7 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 #: The variable of ``prometheus_client``'s multiprocess mode.
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 #: Marks the handler :func:`configure_access_log` installed (replaced, never added twice).
-_OURS = "_ketacost_access"
+OURS = "_ketacost_access"
 
 
 class Metrics:
@@ -195,13 +195,13 @@ def configure_access_log(form: AccessLog, stream: IO[str] | None = None) -> None
             or ``off``.
         stream: where the lines go (default: standard output, as uvicorn's access log).
     """
-    for handler in [h for h in access.handlers if getattr(h, _OURS, False)]:
+    for handler in [h for h in access.handlers if getattr(h, OURS, False)]:
         access.removeHandler(handler)
     if form == "off":
         access.setLevel(logging.WARNING)
         return
     handler = logging.StreamHandler(stream or sys.stdout)
-    setattr(handler, _OURS, True)
+    setattr(handler, OURS, True)
     if form == "json":
         handler.setFormatter(_JsonLines())
     else:
