@@ -189,3 +189,34 @@ def test_the_factory_adds_its_handler_when_nothing_is_configured(saved_access: A
     logging.getLogger().handlers[:] = []
     app_from_env({})
     assert [getattr(h, OURS, False) for h in access.handlers] == [True]
+
+
+# -- 5, 9: the OpenAPI document: busy is serve-only; types listed; 405; extensions allowed -----
+def test_the_openapi_document_lists_each_responses_types_and_allows_extensions(
+    client: TestClient,
+) -> None:
+    from ketacost.web._problems import BASE
+
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["schemas"]["Problem"].get("additionalProperties") is not False
+    assert "not a page to fetch" in schema["info"]["description"]
+    estimate = schema["paths"]["/v1/estimate"]["post"]["responses"]
+    types = estimate["503"]["content"]["application/problem+json"]["schema"]["allOf"][1]
+    assert set(types["properties"]["type"]["enum"]) == {BASE + "estimate-timeout", BASE + "busy"}
+    assert "`ketacost serve` only" in estimate["503"]["description"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert "405" in operation["responses"], (method, path)
+            allowed = operation["responses"]["405"]["content"]["application/problem+json"]
+            assert allowed["schema"]["allOf"][1]["properties"]["type"]["enum"] == ["about:blank"]
+    # the 405 is what the app answers
+    answer = client.put("/v1/payers")
+    assert answer.status_code == 405 and answer.json()["type"] == "about:blank"
+
+
+# -- 10: instance is a URI reference (percent-encoded), not the decoded path ------------------
+def test_the_instance_of_a_problem_is_percent_encoded(client: TestClient) -> None:
+    answer = client.get("/nope%20x/%C3%A9")
+    assert answer.status_code == 404
+    assert answer.json()["instance"] == "/nope%20x/%C3%A9"
+    assert client.post("/v1/estimate", content=b"{").json()["instance"] == "/v1/estimate"
