@@ -220,3 +220,26 @@ def test_the_instance_of_a_problem_is_percent_encoded(client: TestClient) -> Non
     assert answer.status_code == 404
     assert answer.json()["instance"] == "/nope%20x/%C3%A9"
     assert client.post("/v1/estimate", content=b"{").json()["instance"] == "/v1/estimate"
+
+
+# -- 11: ketacost serve names KETACOST_WEB_CONFIG when the bad file came from it --------------
+@pytest.mark.parametrize("content", [None, "payers: [nope]\n"])
+def test_serve_names_the_variable_of_a_bad_configuration_file(
+    tmp_path: Path, content: str | None
+) -> None:
+    from click.testing import CliRunner
+
+    from ketacost.cli import cli
+
+    config = tmp_path / "web.yaml"
+    if content is not None:
+        config.write_text(content)
+    result = CliRunner().invoke(
+        cli, ["serve", "--port", "1"], env={"KETACOST_WEB_CONFIG": str(config)}
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: KETACOST_WEB_CONFIG: {config}"), result.stderr
+    assert result.stderr.count("\n") == 1
+    # given as --config, the file is named as it is (no variable)
+    result = CliRunner().invoke(cli, ["serve", "--port", "1", "--config", str(config)])
+    assert result.stderr.startswith(f"error: {config}"), result.stderr
