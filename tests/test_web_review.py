@@ -243,3 +243,49 @@ def test_serve_names_the_variable_of_a_bad_configuration_file(
     # given as --config, the file is named as it is (no variable)
     result = CliRunner().invoke(cli, ["serve", "--port", "1", "--config", str(config)])
     assert result.stderr.startswith(f"error: {config}"), result.stderr
+
+
+# -- 12: /healthz says what it is: liveness, not load -------------------------------------------
+def test_healthz_is_documented_as_liveness(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert schema["paths"]["/healthz"]["get"]["summary"].startswith("Liveness")
+    rules_loaded = schema["components"]["schemas"]["Health"]["properties"]["rules_loaded"]
+    assert "always true" in rules_loaded["description"]
+    assert "liveness" in rules_loaded["description"]
+
+
+# -- test gap: two worker processes write to one folder; /metrics sums them ------------------
+_WORKER = """
+import sys, warnings
+warnings.simplefilter("ignore")
+from fastapi.testclient import TestClient
+from ketacost.web import WebConfig, create_app
+client = TestClient(create_app(WebConfig()))
+for _ in range(int(sys.argv[1])):
+    client.get("/v1/payers")
+if sys.argv[2] == "scrape":
+    sys.stdout.write(client.get("/metrics").text)
+"""
+
+
+def test_metrics_sum_over_two_worker_processes(tmp_path: Path) -> None:
+    import re
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    def worker(requests: int, then: str) -> str:
+        return subprocess.run([sys.executable, "-c", _WORKER, str(requests), then], env=env,
+                              capture_output=True, text=True, check=True, cwd=ROOT,
+                              timeout=60).stdout  # fmt: skip
+
+    worker(2, "-")  # the first worker: 2 requests, then it ends (its file stays)
+    text = worker(3, "scrape")  # the second: its own 3, and the first's 2
+    want = {"route": "/v1/payers", "method": "GET", "status": "200"}
+    values = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(TOTAL + "{")
+        and dict(re.findall(r'(\w+)="([^"]*)"', line[: line.rindex("}")])) == want
+    ]
+    assert values == [5.0], text
+    assert len(list(tmp_path.glob("counter_*.db"))) == 2  # one file per process
