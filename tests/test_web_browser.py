@@ -368,3 +368,29 @@ def test_other_coverage_is_offered_and_its_column_shown(server: str, browser: ob
     page.wait_for_selector("#second-col", state="hidden")
     assert problems == []
     page.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "expected"),
+    [
+        (503, "Service Unavailable", "text/plain", "The calculator is busy (HTTP 503)"),
+        (502, "<html>Bad Gateway</html>", "text/html", "an error (HTTP 502)"),
+    ],
+)
+def test_an_error_answer_that_is_not_json_is_told_by_its_status(
+    server: str, browser: object, status: int, body: str, content_type: str, expected: str
+) -> None:
+    # uvicorn --limit-concurrency (or a proxy) answers 503 text/plain, not a problem: the
+    # page says so, rather than "could not be reached"
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.route(  # type: ignore[attr-defined]
+        "**/v1/estimate",
+        lambda route: route.fulfill(status=status, body=body, content_type=content_type),
+    )
+    page.goto(f"{server}/calculator")  # type: ignore[attr-defined]
+    _fill(page, "approved")
+    page.click("#submit")  # type: ignore[attr-defined]
+    page.wait_for_selector("#form-error:not([hidden])")  # type: ignore[attr-defined]
+    shown = page.text_content("#form-error")  # type: ignore[attr-defined]
+    assert expected in shown and "could not be reached" not in shown, shown
+    page.close()  # type: ignore[attr-defined]

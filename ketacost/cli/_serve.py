@@ -22,7 +22,9 @@ Variable                                Option
 ======================================  ==================================
 
 A bad value is one line naming the variable (``Invalid value for '--port' (env var:
-'KETACOST_PORT'): ...``) and exit code 2. An empty variable counts as not set.
+'KETACOST_PORT'): ...``) and exit code 2; so is a configuration file, named by
+``KETACOST_WEB_CONFIG``, that is missing or invalid (``KETACOST_WEB_CONFIG: web.yaml:3:5:
+...``). An empty variable counts as not set.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from ketacost._errors import KetacostError, MissingFileError, RuleFileError
 from ketacost._extras import MissingExtraError
 
 from ._app import cli
@@ -195,10 +198,17 @@ def serve(
       pip install 'ketacost[web]'
       ketacost serve --host 127.0.0.1 --port 8000
     """
-    _web().serve(
-        config,
-        host=host,
-        port=port,
-        access_log=access_log,
-        server={name: value for name, value in settings.items() if value is not None},
-    )
+    web = _web()
+    from_env = click.get_current_context().get_parameter_source("config")
+    try:
+        web.serve(
+            config,
+            host=host,
+            port=port,
+            access_log=access_log,
+            server={name: value for name, value in settings.items() if value is not None},
+        )
+    except (RuleFileError, MissingFileError) as exc:  # the configuration file, or one it names
+        if from_env is not ParameterSource.ENVIRONMENT:
+            raise
+        raise KetacostError(f"{ENV['config']}: {exc}") from None

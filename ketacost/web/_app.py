@@ -215,7 +215,9 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
         version=__version__,
         description="What a course of ketamine or esketamine treatment is likely to cost, and "
         "who pays what. Money is a string with two decimal places. Every error is an RFC 9457 "
-        "problem (`application/problem+json`).",
+        "problem (`application/problem+json`); its `type` is an identifier to compare, not a "
+        "page to fetch. A path the calculator does not serve answers 404 with `type` "
+        "`about:blank`; a method a path does not take, 405 (`about:blank`, with `Allow`).",
         docs_url=None,  # the interactive docs load scripts from a CDN; the page must not
         redoc_url=None,
     )

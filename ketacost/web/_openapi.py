@@ -116,10 +116,18 @@ def eligibility_openapi() -> dict[str, Any]:
 
 
 class Health(Model):
-    """``GET /healthz``: the calculator is up, with the rules it loaded (no patient data)."""
+    """``GET /healthz``: the calculator is up, with the rules it loaded (no patient data).
+
+    A liveness check: the answer is built once, with the app, which cannot be built without
+    its rules; it says the process answers HTTP, not that an estimate would finish in time
+    (for load, watch ``/metrics``: durations and 503s).
+    """
 
     status: str = Field(description='"ok"')
-    rules_loaded: bool = Field(description="the payer library and the clinic are loaded")
+    rules_loaded: bool = Field(
+        description="always true: the app is not built without its payer library and clinic "
+        "(this is a liveness check, not a readiness or load check)"
+    )
     rules_hash: str = Field(
         description="sha256 over every loaded payer file and the clinic (ketacost.rules_hash): "
         "changes when a rule file changes"

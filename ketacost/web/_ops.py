@@ -5,14 +5,19 @@ Metrics (``GET /metrics``, Prometheus text format, through ``prometheus_client``
 - ``ketacost_http_requests_total{route, method, status}``: requests answered;
 - ``ketacost_http_request_duration_seconds{route, method}``: a histogram of their times.
 
-``route`` is the route's template (``/v1/estimate``), or ``other`` for a path the app does
-not serve: a path can carry data, and a label of its own per path would grow without bound.
+``route`` is the route's template (``/v1/estimate``, seen below the ASGI ``root_path``, so the
+same behind ``uvicorn --root-path /calc``), or ``other`` for a path the app does not serve: a
+path can carry data, and a label of its own per path would grow without bound. For the same
+reason ``method`` is one of :data:`METHODS`, or ``other`` for any other token a client sends
+(in the access log too).
 Nothing of a request's content (body, query, headers) is ever recorded. Each app has its own
 registry, so several apps in one process (tests) do not share counts. With several worker
 processes (gunicorn ``-w 4``), each process counts its own requests, and a scrape reaches one
 of them; set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder, the same for every worker, before
 the server starts (and empty it at each start), and ``/metrics`` answers the sum over the
-workers (``prometheus_client``'s multiprocess mode).
+workers (``prometheus_client``'s multiprocess mode). The folder is checked when the app is
+built (it must exist and be writable: else :class:`WebConfigError` naming the variable); a
+failure to record a request later is logged once and never turns an answer into an error.
 
 Access log: one record per request on the logger ``ketacost.access`` (level INFO) with the
 method, the route template, the status and the duration in milliseconds, as attributes
@@ -36,11 +41,15 @@ from typing import IO, Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
+from ketacost._errors import FileIssue
+
+from ._config import WebConfigError
 from ._problems import problem
 
 __all__ = [
     "ACCESS_LOG",
     "BUSY",
+    "METHODS",
     "AccessLog",
     "Guard",
     "Metrics",
@@ -67,14 +76,26 @@ AccessLog = Literal["text", "json", "off"]
 ACCESS_LOG: tuple[AccessLog, ...] = ("text", "json", "off")
 #: Seconds: most answers take milliseconds; an estimate may take up to ``limits.max_seconds``.
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+#: The methods named in metrics and logs as they are; any other is ``other``.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: The variable of ``prometheus_client``'s multiprocess mode.
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 #: Marks the handler :func:`configure_access_log` installed (replaced, never added twice).
-_OURS = "_ketacost_access"
+OURS = "_ketacost_access"
 
 
 class Metrics:
     """Request counts and durations in a registry of this app's own."""
 
     def __init__(self) -> None:
+        """A registry with the two metrics (checks ``PROMETHEUS_MULTIPROC_DIR`` when set).
+
+        Raises:
+            WebConfigError: ``PROMETHEUS_MULTIPROC_DIR`` names no folder, or one this
+                process cannot write to.
+        """
+        _check_multiproc_dir(os.environ.get(MULTIPROC_DIR, ""))
+        self.failed = False  # a record failed (logged once)
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "ketacost_http_requests",
@@ -91,9 +112,19 @@ class Metrics:
         )
 
     def record(self, route: str, method: str, status: int, seconds: float) -> None:
-        """Count one answered request and its duration."""
-        self.requests.labels(route, method, str(status)).inc()
-        self.duration.labels(route, method).observe(seconds)
+        """Count one answered request and its duration; a failure is logged once, not raised."""
+        try:
+            self.requests.labels(route, method, str(status)).inc()
+            self.duration.labels(route, method).observe(seconds)
+        except Exception as exc:  # e.g. the multiprocess folder removed after the start
+            if not self.failed:
+                self.failed = True
+                log.error(
+                    "Could not record a request's metrics (%s: %s); requests are still "
+                    "answered, further failures are not logged",
+                    type(exc).__name__,
+                    exc,
+                )
 
     def count(self, route: str, status: int, method: str = "POST") -> float:
         """Requests answered so far on ``route`` with ``status`` (0 when none)."""
@@ -109,6 +140,34 @@ class Metrics:
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+def _check_multiproc_dir(folder: str) -> None:
+    """``PROMETHEUS_MULTIPROC_DIR``, when set, names a folder this process can write to."""
+    if not folder:
+        return
+    if not os.path.isdir(folder):
+        why = "names no folder" if not os.path.exists(folder) else "is not a folder"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        why = "names a folder this process cannot write to"
+    else:
+        return
+    message = f"{why} ({folder}); create it, empty, before the server starts"
+    raise WebConfigError([FileIssue(MULTIPROC_DIR, 0, 0, "", message)])
+
+
+def route_path(scope: Scope) -> str:
+    """The request's path below the ASGI ``root_path`` (the path the app's routes match)."""
+    path: str = scope.get("path", "")
+    root = str(scope.get("root_path", "")).rstrip("/")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root) :] or "/"
+    return path
+
+
+def method_label(method: object) -> str:
+    """The method as metrics and logs name it: one of :data:`METHODS`, or ``other``."""
+    return method if isinstance(method, str) and method in METHODS else "other"
 
 
 class _JsonLines(logging.Formatter):
@@ -136,13 +195,13 @@ def configure_access_log(form: AccessLog, stream: IO[str] | None = None) -> None
             or ``off``.
         stream: where the lines go (default: standard output, as uvicorn's access log).
     """
-    for handler in [h for h in access.handlers if getattr(h, _OURS, False)]:
+    for handler in [h for h in access.handlers if getattr(h, OURS, False)]:
         access.removeHandler(handler)
     if form == "off":
         access.setLevel(logging.WARNING)
         return
     handler = logging.StreamHandler(stream or sys.stdout)
-    setattr(handler, _OURS, True)
+    setattr(handler, OURS, True)
     if form == "json":
         handler.setFormatter(_JsonLines())
     else:
@@ -199,8 +258,9 @@ class Guard:
             await send(message)
 
         path = scope.get("path", "")
-        route = path if path in self.routes else "other"
-        method = "HEAD" if head else str(scope.get("method", "?"))
+        below = route_path(scope)
+        route = below if below in self.routes else "other"
+        method = "HEAD" if head else method_label(scope.get("method"))
         try:
             if scope.get(BUSY):
                 log.warning("Exceeded the concurrency limit: answered 503.")

@@ -75,7 +75,7 @@ def add_operations(app: FastAPI, resolved: Resolved, metrics: Metrics) -> None:
     @app.get(
         "/healthz",
         operation_id="health",
-        summary="Whether the calculator is up, and which rules it loaded",
+        summary="Liveness: the calculator answers, and which rules it loaded",
         response_model=Health,
         responses=problem_responses(*ANY),
     )

@@ -16,10 +16,15 @@ Every 4xx and 5xx the calculator gives is one JSON object::
     }
 
 ``type`` identifies the kind of problem (a client branches on it, never on ``detail``); its
-base is the project's identifier space (``ketacost.example``, as the JSON Schemas' ``$id``),
-an identifier rather than a page to fetch. ``about:blank`` is a plain HTTP error (404, 405)
+base is the project's identifier space (``ketacost.example``, as the JSON Schemas' ``$id``):
+an identifier to compare as a string, not a page to fetch (``ketacost.example`` is a
+reserved name that resolves nowhere; RFC 9457 3.1.1 allows a type URI that is not
+dereferenceable). The OpenAPI document lists, for each response, the ``type`` values it
+can carry (an ``enum``), and what each one means. ``about:blank`` is a plain HTTP error (404, 405)
 whose ``title`` is the status's reason phrase. ``instance`` is the path of the request
-(never its query). ``errors`` (an extension member) says where each problem is: the dotted
+(never its query), percent-encoded as in a URI (``/nope%20x``), a URI reference as RFC 9457
+3.1.5 asks. A client must ignore members it does not know (RFC 9457 3.2): the document's
+schema allows more members. ``errors`` (an extension member) says where each problem is: the dotted
 field path, and the line and column in the body (0 when unknown). ``error`` and ``issues``
 are the answer's members before RFC 9457 (``detail`` and ``errors``), kept for ``/v1``
 clients; new clients read ``detail`` and ``errors``.
@@ -29,9 +34,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from fastapi.responses import Response
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ketacost._errors import RuleFileError
 from ketacost._types import Model
@@ -79,8 +85,12 @@ _MEANING = {
     "internal-error": "an internal error (never caused by the request alone); the clinic "
     "is told, without the request",
     "estimate-timeout": "the estimate took longer than the limit (`limits.max_seconds`)",
-    "busy": "more requests at once than `server.limit_concurrency`; try again later",
+    "busy": "`ketacost serve` only: more requests at once than `server.limit_concurrency`; "
+    "try again later (under uvicorn or gunicorn, the server's own `--limit-concurrency` "
+    "answers 503 with a plain-text body instead, which is not a problem)",
 }
+#: Characters a path keeps as they are in ``instance`` (RFC 3986 pchar and "/").
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 class Issue(Model):
@@ -103,6 +113,10 @@ class ProblemItem(Model):
 
 class Problem(Model):
     """An error answer: RFC 9457 problem details, with where each problem is (``errors``)."""
+
+    # RFC 9457 3.2: a problem may carry extension members; a client ignores those it does not
+    # know. Only this app builds a Problem, so nothing unknown gets in.
+    model_config = ConfigDict(extra="allow")
 
     type: str = Field(description="identifies the kind of problem; `about:blank`: plain HTTP")
     title: str = Field(description="the kind of problem, in words (the same for every one)")
@@ -135,7 +149,7 @@ def problem(
     Args:
         kind: what went wrong: a key of :data:`KINDS`, or a plain HTTP status (404, 405).
         detail: this occurrence, in a sentence a person can act on.
-        instance: the request's path.
+        instance: the request's path (decoded, as in the ASGI scope): percent-encoded here.
         errors: each problem found, and where.
         headers: more headers (``Retry-After``, ``Allow``, ...).
     """
@@ -148,7 +162,7 @@ def problem(
         title=title,
         status=status,
         detail=detail,
-        instance=instance,
+        instance=quote(instance, safe=_PATH_SAFE),
         errors=errors,
         error=detail,
         issues=tuple(
@@ -170,16 +184,29 @@ def rule_file_problem(kind: str, exc: RuleFileError, instance: str) -> Response:
 
 
 def problem_responses(*kinds: str) -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI ``responses`` of these kinds of problem, by status."""
+    """The OpenAPI ``responses`` of these kinds of problem, by status, and 405.
+
+    Each status's schema is :class:`Problem` with ``type`` one of that status's kinds. Every
+    operation can answer 405 (``about:blank``) to a method its path does not take.
+    """
     out: dict[int | str, dict[str, Any]] = {}
+    types: dict[int, list[str]] = {}
     for kind in kinds:
         status = KINDS[kind][0]
         meaning = f"`{BASE}{kind}`: {_MEANING[kind]}"
+        types.setdefault(status, []).append(BASE + kind)
         if status in out:
             out[status]["description"] += f"; or {meaning}"
             continue
-        out[status] = {
-            "description": meaning,
-            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        out[status] = {"description": meaning}
+    types[405] = ["about:blank"]
+    out[405] = {"description": "`about:blank`: the path does not take this method (`Allow`)"}
+    for status, uris in types.items():
+        schema = {
+            "allOf": [
+                {"$ref": "#/components/schemas/Problem"},
+                {"type": "object", "properties": {"type": {"type": "string", "enum": uris}}},
+            ]
         }
+        out[status]["content"] = {MEDIA_TYPE: {"schema": schema}}
     return out

@@ -118,6 +118,23 @@
     box.hidden = false;
   }
 
+  // The problem of an error answer; a body that is not JSON (a proxy's page, uvicorn's
+  // --limit-concurrency "Service Unavailable" text) is told by its status.
+  async function problemOf(response) {
+    try {
+      const problem = await response.json();
+      if (problem && typeof problem === "object") return problem;
+    } catch (err) {
+      // not JSON: said below by its status
+    }
+    const busy = response.status === 503 || response.status === 429;
+    return {
+      detail: busy
+        ? `The calculator is busy (HTTP ${response.status}). Please try again in a minute.`
+        : `The calculator answered with an error (HTTP ${response.status}). Please try again later.`,
+    };
+  }
+
   async function submit(event) {
     event.preventDefault();
     if (!form.reportValidity()) return;
@@ -130,12 +147,11 @@
         headers: { "Content-Type": "application/json", Accept: "application/json" },
         body: JSON.stringify(body()),
       });
-      const answer = await response.json();
       if (!response.ok) {
-        showError(answer);
+        showError(await problemOf(response));
         return;
       }
-      render(answer);
+      render(await response.json());
     } catch (err) {
       showError({ detail: "The calculator could not be reached. Check your connection and try again." });
     } finally {
