@@ -141,6 +141,22 @@ def test_dot_slash_dash_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "written to -" in written.stdout and "{" not in written.stdout
 
 
+def test_batch_dot_slash_dash_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    rows = (ROOT / "examples" / "batch" / "patients.csv").read_text()
+    Path("-").write_text(rows)
+    # Standard input is empty: were ./- read as standard input, there would be no header row.
+    read = run("batch", "./-", "out.csv", "--jobs", "1", "-q", stdin="")
+    assert "no header row" not in read.output
+    assert Path("out.csv").read_text().startswith("row_id,")
+    Path("-").unlink()
+    written = run(
+        "batch", str(ROOT / "examples" / "batch" / "patients.csv"), "./-", "--jobs", "1", "-q"
+    )
+    assert Path("-").read_bytes() == Path("out.csv").read_bytes()
+    assert "row_id," not in written.stdout
+
+
 # -- a payer file on standard input is checked against the library ---------------------------
 def test_payers_check_stdin_checks_what_the_payer_names(tmp_path: Path) -> None:
     good = (ROOT / "payers" / "commercial-ppo.yaml").read_text()

@@ -23,6 +23,7 @@ import click
 
 from ._app import EXIT_PROBLEMS, cli
 from ._output import payers_option
+from ._streams import StdioPath, is_stdio
 
 __all__ = ["EXIT_INTERRUPTED", "batch"]
 
@@ -31,11 +32,9 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 
 @cli.command()
 # A Parquet input may be a folder of files; a CSV input that is a folder fails to open.
-@click.argument("input_path", metavar="INPUT.csv", type=click.Path(path_type=Path, allow_dash=True))
+@click.argument("input_path", metavar="INPUT.csv", type=StdioPath())
 # The output's checks (a folder, a device, a FIFO) are the library's, in one line.
-@click.argument(
-    "output_path", metavar="OUTPUT.csv", type=click.Path(path_type=Path, allow_dash=True)
-)
+@click.argument("output_path", metavar="OUTPUT.csv", type=StdioPath())
 @click.option(
     "--engine",
     type=click.Choice(["local", "dask"]),
@@ -136,7 +135,7 @@ def batch(
     """
     from ketacost import batch as batch_lib
 
-    files = _Files(input_path, output_path, input_format, output_fmt)
+    files = _Files(_a_file(input_path), _a_file(output_path), input_format, output_fmt)
     rules = _Rules(clinic_path, payers_dir, issued.date() if issued else None)
     try:
         if engine == "dask":
@@ -164,11 +163,20 @@ class _Files:
 
     @property
     def stdin(self) -> bool:
-        return str(self.input_path) == "-"
+        return is_stdio(self.input_path)
 
     @property
     def stdout(self) -> bool:
-        return str(self.output_path) == "-"
+        return is_stdio(self.output_path)
+
+
+def _a_file(path: Path) -> Path:
+    """``path``, but a file named ``-`` (``./-`` on the command line) as an absolute path.
+
+    The library reads the text ``-`` as standard input or output; only ``-``
+    (the argument ``-`` exactly) means that here.
+    """
+    return path if is_stdio(path) or str(path) != "-" else path.absolute()
 
 
 @dataclass(frozen=True)
@@ -179,7 +187,7 @@ class _Rules:
 
 
 def _done(written: int, errors: int, output_path: Path) -> int:
-    where = "standard output" if str(output_path) == "-" else str(output_path)
+    where = "standard output" if is_stdio(output_path) else str(output_path)
     if errors:
         click.echo(f"{errors} of {written} rows failed; see the error column of {where}", err=True)
         return EXIT_PROBLEMS

@@ -6,6 +6,7 @@ or, under an ASGI server of the clinic's choice, the factory :func:`app_from_env
 ``KETACOST_*`` environment variables, the same as ``ketacost serve``'s)::
 
     uvicorn --factory ketacost.web:app_from_env --host 127.0.0.1 --port 8000
+    export PROMETHEUS_MULTIPROC_DIR=/run/ketacost-metrics  # empty, for every worker
     gunicorn -k uvicorn_worker.UvicornWorker -w 4 'ketacost.web:app_from_env()'
 
 For operators: ``GET /healthz`` (the rules hash and version), ``GET /metrics`` (Prometheus:

@@ -95,6 +95,7 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
     A factory for ASGI servers, called with no argument::
 
         uvicorn --factory ketacost.web:app_from_env --host 127.0.0.1 --port 8000
+        export PROMETHEUS_MULTIPROC_DIR=/run/ketacost-metrics  # empty, for every worker
         gunicorn -k uvicorn_worker.UvicornWorker -w 4 'ketacost.web:app_from_env()'
 
     Reads ``KETACOST_WEB_CONFIG`` (the configuration file; none: the defaults),
