@@ -107,7 +107,7 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
     Args:
         environ: the variables. Not given (the server's call): ``os.environ``, and an error
             is logged (one line, ERROR, logger ``ketacost.web``) and ends the process with
-            exit code 3 (:data:`BOOT_ERROR`).
+            exit code 3 (``BOOT_ERROR``).
 
     Raises:
         WebConfigError: (``environ`` given) a variable's value is not valid, or the
