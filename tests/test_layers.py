@@ -47,7 +47,16 @@ PACKAGE = Path(__file__).resolve().parent.parent / "ketacost"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "foundation",
-        ("_errors", "_limits", "_money", "_version", "_paths", "_extras", "_business_days"),
+        (
+            "_errors",
+            "_limits",
+            "_money",
+            "_version",
+            "_paths",
+            "_extras",
+            "_business_days",
+            "_i18n",
+        ),
     ),
     (
         "values and parsing",
