@@ -129,7 +129,7 @@ def check_language(lang: str) -> Language:
         raise UnknownLanguageError(
             f"unknown language {lang!r} (ketacost speaks: {', '.join(LANGUAGES)})"
         )
-    return lang  # type: ignore[return-value]
+    return lang
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention Babel extracts
