@@ -63,10 +63,11 @@ Language = Literal["en", "es"]
 LANGUAGES: Final[tuple[Language, ...]] = get_args(Language)
 
 #: The gettext domains: one per part of the product that shows text to people.
-#: ``plain``: the plain-language explanations of an estimate's lines (web and documents);
-#: ``web``: the calculator page and the web answers; ``documents``: the Good Faith Estimate,
-#: superbill and dispute letter; ``cli``: the command line's patient-facing sentences.
-DOMAINS: Final = ("plain", "web", "documents", "cli")
+#: ``plain``: the plain-language explanations of an estimate's lines (web, CLI, documents);
+#: ``web``: the web answers (assumptions, ranges); ``calculator``: the calculator page and its
+#: script; ``documents``: the Good Faith Estimate, superbill and dispute letter; ``cli``: the
+#: command line's patient-facing sentences and tables.
+DOMAINS: Final = ("plain", "web", "calculator", "documents", "cli")
 
 #: CLDR locale used for formatting, per language.
 LOCALES: Final[dict[Language, str]] = {"en": "en_US", "es": "es_US"}

@@ -79,7 +79,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "_order",
         ),
     ),
-    ("renderers", ("_render", "render", "ics", "documents", "_schema")),
+    ("renderers", ("_plain", "_render", "render", "ics", "documents", "_schema")),
     (
         "loading",
         ("_checks", "_loader", "_edit_files", "_fee_schedule_files", "_library", "eligibility"),
@@ -102,6 +102,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "web",
             "cli",
             "__main__",
+            "_catalogs",  # the catalog tool (development; nothing imports it)
         ),
     ),
 )
