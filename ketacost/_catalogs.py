@@ -40,7 +40,22 @@ LOCALE = PACKAGE / "locale"
 #: Babel extractor (``{% trans %}`` blocks and ``_()`` calls).
 SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
     "plain": (("_plain.py", "python"),),
-    "web": (("web/*.py", "python"),),
+    # Every web module but _pages.py (the page's messages are the calculator's).
+    "web": tuple(
+        (f"web/{name}.py", "python")
+        for name in (
+            "__init__",
+            "_app",
+            "_config",
+            "_env",
+            "_openapi",
+            "_ops",
+            "_problems",
+            "_server",
+            "_service",
+            "_summary",
+        )
+    ),
     "calculator": (
         ("web/_pages.py", "python"),
         ("web/templates/*.html", "jinja2.ext:babel_extract"),
