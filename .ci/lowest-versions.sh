@@ -26,7 +26,8 @@ names = ["pydantic", "PyYAML", "click", "Jinja2", "holidays", "rich", "fpdf2", "
          "fastapi", "starlette", "uvicorn", "prometheus-client", "pandas", "numpy", "pyarrow",
          "dask", "distributed", "fhir.resources", "SQLAlchemy", "alembic", "psycopg",
          "platformdirs", "pytest", "pytest-xdist", "hypothesis", "python-dateutil",
-         "hatchling", "httpx", "httpx2", "schemathesis", "playwright", "pypdfium2", "pypdf"]
+         "hatchling", "httpx", "httpx2", "schemathesis", "playwright", "pypdfium2", "pypdf",
+         "babel", "axe-playwright-python"]
 print(" ".join(f"{n}=={version(n)}" for n in names))
 PY
 
