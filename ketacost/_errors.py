@@ -25,6 +25,8 @@ message``. The whole tree (``tests/test_errors.py`` checks that it is complete):
     │                                        (ketacost.Dated)
     ├── MoneyError(ValueError)               not an amount of money (ketacost.Money)
     ├── InvalidArgumentError(ValueError)     an argument a function cannot use
+    │   └── UnknownLanguageError             a language ketacost does not speak
+    │                                        (``lang="fr"``; ketacost._i18n)
     ├── MissingFileError(FileNotFoundError)  a folder or file ketacost looks for is not there
     ├── MissingExtraError(ImportError)       an optional part's library is not installed;
     │                                        names the ``pip install 'ketacost[...]'``

@@ -43,7 +43,7 @@ from functools import cache
 from importlib import resources
 from typing import Final, Literal, get_args
 
-from ._errors import KetacostError
+from ._errors import InvalidArgumentError
 from ._money import Money
 
 __all__ = [
@@ -116,8 +116,8 @@ _AND: Final[dict[Language, str]] = {"en": "and", "es": "y"}
 DateForm = Literal["long", "medium", "short", "month_year", "weekday"]
 
 
-class UnknownLanguageError(KetacostError, ValueError):
-    """A language ketacost does not speak was asked for."""
+class UnknownLanguageError(InvalidArgumentError):
+    """A language ketacost does not speak was asked for (a ``ValueError`` too)."""
 
 
 def check_language(lang: str) -> Language:
@@ -236,7 +236,7 @@ class Translator:
         }[form]
 
     def join(self, items: Iterable[str]) -> str:
-        """ "a, b and c" / "a, b y c"."""
+        """Join words as a sentence does: "a, b and c" / "a, b y c"."""
         words = list(items)
         if len(words) < 2:
             return "".join(words)
