@@ -476,11 +476,11 @@ def _patient_sentence(line: EstimateLine, t: Translator) -> str:
     )
 
 
-def _plan_sentence(line: EstimateLine, t: Translator) -> str | None:
+def _plan_sentence(line: EstimateLine, found: Cause | None, t: Translator) -> str | None:
     """What the plan allows and pays (or pays back), for a line it covers."""
     if not line.covered:
         return None
-    if line.reimbursement:
+    if line.reimbursement or (found is not None and found.kind == "superbill"):
         return t.gettext(
             "Your plan allows {allowed}; you pay the clinic and the plan pays you back {paid}."
         ).format(allowed=t.money(line.allowed), paid=t.money(line.reimbursement))
@@ -529,7 +529,7 @@ def why(line: EstimateLine, lang: str = "en") -> str:
     found = cause(line)
     if found is not None:
         out.append(_sentence(_cause_words(found, t)))
-    for sentence in (_plan_sentence(line, t), _second_sentence(line, t)):
+    for sentence in (_plan_sentence(line, found, t), _second_sentence(line, t)):
         if sentence is not None:
             out.append(sentence)
     out.append(_patient_sentence(line, t))
