@@ -179,7 +179,7 @@ def test_medicare_with_a_signed_notice() -> None:
         "(off-label); you signed a notice that Medicare will probably not pay (an Advance "
         "Beneficiary Notice), so you pay for it"
     )
-    assert "Notificación previa de no cobertura al beneficiario" in str(
+    assert "(el Aviso anticipado de no cobertura para el beneficiario, ABN)" in str(
         not_covered_reason(line, "es")
     )
 
