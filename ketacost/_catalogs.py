@@ -138,7 +138,10 @@ def _compiled(data: bytes) -> dict[Any, str]:
     """What gettext reads from ``.mo`` bytes: message (and context) to translation."""
     import gettext
 
-    return dict(gettext.GNUTranslations(io.BytesIO(data))._catalog)  # type: ignore[attr-defined]
+    catalog = dict(gettext.GNUTranslations(io.BytesIO(data))._catalog)  # type: ignore[attr-defined]
+    # The header entry names the Babel that compiled it ("Generated-By"): not a message.
+    catalog.pop("", None)
+    return catalog
 
 
 def _paths(domain: str, language: str) -> tuple[Path, Path]:

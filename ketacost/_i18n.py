@@ -102,9 +102,10 @@ _MONTHS: Final[dict[Language, tuple[str, ...]]] = {
         "diciembre",
     ),
 }
+# Spanish September: "sep" as in CLDR 47 (Babel 2.19); CLDR before it wrote "sept".
 _MONTHS_ABBREVIATED: Final[dict[Language, tuple[str, ...]]] = {
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"),
+    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
 }
 _WEEKDAYS: Final[dict[Language, tuple[str, ...]]] = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
