@@ -810,13 +810,12 @@ class Calculator:
         return unused
 
 
-#: The prior authorization answers, in words (after "prior authorization").
+#: The prior authorization answers but "not_sure", in words (after "prior authorization").
 _AUTHORIZATION_ANSWERS: dict[str, str] = {
     "approved": N_("approved"),
     "denied": N_("denied"),
     "pending": N_("requested, not decided yet"),
     "not_requested": N_("not requested"),
-    "not_sure": N_("not known"),
 }
 
 
