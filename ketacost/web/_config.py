@@ -5,6 +5,10 @@ the defaults are ``ketacost/web/default-config.yaml``: the bundled example clini
 bundled payer, no embedding origins, one year of each example treatment. A bad file gets the
 same one-line ``file:line:column: field: message`` error as payer and clinic files.
 
+Text the patient reads is English in the file; ``translations: {es: {...}}`` on a treatment
+(its name, description and phase names) and at the top level (the clinic's session
+descriptions, by session id) gives it in Spanish. What is left out stays English.
+
 >>> config = load_web_config(None)
 >>> config.embed_origins, config.limits.max_sessions, config.server.limit_concurrency
 ((), 200, 64)

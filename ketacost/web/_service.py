@@ -10,6 +10,10 @@ Two kinds of body are accepted by :meth:`Calculator.estimate_json`:
   having no ``plan``;
 * a full library request (:class:`~ketacost.EstimateRequest`, with ``plan``), for clinics
   that build their own front end.
+
+The answer's words for the patient (the assumptions, the range, the treatment, the
+plain-language explanations of each line) are in the language asked for, ``en`` or ``es``,
+through the ``web`` catalog (and ``plain`` for the explanations); figures never change with it.
 """
 
 from __future__ import annotations
