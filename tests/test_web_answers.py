@@ -507,3 +507,50 @@ _closed = st.lists(
 def test_the_cadence_in_english_is_the_plans_own_words(phase: Phase, closed: Any) -> None:
     assert cadence(phase, closed, translator("en", "web")) == cadence_words(phase, closed)
     assert cadence(phase, closed, translator("es", "web")) != cadence_words(phase, closed)
+
+
+# -- the answers a patient can get wrong, said in Spanish -----------------------------------
+@pytest.mark.parametrize(
+    ("change", "field", "english", "spanish"),
+    [
+        (
+            {"deductible_met": "5000"},
+            "deductible_met",
+            "5000.00 is above the plan's individual amount, 1500.00 (payer 'commercial-ppo': "
+            "networks.in.deductible.individual on 2026-01-05)",
+            "$5,000.00 es más que el deducible de su plan, $1,500.00",
+        ),
+        (
+            {"out_of_pocket_met": "9000"},
+            "out_of_pocket_met",
+            "9000.00 is above the plan's individual amount, 6000.00 (payer 'commercial-ppo': "
+            "networks.in.out_of_pocket_max.individual on 2026-01-05)",
+            "$9,000.00 es más que el desembolso máximo de su plan, $6,000.00",
+        ),
+        (
+            {"deductible_met": "500", "out_of_pocket_met": "100"},
+            "out_of_pocket_met",
+            "out_of_pocket_met (100.00) is below deductible_met (500.00): deductible paid counts "
+            "toward the out-of-pocket maximum",
+            "lo pagado para el desembolso máximo ($100.00) es menos que el deducible cubierto "
+            "($500.00): lo pagado del deducible cuenta para el desembolso máximo",
+        ),
+        (
+            {"start": "2001-01-01"},
+            "start",
+            "Riverside Ketamine & Interventional Psychiatry (example)'s billing codes start on "
+            "2019-03-05; choose a first visit on or after 2019-03-05 (got 2001-01-01)",
+            "los códigos de facturación de Riverside Ketamine & Interventional Psychiatry "
+            "(example) comienzan el 2019-03-05; elija una primera visita el 2019-03-05 o después "
+            "(recibimos 2001-01-01)",
+        ),
+    ],
+)
+def test_an_answer_the_plan_refuses_is_said_in_the_answers_language(
+    client: TestClient, change: dict[str, Any], field: str, english: str, spanish: str
+) -> None:
+    for query, message in (("", english), ("?lang=es", spanish)):
+        response = _post(client, _answers(**change), query)
+        assert response.status_code == 422
+        (error,) = response.json()["errors"]
+        assert (error["field"], error["detail"]) == (field, message)

@@ -443,16 +443,19 @@ class Calculator:
         second_id = self._check_other_coverage(answers, payer_id, src)
         start = answers.start or self.today()
         if start < self.first_day:
+            message = t.gettext(
+                "{clinic}'s billing codes start on {first}; choose a first visit on or after "
+                "{first} (got {start})"
+            )
             first = self.first_day.isoformat()
             raise _error(
                 src,
                 "start",
-                f"{self.clinic.name}'s billing codes start on {first}; choose a first visit on "
-                f"or after {first} (got {start.isoformat()})",
+                message.format(clinic=self.clinic.name, first=first, start=start.isoformat()),
             )
         plan = treatment.plan(start)
         self._check_plan(plan, src)
-        self._check_met(answers, payer_id, plan.start, src)
+        self._check_met(answers, payer_id, plan.start, src, t)
         insured = bool(self.library[payer_id].networks)
         cases = (
             _NOT_SURE_CASES
@@ -533,24 +536,38 @@ class Calculator:
         return second
 
     def _check_met(
-        self, answers: CalculatorInput, payer_id: str, start: date, src: SourceMap
+        self, answers: CalculatorInput, payer_id: str, start: date, src: SourceMap, t: Translator
     ) -> None:
         """What the patient has met may not contradict itself nor exceed the plan's amounts.
 
         The same rules as a request's starting accumulators (issue 11 §6), named by the
-        answers' fields.
+        answers' fields; in Spanish, said in the patient's words (English keeps the library's
+        message, which names the payer file's field).
         """
         ded, oop = answers.deductible_met, answers.out_of_pocket_met
         if ded is not None and oop is not None and oop.cents and oop < ded:
             message = met_order_message("deductible_met", ded, "out_of_pocket_met", oop)
+            if t.lang != "en":
+                message = t.gettext(
+                    "out_of_pocket_met ({oop}) is below deductible_met ({deductible}): "
+                    "deductible paid counts toward the out-of-pocket maximum"
+                ).format(oop=t.money(oop), deductible=t.money(ded))
             raise _error(src, "out_of_pocket_met", message)
         accumulators = _accumulators(answers, start)
         if accumulators is None:
             return
+        payer = self.library[payer_id]
         coverage = Coverage(payer=payer_id, network=answers.network, accumulators=accumulators)
-        problems = accumulator_problems((), coverage, self.library[payer_id])
+        problems = accumulator_problems((), coverage, payer)
         if problems:
-            issues = [issue_at(src, (loc[1],), message) for loc, message in problems]
+            issues = [
+                issue_at(
+                    src,
+                    (loc[1],),
+                    message if t.lang == "en" else _above_the_plan(loc[1], coverage, payer, t),
+                )
+                for loc, message in problems
+            ]
             raise RequestFileError(issues)
 
     def _full_request(self, data: dict[str, Any], source: SourceMap) -> EstimateRequest:
@@ -969,6 +986,22 @@ def _accumulators(answers: CalculatorInput, start: date) -> StartingAccumulators
         deductible_met=FamilyAmounts(individual=answers.deductible_met or Money(0)),
         out_of_pocket_met=FamilyAmounts(individual=answers.out_of_pocket_met or Money(0)),
     )
+
+
+def _above_the_plan(field: str | int, coverage: Coverage, payer: Payer, t: Translator) -> str:
+    """An amount met above the plan's own, in the patient's words (not the payer file's)."""
+    accumulators, network = coverage.accumulators, payer.networks[coverage.network]
+    assert accumulators is not None
+    if field == "deductible_met":
+        met, limit = accumulators.deductible_met.individual, network.deductible.individual
+        message = t.gettext("{amount} is more than your plan's deductible, {plan_amount}")
+    else:
+        assert network.out_of_pocket_max is not None  # no maximum: nothing to be above
+        met, limit = accumulators.out_of_pocket_met.individual, network.out_of_pocket_max.individual
+        message = t.gettext(
+            "{amount} is more than your plan's out-of-pocket maximum, {plan_amount}"
+        )
+    return message.format(amount=t.money(met), plan_amount=t.money(limit.at(accumulators.as_of)))
 
 
 def _pays_only_second(payer: Payer) -> bool:
