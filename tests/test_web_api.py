@@ -580,8 +580,9 @@ def test_the_summary_form_has_the_figures_without_the_lines(client: TestClient) 
     summary = client.post("/v1/estimate?detail=summary", json=_answers())
     assert summary.status_code == 200
     body = summary.json()
-    assert "estimate" not in body
-    assert body == {k: v for k, v in full.items() if k != "estimate"}
+    assert "estimate" not in body and "explanations" not in body
+    # issue 16: the lines' plain-language explanations belong to the lines: full answer only
+    assert body == {k: v for k, v in full.items() if k not in ("estimate", "explanations")}
     assert len(summary.content) * 5 < len(json.dumps(full))
 
 

@@ -27,10 +27,12 @@ from datetime import date
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 from ketacost._errors import EligibilityError, KetacostError, RuleFileError
+from ketacost._i18n import LANGUAGES, Language, check_language, negotiate
 from ketacost._source import position_of_byte
 from ketacost._version import __version__
 from ketacost.eligibility import EligibilitySnapshot, read_x12_271
@@ -169,19 +171,49 @@ async def _body_text(request: Request, limit: int, timeout: int) -> str | Respon
         )
 
 
+def _answer_language(request: Request) -> Language | Response:
+    """The answer's language: the ``lang`` parameter, else ``Accept-Language`` (else English).
+
+    A ``lang`` ketacost does not speak is a problem naming the choices, never a silent
+    fallback: the page asked for that language.
+    """
+    given = request.query_params.getlist("lang")
+    if not given:
+        return negotiate(request.headers.get("accept-language"))
+    choices = ", ".join(LANGUAGES)
+    lang = given[0]
+    if len(given) == 1 and lang in LANGUAGES:
+        return check_language(lang)
+    what = f"got {lang!r}" if len(given) == 1 else f"got {len(given)} values"
+    return problem(
+        "invalid-parameter",
+        f"lang must be one of {choices} ({what})",
+        request.url.path,
+        (ProblemItem(detail=f"not one of {choices}", field="lang", line=0, column=0),),
+    )
+
+
 async def _estimate_answer(
     text: str,
     calculator: Calculator,
     estimates: ThreadPoolExecutor,
     max_seconds: int,
     *,
+    lang: Language = "en",
     summary_only: bool = False,
 ) -> Response:
     """The estimate of a body, or its problem (400, 422, 503)."""
     path = "/v1/estimate"
+
+    def run() -> BaseModel:
+        # the defaults (English, the full answer) are not passed: only what differs from them
+        if lang == "en" and not summary_only:
+            return calculator.estimate_json(text)
+        return calculator.estimate_json(text, lang, explain=not summary_only)
+
     # the estimate is CPU work: in a thread, so the event loop keeps serving; bounded in
     # time (the thread cannot be stopped: it finishes unseen, its result dropped)
-    work = asyncio.get_running_loop().run_in_executor(estimates, calculator.estimate_json, text)
+    work = asyncio.get_running_loop().run_in_executor(estimates, run)
     try:
         result = await asyncio.wait_for(work, max_seconds)
     except TimeoutError:
@@ -198,8 +230,9 @@ async def _estimate_answer(
         return rule_file_problem("invalid-request", exc, path)
     except KetacostError as exc:
         return problem("not-estimable", f"this request cannot be estimated: {exc}", path)
-    body = result.model_dump_json(exclude={"estimate"} if summary_only else None)
-    return Response(body, media_type="application/json")
+    body = result.model_dump_json(exclude={"estimate", "explanations"} if summary_only else None)
+    # the language may come from Accept-Language: a cache must keep one answer per language
+    return Response(body, media_type="application/json", headers={"vary": "accept-language"})
 
 
 def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> FastAPI:
@@ -270,6 +303,11 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
         The answers are a `CalculatorInput`, as the page sends them; a full request is an
         `EstimateRequest`, told apart by its `plan` (without `clinic`, which is the server's,
         and without `unknowns`).
+
+        The answer's text for the patient (assumptions, the range's words, the treatment, the
+        plain-language explanations) is in the language `lang` names, else the first one
+        `Accept-Language` prefers that the calculator speaks (English or Spanish), else
+        English; the answer says which in `lang`. Money and dates are never translated.
         """
         detail = request.query_params.get("detail", "full")
         if detail not in _DETAILS:
@@ -279,11 +317,19 @@ def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> 
                 request.url.path,
                 (ProblemItem(detail="not one of full, summary", field="detail", line=0, column=0),),
             )
+        lang = _answer_language(request)
+        if isinstance(lang, Response):
+            return lang
         text = await _body_text(request, limits.max_body_bytes, body_timeout)
         if isinstance(text, Response):
             return text
         return await _estimate_answer(
-            text, calculator, estimates, limits.max_seconds, summary_only=detail == "summary"
+            text,
+            calculator,
+            estimates,
+            limits.max_seconds,
+            lang=lang,
+            summary_only=detail == "summary",
         )
 
     if resolved.config.eligibility_271:

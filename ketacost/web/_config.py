@@ -5,6 +5,10 @@ the defaults are ``ketacost/web/default-config.yaml``: the bundled example clini
 bundled payer, no embedding origins, one year of each example treatment. A bad file gets the
 same one-line ``file:line:column: field: message`` error as payer and clinic files.
 
+Text the patient reads is English in the file; ``translations: {es: {...}}`` on a treatment
+(its name, description and phase names) and at the top level (the clinic's session
+descriptions, by session id) gives it in Spanish. What is left out stays English.
+
 >>> config = load_web_config(None)
 >>> config.embed_origins, config.limits.max_sessions, config.server.limit_concurrency
 ((), 200, 64)
@@ -14,10 +18,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool
 
@@ -35,9 +39,12 @@ __all__ = [
     "DEFAULT_CONFIG",
     "Limits",
     "ServerSettings",
+    "Translated",
     "Treatment",
+    "TreatmentText",
     "WebConfig",
     "WebConfigError",
+    "WebText",
     "bundled_clinic_path",
     "load_web_config",
     "server_setting_problem",
@@ -138,8 +145,46 @@ def server_setting_problem(name: str, value: int) -> str | None:
     return None
 
 
+#: The languages a configuration can give text in besides English (its own text is English).
+Translated = Literal["es"]
+
+
+class TreatmentText(Model):
+    """A treatment's text in another language (``translations: {es: {...}}``).
+
+    Attributes:
+        name: the treatment's name, as the page's list shows it.
+        description: what the course of treatment is, in a sentence or two.
+        phases: each phase's name, in the order of the treatment's ``phases`` (one per
+            phase); left out, the phases keep their English names.
+    """
+
+    name: str = Field(min_length=1, max_length=80)
+    description: str = Field(min_length=1, max_length=600)
+    phases: tuple[Annotated[str, Field(min_length=1, max_length=80)], ...] | None = Field(
+        default=None, max_length=20, description="each phase's name, in the phases' order"
+    )
+
+
+class WebText(Model):
+    """Text in another language that belongs to no one treatment (``translations: {es: ...}``).
+
+    Attributes:
+        sessions: the description of each of the clinic's sessions the patient sees (the first
+            visit's label), by session id; a session left out keeps the clinic file's text.
+    """
+
+    sessions: dict[Slug, Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=dict, max_length=100
+    )
+
+
 class Treatment(Model):
-    """A course of treatment the patient can pick: the clinic's sessions on a cadence."""
+    """A course of treatment the patient can pick: the clinic's sessions on a cadence.
+
+    Its ``name``, ``description`` and phase names are English; ``translations`` gives them in
+    another language (``es``: Spanish), shown when the page or the answer is in it.
+    """
 
     name: str = Field(min_length=1, max_length=80)
     description: str = Field(min_length=1, max_length=600)
@@ -151,6 +196,18 @@ class Treatment(Model):
         description="diagnosis assumed for the estimate (default F33.2, recurrent major "
         "depressive disorder, severe, the usual code for treatment-resistant depression)",
     )
+    translations: dict[Translated, TreatmentText] = Field(
+        default_factory=dict,
+        description="the name, description and phase names in another language (es: Spanish)",
+    )
+
+    def text(self, lang: str) -> TreatmentText:
+        """The name, description and phase names in ``lang`` (English where none is given)."""
+        given = next((text for key, text in self.translations.items() if key == lang), None)
+        english = tuple(p.name or f"phase {i + 1}" for i, p in enumerate(self.phases))
+        if given is None:
+            return TreatmentText(name=self.name, description=self.description, phases=english)
+        return given if given.phases is not None else given.model_copy(update={"phases": english})
 
     def plan(self, start: date) -> Plan:
         """This treatment as a plan starting on ``start``."""
@@ -179,6 +236,11 @@ class WebConfig(Model):
     treatments: dict[Slug, Treatment] | None = Field(
         default=None, description="none: the default treatments (for the example clinic)"
     )
+    translations: dict[Translated, WebText] = Field(
+        default_factory=dict,
+        description="text in another language (es: Spanish) that belongs to no one treatment: "
+        "the clinic's session descriptions",
+    )
 
 
 @dataclass(frozen=True)
@@ -190,6 +252,14 @@ class Resolved:
     library: Mapping[str, Payer]
     offered: tuple[str, ...]
     treatments: Mapping[str, Treatment]
+    #: Text in other languages: the configuration's, or the defaults' with the bundled clinic.
+    translations: Mapping[str, WebText] = field(default_factory=dict)
+
+    def session_text(self, sid: str, lang: str) -> str:
+        """The description of the clinic's session ``sid`` in ``lang`` (else the clinic's)."""
+        given = self.translations.get(lang)
+        text = given.sessions.get(sid) if given is not None else None
+        return text if text is not None else self.clinic.sessions[sid].description
 
 
 def bundled_clinic_path() -> Path:
@@ -206,11 +276,9 @@ def bundled_clinic_path() -> Path:
     )
 
 
-def _default_treatments() -> dict[str, Treatment]:
+def _default_config() -> WebConfig:
     data, source, _ = read_document(DEFAULT_CONFIG, WebConfigError)
-    config = validate(WebConfig, data, source, WebConfigError)
-    assert config.treatments is not None
-    return config.treatments
+    return validate(WebConfig, data, source, WebConfigError)
 
 
 def load_web_config(path: str | os.PathLike[str] | None) -> WebConfig:
@@ -247,7 +315,15 @@ def resolve(config: WebConfig, source: SourceMap | None = None) -> Resolved:
         raise WebConfigError([issue_at(src, ("clinic",), f"no clinic file at {clinic_path}")])
     clinic = load_clinic(clinic_path)
     library = default_payers()
-    treatments = config.treatments if config.treatments is not None else _default_treatments()
+    defaults = _default_config() if config.treatments is None or config.clinic is None else None
+    treatments = config.treatments if config.treatments is not None else None
+    if treatments is None:
+        assert defaults is not None and defaults.treatments is not None
+        treatments = defaults.treatments
+    # the defaults' session texts are the bundled clinic's: used with it, unless given here
+    translations = config.translations
+    if not translations and config.clinic is None and defaults is not None:
+        translations = defaults.translations
     issues: list[tuple[Loc, str]] = []
     known = set(library)
     offered = config.payers if config.payers is not None else tuple(library)
@@ -262,9 +338,25 @@ def resolve(config: WebConfig, source: SourceMap | None = None) -> Resolved:
         issues.append((("treatments",), "list at least one treatment"))
     for tid, treatment in treatments.items():
         issues += _treatment_issues(tid, treatment, clinic, config.limits)
+    issues += _session_text_issues(config, clinic)  # the file's own, against its clinic
     if issues:
         raise WebConfigError([issue_at(src, loc, message) for loc, message in issues])
-    return Resolved(config, clinic, library, tuple(offered), treatments)
+    texts = {str(lang): text for lang, text in translations.items()}
+    return Resolved(config, clinic, library, tuple(offered), treatments, texts)
+
+
+def _session_text_issues(config: WebConfig, clinic: Clinic) -> list[tuple[Loc, str]]:
+    """Each translated session description names one of the clinic's sessions."""
+    known = ", ".join(sorted(clinic.sessions))
+    return [
+        (
+            ("translations", lang, "sessions", sid),
+            f"the clinic has no session {sid!r} (known: {known})",
+        )
+        for lang, text in config.translations.items()
+        for sid in text.sessions
+        if sid not in clinic.sessions
+    ]
 
 
 def _treatment_issues(
@@ -272,6 +364,15 @@ def _treatment_issues(
 ) -> list[tuple[Loc, str]]:
     base: Loc = ("treatments", tid)
     issues: list[tuple[Loc, str]] = []
+    for lang, text in treatment.translations.items():
+        if text.phases is not None and len(text.phases) != len(treatment.phases):
+            issues.append(
+                (
+                    (*base, "translations", lang, "phases"),
+                    f"name each of the treatment's {len(treatment.phases)} phases, in order "
+                    f"(got {len(text.phases)} names)",
+                )
+            )
     for i, phase in enumerate(treatment.phases):
         if phase.session not in clinic.sessions:
             known = ", ".join(sorted(clinic.sessions))

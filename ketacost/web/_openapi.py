@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from pydantic import Field
 from pydantic.json_schema import models_json_schema
 
+from ketacost._i18n import LANGUAGES
 from ketacost._request import EstimateRequest
 from ketacost._types import Model
 
@@ -76,7 +77,28 @@ def estimate_openapi() -> dict[str, Any]:
                 "estimate; `summary`: the figures without the lines (a smaller, faster "
                 "answer for a page that shows only totals)",
                 "schema": {"type": "string", "enum": ["full", "summary"], "default": "full"},
-            }
+            },
+            {
+                "name": "lang",
+                "in": "query",
+                "required": False,
+                "description": "the language of the answer's text for the patient (the "
+                "assumptions, the range's words, the treatment's name and description, the "
+                "plain-language explanations): `en` (English) or `es` (Spanish, as written in "
+                "the United States). Left out: the first of these the `Accept-Language` header "
+                "prefers, else `en`. Any other value is an `invalid-parameter` problem naming "
+                "the choices. The answer says the language it used in `lang`; money and dates "
+                "are the same in every language (money a string, dates ISO 8601).",
+                "schema": {"type": "string", "enum": list(LANGUAGES)},
+            },
+            {
+                "name": "Accept-Language",
+                "in": "header",
+                "required": False,
+                "description": "used when `lang` is left out (RFC 9110 12.5.4): `es`, `es-MX`, "
+                "`es-US` ask for Spanish; a language the calculator does not speak is skipped",
+                "schema": {"type": "string"},
+            },
         ],
         "requestBody": {
             "required": True,

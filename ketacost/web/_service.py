@@ -10,6 +10,10 @@ Two kinds of body are accepted by :meth:`Calculator.estimate_json`:
   having no ``plan``;
 * a full library request (:class:`~ketacost.EstimateRequest`, with ``plan``), for clinics
   that build their own front end.
+
+The answer's words for the patient (the assumptions, the range, the treatment, the
+plain-language explanations of each line) are in the language asked for, ``en`` or ``es``,
+through the ``web`` catalog (and ``plain`` for the explanations); figures never change with it.
 """
 
 from __future__ import annotations
@@ -17,23 +21,25 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from ketacost import _plain
 from ketacost._checks import accumulator_problems, request_problems
 from ketacost._clinic import Clinic
 from ketacost._engine import adjudicate as adjudicate_plan
 from ketacost._errors import KetacostError, RequestFileError
 from ketacost._estimate import CostRange, Estimate
 from ketacost._estimating import adjudicate
+from ketacost._i18n import LANGUAGES, N_, Language, Translator, check_language, translator
 from ketacost._json_parser import parse_json
 from ketacost._money import Money
 from ketacost._payer import Payer
-from ketacost._plan import Plan, cadence_words
+from ketacost._plan import Phase, Plan
 from ketacost._range import estimate_range
 from ketacost._request import (
     AuthorizationStatus,
@@ -46,7 +52,7 @@ from ketacost._request import (
     met_order_message,
 )
 from ketacost._source import SourceMap, issue_at
-from ketacost._types import Int, Model, NetworkName, Slug, Usd, strict_day
+from ketacost._types import Int, Model, NetworkName, Slug, Usd, Weekday, strict_day
 from ketacost._validation import validate
 
 from ._config import Resolved, Treatment, plan_limit_problem
@@ -59,9 +65,12 @@ __all__ = [
     "CalculatorInput",
     "EstimateResponse",
     "EstimateSummaryResponse",
+    "LineExplanation",
     "PayerInfo",
     "RangeCase",
     "TreatmentInfo",
+    "VisitExplanation",
+    "cadence",
 ]
 
 #: The name a request body goes by in error messages (``request body:3:15: age: ...``).
@@ -168,6 +177,8 @@ class PhaseInfo(Model):
 
 
 class TreatmentInfo(Model):
+    """A treatment the patient can choose, its text in one language (see ``treatments_in``)."""
+
     id: str
     name: str
     description: str
@@ -195,11 +206,15 @@ class PayerInfo(Model):
 class RangeCase(Model):
     """One way an unknown answer can turn out."""
 
-    label: str
+    label: str = Field(description="the case, in words (in the answer's language)")
     prior_authorization: AuthorizationStatus
     first_session: Money
     first_month: Money
     first_year: Money
+    first_year_plan_pays: Money = Field(
+        description="what the plan (the insurance) pays for the first year's visits in this "
+        "case, as the summary's first_year_plan_pays"
+    )
     total: Money
 
 
@@ -212,22 +227,63 @@ class AnswerRange(CostRange):
     """
 
     unknown: str = Field(description="what is not known, in words")
-    cases: tuple[RangeCase, ...]
+    cases: tuple[RangeCase, ...] = Field(
+        description="each way the unknown can turn out, with its own figures: only low and "
+        "high hold for the range as a whole"
+    )
 
 
 class EstimateSummaryResponse(Model):
-    """The answer to ``POST /v1/estimate?detail=summary``: the figures, without the lines."""
+    """The answer to ``POST /v1/estimate?detail=summary``: the figures, without the lines.
+
+    Text for the patient (the treatment, the first visit's label, the range's words, the
+    assumptions) is in the answer's language, ``lang``; figures and dates are not (money is
+    a string, dates are ISO).
+    """
 
     treatment: TreatmentInfo | None = Field(description="none for a full library request")
-    summary: Summary
+    summary: Summary = Field(
+        description="the figures of the estimate shown; when `range` is set, the higher case's "
+        "(each case's own figures are in `range.cases`)"
+    )
     range: AnswerRange | None = Field(description="set when an unknown answer changes the cost")
-    assumptions: tuple[str, ...]
+    assumptions: tuple[str, ...] = Field(
+        description="what the estimate takes as given, in words: every answer that is not the "
+        "default, with its value"
+    )
+    lang: Language = Field(
+        default="en", description="the language of the answer's text: `lang`, else Accept-Language"
+    )
+
+
+class LineExplanation(Model):
+    """One line of a visit, in plain words (``ketacost._plain``)."""
+
+    what: str = Field(description="what the charge is, in words a patient knows")
+    why: str = Field(
+        description="what the plan allows and pays and what the patient pays, and as what"
+    )
+    details: str = Field(description="the codes and the rule, for a details view (billing words)")
+    not_covered: str | None = Field(
+        description="why the plan does not pay for it (none when it covers it)"
+    )
+
+
+class VisitExplanation(Model):
+    """A visit's lines, in plain words, in the estimate's line order."""
+
+    visit: int = Field(description="the visit's number (as in `estimate.visits`)")
+    lines: tuple[LineExplanation, ...]
 
 
 class EstimateResponse(EstimateSummaryResponse):
     """The answer to ``POST /v1/estimate``: the summary and the whole estimate, line by line."""
 
     estimate: Estimate
+    explanations: tuple[VisitExplanation, ...] = Field(
+        default=(),
+        description="each visit of `estimate.visits`, in order, line by line in plain words",
+    )
 
 
 @dataclass(frozen=True)
@@ -237,8 +293,8 @@ class _Case:
 
 
 _NOT_SURE_CASES = (
-    _Case("approved", "if prior authorization is approved"),
-    _Case("pending", "if prior authorization is not (yet) approved"),
+    _Case("approved", N_("if prior authorization is approved")),
+    _Case("pending", N_("if prior authorization is not (yet) approved")),
 )
 
 
@@ -251,31 +307,55 @@ class Calculator:
         self.library = resolved.library
         self.limits = resolved.config.limits
         self.today = today
-        self.labels = {sid: s.description for sid, s in self.clinic.sessions.items()}
-        self.treatments = {
-            tid: self._treatment_info(tid, t) for tid, t in resolved.treatments.items()
+        #: Each session's description, per language (the first visit's label).
+        self._labels = {
+            lang: {sid: resolved.session_text(sid, lang) for sid in self.clinic.sessions}
+            for lang in LANGUAGES
         }
+        self.labels = self._labels["en"]
+        self._treatments = {
+            lang: {
+                tid: self._treatment_info(tid, t, translator(lang, "web"))
+                for tid, t in resolved.treatments.items()
+            }
+            for lang in LANGUAGES
+        }
+        #: The treatments, in English (see :meth:`treatments_in`).
+        self.treatments = self._treatments["en"]
         self.payers = tuple(self._payer_info(pid) for pid in resolved.offered)
         #: The first day the clinic can bill every session (the page's earliest start).
         self.first_day = _first_day(self.clinic)
 
     # ---- listings -----------------------------------------------------------------------
-    def _treatment_info(self, tid: str, treatment: Treatment) -> TreatmentInfo:
+    def treatments_in(self, lang: str) -> dict[str, TreatmentInfo]:
+        """The treatments with their text in ``lang``.
+
+        The name, description, each phase's name, session description and cadence (English
+        where the configuration gives none).
+
+        Raises:
+            UnknownLanguageError: ``lang`` is not one of ``en``, ``es``.
+        """
+        return self._treatments[check_language(lang)]
+
+    def _treatment_info(self, tid: str, treatment: Treatment, t: Translator) -> TreatmentInfo:
+        text = treatment.text(t.lang)
+        assert text.phases is not None  # Treatment.text names every phase
         phases = tuple(
             PhaseInfo(
-                name=p.name or f"phase {i + 1}",
+                name=name,
                 session=p.session,
-                session_description=self.labels[p.session],
+                session_description=self._labels[t.lang][p.session],
                 sessions=p.count,
-                cadence=cadence_words(p, treatment.closed_weekdays),
+                cadence=cadence(p, treatment.closed_weekdays, t),
                 self_pay=self.clinic.sessions[p.session].self_pay,
             )
-            for i, p in enumerate(treatment.phases)
+            for name, p in zip(text.phases, treatment.phases, strict=True)
         )
         return TreatmentInfo(
             id=tid,
-            name=treatment.name,
-            description=treatment.description,
+            name=text.name,
+            description=text.description,
             sessions=sum(p.sessions for p in phases),
             phases=phases,
         )
@@ -306,25 +386,44 @@ class Calculator:
         )
 
     # ---- estimates ------------------------------------------------------------------------
-    def estimate_json(self, text: str) -> EstimateResponse:
+    def estimate_json(
+        self, text: str, lang: str = "en", *, explain: bool = True
+    ) -> EstimateResponse:
         """Estimate a JSON body: the patient's answers, or a full library request.
+
+        Args:
+            text: the body.
+            lang: the language of the answer's text (``en``, ``es``).
+            explain: False leaves ``explanations`` empty (for the summary form, which has none).
 
         Raises:
             BodyError: the text is not one JSON document.
             RequestFileError: it is JSON but not a valid request (each issue names its
                 field, line and column).
-            KetacostError: the request cannot be estimated.
+            KetacostError: the request cannot be estimated (also ``UnknownLanguageError``
+                for a ``lang`` ketacost does not speak).
         """
+        check_language(lang)
         data, source = parse_json(text, BODY, BodyError)
         if isinstance(data, dict) and "plan" in data:
-            return self.estimate_request(self._full_request(data, source), source)
-        answers = validate(CalculatorInput, data, source, RequestFileError)
-        return self.estimate_input(answers, source)
+            request = self._full_request(data, source)
+            return self.estimate_request(request, source, lang, explain=explain)
+        try:
+            answers = validate(CalculatorInput, data, source, RequestFileError)
+        except RequestFileError as exc:
+            raise _clearer(exc) from None
+        return self.estimate_input(answers, source, lang, explain=explain)
 
     def estimate_input(
-        self, answers: CalculatorInput, source: SourceMap | None = None
+        self,
+        answers: CalculatorInput,
+        source: SourceMap | None = None,
+        lang: str = "en",
+        *,
+        explain: bool = True,
     ) -> EstimateResponse:
-        """Estimate the patient's answers (see :class:`CalculatorInput`)."""
+        """Estimate the patient's answers (see :class:`CalculatorInput`), text in ``lang``."""
+        t = translator(lang, "web")
         src = source or SourceMap.empty(BODY)
         treatment = self.resolved.treatments.get(answers.treatment)
         if treatment is None:
@@ -344,16 +443,19 @@ class Calculator:
         second_id = self._check_other_coverage(answers, payer_id, src)
         start = answers.start or self.today()
         if start < self.first_day:
+            message = t.gettext(
+                "{clinic}'s billing codes start on {first}; choose a first visit on or after "
+                "{first} (got {start})"
+            )
             first = self.first_day.isoformat()
             raise _error(
                 src,
                 "start",
-                f"{self.clinic.name}'s billing codes start on {first}; choose a first visit on "
-                f"or after {first} (got {start.isoformat()})",
+                message.format(clinic=self.clinic.name, first=first, start=start.isoformat()),
             )
         plan = treatment.plan(start)
         self._check_plan(plan, src)
-        self._check_met(answers, payer_id, plan.start, src)
+        self._check_met(answers, payer_id, plan.start, src, t)
         insured = bool(self.library[payer_id].networks)
         cases = (
             _NOT_SURE_CASES
@@ -381,13 +483,18 @@ class Calculator:
         if shown.unknowns is not None:
             main = main.model_copy(update={"range": estimate_range(shown, main, run)})
         estimates = [*(by_status[c.status] for c in cases[:-1]), main]
-        summaries = [summarize(e, start, self.labels) for e in estimates]
+        summaries = [summarize(e, start, self._labels[t.lang]) for e in estimates]
+        answer_range = _range(cases, summaries, t)
         return EstimateResponse(
-            treatment=self.treatments[answers.treatment],
+            treatment=self._treatments[t.lang][answers.treatment],
             summary=summaries[-1],
-            range=_range(cases, summaries),
-            assumptions=self._assumptions(answers, treatment, payer_id, start, second_id),
+            range=answer_range,
+            assumptions=self._assumptions(
+                answers, treatment, payer_id, shown, second_id, t, ranged=answer_range is not None
+            ),
+            lang=t.lang,
             estimate=main,
+            explanations=explanations(main, t.lang) if explain else (),
         )
 
     def _check_other_coverage(
@@ -429,24 +536,38 @@ class Calculator:
         return second
 
     def _check_met(
-        self, answers: CalculatorInput, payer_id: str, start: date, src: SourceMap
+        self, answers: CalculatorInput, payer_id: str, start: date, src: SourceMap, t: Translator
     ) -> None:
         """What the patient has met may not contradict itself nor exceed the plan's amounts.
 
         The same rules as a request's starting accumulators (issue 11 §6), named by the
-        answers' fields.
+        answers' fields; in Spanish, said in the patient's words (English keeps the library's
+        message, which names the payer file's field).
         """
         ded, oop = answers.deductible_met, answers.out_of_pocket_met
         if ded is not None and oop is not None and oop.cents and oop < ded:
             message = met_order_message("deductible_met", ded, "out_of_pocket_met", oop)
+            if t.lang != "en":
+                message = t.gettext(
+                    "out_of_pocket_met ({oop}) is below deductible_met ({deductible}): "
+                    "deductible paid counts toward the out-of-pocket maximum"
+                ).format(oop=t.money(oop), deductible=t.money(ded))
             raise _error(src, "out_of_pocket_met", message)
         accumulators = _accumulators(answers, start)
         if accumulators is None:
             return
+        payer = self.library[payer_id]
         coverage = Coverage(payer=payer_id, network=answers.network, accumulators=accumulators)
-        problems = accumulator_problems((), coverage, self.library[payer_id])
+        problems = accumulator_problems((), coverage, payer)
         if problems:
-            issues = [issue_at(src, (loc[1],), message) for loc, message in problems]
+            issues = [
+                issue_at(
+                    src,
+                    (loc[1],),
+                    message if t.lang == "en" else _above_the_plan(loc[1], coverage, payer, t),
+                )
+                for loc, message in problems
+            ]
             raise RequestFileError(issues)
 
     def _full_request(self, data: dict[str, Any], source: SourceMap) -> EstimateRequest:
@@ -472,9 +593,14 @@ class Calculator:
         return request
 
     def estimate_request(
-        self, request: EstimateRequest, source: SourceMap | None = None
+        self,
+        request: EstimateRequest,
+        source: SourceMap | None = None,
+        lang: str = "en",
+        *,
+        explain: bool = True,
     ) -> EstimateResponse:
-        """Estimate a full library request.
+        """Estimate a full library request, text in ``lang``.
 
         Every payer in it must be one this clinic offers (in a network it has), its plan
         within the limits, and it has no ``unknowns``. Its clinic is used as given:
@@ -503,12 +629,15 @@ class Calculator:
         estimate = self._run(request)
         if not estimate.visits:
             raise _error(src, "plan", "the plan has no visits")
+        language = check_language(lang)
         return EstimateResponse(
             treatment=None,
-            summary=summarize(estimate, request.plan.start, self.labels),
+            summary=summarize(estimate, request.plan.start, self._labels[language]),
             range=None,
             assumptions=(),
+            lang=language,
             estimate=estimate,
+            explanations=explanations(estimate, language) if explain else (),
         )
 
     def _coverage_problem(self, coverage: Coverage) -> tuple[str, str] | None:
@@ -584,46 +713,268 @@ class Calculator:
         answers: CalculatorInput,
         treatment: Treatment,
         payer_id: str,
-        start: date,
-        second_id: str | None = None,
+        shown: EstimateRequest,
+        second_id: str | None,
+        t: Translator,
+        *,
+        ranged: bool,
     ) -> tuple[str, ...]:
+        """What the estimate takes as given, in words: every answer that is not the default.
+
+        Made from the request the figures were computed from (``shown``: its plan, coverage
+        and starting accumulators), so the list cannot say one thing while the figures count
+        another.
+        """
         payer = self.library[payer_id]
-        out = [
-            f"The first visit is on or after {start.isoformat()}; the clinic is closed on "
-            + (", ".join(treatment.closed_weekdays) or "no weekday")
-            + ".",
-            f"The clinic's prices are those of {self.clinic.name}.",
-        ]
-        if payer.networks:
-            out.append(
-                "Diagnosis: "
-                + ", ".join(treatment.diagnoses)
-                + f" (depression); {answers.failed_trials} antidepressant(s) tried before."
+        coverage, plan = shown.coverage, shown.plan
+        text = treatment.text(t.lang)
+        out = [t.gettext("Treatment: {treatment}.").format(treatment=text.name)]
+        when = t.date(plan.start, "long")
+        first = (
+            t.gettext("The first visit is on or after {date}.")
+            if answers.start is not None
+            else t.gettext("The first visit is on or after {date} (today).")
+        ).format(date=when)
+        closed = plan.closed_weekdays
+        out.append(
+            first
+            + " "
+            + (
+                t.gettext("The clinic is closed on {days}.").format(days=_weekdays(closed, t))
+                if closed
+                else t.gettext("The clinic is open every day of the week.")
             )
-            if answers.deductible_met is None:
-                out.append("None of this year's deductible is met yet.")
-            if answers.out_of_pocket_met is None and answers.deductible_met:
-                # The deductible met counts toward the maximum (StartingAccumulators).
-                out.append(
-                    "Of this year's out-of-pocket maximum, only the deductible already met is paid."
+        )
+        out.append(
+            t.gettext("The clinic's prices are those of {clinic}.").format(clinic=self.clinic.name)
+        )
+        out.append(t.gettext("Age: {age}.").format(age=t.number(answers.age)))
+        if not payer.networks:
+            out.append(
+                t.gettext(
+                    "No insurance is billed: the clinic's self-pay prices and packages apply."
                 )
-            elif answers.out_of_pocket_met is None:
-                out.append("Nothing has been paid toward this year's out-of-pocket maximum yet.")
+            )
+            unused = self._unused_without_insurance(answers, t)
+            if unused:
+                out.append(
+                    t.gettext(
+                        "Without insurance, these answers do not change the cost: {answers}."
+                    ).format(answers=t.join(unused))
+                )
         else:
-            out.append("No insurance is billed: the clinic's self-pay prices and packages apply.")
+            out.append(
+                (
+                    t.gettext("Insurance: {payer}; the clinic is in its network.")
+                    if coverage.network == "in"
+                    else t.gettext("Insurance: {payer}; the clinic is out of its network.")
+                ).format(payer=payer.name)
+            )
+            out.append(_authorization_words(answers.prior_authorization, t, ranged=ranged))
+            out.append(
+                t.ngettext(
+                    "Diagnosis: depression ({codes}); {n} antidepressant tried before.",
+                    "Diagnosis: depression ({codes}); {n} antidepressants tried before.",
+                    shown.patient.failed_trials,
+                ).format(
+                    codes=t.join(shown.patient.diagnoses), n=t.number(shown.patient.failed_trials)
+                )
+            )
+            out += _met_words(coverage.accumulators, t)
         if second_id is not None:
             second = self.library[second_id]
             out.append(
-                f"{second.name} pays second, on what {payer.name} leaves to you (coordination "
-                "of benefits); it is taken to have answered prior authorization as "
-                f"{payer.name} did."
+                t.gettext(
+                    "{second} pays second, on what {payer} leaves to you (coordination of "
+                    "benefits); it is taken to have answered prior authorization as {payer} did."
+                ).format(second=second.name, payer=payer.name)
             )
-        for shown in (payer, *((self.library[second_id],) if second_id else ())):
-            if shown.metadata.illustrative:
+        for named in (payer, *((self.library[second_id],) if second_id else ())):
+            if named.metadata.illustrative:
                 out.append(
-                    f"{shown.name}'s figures are examples of a typical plan, not your plan's."
+                    t.gettext(
+                        "{payer}'s figures are examples of a typical plan, not your plan's."
+                    ).format(payer=named.name)
                 )
         return tuple(out)
+
+    @staticmethod
+    def _unused_without_insurance(answers: CalculatorInput, t: Translator) -> list[str]:
+        """The insurance answers given (not the defaults) that self-pay does not use."""
+        unused = []
+        if answers.network != "in":
+            unused.append(t.gettext("the clinic out of network"))
+        if answers.prior_authorization != "not_sure":
+            unused.append(
+                t.gettext("prior authorization {answer}").format(
+                    answer=t.gettext(_AUTHORIZATION_ANSWERS[answers.prior_authorization])
+                )
+            )
+        if answers.failed_trials != 2:
+            unused.append(
+                t.ngettext(
+                    "{n} antidepressant tried", "{n} antidepressants tried", answers.failed_trials
+                ).format(n=t.number(answers.failed_trials))
+            )
+        if answers.deductible_met is not None:
+            unused.append(
+                t.gettext("{amount} of the deductible met").format(
+                    amount=t.money(answers.deductible_met)
+                )
+            )
+        if answers.out_of_pocket_met is not None:
+            unused.append(
+                t.gettext("{amount} paid toward the out-of-pocket maximum").format(
+                    amount=t.money(answers.out_of_pocket_met)
+                )
+            )
+        return unused
+
+
+#: The prior authorization answers but "not_sure", in words (after "prior authorization").
+_AUTHORIZATION_ANSWERS: dict[str, str] = {
+    "approved": N_("approved"),
+    "denied": N_("denied"),
+    "pending": N_("requested, not decided yet"),
+    "not_requested": N_("not requested"),
+}
+
+
+def _authorization_words(answer: PriorAuthorization, t: Translator, *, ranged: bool) -> str:
+    if answer != "not_sure":
+        return t.gettext("Prior authorization: {answer}.").format(
+            answer=t.gettext(_AUTHORIZATION_ANSWERS[answer])
+        )
+    if ranged:
+        return t.gettext(
+            "Prior authorization: not known yet; the range gives the cost if it is approved "
+            "and if it is not."
+        )
+    return t.gettext(
+        "Prior authorization: not known yet; whether it is approved does not change this estimate."
+    )
+
+
+def _met_words(accumulators: StartingAccumulators | None, t: Translator) -> list[str]:
+    """What the patient has met this plan year, as the estimate counts it.
+
+    The deductible met counts toward the out-of-pocket maximum: with no out-of-pocket amount
+    (or 0, which is "not given"), the estimate starts the maximum at the deductible met.
+    """
+    if accumulators is None:
+        return [
+            t.gettext(
+                "Nothing is paid yet toward this plan year's deductible or out-of-pocket maximum."
+            )
+        ]
+    deductible = accumulators.deductible_met.individual
+    out_of_pocket = accumulators.out_of_pocket_met.individual
+    on = t.date(accumulators.as_of, "long")
+    words = [
+        t.gettext("Deductible already met this plan year, as of {date}: {amount}.").format(
+            date=on, amount=t.money(deductible)
+        )
+        if deductible.cents
+        else t.gettext("None of this plan year's deductible is met yet.")
+    ]
+    if out_of_pocket.cents:
+        words.append(
+            (
+                t.gettext(
+                    "Already paid toward this plan year's out-of-pocket maximum: {amount} "
+                    "(the deductible met, {deductible}, counts toward it and is part of this)."
+                )
+                if deductible.cents
+                else t.gettext(
+                    "Already paid toward this plan year's out-of-pocket maximum: {amount}."
+                )
+            ).format(amount=t.money(out_of_pocket), deductible=t.money(deductible))
+        )
+    elif deductible.cents:
+        words.append(
+            t.gettext(
+                "Already paid toward this plan year's out-of-pocket maximum: {amount}, the "
+                "deductible met (deductible paid counts toward the maximum)."
+            ).format(amount=t.money(deductible))
+        )
+    else:
+        words.append(
+            t.gettext("Nothing is paid yet toward this plan year's out-of-pocket maximum.")
+        )
+    return words
+
+
+#: A Monday: the weekdays' names come from the dates after it.
+_MONDAY = date(2024, 1, 1)
+_WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekdays(days: tuple[Weekday, ...], t: Translator) -> str:
+    """The days in words: "Saturday and Sunday", "sábado y domingo"."""
+    return t.join(t.date(_MONDAY + timedelta(_WEEKDAYS.index(d)), "weekday") for d in days)
+
+
+#: How many times a week, in words (else "{n} times a week").
+_TIMES_A_WEEK = {1: N_("once a week for {weeks}"), 2: N_("twice a week for {weeks}")}
+
+
+def cadence(phase: Phase, closed_weekdays: tuple[Weekday, ...], t: Translator) -> str:
+    """How often a phase's sessions happen, in ``t``'s language.
+
+    The same words as :func:`ketacost._plan.cadence_words` in English (a test holds them
+    equal), translated through the ``web`` catalog.
+    """
+    if phase.per_week is not None:
+        weeks = t.ngettext("{n} week", "{n} weeks", phase.weeks or 0).format(n=phase.weeks)
+        if phase.per_week in _TIMES_A_WEEK:
+            words = t.gettext(_TIMES_A_WEEK[phase.per_week]).format(weeks=weeks)
+        else:
+            words = t.gettext("{n} times a week for {weeks}").format(n=phase.per_week, weeks=weeks)
+    elif phase.count == 1:
+        return t.gettext("once")
+    elif phase.every_weeks:
+        if phase.every_weeks == 1:
+            return t.gettext("weekly")
+        return t.gettext("every {n} weeks").format(n=phase.every_weeks)
+    elif phase.interval_days == 1:
+        words = t.gettext("daily")
+    else:
+        words = t.gettext("every {n} days").format(n=phase.interval_days)
+    if not closed_weekdays or (phase.per_week is None and phase.interval_days % 7 == 0):
+        return words
+    if t.lang == "en":  # as cadence_words writes them: "Sat, Sun"
+        closed = ", ".join(day.title() for day in closed_weekdays)
+    else:
+        closed = _weekdays(closed_weekdays, t)
+    if phase.per_week is None:
+        if phase.interval_days == 1:
+            words = t.gettext("every open day")
+        else:
+            words = t.gettext("{cadence} or more").format(cadence=words)
+    elif phase.interval_days > 1:
+        words = t.gettext("{cadence}, {n} or more days apart").format(
+            cadence=words, n=phase.interval_days
+        )
+    return t.gettext("{cadence} (closed {days})").format(cadence=words, days=closed)
+
+
+def explanations(estimate: Estimate, lang: Language) -> tuple[VisitExplanation, ...]:
+    """Each visit's lines in plain words (``ketacost._plain``), in the estimate's order."""
+    return tuple(
+        VisitExplanation(
+            visit=visit.number,
+            lines=tuple(
+                LineExplanation(
+                    what=_plain.describe(line, lang),
+                    why=_plain.why(line, lang),
+                    details=_plain.details(line),
+                    not_covered=_plain.not_covered_reason(line, lang),
+                )
+                for line in visit.lines
+            ),
+        )
+        for visit in estimate.visits
+    )
 
 
 def _accumulators(answers: CalculatorInput, start: date) -> StartingAccumulators | None:
@@ -635,6 +986,22 @@ def _accumulators(answers: CalculatorInput, start: date) -> StartingAccumulators
         deductible_met=FamilyAmounts(individual=answers.deductible_met or Money(0)),
         out_of_pocket_met=FamilyAmounts(individual=answers.out_of_pocket_met or Money(0)),
     )
+
+
+def _above_the_plan(field: str | int, coverage: Coverage, payer: Payer, t: Translator) -> str:
+    """An amount met above the plan's own, in the patient's words (not the payer file's)."""
+    accumulators, network = coverage.accumulators, payer.networks[coverage.network]
+    assert accumulators is not None
+    if field == "deductible_met":
+        met, limit = accumulators.deductible_met.individual, network.deductible.individual
+        message = t.gettext("{amount} is more than your plan's deductible, {plan_amount}")
+    else:
+        assert network.out_of_pocket_max is not None  # no maximum: nothing to be above
+        met, limit = accumulators.out_of_pocket_met.individual, network.out_of_pocket_max.individual
+        message = t.gettext(
+            "{amount} is more than your plan's out-of-pocket maximum, {plan_amount}"
+        )
+    return message.format(amount=t.money(met), plan_amount=t.money(limit.at(accumulators.as_of)))
 
 
 def _pays_only_second(payer: Payer) -> bool:
@@ -669,31 +1036,51 @@ def _status(answer: PriorAuthorization) -> AuthorizationStatus:
     return "pending" if answer == "not_sure" else answer
 
 
-def _range(cases: tuple[_Case, ...], summaries: list[Summary]) -> AnswerRange | None:
+def _range(cases: tuple[_Case, ...], summaries: list[Summary], t: Translator) -> AnswerRange | None:
     years = [s.first_year for s in summaries]
     if len(cases) < 2 or min(years) == max(years):
         return None
     return AnswerRange(
-        unknown="whether prior authorization is approved",
+        unknown=t.gettext("whether prior authorization is approved"),
         low=min(years),
         expected=max(years),
         high=max(years),
-        basis=(
+        basis=t.gettext(
             "the first year's cost if prior authorization is approved and if it is not; the "
             "table and chart show the higher"
         ),
         cases=tuple(
             RangeCase(
-                label=c.label,
+                label=t.gettext(c.label),
                 prior_authorization=c.status,
                 first_session=s.first_session,
                 first_month=s.first_month,
                 first_year=s.first_year,
+                first_year_plan_pays=s.first_year_plan_pays,
                 total=s.total,
             )
             for c, s in zip(cases, summaries, strict=True)
         ),
     )
+
+
+def _clearer(exc: RequestFileError) -> RequestFileError:
+    """The validation error with a missing insurance said as a question to answer.
+
+    The page asks for the insurance (no insurer is chosen for the patient): a body without it
+    is refused, saying how to answer it.
+    """
+    issues = [
+        replace(
+            issue,
+            message=f"{issue.message}: choose your insurance (a payer id from GET /v1/payers), "
+            f"or {NO_INSURANCE!r} for no insurance; none is assumed",
+        )
+        if issue.field == "insurance" and issue.message == "required field is missing"
+        else issue
+        for issue in exc.issues
+    ]
+    return type(exc)(issues, omitted=exc.omitted)
 
 
 def _error(source: SourceMap, field: str, message: str) -> RequestFileError:
