@@ -12,10 +12,13 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
-from ._comparison import Comparison
-from ._estimate import Coordination, Estimate, Totals
+from ._comparison import Comparison, ComparisonRow
+from ._estimate import Coordination, Estimate, EstimateLine, RangeDriver, Totals
+from ._i18n import N_, Translator, translator
 from ._money import Money
+from ._plain import describe, not_covered_reason
 
 __all__ = [
     "COMPARISON_COLUMNS",
@@ -26,7 +29,9 @@ __all__ = [
     "charge_notes",
     "comparison_report",
     "csv_text",
+    "day",
     "estimate_report",
+    "is_self_pay",
     "range_notes",
     "render_comparison_csv",
     "render_csv",
@@ -41,12 +46,16 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """A titled table of text cells; ``right`` holds the indexes of numeric columns."""
+    """A titled table of text cells; ``right`` holds the indexes of numeric columns.
+
+    ``total_last``: the last row is a total (drawn bold where the output can).
+    """
 
     title: str
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     right: frozenset[int] = frozenset()
+    total_last: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,111 +74,236 @@ def usd(m: Money) -> str:
     return format(m, "$")
 
 
+def _t(lang: str) -> Translator:
+    return translator(lang, "cli")
+
+
+def day(d: date, lang: str = "en") -> str:
+    """A date in a table: ``Jan 5, 2026`` / ``5 ene 2026`` (never mistaken for another day)."""
+    return _t(lang).date(d, "medium")
+
+
+def is_self_pay(estimate: Estimate) -> bool:
+    """Whether no insurance is billed at all: every line is paid to the clinic as self-pay."""
+    lines = list(estimate.lines())
+    return bool(lines) and all(ln.reason == SELF_PAY for ln in lines)
+
+
+#: The engine's reason on a line a self-pay patient pays the clinic for (ketacost._engine).
+SELF_PAY = "self-pay"
+
+
 def charge_notes(
-    t: Totals, payer_name: str, by_payer: Sequence[tuple[str, Totals]] = ()
+    t: Totals,
+    payer_name: str,
+    by_payer: Sequence[tuple[str, Totals]] = (),
+    *,
+    lang: str = "en",
+    self_pay: bool = False,
 ) -> list[str]:
-    """One plain-English sentence per kind of charge with a non-zero total.
+    """One plain-language sentence per kind of charge with a non-zero total.
 
     ``by_payer`` (payer name, its totals), when the plan has more than one payer: the
-    deductible and what the plan pays are then said for each payer.
+    deductible and what the plan pays are then said for each payer. ``self_pay``: no
+    insurance is billed (the self-pay total is then said as such, not as "not covered").
     """
+    tr = _t(lang)
     out: list[str] = []
     payers = list(by_payer) if len(by_payer) > 1 else [(payer_name, t)]
     if t.copay:
-        out.append(f"{usd(t.copay)} in copays: a fixed amount per visit for a kind of service.")
+        out.append(
+            tr.gettext("{amount} in copays: a fixed amount per visit for a kind of service.")
+            .format(amount=usd(t.copay))
+        )  # fmt: skip
     for name, part in payers:
         if part.deductible:
             out.append(
-                f"{usd(part.deductible)} goes to your {name} deductible: what you pay before "
-                "the plan starts to share the cost."
+                tr.gettext(
+                    "{amount} goes to your {payer} deductible: what you pay before the plan "
+                    "starts to share the cost."
+                ).format(amount=usd(part.deductible), payer=name)
             )
     if t.coinsurance:
-        out.append(f"{usd(t.coinsurance)} in coinsurance: your percentage of the allowed amount.")
+        out.append(
+            tr.gettext("{amount} in coinsurance: your percentage of the allowed amount.")
+            .format(amount=usd(t.coinsurance))
+        )  # fmt: skip
     if t.balance_bill:
         out.append(
-            f"{usd(t.balance_bill)} balance billed: the clinic's charge above what the plan "
-            "allows (out of network, or up to Medicare's limiting charge when the clinic does "
-            "not take assignment); it does not count toward your deductible or maximum."
+            tr.gettext(
+                "{amount} balance billed: the clinic's charge above what the plan allows (out "
+                "of network, or up to Medicare's limiting charge when the clinic does not take "
+                "assignment); it does not count toward your deductible or maximum."
+            ).format(amount=usd(t.balance_bill))
         )
-    if t.non_covered:
+    if t.non_covered and self_pay:
         out.append(
-            f"{usd(t.non_covered)} not covered (or self-pay): you pay the clinic's self-pay "
-            "price for those items; it does not count toward your deductible or maximum."
+            tr.gettext(
+                "{amount} at the clinic's self-pay prices: you pay the clinic directly and no "
+                "insurance is billed."
+            ).format(amount=usd(t.non_covered))
+        )
+    elif t.non_covered:
+        out.append(
+            tr.gettext(
+                "{amount} not covered (or self-pay): you pay the clinic's self-pay price for "
+                "those items; it does not count toward your deductible or maximum."
+            ).format(amount=usd(t.non_covered))
         )
     if t.assistance:
         out.append(
-            f"{usd(t.assistance)} is paid by the manufacturer's savings program toward your "
-            f"share, so you pay {usd(t.patient_net)}."
+            tr.gettext(
+                "{amount} is paid by the manufacturer's savings program toward your share, so "
+                "you pay {net}."
+            ).format(amount=usd(t.assistance), net=usd(t.patient_net))
         )
     if t.reimbursement:
         out.append(
-            f"{usd(t.reimbursement)} is paid back to you by {payer_name} (on a superbill you "
-            "send, or by Medicare on a claim the clinic files without taking assignment); what "
-            "you pay is net of it."
+            tr.gettext(
+                "{amount} is paid back to you by {payer} (on a superbill you send, or by "
+                "Medicare on a claim the clinic files without taking assignment); what you pay "
+                "is net of it."
+            ).format(amount=usd(t.reimbursement), payer=payer_name)
         )
     for name, part in payers:
         if part.payer and part.payer != part.reimbursement:
-            out.append(f"{usd(part.payer - part.reimbursement)} is paid by {name} to the clinic.")
-    return out + _write_off_notes(t)
+            out.append(
+                tr.gettext("{amount} is paid by {payer} to the clinic.").format(
+                    amount=usd(part.payer - part.reimbursement), payer=name
+                )
+            )
+    return out + _write_off_notes(t, tr)
 
 
-def _write_off_notes(t: Totals) -> list[str]:
+def _write_off_notes(t: Totals, tr: Translator) -> list[str]:
     """What the clinic does not collect: the contractual write-off and the self-pay discount."""
     out: list[str] = []
     contractual = t.write_off - t.self_pay_discount
     if contractual:
         out.append(
-            f"{usd(contractual)} is written off by the clinic: the part of its charge above "
-            "what the plan allows, and what a payer's payment cut or a second payer's rules "
-            "leave unpaid; nobody bills you for it."
+            tr.gettext(
+                "{amount} is written off by the clinic: the part of its charge above what the "
+                "plan allows, and what a payer's payment cut or a second payer's rules leave "
+                "unpaid; nobody bills you for it."
+            ).format(amount=usd(contractual))
         )
     if t.self_pay_discount:
         out.append(
-            f"{usd(t.self_pay_discount)} is the clinic's self-pay discount: its charge above "
-            "its self-pay price on the items the plan does not cover."
+            tr.gettext(
+                "{amount} is the clinic's self-pay discount: its charge above its self-pay "
+                "price on the items the plan does not cover."
+            ).format(amount=usd(t.self_pay_discount))
         )
     return out
 
 
-def self_pay_notes(estimate: Estimate) -> list[str]:
+def self_pay_notes(estimate: Estimate, *, lang: str = "en") -> list[str]:
     """Paying cash instead, and the items billed as self-pay (a Good Faith Estimate is owed)."""
+    tr = _t(lang)
     out: list[str] = []
     if estimate.self_pay_comparison is not None:
-        out.append(estimate.self_pay_comparison.note)
+        cash = estimate.self_pay_comparison
+        out.append(
+            tr.gettext(
+                "Paying the clinic's self-pay prices for the whole plan would cost {self_pay}, "
+                "{saving} less than the {through_plan} estimated through the plan. A self-pay "
+                "patient is owed a Good Faith Estimate (45 CFR 149.610); ask the clinic before "
+                "deciding, since care paid in cash does not count toward the plan's deductible "
+                "or out-of-pocket maximum."
+            ).format(
+                self_pay=usd(cash.self_pay),
+                saving=usd(cash.saving),
+                through_plan=usd(cash.through_plan),
+            )
+        )
     insured = [i for i in estimate.self_pay_items if i.billed_as == "not covered"]
     if insured:
+        lines = {(ln.code, ln.description): ln for ln in estimate.lines()}
         listed = "; ".join(
-            f"{i.description} ({i.code}), {i.lines} time{'s' * (i.lines != 1)}, {usd(i.price)}"
+            tr.ngettext("{what}, {n} time, {price}", "{what}, {n} times, {price}", i.lines).format(
+                what=_item_words(lines.get((i.code, i.description)), i.description, lang),
+                n=i.lines,
+                price=usd(i.price),
+            )
             for i in insured
         )
-        plan = (
-            "neither plan covers them" if estimate.coordination else "the plan does not cover them"
-        )
-        out.append(
-            f"Billed at the clinic's self-pay prices because {plan}: "
-            f"{listed}. Ask the clinic for a Good Faith Estimate of these items: one is owed "
-            "for care a plan does not cover (45 CFR 149.610)."
-        )
+        if estimate.coordination:
+            text = tr.gettext(
+                "Billed at the clinic's self-pay prices because neither plan covers them: "
+                "{items}. Ask the clinic for a Good Faith Estimate of these items: one is owed "
+                "for care a plan does not cover (45 CFR 149.610)."
+            )
+        else:
+            text = tr.gettext(
+                "Billed at the clinic's self-pay prices because the plan does not cover them: "
+                "{items}. Ask the clinic for a Good Faith Estimate of these items: one is owed "
+                "for care a plan does not cover (45 CFR 149.610)."
+            )
+        out.append(text.format(items=listed))
     return out
 
 
-def _visit_rows(estimate: Estimate, second: bool) -> tuple[tuple[str, ...], ...]:
+def _item_words(line: EstimateLine | None, description: str, lang: str) -> str:
+    """A billed item in a patient's words (:func:`ketacost._plain.describe`)."""
+    return describe(line, lang) if line is not None else description
+
+
+def _coverage_key(estimate: Estimate, lang: str) -> tuple[dict[int, str], list[str]]:
+    """Each visit's coverage cell, and the notes saying why lines are not covered, in words.
+
+    A reason (from :func:`ketacost._plain.not_covered_reason`) is numbered the first time a
+    visit has it; the cell says ``not covered [1]``, ``partly covered [1, 2]`` or ``self-pay
+    [1]``, and note ``[1]`` names the charges and why.
+    """
+    tr = _t(lang)
+    numbers: dict[str, int] = {}
+    what: dict[str, list[str]] = {}
+    cells: dict[int, str] = {}
+    for v in estimate.visits:
+        marks: list[int] = []
+        for ln in v.lines:
+            reason = not_covered_reason(ln, lang)
+            if reason is None:
+                continue
+            n = numbers.setdefault(reason, len(numbers) + 1)
+            if n not in marks:
+                marks.append(n)
+            named = describe(ln, lang)
+            if named not in what.setdefault(reason, []):
+                what[reason].append(named)
+        covered = [ln.covered for ln in v.lines]
+        if all(covered):
+            status = tr.gettext("covered")
+        elif all(ln.reason == SELF_PAY for ln in v.lines):
+            status = tr.gettext("self-pay")
+        elif any(covered):
+            status = tr.gettext("partly covered")
+        else:
+            status = tr.gettext("not covered")
+        cells[v.number] = status + (f" [{', '.join(map(str, marks))}]" if marks else "")
+    notes = [
+        tr.gettext("[{n}] {what}: {why}.").format(n=n, what=tr.join(what[reason]), why=reason)
+        for reason, n in numbers.items()
+    ]
+    return cells, notes
+
+
+def _visit_rows(
+    estimate: Estimate, second: bool, cells: dict[int, str], lang: str
+) -> tuple[tuple[str, ...], ...]:
     """A row per visit; ``second``: with the second payer's column after the plan's."""
     rows: list[tuple[str, ...]] = []
     for v in estimate.visits:
         t = v.totals
         codes = " ".join(ln.code + (f"×{ln.units}" if ln.units > 1 else "") for ln in v.lines)
-        covered = all(ln.covered for ln in v.lines)
-        partly = any(ln.covered for ln in v.lines)
-        status = "covered" if covered else ("partly" if partly else "not covered")
         rows.append(
             (
                 str(v.number),
-                v.date.isoformat(),
+                day(v.date, lang),
                 v.phase,
                 codes,
                 usd(t.charge),
-                status,
+                cells[v.number],
                 usd(t.patient_net),
                 usd(t.payer),
                 *((usd(t.secondary),) if second else ()),
@@ -213,52 +347,145 @@ def _year_row(
     )
 
 
-def range_notes(estimate: Estimate) -> list[str]:
-    """The low/expected/high range of what the patient pays, and the input driving each."""
+#: Prior authorization outcomes in words (the request's values), for the range's sentences.
+_AUTHORIZATION_WORDS = {
+    "approved": N_("if it is approved"),
+    "denied": N_("if it is denied"),
+    "pending": N_("while it is pending"),
+    "not_requested": N_("if it is not requested"),
+}
+
+
+def _range_value(estimate: Estimate, driver: RangeDriver, value: str, tr: Translator) -> str:
+    """One value of an unknown input, in words: ``with 6 sessions``, ``if it is denied``."""
+    kind, _, phase = driver.input.partition(":")
+    if kind in ("prior_authorization", "authorization_renewal"):
+        words = _AUTHORIZATION_WORDS.get(value)
+        return tr.gettext(words) if words else value
+    if kind == "sessions" and value.isdigit():
+        n = int(value)
+        text = tr.ngettext("with {n} session", "with {n} sessions", n).format(n=n)
+        planned = sum(1 for v in estimate.visits if v.phase == phase)
+        if n == planned:
+            text += " " + tr.gettext("(as planned)")
+        return text
+    if kind == "deductible_met":
+        return tr.gettext("with {amount} of it met").format(amount=usd(Money(value)))
+    if kind == "dose":
+        return tr.gettext("with the session “{name}”").format(name=value)
+    if kind == "accumulators":
+        if value == "as written":
+            return tr.gettext("with the amounts met as written")
+        return tr.gettext("with the other amounts met")
+    return value
+
+
+def _range_input(driver: RangeDriver, tr: Translator) -> str:
+    """What an unknown input is, in words (the driver's own description for an unknown kind)."""
+    kind, _, phase = driver.input.partition(":")
+    if kind == "prior_authorization":
+        return tr.gettext("The prior authorization decision")
+    if kind == "authorization_renewal":
+        return tr.gettext("The renewal of prior authorization")
+    if kind == "sessions":
+        return tr.gettext("The number of sessions in {phase}").format(phase=phase)
+    if kind == "dose":
+        return tr.gettext("The session (dose) used in {phase}").format(phase=phase)
+    if kind == "deductible_met":
+        return tr.gettext("How much of the deductible is already met")
+    if kind == "accumulators":
+        return tr.gettext("The amounts already met toward the deductible and maximum")
+    return driver.description[:1].upper() + driver.description[1:]
+
+
+def range_notes(estimate: Estimate, *, lang: str = "en") -> list[str]:
+    """The low/expected/high range of what the patient pays, and the input driving each.
+
+    An input whose values all give the same cost is said not to change it.
+    """
+    tr = _t(lang)
     r = estimate.range
     if r is None:
         return []
     out = [
-        f"Some inputs are not known yet, so you may pay from {usd(r.low)} to {usd(r.high)}; "
-        f"{usd(r.expected)} is expected."
+        tr.gettext(
+            "Some inputs are not known yet, so you may pay from {low} to {high}; {expected} "
+            "is expected."
+        ).format(low=usd(r.low), high=usd(r.high), expected=usd(r.expected))
     ]
     for d in r.drivers:
+        what = _range_input(d, tr)
+        if d.low == d.high:
+            out.append(
+                tr.gettext("{input} does not change what you pay ({amount}).").format(
+                    input=what, amount=usd(d.low)
+                )
+            )
+            continue
         out.append(
-            f"{d.description}: {usd(d.low)} if {d.low_value}, {usd(d.high)} if {d.high_value}."
+            tr.gettext("{input}: {low} {low_value}, {high} {high_value}.").format(
+                input=what,
+                low=usd(d.low),
+                low_value=_range_value(estimate, d, d.low_value, tr),
+                high=usd(d.high),
+                high_value=_range_value(estimate, d, d.high_value, tr),
+            )
         )
     return out
 
 
-def assistance_notes(estimate: Estimate) -> list[str]:
+def assistance_notes(estimate: Estimate, *, lang: str = "en") -> list[str]:
     """Where a savings program's annual maximum runs out, per calendar year."""
+    tr = _t(lang)
     out: list[str] = []
     for a in estimate.assistance:
-        text = f"{a.program_name}, {a.year}: {usd(a.used)} of {usd(a.annual_max)} used"
         if a.exhausted_visit is not None and a.exhausted_on is not None:
-            text += (
-                f"; the annual maximum runs out at visit {a.exhausted_visit} "
-                f"({a.exhausted_on.isoformat()}), after which you pay your full share"
+            text = tr.gettext(
+                "{program}, {year}: {used} of {annual_max} used; the annual maximum runs out "
+                "at visit {visit} ({date}), after which you pay your full share."
             )
-        out.append(text + ".")
+        else:
+            text = tr.gettext("{program}, {year}: {used} of {annual_max} used.")
+        out.append(
+            text.format(
+                program=a.program_name,
+                year=a.year,
+                used=usd(a.used),
+                annual_max=usd(a.annual_max),
+                visit=a.exhausted_visit,
+                date=tr.date(a.exhausted_on) if a.exhausted_on else "",
+            )
+        )
     return out
 
 
 #: What each way of paying second means for the patient, in words (ketacost._secondary).
 _METHOD_WORDS = {
-    "supplement": "as a Medicare supplement: it pays its part of the cost sharing on what "
-    "Medicare approved, and nothing on items Medicare does not cover",
-    "medicare_crossover": "on what Medicare approved: it pays the Medicare cost sharing (up to "
-    "its own rate, the rest written off), and pays alone for items only it covers",
-    "tricare_for_life": "as TRICARE For Life: it pays the Medicare cost sharing on items both "
-    "cover, and pays first, with its own cost sharing, on items only TRICARE covers",
-    "standard": "by standard coordination of benefits: up to what it would pay as the only "
-    "plan, never more than what is left to you",
-    "non_duplication": "by non-duplication: its own benefit less what the first payer paid",
-    "medicare_secondary_payer": "as Medicare Secondary Payer: the least of what it would pay "
-    "as the only payer, its approved amount less the first plan's payment, and what is left "
-    "to you",
-    "last_resort": "as the payer of last resort: on items it covers you owe at most its copay, "
-    "and the clinic accepts its payment in full",
+    "supplement": N_(
+        "as a Medicare supplement: it pays its part of the cost sharing on what Medicare "
+        "approved, and nothing on items Medicare does not cover"
+    ),
+    "medicare_crossover": N_(
+        "on what Medicare approved: it pays the Medicare cost sharing (up to its own rate, the "
+        "rest written off), and pays alone for items only it covers"
+    ),
+    "tricare_for_life": N_(
+        "as TRICARE For Life: it pays the Medicare cost sharing on items both cover, and pays "
+        "first, with its own cost sharing, on items only TRICARE covers"
+    ),
+    "standard": N_(
+        "by standard coordination of benefits: up to what it would pay as the only plan, never "
+        "more than what is left to you"
+    ),
+    "non_duplication": N_("by non-duplication: its own benefit less what the first payer paid"),
+    "medicare_secondary_payer": N_(
+        "as Medicare Secondary Payer: the least of what it would pay as the only payer, its "
+        "approved amount less the first plan's payment, and what is left to you"
+    ),
+    "last_resort": N_(
+        "as the payer of last resort: on items it covers you owe at most its copay, and the "
+        "clinic accepts its payment in full"
+    ),
 }
 
 
@@ -274,11 +501,13 @@ def _primary_name(estimate: Estimate, c: Coordination) -> str:
     return c.primary_payer_id
 
 
-def secondary_notes(estimate: Estimate) -> list[str]:
+def secondary_notes(estimate: Estimate, *, lang: str = "en") -> list[str]:
     """What each second payer pays and how; the Qualified Medicare Beneficiary's protection.
 
-    Empty for an estimate without a second payer.
+    Empty for an estimate without a second payer. Why a payer pays first (the order rule and
+    its source) is the engine's text, in English.
     """
+    tr = _t(lang)
     out: list[str] = []
     paid: dict[str, Money] = {}
     for y in estimate.plan_years:
@@ -293,51 +522,81 @@ def secondary_notes(estimate: Estimate) -> list[str]:
             continue
         told.add(key)
         first = _primary_name(estimate, c)
-        how = _METHOD_WORDS.get(c.method, c.method)
+        words = _METHOD_WORDS.get(c.method)
+        how = tr.gettext(words) if words else c.method
         amount = paid.get(c.secondary_payer_id, Money(0))
         out.append(
-            f"{usd(amount)} is paid by {c.secondary_payer_name}, the second payer, after "
-            f"{first}, {how}."
-        )
+            tr.gettext("{amount} is paid by {second}, the second payer, after {first}, {how}.")
+            .format(amount=usd(amount), second=c.secondary_payer_name, first=first, how=how)
+        )  # fmt: skip
         if c.order_source is not None:
-            out.append(f"{first} pays first: {c.order_rule} ({c.order_source}).")
+            out.append(
+                tr.gettext("{first} pays first: {rule} ({source}).").format(
+                    first=first, rule=c.order_rule, source=c.order_source
+                )
+            )
     if any(c.balance_billing_prohibited for c in estimate.coordination):
         out.append(
-            "As a Qualified Medicare Beneficiary you owe nothing for items Medicare covers: the "
-            "clinic may not bill you Medicare's deductible, coinsurance or copays (SSA "
-            "§1902(n)(3)(B)); Medicaid pays them, or the clinic writes them off."
+            tr.gettext(
+                "As a Qualified Medicare Beneficiary you owe nothing for items Medicare covers: "
+                "the clinic may not bill you Medicare's deductible, coinsurance or copays (SSA "
+                "§1902(n)(3)(B)); Medicaid pays them, or the clinic writes them off."
+            )
         )
     return out
 
 
-def _payers_title(estimate: Estimate) -> str:
+def _payers_title(estimate: Estimate, tr: Translator) -> str:
     """The payer, or the payers in the order they pay (``A, then B``), and any second payer."""
     names = list(dict.fromkeys(y.payer_name for y in estimate.plan_years))
-    title = ", then ".join(names) if len(names) > 1 else estimate.payer_name
+    title = tr.gettext(", then ").join(names) if len(names) > 1 else estimate.payer_name
     seconds = list(_second_names(estimate).values())
     return title + "".join(f" + {name}" for name in seconds)
 
 
-def _second_header(estimate: Estimate) -> str:
+def _second_header(estimate: Estimate, tr: Translator) -> str:
     """The second payer's column: ``Medigap Plan G pays`` (``Second payer pays`` for several)."""
     names = set(_second_names(estimate).values())
-    return f"{names.pop()} pays" if len(names) == 1 else "Second payer pays"
+    if len(names) == 1:
+        return tr.gettext("{payer} pays").format(payer=names.pop())
+    return tr.gettext("Second payer pays")
 
 
-def estimate_report(estimate: Estimate) -> Report:
+def _network_words(network: str, tr: Translator) -> str:
+    if network == "in":
+        return tr.gettext("in network")
+    if network == "out":
+        return tr.gettext("out of network")
+    return tr.gettext("{network} network").format(network=network)
+
+
+def estimate_report(estimate: Estimate, *, lang: str = "en") -> Report:
     """The estimate as a report: visits, plan years and totals, and what each charge is.
 
     With a second payer (coordination of benefits), both tables gain its column after the
-    plan's, and the notes say what it paid and how.
+    plan's, and the notes say what it paid and how. ``lang``: ``en`` or ``es`` (the
+    patient-facing words; amounts are the same exact figures in both).
     """
+    tr = _t(lang)
+    self_pay = is_self_pay(estimate)
     second = bool(estimate.coordination)
-    extra = (_second_header(estimate),) if second else ()
-    visit_headers = ("#", "Date", "Phase", "Codes", "Charge", "Coverage", "You pay", "Plan pays",
-                     *extra)  # fmt: skip
+    extra = (_second_header(estimate, tr),) if second else ()
+    visit_headers = (
+        "#",
+        tr.gettext("Date"),
+        tr.gettext("Phase"),
+        tr.gettext("Codes"),
+        tr.gettext("Charge"),
+        tr.gettext("Coverage"),
+        tr.gettext("You pay"),
+        tr.gettext("Plan pays"),
+        *extra,
+    )
+    cells, why_notes = _coverage_key(estimate, lang)
     visits = Table(
-        "Visits",
+        tr.gettext("Visits"),
         visit_headers,
-        _visit_rows(estimate, second),
+        _visit_rows(estimate, second, cells, lang),
         frozenset({0, 4, 6, 7, *((8,) if second else ())}),
     )
     several = len({y.payer_id for y in estimate.plan_years}) > 1
@@ -348,7 +607,7 @@ def estimate_report(estimate: Estimate) -> Report:
 
     year_rows = [
         _year_row(
-            f"{y.start.isoformat()} to {y.end.isoformat()}",
+            tr.gettext("{start} to {end}").format(start=day(y.start, lang), end=day(y.end, lang)),
             payer_cell(y.payer_name, y.secondary_payer_id) if several else None,
             y.visits,
             y.totals,
@@ -358,38 +617,66 @@ def estimate_report(estimate: Estimate) -> Report:
     ]
     year_rows.append(
         _year_row(
-            "All plan years",
+            tr.gettext("All plan years"),
             "" if several else None,
             len(estimate.visits),
             estimate.totals,
             second,
         )
     )
-    headers = ("Plan year", *(("Payer",) if several else ()), "Visits", "Charge",
-               "Deductible", "Copay+coins.", "Not covered+balance", "Savings", "You pay",
-               "Plan pays", *extra)  # fmt: skip
+    headers = (
+        tr.gettext("Plan year"),
+        *((tr.gettext("Payer"),) if several else ()),
+        tr.gettext("Visits"),
+        tr.gettext("Charge"),
+        tr.gettext("Deductible"),
+        tr.gettext("Copay+coins."),
+        tr.gettext("Self-pay") if self_pay else tr.gettext("Not covered+balance"),
+        tr.gettext("Savings"),
+        tr.gettext("You pay"),
+        tr.gettext("Plan pays"),
+        *extra,
+    )
     first_number = 2 if several else 1
     years = Table(
-        "Plan years", headers, tuple(year_rows), frozenset(range(first_number, len(headers)))
+        tr.gettext("Plan years"),
+        headers,
+        tuple(year_rows),
+        frozenset(range(first_number, len(headers))),
+        total_last=True,
     )
-    issued = estimate.issued.isoformat() if estimate.issued else "undated"
-    footer = (
-        f"This is an estimate ({issued}), not a bill or a guarantee of coverage. "
-        f"ketacost {estimate.library_version}, rules {estimate.rules_hash[:12]}."
+    if estimate.issued:
+        footer = tr.gettext(
+            "This is an estimate ({issued}), not a bill or a guarantee of coverage."
+        ).format(issued=tr.date(estimate.issued))
+    else:
+        footer = tr.gettext("This is an estimate (undated), not a bill or a guarantee of coverage.")
+    footer += f" ketacost {estimate.library_version}, " + tr.gettext("rules {hash}.").format(
+        hash=estimate.rules_hash[:12]
     )
+    if self_pay:
+        title = tr.gettext("Estimate: {payer}").format(payer=_payers_title(estimate, tr))
+    else:
+        title = tr.gettext("Estimate: {payer} ({network})").format(
+            payer=_payers_title(estimate, tr), network=_network_words(estimate.network, tr)
+        )
     return Report(
-        title=f"Estimate: {_payers_title(estimate)} ({estimate.network} network)",
+        title=title,
         tables=(visits, years),
         notes=(
-            *charge_notes(estimate.totals, estimate.payer_name, by_payer(estimate)),
-            *secondary_notes(estimate),
-            *self_pay_notes(estimate),
-            *assistance_notes(estimate),
-            *range_notes(estimate),
+            *why_notes,
+            *charge_notes(
+                estimate.totals, estimate.payer_name, by_payer(estimate), lang=lang,
+                self_pay=self_pay,
+            ),
+            *secondary_notes(estimate, lang=lang),
+            *self_pay_notes(estimate, lang=lang),
+            *assistance_notes(estimate, lang=lang),
+            *range_notes(estimate, lang=lang),
         ),
         warnings=estimate.warnings,
         footer=footer,
-    )
+    )  # fmt: skip
 
 
 def _plain_table(t: Table) -> list[str]:
@@ -490,17 +777,29 @@ def render_csv(estimate: Estimate) -> str:
     return csv_text(CSV_COLUMNS, rows)
 
 
-def render_table(estimate: Estimate) -> str:
+def render_table(estimate: Estimate, *, lang: str = "en") -> str:
     """The estimate as a readable plain-text table: visits, then plan years and totals."""
-    return render_plain(estimate_report(estimate))
+    return render_plain(estimate_report(estimate, lang=lang))
 
 
-def comparison_report(comparison: Comparison) -> Report:
+def _row_network(r: ComparisonRow, tr: Translator) -> str:
+    """A comparison row's network: ``in``/``out``, or none for a self-pay row (no plan billed)."""
+    if r.estimate is not None and is_self_pay(r.estimate):
+        return tr.gettext("none (self-pay)")
+    if r.network == "in":
+        return tr.pgettext("network", "in")
+    if r.network == "out":
+        return tr.pgettext("network", "out")
+    return r.network
+
+
+def comparison_report(comparison: Comparison, *, lang: str = "en") -> Report:
     """A comparison as one table, cheapest for the patient first.
 
     When a row has a second payer (or a variant sets one), the table gains the second payer
     and what it pays, after the plan's column.
     """
+    tr = _t(lang)
     second = any(
         r.secondary_payer_id is not None or r.variant.secondary is not None for r in comparison.rows
     )
@@ -509,10 +808,10 @@ def comparison_report(comparison: Comparison) -> Report:
             str(r.rank),
             r.label,
             r.payer_name,
-            *((r.secondary_payer_name or "none",) if second else ()),
-            r.network,
+            *((r.secondary_payer_name or tr.gettext("none"),) if second else ()),
+            _row_network(r, tr),
             ", ".join(r.sessions),
-            r.start.isoformat(),
+            day(r.start, lang),
             str(r.visits),
             usd(r.totals.charge),
             usd(r.totals.payer),
@@ -523,38 +822,56 @@ def comparison_report(comparison: Comparison) -> Report:
         )
         for r in comparison.rows
     )
-    headers = ("Rank", "Option", "Payer", *(("Second payer",) if second else ()), "Network",
-               "Sessions", "Start", "Visits", "Charge", "Plan pays",
-               *(("Second payer pays",) if second else ()), "Not covered+balance", "Savings",
-               "You pay")  # fmt: skip
-    first_amount = headers.index("Visits")
+    headers = (
+        tr.gettext("Rank"),
+        tr.gettext("Option"),
+        tr.gettext("Payer"),
+        *((tr.gettext("Second payer"),) if second else ()),
+        tr.gettext("Network"),
+        tr.gettext("Sessions"),
+        tr.gettext("Start"),
+        tr.gettext("Visits"),
+        tr.gettext("Charge"),
+        tr.gettext("Plan pays"),
+        *((tr.gettext("Second payer pays"),) if second else ()),
+        tr.gettext("Not covered+balance"),
+        tr.gettext("Savings"),
+        tr.gettext("You pay"),
+    )
+    first_amount = 7 if second else 6
     table = Table(
-        "Ranked by what the patient pays",
+        tr.gettext("Ranked by what the patient pays"),
         headers,
         rows,
         frozenset({0, *range(first_amount, len(headers))}),
     )
     best, worst = comparison.rows[0], comparison.rows[-1]
-    notes = [f"Cheapest for the patient: {best.label}, {usd(best.patient_cost)} in all."]
+    notes = [
+        tr.gettext("Cheapest for the patient: {option}, {amount} in all.").format(
+            option=best.label, amount=usd(best.patient_cost)
+        )
+    ]
     if len(comparison.rows) > 1:
         notes.append(
-            f"Most expensive: {worst.label}, {usd(worst.patient_cost - best.patient_cost)} more."
+            tr.gettext("Most expensive: {option}, {amount} more.").format(
+                option=worst.label, amount=usd(worst.patient_cost - best.patient_cost)
+            )
         )
     for r in comparison.rows:
         cash = r.self_pay_comparison
         if cash is not None:
             notes.append(
-                f"{r.label}: paying the clinic's self-pay prices instead would cost "
-                f"{usd(cash.self_pay)}, {usd(cash.saving)} less than through the plan."
+                tr.gettext(
+                    "{option}: paying the clinic's self-pay prices instead would cost "
+                    "{self_pay}, {saving} less than through the plan."
+                ).format(option=r.label, self_pay=usd(cash.self_pay), saving=usd(cash.saving))
             )
     return Report(
-        title="Comparison",
+        title=tr.gettext("Comparison"),
         tables=(table,),
         notes=tuple(notes),
-        footer=(
-            "Estimates, not bills or guarantees of coverage. "
-            f"ketacost {comparison.library_version}."
-        ),
+        footer=tr.gettext("Estimates, not bills or guarantees of coverage.")
+        + f" ketacost {comparison.library_version}.",
     )
 
 

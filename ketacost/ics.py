@@ -14,16 +14,18 @@ plan start), never the clock.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from ._estimate import Estimate
 from ._extras import require
+from ._i18n import translator
 from ._plan import expand
-from ._render import usd
+from ._render import day, usd
 from ._request import EstimateRequest
 
-__all__ = ["event_uid_prefix", "schedule_ics"]
+__all__ = ["event_summary", "event_uid_prefix", "schedule_ics"]
 
 PRODID = "-//ketacost//treatment schedule//EN"
 
@@ -43,22 +45,39 @@ def event_uid_prefix(request: EstimateRequest) -> str:
     return "ketacost-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
 
 
-def schedule_ics(request: EstimateRequest, estimate: Estimate | None = None) -> bytes:
+def event_summary(description: str, phase: str) -> str:
+    """An event's title: the session, and its phase unless the session already names it.
+
+    >>> event_summary("Psychiatric diagnostic evaluation (intake)", "intake")
+    'Psychiatric diagnostic evaluation (intake)'
+    >>> event_summary("IV ketamine infusion", "boosters")
+    'IV ketamine infusion (boosters)'
+    """
+    if re.search(rf"\b{re.escape(phase)}\b", description, re.IGNORECASE):
+        return description
+    return f"{description} ({phase})"
+
+
+def schedule_ics(
+    request: EstimateRequest, estimate: Estimate | None = None, *, lang: str = "en"
+) -> bytes:
     """The plan's sessions as iCalendar bytes: one all-day VEVENT per session.
 
     With ``estimate``, each event's description also says what the patient is expected to pay
-    for that visit.
+    for that visit. ``lang``: the language of the events' text (``en`` or ``es``); the session
+    descriptions are the clinic's own words.
 
     Raises:
         MissingExtraError: ``icalendar`` is not installed (``pip install 'ketacost[calendar]'``).
     """
+    t = translator(lang, "cli")
     ical: Any = require("icalendar", "calendar")
     clinic = request.clinic
     cal = ical.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", f"Treatment sessions at {clinic.name}")
+    cal.add("x-wr-calname", t.gettext("Treatment sessions at {clinic}").format(clinic=clinic.name))
     stamp_day = request.issued or request.plan.start
     stamp = datetime.combine(stamp_day, time(0, 0), tzinfo=UTC)
     prefix = event_uid_prefix(request)
@@ -72,16 +91,32 @@ def schedule_ics(request: EstimateRequest, estimate: Estimate | None = None) -> 
         event.add("dtstamp", stamp)
         event.add("dtstart", visit.date)
         event.add("dtend", visit.date + timedelta(days=1))
-        event.add("summary", f"{template.description} ({visit.phase_name})")
-        lines = [f"Session {visit.number} of the plan, {visit.phase_name}."]
+        event.add("summary", event_summary(template.description, visit.phase_name))
+        lines = [
+            t.gettext("Session {number} of the plan, {phase}.").format(
+                number=visit.number, phase=visit.phase_name
+            )
+        ]
         if template.minutes:
-            lines.append(f"Plan for about {template.minutes} minutes at the clinic.")
+            lines.append(
+                t.gettext("Plan for about {minutes} minutes at the clinic.").format(
+                    minutes=template.minutes
+                )
+            )
         if visit.date != visit.nominal_date:
-            lines.append(f"Moved from {visit.nominal_date.isoformat()} (clinic closed).")
+            lines.append(
+                t.gettext("Moved from {date} (clinic closed).").format(
+                    date=day(visit.nominal_date, lang)
+                )
+            )
         if visit.number in owed:
-            lines.append(f"Estimated amount you pay for this visit: {usd(owed[visit.number])}.")
+            lines.append(
+                t.gettext("Estimated amount you pay for this visit: {amount}.").format(
+                    amount=usd(owed[visit.number])
+                )
+            )
         if clinic.phone:
-            lines.append(f"Clinic phone: {clinic.phone}.")
+            lines.append(t.gettext("Clinic phone: {phone}.").format(phone=clinic.phone))
         event.add("description", "\n".join(lines))
         event.add("location", location)
         event.add("transp", "OPAQUE")

@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 
 import ketacost
 from ketacost.__main__ import main
+from ketacost._i18n import translator
 from ketacost.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,8 +221,10 @@ def test_schedule_table_lists_every_session() -> None:
     visits = ketacost.expand(request.plan)
     result = run("--plain", "schedule", IV_SELF_PAY)
     assert result.exit_code == 0, result.output
+    # Issue 16: dates in a patient's words ("Jan 4, 2027"), as ketacost._i18n formats them.
+    t = translator("en", "cli")
     for v in visits:
-        assert v.date.isoformat() in result.stdout
+        assert t.date(v.date, "medium") in result.stdout
     assert "IV ketamine infusion" in result.stdout
 
 

@@ -9,7 +9,9 @@ same bytes every run, and the line records add up to the totals record.
 from __future__ import annotations
 
 import json
+import re
 import stat
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from strategies import Case, rich_cases
 
 import ketacost
 from ketacost._estimate import Totals
+from ketacost._i18n import translator
 from ketacost._schema import json_schemas
 from ketacost.cli import cli
 from ketacost.cli._jsonl import estimate_records
@@ -291,7 +294,12 @@ def test_schedule_jsonl_is_the_table_and_the_estimate(tmp_path: Path) -> None:
     assert [r["date"] for r in records] == [v["date"] for v in visits]
     assert [r["patient"] for r in records] == [v["totals"]["patient"] for v in visits]
     table = run("--plain", "schedule", IV_SELF_PAY).stdout
-    assert all(f"{r['date']}  {r['day']}" in table for r in records)
+    # Issue 16: the table's dates and weekdays in words ("Jan 4, 2027  Monday").
+    t = translator("en", "cli")
+    for r in records:
+        on = date.fromisoformat(r["date"])
+        assert re.search(rf"{t.date(on, 'medium')} +{t.date(on, 'weekday')}", table)
+        assert t.date(on, "weekday").startswith(r["day"])
     # With a calendar file too: the records still alone on stdout, the note on stderr.
     both = run("schedule", IV_SELF_PAY, "--format", "jsonl", "--ics", tmp_path / "s.ics")
     assert jsonl(both) == records

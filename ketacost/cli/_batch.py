@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from ._app import EXIT_PROBLEMS, cli
-from ._output import payers_option
+from ._output import english, payers_option
 from ._streams import StdioPath, is_stdio
 
 __all__ = ["EXIT_INTERRUPTED", "batch"]
@@ -188,10 +188,17 @@ class _Rules:
 
 def _done(written: int, errors: int, output_path: Path) -> int:
     where = "standard output" if is_stdio(output_path) else str(output_path)
+    en = english()
     if errors:
-        click.echo(f"{errors} of {written} rows failed; see the error column of {where}", err=True)
+        failed = en.ngettext(
+            "{errors} of {n} row failed; see the error column of {where}",
+            "{errors} of {n} rows failed; see the error column of {where}",
+            written,
+        )
+        click.echo(failed.format(errors=errors, n=written, where=where), err=True)
         return EXIT_PROBLEMS
-    click.echo(f"wrote {written} rows to {where}", err=True)
+    wrote = en.ngettext("wrote {n} row to {where}", "wrote {n} rows to {where}", written)
+    click.echo(wrote.format(n=written, where=where), err=True)
     return 0
 
 

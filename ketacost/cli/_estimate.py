@@ -14,7 +14,7 @@ import click
 
 from ._app import cli, fail
 from ._complete import complete_payer_ids, complete_secondary_ids
-from ._output import FORMATS, echo_report, format_option, payers_option
+from ._output import FORMATS, echo_report, format_option, lang_option, payers_option
 from ._streams import StdioPath, echo_jsonl, name_of, one_stdin, read_input
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ def load(request_path: Path, payers_dir: Path | None) -> tuple[EstimateRequest, 
     "where they differ from the payer file.",
 )
 @click.option("--member", "member_id", metavar="ID", help="The member of a 271 with several.")
+@lang_option()
 def estimate(
     request_path: Path,
     fmt: str,
@@ -96,11 +97,13 @@ def estimate(
     eligibility_path: Path | None,
     use_cost_sharing: bool,
     member_id: str | None,
+    lang: str,
 ) -> None:
     """Estimate every visit of a request: who pays what.
 
-    Prints a per-visit table, totals per plan year and overall, and a plain-English line for
-    each kind of charge. JSON is the library's estimate JSON, unchanged; CSV is one row per
+    Prints a per-visit table (saying why a line is not covered, in words), totals per plan
+    year and overall, and a plain-language line for each kind of charge, in English or
+    Spanish (--lang es). JSON is the library's estimate JSON, unchanged; CSV is one row per
     billed line with every amount. With --eligibility, the request starts from the payer's
     response; what it used and every warning go to standard error. REQUEST or the
     --eligibility FILE may be '-' for standard input (a request there is JSON if it starts
@@ -119,6 +122,7 @@ def estimate(
     Example:
       ketacost estimate examples/requests/esketamine-commercial.yaml
       ketacost estimate examples/requests/iv-series-self-pay.yaml --format json
+      ketacost estimate examples/requests/iv-series-commercial.yaml --lang es
       ketacost estimate - --base-dir examples/requests --format jsonl \
           < examples/requests/iv-series-self-pay.yaml | jq -c 'select(.record=="totals")'
       ketacost estimate examples/requests/esketamine-commercial.yaml \\
@@ -148,7 +152,7 @@ def estimate(
     elif fmt == "csv":
         click.echo(render_csv(result), nl=False)
     else:
-        echo_report(estimate_report(result), fmt)
+        echo_report(estimate_report(result, lang=lang), fmt)
         if request.good_faith is not None:
             click.echo(good_faith_due(request, result))
 
@@ -247,6 +251,7 @@ def _dates(values: tuple[datetime, ...]) -> list[date]:
 )
 @format_option((*FORMATS, "jsonl"))
 @payers_option()
+@lang_option()
 def compare(
     request_path: Path,
     payer_ids: tuple[str, ...],
@@ -257,6 +262,7 @@ def compare(
     secondaries: tuple[str, ...],
     fmt: str,
     payers_dir: Path | None,
+    lang: str,
 ) -> None:
     """Price one plan several ways, ranked by what the patient pays.
 
@@ -317,4 +323,4 @@ def compare(
     elif fmt == "csv":
         click.echo(render_comparison_csv(result), nl=False)
     else:
-        echo_report(comparison_report(result), fmt)
+        echo_report(comparison_report(result, lang=lang), fmt)

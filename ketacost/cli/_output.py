@@ -13,12 +13,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
+    from ketacost._i18n import Translator
     from ketacost._render import Report
 
 __all__ = [
     "FORMATS",
     "echo_report",
+    "english",
     "format_option",
+    "lang_option",
     "payers_option",
     "rich_available",
     "write_private",
@@ -40,6 +43,33 @@ def format_option(choices: tuple[str, ...] = FORMATS, default: str = "table") ->
     )
 
 
+#: The languages of the patient-facing text (ketacost._i18n.LANGUAGES; kept here so that
+#: ``--help`` imports no library module).
+LANGS = ("en", "es")
+
+
+def lang_option() -> Callable[[F], F]:
+    """``--lang en|es`` (or ``$KETACOST_LANG``): the language of what a patient reads."""
+    return click.option(
+        "--lang",
+        "lang",
+        type=click.Choice(LANGS),
+        default="en",
+        show_default=True,
+        envvar="KETACOST_LANG",
+        help="Language of the patient-facing text: tables, sentences and dates (en, es). "
+        "Amounts are the same exact figures in both; JSON, JSON lines and CSV are unchanged, "
+        "and the engine's detail for billing staff (rules, warnings) stays in English.",
+    )
+
+
+def english() -> Translator:
+    """The English messages of the staff-facing output (counts through ``ngettext``)."""
+    from ketacost._i18n import translator
+
+    return translator("en", "cli")
+
+
 def payers_option() -> Callable[[F], F]:
     return click.option(
         "--payers",
@@ -59,7 +89,12 @@ def rich_available() -> bool:
 
 
 def render_rich(report: Report, *, width: int, color: bool) -> str:
-    """A report drawn with rich tables (rich imported here, lazily)."""
+    """A report drawn with rich tables (rich imported here, lazily), ``width`` columns wide.
+
+    Money is never cut short: an amount column is as wide as its widest amount and never
+    wraps; the text columns wrap instead. A table that cannot fit that way at ``width`` is
+    drawn stacked: a paragraph per row, ``Header: value`` after ``Header: value``.
+    """
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -77,17 +112,28 @@ def render_rich(report: Report, *, width: int, color: bool) -> str:
     )
     console.print(Text(report.title, style="bold"))
     for t in report.tables:
+        last = len(t.rows) - 1
+        bold_last = t.total_last
+        if _table_width(t) > width:
+            console.print()
+            console.print(Text(t.title, style="bold"))
+            for n, row in enumerate(t.rows):
+                console.print(_stacked_row(t, row, bold=bold_last and n == last))
+            console.print()
+            continue
         table = Table(title=t.title, box=box.SIMPLE_HEAVY, title_justify="left")
         for i, header in enumerate(t.headers):
             if i in t.right:
-                # Money is never cut short: a numeric column is as wide as its widest cell
-                # and its header's longest word; the text columns wrap instead.
-                table.add_column(header, justify="right", width=_numeric_width(t, i))
+                table.add_column(
+                    header,
+                    justify="right",
+                    no_wrap=True,
+                    min_width=_numeric_width(t, i),
+                )
             else:
                 table.add_column(header, justify="left", overflow="fold")
-        last = len(t.rows) - 1
         for n, row in enumerate(t.rows):
-            style = "bold" if n == last and t.title == "Plan years" else None
+            style = "bold" if bold_last and n == last else None
             table.add_row(*(Text(c) for c in row), style=style)
         console.print(table)
     for note in report.notes:
@@ -98,6 +144,25 @@ def render_rich(report: Report, *, width: int, color: bool) -> str:
         console.print()
         console.print(Text(report.footer, style="dim"))
     return buf.getvalue()
+
+
+def _stacked_row(t: Any, row: tuple[str, ...], *, bold: bool) -> Any:
+    """One row of a table too wide for the terminal: ``first · Header: value · ...``.
+
+    Wrapped at spaces only where a line ends, so an amount (no space in it) stays whole.
+    """
+    from rich.text import Text
+
+    text = Text(style="bold" if bold else "")
+    text.append(row[0], style="bold")
+    for header, cell in zip(t.headers[1:], row[1:], strict=True):
+        if cell:
+            text.append(f" · {header}: {cell}")
+    return text
+
+
+#: A text column narrower than this (or its longest word) would cut words into pieces.
+_TEXT_MIN = 12
 
 
 def _numeric_width(t: Any, i: int) -> int:
@@ -112,18 +177,24 @@ def _longest_word(t: Any, i: int) -> int:
     )
 
 
-def _needed_width(report: Report) -> int:
-    """A width at which every numeric column fits whole and no text column cuts a word."""
-    needed = 0
-    for t in report.tables:
-        columns = range(len(t.headers))
-        cells = sum(_numeric_width(t, i) if i in t.right else _longest_word(t, i) for i in columns)
-        needed = max(needed, cells + 3 * len(t.headers) + 2)  # padding and the box's edges
-    return needed
+def _table_width(t: Any) -> int:
+    """The least width at which a table's amounts fit whole and its text wraps at words.
+
+    A text column gets its longest word, at most :data:`_TEXT_MIN` characters; each column
+    has a space of padding each side and a separator, and the box its two edges.
+    """
+    cells = sum(
+        _numeric_width(t, i) if i in t.right else min(_longest_word(t, i), _TEXT_MIN)
+        for i in range(len(t.headers))
+    )
+    return cells + 3 * len(t.headers) + 2
 
 
 def echo_report(report: Report, fmt: str) -> None:
-    """Print a report as ``table`` (rich or plain) or ``markdown``."""
+    """Print a report as ``table`` (rich or plain) or ``markdown``.
+
+    Rich tables fit the terminal's width (``COLUMNS``, else the terminal's, else 120).
+    """
     from ketacost._render import render_markdown, render_plain
 
     if fmt == "markdown":
@@ -135,7 +206,7 @@ def echo_report(report: Report, fmt: str) -> None:
         click.echo(render_plain(report), nl=False)
         return
     color = sys.stdout.isatty()
-    width = max(100, shutil.get_terminal_size((120, 24)).columns, _needed_width(report))
+    width = max(20, shutil.get_terminal_size((120, 24)).columns)
     click.echo(render_rich(report, width=width, color=color), nl=False, color=color)
 
 

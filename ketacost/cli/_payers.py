@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,7 @@ import click
 from ._app import EXIT_PROBLEMS, EXIT_USER_ERROR, cli, fail
 from ._complete import complete_payer_ids
 from ._estimate import library
-from ._output import echo_report, format_option, payers_option
+from ._output import echo_report, english, format_option, payers_option
 from ._streams import StdioPath, echo_jsonl, is_stdio
 
 if TYPE_CHECKING:
@@ -22,10 +23,23 @@ if TYPE_CHECKING:
 __all__ = ["payers"]
 
 
-def _dated(value: Dated[Any]) -> str:
+def _dated(value: Dated[Any], shown: Callable[[Any], str] = str) -> str:
+    """A dated value: ``$1,500.00``, or ``$1,500.00 from 2026-01-01; $1,650.00 from ...``."""
     if value.plain:
-        return str(value.values[0])
-    return "; ".join(f"{v} from {d.isoformat()}" for d, v in value.steps)
+        return shown(value.values[0])
+    return "; ".join(f"{shown(v)} from {d.isoformat()}" for d, v in value.steps)
+
+
+def _usd(value: Any) -> str:
+    """Money with its dollar sign (``$1,500.00``)."""
+    return format(value, "$")
+
+
+def _percent(rate: Any) -> str:
+    """A rate as a percentage (``0.2`` -> ``20%``, ``1.4`` -> ``140%``), exact."""
+    from ketacost._i18n import translator
+
+    return translator("en", "cli").percent(rate)
 
 
 @cli.group()
@@ -82,50 +96,93 @@ def list_payers(fmt: str, payers_dir: Path | None) -> None:
         "Payers", ("ID", "Name", "Kind", "Networks", "Last reviewed", "Illustrative"), rows
     )
     where = f"{lib.directory} ({lib.source})" if lib.directory else "memory"
-    echo_report(Report(f"{len(rows)} payers", (table,), footer=f"From {where}."), fmt)
+    title = english().ngettext("{n} payer", "{n} payers", len(rows)).format(n=len(rows))
+    echo_report(Report(title, (table,), footer=f"From {where}."), fmt)
 
 
 def _allowed(basis: Any) -> str:
     from ketacost._payer import FeeSchedule, MedicareFeeSchedule, PercentOfCharge, PercentOfPayer
 
     if isinstance(basis, FeeSchedule):
-        return f"fee schedule ({len(basis.rates)} codes)"
+        n = len(basis.rates)
+        return (
+            english().ngettext("fee schedule ({n} code)", "fee schedule ({n} codes)", n).format(n=n)
+        )
     if isinstance(basis, MedicareFeeSchedule):
-        extra = f" + {len(basis.rates)} codes of its own" if basis.rates else ""
+        n = len(basis.rates)
+        extra = (
+            english().ngettext(" + {n} code of its own", " + {n} codes of its own", n).format(n=n)
+            if n
+            else ""
+        )
         return f"physician fee schedule {_dated(basis.schedule)} at the clinic's locality{extra}"
     if isinstance(basis, PercentOfPayer):
-        return f"{_dated(basis.percent)} × {basis.payer} fee schedule"
+        return f"{_dated(basis.percent, _percent)} of the {basis.payer} fee schedule"
     if isinstance(basis, PercentOfCharge):
-        return f"{_dated(basis.percent)} × the charge"
+        return f"{_dated(basis.percent, _percent)} of the charge"
     return str(basis)
 
 
 def payer_report(p: Payer) -> Report:
-    """A payer's networks, coverage rules and limits, as tables."""
+    """A payer's networks, cost sharing, coverage rules and limits, as tables.
+
+    Cost sharing is per network and category of service: the copay, the coinsurance, whether
+    the deductible applies first, and the coverage rules whose lines fall in the category.
+    """
     from ketacost._payer import CoveredRule
     from ketacost._render import Report, Table
 
     nets = tuple(
         (
             name,
-            _dated(n.deductible.individual),
-            _dated(n.deductible.family) if n.deductible.family else "",
-            _dated(n.out_of_pocket_max.individual) if n.out_of_pocket_max else "no cap",
+            _dated(n.deductible.individual, _usd),
+            _dated(n.deductible.family, _usd) if n.deductible.family else "",
+            _dated(n.out_of_pocket_max.individual, _usd) if n.out_of_pocket_max else "no cap",
             _allowed(n.allowed),
             "yes" if n.balance_billing else "no",
-            ", ".join(sorted(n.cost_sharing)),
+            f"one per {n.copay_scope}",
         )
         for name, n in sorted(p.networks.items())
     )
+    shares = []
+    for name, n in sorted(p.networks.items()):
+        for category, share in sorted(n.cost_sharing.items()):
+            rule_ids = [
+                r.id or " ".join(r.codes)
+                for r in p.coverage
+                if isinstance(r, CoveredRule) and r.category == category
+            ]
+            if not share.deductible_applies:
+                deductible = "does not apply"
+            elif share.copay_after_deductible:
+                deductible = "applies first, then the copay"
+            else:
+                deductible = "applies first"
+            shares.append(
+                (
+                    name,
+                    category,
+                    _dated(share.copay, _usd),
+                    _dated(share.coinsurance, _percent),
+                    deductible,
+                    ", ".join(rule_ids),
+                )
+            )
     rules = []
     for r in p.coverage:
         if isinstance(r, CoveredRule):
             c = r.conditions
+            en = english()
+            trials, diagnoses = c.min_failed_trials, len(c.diagnoses)
             needs = [
                 "prior authorization" if c.prior_authorization else "",
-                f"{c.min_failed_trials} failed trials" if c.min_failed_trials else "",
+                en.ngettext("{n} failed trial", "{n} failed trials", trials).format(n=trials)
+                if trials
+                else "",
                 f"age {c.min_age}+" if c.min_age is not None else "",
-                f"{len(c.diagnoses)} diagnoses" if c.diagnoses else "",
+                en.ngettext("{n} diagnosis", "{n} diagnoses", diagnoses).format(n=diagnoses)
+                if diagnoses
+                else "",
             ]
             decides = f"covered ({r.category})"
             detail = ", ".join(n for n in needs if n)
@@ -147,9 +204,14 @@ def payer_report(p: Payer) -> Report:
                 "Out-of-pocket max",
                 "Allowed",
                 "Balance bill",
-                "Categories",
+                "Copays",
             ),
             nets,
+        ),
+        Table(
+            "Cost sharing",
+            ("Network", "Category", "Copay", "Coinsurance", "Deductible", "Rules"),
+            tuple(shares),
         ),
         Table("Coverage rules", ("Rule", "Codes", "Decision", "Conditions", "Dates"), tuple(rules)),
     ]
@@ -157,9 +219,9 @@ def payer_report(p: Payer) -> Report:
         tables.append(
             Table(
                 "Session limits",
-                ("Limit", "Codes", "Sessions per plan year"),
+                ("Limit", "Codes", "Sessions per plan year", "Networks"),
                 tuple(
-                    (k, " ".join(v.codes), _dated(v.sessions_per_plan_year))
+                    (k, " ".join(v.codes), _dated(v.sessions_per_plan_year), "all")
                     for k, v in sorted(p.limits.items())
                 ),
             )
@@ -264,17 +326,23 @@ def check(
         path, _ = resolve_payer_dir(directory)
         issues, found = check_payers(path), _loadable(path)
         where = str(path)
-        checked = f"{len(list(path.glob('*.yaml')))} payer files in {path}"
+        files = len(list(path.glob("*.yaml")))
+        checked = (
+            english()
+            .ngettext("{n} payer file in {path}", "{n} payer files in {path}", files)
+            .format(n=files, path=path)
+        )
     for issue in issues:
         click.echo(f"{issue}")
     stale = stale_payers(found, today=on, max_age_days=max_age_days)
     for pid, reviewed, age in stale:
         shown = where if is_stdio(directory) else f"{Path(where) / (pid + '.yaml')}"
+        old = english().ngettext("{n} day old", "{n} days old", age).format(n=age)
         click.echo(
             f"{shown}: metadata.last_reviewed: {reviewed.isoformat()} is "
-            f"{age} days old (more than {max_age_days}); review the payer's sources"
+            f"{old} (more than {max_age_days}); review the payer's sources"
         )
-    errors = f"{len(issues)} error" + ("" if len(issues) == 1 else "s")
+    errors = english().ngettext("{n} error", "{n} errors", len(issues)).format(n=len(issues))
     click.echo(f"{checked}: {errors}, {len(stale)} stale", err=True)
     if issues:
         return EXIT_USER_ERROR

@@ -24,7 +24,7 @@ import click
 
 from ._app import EXIT_PROBLEMS, cli, fail
 from ._estimate import REQUEST, library
-from ._output import payers_option
+from ._output import english, payers_option
 from ._records_text import change_line, check_lines, gfe_lines, where
 from ._streams import StdioPath, echo_jsonl, is_stdio, write_output
 
@@ -252,7 +252,15 @@ def records_reestimate(
         for w in r.warnings_removed:
             click.echo(f"    warning gone: {w}")
     changed = sum(r.status in ("changed", "error") for r in results)
-    click.echo(f"{changed} of {len(results)} stored estimates change.")
+    click.echo(
+        english()
+        .ngettext(
+            "{changed} of {n} stored estimate changes.",
+            "{changed} of {n} stored estimates change.",
+            len(results),
+        )
+        .format(changed=changed, n=len(results))
+    )
     return EXIT_PROBLEMS if changed else 0
 
 
@@ -269,11 +277,26 @@ def records_purge(today: datetime | None, record_id: str | None, db_url: str | N
     """Delete the GFEs past their keep-until date; never one inside it (exit 2 if asked)."""
     with _open(db_url) as rec:
         result = rec.purge(today.date() if today else None, record_id=record_id)
-    click.echo(f"Deleted {len(result.deleted)} record(s) past retention; {result.kept} kept.")
+    en = english()
+    deleted = len(result.deleted)
+    click.echo(
+        en.ngettext(
+            "Deleted {n} record past retention; {kept} kept.",
+            "Deleted {n} records past retention; {kept} kept.",
+            deleted,
+        ).format(n=deleted, kept=result.kept)
+    )
     for gfe_id in result.deleted:
         click.echo(f"  deleted {gfe_id}")
     if result.estimates_deleted:
-        click.echo(f"Deleted {len(result.estimates_deleted)} estimate(s) saved without a GFE.")
+        n = len(result.estimates_deleted)
+        click.echo(
+            en.ngettext(
+                "Deleted {n} estimate saved without a GFE.",
+                "Deleted {n} estimates saved without a GFE.",
+                n,
+            ).format(n=n)
+        )
     for estimate_id in result.estimates_deleted:
         click.echo(f"  deleted estimate {estimate_id}")
 
@@ -291,7 +314,12 @@ def records_verify(anchor: str | None, db_url: str | None) -> int:
     if problems:
         return EXIT_PROBLEMS
     head = entries[-1].hash if entries else "(empty)"
-    click.echo(f"Audit log intact: {len(entries)} entries; head {head}")
+    intact = english().ngettext(
+        "Audit log intact: {n} entry; head {head}",
+        "Audit log intact: {n} entries; head {head}",
+        len(entries),
+    )
+    click.echo(intact.format(n=len(entries), head=head))
     return 0
 
 

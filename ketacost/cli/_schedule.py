@@ -10,7 +10,7 @@ import click
 
 from ._app import cli, fail
 from ._estimate import REQUEST, load
-from ._output import echo_report, format_option, payers_option
+from ._output import echo_report, format_option, lang_option, payers_option
 from ._streams import StdioPath, echo_jsonl, is_stdio, write_output
 
 if TYPE_CHECKING:
@@ -64,12 +64,16 @@ def session_records(request: EstimateRequest, result: Estimate) -> Iterator[dict
 )
 @format_option(("table", "jsonl", "markdown"))
 @payers_option()
-def schedule(request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Path | None) -> None:
+@lang_option()
+def schedule(
+    request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Path | None, lang: str
+) -> None:
     """The dated sessions of a request's plan (and what each visit is expected to cost).
 
     With --ics, the sessions are also written as a calendar file (one all-day event per
-    session) that imports into common calendar apps; it needs the calendar extra. REQUEST
-    may be '-' (standard input).
+    session) that imports into common calendar apps; it needs the calendar extra. The table
+    and the calendar's events are in English or Spanish (--lang es). REQUEST may be '-'
+    (standard input).
 
     JSON lines (--format jsonl): a "session" record per session, in order: record, number,
     date, day, phase, session, description, minutes, patient, patient_net (decimal
@@ -79,8 +83,12 @@ def schedule(request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Pa
     Example:
       ketacost schedule examples/requests/iv-series-self-pay.yaml --ics sessions.ics
       ketacost schedule examples/requests/iv-series-self-pay.yaml --ics - > sessions.ics
+      ketacost schedule examples/requests/iv-series-self-pay.yaml --lang es
     """
     from ketacost import estimate as estimate_request
+    from ketacost._i18n import translator
+
+    t = translator(lang, "cli")
 
     if is_stdio(ics_path) and _given("fmt"):
         fail(f"--ics - and --format {fmt} both write to standard output; give --ics a file")
@@ -91,18 +99,24 @@ def schedule(request_path: Path, ics_path: Path | None, fmt: str, payers_dir: Pa
     if ics_path is not None:
         from ketacost.ics import schedule_ics
 
-        calendar = schedule_ics(request, result)
+        calendar = schedule_ics(request, result, lang=lang)
         write_output(ics_path, calendar)
+        events = t.ngettext("{n} event", "{n} events", len(sessions)).format(n=len(sessions))
         if is_stdio(ics_path):
-            click.echo(f"Calendar written to standard output ({len(sessions)} events).", err=True)
+            click.echo(
+                t.gettext("Calendar written to standard output ({events}).").format(events=events),
+                err=True,
+            )
             return
-        notes.append(f"Calendar written to {ics_path} ({len(sessions)} events).")
+        notes.append(
+            t.gettext("Calendar written to {path} ({events}).").format(path=ics_path, events=events)
+        )
     if fmt == "jsonl":
         echo_jsonl(sessions)
         for note in notes:
             click.echo(note, err=True)
         return
-    _echo_table(request, sessions, notes, fmt)
+    _echo_table(request, sessions, notes, fmt, lang)
 
 
 def _given(name: str) -> bool:
@@ -114,32 +128,49 @@ def _given(name: str) -> bool:
 
 
 def _echo_table(
-    request: EstimateRequest, sessions: list[dict[str, Any]], notes: list[str], fmt: str
+    request: EstimateRequest, sessions: list[dict[str, Any]], notes: list[str], fmt: str, lang: str
 ) -> None:
-    """The sessions as a table (or markdown)."""
-    from ketacost._money import Money
-    from ketacost._render import Report, Table, usd
+    """The sessions as a table (or markdown), in ``lang``."""
+    from datetime import date
 
+    from ketacost._i18n import translator
+    from ketacost._money import Money
+    from ketacost._render import Report, Table, day, usd
+
+    t = translator(lang, "cli")
     rows = tuple(
         (
             str(s["number"]),
-            s["date"],
-            s["day"],
+            day(date.fromisoformat(s["date"]), lang),
+            t.date(date.fromisoformat(s["date"]), "weekday"),
             s["phase"],
             s["description"],
-            f"{s['minutes']} min" if s["minutes"] else "",
+            t.gettext("{n} min").format(n=s["minutes"]) if s["minutes"] else "",
             usd(Money(s["patient"])),
-            f"moved from {s['moved_from']}" if s["moved_from"] else "",
+            t.gettext("moved from {date}").format(
+                date=day(date.fromisoformat(s["moved_from"]), lang)
+            )
+            if s["moved_from"]
+            else "",
         )
         for s in sessions
     )
     table = Table(
-        "Sessions",
-        ("#", "Date", "Day", "Phase", "Session", "Length", "You pay", "Note"),
+        t.gettext("Sessions"),
+        (
+            "#",
+            t.gettext("Date"),
+            t.gettext("Day"),
+            t.gettext("Phase"),
+            t.gettext("Session"),
+            t.gettext("Length"),
+            t.gettext("You pay"),
+            t.gettext("Note"),
+        ),
         rows,
         frozenset({0, 5, 6}),
     )
-    title = f"Schedule at {request.clinic.name}"
+    title = t.gettext("Schedule at {clinic}").format(clinic=request.clinic.name)
     echo_report(Report(title=title, tables=(table,), notes=tuple(notes)), fmt)
 
 
