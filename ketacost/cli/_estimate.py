@@ -5,6 +5,7 @@ Each command imports the library inside its function: ``ketacost --help`` builds
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -152,9 +153,12 @@ def estimate(
     elif fmt == "csv":
         click.echo(render_csv(result), nl=False)
     else:
-        echo_report(estimate_report(result, lang=lang), fmt)
+        report = estimate_report(result, lang=lang)
         if request.good_faith is not None:
-            click.echo(good_faith_due(request, result))
+            # A note of the report, so that it wraps to the terminal as the others do.
+            notes = (*report.notes, good_faith_due(request, result))
+            report = dataclasses.replace(report, notes=notes)
+        echo_report(report, fmt)
 
 
 def good_faith_due(request: EstimateRequest, result: Estimate) -> str:

@@ -6,6 +6,7 @@ import io
 import os
 import shutil
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -114,7 +115,8 @@ def render_rich(report: Report, *, width: int, color: bool) -> str:
     for t in report.tables:
         last = len(t.rows) - 1
         bold_last = t.total_last
-        if _table_width(t) > width:
+        widths = _fit_widths(t, width)
+        if widths is None:
             console.print()
             console.print(Text(t.title, style="bold"))
             for n, row in enumerate(t.rows):
@@ -122,16 +124,17 @@ def render_rich(report: Report, *, width: int, color: bool) -> str:
             console.print()
             continue
         table = Table(title=t.title, box=box.SIMPLE_HEAVY, title_justify="left")
-        for i, header in enumerate(t.headers):
+        for i, (header, column_width) in enumerate(zip(t.headers, widths, strict=True)):
             if i in t.right:
+                # Never wrapped, so its header is wrapped here to the widest amount.
                 table.add_column(
-                    header,
+                    "\n".join(textwrap.wrap(header, column_width)) or header,
                     justify="right",
                     no_wrap=True,
-                    min_width=_numeric_width(t, i),
+                    width=column_width,
                 )
             else:
-                table.add_column(header, justify="left", overflow="fold")
+                table.add_column(header, justify="left", overflow="fold", width=column_width)
         for n, row in enumerate(t.rows):
             style = "bold" if bold_last and n == last else None
             table.add_row(*(Text(c) for c in row), style=style)
@@ -177,17 +180,33 @@ def _longest_word(t: Any, i: int) -> int:
     )
 
 
-def _table_width(t: Any) -> int:
-    """The least width at which a table's amounts fit whole and its text wraps at words.
+def _fit_widths(t: Any, width: int) -> list[int] | None:
+    """Each column's width for a table ``width`` wide, or None when it cannot fit.
 
-    A text column gets its longest word, at most :data:`_TEXT_MIN` characters; each column
-    has a space of padding each side and a separator, and the box its two edges.
+    An amount column is as wide as its widest amount (and its header's longest word); a text
+    column as its longest cell, narrowed widest first while the table is too wide, never
+    below its longest word or :data:`_TEXT_MIN`. Each column has a space of padding each
+    side and a separator, and the box its two edges (rich's own narrowing would cut amounts
+    once the text columns are all the same width).
     """
-    cells = sum(
-        _numeric_width(t, i) if i in t.right else min(_longest_word(t, i), _TEXT_MIN)
-        for i in range(len(t.headers))
-    )
-    return cells + 3 * len(t.headers) + 2
+    room = width - (3 * len(t.headers) + 2)
+    widths: list[int] = []
+    least: list[int] = []
+    for i, header in enumerate(t.headers):
+        if i in t.right:
+            widths.append(_numeric_width(t, i))
+            least.append(widths[-1])
+        else:
+            widths.append(max(len(text) for text in (header, *(r[i] for r in t.rows))) or 1)
+            least.append(min(_longest_word(t, i), _TEXT_MIN) or 1)
+    if sum(least) > room:
+        return None
+    while sum(widths) > room:
+        widest = max(
+            (i for i in range(len(widths)) if widths[i] > least[i]), key=lambda i: widths[i]
+        )
+        widths[widest] -= 1
+    return widths
 
 
 def echo_report(report: Report, fmt: str) -> None:
