@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ._comparison import Comparison, ComparisonRow
-from ._estimate import Coordination, Estimate, EstimateLine, RangeDriver, Totals
+from ._estimate import Coordination, Estimate, RangeDriver, Totals
 from ._i18n import N_, Translator, translator
 from ._money import Money
 from ._plain import describe, not_covered_reason
@@ -218,13 +218,12 @@ def self_pay_notes(estimate: Estimate, *, lang: str = "en") -> list[str]:
         )
     insured = [i for i in estimate.self_pay_items if i.billed_as == "not covered"]
     if insured:
-        lines = {(ln.code, ln.description): ln for ln in estimate.lines()}
+        # The engine's name and the code of each item: what the patient asks the clinic's
+        # Good Faith Estimate for (the notes [1], [2] above say the same charges in words).
         listed = "; ".join(
-            tr.ngettext("{what}, {n} time, {price}", "{what}, {n} times, {price}", i.lines).format(
-                what=_item_words(lines.get((i.code, i.description)), i.description, lang),
-                n=i.lines,
-                price=usd(i.price),
-            )
+            tr.ngettext(
+                "{what} ({code}), {n} time, {price}", "{what} ({code}), {n} times, {price}", i.lines
+            ).format(what=i.description, code=i.code, n=i.lines, price=usd(i.price))
             for i in insured
         )
         if estimate.coordination:
@@ -241,11 +240,6 @@ def self_pay_notes(estimate: Estimate, *, lang: str = "en") -> list[str]:
             )
         out.append(text.format(items=listed))
     return out
-
-
-def _item_words(line: EstimateLine | None, description: str, lang: str) -> str:
-    """A billed item in a patient's words (:func:`ketacost._plain.describe`)."""
-    return describe(line, lang) if line is not None else description
 
 
 def _coverage_key(estimate: Estimate, lang: str) -> tuple[dict[int, str], list[str]]:

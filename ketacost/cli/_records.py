@@ -252,15 +252,7 @@ def records_reestimate(
         for w in r.warnings_removed:
             click.echo(f"    warning gone: {w}")
     changed = sum(r.status in ("changed", "error") for r in results)
-    click.echo(
-        english()
-        .ngettext(
-            "{changed} of {n} stored estimate changes.",
-            "{changed} of {n} stored estimates change.",
-            len(results),
-        )
-        .format(changed=changed, n=len(results))
-    )
+    click.echo(f"{changed} of {len(results)} stored estimates change.")
     return EXIT_PROBLEMS if changed else 0
 
 
@@ -277,26 +269,11 @@ def records_purge(today: datetime | None, record_id: str | None, db_url: str | N
     """Delete the GFEs past their keep-until date; never one inside it (exit 2 if asked)."""
     with _open(db_url) as rec:
         result = rec.purge(today.date() if today else None, record_id=record_id)
-    en = english()
-    deleted = len(result.deleted)
-    click.echo(
-        en.ngettext(
-            "Deleted {n} record past retention; {kept} kept.",
-            "Deleted {n} records past retention; {kept} kept.",
-            deleted,
-        ).format(n=deleted, kept=result.kept)
-    )
+    click.echo(f"Deleted {len(result.deleted)} record(s) past retention; {result.kept} kept.")
     for gfe_id in result.deleted:
         click.echo(f"  deleted {gfe_id}")
     if result.estimates_deleted:
-        n = len(result.estimates_deleted)
-        click.echo(
-            en.ngettext(
-                "Deleted {n} estimate saved without a GFE.",
-                "Deleted {n} estimates saved without a GFE.",
-                n,
-            ).format(n=n)
-        )
+        click.echo(f"Deleted {len(result.estimates_deleted)} estimate(s) saved without a GFE.")
     for estimate_id in result.estimates_deleted:
         click.echo(f"  deleted estimate {estimate_id}")
 
