@@ -19,6 +19,7 @@ from ._estimate import Coordination, Estimate, RangeDriver, Totals
 from ._i18n import N_, Translator, translator
 from ._money import Money
 from ._plain import describe, not_covered_reason
+from ._request import EstimateRequest
 
 __all__ = [
     "COMPARISON_COLUMNS",
@@ -392,10 +393,38 @@ def _range_input(driver: RangeDriver, tr: Translator) -> str:
     return driver.description[:1].upper() + driver.description[1:]
 
 
-def range_notes(estimate: Estimate, *, lang: str = "en") -> list[str]:
+def _outside_notes(request: EstimateRequest, tr: Translator) -> list[str]:
+    """A sessions unknown whose range leaves out the plan's own count (the expected case)."""
+    out: list[str] = []
+    for s in request.unknowns.sessions if request.unknowns else ():
+        planned = next(
+            (
+                p.count
+                for i, p in enumerate(request.plan.phases)
+                if (p.name or f"phase {i + 1}") == s.phase
+            ),
+            None,
+        )
+        if planned is not None and not s.low <= planned <= s.high:
+            out.append(
+                tr.ngettext(
+                    "The plan has {n} session in {phase}, outside the {low} to {high} given as "
+                    "not known yet; the expected figure is for {n}.",
+                    "The plan has {n} sessions in {phase}, outside the {low} to {high} given as "
+                    "not known yet; the expected figure is for {n}.",
+                    planned,
+                ).format(n=planned, phase=s.phase, low=s.low, high=s.high)
+            )
+    return out
+
+
+def range_notes(
+    estimate: Estimate, *, lang: str = "en", request: EstimateRequest | None = None
+) -> list[str]:
     """The low/expected/high range of what the patient pays, and the input driving each.
 
-    An input whose values all give the same cost is said not to change it.
+    An input whose values all give the same cost is said not to change it. With the
+    ``request``, a sessions unknown whose range leaves out the plan's own count says so.
     """
     tr = _t(lang)
     r = estimate.range
@@ -425,7 +454,7 @@ def range_notes(estimate: Estimate, *, lang: str = "en") -> list[str]:
                 high_value=_range_value(estimate, d, d.high_value, tr),
             )
         )
-    return out
+    return out + (_outside_notes(request, tr) if request is not None else [])
 
 
 def assistance_notes(estimate: Estimate, *, lang: str = "en") -> list[str]:
@@ -564,12 +593,15 @@ def _network_words(network: str, tr: Translator) -> str:
     return tr.gettext("{network} network").format(network=network)
 
 
-def estimate_report(estimate: Estimate, *, lang: str = "en") -> Report:
+def estimate_report(
+    estimate: Estimate, *, lang: str = "en", request: EstimateRequest | None = None
+) -> Report:
     """The estimate as a report: visits, plan years and totals, and what each charge is.
 
     With a second payer (coordination of benefits), both tables gain its column after the
     plan's, and the notes say what it paid and how. ``lang``: ``en`` or ``es`` (the
-    patient-facing words; amounts are the same exact figures in both).
+    patient-facing words; amounts are the same exact figures in both). ``request``: the
+    request estimated, for what the range notes say of its unknowns.
     """
     tr = _t(lang)
     self_pay = is_self_pay(estimate)
@@ -666,7 +698,7 @@ def estimate_report(estimate: Estimate, *, lang: str = "en") -> Report:
             *secondary_notes(estimate, lang=lang),
             *self_pay_notes(estimate, lang=lang),
             *assistance_notes(estimate, lang=lang),
-            *range_notes(estimate, lang=lang),
+            *range_notes(estimate, lang=lang, request=request),
         ),
         warnings=estimate.warnings,
         footer=footer,

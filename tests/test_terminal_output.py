@@ -222,6 +222,14 @@ def test_a_sessions_unknown_reports_session_counts(tmp_path: Path) -> None:
     text = "\n".join(range_notes(est))
     assert "if 22" not in text
     assert "with 6 sessions" in text and "with 22 sessions (as planned)" in text
+    # With the request, the note says the plan's own count is outside the range given.
+    request = ketacost.load_request(path)
+    told = "\n".join(range_notes(est, request=request))
+    assert (
+        "The plan has 22 sessions in boosters, outside the 6 to 12 given as not known yet; "
+        "the expected figure is for 22."
+    ) in told
+    assert "outside the 6 to 12" in run("--plain", "estimate", path).stdout
     one = _iv_request(tmp_path, "self-pay", "  sessions: [{phase: boosters, low: 1, high: 3}]\n")
     text = "\n".join(range_notes(ketacost.estimate(ketacost.load_request(one))))
     assert "with 1 session," in text and not re.search(r"(?<!\d)1 sessions", text)

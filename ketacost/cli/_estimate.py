@@ -153,7 +153,7 @@ def estimate(
     elif fmt == "csv":
         click.echo(render_csv(result), nl=False)
     else:
-        report = estimate_report(result, lang=lang)
+        report = estimate_report(result, lang=lang, request=request)
         if request.good_faith is not None:
             # A note of the report, so that it wraps to the terminal as the others do.
             notes = (*report.notes, good_faith_due(request, result))
