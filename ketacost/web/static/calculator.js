@@ -1,6 +1,8 @@
 /* ketacost calculator page: reads the form, asks POST v1/estimate (same origin), shows the
  * answer. No library, no build step, no request to any other origin. Money arrives as
- * strings with two decimals ("1234.50") and is only formatted here, never computed with. */
+ * strings with two decimals ("1234.50") and is only formatted here, never computed with.
+ * Every word shown comes from the page's JSON (`messages`, `plurals`: the calculator
+ * catalog in the page's language) or from the answer (in the language the page asks for). */
 "use strict";
 
 (function () {
@@ -10,12 +12,28 @@
   const SVG = "http://www.w3.org/2000/svg";
   const payers = new Map(data.payers.map((p) => [p.id, p]));
   const treatments = new Map(data.treatments.map((t) => [t.id, t]));
+  const lang = data.lang || document.documentElement.lang || "en";
+  const locale = data.locale || "en-US";
 
+  // A message of the page's language with its {placeholders} filled in.
+  function fmt(key, vars) {
+    const text = (data.messages && data.messages[key]) || key;
+    return text.replace(/\{([a-z_]+)\}/g, (all, name) => (vars && name in vars ? String(vars[name]) : all));
+  }
+
+  // The form of a counted message: [one, other] (English and Spanish below a million).
+  function plural(key, n, vars) {
+    const [one, other] = data.plurals[key];
+    const text = n === 1 ? one : other;
+    return text.replace(/\{([a-z_]+)\}/g, (all, name) => (name === "n" ? String(n) : name in vars ? String(vars[name]) : all));
+  }
+
+  // "$1,234.50" from the answer's exact string "1234.5": never through a float.
   function money(text) {
     const negative = text.startsWith("-");
     const [whole, cents] = text.replace("-", "").split(".");
     const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-    return (negative ? "-$" : "$") + grouped + "." + (cents || "00");
+    return (negative ? "-$" : "$") + grouped + "." + (cents || "00").padEnd(2, "0");
   }
 
   function cents(text) {
@@ -24,11 +42,28 @@
     return text.startsWith("-") ? -value : value;
   }
 
-  function longDate(iso) {
+  // Dates arrive as ISO days ("2026-11-26") and are shown in the page's language.
+  const formats = {
+    long: new Intl.DateTimeFormat(locale, { year: "numeric", month: "long", day: "numeric", timeZone: "UTC" }),
+    medium: new Intl.DateTimeFormat(locale, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" }),
+    month: new Intl.DateTimeFormat(locale, { year: "numeric", month: "short", timeZone: "UTC" }),
+  };
+
+  function isoDay(iso) {
     const [y, m, d] = iso.split("-").map(Number);
-    return new Date(Date.UTC(y, m - 1, d)).toLocaleDateString("en-US", {
-      year: "numeric", month: "short", day: "numeric", timeZone: "UTC",
-    });
+    return new Date(Date.UTC(y, m - 1, d));
+  }
+
+  function longDate(iso) {
+    return formats.long.format(isoDay(iso));
+  }
+
+  function mediumDate(iso) {
+    return formats.medium.format(isoDay(iso));
+  }
+
+  function capital(text) {
+    return text.charAt(0).toLocaleUpperCase(locale) + text.slice(1);
   }
 
   function el(tag, attrs, ...children) {
@@ -51,6 +86,7 @@
     return checked ? checked.value : null;
   }
 
+  // No insurance is chosen until the patient chooses one: the plan's questions wait for it.
   function syncForm() {
     const treatment = treatments.get($("treatment").value);
     if (treatment) $("treatment-description").textContent = treatment.description;
@@ -65,7 +101,7 @@
   function syncOther(ids) {
     const select = $("other_coverage");
     const kept = select.value;
-    const options = [el("option", { value: "none" }, "No other coverage")];
+    const options = [el("option", { value: "none" }, fmt("no_other"))];
     for (const id of ids) {
       const other = payers.get(id);
       if (other) options.push(el("option", { value: id }, other.name));
@@ -112,9 +148,9 @@
       const input = e.field ? $(e.field) : null;
       if (input) input.setAttribute("aria-invalid", "true");
       const label = input ? form.querySelector(`label[for="${e.field}"]`) : null;
-      return (label ? label.textContent.trim() : e.field || "request") + ": " + e.detail;
+      return (label ? label.textContent.trim() : e.field || fmt("request")) + ": " + e.detail;
     });
-    box.textContent = lines.length ? lines.join(" ") : (problem.detail || problem.title || "Something went wrong.");
+    box.textContent = lines.length ? lines.join(" ") : (problem.detail || problem.title || fmt("wrong"));
     box.hidden = false;
   }
 
@@ -129,9 +165,7 @@
     }
     const busy = response.status === 503 || response.status === 429;
     return {
-      detail: busy
-        ? `The calculator is busy (HTTP ${response.status}). Please try again in a minute.`
-        : `The calculator answered with an error (HTTP ${response.status}). Please try again later.`,
+      detail: fmt(busy ? "busy" : "failed", { status: response.status }),
     };
   }
 
@@ -142,7 +176,7 @@
     button.disabled = true;
     $("form-error").hidden = true;
     try {
-      const response = await fetch("v1/estimate", {
+      const response = await fetch("v1/estimate?lang=" + encodeURIComponent(lang), {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
         body: JSON.stringify(body()),
@@ -153,7 +187,7 @@
       }
       render(await response.json());
     } catch (err) {
-      showError({ detail: "The calculator could not be reached. Check your connection and try again." });
+      showError({ detail: fmt("unreachable") });
     } finally {
       button.disabled = false;
     }
@@ -177,98 +211,145 @@
     }
   }
 
+  let shown = null; // the answer on screen (the chart is drawn again when its width changes)
+
   function render(answer) {
     const s = answer.summary;
     const est = answer.estimate;
-    const cases = answer.range ? answer.range.cases : null;
-    const treatment = answer.treatment ? answer.treatment.name : "Your plan";
+    const range = answer.range || null;
+    const cases = range ? range.cases : null;
+    const treatment = answer.treatment ? answer.treatment.name : fmt("your_plan");
     const second = s.second_payer_name || null;
-    $("results-for").textContent =
-      `${treatment}, ${est.payer_name}` + (second ? ` and ${second}` : "") +
-      (est.network === "out" ? " (out of network)" : "") + `, starting ${longDate(s.start)}.`;
+    let insurance = est.payer_name;
+    if (second) insurance = fmt("insurance_and_second", { insurance, second });
+    if (est.network === "out") insurance = fmt("out_of_network", { insurance });
+    $("results-for").textContent = fmt("results_for", { treatment, insurance, date: longDate(s.start) });
     card("first-session", s.first_session, cases, "first_session");
     card("first-month", s.first_month, cases, "first_month");
     card("first-year", s.first_year, cases, "first_year");
-    $("first-session-note").textContent = `${s.first_session_label}, ${longDate(s.first_session_date)}`;
-    $("first-month-note").textContent = `Visits before ${longDate(s.first_month_end)}`;
-    $("first-year-note").textContent =
-      `${s.first_year_visits} visits before ${longDate(s.first_year_end)}; your plan pays ` +
-      money(s.first_year_plan_pays) +
-      (second ? `, ${second} pays ${money(s.first_year_second_payer_pays)}` : "");
-
-    const range = $("range");
-    range.replaceChildren();
-    if (answer.range) {
-      range.append(el("p", {}, el("strong", {}, "Not known yet: " + answer.range.unknown + ". ")),
-        el("p", {}, `Your first year costs between ${money(answer.range.low)} and ${money(answer.range.high)}:`));
-      const list = el("ul");
-      for (const c of answer.range.cases) list.append(el("li", {}, `${money(c.first_year)} ${c.label}`));
-      range.append(list, el("p", {}, "The table and chart below show the higher amount."));
+    $("first-session-note").textContent = fmt("first_session_note", { label: s.first_session_label, date: longDate(s.first_session_date) });
+    $("first-month-note").textContent = fmt("first_month_note", { date: longDate(s.first_month_end) });
+    // What the plan pays belongs to one case: under a range it is said per case, below.
+    const yearNote = [plural("first_year_visits", s.first_year_visits, { date: longDate(s.first_year_end) })];
+    if (range) {
+      yearNote.push(fmt("range_year_note"));
+    } else {
+      yearNote.push(fmt("plan_pays", { amount: money(s.first_year_plan_pays) }));
+      if (second) yearNote.push(fmt("second_pays", { name: second, amount: money(s.first_year_second_payer_pays) }));
     }
-    range.hidden = !answer.range;
+    $("first-year-note").textContent = yearNote.join("; ");
+
+    const box = $("range");
+    box.replaceChildren();
+    if (range) {
+      box.append(el("p", {}, el("strong", {}, fmt("range_unknown", { unknown: range.unknown }))),
+        el("p", {}, fmt("range_between", { low: money(range.low), high: money(range.high) })));
+      const list = el("ul");
+      for (const c of range.cases) {
+        const vars = { amount: money(c.first_year), label: c.label };
+        list.append(el("li", {}, c.first_year_plan_pays
+          ? fmt("range_case_plan", { ...vars, plan: money(c.first_year_plan_pays) })
+          : fmt("range_case", vars)));
+      }
+      box.append(list, el("p", {}, fmt("range_shown")));
+    }
+    box.hidden = !range;
     const cash = $("cash");
-    cash.textContent = s.self_pay_instead
-      ? `Paying the clinic's self-pay prices for the whole plan would cost ${money(s.self_pay_instead)}, ` +
-        `less than the ${money(s.total)} through your plan. Ask the clinic for a Good Faith Estimate; ` +
-        "care paid in cash does not count toward your deductible or out-of-pocket maximum."
-      : "";
+    cash.textContent = s.self_pay_instead ? fmt("cash", { cash: money(s.self_pay_instead), total: money(s.total) }) : "";
     cash.hidden = !s.self_pay_instead;
 
-    renderChart(s);
-    renderTable(est, s, second);
+    const phases = (answer.treatment && data.phases && data.phases[answer.treatment.id]) || {};
+    renderTable(est, s, second, explanationsOf(answer), phases);
     const assumptions = $("assumptions");
     assumptions.replaceChildren(...answer.assumptions.map((a) => el("li", {}, a)));
     $("warnings").replaceChildren(...est.warnings.map((w) => el("li", {}, w)));
 
     $("results").hidden = false;
+    shown = s;
+    renderChart(s); // once the figure is laid out: the chart is drawn at its own width
     $("results-title").focus();
     postHeight();
   }
 
-  function breakdown(visit) {
-    const t = visit.totals;
-    const parts = [];
-    const names = [["copay", "copay"], ["deductible", "deductible"], ["coinsurance", "coinsurance"],
-      ["non_covered", "not covered"], ["balance_bill", "balance bill"]];
-    for (const [key, name] of names) if (cents(t[key]) !== 0) parts.push(`${name} ${money(t[key])}`);
-    if (t.assistance && cents(t.assistance) !== 0) parts.push(`less ${money(t.assistance)} from a savings program`);
-    if (parts.length === 0) parts.push("nothing");
-    const details = el("details", {}, el("summary", {}, parts.join(", ")));
-    const list = el("ul");
-    for (const line of visit.lines) {
-      const why = line.covered ? line.explanation.join(" ") : (line.reason || line.explanation.join(" "));
-      list.append(el("li", {}, `${line.code} ${line.description}: ${why}`));
+  // Per visit number, the plain-language lines of the answer ({what, why, details,
+  // not_covered}); an answer without them (an older server) falls back to the lines.
+  function explanationsOf(answer) {
+    const byVisit = new Map();
+    for (const v of answer.explanations || []) byVisit.set(v.visit, v.lines);
+    if (byVisit.size) return byVisit;
+    for (const v of answer.estimate.visits) {
+      byVisit.set(v.number, v.lines.map((line) => ({
+        what: line.description,
+        why: line.covered ? "" : (line.reason || ""),
+        details: `${line.code}: ${line.explanation.join(" ")}`,
+        not_covered: line.covered ? null : (line.reason || ""),
+      })));
     }
-    details.append(list);
-    return details;
+    return byVisit;
   }
 
-  function renderTable(est, s, second) {
+  function breakdown(visit, lines) {
+    const t = visit.totals;
+    const parts = [];
+    for (const key of ["copay", "deductible", "coinsurance", "non_covered", "balance_bill"]) {
+      if (cents(t[key]) !== 0) parts.push(fmt(key, { amount: money(t[key]) }));
+    }
+    if (t.assistance && cents(t.assistance) !== 0) parts.push(fmt("assistance", { amount: money(t.assistance) }));
+    if (parts.length === 0) parts.push(fmt("nothing"));
+    const cell = [el("span", { class: "breakdown" }, capital(parts.join(", ")))];
+    if (lines && lines.length) {
+      const why = el("details", { class: "why" }, el("summary", {}, fmt("why")));
+      const list = el("ul");
+      for (const line of lines) {
+        const item = el("li", {}, el("strong", {}, line.what));
+        if (line.why) item.append(": " + line.why);
+        list.append(item);
+      }
+      const codes = el("details", { class: "codes" }, el("summary", {}, fmt("codes")));
+      codes.append(el("ul", {}, ...lines.map((line) => el("li", {}, line.details))));
+      why.append(list, codes);
+      cell.push(why);
+    }
+    return cell;
+  }
+
+  function renderTable(est, s, second, explanations, phases) {
     const tbody = $("visits").tBodies[0];
     const cumulative = new Map(s.series.map((p) => [p.visit, p.cumulative_patient]));
     const column = $("second-col");
     column.hidden = !second;
-    column.textContent = second ? `${second} pays` : "Other coverage pays";
-    // a second payer's amount is left out of a visit's totals when it is zero
-    const secondCell = (v) => second ? [el("td", { class: "num" }, money(v.totals.secondary || "0.00"))] : [];
-    tbody.replaceChildren(...est.visits.map((v) => el("tr", {},
-      el("td", {}, String(v.number)),
-      el("td", { class: "nowrap" }, longDate(v.date)),
-      el("td", {}, v.phase),
-      el("td", { class: "num" }, money(v.totals.charge)),
-      el("td", { class: "num" }, money(v.totals.payer)),
+    column.textContent = second ? fmt("second_col", { name: second }) : fmt("other_col");
+    // On a phone each visit is a card: every cell says its column's name (data-label), and
+    // the roles keep it a table for screen readers whatever its CSS display.
+    const labels = [...$("visits").tHead.rows[0].cells].filter((c) => !c.hidden).map((c) => c.textContent);
+    const cell = (i, attrs, ...content) => el("td", { ...attrs, role: "cell", "data-label": labels[i] }, ...content);
+    const secondCell = (v) => second ? [cell(5, { class: "num" }, money(v.totals.secondary || "0.00"))] : [];
+    const k = second ? 1 : 0;
+    tbody.replaceChildren(...est.visits.map((v) => el("tr", { role: "row" },
+      el("td", { class: "visit", role: "cell", "data-label": fmt("visit_col") }, String(v.number)),
+      cell(1, { class: "nowrap date" }, mediumDate(v.date)),
+      cell(2, { class: "session" }, capital(phases[v.phase] || v.phase)),
+      cell(3, { class: "num" }, money(v.totals.charge)),
+      cell(4, { class: "num" }, money(v.totals.payer)),
       ...secondCell(v),
-      el("td", { class: "num" }, money(v.totals.patient_net)),
-      el("td", {}, breakdown(v)),
-      el("td", { class: "num" }, money(cumulative.get(v.number))),
+      cell(5 + k, { class: "num you-pay" }, money(v.totals.patient_net)),
+      cell(6 + k, { class: "what" }, ...breakdown(v, explanations.get(v.number))),
+      cell(7 + k, { class: "num" }, money(cumulative.get(v.number))),
     )));
   }
 
+  // The chart is drawn in the figure's own pixels (its viewBox is its width), so the labels
+  // are as large on a phone as on a desktop; it is drawn again when the width changes.
   function renderChart(s) {
     const chart = $("chart");
     chart.replaceChildren();
-    const W = 640, H = 320, left = 84, right = 20, top = 20, bottom = 44;
-    const day = (iso) => Date.UTC(...iso.split("-").map((n, i) => Number(n) - (i === 1 ? 1 : 0))) / 864e5;
+    const width = Math.round(chart.parentElement.getBoundingClientRect().width) || 640;
+    const W = Math.max(280, width);
+    const H = W < 520 ? 260 : 320;
+    chart.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    chart.dataset.width = String(W);
+    const right = 16, top = 20, bottom = 40;
+    const day = (iso) => isoDay(iso).getTime() / 864e5;
     const t0 = day(s.start), t1 = day(s.first_year_end);
     const points = s.series.filter((p) => day(p.date) < t1);
     const top100 = Math.max(1, ...points.map((p) => Math.ceil(cents(p.cumulative_patient) / 100)));
@@ -278,21 +359,30 @@
     const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude)
       .find((v) => v >= raw && v >= 1 && Number.isInteger(v));
     const maxCents = step * 4 * 100;
+    chart.append(svg("title", {}, fmt("chart_title")));
+    // the dollar labels first: the left margin is the widest of them
+    const amounts = [0, 1, 2, 3, 4].map((i) =>
+      svg("text", { class: "y-amount", "text-anchor": "end" }, money(String(Math.round(step * i)) + ".00").slice(0, -3)));
+    for (const t of amounts) chart.append(t);
+    const left = 12 + Math.ceil(Math.max(...amounts.map((t) => t.getComputedTextLength())));
     const x = (d) => left + ((d - t0) / (t1 - t0)) * (W - left - right);
     const y = (c) => H - bottom - (c / maxCents) * (H - top - bottom);
-    chart.append(svg("title", {}, "Cumulative cost to you over the first year"));
-    for (let i = 0; i <= 4; i++) {
+    amounts.forEach((t, i) => {
       const c = step * i * 100;
-      chart.append(svg("line", { class: "grid", x1: left, x2: W - right, y1: y(c), y2: y(c) }));
-      chart.append(svg("text", { class: "y-amount", x: left - 6, y: y(c) + 5, "text-anchor": "end" },
-        money(String(Math.round(step * i)) + ".00").slice(0, -3)));
-    }
-    for (let m = 0; m <= 12; m += 3) {
-      const [yy, mm, dd] = s.start.split("-").map(Number);
+      chart.insertBefore(svg("line", { class: "grid", x1: left, x2: W - right, y1: y(c), y2: y(c) }), t);
+      t.setAttribute("x", left - 6);
+      t.setAttribute("y", y(c) + 5);
+    });
+    // months with their year ("Nov 2026", never "Nov 26"): every 3 months, every 6 on a phone
+    const every = W < 520 ? 6 : 3;
+    const [yy, mm, dd] = s.start.split("-").map(Number);
+    for (let m = 0; m <= 12; m += every) {
       const tick = Date.UTC(yy, mm - 1 + m, Math.min(dd, 28)) / 864e5;
       chart.append(svg("line", { class: "axis", x1: x(tick), x2: x(tick), y1: H - bottom, y2: H - bottom + 5 }));
-      chart.append(svg("text", { x: x(tick), y: H - bottom + 24, "text-anchor": "middle" },
-        new Date(tick * 864e5).toLocaleDateString("en-US", { month: "short", year: "2-digit", timeZone: "UTC" })));
+      const label = svg("text", { class: "x-month", x: x(tick), y: H - bottom + 24, "text-anchor": "middle" },
+        formats.month.format(new Date(tick * 864e5)));
+      chart.append(label);
+      inside(label, W);
     }
     chart.append(svg("line", { class: "axis", x1: left, x2: W - right, y1: H - bottom, y2: H - bottom }));
     chart.append(svg("line", { class: "axis", x1: left, x2: left, y1: top, y2: H - bottom }));
@@ -310,20 +400,30 @@
       chart.append(svg("circle", { class: "dot", cx: x(day(p.date)), cy: y(cents(p.cumulative_patient)), r: 3 }));
     }
     const described = [];
-    const names = { deductible: "Deductible met", out_of_pocket_max: "Out-of-pocket maximum reached" };
+    const names = { deductible: fmt("deductible_met"), out_of_pocket_max: fmt("oop_reached") };
     let labelRow = 0;
     for (const m of s.milestones) {
       if (day(m.date) >= t1) continue;
       const mx = x(day(m.date));
       chart.append(svg("line", { class: m.kind, x1: mx, x2: mx, y1: top, y2: H - bottom, "data-kind": m.kind }));
       const anchor = mx > W / 2 ? "end" : "start";
-      chart.append(svg("text", { class: m.kind, x: mx + (anchor === "end" ? -4 : 4), y: top + 14 + 18 * labelRow++, "text-anchor": anchor },
-        names[m.kind]));
-      described.push(`${names[m.kind]} (${money(m.amount)}) ${m.met_before_start ? "before the first visit" : "at visit " + m.visit + " on " + longDate(m.date)}.`);
+      const label = svg("text", { class: m.kind, x: mx + (anchor === "end" ? -4 : 4), y: top + 14 + 18 * labelRow++, "text-anchor": anchor },
+        names[m.kind]);
+      chart.append(label);
+      inside(label, W);
+      const vars = { name: names[m.kind], amount: money(m.amount), visit: m.visit, date: longDate(m.date) };
+      described.push(fmt(m.met_before_start ? "milestone_before" : "milestone_at", vars));
     }
     const last = points.length ? points[points.length - 1].cumulative_patient : "0.00";
-    $("chart-desc").textContent =
-      `You pay ${money(last)} in total over ${points.length} visits in the first year. ` + described.join(" ");
+    $("chart-desc").textContent = [fmt("chart_total", { amount: money(last) }),
+      plural("chart_visits", points.length, {}), ...described].join(" ");
+  }
+
+  // Moves a label sideways so that the whole of it is inside the chart (0 to W).
+  function inside(label, W) {
+    const box = label.getBBox();
+    const shift = box.x < 2 ? 2 - box.x : box.x + box.width > W - 2 ? W - 2 - box.x - box.width : 0;
+    if (shift) label.setAttribute("x", Number(label.getAttribute("x")) + shift);
   }
 
   // ---- embedding: tell the page that holds this frame how tall it is ------------------------
@@ -337,9 +437,16 @@
   $("insurance").addEventListener("change", syncForm);
   $("print").addEventListener("click", () => window.print());
   window.addEventListener("beforeprint", () => {
-    for (const d of document.querySelectorAll("#visits details")) d.open = true;
+    for (const d of document.querySelectorAll("#visits details.why")) d.open = true;
   });
-  if (typeof ResizeObserver === "function") new ResizeObserver(postHeight).observe(document.body);
+  if (typeof ResizeObserver === "function") {
+    new ResizeObserver(postHeight).observe(document.body);
+    new ResizeObserver(() => {
+      const drawn = Number($("chart").dataset.width || 0);
+      const now = Math.round($("chart-figure").getBoundingClientRect().width);
+      if (shown && !$("results").hidden && now && Math.abs(now - drawn) > 1) renderChart(shown);
+    }).observe($("chart-figure"));
+  }
   form.addEventListener("submit", submit);
   syncForm();
 })();
