@@ -2,12 +2,15 @@
 Playwright, against uvicorn on 127.0.0.1.
 
 The set-up installs chromium with apt when it is missing and the suite runs as root; otherwise
-the module is skipped with the reason. Screenshots at phone (390 px) and desktop (1280 px)
-widths go to ``artifacts/`` (gitignored).
+the module is skipped with the reason. Screenshots of the calculator in English and Spanish at
+phone (390 px) and desktop (1280 px) widths go to ``artifacts/calculator-{en,es}-{phone,
+desktop}.png`` (gitignored; ``.ci/run`` requires them). axe-core (axe-playwright-python) checks
+the form and the answer in both languages: no serious or critical violation.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -157,11 +160,6 @@ def test_yearly_total_on_the_page_equals_the_library_estimate(server: str, brows
     assert page.evaluate("document.activeElement.id") == "results-title"
 
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "calculator-desktop.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    # nothing overflows a phone's width but the table, which scrolls inside its own box
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=str(ARTIFACTS / "calculator-phone.png"), full_page=True)
     page.emulate_media(media="print")
     assert page.locator("#form").is_hidden()
     assert page.locator("#results").is_visible()
@@ -217,8 +215,12 @@ def test_the_form_works_from_the_keyboard_alone(server: str, browser: object) ->
     assert page.eval_on_selector("#treatment", "s => s.selectedIndex") == 1
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "insurance"
-    # the first insurance listed, the commercial HMO, has other coverage to offer (Medicaid,
-    # a spouse's plan): its question comes next
+    # no insurance is chosen yet: the plan's questions are not asked
+    assert page.eval_on_selector("#insurance", "s => s.value") == ""
+    assert page.locator("#pa-field").is_hidden()
+    page.keyboard.press("ArrowDown")  # the first insurance listed
+    # the commercial HMO has other coverage to offer (Medicaid, a spouse's plan): its
+    # question comes next
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "other_coverage"
     page.keyboard.press("Tab")  # the first radio group shown (network or authorization)
@@ -235,6 +237,7 @@ def test_the_form_works_from_the_keyboard_alone(server: str, browser: object) ->
 def test_a_bad_answer_is_shown_next_to_the_form(server: str, browser: object) -> None:
     page = browser.new_page()  # type: ignore[attr-defined]
     page.goto(f"{server}/calculator")
+    page.select_option("#insurance", "commercial-ppo")
     page.fill("#age", "45")
     page.fill("#deductible_met", "12.345")  # three decimals: the browser's pattern check
     page.click("#submit")
@@ -318,6 +321,7 @@ def test_one_script_tag_embeds_the_calculator_on_an_allowed_origin_only(
         frame = page.frame_locator("iframe")
         if allowed:
             frame.locator("#form").wait_for()
+            frame.locator("#insurance").select_option("none")
             frame.locator("#age").fill("45")
             frame.locator("#submit").click()
             frame.locator("#results:not([hidden])").wait_for()
@@ -384,7 +388,7 @@ def test_an_error_answer_that_is_not_json_is_told_by_its_status(
     # page says so, rather than "could not be reached"
     page = browser.new_page()  # type: ignore[attr-defined]
     page.route(  # type: ignore[attr-defined]
-        "**/v1/estimate",
+        "**/v1/estimate*",
         lambda route: route.fulfill(status=status, body=body, content_type=content_type),
     )
     page.goto(f"{server}/calculator")  # type: ignore[attr-defined]
@@ -394,3 +398,253 @@ def test_an_error_answer_that_is_not_json_is_told_by_its_status(
     shown = page.text_content("#form-error")  # type: ignore[attr-defined]
     assert expected in shown and "could not be reached" not in shown, shown
     page.close()  # type: ignore[attr-defined]
+
+
+# -- issue 16: what a patient sees, in English and Spanish, on a phone and a desktop --------
+#: An amount of money as the page writes it: "$1,234.56", "$40"; a figure with cents that is
+#: not preceded by "$" is an amount shown without its sign.
+_BARE_AMOUNT = re.compile(r"(?<![$\d,.])\d{1,3}(?:,\d{3})*\.\d{2}(?!\.?\d)")
+#: Billing codes: HCPCS (J0013, G2082, S0013) and CPT (90792, 99214) codes.
+_CODE = re.compile(r"\b(?:[A-Z]\d{4}|\d{5})\b")
+
+_LABELS_JS = """() => {
+  const svg = document.getElementById('chart');
+  const box = svg.getBoundingClientRect();
+  const scale = box.width / svg.viewBox.baseVal.width;
+  return [...svg.querySelectorAll('text')].map(t => {
+    const r = t.getBoundingClientRect();
+    return {text: t.textContent, cls: t.getAttribute('class') || '',
+            px: parseFloat(getComputedStyle(t).fontSize) * scale,
+            left: r.left - box.left, right: box.right - r.right,
+            top: r.top - box.top, bottom: box.bottom - r.bottom};
+  });
+}"""
+
+
+def _axe(page: object, where: str) -> list[str]:
+    """axe-core on the page as it is: the serious or critical violations (the others are
+    printed, for the log)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page).response
+    assert results["passes"] or results["violations"] or results["incomplete"], "axe ran no rule"
+    bad = []
+    for v in results["violations"]:
+        line = f"{where}: {v['id']} ({v['impact']}) on {len(v['nodes'])} node(s): {v['help']}"
+        if v["impact"] in ("serious", "critical"):
+            bad.append(line)
+        else:
+            print("axe:", line)
+    return bad
+
+
+@pytest.fixture(scope="module")
+def answers(server: str, browser: object) -> Iterator[dict[str, object]]:
+    """The calculator filled in and answered once per language (prior authorization not
+    known: the range), the answer the page received kept beside the page."""
+    pages: dict[str, object] = {}
+    for lang in ("en", "es"):
+        page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+        problems: list[str] = []
+        page.on("pageerror", lambda e, p=problems: p.append(str(e)))
+        page.on("console", lambda m, p=problems: p.append(m.text) if m.type == "error" else None)
+        page.goto(f"{server}/calculator?lang={lang}")
+        form_violations = _axe(page, f"{lang} form")
+        _fill(page, "not_sure")
+        with page.expect_response(lambda r: "/v1/estimate" in r.url) as answered:
+            page.click("#submit")
+        response = answered.value
+        page.wait_for_selector("#results:not([hidden])")
+        pages[lang] = {
+            "page": page,
+            "url": response.url,
+            "answer": response.json(),
+            "problems": problems,
+            "form_violations": form_violations,
+        }
+    yield pages
+    for entry in pages.values():
+        entry["page"].close()  # type: ignore[index]
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_calculator_on_a_desktop_and_a_phone(answers: dict[str, object], lang: str) -> None:
+    entry = answers[lang]  # type: ignore[index]
+    page = entry["page"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.wait_for_function(
+        "Math.abs(document.getElementById('chart').viewBox.baseVal.width"
+        " - document.getElementById('chart-figure').clientWidth) <= 1"
+    )
+    page.screenshot(path=str(ARTIFACTS / f"calculator-{lang}-desktop.png"), full_page=True)
+    desktop = page.evaluate(_LABELS_JS)
+    page.set_viewport_size({"width": 390, "height": 844})
+    # the chart is drawn again in the phone's pixels
+    page.wait_for_function(
+        "Math.abs(document.getElementById('chart').viewBox.baseVal.width"
+        " - document.getElementById('chart-figure').clientWidth) <= 1"
+    )
+    page.screenshot(path=str(ARTIFACTS / f"calculator-{lang}-phone.png"), full_page=True)
+    assert entry["problems"] == []
+
+    # no sideways scroll on a phone, and the essential columns of a visit (date, session,
+    # what you pay) are inside the screen without scrolling anything
+    widths = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1] <= 390, widths
+    wrap = page.evaluate(
+        "(() => { const w = document.querySelector('.table-wrap');"
+        " return [w.scrollWidth, w.clientWidth]; })()"
+    )
+    assert wrap[0] <= wrap[1], f"the visits scroll sideways on a phone: {wrap}"
+    for cls in ("date", "session", "you-pay"):
+        box = page.locator(f"#visits tbody tr >> nth=1 >> td.{cls}").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (cls, box)
+
+    # the chart's labels: at least 12 px as rendered (font size times the SVG's scale), every
+    # one inside the chart (the last date was cut off), and the months carry their year
+    phone = page.evaluate(_LABELS_JS)
+    for labels in (desktop, phone):
+        for label in labels:
+            assert label["px"] >= 12, label
+            for side in ("left", "right", "top", "bottom"):
+                assert label[side] >= 0, label
+        months = [lb["text"] for lb in labels if lb["cls"] == "x-month"]
+        assert len(months) >= 3
+        assert all(re.fullmatch(r"\w+\.? \d{4}", m) for m in months), months
+    assert [lb["text"] for lb in phone if lb["cls"] == "x-month"][-1] == (
+        "Jan 2027" if lang == "en" else "ene 2027"
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_every_amount_has_a_dollar_sign_and_the_range_says_only_what_holds(
+    answers: dict[str, object], lang: str
+) -> None:
+    entry = answers[lang]  # type: ignore[index]
+    page, answer = entry["page"], entry["answer"]
+    # open every explanation, so that their amounts are on the page too; the billing codes
+    # stay closed: that view is the engine's trace for the clinic's staff, in its own words
+    page.evaluate(
+        "document.querySelectorAll('#visits details.why').forEach(d => d.open = true);"
+        "document.querySelectorAll('#visits details.codes').forEach(d => d.open = false)"
+    )
+    text = page.inner_text("main")
+    assert _BARE_AMOUNT.findall(text) == []
+    amounts = re.findall(r"\$[0-9][0-9,]*(?:\.[0-9]{2})?", text)
+    assert len(amounts) > 100
+    # the answer's exact strings, formatted: "30619.68" -> "$30,619.68"
+    assert f"${int(answer['range']['high'].split('.')[0]):,}." in page.inner_text("#range")
+    # "not sure" gives a range: what the plan pays belongs to one case, so the first-year
+    # card does not say it; each case says its own
+    note = page.inner_text("#first-year-note")
+    assert "$" not in note, note
+    cases = page.locator("#range li").all_inner_texts()
+    assert len(cases) == len(answer["range"]["cases"]) == 2
+    for shown, case in zip(cases, answer["range"]["cases"], strict=True):
+        if "first_year_plan_pays" in case:
+            plan = case["first_year_plan_pays"]
+            assert f"${int(plan.split('.')[0]):,}.{plan.split('.')[1]}" in shown, shown
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_visits_are_explained_in_words_and_the_codes_kept_for_staff(
+    answers: dict[str, object], lang: str
+) -> None:
+    entry = answers[lang]  # type: ignore[index]
+    page, answer = entry["page"], entry["answer"]
+    assert entry["url"].endswith(f"/v1/estimate?lang={lang}")  # the page asks in its language
+    if "explanations" not in answer:
+        pytest.skip("this server's answer has no plain-language explanations yet")
+    row = page.locator("#visits tbody tr").nth(1)  # the first induction visit
+    row.locator("details.why > summary").click()
+    words = row.locator("details.why > ul").inner_text()
+    expected = answer["explanations"][1]["lines"]
+    for line in expected:
+        assert line["what"] in words and line["why"] in words
+    assert _CODE.findall(words) == [], words  # no code in the patient's words
+    # the codes are there, in the details view for the clinic's staff
+    assert row.locator("details.codes").is_hidden() is False
+    assert row.locator("details.codes").get_attribute("open") is None
+    row.locator("details.codes > summary").click()
+    codes = row.locator("details.codes ul").inner_text()
+    assert _CODE.findall(codes), codes
+    assert answer["lang"] == lang
+
+
+def test_the_spanish_page_is_in_spanish(answers: dict[str, object]) -> None:
+    entry = answers["es"]  # type: ignore[index]
+    page, answer = entry["page"], entry["answer"]
+    assert page.get_attribute("html", "lang") == "es"
+    text = page.inner_text("main")
+    for spanish in (
+        "¿Cuánto me costará el tratamiento?",
+        "Su estimado",
+        "Visita por visita",
+        "Estimación de Buena Fe",
+        "Usted paga",
+    ):
+        assert spanish in text
+    for english in ("Your estimate", "Visit by visit", "You pay", "What we assumed"):
+        assert english not in text
+    # dates in Spanish words: "5 de enero de 2026", months of the table "5 ene 2026"
+    assert "5 de enero de 2026" in page.inner_text("#results-for")
+    assert page.locator("#visits tbody tr").first.locator("td.date").inner_text() == "5 ene 2026"
+    switch = page.locator(".languages a")
+    assert switch.inner_text() == "English" and switch.get_attribute("lang") == "en"
+    if "explanations" in answer:
+        assert "Esketamina" in page.locator("#visits tbody tr").nth(1).inner_text()
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_no_serious_accessibility_violation_on_the_form_or_the_answer(
+    answers: dict[str, object], lang: str
+) -> None:
+    entry = answers[lang]  # type: ignore[index]
+    page = entry["page"]
+    bad = list(entry["form_violations"])
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.evaluate("document.querySelectorAll('#visits details').forEach(d => d.open = true)")
+        bad += _axe(page, f"{lang} answer at {width} px")
+    assert bad == [], "\n".join(bad)
+
+
+def test_no_insurance_is_chosen_for_the_patient(server: str, browser: object) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{server}/calculator")
+    assert page.eval_on_selector("#insurance", "s => s.value") == ""
+    page.fill("#age", "45")
+    page.click("#submit")
+    # the browser asks for it: the form is not sent without an insurance (or "none")
+    assert page.evaluate("document.getElementById('insurance').validity.valueMissing")
+    assert page.locator("#results").is_hidden()
+    page.close()
+
+
+def test_money_is_shown_from_the_answers_string_never_through_a_float(
+    server: str, browser: object
+) -> None:
+    # 90,071,992,547,409.93 cents is beyond a float's exact integers (2**53): a page that
+    # parsed money to a number would show ...409.92 or ...410.00
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    big = "90071992547409.93"
+
+    def enlarge(route: object) -> None:
+        response = route.fetch()  # type: ignore[attr-defined]
+        answer = response.json()
+        answer["summary"]["first_session"] = big
+        answer["estimate"]["visits"][0]["totals"]["patient_net"] = big
+        route.fulfill(response=response, body=json.dumps(answer))  # type: ignore[attr-defined]
+
+    page.route("**/v1/estimate*", enlarge)
+    page.goto(f"{server}/calculator")
+    _fill(page, "approved")
+    page.click("#submit")
+    page.wait_for_selector("#results:not([hidden])")
+    assert page.inner_text("#first-session") == "$90,071,992,547,409.93"
+    first = page.locator("#visits tbody tr").first.locator("td.you-pay").inner_text()
+    assert first == "$90,071,992,547,409.93"
+    page.close()
