@@ -559,7 +559,8 @@ def test_the_visits_are_explained_in_words_and_the_codes_kept_for_staff(
     if "explanations" not in answer:
         pytest.skip("this server's answer has no plain-language explanations yet")
     row = page.locator("#visits tbody tr").nth(1)  # the first induction visit
-    row.locator("details.why > summary").click()
+    page.evaluate("document.querySelectorAll('#visits details').forEach(d => d.open = false)")
+    row.locator("details.why > summary").click()  # "Why" opens the words
     words = row.locator("details.why > ul").inner_text()
     expected = answer["explanations"][1]["lines"]
     for line in expected:
@@ -595,6 +596,7 @@ def test_the_spanish_page_is_in_spanish(answers: dict[str, object]) -> None:
     switch = page.locator(".languages a")
     assert switch.inner_text() == "English" and switch.get_attribute("lang") == "en"
     if "explanations" in answer:
+        page.evaluate("document.querySelectorAll('#visits details').forEach(d => d.open = true)")
         assert "Esketamina" in page.locator("#visits tbody tr").nth(1).inner_text()
 
 
