@@ -150,7 +150,6 @@ SCRIPT_MESSAGES: dict[str, str] = {
     "nothing": N_("nothing"),
     "why": N_("Why"),
     "codes": N_("Billing codes (for the clinic’s staff)"),
-    "not_covered_because": N_("Not covered: {reason}"),
     "visit_col": N_("Visit"),
     "second_col": N_("{name} pays"),
     "other_col": N_("Other coverage pays"),
