@@ -584,7 +584,7 @@ def test_the_spanish_page_is_in_spanish(answers: dict[str, object]) -> None:
         "¿Cuánto me costará el tratamiento?",
         "Su estimado",
         "Visita por visita",
-        "Estimación de Buena Fe",
+        "Estimación de buena fe",
         "Usted paga",
     ):
         assert spanish in text

@@ -171,7 +171,7 @@ def test_the_page_tells_the_right_to_a_good_faith_estimate_and_to_dispute(
     assert "45 CFR 149.610" in text and "45 CFR 149.620" in text
     assert "$400" in text
     assert ("120 calendar days" if lang == "en" else "120 días calendario") in text
-    assert ("Good Faith Estimate" if lang == "en" else "Estimación de Buena Fe") in text
+    assert ("Good Faith Estimate" if lang == "en" else "Estimación de buena fe") in text
     assert ("self-pay" if lang == "en" else "pago por cuenta propia") in text
     assert "1-800-985-3059" in text  # the No Surprises Help Desk
     # no link to another origin (the page's CSP and its privacy promise): the address is text
