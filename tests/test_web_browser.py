@@ -428,6 +428,8 @@ def _axe(page: object, where: str) -> list[str]:
 
     results = Axe().run(page).response
     assert results["passes"] or results["violations"] or results["incomplete"], "axe ran no rule"
+    rules = len(results["passes"]) + len(results["violations"])
+    print(f"axe: {where}: {len(results['violations'])} violation(s) of {rules} rules applied")
     bad = []
     for v in results["violations"]:
         line = f"{where}: {v['id']} ({v['impact']}) on {len(v['nodes'])} node(s): {v['help']}"
