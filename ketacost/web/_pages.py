@@ -218,16 +218,8 @@ def script_messages(lang: Language) -> dict[str, object]:
 
 
 def _treatments(calculator: Calculator, lang: Language) -> dict[str, TreatmentInfo]:
-    """The treatments with their text in ``lang``.
-
-    The calculator's ``treatments_in`` where this version has it; the English listing
-    otherwise.
-    """
-    listing = getattr(calculator, "treatments_in", None)
-    if listing is None:
-        return calculator.treatments
-    translated: dict[str, TreatmentInfo] = listing(lang)
-    return translated
+    """The treatments with their text in ``lang`` (the web config's translations)."""
+    return calculator.treatments_in(lang)
 
 
 def _phase_names(calculator: Calculator, lang: Language) -> dict[str, dict[str, str]]:
