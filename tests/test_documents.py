@@ -824,7 +824,9 @@ def test_superbill_of_the_self_pay_series_defaults_paid_to_the_patient_amount(
     # January: intake 250 + the six package infusions 2,400 = 2,650, all paid.
     assert bill.total_charge == bill.total_paid == ketacost.Money("2650.00")
     assert bill.balance_due == ketacost.Money("0.00")
-    assert bill.issued == estimate.issued
+    # Dated the day of its last visit (2027-01-18), not the estimate's 2026-11-21: a receipt
+    # is never dated before the services it lists as paid (issue 16).
+    assert bill.issued == date(2027, 1, 18) == bill.lines[-1].date
     drug = [ln for ln in bill.lines if ln.code == "J3490"]
     # the clinic's NDC 0409-2051-05 (4-4-2) in its 11-digit 5-4-2 claim form, with the N4
     # qualifier, the unit and the quantity given (35 mg at 100 mg/mL = 0.35 mL)
@@ -937,6 +939,40 @@ def test_superbill_errors(
         build_superbill(request_, estimate, **kwargs)
 
 
+def test_superbill_is_never_dated_before_the_visits_it_lists_as_paid(
+    request_: ketacost.EstimateRequest, estimate: ketacost.Estimate
+) -> None:
+    # The defect (issue 16): the default date was the estimate's (2026-11-21), on a receipt
+    # listing every visit of 2027 as paid.
+    whole = build_superbill(request_, estimate)
+    assert estimate.issued == date(2026, 11, 21)
+    assert whole.issued == whole.lines[-1].date == estimate.visits[-1].date
+    assert all(ln.date <= whole.issued for ln in whole.lines)
+    # An issue date alone lists the visits given by that day: 2027-01-20 takes the intake
+    # (01-04) and the six induction infusions (01-05 to 01-18), not the boosters (02-01 on).
+    january = build_superbill(request_, estimate, issued=date(2027, 1, 20))
+    assert january.issued == date(2027, 1, 20)
+    assert {ln.date for ln in january.lines} == {date(2027, 1, d) for d in (4, 5, 7, 11, 13, 15, 18)}
+    # An end after the issue date is refused, naming the visits and both ways out.
+    with pytest.raises(DocumentError) as exc:
+        build_superbill(request_, estimate, end=date(2027, 2, 10), issued=date(2027, 1, 20))
+    assert str(exc.value) == (
+        "the superbill is dated 2027-01-20, before the visit of 2027-02-01 it would list as "
+        "paid; a superbill is issued on or after the services it lists: give an end date on or "
+        "before 2027-01-20, or an issue date of 2027-02-01 or later"
+    )
+    with pytest.raises(DocumentError, match=r"before 2 of the visits \(2027-02-01 to 2027-03-01\)"):
+        build_superbill(request_, estimate, end=date(2027, 3, 10), issued=date(2027, 1, 20))
+    # Before any visit: nothing to list.
+    with pytest.raises(
+        DocumentError, match="no visit of the estimate falls from the start to 2026-12-01"
+    ):
+        build_superbill(request_, estimate, issued=date(2026, 12, 1))
+    # Issued on the day of the last visit it lists is fine (a receipt at the end of a visit).
+    same_day = build_superbill(request_, estimate, end=date(2027, 1, 18), issued=date(2027, 1, 18))
+    assert same_day.lines[-1].date == same_day.issued
+
+
 @pytest.mark.parametrize(
     ("patient", "message"),
     [
@@ -1028,6 +1064,7 @@ def test_documents_account_for_every_dollar_of_a_self_pay_estimate(
         assert bill.total_charge == est.totals.charge
         assert bill.total_paid == est.totals.patient
         assert len(bill.lines) == sum(len(v.lines) for v in est.visits)
+        assert bill.issued is not None and all(ln.date <= bill.issued for ln in bill.lines)
         rows = list(csv.DictReader(io.StringIO(render_superbill_csv(bill))))
         assert rows[-1]["charge"] == str(est.totals.charge)
 

@@ -309,7 +309,13 @@ def save_gfe_record(
 @_output_option()
 @click.option("--from", "start", type=DATE, default=None, help="First date of service to list.")
 @click.option("--to", "end", type=DATE, default=None, help="Last date of service to list.")
-@click.option("--issued", type=DATE, default=None, help="The superbill's date.")
+@click.option(
+    "--issued",
+    type=DATE,
+    default=None,
+    help="The superbill's date: on or after every visit it lists as paid (without --to it "
+    "lists the visits up to that day; default: the last date of service listed).",
+)
 @payers_option()
 def superbill(
     request_path: Path,

@@ -130,13 +130,18 @@ def build_superbill(
             was paid what the estimate says the patient pays on each line (on a superbill
             request, before the plan's reimbursement: the clinic's self-pay price).
         start: the first date of service to list; default: the estimate's first visit.
-        end: the last date of service to list; default: the estimate's last visit.
-        issued: the superbill's date; default: the estimate's.
+        end: the last date of service to list; default: ``issued`` if given, else the
+            estimate's last visit.
+        issued: the superbill's date. A superbill is a receipt for services given and paid,
+            so it is dated on or after the last date of service it lists, as a billing office
+            issues one (at the end of a visit, or for a month once it is over). Given without
+            ``end``, it lists the visits up to that day; default: the last date of service
+            listed, or the estimate's date if that is later.
 
     Raises:
         DocumentError: the patient's name, birth date or diagnoses are missing, no visit falls
-            in the dates given, a paid date has no visit, or a payment exceeds its visit's
-            charge.
+            in the dates given, ``issued`` is before a date of service ``end`` asks to list,
+            a paid date has no visit, or a payment exceeds its visit's charge.
     """
     patient = request.patient
     if patient.name is None or patient.birth_date is None:
@@ -154,14 +159,33 @@ def build_superbill(
             "does not reimburse a service without one"
         )
     clinic = request.clinic
+    # A superbill lists services already given: never one after its own date.
+    last_day = end if end is not None else issued
     visits = [
         v
         for v in estimate.visits
-        if (start is None or v.date >= start) and (end is None or v.date <= end)
+        if (start is None or v.date >= start) and (last_day is None or v.date <= last_day)
     ]
     if not visits:
-        span = f"{start or 'the start'} to {end or 'the end'}"
+        span = f"{start or 'the start'} to {last_day or 'the end'}"
         raise DocumentError(f"no visit of the estimate falls from {span}")
+    if issued is not None and visits[-1].date > issued:
+        after = [v.date.isoformat() for v in visits if v.date > issued]
+        which = (
+            f"the visit of {after[0]}"
+            if len(after) == 1
+            else f"{len(after)} of the visits ({after[0]} to {after[-1]})"
+        )
+        raise DocumentError(
+            f"the superbill is dated {issued.isoformat()}, before {which} it would list as "
+            "paid; a superbill is issued on or "
+            f"after the services it lists: give an end date on or before {issued.isoformat()}, "
+            f"or an issue date of {visits[-1].date.isoformat()} or later"
+        )
+    if issued is None:
+        # The earliest day the receipt is true: its last date of service (or the estimate's
+        # date, if the visits were given before the estimate was made).
+        issued = max(d for d in (visits[-1].date, estimate.issued) if d is not None)
     payments = {d: _money(m, d.isoformat()) for d, m in (paid or {}).items()}
     unknown = sorted(set(payments) - {v.date for v in visits})
     if unknown:
@@ -213,7 +237,7 @@ def build_superbill(
     total_charge = sum((ln.charge for ln in lines), Money(0))
     total_paid = sum((ln.paid for ln in lines), Money(0))
     return Superbill(
-        issued=issued or estimate.issued,
+        issued=issued,
         provider=party_of(clinic, None),
         patient=SuperbillPatient(
             name=patient.name,
