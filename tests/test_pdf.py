@@ -643,7 +643,9 @@ def test_every_date_in_the_documents_is_on_one_line(
         bill = build_superbill(request_, estimate)
         data = render_superbill_pdf(bill)
         dates = {ln.date for ln in bill.lines}
-        longs = ["November 21, 2026"]
+        # dated its last date of service (issue 16: never before the visits it lists as paid)
+        assert bill.issued == date(2027, 11, 8)
+        longs = ["November 8, 2027"]
     for text in [d.isoformat() for d in sorted(dates)] + longs:
         found = lines_of(data, text)
         assert found and set(found) == {1}, (text, found)
