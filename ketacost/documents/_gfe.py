@@ -18,9 +18,10 @@ from pydantic import Field, model_validator
 
 from ketacost._clinic import Address, Clinic, ContactPerson
 from ketacost._dated import Dated, NoValueInForceError
-from ketacost._estimate import CostRange, Estimate
+from ketacost._estimate import CostRange, Estimate, EstimateLine
+from ketacost._i18n import N_, Language, Translator
 from ketacost._money import Money
-from ketacost._plan import MAX_VISITS, cadence_words, expand
+from ketacost._plan import MAX_VISITS, expand
 from ketacost._request import EstimateRequest
 from ketacost._types import Model
 
@@ -29,6 +30,7 @@ from ._common import DocumentError, Party, billed_template_lines, one_year_after
 from ._gfe_changes import GfeReissue
 from ._gfe_scope import NotIncludedItem, SelfPayVisit, not_included, self_pay_visits
 from ._gfe_timing import GfeTiming, gfe_timing
+from ._words import frequency, line_words, words
 
 __all__ = [
     "CostRange",
@@ -50,6 +52,8 @@ DISPUTE_THRESHOLD = Money("400.00")
 DISPUTE_DAYS = 120
 #: Where a patient learns how to start a dispute (CMS model GFE notice, CMS-10791).
 DISPUTE_WHERE = "www.cms.gov/nosurprises or call 1-800-985-3059"
+#: The same in the patient's language (the Spanish as CMS's Spanish notices write it).
+DISPUTE_WHERE_TEXT = N_("www.cms.gov/nosurprises or call 1-800-985-3059")
 
 
 class GfePatient(Model):
@@ -141,6 +145,11 @@ class GoodFaithEstimate(Model):
     """A Good Faith Estimate. JSON via ``model_dump_json``; HTML and PDF via the renderers."""
 
     document: Literal["good-faith-estimate"] = "good-faith-estimate"
+    lang: Language = Field(
+        default="en",
+        exclude_if=lambda lang: lang == "en",
+        description="the language it is written in (en, es); English JSON leaves it out",
+    )
     issued: date
     timing: GfeTiming | None = Field(
         default=None,
@@ -292,6 +301,7 @@ def _range(
     visits: list[SelfPayVisit],
     expected_visits: tuple[int, int] | None,
     period_range: CostRange | None,
+    t: Translator,
 ) -> CostRange | None:
     total = sum((v.charge for v in visits), Money(0))
     planned = len(visits)
@@ -309,11 +319,11 @@ def _range(
             high=total + last * (high_n - planned),
             low_sessions=low_n,
             high_sessions=high_n,
-            basis=(
-                f"{low_n} to {high_n} sessions (the plan schedules {planned}): fewer sessions "
-                f"are the first {low_n} as scheduled; each further session is priced as the last "
-                f"scheduled one ({usd(last)})"
-            ),
+            basis=t.gettext(
+                "{low} to {high} sessions (the plan schedules {planned}): fewer sessions are the "
+                "first {low} as scheduled; each further session is priced as the last scheduled "
+                "one ({price})"
+            ).format(low=low_n, high=high_n, planned=planned, price=t.money(last)),
         )
     if period_range is not None:
         if period_range.expected != total:
@@ -376,6 +386,7 @@ def _provider_estimates(
     in_period: list[SelfPayVisit],
     phase_of: dict[int, int],
     diagnoses: tuple[str, ...],
+    lang: Language,
 ) -> list[GfeProviderEstimate]:
     """Self-paid items grouped by provider (the convening clinic first), then phase and code.
 
@@ -394,7 +405,7 @@ def _provider_estimates(
             ln = sp.line
             key = (phase_index, ln.code, ln.modifiers, ln.units, ln.description, place)
             by_item.setdefault(key, []).append((v.date, sp.charge))
-            described[key] = (v.phase, ln.code, ln.modifiers, ln.units, ln.description, place)
+            described[key] = (v.phase, ln.code, ln.modifiers, ln.units, _what(ln, lang), place)
     providers: list[GfeProviderEstimate] = []
     for provider_key, by_item in groups.items():
         if not by_item:
@@ -445,8 +456,16 @@ def _item(
     )
 
 
+def _what(line: EstimateLine, lang: Language) -> str:
+    """A line's description as the document shows it (plain words in Spanish)."""
+    return line_words(line, lang)
+
+
 def _recurring(
-    request: EstimateRequest, in_period: list[SelfPayVisit], phase_of: dict[int, int]
+    request: EstimateRequest,
+    in_period: list[SelfPayVisit],
+    phase_of: dict[int, int],
+    lang: Language,
 ) -> list[RecurringService]:
     """The recurring scope per phase: frequency, number of sessions, dates (§5.3)."""
     clinic = request.clinic
@@ -459,8 +478,12 @@ def _recurring(
             RecurringService(
                 phase=mine[0].visit.phase,
                 session=phase.session,
-                description=clinic.sessions[phase.session].description,
-                frequency=cadence_words(phase, request.plan.closed_weekdays),
+                description=(
+                    clinic.sessions[phase.session].description
+                    if lang == "en"
+                    else _what(mine[0].lines[0].line, lang)
+                ),
+                frequency=frequency(phase, request.plan.closed_weekdays, lang),
                 sessions=len(mine),
                 first_date=mine[0].date,
                 last_date=mine[-1].date,
@@ -497,38 +520,63 @@ def _separately_scheduled(
     return separate
 
 
-def _disclaimers(clinic_name: str, phone: str | None, issued: date) -> tuple[Disclaimer, ...]:
+# The Spanish wording (ketacost/locale/es/LC_MESSAGES/documents.po) follows HHS/CMS's own
+# Spanish where it exists:
+# - CMS, "Conozca sus derechos sin seguro médico" (Spanish No Surprises consumer page),
+#   https://www.cms.gov/derechos-facturas-medicas/conozca-sus-derechos/sin-seguro : "Si la
+#   factura de uno de sus proveedores es al menos $400 más alta que el estimado de buena fe de
+#   ese proveedor, puede disputar su factura"; "El estimado de buena fe no es una factura".
+# - CMS's Spanish model notice "Tiene derecho a recibir una 'Estimación de buena fe' que
+#   explique cuánto costará su atención médica", as providers post it (University of Miami
+#   Health System, https://umiamihealth.org/billing-insurance/get-an-estimate/estimacion-de-
+#   buena-fe-para-personas-sin-seguro-o-de-pago-por-cuenta-propia): the name "Estimación de
+#   buena fe", "Si recibe una factura que es por lo menos $400 más que su Estimación de buena
+#   fe, puede disputar la factura", "Asegúrese de guardar una copia o una imagen de su
+#   Estimación de buena fe", "visite www.cms.gov/nosurprises o llame al ...".
+# - CMS-10853, the Spanish standard notices of patient-provider dispute resolution (OMB
+#   0938-1470; omb.report, https://omb.report/icr/202309-0938-001/doc/141772601 and
+#   .../doc/141636901): "resolución de disputas entre pacientes y proveedores", "entidad de
+#   resolución de disputas seleccionada (SDR, por sus siglas en inglés)", "persona sin seguro
+#   (o que paga por cuenta propia)", "proveedor o centro de servicios de salud",
+#   "Departamento de Salud y Servicios Humanos de Estados Unidos (HHS, por sus siglas en
+#   inglés)".
+# The Spanish edition of the HHS standard GFE form (CMS-10791) itself was not found: the
+# disclaimers' sentences are OUR TRANSLATION of the English below, in those official terms.
+def _disclaimers(
+    clinic_name: str, phone: str | None, issued: date, t: Translator
+) -> tuple[Disclaimer, ...]:
     ask = f"{clinic_name}" + (f" ({phone})" if phone else "")
     return (
         # 45 CFR 149.610(c)(1)(vii)
         Disclaimer(
             id="separate-estimates",
-            title="Items scheduled separately",
-            text=(
+            title=t.gettext("Items scheduled separately"),
+            text=t.gettext(
                 "Items or services listed as scheduled separately are not included in this "
                 "estimate. You will receive a separate Good Faith Estimate for each of them when "
-                f"you schedule it or ask for one; ask {ask}."
-            ),
+                "you schedule it or ask for one; ask {clinic}."
+            ).format(clinic=ask),
         ),
         # 45 CFR 149.610(c)(1)(viii)
         Disclaimer(
             id="additional-items",
-            title="Additional items may be recommended",
-            text=(
+            title=t.gettext("Additional items may be recommended"),
+            text=t.gettext(
                 "Additional items or services may be recommended as part of your course of care. "
                 "They must be scheduled or requested separately and are not reflected in this "
                 "Good Faith Estimate."
             ),
         ),
-        # 45 CFR 149.610(c)(1)(ix)
+        # 45 CFR 149.610(c)(1)(ix). The issue date in words (issue 16: no ISO date in the
+        # patient's running text).
         Disclaimer(
             id="estimate-only",
-            title="Only an estimate",
-            text=(
+            title=t.gettext("Only an estimate"),
+            text=t.gettext(
                 "This Good Faith Estimate is only an estimate of the items and services "
-                f"reasonably expected for your care when it was issued ({issued.isoformat()}). "
-                "Actual items, services or charges may differ from this estimate."
-            ),
+                "reasonably expected for your care when it was issued ({date}). Actual items, "
+                "services or charges may differ from this estimate."
+            ).format(date=t.date(issued)),
         ),
         # 45 CFR 149.610(c)(1)(x); 149.620(a)(2)(ii) ($400), 149.620(b)(1) (120 days). What the
         # outcome means follows the HHS standard GFE form (CMS-10791, omb.report; as copied in
@@ -540,29 +588,32 @@ def _disclaimers(clinic_name: str, phone: str | None, issued: date) -> tuple[Dis
         # CFR 149.620(f)).
         Disclaimer(
             id="dispute",
-            title="Your right to dispute the bill",
-            text=(
+            title=t.gettext("Your right to dispute the bill"),
+            text=t.gettext(
                 "If you are billed more than this Good Faith Estimate, you have the right to "
                 "dispute the bill. If the total billed by any one provider or facility listed "
-                f"here is {usd(DISPUTE_THRESHOLD)} or more above its total expected charges on "
-                "this estimate, you may start the patient-provider dispute resolution process "
-                "with the U.S. Department of Health and Human Services. You must start it within "
-                f"{DISPUTE_DAYS} calendar days of the date on the original bill; there is a $25 "
-                f"fee. To learn how to start it, visit {DISPUTE_WHERE}. You may also contact the "
-                "provider or facility to ask them to update the bill, to negotiate it, or about "
-                "financial assistance. If the dispute resolution entity agrees with you, you "
-                "will pay the price on this Good Faith Estimate; if it disagrees with you and "
-                "agrees with the provider or facility, you will pay the higher amount it "
-                "decides, up to the amount billed. Starting a dispute will not affect the "
-                "quality of the care you receive. Keep a copy of this Good Faith Estimate and "
-                "of the bill."
+                "here is {threshold} or more above its total expected charges on this estimate, "
+                "you may start the patient-provider dispute resolution process with the U.S. "
+                "Department of Health and Human Services. You must start it within {days} "
+                "calendar days of the date on the original bill; there is a $25 fee. To learn "
+                "how to start it, visit {where}. You may also contact the provider or facility "
+                "to ask them to update the bill, to negotiate it, or about financial assistance. "
+                "If the dispute resolution entity agrees with you, you will pay the price on "
+                "this Good Faith Estimate; if it disagrees with you and agrees with the provider "
+                "or facility, you will pay the higher amount it decides, up to the amount "
+                "billed. Starting a dispute will not affect the quality of the care you "
+                "receive. Keep a copy of this Good Faith Estimate and of the bill."
+            ).format(
+                threshold=t.money(DISPUTE_THRESHOLD),
+                days=DISPUTE_DAYS,
+                where=t.gettext(DISPUTE_WHERE_TEXT),
             ),
         ),
         # 45 CFR 149.610(c)(1)(xi)
         Disclaimer(
             id="not-a-contract",
-            title="Not a contract",
-            text=(
+            title=t.gettext("Not a contract"),
+            text=t.gettext(
                 "This Good Faith Estimate is not a contract and does not require you to obtain "
                 "the items or services from any provider or facility named in it."
             ),
@@ -577,6 +628,7 @@ def build_gfe(
     issued: date,
     expected_visits: tuple[int, int] | None = None,
     period_range: CostRange | None = None,
+    lang: str = "en",
 ) -> GoodFaithEstimate:
     """A Good Faith Estimate of the items the patient self-pays in an estimate.
 
@@ -587,14 +639,18 @@ def build_gfe(
     new estimate). ``expected_visits=(low, high)`` gives a range when the number of sessions
     is not known yet; a request listing ``unknowns`` needs the range of its 12 months,
     ``period_range`` (:func:`ketacost.good_faith_range` re-estimates each combination of
-    them). The builder itself runs no estimate and reads no file.
+    them). The builder itself runs no estimate and reads no file. ``lang`` (``"en"`` or
+    ``"es"``) is the language of its text (the disclaimers, the frequency, the items' plain
+    descriptions); its figures are the same in every language.
 
     Raises:
+        UnknownLanguageError: ``lang`` is not one ketacost speaks.
         DocumentError: the patient's name or birth date is missing, no line is
             self-paid, the estimate is not of this request, ``issued`` is after the first
             self-paid date, ``expected_visits`` does not include the planned sessions, or the
             range of the 12 months cannot be estimated exactly.
     """
+    words(lang)  # an unknown language is refused first
     # One estimate covers recurring sessions for up to 12 months (45 CFR 149.610, §5.3).
     first, _ = twelve_months_of(request, estimate)
     if issued > first:
@@ -623,6 +679,7 @@ def build_gfe(
         issued=issued,
         expected_visits=expected_visits,
         period_range=period_range,
+        lang=lang,
     )
 
 
@@ -633,11 +690,13 @@ def build_gfe_unchecked(
     issued: date,
     expected_visits: tuple[int, int] | None = None,
     period_range: CostRange | None = None,
+    lang: str = "en",
 ) -> GoodFaithEstimate:
     """:func:`build_gfe` without its check that ``issued`` is before the first service.
 
     A re-issued estimate (:func:`ketacost.documents.reissue_gfe`) may come during the course.
     """
+    t = words(lang)
     first, period_end = twelve_months_of(request, estimate)
     patient = _check_inputs(request, estimate)
     phase_of = _phase_of_visits(request, estimate)
@@ -647,8 +706,8 @@ def build_gfe_unchecked(
     later = len(self_paid) - len(in_period)
     diagnoses = tuple(request.patient.diagnoses)
 
-    providers = _provider_estimates(clinic, in_period, phase_of, diagnoses)
-    recurring = _recurring(request, in_period, phase_of)
+    providers = _provider_estimates(clinic, in_period, phase_of, diagnoses, t.lang)
+    recurring = _recurring(request, in_period, phase_of, t.lang)
     # The primary service: the session with the most visits in the period (the first on a tie).
     counts: dict[str, int] = {}
     for v in in_period:
@@ -660,10 +719,15 @@ def build_gfe_unchecked(
 
     dates = request.good_faith
     return GoodFaithEstimate(
+        lang=t.lang,
         issued=issued,
         timing=gfe_timing(dates, first, issued) if dates is not None else None,
         patient=patient,
-        primary_service=primary_tmpl.description,
+        primary_service=(
+            primary_tmpl.description
+            if t.lang == "en"
+            else _what(primary_first.lines[0].line, t.lang)
+        ),
         primary_service_codes=tuple(sp.line.code for sp in primary_first.lines),
         scheduled_date=primary_first.date,
         period_start=first,
@@ -674,11 +738,11 @@ def build_gfe_unchecked(
         contact=clinic.contact,
         recurring=tuple(recurring),
         separately_scheduled=tuple(separate),
-        not_included=not_included(request, estimate, period_end),
+        not_included=not_included(request, estimate, period_end, t),
         total_expected=sum((p.expected_total for p in providers), Money(0)),
-        range=_range(request, in_period, expected_visits, period_range),
+        range=_range(request, in_period, expected_visits, period_range, t),
         later_sessions=later,
-        disclaimers=_disclaimers(clinic.name, clinic.phone, issued),
+        disclaimers=_disclaimers(clinic.name, clinic.phone, issued, t),
         library_version=estimate.library_version,
         rules_hash=estimate.rules_hash,
     )

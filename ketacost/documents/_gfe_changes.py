@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ketacost._i18n import N_
 from ketacost._money import Money
 from ketacost._types import Model
 
@@ -28,6 +29,8 @@ class ReplacedGfe(Model):
 #: added, removed, re-priced (its number of sessions or its charges changed), rescheduled (the
 #: same number of sessions and charges on other dates: a change of frequency or dates).
 ChangeKind = Literal["added", "removed", "re-priced", "rescheduled"]
+#: The kinds of change in the reader's words (the documents catalog).
+CHANGE_WORDS = (N_("added"), N_("removed"), N_("re-priced"), N_("rescheduled"))
 
 
 class GfeChange(Model):

@@ -145,8 +145,12 @@ def reissue_gfe(
     expected_visits: tuple[int, int] | None = None,
     period_range: CostRange | None = None,
     previous_sha256: str | None = None,
+    lang: str | None = None,
 ) -> GoodFaithEstimate:
     """A new Good Faith Estimate replacing ``previous`` after a change of scope.
+
+    It is written in ``previous``'s language unless ``lang`` says otherwise (the items are
+    compared by their descriptions, so a change of language shows every item as changed).
 
     ``previous_sha256`` is the sha256 of the file ``previous`` was read from (its bytes as the
     patient holds them); without it, ``gfe_digest`` of ``previous`` (its JSON as ``ketacost
@@ -166,6 +170,7 @@ def reissue_gfe(
         issued=issued,
         expected_visits=expected_visits,
         period_range=period_range,
+        lang=previous.lang if lang is None else lang,
     )
     if (previous.patient.name, previous.patient.birth_date) != (
         current.patient.name,

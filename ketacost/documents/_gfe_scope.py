@@ -28,11 +28,16 @@ from typing import Literal
 from pydantic import Field
 
 from ketacost._estimate import Estimate, EstimateLine, VisitEstimate
+from ketacost._i18n import N_, Translator, translator
 from ketacost._money import Money
 from ketacost._request import EstimateRequest
 from ketacost._types import Model
 
 from ._codes import CodeType, code_type
+from ._words import line_words
+
+#: Who else bills a line (``EstimateLine.billed_by``), in words.
+BILLERS = {"specialty pharmacy": N_("specialty pharmacy")}
 
 __all__ = [
     "NotIncludedItem",
@@ -119,30 +124,34 @@ def _payer_names(estimate: Estimate) -> dict[str, str]:
     return names
 
 
-def _why_billed(line: EstimateLine, payer: str, names: dict[str, str]) -> tuple[str, str]:
+def _why_billed(
+    line: EstimateLine, payer: str, names: dict[str, str], t: Translator
+) -> tuple[str, str]:
     """(who is billed, why the line is not part of the GFE)."""
     if line.billed_by != "clinic":
-        return payer, (
-            f"billed by the {line.billed_by} to {payer} under the pharmacy benefit; the "
-            "pharmacy's estimate applies"
-        )
+        biller = t.gettext(BILLERS.get(line.billed_by, line.billed_by))
+        return payer, t.gettext(
+            "billed by the {biller} to {payer} under the pharmacy benefit; the pharmacy's "
+            "estimate applies"
+        ).format(biller=biller, payer=payer)
     if "GZ" in line.modifiers:
-        return payer, (
-            f"billed to {payer} without a signed Advance Beneficiary Notice (modifier GZ): if "
-            f"{payer} denies it, the clinic is liable, not you"
-        )
+        return payer, t.gettext(
+            "billed to {payer} without a signed Advance Beneficiary Notice (modifier GZ): if "
+            "{payer} denies it, the clinic is liable, not you"
+        ).format(payer=payer)
     second = line.secondary_payer_id
     if not line.covered and second is not None and line.secondary.cents:
         name = names.get(second, second)
-        return name, f"billed to {name}; your plan's estimate applies"
-    also = f" and {names.get(second, second)}" if second is not None else ""
-    return payer + also, f"billed to {payer}{also}; your plan's estimate applies"
+        return name, t.gettext("billed to {payer}; your plan's estimate applies").format(payer=name)
+    who = payer if second is None else t.join([payer, names.get(second, second)])
+    return who, t.gettext("billed to {payer}; your plan's estimate applies").format(payer=who)
 
 
 def not_included(
-    request: EstimateRequest, estimate: Estimate, period_end: date
+    request: EstimateRequest, estimate: Estimate, period_end: date, t: Translator | None = None
 ) -> tuple[NotIncludedItem, ...]:
     """The lines up to ``period_end`` billed to a plan, grouped by code, payer and reason."""
+    t = t or translator("en", "documents")
     names = _payer_names(estimate)
     groups: dict[tuple[str, str, str, str], list[date]] = {}
     for visit in estimate.visits:
@@ -153,8 +162,9 @@ def not_included(
         for i, line in enumerate(visit.lines):
             if _self_paid(superbill, i, line) is not None:
                 continue
-            who, why = _why_billed(line, payer, names)
-            groups.setdefault((line.code, line.description, who, why), []).append(visit.date)
+            who, why = _why_billed(line, payer, names, t)
+            description = line_words(line, t.lang)
+            groups.setdefault((line.code, description, who, why), []).append(visit.date)
     return tuple(
         NotIncludedItem(
             service_code=code,

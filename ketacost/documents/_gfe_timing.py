@@ -32,6 +32,7 @@ from typing import Literal
 from pydantic import Field
 
 from ketacost._business_days import add_business_days, business_days_between, is_business_day
+from ketacost._i18n import N_, Translator, check_language, translator
 from ketacost._request import GoodFaithDates
 from ketacost._types import Model
 
@@ -194,12 +195,36 @@ def gfe_timing(dates: GoodFaithDates, first_service: date, issued: date) -> GfeT
     )
 
 
-def timing_sentence(timing: GfeTiming, *, prospective: bool = False) -> str:
+#: Each rule in a sentence, for a document in another language than English (English keeps
+#: the rule's full account, ``GfeTiming.timing_rule``).
+_RULES: dict[TimingRule, str] = {
+    "scheduled-10-days": N_(
+        "Scheduled at least 10 business days ahead: due within 3 business days of scheduling"
+    ),
+    "scheduled-3-days": N_(
+        "Scheduled at least 3 business days ahead: due within 1 business day of scheduling"
+    ),
+    "scheduled-under-3-days": N_(
+        "Scheduled fewer than 3 business days ahead: the regulation sets no deadline; it is "
+        "given before the service"
+    ),
+    "requested": N_("Requested by the patient: due within 3 business days of the request"),
+    "change": N_(
+        "A change of scope: a new estimate is due at least 1 business day before the first "
+        "service it changes"
+    ),
+}
+
+
+def timing_sentence(timing: GfeTiming, *, prospective: bool = False, lang: str = "en") -> str:
     """The rule, and whether an estimate issued on ``timing.issued`` is on time.
 
     ``prospective``: no estimate has been issued yet (``ketacost estimate``): whether one
-    issued on that date *would be* on time.
+    issued on that date *would be* on time. ``lang``: English gives the rule's full account;
+    another language the rule, the due date and the verdict, in its words.
     """
+    if lang != "en":
+        return _timing_in(timing, prospective, translator(check_language(lang), "documents"))
     if timing.due_by is None:
         return f"{timing.timing_rule}."
     verdict = "on time" if timing.on_time else "LATE"
@@ -210,3 +235,18 @@ def timing_sentence(timing: GfeTiming, *, prospective: bool = False) -> str:
             f"{timing.due_by.isoformat()})."
         )
     return f"{timing.timing_rule}. Issued {timing.issued.isoformat()}: {verdict}."
+
+
+def _timing_in(timing: GfeTiming, prospective: bool, t: Translator) -> str:
+    rule = t.gettext(_RULES[timing.rule])
+    if timing.due_by is None:
+        return t.gettext("{rule} ({cfr}).").format(rule=rule, cfr=_CFR)
+    verdict = t.gettext("on time") if timing.on_time else t.gettext("LATE")
+    due, issued = t.date(timing.due_by), t.date(timing.issued)
+    if prospective:
+        return t.gettext(
+            "{rule}, by {due} ({cfr}). A Good Faith Estimate issued on {issued} would be {verdict}."
+        ).format(rule=rule, due=due, cfr=_CFR, issued=issued, verdict=verdict)
+    return t.gettext("{rule}, by {due} ({cfr}). Issued {issued}: {verdict}.").format(
+        rule=rule, due=due, cfr=_CFR, issued=issued, verdict=verdict
+    )

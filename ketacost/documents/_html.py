@@ -11,11 +11,14 @@ from datetime import date
 from importlib.resources import files
 
 import jinja2
+from markupsafe import Markup
 
-from ._common import usd
+from ketacost._i18n import Language
+
 from ._gfe import GoodFaithEstimate
 from ._gfe_timing import timing_sentence
 from ._superbill import Superbill
+from ._words import CONTACT_PREFERENCES, table_date, words
 
 __all__ = ["long_date", "render_gfe_html", "render_superbill_html"]
 
@@ -45,7 +48,13 @@ def _template_source(name: str) -> str:
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
+def _environment(lang: Language = "en") -> jinja2.Environment:
+    """The templates' environment in ``lang``: ``_``/``ngettext`` from the documents catalog.
+
+    A message is template text, as the English source always was (marked safe: the catalog
+    is ours); the values put into it are escaped (``Markup.format``).
+    """
+    t = words(lang)
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_template_source),
         autoescape=True,
@@ -54,18 +63,29 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["usd"] = usd
-    env.filters["longdate"] = long_date
-    env.filters["isodate"] = date.isoformat
-    env.filters["timing"] = timing_sentence
+    env.globals["_"] = lambda message: Markup(t.gettext(message))
+    env.globals["ngettext"] = lambda one, many, n: Markup(t.ngettext(one, many, n))
+    env.globals["lang"] = t.lang
+    env.filters["usd"] = t.money
+    env.filters["longdate"] = long_date if lang == "en" else t.date
+    env.filters["isodate"] = functools.partial(table_date, lang=t.lang)
+    env.filters["timing"] = functools.partial(timing_sentence, lang=t.lang)
+    env.filters["said"] = t.gettext
+    env.filters["contact"] = lambda how: t.gettext(CONTACT_PREFERENCES[how])
     return env
 
 
 def render_gfe_html(gfe: GoodFaithEstimate) -> str:
-    """The Good Faith Estimate as one printable HTML page (inline CSS, print styles)."""
-    return _environment().get_template("gfe.html.j2").render(gfe=gfe)
+    """The Good Faith Estimate as one printable HTML page (inline CSS, print styles).
+
+    In the language it was built in (``gfe.lang``: ``build_gfe(..., lang=...)``).
+    """
+    return _environment(gfe.lang).get_template("gfe.html").render(gfe=gfe)
 
 
 def render_superbill_html(bill: Superbill) -> str:
-    """The superbill as one printable HTML page (inline CSS, print styles)."""
-    return _environment().get_template("superbill.html.j2").render(bill=bill)
+    """The superbill as one printable HTML page (inline CSS, print styles).
+
+    In the language it was built in (``bill.lang``: ``build_superbill(..., lang=...)``).
+    """
+    return _environment(bill.lang).get_template("superbill.html").render(bill=bill)

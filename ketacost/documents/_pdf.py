@@ -7,17 +7,48 @@ pages, and keeps a grand total from opening a page alone.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
-from ._common import usd
+from ketacost._i18n import N_, Translator
+
 from ._gfe import GfeProviderEstimate, GoodFaithEstimate
 from ._gfe_timing import timing_sentence
-from ._pdf_layout import FONTS, TO, Writer, day
+from ._pdf_layout import FONTS, NBSP, Writer
 from ._superbill import Superbill
+from ._words import CONTACT_PREFERENCES, table_date, words
 
 __all__ = ["FONTS", "render_gfe_pdf", "render_superbill_pdf"]
 
 #: Rows moved with a grand total that would otherwise open a page alone.
 _KEEP = 2
+
+
+class _Say:
+    """A document's words: messages, money and dates in its language."""
+
+    def __init__(self, lang: str) -> None:
+        self.t: Translator = words(lang)
+        self.money = self.t.money
+
+    def __call__(self, message: str) -> str:
+        return self.t.gettext(message)
+
+    def day(self, when: date) -> str:
+        """A date in words that never wraps inside (no-break spaces)."""
+        return self.t.date(when).replace(" ", NBSP)
+
+    def iso(self, when: date) -> str:
+        """A date in a table: ISO in English, ``21 nov 2026`` in Spanish."""
+        return table_date(when, self.t.lang)
+
+    @property
+    def to(self) -> str:
+        """Between the first and the last date of a range (`` to `` in English)."""
+        return f" {self('to')} "
+
+    def span(self, first: date, last: date) -> str:
+        """One date, or the first and the last, for a table's date column (it may wrap at TO)."""
+        return self.iso(first) + (self.to + self.iso(last) if last != first else "")
 
 
 def render_gfe_pdf(gfe: GoodFaithEstimate) -> bytes:
@@ -43,48 +74,70 @@ def _kept_together(pages: Callable[[int], Writer]) -> Writer:
 
 
 def _gfe_pages(gfe: GoodFaithEstimate, keep: int) -> Writer:
-    w = Writer("Good Faith Estimate", gfe.issued)
+    _ = _Say(gfe.lang)
+    usd = _.money
+    w = Writer(_("Good Faith Estimate"), gfe.issued, to=_.to, lang=gfe.lang)
     w.title(
-        "Good Faith Estimate for Health Care Items and Services",
-        "Under the No Surprises Act, for the items you pay for yourself: without insurance, "
-        f"not using it, or not covered by your plan (45 CFR 149.610). Issued {day(gfe.issued)}.",
+        _("Good Faith Estimate for Health Care Items and Services"),
+        _(
+            "Under the No Surprises Act, for the items you pay for yourself: without insurance, "
+            "not using it, or not covered by your plan (45 CFR 149.610). Issued {date}."
+        ).format(date=_.day(gfe.issued)),
     )
     if gfe.timing is not None:
-        w.paragraph(f"When it is due: {timing_sentence(gfe.timing)}", size=8.5)
+        w.paragraph(
+            _("When it is due: {rule}").format(rule=timing_sentence(gfe.timing, lang=gfe.lang)),
+            size=8.5,
+        )
     if gfe.reissue is not None:
-        _changes(w, gfe)
-    w.heading("Patient")
-    w.fields(_patient_fields(w, gfe))
-    w.heading("Primary service")
+        _changes(w, gfe, _)
+    w.heading(_("Patient"))
+    w.fields(_patient_fields(w, gfe, _))
+    w.heading(_("Primary service"))
     pairs = [
-        ("Service", f"{gfe.primary_service} ({', '.join(gfe.primary_service_codes)})"),
-        ("Scheduled date", day(gfe.scheduled_date)),
+        (_("Service"), f"{gfe.primary_service} ({', '.join(gfe.primary_service_codes)})"),
+        (_("Scheduled date"), _.day(gfe.scheduled_date)),
         (
-            "Period of care",
-            f"{day(gfe.period_start)} to {day(gfe.period_end)} (up to 12 months)",
+            _("Period of care"),
+            _("{start} to {end} (up to 12 months)").format(
+                start=_.day(gfe.period_start), end=_.day(gfe.period_end)
+            ),
         ),
-        ("Total expected charges", usd(gfe.total_expected)),
+        (_("Total expected charges"), usd(gfe.total_expected)),
     ]
     if gfe.range is not None:
         r = gfe.range
         pairs.append(
             (
-                "Range",
-                f"{usd(r.low)} to {usd(r.high)} (expected {usd(r.expected)}): {r.basis}",
+                _("Range"),
+                _("{low} to {high} (expected {expected}): {basis}").format(
+                    low=usd(r.low), high=usd(r.high), expected=usd(r.expected), basis=r.basis
+                ),
             )
         )
     w.fields(pairs)
-    w.heading("Recurring treatment: frequency and number of sessions")
+    w.heading(_("Recurring treatment: frequency and number of sessions"))
     w.table(
-        ("Phase", "Service", "Frequency", "Sessions", "From", "To", "Expected charges"),
+        tuple(
+            _(h)
+            for h in (
+                N_("Phase"),
+                N_("Service"),
+                N_("Frequency"),
+                N_("Sessions"),
+                N_("From"),
+                N_("To"),
+                N_("Expected charges"),
+            )
+        ),
         [
             [
                 r.phase,
                 r.description,
                 r.frequency,
                 str(r.sessions),
-                r.first_date.isoformat(),
-                r.last_date.isoformat(),
+                _.iso(r.first_date),
+                _.iso(r.last_date),
                 usd(r.expected_charge),
             ]
             for r in gfe.recurring
@@ -94,17 +147,22 @@ def _gfe_pages(gfe: GoodFaithEstimate, keep: int) -> Writer:
         dates=(4, 5),
     )
     if gfe.later_sessions:
+        # One "session", many "sessions" (issue 16: it printed "session(s)").
         w.paragraph(
-            f"{gfe.later_sessions} further session(s) of the plan fall after "
-            f"{day(gfe.period_end)}; they are not in this estimate, and a new Good Faith "
-            "Estimate will be issued for them.",
+            _.t.ngettext(
+                "{n} further session of the plan falls after {date}; it is not in this "
+                "estimate, and a new Good Faith Estimate will be issued for it.",
+                "{n} further sessions of the plan fall after {date}; they are not in this "
+                "estimate, and a new Good Faith Estimate will be issued for them.",
+                gfe.later_sessions,
+            ).format(n=gfe.later_sessions, date=_.day(gfe.period_end)),
             size=8.5,
         )
-    w.heading("Itemised estimate by provider and facility")
+    w.heading(_("Itemised estimate by provider and facility"))
     # The last provider with items (none: no table to keep with the grand total).
     last = next((p for p in reversed(gfe.providers) if p.items), None)
     for p in gfe.providers:
-        rows = _item_rows(p)
+        rows = _item_rows(p, _)
         # With ``keep``, the last rows before the grand total start a new page: the table's last
         # two (the last item and the subtotal), or the whole provider if it has no more.
         keep_here = keep if p is last else 0
@@ -113,31 +171,35 @@ def _gfe_pages(gfe: GoodFaithEstimate, keep: int) -> Writer:
         party = p.provider
         name = party.name + (f", {party.credentials}" if party.credentials else "")
         name = w.name("Provider name", name)
-        w.heading(name + (" (convening provider)" if p.role == "convening" else ""), size=10)
+        convening = " " + _("(convening provider)") if p.role == "convening" else ""
+        w.heading(name + convening, size=10)
         pairs = [
             ("NPI", party.npi),
             ("TIN", party.tin),
-            ("Location of service", party.location),
-            ("State", party.state),
+            (_("Location of service"), party.location),
+            (_("State"), party.state),
         ]
         if p.role == "convening" and gfe.contact is not None:
             c = gfe.contact
             person = ", ".join(x for x in (c.name, c.phone, c.email) if x)
-            pairs.append(("Contact person", person))
+            pairs.append((_("Contact person"), person))
         w.fields(pairs)
         if not p.items:
             continue
         w.table(
-            (
-                "Phase",
-                "Item or service",
-                "Service code",
-                "Code type",
-                "Diagnosis codes",
-                "Qty",
-                "Dates",
-                "Each",
-                "Expected charges",
+            tuple(
+                _(h)
+                for h in (
+                    N_("Phase"),
+                    N_("Item or service"),
+                    N_("Service code"),
+                    N_("Code type"),
+                    N_("Diagnosis codes"),
+                    N_("Qty"),
+                    N_("Dates"),
+                    N_("Each"),
+                    N_("Expected charges"),
+                )
             ),
             rows,
             widths=(13, 29, 14, 10, 17, 7, 24, 14, 17),
@@ -146,34 +208,44 @@ def _gfe_pages(gfe: GoodFaithEstimate, keep: int) -> Writer:
             bold_last=True,
             new_page_for_last=keep_here if len(rows) > keep_here else 0,
         )
-    w.total([("Total expected charges, all providers and facilities", usd(gfe.total_expected))])
+    w.total([(_("Total expected charges, all providers and facilities"), usd(gfe.total_expected))])
     if gfe.not_included:
-        _not_included(w, gfe)
-    _separately_scheduled_and_disclaimers(w, gfe)
+        _not_included(w, gfe, _)
+    _separately_scheduled_and_disclaimers(w, gfe, _)
     w.footer_note(
-        f"Prepared with ketacost {gfe.library_version}; rules hash {gfe.rules_hash}. "
-        f"Issued {gfe.issued.isoformat()}."
+        _("Prepared with ketacost {version}; rules hash {hash}. Issued {date}.").format(
+            version=gfe.library_version, hash=gfe.rules_hash, date=_.iso(gfe.issued)
+        )
     )
     return w
 
 
-def _separately_scheduled_and_disclaimers(w: Writer, gfe: GoodFaithEstimate) -> None:
+def _separately_scheduled_and_disclaimers(w: Writer, gfe: GoodFaithEstimate, _: _Say) -> None:
     """The items scheduled separately under their disclaimer, then the other disclaimers."""
-    w.heading("Items or services to be scheduled separately")
+    w.heading(_("Items or services to be scheduled separately"))
     separate = next((d for d in gfe.disclaimers if d.id == "separate-estimates"), None)
     if gfe.separately_scheduled:
         # 45 CFR 149.610(c)(1)(vi)-(vii): the disclaimer directly above the list.
         if separate is not None:
             w.paragraph(separate.text, bold_lead=f"{separate.title}.")
         w.table(
-            ("Item or service", "Service codes", "Provider", "Related to", "Self-pay price"),
+            tuple(
+                _(h)
+                for h in (
+                    N_("Item or service"),
+                    N_("Service codes"),
+                    N_("Provider"),
+                    N_("Related to"),
+                    N_("Self-pay price"),
+                )
+            ),
             [
                 [
                     s.description,
                     ", ".join(s.service_codes),
                     w.name("Provider name", s.provider),
                     s.related_to,
-                    usd(s.self_pay_price) if s.self_pay_price is not None else "on request",
+                    _.money(s.self_pay_price) if s.self_pay_price is not None else _("on request"),
                 ]
                 for s in gfe.separately_scheduled
             ],
@@ -181,29 +253,28 @@ def _separately_scheduled_and_disclaimers(w: Writer, gfe: GoodFaithEstimate) -> 
             right=(4,),
         )
         w.paragraph(
-            "These are expected before or after the period of care and are not included above.",
+            _("These are expected before or after the period of care and are not included above."),
             size=8.5,
         )
     else:
-        w.paragraph("None expected.")
-    w.heading("Disclaimers")
+        w.paragraph(_("None expected."))
+    w.heading(_("Disclaimers"))
     for d in gfe.disclaimers:
         if d is separate and gfe.separately_scheduled:
             continue  # printed above the list it belongs to
         w.paragraph(d.text, bold_lead=f"{d.title}.")
 
 
-def _item_rows(p: GfeProviderEstimate) -> list[list[str]]:
+def _item_rows(p: GfeProviderEstimate, _: _Say) -> list[list[str]]:
     """One provider's items, then its subtotal."""
+    usd = _.money
     rows = []
     for i in p.items:
-        diagnoses = ", ".join(i.diagnosis_codes) or PENDING
+        diagnoses = ", ".join(i.diagnosis_codes) or _(PENDING)
         code = i.service_code + "".join(f"-{m}" for m in i.modifiers)
         code += f" x {i.units}" if i.units > 1 else ""
-        dates = i.first_date.isoformat()
-        if i.last_date != i.first_date:
-            dates += f"{TO}{i.last_date.isoformat()}"
-        each = usd(i.charge_each) if i.charge_each is not None else "varies"
+        dates = _.span(i.first_date, i.last_date)
+        each = usd(i.charge_each) if i.charge_each is not None else _("varies")
         rows.append(
             [
                 i.phase,
@@ -217,52 +288,63 @@ def _item_rows(p: GfeProviderEstimate) -> list[list[str]]:
                 usd(i.expected_charge),
             ]
         )
-    subtotal = "Total expected charges from this provider"
+    subtotal = _("Total expected charges from this provider")
     rows.append(["", subtotal, "", "", "", "", "", "", usd(p.expected_total)])
     return rows
 
 
 #: What a GFE says when it comes before the evaluation that makes the diagnosis.
-PENDING = "Pending evaluation"
+PENDING = N_("Pending evaluation")
 
 
-def _patient_fields(w: Writer, gfe: GoodFaithEstimate) -> list[tuple[str, str]]:
+def _patient_fields(w: Writer, gfe: GoodFaithEstimate, _: _Say) -> list[tuple[str, str]]:
     """The patient's identity and contact details, as the HHS standard form lists them."""
     patient = gfe.patient
     pairs = [
-        ("Patient name", w.name("Patient name", patient.name)),
-        ("Date of birth", day(patient.birth_date)),
+        (_("Patient name"), w.name("Patient name", patient.name)),
+        (_("Date of birth"), _.day(patient.birth_date)),
     ]
     if patient.address is not None:
-        pairs.append(("Mailing address", patient.address.one_line()))
+        pairs.append((_("Mailing address"), patient.address.one_line()))
     if patient.phone:
-        pairs.append(("Phone", patient.phone))
+        pairs.append((_("Phone"), patient.phone))
     if patient.email:
-        pairs.append(("Email", patient.email))
+        pairs.append((_("Email"), patient.email))
     if patient.contact_preference:
-        pairs.append(("Contact preference", patient.contact_preference))
+        how = _(CONTACT_PREFERENCES[patient.contact_preference])
+        pairs.append((_("Contact preference"), how))
     diagnoses = ", ".join(gfe.diagnosis_codes)
     pairs.append(
         (
-            "Diagnosis codes",
-            diagnoses or f"{PENDING} (the diagnosis will be made at the evaluation)",
+            _("Diagnosis codes"),
+            diagnoses or _("Pending evaluation (the diagnosis will be made at the evaluation)"),
         )
     )
     return pairs
 
 
-def _changes(w: Writer, gfe: GoodFaithEstimate) -> None:
+def _changes(w: Writer, gfe: GoodFaithEstimate, _: _Say) -> None:
     """A re-issued GFE: what changed from the one it replaces, and when it had to go out."""
+    usd = _.money
     r = gfe.reissue
     assert r is not None
     old = r.replaces
-    w.heading(f"What changed from the Good Faith Estimate of {day(old.issued)}")
+    w.heading(
+        _("What changed from the Good Faith Estimate of {date}").format(date=_.day(old.issued))
+    )
     w.paragraph(
-        f"This estimate replaces the one issued {old.issued.isoformat()} (total then "
-        f"{usd(old.total_expected)}; document sha256 {old.sha256}). The first service the "
-        f"changes affect is on {day(r.first_affected)}; a new estimate is due by "
-        f"{day(r.must_issue_by)}, 1 business day before it "
-        f"({'on time' if r.on_time else 'late'}).",
+        _(
+            "This estimate replaces the one issued {date} (total then {total}; document sha256 "
+            "{sha256}). The first service the changes affect is on {first}; a new estimate is "
+            "due by {due}, 1 business day before it ({verdict})."
+        ).format(
+            date=_.iso(old.issued),
+            total=usd(old.total_expected),
+            sha256=old.sha256,
+            first=_.day(r.first_affected),
+            due=_.day(r.must_issue_by),
+            verdict=_("on time") if r.on_time else _("late"),
+        ),
         size=8.5,
     )
 
@@ -270,17 +352,29 @@ def _changes(w: Writer, gfe: GoodFaithEstimate) -> None:
         return "-" if value is None else str(value)
 
     w.table(
-        ("Change", "Provider", "Item or service", "Code", "Sessions", "Charges", "From"),
+        tuple(
+            _(h)
+            for h in (
+                N_("Change"),
+                N_("Provider"),
+                N_("Item or service"),
+                N_("Code"),
+                N_("Sessions"),
+                N_("Charges"),
+                N_("From"),
+            )
+        ),
         [
             [
-                c.change,
+                _(c.change),
                 w.name("Provider name", c.provider),
                 f"{c.phase}: {c.description}",
                 c.service_code,
-                f"{shown(c.old_quantity)} to {shown(c.new_quantity)}",
-                f"{usd(c.old_charge) if c.old_charge is not None else '-'} to "
-                f"{usd(c.new_charge) if c.new_charge is not None else '-'}",
-                c.affects_from.isoformat(),
+                shown(c.old_quantity) + _.to + shown(c.new_quantity),
+                (usd(c.old_charge) if c.old_charge is not None else "-")
+                + _.to
+                + (usd(c.new_charge) if c.new_charge is not None else "-"),
+                _.iso(c.affects_from),
             ]
             for c in r.changes
         ],
@@ -291,28 +385,28 @@ def _changes(w: Writer, gfe: GoodFaithEstimate) -> None:
     for c in r.changes:
         if not (c.old_dates or c.new_dates):
             continue
-        off = ", ".join(d.isoformat() for d in c.old_dates) or "none"
-        added = ", ".join(d.isoformat() for d in c.new_dates) or "none"
+        off = ", ".join(_.iso(d) for d in c.old_dates) or _("none")
+        added = ", ".join(_.iso(d) for d in c.new_dates) or _("none")
         w.paragraph(
-            f"dates taken off: {off}; dates added: {added}.",
+            _("dates taken off: {off}; dates added: {added}.").format(off=off, added=added),
             size=8.5,
-            bold_lead=f"{c.phase}: {c.description} ({c.service_code}), {c.change}:",
+            bold_lead=f"{c.phase}: {c.description} ({c.service_code}), {_(c.change)}:",
         )
 
 
-def _not_included(w: Writer, gfe: GoodFaithEstimate) -> None:
+def _not_included(w: Writer, gfe: GoodFaithEstimate, _: _Say) -> None:
     """The items billed to a plan: listed, so the patient sees what this GFE leaves out."""
-    w.heading("Not part of this Good Faith Estimate: items billed to your plan")
+    w.heading(_("Not part of this Good Faith Estimate: items billed to your plan"))
     w.paragraph(
-        "These items are billed to a health plan, so you are not a self-pay patient for them; "
-        "what you pay for them follows your plan's terms, not this estimate.",
+        _(
+            "These items are billed to a health plan, so you are not a self-pay patient for "
+            "them; what you pay for them follows your plan's terms, not this estimate."
+        ),
         size=8.5,
     )
     rows = []
     for n in gfe.not_included:
-        dates = n.first_date.isoformat()
-        if n.last_date != n.first_date:
-            dates += f"{TO}{n.last_date.isoformat()}"
+        dates = _.span(n.first_date, n.last_date)
         rows.append(
             [
                 n.description,
@@ -324,7 +418,17 @@ def _not_included(w: Writer, gfe: GoodFaithEstimate) -> None:
             ]
         )
     w.table(
-        ("Item or service", "Service code", "Billed to", "Sessions", "Dates", "Why not included"),
+        tuple(
+            _(h)
+            for h in (
+                N_("Item or service"),
+                N_("Service code"),
+                N_("Billed to"),
+                N_("Sessions"),
+                N_("Dates"),
+                N_("Why not included"),
+            )
+        ),
         rows,
         widths=(28, 18, 24, 16, 22, 36),
         right=(3,),
@@ -342,41 +446,47 @@ def render_superbill_pdf(bill: Superbill) -> bytes:
 
 
 def _superbill_pages(bill: Superbill, keep: int) -> Writer:
-    w = Writer("Superbill", bill.issued, landscape=True)
-    issued = day(bill.issued) if bill.issued else "undated"
-    w.title("Superbill", f"Issued {issued}. {bill.note}")
-    w.heading("Provider")
+    _ = _Say(bill.lang)
+    usd = _.money
+    w = Writer(_("Superbill"), bill.issued, landscape=True, to=_.to, lang=bill.lang)
+    issued = _("Issued {date}.").format(date=_.day(bill.issued)) if bill.issued else _("Undated.")
+    w.title(_("Superbill"), f"{issued} {bill.note}")
+    w.heading(_("Provider"))
     p = bill.provider
     pairs = [
-        ("Name", w.name("Provider name", p.name)),
+        (_("Name"), w.name("Provider name", p.name)),
         ("NPI", p.npi),
         ("TIN", p.tin),
-        ("Address", p.location),
+        (_("Address"), p.location),
     ]
     if p.phone:
-        pairs.append(("Phone", p.phone))
+        pairs.append((_("Phone"), p.phone))
     w.fields(pairs)
-    w.heading("Patient")
+    w.heading(_("Patient"))
     w.fields(
         [
-            ("Name", w.name("Patient name", bill.patient.name)),
-            ("Date of birth", bill.patient.birth_date.isoformat()),
-            ("Member ID", bill.patient.member_id or ""),
+            (_("Name"), w.name("Patient name", bill.patient.name)),
+            (_("Date of birth"), _.iso(bill.patient.birth_date)),
+            (_("Member ID"), bill.patient.member_id or ""),
         ]
     )
-    w.heading("Diagnoses (ICD-10-CM)")
-    w.table(("Pointer", "Code"), [[d.pointer, d.code] for d in bill.diagnoses], widths=(1, 3))
-    w.heading("Services")
+    w.heading(_("Diagnoses (ICD-10-CM)"))
+    w.table((_("Pointer"), _("Code")), [[d.pointer, d.code] for d in bill.diagnoses], widths=(1, 3))
+    w.heading(_("Services"))
     rows = [
         [
-            ln.date.isoformat(),
+            _.iso(ln.date),
             ln.place_of_service,
             ln.code,
             " ".join(ln.modifiers),
             str(ln.units),
             ln.description
             + (f"; {ln.narrative}" if ln.narrative else "")
-            + (f" (rendering NPI {ln.rendering_npi})" if ln.rendering_npi else ""),
+            + (
+                " " + _("(rendering NPI {npi})").format(npi=ln.rendering_npi)
+                if ln.rendering_npi
+                else ""
+            ),
             ln.ndc_text,
             ln.diagnosis_pointers,
             usd(ln.charge),
@@ -384,19 +494,21 @@ def _superbill_pages(bill: Superbill, keep: int) -> Writer:
         ]
         for ln in bill.lines
     ]
-    rows.append(["Total", "", "", "", "", "", "", "", usd(bill.total_charge), usd(bill.total_paid)])
+    rows.append(
+        [_("Total"), "", "", "", "", "", "", "", usd(bill.total_charge), usd(bill.total_paid)]
+    )
     w.table(
         (
-            "Date of service",
-            "POS",
+            _("Date of service"),
+            _("POS"),
             "CPT/HCPCS",
-            "Modifiers",
-            "Units",
-            "Description",
-            "NDC (N4, unit, quantity)",
-            "Dx pointer",
-            "Charge",
-            "Paid",
+            _("Modifiers"),
+            _("Units"),
+            _("Description"),
+            _("NDC (N4, unit, quantity)"),
+            _("Dx pointer"),
+            _("Charge"),
+            _("Paid"),
         ),
         rows,
         widths=(22, 10, 18, 16, 11, 58, 36, 16, 20, 20),
@@ -405,7 +517,16 @@ def _superbill_pages(bill: Superbill, keep: int) -> Writer:
         bold_last=True,
         new_page_for_last=keep,
     )
-    w.total([("Balance due", usd(bill.balance_due))])
-    w.paragraph("Provider signature: ______________________________     Date: ______________")
-    w.footer_note(f"Prepared with ketacost {bill.library_version}; rules hash {bill.rules_hash}.")
+    w.total([(_("Balance due"), usd(bill.balance_due))])
+    w.paragraph(
+        _("Provider signature:")
+        + " ______________________________     "
+        + _("Date:")
+        + " ______________"
+    )
+    w.footer_note(
+        _("Prepared with ketacost {version}; rules hash {hash}.").format(
+            version=bill.library_version, hash=bill.rules_hash
+        )
+    )
     return w

@@ -102,7 +102,14 @@ def _pdf_class() -> type[FPDF]:
 class Writer:
     """A few layout steps over fpdf2: title, heading, fields, table, paragraph."""
 
-    def __init__(self, title: str, issued: date | None, landscape: bool = False) -> None:
+    def __init__(
+        self,
+        title: str,
+        issued: date | None,
+        landscape: bool = False,
+        to: str = TO,
+        lang: str = "en",
+    ) -> None:
         fpdf = _fpdf()
         pdf = _pdf_class()(
             orientation="L" if landscape else "P",
@@ -118,6 +125,10 @@ class Writer:
         pdf.set_title(title)
         pdf.set_creator("ketacost")
         pdf.set_xmp_metadata(xmp_metadata(title=title, creator="ketacost", created=created))
+        if lang != "en":
+            # The document's language for readers and screen readers (/Lang); an English one
+            # is left as it always was, byte for byte.
+            pdf.set_lang(lang)
         for style, name in _LATIN_FILES.items():
             pdf.add_font(_LATIN, style, FONTS / name)
         self._latin = _code_points(_LATIN_FILES[""]) & _code_points(_LATIN_FILES["B"])
@@ -125,6 +136,8 @@ class Writer:
         #: Headings waiting for the block that follows them (text as drawn, size).
         self._headings: list[tuple[str, float]] = []
         self.total_alone = False
+        #: Between the first and the last date of a range, in the document's language.
+        self.to = to
         pdf.add_page()
         self.pdf = pdf
         self.xpos = fpdf.XPos
@@ -277,7 +290,7 @@ class Writer:
         body = [[self._text(c) for c in r] for r in rows]
         for i in dates:
             for r in body:
-                r[i] = TO.join(d.replace(" ", NBSP) for d in r[i].split(TO))
+                r[i] = self.to.join(d.replace(" ", NBSP) for d in r[i].split(self.to))
         widths = self._fit(widths, dates, body)
         # A heading above keeps the table's heading row and first row with it.
         opening = ([[self._text(c) for c in head]] if header else []) + body[:1]
@@ -298,7 +311,7 @@ class Writer:
         out = [float(w) for w in widths]
         scale = sum(out) / self.pdf.epw
         for i in dates:
-            pieces = [d for r in body for d in r[i].split(TO)]
+            pieces = [d for r in body for d in r[i].split(self.to)]
             longest = 0.0
             for style in ("", "B"):  # a total row is bold, and bold is wider
                 self.pdf.set_font(_LATIN, style, 8.5)

@@ -22,12 +22,14 @@ from typing import Literal
 from pydantic import Field
 
 from ketacost._estimate import Estimate
+from ketacost._i18n import N_, Language
 from ketacost._money import Money
 from ketacost._ndc import NDC_QUALIFIER, NdcUnit, ndc_claim_text, ndc_quantity_text
 from ketacost._request import EstimateRequest
 from ketacost._types import Model
 
 from ._common import DocumentError, Party, billed_template_lines, party_of
+from ._words import line_words, words
 
 __all__ = [
     "CSV_COLUMNS",
@@ -44,7 +46,7 @@ POINTERS = "ABCDEFGHIJKL"
 LINE_POINTERS = 4
 
 #: What a superbill is not (musiccityketamine; medprecisionbilling) [domain.md §5.6].
-NOTE = (
+NOTE = N_(
     "This superbill is an itemised receipt for services paid for by the patient, to submit to "
     "a health plan for reimbursement. It is not a claim form and not a guarantee of coverage "
     "or payment."
@@ -91,6 +93,11 @@ class Superbill(Model):
     """A superbill. JSON via ``model_dump_json``; HTML, PDF and CSV via the renderers."""
 
     document: Literal["superbill"] = "superbill"
+    lang: Language = Field(
+        default="en",
+        exclude_if=lambda lang: lang == "en",
+        description="the language it is written in (en, es); English JSON leaves it out",
+    )
     issued: date | None
     provider: Party
     patient: SuperbillPatient
@@ -119,6 +126,7 @@ def build_superbill(
     start: date | None = None,
     end: date | None = None,
     issued: date | None = None,
+    lang: str = "en",
 ) -> Superbill:
     """A superbill for the visits of an estimate (those from ``start`` to ``end``, inclusive).
 
@@ -137,12 +145,16 @@ def build_superbill(
             issues one (at the end of a visit, or for a month once it is over). Given without
             ``end``, it lists the visits up to that day; default: the last date of service
             listed, or the estimate's date if that is later.
+        lang: the language of its text, ``"en"`` or ``"es"`` (the note, the lines' plain
+            descriptions in Spanish); codes and figures are the same in every language.
 
     Raises:
+        UnknownLanguageError: ``lang`` is not one ketacost speaks.
         DocumentError: the patient's name, birth date or diagnoses are missing, no visit falls
             in the dates given, ``issued`` is before a date of service ``end`` asks to list,
             a paid date has no visit, or a payment exceeds its visit's charge.
     """
+    t = words(lang)
     patient = request.patient
     if patient.name is None or patient.birth_date is None:
         missing = " and ".join(
@@ -227,7 +239,7 @@ def build_superbill(
                     ndc_unit=tl.ndc_unit,
                     ndc_quantity=tl.ndc_quantity,
                     narrative=tl.narrative,
-                    description=ln.description,
+                    description=line_words(ln, t.lang),
                     diagnosis_pointers=pointers,
                     rendering_npi=rendering,
                     charge=ln.charge,
@@ -237,6 +249,7 @@ def build_superbill(
     total_charge = sum((ln.charge for ln in lines), Money(0))
     total_paid = sum((ln.paid for ln in lines), Money(0))
     return Superbill(
+        lang=t.lang,
         issued=issued,
         provider=party_of(clinic, None),
         patient=SuperbillPatient(
@@ -249,6 +262,7 @@ def build_superbill(
         total_charge=total_charge,
         total_paid=total_paid,
         balance_due=total_charge - total_paid,
+        note=t.gettext(NOTE),
         library_version=estimate.library_version,
         rules_hash=estimate.rules_hash,
     )

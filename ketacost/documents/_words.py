@@ -1,0 +1,120 @@
+"""The documents' words in the reader's language: the ``documents`` catalog and locale formats.
+
+Every document takes ``lang`` (``"en"``, the default, or ``"es"``). English is the source text,
+so an English document is what it always was; Spanish comes from
+``ketacost/locale/es/LC_MESSAGES/documents.po``. Money is exact and reads ``$1,234.56`` in both
+(:meth:`ketacost._i18n.Translator.money`); dates are written in words, as the reader's language
+writes them ("November 21, 2026" / "21 de noviembre de 2026"); in a table a Spanish date is
+``21 nov 2026`` where the English one is ISO (``2026-11-21``, as the documents always printed).
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import date
+from typing import Final
+
+from ketacost._estimate import EstimateLine
+from ketacost._i18n import N_, Language, Translator, check_language, translator
+from ketacost._plan import Phase, cadence_words
+from ketacost._types import Weekday
+
+__all__ = [
+    "CONTACT_PREFERENCES",
+    "frequency",
+    "line_words",
+    "table_date",
+    "words",
+]
+
+
+def words(lang: str) -> Translator:
+    """The ``documents`` catalog in ``lang``.
+
+    Raises:
+        UnknownLanguageError: ``lang`` is not a language ketacost speaks (names the choices).
+    """
+    return translator(check_language(lang), "documents")
+
+
+def table_date(day: date, lang: Language) -> str:
+    """A date in a table cell: ISO in English (as always), ``21 nov 2026`` in Spanish."""
+    return day.isoformat() if lang == "en" else translator(lang, "documents").date(day, "medium")
+
+
+#: How a patient asked to be contacted (HHS standard form, CMS-10791), in words.
+CONTACT_PREFERENCES: Final = {
+    "mail": N_("mail"),
+    "email": N_("email"),
+    "phone": N_("phone"),
+    "portal": N_("portal"),
+}
+
+_WEEKDAYS: Final = {
+    "mon": N_("Mon"),
+    "tue": N_("Tue"),
+    "wed": N_("Wed"),
+    "thu": N_("Thu"),
+    "fri": N_("Fri"),
+    "sat": N_("Sat"),
+    "sun": N_("Sun"),
+}
+
+
+def frequency(phase: Phase, closed_weekdays: tuple[Weekday, ...], lang: Language) -> str:
+    """How often a phase's sessions happen, in ``lang``.
+
+    English is :func:`ketacost._plan.cadence_words` itself (one home for the words the web page
+    and the Good Faith Estimate share); another language says the same from the catalog.
+    """
+    if lang == "en":
+        return cadence_words(phase, closed_weekdays)
+    t = translator(lang, "documents")
+    interval = phase.interval_days
+    if phase.per_week is not None:
+        weeks = phase.weeks or 0
+        times = {1: t.gettext("once a week"), 2: t.gettext("twice a week")}.get(
+            phase.per_week, t.gettext("{n} times a week").format(n=phase.per_week)
+        )
+        text = t.ngettext("{times} for {n} week", "{times} for {n} weeks", weeks).format(
+            times=times, n=weeks
+        )
+    elif phase.count == 1:
+        return t.gettext("once")
+    elif phase.every_weeks:
+        if phase.every_weeks == 1:
+            return t.gettext("weekly")
+        return t.gettext("every {n} weeks").format(n=phase.every_weeks)
+    else:
+        text = (
+            t.gettext("daily") if interval == 1 else t.gettext("every {n} days").format(n=interval)
+        )
+    if not closed_weekdays or (phase.per_week is None and interval % 7 == 0):
+        return text
+    closed = ", ".join(t.gettext(_WEEKDAYS[day]) for day in closed_weekdays)
+    if phase.per_week is None:
+        text = (
+            t.gettext("every day the clinic is open")
+            if interval == 1
+            else t.gettext("every {n} days or more").format(n=interval)
+        )
+    elif interval > 1:
+        text = t.gettext("{text}, {n} or more days apart").format(text=text, n=interval)
+    return t.gettext("{text} (closed {days})").format(text=text, days=closed)
+
+
+def line_words(line: EstimateLine, lang: Language) -> str:
+    """What a line is, for the patient, in ``lang``.
+
+    English: the line's own description, as the documents always printed it; another
+    language: :func:`ketacost._plain.describe` (the service code stays in its own column, as
+    45 CFR 149.610(c)(1)(iv) asks).
+    """
+    if lang == "en":
+        return line.description
+    # The plain-language module is written alongside (issue 16); until it describes lines,
+    # a line keeps its own description.
+    describe = getattr(importlib.import_module("ketacost._plain"), "describe", None)
+    if describe is None:
+        return line.description
+    return str(describe(line, lang))
