@@ -50,6 +50,18 @@ def _output_option() -> Callable[[F], F]:
     )
 
 
+def _lang_option() -> Callable[[F], F]:
+    from ketacost._i18n import LANGUAGES
+
+    return click.option(
+        "--lang",
+        type=click.Choice(LANGUAGES),
+        default="en",
+        show_default=True,
+        help="The document's language: English or Spanish (the figures are the same).",
+    )
+
+
 def _visits_range(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
@@ -127,6 +139,7 @@ def _previous_gfe(path: Path) -> tuple[GoodFaithEstimate, str]:
     default=None,
     help="With --save: the records database (default: $KETACOST_DB, else your data folder).",
 )
+@_lang_option()
 @payers_option()
 def gfe(
     request_path: Path,
@@ -137,6 +150,7 @@ def gfe(
     replaces_path: Path | None,
     save: bool,
     db_url: str | None,
+    lang: str,
     payers_dir: Path | None,
 ) -> None:
     """Write a Good Faith Estimate (No Surprises Act, 45 CFR 149.610) of a request.
@@ -170,6 +184,7 @@ def gfe(
         issued=issued.date() if issued else None,
         expected_visits=visits,
         previous=previous,
+        lang=lang,
     )
     html = render_gfe_html(doc) if fmt == "html" or save else None
     pdf = render_gfe_pdf(doc) if fmt == "pdf" else None
@@ -238,11 +253,12 @@ def make_gfe(
     issued: date | None,
     expected_visits: tuple[int, int] | None = None,
     previous: tuple[GoodFaithEstimate, str] | None = None,
+    lang: str = "en",
 ) -> tuple[EstimateRequest, PayerLibrary, Estimate, GoodFaithEstimate]:
     """A request's GFE as the commands make it: estimated, with the range of its 12 months.
 
     ``issued`` defaults to the request's date, else today; ``previous`` (a GFE and the sha256
-    of its file) makes it a re-issue after a change of scope.
+    of its file) makes it a re-issue after a change of scope; ``lang`` is its language.
     """
     from ketacost import estimate as estimate_request
     from ketacost import good_faith_range
@@ -263,10 +279,16 @@ def make_gfe(
             expected_visits=expected_visits,
             period_range=period_range,
             previous_sha256=previous[1],
+            lang=lang,
         )
     else:
         doc = build_gfe(
-            request, result, issued=day, expected_visits=expected_visits, period_range=period_range
+            request,
+            result,
+            issued=day,
+            expected_visits=expected_visits,
+            period_range=period_range,
+            lang=lang,
         )
     return request, payers, result, doc
 
@@ -316,6 +338,7 @@ def save_gfe_record(
     help="The superbill's date: on or after every visit it lists as paid (without --to it "
     "lists the visits up to that day; default: the last date of service listed).",
 )
+@_lang_option()
 @payers_option()
 def superbill(
     request_path: Path,
@@ -324,6 +347,7 @@ def superbill(
     start: datetime | None,
     end: datetime | None,
     issued: datetime | None,
+    lang: str,
     payers_dir: Path | None,
 ) -> None:
     """Write a superbill (for out-of-network reimbursement) for the visits of a request.
@@ -355,6 +379,7 @@ def superbill(
         start=start.date() if start else None,
         end=end.date() if end else None,
         issued=issued.date() if issued else None,
+        lang=lang,
     )
     if fmt == "pdf":
         write_output(output, render_superbill_pdf(bill), binary=True)

@@ -12,11 +12,12 @@ from datetime import date, timedelta
 
 from pydantic import Field, model_validator
 
+from ketacost._i18n import Translator
 from ketacost._money import Money
 from ketacost._types import Model, Npi, Usd
 
-from ._common import usd
-from ._gfe import DISPUTE_DAYS, DISPUTE_THRESHOLD, DISPUTE_WHERE, GoodFaithEstimate
+from ._gfe import DISPUTE_DAYS, DISPUTE_THRESHOLD, DISPUTE_WHERE_TEXT, GoodFaithEstimate
+from ._words import words
 
 __all__ = ["BilledLine", "DisputeFinding", "FinalBill", "compare_bill_to_gfe"]
 
@@ -69,14 +70,20 @@ class DisputeFinding(Model):
     note: str
 
 
-def compare_bill_to_gfe(gfe: GoodFaithEstimate, bill: FinalBill) -> list[DisputeFinding]:
+def compare_bill_to_gfe(
+    gfe: GoodFaithEstimate, bill: FinalBill, *, lang: str | None = None
+) -> list[DisputeFinding]:
     """Each provider or facility billed at least $400 above its estimate (exactly $400 counts).
 
-    A provider that is billed but is not on the estimate is compared with $0.00 expected.
+    A provider that is billed but is not on the estimate is compared with $0.00 expected. The
+    note, which the patient reads, is in ``lang`` (default: the estimate's language); its
+    Spanish follows the wording of the estimate's dispute notice (see ``_gfe``).
 
     >>> compare_bill_to_gfe(gfe, FinalBill(totals={"1234567893": "8000.00"}))  # doctest: +SKIP
     [DisputeFinding(npi='1234567893', ..., over=Money('400.00'), ...)]
     """
+    t = words(gfe.lang if lang is None else lang)
+    usd = t.money
     names = {p.provider.npi: p.provider.name for p in gfe.providers}
     findings: list[DisputeFinding] = []
     for npi, billed in bill.billed().items():
@@ -87,16 +94,35 @@ def compare_bill_to_gfe(gfe: GoodFaithEstimate, bill: FinalBill) -> list[Dispute
         if over < DISPUTE_THRESHOLD:
             continue
         deadline = bill.bill_date + timedelta(days=DISPUTE_DAYS) if bill.bill_date else None
-        by = f"by {deadline.isoformat()}" if deadline else "within 120 calendar days"
-        who = names.get(npi, f"the provider with NPI {npi}")
-        note = (
-            f"{who} billed {usd(billed)}, {usd(over)} above its expected charges of "
-            f"{usd(expected)} on the Good Faith Estimate of {gfe.issued.isoformat()}"
-            + ("" if on_gfe else " (it is not on the Good Faith Estimate)")
-            + f". You may start a patient-provider dispute {by} "
-            f"({DISPUTE_DAYS} calendar days from the date on the original bill): see "
-            f"{DISPUTE_WHERE}."
+        by = (
+            t.gettext("by {date}").format(date=_day(deadline, t))
+            if deadline
+            else t.gettext("within {days} calendar days").format(days=DISPUTE_DAYS)
         )
+        who = names.get(npi) or t.gettext("the provider with NPI {npi}").format(npi=npi)
+        args = {
+            "who": who,
+            "billed": usd(billed),
+            "over": usd(over),
+            "expected": usd(expected),
+            "date": _day(gfe.issued, t),
+            "by": by,
+            "days": DISPUTE_DAYS,
+            "where": t.gettext(DISPUTE_WHERE_TEXT),
+        }
+        if on_gfe:
+            note = t.gettext(
+                "{who} billed {billed}, {over} above its expected charges of {expected} on "
+                "the Good Faith Estimate of {date}. You may start a patient-provider dispute "
+                "{by} ({days} calendar days from the date on the original bill): see {where}."
+            ).format(**args)
+        else:
+            note = t.gettext(
+                "{who} billed {billed}, {over} above its expected charges of {expected} on "
+                "the Good Faith Estimate of {date} (it is not on the Good Faith Estimate). You "
+                "may start a patient-provider dispute {by} ({days} calendar days from the date "
+                "on the original bill): see {where}."
+            ).format(**args)
         findings.append(
             DisputeFinding(
                 npi=npi,
@@ -109,3 +135,8 @@ def compare_bill_to_gfe(gfe: GoodFaithEstimate, bill: FinalBill) -> list[Dispute
             )
         )
     return findings
+
+
+def _day(day: date, t: Translator) -> str:
+    """ISO in English (as the note always gave it), in words in another language."""
+    return day.isoformat() if t.lang == "en" else t.date(day)

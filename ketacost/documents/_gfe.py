@@ -478,10 +478,8 @@ def _recurring(
             RecurringService(
                 phase=mine[0].visit.phase,
                 session=phase.session,
-                description=(
-                    clinic.sessions[phase.session].description
-                    if lang == "en"
-                    else _what(mine[0].lines[0].line, lang)
+                description=line_words(
+                    mine[0].lines[0].line, lang, clinic.sessions[phase.session].description
                 ),
                 frequency=frequency(phase, request.plan.closed_weekdays, lang),
                 sessions=len(mine),
@@ -723,11 +721,7 @@ def build_gfe_unchecked(
         issued=issued,
         timing=gfe_timing(dates, first, issued) if dates is not None else None,
         patient=patient,
-        primary_service=(
-            primary_tmpl.description
-            if t.lang == "en"
-            else _what(primary_first.lines[0].line, t.lang)
-        ),
+        primary_service=line_words(primary_first.lines[0].line, t.lang, primary_tmpl.description),
         primary_service_codes=tuple(sp.line.code for sp in primary_first.lines),
         scheduled_date=primary_first.date,
         period_start=first,

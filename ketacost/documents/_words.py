@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import date
-from typing import Final
+from typing import Any, Final
 
 from ketacost._estimate import EstimateLine
 from ketacost._i18n import N_, Language, Translator, check_language, translator
@@ -103,18 +103,23 @@ def frequency(phase: Phase, closed_weekdays: tuple[Weekday, ...], lang: Language
     return t.gettext("{text} (closed {days})").format(text=text, days=closed)
 
 
-def line_words(line: EstimateLine, lang: Language) -> str:
+def line_words(line: EstimateLine, lang: Language, fallback: str | None = None) -> str:
     """What a line is, for the patient, in ``lang``.
 
-    English: the line's own description, as the documents always printed it; another
-    language: :func:`ketacost._plain.describe` (the service code stays in its own column, as
-    45 CFR 149.610(c)(1)(iv) asks).
+    English: ``fallback`` or the line's own description, as the documents always printed
+    them; another language: :func:`ketacost._plain.describe` (the service code stays in its
+    own column, as 45 CFR 149.610(c)(1)(iv) asks).
     """
-    if lang == "en":
-        return line.description
-    # The plain-language module is written alongside (issue 16); until it describes lines,
-    # a line keeps its own description.
-    describe = getattr(importlib.import_module("ketacost._plain"), "describe", None)
+    describe = _describe() if lang != "en" else None
     if describe is None:
-        return line.description
+        return line.description if fallback is None else fallback
     return str(describe(line, lang))
+
+
+def _describe() -> Any:
+    """``ketacost._plain.describe``, or None while that module does not describe lines yet.
+
+    The plain-language module is written alongside (issue 16); until it describes lines, a
+    document keeps the clinic's own words.
+    """
+    return getattr(importlib.import_module("ketacost._plain"), "describe", None)
