@@ -952,7 +952,9 @@ def test_superbill_is_never_dated_before_the_visits_it_lists_as_paid(
     # (01-04) and the six induction infusions (01-05 to 01-18), not the boosters (02-01 on).
     january = build_superbill(request_, estimate, issued=date(2027, 1, 20))
     assert january.issued == date(2027, 1, 20)
-    assert {ln.date for ln in january.lines} == {date(2027, 1, d) for d in (4, 5, 7, 11, 13, 15, 18)}
+    assert {ln.date for ln in january.lines} == {
+        date(2027, 1, d) for d in (4, 5, 7, 11, 13, 15, 18)
+    }
     # An end after the issue date is refused, naming the visits and both ways out.
     with pytest.raises(DocumentError) as exc:
         build_superbill(request_, estimate, end=date(2027, 2, 10), issued=date(2027, 1, 20))

@@ -384,6 +384,13 @@ def test_cli_documents_in_spanish(tmp_path: Path) -> None:
     assert json.loads(as_json.read_text())["lang"] == "es"
 
 
+def test_cli_offers_the_languages_ketacost_speaks() -> None:
+    from ketacost._i18n import LANGUAGES
+    from ketacost.cli import _documents
+
+    assert _documents.LANGUAGES == LANGUAGES
+
+
 @pytest.mark.parametrize("command", ["gfe", "superbill"])
 def test_cli_refuses_an_unknown_language(command: str, tmp_path: Path) -> None:
     out = tmp_path / "doc.html"

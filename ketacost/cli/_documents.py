@@ -50,9 +50,12 @@ def _output_option() -> Callable[[F], F]:
     )
 
 
-def _lang_option() -> Callable[[F], F]:
-    from ketacost._i18n import LANGUAGES
+#: ``ketacost._i18n.LANGUAGES``, written out: importing it here would load the models on every
+#: TAB of shell completion (tests/test_documents_es.py checks they agree).
+LANGUAGES = ("en", "es")
 
+
+def _lang_option() -> Callable[[F], F]:
     return click.option(
         "--lang",
         type=click.Choice(LANGUAGES),
