@@ -40,7 +40,7 @@ from ketacost.documents import (
     timing_sentence,
 )
 from ketacost.documents._pdf_layout import Writer
-from ketacost.documents._words import frequency
+from ketacost.documents._words import frequency, phase_name
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
@@ -132,7 +132,7 @@ def _required_es(gfe: GoodFaithEstimate) -> dict[str, list[str]]:
         "(xi) no es un contrato": ["Esta Estimación de buena fe no es un contrato"],
         "recurrente: 12 meses, frecuencia, número de sesiones": [
             "del 4 de enero de 2027 al 3 de enero de 2028 (hasta 12 meses)",
-            "cada 2 días o más (cerrado: sáb, dom)",
+            "cada 2 días o más (la clínica cierra: sáb, dom)",
             "cada 4 semanas",
         ],
         "rango": ["de $4,900.00 a $10,300.00", "de 12 a 24 sesiones"],
@@ -157,7 +157,9 @@ def test_spanish_gfe_html_has_every_required_element(gfe_es: GoodFaithEstimate) 
     for d in gfe_es.disclaimers:
         assert " ".join(d.text.split()) in text
     # The induction row: Spanish frequency and dates in a table (5 ene 2027 … 18 ene 2027).
-    assert "cada 2 días o más (cerrado: sáb, dom) 6 5 ene 2027 18 ene 2027 $2,400.00" in text
+    assert (
+        "cada 2 días o más (la clínica cierra: sáb, dom) 6 5 ene 2027 18 ene 2027 $2,400.00" in text
+    )
 
 
 def test_spanish_gfe_pdf_has_every_required_element(
@@ -303,26 +305,70 @@ def test_spanish_timing_sentence(series: Any) -> None:
 def test_spanish_frequencies_and_english_cadence_words() -> None:
     cases = [
         (Phase(session="s", sessions=1), (), "una vez"),
-        (Phase(session="s", sessions=6, every_days=1), (), "a diario"),
+        (Phase(session="s", sessions=6, every_days=1), (), "todos los días"),
         (
             Phase(session="s", sessions=6, every_days=1),
             ("sat", "sun"),
-            "cada día que la clínica abre (cerrado: sáb, dom)",
+            "cada día que abre la clínica (la clínica cierra: sáb, dom)",
         ),
         (Phase(session="s", sessions=6, every_days=2), (), "cada 2 días"),
-        (Phase(session="s", sessions=6, every_weeks=1), ("sun",), "semanal"),
+        (Phase(session="s", sessions=6, every_weeks=1), ("sun",), "una vez por semana"),
         (Phase(session="s", sessions=6, every_weeks=4), (), "cada 4 semanas"),
         (Phase(session="s", per_week=1, weeks=1), (), "una vez por semana durante 1 semana"),
         (
             Phase(session="s", per_week=2, weeks=4),
             ("sun",),
-            "dos veces por semana durante 4 semanas, con 3 días o más entre sesiones (cerrado: dom)",
+            "dos veces por semana durante 4 semanas, con 3 días o más entre sesiones (la clínica cierra: dom)",
         ),
         (Phase(session="s", per_week=3, weeks=2), (), "3 veces por semana durante 2 semanas"),
     ]
     for phase, closed, spanish in cases:
         assert frequency(phase, closed, "es") == spanish  # type: ignore[arg-type]
         assert frequency(phase, closed, "en") == cadence_words(phase, closed)  # type: ignore[arg-type]
+
+
+def test_spanish_gfe_names_the_plan_phases_in_spanish(
+    gfe_en: GoodFaithEstimate, gfe_es: GoodFaithEstimate, pdf_en: bytes, pdf_es: bytes
+) -> None:
+    # The example plan's phases are intake, induction and boosters: a Spanish reader sees them
+    # in Spanish in every table (recurring scope, itemized list); English keeps the plan's words.
+    english = re.compile(r"\b(intake|induction|boosters)\b")
+    for text in (html_text(render_gfe_html(gfe_es)), pdf_text(pdf_es)):
+        assert english.findall(text) == []
+        for spanish in ("evaluación inicial", "inducción", "refuerzos"):
+            assert spanish in text
+    for text in (html_text(render_gfe_html(gfe_en)), pdf_text(pdf_en)):
+        assert {"intake", "induction", "boosters"} <= set(english.findall(text))
+    assert phase_name("Induction", "es") == "inducción"
+    assert phase_name("ketamine week", "es") == "ketamine week"  # the clinic's own name stays
+    assert phase_name("induction", "en") == "induction"
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_no_word_breaks_inside_a_pdf_table_cell(series: Any, lang: str) -> None:
+    # Narrow columns cut long words ("Modifica dores", "Can t.", "evaluació n inicial") until each
+    # column was given the width of its longest word; every heading and cell word stays whole.
+    request, estimate = series
+    gfe = build_gfe(request, estimate, issued=ISSUED, lang=lang)  # type: ignore[arg-type]
+    bill = build_superbill(request, estimate, issued=date(2027, 1, 31), lang=lang)  # type: ignore[arg-type]
+    words = {
+        "en": ["Modifiers", "Pointer", "Diagnosis", "induction", "Expected"],
+        "es": [
+            "Modificadores",
+            "Unidades",
+            "Indicador",
+            "CPT/HCPCS",
+            "(POS)",
+            "Cant.",
+            "código",
+            "diagnóstico",
+            "evaluación inicial",
+            "unitario",
+            "psiquiátrica",
+        ],
+    }[lang]
+    text = pdf_text(render_gfe_pdf(gfe)) + " " + pdf_text(render_superbill_pdf(bill))
+    assert [w for w in words if w not in text] == []
 
 
 # ---- the superbill ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from ketacost._i18n import Language
 from ._gfe import GoodFaithEstimate
 from ._gfe_timing import timing_sentence
 from ._superbill import Superbill
-from ._words import CONTACT_PREFERENCES, table_date, words
+from ._words import CONTACT_PREFERENCES, phase_name, table_date, words
 
 __all__ = ["long_date", "render_gfe_html", "render_superbill_html"]
 
@@ -71,6 +71,7 @@ def _environment(lang: Language = "en") -> jinja2.Environment:
     env.filters["isodate"] = functools.partial(table_date, lang=t.lang)
     env.filters["timing"] = functools.partial(timing_sentence, lang=t.lang)
     env.filters["said"] = t.gettext
+    env.filters["phase"] = functools.partial(phase_name, lang=t.lang)
     env.filters["contact"] = lambda how: t.gettext(CONTACT_PREFERENCES[how])
     return env
 

@@ -15,7 +15,7 @@ from ._gfe import GfeProviderEstimate, GoodFaithEstimate
 from ._gfe_timing import timing_sentence
 from ._pdf_layout import FONTS, NBSP, Writer
 from ._superbill import Superbill
-from ._words import CONTACT_PREFERENCES, table_date, words
+from ._words import CONTACT_PREFERENCES, phase_name, table_date, words
 
 __all__ = ["FONTS", "render_gfe_pdf", "render_superbill_pdf"]
 
@@ -36,6 +36,10 @@ class _Say:
     def day(self, when: date) -> str:
         """A date in words that never wraps inside (no-break spaces)."""
         return self.t.date(when).replace(" ", NBSP)
+
+    def phase(self, name: str) -> str:
+        """A plan phase's name: a well-known one ("induction") in the document's language."""
+        return phase_name(name, self.t.lang)
 
     def iso(self, when: date) -> str:
         """A date in a table: ISO in English, ``21 nov 2026`` in Spanish."""
@@ -132,7 +136,7 @@ def _gfe_pages(gfe: GoodFaithEstimate, keep: int) -> Writer:
         ),
         [
             [
-                r.phase,
+                _.phase(r.phase),
                 r.description,
                 r.frequency,
                 str(r.sessions),
@@ -277,7 +281,7 @@ def _item_rows(p: GfeProviderEstimate, _: _Say) -> list[list[str]]:
         each = usd(i.charge_each) if i.charge_each is not None else _("varies")
         rows.append(
             [
-                i.phase,
+                _.phase(i.phase),
                 i.description,
                 code,
                 i.service_code_type,
@@ -368,7 +372,7 @@ def _changes(w: Writer, gfe: GoodFaithEstimate, _: _Say) -> None:
             [
                 _(c.change),
                 w.name("Provider name", c.provider),
-                f"{c.phase}: {c.description}",
+                f"{_.phase(c.phase)}: {c.description}",
                 c.service_code,
                 shown(c.old_quantity) + _.to + shown(c.new_quantity),
                 (usd(c.old_charge) if c.old_charge is not None else "-")
@@ -390,7 +394,7 @@ def _changes(w: Writer, gfe: GoodFaithEstimate, _: _Say) -> None:
         w.paragraph(
             _("dates taken off: {off}; dates added: {added}.").format(off=off, added=added),
             size=8.5,
-            bold_lead=f"{c.phase}: {c.description} ({c.service_code}), {_(c.change)}:",
+            bold_lead=f"{_.phase(c.phase)}: {c.description} ({c.service_code}), {_(c.change)}:",
         )
 
 

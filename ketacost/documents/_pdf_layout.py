@@ -292,6 +292,7 @@ class Writer:
             for r in body:
                 r[i] = self.to.join(d.replace(" ", NBSP) for d in r[i].split(self.to))
         widths = self._fit(widths, dates, body)
+        widths = self._fit_words(widths, [self._text(c) for c in head] if header else [], body)
         # A heading above keeps the table's heading row and first row with it.
         opening = ([[self._text(c) for c in head]] if header else []) + body[:1]
         self._place_headings(sum(self._row_height(r, widths) for r in opening))
@@ -322,6 +323,40 @@ class Writer:
                 widest = max((j for j in range(len(out)) if j not in dates), key=out.__getitem__)
                 out[widest] -= need - out[i]
                 out[i] = need
+        return tuple(out)
+
+    def _fit_words(
+        self, widths: Sequence[float], head: Sequence[str], body: Sequence[Sequence[str]]
+    ) -> tuple[float, ...]:
+        """``widths`` with each column wide enough for its longest word, which never breaks.
+
+        A long Spanish heading word ("Modificadores", "diagnóstico") in a narrow column would
+        otherwise be cut mid-word ("Modifica / dores"). The width a column needs is taken from
+        the columns with the most room to spare; when the page cannot give every column its
+        longest word, the widths stay as they were (the words then break, as before).
+        """
+        out = [float(w) for w in widths]
+        scale = sum(out) / self.pdf.epw
+        need = [0.0] * len(out)
+        cells: list[tuple[int, str, str]] = [(i, c, "B") for i, c in enumerate(head)]
+        for row in body:
+            cells += [(i, c, style) for i, c in enumerate(row) for style in ("", "B")]
+        for i, text, style in cells:
+            self.pdf.set_font(_LATIN, style, 8.5)
+            for word in text.replace("\n", " ").split(" "):
+                width = (self.pdf.get_string_width(word) + 2 * _PADDING + 0.5) * scale
+                need[i] = max(need[i], width)
+        self.pdf.set_font(_LATIN, "", 8.5)
+        if sum(need) > sum(out):
+            return tuple(out)
+        for i in range(len(out)):
+            while out[i] < need[i]:
+                spare = max(range(len(out)), key=lambda j: out[j] - need[j])
+                give = min(need[i] - out[i], out[spare] - need[spare])
+                if give <= 0:
+                    return tuple(float(w) for w in widths)
+                out[spare] -= give
+                out[i] += give
         return tuple(out)
 
     def _table(

@@ -23,6 +23,7 @@ __all__ = [
     "CONTACT_PREFERENCES",
     "frequency",
     "line_words",
+    "phase_name",
     "table_date",
     "words",
 ]
@@ -59,6 +60,33 @@ _WEEKDAYS: Final = {
     "sat": N_("Sat"),
     "sun": N_("Sun"),
 }
+
+
+#: The phase names clinics commonly give a treatment plan's phases, in words the catalog
+#: translates; a name not here (the clinic's own) is shown as the clinic wrote it.
+_PHASES: Final = {
+    "intake": N_("intake"),
+    "evaluation": N_("evaluation"),
+    "induction": N_("induction"),
+    "optimisation": N_("optimisation"),
+    "optimization": N_("optimization"),
+    "maintenance": N_("maintenance"),
+    "booster": N_("booster"),
+    "boosters": N_("boosters"),
+    "taper": N_("taper"),
+    "follow-up": N_("follow-up"),
+}
+
+
+def phase_name(name: str, lang: Language) -> str:
+    """A plan phase's name in ``lang``: a well-known one ("induction") from the catalog.
+
+    English (and a clinic's own name) stays as the plan wrote it.
+    """
+    known = _PHASES.get(name.strip().lower())
+    if lang == "en" or known is None:
+        return name
+    return translator(lang, "documents").gettext(known)
 
 
 def frequency(phase: Phase, closed_weekdays: tuple[Weekday, ...], lang: Language) -> str:
