@@ -276,7 +276,9 @@ def test_spanish_dispute_note(gfe_es: GoodFaithEstimate) -> None:
         "por encima de sus cargos esperados de $7,600.00 en la Estimación de buena fe del 21 de "
         "noviembre de 2026. Puede iniciar el proceso de resolución de disputas entre pacientes y "
         "proveedores a más tardar el 29 de junio de 2028 (120 días calendario desde la fecha de "
-        "la factura original): visite www.cms.gov/nosurprises o llame al 1-800-985-3059."
+        "la factura original): visite www.cms.gov/nosurprises o llame al 1-800-985-3059. Hay una "
+        "tarifa de $25 y decide una entidad de resolución de disputas seleccionada (SDR, por sus "
+        "siglas en inglés)."
     )
     # The English note of the same estimate is as it always was.
     [english] = compare_bill_to_gfe(gfe_es, bill, lang="en")
@@ -284,6 +286,11 @@ def test_spanish_dispute_note(gfe_es: GoodFaithEstimate) -> None:
         "Riverside Ketamine & Interventional Psychiatry (example) billed"
     )
     assert "by 2028-06-29 (120 calendar days" in english.note
+    # The note says what starting a dispute costs and who decides (45 CFR 149.620), as the
+    # estimate's own notice does: it used to stop at where to start one.
+    assert english.note.endswith(
+        "There is a $25 fee, and a selected dispute resolution (SDR) entity decides."
+    )
 
 
 def test_spanish_timing_sentence(series: Any) -> None:
@@ -342,6 +349,27 @@ def test_spanish_gfe_names_the_plan_phases_in_spanish(
     assert phase_name("Induction", "es") == "inducción"
     assert phase_name("ketamine week", "es") == "ketamine week"  # the clinic's own name stays
     assert phase_name("induction", "en") == "induction"
+
+
+def test_spanish_gfe_names_separately_scheduled_items_in_spanish(
+    gfe_en: GoodFaithEstimate, gfe_es: GoodFaithEstimate, pdf_es: bytes
+) -> None:
+    # The clinic's integration session (90837) is scheduled separately from the infusions: a
+    # Spanish reader sees what it is and what it goes with in Spanish (the code table of
+    # ketacost._plain), the English document keeps the clinic's words.
+    [en] = gfe_en.separately_scheduled
+    [es] = gfe_es.separately_scheduled
+    assert (en.description, en.related_to) == (
+        "Integration psychotherapy, 60 minutes",
+        "IV ketamine infusion (0.5 mg/kg over 40 minutes) with recovery monitoring",
+    )
+    assert (es.description, es.related_to) == (
+        "Psicoterapia, 60 minutos",
+        "Infusión intravenosa (IV) de ketamina, primera hora",
+    )
+    assert (es.service_codes, es.self_pay_price) == (en.service_codes, en.self_pay_price)
+    for text in (html_text(render_gfe_html(gfe_es)), pdf_text(pdf_es)):
+        assert "Integration" not in text and "recovery monitoring" not in text
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])

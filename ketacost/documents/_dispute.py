@@ -123,6 +123,10 @@ def compare_bill_to_gfe(
                 "may start a patient-provider dispute {by} ({days} calendar days from the date "
                 "on the original bill): see {where}."
             ).format(**args)
+        # What the patient must know before starting one (45 CFR 149.620): the fee and who decides.
+        note += " " + t.gettext(
+            "There is a $25 fee, and a selected dispute resolution (SDR) entity decides."
+        )
         findings.append(
             DisputeFinding(
                 npi=npi,

@@ -491,8 +491,27 @@ def _recurring(
     return recurring
 
 
+def _session_words(clinic: Clinic, session: str, first: date, lang: Language) -> str:
+    """A session's name for the reader: the clinic's words in English.
+
+    In another language: what its first billed line is (:func:`line_words`), the clinic's words
+    for a code the plain-language table does not know.
+    """
+    template = clinic.sessions[session]
+    if lang == "en" or not template.lines:
+        return template.description
+    tl = template.lines[0]
+    line = EstimateLine.model_construct(
+        code=_code_on(tl.code, first),
+        units=tl.units,
+        modifiers=tl.modifiers,
+        description=template.description,
+    )
+    return line_words(line, lang, template.description)
+
+
 def _separately_scheduled(
-    clinic: Clinic, planned_sessions: list[str], first: date
+    clinic: Clinic, planned_sessions: list[str], first: date, lang: Language
 ) -> list[SeparatelyScheduledItem]:
     """Items named by the plan's sessions as scheduled separately, not in the plan (vi)."""
     separate: list[SeparatelyScheduledItem] = []
@@ -506,13 +525,13 @@ def _separately_scheduled(
             separate.append(
                 SeparatelyScheduledItem(
                     session=other,
-                    description=otmpl.description,
+                    description=_session_words(clinic, other, first, lang),
                     service_codes=tuple(
                         dict.fromkeys(_code_on(tl.code, first) for tl in otmpl.lines)
                     ),
                     provider=party_of(clinic, otmpl.provider).name,
                     self_pay_price=otmpl.self_pay,
-                    related_to=clinic.sessions[sid].description,
+                    related_to=_session_words(clinic, sid, first, lang),
                 )
             )
     return separate
@@ -713,7 +732,7 @@ def build_gfe_unchecked(
     primary = max(counts, key=lambda s: counts[s])  # max keeps the first of equal counts
     primary_first = next(v for v in in_period if v.visit.session == primary)
     primary_tmpl = clinic.sessions[primary]
-    separate = _separately_scheduled(clinic, list(counts), first)
+    separate = _separately_scheduled(clinic, list(counts), first, t.lang)
 
     dates = request.good_faith
     return GoodFaithEstimate(
