@@ -501,12 +501,14 @@ def _session_words(clinic: Clinic, session: str, first: date, lang: Language) ->
     if lang == "en" or not template.lines:
         return template.description
     tl = template.lines[0]
-    line = EstimateLine.model_construct(
-        code=_code_on(tl.code, first),
-        units=tl.units,
-        modifiers=tl.modifiers,
-        description=template.description,
-    )
+    # Only what describe() reads: the code in force, units, modifiers and the clinic's words.
+    fields: dict[str, Any] = {
+        "code": _code_on(tl.code, first),
+        "units": tl.units,
+        "modifiers": tl.modifiers,
+        "description": template.description,
+    }
+    line = EstimateLine.model_construct(**fields)
     return line_words(line, lang, template.description)
 
 
