@@ -61,7 +61,9 @@ def _lang_option() -> Callable[[F], F]:
         type=click.Choice(LANGUAGES),
         default="en",
         show_default=True,
-        help="The document's language: English or Spanish (the figures are the same).",
+        envvar="KETACOST_LANG",
+        help="The document's language: English or Spanish (the figures are the same); or "
+        "$KETACOST_LANG, as for estimate, compare and schedule.",
     )
 
 
