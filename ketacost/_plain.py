@@ -48,7 +48,7 @@ def _t(lang: str) -> Translator:
 #: The codes this product bills, in a patient's words (CPT/HCPCS descriptors, simplified).
 _CODES: dict[str, str] = {
     "90791": N_("Psychiatric evaluation"),
-    "90792": N_("Psychiatric evaluation with a medical exam"),
+    "90792": N_("Psychiatric evaluation with medical services"),
     "90832": N_("Psychotherapy, 30 minutes"),
     "90834": N_("Psychotherapy, 45 minutes"),
     "90837": N_("Psychotherapy, 60 minutes"),
@@ -557,4 +557,22 @@ def details(line: EstimateLine) -> str:
     if line.reason is not None and not any(line.reason in s for s in line.explanation):
         parts.append(f"reason: {line.reason}")
     parts.extend(line.explanation)
-    return " · ".join(parts)
+    return _dollars(_no_internal_references(" · ".join(parts)))
+
+
+#: A money amount of the engine's explanation: two decimals, maybe with thousands commas
+#: ("1,000.00", "10.50" of "10.50 × 56"); never a code ("F33.21"), a percent, a unit count
+#: or a rate with more decimals.
+_AMOUNT = re.compile(r"(?<![\w.,$])(-?)(\d{1,3}(?:,\d{3})+|\d+)\.(\d{2})(?![\d%])")
+#: The references to the project's own notes that payer files cite ("domain.md §3.3").
+_REFERENCE = re.compile(r"\s*\(domain\.md §[\d.]+\)|;?\s*domain\.md §[\d.]+")
+
+
+def _dollars(text: str) -> str:
+    """Each money amount of ``text`` with "$": ``allowed $263.00``, ``-$5.00``."""
+    return _AMOUNT.sub(lambda m: f"{m[1]}${m[2]}.{m[3]}", text)
+
+
+def _no_internal_references(text: str) -> str:
+    """``text`` without references to the project's notes, which patients cannot read."""
+    return _REFERENCE.sub("", text)

@@ -92,7 +92,9 @@ def test_a_covered_drug_under_the_deductible_then_coinsurance() -> None:
         "Usted paga $512.00: $500.00 de deducible y $12.00 de coseguro."
     )
     assert details(line).startswith("J0013 × 56 · rule commercial-hmo:")
-    assert "allowed 560.00" in details(line)
+    # every money amount with "$", the per-unit rate too; the percent stays a percent
+    assert "allowed $560.00 (commercial-hmo fee schedule: $10.00 × 56 = $560.00)" in details(line)
+    assert "coinsurance 20% of $60.00 = $12.00" in details(line)
 
 
 def test_an_office_visit_copay() -> None:

@@ -174,8 +174,13 @@ def _check_met(answers: CalculatorInput, response: EstimateResponse, t: Translat
     if ded_cents:
         assert _said(said, t.money(Money.from_cents(ded_cents)))
     maximum_met = Money.from_cents(max(ded_cents, oop_cents))
-    if maximum_met.cents:
-        maximum = {"en": "out-of-pocket maximum", "es": "desembolso máximo"}[t.lang]
+    maximum = {"en": "out-of-pocket maximum", "es": "desembolso máximo"}[t.lang]
+    payer = CALCULATOR.library[answers.insurance]
+    network = payer.networks.get(response.estimate.network)  # the network estimated
+    if network is None or network.out_of_pocket_max is None:
+        # a plan without a maximum (Original Medicare): not a word about one
+        assert not _said(said, maximum), said
+    elif maximum_met.cents:
         assert _said(said, t.money(maximum_met), maximum)
     # ...and the figures start from the same amounts (in the plan year of the start)
     estimate = response.estimate
@@ -206,14 +211,17 @@ def test_every_answer_that_is_not_the_default_appears_in_the_assumptions(
     for day in treatment.closed_weekdays:
         index = ("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(day)
         assert _said(said, t.date(date(2024, 1, 1 + index), "weekday"))
-    payer = CALCULATOR.library["self-pay" if given_.insurance == "none" else given_.insurance]
+    payer_id = "self-pay" if given_.insurance == "none" else given_.insurance
+    payer = CALCULATOR.library[payer_id]
+    name = CALCULATOR.resolved.payer_name(payer_id, lang)  # in the answer's language
+    assert response.payer_name == name
     insured = bool(payer.networks)
     if insured:
-        assert _said(said, payer.name)
+        assert _said(said, name)
     if given_.network != "in":
         words = "Insurance: {payer}; the clinic is out of its network."
         assert (
-            t.gettext(words).format(payer=payer.name) in said
+            t.gettext(words).format(payer=name) in said
             if insured
             else _said(said, t.gettext("the clinic out of network"))
         )
@@ -223,7 +231,7 @@ def test_every_answer_that_is_not_the_default_appears_in_the_assumptions(
         n = given_.failed_trials
         assert any(re.search(rf"(^|\D){n} antidep", a) for a in said), said
     if given_.other_coverage not in (None, "none"):
-        assert _said(said, CALCULATOR.library[given_.other_coverage].name)
+        assert _said(said, CALCULATOR.resolved.payer_name(given_.other_coverage, lang))
     if insured:
         _check_met(given_, response, t)
     else:
@@ -305,7 +313,16 @@ def test_english_and_spanish_answers_have_the_same_figures(client: TestClient) -
     assert same == _post(client, _answers(prior_authorization="not_sure")).content
 
 
-@pytest.mark.parametrize("query", ["?lang=fr", "?lang=", "?lang=ES", "?lang=en&lang=es"])
+def test_the_language_code_is_read_in_any_case(client: TestClient) -> None:
+    # review of issue 16: ?lang=ES was refused; and the answer says its language
+    for query, lang in (("?lang=ES", "es"), ("?lang=En", "en")):
+        response = _post(client, _answers(), query)
+        assert response.status_code == 200
+        assert response.json()["lang"] == lang
+        assert response.headers["content-language"] == lang
+
+
+@pytest.mark.parametrize("query", ["?lang=fr", "?lang=", "?lang=e s", "?lang=en&lang=es"])
 def test_a_language_the_calculator_does_not_speak_is_a_problem(
     client: TestClient, query: str
 ) -> None:
@@ -541,8 +558,8 @@ def test_the_cadence_in_english_is_the_plans_own_words(phase: Phase, closed: Any
             "Riverside Ketamine & Interventional Psychiatry (example)'s billing codes start on "
             "2019-03-05; choose a first visit on or after 2019-03-05 (got 2001-01-01)",
             "los códigos de facturación de Riverside Ketamine & Interventional Psychiatry "
-            "(example) comienzan el 2019-03-05; elija una primera visita el 2019-03-05 o después "
-            "(recibimos 2001-01-01)",
+            "(example) comienzan el 5 de marzo de 2019; elija una primera visita el 5 de marzo "
+            "de 2019 o después (recibimos 1 de enero de 2001)",
         ),
     ],
 )

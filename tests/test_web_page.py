@@ -105,7 +105,9 @@ def test_page_language_reads_the_query_first() -> None:
     assert page_language("es", "en") == "es"
     assert page_language(None, "es-US") == "es"
     assert page_language("de", None) == "en"
-    assert page_language("ES", None) == "en"  # the codes are lower case, as the API's
+    # a code in any case (review of issue 16: ?lang=ES was refused)
+    assert page_language("ES", None) == "es"
+    assert page_language(" En ", "es") == "en"
 
 
 def test_the_home_page_keeps_the_language(client: TestClient) -> None:

@@ -182,8 +182,8 @@ def _answer_language(request: Request) -> Language | Response:
         return negotiate(request.headers.get("accept-language"))
     choices = ", ".join(LANGUAGES)
     lang = given[0]
-    if len(given) == 1 and lang in LANGUAGES:
-        return check_language(lang)
+    if len(given) == 1 and lang.strip().lower() in LANGUAGES:
+        return check_language(lang.strip().lower())
     what = f"got {lang!r}" if len(given) == 1 else f"got {len(given)} values"
     return problem(
         "invalid-parameter",
@@ -223,16 +223,21 @@ async def _estimate_answer(
             "seconds); try a shorter plan, or try again later",
             path,
             headers={"retry-after": "60"},
+            lang=lang,
         )
     except BodyError as exc:
-        return rule_file_problem("invalid-body", exc, path)
+        return rule_file_problem("invalid-body", exc, path, lang)
     except RuleFileError as exc:
-        return rule_file_problem("invalid-request", exc, path)
+        return rule_file_problem("invalid-request", exc, path, lang)
     except KetacostError as exc:
-        return problem("not-estimable", f"this request cannot be estimated: {exc}", path)
+        return problem("not-estimable", f"this request cannot be estimated: {exc}", path, lang=lang)
     body = result.model_dump_json(exclude={"estimate", "explanations"} if summary_only else None)
     # the language may come from Accept-Language: a cache must keep one answer per language
-    return Response(body, media_type="application/json", headers={"vary": "accept-language"})
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"vary": "accept-language", "content-language": lang},
+    )
 
 
 def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> FastAPI:

@@ -172,10 +172,15 @@ class WebText(Model):
     Attributes:
         sessions: the description of each of the clinic's sessions the patient sees (the first
             visit's label), by session id; a session left out keeps the clinic file's text.
+        payers: each insurance's name as the patient sees it (the list, the results line and
+            the assumptions), by payer id; a payer left out keeps its file's ``name``.
     """
 
     sessions: dict[Slug, Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=dict, max_length=100
+    )
+    payers: dict[Slug, Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=dict, max_length=200
     )
 
 
@@ -254,12 +259,23 @@ class Resolved:
     treatments: Mapping[str, Treatment]
     #: Text in other languages: the configuration's, or the defaults' with the bundled clinic.
     translations: Mapping[str, WebText] = field(default_factory=dict)
+    #: The defaults' translated payer names (the bundled payers are there with any clinic).
+    payer_names: Mapping[str, WebText] = field(default_factory=dict)
 
     def session_text(self, sid: str, lang: str) -> str:
         """The description of the clinic's session ``sid`` in ``lang`` (else the clinic's)."""
         given = self.translations.get(lang)
         text = given.sessions.get(sid) if given is not None else None
         return text if text is not None else self.clinic.sessions[sid].description
+
+    def payer_name(self, pid: str, lang: str) -> str:
+        """The name of the payer ``pid`` in ``lang``: the configuration's, else the defaults'."""
+        for texts in (self.translations, self.payer_names):
+            given = texts.get(lang)
+            name = given.payers.get(pid) if given is not None else None
+            if name is not None:
+                return name
+        return self.library[pid].name
 
 
 def bundled_clinic_path() -> Path:
@@ -339,10 +355,20 @@ def resolve(config: WebConfig, source: SourceMap | None = None) -> Resolved:
     for tid, treatment in treatments.items():
         issues += _treatment_issues(tid, treatment, clinic, config.limits)
     issues += _session_text_issues(config, clinic)  # the file's own, against its clinic
+    issues += [
+        (
+            ("translations", lang, "payers", pid),
+            f"unknown payer {pid!r} (known: {', '.join(library)})",
+        )
+        for lang, text in config.translations.items()
+        for pid in text.payers
+        if pid not in known
+    ]
     if issues:
         raise WebConfigError([issue_at(src, loc, message) for loc, message in issues])
     texts = {str(lang): text for lang, text in translations.items()}
-    return Resolved(config, clinic, library, tuple(offered), treatments, texts)
+    names = {str(lang): text for lang, text in _default_config().translations.items()}
+    return Resolved(config, clinic, library, tuple(offered), treatments, texts, names)
 
 
 def _session_text_issues(config: WebConfig, clinic: Clinic) -> list[tuple[Loc, str]]:

@@ -145,6 +145,7 @@ SCRIPT_MESSAGES: dict[str, str] = {
     "deductible": N_("deductible {amount}"),
     "coinsurance": N_("coinsurance {amount}"),
     "non_covered": N_("not covered {amount}"),
+    "self_pay_price": N_("self-pay price {amount}"),
     "balance_bill": N_("balance bill {amount}"),
     "assistance": N_("less {amount} from a savings program"),
     "nothing": N_("nothing"),
@@ -157,12 +158,19 @@ SCRIPT_MESSAGES: dict[str, str] = {
     "failed": N_("The calculator answered with an error (HTTP {status}). Please try again later."),
     "unreachable": N_("The calculator could not be reached. Check your connection and try again."),
     "wrong": N_("Something went wrong."),
+    "choose_option": N_("Please choose an answer in the list."),
+    "fill_in": N_("Please fill in this field."),
+    "money_format": N_("Write an amount in dollars, for example $250 or $1,200.50."),
+    "number_range": N_("Write a whole number from {min} to {max}."),
+    "date_range": N_("Choose a date from {min} to {max}."),
     "request": N_("request"),
     "chart_title": N_("Cumulative cost to you over the first year"),
-    "deductible_met": N_("Deductible met"),
-    "oop_reached": N_("Out-of-pocket maximum reached"),
-    "milestone_before": N_("{name} ({amount}) before the first visit."),
-    "milestone_at": N_("{name} ({amount}) at visit {visit} on {date}."),
+    "deductible_met": N_("Deductible met ({date})"),
+    "oop_reached": N_("Out-of-pocket maximum reached ({date})"),
+    "deductible_before": N_("Deductible of {amount} met before the first visit."),
+    "deductible_at": N_("Deductible of {amount} met at visit {visit} on {date}."),
+    "oop_before": N_("Out-of-pocket maximum of {amount} reached before the first visit."),
+    "oop_at": N_("Out-of-pocket maximum of {amount} reached at visit {visit} on {date}."),
     "chart_total": N_("You pay {amount} in total over the first year."),
 }
 
@@ -196,8 +204,9 @@ def page_language(query: str | None, accept_language: str | None) -> Language:
 
     An unknown ``?lang=`` is ignored (a patient's old or mistyped link still opens a page).
     """
+    given = (query or "").strip().lower()
     for lang in LANGUAGES:
-        if query == lang:
+        if given == lang:
             return lang
     return negotiate(accept_language)
 
@@ -266,7 +275,6 @@ def add_pages(
     """
     pages = {lang: _environment(lang).get_template("calculator.html") for lang in LANGUAGES}
     languages = [{"code": code, "name": LANGUAGE_NAMES[code]} for code in LANGUAGES]
-    payers = [p.model_dump(mode="json") for p in calculator.payers]
     page_data = {
         lang: {
             "lang": lang,
@@ -274,7 +282,7 @@ def add_pages(
             "treatments": [
                 t.model_dump(mode="json") for t in _treatments(calculator, lang).values()
             ],
-            "payers": payers,
+            "payers": [p.model_dump(mode="json") for p in calculator.payers_in(lang)],
             "phases": _phase_names(calculator, lang),
             **script_messages(lang),
         }
@@ -283,7 +291,7 @@ def add_pages(
 
     @app.get("/", include_in_schema=False)
     async def home(request: Request) -> Response:
-        lang = request.query_params.get("lang")
+        lang = (request.query_params.get("lang") or "").strip().lower()
         return RedirectResponse("calculator" + (f"?lang={lang}" if lang in LANGUAGES else ""))
 
     @app.get("/calculator", include_in_schema=False, response_class=HTMLResponse)
@@ -296,7 +304,7 @@ def add_pages(
             languages=languages,
             clinic=resolved.clinic,
             treatments=_treatments(calculator, lang).values(),
-            payers=calculator.payers,
+            payers=calculator.payers_in(lang),
             today=today().isoformat(),
             first_day=calculator.first_day.isoformat(),
             data=page_data[lang],

@@ -40,6 +40,7 @@ from fastapi.responses import Response
 from pydantic import ConfigDict, Field
 
 from ketacost._errors import RuleFileError
+from ketacost._i18n import N_, translator
 from ketacost._types import Model
 
 __all__ = [
@@ -57,17 +58,17 @@ BASE = "https://ketacost.example/problems/"
 
 #: Each kind of problem: its status and title. The slug is the end of its ``type`` URI.
 KINDS: dict[str, tuple[int, str]] = {
-    "invalid-body": (400, "The body is not JSON text"),
-    "invalid-parameter": (400, "A query parameter is not valid"),
-    "body-timeout": (408, "The body did not arrive in time"),
-    "body-too-large": (413, "The body is too large"),
-    "unsupported-media-type": (415, "The body is not sent as JSON"),
-    "invalid-request": (422, "The request is not valid"),
-    "not-estimable": (422, "The request cannot be estimated"),
-    "unreadable-271": (422, "The X12 271 cannot be read"),
-    "internal-error": (500, "Internal error"),
-    "estimate-timeout": (503, "The estimate took too long"),
-    "busy": (503, "The calculator is busy"),
+    "invalid-body": (400, N_("The body is not JSON text")),
+    "invalid-parameter": (400, N_("A query parameter is not valid")),
+    "body-timeout": (408, N_("The body did not arrive in time")),
+    "body-too-large": (413, N_("The body is too large")),
+    "unsupported-media-type": (415, N_("The body is not sent as JSON")),
+    "invalid-request": (422, N_("The request is not valid")),
+    "not-estimable": (422, N_("The request cannot be estimated")),
+    "unreadable-271": (422, N_("The X12 271 cannot be read")),
+    "internal-error": (500, N_("Internal error")),
+    "estimate-timeout": (503, N_("The estimate took too long")),
+    "busy": (503, N_("The calculator is busy")),
 }
 #: Plain HTTP errors (``type`` ``about:blank``, the reason phrase as ``title``).
 _PLAIN = {404: "Not Found", 405: "Method Not Allowed"}
@@ -143,6 +144,7 @@ def problem(
     instance: str,
     errors: tuple[ProblemItem, ...] = (),
     headers: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> Response:
     """The problem answer of a ``kind`` (a slug of :data:`KINDS`, or 404 or 405).
 
@@ -152,11 +154,14 @@ def problem(
         instance: the request's path (decoded, as in the ASGI scope): percent-encoded here.
         errors: each problem found, and where.
         headers: more headers (``Retry-After``, ``Allow``, ...).
+        lang: the language of the title (the detail is the caller's, already in it).
     """
     if isinstance(kind, int):
         status, title, type_ = kind, _PLAIN.get(kind, "Error"), "about:blank"
     else:
         (status, title), type_ = KINDS[kind], BASE + kind
+        if lang != "en":
+            title = translator(lang, "web").gettext(title)
     body = Problem(
         type=type_,
         title=title,
@@ -174,12 +179,18 @@ def problem(
     )
 
 
-def rule_file_problem(kind: str, exc: RuleFileError, instance: str) -> Response:
-    """The problem answer of a request that failed to load: one item per issue found."""
+def rule_file_problem(kind: str, exc: RuleFileError, instance: str, lang: str = "en") -> Response:
+    """The problem answer of a request that failed to load: one item per issue found.
+
+    Its title in ``lang``; its detail and items are the error's (in the answer's language).
+    """
     errors = tuple(
         ProblemItem(detail=i.message, field=i.field, line=i.line, column=i.column)
         for i in exc.issues
     )
+    if lang != "en":
+        detail = "; ".join(f"{i.field}: {i.message}" if i.field else i.message for i in exc.issues)
+        return problem(kind, detail, instance, errors, lang=lang)
     return problem(kind, str(exc), instance, errors)
 
 

@@ -32,7 +32,7 @@ from ketacost import _plain
 from ketacost._checks import accumulator_problems, request_problems
 from ketacost._clinic import Clinic
 from ketacost._engine import adjudicate as adjudicate_plan
-from ketacost._errors import KetacostError, RequestFileError
+from ketacost._errors import FileIssue, KetacostError, RequestFileError
 from ketacost._estimate import CostRange, Estimate
 from ketacost._estimating import adjudicate
 from ketacost._i18n import LANGUAGES, N_, Language, Translator, check_language, translator
@@ -254,6 +254,18 @@ class EstimateSummaryResponse(Model):
     lang: Language = Field(
         default="en", description="the language of the answer's text: `lang`, else Accept-Language"
     )
+    payer_name: str | None = Field(
+        default=None,
+        description="the insurance's name in the answer's language (none for a library request)",
+    )
+    insured: bool = Field(
+        default=True, description="false when no insurance is billed (the patient pays the clinic)"
+    )
+    notices: tuple[str, ...] = Field(
+        default=(),
+        description="the estimate's warnings in plain words for the patient, in the answer's "
+        "language (the billing text stays in `estimate.warnings`)",
+    )
 
 
 class LineExplanation(Model):
@@ -323,10 +335,24 @@ class Calculator:
         #: The treatments, in English (see :meth:`treatments_in`).
         self.treatments = self._treatments["en"]
         self.payers = tuple(self._payer_info(pid) for pid in resolved.offered)
+        self._payers_in = {
+            lang: tuple(
+                p.model_copy(update={"name": resolved.payer_name(p.id, lang)}) for p in self.payers
+            )
+            for lang in LANGUAGES
+        }
         #: The first day the clinic can bill every session (the page's earliest start).
         self.first_day = _first_day(self.clinic)
 
     # ---- listings -----------------------------------------------------------------------
+    def payers_in(self, lang: str) -> tuple[PayerInfo, ...]:
+        """The offered payers with their names in ``lang`` (``payers`` has them in English).
+
+        Raises:
+            UnknownLanguageError: ``lang`` is not one of ``en``, ``es``.
+        """
+        return self._payers_in[check_language(lang)]
+
     def treatments_in(self, lang: str) -> dict[str, TreatmentInfo]:
         """The treatments with their text in ``lang``.
 
@@ -411,7 +437,7 @@ class Calculator:
         try:
             answers = validate(CalculatorInput, data, source, RequestFileError)
         except RequestFileError as exc:
-            raise _clearer(exc) from None
+            raise _clearer(exc, translator(lang, "web")) from None
         return self.estimate_input(answers, source, lang, explain=explain)
 
     def estimate_input(
@@ -428,30 +454,34 @@ class Calculator:
         treatment = self.resolved.treatments.get(answers.treatment)
         if treatment is None:
             known = ", ".join(self.resolved.treatments)
+            message = t.gettext("unknown treatment {given} (known: {known})")
             raise _error(
-                src, "treatment", f"unknown treatment {answers.treatment!r} (known: {known})"
+                src, "treatment", message.format(given=repr(answers.treatment), known=known)
             )
         payer_id = "self-pay" if answers.insurance == NO_INSURANCE else answers.insurance
         if payer_id not in self.resolved.offered and payer_id != "self-pay":
             known = ", ".join((*self.resolved.offered, NO_INSURANCE))
-            raise _error(
-                src,
-                "insurance",
-                f"this clinic's calculator does not offer {answers.insurance!r} (choose one of: "
-                f"{known})",
+            message = t.gettext(
+                "this clinic's calculator does not offer {given} (choose one of: {known})"
             )
-        second_id = self._check_other_coverage(answers, payer_id, src)
+            raise _error(
+                src, "insurance", message.format(given=repr(answers.insurance), known=known)
+            )
+        second_id = self._check_other_coverage(answers, payer_id, src, t)
         start = answers.start or self.today()
         if start < self.first_day:
             message = t.gettext(
                 "{clinic}'s billing codes start on {first}; choose a first visit on or after "
                 "{first} (got {start})"
             )
-            first = self.first_day.isoformat()
+            # English keeps ISO days (as the API's dates); another language says them in words
+            day = (lambda d: d.isoformat()) if t.lang == "en" else (lambda d: t.date(d, "long"))
             raise _error(
                 src,
                 "start",
-                message.format(clinic=self.clinic.name, first=first, start=start.isoformat()),
+                message.format(
+                    clinic=self.clinic.name, first=day(self.first_day), start=day(start)
+                ),
             )
         plan = treatment.plan(start)
         self._check_plan(plan, src)
@@ -493,12 +523,15 @@ class Calculator:
                 answers, treatment, payer_id, shown, second_id, t, ranged=answer_range is not None
             ),
             lang=t.lang,
+            payer_name=self.resolved.payer_name(payer_id, t.lang),
+            insured=insured,
+            notices=notices(main, self.resolved.payer_name(payer_id, t.lang), t),
             estimate=main,
             explanations=explanations(main, t.lang) if explain else (),
         )
 
     def _check_other_coverage(
-        self, answers: CalculatorInput, payer_id: str, src: SourceMap
+        self, answers: CalculatorInput, payer_id: str, src: SourceMap, t: Translator
     ) -> str | None:
         """The second payer the answers name, checked against the insurance; None for none.
 
@@ -509,16 +542,17 @@ class Calculator:
         payer = self.library[payer_id]
         if _pays_only_second(payer):
             firsts = ", ".join(
-                self.library[p].name
+                self.resolved.payer_name(p, t.lang)
                 for p in self.resolved.offered
                 if payer_id in self._second_payers(p)
             )
-            raise _error(
-                src,
-                "insurance",
-                f"{payer.name} pays only after another plan ({firsts or 'Original Medicare'}): "
-                f"choose that plan as your insurance and {payer.name} as your other coverage",
+            name = self.resolved.payer_name(payer_id, t.lang)
+            message = t.gettext(
+                "{payer} pays only after another plan ({first}): choose that plan as your "
+                "insurance and {payer} as your other coverage"
             )
+            first = firsts or t.gettext("Original Medicare")
+            raise _error(src, "insurance", message.format(payer=name, first=first))
         second = answers.other_coverage
         if second is None or second == NO_INSURANCE:
             return None
@@ -526,12 +560,17 @@ class Calculator:
         if second not in allowed:
             choices = ", ".join((*allowed, NO_INSURANCE))
             known = self.library.get(second)
-            what = repr(second) if known is None else known.name
+            what = repr(second) if known is None else self.resolved.payer_name(second, t.lang)
+            message = t.gettext(
+                "this calculator does not offer {other} as other coverage after {payer} "
+                "(choose one of: {choices})"
+            )
             raise _error(
                 src,
                 "other_coverage",
-                f"this calculator does not offer {what} as other coverage after {payer.name} "
-                f"(choose one of: {choices})",
+                message.format(
+                    other=what, payer=self.resolved.payer_name(payer_id, t.lang), choices=choices
+                ),
             )
         return second
 
@@ -768,7 +807,7 @@ class Calculator:
                     t.gettext("Insurance: {payer}; the clinic is in its network.")
                     if coverage.network == "in"
                     else t.gettext("Insurance: {payer}; the clinic is out of its network.")
-                ).format(payer=payer.name)
+                ).format(payer=self.resolved.payer_name(payer_id, t.lang))
             )
             out.append(_authorization_words(answers.prior_authorization, t, ranged=ranged))
             out.append(
@@ -780,21 +819,25 @@ class Calculator:
                     codes=t.join(shown.patient.diagnoses), n=t.number(shown.patient.failed_trials)
                 )
             )
-            out += _met_words(coverage.accumulators, t)
+            network = payer.networks.get(coverage.network)
+            has_maximum = network is not None and network.out_of_pocket_max is not None
+            out += _met_words(coverage.accumulators, t, has_maximum=has_maximum)
         if second_id is not None:
-            second = self.library[second_id]
             out.append(
                 t.gettext(
                     "{second} pays second, on what {payer} leaves to you (coordination of "
                     "benefits); it is taken to have answered prior authorization as {payer} did."
-                ).format(second=second.name, payer=payer.name)
+                ).format(
+                    second=self.resolved.payer_name(second_id, t.lang),
+                    payer=self.resolved.payer_name(payer_id, t.lang),
+                )
             )
         for named in (payer, *((self.library[second_id],) if second_id else ())):
             if named.metadata.illustrative:
                 out.append(
                     t.gettext(
                         "{payer}'s figures are examples of a typical plan, not your plan's."
-                    ).format(payer=named.name)
+                    ).format(payer=self.resolved.payer_name(named.id, t.lang))
                 )
         return tuple(out)
 
@@ -855,8 +898,12 @@ def _authorization_words(answer: PriorAuthorization, t: Translator, *, ranged: b
     )
 
 
-def _met_words(accumulators: StartingAccumulators | None, t: Translator) -> list[str]:
+def _met_words(
+    accumulators: StartingAccumulators | None, t: Translator, *, has_maximum: bool = True
+) -> list[str]:
     """What the patient has met this plan year, as the estimate counts it.
+
+    A plan without an out-of-pocket maximum (Original Medicare) gets no word about one.
 
     The deductible met counts toward the out-of-pocket maximum: with no out-of-pocket amount
     (or 0, which is "not given"), the estimate starts the maximum at the deductible met.
@@ -866,6 +913,8 @@ def _met_words(accumulators: StartingAccumulators | None, t: Translator) -> list
             t.gettext(
                 "Nothing is paid yet toward this plan year's deductible or out-of-pocket maximum."
             )
+            if has_maximum
+            else t.gettext("Nothing is paid yet toward this plan year's deductible.")
         ]
     deductible = accumulators.deductible_met.individual
     out_of_pocket = accumulators.out_of_pocket_met.individual
@@ -877,6 +926,8 @@ def _met_words(accumulators: StartingAccumulators | None, t: Translator) -> list
         if deductible.cents
         else t.gettext("None of this plan year's deductible is met yet.")
     ]
+    if not has_maximum:
+        return words
     if out_of_pocket.cents:
         words.append(
             (
@@ -956,6 +1007,66 @@ def cadence(phase: Phase, closed_weekdays: tuple[Weekday, ...], t: Translator) -
             cadence=words, n=phase.interval_days
         )
     return t.gettext("{cadence} (closed {days})").format(cadence=words, days=closed)
+
+
+_ABN = re.compile(r": (\S+) is expected to be denied as not reasonable and necessary")
+_PROGRAM = re.compile(r"^(.+?) does not apply: .* is not eligible$")
+
+
+def notices(estimate: Estimate, payer: str, t: Translator) -> tuple[str, ...]:
+    """The estimate's warnings as the patient reads them: one plain sentence per kind.
+
+    The engine's warnings are written for the clinic's billing staff (codes, modifiers, forms);
+    the patient gets what they mean for them, in their language, and the page keeps the staff
+    text in its details view.
+    """
+    out: list[str] = []
+    denied: list[str] = []
+    for warning in estimate.warnings:
+        abn = _ABN.search(warning)
+        program = _PROGRAM.match(warning)
+        if abn is not None:
+            line = next(
+                (ln for v in estimate.visits for ln in v.lines if ln.code == abn.group(1)), None
+            )
+            what = _plain.describe(line, t.lang) if line is not None else abn.group(1)
+            if what not in denied:
+                denied.append(what)
+            continue
+        if program is not None:
+            text = t.gettext(
+                "{program} cannot help with this cost: it does not work with your insurance."
+            ).format(program=program.group(1))
+        elif "renewals on documented response" in warning:
+            text = t.gettext(
+                "{payer}'s approval covers the first visits; the later visits are counted as "
+                "covered because the plan usually renews its approval when the treatment helps. "
+                "Ask the clinic to request each renewal: if the plan denies one, you pay the "
+                "clinic's self-pay price for those visits."
+            ).format(payer=payer)
+        elif warning.startswith("accumulators for "):
+            text = t.gettext(
+                "What you entered as already paid is dated after your first visit; it is "
+                "counted from the start of that plan year."
+            )
+        else:
+            text = t.gettext(
+                "The clinic's billing staff should check one more thing about this estimate; "
+                "the details are under “Billing codes”."
+            )
+        if text not in out:
+            out.append(text)
+    if denied:
+        out.insert(
+            0,
+            t.gettext(
+                "{payer} is expected not to pay for: {services}. If you sign a form called an "
+                "Advance Beneficiary Notice (ABN) before the visit, you pay the clinic's "
+                "self-pay price for it; if you do not sign one, the clinic cannot charge you "
+                "for it."
+            ).format(payer=payer, services=t.join(denied)),
+        )
+    return tuple(out)
 
 
 def explanations(estimate: Estimate, lang: Language) -> tuple[VisitExplanation, ...]:
@@ -1064,23 +1175,47 @@ def _range(cases: tuple[_Case, ...], summaries: list[Summary], t: Translator) ->
     )
 
 
-def _clearer(exc: RequestFileError) -> RequestFileError:
+#: What each of the answers' fields takes, said to the patient in place of the validator's
+#: English (in a language other than English; English keeps the validator's words).
+_FIELD_WORDS: dict[str, str] = {
+    "treatment": N_("choose one of the treatments in the list"),
+    "insurance": N_("choose your insurance in the list, or “No insurance”"),
+    "other_coverage": N_("choose your other coverage in the list, or “No other coverage”"),
+    "network": N_("say whether the clinic is in your plan's network"),
+    "prior_authorization": N_("choose one of the answers about your plan's approval"),
+    "age": N_("write your age in years, a whole number from 0 to 130"),
+    "failed_trials": N_(
+        "write how many antidepressants you have tried, a whole number from 0 to 50"
+    ),
+    "deductible_met": N_("write the amount in dollars, for example $250 or $1,200.50"),
+    "out_of_pocket_met": N_("write the amount in dollars, for example $250 or $1,200.50"),
+    "start": N_("choose a date between {earliest} and {latest}"),
+}
+
+
+def _clearer(exc: RequestFileError, t: Translator) -> RequestFileError:
     """The validation error with a missing insurance said as a question to answer.
 
     The page asks for the insurance (no insurer is chosen for the patient): a body without it
-    is refused, saying how to answer it.
+    is refused, saying how to answer it. In a language other than English, each issue of one
+    of the answers' fields is said in the patient's words (:data:`_FIELD_WORDS`).
     """
-    issues = [
-        replace(
-            issue,
-            message=f"{issue.message}: choose your insurance (a payer id from GET /v1/payers), "
-            f"or {NO_INSURANCE!r} for no insurance; none is assumed",
-        )
-        if issue.field == "insurance" and issue.message == "required field is missing"
-        else issue
-        for issue in exc.issues
-    ]
-    return type(exc)(issues, omitted=exc.omitted)
+
+    def said(issue: FileIssue) -> FileIssue:
+        field = (issue.field or "").split(".")[0]
+        if t.lang != "en" and field in _FIELD_WORDS:
+            earliest, latest = (t.date(d, "long") for d in (_EARLIEST, _LATEST))
+            words = t.gettext(_FIELD_WORDS[field]).format(earliest=earliest, latest=latest)
+            return replace(issue, message=words)
+        if issue.field == "insurance" and issue.message == "required field is missing":
+            return replace(
+                issue,
+                message=f"{issue.message}: choose your insurance (a payer id from GET "
+                f"/v1/payers), or {NO_INSURANCE!r} for no insurance; none is assumed",
+            )
+        return issue
+
+    return type(exc)([said(issue) for issue in exc.issues], omitted=exc.omitted)
 
 
 def _error(source: SourceMap, field: str, message: str) -> RequestFileError:

@@ -169,9 +169,26 @@
     };
   }
 
+  // The browser's own validation bubbles speak the browser's language: the page's words instead.
+  function checkFields() {
+    for (const input of form.elements) {
+      if (!input.willValidate) continue;
+      input.setCustomValidity("");
+      const v = input.validity;
+      if (v.valid) continue;
+      let message;
+      if (v.valueMissing) message = input.tagName === "SELECT" ? fmt("choose_option") : fmt("fill_in");
+      else if (v.patternMismatch) message = fmt("money_format");
+      else if (input.type === "date") message = fmt("date_range", { min: longDate(input.min), max: longDate(input.max) });
+      else message = fmt("number_range", { min: input.min, max: input.max });
+      input.setCustomValidity(message);
+    }
+    return form.reportValidity();
+  }
+
   async function submit(event) {
     event.preventDefault();
-    if (!form.reportValidity()) return;
+    if (!checkFields()) return;
     const button = $("submit");
     button.disabled = true;
     $("form-error").hidden = true;
@@ -220,7 +237,8 @@
     const cases = range ? range.cases : null;
     const treatment = answer.treatment ? answer.treatment.name : fmt("your_plan");
     const second = s.second_payer_name || null;
-    let insurance = est.payer_name;
+    const insured = answer.insured !== false;
+    let insurance = answer.payer_name || est.payer_name;
     if (second) insurance = fmt("insurance_and_second", { insurance, second });
     if (est.network === "out") insurance = fmt("out_of_network", { insurance });
     $("results-for").textContent = fmt("results_for", { treatment, insurance, date: longDate(s.start) });
@@ -233,7 +251,7 @@
     const yearNote = [plural("first_year_visits", s.first_year_visits, { date: longDate(s.first_year_end) })];
     if (range) {
       yearNote.push(fmt("range_year_note"));
-    } else {
+    } else if (insured) {
       yearNote.push(fmt("plan_pays", { amount: money(s.first_year_plan_pays) }));
       if (second) yearNote.push(fmt("second_pays", { name: second, amount: money(s.first_year_second_payer_pays) }));
     }
@@ -259,13 +277,20 @@
     cash.hidden = !s.self_pay_instead;
 
     const phases = (answer.treatment && data.phases && data.phases[answer.treatment.id]) || {};
-    renderTable(est, s, second, explanationsOf(answer), phases);
+    renderTable(est, s, second, explanationsOf(answer), phases, insured);
     const assumptions = $("assumptions");
     assumptions.replaceChildren(...answer.assumptions.map((a) => el("li", {}, a)));
-    $("warnings").replaceChildren(...est.warnings.map((w) => el("li", {}, w)));
+    // the patient reads the warnings in plain words; the billing text is for the staff
+    const notices = answer.notices || [];
+    $("warnings").replaceChildren(...notices.map((w) => el("li", {}, w)));
+    // (without the references to the project's own notes that some payer files cite)
+    const staff = est.warnings.map((w) => w.replace(/\s*\(domain\.md §[\d.]+\)|;?\s*domain\.md §[\d.]+/g, ""));
+    $("staff-warnings").replaceChildren(...staff.map((w) => el("li", {}, w)));
+    $("staff-notes").hidden = est.warnings.length === 0;
 
     $("results").hidden = false;
     shown = s;
+    syncSwitch();
     renderChart(s); // once the figure is laid out: the chart is drawn at its own width
     $("results-title").focus();
     postHeight();
@@ -288,11 +313,12 @@
     return byVisit;
   }
 
-  function breakdown(visit, lines) {
+  function breakdown(visit, lines, insured) {
     const t = visit.totals;
     const parts = [];
     for (const key of ["copay", "deductible", "coinsurance", "non_covered", "balance_bill"]) {
-      if (cents(t[key]) !== 0) parts.push(fmt(key, { amount: money(t[key]) }));
+      // with no insurance nothing is "not covered": the patient pays the self-pay price
+      if (cents(t[key]) !== 0) parts.push(fmt(key === "non_covered" && !insured ? "self_pay_price" : key, { amount: money(t[key]) }));
     }
     if (t.assistance && cents(t.assistance) !== 0) parts.push(fmt("assistance", { amount: money(t.assistance) }));
     if (parts.length === 0) parts.push(fmt("nothing"));
@@ -313,29 +339,32 @@
     return cell;
   }
 
-  function renderTable(est, s, second, explanations, phases) {
+  function renderTable(est, s, second, explanations, phases, insured) {
     const tbody = $("visits").tBodies[0];
     const cumulative = new Map(s.series.map((p) => [p.visit, p.cumulative_patient]));
     const column = $("second-col");
     column.hidden = !second;
     column.textContent = second ? fmt("second_col", { name: second }) : fmt("other_col");
+    $("plan-col").hidden = !insured; // no plan, no "Plan pays" column
     // On a phone each visit is a card: every cell says its column's name (data-label), and
     // the roles keep it a table for screen readers whatever its CSS display.
     const labels = [...$("visits").tHead.rows[0].cells].filter((c) => !c.hidden).map((c) => c.textContent);
-    const cell = (i, attrs, ...content) => el("td", { ...attrs, role: "cell", "data-label": labels[i] }, ...content);
-    const secondCell = (v) => second ? [cell(5, { class: "num" }, money(v.totals.secondary || "0.00"))] : [];
-    const k = second ? 1 : 0;
-    tbody.replaceChildren(...est.visits.map((v) => el("tr", { role: "row" },
-      el("td", { class: "visit", role: "cell", "data-label": fmt("visit_col") }, String(v.number)),
-      cell(1, { class: "nowrap date" }, mediumDate(v.date)),
-      cell(2, { class: "session" }, capital(phases[v.phase] || v.phase)),
-      cell(3, { class: "num" }, money(v.totals.charge)),
-      cell(4, { class: "num" }, money(v.totals.payer)),
-      ...secondCell(v),
-      cell(5 + k, { class: "num you-pay" }, money(v.totals.patient_net)),
-      cell(6 + k, { class: "what" }, ...breakdown(v, explanations.get(v.number))),
-      cell(7 + k, { class: "num" }, money(cumulative.get(v.number))),
-    )));
+    tbody.replaceChildren(...est.visits.map((v) => {
+      const cells = [
+        [{ class: "nowrap date" }, mediumDate(v.date)],
+        [{ class: "session" }, capital(phases[v.phase] || v.phase)],
+        [{ class: "num" }, money(v.totals.charge)],
+        ...(insured ? [[{ class: "num" }, money(v.totals.payer)]] : []),
+        ...(second ? [[{ class: "num" }, money(v.totals.secondary || "0.00")]] : []),
+        [{ class: "num you-pay" }, money(v.totals.patient_net)],
+        [{ class: "what" }, ...breakdown(v, explanations.get(v.number), insured)],
+        [{ class: "num" }, money(cumulative.get(v.number))],
+      ];
+      return el("tr", { role: "row" },
+        el("td", { class: "visit", role: "cell", "data-label": fmt("visit_col") }, String(v.number)),
+        ...cells.map(([attrs, ...content], i) =>
+          el("td", { ...attrs, role: "cell", "data-label": labels[i + 1] }, ...content)));
+    }));
   }
 
   // The chart is drawn in the figure's own pixels (its viewBox is its width), so the labels
@@ -400,7 +429,6 @@
       chart.append(svg("circle", { class: "dot", cx: x(day(p.date)), cy: y(cents(p.cumulative_patient)), r: 3 }));
     }
     const described = [];
-    const names = { deductible: fmt("deductible_met"), out_of_pocket_max: fmt("oop_reached") };
     let labelRow = 0;
     for (const m of s.milestones) {
       if (day(m.date) >= t1) continue;
@@ -408,11 +436,12 @@
       chart.append(svg("line", { class: m.kind, x1: mx, x2: mx, y1: top, y2: H - bottom, "data-kind": m.kind }));
       const anchor = mx > W / 2 ? "end" : "start";
       const label = svg("text", { class: m.kind, x: mx + (anchor === "end" ? -4 : 4), y: top + 14 + 18 * labelRow++, "text-anchor": anchor },
-        names[m.kind]);
+        fmt(m.kind === "deductible" ? "deductible_met" : "oop_reached", { date: formats.month.format(isoDay(m.date)) }));
       chart.append(label);
       inside(label, W);
-      const vars = { name: names[m.kind], amount: money(m.amount), visit: m.visit, date: longDate(m.date) };
-      described.push(fmt(m.met_before_start ? "milestone_before" : "milestone_at", vars));
+      const vars = { amount: money(m.amount), visit: m.visit, date: longDate(m.date) };
+      const before = m.met_before_start;
+      described.push(fmt(m.kind === "deductible" ? before ? "deductible_before" : "deductible_at" : before ? "oop_before" : "oop_at", vars));
     }
     const last = points.length ? points[points.length - 1].cumulative_patient : "0.00";
     $("chart-desc").textContent = [fmt("chart_total", { amount: money(last) }),
@@ -433,6 +462,47 @@
     }
   }
 
+  // ---- the language switch keeps the answers -----------------------------------------------
+  // The answers travel in the switch link's fragment (#treatment=…&age=…), which the browser
+  // never sends to the server: nothing is stored; the page in the other language reads them
+  // back and, when an estimate was on screen, asks for it again in its own language.
+  const KEPT = ["treatment", "insurance", "other_coverage", "age", "failed_trials",
+    "deductible_met", "out_of_pocket_met", "start"];
+  const CHOICES = ["network", "prior_authorization"];
+
+  function answersFragment() {
+    const params = new URLSearchParams();
+    for (const id of KEPT) if ($(id).value !== "") params.set(id, $(id).value);
+    for (const name of CHOICES) if (choice(name)) params.set(name, choice(name));
+    if (!$("results").hidden) params.set("estimate", "1");
+    return params.toString();
+  }
+
+  function syncSwitch() {
+    const fragment = answersFragment();
+    for (const link of document.querySelectorAll("a.switch-language")) {
+      const base = link.getAttribute("href").split("#")[0];
+      link.setAttribute("href", fragment ? base + "#" + fragment : base);
+    }
+  }
+
+  function restore() {
+    const params = new URLSearchParams(window.location.hash.slice(1));
+    if (!params.has("treatment")) return false;
+    for (const id of ["treatment", "insurance"]) {
+      const option = params.get(id);
+      if (option !== null && [...$(id).options].some((o) => o.value === option)) $(id).value = option;
+    }
+    syncForm();
+    for (const id of KEPT.slice(2)) if (params.has(id)) $(id).value = params.get(id);
+    for (const name of CHOICES) {
+      const input = form.querySelector(`input[name="${name}"][value="${CSS.escape(params.get(name) || "")}"]`);
+      if (input) input.checked = true;
+    }
+    history.replaceState(null, "", window.location.pathname + window.location.search);
+    return params.get("estimate") === "1";
+  }
+
   $("treatment").addEventListener("change", syncForm);
   $("insurance").addEventListener("change", syncForm);
   $("print").addEventListener("click", () => window.print());
@@ -448,5 +518,12 @@
     }).observe($("chart-figure"));
   }
   form.addEventListener("submit", submit);
+  form.addEventListener("input", syncSwitch);
+  form.addEventListener("change", syncSwitch);
   syncForm();
+  form.addEventListener("input", (event) => {
+    if (event.target.setCustomValidity) event.target.setCustomValidity("");
+  });
+  if (restore() && form.checkValidity()) form.requestSubmit();
+  syncSwitch();
 })();
