@@ -493,3 +493,19 @@ def test_a_language_ketacost_does_not_speak() -> None:
             function(line, "fr")
         with pytest.raises(ValueError, match="unknown language 'ES'"):
             function(line, "ES")
+
+
+def test_details_never_show_internal_references_and_dollar_only_money() -> None:
+    # review of issue 16: "allowed 263.00" without "$", "(assumed not covered; domain.md §3.3)"
+    from ketacost._plain import _dollars, _no_internal_references
+
+    text = (
+        "not covered: off-label (assumed not covered; domain.md §3.3); Category III code "
+        "(domain.md §1.3); allowed 1,234.50 (fee schedule: 10.50 × 56 = 588.00) · coinsurance "
+        "20% of 60.00 = 12.00 · F33.21 · limiting 1.0925 · 0.5 mg/kg · -5.00"
+    )
+    assert _dollars(_no_internal_references(text)) == (
+        "not covered: off-label (assumed not covered); Category III code; allowed $1,234.50 "
+        "(fee schedule: $10.50 × 56 = $588.00) · coinsurance 20% of $60.00 = $12.00 · F33.21 · "
+        "limiting 1.0925 · 0.5 mg/kg · -$5.00"
+    )

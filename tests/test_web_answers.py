@@ -490,6 +490,18 @@ BAD_TRANSLATIONS = [
         "web.yaml:3:24: translations.es.sessions.intake: expected text (got 7)",
     ),
     ("translations:\n  de: {}\n", "web.yaml:2:3: translations.de: "),
+    (
+        "translations:\n  es:\n    payers: {acme: Acme}\n",
+        "web.yaml:3:20: translations.es.payers.acme: unknown payer 'acme'",
+    ),
+    (
+        "translations:\n  es:\n    payers: {medicaid: ''}\n",
+        "web.yaml:3:24: translations.es.payers.medicaid: must be at least 1 character(s) long",
+    ),
+    (
+        "translations:\n  es:\n    payers: {medicaid: [a]}\n",
+        "web.yaml:3:24: translations.es.payers.medicaid: expected text (got a list)",
+    ),
 ]
 
 
@@ -571,3 +583,141 @@ def test_an_answer_the_plan_refuses_is_said_in_the_answers_language(
         assert response.status_code == 422
         (error,) = response.json()["errors"]
         assert (error["field"], error["detail"]) == (field, message)
+
+
+# -- review of issue 16 (web) -----------------------------------------------------------------
+def test_every_bundled_payer_has_a_spanish_name() -> None:
+    for pid, payer in CALCULATOR.library.items():
+        spanish = CALCULATOR.resolved.payer_name(pid, "es")
+        assert spanish and (spanish != payer.name or pid == "tricare-for-life"), pid
+    assert CALCULATOR.resolved.payer_name("medicare-part-b", "es") == "Medicare Original (Parte B)"
+    assert CALCULATOR.resolved.payer_name("self-pay", "es") == (
+        "Sin seguro (paga directamente a la clínica)"
+    )
+    assert [p.name for p in CALCULATOR.payers_in("en")] == [p.name for p in CALCULATOR.payers]
+    # a configuration of its own (its own clinic) keeps the bundled payers' Spanish names
+    assert "Medicare Original (Parte B)" in [p.name for p in CALCULATOR.payers_in("es")]
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_medicare_warnings_become_one_plain_sentence_for_the_patient(lang: str) -> None:
+    response = _estimate(
+        CalculatorInput(treatment="iv-ketamine", insurance="medicare-part-b", age=70), lang
+    )
+    assert response is not None
+    warnings = response.estimate.warnings
+    assert len(warnings) >= 2 and all("GZ" in w for w in warnings)  # one per code, for staff
+    (notice,) = response.notices
+    name = CALCULATOR.resolved.payer_name("medicare-part-b", lang)
+    assert name in notice, notice
+    for staff in ("GZ", "CMS-R-131", "have them sign", "domain.md", "96365", "J3490"):
+        assert staff not in notice
+    if lang == "es":
+        assert "no puede cobrárselo" in notice and "infusión" in notice.lower()
+    # and no reference to the project's notes anywhere the patient reads
+    said = json.dumps(response.model_dump(mode="json", exclude={"estimate"}), ensure_ascii=False)
+    assert "domain.md" not in said
+
+
+def test_a_savings_program_that_does_not_apply_is_said_in_words() -> None:
+    from ketacost._i18n import translator as tr
+    from ketacost.web._service import notices
+
+    estimate = _estimate(
+        CalculatorInput(treatment="esketamine", insurance="commercial-ppo", age=45), "en"
+    )
+    assert estimate is not None
+    staff = "Spravato withMe does not apply: Original Medicare (medicare) is not eligible"
+    other = "something new the engine says"
+    changed = estimate.estimate.model_copy(update={"warnings": (staff, other, other)})
+    said = notices(changed, "Su plan", tr("es", "web"))
+    assert said == (
+        "Spravato withMe no puede ayudarle con este costo: no funciona con su seguro.",
+        "El personal de facturación de la clínica debe revisar un detalle más de este "
+        "estimado; los detalles están en “Códigos de facturación (para el personal de la "
+        "clínica)”.",
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_no_out_of_pocket_maximum_words_for_original_medicare(lang: str) -> None:
+    maximum = {"en": "out-of-pocket maximum", "es": "desembolso máximo"}[lang]
+    for met in ({}, {"deductible_met": "100"}):
+        response = _estimate(
+            CalculatorInput(treatment="iv-ketamine", insurance="medicare-part-b", age=70, **met),
+            lang,
+        )
+        assert response is not None
+        assert not any(maximum in a for a in response.assumptions), response.assumptions
+        assert any(
+            ("deductible" if lang == "en" else "deducible") in a.lower()
+            for a in response.assumptions
+        )
+    # a plan with a maximum still says it
+    ppo = _estimate(
+        CalculatorInput(treatment="iv-ketamine", insurance="commercial-ppo", age=45), lang
+    )
+    assert ppo is not None and any(maximum in a for a in ppo.assumptions)
+
+
+def test_no_insurance_answer_says_so() -> None:
+    response = _estimate(CalculatorInput(treatment="iv-ketamine", insurance="none", age=45), "es")
+    assert response is not None
+    assert response.insured is False
+    assert response.payer_name == "Sin seguro (paga directamente a la clínica)"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "spanish"),
+    [
+        ({"age": -3}, "age", "escriba su edad en años, un número entero de 0 a 130"),
+        ({"insurance": ""}, "insurance", "elija su seguro en la lista, o “Sin seguro”"),
+        ({"treatment": "reiki"}, "treatment", "tratamiento desconocido 'reiki' (disponibles: "),
+        (
+            {"deductible_met": "99999999999999999999999"},
+            "deductible_met",
+            "escriba la cantidad en dólares, por ejemplo $250 o $1,200.50",
+        ),
+        (
+            {"insurance": "medigap-plan-g"},
+            "insurance",
+            "Seguro Suplementario de Medicare (Medigap) Plan G paga solo después de otro plan",
+        ),
+        ({"start": "1999-01-01"}, "start", "elija una fecha entre el 1 de enero de 2000 y el 31 "),
+    ],
+)
+def test_the_calculators_own_errors_are_in_spanish_with_a_spanish_title(
+    client: TestClient, change: dict[str, Any], field: str, spanish: str
+) -> None:
+    response = _post(client, _answers(**change), "?lang=es")
+    assert response.status_code == 422, response.text
+    assert response.headers["content-language"] == "es"
+    problem = response.json()
+    assert problem["title"] == "La solicitud no es válida"
+    (error,) = problem["errors"]
+    assert error["field"] == field and error["detail"].startswith(spanish), error
+    assert spanish in problem["detail"]
+    # English keeps the validator's words and the English title
+    english = _post(client, _answers(**change)).json()
+    assert english["title"] == "The request is not valid"
+    assert english["errors"][0]["detail"] != error["detail"]
+
+
+def test_a_json_answer_says_its_language(client: TestClient) -> None:
+    assert _post(client, _answers(), "?lang=es").headers["content-language"] == "es"
+    assert _post(client, _answers()).headers["content-language"] == "en"
+    summary = _post(client, _answers(), "?lang=es&detail=summary")
+    assert summary.headers["content-language"] == "es"
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_first_visit_card_and_the_why_name_the_evaluation_the_same_way(lang: str) -> None:
+    from ketacost import _plain
+
+    response = _estimate(
+        CalculatorInput(treatment="esketamine", insurance="commercial-ppo", age=45), lang
+    )
+    assert response is not None
+    (line,) = [ln for ln in response.estimate.visits[0].lines if ln.code == "90792"]
+    # card: "Psychiatric evaluation with medical services, by the prescriber"; why: the same
+    assert response.summary.first_session_label.startswith(_plain.describe(line, lang))

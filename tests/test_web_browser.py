@@ -652,3 +652,136 @@ def test_money_is_shown_from_the_answers_string_never_through_a_float(
     first = page.locator("#visits tbody tr").first.locator("td.you-pay").inner_text()
     assert first == "$90,071,992,547,409.93"
     page.close()
+
+
+# -- review of issue 16 (web): what the reviewers saw, each now checked ---------------------
+def _answer(page: object, treatment: str, insurance: str, age: str = "70") -> dict[str, object]:
+    page.select_option("#treatment", treatment)  # type: ignore[attr-defined]
+    page.select_option("#insurance", insurance)  # type: ignore[attr-defined]
+    page.fill("#age", age)  # type: ignore[attr-defined]
+    page.fill("#start", START.isoformat())  # type: ignore[attr-defined]
+    with page.expect_response(lambda r: "/v1/estimate" in r.url) as answered:  # type: ignore[attr-defined]
+        page.click("#submit")  # type: ignore[attr-defined]
+    page.wait_for_selector("#results:not([hidden])")  # type: ignore[attr-defined]
+    return answered.value.json()  # type: ignore[no-any-return]
+
+
+def test_medicare_warnings_are_plain_spanish_words_and_the_staff_text_is_in_details(
+    server: str, browser: object
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.goto(f"{server}/calculator?lang=es")
+    answer = _answer(page, "iv-ketamine", "medicare-part-b")
+    assert answer["estimate"]["warnings"]  # the engine warns the staff: ABN, modifier GZ
+    notices = page.locator("#warnings li").all_inner_texts()
+    assert notices == list(answer["notices"]) and len(notices) == 1, notices
+    # one sentence for the patient, in Spanish, without codes, forms' numbers or notes
+    assert "Medicare Original (Parte B)" in notices[0] and "ABN" in notices[0]
+    assert _CODE.findall(notices[0]) == [], notices
+    for staff in ("GZ", "CMS-R-131", "have them sign", "domain.md"):
+        assert staff not in notices[0]
+    # the staff text is there, closed, in its own details view, without internal references
+    details = page.locator("#staff-notes")
+    assert details.is_visible() and details.get_attribute("open") is None
+    assert "domain.md" not in page.inner_text("main")
+    details.locator("summary").click()
+    assert "CMS-R-131" in page.inner_text("#staff-warnings")
+    # the payer's Spanish name in the results line and the list
+    assert "Medicare Original (Parte B)" in page.inner_text("#results-for")
+    names = page.locator("#insurance option").all_inner_texts()
+    assert "Plan PPO comercial (ejemplo)" in names and "Example Commercial PPO" not in names
+    page.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_no_insurance_shows_self_pay_prices_and_no_plan(
+    server: str, browser: object, lang: str
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.goto(f"{server}/calculator?lang={lang}")
+    answer = _answer(page, "iv-ketamine", "none", "45")
+    assert answer["insured"] is False
+    text = page.inner_text("#results")
+    for wrong in (
+        "Not covered",
+        "not covered",
+        "No cubierto",
+        "no cubierto",
+        "Plan pays",
+        "your plan pays",
+        "su plan paga",
+        "Self-pay (no insurance billed)",
+    ):
+        assert wrong not in text, wrong
+    assert page.locator("#plan-col").is_hidden()
+    assert ("self-pay price $" if lang == "en" else "precio de pago por cuenta propia $") in (
+        text.lower()
+    )
+    headers = page.locator("#visits thead th:visible").all_inner_texts()
+    cells = page.locator("#visits tbody tr").first.locator("td").all()
+    assert len(cells) == len(headers)  # every cell under its own column
+    # the page's own words for no insurance
+    assert ("No insurance (pay the clinic directly)" if lang == "en" else "Sin seguro") in (
+        page.inner_text("#results-for")
+    )
+    page.close()
+
+
+def test_the_language_switch_keeps_the_answers_and_the_estimate(
+    server: str, browser: object
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.goto(f"{server}/calculator?lang=es")
+    _fill(page, "approved")
+    page.fill("#deductible_met", "250")
+    with page.expect_response(lambda r: "/v1/estimate" in r.url):
+        page.click("#submit")
+    page.wait_for_selector("#results:not([hidden])")
+    # the answers travel in the link's fragment: never sent to the server, nothing stored
+    href = page.get_attribute(".languages a", "href")
+    assert href.startswith("?lang=en#") and "age=45" in href, href
+    with page.expect_response(lambda r: "/v1/estimate?lang=en" in r.url):
+        page.click(".languages a")
+    page.wait_for_selector("#results:not([hidden])")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.eval_on_selector("#insurance", "s => s.value") == "commercial-ppo"
+    assert page.eval_on_selector("#treatment", "s => s.value") == "esketamine"
+    assert page.input_value("#age") == "45"
+    assert page.input_value("#deductible_met") == "250"
+    assert page.is_checked("input[name=prior_authorization][value=approved]")
+    assert "Your estimate" in page.inner_text("#results")
+    assert "#" not in page.url  # the fragment is not left in the address
+    page.close()
+
+
+def test_the_browsers_validation_speaks_the_pages_language(server: str, browser: object) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{server}/calculator?lang=es")
+    page.fill("#age", "45")
+    page.click("#submit")
+    message = page.evaluate("document.getElementById('insurance').validationMessage")
+    assert message == "Por favor, elija una respuesta de la lista."
+    page.select_option("#insurance", "commercial-ppo")
+    page.fill("#deductible_met", "doce")
+    page.click("#submit")
+    message = page.evaluate("document.getElementById('deductible_met').validationMessage")
+    assert message.startswith("Escriba una cantidad en dólares"), message
+    assert page.locator("#results").is_hidden()
+    page.close()
+
+
+def test_the_chart_says_which_deductible_and_when(server: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.goto(f"{server}/calculator")
+    _fill(page, "approved")
+    page.fill("#deductible_met", "100")
+    with page.expect_response(lambda r: "/v1/estimate" in r.url):
+        page.click("#submit")
+    page.wait_for_selector("#results:not([hidden])")
+    desc = page.inner_text("#chart-desc")
+    # "Deductible of $500.00 met at visit 2 on ...": the deductible's amount, not a payment
+    assert re.search(r"Deductible of \$[\d,]+\.\d{2} met (at visit \d+ on|before)", desc), desc
+    assert "Deductible met (" not in desc
+    labels = page.locator("#chart text.deductible").all_text_contents()
+    assert labels and all(re.fullmatch(r"Deductible met \(\w+ \d{4}\)", t) for t in labels)
+    page.close()

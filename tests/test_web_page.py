@@ -172,6 +172,8 @@ def test_the_page_tells_the_right_to_a_good_faith_estimate_and_to_dispute(
     # a bill at least $400 over it can be disputed within 120 days of the bill
     assert "45 CFR 149.610" in text and "45 CFR 149.620" in text
     assert "$400" in text
+    # and the dispute's $25 administrative fee (domain.md 5.4; review of issue 16)
+    assert ("$25 administrative fee" if lang == "en" else "cargo administrativo de $25") in text
     assert ("120 calendar days" if lang == "en" else "120 días calendario") in text
     assert ("Good Faith Estimate" if lang == "en" else "Estimación de buena fe") in text
     assert ("self-pay" if lang == "en" else "pago por cuenta propia") in text
@@ -246,3 +248,36 @@ def test_the_script_asks_in_the_pages_language_and_formats_money_from_the_string
     # the dollars are grouped from the answer's digits, never through a number
     for number in ("Number(", "parseFloat", "parseInt", "toFixed", "toLocaleString"):
         assert number not in money, number
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_footer_sends_only_uninsured_or_self_pay_patients_for_a_good_faith_estimate(
+    client: TestClient, lang: str
+) -> None:
+    html = client.get(f"/calculator?lang={lang}").text
+    footer = " ".join(html.split("<footer>")[1].split("</footer>")[0].split())
+    gfe = "Good Faith Estimate" if lang == "en" else "Estimación de buena fe"
+    ask = footer[: footer.index(gfe)]
+    # the sentence that sends a patient for one names who is entitled to it
+    assert (
+        "If you have no insurance or will pay the clinic yourself"
+        if lang == "en"
+        else "Si no tiene seguro o va a pagarle a la clínica por cuenta propia"
+    ) in ask
+    # insured patients are told where to ask instead
+    assert (
+        "If you use insurance, ask your plan"
+        if lang == "en"
+        else "Si usa su seguro, pídale a su plan"
+    ) in footer
+
+
+def test_the_spanish_page_lists_the_insurances_in_spanish(client: TestClient) -> None:
+    page, _ = _page(client, "?lang=es")
+    text = " ".join(page.text)
+    assert "Medicare Original (Parte B)" in text and "Plan PPO comercial (ejemplo)" in text
+    assert "Original Medicare (Part B)" not in text and "Example Commercial PPO" not in text
+    data_names = {p["id"]: p["name"] for p in page.data["payers"]}
+    assert data_names["medigap-plan-g"] == "Seguro Suplementario de Medicare (Medigap) Plan G"
+    english, _ = _page(client, "?lang=en")
+    assert "Example Commercial PPO" in " ".join(english.text)

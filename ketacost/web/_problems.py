@@ -144,7 +144,7 @@ def problem(
     instance: str,
     errors: tuple[ProblemItem, ...] = (),
     headers: Mapping[str, str] | None = None,
-    lang: str = "en",
+    lang: str | None = None,
 ) -> Response:
     """The problem answer of a ``kind`` (a slug of :data:`KINDS`, or 404 or 405).
 
@@ -154,14 +154,17 @@ def problem(
         instance: the request's path (decoded, as in the ASGI scope): percent-encoded here.
         errors: each problem found, and where.
         headers: more headers (``Retry-After``, ``Allow``, ...).
-        lang: the language of the title (the detail is the caller's, already in it).
+        lang: the language of the title (the detail is the caller's, already in it), said
+            in ``Content-Language``; none: English, unsaid.
     """
     if isinstance(kind, int):
         status, title, type_ = kind, _PLAIN.get(kind, "Error"), "about:blank"
     else:
         (status, title), type_ = KINDS[kind], BASE + kind
-        if lang != "en":
+        if lang is not None and lang != "en":
             title = translator(lang, "web").gettext(title)
+    if lang is not None:
+        headers = {**(headers or {}), "content-language": lang}
     body = Problem(
         type=type_,
         title=title,
@@ -179,7 +182,9 @@ def problem(
     )
 
 
-def rule_file_problem(kind: str, exc: RuleFileError, instance: str, lang: str = "en") -> Response:
+def rule_file_problem(
+    kind: str, exc: RuleFileError, instance: str, lang: str | None = None
+) -> Response:
     """The problem answer of a request that failed to load: one item per issue found.
 
     Its title in ``lang``; its detail and items are the error's (in the answer's language).
@@ -188,10 +193,10 @@ def rule_file_problem(kind: str, exc: RuleFileError, instance: str, lang: str = 
         ProblemItem(detail=i.message, field=i.field, line=i.line, column=i.column)
         for i in exc.issues
     )
-    if lang != "en":
+    if lang is not None and lang != "en":
         detail = "; ".join(f"{i.field}: {i.message}" if i.field else i.message for i in exc.issues)
         return problem(kind, detail, instance, errors, lang=lang)
-    return problem(kind, str(exc), instance, errors)
+    return problem(kind, str(exc), instance, errors, lang=lang)
 
 
 def problem_responses(*kinds: str) -> dict[int | str, dict[str, Any]]:

@@ -170,7 +170,7 @@
   }
 
   // The browser's own validation bubbles speak the browser's language: the page's words instead.
-  function checkFields() {
+  function labelFields() {
     for (const input of form.elements) {
       if (!input.willValidate) continue;
       input.setCustomValidity("");
@@ -183,12 +183,12 @@
       else message = fmt("number_range", { min: input.min, max: input.max });
       input.setCustomValidity(message);
     }
-    return form.reportValidity();
   }
 
   async function submit(event) {
     event.preventDefault();
-    if (!checkFields()) return;
+    labelFields();
+    if (!form.reportValidity()) return;
     const button = $("submit");
     button.disabled = true;
     $("form-error").hidden = true;
@@ -238,7 +238,9 @@
     const treatment = answer.treatment ? answer.treatment.name : fmt("your_plan");
     const second = s.second_payer_name || null;
     const insured = answer.insured !== false;
-    let insurance = answer.payer_name || est.payer_name;
+    // no insurance: the page's own words for it ("No insurance (pay the clinic directly)")
+    const none = $("insurance").querySelector('option[value="none"]');
+    let insurance = !insured && none ? none.textContent : answer.payer_name || est.payer_name;
     if (second) insurance = fmt("insurance_and_second", { insurance, second });
     if (est.network === "out") insurance = fmt("out_of_network", { insurance });
     $("results-for").textContent = fmt("results_for", { treatment, insurance, date: longDate(s.start) });
@@ -521,9 +523,13 @@
   form.addEventListener("input", syncSwitch);
   form.addEventListener("change", syncSwitch);
   syncForm();
-  form.addEventListener("input", (event) => {
-    if (event.target.setCustomValidity) event.target.setCustomValidity("");
-  });
+  // the browser checks the form when the button is pressed, before "submit": the words first
+  $("submit").addEventListener("click", labelFields);
+  for (const kind of ["input", "change"]) {
+    form.addEventListener(kind, (event) => {
+      if (event.target.setCustomValidity) event.target.setCustomValidity("");
+    });
+  }
   if (restore() && form.checkValidity()) form.requestSubmit();
   syncSwitch();
 })();
