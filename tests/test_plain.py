@@ -145,8 +145,8 @@ def test_an_approval_that_ended_and_was_not_renewed() -> None:
     )
     assert why(line, "es") == (
         "La aprobación de su plan (autorización previa) terminó el 1 de marzo de 2026, y se "
-        "negó su renovación. Usted paga el precio de pago por cuenta propia de la clínica, "
-        "$417.86, es decir $232.14 menos que el cargo completo de $650.00."
+        "denegó su renovación. Usted paga el precio de pago por cuenta propia de la clínica, "
+        "$417.86, es decir, $232.14 menos que el cargo completo de $650.00."
     )
     # The engine's words stay in the details view.
     assert "prior authorization window of 28 days" in details(line)

@@ -248,7 +248,7 @@ def test_every_spanish_assumption_is_translated() -> None:
     assert len(en) == len(es)
     for english, spanish in zip(en, es, strict=True):
         assert english != spanish
-    assert "Deducible ya cubierto en este año del plan, al 5 de enero de 2026: $200.00." in es
+    assert "Lo que ya pagó de su deducible este año del plan, al 5 de enero de 2026: $200.00." in es
     assert "La clínica no abre los días sábado y domingo." in es[1]
 
 
@@ -408,7 +408,7 @@ def test_treatments_in_spanish_from_the_configuration() -> None:
     es = CALCULATOR.treatments_in("es")
     assert list(es) == list(CALCULATOR.treatments)
     esk = es["esketamine"]
-    assert esk.name == "Esketamina (Spravato) en aerosol nasal"
+    assert esk.name == "Esketamina en aerosol nasal (Spravato)"  # as _plain names the drug
     assert [p.name for p in esk.phases] == [
         "evaluación",
         "inducción",
@@ -418,7 +418,7 @@ def test_treatments_in_spanish_from_the_configuration() -> None:
     assert esk.phases[1].session_description.startswith("Esketamina (Spravato) 56 mg")
     assert esk.phases[1].cadence == (
         "dos veces por semana durante 4 semanas, con 3 días o más entre sesiones "
-        "(cerrado: sábado y domingo)"
+        "(la clínica cierra: sábado y domingo)"
     )
     # the figures are the same in both languages
     en = CALCULATOR.treatments_in("en")["esketamine"]
@@ -561,7 +561,7 @@ def test_the_cadence_in_english_is_the_plans_own_words(phase: Phase, closed: Any
             "out_of_pocket_met",
             "out_of_pocket_met (100.00) is below deductible_met (500.00): deductible paid counts "
             "toward the out-of-pocket maximum",
-            "lo pagado para el desembolso máximo ($100.00) es menos que el deducible cubierto "
+            "lo pagado para el desembolso máximo ($100.00) es menor que lo pagado del deducible "
             "($500.00): lo pagado del deducible cuenta para el desembolso máximo",
         ),
         (
