@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from ._comparison import Comparison, ComparisonRow
-from ._estimate import Coordination, Estimate, RangeDriver, Totals
+from ._estimate import Coordination, Estimate, RangeDriver, SelfPayItem, Totals
 from ._i18n import N_, Translator, translator
 from ._money import Money
 from ._plain import describe, not_covered_reason
@@ -32,6 +33,7 @@ __all__ = [
     "csv_text",
     "day",
     "estimate_report",
+    "fit_widths",
     "is_self_pay",
     "range_notes",
     "render_comparison_csv",
@@ -41,6 +43,7 @@ __all__ = [
     "render_table",
     "secondary_notes",
     "self_pay_notes",
+    "stacked_row",
     "usd",
 ]
 
@@ -219,14 +222,9 @@ def self_pay_notes(estimate: Estimate, *, lang: str = "en") -> list[str]:
         )
     insured = [i for i in estimate.self_pay_items if i.billed_as == "not covered"]
     if insured:
-        # The engine's name and the code of each item: what the patient asks the clinic's
-        # Good Faith Estimate for (the notes [1], [2] above say the same charges in words).
-        listed = "; ".join(
-            tr.ngettext(
-                "{what} ({code}), {n} time, {price}", "{what} ({code}), {n} times, {price}", i.lines
-            ).format(what=i.description, code=i.code, n=i.lines, price=usd(i.price))
-            for i in insured
-        )
+        # Each item in words (as the notes [1], [2] above say it) and its code once: what the
+        # patient asks the clinic's Good Faith Estimate for.
+        listed = "; ".join(_item_entry(estimate, i, tr) for i in insured)
         if estimate.coordination:
             text = tr.gettext(
                 "Billed at the clinic's self-pay prices because neither plan covers them: "
@@ -241,6 +239,25 @@ def self_pay_notes(estimate: Estimate, *, lang: str = "en") -> list[str]:
             )
         out.append(text.format(items=listed))
     return out
+
+
+def _item_entry(estimate: Estimate, item: SelfPayItem, tr: Translator) -> str:
+    """A self-pay item in words a patient knows, its code once, times and price.
+
+    The words are :func:`ketacost._plain.describe` of the item's first line (the engine's
+    description when no line bills it); the code is left out when the words already say it.
+    """
+    what = next(
+        (describe(ln, tr.lang) for ln in estimate.lines() if ln.code == item.code),
+        item.description,
+    )
+    if item.code in what:
+        text = tr.ngettext("{what}, {n} time, {price}", "{what}, {n} times, {price}", item.lines)
+    else:
+        text = tr.ngettext(
+            "{what} ({code}), {n} time, {price}", "{what} ({code}), {n} times, {price}", item.lines
+        )
+    return text.format(what=what, code=item.code, n=item.lines, price=usd(item.price))
 
 
 def _coverage_key(estimate: Estimate, lang: str) -> tuple[dict[int, str], list[str]]:
@@ -430,12 +447,19 @@ def range_notes(
     r = estimate.range
     if r is None:
         return []
-    out = [
-        tr.gettext(
-            "Some inputs are not known yet, so you may pay from {low} to {high}; {expected} "
-            "is expected."
-        ).format(low=usd(r.low), high=usd(r.high), expected=usd(r.expected))
-    ]
+    if r.low == r.high:
+        out = [
+            tr.gettext(
+                "Some inputs are not known yet, but they do not change what you pay: {amount}."
+            ).format(amount=usd(r.expected))
+        ]
+    else:
+        out = [
+            tr.gettext(
+                "Some inputs are not known yet, so you may pay from {low} to {high}; "
+                "{expected} is expected."
+            ).format(low=usd(r.low), high=usd(r.high), expected=usd(r.expected))
+        ]
     for d in r.drivers:
         what = _range_input(d, tr)
         if d.low == d.high:
@@ -705,30 +729,128 @@ def estimate_report(
     )  # fmt: skip
 
 
-def _plain_table(t: Table) -> list[str]:
-    widths = [
-        max(len(h), *(len(r[i]) for r in t.rows)) if t.rows else len(h)
-        for i, h in enumerate(t.headers)
-    ]
-
-    def fmt(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.rjust(widths[i]) if i in t.right else c.ljust(widths[i]) for i, c in enumerate(cells)
-        ).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return [fmt(t.headers), rule, *(fmt(r) for r in t.rows)]
+def _numeric_width(t: Table, i: int) -> int:
+    """The narrowest a numeric column may be: its widest cell, and its header's longest word."""
+    words = t.headers[i].split() or [""]
+    return max(max(len(w) for w in words), *(len(row[i]) for row in t.rows))
 
 
-def render_plain(report: Report) -> str:
-    """A report as plain text, columns aligned with spaces."""
-    out = [report.title, "=" * len(report.title), ""]
+def _longest_word(t: Table, i: int) -> int:
+    return max(
+        len(w) for text in (t.headers[i], *(r[i] for r in t.rows)) for w in text.split() or [""]
+    )
+
+
+def fit_widths(t: Table, room: int) -> list[int] | None:
+    """Each column's width when the cells may take ``room`` characters, or None if they cannot.
+
+    An amount column is as wide as its widest amount (and its header's longest word); a text
+    column as its longest cell, narrowed widest first while the table is too wide, never
+    below its longest word (an id such as ``medicare-advantage`` is never cut).
+    """
+    widths: list[int] = []
+    least: list[int] = []
+    for i, header in enumerate(t.headers):
+        if i in t.right:
+            widths.append(_numeric_width(t, i))
+            least.append(widths[-1])
+        else:
+            widths.append(max(len(text) for text in (header, *(r[i] for r in t.rows))) or 1)
+            least.append(_longest_word(t, i) or 1)
+    if sum(least) > room:
+        return None
+    while sum(widths) > room:
+        widest = max(
+            (i for i in range(len(widths)) if widths[i] > least[i]), key=lambda i: widths[i]
+        )
+        widths[widest] -= 1
+    return widths
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width``, broken at spaces only (a word is never cut)."""
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def stacked_row(t: Table, row: Sequence[str]) -> str:
+    """A row of a table too wide for the terminal: ``first · Header: value · ...``."""
+    return " · ".join(
+        [row[0], *(f"{h}: {c}" for h, c in zip(t.headers[1:], row[1:], strict=True) if c)]
+    )
+
+
+def _plain_table(t: Table, width: int | None = None) -> list[str]:
+    """A table in aligned columns.
+
+    At ``width``, cells wrap at spaces (an amount has none), and a table that cannot fit is
+    stacked, a paragraph per row.
+    """
+    gap = 2
+    if width is None:
+        widths = [
+            max(len(h), *(len(r[i]) for r in t.rows)) if t.rows else len(h)
+            for i, h in enumerate(t.headers)
+        ]
+    else:
+        found = fit_widths(t, width - gap * (len(t.headers) - 1))
+        if found is None:
+            out: list[str] = []
+            for row in t.rows:
+                out += _wrap(stacked_row(t, row), width)
+            return out
+        widths = found
+
+    def fmt(cells: Sequence[str]) -> list[str]:
+        parts = [_wrap(c, widths[i]) if width is not None else [c] for i, c in enumerate(cells)]
+        lines = []
+        for k in range(max(len(p) for p in parts)):
+            lines.append(
+                (" " * gap)
+                .join(
+                    (p[k] if k < len(p) else "").rjust(widths[i])
+                    if i in t.right
+                    else (p[k] if k < len(p) else "").ljust(widths[i])
+                    for i, p in enumerate(parts)
+                )
+                .rstrip()
+            )
+        return lines
+
+    rule = (" " * gap).join("-" * w for w in widths)
+    body = [line for r in t.rows for line in fmt(r)]
+    return [*fmt(t.headers), rule, *body]
+
+
+def render_plain(report: Report, width: int | None = None) -> str:
+    """A report as plain text, columns aligned with spaces.
+
+    ``width``: the terminal's width; tables then fit it (text cells wrap at spaces, or a
+    table too wide is stacked a row per paragraph) and sentences wrap at spaces, so that
+    no amount is ever split across lines. None: no limit (one line per row and sentence).
+    """
+
+    def para(text: str, first: str, rest: str) -> list[str]:
+        if width is None:
+            return [first + text]
+        return textwrap.wrap(
+            text,
+            width,
+            initial_indent=first,
+            subsequent_indent=rest,
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [first]
+
+    title = para(report.title, "", "")
+    out = [*title, "=" * max(len(line) for line in title), ""]
     for table in report.tables:
-        out += [table.title, *_plain_table(table), ""]
-    out += [f"- {line}" for line in report.notes]
-    out += [f"! {w}" for w in report.warnings]
+        out += [*para(table.title, "", ""), *_plain_table(table, width), ""]
+    for line in report.notes:
+        out += para(line, "- ", "  ")
+    for w in report.warnings:
+        out += para(w, "! ", "  ")
     if report.footer:
-        out += ["", report.footer]
+        out += ["", *para(report.footer, "", "")]
     return "\n".join(out) + "\n"
 
 

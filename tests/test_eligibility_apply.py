@@ -386,7 +386,7 @@ def test_cli_estimate_with_eligibility() -> None:
     done = _run("--eligibility", response, "--format", "json")
     assert done.exit_code == 0, done.output
     assert (
-        "eligibility: deductible_met.individual 300.00 (met as sent; "
+        "eligibility: deductible_met.individual $300.00 (met as sent; "
         "$.insurance[0].item[0].benefit[0].usedMoney.value)"
     ) in done.stderr
     assert "eligibility warning: office-visit copay (in network): the response says 50.00" in (

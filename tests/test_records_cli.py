@@ -95,7 +95,7 @@ def test_bill_check_finds_the_gfe_and_stores_the_finding(db: str, tmp_path: Path
     assert "billed $8,000.01, $400.01 above its expected charges of $7,600.00" in result.output
     assert "by 2027-06-29" in result.output
     shown = run("records", "show", gfe_id, "--db", db)
-    assert "(2027-03-01, $8,000.01): 1 finding(s)" in shown.output
+    assert "(2027-03-01, $8,000.01): 1 finding" in shown.output
     # The check is shown by its own id too, and its dispute window (to 2027-06-29) is open.
     check_id = result.output.split("stored as check ")[1].split()[0]
     check = run("records", "show", check_id[:8], "--db", db)
@@ -147,7 +147,7 @@ def test_purge_refuses_inside_retention_and_deletes_past_it(db: str) -> None:
     refused = run("records", "purge", "--record", gfe_id, "--db", db)
     assert_user_error(refused, f"record {gfe_id} is kept until 2032-11-21", "not deleted")
     kept = run("records", "purge", "--db", db)
-    assert "Deleted 0 record(s) past retention; 1 kept." in kept.output
+    assert "Deleted 0 records past retention; 1 kept." in kept.output
     # Issued 2018-01-02: kept until 2024-01-02, before today's date.
     old = run("records", "save-gfe", SELF_PAY, "--issued", "2018-01-02", "--db", db)
     old_id = old.output.split()[4]

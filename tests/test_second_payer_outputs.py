@@ -227,7 +227,9 @@ def test_gfe_items_follow_the_final_responsibility() -> None:
         ("0820T", "not covered", ketacost.Money("300.00"))
     ]
     notes = " ".join(estimate_report(est).notes)
-    assert "because neither plan covers them: code 0820T (0820T)" in notes
+    # The item in words with its code once (it was "code 0820T (0820T)").
+    assert "because neither plan covers them: code 0820T, 1 time, $300.00." in notes
+    assert "(0820T)" not in notes
     assert "90837 (90837)" not in notes
 
 

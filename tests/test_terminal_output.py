@@ -87,6 +87,49 @@ def test_every_amount_whole_at_every_width(command: tuple[str, ...], width: int)
     assert max(len(line) for line in drawn.splitlines()) <= width
 
 
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("width", [60, 80, 100, 120])
+@pytest.mark.parametrize("command", TABLE_COMMANDS, ids=lambda c: "-".join(Path(x).stem for x in c))
+def test_plain_text_fits_the_terminal_and_never_splits_an_amount(
+    command: tuple[str, ...], width: int, lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: `--plain` (and any install without rich) printed rows 130-180 characters wide,
+    # and the terminal cut "$1,5|00.00" across lines. Now the plain tables fit the terminal
+    # (text cells wrap at spaces, or the table is stacked) and so do the sentences: no line is
+    # wider than the terminal, and the amounts are the same, as many times each, as unwrapped.
+    import ketacost.cli._output as output
+
+    args = (
+        [*command, "--lang", lang] if command[0] in ("estimate", "compare", "schedule") else command
+    )
+    whole = run("--plain", *args).stdout
+    monkeypatch.setattr(output, "_plain_width", lambda: width)
+    fitted = run("--plain", *args).stdout
+    assert amounts(fitted) == amounts(whole)
+    # Only a single word longer than the terminal (a source's URL) may pass its edge.
+    too_wide = [line for line in fitted.splitlines() if len(line) > width]
+    assert all(len(line.split()) == 1 for line in too_wide), too_wide
+    # An id a person types (``medicare-advantage``) is never cut mid-word.
+    for payer_id in re.findall(r"\b[a-z]+(?:-[a-z0-9]+)+\b", whole):
+        assert payer_id in fitted or width < len(payer_id), payer_id
+
+
+def test_plain_tables_wrap_text_cells_and_keep_ids_whole() -> None:
+    from ketacost._render import Report, Table
+
+    table = Table(
+        "Payers",
+        ("Id", "Name", "Deductible"),
+        (("medicare-advantage", "Example Medicare Advantage plan (HMO)", "$1,500.00"),),
+        frozenset({2}),
+    )
+    text = render_plain(Report("Payers", (table,), notes=("You pay " + "$1,500.00 " * 12,)), 40)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 40
+    assert any("medicare-advantage" in line for line in lines)
+    assert sum(line.count("$1,500.00") for line in lines) == 13
+
+
 @pytest.mark.parametrize("request_path", EXAMPLES, ids=lambda p: p.stem)
 def test_every_visit_and_total_of_the_estimate_is_printed_whole(request_path: Path) -> None:
     est = ketacost.estimate(ketacost.load_request(request_path))
@@ -142,8 +185,9 @@ def test_the_visit_table_names_the_plans_exclusion() -> None:
     text = run("--plain", "estimate", IV_COMMERCIAL).stdout
     assert "not covered [1]" in text
     assert "[1] IV ketamine infusion" in text and "experimental" in text
-    # The items to ask a Good Faith Estimate for: the engine's names and codes, each time.
-    assert "Ketamine HCl (unclassified drug) (J3490), 17 times, $524.96" in text
+    # The items to ask a Good Faith Estimate for: in words (as the notes name them) and the
+    # code once; it was the engine's "Ketamine HCl (unclassified drug) (J3490)".
+    assert "Ketamine (the medicine) (J3490), 17 times, $524.96" in text
 
 
 # -- self-pay is self-pay -------------------------------------------------------------------

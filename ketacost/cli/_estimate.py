@@ -15,7 +15,14 @@ import click
 
 from ._app import cli, fail
 from ._complete import complete_payer_ids, complete_secondary_ids
-from ._output import FORMATS, echo_report, format_option, lang_option, payers_option
+from ._output import (
+    FORMATS,
+    echo_report,
+    english,
+    format_option,
+    lang_option,
+    payers_option,
+)
 from ._streams import StdioPath, echo_jsonl, name_of, one_stdin, read_input
 
 if TYPE_CHECKING:
@@ -199,8 +206,12 @@ def _with_eligibility(
         raise click.ClickException(f"--eligibility {name_of(path)}: {exc}") from None
     applied = snapshot.apply(request, payers, policy=ApplyPolicy(use_cost_sharing=use_cost_sharing))
     for use in applied.used:
-        value = use.amount if use.amount is not None else use.percent
-        shown = "" if value is None else f" {value}"
+        if use.amount is not None:
+            shown = f" {use.amount:$}"
+        elif use.percent is not None:
+            shown = f" {english().percent(use.percent)}"
+        else:
+            shown = ""
         click.echo(f"eligibility: {use.target}{shown} ({use.how}; {use.where()})", err=True)
     for warning in applied.warnings:
         click.echo(f"eligibility warning: {warning}", err=True)

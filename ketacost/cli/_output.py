@@ -164,55 +164,34 @@ def _stacked_row(t: Any, row: tuple[str, ...], *, bold: bool) -> Any:
     return text
 
 
-#: A text column narrower than this (or its longest word) would cut words into pieces.
-_TEXT_MIN = 12
-
-
-def _numeric_width(t: Any, i: int) -> int:
-    """The narrowest a numeric column may be: its widest cell, and its header's longest word."""
-    words = t.headers[i].split() or [""]
-    return max(max(len(w) for w in words), *(len(row[i]) for row in t.rows))
-
-
-def _longest_word(t: Any, i: int) -> int:
-    return max(
-        len(w) for text in (t.headers[i], *(r[i] for r in t.rows)) for w in text.split() or [""]
-    )
-
-
 def _fit_widths(t: Any, width: int) -> list[int] | None:
-    """Each column's width for a table ``width`` wide, or None when it cannot fit.
+    """Each column's width for a rich table ``width`` wide, or None when it cannot fit.
 
-    An amount column is as wide as its widest amount (and its header's longest word); a text
-    column as its longest cell, narrowed widest first while the table is too wide, never
-    below its longest word or :data:`_TEXT_MIN`. Each column has a space of padding each
-    side and a separator, and the box its two edges (rich's own narrowing would cut amounts
-    once the text columns are all the same width).
+    :func:`ketacost._render.fit_widths` with rich's room: each column has a space of padding
+    each side and a separator, and the box its two edges (rich's own narrowing would cut
+    amounts once the text columns are all the same width).
     """
-    room = width - (3 * len(t.headers) + 2)
-    widths: list[int] = []
-    least: list[int] = []
-    for i, header in enumerate(t.headers):
-        if i in t.right:
-            widths.append(_numeric_width(t, i))
-            least.append(widths[-1])
-        else:
-            widths.append(max(len(text) for text in (header, *(r[i] for r in t.rows))) or 1)
-            least.append(min(_longest_word(t, i), _TEXT_MIN) or 1)
-    if sum(least) > room:
+    from ketacost._render import fit_widths
+
+    return fit_widths(t, width - (3 * len(t.headers) + 2))
+
+
+def _plain_width() -> int | None:
+    """The width plain text fits on a terminal: ``COLUMNS``, else the terminal's.
+
+    None for a pipe or a file (no terminal cuts its lines: each row and sentence stays whole).
+    """
+    if not sys.stdout.isatty():
         return None
-    while sum(widths) > room:
-        widest = max(
-            (i for i in range(len(widths)) if widths[i] > least[i]), key=lambda i: widths[i]
-        )
-        widths[widest] -= 1
-    return widths
+    return max(20, shutil.get_terminal_size((120, 24)).columns)
 
 
 def echo_report(report: Report, fmt: str) -> None:
     """Print a report as ``table`` (rich or plain) or ``markdown``.
 
-    Rich tables fit the terminal's width (``COLUMNS``, else the terminal's, else 120).
+    Tables fit the terminal's width (``COLUMNS``, else the terminal's, else 120; plain text
+    written to a pipe or file: no limit), and so do plain sentences: an amount is never split
+    across lines.
     """
     from ketacost._render import render_markdown, render_plain
 
@@ -222,10 +201,10 @@ def echo_report(report: Report, fmt: str) -> None:
     ctx = click.get_current_context()
     plain = bool((ctx.find_root().obj or {}).get("plain"))
     if plain or not rich_available():
-        click.echo(render_plain(report), nl=False)
+        click.echo(render_plain(report, _plain_width()), nl=False)
         return
-    color = sys.stdout.isatty()
     width = max(20, shutil.get_terminal_size((120, 24)).columns)
+    color = sys.stdout.isatty()
     click.echo(render_rich(report, width=width, color=color), nl=False, color=color)
 
 

@@ -269,11 +269,25 @@ def records_purge(today: datetime | None, record_id: str | None, db_url: str | N
     """Delete the GFEs past their keep-until date; never one inside it (exit 2 if asked)."""
     with _open(db_url) as rec:
         result = rec.purge(today.date() if today else None, record_id=record_id)
-    click.echo(f"Deleted {len(result.deleted)} record(s) past retention; {result.kept} kept.")
+    t = english()
+    click.echo(
+        t.ngettext(
+            "Deleted {n} record past retention; {kept} kept.",
+            "Deleted {n} records past retention; {kept} kept.",
+            len(result.deleted),
+        ).format(n=len(result.deleted), kept=result.kept)
+    )
     for gfe_id in result.deleted:
         click.echo(f"  deleted {gfe_id}")
     if result.estimates_deleted:
-        click.echo(f"Deleted {len(result.estimates_deleted)} estimate(s) saved without a GFE.")
+        n = len(result.estimates_deleted)
+        click.echo(
+            t.ngettext(
+                "Deleted {n} estimate saved without a GFE.",
+                "Deleted {n} estimates saved without a GFE.",
+                n,
+            ).format(n=n)
+        )
     for estimate_id in result.estimates_deleted:
         click.echo(f"  deleted estimate {estimate_id}")
 

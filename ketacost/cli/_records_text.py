@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._output import english
 from ._streams import is_stdio
 
 if TYPE_CHECKING:
@@ -14,12 +15,17 @@ if TYPE_CHECKING:
 __all__ = ["change_line", "check_lines", "gfe_lines", "where"]
 
 
+def _findings(n: int) -> str:
+    """``1 finding`` / ``3 findings`` (staff-facing: English)."""
+    return english().ngettext("{n} finding", "{n} findings", n).format(n=n)
+
+
 def check_lines(c: StoredCheck) -> list[str]:
     """A stored bill check: one line, then a line per finding."""
     when = c.bill_date.isoformat() if c.bill_date else "undated"
     return [
         f"bill check {c.check_id[:12]} of GFE {c.gfe_id[:12]}, bill {c.bill_id[:12]} "
-        f"({when}, {c.billed:$}): {len(c.findings)} finding(s)",
+        f"({when}, {c.billed:$}): {_findings(len(c.findings))}",
         *(f"    {f.note}" for f in c.findings),
     ]
 
@@ -49,7 +55,7 @@ def gfe_lines(r: GfeRecord) -> list[str]:
     for c in r.checks:
         when = c.bill_date.isoformat() if c.bill_date else "undated"
         lines.append(
-            f"  bill {c.bill_id[:12]} ({when}, {c.billed:$}): {len(c.findings)} finding(s)"
+            f"  bill {c.bill_id[:12]} ({when}, {c.billed:$}): {_findings(len(c.findings))}"
             f" [check {c.check_id[:12]}]"
         )
         lines.extend(f"    {f.note}" for f in c.findings)
