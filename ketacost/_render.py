@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from ._comparison import Comparison, ComparisonRow
+from ._comparison import NO_SECOND_PAYER, Comparison, ComparisonRow
 from ._estimate import Coordination, Estimate, RangeDriver, SelfPayItem, Totals
 from ._i18n import N_, Translator, translator
 from ._money import Money
@@ -609,6 +609,11 @@ def _second_header(estimate: Estimate, tr: Translator) -> str:
     return tr.gettext("Second payer pays")
 
 
+def self_pay_name(tr: Translator) -> str:
+    """What a self-pay "payer" is, in the reader's words (the payer file's name is English)."""
+    return tr.gettext("Self-pay (no insurance billed)")
+
+
 def _network_words(network: str, tr: Translator) -> str:
     if network == "in":
         return tr.gettext("in network")
@@ -618,14 +623,20 @@ def _network_words(network: str, tr: Translator) -> str:
 
 
 def estimate_report(
-    estimate: Estimate, *, lang: str = "en", request: EstimateRequest | None = None
+    estimate: Estimate,
+    *,
+    lang: str = "en",
+    request: EstimateRequest | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> Report:
     """The estimate as a report: visits, plan years and totals, and what each charge is.
 
     With a second payer (coordination of benefits), both tables gain its column after the
     plan's, and the notes say what it paid and how. ``lang``: ``en`` or ``es`` (the
     patient-facing words; amounts are the same exact figures in both). ``request``: the
-    request estimated, for what the range notes say of its unknowns.
+    request estimated, for what the range notes say of its unknowns. ``kinds``: payer id ->
+    the payer file's ``kind``; Original Medicare (``medicare``) has no network in the
+    commercial sense, so its title names none.
     """
     tr = _t(lang)
     self_pay = is_self_pay(estimate)
@@ -705,6 +716,8 @@ def estimate_report(
         hash=estimate.rules_hash[:12]
     )
     if self_pay:
+        title = tr.gettext("Estimate: {payer}").format(payer=self_pay_name(tr))
+    elif (kinds or {}).get(estimate.payer_id) == "medicare":
         title = tr.gettext("Estimate: {payer}").format(payer=_payers_title(estimate, tr))
     else:
         title = tr.gettext("Estimate: {payer} ({network})").format(
@@ -930,10 +943,19 @@ def render_table(estimate: Estimate, *, lang: str = "en") -> str:
     return render_plain(estimate_report(estimate, lang=lang))
 
 
-def _row_network(r: ComparisonRow, tr: Translator) -> str:
-    """A comparison row's network: ``in``/``out``, or none for a self-pay row (no plan billed)."""
-    if r.estimate is not None and is_self_pay(r.estimate):
+def _row_self_pay(r: ComparisonRow) -> bool:
+    return r.estimate is not None and is_self_pay(r.estimate)
+
+
+def _row_network(r: ComparisonRow, tr: Translator, kinds: Mapping[str, str]) -> str:
+    """A comparison row's network: ``in``/``out``, none for self-pay.
+
+    ``Medicare`` for Original Medicare (no network in the commercial sense).
+    """
+    if _row_self_pay(r):
         return tr.gettext("none (self-pay)")
+    if kinds.get(r.payer_id) == "medicare":
+        return "Medicare"
     if r.network == "in":
         return tr.pgettext("network", "in")
     if r.network == "out":
@@ -941,30 +963,98 @@ def _row_network(r: ComparisonRow, tr: Translator) -> str:
     return r.network
 
 
-def comparison_report(comparison: Comparison, *, lang: str = "en") -> Report:
+def _row_payer(r: ComparisonRow, tr: Translator) -> str:
+    return self_pay_name(tr) if _row_self_pay(r) else r.payer_name
+
+
+#: A prior authorization status in a comparison's option label.
+_STATUS_WORDS = {
+    "approved": N_("prior authorization approved"),
+    "denied": N_("prior authorization denied"),
+    "pending": N_("prior authorization pending"),
+    "not_requested": N_("prior authorization not requested"),
+}
+
+#: How the drug is billed, in a comparison's option label.
+_ROUTE_WORDS = {
+    "medical": N_("drug billed by the clinic (medical benefit)"),
+    "pharmacy": N_("drug from a specialty pharmacy (pharmacy benefit)"),
+}
+
+
+def option_label(r: ComparisonRow, *, lang: str = "en") -> str:
+    """A comparison row's option in the reader's words, built from what the variant changes.
+
+    The variant's own ``label`` (written by a person) as it is; otherwise the payer's name,
+    the network in words, the start date (``t.date``), the second payer's name ...
+    """
+    tr = _t(lang)
+    v = r.variant
+    if v.label:
+        return v.label
+    parts: list[str] = []
+    if v.payer:
+        parts.append(_row_payer(r, tr))
+    if v.network:
+        parts.append(_network_words(v.network, tr))
+    if v.prior_authorization:
+        words = _STATUS_WORDS.get(v.prior_authorization)
+        parts.append(tr.gettext(words) if words else v.prior_authorization)
+    if v.session:
+        parts.append(v.session)
+    if v.plan is not None:
+        parts.append(tr.gettext("other plan"))
+    if v.start:
+        parts.append(tr.gettext("from {date}").format(date=day(v.start, lang)))
+    if v.secondary == NO_SECOND_PAYER:
+        parts.append(tr.gettext("no second payer"))
+    elif v.secondary:
+        parts.append(f"+ {r.secondary_payer_name or v.secondary}")
+    for key, value in sorted(v.coverage.items()):
+        route = _ROUTE_WORDS.get(value) if key == "drug_benefit" else None
+        parts.append(tr.gettext(route) if route else f"{key}={value}")
+    return ", ".join(parts) or tr.gettext("as requested")
+
+
+def comparison_report(
+    comparison: Comparison, *, lang: str = "en", kinds: Mapping[str, str] | None = None
+) -> Report:
     """A comparison as one table, cheapest for the patient first.
 
     When a row has a second payer (or a variant sets one), the table gains the second payer
-    and what it pays, after the plan's column.
+    and what it pays, after the plan's column. When a row is self-pay, what it pays the
+    clinic is in a "Self-pay" column of its own (never counted as "not covered"). ``kinds``:
+    payer id -> the payer file's ``kind`` (Original Medicare shows no network).
     """
     tr = _t(lang)
+    found = kinds or {}
     second = any(
         r.secondary_payer_id is not None or r.variant.secondary is not None for r in comparison.rows
     )
+    any_self_pay = any(_row_self_pay(r) for r in comparison.rows)
+
+    def not_covered(r: ComparisonRow) -> tuple[str, ...]:
+        if not any_self_pay:
+            return (usd(r.totals.non_covered + r.totals.balance_bill),)
+        if _row_self_pay(r):
+            return (usd(r.totals.non_covered), usd(r.totals.balance_bill))
+        return (usd(Money(0)), usd(r.totals.non_covered + r.totals.balance_bill))
+
+    labels = {r.rank: option_label(r, lang=lang) for r in comparison.rows}
     rows = tuple(
         (
             str(r.rank),
-            r.label,
-            r.payer_name,
+            labels[r.rank],
+            _row_payer(r, tr),
             *((r.secondary_payer_name or tr.gettext("none"),) if second else ()),
-            _row_network(r, tr),
+            _row_network(r, tr, found),
             ", ".join(r.sessions),
             day(r.start, lang),
             str(r.visits),
             usd(r.totals.charge),
             usd(r.totals.payer),
             *((usd(r.totals.secondary),) if second else ()),
-            usd(r.totals.non_covered + r.totals.balance_bill),
+            *not_covered(r),
             usd(r.totals.assistance),
             usd(r.patient_cost),
         )
@@ -982,6 +1072,7 @@ def comparison_report(comparison: Comparison, *, lang: str = "en") -> Report:
         tr.gettext("Charge"),
         tr.gettext("Plan pays"),
         *((tr.gettext("Second payer pays"),) if second else ()),
+        *((tr.gettext("Self-pay"),) if any_self_pay else ()),
         tr.gettext("Not covered+balance"),
         tr.gettext("Savings"),
         tr.gettext("You pay"),
@@ -996,13 +1087,13 @@ def comparison_report(comparison: Comparison, *, lang: str = "en") -> Report:
     best, worst = comparison.rows[0], comparison.rows[-1]
     notes = [
         tr.gettext("Cheapest for the patient: {option}, {amount} in all.").format(
-            option=best.label, amount=usd(best.patient_cost)
+            option=labels[best.rank], amount=usd(best.patient_cost)
         )
     ]
     if len(comparison.rows) > 1:
         notes.append(
             tr.gettext("Most expensive: {option}, {amount} more.").format(
-                option=worst.label, amount=usd(worst.patient_cost - best.patient_cost)
+                option=labels[worst.rank], amount=usd(worst.patient_cost - best.patient_cost)
             )
         )
     for r in comparison.rows:
@@ -1012,7 +1103,9 @@ def comparison_report(comparison: Comparison, *, lang: str = "en") -> Report:
                 tr.gettext(
                     "{option}: paying the clinic's self-pay prices instead would cost "
                     "{self_pay}, {saving} less than through the plan."
-                ).format(option=r.label, self_pay=usd(cash.self_pay), saving=usd(cash.saving))
+                ).format(
+                    option=labels[r.rank], self_pay=usd(cash.self_pay), saving=usd(cash.saving)
+                )
             )
     return Report(
         title=tr.gettext("Comparison"),

@@ -190,8 +190,10 @@ def test_compare_table_networks_sessions_and_starts() -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Ranked by what the patient pays" in out
-    assert "in network, esketamine-56, from 2026-03-02" in out
-    assert "out network, esketamine-56, from 2026-03-02" in out
+    # Issue 16: "out of network" (it was "out network") and the date in words (it was ISO).
+    assert "in network, esketamine-56, from Mar 2, 2026" in out
+    assert "out of network, esketamine-56, from Mar 2, 2026" in out
+    assert "out network" not in out
     assert "Cheapest for the patient: in network" in out
 
 

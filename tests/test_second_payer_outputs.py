@@ -52,6 +52,10 @@ def test_table_has_the_second_payers_column_next_to_the_plans() -> None:
     assert years.headers[-2:] == ("Plan pays", "Medigap Plan G pays")
     assert years.rows[-1][-3:] == ("$283.00", "$33,394.93", "$8,519.28")
     assert report.title == "Estimate: Original Medicare (Part B) + Medigap Plan G (in network)"
+    # Told the payer's kind (as the CLI does), Original Medicare is not called "in network":
+    # it has no network in the commercial sense (issue 16 review).
+    told = estimate_report(medigap_estimate(), kinds={"medicare-part-b": "medicare"})
+    assert told.title == "Estimate: Original Medicare (Part B) + Medigap Plan G"
     assert (
         "$8,519.28 is paid by Medigap Plan G, the second payer, after Original Medicare "
         "(Part B), as a Medicare supplement" in " ".join(report.notes)
@@ -103,7 +107,8 @@ def test_plain_table_and_markdown_from_the_cli() -> None:
     plain = run("--plain", "estimate", MEDIGAP)
     assert plain.exit_code == 0, plain.output
     assert "Medigap Plan G pays" in plain.stdout
-    assert plain.stdout == render_plain(estimate_report(medigap_estimate()))
+    kinds = {"medicare-part-b": "medicare"}  # as the CLI tells it: no "(in network)"
+    assert plain.stdout == render_plain(estimate_report(medigap_estimate(), kinds=kinds))
     md = run("estimate", MEDIGAP, "--format", "markdown").stdout
     assert "| Plan pays | Medigap Plan G pays |" in md
 
@@ -228,8 +233,11 @@ def test_gfe_items_follow_the_final_responsibility() -> None:
     ]
     notes = " ".join(estimate_report(est).notes)
     # The item in words with its code once (it was "code 0820T (0820T)").
-    assert "because neither plan covers them: code 0820T, 1 time, $300.00." in notes
-    assert "(0820T)" not in notes
+    assert (
+        "because neither plan covers them: In-person monitoring and therapy during the "
+        "medicine session, first hour (0820T), 1 time, $300.00."
+    ) in notes
+    assert "code 0820T" not in notes
     assert "90837 (90837)" not in notes
 
 

@@ -198,6 +198,9 @@ def test_a_self_pay_estimate_says_self_pay_and_no_network() -> None:
     title = text.splitlines()[0]
     # Before: "Estimate: Self-pay (no insurance billed) (in network)", cells "not covered".
     assert title == "Estimate: Self-pay (no insurance billed)"
+    # In Spanish, the payer file's English name is not the title (it was).
+    es = run("--plain", "estimate", IV_SELF_PAY, "--lang", "es").stdout.splitlines()[0]
+    assert es == "Estimación: Pago por cuenta propia (no se factura a ningún seguro)"
     assert "network" not in title
     assert "not covered" not in text
     assert "self-pay [" in text
@@ -213,8 +216,40 @@ def test_compare_says_a_self_pay_row_has_no_network() -> None:
     found = compare(request, variants(payers=["commercial-ppo", "self-pay"]), default_payers())
     table = comparison_report(found).tables[0]
     network = table.headers.index("Network")
-    cells = {row[1]: row[network] for row in table.rows}
-    assert cells == {"commercial-ppo": "in", "self-pay": "none (self-pay)"}
+    cells = {row[2]: row[network] for row in table.rows}
+    assert cells == {
+        "Example Commercial PPO": "in",
+        "Self-pay (no insurance billed)": "none (self-pay)",
+    }
+    # The option is the payer's name (it was its id), and what self-pay pays is "Self-pay",
+    # never counted in "Not covered+balance" (it was $43,100.00 there).
+    options = [row[1] for row in table.rows]
+    assert options == ["Example Commercial PPO", "Self-pay (no insurance billed)"]
+    self_pay = table.headers.index("Self-pay")
+    not_covered = table.headers.index("Not covered+balance")
+    row = table.rows[options.index("Self-pay (no insurance billed)")]
+    assert (row[self_pay], row[not_covered]) == ("$43,100.00", "$0.00")
+    notes = " ".join(comparison_report(found).notes)
+    assert "Cheapest for the patient: Example Commercial PPO" in notes
+    es = comparison_report(found, lang="es")
+    assert "Self-pay (no insurance billed)" not in str(es)
+    assert "Pago por cuenta propia (no se factura a ningún seguro)" in str(es)
+
+
+def test_compare_options_in_spanish_and_medicare_has_no_network() -> None:
+    request = ketacost.load_request(ESKETAMINE)
+    found = compare(request, variants(networks=["in", "out"]), default_payers())
+    text = str(comparison_report(found, lang="es"))
+    # Before: "Opción: in network / out network", "Lo más costoso: out network".
+    assert "in network" not in text and "out network" not in text
+    assert "dentro de la red" in text and "fuera de la red" in text
+    medigap = ketacost.load_request(MEDIGAP)
+    both = compare(medigap, variants(secondaries=["none", "medigap-plan-g"]), default_payers())
+    table = comparison_report(both, kinds={"medicare-part-b": "medicare"}).tables[0]
+    network = table.headers.index("Network")
+    assert {row[network] for row in table.rows} == {"Medicare"}
+    assert [row[1] for row in table.rows] == ["+ Medigap Plan G", "no second payer"]
+    assert "(in network)" not in run("--plain", "estimate", MEDIGAP).stdout.splitlines()[0]
 
 
 # -- ranges in words -----------------------------------------------------------------------
@@ -233,6 +268,22 @@ def _iv_request(tmp_path: Path, payer: str, unknowns: str, boosters: int = 11) -
     path = tmp_path / "request.yaml"
     path.write_text(text)
     return path
+
+
+def test_a_range_where_nothing_changes_is_not_a_range(tmp_path: Path) -> None:
+    # Self-pay: how much of a deductible is met changes nothing. Before: "you may pay from
+    # $7,600.00 to $7,600.00; $7,600.00 is expected."
+    path = _iv_request(tmp_path, "self-pay", "  deductible_met: {low: 0, high: 1500}\n")
+    est = ketacost.estimate(ketacost.load_request(path))
+    assert est.range is not None and est.range.low == est.range.high
+    amount = format(est.range.expected, "$")
+    for lang in ("en", "es"):
+        first = range_notes(est, lang=lang)[0]
+        assert f"{amount} to {amount}" not in first and f"{amount} a {amount}" not in first
+        assert f"entre {amount} y {amount}" not in first
+    assert range_notes(est)[0] == (
+        f"Some inputs are not known yet, but they do not change what you pay: {amount}."
+    )
 
 
 def test_a_range_input_that_changes_nothing_says_so(tmp_path: Path) -> None:
@@ -358,10 +409,11 @@ def test_compare_and_schedule_in_spanish(tmp_path: Path) -> None:
     args = ("compare", ESKETAMINE, "--payer", "commercial-ppo", "--payer", "self-pay")
     en, es = run("--plain", *args).stdout, run("--plain", *args, "--lang", "es").stdout
     assert "Comparación" in es and "Lo más económico para el paciente" in es
-    assert "ninguna (pago propio)" in es
+    # One term for self-pay (it was "pago propio" here and "pago por cuenta propia" elsewhere).
+    assert "ninguna (pago por cuenta propia)" in es and "pago propio" not in es
     assert amounts(es) == amounts(en)
     es = run("--plain", "schedule", IV_SELF_PAY, "--lang", "es").stdout
-    assert "Calendario en" in es and "lunes" in es and "4 ene 2027" in es
+    assert "Calendario de sesiones en" in es and "lunes" in es and "4 ene 2027" in es
     pytest.importorskip("icalendar")
     ics = tmp_path / "s.ics"
     run("schedule", IV_SELF_PAY, "--lang", "es", "--ics", ics)
@@ -393,3 +445,22 @@ def test_the_language_can_come_from_the_environment() -> None:
 def test_help_says_what_stays_in_english() -> None:
     text = run("estimate", "--help").stdout
     assert "--lang [en|es]" in text and "stays in English" in " ".join(text.split())
+
+
+def test_spanish_cli_catalog_uses_one_term_for_each_idea() -> None:
+    # The review of issue 16's Spanish: one word per idea across the catalogs, and none that
+    # says the opposite ("cancelar" a bill means to pay it off in much of Latin America).
+    from babel.messages.pofile import read_po
+
+    path = ROOT / "ketacost" / "locale" / "es" / "LC_MESSAGES" / "cli.po"
+    with path.open("rb") as f:
+        catalog = read_po(f, locale="es")
+    text = " ".join(
+        s for m in catalog if m.id for s in ([m.string] if isinstance(m.string, str) else m.string)
+    )
+    for wrong in ("cancela", "gastos de bolsillo", "pago propio", "en efectivo", "cantidad "
+                  "permitida", "Buena Fe", "reclamo", "se niega", "factura detallada"):  # fmt: skip
+        assert wrong not in text, wrong
+    for right in ("desembolso máximo", "no cobra", "monto permitido", "pago por cuenta propia",
+                  "Estimación de buena fe", "recibo detallado (superbill)"):  # fmt: skip
+        assert right in text, right

@@ -160,7 +160,8 @@ def estimate(
     elif fmt == "csv":
         click.echo(render_csv(result), nl=False)
     else:
-        report = estimate_report(result, lang=lang, request=request)
+        kinds = {y.payer_id: payers[y.payer_id].kind for y in result.plan_years}
+        report = estimate_report(result, lang=lang, request=request, kinds=kinds)
         if request.good_faith is not None:
             # A note of the report, so that it wraps to the terminal as the others do.
             notes = (*report.notes, good_faith_due(request, result))
@@ -338,4 +339,5 @@ def compare(
     elif fmt == "csv":
         click.echo(render_comparison_csv(result), nl=False)
     else:
-        echo_report(comparison_report(result, lang=lang), fmt)
+        kinds = {r.payer_id: payers[r.payer_id].kind for r in result.rows}
+        echo_report(comparison_report(result, lang=lang, kinds=kinds), fmt)
