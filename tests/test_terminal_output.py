@@ -464,3 +464,13 @@ def test_spanish_cli_catalog_uses_one_term_for_each_idea() -> None:
     for right in ("desembolso máximo", "no cobra", "monto permitido", "pago por cuenta propia",
                   "Estimación de buena fe", "recibo detallado (superbill)"):  # fmt: skip
         assert right in text, right
+
+
+def test_spanish_estimate_has_no_english_patient_sentence() -> None:
+    # Before: "• Good Faith Estimate: Scheduled on 2026-11-20, ..." and "Se cobran ...: IV
+    # infusion, first hour (96365), 17 veces" under --lang es.
+    es = run("--plain", "estimate", IV_COMMERCIAL, "--lang", "es").stdout
+    assert "Good Faith Estimate" not in es and "Scheduled" not in es
+    assert "Estimación de buena fe: " in es
+    assert "IV infusion" not in es and "Ketamine HCl" not in es
+    assert "Ketamina (el medicamento) (J3490), 17 veces, $524.96" in es

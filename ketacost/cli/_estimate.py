@@ -164,26 +164,33 @@ def estimate(
         report = estimate_report(result, lang=lang, request=request, kinds=kinds)
         if request.good_faith is not None:
             # A note of the report, so that it wraps to the terminal as the others do.
-            notes = (*report.notes, good_faith_due(request, result))
+            notes = (*report.notes, good_faith_due(request, result, lang))
             report = dataclasses.replace(report, notes=notes)
         echo_report(report, fmt)
 
 
-def good_faith_due(request: EstimateRequest, result: Estimate) -> str:
-    """When the request's Good Faith Estimate is due, for one issued on the request's date."""
+def good_faith_due(request: EstimateRequest, result: Estimate, lang: str = "en") -> str:
+    """When the request's Good Faith Estimate is due, for one issued on the request's date.
+
+    In ``lang`` (the timing sentence is :func:`ketacost.documents.timing_sentence`'s).
+    """
+    from ketacost._i18n import translator
     from ketacost.documents import gfe_timing, timing_sentence
     from ketacost.documents._common import DocumentError
     from ketacost.documents._gfe import twelve_months_of
 
     assert request.good_faith is not None
+    t = translator(lang, "cli")
     try:
         first, _ = twelve_months_of(request, result)
     except DocumentError:
-        return "Good Faith Estimate: none is owed (no item is self-paid)."
+        return t.gettext("Good Faith Estimate: none is owed (no item is self-paid).")
     issued = request.issued or date.today()
     timing = gfe_timing(request.good_faith, first, issued)
     # None has been issued yet: whether one issued on the request's date would be on time.
-    return "Good Faith Estimate: " + timing_sentence(timing, prospective=True)
+    return t.gettext("Good Faith Estimate: {when}").format(
+        when=timing_sentence(timing, prospective=True, lang=lang)
+    )
 
 
 def _with_eligibility(
