@@ -13,9 +13,10 @@ import io
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from ._comparison import NO_SECOND_PAYER, Comparison, ComparisonRow
+from ._errors import KetacostError
 from ._estimate import Coordination, Estimate, RangeDriver, SelfPayItem, Totals
 from ._i18n import N_, Translator, translator
 from ._money import Money
@@ -593,6 +594,33 @@ def secondary_notes(estimate: Estimate, *, lang: str = "en") -> list[str]:
     return out
 
 
+def _year_periods(estimate: Estimate, request: EstimateRequest | None) -> list[tuple[date, date]]:
+    """Each plan-year row's dates, clipped to its coverage period when coverage changes in it.
+
+    Two rows of one plan year (a commercial plan until March, then Medicare) would read the
+    same; with the ``request``, each row says its part: ``Jan 1 to Feb 28, 2027`` and ``Mar 1
+    to Dec 31, 2027``. Without it the plan year's dates stay (the payer column tells them apart).
+    """
+    years = [(y.start, y.end) for y in estimate.plan_years]
+    out = list(years)
+    if request is None or not request.coverage_periods:
+        return out
+    try:
+        starts = sorted(request.period_start(p) for p in request.coverage_periods)
+    except KetacostError:
+        return out
+    for k, (start, end) in enumerate(years):
+        inside = [b for b in starts if start < b <= end]
+        same = [j for j, o in enumerate(years) if o == (start, end)]
+        if len(same) != len(inside) + 1:
+            continue
+        n = same.index(k)
+        out_start = start if n == 0 else inside[n - 1]
+        out_end = end if n == len(inside) else inside[n] - timedelta(days=1)
+        out[k] = (out_start, out_end)
+    return out
+
+
 def _payers_title(estimate: Estimate, tr: Translator) -> str:
     """The payer, or the payers in the order they pay (``A, then B``), and any second payer."""
     names = list(dict.fromkeys(y.payer_name for y in estimate.plan_years))
@@ -666,15 +694,16 @@ def estimate_report(
     def payer_cell(name: str, second_id: str | None) -> str:
         return name if second_id is None else f"{name} + {names.get(second_id, second_id)}"
 
+    periods = _year_periods(estimate, request)
     year_rows = [
         _year_row(
-            tr.gettext("{start} to {end}").format(start=day(y.start, lang), end=day(y.end, lang)),
+            tr.gettext("{start} to {end}").format(start=day(s, lang), end=day(e, lang)),
             payer_cell(y.payer_name, y.secondary_payer_id) if several else None,
             y.visits,
             y.totals,
             second,
         )
-        for y in estimate.plan_years
+        for y, (s, e) in zip(estimate.plan_years, periods, strict=True)
     ]
     year_rows.append(
         _year_row(

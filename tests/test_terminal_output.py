@@ -474,3 +474,13 @@ def test_spanish_estimate_has_no_english_patient_sentence() -> None:
     assert "Estimación de buena fe: " in es
     assert "IV infusion" not in es and "Ketamine HCl" not in es
     assert "Ketamina (el medicamento) (J3490), 17 veces, $524.96" in es
+
+
+def test_plan_year_rows_split_by_a_coverage_change_say_their_own_dates() -> None:
+    # turning-65: the commercial PPO until Medicare starts on 2027-03-01. Before, both 2027
+    # rows read "Jan 1, 2027 to Dec 31, 2027".
+    turning = REQUESTS / "turning-65.yaml"
+    text = run("--plain", "estimate", turning).stdout
+    assert "Jan 1, 2027 to Feb 28, 2027" in text and "Mar 1, 2027 to Dec 31, 2027" in text
+    assert "Jan 1, 2027 to Dec 31, 2027" not in text
+    assert "Jan 1, 2026 to Dec 31, 2026" in text  # a year without a change keeps its dates
