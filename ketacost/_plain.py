@@ -27,14 +27,16 @@ not-covered or self-pay line gets a specific cause in both languages.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import NamedTuple
 
 from ._estimate import EstimateLine
-from ._i18n import N_, Translator, translator
+from ._i18n import N_, Translator, check_language, translator
 from ._money import Money
+from ._plan import Phase, cadence_words
+from ._types import Weekday
 
-__all__ = ["describe", "details", "not_covered_reason", "why"]
+__all__ = ["cadence", "describe", "details", "not_covered_reason", "weekdays", "why"]
 
 _DOMAIN = "plain"
 
@@ -576,3 +578,63 @@ def _dollars(text: str) -> str:
 def _no_internal_references(text: str) -> str:
     """``text`` without references to the project's notes, which patients cannot read."""
     return _REFERENCE.sub("", text)
+
+
+# -- how often a phase's sessions happen ----------------------------------------------------
+_WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_MONDAY = date(2024, 1, 1)
+#: How many times a week, in words (else "{n} times a week for {weeks}").
+_TIMES_A_WEEK = {1: N_("once a week for {weeks}"), 2: N_("twice a week for {weeks}")}
+
+
+def cadence(phase: Phase, closed_weekdays: tuple[Weekday, ...] = (), lang: str = "en") -> str:
+    """How often a phase's sessions happen, in ``lang``: the one home of these words.
+
+    English is :func:`ketacost._plan.cadence_words` itself (the Good Faith Estimate's frequency
+    and the web page's cadence); Spanish says the same through the ``plain`` catalog.
+
+    >>> cadence(Phase(session="iv", sessions=6, every_days=2), ("sat", "sun"), "es")
+    'cada 2 días o más (la clínica cierra: sábado y domingo)'
+    """
+    if check_language(lang) == "en":
+        return cadence_words(phase, closed_weekdays)
+    t = translator(lang, "plain")
+    if phase.per_week is not None:
+        weeks = t.ngettext("{n} week", "{n} weeks", phase.weeks or 0).format(n=phase.weeks)
+        if phase.per_week in _TIMES_A_WEEK:
+            words = t.gettext(_TIMES_A_WEEK[phase.per_week]).format(weeks=weeks)
+        else:
+            words = t.gettext("{n} times a week for {weeks}").format(n=phase.per_week, weeks=weeks)
+    elif phase.count == 1:
+        return t.gettext("once")
+    elif phase.every_weeks:
+        if phase.every_weeks == 1:
+            return t.gettext("weekly")
+        return t.gettext("every {n} weeks").format(n=phase.every_weeks)
+    elif phase.interval_days == 1:
+        words = t.gettext("daily")
+    else:
+        words = t.gettext("every {n} days").format(n=phase.interval_days)
+    if not closed_weekdays or (phase.per_week is None and phase.interval_days % 7 == 0):
+        return words  # every session keeps its weekday, so all move alike or none does
+    closed = weekdays(closed_weekdays, t.lang)
+    if phase.per_week is None:
+        if phase.interval_days == 1:
+            words = t.gettext("every open day")
+        else:
+            words = t.gettext("{cadence} or more").format(cadence=words)
+    elif phase.interval_days > 1:
+        words = t.gettext("{cadence}, {n} or more days apart").format(
+            cadence=words, n=phase.interval_days
+        )
+    return t.gettext("{cadence} (closed {days})").format(cadence=words, days=closed)
+
+
+def weekdays(days: tuple[Weekday, ...], lang: str = "en") -> str:
+    """The days in words: "Saturday and Sunday", "sábado y domingo".
+
+    >>> weekdays(("sat", "sun"), "es")
+    'sábado y domingo'
+    """
+    t = translator(check_language(lang), "plain")
+    return t.join(t.date(_MONDAY + timedelta(_WEEKDAYS.index(d)), "weekday") for d in days)

@@ -132,7 +132,7 @@ def _required_es(gfe: GoodFaithEstimate) -> dict[str, list[str]]:
         "(xi) no es un contrato": ["Esta Estimación de buena fe no es un contrato"],
         "recurrente: 12 meses, frecuencia, número de sesiones": [
             "del 4 de enero de 2027 al 3 de enero de 2028 (hasta 12 meses)",
-            "cada 2 días o más (la clínica cierra: sáb, dom)",
+            "cada 2 días o más (la clínica cierra: sábado y domingo)",
             "cada 4 semanas",
         ],
         "rango": ["de $4,900.00 a $10,300.00", "de 12 a 24 sesiones"],
@@ -158,7 +158,8 @@ def test_spanish_gfe_html_has_every_required_element(gfe_es: GoodFaithEstimate) 
         assert " ".join(d.text.split()) in text
     # The induction row: Spanish frequency and dates in a table (5 ene 2027 … 18 ene 2027).
     assert (
-        "cada 2 días o más (la clínica cierra: sáb, dom) 6 5 ene 2027 18 ene 2027 $2,400.00" in text
+        "cada 2 días o más (la clínica cierra: sábado y domingo) 6 5 ene 2027 18 ene 2027 $2,400.00"
+        in text
     )
 
 
@@ -316,7 +317,7 @@ def test_spanish_frequencies_and_english_cadence_words() -> None:
         (
             Phase(session="s", sessions=6, every_days=1),
             ("sat", "sun"),
-            "cada día que abre la clínica (la clínica cierra: sáb, dom)",
+            "cada día que abre la clínica (la clínica cierra: sábado y domingo)",
         ),
         (Phase(session="s", sessions=6, every_days=2), (), "cada 2 días"),
         (Phase(session="s", sessions=6, every_weeks=1), ("sun",), "una vez por semana"),
@@ -325,7 +326,7 @@ def test_spanish_frequencies_and_english_cadence_words() -> None:
         (
             Phase(session="s", per_week=2, weeks=4),
             ("sun",),
-            "dos veces por semana durante 4 semanas, con 3 días o más entre sesiones (la clínica cierra: dom)",
+            "dos veces por semana durante 4 semanas, con 3 días o más entre sesiones (la clínica cierra: domingo)",
         ),
         (Phase(session="s", per_week=3, weeks=2), (), "3 veces por semana durante 2 semanas"),
     ]

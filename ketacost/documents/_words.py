@@ -10,13 +10,13 @@ writes them ("November 21, 2026" / "21 de noviembre de 2026"); in a table a Span
 
 from __future__ import annotations
 
-import importlib
 from datetime import date
-from typing import Any, Final
+from typing import Final
 
 from ketacost._estimate import EstimateLine
 from ketacost._i18n import N_, Language, Translator, check_language, translator
-from ketacost._plan import Phase, cadence_words
+from ketacost._plain import cadence, describe
+from ketacost._plan import Phase
 from ketacost._types import Weekday
 
 __all__ = [
@@ -51,16 +51,6 @@ CONTACT_PREFERENCES: Final = {
     "portal": N_("portal"),
 }
 
-_WEEKDAYS: Final = {
-    "mon": N_("Mon"),
-    "tue": N_("Tue"),
-    "wed": N_("Wed"),
-    "thu": N_("Thu"),
-    "fri": N_("Fri"),
-    "sat": N_("Sat"),
-    "sun": N_("Sun"),
-}
-
 
 #: The phase names clinics commonly give a treatment plan's phases, in words the catalog
 #: translates; a name not here (the clinic's own) is shown as the clinic wrote it.
@@ -92,43 +82,10 @@ def phase_name(name: str, lang: Language) -> str:
 def frequency(phase: Phase, closed_weekdays: tuple[Weekday, ...], lang: Language) -> str:
     """How often a phase's sessions happen, in ``lang``.
 
-    English is :func:`ketacost._plan.cadence_words` itself (one home for the words the web page
-    and the Good Faith Estimate share); another language says the same from the catalog.
+    ``ketacost._plain.cadence``: one home for the words the web page and the Good Faith
+    Estimate share.
     """
-    if lang == "en":
-        return cadence_words(phase, closed_weekdays)
-    t = translator(lang, "documents")
-    interval = phase.interval_days
-    if phase.per_week is not None:
-        weeks = phase.weeks or 0
-        times = {1: t.gettext("once a week"), 2: t.gettext("twice a week")}.get(
-            phase.per_week, t.gettext("{n} times a week").format(n=phase.per_week)
-        )
-        text = t.ngettext("{times} for {n} week", "{times} for {n} weeks", weeks).format(
-            times=times, n=weeks
-        )
-    elif phase.count == 1:
-        return t.gettext("once")
-    elif phase.every_weeks:
-        if phase.every_weeks == 1:
-            return t.gettext("weekly")
-        return t.gettext("every {n} weeks").format(n=phase.every_weeks)
-    else:
-        text = (
-            t.gettext("daily") if interval == 1 else t.gettext("every {n} days").format(n=interval)
-        )
-    if not closed_weekdays or (phase.per_week is None and interval % 7 == 0):
-        return text
-    closed = ", ".join(t.gettext(_WEEKDAYS[day]) for day in closed_weekdays)
-    if phase.per_week is None:
-        text = (
-            t.gettext("every day the clinic is open")
-            if interval == 1
-            else t.gettext("every {n} days or more").format(n=interval)
-        )
-    elif interval > 1:
-        text = t.gettext("{text}, {n} or more days apart").format(text=text, n=interval)
-    return t.gettext("{text} (closed {days})").format(text=text, days=closed)
+    return cadence(phase, closed_weekdays, lang)
 
 
 def line_words(line: EstimateLine, lang: Language, fallback: str | None = None) -> str:
@@ -138,16 +95,6 @@ def line_words(line: EstimateLine, lang: Language, fallback: str | None = None) 
     them; another language: :func:`ketacost._plain.describe` (the service code stays in its
     own column, as 45 CFR 149.610(c)(1)(iv) asks).
     """
-    describe = _describe() if lang != "en" else None
-    if describe is None:
+    if lang == "en":
         return line.description if fallback is None else fallback
-    return str(describe(line, lang))
-
-
-def _describe() -> Any:
-    """``ketacost._plain.describe``, or None while that module does not describe lines yet.
-
-    The plain-language module is written alongside (issue 16); until it describes lines, a
-    document keeps the clinic's own words.
-    """
-    return getattr(importlib.import_module("ketacost._plain"), "describe", None)
+    return describe(line, lang)

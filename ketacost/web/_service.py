@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
@@ -955,58 +955,14 @@ def _met_words(
     return words
 
 
-#: A Monday: the weekdays' names come from the dates after it.
-_MONDAY = date(2024, 1, 1)
-_WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
 def _weekdays(days: tuple[Weekday, ...], t: Translator) -> str:
-    """The days in words: "Saturday and Sunday", "sábado y domingo"."""
-    return t.join(t.date(_MONDAY + timedelta(_WEEKDAYS.index(d)), "weekday") for d in days)
-
-
-#: How many times a week, in words (else "{n} times a week").
-_TIMES_A_WEEK = {1: N_("once a week for {weeks}"), 2: N_("twice a week for {weeks}")}
+    """The days in words, in ``t``'s language (``ketacost._plain.weekdays``)."""
+    return _plain.weekdays(days, t.lang)
 
 
 def cadence(phase: Phase, closed_weekdays: tuple[Weekday, ...], t: Translator) -> str:
-    """How often a phase's sessions happen, in ``t``'s language.
-
-    The same words as :func:`ketacost._plan.cadence_words` in English (a test holds them
-    equal), translated through the ``web`` catalog.
-    """
-    if phase.per_week is not None:
-        weeks = t.ngettext("{n} week", "{n} weeks", phase.weeks or 0).format(n=phase.weeks)
-        if phase.per_week in _TIMES_A_WEEK:
-            words = t.gettext(_TIMES_A_WEEK[phase.per_week]).format(weeks=weeks)
-        else:
-            words = t.gettext("{n} times a week for {weeks}").format(n=phase.per_week, weeks=weeks)
-    elif phase.count == 1:
-        return t.gettext("once")
-    elif phase.every_weeks:
-        if phase.every_weeks == 1:
-            return t.gettext("weekly")
-        return t.gettext("every {n} weeks").format(n=phase.every_weeks)
-    elif phase.interval_days == 1:
-        words = t.gettext("daily")
-    else:
-        words = t.gettext("every {n} days").format(n=phase.interval_days)
-    if not closed_weekdays or (phase.per_week is None and phase.interval_days % 7 == 0):
-        return words
-    if t.lang == "en":  # as cadence_words writes them: "Sat, Sun"
-        closed = ", ".join(day.title() for day in closed_weekdays)
-    else:
-        closed = _weekdays(closed_weekdays, t)
-    if phase.per_week is None:
-        if phase.interval_days == 1:
-            words = t.gettext("every open day")
-        else:
-            words = t.gettext("{cadence} or more").format(cadence=words)
-    elif phase.interval_days > 1:
-        words = t.gettext("{cadence}, {n} or more days apart").format(
-            cadence=words, n=phase.interval_days
-        )
-    return t.gettext("{cadence} (closed {days})").format(cadence=words, days=closed)
+    """How often a phase's sessions happen, in ``t``'s language (``ketacost._plain.cadence``)."""
+    return _plain.cadence(phase, closed_weekdays, t.lang)
 
 
 _ABN = re.compile(r": (\S+) is expected to be denied as not reasonable and necessary")
