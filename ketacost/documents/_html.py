@@ -13,7 +13,7 @@ from importlib.resources import files
 import jinja2
 from markupsafe import Markup
 
-from ketacost._i18n import Language
+from ketacost._i18n import Language, translator
 
 from ._gfe import GoodFaithEstimate
 from ._gfe_timing import timing_sentence
@@ -22,25 +22,10 @@ from ._words import CONTACT_PREFERENCES, phase_name, table_date, words
 
 __all__ = ["long_date", "render_gfe_html", "render_superbill_html"]
 
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
 
 def long_date(day: date) -> str:
-    """``January 5, 2027`` (no locale involved)."""
-    return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
+    """``January 5, 2027``: the English long date of ``ketacost._i18n`` (one home)."""
+    return translator("en", "documents").date(day)
 
 
 def _template_source(name: str) -> str:
