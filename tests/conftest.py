@@ -32,6 +32,15 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", parent=_DEFAULT, max_examples=100, deadline=None)
+# The lowest-versions run (.ci/lowest-versions.sh): it proves the lower bounds install and
+# work, not the properties (the ci profile's run does), so each property runs a few examples.
+settings.register_profile(
+    "lowest",
+    parent=_DEFAULT,
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
