@@ -23,6 +23,13 @@ Scenarios (issue 10 §2), all in network, patient aged 45 with F33.2 and 4 faile
       no line is covered (the earlier benchmark's scenario (a); kept for comparison).
 Targets (issue 10): estimate <= 1.5x and estimate + model_dump_json <= 2.5x the bare
 reference on every covered scenario. Timings are noisy on a shared 2-core machine.
+
+The engine repeats a visit whose outcome an earlier visit already settled (its visit memo:
+the same rules in force, and the same deductible and out-of-pocket left where they can
+matter). ``memo`` counts the visits it repeated, in an untimed run (over every run of the
+plan: a package the plan does not cover makes the engine run it twice); ``no memo x`` times the
+estimate with the memo off, so every visit is adjudicated from scratch, as the bare reference
+does.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from typing import Any
 from bare_reference import bare_totals, prepare
 
 import ketacost
+from ketacost._engine import _memo
 
 ROOT = Path(__file__).resolve().parent.parent
 CLINIC = ketacost.load_clinic(ROOT / "examples" / "clinics" / "example-clinic.yaml")
@@ -150,6 +158,34 @@ def counts(est: ketacost.Estimate) -> tuple[int, int, int, int]:
     return len(est.visits), len(lines), covered, moved
 
 
+def repeated(req: ketacost.EstimateRequest) -> int:
+    """How many visits the engine repeated from its visit memo (one untimed estimate)."""
+    hits = 0
+    get = _memo.Memo.get
+
+    def counting(memo: _memo.Memo, key: tuple[object, ...] | None) -> _memo.MemoEntry | None:
+        nonlocal hits
+        found = get(memo, key)
+        hits += found is not None
+        return found
+
+    _memo.Memo.get = counting  # type: ignore[method-assign]
+    try:
+        ketacost.estimate(req, payers=PAYERS)
+    finally:
+        _memo.Memo.get = get  # type: ignore[method-assign]
+    return hits
+
+
+def without_memo(req: ketacost.EstimateRequest) -> ketacost.Estimate:
+    """The estimate with the visit memo off: every visit adjudicated from scratch."""
+    _memo.ENABLED = False
+    try:
+        return ketacost.estimate(req, payers=PAYERS)
+    finally:
+        _memo.ENABLED = True
+
+
 def check_totals(name: str, est: ketacost.Estimate, bare: Any) -> None:
     """Stop when the bare reference and the library disagree (then a ratio means nothing)."""
     t = est.totals
@@ -189,7 +225,8 @@ def main() -> None:
     )
     head = (
         f"{'scenario':38} {'visits':>6} {'lines':>5} {'cov':>4} {'acc':>4} "
-        f"{'bare us':>8} {'est us':>8} {'est/s':>7} {'est x':>6} {'+json us':>9} {'+json x':>7}"
+        f"{'memo':>4} {'bare us':>8} {'est us':>8} {'est/s':>7} {'est x':>6} "
+        f"{'+json us':>9} {'+json x':>7} {'no memo x':>9}"
     )
     print(head)
     for name, payer, phases in SCENARIOS:
@@ -197,11 +234,14 @@ def main() -> None:
         est = ketacost.estimate(req, payers=PAYERS)
         visits, rules = prepare(req, PAYERS)
         check_totals(name, est, bare_totals(visits, rules))
+        if without_memo(req).model_dump_json() != est.model_dump_json():
+            sys.exit(f"{name}: the estimate differs with the visit memo off")
         best = best_of(
             {
                 "bare": lambda v=visits, r=rules: bare_totals(v, r),
                 "estimate": lambda q=req: ketacost.estimate(q, payers=PAYERS),
                 "json": lambda q=req: ketacost.estimate(q, payers=PAYERS).model_dump_json(),
+                "no memo": lambda q=req: without_memo(q),
             },
             args.seconds,
             args.repeats,
@@ -209,12 +249,13 @@ def main() -> None:
         n_visits, n_lines, covered, moved = counts(est)
         bare, one, json = best["bare"], best["estimate"], best["json"]
         print(
-            f"{name:38} {n_visits:>6} {n_lines:>5} {covered:>4} {moved:>4} "
+            f"{name:38} {n_visits:>6} {n_lines:>5} {covered:>4} {moved:>4} {repeated(req):>4} "
             f"{bare * 1e6:>8,.0f} {one * 1e6:>8,.0f} {1 / one:>7,.0f} {one / bare:>5.1f}x "
-            f"{json * 1e6:>9,.0f} {json / bare:>6.1f}x"
+            f"{json * 1e6:>9,.0f} {json / bare:>6.1f}x {best['no memo'] / bare:>8.1f}x"
         )
     print(
-        "cov: covered lines; acc: lines that moved an accumulator; x: time / bare reference.\n"
+        "cov: covered lines; acc: lines that moved an accumulator; memo: visits repeated from "
+        "the visit memo;\nx: time / bare reference; no memo: the estimate with the memo off.\n"
         "Targets (measurements, never failures): estimate <= 1.5x, estimate + model_dump_json "
         "<= 2.5x on every covered scenario."
     )

@@ -483,6 +483,39 @@ def test_estimates_survive_json_round_trips_and_repeat_byte_for_byte(case: Case)
         _memo.ENABLED = True
 
 
+@exercises(a_covered_visit_repeated=0.05, a_repeat_that_moved_the_accumulators=0.04)
+@given(rich_cases())
+def test_the_visit_memo_changes_no_byte(case: Case) -> None:
+    # The engine repeats a visit an earlier one with the same key settled (_memo): covered
+    # visits too, keyed by the rules in force and the deductible and maximum left. Repeats
+    # must be byte for byte what adjudicating the visit afresh gives, totals-only path too.
+    from ketacost._engine import _memo, adjudicate_totals
+
+    repeats: list[_memo.MemoEntry] = []
+    get = _memo.Memo.get
+
+    def counting(memo: _memo.Memo, key: tuple[object, ...] | None) -> _memo.MemoEntry | None:
+        found = get(memo, key)
+        if found is not None and key is not None and key[0] == _memo.COVERED:
+            repeats.append(found)
+        return found
+
+    _memo.Memo.get = counting  # type: ignore[method-assign]
+    try:
+        text = _estimate(case).model_dump_json()
+        totals = adjudicate_totals(case.request, case.payers, case.programs)
+    finally:
+        _memo.Memo.get = get  # type: ignore[method-assign]
+    note("a covered visit repeated", bool(repeats))
+    note("a repeat that moved the accumulators", any(e.credit != (0, 0) for e in repeats))
+    _memo.ENABLED = False
+    try:
+        assert _estimate(case).model_dump_json() == text
+        assert adjudicate_totals(case.request, case.payers, case.programs) == totals
+    finally:
+        _memo.ENABLED = True
+
+
 # -- 8. totals are sums ---------------------------------------------------------------------------
 def _sum(lines: list[EstimateLine], name: str) -> Money:
     return Money.from_cents(sum(getattr(line, name).cents for line in lines))

@@ -6,9 +6,12 @@ whether its conditions are met.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
+
+from pydantic import BaseModel
 
 from ketacost._checks import (
     drug_benefit_problem,
@@ -37,7 +40,7 @@ from ketacost._savings import SavingsProgram
 if TYPE_CHECKING:
     from ._coordination import SecondInForce
 
-__all__ = ["CoverageInForce", "Decision", "has_value_on", "value_on"]
+__all__ = ["CoverageInForce", "Decision", "change_dates", "has_value_on", "value_on"]
 
 T = TypeVar("T")
 
@@ -55,6 +58,46 @@ def value_on(value: Dated[T], on: date, what: str) -> T:
         return value.at(on)
     except NoValueInForceError as exc:
         raise EstimateError(f"{what}: {exc}") from None
+
+
+#: The change dates of each payer walked so far, by identity: (the payer, its dates). The
+#: payer is kept with its dates so that its id cannot be reused while it is here.
+_CHANGES: dict[int, tuple[object, frozenset[date]]] = {}
+_CHANGES_KEPT = 256
+
+
+def change_dates(*payers: Payer) -> tuple[date, ...]:
+    """Every date on which some dated value of ``payers`` changes, in order.
+
+    Two dates of service with no change date between them (the same
+    ``bisect_right(change_dates, on)``) see the same value of every dated rule of these
+    payers. Each payer is walked once (its models, mappings and sequences).
+    """
+    found: set[date] = set()
+    for payer in payers:
+        kept = _CHANGES.get(id(payer))
+        if kept is None or kept[0] is not payer:
+            if len(_CHANGES) >= _CHANGES_KEPT:
+                _CHANGES.clear()
+            kept = (payer, frozenset(_dated_changes(payer)))
+            _CHANGES[id(payer)] = kept
+        found |= kept[1]
+    return tuple(sorted(found))
+
+
+def _dated_changes(value: object) -> Iterator[date]:
+    """The change dates of every dated value in ``value`` (a model, mapping or sequence)."""
+    if isinstance(value, Dated):
+        yield from value.change_dates()
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _dated_changes(getattr(value, name))
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _dated_changes(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _dated_changes(item)
 
 
 def has_value_on(value: Dated[T], on: date) -> bool:
@@ -127,6 +170,9 @@ class CoverageInForce:
         )
         self.family = coverage.tier == "family"
         self.used_payers = [payer, *self._reference_payer()]
+        # Between two of these dates every dated value of the payers that price a line holds
+        # still (the visit memo's key for covered visits: ``stretch``).
+        self.change_dates = change_dates(payers[coverage.payer], *self.used_payers[1:])
         self.schedule_basis = self._schedule_basis()
         self.used_schedules = self._fee_schedules(payers)
         self.places: dict[int, str] = {}  # id(template line) -> its session's place of service
@@ -228,6 +274,10 @@ class CoverageInForce:
             )
             return None, program, note
         return program, program, None
+
+    def stretch(self, on: date) -> int:
+        """Which stretch between change dates ``on`` is in (:func:`change_dates`)."""
+        return bisect_right(self.change_dates, on)
 
     # ---- which rule ----------------------------------------------------------------------
     def rule_in_force(self, code: str, on: date) -> CoveredRule | ExcludedRule | None:

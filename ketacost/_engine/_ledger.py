@@ -32,6 +32,7 @@ __all__ = [
     "column_sums",
     "money",
     "post_lines",
+    "snapshot",
     "totals",
 ]
 
@@ -67,7 +68,7 @@ class Accumulated:
         self.out_of_pocket_family += out_of_pocket
 
     def snapshot(self) -> Accumulators:
-        return _snapshot(
+        return snapshot(
             self.deductible_individual,
             self.deductible_family,
             self.out_of_pocket_individual,
@@ -75,7 +76,8 @@ class Accumulated:
         )
 
 
-def _snapshot(ded_i: int, ded_f: int, oop_i: int, oop_f: int) -> Accumulators:
+def snapshot(ded_i: int, ded_f: int, oop_i: int, oop_f: int) -> Accumulators:
+    """Accumulators from cents: deductible and out-of-pocket met, individual and family."""
     return _accumulators(
         {
             "deductible_individual": money[ded_i],
@@ -257,7 +259,7 @@ def post_lines(
             ded_f += line.credit_deductible
             oop_i += line.credit_out_of_pocket
             oop_f += line.credit_out_of_pocket
-            after = _snapshot(ded_i, ded_f, oop_i, oop_f)
+            after = snapshot(ded_i, ded_f, oop_i, oop_f)
         out.append(_post(line, number, on, phase_name, session, variant, payer_id, superbill,
                          running, after, visit_sum, second_id))  # fmt: skip
         running = after

@@ -1,8 +1,16 @@
-"""The visit memo: a visit priced without state repeats an earlier visit's lines.
+"""The visit memo: a visit repeats the lines of an earlier visit with the same key.
 
-A visit whose lines are all priced without touching any state (self-pay, or not covered by a
-rule whose decision does not depend on the date) repeats the lines of an earlier visit with
-the same key, but for its number, date and accumulators.
+Two kinds of visit are remembered:
+
+- a visit priced without touching any state (self-pay, or not covered by a rule whose
+  decision does not depend on the date), keyed by what prices it;
+- a covered visit whose rules hold still between two change dates (no authorization window,
+  session limit, second payer, pharmacy benefit or savings program), keyed by what prices it,
+  the stretch between change dates it falls in (``CoverageInForce.stretch``), and what is left
+  of the deductible and the out-of-pocket maximum when it starts: its cost share depends on
+  nothing else. Its lines move the accumulators by the same amounts each time.
+
+A repeat differs from the visit it repeats only in its number, date and accumulators.
 
 An optimisation only: a property test turns it off (``ENABLED = False``) and checks that no
 byte of any estimate changes.
@@ -10,15 +18,21 @@ byte of any estimate changes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from ketacost._estimate import Accumulators, EstimateLine, Totals
 from ketacost._types import builder
 
-__all__ = ["ENABLED", "Memo", "MemoEntry"]
+from ._ledger import BillLine, snapshot
 
-#: Reuse the lines of an earlier, identical, stateless visit.
+__all__ = ["COVERED", "ENABLED", "Memo", "MemoEntry", "credits", "replay", "statics"]
+
+#: Reuse the lines of an earlier visit with the same key.
 ENABLED = True
+
+#: The first item of a covered visit's key.
+COVERED = "covered"
 
 #: The fields of a result line that belong to its visit (the rest can repeat across visits).
 _PER_VISIT = frozenset(
@@ -27,14 +41,41 @@ _PER_VISIT = frozenset(
 
 _line = builder(EstimateLine)
 
-#: (the lines' fields that repeat, the visit's sums in TOTAL_FIELDS order, its totals)
-MemoEntry = tuple[list[dict[str, object]], list[int], Totals]
+
+@dataclass(frozen=True, slots=True)
+class MemoEntry:
+    """A visit's outcome, to repeat.
+
+    ``statics``: each result line's fields that repeat (none on the totals-only path);
+    ``sums``: the visit's amounts in ``TOTAL_FIELDS`` order; ``credits``: what each line adds
+    to the deductible and the out-of-pocket maximum met; ``wholly_not_covered``: an insured
+    visit no line of which the plan covers.
+    """
+
+    statics: tuple[dict[str, object], ...]
+    sums: list[int]
+    totals: Totals
+    credits: tuple[tuple[int, int], ...]
+    wholly_not_covered: bool
+
+    @property
+    def credit(self) -> tuple[int, int]:
+        """What the visit adds to the deductible and the out-of-pocket maximum met."""
+        return sum(c[0] for c in self.credits), sum(c[1] for c in self.credits)
+
+
+def credits(lines: list[BillLine]) -> tuple[tuple[int, int], ...]:
+    """What each billed line adds to the deductible and the out-of-pocket maximum met."""
+    return tuple(
+        (line.credit_deductible, line.credit_out_of_pocket) if line.covered else (0, 0)
+        for line in lines
+    )
 
 
 class Memo:
     """Visits already priced, by key; and the sessions that were ever covered.
 
-    Those sessions are never keyed: a covered line moves accumulators.
+    A session ever covered is keyed with the accumulators (a covered line moves them).
     """
 
     def __init__(self) -> None:
@@ -44,28 +85,39 @@ class Memo:
     def get(self, key: tuple[object, ...] | None) -> MemoEntry | None:
         return self.entries.get(key) if key is not None else None
 
-    def keep(
-        self, key: tuple[object, ...], lines: list[EstimateLine], sums: list[int], totals: Totals
-    ) -> None:
-        statics = [{k: v for k, v in o.__dict__.items() if k not in _PER_VISIT} for o in lines]
-        self.entries[key] = (statics, sums, totals)
+    def keep(self, key: tuple[object, ...], entry: MemoEntry) -> None:
+        self.entries[key] = entry
+
+
+def statics(lines: list[EstimateLine]) -> tuple[dict[str, object], ...]:
+    """The fields of each result line that repeat across visits."""
+    return tuple({k: v for k, v in o.__dict__.items() if k not in _PER_VISIT} for o in lines)
 
 
 def replay(
     entry: MemoEntry, number: int, on: date, phase: str, session: str, running: Accumulators
 ) -> list[EstimateLine]:
-    """The remembered lines, for this visit."""
-    return [
-        _line(
-            {  # in field order: the JSON follows the dict's order
-                "visit": number,
-                "date": on,
-                "phase": phase,
-                "session": session,
-                **static,
-                "accumulators_before": running,
-                "accumulators_after": running,
-            }
+    """The remembered lines, for this visit, its accumulators moved from ``running``."""
+    out = []
+    ded_i, ded_f = running.deductible_individual.cents, running.deductible_family.cents
+    oop_i, oop_f = running.out_of_pocket_individual.cents, running.out_of_pocket_family.cents
+    for static, (ded, oop) in zip(entry.statics, entry.credits, strict=True):
+        after = running
+        if ded or oop:
+            ded_i, ded_f, oop_i, oop_f = ded_i + ded, ded_f + ded, oop_i + oop, oop_f + oop
+            after = snapshot(ded_i, ded_f, oop_i, oop_f)
+        out.append(
+            _line(
+                {  # in field order: the JSON follows the dict's order
+                    "visit": number,
+                    "date": on,
+                    "phase": phase,
+                    "session": session,
+                    **static,
+                    "accumulators_before": running,
+                    "accumulators_after": after,
+                }
+            )
         )
-        for static in entry[0]
-    ]
+        running = after
+    return out

@@ -44,6 +44,7 @@ from ._ledger import (
     post_lines,
     totals,
 )
+from ._remaining import remaining
 from ._savings import Assistance
 from ._self_pay import (
     cash_total,
@@ -403,14 +404,15 @@ class _Plan:
         age = 0 if coverage.self_pay else self.request.patient.age_on(on)
         key = self._memo_key(index, which, year, session, variant, age, codes, charges, on)
         hit = self.memo.get(key)
-        if hit is not None and not (coverage.self_pay or coverage.superbill):
-            self.found_wholly.add(index)  # only visits with no covered line are remembered
-        if hit is not None and not self.lines:
-            year.rows.append(hit[1])
-            return None
         if hit is not None:
+            if hit.wholly_not_covered:
+                self.found_wholly.add(index)
+            year.accumulated.add(*hit.credit)
+            if not self.lines:
+                year.rows.append(hit.sums)
+                return None
             lines = _memo.replay(hit, number, on, phase_name, session, running)
-            sums, visit_totals = hit[1], hit[2]
+            sums, visit_totals = hit.sums, hit.totals
         else:
             bill = [
                 BillLine(tl, code, charge)
@@ -429,10 +431,15 @@ class _Plan:
                     add_line(line, coverage.payer.id, coverage.superbill, sums, second_id)
                 lines = []
             visit_totals = totals(sums)
-            if any(line.covered for line in bill):
+            covered = any(line.covered for line in bill)
+            if covered:
                 self.memo.covered_once.add((which, session, variant))
-            elif key is not None:
-                self.memo.keep(key, lines, sums, visit_totals)
+            if key is not None and (not covered or key[0] == _memo.COVERED):
+                wholly = index in self.found_wholly
+                entry = _memo.MemoEntry(
+                    _memo.statics(lines), sums, visit_totals, _memo.credits(bill), wholly
+                )
+                self.memo.keep(key, entry)
         year.rows.append(sums)
         if not self.lines:
             return None
@@ -545,7 +552,7 @@ class _Plan:
     ) -> tuple[object, ...] | None:
         """The key under which a stateless visit's lines repeat, or None (see _memo)."""
         coverage = self.coverages[which]
-        if not _memo.ENABLED or (which, session, variant) in self.memo.covered_once:
+        if not _memo.ENABLED:
             return None
         if coverage.second is not None:  # a second payer may cover what the first does not
             return None
@@ -557,7 +564,20 @@ class _Plan:
         if rules is None:
             return None
         price = self._session_price(index)
-        return (which, year.start, session, variant, age, *codes, *charges, *rules, *price)
+        if (which, session, variant) not in self.memo.covered_once:
+            return (which, year.start, session, variant, age, *codes, *charges, *rules, *price)
+        # A session covered before: its cost share depends on the rule values in force (the
+        # same throughout a stretch between change dates) and on what is left of the
+        # deductible and the maximum; a savings program keeps its own state. A line's cost
+        # share is at most its charge, so a maximum with more left than the visit's charges
+        # cannot cap any of its lines: how much more does not matter.
+        if coverage.program is not None:
+            return None
+        ded_left, oop_left = remaining(coverage, on, year.accumulated)
+        if oop_left is not None and oop_left >= sum(charges):
+            oop_left = None
+        return (_memo.COVERED, which, year.start, coverage.stretch(on), session, variant, age,
+                *codes, *charges, *rules, *price, ded_left, oop_left)  # fmt: skip
 
     # ---- the estimate ------------------------------------------------------------------------
     def _coordination(self) -> tuple[Coordination, ...]:
