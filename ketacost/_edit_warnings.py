@@ -121,8 +121,16 @@ def claim_edit_warnings(
     found: dict[str, list[date]] = {}
     for (on, payer_id), lines in sorted(_claims(estimate).items()):
         kind = payer_kinds.get(payer_id, "")
+        codes = {line.code for line in lines}
         for edits in edit_files:
             for edit in edits.edits:
+                # An edit about a code not billed on the date cannot be met (checked first:
+                # most edits are about other codes).
+                if isinstance(edit, SameDayPair):
+                    if edit.column_1 not in codes or edit.column_2 not in codes:
+                        continue
+                elif edit.code not in codes:
+                    continue
                 if not (edit.in_force(on) and edit.applies_to(payer_id, kind)):
                     continue
                 if isinstance(edit, SameDayPair):

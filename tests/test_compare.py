@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +20,10 @@ REQUEST = ketacost.load_request(
 )
 
 
+@functools.cache
 def direct(**coverage: object) -> ketacost.Totals:
+    """The request estimated directly with ``coverage`` changed (kept: the property asks for
+    the same few payers and networks thousands of times)."""
     data = REQUEST.model_dump()
     data["coverage"] = {**REQUEST.coverage.model_dump(exclude_unset=True), **coverage}
     data["coverage"].get("accumulators", {}).pop("sessions_used", None)
