@@ -6,18 +6,32 @@
 # a test is one to raise (pyproject.toml says why beside each raised bound). The `docs` extra
 # (Sphinx) is not part of `test`: its bounds get an import and a tiny use at the end.
 # KETACOST_REQUIRE_POSTGRES is passed through (.ci/run installs PostgreSQL before this step).
+#   bash .ci/lowest-versions.sh [install|check|all]   (default: all)
+# `install` makes the environment (network and disk: .ci/run runs it while the main suite
+# runs); `check` runs the checks in the environment `install` made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+phase="${1:-all}"
+case "$phase" in install|check|all) ;; *) echo "usage: $0 [install|check|all]" >&2; exit 2;; esac
 venv=build/lowest-venv  # build/ is ignored by git
-rm -rf "$venv" && mkdir -p build
-python3 -m venv "$venv"
 py="$PWD/$venv/bin/python"
-"$py" -m pip install --quiet --upgrade pip uv
 uv=("$py" -m uv pip)
 
+if [ "$phase" != check ]; then
 echo "== lowest direct versions: install =="
+rm -rf "$venv" && mkdir -p build
+python3 -m venv "$venv"
+"$py" -m pip install --quiet --upgrade pip uv
 "${uv[@]}" install --quiet --python "$py" --resolution lowest-direct -e '.[test]'
+# The docs extra's bounds are checked in a copy of this environment (made now, used last).
+rm -rf "$venv-docs"
+python3 -m venv "$venv-docs"
+"$venv-docs/bin/python" -m pip install --quiet --upgrade pip uv
+"$venv-docs/bin/python" -m uv pip install --quiet --python "$venv-docs/bin/python" \
+    --resolution lowest-direct -e '.[test,docs]'
+fi
+[ "$phase" = install ] && exit 0
 "${uv[@]}" freeze --python "$py" > "$venv/lowest-freeze.txt"
 "$py" - <<'PY'
 # Which versions were installed, for the log (the bound each direct dependency sits on).
@@ -59,7 +73,7 @@ env -u HYPOTHESIS_PROFILE -u CI HYPOTHESIS_PROFILE=lowest "$py" -m pytest -q -p 
 echo "suite at the lowest versions: $((SECONDS - start)) s"
 
 echo "== lowest direct versions: the docs extra (a tiny Sphinx build, warnings as errors) =="
-"${uv[@]}" install --quiet --python "$py" --resolution lowest-direct -e '.[test,docs]'
+py="$PWD/$venv-docs/bin/python"
 "$py" -c 'from importlib.metadata import version as v; print(*(f"{n}=={v(n)}" for n in ["sphinx", "sphinx-click", "myst-parser"]))'
 docs="$venv/tiny-docs"
 mkdir -p "$docs"
