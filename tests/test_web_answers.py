@@ -387,6 +387,41 @@ def test_explanations_follow_the_estimate_line_by_line(client: TestClient, lang:
     assert body["explanations"][1]["lines"][0]["not_covered"]
 
 
+def test_lines_alike_but_for_their_visit_are_explained_as_each_alone() -> None:
+    # explanations() explains lines alike in all but their visit once; every example
+    # request's and payer case's lines, in both languages, read as when explained alone.
+    from payer_cases import case_files, load_cases
+
+    import ketacost
+    from ketacost.web._service import explanations
+
+    root = Path(__file__).resolve().parent.parent
+    payers = ketacost.load_payers(root / "payers")
+    estimates = [
+        ketacost.estimate(ketacost.load_request(path, payers=payers), payers=payers)
+        for path in sorted((root / "examples" / "requests").glob("*.yaml"))
+    ]
+    for path in case_files(root / "payers"):
+        estimates += [
+            ketacost.adjudicate(case.request, payers)
+            for case in load_cases(path, payers=payers, root=root)
+        ]
+    repeated = 0
+    for estimate in estimates:
+        for lang in ("en", "es"):
+            explained = explanations(estimate, lang)  # type: ignore[arg-type]
+            for visit, words in zip(estimate.visits, explained, strict=True):
+                assert words.visit == visit.number
+                for line, said in zip(visit.lines, words.lines, strict=True):
+                    assert said.what == plain.describe(line, lang)
+                    assert said.why == plain.why(line, lang)
+                    assert said.details == plain.details(line)
+                    assert said.not_covered == plain.not_covered_reason(line, lang)
+            said_once = {id(said) for words in explained for said in words.lines}
+            repeated += sum(len(words.lines) for words in explained) - len(said_once)
+    assert repeated > 100  # the examples repeat sessions: the sharing is exercised
+
+
 def test_explanations_of_a_full_library_request(client: TestClient) -> None:
     root = Path(__file__).resolve().parent.parent
     import ketacost

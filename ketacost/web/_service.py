@@ -19,6 +19,7 @@ through the ``web`` catalog (and ``plain`` for the explanations); figures never 
 from __future__ import annotations
 
 import json
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -33,7 +34,7 @@ from ketacost._checks import accumulator_problems, request_problems
 from ketacost._clinic import Clinic
 from ketacost._engine import adjudicate as adjudicate_plan
 from ketacost._errors import FileIssue, KetacostError, RequestFileError
-from ketacost._estimate import CostRange, Estimate
+from ketacost._estimate import CostRange, Estimate, EstimateLine
 from ketacost._estimating import adjudicate
 from ketacost._i18n import LANGUAGES, N_, Language, Translator, check_language, translator
 from ketacost._json_parser import parse_json
@@ -1025,21 +1026,39 @@ def notices(estimate: Estimate, payer: str, t: Translator) -> tuple[str, ...]:
     return tuple(out)
 
 
+#: A result line's fields but those of its visit (number, date, accumulators), which its
+#: plain explanation never reads.
+_NOT_PER_VISIT = operator.itemgetter(
+    *(
+        name
+        for name in EstimateLine.model_fields
+        if name not in {"visit", "date", "accumulators_before", "accumulators_after"}
+    )
+)
+
+
 def explanations(estimate: Estimate, lang: Language) -> tuple[VisitExplanation, ...]:
-    """Each visit's lines in plain words (``ketacost._plain``), in the estimate's order."""
+    """Each visit's lines in plain words (``ketacost._plain``), in the estimate's order.
+
+    Lines alike in everything but their visit (a plan's repeated sessions) are explained
+    once: the words read no field of the visit.
+    """
+    made: dict[tuple[object, ...], LineExplanation] = {}
+
+    def explain(line: EstimateLine) -> LineExplanation:
+        key = _NOT_PER_VISIT(line.__dict__)
+        found = made.get(key)
+        if found is None:
+            found = made[key] = LineExplanation(
+                what=_plain.describe(line, lang),
+                why=_plain.why(line, lang),
+                details=_plain.details(line),
+                not_covered=_plain.not_covered_reason(line, lang),
+            )
+        return found
+
     return tuple(
-        VisitExplanation(
-            visit=visit.number,
-            lines=tuple(
-                LineExplanation(
-                    what=_plain.describe(line, lang),
-                    why=_plain.why(line, lang),
-                    details=_plain.details(line),
-                    not_covered=_plain.not_covered_reason(line, lang),
-                )
-                for line in visit.lines
-            ),
-        )
+        VisitExplanation(visit=visit.number, lines=tuple(explain(line) for line in visit.lines))
         for visit in estimate.visits
     )
 
