@@ -483,13 +483,18 @@ def test_estimates_survive_json_round_trips_and_repeat_byte_for_byte(case: Case)
         _memo.ENABLED = True
 
 
-@exercises(a_covered_visit_repeated=0.05, a_repeat_that_moved_the_accumulators=0.04)
+@exercises(
+    a_covered_visit_repeated=0.05,
+    a_repeat_that_moved_the_accumulators=0.03,
+    a_rule_or_price_changes_during_the_plan=0.02,
+)
 @given(rich_cases())
 def test_the_visit_memo_changes_no_byte(case: Case) -> None:
     # The engine repeats a visit an earlier one with the same key settled (_memo): covered
     # visits too, keyed by the rules in force and the deductible and maximum left. Repeats
     # must be byte for byte what adjudicating the visit afresh gives, totals-only path too.
     from ketacost._engine import _memo, adjudicate_totals
+    from ketacost._engine._coverage import change_dates
 
     repeats: list[_memo.MemoEntry] = []
     get = _memo.Memo.get
@@ -508,6 +513,16 @@ def test_the_visit_memo_changes_no_byte(case: Case) -> None:
         _memo.Memo.get = get  # type: ignore[method-assign]
     note("a covered visit repeated", bool(repeats))
     note("a repeat that moved the accumulators", any(e.credit != (0, 0) for e in repeats))
+    # The visit loop also keeps each session's codes, charges and rules per stretch between
+    # change dates: plans across a change must give the same bytes too.
+    days = [visit.date for visit in _estimate(case).visits]
+    request = case.request
+    used = {request.coverage.payer, *(p.payer for p in request.coverage_periods)}
+    changes = change_dates(*(case.payers[p] for p in sorted(used)), request.clinic)
+    note(
+        "a rule or price changes during the plan",
+        bool(days) and any(days[0] < d <= days[-1] for d in changes),
+    )
     _memo.ENABLED = False
     try:
         assert _estimate(case).model_dump_json() == text

@@ -66,30 +66,40 @@ _CHANGES: dict[int, tuple[object, frozenset[date]]] = {}
 _CHANGES_KEPT = 256
 
 
-def change_dates(*payers: Payer) -> tuple[date, ...]:
-    """Every date on which some dated value of ``payers`` changes, in order.
+def change_dates(*sources: BaseModel) -> tuple[date, ...]:
+    """Every date on which some dated value or coverage rule of ``sources`` changes, in order.
 
-    Two dates of service with no change date between them (the same
-    ``bisect_right(change_dates, on)``) see the same value of every dated rule of these
-    payers. Each payer is walked once (its models, mappings and sequences).
+    ``sources`` are payers and clinics. Two dates of service with no change date between
+    them (the same ``bisect_right(change_dates, on)``) see the same value of every dated
+    value (rates, amounts, codes, charges) and the same coverage rules in force. Each source
+    is walked once (its models, mappings and sequences).
     """
     found: set[date] = set()
-    for payer in payers:
-        kept = _CHANGES.get(id(payer))
-        if kept is None or kept[0] is not payer:
+    for source in sources:
+        kept = _CHANGES.get(id(source))
+        if kept is None or kept[0] is not source:
             if len(_CHANGES) >= _CHANGES_KEPT:
                 _CHANGES.clear()
-            kept = (payer, frozenset(_dated_changes(payer)))
-            _CHANGES[id(payer)] = kept
+            kept = (source, frozenset(_dated_changes(source)))
+            _CHANGES[id(source)] = kept
         found |= kept[1]
     return tuple(sorted(found))
 
 
 def _dated_changes(value: object) -> Iterator[date]:
-    """The change dates of every dated value in ``value`` (a model, mapping or sequence)."""
+    """The change dates in ``value`` (a model, mapping or sequence).
+
+    Those of every dated value, and the first day and the day after the last of every
+    coverage rule.
+    """
     if isinstance(value, Dated):
         yield from value.change_dates()
     elif isinstance(value, BaseModel):
+        if isinstance(value, CoveredRule | ExcludedRule):
+            if value.effective_from is not None:
+                yield value.effective_from
+            if value.effective_until is not None and value.effective_until < date.max:
+                yield value.effective_until + timedelta(days=1)
         for name in type(value).model_fields:
             yield from _dated_changes(getattr(value, name))
     elif isinstance(value, dict):
@@ -170,9 +180,11 @@ class CoverageInForce:
         )
         self.family = coverage.tier == "family"
         self.used_payers = [payer, *self._reference_payer()]
-        # Between two of these dates every dated value of the payers that price a line holds
-        # still (the visit memo's key for covered visits: ``stretch``).
-        self.change_dates = change_dates(payers[coverage.payer], *self.used_payers[1:])
+        # Between two of these dates every dated value and coverage rule of the payers that
+        # price a line, and every code and charge of the clinic, holds still (``stretch``).
+        self.change_dates = change_dates(
+            payers[coverage.payer], *self.used_payers[1:], request.clinic
+        )
         self.schedule_basis = self._schedule_basis()
         self.used_schedules = self._fee_schedules(payers)
         self.places: dict[int, str] = {}  # id(template line) -> its session's place of service

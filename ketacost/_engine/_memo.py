@@ -12,8 +12,9 @@ Two kinds of visit are remembered:
 
 A repeat differs from the visit it repeats only in its number, date and accumulators.
 
-An optimisation only: a property test turns it off (``ENABLED = False``) and checks that no
-byte of any estimate changes.
+An optimisation only, like the session shapes the visit loop keeps per stretch between
+change dates: a property test turns both off (``ENABLED = False``) and checks that no byte of
+any estimate changes.
 """
 
 from __future__ import annotations

@@ -73,6 +73,11 @@ _QMB = (
 )
 
 
+#: A session's billing variant, template lines, codes, charges and coverage rules in force
+#: (None: a decision depends on state; see ``CoverageInForce.rules_key``).
+_Shape = tuple[str, tuple[TemplateLine, ...], list[str], list[int], tuple[int, ...] | None]
+
+
 @dataclass
 class _Year:
     """The plan year being added up: its coverage, start, visits and sums."""
@@ -280,6 +285,7 @@ class _Plan:
         self.assistance = Assistance()
         self.memo = _memo.Memo()
         self.charged: dict[tuple[str, str], tuple[list[str], list[int]]] = {}
+        self.shapes: dict[tuple[int, str, int], _Shape] = {}
         self.warned: set[int] = set()
         self.years: list[PlanYearSummary] = []
         self.year_sums: list[list[int]] = []
@@ -400,9 +406,9 @@ class _Plan:
         number, on, _nominal, _phase, phase_name, session = visit
         coverage = self.coverages[which]
         year.visits += 1
-        variant, template_lines, codes, charges = self._charged(session, coverage, on)
+        variant, template_lines, codes, charges, rules = self._shape(which, session, on)
         age = 0 if coverage.self_pay else self.request.patient.age_on(on)
-        key = self._memo_key(index, which, year, session, variant, age, codes, charges, on)
+        key = self._memo_key(index, which, year, session, variant, age, codes, charges, rules, on)
         hit = self.memo.get(key)
         if hit is not None:
             if hit.wholly_not_covered:
@@ -469,6 +475,21 @@ class _Plan:
                 for ln in lines
                 if not ln.covered and ln.billed_by == "clinic" and "GZ" not in ln.modifiers
             ]
+
+    def _shape(self, which: int, session: str, on: date) -> _Shape:
+        """A session's billing variant, lines, codes, charges and rules in force on ``on``.
+
+        The same throughout a stretch between change dates (``CoverageInForce.stretch``):
+        worked out once per coverage, session and stretch.
+        """
+        coverage = self.coverages[which]
+        key = (which, session, coverage.stretch(on))
+        found = self.shapes.get(key) if _memo.ENABLED else None
+        if found is None:
+            variant, template_lines, codes, charges = self._charged(session, coverage, on)
+            rules = None if coverage.self_pay else coverage.rules_key(codes, on)
+            found = self.shapes[key] = (variant, template_lines, codes, charges, rules)
+        return found
 
     def _charged(
         self, session: str, coverage: CoverageInForce, on: date
@@ -548,9 +569,13 @@ class _Plan:
         age: int,
         codes: list[str],
         charges: list[int],
+        rules: tuple[int, ...] | None,
         on: date,
     ) -> tuple[object, ...] | None:
-        """The key under which a stateless visit's lines repeat, or None (see _memo)."""
+        """The key under which a visit's lines repeat, or None (see _memo).
+
+        ``rules``: the coverage rules in force for its codes (``CoverageInForce.rules_key``).
+        """
         coverage = self.coverages[which]
         if not _memo.ENABLED:
             return None
@@ -560,7 +585,6 @@ class _Plan:
             return (which, session, variant, *codes, *charges, *self.prices[index])
         if coverage.superbill or coverage.pharmacy is not None:
             return None
-        rules = coverage.rules_key(codes, on)
         if rules is None:
             return None
         price = self._session_price(index)
