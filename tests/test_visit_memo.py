@@ -14,6 +14,7 @@ before it until something changes.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from _builders import clinic, covered, excluded, line, network, payer, payers, request, session
@@ -21,15 +22,20 @@ from _builders import clinic, covered, excluded, line, network, payer, payers, r
 import ketacost
 from ketacost._engine import _memo
 
+ROOT = Path(__file__).resolve().parent.parent
+
 WEEKLY = [{"name": "weekly", "session": "visit", "sessions": 10, "every_weeks": 1}]
 CHANGE = "2026-02-02"  # the fifth visit (Mondays: Jan 5, 12, 19, 26, Feb 2, ...)
 
 
-def _estimate(payer_data: dict[str, Any], chargemaster: dict[str, Any]) -> ketacost.Estimate:
-    library = payers(payer_data)
-    data = request(
-        clinic(chargemaster, {"visit": session(line("90000"))}), WEEKLY, start="2026-01-05"
-    )
+def _estimate(
+    payer_data: dict[str, Any],
+    chargemaster: dict[str, Any],
+    library: ketacost.PayerLibrary | None = None,
+    code: str = "90000",
+) -> ketacost.Estimate:
+    library = library or ketacost.PayerLibrary(payers(payer_data))
+    data = request(clinic(chargemaster, {"visit": session(line(code))}), WEEKLY, start="2026-01-05")
     req = ketacost.request_from_data(data, payers=library)
     found = ketacost.adjudicate(req, library)
     _memo.ENABLED = False
@@ -81,3 +87,34 @@ def test_a_clinic_charge_that_changes_mid_plan_is_charged_from_its_date() -> Non
     lines = [visit.lines[0] for visit in est.visits]
     assert [str(ln.charge) for ln in lines] == ["150.00"] * 4 + ["90.00"] * 6
     assert [str(ln.payer) for ln in lines] == ["80.00"] * 4 + ["70.00"] * 6
+
+
+def test_a_fee_schedule_that_starts_pricing_a_code_mid_plan_covers_it_from_its_date() -> None:
+    # Priced from a physician fee schedule chosen by date: until 2026-02-01 one that lacks
+    # 99214 (the line has no allowed amount, so it is not covered and the patient owes the
+    # $300 charge), from 2026-02-02 one that prices it (covered: the patient pays the $20
+    # copay). The first visits are not covered by a rule that covers the code, so the memo
+    # must tell the stretches apart even before any visit was covered (it did not before
+    # 2026-11-30: all ten visits were repeated as not covered).
+    bundled = ketacost.load_payers(ROOT / "payers")
+    full = bundled.fee_schedules["medicare-pfs-2026"]
+    lacking = {code: rvu for code, rvu in full.codes.items() if code != "99214"}
+    schedules = {
+        "pfs-a": full.model_copy(update={"id": "pfs-a", "codes": lacking}),
+        "pfs-b": full.model_copy(update={"id": "pfs-b"}),
+    }
+    allowed = {
+        "basis": "medicare_fee_schedule",
+        "schedule": {"2026-01-01": "pfs-a", CHANGE: "pfs-b"},
+        "rates": {},
+    }
+    cost_sharing = {"visit": {"copay": "20.00", "coinsurance": "0", "deductible_applies": True}}
+    data = payer(
+        networks={"in": network(allowed=allowed, cost_sharing=cost_sharing)},
+        coverage=[covered("99214", category="visit")],
+    )
+    library = ketacost.PayerLibrary(payers(data), fee_schedules=schedules)
+    est = _estimate(data, {"99214": "300.00"}, library, code="99214")
+    lines = [visit.lines[0] for visit in est.visits]
+    assert [ln.covered for ln in lines] == [False] * 4 + [True] * 6
+    assert [str(ln.patient) for ln in lines] == ["300.00"] * 4 + ["20.00"] * 6

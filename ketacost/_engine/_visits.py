@@ -588,8 +588,12 @@ class _Plan:
         if rules is None:
             return None
         price = self._session_price(index)
+        stretch = coverage.stretch(on)
         if (which, session, variant) not in self.memo.covered_once:
-            return (which, year.start, session, variant, age, *codes, *charges, *rules, *price)
+            # Not covered so far, by the rules and rates of this stretch: a rate the payer's
+            # fee schedule lacks leaves a covered rule's line not covered until it has one.
+            return (which, year.start, stretch, session, variant, age, *codes, *charges,
+                    *rules, *price)  # fmt: skip
         # A session covered before: its cost share depends on the rule values in force (the
         # same throughout a stretch between change dates) and on what is left of the
         # deductible and the maximum; a savings program keeps its own state. A line's cost
@@ -600,7 +604,7 @@ class _Plan:
         ded_left, oop_left = remaining(coverage, on, year.accumulated)
         if oop_left is not None and oop_left >= sum(charges):
             oop_left = None
-        return (_memo.COVERED, which, year.start, coverage.stretch(on), session, variant, age,
+        return (_memo.COVERED, which, year.start, stretch, session, variant, age,
                 *codes, *charges, *rules, *price, ded_left, oop_left)  # fmt: skip
 
     # ---- the estimate ------------------------------------------------------------------------
