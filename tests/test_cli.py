@@ -281,6 +281,26 @@ def test_payers_list_and_show() -> None:
     assert json.loads(as_json.stdout)["id"] == "medicare-part-b"
 
 
+def test_payers_show_says_what_a_payer_without_networks_is() -> None:
+    # A Medigap plan pays only second: its table says after what and what it pays, with its
+    # source; a self-pay payer says it bills no plan. Neither shows an empty table.
+    medigap = run("--plain", "payers", "show", "medigap-plan-n", "--payers", PAYERS)
+    assert medigap.exit_code == 0, medigap.output
+    text = " ".join(medigap.stdout.split())
+    assert "As a second payer" in text and "Medigap supplement" in text
+    assert "pays the Part B coinsurance" in text and "up to $20.00 per office visit" in text
+    assert "Pays only as a second payer, after Original Medicare" in text
+    assert "Networks" not in text and "Coverage rules" not in text
+    self_pay = run("--plain", "payers", "show", "self-pay", "--payers", PAYERS)
+    text = " ".join(self_pay.stdout.split())
+    assert "Self-pay: no plan is billed" in text
+    assert "Networks" not in text and "Cost sharing" not in text
+    # A first payer that also pays second (Medicare after a group plan) shows both.
+    medicare = " ".join(run("--plain", "payers", "show", "medicare-part-b").stdout.split())
+    assert "Networks" in medicare and "As a second payer" in medicare
+    assert "Medicare as secondary payer (42 CFR 411.33(a))" in medicare
+
+
 def test_payers_show_unknown_is_a_user_error() -> None:
     assert_user_error(run("payers", "show", "acme"), "unknown payer 'acme'; known payers:")
 

@@ -18,7 +18,7 @@ from ._streams import StdioPath, echo_jsonl, is_stdio
 if TYPE_CHECKING:
     from ketacost._dated import Dated
     from ketacost._payer import Payer
-    from ketacost._render import Report
+    from ketacost._render import Report, Table
 
 __all__ = ["payers"]
 
@@ -123,6 +123,69 @@ def _allowed(basis: Any) -> str:
     return str(basis)
 
 
+#: What a payer without networks is, said where its tables would be.
+_NO_NETWORKS = {
+    "self-pay": "Self-pay: no plan is billed; the patient pays the clinic's self-pay prices "
+    "(a Good Faith Estimate is owed).",
+    "medigap": "Pays only as a second payer, after Original Medicare (see 'As a second "
+    "payer'); never billed first; no networks, coverage rules or cost sharing of its own.",
+}
+#: The parts of Original Medicare's cost share a supplement may pay, in words.
+_SUPPLEMENT_PARTS = {
+    "deductible": "the Part B deductible",
+    "coinsurance": "the Part B coinsurance",
+    "excess": "excess charges",
+}
+#: How a second payer pays, in words (``SecondaryBenefit.method``).
+_METHODS = {
+    "supplement": "Medigap supplement",
+    "medicare_crossover": "Medicaid after Medicare (crossover)",
+    "tricare_for_life": "TRICARE For Life after Medicare",
+    "standard": "standard: the lesser of its own benefit and what the patient still owes",
+    "non_duplication": "non-duplication: its own benefit minus what the first payer paid",
+    "medicare_secondary_payer": "Medicare as secondary payer (42 CFR 411.33(a))",
+    "last_resort": "payer of last resort",
+}
+
+
+def _as_second_payer(p: Payer) -> Table:
+    """How the payer pays after a first payer of each kind (its ``as_secondary``)."""
+    from ketacost._render import Table
+
+    rows = []
+    for benefit in p.as_secondary:
+        pays = []
+        if benefit.pays:
+            parts = ", ".join(_SUPPLEMENT_PARTS[part] for part in benefit.pays)
+            pays.append(f"pays {parts}")
+        if benefit.office_visit_copay is not None:
+            copay = benefit.office_visit_copay
+            pays.append(
+                f"the patient keeps up to {_usd(copay.amount)} per office visit "
+                f"({' '.join(copay.codes)})"
+            )
+        if benefit.method in ("medicare_crossover", "last_resort"):
+            pays.append(
+                "at most its own rate minus the first payer's payment"
+                if benefit.payment == "lesser_of"
+                else "the patient's cost share"
+            )
+        if benefit.sold_to_eligible_before is not None:
+            pays.append(
+                "sold only to people eligible for Medicare before "
+                f"{benefit.sold_to_eligible_before.isoformat()}"
+            )
+        rows.append(
+            (
+                ", ".join(benefit.after),
+                _METHODS.get(benefit.method, benefit.method),
+                "; ".join(pays),
+                benefit.source,
+            )
+        )
+    return Table("As a second payer", ("After", "Method", "Pays", "Source"), tuple(rows))
+
+
 def payer_report(p: Payer) -> Report:
     """A payer's networks, cost sharing, coverage rules and limits, as tables.
 
@@ -195,25 +258,32 @@ def payer_report(p: Payer) -> Report:
             when = f"{start} to {end}"
         rules.append((r.id or "", " ".join(r.codes), decides, detail, when))
     tables = [
-        Table(
-            "Networks",
-            (
-                "Network",
-                "Deductible",
-                "Family ded.",
-                "Out-of-pocket max",
-                "Allowed",
-                "Balance bill",
-                "Copays",
+        table
+        for table in (
+            Table(
+                "Networks",
+                (
+                    "Network",
+                    "Deductible",
+                    "Family ded.",
+                    "Out-of-pocket max",
+                    "Allowed",
+                    "Balance bill",
+                    "Copays",
+                ),
+                nets,
             ),
-            nets,
-        ),
-        Table(
-            "Cost sharing",
-            ("Network", "Category", "Copay", "Coinsurance", "Deductible", "Rules"),
-            tuple(shares),
-        ),
-        Table("Coverage rules", ("Rule", "Codes", "Decision", "Conditions", "Dates"), tuple(rules)),
+            Table(
+                "Cost sharing",
+                ("Network", "Category", "Copay", "Coinsurance", "Deductible", "Rules"),
+                tuple(shares),
+            ),
+            Table(
+                "Coverage rules", ("Rule", "Codes", "Decision", "Conditions", "Dates"), tuple(rules)
+            ),
+            _as_second_payer(p),
+        )
+        if table.rows  # a payer without networks (self-pay, Medigap) shows no empty table
     ]
     if p.limits:
         tables.append(
@@ -228,6 +298,8 @@ def payer_report(p: Payer) -> Report:
         )
     m = p.metadata
     notes = [f"Last reviewed {m.last_reviewed.isoformat()}."]
+    if not p.networks:
+        notes.insert(0, _NO_NETWORKS.get(p.kind, "No networks: this payer bills no plan."))
     if m.illustrative:
         notes.append("Illustrative: figures stand for a typical plan, not a real one.")
     if m.notes:
