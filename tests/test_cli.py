@@ -288,7 +288,9 @@ def test_payers_show_says_what_a_payer_without_networks_is() -> None:
     assert medigap.exit_code == 0, medigap.output
     text = " ".join(medigap.stdout.split())
     assert "As a second payer" in text and "Medigap supplement" in text
-    assert "pays the Part B coinsurance" in text and "up to $20.00 per office visit" in text
+    assert "pays the Part B coinsurance" in text
+    assert "the patient pays up to $20.00 of the coinsurance per office visit" in text
+    assert "the patient still owes the Part B deductible and excess charges" in text
     assert "Pays only as a second payer, after Original Medicare" in text
     assert "Networks" not in text and "Coverage rules" not in text
     self_pay = run("--plain", "payers", "show", "self-pay", "--payers", PAYERS)
@@ -298,7 +300,9 @@ def test_payers_show_says_what_a_payer_without_networks_is() -> None:
     # A first payer that also pays second (Medicare after a group plan) shows both.
     medicare = " ".join(run("--plain", "payers", "show", "medicare-part-b").stdout.split())
     assert "Networks" in medicare and "As a second payer" in medicare
-    assert "Medicare as secondary payer (42 CFR 411.33(a))" in medicare
+    assert "Medicare as second payer (42 CFR 411.33(a))" in medicare
+    medicaid = " ".join(run("--plain", "payers", "show", "medicaid").stdout.split())
+    assert "the whole cost share on a code it has no rate for" in medicaid
 
 
 def test_payers_show_unknown_is_a_user_error() -> None:

@@ -128,23 +128,40 @@ _NO_NETWORKS = {
     "self-pay": "Self-pay: no plan is billed; the patient pays the clinic's self-pay prices "
     "(a Good Faith Estimate is owed).",
     "medigap": "Pays only as a second payer, after Original Medicare (see 'As a second "
-    "payer'); never billed first; no networks, coverage rules or cost sharing of its own.",
+    "payer'): never billed first, and nothing on an item Medicare does not cover; no "
+    "networks, coverage rules or cost sharing of its own.",
 }
 #: The parts of Original Medicare's cost share a supplement may pay, in words.
 _SUPPLEMENT_PARTS = {
     "deductible": "the Part B deductible",
     "coinsurance": "the Part B coinsurance",
+    "excess": "excess charges (a non-participating clinic's charge above Medicare's amount)",
+}
+#: The parts a supplement may leave to the patient, in words (what it does not pay).
+_LEFT_TO_THE_PATIENT = {
+    "deductible": "the Part B deductible",
     "excess": "excess charges",
 }
-#: How a second payer pays, in words (``SecondaryBenefit.method``).
+#: How a second payer pays, in words (``SecondaryBenefit.method``): (name, what it pays).
 _METHODS = {
-    "supplement": "Medigap supplement",
-    "medicare_crossover": "Medicaid after Medicare (crossover)",
-    "tricare_for_life": "TRICARE For Life after Medicare",
-    "standard": "standard: the lesser of its own benefit and what the patient still owes",
-    "non_duplication": "non-duplication: its own benefit minus what the first payer paid",
-    "medicare_secondary_payer": "Medicare as secondary payer (42 CFR 411.33(a))",
-    "last_resort": "payer of last resort",
+    "supplement": ("Medigap supplement", ""),
+    "medicare_crossover": ("Medicaid after Medicare (crossover)", ""),
+    "tricare_for_life": (
+        "TRICARE For Life",
+        "the patient's Medicare cost share on an item Medicare covers; as first payer on an "
+        "item Medicare does not cover",
+    ),
+    "standard": (
+        "standard",
+        "the lesser of its own benefit (as if it paid first) and what the patient still owes",
+    ),
+    "non_duplication": ("non-duplication", "its own benefit minus what the first payer paid"),
+    "medicare_secondary_payer": (
+        "Medicare as second payer (42 CFR 411.33(a))",
+        "after a group health plan that pays first (the patient or spouse still works for an "
+        "employer of 20 or more)",
+    ),
+    "last_resort": ("payer of last resort", ""),
 }
 
 
@@ -154,36 +171,37 @@ def _as_second_payer(p: Payer) -> Table:
 
     rows = []
     for benefit in p.as_secondary:
-        pays = []
+        name, pays_words = _METHODS.get(benefit.method, (benefit.method, ""))
+        pays = [pays_words] if pays_words else []
         if benefit.pays:
             parts = ", ".join(_SUPPLEMENT_PARTS[part] for part in benefit.pays)
             pays.append(f"pays {parts}")
+            left = [w for k, w in _LEFT_TO_THE_PATIENT.items() if k not in benefit.pays]
+            if left:
+                pays.append(f"the patient still owes {' and '.join(left)}")
         if benefit.office_visit_copay is not None:
             copay = benefit.office_visit_copay
             pays.append(
-                f"the patient keeps up to {_usd(copay.amount)} per office visit "
-                f"({' '.join(copay.codes)})"
+                f"the patient pays up to {_usd(copay.amount)} of the coinsurance per office "
+                f"visit ({' '.join(copay.codes)})"
             )
         if benefit.method in ("medicare_crossover", "last_resort"):
             pays.append(
-                "at most its own rate minus the first payer's payment"
+                "the lesser of the patient's cost share and its own rate minus the first "
+                "payer's payment (never below $0), the whole cost share on a code it has no "
+                "rate for; the clinic writes off the rest (42 CFR 447.15)"
                 if benefit.payment == "lesser_of"
-                else "the patient's cost share"
+                else "the patient's whole cost share after the first payer"
             )
         if benefit.sold_to_eligible_before is not None:
             pays.append(
-                "sold only to people eligible for Medicare before "
-                f"{benefit.sold_to_eligible_before.isoformat()}"
+                "(sold only to people eligible for Medicare before "
+                f"{benefit.sold_to_eligible_before.isoformat()})"
             )
-        rows.append(
-            (
-                ", ".join(benefit.after),
-                _METHODS.get(benefit.method, benefit.method),
-                "; ".join(pays),
-                benefit.source,
-            )
-        )
-    return Table("As a second payer", ("After", "Method", "Pays", "Source"), tuple(rows))
+        rows.append((", ".join(benefit.after), name, "; ".join(pays), benefit.source))
+    return Table(
+        "As a second payer", ("After (first payer's kind)", "Method", "Pays", "Source"), tuple(rows)
+    )
 
 
 def payer_report(p: Payer) -> Report:
@@ -299,7 +317,9 @@ def payer_report(p: Payer) -> Report:
     m = p.metadata
     notes = [f"Last reviewed {m.last_reviewed.isoformat()}."]
     if not p.networks:
-        notes.insert(0, _NO_NETWORKS.get(p.kind, "No networks: this payer bills no plan."))
+        notes.insert(
+            0, _NO_NETWORKS.get(p.kind, "No networks: this payer has no benefits of its own.")
+        )
     if m.illustrative:
         notes.append("Illustrative: figures stand for a typical plan, not a real one.")
     if m.notes:
