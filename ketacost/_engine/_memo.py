@@ -1,14 +1,18 @@
 """The visit memo: a visit repeats the lines of an earlier visit with the same key.
 
-Two kinds of visit are remembered:
+Three kinds of visit are remembered:
 
-- a visit priced without touching any state (self-pay, or not covered by a rule whose
-  decision does not depend on the date), keyed by what prices it;
-- a covered visit whose rules hold still between two change dates (no authorization window,
-  session limit, second payer, pharmacy benefit or savings program), keyed by what prices it,
-  the stretch between change dates it falls in (``CoverageInForce.stretch``), and what is left
-  of the deductible and the out-of-pocket maximum when it starts: its cost share depends on
-  nothing else. Its lines move the accumulators by the same amounts each time.
+- a self-pay visit, keyed by its session, codes, charges and price;
+- a visit of a session the plan has not covered so far, kept only when no line of it is
+  covered, keyed by what prices it and the stretch between change dates it falls in
+  (``CoverageInForce.stretch``);
+- a visit of a session the plan has covered before, keyed as the one above and by what is
+  left of the deductible and (where it could cap a line) the out-of-pocket maximum when it
+  starts: its cost share depends on nothing else. Its lines move the accumulators by the same
+  amounts each time.
+
+Never a visit under an authorization window, a session limit, a second payer, a superbill,
+the pharmacy benefit or (for a covered session) a savings program.
 
 A repeat differs from the visit it repeats only in its number, date and accumulators.
 
@@ -19,7 +23,7 @@ any estimate changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from ketacost._estimate import Accumulators, EstimateLine, Totals
@@ -58,11 +62,13 @@ class MemoEntry:
     totals: Totals
     credits: tuple[tuple[int, int], ...]
     wholly_not_covered: bool
+    #: What the visit adds to the deductible and the out-of-pocket maximum met (the sums of
+    #: ``credits``, added up once: a repeat adds them on every hit).
+    credit: tuple[int, int] = field(init=False)
 
-    @property
-    def credit(self) -> tuple[int, int]:
-        """What the visit adds to the deductible and the out-of-pocket maximum met."""
-        return sum(c[0] for c in self.credits), sum(c[1] for c in self.credits)
+    def __post_init__(self) -> None:
+        total = (sum(c[0] for c in self.credits), sum(c[1] for c in self.credits))
+        object.__setattr__(self, "credit", total)
 
 
 def credits(lines: list[BillLine]) -> tuple[tuple[int, int], ...]:
