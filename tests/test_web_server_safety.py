@@ -636,12 +636,16 @@ def test_clients_that_never_read_the_answers_are_dropped_at_the_send_timeout(
     # The other time-outs are longer than the test: only the send time-out can free them.
     # 400 answers of 47 kB are more than the system buffers (4 MB on Linux by default):
     # the rest waits in the server (which stops making answers as soon as one waits).
-    timeout = 2
+    # The time-out leaves room for setting the three clients up on a loaded machine: the
+    # first client's wait begins about 0.3 s after it connects, and with a 2 s time-out a CI
+    # run where the other two took 1.7 s more found the first already dropped (200, not 503).
+    timeout = 5
     options = ("--limit-concurrency", "4", "--send-timeout", str(timeout))
     options += ("--header-timeout", "30", "--body-timeout", "30", "--timeout-keep-alive", "30")
     with _serving(tmp_path, *options) as server:
         assert server.request("GET", "/v1/payers")[0] == 200
         readers = [_never_reading() for _ in range(3)]
+        began = time.monotonic()
         try:
             for sock in readers:
                 sock.connect(("127.0.0.1", server.port))
@@ -650,6 +654,8 @@ def test_clients_that_never_read_the_answers_are_dropped_at_the_send_timeout(
                 assert sock.recv(12, socket.MSG_PEEK | socket.MSG_WAITALL) == b"HTTP/1.1 200"
                 time.sleep(0.3)  # the server fills the buffers and waits (a 4th would be busy)
             freed_by = time.monotonic() + timeout + 1
+            # the first client cannot have been dropped yet: its wait began after `began`
+            assert time.monotonic() - began < timeout, "setting the clients up took too long"
             assert server.request("GET", "/v1/payers")[0] == 503  # every place is held
             while (status := server.request("GET", "/v1/payers")[0]) != 200:
                 assert time.monotonic() < freed_by, status
