@@ -47,6 +47,7 @@ from ketacost import (
 )
 from ketacost._claim_edits import ClaimEdits
 from ketacost._edit_files import edits_from_data
+from ketacost._payer import CoveredRule
 
 # -- vocabulary -----------------------------------
 CODES = ("90791", "96365", "J3490", "J0013")
@@ -924,6 +925,10 @@ def coverage_data(
         coverage["authorization_start"] = start + timedelta(days=draw(_ints(-30, 30)))
     if _chance(draw, 3):
         coverage["authorization_renewal"] = draw(_pick("expected", "approved", "denied"))
+    if coverage["prior_authorization"] != "denied" and _chance(draw, 4):
+        held = draw(held_authorizations(payer, start))
+        if held:
+            coverage["authorizations"] = held
     if "pharmacy" in payer.drug_benefits and draw(_BOOL):
         coverage["drug_benefit"] = "pharmacy"
     if payer.kind == "medicare" and draw(_BOOL):
@@ -931,6 +936,37 @@ def coverage_data(
     if draw(_BOOL) if accumulators is None else accumulators:
         coverage["accumulators"] = draw(starting_accumulators(payer, network, start, edge=edge))
     return coverage
+
+
+@st.composite
+def held_authorizations(draw: st.DrawFn, payer: Payer, start: date) -> list[dict[str, Any]]:
+    """One to three approvals the patient holds, for a group or codes of ``payer``'s
+    prior-authorization rules (none if it has none): from around ``start``, with or without
+    an end, a visit count and a unit count (small enough to run out within a plan)."""
+    rules = [
+        r for r in payer.coverage if isinstance(r, CoveredRule) and r.conditions.prior_authorization
+    ]
+    if not rules:
+        return []
+    out: list[dict[str, Any]] = []
+    for _ in range(draw(_ints(1, 3))):
+        rule = draw(st.sampled_from(rules))
+        group = rule.conditions.authorization_group
+        held: dict[str, Any] = (
+            {"group": group}
+            if group is not None and draw(_BOOL)
+            else {"codes": sorted(draw(st.sets(st.sampled_from(sorted(rule.codes)), min_size=1)))}
+        )
+        approved_from = start + timedelta(days=draw(_ints(-20, 120)))
+        held["approved_from"] = approved_from
+        if draw(_BOOL):
+            held["approved_to"] = approved_from + timedelta(days=draw(_ints(0, 90)))
+        if draw(_BOOL):
+            held["visits"] = draw(_ints(1, 12))
+        if _chance(draw, 3):
+            held["units"] = draw(_ints(1, 400))
+        out.append(held)
+    return out
 
 
 def plan_span_days(plan: Mapping[str, Any]) -> int:
@@ -1228,6 +1264,55 @@ def library_cases(draw: st.DrawFn) -> Case:
     if _chance(draw, 3):
         ded = _limits(payer, coverage.get("network", "in"), plan["start"])[0]
         data["unknowns"] = draw(unknowns_data(plan, tuple(sorted(clinic.sessions)), ded))
+    request = request_from_data(data, payers=library)
+    return Case(payers=library, data=data, request=request, programs=library.programs)
+
+
+#: Bundled payers with rules that need prior authorization (iv-trd-payer's approval lasts 28
+#: days and renews; the others' approvals hold until the request's own say otherwise).
+_APPROVAL_PAYERS = ("iv-trd-payer", "commercial-ppo", "commercial-hmo", "medicare-advantage")
+#: The example clinic's sessions those rules cover (drawn more often than the others).
+_APPROVAL_SESSIONS = ("esketamine-56", "esketamine-84", "iv-infusion") * 3
+
+
+@st.composite
+def approval_cases(draw: st.DrawFn) -> Case:
+    """A request where approvals decide: a bundled payer whose rules need prior authorization,
+    a patient who meets their other criteria, approved, often with approvals held (from
+    dates, with ends and visit and unit counts that run out within a plan), sometimes an
+    authorization start or a renewal outcome, often the deductible met or nearly (so that
+    visits repeat); one to three phases of the example clinic's sessions, mostly those the
+    rules cover, 1 to 14 sessions each."""
+    library = bundled_payers()
+    clinic = example_clinic()
+    payer = library[draw(_pick(*_APPROVAL_PAYERS))]
+    phases = [
+        {
+            "session": draw(_pick(*_APPROVAL_SESSIONS, *sorted(clinic.sessions))),
+            "sessions": draw(_ints(1, 14)),
+            "every_days": draw(_pick(1, 2, 3, 7, 14, 28)),
+        }
+        for _ in range(draw(_ints(1, 3)))
+    ]
+    plan = {"start": draw(_LIBRARY_START), "phases": phases}
+    coverage: dict[str, Any] = {
+        "payer": payer.id,
+        "network": "in",
+        "prior_authorization": "approved",
+    }
+    if draw(_BOOL):
+        coverage["authorizations"] = draw(held_authorizations(payer, plan["start"]))
+    if _chance(draw, 3):
+        coverage["authorization_start"] = plan["start"] + timedelta(days=draw(_ints(-30, 60)))
+    if draw(_BOOL):
+        coverage["authorization_renewal"] = draw(_pick("expected", "approved", "denied"))
+    if draw(_BOOL):  # the deductible (and at times the maximum) met or nearly: visits repeat
+        coverage["accumulators"] = draw(
+            starting_accumulators(payer, "in", plan["start"], edge=True)
+        )
+    patient = {"age": draw(_ints(18, 64)), "diagnoses": ["F33.2"], "failed_trials": 4}
+    data = {"coverage": coverage, "clinic": clinic, "plan": plan, "issued": ISSUED}
+    data["patient"] = patient
     request = request_from_data(data, payers=library)
     return Case(payers=library, data=data, request=request, programs=library.programs)
 

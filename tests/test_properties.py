@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from strategies import (
     SELF_PAY_PAYER,
     Case,
+    approval_cases,
     cases,
     exercises,
     note,
@@ -527,6 +528,47 @@ def test_the_visit_memo_changes_no_byte(case: Case) -> None:
     try:
         assert _estimate(case).model_dump_json() == text
         assert adjudicate_totals(case.request, case.payers, case.programs) == totals
+    finally:
+        _memo.ENABLED = True
+
+
+@exercises(
+    a_repeat_counted_against_an_approval=0.08,
+    an_approval_ended_or_used_up=0.1,
+    a_renewal=0.05,
+)
+@given(approval_cases())
+def test_the_visit_memo_counts_what_deciding_would(case: Case) -> None:
+    # Under an approval in force a visit repeats an earlier one's lines and counts itself
+    # (and its units) against the approval (CoverageInForce.authorizing, .count): the visit
+    # at which the approval ends, is used up or renews must be the same as without the memo.
+    from ketacost._engine import _memo
+    from ketacost._engine._coverage import CoverageInForce
+
+    count = CoverageInForce.count
+    counted: list[object] = []
+
+    def counting(coverage: CoverageInForce, lines: Any, on: date) -> None:
+        counted.append(lines)
+        count(coverage, lines, on)
+
+    CoverageInForce.count = counting  # type: ignore[method-assign]
+    try:
+        est = _estimate(case)
+    finally:
+        CoverageInForce.count = count  # type: ignore[method-assign]
+    text = est.model_dump_json()
+    note("a repeat counted against an approval", bool(counted))
+    reasons = [line.reason or "" for visit in est.visits for line in visit.lines]
+    note(
+        "an approval ended or used up",
+        any("has ended" in r or "is used up" in r for r in reasons)
+        or any("renewal" in w for w in est.warnings),
+    )
+    note("a renewal", any("renewals on documented response" in w for w in est.warnings))
+    _memo.ENABLED = False
+    try:
+        assert _estimate(case).model_dump_json() == text
     finally:
         _memo.ENABLED = True
 

@@ -40,7 +40,15 @@ from ketacost._savings import SavingsProgram
 if TYPE_CHECKING:
     from ._coordination import SecondInForce
 
-__all__ = ["CoverageInForce", "Decision", "change_dates", "has_value_on", "value_on"]
+__all__ = [
+    "Counted",
+    "CoverageInForce",
+    "Decision",
+    "RulesKey",
+    "change_dates",
+    "has_value_on",
+    "value_on",
+]
 
 T = TypeVar("T")
 
@@ -197,6 +205,11 @@ class CoverageInForce:
         # renewal periods used: first -> last day).
         self.renewals: dict[str | int, tuple[str, date, dict[date, date]]] = {}
         self.rule_index = payer.rule_index()  # read once: a model's private attribute is slow
+        # Per rule (by identity): the approvals held, the approvals once their start is known,
+        # and (per age) why the patient does not meet its other conditions.
+        self.held: dict[int, list[HeldAuthorization]] = {}
+        self.approval_lists: dict[int, list[_Approval]] = {}
+        self.patient_problems: dict[tuple[int, int], str | None] = {}
         self.decisions: dict[tuple[int, int], Decision] = {}
         self.limited_codes = frozenset(c for lim in payer.limits.values() for c in lim.codes)
         self.second: SecondInForce | None = None  # a second payer (_coordination)
@@ -296,24 +309,66 @@ class CoverageInForce:
         """The first rule for ``code`` in the coverage's network in force on ``on``."""
         return rule_in_force(self.rule_index.get(code, ()), on, self.cov.network)
 
-    def rules_key(self, codes: list[str], on: date) -> tuple[int, ...] | None:
-        """The rules in force for ``codes`` on ``on`` (by identity), or None.
+    def rules_key(self, codes: list[str], units: list[int], on: date) -> RulesKey | None:
+        """The rules in force for ``codes`` on ``on`` (by identity), and those that count.
 
-        None when a decision could depend on the date itself (an authorization window) or on
-        a session limit. A fee schedule amount depends on the clinic (fixed per request) and
+        Those that count visits against an approval, each with its line's ``units``, in the
+        order of the lines: see :meth:`authorizing`. None when a decision could depend on a
+        session limit. A fee schedule amount depends on the clinic (fixed per request) and
         the session's place of service (the session is part of every memo key).
         """
         if self.network is None:
-            return ()
+            return (), ()
         found: list[int] = []
-        for code in codes:
+        counting: list[tuple[CoveredRule, int]] = []
+        for code, n in zip(codes, units, strict=True):
             rule = self.rule_in_force(code, on)
             if isinstance(rule, CoveredRule) and self._stateful(rule):
-                return None
+                counting.append((rule, n))
             found.append(0 if rule is None else id(rule))
         if self.limited_codes and not self.limited_codes.isdisjoint(codes):
             return None
-        return tuple(found)
+        return tuple(found), tuple(counting)
+
+    def authorizing(
+        self, counting: tuple[tuple[CoveredRule, int], ...], on: date, age: int
+    ) -> tuple[Counted, ...] | None:
+        """What deciding a visit's lines on ``on`` would count against approvals.
+
+        ``counting``: the rules in force for its lines that count visits against an approval,
+        each with its line's units (:meth:`rules_key`).
+
+        None unless every line whose rule counts visits against an approval is either not
+        covered whatever the approvals say (the patient's age, diagnoses or trials; no
+        approval) or covered by an approval in force, within its days, visits and units:
+        then its decision is the rule's alone, and the visit memo may repeat an earlier
+        visit's lines and :meth:`count` what they would have counted. An approval that has
+        ended or is used up (a renewal, a denial) gives None. Counts nothing itself.
+        """
+        out: list[Counted] = []
+        pending: dict[tuple[str | int, int], int] = {}
+        for rule, n in counting:
+            if self._patient_problem(rule, age) is not None:
+                continue
+            held = bool(self._held(rule))
+            if not held and self.cov.prior_authorization != "approved":
+                continue
+            approvals = self._approvals(rule, on, counting=False)
+            approval, _ = self._approval_for(approvals, on, n, pending)
+            if approval is None:
+                return None
+            pending[approval.key] = pending.get(approval.key, 0) + n
+            window = None if held else approval.key[0]
+            out.append(Counted(window, approval.key, n))
+        return tuple(out)
+
+    def count(self, counted: tuple[Counted, ...], on: date) -> None:
+        """Count a repeated visit's lines against their approvals (:meth:`authorizing`)."""
+        for window, key, units in counted:
+            if window is not None:
+                self.auth_start.setdefault(window, on)
+            self.auth_visits.setdefault(key, set()).add(on)
+            self.auth_units[key] = self.auth_units.get(key, 0) + units
 
     # ---- the decision --------------------------------------------------------------------
     def decide(self, code: str, on: date, age: int, units: int = 1) -> Decision:
@@ -354,17 +409,33 @@ class CoverageInForce:
 
     def _held(self, rule: CoveredRule) -> list[HeldAuthorization]:
         """The authorizations the request says the patient holds for ``rule``, in order."""
-        group = rule.conditions.authorization_group
-        return [
-            held
-            for held in self.cov.authorizations
-            if (held.group is not None and held.group == group)
-            or not set(held.codes).isdisjoint(rule.codes)
-        ]
+        found = self.held.get(id(rule))
+        if found is None:
+            group = rule.conditions.authorization_group
+            found = self.held[id(rule)] = [
+                held
+                for held in self.cov.authorizations
+                if (held.group is not None and held.group == group)
+                or not set(held.codes).isdisjoint(rule.codes)
+            ]
+        return found
 
     def _condition_not_met(
         self, rule: CoveredRule, on: date, age: int, units: int = 1
     ) -> str | None:
+        problem = self._patient_problem(rule, age)
+        if problem is None and rule.conditions.prior_authorization:
+            return self._authorization_problem(rule, on, units)
+        return problem
+
+    def _patient_problem(self, rule: CoveredRule, age: int) -> str | None:
+        """Why the patient does not meet ``rule``'s conditions (age, diagnoses, trials)."""
+        key = (id(rule), age)
+        if key not in self.patient_problems:
+            self.patient_problems[key] = self._patient_problem_of(rule, age)
+        return self.patient_problems[key]
+
+    def _patient_problem_of(self, rule: CoveredRule, age: int) -> str | None:
         c = rule.conditions
         patient = self.request.patient
         if c.min_age is not None and age < c.min_age:
@@ -379,26 +450,35 @@ class CoverageInForce:
                 f"step therapy: {patient.failed_trials} of {c.min_failed_trials} required "
                 f"failed trials"
             )
-        if c.prior_authorization:
-            return self._authorization_problem(rule, on, units)
         return None
 
-    def _approvals(self, rule: CoveredRule, on: date) -> list[_Approval]:
+    def _approvals(self, rule: CoveredRule, on: date, counting: bool = True) -> list[_Approval]:
         """The approvals for ``rule``: those the request says are held, else the payer's first.
 
         A held approval without an end or a visit count takes the payer's initial length.
+        The payer's first starts on the first visit decided under it (``counting``: this one,
+        if none was before). Remembered per rule once its start is known.
         """
+        found = self.approval_lists.get(id(rule))
+        if found is not None:
+            return found
         c = rule.conditions
         window: str | int = c.authorization_group or id(rule)
         held = self._held(rule)
         if not held:
-            start = self.cov.authorization_start or self.auth_start.setdefault(window, on)
+            first = self.auth_start.setdefault(window, on) if counting else (
+                self.auth_start.get(window, on)
+            )  # fmt: skip
+            start = self.cov.authorization_start or first
             end = None if c.authorization_days is None else _last_day(start, c.authorization_days)
-            return [
+            initial = [
                 _Approval(
                     (window, 0), start, end, c.authorization_visits, c.authorization_days, None
                 )
             ]
+            if window in self.auth_start or self.cov.authorization_start is not None:
+                self.approval_lists[id(rule)] = initial
+            return initial
         out = []
         for i, h in enumerate(held, start=1):
             end, days = h.approved_to, None
@@ -408,7 +488,8 @@ class CoverageInForce:
                 c.authorization_visits
             )  # fmt: skip
             out.append(_Approval((window, i), h.approved_from, end, visits, days, h.units))
-        return sorted(out, key=lambda a: a.start)
+        found = self.approval_lists[id(rule)] = sorted(out, key=lambda a: a.start)
+        return found
 
     def _authorization_problem(self, rule: CoveredRule, on: date, units: int) -> str | None:
         """Why no approval covers ``on``, or None (issue 11 §3: approvals renew).
@@ -424,21 +505,11 @@ class CoverageInForce:
         if not self._stateful(rule):
             return None
         approvals = self._approvals(rule, on)
-        last: _Approval | None = None
-        for approval in approvals:
-            if on < approval.start:
-                break
-            counted = self.auth_visits.setdefault(approval.key, set())
-            within_visits = (
-                approval.visits is None or on in counted or len(counted) < approval.visits
-            )
-            used_units = self.auth_units.get(approval.key, 0)
-            within_units = approval.units is None or used_units + units <= approval.units
-            if (approval.end is None or on <= approval.end) and within_visits and within_units:
-                counted.add(on)
-                self.auth_units[approval.key] = used_units + units
-                return None
-            last = approval
+        approval, last = self._approval_for(approvals, on, units)
+        if approval is not None:
+            self.auth_visits.setdefault(approval.key, set()).add(on)
+            self.auth_units[approval.key] = self.auth_units.get(approval.key, 0) + units
+            return None
         if last is None:
             return f"prior authorization starts {approvals[0].start.isoformat()}"
         counted = self.auth_visits.get(last.key, set())
@@ -462,6 +533,36 @@ class CoverageInForce:
             return f"{ended}; its renewal is denied"
         self._renewal_on(last, c.renewal_days, on, ended, used_up)
         return None
+
+    def _approval_for(
+        self,
+        approvals: list[_Approval],
+        on: date,
+        units: int,
+        pending: Mapping[tuple[str | int, int], int] | None = None,
+    ) -> tuple[_Approval | None, _Approval | None]:
+        """The approval that covers a visit on ``on``, and the last one begun that does not.
+
+        The first is the approval in force on ``on`` with room for the visit and ``units``
+        (or None); the second the last approval begun by ``on`` before it that has none.
+        ``pending``: units a visit's earlier lines would count, not yet counted.
+        """
+        last: _Approval | None = None
+        for approval in approvals:
+            if on < approval.start:
+                break
+            counted = self.auth_visits.get(approval.key, ())
+            within_visits = (
+                approval.visits is None or on in counted or len(counted) < approval.visits
+            )
+            used_units = self.auth_units.get(approval.key, 0)
+            if pending:
+                used_units += pending.get(approval.key, 0)
+            within_units = approval.units is None or used_units + units <= approval.units
+            if (approval.end is None or on <= approval.end) and within_visits and within_units:
+                return approval, last
+            last = approval
+        return None, last
 
     def _renewal_on(
         self, last: _Approval, lengths: tuple[int, ...], on: date, ended: str, used_up: bool
@@ -495,6 +596,7 @@ class CoverageInForce:
         self.auth_visits = visits  # type: ignore[assignment]
         self.auth_units = units  # type: ignore[assignment]
         self.renewals = renewals  # type: ignore[assignment]
+        self.approval_lists.clear()  # a start may be forgotten
 
     def renewal_warnings(self) -> list[str]:
         """One warning per approval that renewals extend, with the renewal periods used."""
@@ -509,6 +611,23 @@ class CoverageInForce:
                 "If a renewal is denied, its visits are self-pay."
             )
         return out
+
+
+#: The rules in force for a visit's lines (by identity), and those that count visits against
+#: an approval with their lines' units (:meth:`CoverageInForce.rules_key`).
+RulesKey = tuple[tuple[int, ...], tuple[tuple[CoveredRule, int], ...]]
+
+
+class Counted(NamedTuple):
+    """What a line covered under an approval counts.
+
+    The payer's first approval's window (None for one the request says is held), the
+    approval, and the units billed.
+    """
+
+    window: str | int | None
+    approval: tuple[str | int, int]
+    units: int
 
 
 class _Approval(NamedTuple):

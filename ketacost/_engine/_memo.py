@@ -11,8 +11,15 @@ Three kinds of visit are remembered:
   starts: its cost share depends on nothing else. Its lines move the accumulators by the same
   amounts each time.
 
-Never a visit under an authorization window, a session limit, a second payer, a superbill,
-the pharmacy benefit or (for a covered session) a savings program.
+A visit whose rules count visits against an approval (an authorization window, a visit or
+unit count, an approval the request says is held) repeats only while every such approval is
+in force with room for it (``CoverageInForce.authorizing``): its decisions are then the
+rules' alone, and the repeat counts the visit and its units against the approvals as
+deciding them would (``CoverageInForce.count``). A visit past an approval (ended, used up,
+renewed, its renewal denied) is adjudicated afresh and never kept.
+
+Never a visit under a session limit, a second payer, a superbill, the pharmacy benefit or
+(for a covered session) a savings program.
 
 A repeat differs from the visit it repeats only in its number, date and accumulators.
 

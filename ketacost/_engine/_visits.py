@@ -33,7 +33,7 @@ from ketacost._version import __version__
 from . import _memo
 from ._billing import bill_visit, pay_assistance
 from ._coordination import coordinate, second_in_force
-from ._coverage import CoverageInForce, has_value_on, value_on
+from ._coverage import Counted, CoverageInForce, RulesKey, has_value_on, value_on
 from ._hash import rules_hash
 from ._ledger import (
     TOTAL_FIELDS,
@@ -74,8 +74,8 @@ _QMB = (
 
 
 #: A session's billing variant, template lines, codes, charges and coverage rules in force
-#: (None: a decision depends on state; see ``CoverageInForce.rules_key``).
-_Shape = tuple[str, tuple[TemplateLine, ...], list[str], list[int], tuple[int, ...] | None]
+#: (``CoverageInForce.rules_key``; None: a decision depends on a session limit).
+_Shape = tuple[str, tuple[TemplateLine, ...], list[str], list[int], RulesKey | None]
 
 
 @dataclass
@@ -408,9 +408,13 @@ class _Plan:
         year.visits += 1
         variant, template_lines, codes, charges, rules = self._shape(which, session, on)
         age = 0 if coverage.self_pay else self.request.patient.age_on(on)
-        key = self._memo_key(index, which, year, session, variant, age, codes, charges, rules, on)
+        key, counted = self._memo_key(
+            index, which, year, session, variant, age, codes, charges, rules, on
+        )
         hit = self.memo.get(key)
         if hit is not None:
+            if counted:
+                coverage.count(counted, on)
             if hit.wholly_not_covered:
                 self.found_wholly.add(index)
             year.accumulated.add(*hit.credit)
@@ -487,7 +491,8 @@ class _Plan:
         found = self.shapes.get(key) if _memo.ENABLED else None
         if found is None:
             variant, template_lines, codes, charges = self._charged(session, coverage, on)
-            rules = None if coverage.self_pay else coverage.rules_key(codes, on)
+            units = [tl.units for tl in template_lines]
+            rules = None if coverage.self_pay else coverage.rules_key(codes, units, on)
             found = self.shapes[key] = (variant, template_lines, codes, charges, rules)
         return found
 
@@ -569,43 +574,54 @@ class _Plan:
         age: int,
         codes: list[str],
         charges: list[int],
-        rules: tuple[int, ...] | None,
+        rules: RulesKey | None,
         on: date,
-    ) -> tuple[object, ...] | None:
-        """The key under which a visit's lines repeat, or None (see _memo).
+    ) -> tuple[tuple[object, ...] | None, tuple[Counted, ...]]:
+        """The key under which a visit's lines repeat, or None (see _memo), and what it counts.
 
-        ``rules``: the coverage rules in force for its codes (``CoverageInForce.rules_key``).
+        What a repeat counts against approvals: ``CoverageInForce.authorizing``.
+        ``rules``: the coverage rules in force for its codes, and whether one counts visits
+        against an approval (``CoverageInForce.rules_key``).
         """
         coverage = self.coverages[which]
         if not _memo.ENABLED:
-            return None
+            return None, ()
         if coverage.second is not None:  # a second payer may cover what the first does not
-            return None
+            return None, ()
         if coverage.self_pay:
-            return (which, session, variant, *codes, *charges, *self.prices[index])
-        if coverage.superbill or coverage.pharmacy is not None:
-            return None
-        if rules is None:
-            return None
+            return (which, session, variant, *codes, *charges, *self.prices[index]), ()
+        if coverage.superbill or coverage.pharmacy is not None or rules is None:
+            return None, ()
+        ids, counting = rules
+        counted: tuple[Counted, ...] = ()
+        if counting:
+            # Under an approval in force with room for the visit, a line's decision is its
+            # rule's alone; past it (ended, used up, renewed or denied) it is not.
+            found = coverage.authorizing(counting, on, age)
+            if found is None:
+                return None, ()
+            counted = found
         price = self._session_price(index)
         stretch = coverage.stretch(on)
         if (which, session, variant) not in self.memo.covered_once:
             # Not covered so far, by the rules and rates of this stretch: a rate the payer's
             # fee schedule lacks leaves a covered rule's line not covered until it has one.
-            return (which, year.start, stretch, session, variant, age, *codes, *charges,
-                    *rules, *price)  # fmt: skip
+            key = (which, year.start, stretch, session, variant, age, *codes, *charges,
+                   *ids, *price)  # fmt: skip
+            return key, counted
         # A session covered before: its cost share depends on the rule values in force (the
         # same throughout a stretch between change dates) and on what is left of the
         # deductible and the maximum; a savings program keeps its own state. A line's cost
         # share is at most its charge, so a maximum with more left than the visit's charges
         # cannot cap any of its lines: how much more does not matter.
         if coverage.program is not None:
-            return None
+            return None, ()
         ded_left, oop_left = remaining(coverage, on, year.accumulated)
         if oop_left is not None and oop_left >= sum(charges):
             oop_left = None
-        return (_memo.COVERED, which, year.start, stretch, session, variant, age,
-                *codes, *charges, *rules, *price, ded_left, oop_left)  # fmt: skip
+        key = (_memo.COVERED, which, year.start, stretch, session, variant, age,
+               *codes, *charges, *ids, *price, ded_left, oop_left)  # fmt: skip
+        return key, counted
 
     # ---- the estimate ------------------------------------------------------------------------
     def _coordination(self) -> tuple[Coordination, ...]:
