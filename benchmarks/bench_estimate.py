@@ -163,9 +163,11 @@ def repeated(req: ketacost.EstimateRequest) -> int:
     hits = 0
     get = _memo.Memo.get
 
-    def counting(memo: _memo.Memo, key: tuple[object, ...] | None) -> _memo.MemoEntry | None:
+    def counting(
+        memo: _memo.Memo, key: tuple[object, ...] | None, oop_left: int | None = None
+    ) -> _memo.MemoEntry | None:
         nonlocal hits
-        found = get(memo, key)
+        found = get(memo, key, oop_left)
         hits += found is not None
         return found
 

@@ -487,6 +487,7 @@ def test_estimates_survive_json_round_trips_and_repeat_byte_for_byte(case: Case)
 @exercises(
     a_covered_visit_repeated=0.05,
     a_repeat_that_moved_the_accumulators=0.03,
+    a_repeat_with_the_maximum_near=0.01,
     a_rule_or_price_changes_during_the_plan=0.02,
 )
 @given(rich_cases())
@@ -496,14 +497,21 @@ def test_the_visit_memo_changes_no_byte(case: Case) -> None:
     # must be byte for byte what adjudicating the visit afresh gives, totals-only path too.
     from ketacost._engine import _memo, adjudicate_totals
     from ketacost._engine._coverage import change_dates
+    from ketacost._engine._ledger import TOTAL_FIELDS
 
     repeats: list[_memo.MemoEntry] = []
+    near_the_maximum: list[_memo.MemoEntry] = []
     get = _memo.Memo.get
+    charge = TOTAL_FIELDS.index("charge")
 
-    def counting(memo: _memo.Memo, key: tuple[object, ...] | None) -> _memo.MemoEntry | None:
-        found = get(memo, key)
+    def counting(
+        memo: _memo.Memo, key: tuple[object, ...] | None, oop_left: int | None = None
+    ) -> _memo.MemoEntry | None:
+        found = get(memo, key, oop_left)
         if found is not None and key is not None and key[0] == _memo.COVERED:
             repeats.append(found)
+            if oop_left is not None and oop_left < found.sums[charge]:
+                near_the_maximum.append(found)
         return found
 
     _memo.Memo.get = counting  # type: ignore[method-assign]
@@ -514,6 +522,9 @@ def test_the_visit_memo_changes_no_byte(case: Case) -> None:
         _memo.Memo.get = get  # type: ignore[method-assign]
     note("a covered visit repeated", bool(repeats))
     note("a repeat that moved the accumulators", any(e.credit != (0, 0) for e in repeats))
+    # less of the out-of-pocket maximum left than the visit's charges: kept without a cap,
+    # it repeats only while at least what it adds to the maximum is left
+    note("a repeat with the maximum near", bool(near_the_maximum))
     # The visit loop also keeps each session's codes, charges and rules per stretch between
     # change dates: plans across a change must give the same bytes too.
     days = [visit.date for visit in _estimate(case).visits]

@@ -7,8 +7,11 @@ Three kinds of visit are remembered:
   covered, keyed by what prices it and the stretch between change dates it falls in
   (``CoverageInForce.stretch``);
 - a visit of a session the plan has covered before, keyed as the one above and by what is
-  left of the deductible and (where it could cap a line) the out-of-pocket maximum when it
-  starts: its cost share depends on nothing else. Its lines move the accumulators by the same
+  left of the deductible when it starts: its cost share depends on nothing else, but for the
+  out-of-pocket maximum, which caps a line only when the visit would add more than is left
+  of it. A visit that added less than was left repeats whenever at least what it adds is
+  left; one that reached the maximum repeats only with the same amount left
+  (:meth:`Memo.get`, :meth:`Memo.keep`). Its lines move the accumulators by the same
   amounts each time.
 
 A visit whose rules count visits against an approval (an authorization window, a visit or
@@ -96,10 +99,28 @@ class Memo:
         self.entries: dict[tuple[object, ...], MemoEntry] = {}
         self.covered_once: set[tuple[int, str, str]] = set()
 
-    def get(self, key: tuple[object, ...] | None) -> MemoEntry | None:
-        return self.entries.get(key) if key is not None else None
+    def get(self, key: tuple[object, ...] | None, oop_left: int | None = None) -> MemoEntry | None:
+        """The visit kept under ``key``, if it holds with ``oop_left`` left of the maximum.
 
-    def keep(self, key: tuple[object, ...], entry: MemoEntry) -> None:
+        A covered visit kept without a cap holds while what is left of the out-of-pocket
+        maximum is at least what the visit adds to it (then no line of it reaches the cap);
+        else the one kept with exactly ``oop_left`` left, if any (:meth:`keep`).
+        """
+        if key is None:
+            return None
+        found = self.entries.get(key)
+        if oop_left is None or (found is not None and found.credit[1] <= oop_left):
+            return found
+        return self.entries.get((key, oop_left))
+
+    def keep(self, key: tuple[object, ...], entry: MemoEntry, oop_left: int | None = None) -> None:
+        """Keep a visit's outcome; ``oop_left``: what was left of the maximum when it began.
+
+        A visit that added less than that reached no cap: kept for any amount left at least
+        what it adds. One that added all of it may have been capped: kept for that amount.
+        """
+        if oop_left is not None and entry.credit[1] >= oop_left:
+            key = (key, oop_left)
         self.entries[key] = entry
 
 

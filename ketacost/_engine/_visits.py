@@ -408,10 +408,10 @@ class _Plan:
         year.visits += 1
         variant, template_lines, codes, charges, rules = self._shape(which, session, on)
         age = 0 if coverage.self_pay else self.request.patient.age_on(on)
-        key, counted = self._memo_key(
+        key, counted, oop_left = self._memo_key(
             index, which, year, session, variant, age, codes, charges, rules, on
         )
-        hit = self.memo.get(key)
+        hit = self.memo.get(key, oop_left)
         if hit is not None:
             if counted:
                 coverage.count(counted, on)
@@ -449,7 +449,7 @@ class _Plan:
                 entry = _memo.MemoEntry(
                     _memo.statics(lines), sums, visit_totals, _memo.credits(bill), wholly
                 )
-                self.memo.keep(key, entry)
+                self.memo.keep(key, entry, oop_left)
         year.rows.append(sums)
         if not self.lines:
             return None
@@ -576,22 +576,24 @@ class _Plan:
         charges: list[int],
         rules: RulesKey | None,
         on: date,
-    ) -> tuple[tuple[object, ...] | None, tuple[Counted, ...]]:
+    ) -> tuple[tuple[object, ...] | None, tuple[Counted, ...], int | None]:
         """The key under which a visit's lines repeat, or None (see _memo), and what it counts.
 
-        What a repeat counts against approvals: ``CoverageInForce.authorizing``.
+        What a repeat counts against approvals: ``CoverageInForce.authorizing``. And for a
+        session covered before, what is left of the out-of-pocket maximum (None: no maximum),
+        which :meth:`_memo.Memo.get` checks against what a remembered visit adds to it.
         ``rules``: the coverage rules in force for its codes, and whether one counts visits
         against an approval (``CoverageInForce.rules_key``).
         """
         coverage = self.coverages[which]
         if not _memo.ENABLED:
-            return None, ()
+            return None, (), None
         if coverage.second is not None:  # a second payer may cover what the first does not
-            return None, ()
+            return None, (), None
         if coverage.self_pay:
-            return (which, session, variant, *codes, *charges, *self.prices[index]), ()
+            return (which, session, variant, *codes, *charges, *self.prices[index]), (), None
         if coverage.superbill or coverage.pharmacy is not None or rules is None:
-            return None, ()
+            return None, (), None
         ids, counting = rules
         counted: tuple[Counted, ...] = ()
         if counting:
@@ -599,7 +601,7 @@ class _Plan:
             # rule's alone; past it (ended, used up, renewed or denied) it is not.
             found = coverage.authorizing(counting, on, age)
             if found is None:
-                return None, ()
+                return None, (), None
             counted = found
         price = self._session_price(index)
         stretch = coverage.stretch(on)
@@ -608,20 +610,18 @@ class _Plan:
             # fee schedule lacks leaves a covered rule's line not covered until it has one.
             key = (which, year.start, stretch, session, variant, age, *codes, *charges,
                    *ids, *price)  # fmt: skip
-            return key, counted
+            return key, counted, None
         # A session covered before: its cost share depends on the rule values in force (the
         # same throughout a stretch between change dates) and on what is left of the
-        # deductible and the maximum; a savings program keeps its own state. A line's cost
-        # share is at most its charge, so a maximum with more left than the visit's charges
-        # cannot cap any of its lines: how much more does not matter.
+        # deductible and the maximum; a savings program keeps its own state. The maximum
+        # caps a line only when the visit would add more than is left of it: how much more
+        # is left does not matter (Memo.get checks it).
         if coverage.program is not None:
-            return None, ()
+            return None, (), None
         ded_left, oop_left = remaining(coverage, on, year.accumulated)
-        if oop_left is not None and oop_left >= sum(charges):
-            oop_left = None
         key = (_memo.COVERED, which, year.start, stretch, session, variant, age,
-               *codes, *charges, *ids, *price, ded_left, oop_left)  # fmt: skip
-        return key, counted
+               *codes, *charges, *ids, *price, ded_left)  # fmt: skip
+        return key, counted, oop_left
 
     # ---- the estimate ------------------------------------------------------------------------
     def _coordination(self) -> tuple[Coordination, ...]:

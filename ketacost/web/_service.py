@@ -1041,12 +1041,14 @@ def explanations(estimate: Estimate, lang: Language) -> tuple[VisitExplanation, 
     """Each visit's lines in plain words (``ketacost._plain``), in the estimate's order.
 
     Lines alike in everything but their visit (a plan's repeated sessions) are explained
-    once: the words read no field of the visit.
+    once: the words read no field of the visit. Alike means the same objects (the engine's
+    visit memo repeats a visit's line values, not copies): keyed by identity, no value is
+    hashed, and lines equal but built apart are explained apart, in the same words.
     """
-    made: dict[tuple[object, ...], LineExplanation] = {}
+    made: dict[tuple[int, ...], LineExplanation] = {}
 
     def explain(line: EstimateLine) -> LineExplanation:
-        key = _NOT_PER_VISIT(line.__dict__)
+        key = tuple(map(id, _NOT_PER_VISIT(line.__dict__)))  # the estimate keeps them alive
         found = made.get(key)
         if found is None:
             found = made[key] = LineExplanation(
