@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
 from ._estimate import EstimateLine
@@ -253,7 +254,10 @@ _NOTICES = ("GY", "GA", "GZ")
 
 def _superbill(line: EstimateLine) -> bool:
     """Whether the patient paid the clinic and claims the line on a superbill."""
-    return any(_SUPERBILL.match(sentence) for sentence in line.explanation)
+    return any(
+        sentence.startswith("paid to the clinic ") and _SUPERBILL.match(sentence)
+        for sentence in line.explanation
+    )
 
 
 def cause(line: EstimateLine) -> Cause | None:
@@ -559,7 +563,12 @@ def details(line: EstimateLine) -> str:
     if line.reason is not None and not any(line.reason in s for s in line.explanation):
         parts.append(f"reason: {line.reason}")
     parts.extend(line.explanation)
-    return _dollars(_no_internal_references(" · ".join(parts)))
+    text = " · ".join(parts)
+    if "domain.md" in text:
+        return _dollars(_no_internal_references(text))
+    # No amount spans " · ", and either side of one reads as the start or end of a text:
+    # each part takes its "$" alone, and the parts of a plan's lines repeat (cached).
+    return " · ".join(map(_part_dollars, parts))
 
 
 #: A money amount of the engine's explanation: two decimals, maybe with thousands commas
@@ -572,12 +581,18 @@ _REFERENCE = re.compile(r"\s*\(domain\.md §[\d.]+\)|;?\s*domain\.md §[\d.]+")
 
 def _dollars(text: str) -> str:
     """Each money amount of ``text`` with "$": ``allowed $263.00``, ``-$5.00``."""
-    return _AMOUNT.sub(lambda m: f"{m[1]}${m[2]}.{m[3]}", text)
+    return _AMOUNT.sub(r"\1$\2.\3", text)  # "$" is plain text in a replacement
+
+
+@lru_cache(maxsize=4096)
+def _part_dollars(text: str) -> str:
+    """:func:`_dollars` of one part of a line's details, remembered (a few kilobytes)."""
+    return _dollars(text)
 
 
 def _no_internal_references(text: str) -> str:
     """``text`` without references to the project's notes, which patients cannot read."""
-    return _REFERENCE.sub("", text)
+    return _REFERENCE.sub("", text) if "domain.md" in text else text
 
 
 # -- how often a phase's sessions happen ----------------------------------------------------
