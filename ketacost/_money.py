@@ -16,6 +16,7 @@ The engine computes in integer cents (exact, and fast); ``Money`` is what crosse
 
 from __future__ import annotations
 
+import operator
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar, Final
@@ -166,12 +167,13 @@ class Money:
 
     __slots__ = ("_cents", "_text")
     _cents: int
-    _text: str  # str(self), made on first use (instances are shared, so once per amount)
+    _text: str  # str(self), made with the instance (shared ones: once per amount)
     _interned: ClassVar[_Interned]
 
     def __init__(self, amount: Decimal | int | str | Money = 0) -> None:
         cents = amount._cents if isinstance(amount, Money) else _cents_from(amount)
         object.__setattr__(self, "_cents", cents)
+        object.__setattr__(self, "_text", _plain_text(cents))
 
     @classmethod
     def from_cents(cls, cents: int) -> Money:
@@ -273,14 +275,7 @@ class Money:
 
     # -- text ------------------------------------------------------------------------
     def __str__(self) -> str:
-        try:
-            return self._text
-        except AttributeError:
-            sign = "-" if self._cents < 0 else ""
-            whole, cents = divmod(abs(self._cents), 100)
-            text = f"{sign}{whole}.{cents:02d}"
-            object.__setattr__(self, "_text", text)
-            return text
+        return self._text
 
     def __repr__(self) -> str:
         return f"Money('{self}')"
@@ -300,8 +295,9 @@ class Money:
     ) -> core_schema.CoreSchema:
         return core_schema.no_info_plain_validator_function(
             _validate_money,
+            # its text, read without a Python call: a line has a dozen amounts
             serialization=core_schema.plain_serializer_function_ser_schema(
-                str, when_used="json-unless-none"
+                _TEXT, when_used="json-unless-none"
             ),
         )
 
@@ -329,6 +325,7 @@ class _Interned(dict[int, Money]):
             raise TypeError(f"cents must be an int (got {type(cents).__name__})")
         money = Money.__new__(Money)
         object.__setattr__(money, "_cents", cents)
+        object.__setattr__(money, "_text", _plain_text(cents))
         if len(self) >= 200_000:
             self.clear()
         self[cents] = money
@@ -336,6 +333,16 @@ class _Interned(dict[int, Money]):
 
 
 Money._interned = _Interned()
+
+#: A Money's JSON text (``str``), read by the serializer.
+_TEXT = operator.attrgetter("_text")
+
+
+def _plain_text(cents: int) -> str:
+    """``"-1234.50"``: the amount of ``cents`` with two places, no separators."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}{whole}.{part:02d}"
 
 
 def _validate_money(value: Any) -> Money:
