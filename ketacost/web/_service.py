@@ -1041,22 +1041,28 @@ def explanations(estimate: Estimate, lang: Language) -> tuple[VisitExplanation, 
     """Each visit's lines in plain words (``ketacost._plain``), in the estimate's order.
 
     Lines alike in everything but their visit (a plan's repeated sessions) are explained
-    once: the words read no field of the visit. Alike means the same objects (the engine's
-    visit memo repeats a visit's line values, not copies): keyed by identity, no value is
-    hashed, and lines equal but built apart are explained apart, in the same words.
+    once: the words read no field of the visit. Found first by the identity of their values
+    (the engine's visit memo repeats a visit's values, not copies: nothing is hashed), then
+    by the values themselves (lines equal but built apart).
     """
-    made: dict[tuple[int, ...], LineExplanation] = {}
+    by_identity: dict[tuple[int, ...], LineExplanation] = {}
+    made: dict[tuple[object, ...], LineExplanation] = {}
 
     def explain(line: EstimateLine) -> LineExplanation:
-        key = tuple(map(id, _NOT_PER_VISIT(line.__dict__)))  # the estimate keeps them alive
-        found = made.get(key)
+        values = _NOT_PER_VISIT(line.__dict__)
+        key = tuple(map(id, values))  # the estimate keeps the values alive
+        found = by_identity.get(key)
+        if found is not None:
+            return found
+        found = made.get(values)
         if found is None:
-            found = made[key] = LineExplanation(
+            found = made[values] = LineExplanation(
                 what=_plain.describe(line, lang),
                 why=_plain.why(line, lang),
                 details=_plain.details(line),
                 not_covered=_plain.not_covered_reason(line, lang),
             )
+        by_identity[key] = found
         return found
 
     return tuple(
