@@ -586,7 +586,7 @@ def _dollars(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _part_dollars(text: str) -> str:
-    """:func:`_dollars` of one part of a line's details, remembered (a few kilobytes)."""
+    """:func:`_dollars` of one part of a line's details, remembered (about a megabyte at most)."""
     return _dollars(text)
 
 

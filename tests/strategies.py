@@ -1277,15 +1277,21 @@ _APPROVAL_SESSIONS = ("esketamine-56", "esketamine-84", "iv-infusion") * 3
 
 @st.composite
 def approval_cases(draw: st.DrawFn) -> Case:
-    """A request where approvals decide: a bundled payer whose rules need prior authorization,
-    a patient who meets their other criteria, approved, often with approvals held (from
+    """A request where approvals decide: a bundled payer whose rules need prior authorization
+    (one time in three a payer whose two rules of one group bill together:
+    :func:`split_group_payers`), a patient who meets their other criteria, approved, often with approvals held (from
     dates, with ends and visit and unit counts that run out within a plan), sometimes an
     authorization start or a renewal outcome, often the deductible met or nearly (so that
     visits repeat); one to three phases of the example clinic's sessions, mostly those the
     rules cover, 1 to 14 sessions each."""
-    library = bundled_payers()
+    library: Mapping[str, Payer] = bundled_payers()
+    programs: Mapping[str, SavingsProgram] = bundled_payers().programs
     clinic = example_clinic()
-    payer = library[draw(_pick(*_APPROVAL_PAYERS))]
+    if _chance(draw, 3):
+        payer = draw(split_group_payers())
+        library, programs = {payer.id: payer}, {}
+    else:
+        payer = library[draw(_pick(*_APPROVAL_PAYERS))]
     phases = [
         {
             "session": draw(_pick(*_APPROVAL_SESSIONS, *sorted(clinic.sessions))),
@@ -1300,7 +1306,11 @@ def approval_cases(draw: st.DrawFn) -> Case:
         "network": "in",
         "prior_authorization": "approved",
     }
-    if draw(_BOOL):
+    if payer.id == "split-group-plan" and draw(_BOOL):
+        # group approvals with neither an end nor a count: each rule's own count applies
+        held = {"group": "grp", "approved_from": plan["start"]}
+        coverage["authorizations"] = [held] * draw(_ints(1, 2))
+    elif draw(_BOOL):
         coverage["authorizations"] = draw(held_authorizations(payer, plan["start"]))
     if _chance(draw, 3):
         coverage["authorization_start"] = plan["start"] + timedelta(days=draw(_ints(-30, 60)))
@@ -1314,7 +1324,51 @@ def approval_cases(draw: st.DrawFn) -> Case:
     data = {"coverage": coverage, "clinic": clinic, "plan": plan, "issued": ISSUED}
     data["patient"] = patient
     request = request_from_data(data, payers=library)
-    return Case(payers=library, data=data, request=request, programs=library.programs)
+    return Case(payers=library, data=data, request=request, programs=programs)
+
+
+@st.composite
+def split_group_payers(draw: st.DrawFn) -> Payer:
+    """The example clinic's IV infusion codes under two rules of one authorization group, each
+    with its own visit count (sometimes days, a renewal): a visit's two lines count against
+    the same approvals, which a held group approval without an end or a count gives each
+    rule with that rule's own count."""
+    rules = []
+    for code in draw(st.permutations(["96365", "J3490"])):
+        conditions: dict[str, Any] = {
+            "prior_authorization": True,
+            "authorization_group": "grp",
+            "authorization_visits": draw(_ints(1, 8)),
+        }
+        if draw(_BOOL):
+            conditions["authorization_days"] = draw(_ints(7, 60))
+        if draw(_BOOL):
+            conditions["renewal_days"] = [draw(_ints(7, 60))]
+        rules.append({"codes": [code], "status": "covered", "category": "visit",
+                      "conditions": conditions})  # fmt: skip
+    cost_sharing = {
+        "copay": draw(_pick("0.00", "25.00")),
+        "coinsurance": draw(_pick("0", "0.2")),
+        "deductible_applies": True,
+    }
+    network = {
+        "deductible": {"individual": draw(_pick("0.00", "500.00")), "family_type": "embedded"},
+        "out_of_pocket_max": (
+            {"individual": "1500.00", "family_type": "embedded"} if draw(_BOOL) else None
+        ),
+        "allowed": {"basis": "fee_schedule", "rates": {"96365": "400.00", "J3490": "20.00"}},
+        "cost_sharing": {"visit": cost_sharing},
+    }
+    return payer_from_data(
+        {
+            "id": "split-group-plan",
+            "name": "A plan with one approval group over two rules",
+            "kind": "commercial",
+            "metadata": _METADATA,
+            "networks": {"in": network},
+            "coverage": rules,
+        }
+    )
 
 
 @st.composite

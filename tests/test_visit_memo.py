@@ -118,3 +118,99 @@ def test_a_fee_schedule_that_starts_pricing_a_code_mid_plan_covers_it_from_its_d
     lines = [visit.lines[0] for visit in est.visits]
     assert [ln.covered for ln in lines] == [False] * 4 + [True] * 6
     assert [str(ln.patient) for ln in lines] == ["300.00"] * 4 + ["20.00"] * 6
+
+
+def test_two_rules_of_one_approval_group_count_a_repeated_visit_as_deciding_would() -> None:
+    # Two codes billed together, each under its own rule of authorization group "grp": up to
+    # 6 visits under 90000's rule, 3 under 90001's. The patient holds two group approvals
+    # with neither an end nor a visit count, so each takes its rule's visit count (approval
+    # keys ("grp", 1) and ("grp", 2) are shared by the two rules). Deciding a visit counts
+    # 90000 first: against the first approval with room for a visit; 90001 then finds its
+    # date already counted there and is within it too. So visits 1-6 count against the
+    # first approval, 7-12 against the second, and 13-14 find both used up: not covered,
+    # the patient pays the charges ($100 + $50 = $150 a visit, $300 in all).
+    # A repeated visit must count the same. A first version of the memo's check (never
+    # released) did not see that 90000 had counted the date, put 90001 on the second
+    # approval from visit 4, and left visits 10-12 not covered ($750 instead of $300).
+    cost_sharing = {"visit": {"copay": "0", "coinsurance": "0", "deductible_applies": False}}
+    rules = [
+        covered("90000", category="visit", prior_authorization=True,
+                authorization_visits=6, authorization_group="grp"),
+        covered("90001", category="visit", prior_authorization=True,
+                authorization_visits=3, authorization_group="grp"),
+    ]  # fmt: skip
+    data = payer(
+        networks={"in": network(rates={"90000": "100.00", "90001": "50.00"},
+                                cost_sharing=cost_sharing)},
+        coverage=rules,
+    )  # fmt: skip
+    library = ketacost.PayerLibrary(payers(data))
+    two_lines = {"visit": session(line("90000"), line("90001"))}
+    weekly = [{"name": "weekly", "session": "visit", "sessions": 14, "every_weeks": 1}]
+    req_data = request(
+        clinic({"90000": "100.00", "90001": "50.00"}, two_lines),
+        weekly,
+        start="2026-01-05",
+        prior_authorization="approved",
+    )
+    held = {"group": "grp", "approved_from": "2026-01-05"}
+    req_data["coverage"]["authorizations"] = [held, dict(held)]
+    req = ketacost.request_from_data(req_data, payers=library)
+    found = ketacost.adjudicate(req, library)
+    _memo.ENABLED = False
+    try:
+        fresh = ketacost.adjudicate(req, library)
+    finally:
+        _memo.ENABLED = True
+    assert found.model_dump_json() == fresh.model_dump_json()
+    covered_visits = [all(ln.covered for ln in visit.lines) for visit in found.visits]
+    assert covered_visits == [True] * 12 + [False] * 2
+    assert not any(ln.covered for visit in found.visits[12:] for ln in visit.lines)
+    assert str(found.totals.patient) == "300.00"
+
+
+def test_an_approval_held_for_a_group_is_one_approval_for_every_rule_of_it() -> None:
+    # Two codes billed together under two rules of group "grp". The patient holds, in this
+    # order, an approval for code 90001 alone (2 visits) and one for the group (4 visits).
+    # 90000's rule sees only the group approval; 90001's sees both, the codes one first.
+    # Visits 1-2: 90000 on the group approval, 90001 on its codes approval. Visits 3-4:
+    # 90001's codes approval is used up; it finds the date already counted on the group
+    # approval, so both are covered. Visit 5: the group approval has its 4 visits: neither
+    # line is covered; nor at visit 6. The patient pays the charges of visits 5 and 6:
+    # 2 × ($100 + $50) = $300.
+    # Until 2026-11-30 an approval was numbered by its place among those each rule sees, so
+    # 90000's group approval shared a number with 90001's codes approval: the group approval
+    # was counted apart for each rule and 90001 stayed covered through visit 6 ($200 less).
+    cost_sharing = {"visit": {"copay": "0", "coinsurance": "0", "deductible_applies": False}}
+    rules = [
+        covered("90000", category="visit", prior_authorization=True, authorization_group="grp"),
+        covered("90001", category="visit", prior_authorization=True, authorization_group="grp"),
+    ]
+    data = payer(
+        networks={"in": network(rates={"90000": "100.00", "90001": "50.00"},
+                                cost_sharing=cost_sharing)},
+        coverage=rules,
+    )  # fmt: skip
+    library = ketacost.PayerLibrary(payers(data))
+    two_lines = {"visit": session(line("90000"), line("90001"))}
+    weekly = [{"name": "weekly", "session": "visit", "sessions": 6, "every_weeks": 1}]
+    req_data = request(
+        clinic({"90000": "100.00", "90001": "50.00"}, two_lines),
+        weekly,
+        start="2026-01-05",
+        prior_authorization="approved",
+    )
+    req_data["coverage"]["authorizations"] = [
+        {"codes": ["90001"], "approved_from": "2026-01-05", "visits": 2},
+        {"group": "grp", "approved_from": "2026-01-05", "visits": 4},
+    ]
+    req = ketacost.request_from_data(req_data, payers=library)
+    found = ketacost.adjudicate(req, library)
+    _memo.ENABLED = False
+    try:
+        assert ketacost.adjudicate(req, library).model_dump_json() == found.model_dump_json()
+    finally:
+        _memo.ENABLED = True
+    by_visit = [[ln.covered for ln in visit.lines] for visit in found.visits]
+    assert by_visit == [[True, True]] * 4 + [[False, False]] * 2
+    assert str(found.totals.patient) == "300.00"

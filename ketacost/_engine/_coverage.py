@@ -207,7 +207,7 @@ class CoverageInForce:
         self.rule_index = payer.rule_index()  # read once: a model's private attribute is slow
         # Per rule (by identity): the approvals held, the approvals once their start is known,
         # and (per age) why the patient does not meet its other conditions.
-        self.held: dict[int, list[HeldAuthorization]] = {}
+        self.held: dict[int, list[tuple[int, HeldAuthorization]]] = {}
         self.approval_lists: dict[int, list[_Approval]] = {}
         self.patient_problems: dict[tuple[int, int], str | None] = {}
         self.decisions: dict[tuple[int, int], Decision] = {}
@@ -407,14 +407,18 @@ class CoverageInForce:
             or bool(self._held(rule))
         )
 
-    def _held(self, rule: CoveredRule) -> list[HeldAuthorization]:
-        """The authorizations the request says the patient holds for ``rule``, in order."""
+    def _held(self, rule: CoveredRule) -> list[tuple[int, HeldAuthorization]]:
+        """The authorizations the request says the patient holds for ``rule``, in order.
+
+        Each with its place in the request's list (from 1): one approval for every rule of
+        its group or codes, whichever rules see it.
+        """
         found = self.held.get(id(rule))
         if found is None:
             group = rule.conditions.authorization_group
             found = self.held[id(rule)] = [
-                held
-                for held in self.cov.authorizations
+                (n, held)
+                for n, held in enumerate(self.cov.authorizations, start=1)
                 if (held.group is not None and held.group == group)
                 or not set(held.codes).isdisjoint(rule.codes)
             ]
@@ -480,14 +484,14 @@ class CoverageInForce:
                 self.approval_lists[id(rule)] = initial
             return initial
         out = []
-        for i, h in enumerate(held, start=1):
+        for n, h in held:
             end, days = h.approved_to, None
             if end is None and h.visits is None and c.authorization_days is not None:
                 end, days = _last_day(h.approved_from, c.authorization_days), c.authorization_days
             visits = h.visits if (h.visits is not None or h.approved_to is not None) else (
                 c.authorization_visits
             )  # fmt: skip
-            out.append(_Approval((window, i), h.approved_from, end, visits, days, h.units))
+            out.append(_Approval((window, n), h.approved_from, end, visits, days, h.units))
         found = self.approval_lists[id(rule)] = sorted(out, key=lambda a: a.start)
         return found
 
@@ -545,7 +549,8 @@ class CoverageInForce:
 
         The first is the approval in force on ``on`` with room for the visit and ``units``
         (or None); the second the last approval begun by ``on`` before it that has none.
-        ``pending``: units a visit's earlier lines would count, not yet counted.
+        ``pending``: what a visit's earlier lines would count, not yet counted (units per
+        approval; each of those approvals would also have counted this visit's date).
         """
         last: _Approval | None = None
         for approval in approvals:
@@ -553,7 +558,10 @@ class CoverageInForce:
                 break
             counted = self.auth_visits.get(approval.key, ())
             within_visits = (
-                approval.visits is None or on in counted or len(counted) < approval.visits
+                approval.visits is None
+                or on in counted
+                or len(counted) < approval.visits
+                or (pending is not None and approval.key in pending)
             )
             used_units = self.auth_units.get(approval.key, 0)
             if pending:
