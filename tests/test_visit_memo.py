@@ -132,37 +132,11 @@ def test_two_rules_of_one_approval_group_count_a_repeated_visit_as_deciding_woul
     # A repeated visit must count the same. A first version of the memo's check (never
     # released) did not see that 90000 had counted the date, put 90001 on the second
     # approval from visit 4, and left visits 10-12 not covered ($750 instead of $300).
-    cost_sharing = {"visit": {"copay": "0", "coinsurance": "0", "deductible_applies": False}}
-    rules = [
-        covered("90000", category="visit", prior_authorization=True,
-                authorization_visits=6, authorization_group="grp"),
-        covered("90001", category="visit", prior_authorization=True,
-                authorization_visits=3, authorization_group="grp"),
-    ]  # fmt: skip
-    data = payer(
-        networks={"in": network(rates={"90000": "100.00", "90001": "50.00"},
-                                cost_sharing=cost_sharing)},
-        coverage=rules,
-    )  # fmt: skip
-    library = ketacost.PayerLibrary(payers(data))
-    two_lines = {"visit": session(line("90000"), line("90001"))}
-    weekly = [{"name": "weekly", "session": "visit", "sessions": 14, "every_weeks": 1}]
-    req_data = request(
-        clinic({"90000": "100.00", "90001": "50.00"}, two_lines),
-        weekly,
-        start="2026-01-05",
-        prior_authorization="approved",
+    found = _group_estimate(
+        [{"authorization_visits": 6}, {"authorization_visits": 3}],
+        [{"group": "grp", "approved_from": "2026-01-05"}] * 2,
+        visits=14,
     )
-    held = {"group": "grp", "approved_from": "2026-01-05"}
-    req_data["coverage"]["authorizations"] = [held, dict(held)]
-    req = ketacost.request_from_data(req_data, payers=library)
-    found = ketacost.adjudicate(req, library)
-    _memo.ENABLED = False
-    try:
-        fresh = ketacost.adjudicate(req, library)
-    finally:
-        _memo.ENABLED = True
-    assert found.model_dump_json() == fresh.model_dump_json()
     covered_visits = [all(ln.covered for ln in visit.lines) for visit in found.visits]
     assert covered_visits == [True] * 12 + [False] * 2
     assert not any(ln.covered for visit in found.visits[12:] for ln in visit.lines)
@@ -181,29 +155,41 @@ def test_an_approval_held_for_a_group_is_one_approval_for_every_rule_of_it() -> 
     # Until 2026-11-30 an approval was numbered by its place among those each rule sees, so
     # 90000's group approval shared a number with 90001's codes approval: the group approval
     # was counted apart for each rule and 90001 stayed covered through visit 6 ($200 less).
+    found = _group_estimate(
+        [{}, {}],
+        [
+            {"codes": ["90001"], "approved_from": "2026-01-05", "visits": 2},
+            {"group": "grp", "approved_from": "2026-01-05", "visits": 4},
+        ],
+        visits=6,
+    )
+    by_visit = [[ln.covered for ln in visit.lines] for visit in found.visits]
+    assert by_visit == [[True, True]] * 4 + [[False, False]] * 2
+    assert str(found.totals.patient) == "300.00"
+
+
+def _group_estimate(
+    conditions: list[dict[str, Any]], held: list[dict[str, Any]], *, visits: int
+) -> ketacost.Estimate:
+    """Weekly visits billing 90000 ($100) and 90001 ($50), each under its own rule of
+    authorization group "grp" (with ``conditions``), approved, the approvals ``held``; no
+    cost sharing. Checked against the memo off."""
     cost_sharing = {"visit": {"copay": "0", "coinsurance": "0", "deductible_applies": False}}
     rules = [
-        covered("90000", category="visit", prior_authorization=True, authorization_group="grp"),
-        covered("90001", category="visit", prior_authorization=True, authorization_group="grp"),
-    ]
-    data = payer(
-        networks={"in": network(rates={"90000": "100.00", "90001": "50.00"},
-                                cost_sharing=cost_sharing)},
-        coverage=rules,
-    )  # fmt: skip
+        covered(code, category="visit", prior_authorization=True, authorization_group="grp",
+                **extra)
+        for code, extra in zip(("90000", "90001"), conditions, strict=True)
+    ]  # fmt: skip
+    rates = {"90000": "100.00", "90001": "50.00"}
+    data = payer(networks={"in": network(rates=rates, cost_sharing=cost_sharing)}, coverage=rules)
     library = ketacost.PayerLibrary(payers(data))
-    two_lines = {"visit": session(line("90000"), line("90001"))}
-    weekly = [{"name": "weekly", "session": "visit", "sessions": 6, "every_weeks": 1}]
     req_data = request(
-        clinic({"90000": "100.00", "90001": "50.00"}, two_lines),
-        weekly,
+        clinic(rates, {"visit": session(line("90000"), line("90001"))}),
+        [{"name": "weekly", "session": "visit", "sessions": visits, "every_weeks": 1}],
         start="2026-01-05",
         prior_authorization="approved",
     )
-    req_data["coverage"]["authorizations"] = [
-        {"codes": ["90001"], "approved_from": "2026-01-05", "visits": 2},
-        {"group": "grp", "approved_from": "2026-01-05", "visits": 4},
-    ]
+    req_data["coverage"]["authorizations"] = [dict(h) for h in held]
     req = ketacost.request_from_data(req_data, payers=library)
     found = ketacost.adjudicate(req, library)
     _memo.ENABLED = False
@@ -211,6 +197,4 @@ def test_an_approval_held_for_a_group_is_one_approval_for_every_rule_of_it() -> 
         assert ketacost.adjudicate(req, library).model_dump_json() == found.model_dump_json()
     finally:
         _memo.ENABLED = True
-    by_visit = [[ln.covered for ln in visit.lines] for visit in found.visits]
-    assert by_visit == [[True, True]] * 4 + [[False, False]] * 2
-    assert str(found.totals.patient) == "300.00"
+    return found
