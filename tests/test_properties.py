@@ -13,6 +13,7 @@ the test when fewer examples than its share did, and the session ends with the t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections import defaultdict
@@ -475,11 +476,19 @@ def test_estimates_survive_json_round_trips_and_repeat_byte_for_byte(case: Case)
     # optimisation only: visits repeated from an earlier identical one equal fresh ones).
     assert _estimate(case).model_dump_json() == text
     assert adjudicate(request_again, library_again, programs_again).model_dump_json() == text
+
+    with _memo_off():
+        assert _estimate(case).model_dump_json() == text
+
+
+@contextlib.contextmanager
+def _memo_off() -> Iterator[None]:
+    """The engine without its visit memo (an optimisation only: no byte may change)."""
     from ketacost._engine import _memo
 
     _memo.ENABLED = False
     try:
-        assert _estimate(case).model_dump_json() == text
+        yield
     finally:
         _memo.ENABLED = True
 
@@ -537,12 +546,9 @@ def test_the_visit_memo_changes_no_byte(case: Case) -> None:
         "a rule or price changes during the plan",
         bool(days) and any(days[0] < d <= days[-1] for d in changes),
     )
-    _memo.ENABLED = False
-    try:
+    with _memo_off():
         assert _estimate(case).model_dump_json() == text
         assert adjudicate_totals(case.request, case.payers, case.programs) == totals
-    finally:
-        _memo.ENABLED = True
 
 
 @exercises(
@@ -556,7 +562,6 @@ def test_the_visit_memo_counts_what_deciding_would(case: Case) -> None:
     # Under an approval in force a visit repeats an earlier one's lines and counts itself
     # (and its units) against the approval (CoverageInForce.authorizing, .count): the visit
     # at which the approval ends, is used up or renews must be the same as without the memo.
-    from ketacost._engine import _memo
     from ketacost._engine._coverage import Counted, CoverageInForce
 
     count = CoverageInForce.count
@@ -585,11 +590,8 @@ def test_the_visit_memo_counts_what_deciding_would(case: Case) -> None:
         or any("renewal" in w for w in est.warnings),
     )
     note("a renewal", any("renewals on documented response" in w for w in est.warnings))
-    _memo.ENABLED = False
-    try:
+    with _memo_off():
         assert _estimate(case).model_dump_json() == text
-    finally:
-        _memo.ENABLED = True
 
 
 # -- 8. totals are sums ---------------------------------------------------------------------------
