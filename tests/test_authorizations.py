@@ -259,3 +259,41 @@ def test_a_held_authorization_for_units_covers_until_they_are_used() -> None:
     assert drugs[2].reason == (
         "prior authorization for 112 units from 2026-03-02 is used up (112 used, 56 more billed)"
     )
+
+
+def test_an_approval_held_for_s0013_and_j0013_counts_its_visits_once_across_the_code_change() -> (
+    None
+):
+    # The commercial PPO covers esketamine under S0013 until 2025-12-31 and J0013 from
+    # 2026-01-01 (UnitedHealthcare 2026D0069P), two rules with no authorization group. The
+    # patient holds one approval for 8 visits listing both codes, from 2025-12-01; the plan
+    # has 16 esketamine sessions every 3 days (S0013 through 2025-12-31, J0013 from the
+    # visit of 2026-01-03). One approval, one count: visits 1-8 are covered, 9-16 not
+    # ("used up"), whichever code a visit bills. Until 2026-11-30 each rule counted the
+    # approval apart, so the J0013 visits 12-16 were covered again: 13 visits on an
+    # approval for 8.
+    data = {
+        "issued": "2025-11-21",
+        "patient": {"age": 46, "diagnoses": ["F33.2"], "failed_trials": 2},
+        "coverage": {
+            "payer": "commercial-ppo",
+            "network": "in",
+            "prior_authorization": "approved",
+            "authorizations": [
+                {"codes": ["S0013", "J0013"], "approved_from": "2025-12-01", "visits": 8}
+            ],
+        },
+        "clinic": str(ROOT / "examples" / "clinics" / "example-clinic.yaml"),
+        "plan": {
+            "start": "2025-12-01",
+            "phases": [{"session": "esketamine-56", "sessions": 16, "every_days": 3}],
+        },
+    }
+    est = ketacost.estimate(ketacost.request_from_data(data, payers=PAYERS), payers=PAYERS)
+    drug = [ln for visit in est.visits for ln in visit.lines if ln.code in ("S0013", "J0013")]
+    assert [ln.code for ln in drug] == ["S0013"] * 11 + ["J0013"] * 5
+    assert [ln.covered for ln in drug] == [True] * 8 + [False] * 8
+    assert all(
+        ln.reason == "prior authorization for 8 visits from 2025-12-01 is used up"
+        for ln in drug[8:]
+    )

@@ -131,7 +131,7 @@ def test_two_rules_of_one_approval_group_count_a_repeated_visit_as_deciding_woul
     # the patient pays the charges ($100 + $50 = $150 a visit, $300 in all).
     # A repeated visit must count the same. A first version of the memo's check (never
     # released) did not see that 90000 had counted the date, put 90001 on the second
-    # approval from visit 4, and left visits 10-12 not covered ($750 instead of $300).
+    # approval from visit 4, and left visits 10-14 not covered ($750 instead of $300).
     found = _group_estimate(
         [{"authorization_visits": 6}, {"authorization_visits": 3}],
         [{"group": "grp", "approved_from": "2026-01-05"}] * 2,
@@ -154,7 +154,8 @@ def test_an_approval_held_for_a_group_is_one_approval_for_every_rule_of_it() -> 
     # 2 × ($100 + $50) = $300.
     # Until 2026-11-30 an approval was numbered by its place among those each rule sees, so
     # 90000's group approval shared a number with 90001's codes approval: the group approval
-    # was counted apart for each rule and 90001 stayed covered through visit 6 ($200 less).
+    # was counted apart for each rule and 90001 stayed covered at visits 5 and 6 (the
+    # patient paid $200, not $300).
     found = _group_estimate(
         [{}, {}],
         [

@@ -358,8 +358,7 @@ class CoverageInForce:
             if approval is None:
                 return None
             pending[approval.key] = pending.get(approval.key, 0) + n
-            window = None if held else approval.key[0]
-            out.append(Counted(window, approval.key, n))
+            out.append(Counted(None if held else approval.window, approval.key, n))
         return tuple(out)
 
     def count(self, counted: tuple[Counted, ...], on: date) -> None:
@@ -477,7 +476,13 @@ class CoverageInForce:
             end = None if c.authorization_days is None else _last_day(start, c.authorization_days)
             initial = [
                 _Approval(
-                    (window, 0), start, end, c.authorization_visits, c.authorization_days, None
+                    (window, 0),
+                    start,
+                    end,
+                    c.authorization_visits,
+                    c.authorization_days,
+                    None,
+                    window,
                 )
             ]
             if window in self.auth_start or self.cov.authorization_start is not None:
@@ -491,7 +496,9 @@ class CoverageInForce:
             visits = h.visits if (h.visits is not None or h.approved_to is not None) else (
                 c.authorization_visits
             )  # fmt: skip
-            out.append(_Approval((window, n), h.approved_from, end, visits, days, h.units))
+            # one approval, one count, whichever rules (and windows) see it
+            key = (_HELD, n)
+            out.append(_Approval(key, h.approved_from, end, visits, days, h.units, window))
         found = self.approval_lists[id(rule)] = sorted(out, key=lambda a: a.start)
         return found
 
@@ -576,7 +583,7 @@ class CoverageInForce:
         self, last: _Approval, lengths: tuple[int, ...], on: date, ended: str, used_up: bool
     ) -> None:
         """Remember the renewal period that covers ``on`` (for the estimate's warning)."""
-        window = last.key[0]
+        window = last.window
         first = on if used_up or last.end is None else last.end + timedelta(days=1)
         _, begin, periods = self.renewals.setdefault(window, (ended, first, {}))
         k = 0
@@ -638,8 +645,19 @@ class Counted(NamedTuple):
     units: int
 
 
+#: The first item of the key of an approval the request says is held (a group is a slug:
+#: never this).
+_HELD = "held approval"
+
+
 class _Approval(NamedTuple):
-    """One approval: its key for counting visits, first and last day, visits, and length."""
+    """One approval for a rule, and the rule's window (its group, else the rule).
+
+    Its key for counting visits, first and last day, visits, length and units. The payer's
+    first approval is keyed ``(window, 0)``; the approvals the request says are
+    held, ``(_HELD, n)`` by their place in the request: one count for every rule that sees
+    one, whatever its window. Renewals are kept per window.
+    """
 
     key: tuple[str | int, int]
     start: date
@@ -647,6 +665,7 @@ class _Approval(NamedTuple):
     visits: int | None
     days: int | None
     units: int | None
+    window: str | int
 
 
 def _last_day(start: date, days: int) -> date:
