@@ -496,7 +496,7 @@ def _memo_off() -> Iterator[None]:
 @exercises(
     a_covered_visit_repeated=0.05,
     a_repeat_that_moved_the_accumulators=0.03,
-    a_repeat_with_the_maximum_near=0.005,
+    a_repeat_with_the_maximum_near=0.002,
     a_rule_or_price_changes_during_the_plan=0.02,
 )
 @given(rich_cases())
