@@ -562,7 +562,8 @@ def test_the_visit_memo_counts_what_deciding_would(case: Case) -> None:
     # Under an approval in force a visit repeats an earlier one's lines and counts itself
     # (and its units) against the approval (CoverageInForce.authorizing, .count): the visit
     # at which the approval ends, is used up or renews must be the same as without the memo.
-    from ketacost._engine._coverage import Counted, CoverageInForce
+    from ketacost._engine._approvals import Counted
+    from ketacost._engine._coverage import CoverageInForce
 
     count = CoverageInForce.count
     counted: list[tuple[Counted, ...]] = []

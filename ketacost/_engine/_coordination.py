@@ -176,7 +176,10 @@ def _as_primary(
     every = _every_line(second)
     picked = [i for i, line in enumerate(lines) if every or not line.covered]
     coverage = second.coverage
-    state, saved = coverage.checkpoint(), replace(accumulated, sessions=dict(accumulated.sessions))
+    state, saved = (
+        coverage.approvals.checkpoint(),
+        replace(accumulated, sessions=dict(accumulated.sessions)),
+    )
     while picked:
         shadows = {i: BillLine(lines[i].template, lines[i].code, lines[i].charge) for i in picked}
         bill_visit(coverage, list(shadows.values()), on, age, accumulated)
@@ -192,9 +195,12 @@ def _as_primary(
         for i in dearer:
             lines[i].note(explain.kept_self_pay_note, second.payer.name)
         picked = [i for i in picked if i not in dearer]
-        coverage.restore(state)
+        coverage.approvals.restore(state)
         _reset(accumulated, saved)
-        state, saved = coverage.checkpoint(), replace(saved, sessions=dict(saved.sessions))
+        state, saved = (
+            coverage.approvals.checkpoint(),
+            replace(saved, sessions=dict(saved.sessions)),
+        )
     return {}
 
 

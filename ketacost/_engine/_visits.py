@@ -125,7 +125,9 @@ def adjudicate_with_facts(
 ) -> tuple[Estimate, PlanFacts]:
     """:func:`adjudicate_plan`, and the facts of the run (:class:`PlanFacts`)."""
     plan, found = _run(request, payers, programs, lines=True)
-    assumed = any(c.cov.authorization_renewal == "expected" and c.renewals for c in plan.coverages)
+    assumed = any(
+        c.cov.authorization_renewal == "expected" and c.approvals.renewals for c in plan.coverages
+    )
     return found, PlanFacts(assumed, cash_total(request.clinic, plan.visits))
 
 
@@ -674,7 +676,7 @@ class _Plan:
                 "range": None,
                 "warnings": tuple(
                     self.warnings
-                    + [w for c in self.coverages for w in c.renewal_warnings()]
+                    + [w for c in self.coverages for w in c.approvals.renewal_warnings()]
                     + [
                         _QMB.format(c.second.payer.name)
                         for c in self.coverages
