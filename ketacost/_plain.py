@@ -194,7 +194,7 @@ _RENEWAL = "; its renewal is denied"
 _ENGINE_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), kind)
     for pattern, kind in (
-        # ketacost/_engine/_coverage.py: CoverageInForce._authorization_problem, _ended
+        # ketacost/_engine/_approvals.py: Approvals.problem, _ended
         (r"^prior authorization not requested \(required\)$", "authorization-not-requested"),
         (r"^prior authorization pending \(required\)$", "authorization-pending"),
         (r"^prior authorization denied \(required\)$", "authorization-denied"),

@@ -297,3 +297,37 @@ def test_an_approval_held_for_s0013_and_j0013_counts_its_visits_once_across_the_
         ln.reason == "prior authorization for 8 visits from 2025-12-01 is used up"
         for ln in drug[8:]
     )
+
+
+def test_an_approval_held_for_codes_of_two_rules_renews_once() -> None:
+    # Two rules without a group, each renewing for 90 days: 90000 until 2026-02-01, 90001
+    # from 2026-02-02 (a code change). The patient holds one approval for 2 visits listing
+    # both codes, from 2026-01-05; 8 weekly visits. Visits 1-2 (01-05, 01-12) use it up;
+    # from 01-19 the visits are covered under a renewal on documented response, one chain
+    # from 01-19 to 04-18 for the one approval. (Before 2026-11-30 renewals were kept per
+    # rule: two warnings, one starting 01-19 and one 02-02, for one approval.)
+    cost_sharing = {"visit": {"copay": "0", "coinsurance": "0", "deductible_applies": False}}
+    terms = {"prior_authorization": True, "renewal_days": [90], "authorization_visits": 2}
+    rules = [
+        {**b.covered("90000", category="visit", **terms), "effective_until": "2026-02-01"},
+        {**b.covered("90001", category="visit", **terms), "effective_from": "2026-02-02"},
+    ]
+    rates = {"90000": "100.00", "90001": "50.00"}
+    data = b.payer(
+        networks={"in": b.network(rates=rates, cost_sharing=cost_sharing)}, coverage=rules
+    )
+    library = ketacost.PayerLibrary(b.payers(data))
+    req_data = b.request(
+        b.clinic(rates, {"visit": b.session(b.line("90000"), b.line("90001"))}),
+        [{"name": "weekly", "session": "visit", "sessions": 8, "every_weeks": 1}],
+        start="2026-01-05",
+        prior_authorization="approved",
+    )
+    req_data["coverage"]["authorizations"] = [
+        {"codes": ["90000", "90001"], "approved_from": "2026-01-05", "visits": 2}
+    ]
+    est = ketacost.adjudicate(ketacost.request_from_data(req_data, payers=library), library)
+    renewals = [w for w in est.warnings if "renewals on documented response" in w]
+    assert len(renewals) == 1
+    assert "prior authorization for 2 visits from 2026-01-05 is used up" in renewals[0]
+    assert "(2026-01-19 to 2026-04-18)" in renewals[0]

@@ -123,8 +123,8 @@ def test_a_fee_schedule_that_starts_pricing_a_code_mid_plan_covers_it_from_its_d
 def test_two_rules_of_one_approval_group_count_a_repeated_visit_as_deciding_would() -> None:
     # Two codes billed together, each under its own rule of authorization group "grp": up to
     # 6 visits under 90000's rule, 3 under 90001's. The patient holds two group approvals
-    # with neither an end nor a visit count, so each takes its rule's visit count (approval
-    # keys ("grp", 1) and ("grp", 2) are shared by the two rules). Deciding a visit counts
+    # with neither an end nor a visit count, so each takes its rule's visit count (the two
+    # approvals are each one approval for both rules). Deciding a visit counts
     # 90000 first: against the first approval with room for a visit; 90001 then finds its
     # date already counted there and is within it too. So visits 1-6 count against the
     # first approval, 7-12 against the second, and 13-14 find both used up: not covered,

@@ -1,11 +1,12 @@
 """Prior authorization: the approvals that cover a rule's visits, and what they count.
 
 An approval is the payer's first (``authorization_days`` from the first visit decided under
-the rule, or the request's ``authorization_start``; at most ``authorization_visits`` visits)
-unless the request says the patient holds approvals for the rule's codes or group
-(``authorizations``). A visit within an approval counts its date and units against it; past
-every approval, a payer that renews (``renewal_days``) covers the visit unless the request
-says the renewal is denied, and the renewal periods used become a warning (issue 11 §3).
+the rule or its group, or from the request's ``authorization_start``; at most
+``authorization_visits`` visits) unless the request says the patient holds approvals for the
+rule's codes or group (``authorizations``). A visit within an approval counts its date and
+units against it; a visit no approval covers (past one, or between two held ones) is covered
+by a payer that renews (``renewal_days``) unless the request says the renewal is denied, and
+the renewal periods used become a warning, one per approval that ran out (issue 11 §3).
 
 One :class:`Approvals` per coverage in force keeps what the visits counted so far.
 """
@@ -33,9 +34,9 @@ class Approvals:
         self.auth_start: dict[str | int, date] = {}
         self.auth_visits: dict[tuple[str | int, int], set[date]] = {}  # dates per approval
         self.auth_units: dict[tuple[str | int, int], int] = {}  # units used per approval
-        # Per approval group: (how the approval ended, the first renewal's first day, the
+        # Per approval that ran out: (how it ended, the first renewal's first day, the
         # renewal periods used: first -> last day).
-        self.renewals: dict[str | int, tuple[str, date, dict[date, date]]] = {}
+        self.renewals: dict[tuple[str | int, int], tuple[str, date, dict[date, date]]] = {}
         # Per rule (by identity): the approvals held, and the approvals once their start is
         # known.
         self.held_by_rule: dict[int, list[tuple[int, HeldAuthorization]]] = {}
@@ -204,10 +205,12 @@ class Approvals:
     def _renewal_on(
         self, last: _Approval, lengths: tuple[int, ...], on: date, ended: str, used_up: bool
     ) -> None:
-        """Remember the renewal period that covers ``on`` (for the estimate's warning)."""
-        window = last.window
+        """Remember the renewal period that covers ``on`` (for the estimate's warning).
+
+        Per approval that ran out: an approval held for codes of two rules renews once.
+        """
         first = on if used_up or last.end is None else last.end + timedelta(days=1)
-        _, begin, periods = self.renewals.setdefault(window, (ended, first, {}))
+        _, begin, periods = self.renewals.setdefault(last.key, (ended, first, {}))
         k = 0
         while True:
             length = lengths[min(k, len(lengths) - 1)]
