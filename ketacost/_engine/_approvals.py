@@ -13,7 +13,7 @@ One :class:`Approvals` per coverage in force keeps what the visits counted so fa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -41,6 +41,32 @@ class Approvals:
         # known.
         self.held_by_rule: dict[int, list[tuple[int, HeldAuthorization]]] = {}
         self.lists: dict[int, list[_Approval]] = {}
+
+    def authorizing(
+        self, counting: Iterable[tuple[CoveredRule, int]], on: date
+    ) -> tuple[Counted, ...] | None:
+        """What deciding a visit's lines on ``on`` would count against approvals, or None.
+
+        ``counting``: the rules of its lines that count visits against an approval, each with
+        its line's units, whose other conditions the patient meets. None unless each is
+        either not covered for want of an approval (none held, none approved) or covered by
+        an approval in force with room for the visit and its units; an approval that has
+        ended or is used up (a renewal, a denial) gives None. Counts nothing itself
+        (:meth:`count` does, for a visit the memo repeats).
+        """
+        out: list[Counted] = []
+        pending: dict[tuple[str | int, int], int] = {}
+        for rule, n in counting:
+            held = bool(self.held(rule))
+            if not held and self.cov.prior_authorization != "approved":
+                continue
+            approvals = self.for_rule(rule, on, counting=False)
+            approval, _ = self.approval_for(approvals, on, n, pending)
+            if approval is None:
+                return None
+            pending[approval.key] = pending.get(approval.key, 0) + n
+            out.append(Counted(None if held else approval.window, approval.key, n))
+        return tuple(out)
 
     def count(self, counted: tuple[Counted, ...], on: date) -> None:
         """Count a repeated visit's lines against their approvals (what deciding would)."""

@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from ._coordination import SecondInForce
 
 __all__ = [
-    "Counted",
     "CoverageInForce",
     "Decision",
     "RulesKey",
@@ -330,29 +329,14 @@ class CoverageInForce:
         ``counting``: the rules in force for its lines that count visits against an approval,
         each with its line's units (:meth:`rules_key`).
 
-        None unless every line whose rule counts visits against an approval is either not
-        covered whatever the approvals say (the patient's age, diagnoses or trials; no
-        approval) or covered by an approval in force, within its days, visits and units:
-        then its decision is the rule's alone, and the visit memo may repeat an earlier
-        visit's lines and :meth:`count` what they would have counted. An approval that has
-        ended or is used up (a renewal, a denial) gives None. Counts nothing itself.
+        A line whose other conditions (age, diagnoses, trials) the patient does not meet is
+        not covered whatever the approvals say; the others go to
+        :meth:`Approvals.authorizing <._approvals.Approvals.authorizing>`. Where it gives a
+        value, each decision is its rule's alone: the visit memo may repeat an earlier
+        visit's lines and :meth:`count` what they would have counted.
         """
-        out: list[Counted] = []
-        pending: dict[tuple[str | int, int], int] = {}
-        book = self.approvals
-        for rule, n in counting:
-            if self._patient_problem(rule, age) is not None:
-                continue
-            held = bool(book.held(rule))
-            if not held and self.cov.prior_authorization != "approved":
-                continue
-            approvals = book.for_rule(rule, on, counting=False)
-            approval, _ = book.approval_for(approvals, on, n, pending)
-            if approval is None:
-                return None
-            pending[approval.key] = pending.get(approval.key, 0) + n
-            out.append(Counted(None if held else approval.window, approval.key, n))
-        return tuple(out)
+        met = [(rule, n) for rule, n in counting if self._patient_problem(rule, age) is None]
+        return self.approvals.authorizing(met, on)
 
     def count(self, counted: tuple[Counted, ...], on: date) -> None:
         """Count a repeated visit's lines against their approvals (:meth:`authorizing`)."""

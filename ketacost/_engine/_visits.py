@@ -31,9 +31,10 @@ from ketacost._types import builder
 from ketacost._version import __version__
 
 from . import _memo
+from ._approvals import Counted
 from ._billing import bill_visit, pay_assistance
 from ._coordination import coordinate, second_in_force
-from ._coverage import Counted, CoverageInForce, RulesKey, has_value_on, value_on
+from ._coverage import CoverageInForce, RulesKey, has_value_on, value_on
 from ._hash import rules_hash
 from ._ledger import (
     TOTAL_FIELDS,
@@ -596,6 +597,9 @@ class _Plan:
             return (which, session, variant, *codes, *charges, *self.prices[index]), (), None
         if coverage.superbill or coverage.pharmacy is not None or rules is None:
             return None, (), None
+        covered_before = (which, session, variant) in self.memo.covered_once
+        if covered_before and coverage.program is not None:
+            return None, (), None  # a savings program keeps its own state
         ids, counting = rules
         counted: tuple[Counted, ...] = ()
         if counting:
@@ -607,7 +611,7 @@ class _Plan:
             counted = found
         price = self._session_price(index)
         stretch = coverage.stretch(on)
-        if (which, session, variant) not in self.memo.covered_once:
+        if not covered_before:
             # Not covered so far, by the rules and rates of this stretch: a rate the payer's
             # fee schedule lacks leaves a covered rule's line not covered until it has one.
             key = (which, year.start, stretch, session, variant, age, *codes, *charges,
@@ -615,11 +619,8 @@ class _Plan:
             return key, counted, None
         # A session covered before: its cost share depends on the rule values in force (the
         # same throughout a stretch between change dates) and on what is left of the
-        # deductible and the maximum; a savings program keeps its own state. The maximum
-        # caps a line only when the visit would add more than is left of it: how much more
-        # is left does not matter (Memo.get checks it).
-        if coverage.program is not None:
-            return None, (), None
+        # deductible and the maximum. The maximum caps a line only when the visit would add
+        # more than is left of it: how much more is left does not matter (Memo.get checks it).
         ded_left, oop_left = remaining(coverage, on, year.accumulated)
         key = (_memo.COVERED, which, year.start, stretch, session, variant, age,
                *codes, *charges, *ids, *price, ded_left)  # fmt: skip
