@@ -476,7 +476,7 @@ def _capture_serve(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 def test_every_serve_option_has_its_environment_variable_in_the_help() -> None:
-    options = {"config", "host", "port", "access-log"} | {
+    options = {"config", "host", "port", "workers", "access-log"} | {
         o.removeprefix("--") for o, *_ in SERVER_OPTIONS
     }
     assert set(ENV) == options
@@ -494,14 +494,14 @@ def test_serve_reads_every_setting_from_the_environment(
     config = tmp_path / "web.yaml"
     config.write_text("{}\n")
     env = {ENV["config"]: str(config), ENV["host"]: "127.0.0.2", ENV["port"]: "8123",
-           ENV["access-log"]: "json"}  # fmt: skip
+           ENV["access-log"]: "json", ENV["workers"]: "2"}  # fmt: skip
     server = {setting: default + 1 for _, setting, _, default in SERVER_OPTIONS}
     for option, setting, _, _ in SERVER_OPTIONS:
         env[ENV[option.removeprefix("--")]] = str(server[setting])
     result = CliRunner().invoke(cli, ["serve"], env=env)
     assert result.exit_code == 0, result.output
     assert seen == {"config": config, "host": "127.0.0.2", "port": 8123,
-                    "access_log": "json", "server": server}  # fmt: skip
+                    "access_log": "json", "workers": 2, "server": server}  # fmt: skip
     # the option wins over the variable
     result = CliRunner().invoke(cli, ["serve", "--port", "9000"], env=env)
     assert seen["port"] == 9000
@@ -514,6 +514,8 @@ def test_serve_reads_every_setting_from_the_environment(
         ("KETACOST_LIMIT_CONCURRENCY", "0",
          "(env var: 'KETACOST_LIMIT_CONCURRENCY'): must be at least 1 (got 0)"),
         ("KETACOST_ACCESS_LOG", "xml", "(env var: 'KETACOST_ACCESS_LOG')"),
+        ("KETACOST_WORKERS", "0", "(env var: 'KETACOST_WORKERS')"),
+        ("KETACOST_WORKERS", "33", "(env var: 'KETACOST_WORKERS')"),
     ],
 )  # fmt: skip
 def test_a_bad_environment_variable_is_one_line_naming_it_and_exit_2(

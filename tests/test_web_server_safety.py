@@ -7,7 +7,8 @@ does; a trailing slash redirects relatively, never to the client's Host header.
 Against a real ``ketacost serve`` (a subprocess on 127.0.0.1, a free port, stopped after each
 test; every loop bounded in count and time): the freezing body, slowloris, a slow body, the
 concurrency limit, clients that never read their answers, pipelining, a flood of invalid
-requests (the log stays small) and SIGTERM.
+requests (the log stays small) and SIGTERM; and ``--workers 2``: the same guards in each worker,
+the metrics summed over them, every process stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import contextlib
 import http.client
 import json
 import logging
+import os
+import re
 import select
 import socket
 import subprocess
@@ -374,6 +377,7 @@ def test_each_serve_option_sets_its_setting_and_names_itself_when_bad(
             "host": "127.0.0.1",
             "port": 8123,
             "access_log": "text",
+            "workers": 1,
             "server": {setting: value},
         }
     for bad, message in [
@@ -438,7 +442,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _serving(tmp_path: Path, *options: str, config: str | None = None) -> Iterator[Server]:
+def _serving(
+    tmp_path: Path, *options: str, config: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     args = [sys.executable, "-m", "ketacost", "serve", "--host", "127.0.0.1"]
     if config is not None:
         (tmp_path / "web.yaml").write_text(config)
@@ -447,7 +453,10 @@ def _serving(tmp_path: Path, *options: str, config: str | None = None) -> Iterat
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*args, "--port", str(port), *options], stdout=out, stderr=subprocess.STDOUT
+            [*args, "--port", str(port), *options],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=None if env is None else {**os.environ, **env},
         )
     server = Server(port, process, log)
     try:
@@ -714,3 +723,140 @@ def test_sigterm_stops_the_server(tmp_path: Path) -> None:
         assert time.monotonic() - began < 12
         idle.close()
     assert server.process.returncode in (0, -15)
+
+
+# -- several worker processes ------------------------------------------------------------
+def _metric(text: str, name: str) -> float:
+    """The value of one sample line of ``GET /metrics`` (``name`` with its labels)."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.add(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_workers_share_the_address_keep_the_guards_and_sum_the_metrics(tmp_path: Path) -> None:
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    options = ("--workers", "2", "--header-timeout", "2")
+    with _serving(tmp_path, *options, env=env) as server:
+        deadline = time.monotonic() + 30
+        while server.log.read_text().count("Application startup complete.") < 2:
+            assert time.monotonic() < deadline, server.log.read_text()
+            time.sleep(0.1)
+        workers = {int(pid) for pid in re.findall(r"Started server process \[(\d+)\]",
+                                                    server.log.read_text())}  # fmt: skip
+        children = _children(server.process.pid)
+        assert len(workers) == 2 and workers <= children, (workers, children)
+        # Requests from 4 clients at once until each worker has answered some (its counts
+        # are a file named by its process id): at most 50 rounds.
+        sent = 0
+        for _ in range(50):
+            answered = {int(f.stem.rsplit("_", 1)[1]) for f in metrics.glob("counter_*.db")}
+            if len(answered) >= 2:
+                break
+            statuses: list[int] = []
+
+            def ask(into: list[int] = statuses) -> None:
+                into.append(server.request("GET", "/v1/payers", None, 5)[0])
+
+            threads = [threading.Thread(target=ask) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(10)
+            assert statuses == [200] * 4, statuses
+            sent += 4
+        assert len(answered) == 2 and answered <= workers, (answered, workers)
+        # a scrape reaches one worker and answers the sum over both
+        status, text, _ = server.request("GET", "/metrics")
+        assert status == 200
+        total = 'ketacost_http_requests_total{method="GET",route="/v1/payers",status="200"}'
+        assert _metric(text.decode(), total) == sent
+        # each worker closes a connection whose head does not arrive (slowloris)
+        slow = [server.connect(5) for _ in range(4)]
+        for sock in slow:
+            sock.sendall(b"GET /v1/payers HTTP/1.1\r\nHost: x")
+        time.sleep(3.5)
+        assert all(_closed_by_server(sock) for sock in slow)
+        for sock in slow:
+            sock.close()
+        began = time.monotonic()
+        server.process.terminate()
+        server.process.wait(timeout=15)
+        assert time.monotonic() - began < 15
+    assert server.process.returncode == 0
+    # the workers at once; any other child (multiprocessing's resource tracker) soon after
+    assert not [pid for pid in workers if _running(pid)], "a worker outlived SIGTERM"
+    deadline = time.monotonic() + 5
+    while any(_running(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in children if _running(pid)], "a process outlived SIGTERM"
+    log = server.log.read_text()
+    assert "Traceback" not in log and log.count("Finished server process") == 2, log
+
+
+def test_workers_get_a_metrics_folder_of_their_own_removed_at_the_end(tmp_path: Path) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {"TMPDIR": str(temp), "PROMETHEUS_MULTIPROC_DIR": ""}
+    with _serving(tmp_path, "--workers", "2", env=env) as server:
+        for _ in range(3):
+            assert server.request("GET", "/v1/payers", timeout=5)[0] == 200
+        made = list(temp.glob("ketacost-metrics-*"))
+        assert len(made) == 1 and list(made[0].glob("counter_*.db")), made
+        status, text, _ = server.request("GET", "/metrics", timeout=5)
+        total = 'ketacost_http_requests_total{method="GET",route="/v1/payers",status="200"}'
+        assert status == 200 and _metric(text.decode(), total) == 3
+    assert server.process.returncode == 0
+    assert not list(temp.glob("ketacost-metrics-*"))
+
+
+def test_a_bad_configuration_stops_workers_before_any_starts(tmp_path: Path) -> None:
+    (tmp_path / "web.yaml").write_text("clinic: nowhere.yaml\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "ketacost", "serve", "--workers", "2", "--port", str(_free_port()),
+         "--config", str(tmp_path / "web.yaml")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "Started parent process" not in result.stderr
+    assert "nowhere.yaml" in result.stderr, result.stderr
+
+
+def test_a_worker_without_its_settings_exits_3_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ketacost.web import _workers
+
+    monkeypatch.delenv(_workers.SPEC, raising=False)
+    with caplog.at_level(logging.ERROR, "ketacost.web"), pytest.raises(SystemExit) as exited:
+        _workers.app()
+    assert exited.value.code == 3
+    assert [r.getMessage() for r in caplog.records] == [
+        "Cannot start the calculator: KETACOST_SERVE_WORKER: not set: a worker is started by "
+        "`ketacost serve`"
+    ]
+
+
+def test_serve_refuses_a_worker_count_out_of_range() -> None:
+    for workers in (0, 33):
+        with pytest.raises(ValueError, match="workers must be from 1 to 32"):
+            ketacost.web.serve(None, workers=workers)

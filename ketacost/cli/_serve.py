@@ -12,6 +12,7 @@ Variable                                Option
 ``KETACOST_BODY_TIMEOUT``               ``--body-timeout``
 ``KETACOST_HOST``                       ``--host``
 ``KETACOST_PORT``                       ``--port``
+``KETACOST_WORKERS``                    ``--workers``
 ``KETACOST_HEADER_TIMEOUT``             ``--header-timeout``
 ``KETACOST_SEND_TIMEOUT``               ``--send-timeout``
 ``KETACOST_TIMEOUT_KEEP_ALIVE``         ``--timeout-keep-alive``
@@ -77,6 +78,7 @@ ENV: dict[str, str] = {
     "body-timeout": "KETACOST_BODY_TIMEOUT",
     "host": "KETACOST_HOST",
     "port": "KETACOST_PORT",
+    "workers": "KETACOST_WORKERS",
     "header-timeout": "KETACOST_HEADER_TIMEOUT",
     "send-timeout": "KETACOST_SEND_TIMEOUT",
     "timeout-keep-alive": "KETACOST_TIMEOUT_KEEP_ALIVE",
@@ -184,9 +186,24 @@ def _server_options(command: F) -> F:
     show_envvar=True,
     help="Each request's method, route, status and duration on stdout: text or JSON lines.",
 )
+@click.option(
+    "--workers",
+    cls=_Option,
+    type=click.IntRange(1, 32),
+    default=1,
+    show_default=True,
+    envvar=ENV["workers"],
+    show_envvar=True,
+    help="Processes that answer, one per core (the server settings hold in each).",
+)
 @_server_options
 def serve(
-    config: Path | None, host: str, port: int, access_log: str, **settings: int | None
+    config: Path | None,
+    host: str,
+    port: int,
+    access_log: str,
+    workers: int,
+    **settings: int | None,
 ) -> None:
     """Run the web calculator and its JSON API (needs the web extra).
 
@@ -197,6 +214,7 @@ def serve(
     Example:
       pip install 'ketacost[web]'
       ketacost serve --host 127.0.0.1 --port 8000
+      ketacost serve --workers 2   # one process per core
     """
     web = _web()
     from_env = click.get_current_context().get_parameter_source("config")
@@ -206,6 +224,7 @@ def serve(
             host=host,
             port=port,
             access_log=access_log,
+            workers=workers,
             server={name: value for name, value in settings.items() if value is not None},
         )
     except (RuleFileError, MissingFileError) as exc:  # the configuration file, or one it names

@@ -1,9 +1,10 @@
 """The embeddable cost calculator and its JSON API (``pip install 'ketacost[web]'``).
 
-    ketacost serve --config web.yaml --host 127.0.0.1 --port 8000
+    ketacost serve --config web.yaml --host 127.0.0.1 --port 8000 [--workers 2]
 
-or, under an ASGI server of the clinic's choice, the factory :func:`app_from_env` (configured by
-``KETACOST_*`` environment variables, the same as ``ketacost serve``'s)::
+(``--workers``: one process per core, see ``_workers``) or, under an ASGI server of the
+clinic's choice, the factory :func:`app_from_env` (configured by ``KETACOST_*`` environment
+variables, the same as ``ketacost serve``'s)::
 
     uvicorn --factory ketacost.web:app_from_env --host 127.0.0.1 --port 8000
     export PROMETHEUS_MULTIPROC_DIR=/run/ketacost-metrics  # empty, for every worker
@@ -52,12 +53,15 @@ from ._config import (
     resolve,
 )
 from ._env import app_from_env
-from ._server import Throttle, guarded_protocol
+from ._server import THROTTLED, guarded_protocol, throttle_logs
 from ._service import Calculator, CalculatorInput, EstimateResponse
 from ._summary import Summary, summarize
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+#: The most worker processes ``serve`` starts.
+MAX_WORKERS = 32
 
 __all__ = [
     "Calculator",
@@ -134,6 +138,7 @@ def serve(
     port: int = 8000,
     server: Mapping[str, int] | None = None,
     access_log: str = "text",
+    workers: int = 1,
 ) -> None:
     """Serve the calculator with uvicorn until interrupted (``ketacost serve``).
 
@@ -147,6 +152,10 @@ def serve(
         access_log: ``text`` (the default), ``json`` (JSON lines) or ``off``: each request's
             method, route template, status and duration on standard output (logger
             ``ketacost.access``; see :func:`ketacost.web._ops.configure_access_log`).
+        workers: processes that answer (1 to 32); more than one share the address under
+            uvicorn's supervisor, each with these settings (``limit_concurrency`` holds per
+            process) and, unless ``PROMETHEUS_MULTIPROC_DIR`` is set, one metrics folder made
+            for them (see :mod:`ketacost.web._workers`).
 
     Raises:
         ListenError: the address cannot be listened on (the port is in use, ...).
@@ -165,6 +174,8 @@ def serve(
 
     if access_log not in ACCESS_LOG:
         raise ValueError(f"access_log must be one of text, json, off (got {access_log!r})")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"workers must be from 1 to {MAX_WORKERS} (got {workers!r})")
 
     web_config = load_web_config(config)
     if server:
@@ -176,13 +187,20 @@ def serve(
         )
         web_config = web_config.model_copy(update={"server": settings})  # validated just now
     settings = web_config.server
-    app = create_app(web_config)
-    configure_access_log(access_log)
+    app = create_app(web_config)  # with workers: checks the files before any worker starts
     # Try the address first, so a busy port or an unknown host is one line (ListenError),
     # not uvicorn's log and exit code 3. uvicorn then binds it itself: handing it this socket
     # instead cost ~40 ms a request (measured with benchmarks/bench_web.py: 86 against 454
     # requests/s).
     listen(host, port).close()
+    if workers > 1:
+        del app  # each worker builds its own
+        from ._workers import run_workers
+
+        run_workers(config, settings, host=host, port=port, access_log=access_log,
+                    workers=workers)  # fmt: skip
+        return
+    configure_access_log(access_log)
     uvicorn_config = uvicorn.Config(
         app,
         host=host,
@@ -196,13 +214,9 @@ def serve(
         h11_max_incomplete_event_size=settings.max_header_bytes,
         backlog=settings.backlog,
     )
-    # after uvicorn.Config, which configures its loggers
-    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "ketacost.web")]
-    throttle = Throttle()
-    for logger in loggers:
-        logger.addFilter(throttle)
+    throttle = throttle_logs()  # after uvicorn.Config, which configures its loggers
     try:
         uvicorn.Server(uvicorn_config).run()
     finally:
-        for logger in loggers:
-            logger.removeFilter(throttle)
+        for name in THROTTLED:
+            logging.getLogger(name).removeFilter(throttle)

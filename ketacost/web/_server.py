@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["Throttle", "guarded_protocol"]
+__all__ = ["THROTTLED", "Throttle", "guarded_protocol", "throttle_logs"]
+
+#: The loggers :func:`throttle_logs` guards against floods.
+THROTTLED = ("uvicorn.error", "ketacost.web")
 
 
 class Throttle(logging.Filter):
@@ -54,6 +57,14 @@ class Throttle(logging.Filter):
         if dropped:
             record.msg = f"{record.msg} ({dropped} more like this were not logged)"
         return True
+
+
+def throttle_logs() -> Throttle:
+    """Add one :class:`Throttle` to the loggers a flood of bad clients could fill; returned."""
+    throttle = Throttle()
+    for name in THROTTLED:
+        logging.getLogger(name).addFilter(throttle)
+    return throttle
 
 
 class _Deadlines:
