@@ -7,9 +7,12 @@ second, p50/p99 latency and the server's CPU time per request (user + system of 
 and every process under it, read from ``/proc/<pid>/stat`` around the timed window; not
 printed where there is no ``/proc``). A measurement: it never fails on time. It stops if the
 answer has no covered line, since then it would measure a cheaper estimate than the one it
-names.
+names. With workers, the system hands each new connection to one of them, so how the clients'
+keep-alive connections fall on the workers is chance (4 over 2: 2/2, 3/1 or 4/0): the
+``--seconds`` are split into ``--rounds`` on new connections, and each round's split is
+printed with the figures over all rounds.
 
-    python benchmarks/bench_web.py [--seconds 10] [--clients 4] [--workers 1,2]
+    python benchmarks/bench_web.py [--seconds 10] [--clients 4] [--workers 1,2] [--rounds 4]
                                    [--access-log text|json|off]
 
 The body is the calculator's answers for esketamine (evaluation, 8 induction sessions, 4
@@ -72,19 +75,7 @@ def _tree_cpu_seconds(pid: int) -> float | None:
     own = _cpu_seconds(pid)
     if own is None:
         return None
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        parents.setdefault(ppid, []).append(int(stat.parent.name))
-    total, todo = own, list(parents.get(pid, []))
-    while todo:
-        child = todo.pop()
-        total += _cpu_seconds(child) or 0.0
-        todo += parents.get(child, [])
-    return total
+    return own + sum(_cpu_seconds(child) or 0.0 for child in _descendants(pid))
 
 
 def _check_covered(port: int) -> tuple[int, int, int]:
@@ -151,7 +142,14 @@ def _wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 30)
     raise SystemExit("the server did not answer within 30 s")
 
 
-def _client(port: int, stop_at: float, latencies: list[float], errors: list[int]) -> None:
+def _client(
+    port: int,
+    stop_at: float,
+    latencies: list[float],
+    errors: list[int],
+    ports: list[int] | None = None,
+) -> None:
+    """One keep-alive connection posting the body until ``stop_at``; its port into ``ports``."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     headers = {"Content-Type": "application/json"}
     while time.perf_counter() < stop_at:
@@ -162,7 +160,55 @@ def _client(port: int, stop_at: float, latencies: list[float], errors: list[int]
         latencies.append(time.perf_counter() - began)
         if response.status != 200:
             errors.append(response.status)
+        if ports is not None and conn.sock is not None:
+            ports.append(conn.sock.getsockname()[1])
+            ports = None  # once a connection
     conn.close()
+
+
+def _connections_by_process(pids: list[int], client_ports: list[int]) -> list[int]:
+    """How many of the clients' connections each process of the server holds (from /proc).
+
+    With several workers the system hands each new connection to one of them: how the 4
+    keep-alive connections fall decides how evenly the workers are loaded.
+    """
+    inodes = {}
+    try:
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            if remote_port in client_ports:  # the server's end of a client's connection
+                inodes[f"socket:[{fields[9]}]"] = remote_port
+        held = []
+        for pid in pids:
+            count = 0
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                try:
+                    count += os.readlink(fd) in inodes
+                except OSError:
+                    continue
+            if count:
+                held.append(count)
+        return sorted(held, reverse=True)
+    except OSError:
+        return []
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process under ``pid`` (from /proc)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        parents.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], list(parents.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo += parents.get(child, [])
+    return found
 
 
 def _measure(args: argparse.Namespace, workers: int) -> None:
@@ -196,17 +242,27 @@ def _measure(args: argparse.Namespace, workers: int) -> None:
         cpu_before = _tree_cpu_seconds(server.pid)
         latencies: list[list[float]] = [[] for _ in range(args.clients)]
         errors: list[int] = []
-        stop_at = time.perf_counter() + args.seconds
-        began = time.perf_counter()
-        threads = [
-            threading.Thread(target=_client, args=(port, stop_at, latencies[i], errors))
-            for i in range(args.clients)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - began
+        splits: list[str] = []
+        elapsed = 0.0
+        # With several workers, how the clients' keep-alive connections fall on them is
+        # chance: a few rounds, each on new connections, each split shown.
+        rounds = 1 if workers == 1 else args.rounds
+        processes = [server.pid, *_descendants(server.pid)]  # read once: /proc is slow
+        for _ in range(rounds):
+            stop_at = time.perf_counter() + args.seconds / rounds
+            began = time.perf_counter()
+            ports: list[int] = []
+            threads = [
+                threading.Thread(target=_client, args=(port, stop_at, latencies[i], errors, ports))
+                for i in range(args.clients)
+            ]
+            for t in threads:
+                t.start()
+            time.sleep(min(0.5, args.seconds / rounds / 4))
+            splits.append(" / ".join(map(str, _connections_by_process(processes, ports))))
+            for t in threads:
+                t.join()
+            elapsed += time.perf_counter() - began
         cpu_after = _tree_cpu_seconds(server.pid)
     finally:
         server.terminate()
@@ -218,16 +274,22 @@ def _measure(args: argparse.Namespace, workers: int) -> None:
     p50 = statistics.median(every) * 1e3
     p99 = every[min(len(every) - 1, int(len(every) * 0.99))] * 1e3
     rps = len(every) / elapsed
-    processes = "one process" if workers == 1 else f"--workers {workers}"
+    name = "one process" if workers == 1 else f"--workers {workers}"
     print(
-        f"\n{processes}: POST /v1/estimate, esketamine 1 year, commercial PPO approved, in "
+        f"\n{name}: POST /v1/estimate, esketamine 1 year, commercial PPO approved, in "
         f"network: {visits} visits, {lines} lines, {covered} covered"
     )
     print(
-        f"{args.clients} clients for {elapsed:.1f} s on 127.0.0.1 (uvicorn, {processes}; "
+        f"{args.clients} clients for {elapsed:.1f} s on 127.0.0.1 (uvicorn, {name}; "
         f"access log {args.access_log}; load average before {load:.1f})"
     )
     print(f"requests: {len(every):,}  errors: {len(errors)}")
+    if workers > 1:
+        print(
+            f"{len(splits)} rounds of {args.seconds / len(splits):.1f} s on new connections; "
+            f"the {args.clients} connections by worker in each: {', '.join(splits)} (the "
+            "system hands each new connection to one worker: an uneven split loads one more)"
+        )
     print(f"requests/s: {rps:,.0f}   p50: {p50:.1f} ms   p99: {p99:.1f} ms")
     if cpu_before is not None and cpu_after is not None:
         cpu_ms = (cpu_after - cpu_before) / len(every) * 1e3
@@ -236,7 +298,7 @@ def _measure(args: argparse.Namespace, workers: int) -> None:
             f"({(cpu_after - cpu_before) / elapsed:.0%} of one core)"
         )
     print(
-        f"target ({processes}): >= 300 requests/s with p99 < 50 ms: "
+        f"target ({name}): >= 300 requests/s with p99 < 50 ms: "
         + ("met" if rps >= 300 and p99 < 50 else "NOT met")
     )
 
@@ -248,6 +310,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument(
         "--workers", default="1,2", help="worker counts to measure, one run each (default 1,2)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="with workers: rounds, each on new connections"
     )
     parser.add_argument("--access-log", choices=("text", "json", "off"), default="text")
     args = parser.parse_args()

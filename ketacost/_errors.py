@@ -39,7 +39,8 @@ message``. The whole tree (``tests/test_errors.py`` checks that it is complete):
     │   └── RetentionError                   a record inside its retention, asked to be deleted
     ├── RuleFilesError(ValueError)           rule files that are not the ones estimated with
     │                                        (ketacost.records)
-    └── ListenError(OSError)                 the web server cannot listen (ketacost.web)
+    ├── ListenError(OSError)                 the web server cannot listen (ketacost.web)
+    └── WorkerError(RuntimeError)            a web server's worker could not start (ketacost.web)
 
 A class drawn without a home here is defined in this module. Exceptions used as signals
 inside one module (``ParseAbortedError``, ``_RowError``, ...) never leave it and are not part

@@ -63,8 +63,8 @@ def test_documents_api_is_sorted_and_pinned() -> None:
 def test_web_api_is_sorted_and_pinned() -> None:
     expected = [
         "Calculator", "CalculatorInput", "EstimateResponse", "Limits", "ListenError",
-        "ServerSettings", "Summary", "Treatment", "WebConfig", "WebConfigError", "app_from_env",
-        "create_app", "load_web_config", "serve", "summarize",
+        "ServerSettings", "Summary", "Treatment", "WebConfig", "WebConfigError", "WorkerError",
+        "app_from_env", "create_app", "load_web_config", "serve", "summarize",
     ]  # fmt: skip
     assert web.__all__ == expected
     assert web.__all__ == sorted(web.__all__)

@@ -20,6 +20,8 @@ import logging
 import os
 import re
 import select
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -457,6 +459,7 @@ def _serving(
             stdout=out,
             stderr=subprocess.STDOUT,
             env=None if env is None else {**os.environ, **env},
+            start_new_session=True,  # its workers too can be killed as one group
         )
     server = Server(port, process, log)
     try:
@@ -474,7 +477,8 @@ def _serving(
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
 
 
@@ -726,20 +730,15 @@ def test_sigterm_stops_the_server(tmp_path: Path) -> None:
 
 
 # -- several worker processes ------------------------------------------------------------
+ESTIMATES = 'ketacost_http_requests_total{method="GET",route="/v1/payers",status="200"}'
+needs_proc = pytest.mark.skipif(
+    not Path("/proc/net/tcp").exists(), reason="reads processes and sockets from /proc"
+)
+
+
 def _metric(text: str, name: str) -> float:
     """The value of one sample line of ``GET /metrics`` (``name`` with its labels)."""
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
-
-
-def _children(pid: int) -> set[int]:
-    """The processes whose parent is ``pid`` (from /proc)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                found.add(int(stat.parent.name))
-    return found
 
 
 def _running(pid: int) -> bool:
@@ -750,28 +749,81 @@ def _running(pid: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(stat.parent.name))
+    return found
+
+
+def _workers(server: Server, started: int, timeout: float = 30) -> list[int]:
+    """The process ids of every worker started, once ``started`` have (from the log)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = server.log.read_text()
+        pids = [int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", log)]
+        if len(pids) >= started and log.count("Application startup complete.") >= started:
+            return pids
+        assert time.monotonic() < deadline, log
+        time.sleep(0.1)
+
+
+def _worker_of(sock: socket.socket, workers: list[int]) -> int | None:
+    """Which worker holds the server's end of a connection (/proc/net/tcp and each fd)."""
+    port = sock.getsockname()[1]
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[2].rsplit(":", 1)[1], 16) == port:  # the remote end is this client
+            inode = fields[9]
+    for pid in workers:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return pid
+    return None
+
+
+def _until(check: Any, timeout: float = 10) -> Any:
+    """``check()`` once it is true, tried every 0.1 s for at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+@needs_proc
 def test_workers_share_the_address_keep_the_guards_and_sum_the_metrics(tmp_path: Path) -> None:
     metrics = tmp_path / "metrics"
     metrics.mkdir()
     env = {"PROMETHEUS_MULTIPROC_DIR": str(metrics)}
     options = ("--workers", "2", "--header-timeout", "2")
     with _serving(tmp_path, *options, env=env) as server:
-        deadline = time.monotonic() + 30
-        while server.log.read_text().count("Application startup complete.") < 2:
-            assert time.monotonic() < deadline, server.log.read_text()
-            time.sleep(0.1)
-        workers = {int(pid) for pid in re.findall(r"Started server process \[(\d+)\]",
-                                                    server.log.read_text())}  # fmt: skip
+        workers = _workers(server, 2)
         children = _children(server.process.pid)
-        assert len(workers) == 2 and workers <= children, (workers, children)
-        # Requests from 4 clients at once until each worker has answered some (its counts
-        # are a file named by its process id): at most 50 rounds.
+        assert set(workers) <= children, (workers, children)
+        # Slowloris: connections whose head never ends, until each worker holds some (at
+        # most 16); each worker closes its own at the header time-out.
+        slow: dict[int, list[socket.socket]] = {pid: [] for pid in workers}
+        for _ in range(16):
+            sock = server.connect(5)
+            sock.sendall(b"GET /v1/payers HTTP/1.1\r\nHost: x")
+            holder = _until(lambda s=sock: _worker_of(s, workers), 2)
+            slow[holder].append(sock)
+            if all(slow.values()):
+                break
+        assert all(slow.values()), {pid: len(socks) for pid, socks in slow.items()}
+        every = [sock for socks in slow.values() for sock in socks]
+        assert _until(lambda: all(_closed_by_server(sock) for sock in every), 8)
+        for sock in every:
+            sock.close()
+        # requests on new connections until each worker has answered some (its counts are a
+        # file named by its process id): at most 50 rounds of 4 at once
         sent = 0
         for _ in range(50):
-            answered = {int(f.stem.rsplit("_", 1)[1]) for f in metrics.glob("counter_*.db")}
-            if len(answered) >= 2:
-                break
             statuses: list[int] = []
 
             def ask(into: list[int] = statuses) -> None:
@@ -784,20 +836,23 @@ def test_workers_share_the_address_keep_the_guards_and_sum_the_metrics(tmp_path:
                 t.join(10)
             assert statuses == [200] * 4, statuses
             sent += 4
-        assert len(answered) == 2 and answered <= workers, (answered, workers)
-        # a scrape reaches one worker and answers the sum over both
-        status, text, _ = server.request("GET", "/metrics")
-        assert status == 200
-        total = 'ketacost_http_requests_total{method="GET",route="/v1/payers",status="200"}'
-        assert _metric(text.decode(), total) == sent
-        # each worker closes a connection whose head does not arrive (slowloris)
-        slow = [server.connect(5) for _ in range(4)]
-        for sock in slow:
-            sock.sendall(b"GET /v1/payers HTTP/1.1\r\nHost: x")
-        time.sleep(3.5)
-        assert all(_closed_by_server(sock) for sock in slow)
-        for sock in slow:
-            sock.close()
+            answered = {int(f.stem.rsplit("_", 1)[1]) for f in metrics.glob("counter_*.db")}
+            if len(answered) >= 2:
+                break
+        assert answered == set(workers), (answered, workers)
+
+        # a scrape reaches one worker and answers the sum over both (a worker counts a
+        # request just after its answer is sent: wait for the last)
+        def counted() -> bool:
+            status, text, _ = server.request("GET", "/metrics")
+            return status == 200 and _metric(text.decode(), ESTIMATES) == sent
+
+        assert _until(counted)
+        # the log throttle holds in each worker: at most 5 lines a minute each
+        for _ in range(30):
+            with server.connect() as sock:
+                sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+                assert sock.recv(100).startswith(b"HTTP/1.1 400 ")
         began = time.monotonic()
         server.process.terminate()
         server.process.wait(timeout=15)
@@ -805,40 +860,140 @@ def test_workers_share_the_address_keep_the_guards_and_sum_the_metrics(tmp_path:
     assert server.process.returncode == 0
     # the workers at once; any other child (multiprocessing's resource tracker) soon after
     assert not [pid for pid in workers if _running(pid)], "a worker outlived SIGTERM"
-    deadline = time.monotonic() + 5
-    while any(_running(pid) for pid in children) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not [pid for pid in children if _running(pid)], "a process outlived SIGTERM"
+    assert _until(lambda: not any(_running(pid) for pid in children), 5)
     log = server.log.read_text()
+    assert 5 <= log.count("Invalid HTTP request received.") <= 10, log
     assert "Traceback" not in log and log.count("Finished server process") == 2, log
 
 
-def test_workers_get_a_metrics_folder_of_their_own_removed_at_the_end(tmp_path: Path) -> None:
+@needs_proc
+def test_workers_make_their_metrics_folder_and_remove_it_at_the_end(tmp_path: Path) -> None:
     temp = tmp_path / "temp"
     temp.mkdir()
     env = {"TMPDIR": str(temp), "PROMETHEUS_MULTIPROC_DIR": ""}
     with _serving(tmp_path, "--workers", "2", env=env) as server:
+        first = _workers(server, 2)
         for _ in range(3):
             assert server.request("GET", "/v1/payers", timeout=5)[0] == 200
         made = list(temp.glob("ketacost-metrics-*"))
         assert len(made) == 1 and list(made[0].glob("counter_*.db")), made
         status, text, _ = server.request("GET", "/metrics", timeout=5)
-        total = 'ketacost_http_requests_total{method="GET",route="/v1/payers",status="200"}'
-        assert status == 200 and _metric(text.decode(), total) == 3
+        assert status == 200 and _metric(text.decode(), ESTIMATES) == 3
+        # removed under the server (a cleaner of $TMPDIR), then a worker dies: the one that
+        # replaces it makes the folder again and answers
+        shutil.rmtree(made[0])
+        os.kill(first[0], signal.SIGKILL)
+        replacement = _workers(server, 3)[2]
+        assert replacement not in first and made[0].is_dir()
+        assert _until(lambda: server.request("GET", "/metrics", timeout=5)[0] == 200)
     assert server.process.returncode == 0
     assert not list(temp.glob("ketacost-metrics-*"))
 
 
-def test_a_bad_configuration_stops_workers_before_any_starts(tmp_path: Path) -> None:
-    (tmp_path / "web.yaml").write_text("clinic: nowhere.yaml\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "ketacost", "serve", "--workers", "2", "--port", str(_free_port()),
-         "--config", str(tmp_path / "web.yaml")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr and "Started parent process" not in result.stderr
-    assert "nowhere.yaml" in result.stderr, result.stderr
+@needs_proc
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda text: text.replace("617-555-0100", "617-555-0199"),
+         "the configuration, clinic or payer files changed since `ketacost serve` started"),
+        (lambda text: text.replace("name:", "name: [", 1), "clinic.yaml"),
+    ],
+    ids=["changed", "broken"],
+)  # fmt: skip
+def test_a_worker_that_cannot_start_stops_the_server_with_exit_2(
+    tmp_path: Path, edit: Any, message: str
+) -> None:
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_text((ROOT / "examples" / "clinics" / "example-clinic.yaml").read_text())
+    with _serving(tmp_path, "--workers", "2", config="clinic: clinic.yaml\n") as server:
+        workers = _workers(server, 2)
+        clinic.write_text(edit(clinic.read_text()))
+        os.kill(workers[0], signal.SIGKILL)  # its replacement reads the edited file
+        server.process.wait(timeout=30)
+    assert server.process.returncode == 2  # not 0: a service manager restarts it
+    log = server.log.read_text()
+    assert "Cannot start the calculator" in log and message in log, log
+    assert "could not start (the log above says why); the server stopped" in log, log
+    assert "Traceback" not in log, log
+    assert not [pid for pid in workers if _running(pid)]
+
+
+@needs_proc
+def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
+    with _serving(tmp_path, "--workers", "2") as server:
+        workers = _workers(server, 2)
+        server.process.kill()  # SIGKILL: the supervisor cannot stop them
+        server.process.wait(timeout=10)
+        assert _until(lambda: not any(_running(pid) for pid in workers), 10), "orphans serve on"
+        with pytest.raises(ConnectionRefusedError):
+            server.connect(1).close()
+
+
+def test_workers_read_a_linked_configuration_beside_the_link(tmp_path: Path) -> None:
+    from ketacost._engine import rules_hash
+    from ketacost.web._config import resolve
+
+    text = (ROOT / "examples" / "clinics" / "example-clinic.yaml").read_text()
+    target, link = tmp_path / "a", tmp_path / "b"
+    target.mkdir()
+    link.mkdir()
+    (target / "web.yaml").write_text("clinic: clinic.yaml\n")
+    (target / "clinic.yaml").write_text(text.replace("617-555-0100", "617-555-0111"))
+    (link / "web.yaml").symlink_to(target / "web.yaml")
+    (link / "clinic.yaml").write_text(text.replace("617-555-0100", "617-555-0122"))
+    beside = resolve(load_web_config(link / "web.yaml"))  # what one process serves
+    expected = rules_hash(list(beside.library.values()), beside.clinic)
+    with _serving(tmp_path, "--workers", "2", "--config", str(link / "web.yaml")) as server:
+        status, body, _ = server.request("GET", "/healthz", timeout=5)
+    assert status == 200 and json.loads(body)["rules_hash"] == expected
+
+
+def test_serve_with_workers_puts_back_the_signal_handlers_and_reports_a_failed_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvicorn.supervisors
+
+    from ketacost.web import WorkerError
+
+    class Process:
+        def __init__(self, exitcode: int) -> None:
+            self.pid, self.exitcode = 4242, exitcode
+
+    class Supervisor:  # as uvicorn's: takes the signals over, runs, keeps its processes
+        exitcode = 0
+
+        def __init__(self, config: Any, sockets: list[socket.socket]) -> None:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, lambda *_: None)
+            self.processes = [Process(0), Process(Supervisor.exitcode)]
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Supervisor)
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    ketacost.web.serve(None, port=_free_port(), workers=2)
+    assert {sig: signal.getsignal(sig) for sig in before} == before
+    assert "KETACOST_SERVE_WORKER" not in os.environ
+    Supervisor.exitcode = 3
+    with pytest.raises(WorkerError, match="worker 4242 could not start"):
+        ketacost.web.serve(None, port=_free_port(), workers=2)
+    assert {sig: signal.getsignal(sig) for sig in before} == before
+    # signals are the main thread's: elsewhere, one clear error
+    errors: list[BaseException] = []
+
+    def serve_in_a_thread() -> None:
+        try:
+            ketacost.web.serve(None, port=_free_port(), workers=2)
+        except ValueError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=serve_in_a_thread)
+    thread.start()
+    thread.join(30)
+    assert [str(e) for e in errors] == [
+        "serve with workers runs in the main thread only (it handles signals)"
+    ]
 
 
 def test_a_worker_without_its_settings_exits_3_with_one_line(
@@ -854,6 +1009,18 @@ def test_a_worker_without_its_settings_exits_3_with_one_line(
         "Cannot start the calculator: KETACOST_SERVE_WORKER: not set: a worker is started by "
         "`ketacost serve`"
     ]
+
+
+def test_a_bad_configuration_stops_serve_before_any_worker_starts(tmp_path: Path) -> None:
+    (tmp_path / "web.yaml").write_text("clinic: nowhere.yaml\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "ketacost", "serve", "--workers", "2", "--port", str(_free_port()),
+         "--config", str(tmp_path / "web.yaml")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "Started parent process" not in result.stderr
+    assert "nowhere.yaml" in result.stderr, result.stderr
 
 
 def test_serve_refuses_a_worker_count_out_of_range() -> None:

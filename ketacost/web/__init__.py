@@ -53,7 +53,7 @@ from ._config import (
     resolve,
 )
 from ._env import app_from_env
-from ._server import THROTTLED, guarded_protocol, throttle_logs
+from ._server import THROTTLED, WorkerError, guarded_protocol, throttle_logs
 from ._service import Calculator, CalculatorInput, EstimateResponse
 from ._summary import Summary, summarize
 
@@ -74,6 +74,7 @@ __all__ = [
     "Treatment",
     "WebConfig",
     "WebConfigError",
+    "WorkerError",
     "app_from_env",
     "create_app",
     "load_web_config",
@@ -155,11 +156,14 @@ def serve(
         workers: processes that answer (1 to 32); more than one share the address under
             uvicorn's supervisor, each with these settings (``limit_concurrency`` holds per
             process) and, unless ``PROMETHEUS_MULTIPROC_DIR`` is set, one metrics folder made
-            for them (see :mod:`ketacost.web._workers`).
+            for them (see :mod:`ketacost.web._workers`). From the main thread only, and in
+            a script under ``if __name__ == "__main__":`` (each worker imports it again).
 
     Raises:
         ListenError: the address cannot be listened on (the port is in use, ...).
         WebConfigError: the configuration, or a setting in ``server``, is invalid.
+        WorkerError: (``workers`` > 1) a worker could not start, e.g. its files changed
+            since the server started; every worker has been stopped.
 
     uvicorn's access log is off: it would record each client's address and path. The app logs
     only method, route template, status and duration (``access_log``), and counts them at
@@ -187,19 +191,20 @@ def serve(
         )
         web_config = web_config.model_copy(update={"server": settings})  # validated just now
     settings = web_config.server
-    app = create_app(web_config)  # with workers: checks the files before any worker starts
+    from ._app import build_app
+
+    resolved = resolve(web_config)  # with workers: the files checked before any starts
     # Try the address first, so a busy port or an unknown host is one line (ListenError),
     # not uvicorn's log and exit code 3. uvicorn then binds it itself: handing it this socket
     # instead cost ~40 ms a request (measured with benchmarks/bench_web.py: 86 against 454
     # requests/s).
     listen(host, port).close()
     if workers > 1:
-        del app  # each worker builds its own
         from ._workers import run_workers
 
-        run_workers(config, settings, host=host, port=port, access_log=access_log,
-                    workers=workers)  # fmt: skip
+        run_workers(config, resolved, host=host, port=port, access_log=access_log, workers=workers)
         return
+    app = build_app(resolved)
     configure_access_log(access_log)
     uvicorn_config = uvicorn.Config(
         app,

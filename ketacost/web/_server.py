@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ketacost._errors import KetacostError
+
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["THROTTLED", "Throttle", "guarded_protocol", "throttle_logs"]
+__all__ = ["THROTTLED", "Throttle", "WorkerError", "guarded_protocol", "throttle_logs"]
 
 #: The loggers :func:`throttle_logs` guards against floods.
 THROTTLED = ("uvicorn.error", "ketacost.web")
@@ -57,6 +59,10 @@ class Throttle(logging.Filter):
         if dropped:
             record.msg = f"{record.msg} ({dropped} more like this were not logged)"
         return True
+
+
+class WorkerError(KetacostError, RuntimeError):
+    """A worker of ``ketacost serve --workers`` could not start: the server has stopped."""
 
 
 def throttle_logs() -> Throttle:

@@ -4,65 +4,101 @@ One process answers on one core (an estimate is CPU work, and Python runs one th
 a time). With ``--workers N`` the parent binds the address once and uvicorn's supervisor
 (``uvicorn.supervisors.Multiprocess``) starts N worker processes that share it. Each worker
 has the same guards as a single ``ketacost serve`` (the header and send time-outs and the
-app's 503 of :func:`~ketacost.web._server.guarded_protocol`, the log throttle) and the same
-settings; ``limit_concurrency`` holds per worker. The supervisor starts a worker again if it
-dies, stops when a worker cannot start (exit code 3), and on SIGTERM or Ctrl-C stops every
-worker, each within ``timeout_graceful_shutdown_seconds``.
+app's 503 of :func:`~ketacost.web._server.guarded_protocol`, the log throttle, which then lets
+through 5 lines a minute per worker) and the same settings; ``limit_concurrency`` holds per
+worker.
 
-The parent checks the configuration, the clinic and the payers before any worker starts (a
-bad file is one error, as with one process); each worker then loads them itself. Workers
-start in a fresh interpreter (``spawn``): what they need crosses in one environment
+- SIGTERM or Ctrl-C stops every worker, each within ``timeout_graceful_shutdown_seconds``;
+  SIGHUP replaces the workers one at a time (each new one loads the files afresh); SIGTTIN
+  and SIGTTOU add and remove one. The parent's own signal handlers are put back when it
+  stops.
+- A worker that dies is started again. One that cannot start (a file became invalid, or
+  changed, since the server started: below) stops the server, which then raises
+  :class:`WorkerError` (``ketacost serve`` exits 2, not 0, so a service manager restarts it).
+- Every worker serves the same rules. The parent checks the configuration, the clinic and
+  the payers before any worker starts (a bad file is one error, as with one process) and
+  hands the workers their fingerprint (:func:`fingerprint`); a worker started later (after
+  a crash, or by SIGHUP) whose files differ refuses to start. Edit the files, then restart
+  the server.
+- A worker whose parent is gone (killed with SIGKILL) stops itself within a second or two,
+  freeing the address.
+
+Workers start in a fresh interpreter (``spawn``): what they need crosses in one environment
 variable, :data:`SPEC` (JSON: the configuration file, the server settings, the access log's
-form), read by :func:`app` (the factory uvicorn calls) and for the HTTP protocol
-(:func:`_protocol`).
+form, the fingerprint, the metrics folder made for them), read by :func:`app` (the factory
+uvicorn calls) and for the HTTP protocol (:func:`_protocol`). A script that calls
+``serve(..., workers=2)`` must do so under ``if __name__ == "__main__":`` (each worker
+imports the script again), from the main thread.
 
 Metrics: unless ``PROMETHEUS_MULTIPROC_DIR`` is set (then the operator's folder is used, as
-under uvicorn or gunicorn), the parent makes an empty folder for the workers' counts and
-removes it when it stops, so ``GET /metrics`` answers the sum over the workers whichever one
-the scrape reaches.
+under uvicorn or gunicorn: empty it before each start), the parent makes an empty folder for
+the workers' counts (in ``$TMPDIR``; a worker makes it again if it was removed) and removes
+it when it stops, so ``GET /metrics`` answers the sum over the workers whichever one the
+scrape reaches.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from ketacost._errors import FileIssue, KetacostError
 from ketacost._source import SourceMap
 from ketacost._validation import validate
 
-from ._config import ServerSettings, WebConfigError, load_web_config
+from ._config import Resolved, ServerSettings, WebConfigError, load_web_config, resolve
 from ._ops import MULTIPROC_DIR, AccessLog, configure_access_log
-from ._server import THROTTLED, guarded_protocol, throttle_logs
+from ._server import THROTTLED, WorkerError, guarded_protocol, throttle_logs
 
 if TYPE_CHECKING:
     import asyncio
 
     from fastapi import FastAPI
 
-__all__ = ["SPEC", "app", "run_workers"]
+__all__ = ["SPEC", "app", "fingerprint", "run_workers"]
 
 #: The environment variable that carries a worker's configuration from the parent (JSON).
 SPEC = "KETACOST_SERVE_WORKER"
 #: uvicorn's import string for the workers' app factory.
 APP = "ketacost.web._workers:app"
-#: Exit code of a worker that cannot build the app: uvicorn's supervisor then stops.
+#: Exit code of a worker that cannot build the app (uvicorn's STARTUP_FAILURE): its
+#: supervisor then stops every worker.
 BOOT_ERROR = 3
+#: Seconds between a worker's looks at whether its parent is still there.
+PARENT_CHECK_SECONDS = 1.0
+
 log = logging.getLogger("ketacost.web")
+
+
+def fingerprint(resolved: Resolved) -> str:
+    """What a worker must serve: the rules hash of the payers and clinic, and the settings.
+
+    sha256 over :func:`ketacost.rules_hash` of every payer and the clinic, and the
+    configuration's own values (treatments, limits, translations, ...).
+    """
+    from ketacost._engine import rules_hash
+
+    digest = hashlib.sha256(rules_hash(list(resolved.library.values()), resolved.clinic).encode())
+    # the clinic's file by content (in the rules hash), not by the path naming it
+    digest.update(resolved.config.model_dump_json(exclude={"clinic"}).encode())
+    return digest.hexdigest()
 
 
 def run_workers(
     config: str | os.PathLike[str] | None,
-    settings: ServerSettings,
+    resolved: Resolved,
     *,
     host: str,
     port: int,
@@ -71,16 +107,26 @@ def run_workers(
 ) -> None:
     """Serve with ``workers`` processes until SIGTERM or Ctrl-C (``ketacost serve --workers``).
 
-    ``config`` and ``settings`` have been checked by the caller (:func:`ketacost.web.serve`),
-    and the address tried.
+    ``config`` (the file) and ``resolved`` (what it names, with the server settings) have
+    been checked by the caller (:func:`ketacost.web.serve`), and the address tried.
+
+    Raises:
+        WorkerError: a worker could not start; every worker has been stopped.
+        ValueError: called outside the main thread (signals are handled there only).
     """
     import uvicorn
     from uvicorn.supervisors import Multiprocess
+    from uvicorn.supervisors.multiprocess import SIGNALS
 
-    spec = {
-        "config": None if config is None else str(Path(config).resolve()),
+    if threading.current_thread() is not threading.main_thread():
+        raise ValueError("serve with workers runs in the main thread only (it handles signals)")
+    settings = resolved.config.server
+    spec: dict[str, Any] = {
+        # absolute, but not through symbolic links: a file it names is found beside the link
+        "config": None if config is None else os.path.abspath(config),
         "server": settings.model_dump(),
         "access_log": access_log,
+        "fingerprint": fingerprint(resolved),
     }
     uvicorn_config = uvicorn.Config(
         APP,
@@ -98,28 +144,37 @@ def run_workers(
         backlog=settings.backlog,
     )
     throttle = throttle_logs()  # after uvicorn.Config, which configures its loggers
+    handlers = {sig: signal.getsignal(sig) for sig in SIGNALS}  # the supervisor replaces them
     try:
-        with _worker_environment(json.dumps(spec)):
+        with _worker_environment(spec):
             sock = uvicorn_config.bind_socket()
             try:
-                # uvicorn 0.29-0.52 take the target (a server's run); later ones make it
+                # uvicorn 0.51 takes the target (a server's run); later ones make it
                 target: dict[str, Any] = {}
                 if "target" in inspect.signature(Multiprocess).parameters:
                     target["target"] = uvicorn.Server(uvicorn_config).run
-                Multiprocess(uvicorn_config, sockets=[sock], **target).run()
+                supervisor = Multiprocess(uvicorn_config, sockets=[sock], **target)
+                supervisor.run()
             finally:
                 sock.close()
     finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
         for name in THROTTLED:
             logging.getLogger(name).removeFilter(throttle)
+    failed = [p.pid for p in supervisor.processes if p.exitcode == BOOT_ERROR]
+    if failed:
+        raise WorkerError(
+            f"worker {failed[0]} could not start (the log above says why); the server stopped"
+        )
 
 
 @contextmanager
-def _worker_environment(spec: str) -> Iterator[None]:
+def _worker_environment(spec: dict[str, Any]) -> Iterator[None]:
     """:data:`SPEC` for the workers, and a metrics folder of our own unless one is set."""
     made = None if os.environ.get(MULTIPROC_DIR) else tempfile.mkdtemp(prefix="ketacost-metrics-")
     saved = {name: os.environ.get(name) for name in (SPEC, MULTIPROC_DIR)}
-    os.environ[SPEC] = spec
+    os.environ[SPEC] = json.dumps({**spec, "metrics_made": made})
     if made is not None:
         os.environ[MULTIPROC_DIR] = made
     try:
@@ -134,42 +189,64 @@ def _worker_environment(spec: str) -> Iterator[None]:
             shutil.rmtree(made, ignore_errors=True)
 
 
-def _spec() -> tuple[str | None, ServerSettings, str]:
-    """A worker's configuration file, server settings and access log form (from :data:`SPEC`)."""
+def _spec() -> dict[str, Any]:
+    """The parent's hand-over (:data:`SPEC`), its server settings checked."""
     text = os.environ.get(SPEC)
     if not text:
         issue = FileIssue(SPEC, 0, 0, "", "not set: a worker is started by `ketacost serve`")
         raise WebConfigError([issue])
-    spec = json.loads(text)
-    server = validate(ServerSettings, spec["server"], SourceMap.empty(SPEC), WebConfigError)
-    return spec["config"], server, str(spec["access_log"])
+    spec: dict[str, Any] = json.loads(text)
+    spec["server"] = validate(ServerSettings, spec["server"], SourceMap.empty(SPEC), WebConfigError)
+    return spec
 
 
 def app() -> FastAPI:
     """The app of one worker (uvicorn's factory, called in the worker's process).
 
-    A configuration that no longer loads (changed since the parent checked it) is one line
-    at ERROR and exit code 3, on which the supervisor stops.
+    A configuration that no longer loads, or whose files changed since the parent checked
+    them, is one line at ERROR and exit code 3, on which the supervisor stops.
     """
-    from . import create_app
+    from ._app import build_app
 
     try:
-        path, server, access_log = _spec()
-        config = load_web_config(path)
-        application = create_app(config.model_copy(update={"server": server}))
+        spec = _spec()
+        if spec["metrics_made"] is not None:  # removed under us (a cleaner of $TMPDIR)
+            os.makedirs(spec["metrics_made"], exist_ok=True)
+        config = load_web_config(spec["config"])
+        resolved = resolve(config.model_copy(update={"server": spec["server"]}))
+        if fingerprint(resolved) != spec["fingerprint"]:
+            raise WorkerError(
+                "the configuration, clinic or payer files changed since `ketacost serve` "
+                "started; restart it to serve them (every worker must serve the same rules)"
+            )
+        application = build_app(resolved)
     except KetacostError as exc:
         log.error("Cannot start the calculator: %s", exc)
         sys.exit(BOOT_ERROR)
-    configure_access_log(cast("AccessLog", access_log))
+    configure_access_log(cast("AccessLog", spec["access_log"]))
     throttle_logs()
+    _watch_parent(os.getppid())
     return application
+
+
+def _watch_parent(parent: int) -> None:
+    """Stop this worker (SIGTERM: a graceful shutdown) once its parent is gone."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        log.error("The server's parent process has gone; this worker stops")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="ketacost-parent-watch", daemon=True).start()
 
 
 def _protocol(server: ServerSettings) -> type[asyncio.Protocol]:
     """The guarded protocol with ``server``'s time-outs, as this module's ``Protocol``.
 
     uvicorn's configuration crosses to each worker pickled, and a class is pickled by its
-    name: in the worker, the name finds the class :func:`__getattr__` makes from :data:`SPEC`.
+    name (uvicorn 0.51 takes no import string for a protocol of its own): in the worker, the
+    name finds the class :func:`__getattr__` makes from :data:`SPEC`.
     """
     protocol = guarded_protocol(server.header_timeout_seconds, server.send_timeout_seconds)
     protocol.__module__, protocol.__name__, protocol.__qualname__ = __name__, "Protocol", "Protocol"
@@ -181,5 +258,4 @@ def __getattr__(name: str) -> type[asyncio.Protocol]:
     """``Protocol``, in a worker: the guarded HTTP protocol with the parent's time-outs."""
     if name != "Protocol":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    _, server, _ = _spec()
-    return _protocol(server)
+    return _protocol(_spec()["server"])
