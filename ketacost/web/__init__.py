@@ -53,7 +53,7 @@ from ._config import (
     resolve,
 )
 from ._env import app_from_env
-from ._server import THROTTLED, WorkerError, guarded_protocol, throttle_logs
+from ._server import THROTTLED, WorkerError, freeze_startup, guarded_protocol, throttle_logs
 from ._service import Calculator, CalculatorInput, EstimateResponse
 from ._summary import Summary, summarize
 
@@ -205,6 +205,7 @@ def serve(
         run_workers(config, resolved, host=host, port=port, access_log=access_log, workers=workers)
         return
     app = build_app(resolved)
+    freeze_startup()
     configure_access_log(access_log)
     uvicorn_config = uvicorn.Config(
         app,

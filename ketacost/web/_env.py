@@ -118,10 +118,14 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
     if environ is not None:
         return _app(environ)
     try:
-        return _app(os.environ)
+        app = _app(os.environ)
     except WebConfigError as exc:
         log.error("Cannot start the calculator: %s", exc)
         sys.exit(BOOT_ERROR)
+    from ._server import freeze_startup
+
+    freeze_startup()  # the server's process: its rules and app live as long as it does
+    return app
 
 
 def _app(env: Mapping[str, str]) -> FastAPI:

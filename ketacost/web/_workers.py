@@ -60,7 +60,7 @@ from ketacost._validation import validate
 
 from ._config import Resolved, ServerSettings, WebConfigError, load_web_config, resolve
 from ._ops import MULTIPROC_DIR, AccessLog, configure_access_log
-from ._server import THROTTLED, WorkerError, guarded_protocol, throttle_logs
+from ._server import THROTTLED, WorkerError, freeze_startup, guarded_protocol, throttle_logs
 
 if TYPE_CHECKING:
     import asyncio
@@ -225,6 +225,7 @@ def app() -> FastAPI:
         sys.exit(BOOT_ERROR)
     configure_access_log(cast("AccessLog", spec["access_log"]))
     throttle_logs()
+    freeze_startup()
     _watch_parent(os.getppid())
     return application
 
