@@ -1024,6 +1024,9 @@ def test_a_bad_configuration_stops_serve_before_any_worker_starts(tmp_path: Path
 
 
 def test_serve_refuses_a_worker_count_out_of_range() -> None:
+    from ketacost.cli import _serve
+
+    assert _serve.MAX_WORKERS == ketacost.web.MAX_WORKERS == 32
     for workers in (0, 33):
         with pytest.raises(ValueError, match="workers must be from 1 to 32"):
             ketacost.web.serve(None, workers=workers)

@@ -71,6 +71,10 @@ SERVER_OPTIONS = (
 )  # fmt: skip
 
 
+#: The most ``--workers``: ``ketacost.web.MAX_WORKERS`` (written out: the web extra is
+#: imported only when a command runs).
+MAX_WORKERS = 32
+
 #: Each option (without ``--``) and its environment variable: the table of the module's doc.
 ENV: dict[str, str] = {
     "config": "KETACOST_WEB_CONFIG",
@@ -189,7 +193,7 @@ def _server_options(command: F) -> F:
 @click.option(
     "--workers",
     cls=_Option,
-    type=click.IntRange(1, 32),
+    type=click.IntRange(1, MAX_WORKERS),
     default=1,
     show_default=True,
     envvar=ENV["workers"],
