@@ -111,7 +111,6 @@ regular file, a locked output), and 130 when interrupted.
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 import os
 import re
@@ -567,9 +566,6 @@ def _init_worker(clinic: Clinic, payers: Mapping[str, Payer], issued: date | Non
     _WORKER = (clinic, payers, issued)
     # Ctrl-C reaches the whole process group: the parent stops the batch and the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # The rules live as long as the worker: out of the collector's sight (gc.freeze), so
-    # that the collections an estimate's many short-lived objects set off scan only those.
-    gc.freeze()
 
 
 def _run_chunk(chunk: list[Row]) -> list[dict[str, str]]:
