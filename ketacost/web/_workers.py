@@ -159,7 +159,8 @@ def run_workers(
                 sock.close()
     finally:
         for sig, handler in handlers.items():
-            signal.signal(sig, handler)
+            if handler is not None:  # None: set outside Python, which cannot put it back
+                signal.signal(sig, handler)
         for name in THROTTLED:
             logging.getLogger(name).removeFilter(throttle)
     failed = [p.pid for p in supervisor.processes if p.exitcode == BOOT_ERROR]
