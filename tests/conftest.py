@@ -7,6 +7,7 @@ session summary of how many examples exercised each property's interesting branc
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import warnings
@@ -104,3 +105,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"{name:<62} {branch:<34} {c.examples:>8} {c.hits:>6} {share:>6.0%} {c.minimum:>5.0%}"
             f"  {judged}"
         )
+
+
+@pytest.fixture(autouse=True)
+def _never_frozen() -> Any:
+    """Undo a server's ``gc.freeze()`` (``app_from_env()`` called as a server calls it).
+
+    A frozen test process would keep every object alive then for the rest of the run.
+    """
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()

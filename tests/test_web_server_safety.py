@@ -314,11 +314,19 @@ def test_serve_hands_uvicorn_the_settings(monkeypatch: pytest.MonkeyPatch) -> No
         seen["filters"] = logging.getLogger("uvicorn.error").filters[:]
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
+    frozen: list[int] = []
+    seen_run = run
+
+    def run_frozen(server: uvicorn.Server, sockets: list[Any] | None = None) -> None:
+        frozen.append(gc.get_freeze_count())
+        seen_run(server, sockets)
+
+    monkeypatch.setattr(uvicorn.Server, "run", run_frozen)
     gc.unfreeze()
     serve(None, host="127.0.0.1", port=0, server={"limit_concurrency": 7})
-    # what the server made at start, out of the collector's sight (freeze_startup)
-    assert gc.get_freeze_count() > 0
-    gc.unfreeze()
+    # while serving, what the server made at start is out of the collector's sight
+    # (freeze_startup); when serve returns, the caller's process is as it was
+    assert frozen[0] > 0 and gc.get_freeze_count() == 0
     config = seen["config"]
     assert config.limit_concurrency == 7
     assert (config.timeout_keep_alive, config.timeout_graceful_shutdown) == (5, 10)
@@ -792,6 +800,18 @@ def _worker_of(sock: socket.socket, workers: list[int]) -> int | None:
     return None
 
 
+def _counted(server: Server) -> float | None:
+    """``GET /v1/payers`` answers counted at ``/metrics`` (None: no answer in 5 s).
+
+    A worker counts a request just after sending its answer: poll it (:func:`_until`).
+    """
+    try:
+        status, text, _ = server.request("GET", "/metrics", timeout=5)
+    except OSError:
+        return None
+    return _metric(text.decode(), ESTIMATES) if status == 200 else None
+
+
 def _until(check: Any, timeout: float = 10) -> Any:
     """``check()`` once it is true, tried every 0.1 s for at most ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -816,7 +836,8 @@ def test_workers_share_the_address_keep_the_guards_and_sum_the_metrics(tmp_path:
         for _ in range(16):
             sock = server.connect(5)
             sock.sendall(b"GET /v1/payers HTTP/1.1\r\nHost: x")
-            holder = _until(lambda s=sock: _worker_of(s, workers), 2)
+            holder = _until(lambda s=sock: _worker_of(s, workers), 5)
+            assert holder is not None, "no worker took the connection in 5 s"
             slow[holder].append(sock)
             if all(slow.values()):
                 break
@@ -848,11 +869,7 @@ def test_workers_share_the_address_keep_the_guards_and_sum_the_metrics(tmp_path:
 
         # a scrape reaches one worker and answers the sum over both (a worker counts a
         # request just after its answer is sent: wait for the last)
-        def counted() -> bool:
-            status, text, _ = server.request("GET", "/metrics")
-            return status == 200 and _metric(text.decode(), ESTIMATES) == sent
-
-        assert _until(counted)
+        assert _until(lambda: _counted(server) == sent)
         # the log throttle holds in each worker: at most 5 lines a minute each
         for _ in range(30):
             with server.connect() as sock:
@@ -882,8 +899,7 @@ def test_workers_make_their_metrics_folder_and_remove_it_at_the_end(tmp_path: Pa
             assert server.request("GET", "/v1/payers", timeout=5)[0] == 200
         made = list(temp.glob("ketacost-metrics-*"))
         assert len(made) == 1 and list(made[0].glob("counter_*.db")), made
-        status, text, _ = server.request("GET", "/metrics", timeout=5)
-        assert status == 200 and _metric(text.decode(), ESTIMATES) == 3
+        assert _until(lambda: _counted(server) == 3)
         # removed under the server (a cleaner of $TMPDIR), then a worker dies: the one that
         # replaces it makes the folder again and answers
         shutil.rmtree(made[0])
@@ -905,14 +921,26 @@ def test_workers_make_their_metrics_folder_and_remove_it_at_the_end(tmp_path: Pa
     ],
     ids=["changed", "broken"],
 )  # fmt: skip
+@pytest.mark.parametrize("where", ["clinic", "savings program"])
 def test_a_worker_that_cannot_start_stops_the_server_with_exit_2(
-    tmp_path: Path, edit: Any, message: str
+    tmp_path: Path, edit: Any, message: str, where: str
 ) -> None:
     clinic = tmp_path / "clinic.yaml"
     clinic.write_text((ROOT / "examples" / "clinics" / "example-clinic.yaml").read_text())
-    with _serving(tmp_path, "--workers", "2", config="clinic: clinic.yaml\n") as server:
+    payers = tmp_path / "payers"
+    shutil.copytree(ROOT / "payers", payers)
+    edited = clinic if where == "clinic" else payers / "programs" / "spravato-withme.yaml"
+    if where != "clinic":  # an edit the payer files' own hashes see, not the rules hash
+        message = message.replace("clinic.yaml", "spravato-withme.yaml")
+        edit = (
+            (lambda text: text + "# a comment\n")
+            if "changed" in message
+            else (lambda text: text.replace("id:", "id: [", 1))
+        )
+    env = {"KETACOST_PAYERS": str(payers)}
+    with _serving(tmp_path, "--workers", "2", config="clinic: clinic.yaml\n", env=env) as server:
         workers = _workers(server, 2)
-        clinic.write_text(edit(clinic.read_text()))
+        edited.write_text(edit(edited.read_text()))
         os.kill(workers[0], signal.SIGKILL)  # its replacement reads the edited file
         server.process.wait(timeout=30)
     assert server.process.returncode == 2  # not 0: a service manager restarts it

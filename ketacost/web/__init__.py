@@ -30,6 +30,7 @@ addresses at once, TLS).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -226,3 +227,4 @@ def serve(
     finally:
         for name in THROTTLED:
             logging.getLogger(name).removeFilter(throttle)
+        gc.unfreeze()  # the caller's process as it was (freeze_startup)

@@ -107,7 +107,9 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
     Args:
         environ: the variables. Not given (the server's call): ``os.environ``, and an error
             is logged (one line, ERROR, logger ``ketacost.web``) and ends the process with
-            exit code 3 (``BOOT_ERROR``).
+            exit code 3 (``BOOT_ERROR``); the app built, what the process holds is put out
+            of the garbage collector's sight for good (``gc.freeze()``, see
+            :func:`ketacost.web._server.freeze_startup`), as suits a server's process.
 
     Raises:
         WebConfigError: (``environ`` given) a variable's value is not valid, or the

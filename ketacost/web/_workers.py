@@ -9,38 +9,40 @@ through 5 lines a minute per worker) and the same settings; ``limit_concurrency`
 worker.
 
 - SIGTERM or Ctrl-C stops every worker, each within ``timeout_graceful_shutdown_seconds``;
-  SIGHUP replaces the workers one at a time (each new one loads the files afresh); SIGTTIN
-  and SIGTTOU add and remove one. The parent's own signal handlers are put back when it
-  stops.
+  SIGTTIN and SIGTTOU add and remove one. The parent's own signal handlers are put back when
+  it stops.
 - A worker that dies is started again. One that cannot start (a file became invalid, or
   changed, since the server started: below) stops the server, which then raises
   :class:`WorkerError` (``ketacost serve`` exits 2, not 0, so a service manager restarts it).
-- Every worker serves the same rules. The parent checks the configuration, the clinic and
-  the payers before any worker starts (a bad file is one error, as with one process) and
-  hands the workers their fingerprint (:func:`fingerprint`); a worker started later (after
-  a crash, or by SIGHUP) whose files differ refuses to start. Edit the files, then restart
-  the server.
+- Every worker serves the same rules and code. The parent checks the configuration, the
+  clinic and the payer folder before any worker starts (a bad file is one error, as with
+  one process) and hands the workers their fingerprint (:func:`fingerprint`); a worker
+  started later whose files or version differ refuses to start. SIGHUP replaces the
+  workers one at a time, from the same files: it never reloads an edit (the new worker
+  refuses, uvicorn keeps the old ones and logs it). After editing the files, restart the
+  server.
 - A worker whose parent is gone (killed with SIGKILL) stops itself within a second or two,
-  freeing the address.
+  freeing the address (the metrics folder below then stays behind in ``$TMPDIR``).
 
 Workers start in a fresh interpreter (``spawn``): what they need crosses in one environment
 variable, :data:`SPEC` (JSON: the configuration file, the server settings, the access log's
-form, the fingerprint, the metrics folder made for them), read by :func:`app` (the factory
-uvicorn calls) and for the HTTP protocol (:func:`_protocol`). A script that calls
-``serve(..., workers=2)`` must do so under ``if __name__ == "__main__":`` (each worker
-imports the script again), from the main thread.
+form, the fingerprint, the parent's process id, the metrics folder made for them), read by
+:func:`app` (the factory uvicorn calls) and for the HTTP protocol (``Protocol``,
+:func:`__getattr__`). A script that calls ``serve(..., workers=2)`` must do so under
+``if __name__ == "__main__":`` (each worker imports the script again), from the main thread.
+With ``--workers``, uvicorn binds one socket: a host name (``localhost``) is served on its
+IPv4 address only (one process serves every address the name has); give the address.
 
 Metrics: unless ``PROMETHEUS_MULTIPROC_DIR`` is set (then the operator's folder is used, as
 under uvicorn or gunicorn: empty it before each start), the parent makes an empty folder for
-the workers' counts (in ``$TMPDIR``; a worker makes it again if it was removed) and removes
-it when it stops, so ``GET /metrics`` answers the sum over the workers whichever one the
-scrape reaches.
+the workers' counts (in ``$TMPDIR``; a worker that starts after it was removed makes it
+again, the counts until then lost) and removes it when it stops, so ``GET /metrics`` answers
+the sum over the workers whichever one the scrape reaches.
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 import os
@@ -52,11 +54,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from ketacost._errors import FileIssue, KetacostError
 from ketacost._source import SourceMap
 from ketacost._validation import validate
+from ketacost._version import __version__
 
 from ._config import Resolved, ServerSettings, WebConfigError, load_web_config, resolve
 from ._ops import MULTIPROC_DIR, AccessLog, configure_access_log
@@ -71,8 +75,9 @@ __all__ = ["SPEC", "app", "fingerprint", "run_workers"]
 
 #: The environment variable that carries a worker's configuration from the parent (JSON).
 SPEC = "KETACOST_SERVE_WORKER"
-#: uvicorn's import string for the workers' app factory.
+#: uvicorn's import strings for the workers' app factory and HTTP protocol (:func:`__getattr__`).
 APP = "ketacost.web._workers:app"
+PROTOCOL = "ketacost.web._workers:Protocol"
 #: Exit code of a worker that cannot build the app (uvicorn's STARTUP_FAILURE): its
 #: supervisor then stops every worker.
 BOOT_ERROR = 3
@@ -83,14 +88,20 @@ log = logging.getLogger("ketacost.web")
 
 
 def fingerprint(resolved: Resolved) -> str:
-    """What a worker must serve: the rules hash of the payers and clinic, and the settings.
+    """What a worker must serve: the code's version, the rule files and the settings.
 
-    sha256 over :func:`ketacost.rules_hash` of every payer and the clinic, and the
+    sha256 over the version of ketacost (its bundled defaults with it), the
+    :func:`ketacost.rules_hash` of every payer and the clinic, the hash of every file of the
+    payer folder (payers, savings programs, claim edits, fee schedules), and the
     configuration's own values (treatments, limits, translations, ...).
     """
     from ketacost._engine import rules_hash
 
-    digest = hashlib.sha256(rules_hash(list(resolved.library.values()), resolved.clinic).encode())
+    library = resolved.library
+    files = sorted(getattr(library, "file_hashes", {}).items())
+    digest = hashlib.sha256(__version__.encode())
+    digest.update(rules_hash(list(library.values()), resolved.clinic).encode())
+    digest.update(json.dumps(files).encode())
     # the clinic's file by content (in the rules hash), not by the path naming it
     digest.update(resolved.config.model_dump_json(exclude={"clinic"}).encode())
     return digest.hexdigest()
@@ -122,11 +133,13 @@ def run_workers(
         raise ValueError("serve with workers runs in the main thread only (it handles signals)")
     settings = resolved.config.server
     spec: dict[str, Any] = {
-        # absolute, but not through symbolic links: a file it names is found beside the link
-        "config": None if config is None else os.path.abspath(config),
+        # absolute, as written: neither through symbolic links (a file it names is found
+        # beside the link) nor with "x/.." taken away (x may be a link)
+        "config": None if config is None else str(Path(config).absolute()),
         "server": settings.model_dump(),
         "access_log": access_log,
         "fingerprint": fingerprint(resolved),
+        "parent": os.getpid(),
     }
     uvicorn_config = uvicorn.Config(
         APP,
@@ -136,7 +149,7 @@ def run_workers(
         workers=workers,
         access_log=False,
         log_level="info",
-        http=_protocol(settings),
+        http=PROTOCOL,
         limit_concurrency=settings.limit_concurrency,
         timeout_keep_alive=settings.timeout_keep_alive_seconds,
         timeout_graceful_shutdown=settings.timeout_graceful_shutdown_seconds,
@@ -149,11 +162,7 @@ def run_workers(
         with _worker_environment(spec):
             sock = uvicorn_config.bind_socket()
             try:
-                # uvicorn 0.51 takes the target (a server's run); later ones make it
-                target: dict[str, Any] = {}
-                if "target" in inspect.signature(Multiprocess).parameters:
-                    target["target"] = uvicorn.Server(uvicorn_config).run
-                supervisor = Multiprocess(uvicorn_config, sockets=[sock], **target)
+                supervisor = Multiprocess(uvicorn_config, sockets=[sock])
                 supervisor.run()
             finally:
                 sock.close()
@@ -211,8 +220,10 @@ def app() -> FastAPI:
 
     try:
         spec = _spec()
+        if os.getppid() != spec["parent"]:  # gone while this worker started
+            raise WorkerError("the server's parent process has gone")
         if spec["metrics_made"] is not None:  # removed under us (a cleaner of $TMPDIR)
-            os.makedirs(spec["metrics_made"], exist_ok=True)
+            _make_folder(spec["metrics_made"])
         config = load_web_config(spec["config"])
         resolved = resolve(config.model_copy(update={"server": spec["server"]}))
         if fingerprint(resolved) != spec["fingerprint"]:
@@ -227,8 +238,17 @@ def app() -> FastAPI:
     configure_access_log(cast("AccessLog", spec["access_log"]))
     throttle_logs()
     freeze_startup()
-    _watch_parent(os.getppid())
+    _watch_parent(spec["parent"])
     return application
+
+
+def _make_folder(folder: str) -> None:
+    """Make the metrics folder again; an error names it (the worker then cannot start)."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        issue = FileIssue(MULTIPROC_DIR, 0, 0, "", f"cannot make {folder}: {exc.strerror}")
+        raise WebConfigError([issue]) from None
 
 
 def _watch_parent(parent: int) -> None:
@@ -243,21 +263,15 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="ketacost-parent-watch", daemon=True).start()
 
 
-def _protocol(server: ServerSettings) -> type[asyncio.Protocol]:
-    """The guarded protocol with ``server``'s time-outs, as this module's ``Protocol``.
-
-    uvicorn's configuration crosses to each worker pickled, and a class is pickled by its
-    name (uvicorn 0.51 takes no import string for a protocol of its own): in the worker, the
-    name finds the class :func:`__getattr__` makes from :data:`SPEC`.
-    """
-    protocol = guarded_protocol(server.header_timeout_seconds, server.send_timeout_seconds)
-    protocol.__module__, protocol.__name__, protocol.__qualname__ = __name__, "Protocol", "Protocol"
-    globals()["Protocol"] = protocol
-    return protocol
-
-
 def __getattr__(name: str) -> type[asyncio.Protocol]:
-    """``Protocol``, in a worker: the guarded HTTP protocol with the parent's time-outs."""
+    """``Protocol``, in a worker: the guarded HTTP protocol with the parent's time-outs.
+
+    uvicorn imports it by name (:data:`PROTOCOL`) in each worker, where the parent's
+    settings are in :data:`SPEC`.
+    """
     if name != "Protocol":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return _protocol(_spec()["server"])
+    server: ServerSettings = _spec()["server"]
+    protocol = guarded_protocol(server.header_timeout_seconds, server.send_timeout_seconds)
+    globals()["Protocol"] = protocol
+    return protocol
