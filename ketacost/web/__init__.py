@@ -54,7 +54,14 @@ from ._config import (
     resolve,
 )
 from ._env import app_from_env
-from ._server import THROTTLED, WorkerError, freeze_startup, guarded_protocol, throttle_logs
+from ._server import (
+    THROTTLED,
+    WorkerError,
+    connection_settings,
+    freeze_startup,
+    guarded_protocol,
+    throttle_logs,
+)
 from ._service import Calculator, CalculatorInput, EstimateResponse
 from ._summary import Summary, summarize
 
@@ -215,11 +222,7 @@ def serve(
         access_log=False,
         log_level="info",
         http=guarded_protocol(settings.header_timeout_seconds, settings.send_timeout_seconds),
-        limit_concurrency=settings.limit_concurrency,
-        timeout_keep_alive=settings.timeout_keep_alive_seconds,
-        timeout_graceful_shutdown=settings.timeout_graceful_shutdown_seconds,
-        h11_max_incomplete_event_size=settings.max_header_bytes,
-        backlog=settings.backlog,
+        **connection_settings(settings),
     )
     throttle = throttle_logs()  # after uvicorn.Config, which configures its loggers
     try:

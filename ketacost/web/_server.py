@@ -20,10 +20,13 @@ from ketacost._errors import KetacostError
 if TYPE_CHECKING:
     import asyncio
 
+    from ._config import ServerSettings
+
 __all__ = [
     "THROTTLED",
     "Throttle",
     "WorkerError",
+    "connection_settings",
     "freeze_startup",
     "guarded_protocol",
     "throttle_logs",
@@ -71,6 +74,20 @@ class Throttle(logging.Filter):
 
 class WorkerError(KetacostError, RuntimeError):
     """A worker of ``ketacost serve --workers`` could not start: the server has stopped."""
+
+
+def connection_settings(settings: ServerSettings) -> dict[str, Any]:
+    """The options of ``uvicorn.Config`` for the ``server:`` settings uvicorn applies itself.
+
+    The header and send time-outs are :func:`guarded_protocol`'s, the body's the app's.
+    """
+    return {
+        "limit_concurrency": settings.limit_concurrency,
+        "timeout_keep_alive": settings.timeout_keep_alive_seconds,
+        "timeout_graceful_shutdown": settings.timeout_graceful_shutdown_seconds,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "backlog": settings.backlog,
+    }
 
 
 def freeze_startup() -> None:

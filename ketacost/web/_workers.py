@@ -64,7 +64,14 @@ from ketacost._version import __version__
 
 from ._config import Resolved, ServerSettings, WebConfigError, load_web_config, resolve
 from ._ops import MULTIPROC_DIR, AccessLog, configure_access_log
-from ._server import THROTTLED, WorkerError, freeze_startup, guarded_protocol, throttle_logs
+from ._server import (
+    THROTTLED,
+    WorkerError,
+    connection_settings,
+    freeze_startup,
+    guarded_protocol,
+    throttle_logs,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -150,11 +157,7 @@ def run_workers(
         access_log=False,
         log_level="info",
         http=PROTOCOL,
-        limit_concurrency=settings.limit_concurrency,
-        timeout_keep_alive=settings.timeout_keep_alive_seconds,
-        timeout_graceful_shutdown=settings.timeout_graceful_shutdown_seconds,
-        h11_max_incomplete_event_size=settings.max_header_bytes,
-        backlog=settings.backlog,
+        **connection_settings(settings),
     )
     throttle = throttle_logs()  # after uvicorn.Config, which configures its loggers
     handlers = {sig: signal.getsignal(sig) for sig in SIGNALS}  # the supervisor replaces them
