@@ -31,7 +31,6 @@ addresses at once, TLS).
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import socket
 from collections.abc import Callable, Mapping
@@ -55,12 +54,11 @@ from ._config import (
 )
 from ._env import app_from_env
 from ._server import (
-    THROTTLED,
     WorkerError,
     connection_settings,
     freeze_startup,
     guarded_protocol,
-    throttle_logs,
+    throttled_logs,
 )
 from ._service import Calculator, CalculatorInput, EstimateResponse
 from ._summary import Summary, summarize
@@ -224,10 +222,8 @@ def serve(
         http=guarded_protocol(settings.header_timeout_seconds, settings.send_timeout_seconds),
         **connection_settings(settings),
     )
-    throttle = throttle_logs()  # after uvicorn.Config, which configures its loggers
     try:
-        uvicorn.Server(uvicorn_config).run()
+        with throttled_logs():  # after uvicorn.Config, which configures its loggers
+            uvicorn.Server(uvicorn_config).run()
     finally:
-        for name in THROTTLED:
-            logging.getLogger(name).removeFilter(throttle)
         gc.unfreeze()  # the caller's process as it was (freeze_startup)

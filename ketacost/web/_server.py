@@ -12,7 +12,8 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ketacost._errors import KetacostError
@@ -30,6 +31,7 @@ __all__ = [
     "freeze_startup",
     "guarded_protocol",
     "throttle_logs",
+    "throttled_logs",
 ]
 
 #: The loggers :func:`throttle_logs` guards against floods.
@@ -112,6 +114,17 @@ def throttle_logs() -> Throttle:
     for name in THROTTLED:
         logging.getLogger(name).addFilter(throttle)
     return throttle
+
+
+@contextmanager
+def throttled_logs() -> Iterator[None]:
+    """:func:`throttle_logs` for a block (a server's run), the filters taken off after it."""
+    throttle = throttle_logs()
+    try:
+        yield
+    finally:
+        for name in THROTTLED:
+            logging.getLogger(name).removeFilter(throttle)
 
 
 class _Deadlines:

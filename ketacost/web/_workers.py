@@ -65,12 +65,12 @@ from ketacost._version import __version__
 from ._config import Resolved, ServerSettings, WebConfigError, load_web_config, resolve
 from ._ops import MULTIPROC_DIR, AccessLog, configure_access_log
 from ._server import (
-    THROTTLED,
     WorkerError,
     connection_settings,
     freeze_startup,
     guarded_protocol,
     throttle_logs,
+    throttled_logs,
 )
 
 if TYPE_CHECKING:
@@ -159,10 +159,10 @@ def run_workers(
         http=PROTOCOL,
         **connection_settings(settings),
     )
-    throttle = throttle_logs()  # after uvicorn.Config, which configures its loggers
     handlers = {sig: signal.getsignal(sig) for sig in SIGNALS}  # the supervisor replaces them
     try:
-        with _worker_environment(spec):
+        # the throttle after uvicorn.Config, which configures its loggers
+        with throttled_logs(), _worker_environment(spec):
             sock = uvicorn_config.bind_socket()
             try:
                 supervisor = Multiprocess(uvicorn_config, sockets=[sock])
@@ -173,8 +173,6 @@ def run_workers(
         for sig, handler in handlers.items():
             if handler is not None:  # None: set outside Python, which cannot put it back
                 signal.signal(sig, handler)
-        for name in THROTTLED:
-            logging.getLogger(name).removeFilter(throttle)
     failed = [p.pid for p in supervisor.processes if p.exitcode == BOOT_ERROR]
     if failed:
         raise WorkerError(
