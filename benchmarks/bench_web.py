@@ -7,10 +7,11 @@ second, p50/p99 latency and the server's CPU time per request (user + system of 
 and every process under it, read from ``/proc/<pid>/stat`` around the timed window; not
 printed where there is no ``/proc``). A measurement: it never fails on time. It stops if the
 answer has no covered line, since then it would measure a cheaper estimate than the one it
-names. With workers, the system hands each new connection to one of them, so how the clients'
-keep-alive connections fall on the workers is chance (4 over 2: 2/2, 3/1 or 4/0): the
-``--seconds`` are split into ``--rounds`` on new connections, and each round's split is
-printed with the figures over all rounds.
+names. With workers, how the clients' keep-alive connections fall on the workers decides how
+evenly they are loaded: the workers take new connections in turn (a worker holding more
+waits before taking one), but a busy worker can miss its turn (4 over 2: mostly 2/2,
+sometimes 3/1). The ``--seconds`` are split into ``--rounds`` on new connections, and each
+round's split is printed with the figures over all rounds.
 
     python benchmarks/bench_web.py [--seconds 10] [--clients 4] [--workers 1,2] [--rounds 4]
                                    [--access-log text|json|off]
@@ -169,7 +170,7 @@ def _client(
 def _connections_by_process(pids: list[int], client_ports: list[int]) -> list[int]:
     """How many of the clients' connections each process of the server holds (from /proc).
 
-    With several workers the system hands each new connection to one of them: how the 4
+    With several workers each new connection goes to one of them: how the 4
     keep-alive connections fall decides how evenly the workers are loaded.
     """
     inodes = {}
@@ -244,8 +245,8 @@ def _measure(args: argparse.Namespace, workers: int) -> None:
         errors: list[int] = []
         splits: list[str] = []
         elapsed = 0.0
-        # With several workers, how the clients' keep-alive connections fall on them is
-        # chance: a few rounds, each on new connections, each split shown.
+        # With several workers, how the clients' keep-alive connections fall on them varies:
+        # a few rounds, each on new connections, each split shown.
         rounds = 1 if workers == 1 else args.rounds
         processes = [server.pid, *_descendants(server.pid)]  # read once: /proc is slow
         for _ in range(rounds):
@@ -288,7 +289,8 @@ def _measure(args: argparse.Namespace, workers: int) -> None:
         print(
             f"{len(splits)} rounds of {args.seconds / len(splits):.1f} s on new connections; "
             f"the {args.clients} connections by worker in each: {', '.join(splits)} (the "
-            "system hands each new connection to one worker: an uneven split loads one more)"
+            "workers take new connections in turn, but a busy one can miss its turn: an uneven "
+            "split loads one more)"
         )
     print(f"requests/s: {rps:,.0f}   p50: {p50:.1f} ms   p99: {p99:.1f} ms")
     if cpu_before is not None and cpu_after is not None:

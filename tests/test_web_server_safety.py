@@ -13,6 +13,7 @@ the metrics summed over them, every process stopped by SIGTERM.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import http.client
@@ -33,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -996,6 +997,7 @@ def test_serve_with_workers_puts_back_the_signal_handlers_and_reports_a_failed_s
         exitcode = 0
 
         def __init__(self, config: Any, sockets: list[socket.socket]) -> None:
+            configs.append(config)
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(sig, lambda *_: None)
             self.processes = [Process(0), Process(Supervisor.exitcode)]
@@ -1003,9 +1005,13 @@ def test_serve_with_workers_puts_back_the_signal_handlers_and_reports_a_failed_s
         def run(self) -> None:
             pass
 
+    configs: list[Any] = []
     monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Supervisor)
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     ketacost.web.serve(None, port=_free_port(), workers=2)
+    # the workers' event loop takes connections in turn (test_workers_take_connections_in_turn)
+    assert configs[0].loop == "ketacost.web._workers:BalancedAcceptLoop"
+    assert configs[0].get_loop_factory() is ketacost.web._workers.BalancedAcceptLoop
     assert {sig: signal.getsignal(sig) for sig in before} == before
     assert "KETACOST_SERVE_WORKER" not in os.environ
     Supervisor.exitcode = 3
@@ -1027,6 +1033,134 @@ def test_serve_with_workers_puts_back_the_signal_handlers_and_reports_a_failed_s
     assert [str(e) for e in errors] == [
         "serve with workers runs in the main thread only (it handles signals)"
     ]
+
+
+@needs_proc
+def test_workers_take_new_connections_in_turn(tmp_path: Path) -> None:
+    # Connections opened one after another, each kept open once answered: a worker that
+    # holds one waits before taking the next, which the idle one takes. (With asyncio's own
+    # loop either worker took each: all 4 on one, 1 time in 8.)
+    with _serving(tmp_path, "--workers", "2") as server:
+        workers = _workers(server, 2)
+        held: list[int | None] = []
+        conns = []
+        for _ in range(4):
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+            conn.request("GET", "/v1/payers")
+            assert conn.getresponse().read() and conn.sock is not None
+            conns.append(conn)
+            held.append(_worker_of(conn.sock, workers))
+        for conn in conns:
+            conn.close()
+    assert set(held) == set(workers), held
+
+
+class _Protocol(asyncio.Protocol):
+    made: ClassVar[list[float]] = []  # when each connection was taken
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        _Protocol.made.append(time.monotonic())
+        transport.close()
+
+
+def test_a_worker_loop_takes_one_connection_a_wake_and_waits_while_it_holds_some(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio.selector_events
+
+    from ketacost.web import _workers
+
+    accepts: list[int] = []  # the backlog asyncio's accept is given: how many it may take
+    original = asyncio.selector_events.BaseSelectorEventLoop._accept_connection
+
+    def spy(self: Any, factory: Any, sock: Any, ssl: Any, server: Any, backlog: int, *rest: Any):  # type: ignore[no-untyped-def]
+        accepts.append(backlog)
+        return original(self, factory, sock, ssl, server, backlog, *rest)
+
+    monkeypatch.setattr(asyncio.selector_events.BaseSelectorEventLoop, "_accept_connection", spy)
+    errors: list[dict[str, Any]] = []
+    loop = _workers.BalancedAcceptLoop()
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    waits: list[float] = []
+    call_later = loop.call_later
+
+    def timed(delay: float, callback: Any, *args: Any) -> asyncio.TimerHandle:
+        if callback == loop._resume:  # the loop's own waits (not asyncio.sleep's)
+            waits.append(delay)
+        return call_later(delay, callback, *args)
+
+    monkeypatch.setattr(loop, "call_later", timed)
+
+    async def connect(server: asyncio.Server, n: int) -> list[float]:
+        """Open ``n`` connections at once; the seconds until the server had each."""
+        _Protocol.made = []
+        port = server.sockets[0].getsockname()[1]
+        began = time.monotonic()
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+        deadline = time.monotonic() + 5
+        while len(_Protocol.made) < n and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)
+        for client in clients:
+            client.close()
+        return [t - began for t in _Protocol.made]
+
+    async def run() -> None:
+        server = await loop.create_server(_Protocol, "127.0.0.1", 0)
+        # holding none: three waiting connections are taken at once, one a wake
+        monkeypatch.setattr(_workers.Held, "connections", 0)
+        assert len(await connect(server, 3)) == 3
+        assert accepts and set(accepts) == {1} and waits == []
+        # holding 3: 3 x 2 ms before taking the next, then one; holding 40: 10 ms at most
+        monkeypatch.setattr(_workers.Held, "connections", 3)
+        taken = await connect(server, 1)
+        assert len(taken) == 1 and taken[0] >= 0.006 - 1e-4, taken
+        assert waits == [pytest.approx(0.006)]
+        monkeypatch.setattr(_workers.Held, "connections", 40)
+        assert len(await connect(server, 1)) == 1 and waits[1:] == [pytest.approx(0.010)]
+        # closed while it waits (shutting down): the wait ends with nothing taken, no error
+        _Protocol.made = []
+        port = server.sockets[0].getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        while len(waits) < 3:
+            await asyncio.sleep(0.001)
+        server.close()
+        await server.wait_closed()
+        await asyncio.sleep(0.05)
+        client.close()
+        assert _Protocol.made == []
+
+    try:
+        loop.run_until_complete(run())
+    finally:
+        loop.close()
+    assert errors == []
+
+
+def test_a_worker_protocol_counts_the_connections_it_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ketacost.web import _workers
+
+    calls: list[str] = []
+
+    class Base:  # the guarded protocol's part: still called
+        def connection_made(self, transport: Any) -> None:
+            calls.append("made")
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            calls.append("lost")
+
+    class Counted(_workers._Counted, Base):
+        pass
+
+    monkeypatch.setattr(_workers.Held, "connections", 0)
+    one, two = Counted(), Counted()
+    one.connection_made(None)
+    two.connection_made(None)
+    assert _workers.Held.connections == 2
+    one.connection_lost(None)
+    assert _workers.Held.connections == 1
+    assert calls == ["made", "made", "lost"]
 
 
 def test_a_worker_without_its_settings_exits_3_with_one_line(

@@ -42,6 +42,7 @@ the sum over the workers whichever one the scrape reaches.
 
 from __future__ import annotations
 
+import asyncio as _asyncio
 import hashlib
 import json
 import logging
@@ -85,11 +86,24 @@ SPEC = "KETACOST_SERVE_WORKER"
 #: uvicorn's import strings for the workers' app factory and HTTP protocol (:func:`__getattr__`).
 APP = "ketacost.web._workers:app"
 PROTOCOL = "ketacost.web._workers:Protocol"
+#: ... and their event loop (:class:`BalancedAcceptLoop`, where asyncio has what it overrides).
+LOOP = (
+    "ketacost.web._workers:BalancedAcceptLoop"
+    if all(
+        hasattr(_asyncio.SelectorEventLoop, name)
+        for name in ("_accept_connection", "_start_serving")
+    )
+    else "auto"
+)
 #: Exit code of a worker that cannot build the app (uvicorn's STARTUP_FAILURE): its
 #: supervisor then stops every worker.
 BOOT_ERROR = 3
 #: Seconds between a worker's looks at whether its parent is still there.
 PARENT_CHECK_SECONDS = 1.0
+#: Seconds a worker waits, per connection it holds (at most :data:`MOST_HELD`), before it
+#: takes a new one (:class:`BalancedAcceptLoop`).
+ACCEPT_DELAY_SECONDS = 0.002
+MOST_HELD = 5
 
 log = logging.getLogger("ketacost.web")
 
@@ -157,6 +171,7 @@ def run_workers(
         access_log=False,
         log_level="info",
         http=PROTOCOL,
+        loop=LOOP,
         **connection_settings(settings),
     )
     handlers = {sig: signal.getsignal(sig) for sig in SIGNALS}  # the supervisor replaces them
@@ -264,6 +279,79 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="ketacost-parent-watch", daemon=True).start()
 
 
+class Held:
+    """How many connections this worker holds: its protocol counts them, its loop reads."""
+
+    connections = 0
+
+
+class _Counted:
+    """Counts the connections of a worker's protocol in :class:`Held` (mixed in first)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        Held.connections += 1
+        super().connection_made(transport)  # type: ignore[misc]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        Held.connections -= 1
+        super().connection_lost(exc)  # type: ignore[misc]
+
+
+class BalancedAcceptLoop(_asyncio.SelectorEventLoop):
+    """A worker's event loop: it takes new connections one at a time, later when it holds more.
+
+    The workers share one listening socket, and the system wakes every idle one when a
+    connection arrives. asyncio's own loop then takes every connection waiting (up to 100)
+    in one go, so 4 clients connecting together often all landed on one worker (4 / 0 or
+    3 / 1 in ``bench_web.py``, one core idle while the other ran behind). This loop takes
+    one connection each time it is woken, and a worker that holds connections first waits
+    :data:`ACCEPT_DELAY_SECONDS` per connection it holds (at most :data:`MOST_HELD` of
+    them: 10 ms), leaving the new one to a worker that holds fewer; then it takes one.
+    Over 30 rounds of 4 new connections, 27 fell 2 / 2 (with asyncio's loop, 5 of 10).
+
+    It overrides two methods of asyncio's selector loop that are not public
+    (``_accept_connection``, ``_start_serving``; the same from Python 3.11 to 3.13), so
+    ``run_workers`` uses it only where they are there (:data:`LOOP`); uvloop (``uvicorn
+    --loop``) is not used by the workers.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._due: set[int] = set()  # listening sockets whose wait is over: take one now
+
+    def _accept_connection(
+        self,
+        protocol_factory: Any,
+        sock: Any,
+        sslcontext: Any = None,
+        server: Any = None,
+        backlog: int = 100,
+        *timeouts: Any,
+    ) -> None:
+        fd = sock.fileno()
+        held = min(Held.connections, MOST_HELD)
+        if held and fd not in self._due:
+            self.remove_reader(fd)  # until the wait is over (the socket stays ready)
+            self.call_later(
+                held * ACCEPT_DELAY_SECONDS,
+                self._resume, protocol_factory, sock, sslcontext, server, backlog, *timeouts,
+            )  # fmt: skip
+            return
+        self._due.discard(fd)
+        super()._accept_connection(  # type: ignore[misc]
+            protocol_factory, sock, sslcontext, server, 1, *timeouts
+        )
+
+    def _resume(
+        self, protocol_factory: Any, sock: Any, sslcontext: Any, server: Any, *rest: Any
+    ) -> None:
+        """Watch the listening socket again, to take one connection, unless it has closed."""
+        if sock.fileno() == -1 or (server is not None and not server.is_serving()):
+            return
+        self._due.add(sock.fileno())
+        self._start_serving(protocol_factory, sock, sslcontext, server, *rest)  # type: ignore[attr-defined]
+
+
 def __getattr__(name: str) -> type[asyncio.Protocol]:
     """``Protocol``, in a worker: the guarded HTTP protocol with the parent's time-outs.
 
@@ -273,6 +361,7 @@ def __getattr__(name: str) -> type[asyncio.Protocol]:
     if name != "Protocol":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     server: ServerSettings = _spec()["server"]
-    protocol = guarded_protocol(server.header_timeout_seconds, server.send_timeout_seconds)
+    guarded = guarded_protocol(server.header_timeout_seconds, server.send_timeout_seconds)
+    protocol = type("Protocol", (_Counted, guarded), {})
     globals()["Protocol"] = protocol
     return protocol
