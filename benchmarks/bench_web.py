@@ -8,9 +8,9 @@ and every process under it, read from ``/proc/<pid>/stat`` around the timed wind
 printed where there is no ``/proc``). A measurement: it never fails on time. It stops if the
 answer has no covered line, since then it would measure a cheaper estimate than the one it
 names. With workers, how the clients' keep-alive connections fall on the workers decides how
-evenly they are loaded: the workers take new connections in turn (a worker holding more
-waits before taking one), but a busy worker can miss its turn (4 over 2: mostly 2/2,
-sometimes 3/1). The ``--seconds`` are split into ``--rounds`` on new connections, and each
+evenly they are loaded: the workers share new connections (a worker holding more than
+another waits before taking one), but a busy worker can miss its turn (4 over 2: mostly
+2/2, sometimes 3/1). The ``--seconds`` are split into ``--rounds`` on new connections, and each
 round's split is printed with the figures over all rounds.
 
     python benchmarks/bench_web.py [--seconds 10] [--clients 4] [--workers 1,2] [--rounds 4]
@@ -289,8 +289,8 @@ def _measure(args: argparse.Namespace, workers: int) -> None:
         print(
             f"{len(splits)} rounds of {args.seconds / len(splits):.1f} s on new connections; "
             f"the {args.clients} connections by worker in each: {', '.join(splits)} (the "
-            "workers take new connections in turn, but a busy one can miss its turn: an uneven "
-            "split loads one more)"
+            "workers share new connections, but a busy one can miss its turn: an uneven split "
+            "loads one more)"
         )
     print(f"requests/s: {rps:,.0f}   p50: {p50:.1f} ms   p99: {p99:.1f} ms")
     if cpu_before is not None and cpu_after is not None:

@@ -25,8 +25,10 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -907,9 +909,19 @@ def test_workers_make_their_metrics_folder_and_remove_it_at_the_end(tmp_path: Pa
         os.kill(first[0], signal.SIGKILL)
         replacement = _workers(server, 3)[2]
         assert replacement not in first and made[0].is_dir()
+        # the replacement counts its connections in the slot of the worker gone
+        slots_file = list(temp.glob("ketacost-connections-*"))
+        assert len(slots_file) == 1, slots_file
+
+        def pids() -> set[int]:
+            data = slots_file[0].read_bytes()
+            return {struct.unpack_from("=ii", data, k * 8)[0] for k in range(4)}
+
+        assert _until(lambda: pids() == {first[1], replacement, 0}), pids()
         assert _until(lambda: server.request("GET", "/metrics", timeout=5)[0] == 200)
     assert server.process.returncode == 0
     assert not list(temp.glob("ketacost-metrics-*"))
+    assert not list(temp.glob("ketacost-connections-*"))
 
 
 @needs_proc
@@ -1010,8 +1022,12 @@ def test_serve_with_workers_puts_back_the_signal_handlers_and_reports_a_failed_s
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     ketacost.web.serve(None, port=_free_port(), workers=2)
     # the workers' event loop takes connections in turn (test_workers_take_connections_in_turn)
-    assert configs[0].loop == "ketacost.web._workers:BalancedAcceptLoop"
-    assert configs[0].get_loop_factory() is ketacost.web._workers.BalancedAcceptLoop
+    # (and no WebSocket protocol: an upgrade would leave a connection counted for good)
+    from ketacost.web import _balance
+
+    assert configs[0].loop == "ketacost.web._balance:BalancedAcceptLoop" == _balance.LOOP
+    assert configs[0].get_loop_factory() is _balance.BalancedAcceptLoop
+    assert configs[0].ws == "none"
     assert {sig: signal.getsignal(sig) for sig in before} == before
     assert "KETACOST_SERVE_WORKER" not in os.environ
     Supervisor.exitcode = 3
@@ -1037,9 +1053,9 @@ def test_serve_with_workers_puts_back_the_signal_handlers_and_reports_a_failed_s
 
 @needs_proc
 def test_workers_take_new_connections_in_turn(tmp_path: Path) -> None:
-    # Connections opened one after another, each kept open once answered: a worker that
-    # holds one waits before taking the next, which the idle one takes. (With asyncio's own
-    # loop either worker took each: all 4 on one, 1 time in 8.)
+    # Connections opened one after another, each kept open once answered: a worker holding
+    # more than the other waits before taking the next, which the other takes. (With
+    # asyncio's own loop either worker took each: all 4 on one, 1 time in 8.)
     with _serving(tmp_path, "--workers", "2") as server:
         workers = _workers(server, 2)
         held: list[int | None] = []
@@ -1049,37 +1065,54 @@ def test_workers_take_new_connections_in_turn(tmp_path: Path) -> None:
             conn.request("GET", "/v1/payers")
             assert conn.getresponse().read() and conn.sock is not None
             conns.append(conn)
-            held.append(_worker_of(conn.sock, workers))
+            held.append(_until(lambda s=conn.sock: _worker_of(s, workers), 5))
         for conn in conns:
             conn.close()
     assert set(held) == set(workers), held
 
 
-class _Protocol(asyncio.Protocol):
-    made: ClassVar[list[float]] = []  # when each connection was taken
+class _Taken(asyncio.Protocol):
+    """Records when each connection was taken, and what the worker then counted."""
+
+    made: ClassVar[list[float]] = []
+    counted: ClassVar[list[int]] = []
+    transports: ClassVar[list[asyncio.BaseTransport]] = []
+    clients: ClassVar[list[socket.socket]] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        _Protocol.made.append(time.monotonic())
-        transport.close()
+        from ketacost.web._balance import Connections
+
+        _Taken.made.append(time.monotonic())
+        _Taken.counted.append(Connections.mine())
+        _Taken.transports.append(transport)
 
 
-def test_a_worker_loop_takes_one_connection_a_wake_and_waits_while_it_holds_some(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@contextlib.contextmanager
+def _balanced_loop(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[tuple[Any, list[int], list[float], list[dict[str, Any]], Path]]:
+    """A :class:`BalancedAcceptLoop` sharing a slots file, with its accepts' backlogs, its
+    waits and its errors recorded; the file's path."""
     import asyncio.selector_events
 
-    from ketacost.web import _workers
+    from ketacost.web import _balance
 
-    accepts: list[int] = []  # the backlog asyncio's accept is given: how many it may take
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    path = Path(_balance.make_slots_file())
+    assert path.parent == tmp_path and path.stat().st_size == 8 * _balance.SLOTS
+    _balance.Connections.forget()
+    assert _balance.Connections.share(str(path))
+    backlogs: list[int] = []
     original = asyncio.selector_events.BaseSelectorEventLoop._accept_connection
 
     def spy(self: Any, factory: Any, sock: Any, ssl: Any, server: Any, backlog: int, *rest: Any):  # type: ignore[no-untyped-def]
-        accepts.append(backlog)
+        backlogs.append(backlog)
         return original(self, factory, sock, ssl, server, backlog, *rest)
 
     monkeypatch.setattr(asyncio.selector_events.BaseSelectorEventLoop, "_accept_connection", spy)
+    loop = _balance.BalancedAcceptLoop()
     errors: list[dict[str, Any]] = []
-    loop = _workers.BalancedAcceptLoop()
     loop.set_exception_handler(lambda _loop, context: errors.append(context))
     waits: list[float] = []
     call_later = loop.call_later
@@ -1090,56 +1123,150 @@ def test_a_worker_loop_takes_one_connection_a_wake_and_waits_while_it_holds_some
         return call_later(delay, callback, *args)
 
     monkeypatch.setattr(loop, "call_later", timed)
-
-    async def connect(server: asyncio.Server, n: int) -> list[float]:
-        """Open ``n`` connections at once; the seconds until the server had each."""
-        _Protocol.made = []
-        port = server.sockets[0].getsockname()[1]
-        began = time.monotonic()
-        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
-        deadline = time.monotonic() + 5
-        while len(_Protocol.made) < n and time.monotonic() < deadline:
-            await asyncio.sleep(0.001)
-        for client in clients:
-            client.close()
-        return [t - began for t in _Protocol.made]
-
-    async def run() -> None:
-        server = await loop.create_server(_Protocol, "127.0.0.1", 0)
-        # holding none: three waiting connections are taken at once, one a wake
-        monkeypatch.setattr(_workers.Held, "connections", 0)
-        assert len(await connect(server, 3)) == 3
-        assert accepts and set(accepts) == {1} and waits == []
-        # holding 3: 3 x 2 ms before taking the next, then one; holding 40: 10 ms at most
-        monkeypatch.setattr(_workers.Held, "connections", 3)
-        taken = await connect(server, 1)
-        assert len(taken) == 1 and taken[0] >= 0.006 - 1e-4, taken
-        assert waits == [pytest.approx(0.006)]
-        monkeypatch.setattr(_workers.Held, "connections", 40)
-        assert len(await connect(server, 1)) == 1 and waits[1:] == [pytest.approx(0.010)]
-        # closed while it waits (shutting down): the wait ends with nothing taken, no error
-        _Protocol.made = []
-        port = server.sockets[0].getsockname()[1]
-        client = socket.create_connection(("127.0.0.1", port))
-        while len(waits) < 3:
-            await asyncio.sleep(0.001)
-        server.close()
-        await server.wait_closed()
-        await asyncio.sleep(0.05)
-        client.close()
-        assert _Protocol.made == []
-
+    _Taken.made, _Taken.counted, _Taken.transports, _Taken.clients = [], [], [], []
     try:
-        loop.run_until_complete(run())
+        yield loop, backlogs, waits, errors, path
     finally:
+        for transport in _Taken.transports:
+            transport.close()
+        for client in _Taken.clients:
+            client.close()
+        loop.run_until_complete(asyncio.sleep(0))
         loop.close()
-    assert errors == []
+        _balance.Connections.forget()
 
 
-def test_a_worker_protocol_counts_the_connections_it_holds(
-    monkeypatch: pytest.MonkeyPatch,
+def _other_worker(path: Path, pid: int, connections: int, slot: int = 5) -> None:
+    """Write another worker's slot into the shared file."""
+    data = bytearray(path.read_bytes())
+    data[slot * 8 : slot * 8 + 8] = struct.pack("=ii", pid, connections)
+    path.write_bytes(bytes(data))
+
+
+async def _connect(server: asyncio.Server, n: int, *, keep: bool = False) -> list[float]:
+    """Open ``n`` connections at once; the seconds until the server had each (5 s at most)."""
+    _Taken.made = []
+    port = server.sockets[0].getsockname()[1]
+    began = time.monotonic()
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+    deadline = time.monotonic() + 5
+    while len(_Taken.made) < n and time.monotonic() < deadline:
+        await asyncio.sleep(0.001)
+    for client in clients:
+        if keep:
+            _Taken.clients.append(client)  # closed by _balanced_loop
+        else:
+            client.close()
+    return [t - began for t in _Taken.made]
+
+
+async def _until_async(check: Any, timeout: float = 5) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := check()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.001)
+    return found
+
+
+def test_a_worker_takes_one_connection_a_wake_and_waits_only_when_another_holds_fewer(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from ketacost.web import _workers
+    from ketacost.web import _balance
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    try:
+        with _balanced_loop(monkeypatch, tmp_path) as (loop, backlogs, waits, errors, path):
+
+            async def run() -> None:
+                server = await loop.create_server(_Taken, "127.0.0.1", 0)
+                counted = type("Counted", (_balance.CountedProtocol, _Taken), {})
+                server_counted = await loop.create_server(counted, "127.0.0.1", 0)
+                # alone: three waiting connections are taken at once, one a wake, no wait;
+                # each counted as being taken before its protocol has it
+                assert len(await _connect(server, 3)) == 3
+                assert backlogs and set(backlogs) == {1} and waits == []
+                assert min(_Taken.counted) >= 1, _Taken.counted  # (this protocol counts none)
+                assert await _until_async(lambda: _balance.Connections.mine() == 0)
+                # the counting protocol: open connections count, closed ones no more
+                assert len(await _connect(server_counted, 2, keep=True)) == 2
+                assert await _until_async(lambda: _balance.Connections.held == 2)
+                # another worker holds more, or has gone: no wait
+                _other_worker(path, other.pid, 5)
+                _other_worker(path, gone.pid, 0, slot=6)
+                assert len(await _connect(server, 1)) == 1 and waits == []
+                # another holds fewer: 5 ms for each connection more before taking one
+                _other_worker(path, other.pid, 0)
+                taken = await _connect(server, 1)
+                assert waits == [pytest.approx(0.010)]
+                assert len(taken) == 1 and taken[0] >= 0.010 - 1e-4, taken
+                # far ahead: 4 x 5 ms at most
+                _balance.Connections.held = 40
+                assert len(await _connect(server, 1)) == 1
+                assert waits[1:] == [pytest.approx(0.020)]
+                server.close()
+                server_counted.close()
+                await server.wait_closed()
+                for transport in _Taken.transports:
+                    transport.close()
+
+            loop.run_until_complete(run())
+            assert errors == []
+            # the slots: this worker's first; the others as written
+            slots = [struct.unpack_from("=ii", path.read_bytes(), k * 8) for k in range(8)]
+            assert slots[0][0] == os.getpid() and slots[5] == (other.pid, 0), slots
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_worker_that_loses_the_race_waits_again_and_stops_waiting_when_closed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ketacost.web import _balance
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with _balanced_loop(monkeypatch, tmp_path) as (loop, _backlogs, waits, errors, path):
+
+            async def run() -> None:
+                server = await loop.create_server(_Taken, "127.0.0.1", 0)
+                port = server.sockets[0].getsockname()[1]
+                _other_worker(path, other.pid, 0)
+                _balance.Connections.held = 1
+                # the other worker takes the connection while this one waits
+                listening = socket.socket(fileno=os.dup(server.sockets[0].fileno()))
+                client = socket.create_connection(("127.0.0.1", port))
+                assert await _until_async(lambda: len(waits) == 1)
+                listening.settimeout(5)  # not setblocking: the flag is the shared socket's
+                stolen, _ = listening.accept()
+                await asyncio.sleep(0.03)  # the wait ends: nothing to take, no error
+                assert _Taken.made == [] and errors == []
+                # the next connection waits too (nothing left over from the lost race)
+                taken = await _connect(server, 1)
+                assert len(waits) == 2 and len(taken) == 1 and taken[0] >= 0.005 - 1e-4
+                # closed while it waits (the server stopping): nothing taken, no error
+                _Taken.made = []
+                late = socket.create_connection(("127.0.0.1", port))
+                assert await _until_async(lambda: len(waits) == 3)
+                server.close()
+                await server.wait_closed()
+                await asyncio.sleep(0.03)
+                assert _Taken.made == []
+                for sock in (listening, stolen, client, late):
+                    sock.close()
+
+            loop.run_until_complete(run())
+            assert errors == []
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_worker_counts_a_connection_once_and_shares_a_slot_of_a_worker_gone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ketacost.web import _balance
 
     calls: list[str] = []
 
@@ -1150,17 +1277,35 @@ def test_a_worker_protocol_counts_the_connections_it_holds(
         def connection_lost(self, exc: Exception | None) -> None:
             calls.append("lost")
 
-    class Counted(_workers._Counted, Base):
+    class Counted(_balance.CountedProtocol, Base):
         pass
 
-    monkeypatch.setattr(_workers.Held, "connections", 0)
-    one, two = Counted(), Counted()
-    one.connection_made(None)
-    two.connection_made(None)
-    assert _workers.Held.connections == 2
-    one.connection_lost(None)
-    assert _workers.Held.connections == 1
-    assert calls == ["made", "made", "lost"]
+    _balance.Connections.forget()
+    try:
+        one, two = Counted(), Counted()
+        one.connection_made(None)  # type: ignore[arg-type]
+        two.connection_made(None)  # type: ignore[arg-type]
+        assert _balance.Connections.held == 2
+        one.connection_lost(None)
+        one.connection_lost(None)  # twice: counted once
+        assert _balance.Connections.held == 1
+        assert calls == ["made", "made", "lost", "lost"]
+        # a slot of a worker gone is claimed again; with every slot taken by live workers,
+        # none is, and the worker does not share (it never waits)
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        path = tmp_path / "slots"
+        path.write_bytes(struct.pack("=ii", os.getppid(), 1) * (_balance.SLOTS - 1)
+                         + struct.pack("=ii", gone.pid, 3))  # fmt: skip
+        assert _balance.Connections.share(str(path))
+        last = struct.unpack_from("=ii", path.read_bytes(), (_balance.SLOTS - 1) * 8)
+        assert last == (os.getpid(), 1)
+        _balance.Connections.forget()
+        path.write_bytes(struct.pack("=ii", os.getppid(), 1) * _balance.SLOTS)
+        assert not _balance.Connections.share(str(path))
+        assert _balance.Connections.ahead() == 0
+    finally:
+        _balance.Connections.forget()
 
 
 def test_a_worker_without_its_settings_exits_3_with_one_line(

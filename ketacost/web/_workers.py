@@ -21,12 +21,16 @@ worker.
   workers one at a time, from the same files: it never reloads an edit (the new worker
   refuses, uvicorn keeps the old ones and logs it). After editing the files, restart the
   server.
+- The workers share new connections evenly (:mod:`ketacost.web._balance`: a worker that
+  holds more connections than another waits a little before taking one).
 - A worker whose parent is gone (killed with SIGKILL) stops itself within a second or two,
-  freeing the address (the metrics folder below then stays behind in ``$TMPDIR``).
+  freeing the address (the metrics folder below and the connections file then stay behind
+  in ``$TMPDIR``).
 
 Workers start in a fresh interpreter (``spawn``): what they need crosses in one environment
 variable, :data:`SPEC` (JSON: the configuration file, the server settings, the access log's
-form, the fingerprint, the parent's process id, the metrics folder made for them), read by
+form, the fingerprint, the parent's process id, the metrics folder made for them, the file
+in which they count their connections), read by
 :func:`app` (the factory uvicorn calls) and for the HTTP protocol (``Protocol``,
 :func:`__getattr__`). A script that calls ``serve(..., workers=2)`` must do so under
 ``if __name__ == "__main__":`` (each worker imports the script again), from the main thread.
@@ -42,7 +46,7 @@ the sum over the workers whichever one the scrape reaches.
 
 from __future__ import annotations
 
-import asyncio as _asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -63,6 +67,7 @@ from ketacost._source import SourceMap
 from ketacost._validation import validate
 from ketacost._version import __version__
 
+from ._balance import LOOP, Connections, CountedProtocol, make_slots_file
 from ._config import Resolved, ServerSettings, WebConfigError, load_web_config, resolve
 from ._ops import MULTIPROC_DIR, AccessLog, configure_access_log
 from ._server import (
@@ -86,24 +91,11 @@ SPEC = "KETACOST_SERVE_WORKER"
 #: uvicorn's import strings for the workers' app factory and HTTP protocol (:func:`__getattr__`).
 APP = "ketacost.web._workers:app"
 PROTOCOL = "ketacost.web._workers:Protocol"
-#: ... and their event loop (:class:`BalancedAcceptLoop`, where asyncio has what it overrides).
-LOOP = (
-    "ketacost.web._workers:BalancedAcceptLoop"
-    if all(
-        hasattr(_asyncio.SelectorEventLoop, name)
-        for name in ("_accept_connection", "_start_serving")
-    )
-    else "auto"
-)
 #: Exit code of a worker that cannot build the app (uvicorn's STARTUP_FAILURE): its
 #: supervisor then stops every worker.
 BOOT_ERROR = 3
 #: Seconds between a worker's looks at whether its parent is still there.
 PARENT_CHECK_SECONDS = 1.0
-#: Seconds a worker waits, per connection it holds (at most :data:`MOST_HELD`), before it
-#: takes a new one (:class:`BalancedAcceptLoop`).
-ACCEPT_DELAY_SECONDS = 0.002
-MOST_HELD = 5
 
 log = logging.getLogger("ketacost.web")
 
@@ -171,7 +163,8 @@ def run_workers(
         access_log=False,
         log_level="info",
         http=PROTOCOL,
-        loop=LOOP,
+        loop=LOOP,  # the workers share new connections (ketacost.web._balance)
+        ws="none",  # no WebSocket route: an upgrade is not handed to another protocol
         **connection_settings(settings),
     )
     handlers = {sig: signal.getsignal(sig) for sig in SIGNALS}  # the supervisor replaces them
@@ -197,10 +190,15 @@ def run_workers(
 
 @contextmanager
 def _worker_environment(spec: dict[str, Any]) -> Iterator[None]:
-    """:data:`SPEC` for the workers, and a metrics folder of our own unless one is set."""
+    """:data:`SPEC` for the workers, and the folders and files it names.
+
+    A metrics folder of our own unless one is set, and the file in which the workers count
+    their connections (:mod:`ketacost.web._balance`); both removed at the end.
+    """
     made = None if os.environ.get(MULTIPROC_DIR) else tempfile.mkdtemp(prefix="ketacost-metrics-")
+    slots = make_slots_file()
     saved = {name: os.environ.get(name) for name in (SPEC, MULTIPROC_DIR)}
-    os.environ[SPEC] = json.dumps({**spec, "metrics_made": made})
+    os.environ[SPEC] = json.dumps({**spec, "metrics_made": made, "connections": slots})
     if made is not None:
         os.environ[MULTIPROC_DIR] = made
     try:
@@ -213,6 +211,8 @@ def _worker_environment(spec: dict[str, Any]) -> Iterator[None]:
                 os.environ[name] = value
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.remove(slots)
 
 
 def _spec() -> dict[str, Any]:
@@ -255,7 +255,22 @@ def app() -> FastAPI:
     throttle_logs()
     freeze_startup()
     _watch_parent(spec["parent"])
+    _share_connections(spec.get("connections"))
     return application
+
+
+def _share_connections(path: str | None) -> None:
+    """Claim this worker's slot of the connections file; without one it never waits."""
+    if path is None:
+        why = "no file was given"
+    else:
+        try:
+            if Connections.share(path):
+                return
+            why = "no slot of the file is free (or this system has no file locks)"
+        except OSError as exc:
+            why = f"cannot read {path}: {exc.strerror}"
+    log.warning("This worker takes new connections without counting them with the others: %s", why)
 
 
 def _make_folder(folder: str) -> None:
@@ -279,79 +294,6 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="ketacost-parent-watch", daemon=True).start()
 
 
-class Held:
-    """How many connections this worker holds: its protocol counts them, its loop reads."""
-
-    connections = 0
-
-
-class _Counted:
-    """Counts the connections of a worker's protocol in :class:`Held` (mixed in first)."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        Held.connections += 1
-        super().connection_made(transport)  # type: ignore[misc]
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        Held.connections -= 1
-        super().connection_lost(exc)  # type: ignore[misc]
-
-
-class BalancedAcceptLoop(_asyncio.SelectorEventLoop):
-    """A worker's event loop: it takes new connections one at a time, later when it holds more.
-
-    The workers share one listening socket, and the system wakes every idle one when a
-    connection arrives. asyncio's own loop then takes every connection waiting (up to 100)
-    in one go, so 4 clients connecting together often all landed on one worker (4 / 0 or
-    3 / 1 in ``bench_web.py``, one core idle while the other ran behind). This loop takes
-    one connection each time it is woken, and a worker that holds connections first waits
-    :data:`ACCEPT_DELAY_SECONDS` per connection it holds (at most :data:`MOST_HELD` of
-    them: 10 ms), leaving the new one to a worker that holds fewer; then it takes one.
-    Over 30 rounds of 4 new connections, 27 fell 2 / 2 (with asyncio's loop, 5 of 10).
-
-    It overrides two methods of asyncio's selector loop that are not public
-    (``_accept_connection``, ``_start_serving``; the same from Python 3.11 to 3.13), so
-    ``run_workers`` uses it only where they are there (:data:`LOOP`); uvloop (``uvicorn
-    --loop``) is not used by the workers.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._due: set[int] = set()  # listening sockets whose wait is over: take one now
-
-    def _accept_connection(
-        self,
-        protocol_factory: Any,
-        sock: Any,
-        sslcontext: Any = None,
-        server: Any = None,
-        backlog: int = 100,
-        *timeouts: Any,
-    ) -> None:
-        fd = sock.fileno()
-        held = min(Held.connections, MOST_HELD)
-        if held and fd not in self._due:
-            self.remove_reader(fd)  # until the wait is over (the socket stays ready)
-            self.call_later(
-                held * ACCEPT_DELAY_SECONDS,
-                self._resume, protocol_factory, sock, sslcontext, server, backlog, *timeouts,
-            )  # fmt: skip
-            return
-        self._due.discard(fd)
-        super()._accept_connection(  # type: ignore[misc]
-            protocol_factory, sock, sslcontext, server, 1, *timeouts
-        )
-
-    def _resume(
-        self, protocol_factory: Any, sock: Any, sslcontext: Any, server: Any, *rest: Any
-    ) -> None:
-        """Watch the listening socket again, to take one connection, unless it has closed."""
-        if sock.fileno() == -1 or (server is not None and not server.is_serving()):
-            return
-        self._due.add(sock.fileno())
-        self._start_serving(protocol_factory, sock, sslcontext, server, *rest)  # type: ignore[attr-defined]
-
-
 def __getattr__(name: str) -> type[asyncio.Protocol]:
     """``Protocol``, in a worker: the guarded HTTP protocol with the parent's time-outs.
 
@@ -362,6 +304,6 @@ def __getattr__(name: str) -> type[asyncio.Protocol]:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     server: ServerSettings = _spec()["server"]
     guarded = guarded_protocol(server.header_timeout_seconds, server.send_timeout_seconds)
-    protocol = type("Protocol", (_Counted, guarded), {})
+    protocol = type("Protocol", (CountedProtocol, guarded), {})
     globals()["Protocol"] = protocol
     return protocol
