@@ -1137,10 +1137,10 @@ def _balanced_loop(
 
 
 def _other_worker(path: Path, pid: int, connections: int, slot: int = 5) -> None:
-    """Write another worker's slot into the shared file."""
-    data = bytearray(path.read_bytes())
-    data[slot * 8 : slot * 8 + 8] = struct.pack("=ii", pid, connections)
-    path.write_bytes(bytes(data))
+    """Write another worker's slot into the shared file (in place, as a worker does)."""
+    with path.open("r+b") as file:
+        file.seek(slot * 8)
+        file.write(struct.pack("=ii", pid, connections))
 
 
 async def _connect(server: asyncio.Server, n: int, *, keep: bool = False) -> list[float]:
@@ -1182,6 +1182,8 @@ def test_a_worker_takes_one_connection_a_wake_and_waits_only_when_another_holds_
                 server = await loop.create_server(_Taken, "127.0.0.1", 0)
                 counted = type("Counted", (_balance.CountedProtocol, _Taken), {})
                 server_counted = await loop.create_server(counted, "127.0.0.1", 0)
+                mine = struct.unpack_from("=ii", path.read_bytes(), 0)
+                assert mine == (os.getpid(), 0), mine  # this worker's slot, the first free
                 # alone: three waiting connections are taken at once, one a wake, no wait;
                 # each counted as being taken before its protocol has it
                 assert len(await _connect(server, 3)) == 3
@@ -1212,9 +1214,11 @@ def test_a_worker_takes_one_connection_a_wake_and_waits_only_when_another_holds_
 
             loop.run_until_complete(run())
             assert errors == []
-            # the slots: this worker's first; the others as written
+            # the slots: this worker's emptied once it stopped serving (the others never
+            # wait for a worker that takes no more connections); the others as written
             slots = [struct.unpack_from("=ii", path.read_bytes(), k * 8) for k in range(8)]
-            assert slots[0][0] == os.getpid() and slots[5] == (other.pid, 0), slots
+            assert slots[0] == (0, 0) and slots[5] == (other.pid, 0), slots
+            assert _balance.Connections.ahead() == 0
     finally:
         other.kill()
         other.wait()
@@ -1226,6 +1230,8 @@ def test_a_worker_that_loses_the_race_waits_again_and_stops_waiting_when_closed(
     from ketacost.web import _balance
 
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    # waits of 0.5 s (not 5 ms): the steps below happen during a wait, even on a busy machine
+    monkeypatch.setattr(_balance, "ACCEPT_DELAY_SECONDS", 0.5)
     try:
         with _balanced_loop(monkeypatch, tmp_path) as (loop, _backlogs, waits, errors, path):
 
@@ -1240,18 +1246,18 @@ def test_a_worker_that_loses_the_race_waits_again_and_stops_waiting_when_closed(
                 assert await _until_async(lambda: len(waits) == 1)
                 listening.settimeout(5)  # not setblocking: the flag is the shared socket's
                 stolen, _ = listening.accept()
-                await asyncio.sleep(0.03)  # the wait ends: nothing to take, no error
+                await asyncio.sleep(0.6)  # the wait ends: nothing to take, no error
                 assert _Taken.made == [] and errors == []
                 # the next connection waits too (nothing left over from the lost race)
                 taken = await _connect(server, 1)
-                assert len(waits) == 2 and len(taken) == 1 and taken[0] >= 0.005 - 1e-4
+                assert waits == [0.5, 0.5] and len(taken) == 1 and taken[0] >= 0.5 - 1e-3
                 # closed while it waits (the server stopping): nothing taken, no error
                 _Taken.made = []
                 late = socket.create_connection(("127.0.0.1", port))
                 assert await _until_async(lambda: len(waits) == 3)
                 server.close()
                 await server.wait_closed()
-                await asyncio.sleep(0.03)
+                await asyncio.sleep(0.6)
                 assert _Taken.made == []
                 for sock in (listening, stolen, client, late):
                     sock.close()
@@ -1304,6 +1310,9 @@ def test_a_worker_counts_a_connection_once_and_shares_a_slot_of_a_worker_gone(
         path.write_bytes(struct.pack("=ii", os.getppid(), 1) * _balance.SLOTS)
         assert not _balance.Connections.share(str(path))
         assert _balance.Connections.ahead() == 0
+        # a file too short to be one (not made by the server): not shared, left as it is
+        path.write_bytes(bytes(8))
+        assert not _balance.Connections.share(str(path)) and path.read_bytes() == bytes(8)
     finally:
         _balance.Connections.forget()
 

@@ -21,7 +21,7 @@ worker.
   workers one at a time, from the same files: it never reloads an edit (the new worker
   refuses, uvicorn keeps the old ones and logs it). After editing the files, restart the
   server.
-- The workers share new connections evenly (:mod:`ketacost.web._balance`: a worker that
+- The workers share new connections more evenly (:mod:`ketacost.web._balance`: a worker that
   holds more connections than another waits a little before taking one).
 - A worker whose parent is gone (killed with SIGKILL) stops itself within a second or two,
   freeing the address (the metrics folder below and the connections file then stay behind
@@ -270,6 +270,8 @@ def _share_connections(path: str | None) -> None:
             why = "no slot of the file is free (or this system has no file locks)"
         except OSError as exc:
             why = f"cannot read {path}: {exc.strerror}"
+        except ValueError as exc:  # mmap: a file made short under us
+            why = f"cannot share {path}: {exc}"
     log.warning("This worker takes new connections without counting them with the others: %s", why)
 
 
