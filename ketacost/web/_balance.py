@@ -13,8 +13,8 @@ behind. Keep-alive connections stay where they land, so the split lasts.
   A worker that holds more connections than the least-loaded other worker first waits
   :data:`ACCEPT_DELAY_SECONDS` for each connection more (at most :data:`MOST_AHEAD` of
   them: 20 ms), leaving the connection to a worker that holds fewer; then it takes one if
-  one is still waiting. A worker when no other worker holds fewer never waits, and neither
-  does a worker alone (one started without the file, or whose others have stopped).
+  one is still waiting. A worker never waits when no other worker holds fewer, nor when it
+  is alone (started without the file, or its others have stopped).
 - A worker that stops accepting (it is stopping: SIGTERM, SIGHUP, SIGTTOU) empties its slot
   first, so the others never wait for it. A worker killed (SIGKILL) leaves its slot, which
   counts while its process id is in use: its replacement, started at once, takes it.
@@ -78,8 +78,9 @@ class Connections:
     """The connections this worker holds, and, through the shared file, the other workers'.
 
     A worker claims a free slot (or that of a worker gone) when it starts (:meth:`share`);
-    its protocol counts each connection in (:meth:`opened`, :meth:`closed`) and its loop
-    each one taken from the socket until the protocol has it (:meth:`taking`).
+    its protocol counts each connection while it is open, and its loop each one taken from
+    the socket until the protocol has it (both through :meth:`change`); it empties its slot
+    when it stops taking connections (:meth:`leave`).
     """
 
     held = 0  # connections open in this worker
@@ -193,7 +194,7 @@ class CountedProtocol:
 class BalancedAcceptLoop(asyncio.SelectorEventLoop):
     """A worker's event loop: one new connection a wake, after a wait when it holds more.
 
-    See the module's docstring. It overrides three methods of asyncio's selector loop that
+    See the module's docstring. It overrides four methods of asyncio's selector loop that
     are not public (:data:`_OVERRIDDEN`), so the workers use it only where they are there
     (:data:`LOOP`). The workers run it, not uvloop.
     """
