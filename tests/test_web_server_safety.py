@@ -1010,6 +1010,7 @@ def test_serve_with_workers_puts_back_the_signal_handlers_and_reports_a_failed_s
 
         def __init__(self, config: Any, sockets: list[socket.socket]) -> None:
             configs.append(config)
+            specs.append(json.loads(os.environ["KETACOST_SERVE_WORKER"]))
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(sig, lambda *_: None)
             self.processes = [Process(0), Process(Supervisor.exitcode)]
@@ -1018,6 +1019,7 @@ def test_serve_with_workers_puts_back_the_signal_handlers_and_reports_a_failed_s
             pass
 
     configs: list[Any] = []
+    specs: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Supervisor)
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     ketacost.web.serve(None, port=_free_port(), workers=2)
@@ -1028,6 +1030,19 @@ def test_serve_with_workers_puts_back_the_signal_handlers_and_reports_a_failed_s
     assert configs[0].loop == "ketacost.web._balance:BalancedAcceptLoop" == _balance.LOOP
     assert configs[0].get_loop_factory() is _balance.BalancedAcceptLoop
     assert configs[0].ws == "none"
+    # the connections file, made for the workers and removed after them; when it cannot be
+    # made, the workers serve without sharing (each says so), never a traceback
+    assert specs[0]["connections"] and not os.path.exists(specs[0]["connections"])
+    from ketacost.web import _workers
+
+    def unwritable() -> str:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(_workers, "make_slots_file", unwritable)
+    ketacost.web.serve(None, port=_free_port(), workers=2)
+    assert specs[1]["connections"] is None
+    monkeypatch.undo()
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Supervisor)
     assert {sig: signal.getsignal(sig) for sig in before} == before
     assert "KETACOST_SERVE_WORKER" not in os.environ
     Supervisor.exitcode = 3

@@ -196,7 +196,11 @@ def _worker_environment(spec: dict[str, Any]) -> Iterator[None]:
     their connections (:mod:`ketacost.web._balance`); both removed at the end.
     """
     made = None if os.environ.get(MULTIPROC_DIR) else tempfile.mkdtemp(prefix="ketacost-metrics-")
-    slots = make_slots_file()
+    try:
+        slots: str | None = make_slots_file()
+    except OSError as exc:  # the workers then take connections without sharing (a warning)
+        log.warning("Cannot make the workers' connections file: %s", exc.strerror)
+        slots = None
     saved = {name: os.environ.get(name) for name in (SPEC, MULTIPROC_DIR)}
     os.environ[SPEC] = json.dumps({**spec, "metrics_made": made, "connections": slots})
     if made is not None:
@@ -211,8 +215,9 @@ def _worker_environment(spec: dict[str, Any]) -> Iterator[None]:
                 os.environ[name] = value
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            os.remove(slots)
+        if slots is not None:
+            with contextlib.suppress(OSError):
+                os.remove(slots)
 
 
 def _spec() -> dict[str, Any]:
