@@ -53,7 +53,7 @@ from ketacost.web import (
     create_app,
     load_web_config,
 )
-from ketacost.web._server import Throttle
+from ketacost.web._server import Throttle, send_at_once
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -426,6 +426,42 @@ def test_throttle_lets_a_few_through_then_counts() -> None:
     assert (
         later.getMessage() == "Invalid HTTP request received. (97 more like this were not logged)"
     )
+
+
+class _Transport(asyncio.BaseTransport):
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__({"socket": sock})
+
+
+def test_a_tcp_connection_sends_small_writes_at_once_whatever_its_protocol_number() -> None:
+    # a socket of protocol 0, as those accepted from uvicorn's bound socket (--workers):
+    # asyncio leaves Nagle's algorithm on for it
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        assert sock.proto == 0
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        send_at_once(_Transport(sock))
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    send_at_once(asyncio.BaseTransport())  # no socket: nothing to set
+    if hasattr(socket, "AF_UNIX"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
+            send_at_once(_Transport(unix))  # no such option: left alone, no error
+
+
+def _keep_alive_seconds(server: Server, path: str, n: int = 8) -> list[float]:
+    """Seconds each of ``n`` GETs of ``path`` took, one after another on one connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    taken = []
+    try:
+        for _ in range(n):
+            began = time.monotonic()
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200
+            taken.append(time.monotonic() - began)
+    finally:
+        conn.close()
+    return taken
 
 
 # -- a real server ---------------------------------------------------------------------
@@ -869,6 +905,11 @@ def test_workers_share_the_address_keep_the_guards_and_sum_the_metrics(tmp_path:
             if len(answered) >= 2:
                 break
         assert answered == set(workers), (answered, workers)
+        # a small answer leaves at once: with Nagle's algorithm on, its body waited for the
+        # client's delayed acknowledgement of its head, 40 ms every time but the first (a
+        # new connection acknowledges at once); the fastest of the next 7 is far under 40
+        # ms, however loaded the machine
+        assert min(_keep_alive_seconds(server, "/healthz")[1:]) < 0.03  # (not counted)
 
         # a scrape reaches one worker and answers the sum over both (a worker counts a
         # request just after its answer is sent: wait for the last)
