@@ -14,13 +14,17 @@ another waits before taking one), but a busy worker can miss its turn (4 over 2:
 round's split is printed with the figures over all rounds.
 
     python benchmarks/bench_web.py [--seconds 10] [--clients 4] [--workers 1,2] [--rounds 4]
-                                   [--access-log text|json|off]
+                                   [--access-log text|json|off] [--detail full,summary]
 
 The body is the calculator's answers for esketamine (evaluation, 8 induction sessions, 4
 optimisation sessions, 20 maintenance sessions: 33 visits) on the example commercial PPO,
-in network, prior authorization approved. The clients run in this process, on the same 2
-cores as the server: their CPU is not the server's, but it competes with it.
-Target (issue 10) on a 2-core machine: at least 300 requests/s with p99 under 50 ms. With
+in network, prior authorization approved. Each server is driven with each answer form in
+turn (``--seconds`` each): the full answer (every line, its explanation, about 210 KB) and
+``?detail=summary`` (the same estimate, every visit adjudicated, answered without its lines
+and their explanations, about 8 KB; issue 10 offers it for the calculator's page). The
+clients run in this process, on the same 2 cores as the server: their CPU is not the
+server's, but it competes with it. Target (issue 10) on a 2-core machine: at least 300
+requests/s with p99 under 50 ms (each form's figures say whether it was met). With
 several workers the metrics are summed over them through a folder ``ketacost serve`` makes
 (``PROMETHEUS_MULTIPROC_DIR``), as a deployment with several workers would count them.
 
@@ -145,6 +149,7 @@ def _wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 30)
 
 def _client(
     port: int,
+    path: str,
     stop_at: float,
     latencies: list[float],
     errors: list[int],
@@ -155,7 +160,7 @@ def _client(
     headers = {"Content-Type": "application/json"}
     while time.perf_counter() < stop_at:
         began = time.perf_counter()
-        conn.request("POST", "/v1/estimate", body=BODY, headers=headers)
+        conn.request("POST", path, body=BODY, headers=headers)
         response = conn.getresponse()
         response.read()
         latencies.append(time.perf_counter() - began)
@@ -212,9 +217,17 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _answer_bytes(port: int, path: str) -> int:
+    """The length of one answer's body."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", path, body=BODY, headers={"Content-Type": "application/json"})
+    size = len(conn.getresponse().read())
+    conn.close()
+    return size
+
+
 def _measure(args: argparse.Namespace, workers: int) -> None:
-    """Serve with ``workers`` processes, drive it, print its figures."""
-    load = os.getloadavg()[0]
+    """Serve with ``workers`` processes, drive it with each answer form, print its figures."""
     port = _free_port()
     code = (
         "from ketacost.web import serve; "
@@ -231,43 +244,63 @@ def _measure(args: argparse.Namespace, workers: int) -> None:
     try:
         _wait_ready(port, server)
         visits, lines, covered = _check_covered(port)
-        # warm caches (with several workers, each: the clients' connections spread over them)
-        warm = [
-            threading.Thread(target=_client, args=(port, time.perf_counter() + args.warmup, [], []))
-            for _ in range(args.clients)
-        ]
-        for t in warm:
-            t.start()
-        for t in warm:
-            t.join()
-        cpu_before = _tree_cpu_seconds(server.pid)
-        latencies: list[list[float]] = [[] for _ in range(args.clients)]
-        errors: list[int] = []
-        splits: list[str] = []
-        elapsed = 0.0
-        # With several workers, how the clients' keep-alive connections fall on them varies:
-        # a few rounds, each on new connections, each split shown.
-        rounds = 1 if workers == 1 else args.rounds
-        processes = [server.pid, *_descendants(server.pid)]  # read once: /proc is slow
-        for _ in range(rounds):
-            stop_at = time.perf_counter() + args.seconds / rounds
-            began = time.perf_counter()
-            ports: list[int] = []
-            threads = [
-                threading.Thread(target=_client, args=(port, stop_at, latencies[i], errors, ports))
-                for i in range(args.clients)
-            ]
-            for t in threads:
-                t.start()
-            time.sleep(min(0.5, args.seconds / rounds / 4))
-            splits.append(" / ".join(map(str, _connections_by_process(processes, ports))))
-            for t in threads:
-                t.join()
-            elapsed += time.perf_counter() - began
-        cpu_after = _tree_cpu_seconds(server.pid)
+        for detail in args.detail.split(","):
+            _drive(args, server, port, workers, detail, (visits, lines, covered))
     finally:
         server.terminate()
         server.wait(20)
+
+
+def _drive(
+    args: argparse.Namespace,
+    server: subprocess.Popen[bytes],
+    port: int,
+    workers: int,
+    detail: str,
+    counts: tuple[int, int, int],
+) -> None:
+    """Drive a running server with one answer form (``?detail=``) and print its figures."""
+    load = os.getloadavg()[0]
+    path = "/v1/estimate" if detail == "full" else f"/v1/estimate?detail={detail}"
+    size = _answer_bytes(port, path)
+    # warm caches (with several workers, each: the clients' connections spread over them)
+    warm = [
+        threading.Thread(
+            target=_client, args=(port, path, time.perf_counter() + args.warmup, [], [])
+        )
+        for _ in range(args.clients)
+    ]
+    for t in warm:
+        t.start()
+    for t in warm:
+        t.join()
+    cpu_before = _tree_cpu_seconds(server.pid)
+    latencies: list[list[float]] = [[] for _ in range(args.clients)]
+    errors: list[int] = []
+    splits: list[str] = []
+    elapsed = 0.0
+    # With several workers, how the clients' keep-alive connections fall on them varies:
+    # a few rounds, each on new connections, each split shown.
+    rounds = 1 if workers == 1 else args.rounds
+    processes = [server.pid, *_descendants(server.pid)]  # read once: /proc is slow
+    for _ in range(rounds):
+        stop_at = time.perf_counter() + args.seconds / rounds
+        began = time.perf_counter()
+        ports: list[int] = []
+        threads = [
+            threading.Thread(
+                target=_client, args=(port, path, stop_at, latencies[i], errors, ports)
+            )
+            for i in range(args.clients)
+        ]
+        for t in threads:
+            t.start()
+        time.sleep(min(0.5, args.seconds / rounds / 4))
+        splits.append(" / ".join(map(str, _connections_by_process(processes, ports))))
+        for t in threads:
+            t.join()
+        elapsed += time.perf_counter() - began
+    cpu_after = _tree_cpu_seconds(server.pid)
 
     every = sorted(x for per in latencies for x in per)
     if not every:
@@ -276,9 +309,15 @@ def _measure(args: argparse.Namespace, workers: int) -> None:
     p99 = every[min(len(every) - 1, int(len(every) * 0.99))] * 1e3
     rps = len(every) / elapsed
     name = "one process" if workers == 1 else f"--workers {workers}"
+    visits, lines, covered = counts
     print(
-        f"\n{name}: POST /v1/estimate, esketamine 1 year, commercial PPO approved, in "
-        f"network: {visits} visits, {lines} lines, {covered} covered"
+        f"\n{name}: POST {path}, esketamine 1 year, commercial PPO approved, in network: "
+        f"{visits} visits, {lines} lines, {covered} covered; "
+        + (
+            f"the answer ({size:,} bytes) has every line and its explanation"
+            if detail == "full"
+            else f"the same estimate, the answer ({size:,} bytes) without its lines"
+        )
     )
     print(
         f"{args.clients} clients for {elapsed:.1f} s on 127.0.0.1 (uvicorn, {name}; "
@@ -300,7 +339,7 @@ def _measure(args: argparse.Namespace, workers: int) -> None:
             f"({(cpu_after - cpu_before) / elapsed:.0%} of one core)"
         )
     print(
-        f"target ({name}): >= 300 requests/s with p99 < 50 ms: "
+        f"target ({name}, detail={detail}): >= 300 requests/s with p99 < 50 ms: "
         + ("met" if rps >= 300 and p99 < 50 else "NOT met")
     )
 
@@ -317,6 +356,11 @@ def main() -> None:
         "--rounds", type=int, default=4, help="with workers: rounds, each on new connections"
     )
     parser.add_argument("--access-log", choices=("text", "json", "off"), default="text")
+    parser.add_argument(
+        "--detail",
+        default="full,summary",
+        help="answer forms to measure, in turn on each server (default full,summary)",
+    )
     args = parser.parse_args()
     for workers in (int(n) for n in args.workers.split(",")):
         _measure(args, workers)
