@@ -14,6 +14,7 @@ the test when fewer examples than its share did, and the session ends with the t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 from collections import defaultdict
@@ -529,6 +530,7 @@ def test_the_visit_memo_changes_no_byte(case: Case) -> None:
     try:
         text = _estimate(case).model_dump_json()
         totals = adjudicate_totals(case.request, case.payers, case.programs)
+        by_visit = adjudicate_totals(case.request, case.payers, case.programs, by_visit=True)
     finally:
         _memo.Memo.get = get  # type: ignore[method-assign]
     note("a covered visit repeated", bool(repeats))
@@ -549,6 +551,8 @@ def test_the_visit_memo_changes_no_byte(case: Case) -> None:
     with _memo_off():
         assert _estimate(case).model_dump_json() == text
         assert adjudicate_totals(case.request, case.payers, case.programs) == totals
+        again = adjudicate_totals(case.request, case.payers, case.programs, by_visit=True)
+        assert again == by_visit
 
 
 @exercises(
@@ -937,8 +941,38 @@ def test_the_totals_only_path_gives_the_same_figures(case: Case) -> None:
     assert only.plan_years == full.plan_years
     assert only.warnings == full.warnings
     assert only.visits == len(full.visits)
+    assert only.by_visit == ()  # kept only when asked for
     if full.visits:
         assert (only.first_visit, only.last_visit) == (full.visits[0].date, full.visits[-1].date)
+    # with each visit's totals and accumulators (the calculator's summary): the full
+    # estimate's visit by visit, the accumulators those of its first and last lines
+    by_visit = adjudicate_totals(case.request, case.payers, case.programs, by_visit=True)
+    assert dataclasses.replace(by_visit, by_visit=()) == only
+    assert by_visit.coordination == full.coordination
+
+    def met(acc: Accumulators) -> tuple[int, int, int, int]:
+        return (
+            acc.deductible_individual.cents,
+            acc.deductible_family.cents,
+            acc.out_of_pocket_individual.cents,
+            acc.out_of_pocket_family.cents,
+        )
+
+    assert [
+        (v.number, v.day, v.session, v.plan_year, v.totals, v.met_before, v.met_after)
+        for v in by_visit.by_visit
+    ] == [
+        (
+            v.number,
+            v.date,
+            v.session,
+            v.plan_year,
+            v.totals,
+            met(v.lines[0].accumulators_before),
+            met(v.lines[-1].accumulators_after),
+        )
+        for v in full.visits
+    ]
     note("a covered line", any(line.covered for line in full.lines()))
 
 

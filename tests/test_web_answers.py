@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
+from strategies import exercises, note
 
 from ketacost import Money, RequestFileError
 from ketacost import _plain as plain
@@ -21,7 +22,13 @@ from ketacost._i18n import Translator, UnknownLanguageError, translator
 from ketacost._plan import Phase, cadence_words
 from ketacost.web import CalculatorInput, WebConfig, WebConfigError, create_app, load_web_config
 from ketacost.web._config import resolve
-from ketacost.web._service import _AUTHORIZATION_ANSWERS, Calculator, EstimateResponse, cadence
+from ketacost.web._service import (
+    _AUTHORIZATION_ANSWERS,
+    Calculator,
+    EstimateResponse,
+    EstimateSummaryResponse,
+    cadence,
+)
 
 with warnings.catch_warnings():
     from starlette.exceptions import StarletteDeprecationWarning
@@ -237,6 +244,54 @@ def test_every_answer_that_is_not_the_default_appears_in_the_assumptions(
     else:
         for amount in (given_.deductible_met, given_.out_of_pocket_met):
             assert amount is None or _said(said, t.money(amount))
+
+
+def _not_sure_of_approval(answers: dict[str, Any]) -> dict[str, Any]:
+    """The answers for esketamine on the commercial PPO, approval not known: a range."""
+    answers = {k: v for k, v in answers.items() if k != "other_coverage"}
+    return {
+        **answers,
+        "treatment": "esketamine",
+        "insurance": "commercial-ppo",
+        "prior_authorization": "not_sure",
+    }
+
+
+@exercises(a_range=0.1, a_notice_naming_what_is_not_paid=0.005, a_second_payer=0.05, refused=0.0)
+@settings(max_examples=150, deadline=None)
+@given(
+    answers=st.one_of(_calculator_answers(), _calculator_answers().map(_not_sure_of_approval)),
+    lang=st.sampled_from(["en", "es"]),
+)
+def test_the_summary_form_is_the_full_answer_without_its_lines(
+    answers: dict[str, Any], lang: str
+) -> None:
+    # Issue 10: ?detail=summary figures each case without building its lines (each visit's
+    # totals); its bytes must be the full answer's but for the estimate and explanations,
+    # and a refused answer refused the same way
+    given_ = CalculatorInput.model_validate(answers)
+    refused: list[RequestFileError] = []
+    try:
+        full = CALCULATOR.estimate_input(given_, lang=lang, explain=False)
+    except RequestFileError as exc:
+        refused.append(exc)
+    note("refused", bool(refused))
+    if refused:
+        with pytest.raises(RequestFileError) as summary_refused:
+            CALCULATOR.estimate_input(given_, lang=lang, summary=True)
+        assert summary_refused.value.issues == refused[0].issues
+        return
+    summary = CALCULATOR.estimate_input(given_, lang=lang, summary=True)
+    assert type(summary) is EstimateSummaryResponse
+    assert summary.model_dump_json() == full.model_dump_json(exclude={"estimate", "explanations"})
+    note("a range", summary.range is not None)
+    note("a second payer", summary.summary.second_payer_name is not None)
+    # Original Medicare's "expected to be denied" names what the line is: only then does
+    # the summary form make the shown case's lines
+    note(
+        "a notice naming what is not paid",
+        any("Advance Beneficiary Notice" in n for n in summary.notices),
+    )
 
 
 def test_every_spanish_assumption_is_translated() -> None:

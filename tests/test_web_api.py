@@ -586,6 +586,33 @@ def test_the_summary_form_has_the_figures_without_the_lines(client: TestClient) 
     assert len(summary.content) * 5 < len(json.dumps(full))
 
 
+@pytest.mark.parametrize(
+    ("changes", "lang"),
+    [
+        # Original Medicare expects to deny IV ketamine: the notice names the infusion, which
+        # the summary form finds in the lines it makes only then
+        ({"treatment": "iv-ketamine", "insurance": "medicare-part-b"}, "es"),
+        ({"prior_authorization": "not_sure"}, "en"),  # a range over two outcomes
+        ({"insurance": "none"}, "en"),
+    ],
+)
+def test_the_summary_form_says_what_the_full_answer_says(
+    client: TestClient, changes: dict[str, Any], lang: str
+) -> None:
+    full = client.post(f"/v1/estimate?lang={lang}", json=_answers(**changes)).json()
+    summary = client.post(f"/v1/estimate?detail=summary&lang={lang}", json=_answers(**changes))
+    assert summary.status_code == 200
+    assert summary.json() == {
+        k: v for k, v in full.items() if k not in ("estimate", "explanations")
+    }
+    if changes.get("insurance") == "medicare-part-b":
+        notice = summary.json()["notices"][0]
+        assert "(ABN)" in notice
+        assert "Infusión intravenosa (IV) de ketamina" in notice  # what the line is
+    if "prior_authorization" in changes:
+        assert summary.json()["range"] is not None
+
+
 def test_an_unknown_detail_is_a_problem(client: TestClient) -> None:
     response = client.post("/v1/estimate?detail=lines", json=_answers())
     assert response.status_code == 400

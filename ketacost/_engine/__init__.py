@@ -91,12 +91,21 @@ from ketacost._request import EstimateRequest
 from ketacost._savings import SavingsProgram
 
 from ._hash import rules_hash
-from ._visits import PlanFacts, PlanTotals, adjudicate_plan, adjudicate_with_facts
+from ._visits import (
+    Met,
+    PlanFacts,
+    PlanTotals,
+    VisitTotals,
+    adjudicate_plan,
+    adjudicate_with_facts,
+)
 from ._visits import adjudicate_totals as _adjudicate_totals
 
 __all__ = [
+    "Met",
     "PlanFacts",
     "PlanTotals",
+    "VisitTotals",
     "adjudicate",
     "adjudicate_totals",
     "adjudicate_with_facts",
@@ -133,12 +142,16 @@ def adjudicate_totals(
     request: EstimateRequest,
     payers: Mapping[str, Payer],
     programs: Mapping[str, SavingsProgram] | None = None,
+    *,
+    by_visit: bool = False,
 ) -> PlanTotals:
     """The totals of :func:`adjudicate`, to the cent, without building its lines.
 
     For callers that keep only totals (a batch row): no result line and no explanation text
-    is made. A property test holds the two paths to the same totals and plan years.
+    is made. With ``by_visit``, each visit's totals and accumulators too (the calculator's
+    summary). A property test holds the two paths to the same totals and plan years, and
+    each visit to its totals and accumulators.
     """
     if programs is None:
         programs = getattr(payers, "programs", None) or {}
-    return _adjudicate_totals(request, payers, programs)
+    return _adjudicate_totals(request, payers, programs, by_visit=by_visit)

@@ -67,6 +67,15 @@ class Accumulated:
         self.out_of_pocket_individual += out_of_pocket
         self.out_of_pocket_family += out_of_pocket
 
+    def snapshot_cents(self) -> tuple[int, int, int, int]:
+        """Deductible and out-of-pocket met, individual and family (cents)."""
+        return (
+            self.deductible_individual,
+            self.deductible_family,
+            self.out_of_pocket_individual,
+            self.out_of_pocket_family,
+        )
+
     def snapshot(self) -> Accumulators:
         return snapshot(
             self.deductible_individual,

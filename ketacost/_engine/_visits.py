@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from ketacost._clinic import Clinic, TemplateLine
 from ketacost._errors import EstimateError
@@ -57,8 +58,10 @@ from ._self_pay import (
 )
 
 __all__ = [
+    "Met",
     "PlanFacts",
     "PlanTotals",
+    "VisitTotals",
     "adjudicate_plan",
     "adjudicate_totals",
     "adjudicate_with_facts",
@@ -138,6 +141,7 @@ def _run(
     programs: Mapping[str, SavingsProgram],
     *,
     lines: bool,
+    by_visit: bool = False,
 ) -> tuple[_Plan, Estimate]:
     """Run the plan; again when a package turns out to price visits the plan does not cover.
 
@@ -145,12 +149,43 @@ def _run(
     depends on what a non-covered item costs, so the second run decides every line the same
     way and only prices those visits as the package's sessions (contract rule 3).
     """
-    plan = _Plan(request, payers, programs, lines=lines)
+    plan = _Plan(request, payers, programs, lines=lines, by_visit=by_visit)
     found = plan.run()
     if plan.repackage():
-        plan = _Plan(request, payers, programs, lines=lines, wholly_not_covered=plan.wholly)
+        plan = _Plan(request, payers, programs, lines=lines, by_visit=by_visit,
+                     wholly_not_covered=plan.wholly)  # fmt: skip
         found = plan.run()
     return plan, found
+
+
+class Met(NamedTuple):
+    """What is met of the deductible and the out-of-pocket maximum, in cents.
+
+    The figures of :class:`~ketacost.Accumulators`.
+    """
+
+    deductible_individual: int
+    deductible_family: int
+    out_of_pocket_individual: int
+    out_of_pocket_family: int
+
+
+@dataclass(frozen=True, slots=True)
+class VisitTotals:
+    """One visit's totals, and what was met before and after it, without its lines.
+
+    The figures of the full estimate's visit: ``totals`` is its ``totals``, ``met_before``
+    its first line's ``accumulators_before`` and ``met_after`` its last line's
+    ``accumulators_after``, in cents.
+    """
+
+    number: int
+    day: date
+    session: str
+    plan_year: date
+    totals: Totals
+    met_before: Met
+    met_after: Met
 
 
 @dataclass(frozen=True)
@@ -158,7 +193,7 @@ class PlanTotals:
     """A plan's totals without its lines (:func:`adjudicate_totals`).
 
     The same figures, to the cent, as the full estimate's, for callers that keep only totals
-    (batch rows).
+    (batch rows). ``by_visit``: each visit's totals, when asked for (else empty).
     """
 
     totals: Totals
@@ -167,18 +202,23 @@ class PlanTotals:
     first_visit: date | None
     last_visit: date | None
     warnings: tuple[str, ...]
+    by_visit: tuple[VisitTotals, ...] = ()
+    coordination: tuple[Coordination, ...] = ()
 
 
 def adjudicate_totals(
     request: EstimateRequest,
     payers: Mapping[str, Payer],
     programs: Mapping[str, SavingsProgram],
+    *,
+    by_visit: bool = False,
 ) -> PlanTotals:
     """Every visit of ``request``'s plan adjudicated, keeping only the totals.
 
-    No result line and no explanation text is built.
+    No result line and no explanation text is built. With ``by_visit``, each visit's totals
+    and accumulators too (:class:`VisitTotals`).
     """
-    plan, found = _run(request, payers, programs, lines=False)
+    plan, found = _run(request, payers, programs, lines=False, by_visit=by_visit)
     visits = plan.visits
     return PlanTotals(
         totals=found.totals,
@@ -187,6 +227,8 @@ def adjudicate_totals(
         first_visit=visits[0][1] if visits else None,
         last_visit=visits[-1][1] if visits else None,
         warnings=found.warnings,
+        by_visit=tuple(plan.by_visit or ()),
+        coordination=found.coordination,
     )
 
 
@@ -270,6 +312,7 @@ class _Plan:
         programs: Mapping[str, SavingsProgram],
         *,
         lines: bool = True,
+        by_visit: bool = False,
         wholly_not_covered: frozenset[int] = frozenset(),
     ) -> None:
         self.request = request
@@ -280,6 +323,9 @@ class _Plan:
         self.found_wholly: set[int] = set()
         self.self_pay_lines: list[tuple[EstimateLine, str, Money]] = []
         self.lines = lines  # False: totals only (no result lines, no explanation text)
+        # totals only, with each visit's totals and accumulators (VisitTotals)
+        self.by_visit: list[VisitTotals] | None = [] if by_visit and not lines else None
+        self.met = Met(0, 0, 0, 0)  # what is met when the visit being billed starts
         self.coverages = [
             _in_force(request, cov, payers, programs)
             for cov in (request.coverage, *request.coverage_periods)
@@ -325,6 +371,7 @@ class _Plan:
                     self._close(year)
                 year = self._open(which[index], start, visit.day)
                 running = year.opened
+                self.met = Met(*year.accumulated.snapshot_cents())
             assert running is not None
             result = self._visit(index, visit, which[index], year, running)
             if result is not None:
@@ -423,6 +470,7 @@ class _Plan:
             year.accumulated.add(*hit.credit)
             if not self.lines:
                 year.rows.append(hit.sums)
+                self._keep_visit(visit, year, hit.totals, hit.credit)
                 return None
             lines = _memo.replay(hit, number, on, phase_name, session, running)
             sums, visit_totals = hit.sums, hit.totals
@@ -455,6 +503,7 @@ class _Plan:
                 self.memo.keep(key, entry, oop_left)
         year.rows.append(sums)
         if not self.lines:
+            self._keep_visit(visit, year, visit_totals, None, bill)
             return None
         self._note_self_pay(coverage, lines)
         return _visit(
@@ -470,6 +519,33 @@ class _Plan:
                 "totals": visit_totals,
             }
         )
+
+    def _keep_visit(
+        self,
+        visit: VisitTuple,
+        year: _Year,
+        visit_totals: Totals,
+        credit: tuple[int, int] | None,
+        bill: list[BillLine] | None = None,
+    ) -> None:
+        """Keep a visit's totals without its lines, when asked to (``by_visit``).
+
+        Its lines would move the accumulators by ``credit`` (deductible, out-of-pocket; when
+        None, what the covered lines of ``bill`` credit), individual and family alike.
+        """
+        if self.by_visit is None:
+            return
+        if credit is None:
+            credits = _memo.credits(bill or [])
+            credit = (sum(c[0] for c in credits), sum(c[1] for c in credits))
+        before = self.met
+        ded, oop = credit
+        after = Met(before[0] + ded, before[1] + ded, before[2] + oop, before[3] + oop)
+        found = VisitTotals(
+            visit.number, visit.day, visit.session, year.start, visit_totals, before, after
+        )
+        self.by_visit.append(found)
+        self.met = after
 
     def _note_self_pay(self, coverage: CoverageInForce, lines: list[EstimateLine]) -> None:
         """Keep the lines billed as self-pay: a Good Faith Estimate is owed for them."""

@@ -209,7 +209,9 @@ async def _estimate_answer(
         # the defaults (English, the full answer) are not passed: only what differs from them
         if lang == "en" and not summary_only:
             return calculator.estimate_json(text)
-        return calculator.estimate_json(text, lang, explain=not summary_only)
+        if summary_only:
+            return calculator.estimate_json(text, lang, summary=True)
+        return calculator.estimate_json(text, lang)
 
     # the estimate is CPU work: in a thread, so the event loop keeps serving; bounded in
     # time (the thread cannot be stopped: it finishes unseen, its result dropped)
@@ -231,6 +233,7 @@ async def _estimate_answer(
         return rule_file_problem("invalid-request", exc, path, lang)
     except KetacostError as exc:
         return problem("not-estimable", f"this request cannot be estimated: {exc}", path, lang=lang)
+    # the summary form of a library request is its whole answer but for these
     body = result.model_dump_json(exclude={"estimate", "explanations"} if summary_only else None)
     # the language may come from Accept-Language: a cache must keep one answer per language
     return Response(

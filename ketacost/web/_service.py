@@ -24,7 +24,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Annotated, Any, Literal
+from functools import partial
+from typing import Annotated, Any, Literal, TypeVar, overload
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -33,6 +34,7 @@ from ketacost import _plain
 from ketacost._checks import accumulator_problems, request_problems
 from ketacost._clinic import Clinic
 from ketacost._engine import adjudicate as adjudicate_plan
+from ketacost._engine import adjudicate_totals
 from ketacost._errors import FileIssue, KetacostError, RequestFileError
 from ketacost._estimate import CostRange, Estimate, EstimateLine
 from ketacost._estimating import adjudicate
@@ -57,7 +59,7 @@ from ketacost._types import Int, Model, NetworkName, Slug, Usd, Weekday, strict_
 from ketacost._validation import validate
 
 from ._config import Resolved, Treatment, plan_limit_problem
-from ._summary import Summary, summarize
+from ._summary import Summary, summarize, summarize_visits
 
 __all__ = [
     "AnswerRange",
@@ -73,6 +75,8 @@ __all__ = [
     "VisitExplanation",
     "cadence",
 ]
+
+_T = TypeVar("_T")
 
 #: The name a request body goes by in error messages (``request body:3:15: age: ...``).
 BODY = "request body"
@@ -414,14 +418,17 @@ class Calculator:
 
     # ---- estimates ------------------------------------------------------------------------
     def estimate_json(
-        self, text: str, lang: str = "en", *, explain: bool = True
-    ) -> EstimateResponse:
+        self, text: str, lang: str = "en", *, explain: bool = True, summary: bool = False
+    ) -> EstimateSummaryResponse:
         """Estimate a JSON body: the patient's answers, or a full library request.
 
         Args:
             text: the body.
             lang: the language of the answer's text (``en``, ``es``).
-            explain: False leaves ``explanations`` empty (for the summary form, which has none).
+            explain: False leaves ``explanations`` empty.
+            summary: the summary form (``?detail=summary``): an answer to the patient's
+                answers is an :class:`EstimateSummaryResponse`, figured without the lines
+                (:meth:`estimate_input`); one to a library request is still whole.
 
         Raises:
             BodyError: the text is not one JSON document.
@@ -434,12 +441,36 @@ class Calculator:
         data, source = parse_json(text, BODY, BodyError)
         if isinstance(data, dict) and "plan" in data:
             request = self._full_request(data, source)
-            return self.estimate_request(request, source, lang, explain=explain)
+            return self.estimate_request(request, source, lang, explain=explain and not summary)
         try:
             answers = validate(CalculatorInput, data, source, RequestFileError)
         except RequestFileError as exc:
             raise _clearer(exc, translator(lang, "web")) from None
+        if summary:
+            return self.estimate_input(answers, source, lang, summary=True)
         return self.estimate_input(answers, source, lang, explain=explain)
+
+    @overload
+    def estimate_input(
+        self,
+        answers: CalculatorInput,
+        source: SourceMap | None = ...,
+        lang: str = ...,
+        *,
+        explain: bool = ...,
+        summary: Literal[False] = ...,
+    ) -> EstimateResponse: ...
+
+    @overload
+    def estimate_input(
+        self,
+        answers: CalculatorInput,
+        source: SourceMap | None = ...,
+        lang: str = ...,
+        *,
+        explain: bool = ...,
+        summary: Literal[True],
+    ) -> EstimateSummaryResponse: ...
 
     def estimate_input(
         self,
@@ -448,8 +479,14 @@ class Calculator:
         lang: str = "en",
         *,
         explain: bool = True,
-    ) -> EstimateResponse:
-        """Estimate the patient's answers (see :class:`CalculatorInput`), text in ``lang``."""
+        summary: bool = False,
+    ) -> EstimateSummaryResponse:
+        """Estimate the patient's answers (see :class:`CalculatorInput`), text in ``lang``.
+
+        With ``summary``, the summary form: each outcome adjudicated without building its
+        lines (each visit's totals suffice), the same figures and words, to the byte, as the
+        full answer's but for its ``estimate`` and ``explanations``.
+        """
         t = translator(lang, "web")
         src = source or SourceMap.empty(BODY)
         treatment = self.resolved.treatments.get(answers.treatment)
@@ -493,6 +530,10 @@ class Calculator:
             if answers.prior_authorization == "not_sure" and insured
             else (_Case(_status(answers.prior_authorization), ""),)
         )
+        if summary:
+            return self._summary_answer(
+                answers, treatment, plan, start, payer_id, second_id, cases, insured, t
+            )
         # The shown estimate is the last case; when the answer is not known it also carries
         # the library's own low/expected/high range over the other outcomes. Each outcome is
         # adjudicated once: the range mechanism re-runs the outcomes the cases already ran.
@@ -529,6 +570,68 @@ class Calculator:
             notices=notices(main, self.resolved.payer_name(payer_id, t.lang), t),
             estimate=main,
             explanations=explanations(main, t.lang) if explain else (),
+        )
+
+    def _summary_answer(
+        self,
+        answers: CalculatorInput,
+        treatment: Treatment,
+        plan: Plan,
+        start: date,
+        payer_id: str,
+        second_id: str | None,
+        cases: tuple[_Case, ...],
+        insured: bool,
+        t: Translator,
+    ) -> EstimateSummaryResponse:
+        """The summary form of :meth:`estimate_input`: each case's totals, visit by visit.
+
+        The library's range (``estimate.range``) is not part of it, and is not figured.
+        """
+        requests = [
+            self._request(answers, treatment, plan, payer_id, c.status, second_id) for c in cases
+        ]
+        found = [self._adjudicated(partial(adjudicate_totals, r, self.library, by_visit=True))
+                 for r in requests]  # fmt: skip
+        labels = self._labels[t.lang]
+        summaries = [
+            summarize_visits(
+                f.by_visit,
+                f.plan_years,
+                f.totals.patient_net,
+                start,
+                labels,
+                second_payer_name=(
+                    f.coordination[0].secondary_payer_name if f.coordination else None
+                ),
+            )
+            for f in found
+        ]
+        answer_range = _range(cases, summaries, t)
+        others = tuple(c.status for c in cases[:-1])
+        shown = self._request(
+            answers, treatment, plan, payer_id, cases[-1].status, second_id, others
+        )
+        lines: list[EstimateLine] = []
+
+        def line_of(code: str) -> EstimateLine | None:
+            # a notice names what a line is: only then are the shown case's lines made
+            if not lines:
+                lines.extend(self._run(requests[-1], with_range=False).lines())
+            return next((ln for ln in lines if ln.code == code), None)
+
+        payer_name = self.resolved.payer_name(payer_id, t.lang)
+        return EstimateSummaryResponse(
+            treatment=self._treatments[t.lang][answers.treatment],
+            summary=summaries[-1],
+            range=answer_range,
+            assumptions=self._assumptions(
+                answers, treatment, payer_id, shown, second_id, t, ranged=answer_range is not None
+            ),
+            lang=t.lang,
+            payer_name=payer_name,
+            insured=insured,
+            notices=_notices(found[-1].warnings, line_of, payer_name, t),
         )
 
     def _check_other_coverage(
@@ -700,10 +803,15 @@ class Calculator:
             raise _error(src, "plan", problem)
 
     def _run(self, request: EstimateRequest, *, with_range: bool = True) -> Estimate:
+        if with_range:
+            return self._adjudicated(lambda: adjudicate(request, self.library))
+        return self._adjudicated(lambda: adjudicate_plan(request, self.library))
+
+    @staticmethod
+    def _adjudicated(run: Callable[[], _T]) -> _T:
+        """``run()``: an estimate, or its totals; a date past the calendar is the plan's error."""
         try:
-            if with_range:
-                return adjudicate(request, self.library)
-            return adjudicate_plan(request, self.library)
+            return run()
         except KetacostError:
             # an EstimateError (also a ValueError) keeps its own message: the app makes it a
             # 422 "this request cannot be estimated: ..."
@@ -977,15 +1085,27 @@ def notices(estimate: Estimate, payer: str, t: Translator) -> tuple[str, ...]:
     the patient gets what they mean for them, in their language, and the page keeps the staff
     text in its details view.
     """
+
+    def line_of(code: str) -> EstimateLine | None:
+        return next((ln for v in estimate.visits for ln in v.lines if ln.code == code), None)
+
+    return _notices(estimate.warnings, line_of, payer, t)
+
+
+def _notices(
+    warnings: tuple[str, ...],
+    line_of: Callable[[str], EstimateLine | None],
+    payer: str,
+    t: Translator,
+) -> tuple[str, ...]:
+    """:func:`notices` of ``warnings``; ``line_of``: the first line billing a code, if any."""
     out: list[str] = []
     denied: list[str] = []
-    for warning in estimate.warnings:
+    for warning in warnings:
         abn = _ABN.search(warning)
         program = _PROGRAM.match(warning)
         if abn is not None:
-            line = next(
-                (ln for v in estimate.visits for ln in v.lines if ln.code == abn.group(1)), None
-            )
+            line = line_of(abn.group(1))
             what = _plain.describe(line, t.lang) if line is not None else abn.group(1)
             if what not in denied:
                 denied.append(what)

@@ -6,7 +6,8 @@ deductible and out-of-pocket maximum are reached.
 "What the patient pays" is ``patient_net``: what they owe under the plan, less what a
 manufacturer savings program pays (the same as ``patient`` when there is none).
 
-Pure: an :class:`~ketacost.Estimate` and the plan's start date in, a :class:`Summary` out.
+Pure: an :class:`~ketacost.Estimate` (or each visit's totals, without the lines) and the
+plan's start date in, a :class:`Summary` out.
 The first month runs to the same day of the next month, the first year to the same day of
 the next year (a start on the 31st or on 29 February ends on the month's last day).
 """
@@ -15,16 +16,25 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Sequence
 from datetime import date
 from typing import Literal
 
 from pydantic import Field
 
-from ketacost._estimate import Estimate
+from ketacost._engine import Met, VisitTotals
+from ketacost._estimate import Accumulators, Estimate, PlanYearSummary
 from ketacost._money import Money
 from ketacost._types import Model
 
-__all__ = ["Milestone", "SeriesPoint", "Summary", "add_months", "summarize"]
+__all__ = [
+    "Milestone",
+    "SeriesPoint",
+    "Summary",
+    "add_months",
+    "summarize",
+    "summarize_visits",
+]
 
 
 def _unset(value: object) -> bool:
@@ -115,7 +125,64 @@ def summarize(estimate: Estimate, start: date, labels: dict[str, str] | None = N
         start: the plan's start (the first month and year count from it).
         labels: a description per session id, for the first visit's label.
     """
-    visits = estimate.visits
+    visits = [
+        VisitTotals(
+            v.number,
+            v.date,
+            v.session,
+            v.plan_year,
+            v.totals,
+            _met(v.lines[0].accumulators_before),
+            _met(v.lines[-1].accumulators_after),
+        )
+        for v in estimate.visits
+    ]
+    second = estimate.coordination[0].secondary_payer_name if estimate.coordination else None
+    compared = estimate.self_pay_comparison
+    return summarize_visits(
+        visits,
+        estimate.plan_years,
+        estimate.totals.patient_net,
+        start,
+        labels,
+        second_payer_name=second,
+        self_pay_instead=compared.self_pay if compared is not None else None,
+    )
+
+
+def _met(accumulators: Accumulators) -> Met:
+    return Met(
+        accumulators.deductible_individual.cents,
+        accumulators.deductible_family.cents,
+        accumulators.out_of_pocket_individual.cents,
+        accumulators.out_of_pocket_family.cents,
+    )
+
+
+def summarize_visits(
+    visits: Sequence[VisitTotals],
+    plan_years: Sequence[PlanYearSummary],
+    total: Money,
+    start: date,
+    labels: dict[str, str] | None = None,
+    *,
+    second_payer_name: str | None = None,
+    self_pay_instead: Money | None = None,
+) -> Summary:
+    """:func:`summarize` from each visit's totals.
+
+    An estimate's, or the engine's without the lines
+    (``ketacost._engine.adjudicate_totals(..., by_visit=True)``).
+
+    Args:
+        visits: at least one.
+        plan_years: the estimate's plan years.
+        total: what the patient pays for the whole plan (``totals.patient_net``).
+        start: the plan's start (the first month and year count from it).
+        labels: a description per session id, for the first visit's label.
+        second_payer_name: the other coverage that pays second, if any.
+        self_pay_instead: the estimate's self-pay comparison, if any.
+    """
     month_end, year_end = add_months(start, 1), add_months(start, 12)
     series: list[SeriesPoint] = []
     running = 0
@@ -124,7 +191,7 @@ def summarize(estimate: Estimate, start: date, labels: dict[str, str] | None = N
         series.append(
             SeriesPoint(
                 visit=v.number,
-                date=v.date,
+                date=v.day,
                 session=v.session,
                 plan_year=v.plan_year,
                 charge=v.totals.charge,
@@ -133,41 +200,39 @@ def summarize(estimate: Estimate, start: date, labels: dict[str, str] | None = N
                 cumulative_patient=Money.from_cents(running),
             )
         )
-    first_year = [v for v in visits if v.date < year_end]
+    first_year = [v for v in visits if v.day < year_end]
     first = visits[0]
-    second = estimate.coordination[0] if estimate.coordination else None
+    second = second_payer_name is not None
     return Summary(
         start=start,
         first_session=first.totals.patient_net,
-        first_session_date=first.date,
+        first_session_date=first.day,
         first_session_label=(labels or {}).get(first.session, first.session),
-        first_month=sum([v.totals.patient_net for v in visits if v.date < month_end], Money(0)),
+        first_month=sum([v.totals.patient_net for v in visits if v.day < month_end], Money(0)),
         first_month_end=month_end,
         first_year=sum([v.totals.patient_net for v in first_year], Money(0)),
         first_year_end=year_end,
         first_year_plan_pays=sum([v.totals.payer for v in first_year], Money(0)),
         first_year_charge=sum([v.totals.charge for v in first_year], Money(0)),
         first_year_visits=len(first_year),
-        total=estimate.totals.patient_net,
+        total=total,
         series=tuple(series),
-        milestones=tuple(_milestones(estimate, series)),
-        self_pay_instead=(
-            estimate.self_pay_comparison.self_pay
-            if estimate.self_pay_comparison is not None
-            else None
-        ),
-        second_payer_name=second.secondary_payer_name if second is not None else None,
+        milestones=tuple(_milestones(visits, plan_years, series)),
+        self_pay_instead=self_pay_instead,
+        second_payer_name=second_payer_name,
         first_year_second_payer_pays=(
-            sum([v.totals.secondary for v in first_year], Money(0)) if second is not None else None
+            sum([v.totals.secondary for v in first_year], Money(0)) if second else None
         ),
     )
 
 
-def _milestones(estimate: Estimate, series: list[SeriesPoint]) -> list[Milestone]:
+def _milestones(
+    visits: Sequence[VisitTotals], plan_years: Sequence[PlanYearSummary], series: list[SeriesPoint]
+) -> list[Milestone]:
     cumulative = {p.visit: p.cumulative_patient for p in series}
     found: list[Milestone] = []
-    for year in estimate.plan_years:
-        in_year = [v for v in estimate.visits if v.plan_year == year.start]
+    for year in plan_years:
+        in_year = [v for v in visits if v.plan_year == year.start]
         if not in_year:
             continue
         targets = (
@@ -177,14 +242,12 @@ def _milestones(estimate: Estimate, series: list[SeriesPoint]) -> list[Milestone
         for kind, amount, field in targets:
             if amount is None or not amount.cents:
                 continue
-            before = getattr(in_year[0].lines[0].accumulators_before, field)
-            if before >= amount:
+            before = getattr(in_year[0].met_before, field)
+            if before >= amount.cents:
                 hit, met_before = in_year[0], True
             else:
                 met_before = False
-                hits = [
-                    v for v in in_year if getattr(v.lines[-1].accumulators_after, field) >= amount
-                ]
+                hits = [v for v in in_year if getattr(v.met_after, field) >= amount.cents]
                 if not hits:
                     continue
                 hit = hits[0]
@@ -194,7 +257,7 @@ def _milestones(estimate: Estimate, series: list[SeriesPoint]) -> list[Milestone
                     plan_year=year.start,
                     amount=amount,
                     visit=hit.number,
-                    date=hit.date,
+                    date=hit.day,
                     met_before_start=met_before,
                     cumulative_patient=cumulative[hit.number],
                 )
