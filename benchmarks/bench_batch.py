@@ -1,17 +1,24 @@
 """Batch estimates per second, rows mostly covered (a measurement, never a test or a failure).
 
-    python benchmarks/bench_batch.py [--rows 10000] [--jobs 2]
+    python benchmarks/bench_batch.py [--rows 10000] [--jobs 1,2] [--csv]
 
 The rows are one-year plans (``PLAN_TEMPLATES``), starting on the 5th of a month, repeated in
 this order: esketamine on the commercial PPO with prior authorization approved (twice: once
 with nothing met, once with $500 of the deductible met), esketamine on Original Medicare,
 and IV infusions self-pay. The rows are generated as they are read and the output rows are
-counted, not kept, so memory shows what the batch itself holds. Prints, for 1 process and for
-``--jobs`` processes: seconds, rows per second, errors and peak memory (``ru_maxrss`` of this
-process and of its largest finished child; this process's peak never goes down, so the
-second figure includes the first run), then the share of rows by payer and coverage, read
-from the output (a row is covered when its ``allowed`` total is above zero). CPU ms/row
-(user + system, this process and its workers) is less disturbed by other work than rows/s.
+counted, not kept, so memory shows what the batch itself holds. Prints, for each of
+``--jobs`` (1 process, then 2): seconds, rows per second, errors and peak memory
+(``ru_maxrss`` of this process and of its largest finished child; this process's peak never
+goes down, so a later figure includes the runs before it), then the share of rows by payer
+and coverage, read from the output (a row is covered when its ``allowed`` total is above
+zero). CPU ms/row (user + system, this process and its workers) is less disturbed by
+other work than rows/s.
+
+With ``--csv`` the rows go through files as ``ketacost batch`` takes them: written to a CSV
+file first (untimed), then read and estimated into an output CSV file by ``run_batch_csv``,
+whose rows are read back for the shares. Issue 10 asks that memory stay flat in the number
+of rows (at most 150 MiB for 200,000): ``--csv --rows 200000 --jobs 2`` shows it (about 3
+minutes).
 Target (issue 10): at least 4,000 one-year rows per second with 2 processes on rows whose
 lines are covered. The machine (2 cores) is shared: figures are noisy.
 """
@@ -20,9 +27,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import os
 import platform
 import resource
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,7 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import ketacost
-from ketacost.batch import iter_batch
+from ketacost.batch import iter_batch, run_batch_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,10 +104,45 @@ def run(
     return time.perf_counter() - began, cpu_seconds() - cpu, shares
 
 
+def run_csv(
+    n: int, jobs: int, clinic: ketacost.Clinic, payers: object
+) -> tuple[float, float, Counter[str]]:
+    """:func:`run` through files: a CSV file in, ``run_batch_csv``, a CSV file out."""
+    shares: Counter[str] = Counter()
+    with tempfile.TemporaryDirectory() as folder:
+        source, target = Path(folder) / "in.csv", Path(folder) / "out.csv"
+        with source.open("w", newline="") as f:
+            generated = rows(n)
+            first = next(generated)
+            writer = csv.DictWriter(f, fieldnames=[*first, "deductible_met"])
+            writer.writeheader()
+            writer.writerow(first)
+            writer.writerows(generated)
+        cpu = cpu_seconds()
+        began = time.perf_counter()
+        run_batch_csv(source, target, clinic=clinic, payers=payers, jobs=jobs)  # type: ignore[arg-type]
+        seconds, used = time.perf_counter() - began, cpu_seconds() - cpu
+        with target.open(newline="") as f:
+            for out in csv.DictReader(f):
+                if out["error"]:
+                    shares["error"] += 1
+                elif out["payer"] == "self-pay":
+                    shares["self-pay"] += 1
+                else:
+                    covered = Decimal(out["allowed"]) > 0
+                    shares[f"{out['payer']}, {'covered' if covered else 'not covered'}"] += 1
+    return seconds, used, shares
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--jobs", type=int, default=2, help="processes for the second run")
+    parser.add_argument(
+        "--jobs", default="1,2", help="process counts to measure, one run each (default 1,2)"
+    )
+    parser.add_argument(
+        "--csv", action="store_true", help="through CSV files, as `ketacost batch` (run_batch_csv)"
+    )
     args = parser.parse_args()
     clinic = ketacost.load_clinic(ROOT / "examples" / "clinics" / "example-clinic.yaml")
     payers = ketacost.load_payers(ROOT / "payers")
@@ -112,8 +156,9 @@ def main() -> None:
         f"{'peak MiB self/child':>20}"
     )
     shares: Counter[str] = Counter()
-    for jobs in sorted({1, args.jobs}):
-        seconds, cpu, shares = run(args.rows, jobs, clinic, payers)
+    for jobs in sorted({int(n) for n in args.jobs.split(",")}):
+        measure = run_csv if args.csv else run
+        seconds, cpu, shares = measure(args.rows, jobs, clinic, payers)
         own, child = peak_mib()
         memory = f"{own:.0f} / {child:.0f}" if jobs > 1 else f"{own:.0f} / -"
         print(
