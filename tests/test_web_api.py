@@ -146,6 +146,27 @@ def test_esketamine_ppo_marks_deductible_and_out_of_pocket_max(client: TestClien
     assert s["first_year"] == s["total"] == maximum["cumulative_patient"] == "6000.00"
 
 
+@pytest.mark.parametrize("detail", ["full", "summary"])
+def test_each_coverage_period_marks_its_own_deductible(client: TestClient, detail: str) -> None:
+    # turning-65: the commercial PPO to 2027-02-28, then Medicare Part B; both plan years of
+    # 2027 start on 1 January. On the PPO each session allows $882 (J0013 84 × $10.50), so
+    # its $1,500 deductible is met by the second visit of each plan year (882 + 618: visits
+    # 2 and 7). Medicare's $283 deductible is met by its own first visit (10, 2027-03-08),
+    # not by a commercial visit that had met $882 of the PPO's (it was marked at visit 6
+    # when the visits were sought by the plan year's start alone).
+    request = _library_request("turning-65.yaml")
+    body = client.post(f"/v1/estimate?detail={detail}", json=request).json()
+    marked = [
+        (m["kind"], m["plan_year"], m["amount"], m["visit"], m["date"])
+        for m in body["summary"]["milestones"]
+    ]
+    assert marked == [
+        ("deductible", "2026-01-01", "1500.00", 2, "2026-11-16"),
+        ("deductible", "2027-01-01", "1500.00", 7, "2027-01-25"),
+        ("deductible", "2027-01-01", "283.00", 10, "2027-03-08"),
+    ]
+
+
 def test_deductible_already_met_is_marked_before_the_first_visit(client: TestClient) -> None:
     s = _post(client, _answers(deductible_met="1500")).json()["summary"]
     assert s["milestones"][0]["kind"] == "deductible"

@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import Field
 
 from ketacost._engine import Met, VisitTotals
+from ketacost._errors import EstimateError
 from ketacost._estimate import Accumulators, Estimate, PlanYearSummary
 from ketacost._money import Money
 from ketacost._types import Model
@@ -124,6 +125,9 @@ def summarize(estimate: Estimate, start: date, labels: dict[str, str] | None = N
         estimate: at least one visit.
         start: the plan's start (the first month and year count from it).
         labels: a description per session id, for the first visit's label.
+
+    Raises:
+        EstimateError: the estimate has no visit.
     """
     visits = [
         VisitTotals(
@@ -182,7 +186,15 @@ def summarize_visits(
         labels: a description per session id, for the first visit's label.
         second_payer_name: the other coverage that pays second, if any.
         self_pay_instead: the estimate's self-pay comparison, if any.
+
+    Raises:
+        EstimateError: no visit, or plan years that do not hold the visits (in turn, each
+            its ``visits`` of them).
     """
+    if not visits:
+        raise EstimateError("a summary needs at least one visit (by_visit=True gives them)")
+    if sum(year.visits for year in plan_years) != len(visits):
+        raise EstimateError("the plan years do not hold these visits")
     month_end, year_end = add_months(start, 1), add_months(start, 12)
     series: list[SeriesPoint] = []
     running = 0
@@ -231,8 +243,12 @@ def _milestones(
 ) -> list[Milestone]:
     cumulative = {p.visit: p.cumulative_patient for p in series}
     found: list[Milestone] = []
+    # The plan years hold the visits in turn, each its own number of them: under coverage
+    # periods two payers' plan years can start on the same day, and each has its own deductible.
+    first = 0
     for year in plan_years:
-        in_year = [v for v in visits if v.plan_year == year.start]
+        in_year = visits[first : first + year.visits]
+        first += year.visits
         if not in_year:
             continue
         targets = (
