@@ -112,12 +112,11 @@ def run_csv(
     with tempfile.TemporaryDirectory() as folder:
         source, target = Path(folder) / "in.csv", Path(folder) / "out.csv"
         with source.open("w", newline="") as f:
-            generated = rows(n)
-            first = next(generated)
-            writer = csv.DictWriter(f, fieldnames=[*first, "deductible_met"])
+            columns = [*next(rows(1))]
+            columns += sorted({k for kind in KINDS for k in kind} - set(columns))
+            writer = csv.DictWriter(f, fieldnames=columns)
             writer.writeheader()
-            writer.writerow(first)
-            writer.writerows(generated)
+            writer.writerows(rows(n))
         cpu = cpu_seconds()
         began = time.perf_counter()
         run_batch_csv(source, target, clinic=clinic, payers=payers, jobs=jobs)  # type: ignore[arg-type]

@@ -221,9 +221,12 @@ def _answer_bytes(port: int, path: str) -> int:
     """The length of one answer's body."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request("POST", path, body=BODY, headers={"Content-Type": "application/json"})
-    size = len(conn.getresponse().read())
+    response = conn.getresponse()
+    answer = response.read()
     conn.close()
-    return size
+    if response.status != 200:
+        raise SystemExit(f"POST {path} answered {response.status}: {answer[:300]!r}")
+    return len(answer)
 
 
 def _measure(args: argparse.Namespace, workers: int) -> None:
@@ -362,6 +365,9 @@ def main() -> None:
         help="answer forms to measure, in turn on each server (default full,summary)",
     )
     args = parser.parse_args()
+    unknown = set(args.detail.split(",")) - {"full", "summary"}
+    if unknown:
+        parser.error(f"--detail: full or summary (got {', '.join(sorted(unknown))})")
     for workers in (int(n) for n in args.workers.split(",")):
         _measure(args, workers)
     print(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, reject, settings
+from hypothesis import example, given, reject, settings
 from hypothesis import strategies as st
 from strategies import exercises, note
 
@@ -259,6 +259,30 @@ def _not_sure_of_approval(answers: dict[str, Any]) -> dict[str, Any]:
 
 @exercises(a_range=0.1, a_notice_naming_what_is_not_paid=0.005, a_second_payer=0.05, refused=0.0)
 @settings(max_examples=150, deadline=None)
+# the branches the strategy reaches least: Medicare's notice of an expected denial (which
+# makes the summary form build the lines), a Medigap plan paying second, and a plan that
+# crosses into a new plan year with amounts already met
+@example(answers={"treatment": "iv-ketamine", "insurance": "medicare-part-b", "age": 70}, lang="es")
+@example(
+    answers={
+        "treatment": "esketamine",
+        "insurance": "medicare-part-b",
+        "other_coverage": "medigap-plan-g",
+        "age": 70,
+    },
+    lang="en",
+)
+@example(
+    answers={
+        "treatment": "esketamine",
+        "insurance": "commercial-ppo",
+        "age": 45,
+        "deductible_met": "400",
+        "out_of_pocket_met": "900",
+        "start": "2026-11-02",
+    },
+    lang="en",
+)
 @given(
     answers=st.one_of(_calculator_answers(), _calculator_answers().map(_not_sure_of_approval)),
     lang=st.sampled_from(["en", "es"]),

@@ -442,6 +442,9 @@ def test_a_tcp_connection_sends_small_writes_at_once_whatever_its_protocol_numbe
         send_at_once(_Transport(sock))
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     send_at_once(asyncio.BaseTransport())  # no socket: nothing to set
+    closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    closed.close()
+    send_at_once(_Transport(closed))  # refuses the option: the connection goes on as it is
     if hasattr(socket, "AF_UNIX"):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
             send_at_once(_Transport(unix))  # no such option: left alone, no error

@@ -233,7 +233,8 @@ async def _estimate_answer(
         return rule_file_problem("invalid-request", exc, path, lang)
     except KetacostError as exc:
         return problem("not-estimable", f"this request cannot be estimated: {exc}", path, lang=lang)
-    # the summary form of a library request is its whole answer but for these
+    # the summary form: a library request's answer is whole, and is cut here (an answer to
+    # the patient's answers has neither field: nothing to cut)
     body = result.model_dump_json(exclude={"estimate", "explanations"} if summary_only else None)
     # the language may come from Accept-Language: a cache must keep one answer per language
     return Response(

@@ -9,6 +9,7 @@ Imported by :func:`ketacost.web.serve`; uvicorn itself is imported only inside
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import socket
@@ -136,8 +137,9 @@ def send_at_once(transport: asyncio.BaseTransport) -> None:
     ``IPPROTO_TCP``. The sockets accepted from uvicorn's bound socket (``--workers``: made as
     ``socket.socket(family)``, protocol 0) are not, so each worker held back an answer's
     body behind its head until the client acknowledged the head, which a client delays by
-    up to 40 ms: every small answer (``/healthz``, ``?detail=summary``, a problem) took 40
-    ms more. A Unix socket has no such delay, and is left alone.
+    40 ms or more (Linux's least; 200 ms on Windows): every small answer (``/healthz``,
+    ``?detail=summary``, a problem) took that much more. A Unix socket has no such delay,
+    and is left alone; a socket that refuses the option (already closed) too.
     """
     sock = transport.get_extra_info("socket")
     if (
@@ -145,7 +147,8 @@ def send_at_once(transport: asyncio.BaseTransport) -> None:
         and sock.family in (socket.AF_INET, socket.AF_INET6)
         and sock.type == socket.SOCK_STREAM
     ):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class _Deadlines:
@@ -185,13 +188,13 @@ class _Deadlines:
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
-        send_at_once(transport)
         # Writing pauses as soon as a byte waits in the process (the system's buffer for
         # the connection is full), and resumes when none does. So "paused" means "the
         # client is not taking the answer", also once the connection is closing (asyncio's
         # default, 64 KiB, let a closed connection with less than that unsent live on).
         self.transport.set_write_buffer_limits(high=0)
         self._await_head()
+        send_at_once(transport)  # after the guards: they hold even if it cannot
 
     def data_received(self, data: bytes) -> None:
         if self.conn.their_state is self.idle:

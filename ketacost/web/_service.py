@@ -417,6 +417,16 @@ class Calculator:
         )
 
     # ---- estimates ------------------------------------------------------------------------
+    @overload
+    def estimate_json(
+        self, text: str, lang: str = ..., *, explain: bool = ..., summary: Literal[False] = ...
+    ) -> EstimateResponse: ...
+
+    @overload
+    def estimate_json(
+        self, text: str, lang: str = ..., *, explain: bool = ..., summary: bool
+    ) -> EstimateSummaryResponse: ...
+
     def estimate_json(
         self, text: str, lang: str = "en", *, explain: bool = True, summary: bool = False
     ) -> EstimateSummaryResponse:
@@ -469,7 +479,7 @@ class Calculator:
         lang: str = ...,
         *,
         explain: bool = ...,
-        summary: Literal[True],
+        summary: bool,
     ) -> EstimateSummaryResponse: ...
 
     def estimate_input(
