@@ -280,7 +280,10 @@ class LineExplanation(Model):
     why: str = Field(
         description="what the plan allows and pays and what the patient pays, and as what"
     )
-    details: str = Field(description="the codes and the rule, for a details view (billing words)")
+    details: str = Field(
+        description="the codes and the rule, for a details view (billing words, in English "
+        "whatever the answer's language)"
+    )
     not_covered: str | None = Field(
         description="why the plan does not pay for it (none when it covers it)"
     )
