@@ -440,8 +440,9 @@ class Calculator:
             lang: the language of the answer's text (``en``, ``es``).
             explain: False leaves ``explanations`` empty.
             summary: the summary form (``?detail=summary``): an answer to the patient's
-                answers is an :class:`EstimateSummaryResponse`, figured without the lines
-                (:meth:`estimate_input`); one to a library request is still whole.
+                answers is an ``EstimateSummaryResponse`` (the answer without ``estimate``
+                and ``explanations``), figured without the lines (:meth:`estimate_input`);
+                one to a library request is still whole.
 
         Raises:
             BodyError: the text is not one JSON document.
