@@ -34,7 +34,7 @@ import resource
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -94,14 +94,18 @@ def run(
     results = iter_batch(rows(n), clinic=clinic, payers=payers, jobs=jobs)  # type: ignore[arg-type]
     with contextlib.closing(results):
         for out in results:
-            if out["error"]:
-                shares["error"] += 1
-            elif out["payer"] == "self-pay":
-                shares["self-pay"] += 1
-            else:
-                covered = Decimal(out["allowed"]) > 0
-                shares[f"{out['payer']}, {'covered' if covered else 'not covered'}"] += 1
+            shares[_share(out)] += 1
     return time.perf_counter() - began, cpu_seconds() - cpu, shares
+
+
+def _share(out: Mapping[str, str]) -> str:
+    """An output row's payer and coverage (covered: its ``allowed`` total is above zero)."""
+    if out["error"]:
+        return "error"
+    if out["payer"] == "self-pay":
+        return "self-pay"
+    covered = Decimal(out["allowed"]) > 0
+    return f"{out['payer']}, {'covered' if covered else 'not covered'}"
 
 
 def run_csv(
@@ -122,14 +126,7 @@ def run_csv(
         run_batch_csv(source, target, clinic=clinic, payers=payers, jobs=jobs)  # type: ignore[arg-type]
         seconds, used = time.perf_counter() - began, cpu_seconds() - cpu
         with target.open(newline="") as f:
-            for out in csv.DictReader(f):
-                if out["error"]:
-                    shares["error"] += 1
-                elif out["payer"] == "self-pay":
-                    shares["self-pay"] += 1
-                else:
-                    covered = Decimal(out["allowed"]) > 0
-                    shares[f"{out['payer']}, {'covered' if covered else 'not covered'}"] += 1
+            shares.update(_share(out) for out in csv.DictReader(f))
     return seconds, used, shares
 
 
