@@ -48,6 +48,7 @@ SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
             "_app",
             "_config",
             "_env",
+            "_notices",
             "_openapi",
             "_ops",
             "_problems",

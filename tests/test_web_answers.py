@@ -735,7 +735,7 @@ def test_medicare_warnings_become_one_plain_sentence_for_the_patient(lang: str) 
 
 def test_a_savings_program_that_does_not_apply_is_said_in_words() -> None:
     from ketacost._i18n import translator as tr
-    from ketacost.web._service import notices
+    from ketacost.web._notices import notices
 
     estimate = _estimate(
         CalculatorInput(treatment="esketamine", insurance="commercial-ppo", age=45), "en"

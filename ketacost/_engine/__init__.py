@@ -91,14 +91,8 @@ from ketacost._request import EstimateRequest
 from ketacost._savings import SavingsProgram
 
 from ._hash import rules_hash
-from ._visits import (
-    Met,
-    PlanFacts,
-    PlanTotals,
-    VisitTotals,
-    adjudicate_plan,
-    adjudicate_with_facts,
-)
+from ._results import Met, PlanFacts, PlanTotals, VisitTotals
+from ._visits import adjudicate_plan, adjudicate_with_facts
 from ._visits import adjudicate_totals as _adjudicate_totals
 
 __all__ = [

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import NamedTuple
 
 from ketacost._clinic import Clinic, TemplateLine
 from ketacost._errors import EstimateError
@@ -47,6 +46,7 @@ from ._ledger import (
     totals,
 )
 from ._remaining import remaining
+from ._results import Met, PlanFacts, PlanTotals, VisitTotals
 from ._savings import Assistance
 from ._self_pay import (
     cash_total,
@@ -58,10 +58,6 @@ from ._self_pay import (
 )
 
 __all__ = [
-    "Met",
-    "PlanFacts",
-    "PlanTotals",
-    "VisitTotals",
     "adjudicate_plan",
     "adjudicate_totals",
     "adjudicate_with_facts",
@@ -109,19 +105,6 @@ def adjudicate_plan(
     return _run(request, payers, programs, lines=lines)[1]
 
 
-@dataclass(frozen=True)
-class PlanFacts:
-    """What the layer above needs to know of a run besides its estimate.
-
-    ``renewal_assumed``: an expected renewal of prior authorization covered some visit (the
-    range then weighs its denial). ``cash``: the whole plan at the clinic's self-pay prices
-    (cents), for the self-pay comparison.
-    """
-
-    renewal_assumed: bool
-    cash: int
-
-
 def adjudicate_with_facts(
     request: EstimateRequest,
     payers: Mapping[str, Payer],
@@ -156,54 +139,6 @@ def _run(
                      wholly_not_covered=plan.wholly)  # fmt: skip
         found = plan.run()
     return plan, found
-
-
-class Met(NamedTuple):
-    """What is met of the deductible and the out-of-pocket maximum, in cents.
-
-    The figures of :class:`~ketacost.Accumulators`.
-    """
-
-    deductible_individual: int
-    deductible_family: int
-    out_of_pocket_individual: int
-    out_of_pocket_family: int
-
-
-@dataclass(frozen=True, slots=True)
-class VisitTotals:
-    """One visit's totals, and what was met before and after it, without its lines.
-
-    The figures of the full estimate's visit: ``totals`` is its ``totals``, ``met_before``
-    its first line's ``accumulators_before`` and ``met_after`` its last line's
-    ``accumulators_after``, in cents.
-    """
-
-    number: int
-    day: date
-    session: str
-    plan_year: date
-    totals: Totals
-    met_before: Met
-    met_after: Met
-
-
-@dataclass(frozen=True)
-class PlanTotals:
-    """A plan's totals without its lines (:func:`adjudicate_totals`).
-
-    The same figures, to the cent, as the full estimate's, for callers that keep only totals
-    (batch rows). ``by_visit``: each visit's totals, when asked for (else empty).
-    """
-
-    totals: Totals
-    plan_years: tuple[PlanYearSummary, ...]
-    visits: int
-    first_visit: date | None
-    last_visit: date | None
-    warnings: tuple[str, ...]
-    by_visit: tuple[VisitTotals, ...] = ()
-    coordination: tuple[Coordination, ...] = ()
 
 
 def adjudicate_totals(

@@ -1,0 +1,87 @@
+"""The estimate's warnings as the patient reads them: one plain sentence per kind.
+
+The engine's warnings are written for the clinic's billing staff (codes, modifiers, forms);
+:func:`notices` says what they mean for the patient, in the answer's language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ketacost import _plain
+from ketacost._estimate import Estimate, EstimateLine
+from ketacost._i18n import Translator
+
+__all__ = ["notices", "notices_of"]
+
+_ABN = re.compile(r": (\S+) is expected to be denied as not reasonable and necessary")
+_PROGRAM = re.compile(r"^(.+?) does not apply: .* is not eligible$")
+
+
+def notices(estimate: Estimate, payer: str, t: Translator) -> tuple[str, ...]:
+    """The estimate's warnings as the patient reads them: one plain sentence per kind.
+
+    The engine's warnings are written for the clinic's billing staff (codes, modifiers, forms);
+    the patient gets what they mean for them, in their language, and the page keeps the staff
+    text in its details view.
+    """
+
+    def line_of(code: str) -> EstimateLine | None:
+        return next((ln for v in estimate.visits for ln in v.lines if ln.code == code), None)
+
+    return notices_of(estimate.warnings, line_of, payer, t)
+
+
+def notices_of(
+    warnings: tuple[str, ...],
+    line_of: Callable[[str], EstimateLine | None],
+    payer: str,
+    t: Translator,
+) -> tuple[str, ...]:
+    """:func:`notices` of ``warnings``; ``line_of``: the first line billing a code, if any."""
+    out: list[str] = []
+    denied: list[str] = []
+    for warning in warnings:
+        abn = _ABN.search(warning)
+        program = _PROGRAM.match(warning)
+        if abn is not None:
+            line = line_of(abn.group(1))
+            what = _plain.describe(line, t.lang) if line is not None else abn.group(1)
+            if what not in denied:
+                denied.append(what)
+            continue
+        if program is not None:
+            text = t.gettext(
+                "{program} cannot help with this cost: it does not work with your insurance."
+            ).format(program=program.group(1))
+        elif "renewals on documented response" in warning:
+            text = t.gettext(
+                "{payer}'s approval covers the first visits; the later visits are counted as "
+                "covered because the plan usually renews its approval when the treatment helps. "
+                "Ask the clinic to request each renewal: if the plan denies one, you pay the "
+                "clinic's self-pay price for those visits."
+            ).format(payer=payer)
+        elif warning.startswith("accumulators for "):
+            text = t.gettext(
+                "What you entered as already paid is dated after your first visit; it is "
+                "counted from the start of that plan year."
+            )
+        else:
+            text = t.gettext(
+                "The clinic's billing staff should check one more thing about this estimate; "
+                "the details are under “Billing codes”."
+            )
+        if text not in out:
+            out.append(text)
+    if denied:
+        out.insert(
+            0,
+            t.gettext(
+                "{payer} is expected not to pay for: {services}. If you sign a form called an "
+                "Advance Beneficiary Notice (ABN) before the visit, you pay the clinic's "
+                "self-pay price for it; if you do not sign one, the clinic cannot charge you "
+                "for it."
+            ).format(payer=payer, services=t.join(denied)),
+        )
+    return tuple(out)
