@@ -41,7 +41,16 @@ from ketacost._types import builder
 
 from ._ledger import BillLine, snapshot
 
-__all__ = ["COVERED", "ENABLED", "Memo", "MemoEntry", "credits", "replay", "statics"]
+__all__ = [
+    "COVERED",
+    "ENABLED",
+    "Memo",
+    "MemoEntry",
+    "credit_of",
+    "credits",
+    "replay",
+    "statics",
+]
 
 #: Reuse the lines of an earlier visit with the same key.
 ENABLED = True
@@ -77,8 +86,7 @@ class MemoEntry:
     credit: tuple[int, int] = field(init=False)
 
     def __post_init__(self) -> None:
-        total = (sum(c[0] for c in self.credits), sum(c[1] for c in self.credits))
-        object.__setattr__(self, "credit", total)
+        object.__setattr__(self, "credit", credit_of(self.credits))
 
 
 def credits(lines: list[BillLine]) -> tuple[tuple[int, int], ...]:
@@ -87,6 +95,11 @@ def credits(lines: list[BillLine]) -> tuple[tuple[int, int], ...]:
         (line.credit_deductible, line.credit_out_of_pocket) if line.covered else (0, 0)
         for line in lines
     )
+
+
+def credit_of(credits: tuple[tuple[int, int], ...]) -> tuple[int, int]:
+    """What a visit adds to the deductible and the out-of-pocket maximum: its lines' sums."""
+    return sum(c[0] for c in credits), sum(c[1] for c in credits)
 
 
 class Memo:

@@ -438,7 +438,7 @@ class _Plan:
                 self.memo.keep(key, entry, oop_left)
         year.rows.append(sums)
         if not self.lines:
-            self._keep_visit(visit, year, visit_totals, None, bill)
+            self._keep_visit(visit, year, visit_totals, _memo.credit_of(_memo.credits(bill)))
             return None
         self._note_self_pay(coverage, lines)
         return _visit(
@@ -456,23 +456,15 @@ class _Plan:
         )
 
     def _keep_visit(
-        self,
-        visit: VisitTuple,
-        year: _Year,
-        visit_totals: Totals,
-        credit: tuple[int, int] | None,
-        bill: list[BillLine] | None = None,
+        self, visit: VisitTuple, year: _Year, visit_totals: Totals, credit: tuple[int, int]
     ) -> None:
         """Keep a visit's totals without its lines, when asked to (``by_visit``).
 
-        Its lines would move the accumulators by ``credit`` (deductible, out-of-pocket; when
-        None, what the covered lines of ``bill`` credit), individual and family alike.
+        Its lines would move the accumulators by ``credit`` (deductible, out-of-pocket),
+        individual and family alike.
         """
         if self.by_visit is None:
             return
-        if credit is None:
-            credits = _memo.credits(bill or [])
-            credit = (sum(c[0] for c in credits), sum(c[1] for c in credits))
         before = self.met
         ded, oop = credit
         after = Met(before[0] + ded, before[1] + ded, before[2] + oop, before[3] + oop)
