@@ -252,7 +252,39 @@ def _deductible_and_cap(
     ``extreme``: sometimes amounts at the ceiling or a cent from zero. ``capped``: a small
     deductible (never zero) and always a cap a little above it, so a few sessions reach both.
     ``low``: the least the cap is above the deductible (room for a savings program to pay).
+    Sometimes every amount rises by one sum on ``CHANGE_ON`` (as a yearly figure does), which
+    is inside the plan year unless that starts on July 1: the plan year keeps its first day's.
     """
+    deductible, oop = draw(
+        _plain_deductible_and_cap(
+            has_family=has_family, medicare=medicare, extreme=extreme, capped=capped, low=low
+        )
+    )
+    if not _chance(draw, 4):
+        return deductible, oop
+    rise = draw(money("300.00", "0.01"))
+
+    def dated(amount: str) -> dict[date, str]:
+        return {DATED_FROM: amount, CHANGE_ON: _usd(min(MONEY_CEILING, Money(amount) + rise))}
+
+    for amounts in (deductible, oop or {}):
+        for key in ("individual", "family"):
+            if key in amounts:
+                amounts[key] = dated(amounts[key])
+    return deductible, oop
+
+
+@st.composite
+def _plain_deductible_and_cap(
+    draw: st.DrawFn,
+    *,
+    has_family: bool,
+    medicare: bool,
+    extreme: bool,
+    capped: bool,
+    low: str,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """:func:`_deductible_and_cap`'s amounts, each one value."""
     if capped:
         ded_ind = draw(money("600.00", "0.01"))
     elif extreme and _chance(draw, 3):

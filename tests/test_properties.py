@@ -142,11 +142,20 @@ def _remaining_bounds(
     return min(ind_left, fam_left) if family_type == "embedded" else fam_left
 
 
-def _left(block: _Block, pair: Deductible | OutOfPocketMax, on: date, ind: int, fam: int) -> int:
-    fam_limit = None if pair.family is None else pair.family.at(on).cents
+def _left(block: _Block, pair: Deductible | OutOfPocketMax, ind: int, fam: int) -> int:
+    # A plan year's amounts are those in force on its first day, for the whole plan year
+    # (the generated ones are in force from DATED_FROM, before any plan year drawn).
+    start = block.plan_year
+    fam_limit = None if pair.family is None else pair.family.at(start).cents
     return _remaining_bounds(
-        block.coverage.tier, pair.individual.at(on).cents, fam_limit, pair.family_type, ind, fam
+        block.coverage.tier, pair.individual.at(start).cents, fam_limit, pair.family_type, ind, fam
     )
+
+
+def _changes_inside(block: _Block, pair: Deductible | OutOfPocketMax) -> bool:
+    """Whether the amount in force changes between the plan year's first day and a visit."""
+    first = pair.individual.at(block.plan_year)
+    return any(pair.individual.at(visit.date) != first for visit in block.visits)
 
 
 def _from_deductible(line: EstimateLine) -> int:
@@ -201,26 +210,28 @@ def test_every_line_balances(case: Case) -> None:
 CAPPED = cases(self_pay=False, capped=True, periods=True, savings=None, superbill=None)
 
 
-@exercises(maximum_reached=0.5, a_line_after_the_maximum_cost_0=0.3)
+@exercises(maximum_reached=0.5, a_line_after_the_maximum_cost_0=0.3, maximum_dated_in_year=0.03)
 @given(CAPPED)
 def test_cost_share_never_exceeds_the_out_of_pocket_max(case: Case) -> None:
     # Rule 7: cumulative cost share in a plan year ≤ the maximum − what was met before; once
     # it is reached, a covered line costs the patient nothing more (copay, deductible or
     # coinsurance). Rule 12: on a copay-accumulator plan, what a savings program pays does
-    # not count toward it.
-    reached = after = False
+    # not count toward it. Rule 1: the maximum is the plan year's, even when the payer file
+    # dates a new one inside it.
+    reached = after = dated = False
     for block in _blocks(case, _estimate(case)):
         net = block.payer.networks.get(block.coverage.network)
         if net is None or net.out_of_pocket_max is None:
             continue  # self-pay, nothing covered, or no cap (Original Medicare)
         oop = net.out_of_pocket_max
+        dated |= _changes_inside(block, oop)
         _, _, ind_met, fam_met = _met_before(block)
         paid = 0
         for visit in block.visits:
             for line in visit.lines:
                 if not line.covered or _own_accumulators(block, line):
                     continue
-                left = max(0, _left(block, oop, line.date, ind_met, fam_met) - paid)
+                left = max(0, _left(block, oop, ind_met, fam_met) - paid)
                 cost = _cost_share(line)
                 where = f"plan year {block.plan_year}, visit {line.visit}"
                 assert cost <= left, f"{where}: {cost} > {left} left"
@@ -240,26 +251,29 @@ def test_cost_share_never_exceeds_the_out_of_pocket_max(case: Case) -> None:
                 )
     note("maximum reached", reached)
     note("a line after the maximum cost 0", after)
+    note("maximum dated in year", dated)
 
 
-@exercises(deductible_charged=0.5, deductible_met=0.3)
+@exercises(deductible_charged=0.5, deductible_met=0.3, deductible_dated_in_year=0.03)
 @given(CAPPED)
 def test_deductible_paid_never_exceeds_what_remained(case: Case) -> None:
     # Rules 5 and 6: cumulative deductible in a plan year ≤ the deductible − what was met;
     # rule 12: on a copay-accumulator plan, assistance taken from the deductible does not
-    # count toward it.
-    charged = met = False
+    # count toward it. Rule 1: the deductible is the plan year's, even when the payer file
+    # dates a new one inside it.
+    charged = met = dated = False
     for block in _blocks(case, _estimate(case)):
         net = block.payer.networks.get(block.coverage.network)
         if net is None:
             continue
+        dated |= _changes_inside(block, net.deductible)
         ind_met, fam_met, _, _ = _met_before(block)
         paid = 0
         for visit in block.visits:
             for line in visit.lines:
                 if not line.covered or _own_accumulators(block, line):
                     continue
-                left = max(0, _left(block, net.deductible, line.date, ind_met, fam_met) - paid)
+                left = max(0, _left(block, net.deductible, ind_met, fam_met) - paid)
                 ded = line.deductible.cents
                 assert ded <= left, f"plan year {block.plan_year}, visit {line.visit}"
                 paid += ded
@@ -276,6 +290,7 @@ def test_deductible_paid_never_exceeds_what_remained(case: Case) -> None:
                 )
     note("deductible charged", charged)
     note("deductible met", met)
+    note("deductible dated in year", dated)
 
 
 # -- 4. more visits never cost less ---------------------------------------------------------------

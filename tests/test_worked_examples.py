@@ -903,6 +903,48 @@ def test_dated_deductible_applies_by_date_of_service() -> None:
     assert [str(y.deductible_individual) for y in est.plan_years] == ["257.00", "283.00"]
 
 
+def test_a_dated_deductible_and_maximum_hold_for_the_whole_plan_year() -> None:
+    # A July-June plan year beginning in 2025 keeps the amounts in force on 2025-07-01 until
+    # it ends (the IRS figures apply "for plan years beginning in" a year); the engine once
+    # read them on the date of service, so a January visit met 2026's deductible and cap
+    # while the plan year's summary showed 2025's.
+    p = simple_payer(
+        deductible={"2025-01-01": "257.00", "2026-01-01": "283.00"},
+        oop={"2025-01-01": "300.00", "2026-01-01": "400.00"},
+        plan_year_start={"month": 7, "day": 1},
+    )
+    est = run([p], [{"session": "visit", "sessions": 2, "every_days": 21}], start="2025-12-15")
+    dec, jan = lines_of(est)
+    # 2025-12-15: deductible 257.00; coinsurance 20% × (300.00 − 257.00 = 43.00) = 8.60;
+    # patient 265.60 (under the 300.00 maximum); payer 34.40
+    assert amounts(dec) == {
+        "charge": "400.00",
+        "allowed": "300.00",
+        "deductible": "257.00",
+        "coinsurance": "8.60",
+        "patient": "265.60",
+        "payer": "34.40",
+        "write_off": "100.00",
+    }
+    # 2026-01-05, the same plan year: deductible 257.00 − 257.00 = 0 left (not 283.00 −
+    # 257.00 = 26.00); coinsurance 20% × 300.00 = 60.00, capped at what is left of the
+    # 300.00 maximum (not 400.00): 300.00 − 265.60 = 34.40; payer 300.00 − 34.40 = 265.60
+    assert amounts(jan) == {
+        "charge": "400.00",
+        "allowed": "300.00",
+        "coinsurance": "34.40",
+        "patient": "34.40",
+        "payer": "265.60",
+        "write_off": "100.00",
+    }
+    (year,) = est.plan_years
+    assert (str(year.deductible_individual), str(year.out_of_pocket_max_individual)) == (
+        "257.00",
+        "300.00",
+    )
+    assert str(year.accumulators_end.out_of_pocket_individual) == "300.00"
+
+
 def test_copay_after_deductible_hdhp() -> None:
     p = b.payer(
         networks={

@@ -4,7 +4,10 @@ The contract, in the order it is applied (README "How an estimate is computed"):
 
 1. Visits are processed in date order. Each date belongs to the plan year given by the payer's
    plan-year start; accumulators reset to zero at each plan-year boundary. Starting
-   accumulators in the request belong to the plan year containing their ``as_of`` date.
+   accumulators in the request belong to the plan year containing their ``as_of`` date. A
+   plan year's deductible, out-of-pocket maximum and session limits are those in force on
+   its first day, for the whole plan year (``_coverage.plan_year_value``); every other dated
+   value is read on the date of service.
 2. Coverage per line: no rule, or an excluded rule, means not covered; a condition not met
    means not covered, with the reason. A visit counts once against a session limit, however
    many of its lines belong to the limited group.

@@ -29,7 +29,7 @@ from ketacost._payer import (
 )
 
 from . import _explain as explain
-from ._coverage import CoverageInForce, value_on
+from ._coverage import CoverageInForce, plan_year_value, value_on
 from ._ledger import Accumulated, BillLine
 from ._medicare import bill_unassigned, liability_notices, non_participating, reduce_payments
 from ._pharmacy import price_at_pharmacy, share_at_pharmacy
@@ -109,7 +109,8 @@ def count_limits(
         group = [line for line in lines if line.covered and line.code in limit.codes]
         if not group:
             continue
-        cap = value_on(limit.sessions_per_plan_year, on, f"limits.{name}")
+        start = payer.plan_year_start.year_of(on)  # the plan year's limit (plan_year_value)
+        cap = plan_year_value(limit.sessions_per_plan_year, on, start, f"limits.{name}")
         used = accumulated.sessions.get(name, 0)
         if used >= cap:
             for line in group:

@@ -48,6 +48,7 @@ __all__ = [
     "RulesKey",
     "change_dates",
     "has_value_on",
+    "plan_year_value",
     "value_on",
 ]
 
@@ -124,6 +125,20 @@ def has_value_on(value: Dated[T], on: date) -> bool:
     except NoValueInForceError:
         return False
     return True
+
+
+def plan_year_value(value: Dated[T], on: date, start: date, what: str) -> T:
+    """A plan-year amount (a deductible, a maximum, a session limit) for a date of service.
+
+    The value in force on the plan year's first day (``start``) holds for the whole plan
+    year, as the plan year's own terms do: a July-June plan year beginning in 2025 keeps the
+    2025 amounts after January 1 (the IRS limits apply "for plan years beginning in" a
+    year). Where the value has no date that early, the value in force on ``on`` (the date
+    of service) is read instead, as :func:`value_on` does.
+    """
+    if value.plain:
+        return value.values[0]
+    return value_on(value, start if has_value_on(value, start) else on, what)
 
 
 class CoverageInForce:

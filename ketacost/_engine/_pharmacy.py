@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from . import _explain as explain
-from ._coverage import CoverageInForce, value_on
+from ._coverage import CoverageInForce, plan_year_value, value_on
 from ._ledger import Accumulated, BillLine
 from ._remaining import remaining, settle
 
@@ -38,14 +38,17 @@ def share_at_pharmacy(
     ph = coverage.pharmacy
     assert ph is not None
     separate = ph.accumulators == "separate"
-    if separate:
+    if separate:  # the benefit's own amounts: the plan year's (plan_year_value)
+        start = coverage.payer.plan_year_start.year_of(on)
         ded_left = 0
         if ph.deductible is not None:
-            amount = value_on(ph.deductible, on, "pharmacy.deductible").cents
+            amount = plan_year_value(ph.deductible, on, start, "pharmacy.deductible").cents
             ded_left = max(0, amount - accumulated.pharmacy_deductible)
         oop_left: int | None = None
         if ph.out_of_pocket_max is not None:
-            cap = value_on(ph.out_of_pocket_max, on, "pharmacy.out_of_pocket_max").cents
+            cap = plan_year_value(
+                ph.out_of_pocket_max, on, start, "pharmacy.out_of_pocket_max"
+            ).cents
             oop_left = max(0, cap - accumulated.pharmacy_out_of_pocket)
     else:
         ded_left, oop_left = remaining(coverage, on, accumulated)

@@ -14,7 +14,7 @@ from ketacost._money import cents_times_rate
 from ketacost._payer import Deductible, OutOfPocketMax
 
 from . import _explain as explain
-from ._coverage import CoverageInForce, value_on
+from ._coverage import CoverageInForce, plan_year_value
 from ._ledger import Accumulated, BillLine
 
 __all__ = ["capped", "remaining", "settle"]
@@ -23,40 +23,44 @@ __all__ = ["capped", "remaining", "settle"]
 def remaining(
     coverage: CoverageInForce, on: date, accumulated: Accumulated
 ) -> tuple[int, int | None]:
-    """(remaining deductible, remaining out-of-pocket or None for no cap) on ``on`` (rule 6)."""
+    """(remaining deductible, remaining out-of-pocket or None for no cap) on ``on`` (rule 6).
+
+    The amounts are the plan year's: those in force on its first day (:func:`plan_year_value`).
+    """
     network = coverage.network
     assert network is not None
     family = coverage.family
+    start = coverage.payer.plan_year_start.year_of(on)
     ded_left = _left(
         network.deductible,
         "deductible",
         (accumulated.deductible_individual, accumulated.deductible_family),
-        on,
+        (on, start),
         family,
     )
     oop = network.out_of_pocket_max
     if oop is None:
         return ded_left, None
     oop_met = (accumulated.out_of_pocket_individual, accumulated.out_of_pocket_family)
-    return ded_left, _left(oop, "out_of_pocket_max", oop_met, on, family)
+    return ded_left, _left(oop, "out_of_pocket_max", oop_met, (on, start), family)
 
 
 def _left(
     amounts: Deductible | OutOfPocketMax,
     label: str,
     met: tuple[int, int],
-    on: date,
+    when: tuple[date, date],
     family: bool,
 ) -> int:
     """What is left of an individual (and, for family coverage, family) amount.
 
     The smaller of the two when the family amount is embedded; the family amount alone when
-    it is aggregate (rule 6).
+    it is aggregate (rule 6). ``when``: the date of service and its plan year's first day.
     """
-    individual = value_on(amounts.individual, on, f"{label}.individual")
+    individual = plan_year_value(amounts.individual, *when, f"{label}.individual")
     left = max(0, individual.cents - met[0])
     if family and amounts.family is not None:
-        family_amount = value_on(amounts.family, on, f"{label}.family")
+        family_amount = plan_year_value(amounts.family, *when, f"{label}.family")
         family_left = max(0, family_amount.cents - met[1])
         left = min(left, family_left) if amounts.family_type == "embedded" else family_left
     return left
