@@ -680,8 +680,13 @@ def test_medicare_as_second_payer_uses_the_higher_allowed_amount() -> None:
     # The PPO allows 263.00 and pays 238.00 (copay 25.00). Medicare (Part B deductible met)
     # would pay 80% × 218.27 = 174.616 → 174.62 as primary; 42 CFR 411.33(a): the higher of
     # Medicare's approved 218.27 and the plan's allowed 263.00, minus the plan's 238.00 =
-    # 25.00; the 25.00 left to the patient: Medicare pays 25.00.
-    assert (ln.payer, ln.secondary, ln.patient) == (Money("238.00"), Money("25.00"), Money("0.00"))
+    # 25.00; the 25.00 left to the patient: Medicare's amount is 25.00. Sequestration comes
+    # after the secondary payment adjustment: 2% × 25.00 = 0.50 is not paid, and the clinic
+    # writes it off (an assigned claim): Medicare pays 24.50, the patient owes nothing.
+    assert (ln.payer, ln.secondary, ln.patient) == (Money("238.00"), Money("24.50"), Money("0.00"))
+    # write-off: the charge 400.00 − the plan's allowed 263.00 = 137.00, plus the 0.50 cut
+    assert (ln.charge, ln.write_off) == (Money("400.00"), Money("137.50"))
+    assert "payment reduction 0.50 = 2% of the payer's 25.00" in ln.explanation[-1]
 
 
 def test_a_disabled_patient_under_65_needs_100_employees_for_the_group_plan_first() -> None:

@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from ketacost._checks import secondary_problem
 from ketacost._errors import EstimateError
+from ketacost._money import cents_times_rate
 from ketacost._order import OrderOfBenefits
 from ketacost._payer import Payer
 from ketacost._request import Coverage, EstimateRequest, medicare_entitlement
@@ -30,7 +31,7 @@ from ketacost._secondary import AS_PRIMARY_METHODS, EVERY_LINE_METHODS, Secondar
 
 from . import _explain as explain
 from ._billing import bill_visit, unit_rate
-from ._coverage import CoverageInForce
+from ._coverage import CoverageInForce, has_value_on, value_on
 from ._ledger import Accumulated, BillLine
 
 __all__ = ["SecondInForce", "coordinate"]
@@ -265,7 +266,8 @@ def _pay(
         limit = max(0, max(shadow.allowed, line.allowed) - first)
         paid = min(normal, limit, owed)
         higher = max(shadow.allowed, line.allowed)
-        return paid, 0, ((explain.msp_note, normal, higher, first, paid),)
+        how: _Sentences = ((explain.msp_note, normal, higher, first, paid),)
+        return _cut_after_msp(second, shadow, paid, on, how)
     # last_resort: Medicaid after another plan
     keep = min(owed, shadow.cost_share)
     rest = owed - keep
@@ -273,6 +275,29 @@ def _pay(
     if m.payment == "lesser_of":
         paid = min(rest, max(0, shadow.allowed - first))
     return paid, rest - paid, ((explain.last_resort_note, second.payer.name, keep),)
+
+
+def _cut_after_msp(
+    second: SecondInForce, shadow: BillLine, paid: int, on: date, how: _Sentences
+) -> tuple[int, int, _Sentences]:
+    """Medicare's secondary payment less its payment reduction (sequestration).
+
+    The cut comes after every other step, the Medicare Secondary Payer amount included
+    (First Coast Service Options, "Federal sequestration payment reductions": "applied to all
+    claims after determining the Medicare payment including ... any applicable Medicare
+    secondary payment adjustments"). On an assigned claim the clinic writes it off; where
+    Medicare pays the patient, the patient bears it.
+    """
+    cut_by = second.payer.payment_reduction
+    if not paid or cut_by is None or not has_value_on(cut_by.percent, on):
+        return paid, 0, how
+    rate = value_on(cut_by.percent, on, "payment_reduction.percent")
+    cut = cents_times_rate(paid, rate)
+    if not cut:
+        return paid, 0, how
+    on_patient = shadow.paid_to_patient
+    note = (explain.payment_reduction_note, cut, rate, paid, cut_by.reason, on_patient)
+    return paid - cut, 0 if on_patient else cut, (*how, note)
 
 
 def _crossover(
