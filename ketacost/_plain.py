@@ -37,7 +37,7 @@ from ._money import Money
 from ._plan import Phase, cadence_words
 from ._types import Weekday
 
-__all__ = ["cadence", "describe", "details", "not_covered_reason", "weekdays", "why"]
+__all__ = ["cadence", "describe", "details", "not_covered_reason", "phase_name", "weekdays", "why"]
 
 _DOMAIN = "plain"
 
@@ -574,7 +574,10 @@ def details(line: EstimateLine) -> str:
 #: A money amount of the engine's explanation: two decimals, maybe with thousands commas
 #: ("1,000.00", "10.50" of "10.50 × 56"); never a code ("F33.21"), a percent, a unit count
 #: or a rate with more decimals.
-_AMOUNT = re.compile(r"(?<![\w.,$])(-?)(\d{1,3}(?:,\d{3})+|\d+)\.(\d{2})(?![\d%])")
+#: A regulation's section is no amount: "42 CFR 447.15", "§ 411.33", "§411.33".
+_AMOUNT = re.compile(
+    r"(?<![\w.,$])(?<!CFR )(?<!§ )(?<!§)(-?)(\d{1,3}(?:,\d{3})+|\d+)\.(\d{2})(?![\d%])"
+)
 #: The references to the project's own notes that payer files cite ("domain.md §3.3").
 _REFERENCE = re.compile(r"\s*\(domain\.md §[\d.]+\)|;?\s*domain\.md §[\d.]+")
 
@@ -593,6 +596,38 @@ def _part_dollars(text: str) -> str:
 def _no_internal_references(text: str) -> str:
     """``text`` without references to the project's notes, which patients cannot read."""
     return _REFERENCE.sub("", text) if "domain.md" in text else text
+
+
+# -- a phase's name -------------------------------------------------------------------------
+#: The phase names clinics commonly give a treatment plan's phases, in words the catalog
+#: translates; a name not here (the clinic's own) is shown as the clinic wrote it.
+_PHASES = {
+    "intake": N_("intake"),
+    "evaluation": N_("evaluation"),
+    "induction": N_("induction"),
+    "optimisation": N_("optimisation"),
+    "optimization": N_("optimization"),
+    "maintenance": N_("maintenance"),
+    "booster": N_("booster"),
+    "boosters": N_("boosters"),
+    "taper": N_("taper"),
+    "follow-up": N_("follow-up"),
+}
+
+
+def phase_name(name: str, lang: str) -> str:
+    """A plan phase's name in ``lang``: a well-known one ("induction") from the catalog.
+
+    English (and a clinic's own name) stays as the plan wrote it: one home for the name the
+    Good Faith Estimate, the schedule, its calendar and the estimate's table show.
+
+    >>> phase_name("Induction", "es"), phase_name("ramp-up", "es"), phase_name("boosters", "en")
+    ('inducción', 'ramp-up', 'boosters')
+    """
+    known = _PHASES.get(name.strip().lower())
+    if check_language(lang) == "en" or known is None:
+        return name
+    return translator(lang, "plain").gettext(known)
 
 
 # -- how often a phase's sessions happen ----------------------------------------------------

@@ -20,7 +20,7 @@ from ._errors import KetacostError
 from ._estimate import Coordination, Estimate, RangeDriver, SelfPayItem, Totals
 from ._i18n import N_, Translator, translator
 from ._money import Money
-from ._plain import describe, not_covered_reason
+from ._plain import describe, not_covered_reason, phase_name
 from ._request import EstimateRequest
 
 __all__ = [
@@ -313,7 +313,7 @@ def _visit_rows(
             (
                 str(v.number),
                 day(v.date, lang),
-                v.phase,
+                phase_name(v.phase, lang),
                 codes,
                 usd(t.charge),
                 cells[v.number],

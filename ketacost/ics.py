@@ -21,6 +21,7 @@ from typing import Any
 from ._estimate import Estimate
 from ._extras import require
 from ._i18n import translator
+from ._plain import phase_name
 from ._plan import expand
 from ._render import day, usd
 from ._request import EstimateRequest
@@ -65,7 +66,8 @@ def schedule_ics(
 
     With ``estimate``, each event's description also says what the patient is expected to pay
     for that visit. ``lang``: the language of the events' text (``en`` or ``es``); the session
-    descriptions are the clinic's own words.
+    descriptions are the clinic's own words; a well-known phase name ("induction") is
+    translated (:func:`ketacost._plain.phase_name`).
 
     Raises:
         MissingExtraError: ``icalendar`` is not installed (``pip install 'ketacost[calendar]'``).
@@ -91,10 +93,11 @@ def schedule_ics(
         event.add("dtstamp", stamp)
         event.add("dtstart", visit.date)
         event.add("dtend", visit.date + timedelta(days=1))
-        event.add("summary", event_summary(template.description, visit.phase_name))
+        phase = phase_name(visit.phase_name, lang)
+        event.add("summary", event_summary(template.description, phase))
         lines = [
             t.gettext("Session {number} of the plan, {phase}.").format(
-                number=visit.number, phase=visit.phase_name
+                number=visit.number, phase=phase
             )
         ]
         if template.minutes:

@@ -509,3 +509,8 @@ def test_details_never_show_internal_references_and_dollar_only_money() -> None:
         "(fee schedule: $10.50 × 56 = $588.00) · coinsurance 20% of $60.00 = $12.00 · F33.21 · "
         "limiting 1.0925 · 0.5 mg/kg · -$5.00"
     )
+    # a regulation's section is no amount (a review found "42 CFR $447.15" in the details)
+    text = "payment in full (42 CFR 447.15); 42 CFR 411.33(a), § 411.33 and §411.33: 25.00"
+    assert _dollars(text) == (
+        "payment in full (42 CFR 447.15); 42 CFR 411.33(a), § 411.33 and §411.33: $25.00"
+    )

@@ -414,10 +414,18 @@ def test_compare_and_schedule_in_spanish(tmp_path: Path) -> None:
     assert amounts(es) == amounts(en)
     es = run("--plain", "schedule", IV_SELF_PAY, "--lang", "es").stdout
     assert "Calendario de sesiones en" in es and "lunes" in es and "4 ene 2027" in es
+    # the plan's phases by their Spanish names, as on the Good Faith Estimate (a review found
+    # "intake", "induction" and "boosters" left in English here and in the calendar)
+    assert "evaluación inicial" in es and "inducción" in es and "refuerzos" in es
+    assert "induction" not in es and "boosters" not in es
+    table = run("--plain", "estimate", IV_SELF_PAY, "--lang", "es").stdout
+    assert "inducción" in table and "induction" not in table
     pytest.importorskip("icalendar")
     ics = tmp_path / "s.ics"
     run("schedule", IV_SELF_PAY, "--lang", "es", "--ics", ics)
-    assert "Sesión 1 del plan\\, intake." in ics.read_bytes().decode().replace("\r\n ", "")
+    text = ics.read_bytes().decode().replace("\r\n ", "")
+    assert "Sesión 1 del plan\\, evaluación inicial." in text
+    assert "(inducción)" in text and "(induction)" not in text
 
 
 def test_machine_formats_do_not_change_with_the_language() -> None:

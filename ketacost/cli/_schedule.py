@@ -135,6 +135,7 @@ def _echo_table(
 
     from ketacost._i18n import translator
     from ketacost._money import Money
+    from ketacost._plain import phase_name
     from ketacost._render import Report, Table, day, usd
 
     t = translator(lang, "cli")
@@ -143,7 +144,7 @@ def _echo_table(
             str(s["number"]),
             day(date.fromisoformat(s["date"]), lang),
             t.date(date.fromisoformat(s["date"]), "weekday"),
-            s["phase"],
+            phase_name(s["phase"], lang),
             s["description"],
             t.gettext("{n} min").format(n=s["minutes"]) if s["minutes"] else "",
             usd(Money(s["patient"])),

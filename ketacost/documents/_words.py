@@ -15,7 +15,7 @@ from typing import Final
 
 from ketacost._estimate import EstimateLine
 from ketacost._i18n import N_, Language, Translator, check_language, translator
-from ketacost._plain import cadence, describe
+from ketacost._plain import cadence, describe, phase_name
 from ketacost._plan import Phase
 from ketacost._types import Weekday
 
@@ -50,33 +50,6 @@ CONTACT_PREFERENCES: Final = {
     "phone": N_("phone"),
     "portal": N_("portal"),
 }
-
-
-#: The phase names clinics commonly give a treatment plan's phases, in words the catalog
-#: translates; a name not here (the clinic's own) is shown as the clinic wrote it.
-_PHASES: Final = {
-    "intake": N_("intake"),
-    "evaluation": N_("evaluation"),
-    "induction": N_("induction"),
-    "optimisation": N_("optimisation"),
-    "optimization": N_("optimization"),
-    "maintenance": N_("maintenance"),
-    "booster": N_("booster"),
-    "boosters": N_("boosters"),
-    "taper": N_("taper"),
-    "follow-up": N_("follow-up"),
-}
-
-
-def phase_name(name: str, lang: Language) -> str:
-    """A plan phase's name in ``lang``: a well-known one ("induction") from the catalog.
-
-    English (and a clinic's own name) stays as the plan wrote it.
-    """
-    known = _PHASES.get(name.strip().lower())
-    if lang == "en" or known is None:
-        return name
-    return translator(lang, "documents").gettext(known)
 
 
 def frequency(phase: Phase, closed_weekdays: tuple[Weekday, ...], lang: Language) -> str:
