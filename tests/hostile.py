@@ -409,6 +409,23 @@ CALCULATOR_ATTACKS: tuple[CalculatorAttack, ...] = (
         422,
         'write the amount as text in dollars, e.g. "1200" or "1200.50" (got "1e5000")',
     ),
+    # each mistake is named (a review found one message for all of them)
+    *(
+        CalculatorAttack(
+            f"dollars-{name}",
+            "deductible_met",
+            raw,
+            422,
+            f'write the amount as text in dollars, e.g. "1200" or "1200.50" (got {raw}: {why})',
+        )
+        for name, raw, why in (
+            ("three-decimals", '"100.005"', "at most two decimals (cents)"),
+            ("negative", '"-5"', "an amount is never negative"),
+            ("fourteen-digits", '"12345678901234"', "too large: at most $10,000,000.00"),
+            ("sign-and-commas", '"$1,200.00"', 'plain digits, without "$" or ","'),
+            ("a-number", "1200", "send it as text, in quotes"),
+        )
+    ),
     CalculatorAttack(
         "dollars-above-ceiling",
         "deductible_met",

@@ -733,6 +733,42 @@ def test_medicare_warnings_become_one_plain_sentence_for_the_patient(lang: str) 
     assert "domain.md" not in said
 
 
+@pytest.mark.parametrize(
+    ("changes", "owed"),
+    [
+        # IV ketamine: the PPO excludes it; the clinic's self-pay prices apply
+        ({"treatment": "iv-ketamine", "prior_authorization": None}, True),
+        # esketamine, approved: every line covered
+        ({}, False),
+        # esketamine, denied: the drug and its visits at the clinic's price
+        ({"prior_authorization": "denied"}, True),
+        # no insurance: the page's own section says a Good Faith Estimate is owed
+        ({"insurance": "none", "network": None, "prior_authorization": None}, False),
+    ],
+)
+def test_a_plan_that_leaves_items_at_the_clinics_price_says_a_good_faith_estimate_is_owed(
+    changes: dict[str, Any], owed: bool
+) -> None:
+    # A patient with no benefits for an item is a self-pay individual for it, owed a Good
+    # Faith Estimate (45 CFR 149.610(a)(2); domain.md 10.1). A review found the page telling
+    # insured patients the right was not theirs, with $7,350 of $7,380 at self-pay prices.
+    answers = CalculatorInput.model_validate(_answers(**changes))
+    full = CALCULATOR.estimate_input(answers, lang="en", explain=False)
+    summary = CALCULATOR.estimate_input(answers, lang="en", summary=True)
+    said = [n for n in full.notices if "Good Faith Estimate" in n]
+    assert said == (
+        [
+            f"{full.payer_name} is not expected to pay for part of this care, and you pay the "
+            "clinic’s self-pay price for it. For that part you have the right to a written Good "
+            "Faith Estimate from the clinic before your visit: ask the clinic for one."
+        ]
+        if owed
+        else []
+    )
+    assert (full.estimate.totals.non_covered > Money(0)) == (owed or not full.insured)
+    assert summary.notices == full.notices
+
+
 def test_a_savings_program_that_does_not_apply_is_said_in_words() -> None:
     from ketacost._i18n import translator as tr
     from ketacost.web._notices import notices
@@ -744,12 +780,17 @@ def test_a_savings_program_that_does_not_apply_is_said_in_words() -> None:
     staff = "Spravato withMe does not apply: Original Medicare (medicare) is not eligible"
     other = "something new the engine says"
     changed = estimate.estimate.model_copy(update={"warnings": (staff, other, other)})
-    said = notices(changed, "Su plan", tr("es", "web"))
+    said = notices(changed, "Su plan", tr("es", "web"), insured=True)
     assert said == (
         "Spravato withMe no puede ayudarle con este costo: no funciona con su seguro.",
         "El personal de facturación de la clínica debe revisar un detalle más de este "
         "estimado; los detalles están en “Códigos de facturación (para el personal de la "
         "clínica)”.",
+        # not approved: the drug is not covered and is priced at the clinic's self-pay price
+        "Se espera que Su plan no pague una parte de esta atención, y usted paga por ella el "
+        "precio de pago por cuenta propia de la clínica. Por esa parte tiene derecho a una "
+        "Estimación de buena fe por escrito de la clínica antes de su visita: pídasela a la "
+        "clínica.",
     )
 
 

@@ -251,25 +251,35 @@ def test_the_script_asks_in_the_pages_language_and_formats_money_from_the_string
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
-def test_the_footer_sends_only_uninsured_or_self_pay_patients_for_a_good_faith_estimate(
+def test_the_footer_sends_patients_a_plan_does_not_cover_for_a_good_faith_estimate(
     client: TestClient, lang: str
 ) -> None:
     html = client.get(f"/calculator?lang={lang}").text
     footer = " ".join(html.split("<footer>")[1].split("</footer>")[0].split())
     gfe = "Good Faith Estimate" if lang == "en" else "Estimación de buena fe"
     ask = footer[: footer.index(gfe)]
-    # the sentence that sends a patient for one names who is entitled to it
+    # the sentence that sends a patient for one names who is entitled to it: a patient with
+    # no benefits for an item is a self-pay individual for it (45 CFR 149.610(a)(2)); a review
+    # found the page sending only the uninsured and those who do not use their insurance
     assert (
-        "If you have no insurance or will pay the clinic yourself"
+        "If you have no insurance, will pay the clinic yourself, or your plan does not cover "
+        "some of this care"
         if lang == "en"
-        else "Si no tiene seguro o va a pagarle a la clínica por cuenta propia"
+        else "Si no tiene seguro, va a pagarle a la clínica por cuenta propia, o su plan no cubre "
+        "parte de esta atención"
     ) in ask
-    # insured patients are told where to ask instead
+    # for what a plan covers, patients are told where to ask instead
     assert (
-        "If you use insurance, ask your plan"
+        "For what your plan covers, ask your plan"
         if lang == "en"
-        else "Si usa su seguro, pídale a su plan"
+        else "Por lo que su plan cubre, pídale a su plan"
     ) in footer
+    rights = " ".join(html.split('id="rights"')[1].split("</section>")[0].split())
+    assert (
+        "if your plan does not cover this care"
+        if lang == "en"
+        else "si su plan no cubre esta atención"
+    ) in rights
 
 
 def test_the_spanish_page_lists_the_insurances_in_spanish(client: TestClient) -> None:

@@ -19,18 +19,20 @@ _ABN = re.compile(r": (\S+) is expected to be denied as not reasonable and neces
 _PROGRAM = re.compile(r"^(.+?) does not apply: .* is not eligible$")
 
 
-def notices(estimate: Estimate, payer: str, t: Translator) -> tuple[str, ...]:
+def notices(estimate: Estimate, payer: str, t: Translator, *, insured: bool) -> tuple[str, ...]:
     """The estimate's warnings as the patient reads them: one plain sentence per kind.
 
     The engine's warnings are written for the clinic's billing staff (codes, modifiers, forms);
     the patient gets what they mean for them, in their language, and the page keeps the staff
-    text in its details view.
+    text in its details view. ``insured``: the patient has a plan (not self-pay); if it leaves
+    items to the patient at the clinic's price, a Good Faith Estimate is owed for them.
     """
 
     def line_of(code: str) -> EstimateLine | None:
         return next((ln for v in estimate.visits for ln in v.lines if ln.code == code), None)
 
-    return notices_of(estimate.warnings, line_of, payer, t)
+    owed = insured and estimate.totals.non_covered.cents > 0
+    return notices_of(estimate.warnings, line_of, payer, t, good_faith_estimate_owed=owed)
 
 
 def notices_of(
@@ -38,8 +40,15 @@ def notices_of(
     line_of: Callable[[str], EstimateLine | None],
     payer: str,
     t: Translator,
+    *,
+    good_faith_estimate_owed: bool,
 ) -> tuple[str, ...]:
-    """:func:`notices` of ``warnings``; ``line_of``: the first line billing a code, if any."""
+    """:func:`notices` of ``warnings``; ``line_of``: the first line billing a code, if any.
+
+    ``good_faith_estimate_owed``: the plan does not pay for some items and the patient pays
+    the clinic's price for them; a patient with no benefits for an item is a self-pay
+    individual for it, owed a Good Faith Estimate (45 CFR 149.610(a)(2)).
+    """
     out: list[str] = []
     denied: list[str] = []
     for warning in warnings:
@@ -83,5 +92,13 @@ def notices_of(
                 "self-pay price for it; if you do not sign one, the clinic cannot charge you "
                 "for it."
             ).format(payer=payer, services=t.join(denied)),
+        )
+    if good_faith_estimate_owed:
+        out.append(
+            t.gettext(
+                "{payer} is not expected to pay for part of this care, and you pay the clinic’s "
+                "self-pay price for it. For that part you have the right to a written Good Faith "
+                "Estimate from the clinic before your visit: ask the clinic for one."
+            ).format(payer=payer)
         )
     return tuple(out)

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any, Literal, TypeVar, overload
 
@@ -95,14 +96,30 @@ _NO_UNKNOWNS = (
 _DOLLARS = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?", re.ASCII)
 
 
+#: What is wrong with dollars text the page would not send, where it can be told.
+_NOT_DOLLARS = (
+    (re.compile(r"\s*-.*", re.ASCII | re.DOTALL), "an amount is never negative"),
+    (re.compile(r"[0-9$,. ]*[$,][0-9$,. ]*", re.ASCII), 'plain digits, without "$" or ","'),
+    (re.compile(r"[0-9]*\.[0-9]{3,}", re.ASCII), "at most two decimals (cents)"),
+    (re.compile(r"[0-9]{9,}(\.[0-9]*)?", re.ASCII), "too large: at most $10,000,000.00"),
+)
+
+
 def _dollars_text(value: Any) -> Any:
-    if not isinstance(value, str) or not _DOLLARS.fullmatch(value):
-        raise PydanticCustomError(
-            "dollars",
-            'write the amount as text in dollars, e.g. "1200" or "1200.50" (got {value})',
-            {"value": json.dumps(value) if isinstance(value, str) else str(value)},
-        )
-    return value
+    if isinstance(value, str) and _DOLLARS.fullmatch(value):
+        return value
+    if isinstance(value, str):
+        got = json.dumps(value)
+        why = next((w for pattern, w in _NOT_DOLLARS if pattern.fullmatch(value)), None)
+    else:  # a JSON number, true, null...: the page sends text
+        got = str(value).lower() if isinstance(value, bool) else str(value)[:40]
+        number = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+        why = "send it as text, in quotes" if number else None
+    raise PydanticCustomError(
+        "dollars",
+        'write the amount as text in dollars, e.g. "1200" or "1200.50" (got {value}{why})',
+        {"value": got, "why": f": {why}" if why else ""},
+    )
 
 
 #: Dollars as the page sends them: text, at most two decimals, never negative. Stricter than
@@ -179,7 +196,12 @@ class PhaseInfo(Model):
     session_description: str
     sessions: int
     cadence: str = Field(description="how often, in words")
-    self_pay: Money | None = Field(description="the clinic's self-pay price per session")
+    self_pay: Money | None = Field(
+        description="the clinic's self-pay price for one such session, before any package: a "
+        "package prices the first sessions of a kind for less (6 infusions for $2,400 where "
+        "one is $450), and an estimate (POST /v1/estimate) applies it, so this price times "
+        "`sessions` may be more than the estimate"
+    )
 
 
 class TreatmentInfo(Model):
@@ -270,7 +292,8 @@ class EstimateSummaryResponse(Model):
     notices: tuple[str, ...] = Field(
         default=(),
         description="the estimate's warnings in plain words for the patient, in the answer's "
-        "language (the billing text stays in `estimate.warnings`)",
+        "language (the billing text stays in `estimate.warnings`), and, when the plan leaves "
+        "items at the clinic's self-pay price, that a Good Faith Estimate is owed for them",
     )
 
 
@@ -582,7 +605,7 @@ class Calculator:
             lang=t.lang,
             payer_name=self.resolved.payer_name(payer_id, t.lang),
             insured=insured,
-            notices=notices(main, self.resolved.payer_name(payer_id, t.lang), t),
+            notices=notices(main, self.resolved.payer_name(payer_id, t.lang), t, insured=insured),
             estimate=main,
             explanations=explanations(main, t.lang) if explain else (),
         )
@@ -646,7 +669,13 @@ class Calculator:
             lang=t.lang,
             payer_name=payer_name,
             insured=insured,
-            notices=notices_of(found[-1].warnings, line_of, payer_name, t),
+            notices=notices_of(
+                found[-1].warnings,
+                line_of,
+                payer_name,
+                t,
+                good_faith_estimate_owed=insured and found[-1].totals.non_covered.cents > 0,
+            ),
         )
 
     def _check_other_coverage(
