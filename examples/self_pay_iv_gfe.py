@@ -40,7 +40,8 @@ def main(argv: list[str]) -> int:
                 f"x{item.quantity:<3} {usd(item.expected_charge):>10}"
             )
     for r in gfe.recurring:
-        print(f"  Recurring: {r.phase}: {r.sessions} sessions, {r.frequency}")
+        sessions = "1 session" if r.sessions == 1 else f"{r.sessions} sessions"
+        print(f"  Recurring: {r.phase}: {sessions}, {r.frequency}")
     print(f"Total expected charges: {usd(gfe.total_expected)}")
     if gfe.range is not None:
         print(f"Range: {usd(gfe.range.low)} to {usd(gfe.range.high)}")

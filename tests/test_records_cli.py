@@ -70,6 +70,12 @@ def test_init_save_list_show(db: str, tmp_path: Path) -> None:
     assert listed.exit_code == 0
     assert f"{gfe_id[:12]}  2026-11-21  Alex Example (1988-04-12)" in listed.output
     assert "$7,600.00  2032-11-21" in listed.output
+    # the whole name, in any case: found; a first name alone says why nothing is listed
+    assert gfe_id[:12] in run("records", "list", "--patient", "alex  EXAMPLE", "--db", db).output
+    alone = run("records", "list", "--patient", "Alex", "--db", db)
+    assert alone.exit_code == 0
+    assert alone.output.startswith("No Good Faith Estimate stored for 'Alex': the patient's whole")
+    assert "No Good Faith Estimates stored." not in alone.output
     html, pdf = tmp_path / "gfe.html", tmp_path / "gfe.pdf"
     shown = run("records", "show", gfe_id[:8], "--html", html, "--pdf", pdf, "--db", db)
     assert shown.exit_code == 0, shown.output

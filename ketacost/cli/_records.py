@@ -149,7 +149,13 @@ def records_list(patient: str | None, open_disputes: bool, fmt: str, db_url: str
         echo_jsonl(gfe_records(found))
         return
     if not found:
-        click.echo("No Good Faith Estimates stored.")
+        if patient is None:
+            click.echo("No Good Faith Estimates stored.")
+        else:  # a first name alone finds nothing: say so, not that nothing is stored
+            click.echo(
+                f"No Good Faith Estimate stored for {patient!r}: the patient's whole name is "
+                "matched (any case and spacing); `ketacost records list` lists every patient."
+            )
         return
     click.echo("id            issued      patient (birth date)                 total  keep until")
     for s in found:
