@@ -720,8 +720,13 @@ def test_medicare_warnings_become_one_plain_sentence_for_the_patient(lang: str) 
     )
     assert response is not None
     warnings = response.estimate.warnings
-    assert len(warnings) >= 2 and all("GZ" in w for w in warnings)  # one per code, for staff
-    (notice,) = response.notices
+    denied = [w for w in warnings if "GZ" in w]
+    assert len(denied) >= 2  # one per code, for staff
+    # the year's plan runs into 2027, whose Part B deductible the payer file does not have yet
+    (later,) = (w for w in warnings if w not in denied)
+    assert "the plan year from 2027-01-01 has no deductible of its own" in later
+    notice, yearly = response.notices  # the denial in one sentence, then the unknown amount
+    assert "2027" in yearly and "2027" not in notice
     name = CALCULATOR.resolved.payer_name("medicare-part-b", lang)
     assert name in notice, notice
     for staff in ("GZ", "CMS-R-131", "have them sign", "domain.md", "96365", "J3490"):
@@ -767,6 +772,42 @@ def test_a_plan_that_leaves_items_at_the_clinics_price_says_a_good_faith_estimat
     )
     assert (full.estimate.totals.non_covered > Money(0)) == (owed or not full.insured)
     assert summary.notices == full.notices
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        (
+            "en",
+            "A plan’s deductible or out-of-pocket maximum for 2027 is not known yet: the "
+            "estimate uses the last known amount, so what you pay in 2027 may differ.",
+        ),
+        (
+            "es",
+            "Todavía no se conoce el deducible o el desembolso máximo de un plan para 2027: el "
+            "estimado usa el último monto conocido, así que lo que usted pague en 2027 puede ser "
+            "distinto.",
+        ),
+    ],
+)
+def test_a_yearly_amount_not_yet_known_is_said_to_the_patient(lang: str, said: str) -> None:
+    # Original Medicare's Part B deductible is dated 2025 and 2026: a plan year of 2027 uses
+    # 2026's $283.00, and the patient is told it may differ (the staff's warning says more).
+    answers = CalculatorInput.model_validate(
+        _answers(insurance="medicare-part-b", age=70, start="2027-01-04")
+    )
+    full = CALCULATOR.estimate_input(answers, lang=lang, explain=False)
+    assert any("the plan year from 2027-01-01 has no deductible" in w
+               for w in full.estimate.warnings)  # fmt: skip
+    assert said in full.notices
+    assert CALCULATOR.estimate_input(answers, lang=lang, summary=True).notices == full.notices
+    # a year the payer file knows: no such notice
+    known = CalculatorInput.model_validate(
+        _answers(insurance="medicare-part-b", age=70, start="2026-01-05", treatment="iv-ketamine")
+    )
+    known_full = CALCULATOR.estimate_input(known, lang=lang, explain=False)
+    assert known_full.estimate.visits[-1].date.year == 2026
+    assert not any(said[:40] in n for n in known_full.notices)
 
 
 def test_a_savings_program_that_does_not_apply_is_said_in_words() -> None:

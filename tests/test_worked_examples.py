@@ -945,6 +945,37 @@ def test_a_dated_deductible_and_maximum_hold_for_the_whole_plan_year() -> None:
     assert str(year.accumulators_end.out_of_pocket_individual) == "300.00"
 
 
+def test_a_plan_year_after_the_last_of_a_yearly_amount_warns_and_uses_the_last() -> None:
+    # A review found 2027 visits priced with Medicare's 2026 Part B deductible without a
+    # word. An amount dated on January 1 of consecutive years is set each year; a plan year
+    # beginning in a later year uses the last one, and the estimate says so.
+    yearly = {"2025-01-01": "257.00", "2026-01-01": "283.00"}
+    p = simple_payer(deductible=yearly, oop={"2025-01-01": "900.00", "2026-01-01": "1000.00"})
+    est = run([p], [{"session": "visit", "sessions": 2, "every_days": 21}], start="2026-12-21")
+    dec, jan = lines_of(est)
+    # 2026-12-21: deductible 283.00; 2027-01-11: a new plan year, still 283.00 (the last)
+    assert (str(dec.deductible), str(jan.deductible)) == ("283.00", "283.00")
+    name = p["name"]
+    assert est.warnings == tuple(
+        f"{name}: the plan year from 2027-01-01 has no {what} of its own in the payer file, "
+        f"which sets it each year (the last, {amount}, from 2026-01-01): that amount is used; "
+        "check the 2027 figure before relying on this estimate"
+        for what, amount in (("deductible", "283.00"), ("out-of-pocket maximum", "1000.00"))
+    )
+    # within the years the file knows: no warning
+    est = run([p], [{"session": "visit", "sessions": 2, "every_days": 21}], start="2026-03-02")
+    assert est.warnings == ()
+    # a July plan year beginning in 2026 has its 2026 figures; one beginning in 2027 has none
+    july = simple_payer(deductible=yearly, plan_year_start={"month": 7, "day": 1})
+    est = run([july], [{"session": "visit", "sessions": 2, "every_days": 200}], start="2026-12-21")
+    assert [w.split(": the plan year from ")[1][:10] for w in est.warnings] == ["2027-07-01"]
+    # not set each year (two dates that are not a year apart, or one date): no warning
+    for dated in ({"2025-01-01": "257.00", "2026-07-01": "283.00"}, {"2025-01-01": "257.00"}):
+        est = run([simple_payer(deductible=dated)], [{"session": "visit", "sessions": 1}],
+                  start="2028-03-06")  # fmt: skip
+        assert est.warnings == ()
+
+
 def test_copay_after_deductible_hdhp() -> None:
     p = b.payer(
         networks={

@@ -9,7 +9,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -50,6 +51,7 @@ __all__ = [
     "has_value_on",
     "plan_year_value",
     "value_on",
+    "yearly_until",
 ]
 
 T = TypeVar("T")
@@ -125,6 +127,22 @@ def has_value_on(value: Dated[T], on: date) -> bool:
     except NoValueInForceError:
         return False
     return True
+
+
+def yearly_until(value: Dated[Any]) -> date | None:
+    """The last date of a value set once a year, or None for any other value.
+
+    A value dated on the same day of consecutive years (at least two: the IRS limits of an
+    HDHP, Original Medicare's Part B deductible) is one the payer sets each year: a plan year
+    beginning in a later year than its last has no figure of its own in the file.
+    """
+    dates = value.change_dates()
+    if len(dates) < 2:
+        return None
+    for a, b in pairwise(dates):
+        if (b.month, b.day) != (a.month, a.day) or b.year != a.year + 1:
+            return None
+    return dates[-1]
 
 
 def plan_year_value(value: Dated[T], on: date, start: date, what: str) -> T:

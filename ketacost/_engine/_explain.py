@@ -7,8 +7,11 @@ text is cached per amount: an estimate repeats the same few amounts many times.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
+
+from ketacost._money import Money
 
 __all__ = [
     "abn_signed_note",
@@ -217,6 +220,14 @@ def no_abn_note(reason: str, charge: int) -> str:
         f"not covered: {reason}; modifier GZ: Medicare is expected to deny it as not "
         "reasonable and necessary and no ABN (CMS-R-131) is signed, so the patient owes "
         f"nothing and the clinic writes off {amount(charge)}"
+    )
+
+
+def last_figure_warning(payer_name: str, what: str, start: date, last: date, amount: Money) -> str:
+    return (
+        f"{payer_name}: the plan year from {start.isoformat()} has no {what} of its own in the "
+        f"payer file, which sets it each year (the last, {amount}, from {last.isoformat()}): "
+        f"that amount is used; check the {start.year} figure before relying on this estimate"
     )
 
 

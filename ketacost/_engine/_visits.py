@@ -30,11 +30,12 @@ from ketacost._savings import SavingsProgram
 from ketacost._types import builder
 from ketacost._version import __version__
 
+from . import _explain as explain
 from . import _memo
 from ._approvals import Counted
 from ._billing import bill_visit, pay_assistance
 from ._coordination import coordinate, second_in_force
-from ._coverage import CoverageInForce, RulesKey, has_value_on, value_on
+from ._coverage import CoverageInForce, RulesKey, has_value_on, value_on, yearly_until
 from ._hash import rules_hash
 from ._ledger import (
     TOTAL_FIELDS,
@@ -343,7 +344,30 @@ class _Plan:
                 "from the start of that plan year"
             )
         accumulated = _starting(coverage.cov, payer, start)
+        self._note_last_figures(coverage, start)
         return _Year(index, start, accumulated, accumulated.snapshot())
+
+    def _note_last_figures(self, coverage: CoverageInForce, start: date) -> None:
+        """Warn when a plan year begins after the last year of an amount set each year.
+
+        The amount of the last year is used (``Dated``: a value holds until the next one);
+        the billing staff should check the year's own figure (``yearly_until``).
+        """
+        network = coverage.network
+        if network is None or coverage.self_pay:
+            return
+        terms = (("deductible", network.deductible), ("out-of-pocket maximum",
+                 network.out_of_pocket_max))  # fmt: skip
+        for what, amounts in terms:
+            if amounts is None:
+                continue
+            last = yearly_until(amounts.individual)
+            if last is None or start.year <= last.year:
+                continue
+            amount = amounts.individual.at(last)
+            warning = explain.last_figure_warning(coverage.payer.name, what, start, last, amount)
+            if warning not in self.warnings:
+                self.warnings.append(warning)
 
     def _close(self, year: _Year) -> None:
         coverage = self.coverages[year.coverage]

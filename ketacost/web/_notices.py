@@ -17,6 +17,8 @@ __all__ = ["notices", "notices_of"]
 
 _ABN = re.compile(r": (\S+) is expected to be denied as not reasonable and necessary")
 _PROGRAM = re.compile(r"^(.+?) does not apply: .* is not eligible$")
+#: A plan-year amount the payer sets each year, for a year its file does not have yet.
+_LAST_FIGURE = re.compile(r": the plan year from ([0-9]{4})-\S+ has no .+ of its own in the payer")
 
 
 def notices(estimate: Estimate, payer: str, t: Translator, *, insured: bool) -> tuple[str, ...]:
@@ -60,7 +62,13 @@ def notices_of(
             if what not in denied:
                 denied.append(what)
             continue
-        if program is not None:
+        last_figure = _LAST_FIGURE.search(warning)
+        if last_figure is not None:
+            text = t.gettext(
+                "A plan’s deductible or out-of-pocket maximum for {year} is not known yet: the "
+                "estimate uses the last known amount, so what you pay in {year} may differ."
+            ).format(year=last_figure.group(1))
+        elif program is not None:
             text = t.gettext(
                 "{program} cannot help with this cost: it does not work with your insurance."
             ).format(program=program.group(1))
