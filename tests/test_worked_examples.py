@@ -976,6 +976,29 @@ def test_a_plan_year_after_the_last_of_a_yearly_amount_warns_and_uses_the_last()
         assert est.warnings == ()
 
 
+def test_a_dated_session_limit_holds_for_the_whole_plan_year() -> None:
+    # A July-June plan year beginning in 2025 keeps 2025's limit (2 sessions) after the
+    # payer file's 2026 one (4) takes effect on January 1: the 3rd and 4th infusions of the
+    # plan year are over it. (Read on the date of service, the 4th was covered.)
+    p = simple_payer(share=b.share(coinsurance="0.1"), plan_year_start={"month": 7, "day": 1})
+    limit = {"2025-01-01": 2, "2026-01-01": 4}
+    p["limits"] = {"infusions": {"codes": ["96365", "J3490"], "sessions_per_plan_year": limit}}
+    est = run([p], [{"session": "infusion", "sessions": 4, "every_days": 21}], start="2025-11-03")
+    assert [v.date.isoformat() for v in est.visits] == [
+        "2025-11-03",
+        "2025-11-24",
+        "2025-12-15",
+        "2026-01-05",
+    ]
+    assert [[ln.covered for ln in v.lines] for v in est.visits] == [
+        [True, True],
+        [True, True],
+        [False, False],
+        [False, False],
+    ]
+    assert est.visits[3].lines[0].reason == "limit: 2 sessions per plan year reached"
+
+
 def test_copay_after_deductible_hdhp() -> None:
     p = b.payer(
         networks={
