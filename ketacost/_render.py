@@ -1119,7 +1119,9 @@ def comparison_report(
             option=labels[best.rank], amount=usd(best.patient_cost)
         )
     ]
-    if len(comparison.rows) > 1:
+    if len(comparison.rows) > 1 and worst.patient_cost == best.patient_cost:
+        notes.append(tr.gettext("Every option costs the patient the same."))
+    elif len(comparison.rows) > 1:
         notes.append(
             tr.gettext("Most expensive: {option}, {amount} more.").format(
                 option=labels[worst.rank], amount=usd(worst.patient_cost - best.patient_cost)

@@ -236,6 +236,21 @@ def test_compare_says_a_self_pay_row_has_no_network() -> None:
     assert "Pago por cuenta propia (no se factura a ningún seguro)" in str(es)
 
 
+def test_compare_says_when_every_option_costs_the_same() -> None:
+    # a review found "Most expensive: ..., $0.00 more" for two options that cost the same
+    request = ketacost.load_request(ESKETAMINE)
+    found = compare(
+        request, variants(payers=["commercial-ppo", "commercial-ppo"]), default_payers()
+    )
+    notes = comparison_report(found).notes
+    assert "Every option costs the patient the same." in notes
+    assert not any("Most expensive" in n for n in notes)
+    assert (
+        "Todas las opciones le cuestan lo mismo al paciente."
+        in comparison_report(found, lang="es").notes
+    )
+
+
 def test_compare_options_in_spanish_and_medicare_has_no_network() -> None:
     request = ketacost.load_request(ESKETAMINE)
     found = compare(request, variants(networks=["in", "out"]), default_payers())
