@@ -97,7 +97,9 @@ def compare_bill_to_gfe(
         by = (
             t.gettext("by {date}").format(date=_day(deadline, t))
             if deadline
-            else t.gettext("within {days} calendar days").format(days=DISPUTE_DAYS)
+            # the note's parenthesis says how long: "within 120 calendar days (120 calendar
+            # days from ...)" said it twice
+            else t.gettext("within the time allowed")
         )
         who = names.get(npi) or t.gettext("the provider with NPI {npi}").format(npi=npi)
         args = {
