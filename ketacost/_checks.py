@@ -218,11 +218,12 @@ def patient_problems(request: EstimateRequest) -> list[Problem]:
 
 
 def accumulator_problems(at: Loc, cov: Coverage, payer: Payer) -> list[Problem]:
-    """What is already met may not be above the plan's own amount on the ``as_of`` date.
+    """What is already met may not be above the plan's own amount for the ``as_of`` date.
 
-    Each problem names the request's field (its place) and the payer's (in the message).
-    Nothing is checked where the plan has no such amount (no out-of-pocket maximum, no family
-    amount) or none in force on that date.
+    The amount is the plan year's: the one in force on the first day of the plan year that
+    holds ``as_of`` (:meth:`Dated.in_plan_year`), as the estimate uses. Each problem names the
+    request's field (its place) and the payer's (in the message). Nothing is checked where
+    the plan has no such amount (no out-of-pocket maximum, no family amount) or none in force.
     """
     acc = cov.accumulators
     network = payer.networks.get(cov.network)
@@ -250,12 +251,13 @@ def accumulator_problems(at: Loc, cov: Coverage, payer: Payer) -> list[Problem]:
             )
         )
     problems: list[Problem] = []
+    start = (cov.plan_year_start or payer.plan_year_start).year_of(acc.as_of)
     for met_field, met, plan_field, individual, family in checks:
         for who, amount, limit in (
             ("individual", met.individual, individual),
             ("family", met.family, family),
         ):
-            plan_amount = _on(limit, acc.as_of)
+            plan_amount = _in_plan_year(limit, acc.as_of, start)
             if plan_amount is None or amount <= plan_amount:
                 continue
             problems.append(
@@ -269,11 +271,11 @@ def accumulator_problems(at: Loc, cov: Coverage, payer: Payer) -> list[Problem]:
     return problems
 
 
-def _on(value: Dated[Money] | None, on: date) -> Money | None:
+def _in_plan_year(value: Dated[Money] | None, on: date, start: date) -> Money | None:
     if value is None:
         return None
     try:
-        return value.at(on)
+        return value.in_plan_year(on, start)
     except NoValueInForceError:
         return None
 

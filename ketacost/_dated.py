@@ -89,6 +89,21 @@ class Dated(Generic[T]):
             raise NoValueInForceError(on, self._dates[0])
         return self._values[i]
 
+    def in_plan_year(self, on: date, start: date) -> T:
+        """A plan-year amount (a deductible, a maximum, a session limit) for the date ``on``.
+
+        The value in force on the plan year's first day (``start``) holds for the whole plan
+        year, as the plan year's own terms do: a July-June plan year beginning in 2025 keeps
+        the 2025 amounts after January 1 (the IRS limits apply "for plan years beginning in"
+        a year). Where the value has no date that early, the value in force on ``on``.
+
+        Raises:
+            NoValueInForceError: no value is in force on ``on`` either.
+        """
+        if self.plain:
+            return self._values[0]
+        return self.at(start if start >= self._dates[0] else on)
+
     @property
     def steps(self) -> tuple[tuple[date, T], ...]:
         """The (start date, value) pairs; a plain value starts at ``date.min``."""

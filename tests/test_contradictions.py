@@ -154,6 +154,40 @@ def test_the_web_refuses_a_deductible_met_above_the_maximum_met_naming_both_answ
     )
 
 
+def test_what_is_met_is_checked_against_the_plan_years_amount() -> None:
+    # The HDHP's deductible is 1,650.00 from 2025 and 1,700.00 from 2026. On a July plan year
+    # the amount for 2026-02-02 is 2025's (the plan year began 2025-07-01), as the estimate
+    # uses it: 1,650.00 is accepted, 1,690.00 refused naming 1,650.00 (a review found 1,690.00
+    # accepted and 1,710.00 refused naming 1,700.00).
+    from pathlib import Path
+
+    clinic = Path(__file__).resolve().parent.parent / "examples" / "clinics" / "example-clinic.yaml"
+    payers = ketacost.load_payers(Path(__file__).resolve().parent.parent / "payers")
+
+    def request(met: str) -> EstimateRequest:
+        coverage = {
+            "payer": "hdhp",
+            "network": "in",
+            "plan_year_start": {"month": 7, "day": 1},
+            "accumulators": {"as_of": "2026-02-02", "deductible_met": {"individual": met}},
+        }
+        return ketacost.request_from_data(
+            {
+                "patient": {"age": 40, "diagnoses": ["F33.2"], "failed_trials": 2},
+                "coverage": coverage,
+                "clinic": str(clinic),
+                "plan": {"start": "2026-02-02", "phases": [{"session": "intake", "sessions": 1}]},
+            },
+            payers=payers,
+        )
+
+    year = ketacost.estimate(request("1650.00"), payers=payers).plan_years[0]
+    assert (str(year.start), str(year.deductible_individual)) == ("2025-07-01", "1650.00")
+    with pytest.raises(RequestFileError, match=r"1690\.00 is above the plan's individual amount, "
+                       r"1650\.00 \(payer 'hdhp'"):  # fmt: skip
+        request("1690.00")
+
+
 def test_the_web_refuses_more_met_than_the_plans_amount_naming_the_answer() -> None:
     # The example PPO's in-network deductible is $1,500 and its maximum $6,000 in 2026.
     with pytest.raises(RequestFileError) as refused:

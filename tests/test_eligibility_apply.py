@@ -147,6 +147,20 @@ def test_remaining_only_uses_the_payer_files_amount_and_says_so() -> None:
     assert any("met = the payer file's 1500.00 − remaining" in w for w in applied.warnings)
 
 
+def test_remaining_only_uses_the_plan_years_amount() -> None:
+    # The HDHP's deductible is 1,650.00 from 2025 and 1,700.00 from 2026; the response's plan
+    # began 2025-07-01, so on 2026-03-02 the plan year's deductible is still 1,650.00 (the
+    # estimate's): met = 1,650.00 − 200.00 remaining = 1,450.00 (a review found 1,700.00 −
+    # 200.00 = 1,500.00, which left the patient 150.00 to pay instead of the 200.00 the
+    # payer said).
+    snap = _snap(_acc("remaining", "200", 15), plan_begin=date(2025, 7, 1))
+    applied = snap.apply(_request(payer="hdhp"), PAYERS)
+    assert _met(applied) == Money("1450.00")
+    assert any("met = the payer file's 1650.00 − remaining" in w for w in applied.warnings)
+    first = estimate(applied.request, payers=applied.payers).visits[0]
+    assert sum(ln.deductible for ln in first.lines) == Money("200.00")
+
+
 def test_lifetime_figures_are_not_a_plan_years() -> None:
     snap = _snap(
         _acc("total", "1500", 14),

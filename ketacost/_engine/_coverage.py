@@ -146,17 +146,17 @@ def yearly_until(value: Dated[Any]) -> date | None:
 
 
 def plan_year_value(value: Dated[T], on: date, start: date, what: str) -> T:
-    """A plan-year amount (a deductible, a maximum, a session limit) for a date of service.
+    """A plan-year amount for the date of service ``on`` (:meth:`Dated.in_plan_year`).
 
-    The value in force on the plan year's first day (``start``) holds for the whole plan
-    year, as the plan year's own terms do: a July-June plan year beginning in 2025 keeps the
-    2025 amounts after January 1 (the IRS limits apply "for plan years beginning in" a
-    year). Where the value has no date that early, the value in force on ``on`` (the date
-    of service) is read instead, as :func:`value_on` does.
+    The value in force on the plan year's first day (``start``) for the whole plan year; an
+    :class:`EstimateError` naming ``what`` when none is in force.
     """
     if value.plain:
         return value.values[0]
-    return value_on(value, start if has_value_on(value, start) else on, what)
+    try:
+        return value.in_plan_year(on, start)
+    except NoValueInForceError as exc:
+        raise EstimateError(f"{what}: {exc}") from None
 
 
 class CoverageInForce:

@@ -240,7 +240,12 @@ class _Applier:
         return None
 
     def plan_amount(self, kind: str, level: str) -> Money | None:
-        """The payer file's own amount on the snapshot's date, for this network."""
+        """The payer file's own amount for the snapshot's date, for this network.
+
+        The plan year's amount (:meth:`Dated.in_plan_year`): the one in force on the first day
+        of the plan year holding the snapshot's date, as the estimate uses; the plan year
+        begins on the response's plan begin date when it gives one.
+        """
         if self.net is None:
             return None
         amounts = self.net.deductible if kind == "deductible" else self.net.out_of_pocket_max
@@ -249,10 +254,21 @@ class _Applier:
         dated = amounts.individual if level == "individual" else amounts.family
         if dated is None:
             return None
+        as_of = self.snapshot.as_of
         try:
-            return dated.at(self.snapshot.as_of)
+            return dated.in_plan_year(as_of, self.plan_year_start().year_of(as_of))
         except NoValueInForceError:  # no value in force on that date: nothing to compare
             return None
+
+    def plan_year_start(self) -> PlanYearStart:
+        """When the plan year begins, as :meth:`plan_year` sets it (without its notes).
+
+        The response's plan begin date, else the request's plan year, else the payer file's.
+        """
+        begin = self.snapshot.plan_begin
+        if begin is not None and (begin.month, begin.day) != (2, 29):
+            return PlanYearStart(month=begin.month, day=begin.day)
+        return self.coverage.plan_year_start or self.payer.plan_year_start
 
     def met(self, kind: str, level: str) -> _Pick | None:
         figures = self.candidates(kind, level)

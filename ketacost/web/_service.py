@@ -1187,7 +1187,9 @@ def _above_the_plan(field: str | int, coverage: Coverage, payer: Payer, t: Trans
         message = t.gettext(
             "{amount} is more than your plan's out-of-pocket maximum, {plan_amount}"
         )
-    return message.format(amount=t.money(met), plan_amount=t.money(limit.at(accumulators.as_of)))
+    start = (coverage.plan_year_start or payer.plan_year_start).year_of(accumulators.as_of)
+    plan_amount = limit.in_plan_year(accumulators.as_of, start)  # the plan year's, as checked
+    return message.format(amount=t.money(met), plan_amount=t.money(plan_amount))
 
 
 def _pays_only_second(payer: Payer) -> bool:
