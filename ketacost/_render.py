@@ -401,9 +401,13 @@ def _range_input(driver: RangeDriver, tr: Translator) -> str:
     if kind == "authorization_renewal":
         return tr.gettext("The renewal of prior authorization")
     if kind == "sessions":
-        return tr.gettext("The number of sessions in {phase}").format(phase=phase)
+        return tr.gettext("The number of sessions in {phase}").format(
+            phase=phase_name(phase, tr.lang)
+        )
     if kind == "dose":
-        return tr.gettext("The session (dose) used in {phase}").format(phase=phase)
+        return tr.gettext("The session (dose) used in {phase}").format(
+            phase=phase_name(phase, tr.lang)
+        )
     if kind == "deductible_met":
         return tr.gettext("How much of the deductible is already met")
     if kind == "accumulators":
@@ -431,7 +435,7 @@ def _outside_notes(request: EstimateRequest, tr: Translator) -> list[str]:
                     "The plan has {n} sessions in {phase}, outside the {low} to {high} given as "
                     "not known yet; the expected figure is for {n}.",
                     planned,
-                ).format(n=planned, phase=s.phase, low=s.low, high=s.high)
+                ).format(n=planned, phase=phase_name(s.phase, tr.lang), low=s.low, high=s.high)
             )
     return out
 

@@ -340,6 +340,9 @@ def test_a_sessions_unknown_reports_session_counts(tmp_path: Path) -> None:
         "the expected figure is for 22."
     ) in told
     assert "outside the 6 to 12" in run("--plain", "estimate", path).stdout
+    # in Spanish the phase reads as on the rest of the estimate ("refuerzos", not "boosters")
+    spanish = "\n".join(range_notes(est, lang="es", request=request))
+    assert "sesiones en refuerzos" in spanish and "boosters" not in spanish
     one = _iv_request(tmp_path, "self-pay", "  sessions: [{phase: boosters, low: 1, high: 3}]\n")
     text = "\n".join(range_notes(ketacost.estimate(ketacost.load_request(one))))
     assert "with 1 session," in text and not re.search(r"(?<!\d)1 sessions", text)

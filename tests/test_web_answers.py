@@ -764,7 +764,7 @@ def test_a_plan_that_leaves_items_at_the_clinics_price_says_a_good_faith_estimat
     assert said == (
         [
             f"{full.payer_name} is not expected to pay for part of this care, and you pay the "
-            "clinic’s self-pay price for it. For that part you have the right to a written Good "
+            "clinic's self-pay price for it. For that part you have the right to a written Good "
             "Faith Estimate from the clinic before your visit: ask the clinic for one."
         ]
         if owed
@@ -779,12 +779,12 @@ def test_a_plan_that_leaves_items_at_the_clinics_price_says_a_good_faith_estimat
     [
         (
             "en",
-            "A plan’s deductible or out-of-pocket maximum for 2027 is not known yet: the "
+            "Your plan's deductible or out-of-pocket maximum for 2027 is not known yet: the "
             "estimate uses the last known amount, so what you pay in 2027 may differ.",
         ),
         (
             "es",
-            "Todavía no se conoce el deducible o el desembolso máximo de un plan para 2027: el "
+            "Todavía no se conoce el deducible o el desembolso máximo de su plan para 2027: el "
             "estimado usa el último monto conocido, así que lo que usted pague en 2027 puede ser "
             "distinto.",
         ),

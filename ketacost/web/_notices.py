@@ -49,7 +49,9 @@ def notices_of(
 
     ``good_faith_estimate_owed``: the plan does not pay for some items and the patient pays
     the clinic's price for them; a patient with no benefits for an item is a self-pay
-    individual for it, owed a Good Faith Estimate (45 CFR 149.610(a)(2)).
+    individual for it, owed a Good Faith Estimate (45 CFR 149.610(a)(2)). It is decided from
+    the estimate's non-covered total, which would also count a drug a specialty pharmacy
+    bills (the calculator's treatments bill the clinic's items only).
     """
     out: list[str] = []
     denied: list[str] = []
@@ -65,7 +67,7 @@ def notices_of(
         last_figure = _LAST_FIGURE.search(warning)
         if last_figure is not None:
             text = t.gettext(
-                "A plan’s deductible or out-of-pocket maximum for {year} is not known yet: the "
+                "Your plan's deductible or out-of-pocket maximum for {year} is not known yet: the "
                 "estimate uses the last known amount, so what you pay in {year} may differ."
             ).format(year=last_figure.group(1))
         elif program is not None:
@@ -104,7 +106,7 @@ def notices_of(
     if good_faith_estimate_owed:
         out.append(
             t.gettext(
-                "{payer} is not expected to pay for part of this care, and you pay the clinic’s "
+                "{payer} is not expected to pay for part of this care, and you pay the clinic's "
                 "self-pay price for it. For that part you have the right to a written Good Faith "
                 "Estimate from the clinic before your visit: ask the clinic for one."
             ).format(payer=payer)
