@@ -112,6 +112,31 @@ def test_a_separate_pharmacy_deductible_never_moves_the_medical_one() -> None:
     assert visit.deductible == Money("100.00")
 
 
+def test_a_separate_pharmacy_deductible_is_the_plan_years() -> None:
+    # The benefit's own deductible is 100.00 from 2025 and 300.00 from 2026; on a July plan
+    # year the January fill is still in the plan year from 2025-07-01, whose deductible (100.00)
+    # the December fill met: it owes no deductible (not 300.00 − 100.00 = 200.00).
+    data = _route_payer(accumulators="separate", coinsurance="0.3", copay="5.00",
+                        deductible={"2025-01-01": "100.00", "2026-01-01": "300.00"})  # fmt: skip
+    data["plan_year_start"] = {"month": 7, "day": 1}
+    payers = b.payers(data)
+    clinic = b.clinic({"99214": "150.00", "J0013": "12.00"},
+                      {"esk": b.session(b.line("J0013", 56, drug=True), b.line("99214"))})  # fmt: skip
+    request = b.request(clinic, [{"session": "esk", "sessions": 2, "every_weeks": 4}],
+                        start="2025-12-15")  # fmt: skip
+    request["coverage"]["drug_benefit"] = "pharmacy"
+    est = ketacost.adjudicate(ketacost.request_from_data(request, payers=payers), payers)
+    december, january = (v.lines[0] for v in est.visits)
+    # December: 560.00; copay 5.00, deductible 100.00, 30% of 455.00 = 136.50
+    assert (december.copay, december.deductible, december.coinsurance) == (
+        Money("5.00"), Money("100.00"), Money("136.50")
+    )  # fmt: skip
+    # January: copay 5.00, deductible 0.00, 30% of 555.00 = 166.50
+    assert (january.copay, january.deductible, january.coinsurance) == (
+        Money("5.00"), Money("0.00"), Money("166.50")
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("pharmacy", "message"),
     [

@@ -689,6 +689,40 @@ def test_medicare_as_second_payer_uses_the_higher_allowed_amount() -> None:
     assert "payment reduction 0.50 = 2% of the payer's 25.00" in ln.explanation[-1]
 
 
+def test_medicare_second_on_an_unassigned_claim_leaves_its_cut_to_the_patient() -> None:
+    # As above, from a clinic that does not accept assignment: Medicare pays the patient, so
+    # its 2% cut (0.50 of 25.00) is the patient's to bear, not the clinic's to write off:
+    # Medicare 24.50, the patient 0.50, the write-off the contractual 137.00 alone.
+    unassigned = CLINIC.model_copy(
+        update={
+            "medicare": MedicareEnrollment(
+                participation="non_participating", assignment="not_accepted"
+            )
+        }
+    )
+    est = _estimate(
+        {
+            "payer": "spouse-employer-ppo",
+            "holder": {"relationship": "self", "employment": "active", "employer_size": 500},
+            "secondary": {
+                "payer": "medicare-part-b",
+                "accumulators": {"as_of": "2026-03-01", "deductible_met": {"individual": 283}},
+            },
+        },
+        [{"session": "intake-prescriber", "sessions": 1}],
+        clinic=unassigned,
+    )
+    (ln,) = est.lines()
+    assert (ln.payer, ln.secondary, ln.patient, ln.write_off) == (
+        Money("238.00"),
+        Money("24.50"),
+        Money("0.50"),
+        Money("137.00"),
+    )
+    assert "the patient bears it (the payer pays the patient)" in ln.explanation[-1]
+    _split(est)
+
+
 def test_a_disabled_patient_under_65_needs_100_employees_for_the_group_plan_first() -> None:
     medicare = _cov("medicare-part-b")
     mid = _cov("spouse-employer-ppo", relationship="spouse", employment="active", employer_size=50)
