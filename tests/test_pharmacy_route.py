@@ -135,6 +135,13 @@ def test_a_separate_pharmacy_deductible_is_the_plan_years() -> None:
     assert (january.copay, january.deductible, january.coinsurance) == (
         Money("5.00"), Money("0.00"), Money("166.50")
     )  # fmt: skip
+    assert est.warnings == ()
+    # a plan year beginning in 2027, after the benefit's last yearly figure: said
+    request["plan"]["start"] = "2027-08-02"
+    later = ketacost.adjudicate(ketacost.request_from_data(request, payers=payers), payers)
+    assert [w.split("has no ")[1].split(" of its own")[0] for w in later.warnings] == [
+        "pharmacy deductible"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -969,6 +969,15 @@ def test_a_plan_year_after_the_last_of_a_yearly_amount_warns_and_uses_the_last()
     july = simple_payer(deductible=yearly, plan_year_start={"month": 7, "day": 1})
     est = run([july], [{"session": "visit", "sessions": 2, "every_days": 200}], start="2026-12-21")
     assert [w.split(": the plan year from ")[1][:10] for w in est.warnings] == ["2027-07-01"]
+    # a family amount set each year, on family coverage (the individual one plain)
+    family = simple_payer(deductible="200.00", family_deductible={"2025-01-01": "500.00",
+                          "2026-01-01": "600.00"})  # fmt: skip
+    est = run([family], [{"session": "visit", "sessions": 1}], start="2027-03-01", tier="family")
+    assert [w.split(" of its own")[0].split("has no ")[1] for w in est.warnings] == [
+        "family deductible"
+    ]
+    est = run([family], [{"session": "visit", "sessions": 1}], start="2027-03-01")
+    assert est.warnings == ()  # individual coverage: the family amount plays no part
     # not set each year (two dates that are not a year apart, or one date): no warning
     for dated in ({"2025-01-01": "257.00", "2026-07-01": "283.00"}, {"2025-01-01": "257.00"}):
         est = run([simple_payer(deductible=dated)], [{"session": "visit", "sessions": 1}],

@@ -6,11 +6,12 @@ closing, starting accumulators, and the estimate they add up to.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from ketacost._clinic import Clinic, TemplateLine
+from ketacost._dated import Dated
 from ketacost._errors import EstimateError
 from ketacost._estimate import (
     Accumulators,
@@ -89,6 +90,32 @@ class _Year:
     opened: Accumulators
     rows: list[list[int]] = field(default_factory=list)
     visits: int = 0
+
+
+def _plan_year_terms(coverage: CoverageInForce) -> Iterator[tuple[str, Dated[Money]]]:
+    """A coverage's plan-year amounts, each with its name in a warning.
+
+    The deductible and the maximum (their family amounts on family coverage) and, for a
+    pharmacy benefit with its own accumulators, the benefit's own.
+    """
+    network = coverage.network
+    if network is None or coverage.self_pay:
+        return
+    cap = network.out_of_pocket_max
+    terms = (("deductible", network.deductible), ("out-of-pocket maximum", cap))
+    for what, amounts in terms:
+        if amounts is None:
+            continue
+        yield what, amounts.individual
+        if coverage.family and amounts.family is not None:
+            yield f"family {what}", amounts.family
+    pharmacy = coverage.pharmacy
+    if pharmacy is not None and pharmacy.accumulators == "separate":
+        own = (
+            ("pharmacy deductible", pharmacy.deductible),
+            ("pharmacy out-of-pocket maximum", pharmacy.out_of_pocket_max),
+        )
+        yield from ((what, value) for what, value in own if value is not None)
 
 
 def adjudicate_plan(
@@ -353,18 +380,11 @@ class _Plan:
         The amount of the last year is used (``Dated``: a value holds until the next one);
         the billing staff should check the year's own figure (``yearly_until``).
         """
-        network = coverage.network
-        if network is None or coverage.self_pay:
-            return
-        terms = (("deductible", network.deductible), ("out-of-pocket maximum",
-                 network.out_of_pocket_max))  # fmt: skip
-        for what, amounts in terms:
-            if amounts is None:
-                continue
-            last = yearly_until(amounts.individual)
+        for what, value in _plan_year_terms(coverage):
+            last = yearly_until(value)
             if last is None or start.year <= last.year:
                 continue
-            amount = amounts.individual.at(last)
+            amount = value.at(last)
             warning = explain.last_figure_warning(coverage.payer.name, what, start, last, amount)
             if warning not in self.warnings:
                 self.warnings.append(warning)
@@ -578,6 +598,8 @@ class _Plan:
             second = coverage.second
             if second is not None:
                 start = second.payer.plan_year_start.year_of(on)
+                if start not in second.years:  # the second payer's plan year opens
+                    self._note_last_figures(second.coverage, start)
                 starting = None if start in second.years else _starting(
                     second.coverage.cov, second.payer, start
                 )  # fmt: skip
