@@ -723,6 +723,53 @@ def test_medicare_second_on_an_unassigned_claim_leaves_its_cut_to_the_patient() 
     _split(est)
 
 
+def test_medicare_paying_a_line_the_group_plan_does_not_cover_is_cut_too() -> None:
+    # Out of the HMO's network nothing is covered, and Medicare (second under the MSP rules)
+    # pays the 90792 as if first: allowed 218.27 (Boston), Part B deductible met, 80% =
+    # 174.616 → 174.62, less its 2% cut 3.4924 → 3.49 = 171.13 (a review found 174.62, the
+    # cut in the explanation but not in the money); the patient owes the 20%, 43.65; the
+    # clinic writes off 400.00 − 43.65 − 171.13 = 185.22.
+    est = _estimate(
+        {
+            "payer": "commercial-hmo",
+            "network": "out",
+            "holder": {"relationship": "self", "employment": "active", "employer_size": 500},
+            "secondary": {
+                "payer": "medicare-part-b",
+                "accumulators": {"as_of": "2026-03-01", "deductible_met": {"individual": 283}},
+            },
+        },
+        [{"session": "intake-prescriber", "sessions": 1}],
+    )
+    (ln,) = est.lines()
+    assert (ln.payer, ln.secondary, ln.patient, ln.write_off) == (
+        Money("0.00"),
+        Money("171.13"),
+        Money("43.65"),
+        Money("185.22"),
+    )
+    _split(est)
+
+
+def test_a_second_payers_yearly_amount_not_yet_known_is_warned_of() -> None:
+    # Medicare second behind an employer plan in 2027: its Part B deductible is the 2026
+    # figure (the payer file's last), and the estimate says so, as when Medicare is first.
+    est = _estimate(
+        {
+            "payer": "spouse-employer-ppo",
+            "holder": {"relationship": "self", "employment": "active", "employer_size": 500},
+            "secondary": {"payer": "medicare-part-b"},
+        },
+        [{"session": "intake-prescriber", "sessions": 1}],
+        start="2027-03-01",
+    )
+    assert est.warnings == (
+        "Original Medicare (Part B): the plan year from 2027-01-01 has no deductible of its own "
+        "in the payer file, which sets it each year (the last, 283.00, from 2026-01-01): that "
+        "amount is used; check the 2027 figure before relying on this estimate",
+    )
+
+
 def test_a_disabled_patient_under_65_needs_100_employees_for_the_group_plan_first() -> None:
     medicare = _cov("medicare-part-b")
     mid = _cov("spouse-employer-ppo", relationship="spouse", employment="active", employer_size=50)

@@ -223,7 +223,10 @@ def _take_over(line: BillLine, shadow: BillLine, name: str) -> None:
     line.copay, line.deductible = shadow.copay, shadow.deductible
     line.coinsurance = shadow.coinsurance
     line.primary_paid = 0
-    line.second_paid = shadow.allowed - shadow.cost_share
+    # its payment less its own cut (Medicare's sequestration), which its shadow says: on an
+    # assigned claim the clinic writes the cut off; where it pays the patient, the cut is in
+    # the shadow's balance bill, which the patient owes
+    line.second_paid = shadow.allowed - shadow.cost_share - shadow.payment_reduction
     line.self_pay_price, line.self_pay_rule = None, ""
     line.credit_deductible = line.credit_out_of_pocket = 0  # the first payer's: not moved
     line.notes.extend(shadow.notes)
