@@ -421,7 +421,7 @@ CALCULATOR_ATTACKS: tuple[CalculatorAttack, ...] = (
         for name, raw, why in (
             ("three-decimals", '"100.005"', "at most two decimals (cents)"),
             ("negative", '"-5"', "an amount is never negative"),
-            ("fourteen-digits", '"12345678901234"', "too large: at most $10,000,000.00"),
+            ("fourteen-digits", '"12345678901234"', "must be at most $10,000,000.00"),
             ("sign-and-commas", '"$1,200.00"', 'plain digits, without "$" or ","'),
             ("a-number", "1200", "send it as text, in quotes"),
         )

@@ -826,18 +826,24 @@ def _in_force(value: ketacost.Dated[Any], on: date) -> bool:
 
 
 def _limits(payer: Payer, network: str, on: date) -> tuple[Money, Money, Money, Money]:
-    """(deductible individual, family, maximum individual, family) of a network on a date;
-    $3,000 stands for 'no cap'."""
+    """(deductible individual, family, maximum individual, family) of a network for a date:
+    the plan year's (``Dated.in_plan_year``), as what is met is checked; $3,000 stands for
+    'no cap'."""
     net = payer.networks.get(network)
     if net is None or not _in_force(net.deductible.individual, on):
         return _ZERO, _ZERO, _ZERO, _ZERO  # (a bundled payer's first values are from 2025)
-    ded_i = net.deductible.individual.at(on)
-    ded_f = ded_i if net.deductible.family is None else net.deductible.family.at(on)
+    start = payer.plan_year_start.year_of(on)
+
+    def amount(value: Any) -> Money:
+        return value.in_plan_year(on, start)  # type: ignore[no-any-return]
+
+    ded_i = amount(net.deductible.individual)
+    ded_f = ded_i if net.deductible.family is None else amount(net.deductible.family)
     oop = net.out_of_pocket_max
     if oop is None:  # what is met of the maximum is at least what is met of the deductible
         return ded_i, ded_f, max(Money(3000), ded_i), max(Money(3000), ded_f)
-    oop_i = oop.individual.at(on)
-    return ded_i, ded_f, oop_i, oop_i if oop.family is None else oop.family.at(on)
+    oop_i = amount(oop.individual)
+    return ded_i, ded_f, oop_i, oop_i if oop.family is None else amount(oop.family)
 
 
 @st.composite

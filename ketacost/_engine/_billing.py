@@ -105,11 +105,11 @@ def count_limits(
     """
     payer = coverage.payer
     counted: list[str] = []
+    start = payer.plan_year_start.year_of(on)  # the plan year's limits (plan_year_value)
     for name, limit in payer.limits.items():
         group = [line for line in lines if line.covered and line.code in limit.codes]
         if not group:
             continue
-        start = payer.plan_year_start.year_of(on)  # the plan year's limit (plan_year_value)
         cap = plan_year_value(limit.sessions_per_plan_year, on, start, f"limits.{name}")
         used = accumulated.sessions.get(name, 0)
         if used >= cap:

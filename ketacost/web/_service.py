@@ -101,7 +101,7 @@ _NOT_DOLLARS = (
     (re.compile(r"\s*-.*", re.ASCII | re.DOTALL), "an amount is never negative"),
     (re.compile(r"[0-9$,. ]*[$,][0-9$,. ]*", re.ASCII), 'plain digits, without "$" or ","'),
     (re.compile(r"[0-9]*\.[0-9]{3,}", re.ASCII), "at most two decimals (cents)"),
-    (re.compile(r"[0-9]{9,}(\.[0-9]*)?", re.ASCII), "too large: at most $10,000,000.00"),
+    (re.compile(r"[0-9]{9,}(\.[0-9]*)?", re.ASCII), "must be at most $10,000,000.00"),
 )
 
 
