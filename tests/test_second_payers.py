@@ -32,6 +32,13 @@ from ketacost._secondary import SecondaryBenefit
 ROOT = Path(__file__).resolve().parents[1]
 PAYERS = ketacost.load_payers(ROOT / "payers")
 CLINIC = ketacost.load_clinic(ROOT / "examples" / "clinics" / "example-clinic.yaml")
+#: The example clinic, not participating in Medicare and not accepting assignment: Medicare
+#: pays the patient.
+UNASSIGNED = CLINIC.model_copy(
+    update={
+        "medicare": MedicareEnrollment(participation="non_participating", assignment="not_accepted")
+    }
+)
 
 
 def _library(*extra: ketacost.Payer) -> PayerLibrary:
@@ -664,17 +671,24 @@ def test_full_medicaid_without_qmb_is_still_payment_in_full() -> None:
     assert not est.coordination[0].balance_billing_prohibited
 
 
+#: A patient of 70 still working for an employer of 500: the group plan first, Medicare (its
+#: Part B deductible met) second under the Medicare Secondary Payer rules; one intake.
+_WORKING_AT_65: tuple[dict[str, Any], list[dict[str, Any]]] = (
+    {
+        "payer": "spouse-employer-ppo",
+        "holder": {"relationship": "self", "employment": "active", "employer_size": 500},
+        "secondary": {
+            "payer": "medicare-part-b",
+            "accumulators": {"as_of": "2026-03-01", "deductible_met": {"individual": 283}},
+        },
+    },
+    [{"session": "intake-prescriber", "sessions": 1}],
+)
+
+
 def test_medicare_as_second_payer_uses_the_higher_allowed_amount() -> None:
     est = _estimate(
-        {
-            "payer": "spouse-employer-ppo",
-            "holder": {"relationship": "self", "employment": "active", "employer_size": 500},
-            "secondary": {
-                "payer": "medicare-part-b",
-                "accumulators": {"as_of": "2026-03-01", "deductible_met": {"individual": 283}},
-            },
-        },
-        [{"session": "intake-prescriber", "sessions": 1}],
+        *_WORKING_AT_65,
     )
     (ln,) = est.lines()
     # The PPO allows 263.00 and pays 238.00 (copay 25.00). Medicare (Part B deductible met)
@@ -693,24 +707,9 @@ def test_medicare_second_on_an_unassigned_claim_leaves_its_cut_to_the_patient() 
     # As above, from a clinic that does not accept assignment: Medicare pays the patient, so
     # its 2% cut (0.50 of 25.00) is the patient's to bear, not the clinic's to write off:
     # Medicare 24.50, the patient 0.50, the write-off the contractual 137.00 alone.
-    unassigned = CLINIC.model_copy(
-        update={
-            "medicare": MedicareEnrollment(
-                participation="non_participating", assignment="not_accepted"
-            )
-        }
-    )
     est = _estimate(
-        {
-            "payer": "spouse-employer-ppo",
-            "holder": {"relationship": "self", "employment": "active", "employer_size": 500},
-            "secondary": {
-                "payer": "medicare-part-b",
-                "accumulators": {"as_of": "2026-03-01", "deductible_met": {"individual": 283}},
-            },
-        },
-        [{"session": "intake-prescriber", "sessions": 1}],
-        clinic=unassigned,
+        *_WORKING_AT_65,
+        clinic=UNASSIGNED,
     )
     (ln,) = est.lines()
     assert (ln.payer, ln.secondary, ln.patient, ln.write_off) == (
@@ -826,18 +825,11 @@ def test_a_supplement_alone_or_a_qmb_flag_in_the_wrong_place_is_refused(
 
 
 def test_medigap_never_pays_the_sequestration_cut_on_an_unassigned_claim() -> None:
-    clinic = CLINIC.model_copy(
-        update={
-            "medicare": MedicareEnrollment(
-                participation="non_participating", assignment="not_accepted"
-            )
-        }
-    )
     est = _estimate(
         {"payer": "medicare-part-b", "secondary": {"payer": "medigap-plan-g"}},
         [{"session": "esketamine-84", "sessions": 1}],
         start="2026-01-05",
-        clinic=clinic,
+        clinic=UNASSIGNED,
     )
     (ln,) = est.lines()
     # G2083 non-participating: allowed 95% × 1,356.08 = 1,288.28 (per unit, half-up); the
