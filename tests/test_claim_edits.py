@@ -307,7 +307,7 @@ def _first_date(warning: str) -> str:
     return head.split(" from ", 1)[1][:10] if " dates from " in head else head[:10]
 
 
-@exercises(an_edit_met=0.2)
+@exercises(an_edit_met=0.15)  # 19% to 26% over clean runs of the ci profile
 @given(rich_cases(), st.data())
 def test_edits_only_ever_add_sorted_warnings(case: Case, data: st.DataObject) -> None:
     # Over any estimate and any edits drawn over the codes it bills: no line, amount or total

@@ -1004,7 +1004,7 @@ def _insured_visits(case: Case, estimate: Estimate) -> Iterator[tuple[VisitEstim
     a_line_not_covered=0.2,
     a_self_pay_discount=0.1,
     a_per_code_price=0.01,
-    a_pharmacy_line_not_covered=0.005,
+    a_pharmacy_line_not_covered=0.001,  # rare: 3 to 27 of 2,000 over clean ci runs
 )
 @given(rich_cases())
 def test_a_non_covered_item_never_costs_more_than_its_charge_or_its_self_pay_price(
