@@ -254,7 +254,7 @@ def test_cost_share_never_exceeds_the_out_of_pocket_max(case: Case) -> None:
     note("maximum dated in year", dated)
 
 
-@exercises(deductible_charged=0.5, deductible_met=0.3, deductible_dated_in_year=0.03)
+@exercises(deductible_charged=0.45, deductible_met=0.27, deductible_dated_in_year=0.03)
 @given(CAPPED)
 def test_deductible_paid_never_exceeds_what_remained(case: Case) -> None:
     # Rules 5 and 6: cumulative deductible in a plan year ≤ the deductible − what was met;
@@ -745,7 +745,7 @@ def _offers(
     return offers
 
 
-@exercises(assistance_paid=0.12, annual_maximum_used_up=0.05)
+@exercises(assistance_paid=0.1, annual_maximum_used_up=0.05)
 @given(SAVINGS)
 def test_assistance_pays_the_share_above_the_floor_up_to_the_annual_maximum(case: Case) -> None:
     # Rule 12: per visit, the program pays the patient's cost share on its drug lines (and
@@ -804,7 +804,7 @@ SUPERBILLS = st.one_of(
 )
 
 
-@exercises(reimbursed=0.3)
+@exercises(reimbursed=0.27)
 @given(SUPERBILLS)
 def test_superbill_reimbursement_never_exceeds_what_the_patient_paid(case: Case) -> None:
     # Rule 11: the patient pays the clinic the whole charge; the plan pays back allowed −
