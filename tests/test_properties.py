@@ -1004,12 +1004,14 @@ def _insured_visits(case: Case, estimate: Estimate) -> Iterator[tuple[VisitEstim
     a_line_not_covered=0.2,
     a_self_pay_discount=0.1,
     a_per_code_price=0.01,
-    a_pharmacy_line_not_covered=0.001,  # rare: 3 to 27 of 2,000 over clean ci runs
 )
 @given(rich_cases())
 def test_a_non_covered_item_never_costs_more_than_its_charge_or_its_self_pay_price(
     case: Case,
 ) -> None:
+    # 'a pharmacy line not covered' is reported, not judged: clean ci-profile runs reached it
+    # in 0, 3 and 27 of 2,000 examples (the pharmacy route's own worked examples in
+    # tests/test_pharmacy_route.py cover it).
     # Issue 11 §1: a line the plan does not cover is owed at the clinic's self-pay price for
     # the item (never above its charge): its per-code price when the clinic names one and the
     # plan covers part of the visit, else its share of the session's (or a package's) price,
