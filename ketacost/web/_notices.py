@@ -12,6 +12,7 @@ from collections.abc import Callable
 from ketacost import _plain
 from ketacost._estimate import Estimate, EstimateLine
 from ketacost._i18n import Translator
+from ketacost._money import Money
 
 __all__ = ["notices", "notices_of"]
 
@@ -33,8 +34,19 @@ def notices(estimate: Estimate, payer: str, t: Translator, *, insured: bool) -> 
     def line_of(code: str) -> EstimateLine | None:
         return next((ln for v in estimate.visits for ln in v.lines if ln.code == code), None)
 
-    owed = insured and estimate.totals.non_covered.cents > 0
+    owed = good_faith_estimate_owed(estimate.totals.non_covered, insured=insured)
     return notices_of(estimate.warnings, line_of, payer, t, good_faith_estimate_owed=owed)
+
+
+def good_faith_estimate_owed(non_covered: Money, *, insured: bool) -> bool:
+    """An insured patient's plan leaves some items to them at the clinic's price.
+
+    A patient with no benefits for an item is a self-pay individual for it, owed a Good Faith
+    Estimate (45 CFR 149.610(a)(2)). Decided from the estimate's non-covered total
+    (``non_covered``), which would also count a drug a specialty pharmacy bills (the
+    calculator's treatments bill the clinic's items only).
+    """
+    return insured and non_covered.cents > 0
 
 
 def notices_of(
@@ -47,11 +59,7 @@ def notices_of(
 ) -> tuple[str, ...]:
     """:func:`notices` of ``warnings``; ``line_of``: the first line billing a code, if any.
 
-    ``good_faith_estimate_owed``: the plan does not pay for some items and the patient pays
-    the clinic's price for them; a patient with no benefits for an item is a self-pay
-    individual for it, owed a Good Faith Estimate (45 CFR 149.610(a)(2)). It is decided from
-    the estimate's non-covered total, which would also count a drug a specialty pharmacy
-    bills (the calculator's treatments bill the clinic's items only).
+    ``good_faith_estimate_owed``: as :func:`good_faith_estimate_owed` decides it.
     """
     out: list[str] = []
     denied: list[str] = []

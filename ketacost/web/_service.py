@@ -60,7 +60,7 @@ from ketacost._types import Int, Model, NetworkName, Slug, Usd, Weekday, strict_
 from ketacost._validation import validate
 
 from ._config import Resolved, Treatment, plan_limit_problem
-from ._notices import notices, notices_of
+from ._notices import good_faith_estimate_owed, notices, notices_of
 from ._summary import Summary, summarize, summarize_visits
 
 __all__ = [
@@ -674,7 +674,9 @@ class Calculator:
                 line_of,
                 payer_name,
                 t,
-                good_faith_estimate_owed=insured and found[-1].totals.non_covered.cents > 0,
+                good_faith_estimate_owed=good_faith_estimate_owed(
+                    found[-1].totals.non_covered, insured=insured
+                ),
             ),
         )
 
@@ -1187,7 +1189,7 @@ def _above_the_plan(field: str | int, coverage: Coverage, payer: Payer, t: Trans
         message = t.gettext(
             "{amount} is more than your plan's out-of-pocket maximum, {plan_amount}"
         )
-    start = (coverage.plan_year_start or payer.plan_year_start).year_of(accumulators.as_of)
+    start = coverage.plan_year_holding(accumulators.as_of, payer.plan_year_start)
     plan_amount = limit.in_plan_year(accumulators.as_of, start)  # the plan year's, as checked
     return message.format(amount=t.money(met), plan_amount=t.money(plan_amount))
 
