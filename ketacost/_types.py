@@ -42,7 +42,9 @@ __all__ = [
 class Model(BaseModel):
     """Frozen and closed: unknown keys are errors, collections are tuples."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_timedelta="iso8601")
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", ser_json_timedelta="iso8601", defer_build=True
+    )
 
 
 M = TypeVar("M", bound=BaseModel)
