@@ -40,7 +40,11 @@ __all__ = [
 
 
 class Model(BaseModel):
-    """Frozen and closed: unknown keys are errors, collections are tuples."""
+    """Frozen and closed: unknown keys are errors, collections are tuples.
+
+    A model builds its validator and serializer when first used (``defer_build``), so a
+    command builds only the models it uses (issue 10: the CLI's cold start).
+    """
 
     model_config = ConfigDict(
         frozen=True, extra="forbid", ser_json_timedelta="iso8601", defer_build=True

@@ -459,7 +459,7 @@ def test_web_reports_bytes_that_are_not_utf8_at_their_line_and_column(
     detail = "the body is not UTF-8 text (byte 12, line 2, column 11)"
     assert response.json() == {
         "type": "https://ketacost.example/problems/invalid-body",
-        "title": "The body is not JSON text",
+        "title": "The body cannot be read as JSON",
         "status": 400,
         "detail": detail,
         "instance": "/v1/estimate",

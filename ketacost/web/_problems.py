@@ -58,7 +58,7 @@ BASE = "https://ketacost.example/problems/"
 
 #: Each kind of problem: its status and title. The slug is the end of its ``type`` URI.
 KINDS: dict[str, tuple[int, str]] = {
-    "invalid-body": (400, N_("The body is not JSON text")),
+    "invalid-body": (400, N_("The body cannot be read as JSON")),
     "invalid-parameter": (400, N_("A query parameter is not valid")),
     "body-timeout": (408, N_("The body did not arrive in time")),
     "body-too-large": (413, N_("The body is too large")),
@@ -75,7 +75,9 @@ _PLAIN = {404: "Not Found", 405: "Method Not Allowed"}
 
 #: What each kind means, for the OpenAPI document.
 _MEANING = {
-    "invalid-body": "the body is not JSON (or not UTF-8 text): `errors` gives line and column",
+    "invalid-body": "the body cannot be read as JSON: not UTF-8 text, not JSON, or JSON this "
+    "calculator refuses (a key given twice, NaN or Infinity, a number too long or too large, "
+    "nesting too deep); `errors` gives line and column",
     "invalid-parameter": "a query parameter has a value it does not take",
     "body-timeout": "the body did not arrive in time (`server.body_timeout_seconds`)",
     "body-too-large": "the body is larger than the limit (`limits.max_body_bytes`)",

@@ -375,6 +375,10 @@ class Calculator:
         }
         #: The first day the clinic can bill every session (the page's earliest start).
         self.first_day = _first_day(self.clinic)
+        # Models build their validators on first use (ketacost._types.Model): the ones every
+        # answer uses are built now, at start, not by a worker's first request.
+        for model in (CalculatorInput, EstimateRequest, EstimateResponse, EstimateSummaryResponse):
+            model.model_rebuild()
 
     # ---- listings -----------------------------------------------------------------------
     def payers_in(self, lang: str) -> tuple[PayerInfo, ...]:
