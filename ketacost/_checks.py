@@ -251,7 +251,7 @@ def accumulator_problems(at: Loc, cov: Coverage, payer: Payer) -> list[Problem]:
             )
         )
     problems: list[Problem] = []
-    start = cov.plan_year_holding(acc.as_of, payer.plan_year_start)
+    start = cov.plan_year_of(acc.as_of, payer.plan_year_start)
     for met_field, met, plan_field, individual, family in checks:
         for who, amount, limit in (
             ("individual", met.individual, individual),

@@ -311,14 +311,6 @@ class Coverage(Model):
             raise ValueError(f"secondary.payer: the same payer as the first ({self.payer})")
         return self
 
-    def plan_year_holding(self, day: date, payer_start: PlanYearStart) -> date:
-        """The first day of this patient's plan year that holds ``day``.
-
-        The plan year starts on the request's ``plan_year_start``, else on the payer file's
-        (``payer_start``).
-        """
-        return (self.plan_year_start or payer_start).year_of(day)
-
     # Not assumed: an estimate is made before the service, and the ABN is signed (or not)
     # then. Without one, a service Original Medicare denies as not reasonable and necessary
     # is the clinic's (GZ), and the estimate warns the clinic to get one (GA).
@@ -328,6 +320,14 @@ class Coverage(Model):
         "(CMS-R-131) for the services Medicare is expected to deny as not reasonable and "
         "necessary (one ABN may cover an extended course of treatment)",
     )
+
+    def plan_year_of(self, day: date, payer_start: PlanYearStart) -> date:
+        """The first day of this coverage's plan year that holds ``day``.
+
+        The plan year starts on this coverage's ``plan_year_start``, else on the payer
+        file's (``payer_start``), as :meth:`PlanYearStart.year_of` works it out.
+        """
+        return (self.plan_year_start or payer_start).year_of(day)
 
 
 #: ``starts: medicare_entitlement``: the period starts when Medicare does at 65.

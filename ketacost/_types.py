@@ -33,6 +33,7 @@ __all__ = [
     "UnitRate",
     "Usd",
     "Weekday",
+    "build_models",
     "builder",
     "npi_check_digit_ok",
     "strict_day",
@@ -43,12 +44,37 @@ class Model(BaseModel):
     """Frozen and closed: unknown keys are errors, collections are tuples.
 
     A model builds its validator and serializer when first used (``defer_build``), so a
-    command builds only the models it uses (issue 10: the CLI's cold start).
+    command builds only the models it uses (issue 10: the CLI's cold start). Validating,
+    serializing and ``model_json_schema`` use it; :func:`builder`, ``model_construct`` and
+    unpickling do not. A long-lived process builds them all at start (:func:`build_models`).
     """
 
     model_config = ConfigDict(
         frozen=True, extra="forbid", ser_json_timedelta="iso8601", defer_build=True
     )
+
+
+def build_models() -> int:
+    """Build every :class:`Model` subclass imported so far; returns how many were built.
+
+    A web server's worker calls it at start, so that no request pays for building a model,
+    and what the models are made of is put out of the collector's sight with the rest of
+    the start-up (``ketacost.web._server.freeze_startup``). The tests call it too: a model
+    whose annotations are broken fails there, not at its first use.
+    """
+    built = 0
+    seen: set[type[BaseModel]] = set()
+    todo: list[type[BaseModel]] = [Model]
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        todo.extend(cls.__subclasses__())
+        if not cls.__pydantic_complete__:
+            cls.model_rebuild()
+            built += 1
+    return built
 
 
 M = TypeVar("M", bound=BaseModel)

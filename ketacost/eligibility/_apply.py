@@ -263,7 +263,8 @@ class _Applier:
     def plan_year_start(self) -> PlanYearStart:
         """When the plan year begins, as :meth:`plan_year` sets it (without its notes).
 
-        The response's plan begin date, else the request's plan year, else the payer file's.
+        The response's plan begin date, else the request's plan year, else the payer file's
+        (:meth:`Coverage.plan_year_of` without the response's date, which comes first here).
         """
         begin = self.snapshot.plan_begin
         if begin is not None and (begin.month, begin.day) != (2, 29):

@@ -34,6 +34,7 @@ from starlette.routing import Route
 from ketacost._errors import EligibilityError, KetacostError, RuleFileError
 from ketacost._i18n import LANGUAGES, Language, check_language, negotiate
 from ketacost._source import position_of_byte
+from ketacost._types import build_models
 from ketacost._version import __version__
 from ketacost.eligibility import EligibilitySnapshot, read_x12_271
 
@@ -247,6 +248,9 @@ async def _estimate_answer(
 def build_app(resolved: Resolved, *, today: Callable[[], date] = date.today) -> FastAPI:
     """The application for a resolved configuration (see :func:`ketacost.web.create_app`)."""
     calculator = Calculator(resolved, today)
+    # Models build on first use (ketacost._types.Model): every one is built now, at start,
+    # not by a worker's first request.
+    build_models()
     limits = resolved.config.limits
     body_timeout = resolved.config.server.body_timeout_seconds
     metrics = Metrics()

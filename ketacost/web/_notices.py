@@ -14,7 +14,7 @@ from ketacost._estimate import Estimate, EstimateLine
 from ketacost._i18n import Translator
 from ketacost._money import Money
 
-__all__ = ["notices", "notices_of"]
+__all__ = ["good_faith_estimate_owed", "notices", "notices_of"]
 
 _ABN = re.compile(r": (\S+) is expected to be denied as not reasonable and necessary")
 _PROGRAM = re.compile(r"^(.+?) does not apply: .* is not eligible$")
@@ -39,7 +39,7 @@ def notices(estimate: Estimate, payer: str, t: Translator, *, insured: bool) -> 
 
 
 def good_faith_estimate_owed(non_covered: Money, *, insured: bool) -> bool:
-    """An insured patient's plan leaves some items to them at the clinic's price.
+    """Whether a Good Faith Estimate is owed: insured, with items left at the clinic's price.
 
     A patient with no benefits for an item is a self-pay individual for it, owed a Good Faith
     Estimate (45 CFR 149.610(a)(2)). Decided from the estimate's non-covered total

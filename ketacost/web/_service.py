@@ -375,10 +375,6 @@ class Calculator:
         }
         #: The first day the clinic can bill every session (the page's earliest start).
         self.first_day = _first_day(self.clinic)
-        # Models build their validators on first use (ketacost._types.Model): the ones every
-        # answer uses are built now, at start, not by a worker's first request.
-        for model in (CalculatorInput, EstimateRequest, EstimateResponse, EstimateSummaryResponse):
-            model.model_rebuild()
 
     # ---- listings -----------------------------------------------------------------------
     def payers_in(self, lang: str) -> tuple[PayerInfo, ...]:
@@ -1193,7 +1189,7 @@ def _above_the_plan(field: str | int, coverage: Coverage, payer: Payer, t: Trans
         message = t.gettext(
             "{amount} is more than your plan's out-of-pocket maximum, {plan_amount}"
         )
-    start = coverage.plan_year_holding(accumulators.as_of, payer.plan_year_start)
+    start = coverage.plan_year_of(accumulators.as_of, payer.plan_year_start)
     plan_amount = limit.in_plan_year(accumulators.as_of, start)  # the plan year's, as checked
     return message.format(amount=t.money(met), plan_amount=t.money(plan_amount))
 
