@@ -745,7 +745,7 @@ def _offers(
     return offers
 
 
-@exercises(assistance_paid=0.1, annual_maximum_used_up=0.05)
+@exercises(assistance_paid=0.08, annual_maximum_used_up=0.05)
 @given(SAVINGS)
 def test_assistance_pays_the_share_above_the_floor_up_to_the_annual_maximum(case: Case) -> None:
     # Rule 12: per visit, the program pays the patient's cost share on its drug lines (and
