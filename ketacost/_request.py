@@ -325,7 +325,7 @@ class Coverage(Model):
         """The first day of this coverage's plan year that holds ``day``.
 
         The plan year starts on this coverage's ``plan_year_start``, else on the payer
-        file's (``payer_start``), as :meth:`PlanYearStart.year_of` works it out.
+        file's (``payer_start``), as ``PlanYearStart.year_of`` works it out.
         """
         return (self.plan_year_start or payer_start).year_of(day)
 
