@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ._coordination import SecondInForce
 
 __all__ = [
+    "Amount",
     "CoverageInForce",
     "Decision",
     "RulesKey",
@@ -55,6 +56,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: A plan-year amount in cents: (individual, family or None, whether the family amount is
+#: embedded). The family amount is None unless the coverage is family coverage with one.
+Amount = tuple[int, int | None, bool]
 
 #: A coverage decision: (covered, the rule that decided it, why not, cost-sharing category).
 Decision = tuple[bool, str, str | None, str | None]
@@ -236,6 +241,9 @@ class CoverageInForce:
         self.patient_problems: dict[tuple[int, int], str | None] = {}
         self.decisions: dict[tuple[int, int], Decision] = {}
         self.limited_codes = frozenset(c for lim in payer.limits.values() for c in lim.codes)
+        # (plan year start, stretch) -> the deductible and out-of-pocket maximum in force, in
+        # cents (_remaining): the same throughout a plan year's stretch between change dates.
+        self.plan_year_amounts: dict[tuple[date, int], tuple[Amount, Amount | None]] = {}
         self.second: SecondInForce | None = None  # a second payer (_coordination)
 
     def _reference_payer(self) -> list[Payer]:

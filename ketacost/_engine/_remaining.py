@@ -14,7 +14,7 @@ from ketacost._money import cents_times_rate
 from ketacost._payer import Deductible, OutOfPocketMax
 
 from . import _explain as explain
-from ._coverage import CoverageInForce, plan_year_value
+from ._coverage import Amount, CoverageInForce, plan_year_value
 from ._ledger import Accumulated, BillLine
 
 __all__ = ["capped", "remaining", "settle"]
@@ -25,44 +25,64 @@ def remaining(
 ) -> tuple[int, int | None]:
     """(remaining deductible, remaining out-of-pocket or None for no cap) on ``on`` (rule 6).
 
-    The amounts are the plan year's: those in force on its first day (:func:`plan_year_value`).
+    The amounts are the plan year's: those in force on its first day (:func:`plan_year_value`),
+    worked out once per plan year and stretch between change dates (:func:`_amounts`).
     """
-    network = coverage.network
-    assert network is not None
-    family = coverage.family
     start = coverage.payer.plan_year_start.year_of(on)
-    ded_left = _left(
-        network.deductible,
-        "deductible",
-        (accumulated.deductible_individual, accumulated.deductible_family),
-        (on, start),
-        family,
-    )
-    oop = network.out_of_pocket_max
+    key = (start, coverage.stretch(on))
+    found = coverage.plan_year_amounts.get(key)
+    if found is None:
+        found = coverage.plan_year_amounts[key] = _amounts(coverage, on, start)
+    ded, oop = found
+    ded_met = (accumulated.deductible_individual, accumulated.deductible_family)
+    ded_left = _left(ded, ded_met)
     if oop is None:
         return ded_left, None
     oop_met = (accumulated.out_of_pocket_individual, accumulated.out_of_pocket_family)
-    return ded_left, _left(oop, "out_of_pocket_max", oop_met, (on, start), family)
+    return ded_left, _left(oop, oop_met)
 
 
-def _left(
-    amounts: Deductible | OutOfPocketMax,
-    label: str,
-    met: tuple[int, int],
-    when: tuple[date, date],
-    family: bool,
-) -> int:
+def _amounts(coverage: CoverageInForce, on: date, start: date) -> tuple[Amount, Amount | None]:
+    """The deductible and the out-of-pocket maximum (None: no cap) of ``on``'s plan year.
+
+    The same on every date of service of one plan year and one stretch between change dates
+    (``CoverageInForce.stretch``): no dated value changes within a stretch, and the plan year
+    fixes ``start``, the first day of ``on``'s plan year.
+    """
+    network = coverage.network
+    assert network is not None
+    ded = _amount(network.deductible, "deductible", (on, start), coverage.family)
+    oop = network.out_of_pocket_max
+    if oop is None:
+        return ded, None
+    return ded, _amount(oop, "out_of_pocket_max", (on, start), coverage.family)
+
+
+def _amount(
+    amounts: Deductible | OutOfPocketMax, label: str, when: tuple[date, date], family: bool
+) -> Amount:
+    """An individual (and, for family coverage, family) amount in force, in cents.
+
+    ``when``: the date of service and its plan year's first day.
+    """
+    individual = plan_year_value(amounts.individual, *when, f"{label}.individual").cents
+    if not (family and amounts.family is not None):
+        return individual, None, True
+    family_amount = plan_year_value(amounts.family, *when, f"{label}.family").cents
+    return individual, family_amount, amounts.family_type == "embedded"
+
+
+def _left(amount: Amount, met: tuple[int, int]) -> int:
     """What is left of an individual (and, for family coverage, family) amount.
 
     The smaller of the two when the family amount is embedded; the family amount alone when
-    it is aggregate (rule 6). ``when``: the date of service and its plan year's first day.
+    it is aggregate (rule 6).
     """
-    individual = plan_year_value(amounts.individual, *when, f"{label}.individual")
-    left = max(0, individual.cents - met[0])
-    if family and amounts.family is not None:
-        family_amount = plan_year_value(amounts.family, *when, f"{label}.family")
-        family_left = max(0, family_amount.cents - met[1])
-        left = min(left, family_left) if amounts.family_type == "embedded" else family_left
+    individual, family, embedded = amount
+    left = max(0, individual - met[0])
+    if family is not None:
+        family_left = max(0, family - met[1])
+        left = min(left, family_left) if embedded else family_left
     return left
 
 
